@@ -1,0 +1,282 @@
+"""The ``claude-mem`` command line.
+
+Contract: every command works against ``$CLAUDE_MEM_DATA_DIR`` (default ``~/.claude-mem``).
+Errors a person can fix are reported as one clear line with exit code 1 or 2 (click's
+usage errors); ``--json`` output is stable, machine-readable JSON. Hook entry points are
+here too (``claude-mem hook EVENT``) for completeness, but ``install`` writes the faster
+direct command (see ``install.hook_command``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+from claude_mem import config, control
+
+
+def _store():
+    from claude_mem.store import Store
+
+    return Store(config.db_path())
+
+
+def _when(epoch) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch)) if epoch else "-"
+
+
+def _dump(value) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group()
+@click.version_option(package_name="claude-mem")
+def main():
+    """Persistent memory for Claude Code."""
+
+
+# -- installing ------------------------------------------------------------------------
+
+
+@main.command("install")
+@click.option("--claude-config-dir", type=click.Path(file_okay=False),
+              help="Claude Code's config folder (default: $CLAUDE_CONFIG_DIR, else ~/.claude).")
+def install_cmd(claude_config_dir):
+    """Add claude-mem's hooks to Claude Code's settings.json (idempotent)."""
+    from claude_mem import install
+
+    try:
+        path = install.install(claude_config_dir)
+    except install.SettingsError as exc:
+        raise click.ClickException(str(exc))
+    config.ensure_data_dir()
+    click.echo(f"Installed claude-mem hooks into {path}")
+    click.echo(f"Memory is kept in {config.db_path()}")
+
+
+@main.command("uninstall")
+@click.option("--claude-config-dir", type=click.Path(file_okay=False))
+def uninstall_cmd(claude_config_dir):
+    """Remove claude-mem's hooks (and only those) from settings.json."""
+    from claude_mem import install
+
+    try:
+        path = install.uninstall(claude_config_dir)
+    except install.SettingsError as exc:
+        raise click.ClickException(str(exc))
+    control.stop_worker()
+    click.echo(f"Removed claude-mem hooks from {path} (your memory in {config.data_dir()} is kept)")
+
+
+@main.command("hook")
+@click.argument("event")
+def hook_cmd(event):
+    """Run one hook (reads Claude Code's JSON on stdin). Always exits 0."""
+    from claude_mem import hooks
+
+    sys.exit(hooks.main([event]))
+
+
+# -- the worker ------------------------------------------------------------------------
+
+
+@main.group("worker")
+def worker_group():
+    """Start, stop or inspect the background worker."""
+
+
+@worker_group.command("start")
+@click.option("--foreground", is_flag=True, help="Run in this process (for debugging).")
+def worker_start(foreground):
+    if foreground:
+        from claude_mem import worker
+
+        sys.exit(worker.main())
+    state = control.ensure_worker()
+    for _ in range(100):
+        reply = control.request({"cmd": "ping"}, timeout=1.0)
+        if reply:
+            click.echo(f"worker {state}: pid {reply['pid']}")
+            return
+        time.sleep(0.05)
+    raise click.ClickException(f"worker {state} but does not answer yet; see {config.log_path()}")
+
+
+@worker_group.command("stop")
+def worker_stop():
+    if not control.worker_lock_held():
+        click.echo("no worker running")
+        return
+    if control.stop_worker():
+        click.echo("worker stopped")
+    else:
+        raise click.ClickException("the worker did not stop")
+
+
+@worker_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def worker_status(as_json):
+    reply = control.request({"cmd": "ping"}, timeout=2.0)
+    if as_json:
+        _dump(reply or {"ok": False, "running": False})
+        return
+    if reply:
+        click.echo(f"running: pid {reply['pid']}, since {_when(reply['started_at'])}, "
+                   f"{reply['processed']} events processed, compressor {reply['compressor']}")
+    else:
+        click.echo("not running" + (" (starting: lock held)" if control.worker_lock_held() else ""))
+
+
+# -- reading memory --------------------------------------------------------------------
+
+
+@main.command("context")
+@click.option("--cwd", default=".", type=click.Path(), help="The project folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hook's JSON instead of markdown.")
+def context_cmd(cwd, as_json):
+    """Print exactly what SessionStart would inject in CWD."""
+    from claude_mem import hooks
+
+    settings = config.load()
+    output = hooks.session_start_output({"cwd": os.path.abspath(cwd), "source": "startup"}, settings)
+    if as_json:
+        click.echo(output, nl=False)
+    elif output:
+        click.echo(json.loads(output)["hookSpecificOutput"]["additionalContext"], nl=False)
+
+
+@main.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--project", help="Only this project.")
+@click.option("--type", "kinds", multiple=True,
+              type=click.Choice(["observation", "summary", "prompt"]), help="Limit to a kind.")
+@click.option("--limit", default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def search_cmd(query, project, kinds, limit, as_json):
+    """Full-text search over observations, summaries and prompts."""
+    text = " ".join(query)
+    with _store() as store:
+        hits = store.search(text, project=project, kinds=kinds or ("observation", "summary", "prompt"),
+                            limit=limit)
+    if as_json:
+        _dump(hits)
+        return
+    if not hits:
+        click.echo(f"no matches for {text!r}")
+        return
+    for hit in hits:
+        title = " ".join(str(hit.get("title", "")).split())[:110]
+        label = {"observation": "obs", "summary": "summary", "prompt": "prompt"}[hit["kind"]]
+        click.echo(f"{label} #{hit['id']:<5} {_when(hit.get('created_at'))} "
+                   f"[{hit.get('project', '')}] {title}")
+
+
+@main.command("sessions")
+@click.option("--project")
+@click.option("--limit", default=30, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def sessions_cmd(project, limit, as_json):
+    """List recorded sessions, newest first."""
+    with _store() as store:
+        rows = [dict(r) for r in store.sessions(project, limit)]
+    if as_json:
+        _dump(rows)
+        return
+    if not rows:
+        click.echo("no sessions recorded yet")
+    for row in rows:
+        first = " ".join(str(row.get("first_prompt") or "").split())[:60]
+        click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {_when(row['started_at'])} "
+                   f"{row['status']:<9} {row['project']:<20} prompts={row['prompt_counter']} "
+                   f"obs={row['observation_count']} {first}")
+
+
+@main.command("show")
+@click.argument("args", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+def show_cmd(args, as_json):
+    """Show a session (ID or Claude session id/prefix), or `obs ID` / `summary ID`."""
+    kind, ident = ("session", args[0]) if len(args) == 1 else (args[0], args[1])
+    kind = {"observation": "obs", "sessions": "session", "summaries": "summary"}.get(kind, kind)
+    with _store() as store:
+        if kind == "obs" and ident.isdigit():
+            item = store.observation(int(ident))
+        elif kind == "summary" and ident.isdigit():
+            item = store.summary(int(ident))
+        elif kind == "session":
+            row = store.find_session(ident)
+            item = store.session_detail(row["id"]) if row else None
+        else:
+            raise click.UsageError("use: show SESSION | show obs ID | show summary ID")
+    if item is None:
+        raise click.ClickException(f"no {kind} {ident!r}")
+    if as_json:
+        _dump(item)
+        return
+    from claude_mem import render
+
+    click.echo(render.detail(kind, item))
+
+
+# -- health ----------------------------------------------------------------------------
+
+
+@main.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def status_cmd(as_json):
+    """Worker, queue, sessions and LLM spending at a glance."""
+    from claude_mem import health
+
+    report = health.status()
+    if as_json:
+        _dump(report)
+    else:
+        click.echo(health.format_status(report))
+
+
+@main.command("doctor")
+@click.option("--claude-config-dir", type=click.Path(file_okay=False))
+def doctor_cmd(claude_config_dir):
+    """Check the installation and the data; exit 1 when something needs attention."""
+    from claude_mem import health
+
+    problems, lines = health.doctor(claude_config_dir)
+    for line in lines:
+        click.echo(line)
+    sys.exit(1 if problems else 0)
+
+
+@main.command("cleanup-sessions")
+@click.option("--max-age", "max_age", type=float, default=None,
+              help="Hours without activity before an active session is expired "
+                   "(default: the session_max_age_hours setting).")
+@click.option("--dry-run", is_flag=True)
+def cleanup_sessions_cmd(max_age, dry_run):
+    """Mark sessions left 'active' too long as failed."""
+    hours = max_age if max_age is not None else config.load().session_max_age_hours
+    with _store() as store:
+        rows = store.expire_sessions(time.time() - hours * 3600, dry_run=dry_run)
+    verb = "would expire" if dry_run else "expired"
+    click.echo(f"{verb} {len(rows)} session(s) inactive for more than {hours:g} h")
+    for row in rows:
+        click.echo(f"  #{row['id']} {row['claude_session_id']} {row['project']} "
+                   f"last activity {_when(row['last_activity_at'])}")
+
+
+@main.command("demo")
+@click.option("--keep", type=click.Path(file_okay=False),
+              help="Keep the demo's data in this folder instead of a throwaway one.")
+def demo_cmd(keep):
+    """Replay a recorded Claude Code session and print what the next session would know."""
+    from claude_mem import demo
+
+    context = demo.run_demo(click.echo, keep=keep)
+    if not context:
+        raise click.ClickException("the demo produced no context; see the log above")
+
+
+if __name__ == "__main__":
+    main()

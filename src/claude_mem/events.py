@@ -1,0 +1,128 @@
+"""Claude Code hook payloads, normalized into one frozen dataclass per event.
+
+Contract: ``parse_event(event_name, payload_text)`` turns what a hook received on stdin
+into a ``SessionStart``, ``UserPrompt``, ``ToolEvent``, ``Stop`` or ``SessionEnd``, or
+raises ``BadEvent`` with a message a person can act on. Only the fields Claude Code
+really sends are read (``tool_response``, never "tool_output"); unknown extra fields
+are ignored. Worker side: imports ``json`` and ``dataclasses`` freely.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+class BadEvent(ValueError):
+    """The payload cannot be turned into an event; the queue row is parked with this."""
+
+
+@dataclass(frozen=True)
+class Common:
+    session_id: str
+    cwd: str
+    transcript_path: str = ""
+    prompt_id: str = ""
+    permission_mode: str = ""
+
+
+@dataclass(frozen=True)
+class SessionStart(Common):
+    source: str = "startup"
+
+
+@dataclass(frozen=True)
+class UserPrompt(Common):
+    prompt: str = ""
+
+
+@dataclass(frozen=True)
+class ToolEvent(Common):
+    tool_name: str = ""
+    tool_input: dict = field(default_factory=dict)
+    tool_response: object = None
+    tool_use_id: str = ""
+    duration_ms: int | None = None
+    # Set for PostToolUseFailure: the error text ("Exit code 1\n..."), no tool_response.
+    error: str | None = None
+    is_interrupt: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True)
+class Stop(Common):
+    last_assistant_message: str = ""
+    stop_hook_active: bool = False
+
+
+@dataclass(frozen=True)
+class SessionEnd(Common):
+    reason: str = "other"
+
+
+# Hook command names (as in ``claude-mem hook NAME``) and Claude Code's event names.
+HOOK_EVENTS = {
+    "session-start": "SessionStart",
+    "user-prompt-submit": "UserPromptSubmit",
+    "post-tool-use": "PostToolUse",
+    "post-tool-use-failure": "PostToolUseFailure",
+    "stop": "Stop",
+    "session-end": "SessionEnd",
+}
+
+
+def _text(payload: dict, key: str) -> str:
+    value = payload.get(key)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def parse_event(event_name: str, payload_text: str):
+    try:
+        payload = json.loads(payload_text)
+    except ValueError as exc:
+        raise BadEvent(f"{event_name}: payload is not JSON ({exc})") from None
+    if not isinstance(payload, dict):
+        raise BadEvent(f"{event_name}: payload is a JSON {type(payload).__name__}, not an object")
+    session_id = payload.get("session_id")
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise BadEvent(f"{event_name}: payload has no session_id")
+    common = dict(
+        session_id=session_id.strip(),
+        cwd=_text(payload, "cwd"),
+        transcript_path=_text(payload, "transcript_path"),
+        prompt_id=_text(payload, "prompt_id"),
+        permission_mode=_text(payload, "permission_mode"),
+    )
+    if event_name == "SessionStart":
+        return SessionStart(**common, source=_text(payload, "source") or "startup")
+    if event_name == "UserPromptSubmit":
+        return UserPrompt(**common, prompt=_text(payload, "prompt"))
+    if event_name in ("PostToolUse", "PostToolUseFailure"):
+        tool_input = payload.get("tool_input")
+        if not isinstance(tool_input, dict):
+            tool_input = {} if tool_input is None else {"input": tool_input}
+        duration = payload.get("duration_ms")
+        failed = event_name == "PostToolUseFailure"
+        return ToolEvent(
+            **common,
+            tool_name=_text(payload, "tool_name") or "unknown",
+            tool_input=tool_input,
+            tool_response=None if failed else payload.get("tool_response"),
+            tool_use_id=_text(payload, "tool_use_id"),
+            duration_ms=duration if isinstance(duration, int) else None,
+            error=(_text(payload, "error") or "failed") if failed else None,
+            is_interrupt=bool(payload.get("is_interrupt")),
+        )
+    if event_name == "Stop":
+        return Stop(
+            **common,
+            last_assistant_message=_text(payload, "last_assistant_message"),
+            stop_hook_active=bool(payload.get("stop_hook_active")),
+        )
+    if event_name == "SessionEnd":
+        return SessionEnd(**common, reason=_text(payload, "reason") or "other")
+    raise BadEvent(f"unknown event {event_name!r}")

@@ -1,0 +1,213 @@
+"""Hook entry points: what runs inside Claude Code's hook processes.
+
+Contract (every event):
+- Reads Claude Code's JSON from stdin, never blocks on a terminal, always returns 0,
+  prints valid output or nothing, and sends details of any failure to the log file,
+  never a traceback to stdout.
+- UserPromptSubmit, PostToolUse, PostToolUseFailure, Stop and SessionEnd first commit
+  the raw event to the durable ``pending`` queue, then wake the worker (starting one if
+  none runs). They never wait for compression. If the database cannot be written (locked
+  for too long, read-only, disk full) the event goes to a spool file the worker imports
+  later; only if that fails too is it dropped, with a log line saying so.
+- SessionStart reads SQLite directly and prints
+  ``{"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": ...}}``
+  for the configured sources; an empty memory prints nothing.
+- Private ``<private>`` text and secrets are removed before anything is stored: a cheap
+  substring prefilter decides whether the payload must be parsed and cleaned at all, so
+  the common case stores the raw text without importing ``json``.
+- Standard library only. This module is imported by ``hook_entry.py`` under ``python -I -S``
+  for speed, so every import here is paid on each hook call.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from claude_mem import config, log
+
+HOOK_EVENTS = {
+    "session-start": "SessionStart",
+    "user-prompt-submit": "UserPromptSubmit",
+    "post-tool-use": "PostToolUse",
+    "post-tool-use-failure": "PostToolUseFailure",
+    "stop": "Stop",
+    "session-end": "SessionEnd",
+}
+# Accept Claude Code's own names too (``claude-mem hook PostToolUse``).
+_BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
+                **{v.lower(): v for v in HOOK_EVENTS.values()}}
+
+# Stdin beyond this is read and thrown away: no real payload is this large.
+_STDIN_HARD_LIMIT = 64 * 1024 * 1024
+# How long a hook waits for a locked database before spooling the event instead.
+_HOOK_BUSY_TIMEOUT_MS = 750
+
+
+def read_stdin() -> str:
+    try:
+        if os.isatty(0):
+            return ""
+    except OSError:
+        return ""
+    chunks = []
+    size = 0
+    try:
+        while True:
+            chunk = os.read(0, 1 << 20)
+            if not chunk:
+                break
+            if size < _STDIN_HARD_LIMIT:
+                chunks.append(chunk)
+            size += len(chunk)
+    except OSError:
+        pass
+    if size > _STDIN_HARD_LIMIT:
+        log.warning(f"stdin of {size} bytes cut to {_STDIN_HARD_LIMIT}")
+    return b"".join(chunks).decode("utf-8", "replace").strip()
+
+
+def _clean_payload(raw: str, settings) -> str | None:
+    """The payload as it may be stored: raw when nothing needs removing, else cleaned JSON."""
+    from claude_mem import privacy
+
+    if len(raw) <= settings.max_payload_bytes and not privacy.needs_cleaning(raw):
+        return raw
+    return privacy.clean_json_text(raw, max_chars_per_string=settings.max_tool_output_chars)
+
+
+def _spool(event: str, payload: str, received_at: float) -> bool:
+    """Last resort when SQLite cannot take the event: one file per event, imported later."""
+    try:
+        folder = os.path.join(config.data_dir(), "spool")
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        name = f"{time.time_ns()}-{os.getpid()}.{event}"
+        tmp = os.path.join(folder, "." + name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, f"{received_at!r}\n{payload}".encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, os.path.join(folder, name + ".json"))
+        return True
+    except OSError as exc:
+        log.error(f"{event}: could not spool the event either ({exc}); it is lost")
+        return False
+
+
+def enqueue(event: str, payload: str) -> None:
+    """Commit one event to the durable queue (or the spool), then wake/start the worker."""
+    import sqlite3
+
+    from claude_mem.store import Store
+
+    received_at = time.time()
+    stored = False
+    try:
+        config.ensure_data_dir()
+        store = Store(config.db_path(), busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+        try:
+            store.enqueue(event, payload, received_at)
+            stored = True
+        finally:
+            store.close()
+    except (sqlite3.Error, OSError) as exc:
+        log.warning(f"{event}: database unavailable ({exc}); spooling the event")
+        stored = _spool(event, payload, received_at)
+    if stored:
+        from claude_mem import control
+
+        try:
+            control.ensure_worker()
+        except OSError as exc:
+            log.error(f"{event}: could not wake or start the worker ({exc})")
+
+
+def session_start_output(payload: dict, settings) -> str:
+    """The JSON SessionStart prints, or "" when there is nothing to add."""
+    import json
+
+    from claude_mem import context, project
+
+    source = str(payload.get("source") or "startup")
+    if source not in settings.context_sources:
+        return ""
+    cwd = str(payload.get("cwd") or os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
+    if project.is_excluded(cwd, settings.exclude_projects):
+        return ""
+    if not os.path.exists(config.db_path()):
+        return ""
+    from claude_mem.store import Store
+
+    store = Store(config.db_path(), busy_timeout_ms=2000)
+    try:
+        text = context.render(store, project.project_name(cwd), settings)
+    finally:
+        store.close()
+    if not text:
+        return ""
+    return context.hook_json(text)
+
+
+def run(name: str, raw: str) -> str:
+    """Handle one hook call; returns what to print (possibly "")."""
+    event = _BY_ANY_NAME.get(name) or _BY_ANY_NAME.get(name.lower())
+    if event is None:
+        log.error(f"unknown hook {name!r}")
+        return ""
+    if os.environ.get("CLAUDE_MEM_INTERNAL"):
+        return ""  # the memory-maker's own Claude Code process: never remember it
+    settings = config.load()
+    for problem in settings.problems:
+        log.warning(problem)
+    if not raw:
+        log.warning(f"{event}: empty stdin, nothing to record")
+        return ""
+    if not (raw.startswith("{") and raw.endswith("}")):
+        log.warning(f"{event}: stdin is not a JSON object ({len(raw)} chars), ignored")
+        return ""
+    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
+    from claude_mem import project
+
+    if project.is_excluded(project_dir, settings.exclude_projects):
+        return ""
+    output = ""
+    if event == "SessionStart":
+        import json
+
+        try:
+            payload = json.loads(raw)
+        except ValueError as exc:
+            log.warning(f"SessionStart: stdin is not JSON ({exc})")
+            return ""
+        if isinstance(payload, dict):
+            try:
+                output = session_start_output(payload, settings)
+            except Exception as exc:  # context is a bonus; recording must still happen
+                log.error(f"SessionStart: context failed: {exc!r}")
+    payload = _clean_payload(raw, settings)
+    if payload is None:
+        log.warning(f"{event}: stdin is not valid JSON ({len(raw)} chars), ignored")
+        return output
+    enqueue(event, payload)
+    return output
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        os.umask(0o077)
+        name = argv[0] if argv else ""
+        output = run(name, read_stdin())
+        if output:
+            sys.stdout.write(output)
+            sys.stdout.flush()
+    except BaseException as exc:  # noqa: BLE001 - a hook must never break Claude Code
+        try:
+            import traceback
+
+            log.error(f"hook {argv!r} failed: {exc!r}\n" + traceback.format_exc())
+        except BaseException:
+            pass
+    return 0

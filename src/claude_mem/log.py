@@ -1,0 +1,62 @@
+"""A tiny append-only log file shared by hooks, the worker and the CLI.
+
+Contract: ``log(level, message)`` appends one line to ``<data dir>/logs/claude-mem.log``
+and never raises. It exists instead of the ``logging`` package because hooks pay for
+every import (``logging`` pulls in ``re``, ``traceback``, ``threading``...). The file is
+rotated once it passes ``MAX_BYTES`` (one ``.1`` generation is kept).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from claude_mem import config
+
+MAX_BYTES = 5_000_000
+
+
+def log(level: str, message: str) -> None:
+    try:
+        path = config.log_path()
+        folder = os.path.dirname(path)
+        if not os.path.isdir(folder):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        try:
+            if os.path.getsize(path) > MAX_BYTES:
+                os.replace(path, path + ".1")
+        except OSError:
+            pass
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime())
+        line = f"{stamp} {level.upper():5} pid={os.getpid()} {message}\n"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+    except Exception:  # a log line is never worth breaking the caller for
+        pass
+
+
+def info(message: str) -> None:
+    log("info", message)
+
+
+def warning(message: str) -> None:
+    log("warn", message)
+
+
+def error(message: str) -> None:
+    log("error", message)
+
+
+def tail(lines: int = 20, level: str | None = None) -> list[str]:
+    """The last ``lines`` log lines (optionally only one level), oldest first."""
+    try:
+        with open(config.log_path(), encoding="utf-8", errors="replace") as fh:
+            content = fh.readlines()
+    except OSError:
+        return []
+    if level:
+        tag = f" {level.upper():5} "
+        content = [line for line in content if tag in line]
+    return [line.rstrip("\n") for line in content[-lines:]]

@@ -1,0 +1,54 @@
+"""The records claude-mem makes: observations and request summaries.
+
+Contract: plain frozen dataclasses, standard library only, no I/O. Every
+compressor back-end (heuristic or LLM) produces these; the store persists
+them; the context renderer and search read them back as the same shapes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The observation types a compressor may emit. Anything else is mapped to
+# "change" by the parsers so one odd word from a model never loses a record.
+OBSERVATION_TYPES = ("bugfix", "feature", "refactor", "change", "discovery", "decision")
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One thing worth remembering about a piece of work."""
+
+    type: str
+    title: str
+    subtitle: str = ""
+    facts: tuple[str, ...] = ()
+    narrative: str = ""
+    concepts: tuple[str, ...] = ()
+    files_read: tuple[str, ...] = ()
+    files_modified: tuple[str, ...] = ()
+    # Filled by the worker, not by compressors:
+    tool_name: str = ""
+    tool_use_id: str = ""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What one request (one user prompt) asked for and what came of it."""
+
+    request: str
+    investigated: str = ""
+    learned: str = ""
+    completed: str = ""
+    next_steps: str = ""
+    notes: str = ""
+    files_read: tuple[str, ...] = ()
+    files_edited: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Produced:
+    """What a compressor returned for a piece of work, and who made it."""
+
+    observations: tuple[Observation, ...] = ()
+    summary: Summary | None = None
+    generated_by: str = "heuristic"
+    warnings: tuple[str, ...] = field(default=())

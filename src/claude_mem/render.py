@@ -1,0 +1,77 @@
+"""Plain-text views of stored records for the CLI (``claude-mem show``).
+
+Contract: ``detail(kind, item)`` turns what the store returns for a session, an
+observation or a summary into readable text. No I/O.
+"""
+from __future__ import annotations
+
+import time
+
+
+def _when(epoch) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"
+
+
+def observation_text(obs: dict) -> str:
+    lines = [f"Observation #{obs['id']} — {obs['type']} — {_when(obs['created_at'])}"
+             f" (prompt {obs.get('prompt_number')}, {obs.get('generated_by')})",
+             f"  {obs['title']}"]
+    if obs.get("subtitle"):
+        lines.append(f"  {obs['subtitle']}")
+    for fact in obs.get("facts") or []:
+        lines.append(f"  • {fact}")
+    if obs.get("narrative"):
+        lines.append(f"  {obs['narrative']}")
+    for label, key in (("files read", "files_read"), ("files modified", "files_modified"),
+                       ("concepts", "concepts")):
+        if obs.get(key):
+            lines.append(f"  {label}: {', '.join(obs[key])}")
+    return "\n".join(lines)
+
+
+def summary_text(summary: dict) -> str:
+    lines = [f"Summary #{summary['id']} — prompt {summary['prompt_number']} — "
+             f"{_when(summary.get('updated_at'))} ({summary.get('generated_by')})",
+             f"  Request: {summary['request']}"]
+    for label, key in (("Investigated", "investigated"), ("Learned", "learned"),
+                       ("Completed", "completed"), ("Next steps", "next_steps"), ("Notes", "notes")):
+        value = (summary.get(key) or "").strip()
+        if value:
+            lines.append(f"  {label}:")
+            lines += [f"    {line}" for line in value.splitlines()]
+    for label, key in (("Files read", "files_read"), ("Files edited", "files_edited")):
+        if summary.get(key):
+            lines.append(f"  {label}: {', '.join(summary[key])}")
+    return "\n".join(lines)
+
+
+def session_text(detail: dict) -> str:
+    s = detail["session"]
+    lines = [f"Session #{s['id']} {s['claude_session_id']}",
+             f"  project {s['project']} ({s['cwd']})",
+             f"  status {s['status']}" + (f" ({s['end_reason']})" if s.get("end_reason") else "")
+             + f", started {_when(s['started_at'])}, last activity {_when(s['last_activity_at'])},"
+             f" runs {s['runs']}", ""]
+    for prompt in detail["prompts"]:
+        lines.append(f"Prompt {prompt['prompt_number']} ({_when(prompt['created_at'])}): {prompt['prompt']}")
+        for obs in detail["observations"]:
+            if obs["prompt_number"] == prompt["prompt_number"]:
+                lines.append(f"  #{obs['id']} {obs['type']}: {obs['title']}")
+        for summary in detail["summaries"]:
+            if summary["prompt_number"] == prompt["prompt_number"]:
+                lines.append("")
+                lines += ["  " + line for line in summary_text(summary).splitlines()]
+        lines.append("")
+    orphans = [o for o in detail["observations"]
+               if o["prompt_number"] not in {p["prompt_number"] for p in detail["prompts"]}]
+    for obs in orphans:
+        lines.append(f"  #{obs['id']} {obs['type']}: {obs['title']}")
+    return "\n".join(lines).rstrip()
+
+
+def detail(kind: str, item: dict) -> str:
+    if kind == "obs":
+        return observation_text(item)
+    if kind == "summary":
+        return summary_text(item)
+    return session_text(item)
