@@ -22,7 +22,9 @@ def _when(epoch: float | None) -> str:
 
 
 def _one_line(text: str, limit: int) -> str:
-    text = " ".join(str(text or "").replace("- ", " ").split())
+    # Drop list markers at line starts only: "a - b" inside a line is content.
+    lines = (line.strip() for line in str(text or "").splitlines())
+    text = " ".join(" ".join(line[2:] if line.startswith("- ") else line for line in lines).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -101,6 +101,19 @@ def is_worker_process(pid: int) -> bool:
     return b"claude_mem.worker" in cmdline
 
 
+def _alive(pid: int) -> bool:
+    """Alive and not a zombie waiting to be reaped."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
 def worker_lock_held() -> bool:
     """True when some live process holds the worker lock (a worker runs or is starting)."""
     import fcntl
@@ -173,16 +186,25 @@ def ensure_worker() -> str:
 
 
 def stop_worker(timeout: float = 10.0) -> bool:
-    """Ask the worker to stop; kill it if it will not. True when no worker remains."""
+    """Ask the worker to stop; kill it if it will not. True when no worker remains.
+
+    A worker that is still starting (lock held, socket not yet listening) is asked
+    again until it answers, so a stop right after a start is not lost.
+    """
     import time
 
-    pid = read_pid()
-    request({"cmd": "stop"}, timeout=2.0)
     deadline = time.monotonic() + timeout
+    next_ask = 0.0
+    pid = None
     while time.monotonic() < deadline:
-        if not worker_lock_held():
+        pid = read_pid() or pid
+        if not worker_lock_held() and not (pid and _alive(pid) and is_worker_process(pid)):
             return True
+        if time.monotonic() >= next_ask:
+            request({"cmd": "stop"}, timeout=1.0)
+            next_ask = time.monotonic() + 0.5
         time.sleep(0.05)
+    pid = read_pid() or pid
     if pid and is_worker_process(pid):
         import signal
 

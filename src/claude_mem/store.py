@@ -44,8 +44,23 @@ def _loads_list(text) -> list:
 # --- migrations -------------------------------------------------------------------------
 
 
+def run_script(db: sqlite3.Connection, script: str) -> None:
+    """Execute several statements inside the caller's transaction.
+
+    ``executescript`` would COMMIT first, breaking the migration's atomicity, so the
+    script is split into complete statements (triggers included) and run one by one.
+    """
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.execute(statement)
+            statement = ""
+
+
 def m001_initial(db: sqlite3.Connection) -> None:
-    db.executescript(
+    run_script(db, 
         """
         CREATE TABLE sessions (
             id INTEGER PRIMARY KEY,
@@ -146,7 +161,7 @@ def m001_initial(db: sqlite3.Connection) -> None:
 
 
 def m002_full_text_search(db: sqlite3.Connection) -> None:
-    db.executescript(
+    run_script(db, 
         """
         CREATE VIRTUAL TABLE observations_fts USING fts5(
             title, subtitle, narrative, facts, concepts, files_read, files_modified,

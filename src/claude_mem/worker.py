@@ -137,6 +137,9 @@ class Worker:
             if did:
                 self.last_work_at = time.monotonic()
                 continue
+            if not os.path.exists(config.db_path()):
+                log.info("the database is gone (data dir removed?), exiting")
+                break
             idle = time.monotonic() - self.last_work_at
             if idle >= float(self.settings.worker_idle_seconds):
                 log.info(f"worker idle for {idle:.0f}s, exiting")
@@ -419,7 +422,8 @@ def main() -> int:
         log.error(f"worker crashed: {exc!r}\n{traceback.format_exc()}")
     finally:
         worker.close()
-        os.close(fd)
+    # The lock fd stays open on purpose: the kernel drops the lock when this process is
+    # gone, so "lock free" really means "no worker process" to whoever checks.
     return 0
 
 

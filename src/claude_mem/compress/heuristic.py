@@ -38,7 +38,7 @@ MUTATING_COMMANDS = re.compile(
     r"npm\s+(i|install|uninstall)|yarn\s+add|pnpm\s+add|poetry\s+add|cargo\s+add|make|patch)\b")
 CAUSE_WORDS = re.compile(
     r"\b(cause|because|root|turns? out|due to|the (bug|problem|issue)|was (computing|using|missing)|"
-    r"instead of|found that|learned|means)\b", re.I)
+    r"found that|learned|means)\b", re.I)
 NEXT_WORDS = re.compile(
     r"\b(next|follow-?up|todo|to do|still|remaining|left on|pending|should|want me to|later|"
     r"not yet|when you)\b", re.I)
@@ -471,7 +471,8 @@ def _response_text(response) -> str:
 
 
 def _plain(markdown: str) -> str:
-    return re.sub(r"(\*\*|__)(.+?)\1", r"\2", str(markdown or "")).strip()
+    # Bold only: "__" is too common in code (``__init__.py``) to treat as markup.
+    return re.sub(r"\*\*(.+?)\*\*", r"\1", str(markdown or "")).strip()
 
 
 def _sentences(markdown: str) -> list[str]:

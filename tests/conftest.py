@@ -1,0 +1,122 @@
+"""Shared test fixtures: every test gets its own data dir, HOME and Claude config dir.
+
+Hooks run as real processes (``python -I -S hook_entry.py EVENT``) with JSON on stdin,
+against a real SQLite file, and wake or start the real worker over the real socket.
+After each test any worker it started is stopped, and the test fails if one survives.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from claude_mem import config, control, install
+
+FIXTURES = Path(__file__).parent / "fixtures" / "claude-code"
+HOOK_NAME = {"SessionStart": "session-start", "UserPromptSubmit": "user-prompt-submit",
+             "PostToolUse": "post-tool-use", "PostToolUseFailure": "post-tool-use-failure",
+             "Stop": "stop", "SessionEnd": "session-end"}
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    home = tmp_path / "home"
+    claude_dir = tmp_path / "claude"
+    home.mkdir()
+    monkeypatch.setenv("CLAUDE_MEM_DATA_DIR", str(data))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_dir))
+    monkeypatch.setenv("CLAUDE_MEM_WORKER_POLL_SECONDS", "0.5")
+    monkeypatch.setenv("CLAUDE_MEM_WORKER_IDLE_SECONDS", "120")
+    for name in ("CLAUDE_PROJECT_DIR", "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_INTERNAL",
+                 "CLAUDECODE", "CLAUDE_CODE_SESSION_ID"):
+        monkeypatch.delenv(name, raising=False)
+    yield tmp_path
+    pid = control.read_pid()
+    if control.worker_lock_held():
+        assert control.stop_worker(), "the worker did not stop"
+    if pid:
+        assert not _alive(pid), f"worker pid {pid} outlived its test"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    try:  # a zombie is dead for our purposes
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def load_fixture(name: str = "session-invoice-fix") -> list[tuple[str, dict]]:
+    events = []
+    for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            events.append((record["event"], record["stdin"]))
+    return events
+
+
+@pytest.fixture
+def recorded():
+    """The recorded real-CLI session, only the events claude-mem hooks."""
+    return [(e, p) for e, p in load_fixture() if e in HOOK_NAME]
+
+
+def hook_argv(event: str) -> list[str]:
+    return [sys.executable, "-I", "-S", install.ENTRY, HOOK_NAME.get(event, event)]
+
+
+def run_hook(event: str, payload, *, command: str | None = None, env: dict | None = None,
+             timeout: float = 30) -> subprocess.CompletedProcess:
+    """Run one hook as Claude Code would: a process with the JSON on stdin."""
+    data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    if isinstance(data, str):
+        data = data.encode()
+    full_env = {**os.environ, **(env or {})}
+    if command is not None:
+        return subprocess.run(command, shell=True, input=data, capture_output=True,
+                              env=full_env, timeout=timeout)
+    return subprocess.run(hook_argv(event), input=data, capture_output=True, env=full_env,
+                          timeout=timeout)
+
+
+def open_store():
+    from claude_mem.store import Store
+
+    return Store(config.db_path())
+
+
+def wait_until_drained(timeout: float = 30.0) -> None:
+    """Wait until the worker has processed every queued event."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(config.db_path()):
+            with open_store() as store:
+                if store.queue_stats()["pending"] == 0 and not _spooled():
+                    return
+        time.sleep(0.05)
+    raise AssertionError("the queue was not drained in time")
+
+
+def _spooled() -> bool:
+    folder = os.path.join(config.data_dir(), "spool")
+    return os.path.isdir(folder) and any(n.endswith(".json") for n in os.listdir(folder))
+
+
+def context_from(output: bytes | str) -> str:
+    text = output.decode() if isinstance(output, bytes) else output
+    if not text.strip():
+        return ""
+    data = json.loads(text)
+    assert data["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    return data["hookSpecificOutput"]["additionalContext"]

@@ -1,0 +1,88 @@
+"""`claude-mem install` / `uninstall` edit Claude Code's settings.json safely."""
+from __future__ import annotations
+
+import json
+import sys
+
+from click.testing import CliRunner
+
+from claude_mem import cli, install
+
+USER_SETTINGS = {
+    "model": "opus",
+    "permissions": {"allow": ["Bash(ls:*)"]},
+    "hooks": {
+        "PostToolUse": [{"matcher": "Edit", "hooks": [{"type": "command", "command": "prettier --write"}]}],
+        "Notification": [{"hooks": [{"type": "command", "command": "notify-send hi"}]}],
+    },
+}
+
+
+def _settings(tmp_path):
+    return json.loads((tmp_path / "claude" / "settings.json").read_text())
+
+
+def _invoke(*args):
+    result = CliRunner().invoke(cli.main, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_install_twice_equals_once_and_keeps_the_users_settings(tmp_path):
+    (tmp_path / "claude").mkdir()
+    (tmp_path / "claude" / "settings.json").write_text(json.dumps(USER_SETTINGS))
+    _invoke("install", "--claude-config-dir", str(tmp_path / "claude"))
+    once = _settings(tmp_path)
+    _invoke("install", "--claude-config-dir", str(tmp_path / "claude"))
+    assert _settings(tmp_path) == once
+    assert once["model"] == "opus" and once["permissions"] == USER_SETTINGS["permissions"]
+    assert once["hooks"]["Notification"] == USER_SETTINGS["hooks"]["Notification"]
+    assert once["hooks"]["PostToolUse"][0] == USER_SETTINGS["hooks"]["PostToolUse"][0]
+    ours = install.installed_commands(str(tmp_path / "claude"))
+    assert len(ours) == 6
+    for command in ours.values():
+        # the absolute interpreter of this environment, not a shim found on PATH
+        assert command.startswith(sys.executable + " -I -S ")
+        assert install.ENTRY in command
+
+
+def test_install_uses_claude_config_dir_by_default(tmp_path):
+    _invoke("install")  # CLAUDE_CONFIG_DIR points at tmp_path/claude (conftest)
+    assert len(install.installed_commands(str(tmp_path / "claude"))) == 6
+
+
+def test_uninstall_removes_only_ours(tmp_path):
+    (tmp_path / "claude").mkdir()
+    (tmp_path / "claude" / "settings.json").write_text(json.dumps(USER_SETTINGS))
+    _invoke("install", "--claude-config-dir", str(tmp_path / "claude"))
+    _invoke("uninstall", "--claude-config-dir", str(tmp_path / "claude"))
+    assert _settings(tmp_path) == USER_SETTINGS
+
+
+def test_uninstall_on_a_clean_config_removes_the_hooks_key(tmp_path):
+    _invoke("install", "--claude-config-dir", str(tmp_path / "claude"))
+    _invoke("uninstall", "--claude-config-dir", str(tmp_path / "claude"))
+    assert _settings(tmp_path) == {}
+
+
+def test_a_broken_settings_file_is_refused_not_overwritten(tmp_path):
+    (tmp_path / "claude").mkdir()
+    (tmp_path / "claude" / "settings.json").write_text("{ not json")
+    result = CliRunner().invoke(cli.main, ["install", "--claude-config-dir", str(tmp_path / "claude")])
+    assert result.exit_code == 1
+    assert "not valid JSON" in result.output
+    assert (tmp_path / "claude" / "settings.json").read_text() == "{ not json"
+
+
+def test_plugin_layout_names_the_same_six_hooks():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    manifest = json.loads((root / ".claude-plugin" / "plugin.json").read_text())
+    assert manifest["name"] == "claude-mem"
+    hooks = json.loads((root / "hooks" / "hooks.json").read_text())["hooks"]
+    assert set(hooks) == {"SessionStart", "UserPromptSubmit", "PostToolUse",
+                          "PostToolUseFailure", "Stop", "SessionEnd"}
+    for groups in hooks.values():
+        command = groups[0]["hooks"][0]["command"]
+        assert "${CLAUDE_PLUGIN_ROOT}/src/claude_mem/hook_entry.py" in command
