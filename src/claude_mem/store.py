@@ -250,7 +250,8 @@ def fts_query(text: str) -> str:
     its prefix meaning). Returns "" when nothing searchable is left.
     """
     terms = []
-    for raw in text.split():
+    # SQLite ends a string at NUL: it would unbalance our quotes.
+    for raw in text.replace("\x00", " ").split():
         prefix = raw.endswith("*") and len(raw) > 1
         term = raw[:-1] if prefix else raw
         term = term.replace('"', '""')

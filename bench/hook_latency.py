@@ -1,0 +1,110 @@
+"""Hook latency benchmark: median wall time of each installed hook command vs a bare interpreter.
+
+Usage: python bench/hook_latency.py [--runs 40] [--observations 10000]
+
+Everything is measured in the same run on the same machine: the baseline is the very
+interpreter the hooks use, started with ``-c pass``; each hook is the exact command
+``claude-mem install`` writes, fed a recorded Claude Code payload on stdin, with the real
+worker running (the steady state: hooks wake it, they never wait for it). SessionStart is
+measured against a database holding ``--observations`` observations in the project.
+Prints a table of medians, p95 and ratios to the baseline; exits 0.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURE = ROOT / "tests" / "fixtures" / "claude-code" / "session-invoice-fix.jsonl"
+
+
+def timed(argv: list[str], stdin: bytes, env: dict, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       env=env, check=False)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def populate(data_dir: str, project_cwd: str, observations: int) -> None:
+    os.environ["CLAUDE_MEM_DATA_DIR"] = data_dir
+    from claude_mem import config
+    from claude_mem.models import Observation, Summary
+    from claude_mem.store import Store
+
+    with Store(config.db_path()) as store, store.write():
+        now = time.time() - observations
+        session = store.open_session("bench-session", os.path.basename(project_cwd), project_cwd, now)
+        for i in range(observations):
+            if i % 20 == 0:
+                number = store.add_prompt(session["id"], f"p{i}", f"Request number {i}: fix module_{i}", now + i)
+            obs = Observation(type="discovery", title=f"Read src/module_{i}.py",
+                              facts=(f"Read src/module_{i}.py (120 lines)", f"Defines: f{i}, g{i}"),
+                              files_read=(f"src/module_{i}.py",), tool_name="Read")
+            store.add_observation(session["id"], session["project"], number, obs, f"h{i}",
+                                  "heuristic", now + i)
+            if i % 20 == 19:
+                store.upsert_summary(session["id"], session["project"], number,
+                                     Summary(request=f"Request number {i}", completed=f"- Fixed module_{i}",
+                                             files_edited=(f"src/module_{i}.py",)), "heuristic", now + i)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=40)
+    parser.add_argument("--observations", type=int, default=10_000)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from claude_mem import control, install
+
+    events = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
+    payload = {e["event"]: e["stdin"] for e in reversed(events)}  # first of each kind
+    tmp = tempfile.mkdtemp(prefix="cm-bench-")
+    data_dir = os.path.join(tmp, "data")
+    project_cwd = payload["SessionStart"]["cwd"]
+    env = {**os.environ, "CLAUDE_MEM_DATA_DIR": data_dir, "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600"}
+    env.pop("CLAUDE_PROJECT_DIR", None)
+    try:
+        populate(data_dir, project_cwd, args.observations)
+        os.environ["CLAUDE_MEM_DATA_DIR"] = data_dir
+        control.start_worker()
+        commands = {name: shlex.split(install.hook_command(name)) for name in install.HOOK_EVENTS}
+        baseline = timed([sys.executable, "-c", "pass"], b"", env, args.runs)
+        shim = shutil.which("python3")
+        rows = [("python -c pass (baseline)", baseline)]
+        if shim and os.path.realpath(shim) != os.path.realpath(sys.executable):
+            rows.append((f"{shim} -c pass (for reference)", timed([shim, "-c", "pass"], b"", env, 10)))
+        for name, event in install.HOOK_EVENTS.items():
+            data = json.dumps(payload[event]).encode()
+            timed(commands[name], data, env, 3)  # warm caches (bytecode, page cache)
+            rows.append((f"{event} hook", timed(commands[name], data, env, args.runs)))
+        base = statistics.median(baseline)
+        print(f"hook latency, {args.runs} runs each, worker running, "
+              f"{args.observations} observations stored ({sys.executable})")
+        print(f"{'command':<44} {'median ms':>10} {'p95 ms':>8} {'x baseline':>11}")
+        for label, times in rows:
+            med = statistics.median(times)
+            p95 = sorted(times)[int(len(times) * 0.95) - 1]
+            print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / base:>10.2f}x")
+        print("targets: PostToolUse and UserPromptSubmit within 2x; SessionStart (with the "
+              "observations above) within 3x")
+    finally:
+        control.stop_worker()
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

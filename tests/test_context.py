@@ -1,0 +1,78 @@
+"""The context a new session starts with: content, order, and the size budget."""
+from __future__ import annotations
+
+import json
+import time
+
+from claude_mem import config, context
+from claude_mem.models import Observation, Summary
+from claude_mem.store import Store
+
+
+def _fill(store, project: str, n_obs: int, n_summaries: int, long: bool = False):
+    with store.write():
+        session = store.open_session(f"s-{project}", project, f"/w/{project}", 1.0)
+        for i in range(n_obs):
+            store.add_observation(session["id"], project, i // 10 + 1, Observation(
+                type="discovery", title=f"Read src/file_{i}.py" + (" x" * 200 if long else ""),
+                files_read=(f"src/file_{i}.py",)), f"{project}{i}", "heuristic", 1000.0 + i)
+        for i in range(n_summaries):
+            store.upsert_summary(session["id"], project, i + 1, Summary(
+                request=f"Request {i}" + (" words" * 400 if long else ""),
+                completed=f"- Finished step {i}", files_edited=(f"src/file_{i}.py",)),
+                "heuristic", 2000.0 + i)
+
+
+def test_empty_memory_renders_nothing():
+    with Store(config.db_path()) as store:
+        assert context.render(store, "nothing-here", config.load()) == ""
+
+
+def test_latest_summary_in_full_then_earlier_lines_then_observation_index():
+    with Store(config.db_path()) as store:
+        _fill(store, "proj", 5, 3)
+        text = context.render(store, "proj", config.load())
+    latest = text.index("## Latest request")
+    assert "**Request:** Request 2" in text[latest:]
+    earlier = text.index("## Earlier requests")
+    assert "Request 1" in text[earlier:] and "Request 0" in text[earlier:]
+    index = text.index("## Recent observations")
+    assert latest < earlier < index
+    assert "- #5 " in text[index:] and "Read src/file_4.py" in text[index:]
+    # newest first
+    assert text.index("#5 ") < text.index("#1 ")
+
+
+def test_the_budget_holds_with_10000_observations_and_huge_fields(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "100000")  # asks for more than allowed
+    with Store(config.db_path()) as store:
+        _fill(store, "big", 10_000, 50, long=True)
+        text = context.render(store, "big", config.load())
+    out = context.hook_json(text)
+    assert len(out) < 10_000  # Claude Code cuts hook output at 10,000 characters
+    assert json.loads(out)["hookSpecificOutput"]["additionalContext"]
+
+
+def test_a_small_budget_is_respected(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "300")
+    with Store(config.db_path()) as store:
+        _fill(store, "p", 200, 20)
+        text = context.render(store, "p", config.load())
+    assert len(text) <= 1200
+    assert "## Latest request" in text
+
+
+def test_projects_do_not_leak_into_each_other():
+    with Store(config.db_path()) as store:
+        _fill(store, "alpha", 3, 1)
+        _fill(store, "beta", 3, 1)
+        text = context.render(store, "alpha", config.load())
+    assert "alpha" in text and "beta" not in text
+
+
+def test_hook_json_escapes_and_trims():
+    text = "line with \"quotes\" and \\ backslashes\n" * 600
+    out = context.hook_json(text)
+    assert len(out) < 10_000
+    assert json.loads(out)["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    assert time.time()
