@@ -280,7 +280,9 @@ class HeuristicCompressor:
             code = EXIT_CODE.match(lines[0]).group(1)
             lines = lines[1:]
         summary = _test_summary(lines)
-        errors = _dedupe(_short(line.strip(), 200) for line in lines if ERROR_LINE.search(line))
+        # pytest prefixes assertion lines with "E   "; the marker is noise in a memory.
+        errors = _dedupe(_short(re.sub(r"^E\s+", "", line.strip()), 200)
+                         for line in lines if ERROR_LINE.search(line))
         if event.tool_name == "Bash":
             command = str(data.get("command", ""))
             what = _code(command)
