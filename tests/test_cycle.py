@@ -179,3 +179,33 @@ def test_context_command_prints_what_session_start_would(recorded):
     assert result.exit_code == 0
     assert result.output == hook_context
     assert config.db_path()
+
+
+def test_a_resumed_session_whose_transcript_has_the_memory_gets_only_what_is_new(tmp_path, recorded):
+    a_events = [(e, p) for e, p in recorded if p["session_id"] == SESSION_A]
+    for event, payload in a_events:
+        run_hook(event, payload)
+    wait_until_drained()
+    resume = next(p for e, p in recorded if e == "SessionStart" and p.get("source") == "resume")
+    transcript = tmp_path / "transcript.jsonl"
+    resume = {**resume, "transcript_path": str(transcript)}
+    # No copy of the memory in the transcript yet: the full context.
+    assert context_from(run_hook("SessionStart", resume).stdout).startswith(
+        "# claude-mem: memory of earlier work in acme-billing")
+    # Claude Code stored that context in the transcript (and replays it on resume):
+    transcript.write_text(json.dumps({"type": "attachment", "content":
+                                      "# claude-mem: memory of earlier work in acme-billing ..."}) + "\n")
+    assert run_hook("SessionStart", resume).stdout == b""  # nothing new since: nothing printed
+    # Another session records something meanwhile: only that is sent.
+    other = {"session_id": "other-session", "cwd": "/home/dev/acme-billing", "prompt_id": "o1",
+             "transcript_path": "/tmp/other.jsonl"}
+    run_hook("UserPromptSubmit", {**other, "prompt": "Rename the formatting helpers"})
+    run_hook("PostToolUse", {**other, "tool_name": "Bash", "tool_use_id": "toolu_o1",
+                             "tool_input": {"command": "git mv fmt.py formatting.py"},
+                             "tool_response": {"stdout": "", "stderr": ""}})
+    run_hook("Stop", {**other, "last_assistant_message": "Renamed fmt.py to formatting.py."})
+    wait_until_drained()
+    update = context_from(run_hook("SessionStart", resume).stdout)
+    assert update.startswith("# claude-mem: new in acme-billing since this session last ran")
+    assert "Rename the formatting helpers" in update and "git mv fmt.py formatting.py" in update
+    assert "The invoice total is wrong" not in update

@@ -72,19 +72,38 @@ def render_observation_line(obs: dict) -> str:
     return line
 
 
-def render(store, project: str, settings) -> str:
+HEADER = "# claude-mem: memory of earlier work in"
+UPDATE_HEADER = "# claude-mem: new in"
+
+
+def render(store, project: str, settings, *, since: float | None = None,
+           exclude_session: int | None = None) -> str:
+    """The context for ``project``; with ``since``/``exclude_session``, only what is new.
+
+    The second form is for a resumed session whose transcript already holds an earlier
+    copy of the memory: it gets only what other sessions recorded since it last ran.
+    """
     budget = max(400, min(int(settings.context_tokens) * 4, CONTEXT_HARD_LIMIT_CHARS - 500))
-    summaries = store.recent_summaries(project, int(settings.context_summaries) + 1)
-    observations = store.recent_observations(project, int(settings.context_observations))
+    filters = {"since": since, "exclude_session": exclude_session}
+    summaries = store.recent_summaries(project, int(settings.context_summaries) + 1, **filters)
+    observations = store.recent_observations(project, int(settings.context_observations), **filters)
     if not summaries and not observations:
         return ""
-    header = [
-        f"# claude-mem: memory of earlier work in {project}",
-        "Recorded automatically from previous Claude Code sessions in this project "
-        "(newest first). Ask for details of an observation by id with the claude-mem MCP "
-        "tools or `claude-mem show obs ID`.",
-        "",
-    ]
+    if since is None and exclude_session is None:
+        header = [
+            f"{HEADER} {project}",
+            "Recorded automatically from previous Claude Code sessions in this project "
+            "(newest first). Ask for details of an observation by id with the claude-mem MCP "
+            "tools or `claude-mem show obs ID`.",
+            "",
+        ]
+    else:
+        header = [
+            f"{UPDATE_HEADER} {project} since this session last ran",
+            "Other Claude Code sessions in this project recorded this meanwhile (newest first); "
+            "the earlier claude-mem memory is already above in this conversation.",
+            "",
+        ]
     body: list[str] = []
     if summaries:
         body += render_summary_full(summaries[0]) + [""]

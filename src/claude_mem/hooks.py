@@ -85,7 +85,9 @@ def _spool(event: str, payload: str, received_at: float) -> bool:
         tmp = os.path.join(folder, "." + name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(fd, f"{received_at!r}\n{payload}".encode("utf-8"))
+            data = memoryview(f"{received_at!r}\n{payload}".encode("utf-8"))
+            while data:  # a nearly full disk takes part of a write without an error
+                data = data[os.write(fd, data):]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -124,6 +126,27 @@ def enqueue(event: str, payload: str) -> None:
             log.error(f"{event}: could not wake or start the worker ({exc})")
 
 
+def _transcript_has_context(path) -> bool:
+    """True when the session's transcript already holds a claude-mem context block."""
+    from claude_mem.context import HEADER
+
+    if not path or not isinstance(path, str):
+        return False
+    needle = HEADER.encode()
+    try:
+        with open(path, "rb") as fh:
+            tail = b""
+            while True:
+                chunk = fh.read(1 << 20)
+                if not chunk:
+                    return False
+                if needle in tail + chunk:
+                    return True
+                tail = chunk[-len(needle):]
+    except OSError:
+        return False
+
+
 def session_start_output(payload: dict, settings) -> str:
     """The JSON SessionStart prints, or "" when there is nothing to add."""
     import json
@@ -142,7 +165,14 @@ def session_start_output(payload: dict, settings) -> str:
 
     store = Store(config.db_path(), busy_timeout_ms=2000)
     try:
-        text = context.render(store, project.project_name(cwd), settings)
+        filters = {}
+        if source == "resume" and _transcript_has_context(payload.get("transcript_path")):
+            # Claude Code replays earlier hook output from the transcript on --resume:
+            # a second full copy would only repeat it. Send what is new since.
+            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
+            if session is not None:
+                filters = {"since": session["last_activity_at"], "exclude_session": session["id"]}
+        text = context.render(store, project.project_name(cwd), settings, **filters)
     finally:
         store.close()
     if not text:

@@ -598,18 +598,23 @@ class Store:
             (session_id,),
         )]
 
-    def recent_summaries(self, project: str, limit: int) -> list[dict]:
+    def recent_summaries(self, project: str, limit: int, *, since: float | None = None,
+                         exclude_session: int | None = None) -> list[dict]:
+        """Newest first; optionally only those updated after ``since`` and not from one session."""
         rows = self.db.execute(
             "SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s"
-            " ON s.id = m.session_id WHERE m.project = ?"
-            " ORDER BY m.updated_at DESC, m.id DESC LIMIT ?", (project, limit),
+            " ON s.id = m.session_id WHERE m.project = ? AND m.updated_at > ?"
+            " AND m.session_id IS NOT ? ORDER BY m.updated_at DESC, m.id DESC LIMIT ?",
+            (project, since or 0, exclude_session, limit),
         ).fetchall()
         return [summary_dict(row) for row in rows]
 
-    def recent_observations(self, project: str, limit: int) -> list[dict]:
+    def recent_observations(self, project: str, limit: int, *, since: float | None = None,
+                            exclude_session: int | None = None) -> list[dict]:
         rows = self.db.execute(
-            "SELECT * FROM observations WHERE project = ? ORDER BY created_at DESC, id DESC"
-            " LIMIT ?", (project, limit),
+            "SELECT * FROM observations WHERE project = ? AND created_at > ?"
+            " AND session_id IS NOT ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            (project, since or 0, exclude_session, limit),
         ).fetchall()
         return [observation_dict(row) for row in rows]
 

@@ -378,7 +378,8 @@ class HeuristicCompressor:
         learned = []
         for failure in failures:
             detail = [f for f in failure.get("facts", []) if ERROR_LINE.search(f)]
-            learned.append(failure["title"] + (f" — {detail[0]}" if detail else ""))
+            extra = detail[0] if detail and detail[0] not in failure["title"] else ""
+            learned.append(failure["title"] + (f" — {extra}" if extra else ""))
         learned += [s for s in sentences if CAUSE_WORDS.search(s)][:3]
 
         completed = changes + [p for p in passed if p not in changes]
