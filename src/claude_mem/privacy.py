@@ -28,6 +28,11 @@ through here before it is stored in SQLite or sent to an LLM.
 * ``clean_json_text`` parses, ``clean_value``-s and re-dumps compactly
   (``ensure_ascii=False``); returns None for invalid JSON.
 
+Hook usage: run the prefilter on the whole raw stdin text, and only if it
+says True call ``clean_json_text(raw)`` (None means "not JSON": fall back to
+``clean_text(raw)``). Do not prefilter single decoded values instead: the
+key-aware rule needs the ``"key":`` context that only the raw text has.
+
 Importing this module imports nothing: ``re`` and ``json`` (~8 ms together)
 are imported only inside the functions that do the real cleaning, so a hook
 that calls ``needs_cleaning`` first pays for them only when it has to.
@@ -44,7 +49,8 @@ names that are not password/secret/key-like (``max_tokens=1000``), and names
 that describe a secret rather than hold one (``TOKEN_FILE``, ``token_type``,
 ``secretName``, ``max_tokens``, ``author``, the shell's ``PWD``).
 Not covered: XML elements (``<password>x</password>``), ``mysql -pSECRET``,
-``.netrc`` lines, YAML plain scalars with spaces after ``key:``
+``.netrc`` lines, Dockerfile ``ENV NAME value``, name/value pairs
+(``- name: API_TOKEN`` / ``value: ...``), YAML plain scalars with spaces after ``key:``
 (``auth: fix login`` reads as prose), and high-entropy strings with no
 recognisable prefix or name.
 """
@@ -537,7 +543,11 @@ def clean_text(text: str, max_chars: int | None = None) -> str:
 
 
 def _secret_key(key) -> bool:
+    """Is this dict key a secret-looking name (``api_key``, ``accessToken``)?"""
     if not isinstance(key, str) or not key:
+        return False
+    low = key.lower()
+    if not any(kw in low for kw in _NAME_KEYWORDS):   # no regex for most keys
         return False
     p = _p()
     return bool(p.name_full.fullmatch(key) and p.name_kw.search(key)
