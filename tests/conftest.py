@@ -43,6 +43,14 @@ def isolated_env(tmp_path, monkeypatch):
         assert control.stop_worker(), "the worker did not stop"
     if pid:
         assert not _alive(pid), f"worker pid {pid} outlived its test"
+    # Any claude-mem process of this test's data dir (found by its environment in /proc,
+    # so other runs on the machine never count) must be gone too.
+    from bench.chaos import our_processes
+
+    deadline = time.monotonic() + 5
+    while our_processes(str(data)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not our_processes(str(data)), f"claude-mem processes outlived the test: {our_processes(str(data))}"
 
 
 def _alive(pid: int) -> bool:

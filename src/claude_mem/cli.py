@@ -107,13 +107,26 @@ def worker_start(foreground):
 
 @worker_group.command("stop")
 def worker_stop():
+    """Stop the worker (killing it if it will not stop); tidy a dead worker's files."""
     if not control.worker_lock_held():
-        click.echo("no worker running")
+        removed = control.remove_stale_files()
+        click.echo("no worker running" + (f" (removed stale {', '.join(os.path.basename(p) for p in removed)})"
+                                          if removed else ""))
         return
     if control.stop_worker():
         click.echo("worker stopped")
     else:
         raise click.ClickException("the worker did not stop")
+
+
+@worker_group.command("retry-parked")
+def worker_retry_parked():
+    """Put parked queue rows back in the queue (after fixing what made them fail)."""
+    with _store() as store:
+        count = store.retry_parked()
+    if count:
+        control.ensure_worker()
+    click.echo(f"{count} parked row(s) queued again")
 
 
 @worker_group.command("status")
@@ -276,6 +289,19 @@ def demo_cmd(keep):
     context = demo.run_demo(click.echo, keep=keep)
     if not context:
         raise click.ClickException("the demo produced no context; see the log above")
+
+
+@main.command("mcp")
+@click.option("--cwd", type=click.Path(file_okay=False), default=None,
+              help="The project whose memory is the default (default: the current folder).")
+def mcp_cmd(cwd):
+    """Serve the memory to Claude over MCP (stdio): search, get_observations, timeline..."""
+    from claude_mem import mcp_server
+
+    try:
+        mcp_server.serve(cwd)
+    except mcp_server.MCPUnavailable as exc:
+        raise click.ClickException(str(exc))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ DEFAULTS: dict = {
     "session_max_age_hours": 24.0,      # active sessions older than this are expired
     "worker_poll_seconds": 5.0,         # safety poll of the queue besides socket wake-ups
     "max_attempts": 5,                  # a queue row failing this often is parked
+    "retry_backoff_seconds": 2.0,       # pause before a failed row's retry; doubles each time
     "worker_start_delay_seconds": 0.0,  # test hook: simulate a slow worker start
     # Viewer
     "viewer_port": 37777,

@@ -8,6 +8,9 @@ Contract:
   window where two starters both see "no worker". A lock held by a dead process is
   released by the kernel, so a crash never leaves a lock behind.
 - ``request(command)`` sends one JSON command and returns the worker's JSON reply.
+- ``stop_worker()`` never kills a process that is not a claude-mem worker, whatever the
+  pid file says (pids are reused); ``remove_stale_files()`` deletes a dead worker's socket
+  and pid file only while holding the lock, so it cannot race a worker being started.
 - Hook path: standard library only, no ``socket``/``subprocess``/``json`` imports at
   module load (``_socket`` and ``fcntl`` are small C modules; the spawn uses ``os.fork``).
 """
@@ -178,6 +181,36 @@ def start_worker() -> bool:
     return True
 
 
+def remove_stale_files() -> list[str]:
+    """Delete a dead worker's socket and pid file; returns what was removed.
+
+    Does nothing while a worker runs or starts (the lock is taken here for the duration,
+    so no worker can bind a fresh socket in between).
+    """
+    import fcntl
+
+    try:
+        fd = os.open(config.lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return []
+    removed = []
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return []
+    try:
+        for path in (config.socket_path(), config.pid_path()):
+            try:
+                os.unlink(path)
+                removed.append(path)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return removed
+
+
 def ensure_worker() -> str:
     """Wake the worker, or start one. Returns "woken", "started" or "starting"."""
     if wake():
@@ -212,5 +245,8 @@ def stop_worker(timeout: float = 10.0) -> bool:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-        time.sleep(0.2)
+        # Death is not instant on a loaded machine; the kernel frees the lock on exit.
+        give_up = time.monotonic() + 3.0
+        while worker_lock_held() and time.monotonic() < give_up:
+            time.sleep(0.05)
     return not worker_lock_held()

@@ -1,9 +1,10 @@
 """Health of an installation: ``claude-mem status`` and ``claude-mem doctor``.
 
 Contract: ``status()`` gathers a JSON-able report (worker liveness by a ping over the
-socket, queue depth and oldest pending event, parked rows, sessions, LLM spending per
-day, recent errors from the log) without changing anything. ``doctor()`` returns
-(problems, lines): each check as a line, problems counted, with what to do about each.
+socket, else what the lock, pid file and socket file say; queue depth and oldest pending
+event, parked rows, spooled events, active sessions, LLM spending per day, recent errors
+from the log) without changing anything. ``doctor()`` returns (problems, lines): each
+check as a line (``ok``, ``FIX`` with what to do, or ``info``), problems counted.
 """
 from __future__ import annotations
 
@@ -13,14 +14,38 @@ import time
 from claude_mem import config, control, log
 
 
+def worker_state(timeout: float = 2.0) -> dict:
+    """What is known about the worker: a ping answer, else the lock, pid and socket files."""
+    ping = control.request({"cmd": "ping"}, timeout=timeout)
+    if ping:
+        return {**ping, "running": True}
+    state: dict = {"running": False, "lock_held": control.worker_lock_held()}
+    pid = control.read_pid()
+    if pid:
+        alive = control._alive(pid) and control.is_worker_process(pid)
+        state["pid"] = pid
+        state["pid_alive"] = alive
+        if not alive:
+            state["stale_pid_file"] = True  # a dead worker's, or a reused pid
+    if os.path.exists(config.socket_path()) and not state["lock_held"]:
+        state["stale_socket"] = True  # nobody listens: the next worker replaces it
+    return state
+
+
+def spooled_events() -> int:
+    try:
+        return sum(n.endswith(".json") for n in os.listdir(os.path.join(config.data_dir(), "spool")))
+    except OSError:
+        return 0
+
+
 def status() -> dict:
     from claude_mem.store import Store
 
     report: dict = {"data_dir": config.data_dir(), "database": config.db_path()}
-    ping = control.request({"cmd": "ping"}, timeout=2.0)
-    report["worker"] = ping or {"running": False, "lock_held": control.worker_lock_held()}
-    if ping:
-        report["worker"]["running"] = True
+    report["worker"] = worker_state()
+    report["spooled"] = spooled_events()
+    report["recent_errors"] = log.tail(5, "error")
     if not os.path.exists(config.db_path()):
         report["note"] = "no database yet: nothing has been recorded"
         return report
@@ -39,7 +64,6 @@ def status() -> dict:
             " SUM(u.input_tokens + u.output_tokens) AS tokens FROM llm_usage u"
             " JOIN sessions s ON s.id = u.session_id GROUP BY u.session_id, u.backend, u.model"
             " ORDER BY MAX(u.id) DESC LIMIT 10")]
-    report["recent_errors"] = log.tail(5, "error")
     return report
 
 
@@ -53,20 +77,31 @@ def format_status(report: dict) -> str:
     if w.get("running"):
         lines.append(f"worker:  running, pid {w['pid']}, since {_when(w['started_at'])}, "
                      f"{w['processed']} events processed, compressor {w['compressor']}")
+    elif w.get("lock_held"):
+        who = f"pid {w['pid']}" if w.get("pid_alive") else "pid unknown"
+        lines.append(f"worker:  not answering ({who} holds the lock): starting, or hung if this "
+                     "persists (`claude-mem worker stop` ends it)")
     else:
-        lines.append("worker:  not running" + (" (starting)" if w.get("lock_held") else
-                                               " (it starts on the next hook event)"))
+        stale = [name for key, name in (("stale_socket", "socket"), ("stale_pid_file", "pid file"))
+                 if w.get(key)]
+        lines.append("worker:  not running (it starts on the next hook event)"
+                     + (f"; stale {' and '.join(stale)} left by a dead worker" if stale else ""))
     if "queue" not in report:
         lines.append(report.get("note", ""))
         return "\n".join(lines)
     q = report["queue"]
-    age = f", oldest {time.time() - q['oldest_pending_at']:.0f}s old" if q["oldest_pending_at"] else ""
-    lines.append(f"queue:   {q['pending']} pending{age}, {q['parked']} parked")
+    age = (f", oldest from {_when(q['oldest_pending_at'])} "
+           f"({time.time() - q['oldest_pending_at']:.0f}s ago)") if q["oldest_pending_at"] else ""
+    spooled = f", {report['spooled']} spooled" if report.get("spooled") else ""
+    lines.append(f"queue:   {q['pending']} pending{age}, {q['parked']} parked{spooled}")
     for row in report["parked"]:
         lines.append(f"  parked #{row['id']} {row['event']} ({row['attempts']} attempts): {row['last_error']}")
     c = report["counts"]
     lines.append(f"memory:  {c['sessions']} sessions ({c['active_sessions']} active), {c['prompts']} prompts, "
                  f"{c['observations']} observations, {c['summaries']} summaries")
+    for row in report["active_sessions"]:
+        lines.append(f"  active {row['claude_session_id']} [{row['project']}] "
+                     f"last activity {_when(row['last_activity_at'])}")
     for row in report["llm_usage"]:
         lines.append(f"llm:     {row['day']} {row['backend']} {row['model'] or ''}: {row['calls']} calls, "
                      f"{row['input_tokens']}+{row['output_tokens']} tokens, {row['failures']} failures")
@@ -118,7 +153,27 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
                   "(see `claude-mem status`; retry with `claude-mem worker retry-parked`)")
             stale = q["oldest_pending_at"] and time.time() - q["oldest_pending_at"] > 300
             check(not stale, "queue is moving", "events have waited over 5 minutes: is the worker failing?")
-    ping = control.request({"cmd": "ping"}, timeout=2.0)
-    lines.append("info  worker " + (f"running (pid {ping['pid']})" if ping else
-                                    "not running (started on demand by the hooks)"))
+            lines.append(f"info  queue: {q['pending']} pending"
+                         + (f", oldest from {_when(q['oldest_pending_at'])}" if q["oldest_pending_at"] else "")
+                         + f"; {store.counts()['active_sessions']} active sessions")
+    spooled = spooled_events()
+    if spooled:
+        lines.append(f"info  {spooled} events spooled while the database was unavailable "
+                     "(the worker imports them)")
+    w = worker_state(timeout=1.0)
+    deadline = time.monotonic() + 1.5  # starting, or hung: give a starting worker a moment
+    while not w["running"] and w.get("lock_held") and time.monotonic() < deadline:
+        time.sleep(0.1)
+        w = worker_state(timeout=0.5)
+    if w["running"]:
+        lines.append(f"ok    worker running (pid {w['pid']}, answered a ping)")
+    elif w.get("lock_held"):
+        check(False, "", f"the worker (pid {w.get('pid', '?')}) holds the lock but does not answer: "
+                         "run `claude-mem worker stop` (it is killed if it will not stop)")
+    else:
+        stale = " (a dead worker's socket/pid file is left; harmless, replaced on start)" \
+            if w.get("stale_socket") or w.get("stale_pid_file") else ""
+        lines.append("info  worker not running (started on demand by the hooks)" + stale)
+    for line in log.tail(3, "error"):
+        lines.append(f"info  recent error: {line}")
     return problems, lines

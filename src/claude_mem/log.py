@@ -1,9 +1,10 @@
 """A tiny append-only log file shared by hooks, the worker and the CLI.
 
 Contract: ``log(level, message)`` appends one line to ``<data dir>/logs/claude-mem.log``
-and never raises. It exists instead of the ``logging`` package because hooks pay for
-every import (``logging`` pulls in ``re``, ``traceback``, ``threading``...). The file is
-rotated once it passes ``MAX_BYTES`` (one ``.1`` generation is kept).
+and never raises; when that file cannot be written the line goes to stderr instead. It
+exists instead of the ``logging`` package because hooks pay for every import (``logging``
+pulls in ``re``, ``traceback``, ``threading``...). The file is rotated once it passes
+``MAX_BYTES`` (one ``.1`` generation is kept).
 """
 from __future__ import annotations
 
@@ -33,8 +34,15 @@ def log(level: str, message: str) -> None:
             os.write(fd, line.encode("utf-8", "replace"))
         finally:
             os.close(fd)
-    except Exception:  # a log line is never worth breaking the caller for
-        pass
+    except Exception as exc:  # a log line is never worth breaking the caller for
+        # The log lives in the data dir, so a full disk or a read-only or missing data dir
+        # silences it exactly when it matters: say it on stderr instead (a hook's stderr
+        # shows in Claude Code's debug output; the worker's goes to /dev/null).
+        try:
+            os.write(2, f"claude-mem {level.upper()}: {message} (log file unwritable: {exc})\n"
+                     .encode("utf-8", "replace"))
+        except Exception:
+            pass
 
 
 def info(message: str) -> None:

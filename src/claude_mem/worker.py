@@ -8,11 +8,22 @@ Contract:
   ``wake``, ``ping``, ``status``, ``stop``. Writes ``worker.pid``; removes both on exit.
 - Drains ``pending`` oldest first, per session in order. A row is deleted only in the same
   transaction that stores what was made from it (at-least-once); observations carry a
-  content hash so a redelivered event is stored once. Each attempt is counted before the
-  work starts; a row that keeps failing is parked, never dropped.
+  content hash so a redelivered event is stored once (twice in one batch included). Each
+  attempt is counted before the work starts, so a row that kills the worker is seen too;
+  a row that failed is retried alone, after a growing pause (``retry_backoff_seconds``,
+  doubling, capped at a minute) during which its session waits (order) and the others
+  flow; after ``max_attempts`` it is parked, never dropped.
+- Spool files (events a hook could not put into SQLite) are imported with each pass,
+  listed after the batch is read so a later event never overtakes a spooled one; an
+  import repeated after a crash is recognized and not queued twice; an unreadable file
+  is moved to ``spool/bad``.
 - Watchdogs: a session silent for ``session_silence_seconds`` is summarized from what it
-  has and closed (no SessionEnd ever came: Ctrl-C, crash); the worker exits after
-  ``worker_idle_seconds`` with nothing to do.
+  has and closed (no SessionEnd ever came: Ctrl-C, crash); sessions left active longer
+  than ``session_max_age_hours`` (a worker was down) are summarized and marked failed
+  once the queue is drained at start. The worker exits after ``worker_idle_seconds``
+  with nothing to do, by a handshake that loses no wake-up: it stops listening, releases
+  the lock, and only then looks for rows that arrived meanwhile; it keeps running if
+  there are some and it can retake the lock (else the worker that took it drains them).
 - The compressor runs outside any transaction, so slow LLM calls never hold the write lock.
 """
 from __future__ import annotations
@@ -40,8 +51,12 @@ def content_hash(*parts) -> str:
     return digest.hexdigest()[:40]
 
 
+# Longest pause between two attempts at a failing queue row.
+_MAX_RETRY_PAUSE = 60.0
+
+
 class Worker:
-    def __init__(self, settings=None):
+    def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
         self.store = Store(config.db_path(), busy_timeout_ms=15000)
         self.compressor = make_compressor(self.settings, self.store)
@@ -51,28 +66,65 @@ class Worker:
         self.last_work_at = time.monotonic()
         self.processed = 0
         self.server: socket.socket | None = None
+        # The worker lock fd taken by ``main``; None only for a Worker built elsewhere
+        # (tests), which then never releases a lock it does not have.
+        self.lock_fd = lock_fd
+        self.holds_lock = lock_fd is not None
+        # Failed rows wait until this monotonic time before their next attempt.
+        self.retry_at: dict[int, float] = {}
+        # Sessions whose oldest queued row waits for a retry: the silence watchdog must
+        # not close them under the queue's feet.
+        self.waiting_sessions: set[str] = set()
+        # Highest pending id seen by a drain pass: the idle handshake's "anything new?".
+        self.max_seen_id = 0
+        self.expired_checked = False
 
     # -- control socket ----------------------------------------------------------------
 
-    def listen(self) -> None:
+    def listen(self) -> bool:
+        """Serve the control socket; False (and polling only) when it cannot be made."""
         path = config.socket_path()
         try:
-            os.unlink(path)  # we hold the lock: any socket file here is a dead worker's
-        except FileNotFoundError:
-            pass
-        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        os.chdir(os.path.dirname(path))  # relative bind: no 107-byte path limit
-        server.bind(os.path.basename(path))
-        os.chmod(path, 0o600)
-        server.listen(64)
+            try:
+                os.unlink(path)  # we hold the lock: any socket file here is a dead worker's
+            except FileNotFoundError:
+                pass
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                os.chdir(os.path.dirname(path))  # relative bind: no 107-byte path limit
+                server.bind(os.path.basename(path))
+                os.chmod(path, 0o600)
+                server.listen(64)
+            except OSError:
+                server.close()
+                raise
+        except OSError as exc:
+            # Still drain: hooks commit first, and the poll finds their rows without a wake.
+            log.error(f"cannot listen on {path} ({exc}); running without a control socket")
+            return False
         server.settimeout(0.5)
         self.server = server
-        threading.Thread(target=self._serve, name="control", daemon=True).start()
+        threading.Thread(target=self._serve, args=(server,), name="control", daemon=True).start()
+        return True
 
-    def _serve(self) -> None:
-        while not self.stopping.is_set():
+    def stop_listening(self) -> None:
+        """Close the control socket and remove its file (only while it is surely ours)."""
+        server, self.server = self.server, None
+        if server is not None:
             try:
-                conn, _ = self.server.accept()
+                server.close()
+            except OSError:
+                pass
+        if self.holds_lock:  # without the lock the file may already be a new worker's
+            try:
+                os.unlink(config.socket_path())
+            except OSError:
+                pass
+
+    def _serve(self, server: socket.socket) -> None:
+        while not self.stopping.is_set() and self.server is server:
+            try:
+                conn, _ = server.accept()
             except socket.timeout:
                 continue
             except OSError:
@@ -122,10 +174,14 @@ class Worker:
     def run(self) -> None:
         self.listen()
         log.info(f"worker started (compressor {self.compressor.name})")
-        self.expire_old_sessions()
         while not self.stopping.is_set():
             try:
                 did = self.drain()
+                if not did and not self.expired_checked:
+                    # After the first drain, so an old session's queued events are
+                    # handled before it is judged abandoned.
+                    self.expired_checked = True
+                    did = self.expire_old_sessions()
                 if not did:
                     did = self.finalize_silent_sessions()
             except Exception as exc:  # keep serving; the rows stay queued for a retry
@@ -142,26 +198,56 @@ class Worker:
                 break
             idle = time.monotonic() - self.last_work_at
             if idle >= float(self.settings.worker_idle_seconds):
-                log.info(f"worker idle for {idle:.0f}s, exiting")
-                break
+                if self.leave_when_idle(idle):
+                    break
+                self.last_work_at = time.monotonic()
+                continue
             wait = min(float(self.settings.worker_poll_seconds),
                        max(0.05, float(self.settings.worker_idle_seconds) - idle),
                        max(0.05, float(self.settings.session_silence_seconds) / 2))
+            if self.retry_at:
+                wait = min(wait, max(0.02, min(self.retry_at.values()) - time.monotonic()))
             self.wakeup.wait(wait)
             self.wakeup.clear()
 
-    def close(self) -> None:
-        self.stopping.set()
-        if self.server is not None:
-            try:
-                self.server.close()
-            except OSError:
-                pass
-        for path in (config.socket_path(),):
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+    def leave_when_idle(self, idle: float) -> bool:
+        """The idle exit handshake; True to exit, False when new work kept us running.
+
+        A hook commits its row *before* it tries to wake or start a worker. Once the
+        socket is gone and the lock released, a hook either starts a new worker (which
+        drains its row) or saw the lock still held, which means its row was committed
+        before the release and the check below sees it.
+        """
+        log.info(f"worker idle for {idle:.0f}s, exiting")
+        self.stop_listening()
+        self._remove_pid_file()
+        if self.lock_fd is None:
+            return True
+        import fcntl
+
+        fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
+        self.holds_lock = False
+        if not self._new_work():
+            return True
+        try:
+            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            log.info("new work arrived while exiting; the worker that took the lock drains it")
+            return True
+        self.holds_lock = True
+        log.info("new work arrived while exiting; staying")
+        _write_pid_file()
+        self.listen()
+        return False
+
+    def _new_work(self) -> bool:
+        row = self.store.db.execute(
+            "SELECT MAX(id) FROM pending WHERE status = 'pending'").fetchone()
+        if row[0] is not None and row[0] > self.max_seen_id:
+            return True
+        return bool(_spool_names())
+
+    def _remove_pid_file(self) -> None:
         try:
             from claude_mem.control import read_pid
 
@@ -169,6 +255,11 @@ class Worker:
                 os.unlink(config.pid_path())
         except OSError:
             pass
+
+    def close(self) -> None:
+        self.stopping.set()
+        self.stop_listening()
+        self._remove_pid_file()
         try:
             self.compressor.close()
         except Exception as exc:
@@ -179,30 +270,54 @@ class Worker:
     # -- draining ------------------------------------------------------------------------
 
     def import_spool(self) -> int:
-        folder = os.path.join(config.data_dir(), "spool")
-        try:
-            names = sorted(n for n in os.listdir(folder) if n.endswith(".json"))
-        except FileNotFoundError:
-            return 0
-        for name in names:
+        """Queue the spooled events; a file is removed only after its row is committed."""
+        folder = _spool_folder()
+        imported = 0
+        for name in _spool_names():
             path = os.path.join(folder, name)
             try:
                 with open(path, encoding="utf-8") as fh:
                     first, _, payload = fh.read().partition("\n")
                 event = name.rsplit(".", 2)[-2]
-                with self.store.write():
-                    self.store.enqueue(event, payload, float(first))
+                received_at = float(first)
+            except (OSError, ValueError, UnicodeDecodeError) as exc:
+                log.error(f"spool file {name} unreadable ({exc!r}); moved to spool/bad")
+                _quarantine(folder, name)
+                continue
+            with self.store.write():
+                # A crash between this commit and the unlink below must not queue it twice.
+                already = self.store.db.execute(
+                    "SELECT 1 FROM pending WHERE received_at = ? AND event = ? AND payload = ?",
+                    (received_at, event, payload)).fetchone()
+                if not already:
+                    self.store.enqueue(event, payload, received_at)
+            try:
                 os.unlink(path)
-            except (OSError, ValueError) as exc:
-                log.error(f"spool file {name}: {exc!r}")
-        return len(names)
+            except OSError as exc:
+                log.error(f"spool file {name} imported but not removed ({exc})")
+            imported += 1
+        return imported
 
     def drain(self, limit: int = 200) -> bool:
-        """Process what is queued; True if anything was done."""
-        self.import_spool()
+        """One pass over the queue; True if any row was processed or parked.
+
+        Rows waiting for a retry are left alone (with the rest of their session, to keep
+        its order) and do not count as work, so the loop sleeps instead of spinning.
+        """
+        # The spool is listed *after* the batch is read, until a listing finds nothing: a
+        # session's hooks run one after another, so an event spooled before a row of this
+        # batch was committed is then surely imported, and its arrival time sorts it first.
+        # (Importing first and reading after let a later row overtake it.)
+        progress = False
         rows = self.store.pending_batch(limit)
-        if not rows:
-            return False
+        while self.import_spool():
+            progress = True
+            rows = self.store.pending_batch(limit)
+        now = time.monotonic()
+        self.waiting_sessions = set()
+        if rows:
+            self.max_seen_id = max(self.max_seen_id, max(r["id"] for r in rows))
+        max_attempts = int(self.settings.max_attempts)
         blocked: set[str] = set()
         i = 0
         while i < len(rows) and not self.stopping.is_set():
@@ -212,13 +327,16 @@ class Worker:
             except BadEvent as exc:
                 log.warning(f"queue row {row['id']} parked: {exc}")
                 self.store.park(row["id"], str(exc))
+                progress = True
                 i += 1
                 continue
             group = [(row, event)]
             i += 1
-            if isinstance(event, ToolEvent):
+            # A row that failed (or was in flight when a worker died) goes alone, so one
+            # bad event cannot take its batch-mates down with it.
+            if isinstance(event, ToolEvent) and row["attempts"] == 0:
                 size = int(self.settings.llm_batch_size)
-                while i < len(rows) and len(group) < size:
+                while i < len(rows) and len(group) < size and rows[i]["attempts"] == 0:
                     try:
                         nxt = parse_event(rows[i]["event"], rows[i]["payload"])
                     except BadEvent:
@@ -231,24 +349,38 @@ class Worker:
             if event.session_id in blocked:
                 continue
             ids = [r["id"] for r, _ in group]
-            if any(r["attempts"] >= int(self.settings.max_attempts) for r, _ in group):
-                for r, _ in group:
-                    self.store.park(r["id"], f"gave up after {r['attempts']} attempts: {r['last_error']}")
-                log.error(f"parked queue rows {ids} after repeated failures")
+            if row["attempts"] >= max_attempts:
+                self.store.park(row["id"], f"gave up after {row['attempts']} attempts: "
+                                           f"{row['last_error']}")
+                self.retry_at.pop(row["id"], None)
+                log.error(f"parked queue row {row['id']} ({row['event']}) after "
+                          f"{row['attempts']} failed attempts; see `claude-mem status`")
+                progress = True
+                continue
+            if self.retry_at.get(row["id"], 0.0) > now:
+                blocked.add(event.session_id)
+                self.waiting_sessions.add(event.session_id)
                 continue
             self.store.mark_attempt(ids)
+            progress = True
             try:
                 self.handle(event, group)
                 self.processed += len(group)
+                for pending_id in ids:
+                    self.retry_at.pop(pending_id, None)
             except Exception as exc:
                 import traceback
 
                 log.error(f"rows {ids} ({type(event).__name__}) failed: {exc!r}\n"
                           f"{traceback.format_exc()}")
+                base = float(self.settings.retry_backoff_seconds)
                 for r, _ in group:
                     self.store.record_failure(r["id"], repr(exc))
+                    pause = min(_MAX_RETRY_PAUSE, base * 2 ** r["attempts"])
+                    self.retry_at[r["id"]] = time.monotonic() + pause
                 blocked.add(event.session_id)  # keep this session's order: retry later
-        return True
+                self.waiting_sessions.add(event.session_id)
+        return progress
 
     def handle(self, event, group) -> None:
         ids = [r["id"] for r, _ in group]
@@ -296,10 +428,18 @@ class Worker:
         session = self._session(event, name, at)
         prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
         ctx = self.context_for(session, prompt_number)
-        produced = self.compressor.observe(ctx, [e for _, e in group])
+        # A redelivery that lands in the same batch as the original would otherwise get
+        # position 1 under the same tool_use_id below, hence a second hash.
+        unique, keys = [], set()
+        for r, e in group:
+            key = e.tool_use_id or r["payload"]
+            if key not in keys:
+                keys.add(key)
+                unique.append((r, e))
+        produced = self.compressor.observe(ctx, [e for _, e in unique])
         # One hash per source event (its tool_use_id) and position, so a redelivered
         # event maps onto the rows it already made.
-        batch_key = content_hash(*(r["payload"] for r, _ in group))
+        batch_key = content_hash(*(r["payload"] for r, _ in unique))
         seen: dict[str, int] = {}
         with self.store.write():
             session = self.store.open_session(event.session_id, name, event.cwd, at)
@@ -331,7 +471,7 @@ class Worker:
                                           summary, generated_by, at)
             self.store.delete_pending(ids)
 
-    def finalize(self, session, reason: str, at: float, ids=()) -> None:
+    def finalize(self, session, reason: str, at: float, ids=(), status: str = "completed") -> None:
         """Summarize what has no summary yet and close the session run."""
         made = []
         for prompt_number in self.store.unsummarized_prompts(session["id"]):
@@ -346,7 +486,7 @@ class Worker:
             for prompt_number, summary, generated_by in made:
                 self.store.upsert_summary(session["id"], session["project"], prompt_number,
                                           summary, generated_by, at)
-            self.store.complete_session(session["id"], reason, at)
+            self.store.complete_session(session["id"], reason, at, status)
             self.store.delete_pending(ids)
 
     def handle_end(self, event: SessionEnd, name: str, at: float, ids) -> None:
@@ -361,17 +501,63 @@ class Worker:
         for session in self.store.silent_sessions(cutoff):
             if self.stopping.is_set():
                 break
+            if session["claude_session_id"] in self.waiting_sessions:
+                continue  # its queued events are being retried: not silent, just stuck
             log.info(f"session {session['claude_session_id']} silent since "
                      f"{time.ctime(session['last_activity_at'])}: summarizing and closing")
-            self.finalize(session, "silence", time.time())
+            self._close_quietly(session, "silence", "completed")
             did = True
         return did
 
-    def expire_old_sessions(self) -> None:
+    def expire_old_sessions(self) -> bool:
+        """Summarize and fail sessions left active past ``session_max_age_hours``."""
         cutoff = time.time() - float(self.settings.session_max_age_hours) * 3600
-        expired = self.store.expire_sessions(cutoff)
+        expired = self.store.expire_sessions(cutoff, dry_run=True)
+        for session in expired:
+            if self.stopping.is_set():
+                break
+            self._close_quietly(session, "expired", "failed")
         if expired:
             log.info(f"expired {len(expired)} sessions left active since before {time.ctime(cutoff)}")
+        return bool(expired)
+
+    def _close_quietly(self, session, reason: str, status: str) -> None:
+        """Close a session the watchdogs found; a summary failure must not retry forever."""
+        try:
+            self.finalize(session, reason, time.time(), status=status)
+        except Exception as exc:
+            log.error(f"session {session['claude_session_id']}: summary at close failed "
+                      f"({exc!r}); closed without it")
+            with self.store.write():
+                self.store.complete_session(session["id"], f"{reason} (summary failed)",
+                                            time.time(), "failed")
+
+
+def _spool_folder() -> str:
+    return os.path.join(config.data_dir(), "spool")
+
+
+def _spool_names() -> list[str]:
+    try:
+        return sorted(n for n in os.listdir(_spool_folder()) if n.endswith(".json"))
+    except OSError:
+        return []
+
+
+def _quarantine(folder: str, name: str) -> None:
+    """Keep an unreadable spool file for a person to look at, out of the import path."""
+    try:
+        os.makedirs(os.path.join(folder, "bad"), mode=0o700, exist_ok=True)
+        os.replace(os.path.join(folder, name), os.path.join(folder, "bad", name))
+    except OSError as exc:
+        log.error(f"spool file {name}: cannot move it aside ({exc})")
+
+
+def _write_pid_file() -> None:
+    tmp = config.pid_path() + f".{os.getpid()}.tmp"
+    with open(tmp, "w") as fh:
+        fh.write(str(os.getpid()))
+    os.replace(tmp, config.pid_path())  # readers never see a half-written pid
 
 
 def _take_lock() -> int | None:
@@ -405,12 +591,21 @@ def main() -> int:
     settings = config.load()
     for problem in settings.problems:
         log.warning(problem)
-    with open(config.pid_path(), "w") as fh:
-        fh.write(str(os.getpid()))
+    _write_pid_file()
     delay = float(settings.worker_start_delay_seconds)
     if delay > 0:
         time.sleep(delay)
-    worker = Worker(settings)
+    try:
+        worker = Worker(settings, lock_fd=fd)
+    except Exception as exc:  # e.g. the database cannot be opened: say so, leave no pid
+        import traceback
+
+        log.error(f"worker could not start: {exc!r}\n{traceback.format_exc()}")
+        try:
+            os.unlink(config.pid_path())
+        except OSError:
+            pass
+        return 1
     signal.signal(signal.SIGTERM, lambda *_: (worker.stopping.set(), worker.wakeup.set()))
     signal.signal(signal.SIGINT, lambda *_: (worker.stopping.set(), worker.wakeup.set()))
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
