@@ -34,6 +34,7 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_dir))
     monkeypatch.setenv("CLAUDE_MEM_WORKER_POLL_SECONDS", "0.5")
     monkeypatch.setenv("CLAUDE_MEM_WORKER_IDLE_SECONDS", "120")
+    monkeypatch.setenv("CLAUDE_MEM_VIEWER_PORT", "0")  # tests that want the viewer pick a free port
     for name in ("CLAUDE_PROJECT_DIR", "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_INTERNAL",
                  "CLAUDECODE", "CLAUDE_CODE_SESSION_ID"):
         monkeypatch.delenv(name, raising=False)

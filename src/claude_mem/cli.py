@@ -291,6 +291,35 @@ def demo_cmd(keep):
         raise click.ClickException("the demo produced no context; see the log above")
 
 
+@main.command("viewer")
+def viewer_cmd():
+    """Start the worker if needed and print the web viewer's address (127.0.0.1 only)."""
+    if int(config.load().viewer_port) <= 0:
+        raise click.ClickException("the viewer is disabled (viewer_port is 0)")
+    control.ensure_worker()
+    for _ in range(100):
+        reply = control.request({"cmd": "ping"}, timeout=1.0)
+        if reply:
+            if not reply.get("viewer"):
+                raise click.ClickException(f"the viewer could not start; see {config.log_path()}")
+            click.echo(reply["viewer"])
+            return
+        time.sleep(0.05)
+    raise click.ClickException(f"the worker does not answer; see {config.log_path()}")
+
+
+@main.command("export")
+@click.option("--project", help="Only this project.")
+@click.option("--output", "-o", type=click.File("w"), default="-", help="File to write (default stdout).")
+def export_cmd(project, output):
+    """Export sessions with their prompts, observations and summaries as JSON."""
+    with _store() as store:
+        sessions = [store.session_detail(row["id"]) for row in store.sessions(project, 1_000_000)]
+    json.dump({"format": "claude-mem-export/1", "exported_at": time.time(), "sessions": sessions},
+              output, indent=2, ensure_ascii=False, default=str)
+    output.write("\n")
+
+
 @main.command("mcp")
 @click.option("--cwd", type=click.Path(file_okay=False), default=None,
               help="The project whose memory is the default (default: the current folder).")
