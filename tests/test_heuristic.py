@@ -110,3 +110,14 @@ def test_unknown_and_mcp_tools_still_leave_a_trace():
     obs = HeuristicCompressor(load()).observe(_ctx(), [event]).observations[0]
     assert obs.title == "Used mcp__github__create_issue"
     assert any("Tax bug" in f for f in obs.facts)
+
+
+def test_a_follow_up_said_twice_is_one_next_step():
+    events = _events("5f9e")
+    compressor = HeuristicCompressor(load())
+    observations = [dict(o.__dict__, concepts=list(o.concepts), facts=list(o.facts),
+                         files_read=list(o.files_read), files_modified=list(o.files_modified))
+                    for o in compressor.observe(_ctx("Add a changelog entry for this fix."), events).observations]
+    last = [p for e, p in load_fixture() if e == "Stop"][1]["last_assistant_message"]
+    summary = compressor.summarize(_ctx("Add a changelog entry for this fix."), last, observations).summary
+    assert summary.next_steps == "- Bump version to 0.3.1 in pyproject.toml and acme_billing/__init__.py"

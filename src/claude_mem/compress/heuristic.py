@@ -394,7 +394,8 @@ class HeuristicCompressor:
                               if f.startswith(("[pending]", "[in_progress]"))]
         unresolved = _unresolved_failures(observations)
         next_steps += [f"Still failing: {title}" for title in unresolved]
-        next_steps += [s for s in sentences if NEXT_WORDS.search(s) and s not in learned][:2]
+        next_steps += [s for s in sentences if NEXT_WORDS.search(s) and s not in learned
+                       and not any(_similar(s, step) for step in next_steps)][:2]
 
         return Summary(
             request=_short(ctx.request or "(no prompt recorded)", 1000),
@@ -426,6 +427,17 @@ def _unresolved_failures(observations) -> list[str]:
         if command:
             last[command] = (_is_failure(obs), obs["title"])
     return [title for failed, title in last.values() if failed]
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9_.]{3,}", text.lower())}
+
+
+def _similar(a: str, b: str) -> bool:
+    """Most of the shorter text's words appear in the other: the same point said twice."""
+    wa, wb = _words(a), _words(b)
+    small = min(len(wa), len(wb))
+    return small > 0 and len(wa & wb) / small >= 0.6
 
 
 def _test_summary(lines: list[str]) -> str:
