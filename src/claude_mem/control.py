@@ -151,6 +151,10 @@ def start_worker() -> bool:
         os.close(fd)
         return False  # a live worker (or another starter) holds it
     env = dict(os.environ)
+    # The worker outlives the session whose hook starts it and serves every session:
+    # nothing session-specific from that hook's environment belongs in it.
+    for name in ("CLAUDE_CODE_SESSION_ID", "CLAUDE_PROJECT_DIR", "CLAUDECODE", "CLAUDE_ENV_FILE"):
+        env.pop(name, None)
     env["CLAUDE_MEM_LOCK_FD"] = str(fd)
     env["PYTHONPATH"] = _package_parent() + (
         os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""

@@ -1,0 +1,241 @@
+"""When the model fails, memory does not: fault injection against the LLM back-ends.
+
+Every fault (a hang, 500, 429, a body that is not JSON, prose instead of XML, a bad key)
+ends in stored observations and a summary made by the heuristic, with ``generated_by``
+saying so; retries are bounded by ``llm_max_retries``; the per-session caps are never
+exceeded, as counted by the fake server itself, and they hold across a worker restart.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from claude_mem.compress.heuristic import HeuristicCompressor
+from conftest import open_store, run_hook, wait_until_drained
+from test_llm_backends import (SESSION_A, claude_pids, compressor, last_user_text, needs_cli,
+                               new_session, recorder_script, tool)
+from tests.fakes.fake_llm_server import Fault, FakeLLMServer, Text
+
+
+@pytest.fixture(autouse=True)
+def key(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-dummy")
+
+
+def heuristic_titles(ctx, events):
+    return [o.title for o in HeuristicCompressor().observe(ctx, events).observations]
+
+
+FAULTS = [
+    (Fault.http(500), "http 500"),
+    (Fault.http(529), "http 529"),
+    (Fault.http(429, retry_after=0), "rate limited"),
+    (Fault.garbage(), "garbage reply"),
+    (Fault.hang(), "timeout"),
+]
+
+
+@pytest.mark.parametrize("backend", ["anthropic", "openai"])
+@pytest.mark.parametrize("fault,reason", FAULTS, ids=[r for _, r in FAULTS])
+def test_a_failing_server_falls_back_to_heuristic_and_rests(backend, fault, reason):
+    with FakeLLMServer(recorder_script(), fault=fault) as srv, open_store() as store:
+        ctx = new_session(store)
+        llm = compressor(backend, srv, store, llm_max_retries=1, llm_timeout_seconds=0.5)
+        events = [tool("Read"), tool("Bash", 2)]
+        made = llm.observe(ctx, events)
+        assert made.generated_by == f"heuristic (fallback: {reason})"
+        assert [o.title for o in made.observations] == heuristic_titles(ctx, events)
+        assert srv.model_request_count == 2  # the first attempt and one retry
+        # The back-end now rests: the next work goes straight to the heuristic, no waiting.
+        started = time.monotonic()
+        summary = llm.summarize(ctx, "Fixed the discount.", [])
+        assert summary.summary is not None and summary.summary.request == ctx.request
+        assert summary.generated_by == f"heuristic (fallback: {reason})"
+        assert time.monotonic() - started < 0.45 and srv.model_request_count == 2  # < the timeout
+        row = store.db.execute("SELECT calls, failures FROM llm_usage").fetchone()
+        assert (row["calls"], row["failures"]) == (2, 2)
+
+
+def test_a_transient_failure_is_retried_and_the_model_still_writes(monkeypatch):
+    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
+        ctx = new_session(store)
+        llm = compressor("anthropic", srv, store, llm_max_retries=2)
+        srv.fail_next(Fault.http(503))
+        srv.fail_next(Fault.disconnect())
+        made = llm.observe(ctx, [tool()])
+        assert made.generated_by == "anthropic:claude-haiku-4-5"
+        assert srv.model_request_count == 3
+        row = store.db.execute("SELECT calls, failures FROM llm_usage").fetchone()
+        assert (row["calls"], row["failures"]) == (3, 2)
+
+
+def test_retry_after_is_honoured_up_to_a_cap():
+    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
+        ctx = new_session(store)
+        llm = compressor("anthropic", srv, store, llm_max_retries=2)
+        srv.fail_next(Fault.http(429, retry_after=0.4))
+        started = time.monotonic()
+        assert llm.observe(ctx, [tool()]).generated_by == "anthropic:claude-haiku-4-5"
+        assert time.monotonic() - started >= 0.4
+        # A server asking for more than the cap: give up at once rather than stall the worker.
+        llm.retry_after_cap = 5
+        srv.fail_next(Fault.http(429, retry_after=60))
+        started = time.monotonic()
+        made = llm.observe(ctx, [tool()])
+        assert made.generated_by == "heuristic (fallback: rate limited)"
+        assert time.monotonic() - started < 1 and srv.model_request_count == 3
+
+
+def test_a_bad_key_is_not_retried():
+    with FakeLLMServer(recorder_script(), fault=Fault.http(401)) as srv, open_store() as store:
+        ctx = new_session(store)
+        made = compressor("anthropic", srv, store, llm_max_retries=3).observe(ctx, [tool()])
+        assert made.generated_by == "heuristic (fallback: http 401)" and made.observations
+        assert srv.model_request_count == 1
+
+
+def test_prose_instead_of_xml_is_asked_again_once_then_falls_back():
+    prose = "Sure! Claude ran the tests and they passed."
+    with FakeLLMServer(Text(prose)) as srv, open_store() as store:
+        ctx = new_session(store)
+        llm = compressor("openai", srv, store, llm_max_retries=3)
+        made = llm.observe(ctx, [tool()])
+        assert made.generated_by == "heuristic (fallback: unreadable reply)" and made.observations
+        assert srv.model_request_count == 2
+        again = srv.model_requests[1].body["messages"]
+        assert again[-2] == {"role": "assistant", "content": prose}
+        assert "<skip/>" in again[-1]["content"]
+        summary = llm.summarize(ctx, "done", [])
+        assert summary.generated_by == "heuristic (fallback: no summary)"
+        assert summary.summary.request == ctx.request
+        assert srv.model_request_count == 4
+
+
+def test_a_second_answer_after_a_reask_is_used():
+    replies = ["I think it went well.", "<summary><request>Fix totals</request></summary>"]
+    with FakeLLMServer(replies) as srv, open_store() as store:
+        ctx = new_session(store)
+        made = compressor("anthropic", srv, store).summarize(ctx, "done", [])
+        assert made.generated_by == "anthropic:claude-haiku-4-5"
+        assert made.summary.request == "Fix totals"
+
+
+def test_the_call_cap_is_never_exceeded_even_across_a_restart():
+    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
+        ctx = new_session(store)
+        llm = compressor("anthropic", srv, store, llm_max_calls_per_session=3, llm_max_retries=2)
+        srv.fail_next(Fault.http(500))  # a failed attempt counts as a call too
+        made = [llm.observe(ctx, [tool("Bash", n)]) for n in range(4)]
+        assert [m.generated_by for m in made] == [
+            "anthropic:claude-haiku-4-5", "anthropic:claude-haiku-4-5",
+            "heuristic (fallback: call cap)", "heuristic (fallback: call cap)"]
+        assert all(m.observations for m in made)
+        assert llm.summarize(ctx, "done", []).generated_by == "heuristic (fallback: call cap)"
+        assert srv.model_request_count == 3
+        llm.close()
+        # A new worker (a new compressor over the same database) keeps counting.
+        again = compressor("anthropic", srv, store, llm_max_calls_per_session=3)
+        assert again.observe(ctx, [tool()]).generated_by == "heuristic (fallback: call cap)"
+        # Another session has its own budget.
+        other = new_session(store, "7f0c3c0e-0000-4000-8000-000000000002")
+        assert again.observe(other, [tool()]).generated_by == "anthropic:claude-haiku-4-5"
+        assert srv.model_request_count == 4
+        assert store.llm_usage_for_session(ctx.session_id)["calls"] == 3
+
+
+def test_the_token_cap_stops_calls_before_it_is_passed():
+    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
+        ctx = new_session(store)
+        llm = compressor("anthropic", srv, store)
+        llm.observe(ctx, [tool()])
+        used = store.llm_usage_for_session(ctx.session_id)["tokens"]
+        assert used > 0
+        # Room for the tokens used so far, but not for another request of that size.
+        llm.settings.values["llm_max_tokens_per_session"] = used + 200
+        made = llm.observe(ctx, [tool()])
+        assert made.generated_by == "heuristic (fallback: token cap)" and made.observations
+        assert srv.model_request_count == 1
+
+
+def test_faults_through_hooks_and_worker_lose_nothing(monkeypatch, recorded):
+    """The worker with a dead endpoint: every event is still remembered, every request
+    summarized, and nothing is left in the queue."""
+    events = [(e, p) for e, p in recorded if p["session_id"] == SESSION_A]
+    with FakeLLMServer(recorder_script(), fault=Fault.http(500)) as srv:
+        monkeypatch.setenv("CLAUDE_MEM_COMPRESSOR", "anthropic")
+        monkeypatch.setenv("CLAUDE_MEM_LLM_BASE_URL", srv.url)
+        monkeypatch.setenv("CLAUDE_MEM_LLM_MAX_RETRIES", "0")
+        for event, payload in events:
+            assert run_hook(event, payload).returncode == 0
+        wait_until_drained()
+        with open_store() as store:
+            session = store.session_by_claude_id(SESSION_A)
+            assert session["status"] == "completed"
+            rows = store.db.execute("SELECT generated_by, tool_name FROM observations").fetchall()
+            summaries = store.db.execute("SELECT generated_by FROM summaries").fetchall()
+            assert store.queue_stats() == {**store.queue_stats(), "pending": 0, "parked": 0}
+            failures = store.db.execute("SELECT SUM(failures) FROM llm_usage").fetchone()[0]
+        # Each non-skipped tool event became an observation, as the heuristic alone makes them.
+        tools = [p["tool_name"] for e, p in events if e.startswith("PostToolUse")]
+        assert sorted(r["tool_name"] for r in rows) == sorted(t for t in tools if t != "ToolSearch")
+        assert {r["generated_by"] for r in rows} == {"heuristic (fallback: http 500)"}
+        assert len(summaries) == 2
+        assert {s["generated_by"] for s in summaries} == {"heuristic (fallback: http 500)"}
+        assert failures == srv.model_request_count >= 1
+
+
+@needs_cli
+def test_claude_agent_failures_fall_back_and_leave_no_process():
+    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
+        ctx = new_session(store)
+        assert claude_pids() == set()
+        llm = compressor("claude", srv, store, llm_max_retries=1, llm_timeout_seconds=1.0)
+        try:
+            # One 500, then the retry on a fresh agent succeeds.
+            srv.fail_next(Fault.http(500))
+            made = llm.observe(ctx, [tool()])
+            assert made.generated_by == "claude:claude-haiku-4-5"
+            assert srv.model_request_count == 2
+            retried = last_user_text(srv.model_requests[1].body)
+            assert "New request #1" in retried  # the new agent got the init prompt again
+            assert len(llm.backend.pids()) == 1
+            # The model hangs: the CLI's own timeout, then our retry, then the heuristic.
+            srv.fault = Fault.hang()
+            made = llm.observe(ctx, [tool("Read")])
+            assert made.generated_by == "heuristic (fallback: timeout)" and made.observations
+            assert srv.model_request_count == 4
+            assert llm.backend.pids() == []  # the failed agent is gone, not left waiting
+            summary = llm.summarize(ctx, "done", [])
+            assert summary.generated_by == "heuristic (fallback: timeout)"
+            assert summary.summary.request == ctx.request
+        finally:
+            llm.close()
+        assert claude_pids() == set()
+        row = store.db.execute("SELECT calls, failures FROM llm_usage").fetchone()
+        assert (row["calls"], row["failures"]) == (4, 3)
+
+
+@needs_cli
+def test_claude_backend_inside_the_worker_leaves_no_process(monkeypatch, recorded):
+    """The real worker with the claude back-end: the agent lives while its session is open
+    and is gone once the worker stops (no SessionEnd came)."""
+    from claude_mem import control
+
+    events = [(e, p) for e, p in recorded if p["session_id"] == SESSION_A]
+    first_request = events[:next(i for i, (e, _) in enumerate(events) if e == "SessionEnd")]
+    assert claude_pids() == set()
+    with FakeLLMServer(recorder_script()) as srv:
+        monkeypatch.setenv("CLAUDE_MEM_COMPRESSOR", "claude")
+        monkeypatch.setenv("CLAUDE_MEM_LLM_BASE_URL", srv.url)
+        for event, payload in first_request:
+            assert run_hook(event, payload).returncode == 0
+        wait_until_drained()
+        with open_store() as store:
+            rows = store.db.execute("SELECT DISTINCT generated_by FROM observations").fetchall()
+            summaries = store.db.execute("SELECT generated_by FROM summaries").fetchall()
+        assert [r[0] for r in rows] == ["claude:claude-haiku-4-5"]
+        assert [s[0] for s in summaries] == ["claude:claude-haiku-4-5"]
+        assert len(claude_pids()) == 1  # the session's agent, still open
+        assert control.stop_worker()
+    assert claude_pids() == set()
