@@ -10,7 +10,6 @@ Contract:
 - This module is on the hook path: it imports nothing but ``os`` at load time (``json``
   only when a settings file exists), and no ``dataclasses`` (which pulls in ``inspect``).
 """
-from __future__ import annotations
 
 import os
 

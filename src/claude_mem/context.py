@@ -8,7 +8,6 @@ memory renders as "". ``hook_json(text)`` wraps it as SessionStart output and gu
 the printed JSON stays under Claude Code's 10,000-character cut.
 Standard library only: this runs inside the SessionStart hook.
 """
-from __future__ import annotations
 
 import time
 

@@ -14,7 +14,6 @@ Contract:
 - Hook path: standard library only, no ``socket``/``subprocess``/``json`` imports at
   module load (``_socket`` and ``fcntl`` are small C modules; the spawn uses ``os.fork``).
 """
-from __future__ import annotations
 
 import os
 import sys

@@ -18,7 +18,6 @@ Contract (every event):
 - Standard library only. This module is imported by ``hook_entry.py`` under ``python -I -S``
   for speed, so every import here is paid on each hook call.
 """
-from __future__ import annotations
 
 import os
 import sys
@@ -100,9 +99,7 @@ def _spool(event: str, payload: str, received_at: float) -> bool:
 
 def enqueue(event: str, payload: str) -> None:
     """Commit one event to the durable queue (or the spool), then wake/start the worker."""
-    import sqlite3
-
-    from claude_mem.store import Store
+    from claude_mem.store import Store, sqlite3
 
     received_at = time.time()
     stored = False

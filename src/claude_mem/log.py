@@ -6,7 +6,6 @@ exists instead of the ``logging`` package because hooks pay for every import (``
 pulls in ``re``, ``traceback``, ``threading``...). The file is rotated once it passes
 ``MAX_BYTES`` (one ``.1`` generation is kept).
 """
-from __future__ import annotations
 
 import os
 import time

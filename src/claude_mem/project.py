@@ -4,7 +4,6 @@ Contract: ``project_root(cwd)`` is the git top level containing ``cwd`` (found b
 walking up to a ``.git`` directory or file, so no ``git`` process is started on the
 hook path), else ``cwd`` itself; ``project_name(cwd)`` is that folder's name.
 """
-from __future__ import annotations
 
 import os
 
