@@ -62,17 +62,6 @@ class SessionEnd(Common):
     reason: str = "other"
 
 
-# Hook command names (as in ``claude-mem hook NAME``) and Claude Code's event names.
-HOOK_EVENTS = {
-    "session-start": "SessionStart",
-    "user-prompt-submit": "UserPromptSubmit",
-    "post-tool-use": "PostToolUse",
-    "post-tool-use-failure": "PostToolUseFailure",
-    "stop": "Stop",
-    "session-end": "SessionEnd",
-}
-
-
 def _text(payload: dict, key: str) -> str:
     value = payload.get(key)
     if value is None:

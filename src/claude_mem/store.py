@@ -438,15 +438,20 @@ class Store:
             )
         return self.session_by_claude_id(claude_session_id)
 
+    def _number_of_prompt(self, session_id: int, prompt_id: str | None) -> int | None:
+        if not prompt_id:
+            return None
+        row = self.db.execute(
+            "SELECT prompt_number FROM user_prompts WHERE session_id = ? AND prompt_id = ?",
+            (session_id, prompt_id),
+        ).fetchone()
+        return row[0] if row else None
+
     def add_prompt(self, session_id: int, prompt_id: str | None, text: str, at: float) -> int:
         """Store a user prompt once; returns its prompt number (stable across retries)."""
-        if prompt_id:
-            row = self.db.execute(
-                "SELECT prompt_number FROM user_prompts WHERE session_id = ? AND prompt_id = ?",
-                (session_id, prompt_id),
-            ).fetchone()
-            if row:
-                return row[0]
+        known = self._number_of_prompt(session_id, prompt_id)
+        if known is not None:
+            return known
         number = self.db.execute(
             "UPDATE sessions SET prompt_counter = prompt_counter + 1 WHERE id = ?"
             " RETURNING prompt_counter", (session_id,)
@@ -459,13 +464,9 @@ class Store:
 
     def prompt_number_for(self, session_id: int, prompt_id: str | None) -> int:
         """The prompt a tool event belongs to: by prompt_id, else the latest one (0 if none)."""
-        if prompt_id:
-            row = self.db.execute(
-                "SELECT prompt_number FROM user_prompts WHERE session_id = ? AND prompt_id = ?",
-                (session_id, prompt_id),
-            ).fetchone()
-            if row:
-                return row[0]
+        known = self._number_of_prompt(session_id, prompt_id)
+        if known is not None:
+            return known
         row = self.db.execute(
             "SELECT prompt_counter FROM sessions WHERE id = ?", (session_id,)
         ).fetchone()

@@ -54,6 +54,31 @@ class _Stateless:
             pass
 
 
+class sdk_errors:
+    """Map the anthropic/openai SDKs' exceptions (they share the names) to ``LLMError``."""
+
+    def __init__(self, sdk):
+        self.sdk = sdk
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        sdk = self.sdk
+        if exc_type is None:
+            return False
+        if issubclass(exc_type, sdk.APIStatusError):
+            raise http_error(exc.status_code, exc.response.headers) from None
+        if issubclass(exc_type, sdk.APITimeoutError):  # a subclass of APIConnectionError
+            raise LLMError("timeout") from None
+        if issubclass(exc_type, sdk.APIConnectionError):
+            raise LLMError("connection error") from None
+        if issubclass(exc_type, (sdk.APIResponseValidationError, ValueError)):
+            # a 200 whose body is not the API's JSON
+            raise LLMError("garbage reply") from None
+        return False
+
+
 class AnthropicBackend(_Stateless):
     name = "anthropic"
     DEFAULT_MODEL = "claude-haiku-4-5"
@@ -76,19 +101,10 @@ class AnthropicBackend(_Stateless):
         self.client = anthropic.Anthropic(**options)
 
     def complete(self, ctx, turn: Turn, timeout: float) -> Completion:
-        sdk = self.sdk
-        try:
+        with sdk_errors(self.sdk):
             message = self.client.messages.create(
                 model=self.model, max_tokens=MAX_OUTPUT_TOKENS, system=self.system,
                 messages=stateless_messages(turn), timeout=timeout)
-        except sdk.APIStatusError as exc:
-            raise http_error(exc.status_code, exc.response.headers) from None
-        except sdk.APITimeoutError:
-            raise LLMError("timeout") from None
-        except sdk.APIConnectionError:
-            raise LLMError("connection error") from None
-        except (sdk.APIResponseValidationError, ValueError):  # a 200 whose body is not the API's JSON
-            raise LLMError("garbage reply") from None
         text = "".join(getattr(block, "text", "") for block in (message.content or [])
                        if getattr(block, "type", "") == "text")
         usage = message.usage
@@ -118,19 +134,10 @@ class OpenAIBackend(_Stateless):
                                     timeout=float(settings.llm_timeout_seconds), max_retries=0)
 
     def complete(self, ctx, turn: Turn, timeout: float) -> Completion:
-        sdk = self.sdk
         messages = [{"role": "system", "content": self.system}] + stateless_messages(turn)
-        try:
+        with sdk_errors(self.sdk):
             reply = self.client.chat.completions.create(
                 model=self.model, messages=messages, max_tokens=MAX_OUTPUT_TOKENS, timeout=timeout)
-        except sdk.APIStatusError as exc:
-            raise http_error(exc.status_code, exc.response.headers) from None
-        except sdk.APITimeoutError:
-            raise LLMError("timeout") from None
-        except sdk.APIConnectionError:
-            raise LLMError("connection error") from None
-        except (sdk.APIResponseValidationError, ValueError):
-            raise LLMError("garbage reply") from None
         choices = getattr(reply, "choices", None) or []
         if not choices:
             raise LLMError("garbage reply")
