@@ -76,19 +76,28 @@ def test_a_whole_session_through_the_installed_hooks(tmp_path, recorded):
     assert len(proc.stdout) < 10_000
 
 
-def test_two_prompts_in_one_run_then_session_end(recorded):
-    # The interactive shape: no SessionEnd between prompts; Stop after each reply.
+def test_two_prompts_in_one_run_then_session_end(tmp_path, recorded):
+    # The interactive shape, through the installed commands: SessionStart, prompt 1, tools,
+    # Stop, prompt 2, tools, Stop, one SessionEnd; then a new session in the same project.
+    commands = installed_commands(tmp_path)
     events = [(e, p) for e, p in recorded if p["session_id"] == SESSION_A]
     events = [(e, p) for i, (e, p) in enumerate(events)
               if not (e == "SessionEnd" and i < len(events) - 1)
               and not (e == "SessionStart" and p.get("source") == "resume")]
+    assert [e for e, _ in events].count("Stop") == 2 and [e for e, _ in events].count("SessionEnd") == 1
     for event, payload in events:
-        assert run_hook(event, payload).returncode == 0
+        assert run_hook(event, payload, command=commands[event]).returncode == 0
     wait_until_drained()
     with open_store() as store:
         session = store.session_by_claude_id(SESSION_A)
         assert session["runs"] == 1 and session["status"] == "completed"
+        assert session["prompt_counter"] == 2
         assert store.unsummarized_prompts(session["id"]) == []
+    new_session = next(p for e, p in recorded if e == "SessionStart" and p["session_id"] != SESSION_A)
+    context = context_from(run_hook("SessionStart", new_session, command=commands["SessionStart"]).stdout)
+    assert "The invoice total is wrong when a discount and tax both apply" in context
+    assert "acme_billing/invoice.py" in context
+    assert "`python -m pytest -q` failed (exit code 1)" in context
 
 
 def test_stop_is_idempotent_per_prompt(recorded):
