@@ -60,6 +60,12 @@ def render_summary_line(summary: dict) -> str:
         line += f" → {outcome}"
     if summary.get("files_edited"):
         line += f" (edited: {_files(summary['files_edited'], 4)})"
+    learned = [l.strip().lstrip("- ") for l in (summary.get("learned") or "").splitlines() if l.strip()]
+    # The cause of a problem says more than the failure that revealed it (which the
+    # observation index lists anyway).
+    insight = next((l for l in learned if " failed (exit code" not in l), learned[0] if learned else "")
+    if insight:
+        line += f"\n  - learned: {_one_line(insight, 220)}"
     return line
 
 
