@@ -70,3 +70,19 @@ def test_context_json_is_the_hook_output(filled):
     out = invoke("context", "--cwd", "/home/dev/acme-billing", "--json")
     assert json.loads(out)["hookSpecificOutput"]["hookEventName"] == "SessionStart"
     assert invoke("context", "--cwd", "/somewhere/else") == ""
+
+
+def test_config_shows_and_sets_settings(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    out = invoke("config")
+    assert "context_tokens = 1500   (changed)" in out
+    assert 'compressor = "heuristic"' in out
+    invoke("config", "set", "exclude_projects", "secret-stuff,other")
+    invoke("config", "set", "context_sources", '["startup", "resume", "clear"]')
+    data = json.loads(invoke("config", "--json"))
+    assert data["exclude_projects"] == ["secret-stuff", "other"]
+    assert data["context_sources"] == ["startup", "resume", "clear"]
+    result = CliRunner().invoke(cli.main, ["config", "set", "context_tokens", "lots"])
+    assert result.exit_code == 2 and "invalid literal" in result.output
+    result = CliRunner().invoke(cli.main, ["config", "set", "no_such_thing", "1"])
+    assert result.exit_code == 2 and "unknown setting" in result.output

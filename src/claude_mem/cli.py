@@ -291,6 +291,55 @@ def demo_cmd(keep):
         raise click.ClickException("the demo produced no context; see the log above")
 
 
+@main.group("config", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def config_group(ctx, as_json):
+    """Show the effective settings (defaults < settings.json < CLAUDE_MEM_* env)."""
+    if ctx.invoked_subcommand:
+        return
+    settings = config.load()
+    if as_json:
+        _dump(settings.as_dict())
+    else:
+        for name, value in settings.as_dict().items():
+            marker = "" if value == config.DEFAULTS[name] else "   (changed)"
+            click.echo(f"{name} = {json.dumps(value)}{marker}")
+    for problem in settings.problems:
+        click.echo(f"warning: {problem}", err=True)
+
+
+@config_group.command("set")
+@click.argument("name")
+@click.argument("value")
+def config_set(name, value):
+    """Write one setting to settings.json (lists as comma-separated text or JSON)."""
+    if name not in config.DEFAULTS:
+        raise click.UsageError(f"unknown setting {name!r}; see `claude-mem config`")
+    default = config.DEFAULTS[name]
+    try:
+        parsed = json.loads(value) if isinstance(default, list) and value.startswith("[") else value
+        coerced = config.coerce(name, parsed, default)
+    except (TypeError, ValueError) as exc:
+        raise click.BadParameter(str(exc), param_hint="VALUE")
+    path = config.settings_path()
+    current = {}
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                current = json.load(fh)
+        except ValueError as exc:
+            raise click.ClickException(f"{path} is not valid JSON ({exc}); fix it first")
+    current[name] = coerced
+    config.ensure_data_dir()
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(current, fh, indent=2)
+        fh.write("\n")
+    os.replace(tmp, path)
+    click.echo(f"{name} = {json.dumps(coerced)} (in {path}; the worker reads it when it next starts)")
+
+
 @main.command("viewer")
 def viewer_cmd():
     """Start the worker if needed and print the web viewer's address (127.0.0.1 only)."""

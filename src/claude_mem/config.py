@@ -107,7 +107,7 @@ class Settings:
         return dict(self.values)
 
 
-def _coerce(name: str, value, default):
+def coerce(name: str, value, default):
     """Turn ``value`` into the type of ``default``; raise ValueError when it cannot."""
     if isinstance(default, bool):
         if isinstance(value, bool):
@@ -149,7 +149,7 @@ def load() -> Settings:
                 problems.append(f"{path}: unknown setting {name!r}")
                 continue
             try:
-                values[name] = _coerce(name, value, DEFAULTS[name])
+                values[name] = coerce(name, value, DEFAULTS[name])
             except (TypeError, ValueError) as exc:
                 problems.append(f"{path}: {exc}")
     for name, default in DEFAULTS.items():
@@ -157,7 +157,7 @@ def load() -> Settings:
         if raw is None:
             continue
         try:
-            values[name] = _coerce(name, raw, default)
+            values[name] = coerce(name, raw, default)
         except (TypeError, ValueError) as exc:
             problems.append(f"CLAUDE_MEM_{name.upper()}: {exc}")
     return Settings(values, problems)
