@@ -337,7 +337,10 @@ def config_set(name, value):
         json.dump(current, fh, indent=2)
         fh.write("\n")
     os.replace(tmp, path)
-    click.echo(f"{name} = {json.dumps(coerced)} (in {path}; the worker reads it when it next starts)")
+    # The worker reads settings once, at start: stop it, and the next hook starts a fresh one.
+    restarted = control.worker_lock_held() and control.stop_worker()
+    click.echo(f"{name} = {json.dumps(coerced)} (in {path})"
+               + ("; the worker restarts with it on the next event" if restarted else ""))
 
 
 @main.command("viewer")
