@@ -383,3 +383,23 @@ def test_recorded_session_through_hooks_and_worker_with_anthropic(monkeypatch, r
     text = health.format_status(health.status())
     assert f"anthropic claude-haiku-4-5: {usage['calls']} calls" in text
     assert "compressor anthropic:claude-haiku-4-5" in text
+
+
+def test_a_redelivered_tool_event_is_not_compressed_or_stored_twice(monkeypatch, recorded):
+    """LLM observations carry no tool_use_id; the worker still recognises the redelivery."""
+    tool_event = next(p for e, p in recorded if e == "PostToolUse" and p["tool_name"] == "Read")
+    prompt = next(p for e, p in recorded if e == "UserPromptSubmit")
+    with FakeLLMServer(recorder_script()) as srv:
+        monkeypatch.setenv("CLAUDE_MEM_COMPRESSOR", "anthropic")
+        monkeypatch.setenv("CLAUDE_MEM_LLM_BASE_URL", srv.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-dummy")
+        run_hook("UserPromptSubmit", prompt)
+        run_hook("PostToolUse", tool_event)
+        wait_until_drained()
+        calls_after_first = srv.model_request_count
+        run_hook("PostToolUse", tool_event)  # the hook retried: same payload again, later batch
+        wait_until_drained()
+        assert srv.model_request_count == calls_after_first
+        with open_store() as store:
+            rows = store.db.execute("SELECT generated_by FROM observations").fetchall()
+        assert len(rows) == 1 and rows[0][0].startswith("anthropic:")

@@ -43,7 +43,7 @@ DEFAULTS: dict = {
     "retry_backoff_seconds": 2.0,       # pause before a failed row's retry; doubles each time
     "worker_start_delay_seconds": 0.0,  # test hook: simulate a slow worker start
     # Viewer
-    "viewer_port": 37777,
+    "viewer_port": 37737,             # 0 turns the viewer off; not 37777, the original claude-mem's port
 }
 
 # Hard ceiling on what SessionStart prints: Claude Code cuts hook output at 10,000 chars.

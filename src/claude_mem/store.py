@@ -241,7 +241,21 @@ def m002_full_text_search(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [m001_initial, m002_full_text_search]
+def m003_processed_tool_uses(db) -> None:
+    # Which tool calls a session already turned into memory, whatever the compressor made
+    # of them (an LLM's observations do not map one-to-one onto tool calls), so a
+    # redelivered event is recognised before it costs a second compression.
+    run_script(db, """
+        CREATE TABLE processed_tool_uses (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            tool_use_id TEXT NOT NULL,
+            processed_at REAL NOT NULL,
+            PRIMARY KEY (session_id, tool_use_id)
+        ) WITHOUT ROWID;
+    """)
+
+
+MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses]
 
 # bm25 column weights: a hit in a title says more than a hit in a long narrative.
 OBSERVATION_WEIGHTS = "10.0, 5.0, 2.0, 3.0, 4.0, 3.0, 3.0"
@@ -561,6 +575,20 @@ class Store:
              generated_by, at),
         )
         return cursor.lastrowid if cursor.rowcount else None
+
+    def processed_tool_uses(self, session_id: int, tool_use_ids) -> set[str]:
+        ids = [i for i in tool_use_ids if i]
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        return {row[0] for row in self.db.execute(
+            f"SELECT tool_use_id FROM processed_tool_uses WHERE session_id = ?"
+            f" AND tool_use_id IN ({marks})", (session_id, *ids))}
+
+    def mark_tool_uses_processed(self, session_id: int, tool_use_ids, at: float) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO processed_tool_uses (session_id, tool_use_id, processed_at)"
+            " VALUES (?, ?, ?)", [(session_id, i, at) for i in tool_use_ids if i])
 
     def observations_for_prompt(self, session_id: int, prompt_number: int) -> list[dict]:
         rows = self.db.execute(

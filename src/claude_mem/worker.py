@@ -440,12 +440,19 @@ class Worker:
         ctx = self.context_for(session, prompt_number)
         # A redelivery that lands in the same batch as the original would otherwise get
         # position 1 under the same tool_use_id below, hence a second hash.
-        unique, keys = [], set()
+        # Events already turned into memory in an earlier batch are dropped here, before
+        # any compressor (an LLM's observations carry no tool_use_id to dedupe them later).
+        keys = self.store.processed_tool_uses(session["id"], [e.tool_use_id for _, e in group])
+        unique = []
         for r, e in group:
             key = e.tool_use_id or r["payload"]
             if key not in keys:
                 keys.add(key)
                 unique.append((r, e))
+        if not unique:
+            with self.store.write():
+                self.store.delete_pending([r["id"] for r, _ in group])
+            return
         produced = self.compressor.observe(ctx, [e for _, e in unique])
         # One hash per source event (its tool_use_id) and position, so a redelivered
         # event maps onto the rows it already made.
@@ -460,6 +467,7 @@ class Worker:
                 self.store.add_observation(session["id"], session["project"], prompt_number, obs,
                                            content_hash(event.session_id, key, position),
                                            produced.generated_by, at)
+            self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)
             self.store.delete_pending([r["id"] for r, _ in group])
 
     def summarize_prompt(self, session, prompt_number: int, last_message: str) -> tuple:
