@@ -32,7 +32,7 @@ def test_latest_summary_in_full_then_earlier_lines_then_observation_index():
     with Store(config.db_path()) as store:
         _fill(store, "proj", 5, 3)
         text = context.render(store, "proj", config.load())
-    latest = text.index("## Latest request")
+    latest = text.index("## Latest work")
     assert "**Request:** Request 2" in text[latest:]
     earlier = text.index("## Earlier requests")
     assert "Request 1" in text[earlier:] and "Request 0" in text[earlier:]
@@ -59,7 +59,7 @@ def test_a_small_budget_is_respected(monkeypatch):
         _fill(store, "p", 200, 20)
         text = context.render(store, "p", config.load())
     assert len(text) <= 1200
-    assert "## Latest request" in text
+    assert "## Latest work" in text
 
 
 def test_projects_do_not_leak_into_each_other():
@@ -76,3 +76,20 @@ def test_hook_json_escapes_and_trims():
     assert len(out) < 10_000
     assert json.loads(out)["hookSpecificOutput"]["hookEventName"] == "SessionStart"
     assert time.time()
+
+
+def test_a_quick_question_does_not_push_the_real_work_out_of_full_view():
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "proj", "/w/proj", 1.0)
+            store.upsert_summary(s["id"], "proj", 1, Summary(
+                request="Fix the rounding bug", investigated="- Read src/money.py",
+                learned="- Cause: float arithmetic", completed="- Edited src/money.py",
+                files_edited=("src/money.py",)), "heuristic", 100.0)
+            store.upsert_summary(s["id"], "proj", 2, Summary(
+                request="What did we change last time?", completed="- We fixed rounding."),
+                "heuristic", 200.0)
+        text = context.render(store, "proj", config.load())
+    full = text[text.index("## Latest work"):text.index("## Earlier requests")]
+    assert "**Request:** Fix the rounding bug" in full and "Cause: float arithmetic" in full
+    assert "What did we change last time?" in text[text.index("## Earlier requests"):]

@@ -228,7 +228,7 @@ def test_get_session_by_prefix_or_number_and_unknown(answers):
 def test_recent_context_is_the_session_start_markdown(answers):
     text = ok(answers, "context")
     assert text.startswith("# claude-mem: memory of earlier work in acme-billing")
-    assert "## Latest request" in text and "## Recent observations" in text
+    assert "## Latest work" in text and "## Recent observations" in text
     assert FAILED_RUN in text
     assert "one project" in error(answers, "context all")
 

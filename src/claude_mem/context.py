@@ -35,7 +35,7 @@ def _files(items, limit: int = 6) -> str:
 
 def render_summary_full(summary: dict) -> list[str]:
     lines = [
-        f"## Latest request — {_when(summary.get('updated_at'))}"
+        f"## Latest work — {_when(summary.get('updated_at'))}"
         f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})",
         f"**Request:** {_one_line(summary.get('request'), 600)}",
     ]
@@ -81,6 +81,11 @@ HEADER = "# claude-mem: memory of earlier work in"
 UPDATE_HEADER = "# claude-mem: new in"
 
 
+def _has_substance(summary: dict) -> bool:
+    return bool(summary.get("files_edited") or summary.get("files_read")
+                or (summary.get("investigated") or "").strip() or (summary.get("learned") or "").strip())
+
+
 def render(store, project: str, settings, *, since: float | None = None,
            exclude_session: int | None = None) -> str:
     """The context for ``project``; with ``since``/``exclude_session``, only what is new.
@@ -110,8 +115,11 @@ def render(store, project: str, settings, *, since: float | None = None,
             "",
         ]
     body: list[str] = []
-    if summaries:
-        body += render_summary_full(summaries[0]) + [""]
+    # The newest request with substance is shown in full: a quick question answered
+    # without touching anything must not push the real work down to a one-line entry.
+    full = next((s for s in summaries if _has_substance(s)), summaries[0] if summaries else None)
+    if full is not None:
+        body += render_summary_full(full) + [""]
     lines = header + body
     used = sum(len(line) + 1 for line in lines)
 
@@ -128,7 +136,7 @@ def render(store, project: str, settings, *, since: float | None = None,
             lines.extend([title] + taken + [""])
             used = sum(len(line) + 1 for line in lines)
 
-    add_section("## Earlier requests", [render_summary_line(s) for s in summaries[1:]])
+    add_section("## Earlier requests", [render_summary_line(s) for s in summaries if s is not full])
     add_section("## Recent observations", [render_observation_line(o) for o in observations])
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head
