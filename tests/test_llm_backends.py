@@ -352,15 +352,23 @@ def test_the_agent_does_not_feed_claude_mem(tmp_path, key):
 # -- end to end: real hooks, real worker, anthropic back-end ---------------------------------------
 
 
+def replay_with_anthropic(monkeypatch, srv, events, **settings) -> None:
+    """Play ``events`` through the real hooks into a worker using the anthropic back-end
+    pointed at ``srv``, and wait until the queue is drained."""
+    monkeypatch.setenv("CLAUDE_MEM_COMPRESSOR", "anthropic")
+    monkeypatch.setenv("CLAUDE_MEM_LLM_BASE_URL", srv.url)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-dummy")
+    for name, value in settings.items():
+        monkeypatch.setenv("CLAUDE_MEM_" + name.upper(), str(value))
+    for event, payload in events:
+        assert run_hook(event, payload).returncode == 0
+    wait_until_drained()
+
+
 def test_recorded_session_through_hooks_and_worker_with_anthropic(monkeypatch, recorded):
     events = [(e, p) for e, p in recorded if p["session_id"] == SESSION_A]
     with FakeLLMServer(recorder_script()) as srv:
-        monkeypatch.setenv("CLAUDE_MEM_COMPRESSOR", "anthropic")
-        monkeypatch.setenv("CLAUDE_MEM_LLM_BASE_URL", srv.url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-dummy")
-        for event, payload in events:
-            assert run_hook(event, payload).returncode == 0
-        wait_until_drained()
+        replay_with_anthropic(monkeypatch, srv, events)
         with open_store() as store:
             session = store.session_by_claude_id(SESSION_A)
             assert session["status"] == "completed"
@@ -390,12 +398,7 @@ def test_a_redelivered_tool_event_is_not_compressed_or_stored_twice(monkeypatch,
     tool_event = next(p for e, p in recorded if e == "PostToolUse" and p["tool_name"] == "Read")
     prompt = next(p for e, p in recorded if e == "UserPromptSubmit")
     with FakeLLMServer(recorder_script()) as srv:
-        monkeypatch.setenv("CLAUDE_MEM_COMPRESSOR", "anthropic")
-        monkeypatch.setenv("CLAUDE_MEM_LLM_BASE_URL", srv.url)
-        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-dummy")
-        run_hook("UserPromptSubmit", prompt)
-        run_hook("PostToolUse", tool_event)
-        wait_until_drained()
+        replay_with_anthropic(monkeypatch, srv, [("UserPromptSubmit", prompt), ("PostToolUse", tool_event)])
         calls_after_first = srv.model_request_count
         run_hook("PostToolUse", tool_event)  # the hook retried: same payload again, later batch
         wait_until_drained()

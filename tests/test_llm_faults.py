@@ -14,7 +14,7 @@ import pytest
 from claude_mem.compress.heuristic import HeuristicCompressor
 from conftest import open_store, run_hook, wait_until_drained
 from test_llm_backends import (SESSION_A, claude_pids, compressor, last_user_text, needs_cli,
-                               new_session, recorder_script, tool)
+                               new_session, recorder_script, replay_with_anthropic, tool)
 from tests.fakes.fake_llm_server import Fault, FakeLLMServer, Text
 
 
@@ -163,12 +163,7 @@ def test_faults_through_hooks_and_worker_lose_nothing(monkeypatch, recorded):
     summarized, and nothing is left in the queue."""
     events = [(e, p) for e, p in recorded if p["session_id"] == SESSION_A]
     with FakeLLMServer(recorder_script(), fault=Fault.http(500)) as srv:
-        monkeypatch.setenv("CLAUDE_MEM_COMPRESSOR", "anthropic")
-        monkeypatch.setenv("CLAUDE_MEM_LLM_BASE_URL", srv.url)
-        monkeypatch.setenv("CLAUDE_MEM_LLM_MAX_RETRIES", "0")
-        for event, payload in events:
-            assert run_hook(event, payload).returncode == 0
-        wait_until_drained()
+        replay_with_anthropic(monkeypatch, srv, events, llm_max_retries=0)
         with open_store() as store:
             session = store.session_by_claude_id(SESSION_A)
             assert session["status"] == "completed"
