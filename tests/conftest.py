@@ -43,7 +43,7 @@ def isolated_env(tmp_path, monkeypatch):
     if control.worker_lock_held():
         assert control.stop_worker(), "the worker did not stop"
     if pid:
-        assert not _alive(pid), f"worker pid {pid} outlived its test"
+        assert not control.is_alive(pid), f"worker pid {pid} outlived its test"
     # Any claude-mem process of this test's data dir (found by its environment in /proc,
     # so other runs on the machine never count) must be gone too.
     from bench.chaos import our_processes
@@ -52,18 +52,6 @@ def isolated_env(tmp_path, monkeypatch):
     while our_processes(str(data)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not our_processes(str(data)), f"claude-mem processes outlived the test: {our_processes(str(data))}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie is dead for our purposes
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def load_fixture(name: str = "session-invoice-fix") -> list[tuple[str, dict]]:

@@ -21,8 +21,9 @@ from claude_mem import config, health, install
 from claude_mem.compress import SessionContext, make_compressor, prompts
 from claude_mem.compress.heuristic import HeuristicCompressor
 from claude_mem.compress.llm import LLMCompressor, make_llm_compressor
+from claude_mem.control import is_alive
 from claude_mem.events import ToolEvent
-from conftest import _alive, open_store, run_hook, wait_until_drained
+from conftest import open_store, run_hook, wait_until_drained
 from tests.fakes.claude_cli import find_claude_binary, run_claude
 from tests.fakes.fake_llm_server import FakeLLMServer, Text
 
@@ -119,7 +120,7 @@ def claude_pids() -> set[int]:
                 environ = fh.read().split(b"\0")
         except OSError:
             continue
-        if b"CLAUDE_MEM_INTERNAL=1" in environ and ours in environ and _alive(int(entry)):
+        if b"CLAUDE_MEM_INTERNAL=1" in environ and ours in environ and is_alive(int(entry)):
             found.add(int(entry))
     return found
 
@@ -251,7 +252,7 @@ def test_claude_agent_one_conversation_per_session_and_no_orphans(key):
             assert first.generated_by == "claude:claude-haiku-4-5"
             assert first.observations[0].title == "Discount applied after tax"
             (pid,) = llm.backend.pids()
-            assert _alive(pid) and pid in claude_pids()
+            assert is_alive(pid) and pid in claude_pids()
             second = llm.observe(ctx, [tool("Bash", 2)])
             assert second.generated_by == "claude:claude-haiku-4-5"
             summary = llm.summarize(ctx, "Fixed.", [])
@@ -264,7 +265,7 @@ def test_claude_agent_one_conversation_per_session_and_no_orphans(key):
             assert len(llm.backend.pids()) == 2
 
             llm.finalize(ctx, "other")
-            assert not _alive(pid)
+            assert not is_alive(pid)
             assert len(llm.backend.pids()) == 1
         finally:
             llm.close()

@@ -124,7 +124,7 @@ def test_pid_file_naming_another_live_program_never_gets_it_killed(tmp_path, hel
     point_pid_file_at_sleep()
     assert "worker stopped" in cli_run("worker", "stop")
     wait_for(lambda: not worker_pids(config.data_dir()), what="the worker to exit")
-    assert not control._alive(pid)
+    assert not control.is_alive(pid)
     assert sleeper.poll() is None, "a program that merely had its pid in worker.pid was killed"
     os.unlink(config.pid_path())
 
@@ -175,7 +175,7 @@ def test_a_hung_worker_is_reported_then_replaced_without_losing_events(tmp_path,
     assert f"FIX   the worker (pid {pid}) holds the lock but does not answer" in result.output
     assert "not answering" in cli_run("status")
     assert control.stop_worker(timeout=1.5)  # asks, then kills: it is really our worker
-    wait_for(lambda: not control._alive(pid), what="the hung worker to die")
+    wait_for(lambda: not control.is_alive(pid), what="the hung worker to die")
     assert all(p.returncode == 0 for p in play([stop("s1", cwd), end("s1", cwd)]))
     assert exactly_one_worker() != pid
     wait_until_drained()
@@ -206,7 +206,7 @@ def test_slow_worker_start_loses_nothing_and_racing_hooks_start_one_worker(tmp_p
     # Killed during its slow start: the next hook starts a fresh one.
     first = worker_pids(config.data_dir())[0]
     os.kill(first, signal.SIGKILL)
-    wait_for(lambda: not control._alive(first), what="the killed worker to go")
+    wait_for(lambda: not control.is_alive(first), what="the killed worker to go")
     assert run_hook(*stop("s1", cwd)).returncode == 0
     assert exactly_one_worker() != first
     wait_until_drained()
@@ -372,7 +372,7 @@ def test_status_and_doctor_report_what_a_person_needs(tmp_path):
 
     # The worker is killed; two events wait (one for ten minutes, as after a long outage).
     os.kill(pid, signal.SIGKILL)
-    wait_for(lambda: not control._alive(pid), what="the killed worker to go")
+    wait_for(lambda: not control.is_alive(pid), what="the killed worker to go")
     with Store(config.db_path()) as store:
         store.enqueue("PostToolUse", json.dumps(bash("s1", cwd, 2)[1]), time.time() - 600)
         store.enqueue("Stop", json.dumps(stop("s1", cwd)[1]))

@@ -103,7 +103,7 @@ def is_worker_process(pid: int) -> bool:
     return b"claude_mem.worker" in cmdline
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     """Alive and not a zombie waiting to be reaped."""
     try:
         os.kill(pid, 0)
@@ -116,21 +116,31 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def worker_lock_held() -> bool:
-    """True when some live process holds the worker lock (a worker runs or is starting)."""
+def try_lock() -> int | None:
+    """Take the worker lock without waiting: its fd, or None when a live process holds it.
+
+    Closing the fd releases the lock. An OSError opening the lock file is the caller's.
+    """
     import fcntl
 
-    path = config.lock_path()
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        return False
+    fd = os.open(config.lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def worker_lock_held() -> bool:
+    """True when some live process holds the worker lock (a worker runs or is starting)."""
+    try:
+        fd = try_lock()
+    except OSError:
+        return False
+    if fd is None:
         return True
-    finally:
-        os.close(fd)  # closing drops our lock if we got it
+    os.close(fd)  # drops the lock we just took
     return False
 
 
@@ -140,14 +150,9 @@ def _package_parent() -> str:
 
 def start_worker() -> bool:
     """Start a detached worker unless one runs or is starting. True if this call started it."""
-    import fcntl
-
     config.ensure_data_dir()
-    fd = os.open(config.lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
+    fd = try_lock()
+    if fd is None:
         return False  # a live worker (or another starter) holds it
     env = dict(os.environ)
     # The worker outlives the session whose hook starts it and serves every session:
@@ -190,18 +195,13 @@ def remove_stale_files() -> list[str]:
     Does nothing while a worker runs or starts (the lock is taken here for the duration,
     so no worker can bind a fresh socket in between).
     """
-    import fcntl
-
     try:
-        fd = os.open(config.lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
+        fd = try_lock()
     except OSError:
+        return []
+    if fd is None:
         return []
     removed = []
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return []
     try:
         for path in (config.socket_path(), config.pid_path()):
             try:
@@ -234,7 +234,7 @@ def stop_worker(timeout: float = 10.0) -> bool:
     pid = None
     while time.monotonic() < deadline:
         pid = read_pid() or pid
-        if not worker_lock_held() and not (pid and _alive(pid) and is_worker_process(pid)):
+        if not worker_lock_held() and not (pid and is_alive(pid) and is_worker_process(pid)):
             return True
         if time.monotonic() >= next_ask:
             request({"cmd": "stop"}, timeout=1.0)

@@ -22,7 +22,7 @@ def worker_state(timeout: float = 2.0) -> dict:
     state: dict = {"running": False, "lock_held": control.worker_lock_held()}
     pid = control.read_pid()
     if pid:
-        alive = control._alive(pid) and control.is_worker_process(pid)
+        alive = control.is_alive(pid) and control.is_worker_process(pid)
         state["pid"] = pid
         state["pid_alive"] = alive
         if not alive:

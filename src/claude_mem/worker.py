@@ -591,13 +591,9 @@ def _take_lock() -> int | None:
             return fd
         except (ValueError, OSError):
             pass
-    fd = os.open(config.lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
+    from claude_mem.control import try_lock
+
+    return try_lock()
 
 
 def main() -> int:

@@ -47,6 +47,7 @@ import time
 from dataclasses import dataclass
 
 from claude_mem import config, log
+from claude_mem.control import is_alive
 from claude_mem.compress import prompts
 from claude_mem.compress.llm import (MAX_OUTPUT_TOKENS, Completion, LLMError, Turn, api_key,
                                      estimate_tokens, http_error)
@@ -206,7 +207,7 @@ class ClaudeAgentBackend:
 
     def pids(self) -> list[int]:
         """The CLI processes running now (for status and tests)."""
-        return [a.pid for a in self.agents.values() if a.pid and _alive(a.pid)]
+        return [a.pid for a in self.agents.values() if a.pid and is_alive(a.pid)]
 
     # -- agents -------------------------------------------------------------------------------
 
@@ -335,9 +336,9 @@ class ClaudeAgentBackend:
                 if loop is not None and agent.task is not None:
                     loop.call_soon_threadsafe(agent.task.cancel)
                 agent.finished.wait(5.0)
-        if agent.pid and not _wait_for(lambda: not _alive(agent.pid), 3.0):
+        if agent.pid and not _wait_for(lambda: not is_alive(agent.pid), 3.0):
             _signal(agent.pid, signal.SIGKILL)
-            if not _wait_for(lambda: not _alive(agent.pid), 3.0):
+            if not _wait_for(lambda: not is_alive(agent.pid), 3.0):
                 log.error(f"claude agent pid {agent.pid} did not exit")
 
 
@@ -362,18 +363,6 @@ def _signal(pid: int | None, sig: int) -> None:
             os.kill(pid, sig)
         except OSError:
             pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:  # a zombie has exited; its parent (the loop's child watcher) reaps it
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _wait_for(condition, seconds: float) -> bool:
