@@ -106,8 +106,7 @@ def wait_until_drained(timeout: float = 30.0) -> None:
 
 
 def _spooled() -> bool:
-    folder = os.path.join(config.data_dir(), "spool")
-    return os.path.isdir(folder) and any(n.endswith(".json") for n in os.listdir(folder))
+    return bool(config.spooled_names())
 
 
 def context_from(output: bytes | str) -> str:

@@ -76,6 +76,19 @@ def log_path() -> str:
     return os.path.join(data_dir(), "logs", "claude-mem.log")
 
 
+def spool_dir() -> str:
+    """Where hooks leave events the database could not take; the worker imports them."""
+    return os.path.join(data_dir(), "spool")
+
+
+def spooled_names() -> list[str]:
+    """The spooled event files waiting for import, oldest first (names sort by time)."""
+    try:
+        return sorted(n for n in os.listdir(spool_dir()) if n.endswith(".json"))
+    except OSError:
+        return []
+
+
 def socket_path() -> str:
     return os.path.join(data_dir(), "worker.sock")
 

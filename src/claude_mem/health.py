@@ -33,10 +33,7 @@ def worker_state(timeout: float = 2.0) -> dict:
 
 
 def spooled_events() -> int:
-    try:
-        return sum(n.endswith(".json") for n in os.listdir(os.path.join(config.data_dir(), "spool")))
-    except OSError:
-        return 0
+    return len(config.spooled_names())
 
 
 def status() -> dict:

@@ -78,7 +78,7 @@ def _clean_payload(raw: str, settings) -> str | None:
 def _spool(event: str, payload: str, received_at: float) -> bool:
     """Last resort when SQLite cannot take the event: one file per event, imported later."""
     try:
-        folder = os.path.join(config.data_dir(), "spool")
+        folder = config.spool_dir()
         os.makedirs(folder, mode=0o700, exist_ok=True)
         name = f"{time.time_ns()}-{os.getpid()}.{event}"
         tmp = os.path.join(folder, "." + name + ".tmp")

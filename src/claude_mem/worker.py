@@ -252,7 +252,7 @@ class Worker:
             "SELECT MAX(id) FROM pending WHERE status = 'pending'").fetchone()
         if row[0] is not None and row[0] > self.max_seen_id:
             return True
-        return bool(_spool_names())
+        return bool(config.spooled_names())
 
     def _remove_pid_file(self) -> None:
         try:
@@ -281,9 +281,9 @@ class Worker:
 
     def import_spool(self) -> int:
         """Queue the spooled events; a file is removed only after its row is committed."""
-        folder = _spool_folder()
+        folder = config.spool_dir()
         imported = 0
-        for name in _spool_names():
+        for name in config.spooled_names():
             path = os.path.join(folder, name)
             try:
                 with open(path, encoding="utf-8") as fh:
@@ -549,17 +549,6 @@ class Worker:
             with self.store.write():
                 self.store.complete_session(session["id"], f"{reason} (summary failed)",
                                             time.time(), "failed")
-
-
-def _spool_folder() -> str:
-    return os.path.join(config.data_dir(), "spool")
-
-
-def _spool_names() -> list[str]:
-    try:
-        return sorted(n for n in os.listdir(_spool_folder()) if n.endswith(".json"))
-    except OSError:
-        return []
 
 
 def _quarantine(folder: str, name: str) -> None:
