@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from claude_mem import config, control, install
+from claude_mem.hooks import HOOK_EVENTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude-code"
-HOOK_NAME = {"SessionStart": "session-start", "UserPromptSubmit": "user-prompt-submit",
-             "PostToolUse": "post-tool-use", "PostToolUseFailure": "post-tool-use-failure",
-             "Stop": "stop", "SessionEnd": "session-end"}
+# Claude Code event name -> our hook command name ("PostToolUse" -> "post-tool-use").
+HOOK_NAME = {event: name for name, event in HOOK_EVENTS.items()}
 
 
 @pytest.fixture(autouse=True)
