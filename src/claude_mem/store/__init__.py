@@ -16,6 +16,13 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 data directory. ``protocol.MemoryStore`` says what the rest of the code needs from a
 memory store, so a second back-end (e.g. PostgreSQL for a team) can sit beside this one.
 
+Readers return plain ``dict`` objects (never ``sqlite3.Row``), list columns already
+decoded. Dicts rather than dataclasses because every consumer either renders them as
+JSON (MCP, viewer, ``--json``) or picks a few keys, rows differ by query (search hits add
+``kind`` and ``score``, summaries add ``claude_session_id``), and a PostgreSQL driver hands
+back dicts too (psycopg's ``dict_row``), so a second back-end returns the same shapes
+without a mapping layer.
+
 Contract:
 - ``Store(path)`` opens (creating it 0600 in a 0700 folder) and migrates the database.
 - Writes go through ``with store.write():`` (``BEGIN IMMEDIATE`` ... ``COMMIT``); any
@@ -24,6 +31,7 @@ Contract:
 - Standard library only and import-light: the hooks import this package.
 """
 
+from claude_mem import config
 from claude_mem.store.accounting import AccountingRoom
 from claude_mem.store.db import Database, observation_dict, summary_dict
 from claude_mem.store.driver import sqlite3
@@ -34,7 +42,7 @@ from claude_mem.store.search import fts_query
 from claude_mem.store.search import SearchRoom
 from claude_mem.store.sessions import SessionsRoom
 
-__all__ = ["Store", "open_store", "fts_query", "observation_dict", "summary_dict",
+__all__ = ["Store", "open_store", "summary_dict", "fts_query", "observation_dict",
            "sqlite3", "MIGRATIONS"]
 
 
@@ -45,3 +53,8 @@ class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, Dat
     unit of work often spans them (the worker deletes a queue row in the same
     transaction that stores the observation it became).
     """
+
+
+def open_store(*, busy_timeout_ms: int = 5000, migrate: bool = True) -> Store:
+    """The store in the configured data directory: the one way code outside tests opens it."""
+    return Store(config.db_path(), busy_timeout_ms=busy_timeout_ms, migrate=migrate)

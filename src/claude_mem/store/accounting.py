@@ -6,6 +6,7 @@ so a day's spend is a sum, never a scan of calls.
 
 import time
 
+from claude_mem.store.db import dicts
 from claude_mem.store.driver import sqlite3
 
 
@@ -37,12 +38,20 @@ class AccountingRoom:
         ).fetchone()
         return {"calls": row[0], "tokens": row[1]}
 
-    def llm_usage_by_day(self, days: int = 7) -> list[sqlite3.Row]:
-        return self.db.execute(
+    def llm_usage_by_day(self, days: int = 7) -> list[dict]:
+        return dicts(self.db.execute(
             "SELECT day, backend, model, SUM(calls) AS calls, SUM(input_tokens) AS input_tokens,"
             " SUM(output_tokens) AS output_tokens, SUM(failures) AS failures FROM llm_usage"
             " GROUP BY day, backend, model ORDER BY day DESC LIMIT ?", (days * 4,)
-        ).fetchall()
+        ))
+
+    def llm_usage_by_session(self, limit: int = 10) -> list[dict]:
+        """Calls and tokens per session and model, the most recently charged first."""
+        return dicts(self.db.execute(
+            "SELECT s.claude_session_id, u.backend, u.model, SUM(u.calls) AS calls,"
+            " SUM(u.input_tokens + u.output_tokens) AS tokens FROM llm_usage u"
+            " JOIN sessions s ON s.id = u.session_id GROUP BY u.session_id, u.backend, u.model"
+            " ORDER BY MAX(u.id) DESC LIMIT ?", (limit,)))
 
     def counts(self) -> dict:
         one = lambda sql: self.db.execute(sql).fetchone()[0]  # noqa: E731

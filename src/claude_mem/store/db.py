@@ -11,9 +11,8 @@ Contract:
 
 import os
 
-from claude_mem.store.driver import sqlite3
-
 from claude_mem.store import migrations
+from claude_mem.store.driver import sqlite3
 
 def _json():
     import json
@@ -34,6 +33,19 @@ def _loads_list(text) -> list:
         return []
     return value if isinstance(value, list) else []
 
+
+# Readers return plain dicts (see the package docstring): rows stay ``sqlite3.Row`` inside
+# the store, where positional ``row[0]`` is handy, and become dicts at the door.
+
+
+def one(row) -> dict | None:
+    """A fetched row as a dict (None stays None)."""
+    return dict(row) if row is not None else None
+
+
+def dicts(rows) -> list[dict]:
+    """Every row of a cursor (or list of rows) as a dict."""
+    return [dict(row) for row in rows]
 
 
 class Database:

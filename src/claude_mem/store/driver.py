@@ -11,3 +11,4 @@ try:
     import _sqlite3 as sqlite3
 except ImportError:  # an interpreter that only ships the package
     import sqlite3
+__all__ = ["sqlite3"]

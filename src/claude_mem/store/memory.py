@@ -111,13 +111,29 @@ class MemoryRoom:
         return summary_dict(row) if row else None
 
     def session_detail(self, session_id: int) -> dict:
-        prompts = [dict(row) for row in self.prompts(session_id)]
+        prompts = self.prompts(session_id)
         observations = [observation_dict(row) for row in self.db.execute(
             "SELECT * FROM observations WHERE session_id = ? ORDER BY id", (session_id,))]
         summaries = [summary_dict(row) for row in self.db.execute(
             "SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s"
             " ON s.id = m.session_id WHERE m.session_id = ? ORDER BY m.prompt_number",
             (session_id,))]
-        return {"session": dict(self.session(session_id)), "prompts": prompts,
+        return {"session": self.session(session_id), "prompts": prompts,
                 "observations": observations, "summaries": summaries}
+
+    def observations_around(self, session_id: int, anchor_id: int, before: int,
+                            after: int) -> dict:
+        """A session's observations next to one: up to ``before`` earlier and ``after``
+        later ones (oldest first), and how many exist on each side in all."""
+        earlier = [observation_dict(row) for row in self.db.execute(
+            "SELECT * FROM observations WHERE session_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (session_id, anchor_id, before))][::-1]
+        later = [observation_dict(row) for row in self.db.execute(
+            "SELECT * FROM observations WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (session_id, anchor_id, after))]
+        counts = self.db.execute(
+            "SELECT SUM(id < ?), SUM(id > ?) FROM observations WHERE session_id = ?",
+            (anchor_id, anchor_id, session_id)).fetchone()
+        return {"earlier": earlier, "later": later, "earlier_total": counts[0] or 0,
+                "later_total": counts[1] or 0}
 

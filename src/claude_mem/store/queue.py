@@ -7,6 +7,7 @@ what it became, and parks a row that keeps failing (``park``) so nothing blocks 
 
 import time
 
+from claude_mem.store.db import dicts
 from claude_mem.store.driver import sqlite3
 
 
@@ -22,11 +23,11 @@ class QueueRoom:
         )
         return cursor.lastrowid
 
-    def pending_batch(self, limit: int = 100) -> list[sqlite3.Row]:
-        return self.db.execute(
+    def pending_batch(self, limit: int = 100) -> list[dict]:
+        return dicts(self.db.execute(
             "SELECT * FROM pending WHERE status = 'pending' ORDER BY received_at, id LIMIT ?",
             (limit,),
-        ).fetchall()
+        ))
 
     def mark_attempt(self, ids: list[int]) -> None:
         """Count an attempt before the work starts, so a row that kills the worker is seen."""
@@ -68,9 +69,28 @@ class QueueRoom:
         return {"pending": row["pending"] or 0, "parked": row["parked"] or 0,
                 "oldest_pending_at": row["oldest"]}
 
-    def parked_rows(self, limit: int = 20) -> list[sqlite3.Row]:
-        return self.db.execute(
+    def newest_pending_id(self) -> int | None:
+        """The highest id still waiting, None when nothing waits (has new work come?)."""
+        return self.db.execute("SELECT MAX(id) FROM pending WHERE status = 'pending'").fetchone()[0]
+
+    def enqueue_once(self, event: str, payload: str, received_at: float) -> bool:
+        """Queue an event unless the very same one is already queued; True if queued.
+
+        For re-importing a spool file: a crash between the row's commit and the file's
+        removal must not queue it twice.
+        """
+        with self.write():
+            already = self.db.execute(
+                "SELECT 1 FROM pending WHERE received_at = ? AND event = ? AND payload = ?",
+                (received_at, event, payload)).fetchone()
+            if already:
+                return False
+            self.enqueue(event, payload, received_at)
+            return True
+
+    def parked_rows(self, limit: int = 20) -> list[dict]:
+        return dicts(self.db.execute(
             "SELECT id, event, received_at, attempts, last_error FROM pending"
             " WHERE status = 'parked' ORDER BY id LIMIT ?", (limit,)
-        ).fetchall()
+        ))
 

@@ -6,6 +6,7 @@ one; prompt numbers are stable across redelivery (a known ``prompt_id`` keeps it
 
 import time
 
+from claude_mem.store.db import dicts, one
 from claude_mem.store.driver import sqlite3
 
 
@@ -14,16 +15,17 @@ class SessionsRoom:
 
     db: sqlite3.Connection
 
-    def session_by_claude_id(self, claude_session_id: str) -> sqlite3.Row | None:
-        return self.db.execute(
+    def session_by_claude_id(self, claude_session_id: str) -> dict | None:
+        return one(self.db.execute(
             "SELECT * FROM sessions WHERE claude_session_id = ?", (claude_session_id,)
-        ).fetchone()
+        ).fetchone())
 
-    def session(self, session_id: int) -> sqlite3.Row | None:
-        return self.db.execute("SELECT * FROM sessions WHERE id = ?", (session_id,)).fetchone()
+    def session(self, session_id: int) -> dict | None:
+        return one(self.db.execute("SELECT * FROM sessions WHERE id = ?",
+                                   (session_id,)).fetchone())
 
     def open_session(self, claude_session_id: str, project: str, cwd: str,
-                     at: float, *, new_run: bool = False) -> sqlite3.Row:
+                     at: float, *, new_run: bool = False) -> dict:
         """Find or create the session; a finished session that sees new activity reopens."""
         row = self.session_by_claude_id(claude_session_id)
         if row is None:
@@ -80,17 +82,17 @@ class SessionsRoom:
         ).fetchone()
         return row[0] if row else 0
 
-    def prompt(self, session_id: int, prompt_number: int) -> sqlite3.Row | None:
-        return self.db.execute(
+    def prompt(self, session_id: int, prompt_number: int) -> dict | None:
+        return one(self.db.execute(
             "SELECT * FROM user_prompts WHERE session_id = ? AND prompt_number = ?",
             (session_id, prompt_number),
-        ).fetchone()
+        ).fetchone())
 
-    def prompts(self, session_id: int) -> list[sqlite3.Row]:
-        return self.db.execute(
+    def prompts(self, session_id: int) -> list[dict]:
+        return dicts(self.db.execute(
             "SELECT * FROM user_prompts WHERE session_id = ? ORDER BY prompt_number",
             (session_id,),
-        ).fetchall()
+        ))
 
     def touch_session(self, session_id: int, at: float) -> None:
         self.db.execute(
@@ -105,18 +107,31 @@ class SessionsRoom:
             (status, at, reason, session_id),
         )
 
-    def silent_sessions(self, older_than: float) -> list[sqlite3.Row]:
-        return self.db.execute(
+    def silent_sessions(self, older_than: float) -> list[dict]:
+        return dicts(self.db.execute(
             "SELECT * FROM sessions WHERE status = 'active' AND last_activity_at < ?"
             " ORDER BY last_activity_at", (older_than,),
-        ).fetchall()
+        ))
 
-    def expire_sessions(self, started_before: float, *, dry_run: bool = False) -> list[sqlite3.Row]:
+    def active_sessions(self, limit: int = 20) -> list[dict]:
+        """Active sessions, the most recently busy first."""
+        return dicts(self.db.execute(
+            "SELECT * FROM sessions WHERE status = 'active'"
+            " ORDER BY last_activity_at DESC LIMIT ?", (limit,),
+        ))
+
+    def projects_by_recency(self, limit: int = -1) -> list[str]:
+        """Project names, the most recently active first (all of them by default)."""
+        return [row[0] for row in self.db.execute(
+            "SELECT project FROM sessions GROUP BY project ORDER BY MAX(last_activity_at) DESC"
+            " LIMIT ?", (limit,))]
+
+    def expire_sessions(self, started_before: float, *, dry_run: bool = False) -> list[dict]:
         """Mark sessions left active since before ``started_before`` as failed."""
-        rows = self.db.execute(
+        rows = dicts(self.db.execute(
             "SELECT * FROM sessions WHERE status = 'active' AND last_activity_at < ?"
             " ORDER BY started_at", (started_before,),
-        ).fetchall()
+        ))
         if rows and not dry_run:
             with self.write():
                 self.db.executemany(
@@ -126,9 +141,9 @@ class SessionsRoom:
                 )
         return rows
 
-    def sessions(self, project: str | None = None, limit: int = 50) -> list[sqlite3.Row]:
+    def sessions(self, project: str | None = None, limit: int = 50) -> list[dict]:
         where, args = ("WHERE s.project = ?", [project]) if project else ("", [])
-        return self.db.execute(
+        return dicts(self.db.execute(
             "SELECT s.*,"
             " (SELECT COUNT(*) FROM observations o WHERE o.session_id = s.id) AS observation_count,"
             " (SELECT COUNT(*) FROM summaries m WHERE m.session_id = s.id) AS summary_count,"
@@ -136,9 +151,9 @@ class SessionsRoom:
             "  ORDER BY prompt_number LIMIT 1) AS first_prompt"
             f" FROM sessions s {where} ORDER BY s.started_at DESC, s.id DESC LIMIT ?",
             (*args, limit),
-        ).fetchall()
+        ))
 
-    def find_session(self, ident: str) -> sqlite3.Row | None:
+    def find_session(self, ident: str) -> dict | None:
         """By numeric id, full Claude session id, or a unique prefix of it."""
         if ident.isdigit():
             row = self.session(int(ident))
@@ -147,9 +162,9 @@ class SessionsRoom:
         row = self.session_by_claude_id(ident)
         if row:
             return row
-        rows = self.db.execute(
+        rows = dicts(self.db.execute(
             "SELECT * FROM sessions WHERE claude_session_id LIKE ? LIMIT 2",
             (ident.replace("%", "").replace("_", "") + "%",),
-        ).fetchall()
+        ))
         return rows[0] if len(rows) == 1 else None
 
