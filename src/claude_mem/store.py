@@ -758,6 +758,67 @@ class Store:
     def integrity(self) -> str:
         return self.db.execute("PRAGMA quick_check").fetchone()[0]
 
+    # -- importing (claude-mem import …) ---------------------------------------------
+
+    def session_import_state(self, claude_session_id: str) -> dict | None:
+        """What memory holds of one Claude Code session, for an import to add only the rest."""
+        session = self.session_by_claude_id(claude_session_id)
+        if session is None:
+            return None
+        sid = session["id"]
+        prompts = [dict(row) for row in self.db.execute(
+            "SELECT prompt_number, prompt_id, prompt FROM user_prompts WHERE session_id = ?"
+            " ORDER BY prompt_number", (sid,))]
+        processed = {row[0] for row in self.db.execute(
+            "SELECT tool_use_id FROM processed_tool_uses WHERE session_id = ?", (sid,))}
+        processed.update(row[0] for row in self.db.execute(
+            "SELECT tool_use_id FROM observations WHERE session_id = ? AND tool_use_id != ''",
+            (sid,)))
+        summarized = {row[0] for row in self.db.execute(
+            "SELECT p.prompt_id FROM summaries m JOIN user_prompts p ON p.session_id ="
+            " m.session_id AND p.prompt_number = m.prompt_number WHERE m.session_id = ?"
+            " AND p.prompt_id IS NOT NULL", (sid,))}
+        return {"session": dict(session), "prompts": prompts, "processed": processed,
+                "summarized_prompt_ids": summarized}
+
+    def stage_events(self, rows) -> None:
+        """Hold ``(event, payload, received_at)`` rows in a connection-private temp table.
+
+        The temp table lives outside the database file (no write lock, spilled to disk
+        when large), so a big session is staged with bounded memory and then enters the
+        queue all at once with ``commit_staged``: the worker never sees half a session.
+        """
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS import_staging (seq INTEGER PRIMARY KEY,"
+            " event TEXT NOT NULL, payload TEXT NOT NULL, received_at REAL NOT NULL)")
+        self.db.executemany(
+            "INSERT INTO temp.import_staging (event, payload, received_at) VALUES (?, ?, ?)",
+            rows)
+
+    def discard_staged(self) -> None:
+        self.db.execute("DROP TABLE IF EXISTS temp.import_staging")
+
+    def commit_staged(self) -> tuple[int, int]:
+        """Move the staged rows to the queue in one transaction; ``(rows, highest id)``."""
+        exists = self.db.execute(
+            "SELECT 1 FROM temp.sqlite_master WHERE name = 'import_staging'").fetchone()
+        if not exists:
+            return 0, 0
+        with self.write():
+            count = self.db.execute(
+                "INSERT INTO pending (event, payload, received_at) SELECT event, payload,"
+                " received_at FROM temp.import_staging ORDER BY seq").rowcount
+            last = self.db.execute("SELECT MAX(id) FROM pending").fetchone()[0] or 0
+        self.discard_staged()
+        return count, last
+
+    def pending_up_to(self, last_id: int) -> dict:
+        """How many queued rows with ``id <= last_id`` are still waiting, and how many parked."""
+        row = self.db.execute(
+            "SELECT SUM(status = 'pending'), SUM(status = 'parked') FROM pending WHERE id <= ?",
+            (last_id,)).fetchone()
+        return {"pending": row[0] or 0, "parked": row[1] or 0}
+
 
 class _WriteTransaction:
     __slots__ = ("db", "outermost")
