@@ -812,6 +812,86 @@ class Store:
         self.discard_staged()
         return count, last
 
+    def _insert_copy(self, table: str, values: dict, keep_id) -> int | None:
+        """INSERT OR IGNORE a copied row, under its old id when that id is free here."""
+        if keep_id is not None and not self.db.execute(
+                f"SELECT 1 FROM {table} WHERE id = ?", (keep_id,)).fetchone():
+            values = {"id": keep_id, **values}
+        columns = ", ".join(values)
+        marks = ", ".join("?" * len(values))
+        cursor = self.db.execute(f"INSERT OR IGNORE INTO {table} ({columns}) VALUES ({marks})",
+                                 tuple(values.values()))
+        return cursor.lastrowid if cursor.rowcount else None
+
+    def copy_session(self, claude_session_id: str, *, project: str, cwd: str, started_at: float,
+                     last_activity_at: float, completed_at: float | None, status: str,
+                     end_reason: str | None, runs: int = 1, keep_id=None) -> tuple[sqlite3.Row, bool]:
+        """The session of a copied memory: ``(row, created)``; an existing one is left as is."""
+        row = self.session_by_claude_id(claude_session_id)
+        if row is not None:
+            return row, False
+        status = status if status in ("active", "completed", "failed") else "completed"
+        self._insert_copy("sessions", {
+            "claude_session_id": claude_session_id, "project": project, "cwd": cwd or "",
+            "status": status, "started_at": started_at, "completed_at": completed_at,
+            "last_activity_at": max(last_activity_at, started_at), "runs": max(1, int(runs or 1)),
+            "end_reason": end_reason}, keep_id)
+        return self.session_by_claude_id(claude_session_id), True
+
+    def copy_prompt(self, session_id: int, prompt_id: str, text: str, at: float,
+                    number: int | None = None) -> tuple[int, bool]:
+        """A copied prompt's number here: ``(number, created)``. Known by id or by its text."""
+        known = self._number_of_prompt(session_id, prompt_id)
+        if known is not None:
+            return known, False
+        same = self.db.execute(
+            "SELECT prompt_number FROM user_prompts WHERE session_id = ? AND prompt = ?"
+            " ORDER BY prompt_number LIMIT 1", (session_id, text)).fetchone()
+        if same is not None:
+            return same[0], False
+        taken = number is None or number < 1 or self.db.execute(
+            "SELECT 1 FROM user_prompts WHERE session_id = ? AND prompt_number = ?",
+            (session_id, number)).fetchone()
+        if taken:
+            number = self.db.execute(
+                "SELECT MAX(prompt_counter, COALESCE((SELECT MAX(prompt_number) FROM user_prompts"
+                " WHERE session_id = ?), 0)) + 1 FROM sessions WHERE id = ?",
+                (session_id, session_id)).fetchone()[0]
+        self.db.execute(
+            "INSERT INTO user_prompts (session_id, prompt_number, prompt_id, prompt, created_at)"
+            " VALUES (?, ?, ?, ?, ?)", (session_id, number, prompt_id, text, at))
+        self.db.execute("UPDATE sessions SET prompt_counter = MAX(prompt_counter, ?) WHERE id = ?",
+                        (number, session_id))
+        return number, True
+
+    def copy_observation(self, session_id: int, project: str, prompt_number, fields: dict,
+                         content_hash: str, generated_by: str, created_at: float,
+                         keep_id=None) -> bool:
+        """Insert a copied observation once (by content hash); True if it was new."""
+        values = {"session_id": session_id, "project": project, "prompt_number": prompt_number,
+                  "type": fields.get("type") or "change", "title": fields.get("title") or "",
+                  "subtitle": fields.get("subtitle") or "", "narrative": fields.get("narrative") or "",
+                  "tool_name": fields.get("tool_name") or "",
+                  "tool_use_id": fields.get("tool_use_id") or "",
+                  "content_hash": content_hash, "generated_by": generated_by,
+                  "created_at": created_at}
+        for key in ("facts", "concepts", "files_read", "files_modified"):
+            values[key] = _dumps(fields.get(key) or ())
+        return self._insert_copy("observations", values, keep_id) is not None
+
+    def copy_summary(self, session_id: int, project: str, prompt_number: int, fields: dict,
+                     generated_by: str, created_at: float, updated_at: float | None = None,
+                     keep_id=None) -> bool:
+        """Insert a copied summary unless that request has one already; True if it was new."""
+        values = {"session_id": session_id, "project": project, "prompt_number": prompt_number,
+                  "generated_by": generated_by, "created_at": created_at,
+                  "updated_at": updated_at if updated_at is not None else created_at}
+        for key in ("request", "investigated", "learned", "completed", "next_steps", "notes"):
+            values[key] = fields.get(key) or ""
+        for key in ("files_read", "files_edited"):
+            values[key] = _dumps(fields.get(key) or ())
+        return self._insert_copy("summaries", values, keep_id) is not None
+
     def pending_up_to(self, last_id: int) -> dict:
         """How many queued rows with ``id <= last_id`` are still waiting, and how many parked."""
         row = self.db.execute(
