@@ -107,7 +107,7 @@ def _unique(paths: list[str], cwd: str = "") -> list[str]:
 def import_database(path: str, store=None) -> dict:
     """Copy the original claude-mem's memory at ``path``; returns what was added."""
     from claude_mem import config
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
     from claude_mem.worker import content_hash
 
     db = _open(path)
@@ -119,7 +119,7 @@ def import_database(path: str, store=None) -> dict:
         owned = store is None
         if owned:
             config.ensure_data_dir()
-            store = Store(config.db_path(), busy_timeout_ms=15000)
+            store = open_store(busy_timeout_ms=15000)
         try:
             return _copy(db, tables, store, content_hash, os.path.abspath(path))
         finally:

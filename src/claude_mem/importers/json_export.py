@@ -41,13 +41,13 @@ def _load(path: str) -> dict:
 
 def import_file(path: str, store=None) -> dict:
     from claude_mem import config
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
     document = _load(path)
     owned = store is None
     if owned:
         config.ensure_data_dir()
-        store = Store(config.db_path(), busy_timeout_ms=15000)
+        store = open_store(busy_timeout_ms=15000)
     try:
         added = {"sessions": 0, "prompts": 0, "observations": 0, "summaries": 0}
         totals = {"already": 0}

@@ -605,10 +605,10 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
         if dry_run and not os.path.exists(config.db_path()):
             store = None
         else:
-            from claude_mem.store import Store
+            from claude_mem.store import open_store
 
             config.ensure_data_dir()
-            store = Store(config.db_path(), busy_timeout_ms=15000)
+            store = open_store(busy_timeout_ms=15000)
     bytes_done = 0
     last_id = 0
     try:
