@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from claude_mem import config, control, install
-from claude_mem.hooks import HOOK_EVENTS
+from claude_mem.hook_events import HOOK_EVENTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude-code"
 # Claude Code event name -> our hook command name ("PostToolUse" -> "post-tool-use").

@@ -107,7 +107,7 @@ def format_status(report: dict) -> str:
 
 def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
     from claude_mem import install
-    from claude_mem.hooks import HOOK_EVENTS
+    from claude_mem.hook_events import HOOK_EVENTS
     from claude_mem.store import open_store
 
     problems = 0

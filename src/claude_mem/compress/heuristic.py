@@ -13,7 +13,7 @@ import json
 import os
 import re
 
-from claude_mem.compress import SessionContext
+from claude_mem.compress.base import SessionContext, relative_path
 from claude_mem.models import Observation, Produced, Summary
 
 BUG_WORDS = re.compile(
@@ -75,20 +75,8 @@ class HeuristicCompressor:
 
     # -- paths -----------------------------------------------------------------------
 
-    @staticmethod
-    def rel(path: str, ctx: SessionContext) -> str:
-        """A path as a person names it: relative to the project when inside it."""
-        if not path:
-            return ""
-        path = str(path)
-        if not os.path.isabs(path):
-            return os.path.normpath(path)
-        from claude_mem.project import project_root
-
-        for base in _dedupe([project_root(ctx.cwd), ctx.cwd]):
-            if base and (path == base or path.startswith(base.rstrip(os.sep) + os.sep)):
-                return os.path.relpath(path, base)
-        return path
+    # A path as a person names it (shared with the LLM compressor, which owns no copy).
+    rel = staticmethod(relative_path)
 
     # -- interface -------------------------------------------------------------------
 
