@@ -70,7 +70,8 @@ def test_summary_of_the_bug_hunt():
     assert "Read acme_billing/invoice.py" in summary.investigated
     assert "`python -m pytest -q` failed (exit code 1)" in summary.learned
     assert "Cause: `calculate_total()` computed tax on the full subtotal" in summary.learned
-    assert "— AssertionError: assert Decimal('165.00') == Decimal('162.00')" in summary.learned
+    assert "— FAILED tests/test_invoice.py::test_total_with_discount_and_tax" in summary.learned
+    assert "→ fixed: `python -m pytest -q`" in summary.learned
     assert "Edited acme_billing/invoice.py" in summary.completed
     assert "5 passed" in summary.completed
     assert summary.next_steps == ""  # the failure was fixed by a later passing run

@@ -30,7 +30,7 @@ DEFAULTS: dict = {
     "max_payload_bytes": 1_000_000,     # hook input above this is parsed and shrunk
     "exclude_projects": [],             # project names or absolute paths never recorded
     # Context at session start
-    "context_tokens": 2000,             # about 4 characters a token; hard cap below 10k chars
+    "context_tokens": 1500,             # about 4 characters a token; hard cap below 10k chars
     "context_sources": ["startup", "resume"],  # add "clear" and/or "compact" to taste
     "context_observations": 40,
     "context_summaries": 8,

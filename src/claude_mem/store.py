@@ -758,6 +758,12 @@ class Store:
     def integrity(self) -> str:
         return self.db.execute("PRAGMA quick_check").fetchone()[0]
 
+    def summary_for_prompt(self, session_id: int, prompt_number: int) -> dict | None:
+        row = self.db.execute(
+            "SELECT * FROM summaries WHERE session_id = ? AND prompt_number = ?",
+            (session_id, prompt_number)).fetchone()
+        return summary_dict(row) if row else None
+
 
 class _WriteTransaction:
     __slots__ = ("db", "outermost")
