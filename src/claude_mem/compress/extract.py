@@ -106,13 +106,14 @@ def _dedupe_contained(parts: list[str]) -> list[str]:
 
 
 _FAIL_COUNT = re.compile(r"\b([1-9]\d*) (?:failed|failures?|failing|errors?)\b|\bFailures: [1-9]|"
-                         r"\bErrors: [1-9]|\bFAILED\b|BUILD FAIL|--- FAIL|^FAIL\b|# fail [1-9]|"
-                         r"could not compile|Found [1-9]\d* errors?|✖ [1-9]|\bfail [1-9]", re.I)
+                         r"\bErrors: [1-9]|# fail [1-9]|could not compile|Found [1-9]\d* errors?|"
+                         r"✖ [1-9]|\bfail [1-9]", re.I)
+_FAIL_WORD = re.compile(r"\bFAILED\b|BUILD FAIL|--- FAIL|(?:^|; )FAIL\b|CompileError|SyntaxError")
 
 
 def outcome_failed(text: str) -> bool:
     """True when an outcome line reports failures (so a run that exited 0 still failed)."""
-    return bool(text) and bool(_FAIL_COUNT.search(text))
+    return bool(text) and bool(_FAIL_COUNT.search(text) or _FAIL_WORD.search(text))
 
 
 # -- causes -----------------------------------------------------------------------------
@@ -220,7 +221,7 @@ _DEFINITIONS = {
 }
 _COMPILED = {lang: [re.compile(p) for p in patterns] for lang, patterns in _DEFINITIONS.items()}
 _KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "function", "else", "new", "main",
-             "constructor", "render", "do", "end", "test", "describe", "it", "setup"}
+             "constructor", "do", "end", "test", "describe", "it", "setup"}
 
 
 def language(path: str) -> str:
