@@ -547,6 +547,11 @@ class HeuristicCompressor:
         for failure, fix in fixed:
             learned.append(_failure_line(failure) + (f" → fixed: {_code(_fact(fix, 'Command') or fix['title'], 90)}"
                                                     if fix is not None else ""))
+        # A look that failed (``cat`` of a missing file) found something out; a failed
+        # action (tests, build, push) nothing later fixed is still open.
+        looks = [o for o in unresolved if READ_ONLY.match(_core_command(_fact(o, "Command")))]
+        unresolved = [o for o in unresolved if o not in looks]
+        learned += [_failure_line(o) for o in looks]
         learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
         learned += _problems(observations)
         learned += [s for s in sentences if CAUSE_WORDS.search(s)][:3]
