@@ -27,13 +27,14 @@ except ImportError:  # an interpreter that only ships the package
 
 
 def _json():
-    import json
+    # jsonlite, not json: readers run inside the SessionStart hook (see jsonlite.py).
+    from claude_mem import jsonlite
 
-    return json
+    return jsonlite
 
 
 def _dumps(values) -> str:
-    return _json().dumps(list(values), ensure_ascii=False)
+    return _json().dumps(list(values))
 
 
 def _loads_list(text) -> list:
