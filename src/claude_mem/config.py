@@ -147,11 +147,11 @@ def load() -> Settings:
     problems: list[str] = []
     path = settings_path()
     if os.path.exists(path):
-        import json
+        from claude_mem import jsonlite
 
         try:
             with open(path, encoding="utf-8") as fh:
-                from_file = json.load(fh)
+                from_file = jsonlite.loads(fh.read())
             if not isinstance(from_file, dict):
                 raise ValueError("top level must be an object")
         except (OSError, ValueError) as exc:

@@ -223,11 +223,11 @@ def render(store, project: str, settings, *, since: float | None = None,
 
 def hook_json(text: str) -> str:
     """SessionStart output for ``text``, cut so the JSON itself stays under the hard limit."""
-    import json
+    from claude_mem import jsonlite
 
     def wrap(body: str) -> str:
-        return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart",
-                                                  "additionalContext": body}}, ensure_ascii=False)
+        return jsonlite.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart",
+                                                      "additionalContext": body}})
 
     out = wrap(text)
     while len(out) > CONTEXT_HARD_LIMIT_CHARS and text:
