@@ -20,6 +20,9 @@ edits merged per file with the symbols they touched, the last outcome of each ch
 commits, failures a later step fixed (learned, with the fix) apart from those still
 open (next steps), the user's decisions, and the final reply itself (``notes``, bounded),
 which a later trivial reply (an answer to a ``<task-notification>``) does not overwrite.
+
+Long because its one concern is long: one rule per tool, next to the summary that reads
+their facts back (output parsing of test runners and compilers is in ``extract``).
 """
 from __future__ import annotations
 
