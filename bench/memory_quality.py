@@ -17,8 +17,9 @@ characters as the budget allows (tokens × 4).
 
 Sets, reported separately: ``tuning`` (tests/fixtures/recorded/*.jsonl and the recorded CLI
 session in tests/fixtures/claude-code/), ``held-out`` (any sub-folder of
-tests/fixtures/recorded/ whose name contains "held"), ``real-world`` (the two real sessions
-in ../shared/fixtures/real-world/, when that folder exists). Exits 0.
+tests/fixtures/recorded/ whose name contains "held"; their missing terms and contexts are
+never printed, so nobody tunes to them), ``real-world`` (the two real sessions of another
+person in tests/fixtures/real-world/, else ../shared/fixtures/real-world/). Exits 0.
 """
 from __future__ import annotations
 
@@ -50,21 +51,23 @@ def shared_fixtures() -> Path | None:
     return None
 
 
-def discover() -> list[tuple[str, Path]]:
+def discover(recorded: Path | None = None) -> list[tuple[str, Path]]:
     """(set name, session file) for every session that has key terms."""
     found: list[tuple[str, Path]] = []
-    recorded = ROOT / "tests" / "fixtures" / "recorded"
+    recorded = recorded or ROOT / "tests" / "fixtures" / "recorded"
     if recorded.is_dir():
         for path in sorted(recorded.rglob("*.jsonl")):
             held = any("held" in part.lower() for part in path.relative_to(recorded).parts[:-1])
             found.append(("held-out" if held else "tuning", path))
     for path in sorted((ROOT / "tests" / "fixtures" / "claude-code").glob("*.jsonl")):
         found.append(("tuning", path))
-    shared = shared_fixtures()
-    if shared is not None:
-        for path in sorted((shared / "real-world").glob("*.jsonl")):
-            found.append(("real-world", path))
-    return [(name, path) for name, path in found if keys_path(path).exists()]
+    real_world = ROOT / "tests" / "fixtures" / "real-world"
+    if not real_world.is_dir() and shared_fixtures() is not None:
+        real_world = shared_fixtures() / "real-world"
+    for path in sorted(real_world.glob("*.jsonl")):
+        found.append(("real-world", path))
+    return [(name, path) for name, path in found
+            if keys_path(path).exists() and not path.name.endswith(".transcript.jsonl")]
 
 
 def keys_path(session: Path) -> Path:
@@ -182,11 +185,13 @@ def main(argv=None) -> int:
                         help="only sessions whose name contains this (repeatable)")
     parser.add_argument("--compressor", default="heuristic")
     parser.add_argument("--jobs", type=int, default=2, help="sessions replayed at once")
+    parser.add_argument("--recorded", type=Path, default=None,
+                        help="folder of recorded sessions (default tests/fixtures/recorded)")
     parser.add_argument("--show", action="append", default=[],
                         help="print the context (middle budget) of sessions whose name contains this")
     args = parser.parse_args(argv)
     budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
-    sessions = discover()
+    sessions = discover(args.recorded)
     if args.only:
         sessions = [(s, p) for s, p in sessions if any(o in p.name for o in args.only)]
     if not sessions:
@@ -213,6 +218,8 @@ def main(argv=None) -> int:
         for r in results:
             for b in r["budgets"].values():
                 b.pop("context", None)
+                if r["set"] == "held-out":
+                    b.pop("missing", None)
         print(json.dumps({"budgets": budgets, "sessions": results, "sets": sets,
                           "seconds": elapsed}, indent=2))
         return 0
@@ -239,10 +246,11 @@ def main(argv=None) -> int:
     middle = str(budgets[len(budgets) // 2])
     for r in results:
         m = r["budgets"][middle]
-        if m["missing"]:
+        # Held-out sessions are reported, never inspected: no missing terms, no context.
+        if m["missing"] and r["set"] != "held-out":
             print(f"  {r['session']} @{middle} missing: {', '.join(m['missing'])}")
     for r in results:
-        if any(s in r["session"] for s in args.show):
+        if any(s in r["session"] for s in args.show) and r["set"] != "held-out":
             print(f"\n===== {r['session']} @{middle} ({r['budgets'][middle]['chars']} chars) =====")
             print(r["budgets"][middle]["context"])
     return 0
