@@ -168,11 +168,13 @@ def _newest_first(summaries: list[dict]) -> list[dict]:
 
 
 def render(store, project: str, settings, *, since: float | None = None,
-           exclude_session: int | None = None) -> str:
+           exclude_session: int | None = None, after_compaction: bool = False) -> str:
     """The context for ``project``; with ``since``/``exclude_session``, only what is new.
 
     The second form is for a resumed session whose transcript already holds an earlier
     copy of the memory: it gets only what other sessions recorded since it last ran.
+    ``after_compaction`` (with ``exclude_session``): the memory of the other sessions,
+    which a compaction summary of this one does not carry.
     """
     budget = max(400, min(int(settings.context_tokens) * 4, CONTEXT_HARD_LIMIT_CHARS - 500))
     filters = {"since": since, "exclude_session": exclude_session}
@@ -181,7 +183,14 @@ def render(store, project: str, settings, *, since: float | None = None,
     observations = store.recent_observations(project, int(settings.context_observations), **filters)
     if not summaries and not observations:
         return ""
-    if since is None and exclude_session is None:
+    if after_compaction:
+        header = [
+            f"{HEADER} {project}",
+            "From other Claude Code sessions here, newest first (this session's own work is in "
+            "the summary above). Details by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
+            "",
+        ]
+    elif since is None and exclude_session is None:
         header = [
             f"{HEADER} {project}",
             "From earlier Claude Code sessions here, newest first. Details of an observation "
