@@ -231,3 +231,22 @@ def test_dry_run_writes_nothing_and_estimates_llm_cost(tmp_path, monkeypatch):
     estimate = report["llm_estimate"]
     assert estimate["calls"] == 10 and estimate["sessions_at_cap"] == 1 and estimate["tokens"] > 0
     assert not os.path.exists(config.db_path())
+
+
+def test_a_15_mb_transcript_is_imported_with_bounded_memory(tmp_path):
+    from bench.import_transcripts import generate_transcript, run_import
+
+    transcript = tmp_path / "claude" / "projects" / "-big" / "big-session.jsonl"
+    calls = generate_transcript(transcript, 15.0, cwd=str(_project(tmp_path, "big-project")))
+    assert transcript.stat().st_size >= 15 * 1024 * 1024
+    result = run_import(transcript, os.environ["CLAUDE_MEM_DATA_DIR"])
+    queued = result["report"]["queued"]
+    assert queued["PostToolUse"] + queued["PostToolUseFailure"] == calls
+    assert queued["PostToolUseFailure"] == calls // 20 + (calls % 20 > 6)
+    with open_store() as store:
+        assert store.counts()["observations"] == calls
+        assert store.queue_stats() == {"pending": 0, "parked": 0, "oldest_pending_at": None}
+    # Streaming: neither process holds the file (parsing it all at once peaks near 70 MB;
+    # a bare interpreter with our imports is about 20 MB).
+    assert result["rss_mb"] < 50, result
+    assert result["worker_rss_mb"] is None or result["worker_rss_mb"] < 50, result
