@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -158,6 +160,11 @@ def baseline_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _cpu_seconds_of_pid(pid: int) -> float | None:
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -182,14 +189,26 @@ def run_import(transcript: Path, data_dir: str) -> dict:
     """Run the real command; its wall time, report, peak RSS, and the worker's peak RSS."""
     env = {**os.environ, "CLAUDE_MEM_DATA_DIR": data_dir, "CLAUDE_MEM_COMPRESSOR": "heuristic",
            "CLAUDE_MEM_VIEWER_PORT": "0", "CLAUDE_MEM_WORKER_POLL_SECONDS": "0.5"}
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "claude_mem.cli", "import", "transcripts",
                              str(transcript), "--json"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=env, cwd=str(ROOT))
-    stdout = proc.stdout.read()
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    # The kernel's high-water mark of the process's own memory (VmHWM), read until it exits:
+    # wait4's ru_maxrss would also count the pre-exec copy of this (possibly big) process.
+    peak = 0.0
+
+    def watch() -> None:
+        nonlocal peak
+        while proc.poll() is None:
+            peak = max(peak, _peak_rss_mb_of_pid(proc.pid) or 0.0)
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    stdout, stderr = proc.communicate()
+    watcher.join()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"import failed: {stderr.decode()[-2000:]}")
@@ -200,8 +219,8 @@ def run_import(transcript: Path, data_dir: str) -> dict:
         worker_rss, worker_cpu = _peak_rss_mb_of_pid(pid), _cpu_seconds_of_pid(pid)
     subprocess.run([sys.executable, "-m", "claude_mem.cli", "worker", "stop"], env=env,
                    capture_output=True, cwd=str(ROOT))
-    return {"seconds": seconds, "report": json.loads(stdout), "rss_mb": usage.ru_maxrss / 1024,
-            "worker_rss_mb": worker_rss, "cpu": usage.ru_utime + usage.ru_stime,
+    return {"seconds": seconds, "report": json.loads(stdout), "rss_mb": peak,
+            "worker_rss_mb": worker_rss, "cpu": usage.ru_utime + usage.ru_stime - cpu_before,
             "worker_cpu": worker_cpu}
 
 
