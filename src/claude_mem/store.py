@@ -255,7 +255,13 @@ def m003_processed_tool_uses(db) -> None:
     """)
 
 
-MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses]
+def m004_team_memory(db) -> None:
+    from claude_mem.store_team import m004_team_memory as team_memory
+
+    team_memory(db)
+
+
+MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory]
 
 # bm25 column weights: a hit in a title says more than a hit in a long narrative.
 OBSERVATION_WEIGHTS = "10.0, 5.0, 2.0, 3.0, 4.0, 3.0, 3.0"

@@ -79,6 +79,7 @@ class Worker:
         # Highest pending id seen by a drain pass: the idle handshake's "anything new?".
         self.max_seen_id = 0
         self.expired_checked = False
+        self.team_sync = None  # team memory's sync thread, when a team database is configured
 
     # -- control socket ----------------------------------------------------------------
 
@@ -181,6 +182,10 @@ class Worker:
 
             self.viewer = start_viewer(int(self.settings.viewer_port))
         log.info(f"worker started (compressor {self.compressor.name})")
+        if self.settings.team_database_url:
+            from claude_mem.team.sync import SyncThread
+
+            self.team_sync = SyncThread.start_for(self.settings)
         while not self.stopping.is_set():
             try:
                 did = self.drain()
@@ -199,6 +204,8 @@ class Worker:
                 self.stopping.wait(1.0)
             if did:
                 self.last_work_at = time.monotonic()
+                if self.team_sync is not None:
+                    self.team_sync.poke()  # push what was just stored, off this thread
                 continue
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
@@ -265,6 +272,8 @@ class Worker:
 
     def close(self) -> None:
         self.stopping.set()
+        if self.team_sync is not None:
+            self.team_sync.stop()
         if self.viewer is not None:
             self.viewer.shutdown()
             self.viewer.server_close()
