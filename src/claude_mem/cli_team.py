@@ -37,10 +37,10 @@ def _ago(epoch) -> str:
 
 
 def _store():
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
     config.ensure_data_dir()
-    return Store(config.db_path())
+    return open_store()
 
 
 def _this_project(cwd: str) -> tuple[str, str, str]:
@@ -67,7 +67,7 @@ def team_group():
 def share_cmd(cwd):
     """Share this project's memory with your team (its past memory included)."""
     key, name, root = _this_project(cwd)
-    from claude_mem.store_team import TeamStore
+    from claude_mem.store.team import TeamStore
 
     with _store() as store:
         queued = TeamStore(store).share(key, name, root)
@@ -82,7 +82,7 @@ def share_cmd(cwd):
 def unshare_cmd(cwd):
     """Stop sharing this project: nothing more of it is pushed or pulled."""
     from claude_mem import project
-    from claude_mem.store_team import TeamStore
+    from claude_mem.store.team import TeamStore
 
     root = project.project_root(os.path.abspath(cwd))
     with _store() as store:
@@ -133,7 +133,7 @@ def sync_cmd(as_json):
 
 def team_status(check_connection: bool = True) -> dict:
     """The report behind ``team status`` (and ``doctor``)."""
-    from claude_mem.store_team import TeamStore
+    from claude_mem.store.team import TeamStore
     from claude_mem.team.sync import member_name
     from claude_mem.team.urls import mask
 

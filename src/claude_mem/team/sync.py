@@ -92,7 +92,7 @@ def _fault(point: str) -> None:
 
 def sync_once(store, settings, *, batch: int = BATCH) -> dict:
     """Push the outbox, pull teammates' rows; raises TeamDatabaseError when the server fails."""
-    from claude_mem.store_team import TeamStore
+    from claude_mem.store.team import TeamStore
 
     url = str(settings.team_database_url or "")
     if not url:
@@ -190,10 +190,10 @@ class SyncThread:
         self.thread.join(timeout)
 
     def _run(self) -> None:
-        from claude_mem.store import Store
+        from claude_mem.store import open_store
 
         try:
-            store = Store(config.db_path(), busy_timeout_ms=15000)
+            store = open_store(busy_timeout_ms=15000)
         except Exception as exc:
             log.error(f"team sync: cannot open the local store ({exc!r}); not syncing")
             return

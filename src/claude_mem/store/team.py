@@ -1,8 +1,7 @@
 """The local SQLite side of team memory: shared projects, the outbox, teammates' rows.
 
 Contract:
-- ``m004_team_memory`` (a migration step of ``store.MIGRATIONS``) adds ``member`` and
-  ``machine`` to sessions, observations and summaries (NULL: made here; set: pulled from
+- ``migrations.m004_team_memory`` adds ``member`` and ``machine`` to sessions, observations and summaries (NULL: made here; set: pulled from
   a teammate or from another machine), a ``uid`` on pulled rows, the ``team_projects`` /
   ``team_roots`` tables (which local folders share which project) and ``team_outbox``.
 - Triggers put every observation and summary made here for a shared project into
@@ -21,76 +20,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-
-# The session of an observation or summary ``new`` belongs to a shared folder.
-_SHARED_ROOT = """
-    FROM sessions s JOIN team_roots r ON s.project = r.name
-        AND (s.cwd = r.root OR substr(s.cwd, 1, length(r.root) + 1) = r.root || '/')
-    WHERE s.id = new.session_id
-"""
-
-
-def m004_team_memory(db) -> None:
-    from claude_mem.store import run_script
-
-    run_script(db, f"""
-        ALTER TABLE sessions ADD COLUMN member TEXT;
-        ALTER TABLE sessions ADD COLUMN machine TEXT;
-        ALTER TABLE observations ADD COLUMN uid TEXT;
-        ALTER TABLE observations ADD COLUMN member TEXT;
-        ALTER TABLE observations ADD COLUMN machine TEXT;
-        ALTER TABLE summaries ADD COLUMN uid TEXT;
-        ALTER TABLE summaries ADD COLUMN member TEXT;
-        ALTER TABLE summaries ADD COLUMN machine TEXT;
-        CREATE UNIQUE INDEX observations_by_uid ON observations(uid) WHERE uid IS NOT NULL;
-        CREATE UNIQUE INDEX summaries_by_uid ON summaries(uid) WHERE uid IS NOT NULL;
-
-        CREATE TABLE team_projects (
-            project_key TEXT PRIMARY KEY,
-            name TEXT NOT NULL,
-            shared_at REAL NOT NULL,
-            cursor_tx INTEGER NOT NULL DEFAULT 0,
-            cursor_uid TEXT NOT NULL DEFAULT '',
-            last_pull_at REAL
-        );
-        CREATE TABLE team_roots (
-            root TEXT PRIMARY KEY,
-            project_key TEXT NOT NULL REFERENCES team_projects(project_key) ON DELETE CASCADE,
-            name TEXT NOT NULL
-        );
-        CREATE TABLE team_outbox (
-            kind TEXT NOT NULL CHECK (kind IN ('observation', 'summary')),
-            row_id INTEGER NOT NULL,
-            project_key TEXT NOT NULL,
-            version INTEGER NOT NULL DEFAULT 1,
-            queued_at REAL NOT NULL,
-            PRIMARY KEY (kind, row_id)
-        );
-        CREATE TABLE team_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-
-        CREATE TRIGGER team_outbox_observations AFTER INSERT ON observations
-        WHEN new.member IS NULL BEGIN
-            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
-            SELECT 'observation', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
-            {_SHARED_ROOT} LIMIT 1
-            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
-        END;
-        CREATE TRIGGER team_outbox_summaries_new AFTER INSERT ON summaries
-        WHEN new.member IS NULL BEGIN
-            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
-            SELECT 'summary', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
-            {_SHARED_ROOT} LIMIT 1
-            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
-        END;
-        CREATE TRIGGER team_outbox_summaries_changed AFTER UPDATE ON summaries
-        WHEN new.member IS NULL BEGIN
-            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
-            SELECT 'summary', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
-            {_SHARED_ROOT} LIMIT 1
-            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
-        END;
-    """)
-
 
 _OBS_FIELDS = ("type", "title", "subtitle", "narrative", "tool_name", "generated_by",
                "prompt_number")
@@ -259,7 +188,7 @@ class TeamStore:
         Returns how many rows were new or newer here. Rows of this machine (no body) only
         move the cursor. Storing a row twice changes nothing (its uid is unique).
         """
-        import sqlite3
+        from claude_mem.store.driver import sqlite3
 
         if not records:
             return 0
