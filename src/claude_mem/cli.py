@@ -387,8 +387,10 @@ def mcp_cmd(cwd):
         raise click.ClickException(str(exc))
 
 
+from claude_mem.cli_import import import_group  # noqa: E402
 from claude_mem.cli_team import team_group  # noqa: E402  (the `team` commands: cli_team.py)
 
+main.add_command(import_group)
 main.add_command(team_group)
 
 if __name__ == "__main__":
