@@ -126,8 +126,6 @@ def _transcript_has_context(path) -> bool:
 
 def session_start_output(payload: dict, settings) -> str:
     """The JSON SessionStart prints, or "" when there is nothing to add."""
-    import json
-
     from claude_mem import context, project
 
     source = str(payload.get("source") or "startup")
@@ -181,10 +179,10 @@ def run(name: str, raw: str) -> str:
         return ""
     output = ""
     if event == "SessionStart":
-        import json
+        from claude_mem import jsonlite
 
         try:
-            payload = json.loads(raw)
+            payload = jsonlite.loads(raw)
         except ValueError as exc:
             log.warning(f"SessionStart: stdin is not JSON ({exc})")
             return ""
