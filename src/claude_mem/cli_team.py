@@ -131,55 +131,12 @@ def sync_cmd(as_json):
                + f"; outbox {result['outbox']}; as {result.get('role')} in team {result.get('team')}")
 
 
-def team_status(check_connection: bool = True) -> dict:
-    """The report behind ``team status`` (and ``doctor``)."""
-    from claude_mem.store.team import TeamStore
-    from claude_mem.team.sync import member_name
-    from claude_mem.team.urls import mask
-
-    settings = config.load()
-    url = str(settings.team_database_url or "")
-    report: dict = {"configured": bool(url), "url": mask(url), "member": member_name(settings),
-                    "shared_projects": [], "outbox": 0, "last_sync": None}
-    if os.path.exists(config.db_path()):
-        with _store() as store:
-            team = TeamStore(store)
-            report["shared_projects"] = [
-                {"name": p["name"], "key": p["project_key"], "folders": p["roots"],
-                 "outbox": p["outbox"], "last_pull_at": p["last_pull_at"]}
-                for p in team.shared_projects()]
-            report["outbox"] = team.outbox_depth()
-            report["last_sync"] = team.get_state("last_sync")
-            report["last_success_at"] = team.get_state("last_success_at")
-    if url and check_connection:
-        report["connection"] = _check_connection(url, settings, report["shared_projects"])
-    return report
-
-
-def _check_connection(url: str, settings, projects: list[dict]) -> dict:
-    from claude_mem.team.pgstore import TeamDatabase, TeamDatabaseError
-
-    started = time.monotonic()
-    try:
-        with TeamDatabase.open(url, connect_timeout=float(settings.team_connect_timeout_seconds)) as pg:
-            who = pg.whoami()
-            counts = pg.project_counts([p["key"] for p in projects]) if who["team"] else {}
-    except TeamDatabaseError as exc:
-        return {"ok": False, "error": str(exc)}
-    for item in projects:
-        item["on_server"] = counts.get(item["key"], 0)
-    ok = bool(who["team"])
-    out = {"ok": ok, **who, "seconds": round(time.monotonic() - started, 3)}
-    if not ok:
-        out["error"] = (f"role {who['role']!r} is in no team (an administrator runs "
-                        f"`claude-mem team add-member {who['role']} --team NAME`)")
-    return out
-
-
 @team_group.command("status")
 @click.option("--json", "as_json", is_flag=True)
 def status_cmd(as_json):
     """Connection, shared projects, outbox depth and the last sync."""
+    from claude_mem.team.status import team_status
+
     report = team_status()
     if as_json:
         _dump(report)

@@ -49,6 +49,7 @@ DEFAULTS: dict = {
     "team_member": "",                  # how teammates see you; default git user.name, else login
     "team_sync_seconds": 30.0,          # the worker syncs this often (and soon after it stores)
     "team_connect_timeout_seconds": 5.0,
+    "team_sync_batch": 500,             # records per server transaction when pushing or pulling
 }
 
 # Settings whose values are never printed as they are (``display_value`` masks them).

@@ -107,9 +107,11 @@ def team_db(pg_cluster):
 def machines(tmp_path):
     made: list[Machine] = []
 
-    def make(name: str, url: str, member: str) -> Machine:
+    def make(name: str, url: str, member: str, *, worker_syncs: bool = True) -> Machine:
+        """``worker_syncs=False``: only ``machine.sync()`` talks to the server (fault tests)."""
         machine = Machine(tmp_path / "machines", name,
-                          {"team_database_url": url, "team_member": member})
+                          {"team_database_url": url if worker_syncs else "", "team_member": member})
+        machine.url = url
         made.append(machine)
         return machine
 

@@ -37,6 +37,7 @@ class Machine:
         self.env = {**os.environ, "HOME": str(self.home), "CLAUDE_MEM_DATA_DIR": str(self.data),
                     "CLAUDE_MEM_TEAM_SYNC_SECONDS": "1"}
         self.env.pop("CLAUDE_MEM_TEAM_DATABASE_URL", None)
+        self.url = str(settings.get("team_database_url", ""))
 
     def hook(self, event: str, payload: dict) -> subprocess.CompletedProcess:
         from claude_mem import install
@@ -53,6 +54,12 @@ class Machine:
             raise AssertionError(f"claude-mem {' '.join(args)} failed ({done.returncode}):\n"
                                  f"{done.stdout}\n{done.stderr}")
         return done
+
+    def sync(self, *args: str, check: bool = True, env: dict | None = None):
+        """``claude-mem team sync --json`` against the machine's server; the parsed result."""
+        done = self.cli("team", "sync", "--json", *args, check=check,
+                        env={"CLAUDE_MEM_TEAM_DATABASE_URL": self.url, **(env or {})})
+        return done, (json.loads(done.stdout) if done.stdout.strip().startswith("{") else None)
 
     def store(self):
         from claude_mem.store import Store

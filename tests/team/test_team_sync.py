@@ -122,6 +122,8 @@ def test_two_machines_exchange_shared_memory_and_nothing_else(team_db, machines,
     assert status["shared_projects"][0]["key"] == "github.com/acme/billing"
     assert team_db.members["alice"][1] not in json.dumps(status)  # the password is masked
     assert "****" in status["url"]
+    doctor = laptop.cli("doctor", check=False).stdout
+    assert "ok    team database reachable" in doctor and team_db.members["alice"][1] not in doctor
 
 
 def test_a_member_of_another_team_reads_nothing(team_db, machines, tmp_path):

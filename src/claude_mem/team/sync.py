@@ -26,7 +26,6 @@ from claude_mem import config, log
 from claude_mem.team.pgstore import TeamDatabase, TeamDatabaseError
 from claude_mem.team.urls import mask_error
 
-BATCH = 500
 _MAX_BACKOFF = 300.0
 
 
@@ -90,18 +89,23 @@ def _fault(point: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def sync_once(store, settings, *, batch: int = BATCH) -> dict:
-    """Push the outbox, pull teammates' rows; raises TeamDatabaseError when the server fails."""
+def sync_once(store, settings, *, team=None) -> dict:
+    """Push the outbox, pull teammates' rows; raises TeamDatabaseError when the server fails.
+
+    ``team`` is the ``TeamStore`` over ``store`` to use (made here when not given).
+    """
     from claude_mem.store.team import TeamStore
 
+    batch = max(1, int(settings.team_sync_batch))
     url = str(settings.team_database_url or "")
     if not url:
         raise TeamDatabaseError("team_database_url is not set "
                                 "(claude-mem config set team_database_url postgresql://…)")
-    team = TeamStore(store)
+    team = team or TeamStore(store)
     projects = team.shared_projects()
     result: dict = {"started_at": time.time(), "pushed": 0, "pushed_new": 0, "pulled": 0,
-                    "pulled_from": {}, "projects": [p["name"] for p in projects]}
+                    "pulled_from": {}, "projects": [p["name"] for p in projects],
+                    "push_seconds": 0.0, "pull_seconds": 0.0}
     if not projects and not team.outbox_depth():
         result["note"] = "no shared projects (run `claude-mem team share` in one)"
         return _finish(team, result)
@@ -115,6 +119,7 @@ def sync_once(store, settings, *, batch: int = BATCH) -> dict:
                     f"role {who['role']!r} is in no team (an administrator runs "
                     f"`claude-mem team add-member {who['role']} --team NAME`)")
             result["role"], result["team"] = who["role"], who["team"]
+            phase = time.perf_counter()
             while True:
                 entries, records = team.outbox_batch(batch, machine_id=machine, author=author,
                                                      machine_name=host)
@@ -124,6 +129,8 @@ def sync_once(store, settings, *, batch: int = BATCH) -> dict:
                 _fault("after-push")
                 team.outbox_done(entries)
                 result["pushed"] += len(records)
+            result["push_seconds"] = time.perf_counter() - phase
+            phase = time.perf_counter()
             for project in projects:
                 key = project["project_key"]
                 while True:
@@ -140,6 +147,7 @@ def sync_once(store, settings, *, batch: int = BATCH) -> dict:
                             result["pulled_from"][who_name] = result["pulled_from"].get(who_name, 0) + 1
                     if len(rows) < batch:
                         break
+            result["pull_seconds"] = time.perf_counter() - phase
     except Exception as exc:
         if not isinstance(exc, TeamDatabaseError):
             exc = TeamDatabaseError(f"sync failed: {mask_error(exc, url)}")
