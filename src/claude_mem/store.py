@@ -758,6 +758,95 @@ class Store:
     def integrity(self) -> str:
         return self.db.execute("PRAGMA quick_check").fetchone()[0]
 
+    # -- the viewer's reads ------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: the viewer's cheap "anything new?"."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    def projects(self) -> list[str]:
+        """Project names, most recently active first."""
+        return [row[0] for row in self.db.execute(
+            "SELECT project FROM sessions GROUP BY project ORDER BY MAX(last_activity_at) DESC")]
+
+    def feed_cursor(self) -> dict:
+        """Where the live feed stands: the newest prompt and observation ids, summary time."""
+        row = self.db.execute(
+            "SELECT (SELECT COALESCE(MAX(id), 0) FROM user_prompts),"
+            " (SELECT COALESCE(MAX(id), 0) FROM observations),"
+            " (SELECT COALESCE(MAX(updated_at), 0) FROM summaries)").fetchone()
+        return {"prompt": row[0], "observation": row[1], "summary": row[2]}
+
+    def feed(self, *, after_prompt: int = 0, after_observation: int = 0,
+             summaries_since: float = 0.0, project: str | None = None,
+             kinds=("prompt", "observation", "summary"), obs_type: str | None = None,
+             limit: int = 100) -> list[dict]:
+        """Prompts, observations and summaries stored after a cursor, newest first.
+
+        Prompts and observations are only ever inserted, so their ids order them by
+        storage. Summaries are upserted in place (one per request, rewritten after each
+        reply), so they are found by ``updated_at`` and the caller drops repeats.
+        """
+        by_project = " AND s.project = ?" if project else ""
+        extra = (project,) if project else ()
+        items: list[dict] = []
+        if "prompt" in kinds and not obs_type:
+            for row in self.db.execute(
+                    "SELECT p.*, s.project, s.claude_session_id FROM user_prompts p"
+                    " JOIN sessions s ON s.id = p.session_id WHERE p.id > ?" + by_project
+                    + " ORDER BY p.id DESC LIMIT ?", (after_prompt, *extra, limit)):
+                items.append({**dict(row), "kind": "prompt", "at": row["created_at"]})
+        if "observation" in kinds:
+            typed = " AND o.type = ?" if obs_type else ""
+            for row in self.db.execute(
+                    "SELECT o.*, s.claude_session_id FROM observations o"
+                    " JOIN sessions s ON s.id = o.session_id WHERE o.id > ?" + by_project + typed
+                    + " ORDER BY o.id DESC LIMIT ?",
+                    (after_observation, *extra, *((obs_type,) if obs_type else ()), limit)):
+                items.append({**observation_dict(row), "kind": "observation", "at": row["created_at"]})
+        if "summary" in kinds and not obs_type:
+            for row in self.db.execute(
+                    "SELECT m.*, s.claude_session_id FROM summaries m"
+                    " JOIN sessions s ON s.id = m.session_id WHERE m.updated_at > ?" + by_project
+                    + " ORDER BY m.updated_at DESC, m.id DESC LIMIT ?",
+                    (summaries_since, *extra, limit)):
+                items.append({**summary_dict(row), "kind": "summary", "at": row["updated_at"]})
+        items.sort(key=lambda item: item["at"], reverse=True)
+        return items[:limit]
+
+    def observation_neighbours(self, obs_id: int, session_id: int) -> tuple:
+        """The observations just before and after one, in its session (None at the ends)."""
+        before = self.db.execute(
+            "SELECT id, type, title FROM observations WHERE session_id = ? AND id < ?"
+            " ORDER BY id DESC LIMIT 1", (session_id, obs_id)).fetchone()
+        after = self.db.execute(
+            "SELECT id, type, title FROM observations WHERE session_id = ? AND id > ?"
+            " ORDER BY id LIMIT 1", (session_id, obs_id)).fetchone()
+        return (dict(before) if before else None, dict(after) if after else None)
+
+    def search_snippets(self, text: str, hits: list[dict], *, start: str = "\x02",
+                        end: str = "\x03", tokens: int = 24) -> dict:
+        """FTS5 ``snippet()`` of each search hit, the matched terms between ``start``/``end``.
+
+        Keyed by ``(kind, id)``; the same query words as ``search`` (``fts_query``).
+        """
+        query = fts_query(text)
+        found: dict = {}
+        if not query:
+            return found
+        for kind, table in (("observation", "observations_fts"), ("summary", "summaries_fts"),
+                            ("prompt", "user_prompts_fts")):
+            ids = [hit["id"] for hit in hits if hit["kind"] == kind]
+            if not ids:
+                continue
+            marks = ",".join("?" * len(ids))
+            for rowid, snippet in self.db.execute(
+                    f"SELECT rowid, snippet({table}, -1, ?, ?, '…', ?) FROM {table}"
+                    f" WHERE {table} MATCH ? AND rowid IN ({marks})",
+                    (start, end, tokens, query, *ids)):
+                found[(kind, rowid)] = snippet
+        return found
+
 
 class _WriteTransaction:
     __slots__ = ("db", "outermost")
