@@ -137,9 +137,9 @@ def status_report() -> dict:
 
 
 def _open_store():
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
-    return Store(config.db_path())
+    return open_store()
 
 
 class Changes:
@@ -299,7 +299,7 @@ class Handler(BaseHTTPRequestHandler):
         if not parts:
             filters = feed_filters(query)  # validates; the script reads them from the address
             with _open_store() as store:
-                projects = store.projects()
+                projects = store.projects_by_recency()
             return self._html(pages.feed_page(projects, status_report()["text"],
                                               project=filters["project"] or "",
                                               type_=query.get("type") or ""))
@@ -340,7 +340,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._json({"items": items, "cursor": cursor})
             if parts == ["sessions"]:
                 limit = whole_number(query.get("limit"), "limit", 50, 1, 500)
-                return self._json([dict(r) for r in store.sessions(query.get("project") or None, limit)])
+                return self._json(store.sessions(query.get("project") or None, limit))
             if len(parts) == 2 and parts[0] == "sessions":
                 return self._json(self._session(store, parts[1]))
             if len(parts) == 2 and parts[0] == "observations":
@@ -363,8 +363,9 @@ class Handler(BaseHTTPRequestHandler):
         obs = store.observation(obs_id)
         if obs is None:
             raise NotFound(f"no observation {obs_id}")
-        session = dict(store.session(obs["session_id"]))
-        return obs, session, store.observation_neighbours(obs_id, obs["session_id"])
+        session = store.session(obs["session_id"])
+        around = store.observations_around(obs["session_id"], obs_id, 1, 1)
+        return obs, session, ((around["earlier"] or [None])[-1], (around["later"] or [None])[0])
 
     @staticmethod
     def _search(query: dict) -> dict:
@@ -376,7 +377,7 @@ class Handler(BaseHTTPRequestHandler):
             raise BadRequest(f"type must be one of: {', '.join(kinds)}")
         limit = whole_number(query.get("limit"), "limit", 30, 1, 100)
         with _open_store() as store:
-            projects = store.projects()
+            projects = store.projects_by_recency()
             hits, snippets = [], {}
             if q.strip():
                 hits = store.search(q, project=project or None,
