@@ -10,7 +10,8 @@ Contract:
   ``Origin`` or ``Sec-Fetch-Site: cross-site`` from anywhere else is refused (cross-site
   reads and writes); then the token must come as the cookie, an ``Authorization: Bearer``
   header, or ``?token=`` (the address ``claude-mem viewer`` prints), compared in constant
-  time. A valid ``?token=`` earns an HttpOnly, SameSite=Strict cookie, scoped by port.
+  time. A valid ``?token=`` earns an HttpOnly, SameSite=Strict session cookie, named
+  after the port.
 - No I/O beyond the token file; the HTTP handler applies the decision.
 """
 from __future__ import annotations
@@ -78,8 +79,9 @@ def check(*, port: int, secret: str, host: str | None, origin: str | None,
         return Decision(False, 403, "requests from other sites are refused")
     if query_token is not None:
         if _same(query_token, secret):
-            cookie = (f"{cookie_name(port)}={secret}; Path=/; HttpOnly; SameSite=Strict; "
-                      "Max-Age=31536000")
+            # A session cookie: browsers send 127.0.0.1's cookies to every port on it, so
+            # the less long it lives, the less another local server could be handed.
+            cookie = f"{cookie_name(port)}={secret}; Path=/; HttpOnly; SameSite=Strict"
             return Decision(True, set_cookie=cookie)
         return Decision(False, 401, "wrong token")
     if authorization and authorization.lower().startswith("bearer "):

@@ -390,11 +390,12 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _settings() -> dict:
         settings = config.load()
-        # The CLI's settings schema, when config.py has one, supplies the descriptions.
-        schema = getattr(config, "SCHEMA", None) or {}
-        descriptions = {name: getattr(spec, "description", None) or
-                        (spec.get("description", "") if isinstance(spec, dict) else "")
-                        for name, spec in schema.items()}
+        # The CLI's settings schema (config.SCHEMA: name -> Setting) says what each one means.
+        descriptions = {}
+        for name, spec in (getattr(config, "SCHEMA", None) or {}).items():
+            allowed = getattr(spec, "allowed", None)
+            descriptions[name] = " ".join(filter(None, (
+                getattr(spec, "help", ""), f"({allowed()})" if callable(allowed) else "")))
         return {"values": settings.as_dict(), "defaults": dict(config.DEFAULTS),
                 "problems": list(settings.problems), "descriptions": descriptions}
 
