@@ -242,6 +242,8 @@ class Worker:
             # bad event cannot take its batch-mates down with it.
             if isinstance(event, ToolEvent) and row["attempts"] == 0:
                 size = int(self.settings.llm_batch_size)
+                if self.compressor.name == "heuristic":
+                    size = max(size, 64)  # no model call to size: fewer, larger units of work
                 while i < len(rows) and len(group) < size and rows[i]["attempts"] == 0:
                     try:
                         nxt = parse_event(rows[i]["event"], rows[i]["payload"])
