@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from claude_mem.text import files, one_line, truncate, when
+from claude_mem.text import ago, files, one_line, truncate, when
 
 
 def test_when_formats_local_time_and_marks_a_missing_one():
@@ -32,3 +32,12 @@ def test_truncate_keeps_head_and_tail_within_the_limit():
     assert cut.startswith("HEAD") and cut.endswith("TAIL") and "chars truncated" in cut
     assert len(cut) <= 200
     assert truncate("short", 200) == "short"
+
+
+def test_ago_says_how_long_since_in_the_largest_fitting_unit():
+    now = 1_000_000.0
+    assert ago(now - 30, now) == "just now"
+    assert ago(now - 600, now) == "10 min ago"
+    assert ago(now - 3 * 3600, now) == "3 h ago"
+    assert ago(now - 3 * 86400, now) == "3 d ago"
+    assert ago(None) == "never"

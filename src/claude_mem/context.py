@@ -13,7 +13,14 @@ Standard library only: this runs inside the SessionStart hook.
 """
 
 from claude_mem.config import CONTEXT_HARD_LIMIT_CHARS
-from claude_mem.text import files as file_list, one_line, when
+from claude_mem.text import ago, files as file_list, one_line, when
+
+
+def whose(item: dict, stamp: str = "created_at") -> str:
+    """" (alice, 2 h ago)" for a teammate's record (pulled from the team database), else ""."""
+    if not item.get("member"):
+        return ""
+    return f" ({item['member']}, {ago(item.get(stamp))})"
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -62,7 +69,8 @@ def request_line(summary: dict) -> str:
 def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
     lines = [
         f"## Latest work — {when(summary.get('updated_at'))}"
-        f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})",
+        f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})"
+        + whose(summary, "updated_at"),
         f"**Request:** {request_line(summary)}",
     ]
     room = budget - sum(len(line) + 1 for line in lines)
@@ -96,7 +104,8 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
     outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
-    line = f"- {when(summary.get('updated_at'))} — {_one_line(summary.get('request'), 200)}"
+    line = (f"- {when(summary.get('updated_at'))}{whose(summary, 'updated_at')} — "
+            f"{_one_line(summary.get('request'), 200)}")
     if notes:
         line += f"\n  → {notes}"
     elif outcome:
@@ -121,7 +130,7 @@ def render_observation_line(obs: dict) -> str:
     line = f"- #{obs['id']} {when(obs.get('created_at'), fmt='%H:%M')} {obs.get('type', '')}: {_one_line(obs.get('title'), 150)}"
     if files and not any(f in obs.get("title", "") for f in files[:1]):
         line += f" [{file_list(files, 3)}]"
-    return line
+    return line + whose(obs)
 
 
 HEADER = "# claude-mem: memory of earlier work in"

@@ -6,6 +6,7 @@ instead of its own copy, so "when", "one line" and "cut" mean the same everywher
 
 - ``when(epoch)`` local time ``YYYY-MM-DD HH:MM`` (``seconds=True`` adds ``:SS``);
   a missing time is ``missing`` ("-" unless the caller's format says otherwise).
+- ``ago(epoch)`` how long since: "just now", "5 min ago", "2 h ago", "3 d ago" ("never").
 - ``one_line(text, limit)`` all whitespace runs folded to one space, cut with "…".
 - ``files(items, limit)`` ``a, b, c (+2 more)``.
 - ``truncate(text, limit)`` keeps the head and the tail around a marker that says how
@@ -23,6 +24,20 @@ def when(epoch, *, seconds: bool = False, missing: str = "-", fmt: str | None = 
     if not epoch:
         return missing
     return time.strftime(fmt or (SECONDS if seconds else MINUTES), time.localtime(epoch))
+
+
+def ago(epoch, now: float | None = None, *, missing: str = "never") -> str:
+    """How long since ``epoch``: "just now", "5 min ago", "2 h ago", "3 d ago"."""
+    if not epoch:
+        return missing
+    seconds = max(0.0, (now or time.time()) - float(epoch))
+    if seconds < 90:
+        return "just now"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} d ago"
 
 
 def one_line(text, limit: int | None = None) -> str:
