@@ -23,7 +23,7 @@ import threading
 import time
 
 from claude_mem import config, log
-from claude_mem.team.pgstore import TeamDatabase, TeamDatabaseError
+from claude_mem.team.pgstore import SCHEMA_VERSION, TeamDatabase, TeamDatabaseError
 from claude_mem.team.urls import mask_error
 
 _MAX_BACKOFF = 300.0
@@ -118,6 +118,10 @@ def sync_once(store, settings, *, team=None) -> dict:
                 raise TeamDatabaseError(
                     f"role {who['role']!r} is in no team (an administrator runs "
                     f"`claude-mem team add-member {who['role']} --team NAME`)")
+            if (who["schema_version"] or 0) < SCHEMA_VERSION:
+                raise TeamDatabaseError(
+                    f"the team database has schema v{who['schema_version']}, this claude-mem "
+                    f"needs v{SCHEMA_VERSION}: an administrator runs `claude-mem team init-db`")
             result["role"], result["team"] = who["role"], who["team"]
             phase = time.perf_counter()
             while True:
