@@ -11,7 +11,8 @@ Contract:
   a turn when it is taken.
 - ``SyncThread`` runs in the worker, never on the hook path: once at start, shortly after
   the worker stored something (``poke``), and every ``team_sync_seconds``. A failure
-  (server down, refused, slow) backs off — 5 s doubling up to 5 minutes — and is logged
+  (server down, refused, slow) backs off — ``team_backoff_seconds`` (5) doubling up to 5
+  minutes — and is logged
   once per streak with the URL's password masked; the worker's draining never waits on it.
 """
 from __future__ import annotations
@@ -236,7 +237,8 @@ class SyncThread:
                 result = sync_once(store, self.settings)
         except Exception as exc:
             self.failures += 1
-            pause = min(_MAX_BACKOFF, 5.0 * 2 ** (self.failures - 1))
+            base = max(0.1, float(self.settings.team_backoff_seconds))
+            pause = min(_MAX_BACKOFF, base * 2 ** (self.failures - 1))
             if self.failures == 1 or pause >= _MAX_BACKOFF:
                 log.warning(f"team sync failed ({mask_error(exc, self.settings.team_database_url)});"
                             f" retrying in {pause:.0f}s, memory stays local meanwhile")
