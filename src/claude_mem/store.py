@@ -758,6 +758,13 @@ class Store:
     def integrity(self) -> str:
         return self.db.execute("PRAGMA quick_check").fetchone()[0]
 
+    def projects(self) -> list[dict]:
+        """Every recorded project with its last folder and activity, most recent first."""
+        return [dict(row) for row in self.db.execute(
+            "SELECT project, MAX(cwd) AS cwd, COUNT(*) AS sessions,"
+            " MAX(last_activity_at) AS last_activity_at FROM sessions"
+            " GROUP BY project ORDER BY MAX(last_activity_at) DESC")]
+
 
 class _WriteTransaction:
     __slots__ = ("db", "outermost")

@@ -400,7 +400,7 @@ class Worker:
             with self.store.write():
                 self.store.delete_pending(ids)
             return
-        name = project.project_name(cwd) if cwd else "unknown"
+        name = project.project_name(cwd)
         if isinstance(event, SessionStart):
             with self.store.write():
                 self.store.open_session(event.session_id, name, cwd, at,
@@ -592,8 +592,7 @@ def main() -> int:
     if fd is None:
         return 0  # another worker holds the lock: it will drain the queue
     settings = config.load()
-    for problem in settings.problems:
-        log.warning(problem)
+    config.warn_once(settings)
     _write_pid_file()
     delay = float(settings.worker_start_delay_seconds)
     if delay > 0:
