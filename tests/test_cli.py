@@ -129,3 +129,14 @@ def test_config_shows_and_sets_settings(monkeypatch):
     assert data["exclude_projects"] == ["secret-stuff", "other"]
     assert data["context_sources"] == ["startup", "resume", "clear"]
     assert data["context_tokens"] == 1700
+
+
+def test_worker_restart_starts_a_fresh_worker_and_reports_json():
+    first = json.loads(invoke("worker", "start", "--json"))
+    assert first["pid"] and first["state"] in ("started", "starting", "woken")
+    again = json.loads(invoke("worker", "restart", "--json"))
+    assert again["previous_pid"] == first["pid"] and again["pid"] != first["pid"]
+    assert json.loads(invoke("worker", "stop", "--json")) == {"was_running": True, "stopped": True}
+    assert json.loads(invoke("worker", "stop", "--json"))["was_running"] is False
+    assert "(none was running)" in invoke("worker", "restart")
+    invoke("worker", "stop")
