@@ -19,9 +19,9 @@ from claude_mem import config, control
 
 
 def _store():
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
-    return Store(config.db_path())
+    return open_store()
 
 
 def _when(epoch) -> str:
@@ -208,7 +208,7 @@ def worker_status(as_json):
 
 
 def _known_projects(store) -> list[str]:
-    return [row["project"] for row in store.projects()]
+    return store.projects_by_recency()
 
 
 def _check_project(store, project: str | None) -> None:
@@ -309,7 +309,7 @@ def sessions_cmd(project, limit, as_json):
     """List recorded sessions, newest first."""
     with _open_existing_store() as store:
         _check_project(store, project)
-        rows = [dict(r) for r in store.sessions(project, limit)]
+        rows = store.sessions(project, limit)
     if as_json:
         _dump(rows)
         return
