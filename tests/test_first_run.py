@@ -43,7 +43,8 @@ def test_install_prints_next_steps_true_for_this_machine(tmp_path, monkeypatch):
     line = f"claude mcp add --scope user claude-mem -- {sys.executable} -m claude_mem.mcp_server"
     assert line in out  # this environment's real interpreter, not a placeholder
     assert "http://127.0.0.1:45123/" in out and "claude-mem viewer" in out
-    assert f"3 past Claude Code transcript(s)" in out and str(tmp_path / "claude" / "projects") in out
+    assert f"3 past Claude Code transcript(s) in {tmp_path / 'claude' / 'projects'} can become memory: " \
+        "claude-mem import transcripts" in out
     assert "claude-mem doctor" in out
     # The plugin's MCP launcher will find this interpreter.
     assert Path(config.data_dir(), "python").read_text().strip() == sys.executable

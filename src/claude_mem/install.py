@@ -214,17 +214,11 @@ def register_mcp(claude_binary: str | None = None) -> tuple[bool, str]:
 
 
 def past_transcripts(config_dir: str | None = None) -> tuple[int, str]:
-    """How many Claude Code transcripts (``<config>/projects/*/*.jsonl``) exist, and where."""
+    """How many Claude Code session transcripts wait under ``<config>/projects``, and where."""
+    from claude_mem.importers.transcripts import find_transcripts
+
     folder = os.path.join(config_dir or default_config_dir(), "projects")
-    count = 0
-    try:
-        for project in os.scandir(folder):
-            if project.is_dir():
-                count += sum(1 for entry in os.scandir(project.path)
-                             if entry.name.endswith(".jsonl") and entry.is_file())
-    except OSError:
-        pass
-    return count, folder
+    return len(find_transcripts(config_dir or default_config_dir())), folder
 
 
 def next_steps(config_dir: str | None = None, *, settings=None, can_import: bool = False,
