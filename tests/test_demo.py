@@ -17,7 +17,7 @@ def test_demo_replays_the_recorded_session_and_prints_the_next_sessions_context(
     assert "`python -m pytest -q` failed (exit code 1): 1 failed, 4 passed" in out
     assert "`tax = (subtotal - discount) * invoice.tax_rate`" in out
     assert "Bump version to 0.3.1" in out
-    assert "learned: Cause: `calculate_total()` computed tax on the full subtotal" in out
+    assert "Cause: `calculate_total()` computed tax on the full subtotal" in out
     # A median of two samples is their mean; the last lines say what to do next, for real.
     assert "Median hook time: " in out and "(n=" in out
     assert f"{os.path.dirname(sys.executable)}/claude-mem install" in out.splitlines()[-2]

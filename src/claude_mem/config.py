@@ -113,10 +113,10 @@ class Setting:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
-                import json
+                from claude_mem import jsonlite
 
                 try:
-                    value = json.loads(text)
+                    value = jsonlite.loads(text)
                 except ValueError:
                     self._fail(f"{text!r} is not a valid JSON list")
             else:
@@ -181,8 +181,8 @@ register(
     Setting("context_tokens", "int", 1500,
             "context budget at session start (~4 characters a token; never over 9,500 characters)",
             minimum=100, maximum=100_000),
-    Setting("context_sources", "list", ["startup", "resume"],
-            "SessionStart sources that get context",
+    Setting("context_sources", "list", ["startup", "resume", "compact"],
+            "SessionStart sources that get context (compact: the other sessions' memory only)",
             choices=("startup", "resume", "clear", "compact")),
     Setting("context_observations", "int", 40, "recent observations considered for the context",
             minimum=0, maximum=1000),
@@ -296,12 +296,12 @@ def read_settings_file() -> dict:
     path = settings_path()
     if not os.path.exists(path):
         return {}
-    import json
+    from claude_mem import jsonlite  # the hook path: no `import json`
 
     try:
         with open(path, encoding="utf-8") as fh:
             text = fh.read()
-        data = json.loads(text) if text.strip() else {}
+        data = jsonlite.loads(text) if text.strip() else {}
     except (OSError, ValueError) as exc:
         raise SettingsFileError(f"{path} cannot be read as JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -341,9 +341,9 @@ def load() -> Settings:
 
 
 def _shown(value) -> str:
-    import json
+    from claude_mem import jsonlite
 
-    return json.dumps(value)
+    return jsonlite.dumps(value)
 
 
 def warn_once(settings: Settings) -> None:
