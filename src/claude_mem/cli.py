@@ -16,6 +16,7 @@ import time
 import click
 
 from claude_mem import config, control
+from claude_mem.text import when
 
 
 def _store():
@@ -24,8 +25,6 @@ def _store():
     return open_store()
 
 
-def _when(epoch) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch)) if epoch else "-"
 
 
 def _dump(value) -> None:
@@ -198,7 +197,7 @@ def worker_status(as_json):
         _dump(reply or {"ok": False, "running": False})
         return
     if reply:
-        click.echo(f"running: pid {reply['pid']}, since {_when(reply['started_at'])}, "
+        click.echo(f"running: pid {reply['pid']}, since {when(reply['started_at'])}, "
                    f"{reply['processed']} events processed, compressor {reply['compressor']}")
     else:
         click.echo("not running" + (" (starting: lock held)" if control.worker_lock_held() else ""))
@@ -318,7 +317,7 @@ def sessions_cmd(project, limit, as_json):
     width = max((len(row["project"]) for row in rows), default=0)
     for row in rows:
         first = " ".join(str(row.get("first_prompt") or "").split())[:60]
-        click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {_when(row['started_at'])} "
+        click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {when(row['started_at'])} "
                    f"{row['status']:<9} {row['project']:<{width}} prompts={row['prompt_counter']:<3} "
                    f"obs={row['observation_count']:<4} {first}")
 
@@ -413,7 +412,7 @@ def cleanup_sessions_cmd(max_age, dry_run):
     click.echo(f"{verb} {len(rows)} session(s) inactive for more than {hours:g} h")
     for row in rows:
         click.echo(f"  #{row['id']} {row['claude_session_id']} {row['project']} "
-                   f"last activity {_when(row['last_activity_at'])}")
+                   f"last activity {when(row['last_activity_at'])}")
 
 
 @main.command("demo")
@@ -436,11 +435,12 @@ def config_group(ctx, as_json):
     if ctx.invoked_subcommand:
         return
     settings = config.load()
+    shown = {name: config.display_value(name, value) for name, value in settings.as_dict().items()}
     if as_json:
-        _dump(settings.as_dict())
+        _dump(shown)
     else:
         width = max(len(name) for name in config.SCHEMA)
-        for name, value in settings.as_dict().items():
+        for name, value in shown.items():
             source = settings.source(name)
             where = {"env": f"env {config.SCHEMA[name].env}" if name in config.SCHEMA else "env",
                      "settings.json": "settings.json"}.get(source, "default")
@@ -471,7 +471,8 @@ def config_get(name, as_json):
     """Print one setting's effective value, where it comes from, and what it accepts."""
     setting = _setting_or_fail(name)
     settings = config.load()
-    report = {"name": name, "value": settings.values[name], "source": settings.source(name),
+    report = {"name": name, "value": config.display_value(name, settings.values[name]),
+              "source": settings.source(name),
               "default": setting.default, "allowed": setting.allowed(), "env": setting.env,
               "help": setting.help,
               "problems": [p for p in settings.problems if name in p]}
@@ -502,7 +503,8 @@ def config_set(name, value):
     except config.SettingsFileError as exc:
         raise click.ClickException(f"{exc}; fix or remove it first") from None
     note = _restart_note()
-    click.echo(f"{name} = {json.dumps(parsed)} (written to {config.settings_path()}){note}")
+    click.echo(f"{name} = {json.dumps(config.display_value(name, parsed))} "
+               f"(written to {config.settings_path()}){note}")
     env = config.SCHEMA[name].env
     if env in os.environ:
         click.echo(f"note: {env} is set in this environment and overrides the file here", err=True)
@@ -525,7 +527,7 @@ def config_unset(name):
         raise click.ClickException(f"{exc}; fix or remove it first") from None
     if not removed:
         click.echo(f"{name} was not set in {config.settings_path()}; it is "
-                   f"{json.dumps(config.load().values[name])}")
+                   f"{json.dumps(config.display_value(name, config.load().values[name]))}")
         return
     note = _restart_note()
     click.echo(f"{name} removed from {config.settings_path()}; back to the default "
@@ -625,8 +627,10 @@ def mcp_cmd(cwd):
 
 
 from claude_mem.cli_import import import_group  # noqa: E402
+from claude_mem.cli_team import team_group  # noqa: E402  (the `team` commands: cli_team.py)
 
 main.add_command(import_group)
+main.add_command(team_group)
 
 if __name__ == "__main__":
     main()

@@ -207,7 +207,32 @@ register(
     Setting("viewer_port", "int", 37737,
             "port of the web viewer on 127.0.0.1; 0 turns it off (not 37777, the original's)",
             minimum=0, maximum=65535),
+    # Team memory (the [team] extra): shared projects mirrored through PostgreSQL
+    Setting("team_database_url", "text", "",
+            "libpq URL of the team's PostgreSQL database; its password is never printed"),
+    Setting("team_member", "text", "",
+            "how teammates see you; empty means git user.name, else your login"),
+    Setting("team_sync_seconds", "float", 30.0,
+            "the worker syncs this often (and soon after it stores)", minimum=0.1, maximum=86400),
+    Setting("team_connect_timeout_seconds", "float", 5.0,
+            "seconds to wait for the team database to answer a connection", minimum=0.1, maximum=300),
+    Setting("team_sync_batch", "int", 500,
+            "records per server transaction when pushing or pulling", minimum=1, maximum=100_000),
+    Setting("team_backoff_seconds", "float", 5.0,
+            "first pause after a failed sync; doubles, up to 5 minutes", minimum=0.05, maximum=300),
 )
+
+# Settings whose values are never printed as they are (``display_value`` masks them).
+SECRET_SETTINGS = ("team_database_url",)
+
+
+def display_value(name: str, value):
+    """A setting's value as it may be shown or logged."""
+    if name in SECRET_SETTINGS and value:
+        from claude_mem.team.urls import mask
+
+        return mask(str(value))
+    return value
 
 # Hard ceiling on what SessionStart prints: Claude Code cuts hook output at 10,000 chars.
 CONTEXT_HARD_LIMIT_CHARS = 9500

@@ -5,17 +5,24 @@ observation or a summary into readable text. No I/O.
 """
 from __future__ import annotations
 
-import time
+from claude_mem.text import when
 
 
-def _when(epoch) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"
+
+
+def whose(item: dict) -> str:
+    """Whose a record is: "yours", or the teammate (and machine) it was pulled from."""
+    if not item.get("member"):
+        return "yours (recorded on this machine)"
+    return f"{item['member']}'s (on {item.get('machine') or '?'}, from the team database)"
 
 
 def observation_text(obs: dict) -> str:
-    lines = [f"Observation #{obs['id']} — {obs['type']} — {_when(obs['created_at'])}"
+    lines = [f"Observation #{obs['id']} — {obs['type']} — {when(obs['created_at'], seconds=True)}"
              f" (prompt {obs.get('prompt_number')}, {obs.get('generated_by')})",
              f"  {obs['title']}"]
+    if obs.get("member"):
+        lines.insert(1, f"  by {whose(obs)}")
     if obs.get("subtitle"):
         lines.append(f"  {obs['subtitle']}")
     for fact in obs.get("facts") or []:
@@ -31,8 +38,10 @@ def observation_text(obs: dict) -> str:
 
 def summary_text(summary: dict) -> str:
     lines = [f"Summary #{summary['id']} — prompt {summary['prompt_number']} — "
-             f"{_when(summary.get('updated_at'))} ({summary.get('generated_by')})",
+             f"{when(summary.get('updated_at'), seconds=True)} ({summary.get('generated_by')})",
              f"  Request: {summary['request']}"]
+    if summary.get("member"):
+        lines.insert(1, f"  by {whose(summary)}")
     for label, key in (("Investigated", "investigated"), ("Learned", "learned"),
                        ("Completed", "completed"), ("Next steps", "next_steps"), ("Notes", "notes")):
         value = (summary.get(key) or "").strip()
@@ -47,13 +56,14 @@ def summary_text(summary: dict) -> str:
 
 def session_text(detail: dict) -> str:
     s = detail["session"]
-    lines = [f"Session #{s['id']} {s['claude_session_id']}",
+    lines = [f"Session #{s['id']} {s['claude_session_id']}"
+             + (f" — {whose(s)}" if s.get("member") else ""),
              f"  project {s['project']} ({s['cwd']})",
              f"  status {s['status']}" + (f" ({s['end_reason']})" if s.get("end_reason") else "")
-             + f", started {_when(s['started_at'])}, last activity {_when(s['last_activity_at'])},"
+             + f", started {when(s['started_at'], seconds=True)}, last activity {when(s['last_activity_at'], seconds=True)},"
              f" runs {s['runs']}", ""]
     for prompt in detail["prompts"]:
-        lines.append(f"Prompt {prompt['prompt_number']} ({_when(prompt['created_at'])}): {prompt['prompt']}")
+        lines.append(f"Prompt {prompt['prompt_number']} ({when(prompt['created_at'], seconds=True)}): {prompt['prompt']}")
         for obs in detail["observations"]:
             if obs["prompt_number"] == prompt["prompt_number"]:
                 lines.append(f"  #{obs['id']} {obs['type']}: {obs['title']}")
@@ -131,7 +141,8 @@ def search_lines(hits: list[dict], query: str, *, with_project: bool = True,
         title = _flat(hit.get("title"))
         if len(title) > title_width:
             title = title[: title_width - 1] + "…"
-        rows.append((ident, when, str(hit.get("project", "")), title, match_snippet(hit, query)))
+        where = str(hit.get("project", "")) + (f" ({hit['member']})" if hit.get("member") else "")
+        rows.append((ident, when, where, title, match_snippet(hit, query)))
     id_w = max((len(r[0]) for r in rows), default=0)
     proj_w = max((len(r[2]) for r in rows), default=0)
     lines = []
