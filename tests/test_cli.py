@@ -122,7 +122,8 @@ def test_config_shows_and_sets_settings(monkeypatch):
     out = invoke("config")
     assert "(env CLAUDE_MEM_CONTEXT_TOKENS)" in [line for line in out.splitlines()
                                                  if line.startswith("context_tokens")][0]
-    assert 'compressor                 = "heuristic"' in out
+    line = [line for line in out.splitlines() if line.startswith("compressor ")][0]
+    assert '= "heuristic"' in line and line.endswith("(default)")
     invoke("config", "set", "exclude_projects", "secret-stuff,other")
     invoke("config", "set", "context_sources", '["startup", "resume", "clear"]')
     data = json.loads(invoke("config", "--json"))

@@ -86,7 +86,7 @@ def test_loader_keeps_the_default_for_bad_values_and_warns_once(monkeypatch):
     assert "compressor: 'gpt' is not a valid choice" in text and 'using "heuristic"' in text
     assert "unknown setting 'colour'" in text and "CLAUDE_MEM_MAX_ATTEMPTS" in text
     for _ in range(3):  # as three hooks would
-        config.warn_once(config.load())
+        log.warn_once(config.load().problems)
     warned = [line for line in log.tail(50) if "settings:" in line]
     assert len(warned) == len(settings.problems)
 

@@ -14,7 +14,7 @@ Contract:
 - ``load()`` returns a ``Settings``: the defaults, overlaid by ``<data dir>/settings.json``
   when it exists, overlaid by the environment variables. A bad value never raises and is
   never used: the default (or the file's value, for a bad environment variable) is kept
-  and the problem is listed in ``settings.problems``; ``warn_once(settings)`` logs each
+  and the problem is listed in ``settings.problems``; ``log.warn_once(settings.problems)`` logs each
   distinct set of problems one time, not on every hook call. ``settings.sources`` says
   where each value came from (``default``, ``settings.json``, ``env``).
 - ``set_value``/``unset_value`` write ``settings.json`` atomically (0600), refusing a
@@ -369,32 +369,6 @@ def _shown(value) -> str:
     from claude_mem import jsonlite
 
     return jsonlite.dumps(value)
-
-
-def warn_once(settings: Settings) -> None:
-    """Log the settings' problems once per distinct set, not on every hook call."""
-    if not settings.problems:
-        return
-    text = "\n".join(settings.problems)
-    marker = os.path.join(os.path.dirname(log_path()), ".settings-warned")
-    try:
-        with open(marker, encoding="utf-8") as fh:
-            if fh.read() == text:
-                return
-    except OSError:
-        pass
-    from claude_mem import log
-
-    for problem in settings.problems:
-        log.warning(f"settings: {problem}")
-    try:
-        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.write(fd, text.encode("utf-8", "replace"))
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
 
 
 def unknown_setting_message(name: str) -> str:

@@ -223,7 +223,7 @@ def compressor_problem(settings) -> str | None:
     try:
         compressor = llm.make_llm_compressor(name, settings)
     except ImportError:
-        extra = llm.EXTRA.get(name, name)
+        extra = name  # each LLM back-end's extra is named after it
         return (f"compressor {name!r} needs the [{extra}] extra, which is not installed: the worker "
                 f"uses the heuristic instead. Install it with: {install.extra_install_command(extra)}")
     except Exception as exc:

@@ -162,7 +162,7 @@ def run(name: str, raw: str) -> str:
     if os.environ.get("CLAUDE_MEM_INTERNAL"):
         return ""  # the memory-maker's own Claude Code process: never remember it
     settings = config.load()
-    config.warn_once(settings)
+    log.warn_once(settings.problems)
     if not raw:
         log.warning(f"{event}: empty stdin, nothing to record")
         return ""

@@ -331,7 +331,7 @@ def argument_problem(tool: str, errors: list[dict]) -> str:
         where = ".".join(str(p) for p in err.get("loc", ()) if p != "")
         kind = err.get("type", "")
         said = _EXPECTED.get(kind) or str(err.get("msg", "is not valid")).lower()
-        got = "" if kind == "missing" else f" (got {_one_line(repr(err.get('input')), 40)})"
+        got = "" if kind == "missing" else f" (got {one_line(repr(err.get('input')), 40)})"
         name = where.split(".")[0] if where else "an argument"
         if "." in where:  # an item of a list: ids.1
             said = _EXPECTED.get(kind, said).replace("a list such as [12, 15]", "a list")

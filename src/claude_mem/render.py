@@ -8,8 +8,6 @@ from __future__ import annotations
 from claude_mem.text import when
 
 
-
-
 def whose(item: dict) -> str:
     """Whose a record is: "yours", or the teammate (and machine) it was pulled from."""
     if not item.get("member"):
@@ -136,19 +134,18 @@ def search_lines(hits: list[dict], query: str, *, with_project: bool = True,
     rows = []
     for hit in hits:
         ident = f"{_LABELS.get(hit['kind'], hit['kind'])} #{hit['id']}"
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(hit["created_at"])) \
-            if hit.get("created_at") else "-"
+        stamp = when(hit.get("created_at"))
         title = _flat(hit.get("title"))
         if len(title) > title_width:
             title = title[: title_width - 1] + "…"
         where = str(hit.get("project", "")) + (f" ({hit['member']})" if hit.get("member") else "")
-        rows.append((ident, when, where, title, match_snippet(hit, query)))
+        rows.append((ident, stamp, where, title, match_snippet(hit, query)))
     id_w = max((len(r[0]) for r in rows), default=0)
     proj_w = max((len(r[2]) for r in rows), default=0)
     lines = []
-    for ident, when, proj, title, snippet in rows:
+    for ident, stamp, proj, title, snippet in rows:
         project_col = f"  {proj:<{proj_w}}" if with_project else ""
-        lines.append(f"{ident:<{id_w}}  {when}{project_col}  {title}")
+        lines.append(f"{ident:<{id_w}}  {stamp}{project_col}  {title}")
         if snippet:
             lines.append(f"{'':<{id_w}}  ↳ {snippet}")
     return lines

@@ -301,7 +301,7 @@ def main() -> int:
     if fd is None:
         return 0  # another worker holds the lock: it will drain the queue
     settings = config.load()
-    config.warn_once(settings)
+    log.warn_once(settings.problems)
     pidlock.write_pid_file()
     delay = float(settings.worker_start_delay_seconds)
     if delay > 0:
