@@ -84,6 +84,7 @@ class Worker:
         # Highest pending id seen by a drain pass: the idle handshake's "anything new?".
         self.max_seen_id = 0
         self.expired_checked = False
+        self.team_sync = None  # team memory's sync thread, when a team database is configured
 
     # -- control socket ----------------------------------------------------------------
 
@@ -118,6 +119,10 @@ class Worker:
     def run(self) -> None:
         self.listen()
         log.info(f"worker started (compressor {self.compressor.name})")
+        if self.settings.team_database_url:
+            from claude_mem.team.sync import SyncThread
+
+            self.team_sync = SyncThread.start_for(self.settings)
         while not self.stopping.is_set():
             try:
                 did = self.drain()
@@ -136,6 +141,8 @@ class Worker:
                 self.stopping.wait(1.0)
             if did:
                 self.last_work_at = time.monotonic()
+                if self.team_sync is not None:
+                    self.team_sync.poke()  # push what was just stored, off this thread
                 continue
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
@@ -193,6 +200,8 @@ class Worker:
 
     def close(self) -> None:
         self.stopping.set()
+        if self.team_sync is not None:
+            self.team_sync.stop()
         self.stop_listening()
         pidlock.remove_own_pid_file()
         try:
