@@ -42,6 +42,7 @@ import time
 from claude_mem import config, log, pidlock, project, spool, watchdogs, wrappers
 from claude_mem.control import ControlServer
 from claude_mem.compress import SessionContext, make_compressor
+from claude_mem.prompt_memory import PromptMemory
 from claude_mem.events import (BadEvent, SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt,
                                parse_event)
 from claude_mem.store import open_store
@@ -63,6 +64,7 @@ class Worker:
     def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
         self.store = open_store(busy_timeout_ms=15000)
+        self.prompt_memory = PromptMemory(self.store)
         self.compressor = make_compressor(self.settings, self.store)
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -343,7 +345,7 @@ class Worker:
             session_id=session["id"], claude_session_id=session["claude_session_id"],
             project=session["project"], cwd=session["cwd"], prompt_number=prompt_number,
             request=request, goal=goal, previous_reply=(previous or {}).get("notes") or "",
-            earlier=tuple(self.store.observations_for_prompt(session["id"], prompt_number)),
+            earlier=self.prompt_memory.observations(session["id"], prompt_number),
         )
 
     def _session(self, event, name: str, at: float):
@@ -426,6 +428,7 @@ class Worker:
                                           summary, generated_by, at)
             self.store.complete_session(session["id"], reason, at, status)
             self.store.delete_pending(ids)
+        self.prompt_memory.forget(session["id"])
 
     def handle_end(self, event: SessionEnd, group, name: str, at: float) -> None:
         session = self._session(event, name, at)
