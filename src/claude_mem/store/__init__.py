@@ -10,6 +10,7 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``memory``     observations and summaries
 - ``search``     full-text search (FTS5, weighted bm25, safe quoting)
 - ``accounting`` LLM usage and the store's own figures
+- ``space``      giving disk space back (incremental auto-vacuum, WAL truncation)
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
                  queueing of a replayed session, copying rows from elsewhere
 
@@ -44,13 +45,14 @@ from claude_mem.store.queue import QueueRoom
 from claude_mem.store.search import fts_query
 from claude_mem.store.search import SearchRoom
 from claude_mem.store.sessions import SessionsRoom
+from claude_mem.store.space import SpaceRoom
 
 __all__ = ["Store", "open_store", "summary_dict", "fts_query", "observation_dict",
            "sqlite3", "MIGRATIONS"]
 
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            Database):
+            SpaceRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a
