@@ -177,3 +177,18 @@ def test_the_users_answers():
     assert extract.answers(response) == [("Which rig?", "No rig"),
                                          ("Which tools?", "Credo + Dialyxir + mix_audit")]
     assert extract.answers({"questions": []}) == [] and extract.answers("x") == []
+
+
+def test_the_line_a_command_ends_on():
+    bisect = ["Bisecting: 2 revisions left to test after this (roughly 1 step)",
+              "[df864f662491eca617e8f06fa7d348beafadf26d] Speed up conversions with integer math",
+              "running  'python' '-m' 'pytest' '-q'",
+              "df864f662491eca617e8f06fa7d348beafadf26d is the first bad commit",
+              "commit df864f662491eca617e8f06fa7d348beafadf26d"]  # real git bisect run output
+    assert extract.conclusion(bisect) == "df864f662491eca617e8f06fa7d348beafadf26d is the first bad commit"
+    assert extract.conclusion(["Collecting rich", "Successfully installed rich-13.7.1"]) == \
+        "Successfully installed rich-13.7.1"
+    assert extract.conclusion(["✓ Closed spotter-dov.1: Extracted shared transcript"]) == \
+        "✓ Closed spotter-dov.1: Extracted shared transcript"
+    assert extract.conclusion(["one line"]) == "one line"
+    assert extract.conclusion([f"line {i}" for i in range(20)]) == ""

@@ -15,7 +15,8 @@ reads what real tools print, across ecosystems, and returns "" / [] when it find
   snippet, path)`` — the definition an edited snippet lies inside.
 - ``shell_code(command)`` — a command with quoted strings and heredoc bodies blanked, so
   a commit message is never read as a file name or a redirect.
-- ``commit(stdout)`` — the short hash and subject that ``git commit`` printed.
+- ``commit(stdout)`` — the short hash and subject that ``git commit`` printed;
+  ``conclusion(lines)`` — the line a state-changing command ends on.
 - ``answers(tool_response)`` — the user's answers to the model's AskUserQuestion.
 """
 from __future__ import annotations
@@ -306,6 +307,28 @@ def mask_quoted(command: str) -> str:
 def shell_code(command: str) -> str:
     """``command`` with heredoc bodies and quoted strings blanked (kept as ``''``)."""
     return re.sub(r"_+", "", mask_quoted(command)) if command else ""
+
+
+_CONCLUSION = re.compile(
+    r"is the first bad commit|^Successfully (?:installed|built|tagged|created|uninstalled)|"
+    r"^(?:Created|Wrote|Saved|Published|Deployed|Merged|Tagged|Installed|Uninstalled|Added|"
+    r"Removed|Updated|Deleted|Closed|Generated|Migrated|Rolled back)\b|^Fast-forward|"
+    r"^Switched to (?:a new )?branch|set up to track|\* \[new (?:branch|tag)\]|^\s*[✓✔] ")
+
+
+def conclusive(line: str) -> bool:
+    """True for a line that states what a command achieved (not merely its first line)."""
+    return bool(_CONCLUSION.search(str(line or "").strip()))
+
+
+def conclusion(lines, short: int = 8) -> str:
+    """The line a state-changing command ends on ("… is the first bad commit", "Successfully
+    installed …", "✓ Closed …"); the first line of a short output otherwise."""
+    for line in lines:
+        if _CONCLUSION.search(line.strip()):
+            return line.strip()[:200]
+    meaningful = [l.strip() for l in lines if l.strip() and not re.match(r"^[-=*#.]+$|^(done|ok)\.?$", l.strip(), re.I)]
+    return meaningful[0][:200] if meaningful and len(lines) <= short else ""
 
 
 _COMMIT = re.compile(r"^\[([\w./+-]+)(?: \(root-commit\))? ([0-9a-f]{7,40})\] (.+)$", re.M)

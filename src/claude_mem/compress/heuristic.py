@@ -62,7 +62,6 @@ MUTATING_COMMANDS = re.compile(
     r"uv\s+(add|pip|sync)|npm\s+(i|install|uninstall|publish)|yarn\s+add|pnpm\s+add|poetry\s+add|"
     r"cargo\s+(add|install|publish)|mix\s+(deps\.get|igniter\.install|ecto\.\w+)|make|patch|"
     r"gh\s+(pr|issue|release)\s+(create|merge|close|edit|comment))\b")
-TRIVIAL_OUTPUT = re.compile(r"^(\s*|[-=*#.]+|done\.?|ok\.?)$", re.I)
 
 LIST_LIMIT = 12
 NOTES_LIMIT = 1800
@@ -369,7 +368,8 @@ class HeuristicCompressor:
 
     def _command_obs(self, ctx, command, lines, out, description, interrupted=False, background=""):
         core = _core_command(command)
-        result = extract.outcome(lines)
+        # ``git bisect run`` prints a test run per step: its failures are the probe, not the result.
+        result = "" if re.match(r"git\s+bisect\b", core) else extract.outcome(lines)
         failed = extract.outcome_failed(result)
         branch, sha, subject = extract.commit(out)
         facts = [f"Command: {_short(command, 300)}"]
@@ -396,10 +396,10 @@ class HeuristicCompressor:
             concepts.append("commit")
         else:
             status = "succeeded"
-            first = next((l.strip() for l in lines if not TRIVIAL_OUTPUT.match(l)), "")
-            if first and not read_only and len(lines) <= 8:
-                status += f": {_short(first, 100)}"
-                facts.append(f"Output: {_short(first, 200)}")
+            said = "" if read_only else extract.conclusion(lines)
+            if said:
+                status += f": {_short(said, 140)}"
+                facts.append(f"Output: {said}")
         if result:
             facts.append(f"Outcome: {result}")
             concepts.append("test" if re.search(r"test|example|spec|passing", result, re.I) else "check")
@@ -742,9 +742,9 @@ def _notable_commands(observations) -> list[str]:
         core = _core_command(command)
         if READ_ONLY.match(core) or re.match(r"^git\s+(add|stash|checkout|status)\b", core):
             continue
-        if CHECK_COMMAND.search(core):
-            continue  # a check that printed no outcome: its problems are listed elsewhere
         said = _fact(obs, "Output")
+        if CHECK_COMMAND.search(core) and not extract.conclusive(said):
+            continue  # a check that printed no outcome: its problems are listed elsewhere
         if not said and not MUTATING_COMMANDS.match(core):
             continue
         out.append(f"Ran {_code(core, 90)}" + (f" → {_short(said, 100)}" if said else ""))
@@ -755,7 +755,8 @@ def _best_reply(new: str, previous: str) -> str:
     """The request's best summary: a trivial later reply must not replace a substantive one."""
     new, previous = str(new or "").strip(), str(previous or "").strip()
     if previous and len(previous) >= 200 and len(new) < max(200, len(previous) // 3):
-        return previous
+        # Kept, with the short afterword (it may still say something: "all 15 tests pass").
+        return previous if not new or new in previous else f"{previous}\n(then) {new}"
     return new or previous
 
 
