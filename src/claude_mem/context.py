@@ -123,6 +123,11 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
     said = notes.lower()
     for insight in [l for l in learned if _plain(l).lower() not in said][:3]:
         line += f"\n  - learned: {_one_line(insight, 240)}"
+    if rich:  # commits are short and say what now exists
+        commits = [l.strip().lstrip("- ") for l in (summary.get("completed") or "").splitlines()
+                   if l.strip().lstrip("- ").startswith("Committed ")]
+        for commit in [c for c in commits if _plain(c)[10:].lower() not in said][:2]:
+            line += f"\n  - {_one_line(commit, 160)}"
     return line
 
 

@@ -308,6 +308,10 @@ class HeuristicCompressor:
         names = list(_dedupe(names))
         removed = [n for n in _dedupe(removed) if n not in names]
         title = f"Edited {path}"
+        before, after = next((pair for pair in (extract.changed_line(o, n) for o, n in edits) if pair[0]),
+                             ("", ""))
+        if before:
+            facts.insert(0, f"Change: {_code(before, 120)} → {_code(after, 120)}")
         if len(edits) == 1:
             old, new = edits[0]
             old_lines, new_lines = _lines(old), _lines(new)
@@ -315,6 +319,8 @@ class HeuristicCompressor:
                 title += f": {_code(old_lines[0].strip(), 50)} → {_code(new_lines[0].strip(), 50)}"
             elif names or removed:
                 title += ": " + _symbol_text(names, removed)
+                if before and len(old_lines) <= 12:
+                    title += f": {_code(before, 50)} → {_code(after, 50)}"
         elif edits:
             title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else "")
         if names or removed:
@@ -375,6 +381,10 @@ class HeuristicCompressor:
         facts = [f"Command: {_short(command, 300)}"]
         if description:
             facts.append(f"Purpose: {_short(description, 160)}")
+        message = extract.commit_message(command)
+        if message and not sha:
+            # ``git commit -q`` prints no hash: the message says what was committed.
+            facts.append(f"Commit: {message}")
         concepts = ["command"]
         read_only = bool(READ_ONLY.match(core))
         if interrupted:
@@ -443,6 +453,10 @@ class HeuristicCompressor:
             core = _core_command(command)
             what = _code(core if len(command) > 80 else command)
             facts = [f"Command: {_short(command, 300)}"]
+            message = extract.commit_message(command)
+            if message and re.search(r"upstream|remote|rejected|fetch first|non-fast-forward|"
+                                     r"Could not read from", error):
+                facts.append(f"Commit: {message}")  # the commit went through; the push failed
         else:
             target = data.get("file_path") or data.get("notebook_path") or data.get("path") or ""
             what = f"{event.tool_name}" + (f" of {self.rel(target, ctx)}" if target else "")
@@ -671,7 +685,9 @@ def _merged_edits(observations) -> list[str]:
         if not obs.get("files_modified") or "command" in obs.get("concepts", []):
             continue
         for path in obs["files_modified"]:
-            entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"]})
+            entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"],
+                                           "change": ""})
+            entry["change"] = entry["change"] or _fact(obs, "Change")
             if path not in order:
                 order.append(path)
             entry["edits"] += 1
@@ -691,8 +707,9 @@ def _merged_edits(observations) -> list[str]:
         count = f" ({entry['edits']} edits)" if entry["edits"] > 1 else ""
         names = entry["names"]
         detail = ", ".join(names[:8]) + (f", +{len(names) - 8} more" if len(names) > 8 else "")
+        change = f" ({entry['change']})" if entry["change"] and entry["edits"] <= 3 and not entry["created"] else ""
         lines.append(f"{verb} {path}{count}" + (f": {detail}" if detail else
-                                               (f" — {entry['subtitle']}" if entry.get("subtitle") else "")))
+                                               (f" — {entry['subtitle']}" if entry.get("subtitle") else "")) + change)
     return lines
 
 
