@@ -1,0 +1,1333 @@
+"""The scripted sessions of the recorded corpus (``tests/fixtures/recorded/``).
+
+Each scenario is a small real project (made on disk by its ``build`` function) and the prompts a
+person gives, with the model's replies written the way a model writes them: a line of prose, tool
+calls, and at the end of each request a reply that states what was wrong, what changed and the
+outcome. The tools run for real (``bench/record_sessions.py``), so a scripted step that is meant
+to fail must really fail: the recorder checks that every call marked ``fails=True`` fired
+PostToolUseFailure and every other call PostToolUse.
+
+``keys`` are the terms a teammate starting the next session would need -- files, names created
+or changed, the failure and its cause, the fix, outcomes, the commit, a settled value, what is
+still open. They were written together with each scenario, before anyone tuned a compressor to
+the recordings, and are checked to be literal (case-insensitive) substrings of the payloads.
+``heldout=True`` scenarios are never to be tuned to; they land in ``recorded/heldout/``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from record_sessions import (Prompt, bash, edit, files, git_init, glob, grep, load_todo, read,
+                             say, scenario, sh, todos, write)
+
+
+# ------------------------------------------------------------------------------------------
+# py-expense-report: Python + pytest; crash on accounting-style refunds, then a rename + flag
+# ------------------------------------------------------------------------------------------
+
+REPORT_PY = '''\
+"""Monthly totals from the bank's CSV export."""
+import argparse
+import csv
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+
+def load_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def parse_amount(text):
+    return Decimal(text.replace(",", ""))
+
+
+def month_of(row):
+    return datetime.strptime(row["date"], "%Y-%m-%d").strftime("%Y-%m")
+
+
+def monthly_totals(rows):
+    totals = defaultdict(Decimal)
+    for row in rows:
+        totals[month_of(row)] += parse_amount(row["amount"])
+    return dict(sorted(totals.items()))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="expenses")
+    parser.add_argument("csv_file")
+    args = parser.parse_args(argv)
+    rows = load_rows(args.csv_file)
+    for month, total in monthly_totals(rows).items():
+        print(f"{month}  {total:>10}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+REPORT_TESTS = '''\
+from decimal import Decimal
+
+from expenses.report import load_rows, month_of, monthly_totals, parse_amount
+
+
+def test_parse_amount_plain():
+    assert parse_amount("12.50") == Decimal("12.50")
+
+
+def test_parse_amount_thousands():
+    assert parse_amount("1,204.00") == Decimal("1204.00")
+
+
+def test_month_of():
+    assert month_of({"date": "2026-03-02"}) == "2026-03"
+
+
+def test_monthly_totals_groups_by_month():
+    rows = [{"date": "2026-02-27", "amount": "10.00"},
+            {"date": "2026-03-01", "amount": "5.00"},
+            {"date": "2026-03-09", "amount": "2.50"}]
+    assert monthly_totals(rows) == {"2026-02": Decimal("10.00"), "2026-03": Decimal("7.50")}
+
+
+def test_load_rows(tmp_path):
+    f = tmp_path / "x.csv"
+    f.write_text("date,description,amount,category\\n2026-03-01,Coffee,3.20,food\\n")
+    assert load_rows(f) == [{"date": "2026-03-01", "description": "Coffee",
+                             "amount": "3.20", "category": "food"}]
+
+
+def test_monthly_totals_empty():
+    assert monthly_totals([]) == {}
+'''
+
+MARCH_CSV = """\
+date,description,amount,category
+2026-03-02,Office chairs,"1,204.00",office
+2026-03-05,Team lunch,86.40,food
+2026-03-09,Train ticket Berlin,42.50,travel
+2026-03-14,Refund: train ticket Berlin,(42.50),travel
+2026-03-20,Cloud hosting,310.00,infra
+2026-03-28,Coffee beans,23.90,food
+"""
+
+
+@scenario("py-expense-report",
+          "Python/pytest: CLI crashes on refunds written as (42.50); fix parse_amount, then "
+          "rename load_rows -> read_transactions and add --category (ImportError fixed), commit")
+def py_expense_report(p: Path):
+    def build(project):
+        files(project, {"expenses/__init__.py": "", "expenses/report.py": REPORT_PY,
+                        "tests/test_report.py": REPORT_TESTS, "data/2026-03.csv": MARCH_CSV,
+                        ".gitignore": "__pycache__/\n.pytest_cache/\n",
+                        "pyproject.toml": '[project]\nname = "expenses"\nversion = "0.2.0"\n'})
+        git_init(project, "Monthly expense totals from the bank CSV")
+
+    report, tests = p / "expenses/report.py", p / "tests/test_report.py"
+    prompts = [
+        Prompt("The March report crashes on the new bank export (data/2026-03.csv). "
+               "Find out why and fix it.", [
+            say("Let me reproduce the crash first.",
+                bash("python -m expenses.report data/2026-03.csv",
+                     "Run the report on the March export", fails=True)),
+            say("`Decimal` cannot parse one of the amounts. Let me look at the parser and at "
+                "the odd values in the export.",
+                read(report),
+                bash("grep -n '(' data/2026-03.csv", "Find amounts in parentheses")),
+            say("Found it: the bank now writes refunds in accounting style, `(42.50)`, and "
+                "`parse_amount()` only strips thousands separators, so `Decimal('(42.50)')` "
+                "raises `InvalidOperation`. I'll treat parentheses as a negative amount.",
+                edit(report, 'def parse_amount(text):\n    return Decimal(text.replace(",", ""))',
+                     'def parse_amount(text):\n'
+                     '    """Amount from the export: "1,204.00", or "(42.50)" for a refund."""\n'
+                     '    text = text.strip().replace(",", "")\n'
+                     '    if text.startswith("(") and text.endswith(")"):\n'
+                     '        return -Decimal(text[1:-1])\n'
+                     '    return Decimal(text)')),
+            say("Now a regression test for the refund format.",
+                read(tests),
+                edit(tests, 'def test_parse_amount_thousands():\n'
+                            '    assert parse_amount("1,204.00") == Decimal("1204.00")\n',
+                     'def test_parse_amount_thousands():\n'
+                     '    assert parse_amount("1,204.00") == Decimal("1204.00")\n\n\n'
+                     'def test_parse_amount_refund_in_parentheses_is_negative():\n'
+                     '    assert parse_amount("(42.50)") == Decimal("-42.50")\n')),
+            say("", bash("python -m pytest -q", "Run the test suite"),
+                bash("python -m expenses.report data/2026-03.csv", "Run the March report again")),
+            say("Fixed.\n\n**Cause:** the March export writes refunds in accounting style, "
+                "`(42.50)`. `parse_amount()` in `expenses/report.py` passed that straight to "
+                "`Decimal`, which raised `decimal.InvalidOperation` and killed the report.\n\n"
+                "**Fix:** `parse_amount()` now strips the parentheses and returns the negative "
+                "amount, so the refund cancels the train ticket. Added "
+                "`test_parse_amount_refund_in_parentheses_is_negative`.\n\n"
+                "**Result:** `python -m pytest -q` → 7 passed; the March report prints "
+                "`2026-03     1624.30` (the refund now offsets the Berlin ticket)."),
+        ]),
+        Prompt("Thanks. Now rename load_rows to read_transactions (it reads more than rows now) "
+               "and add a --category option so I can get totals for just one category.", [
+            say("I'll find every use of `load_rows` first.",
+                grep("load_rows", p, mode="content")),
+            say("It's used in the report module and the tests. Renaming in the module and "
+                "adding the filter.",
+                read(report),
+                edit(report, "load_rows", "read_transactions", replace_all=True)),
+            say("", edit(report,
+                         "def monthly_totals(rows):",
+                         "def filter_by_category(rows, category):\n"
+                         '    """Only the rows of one category (case-insensitive)."""\n'
+                         "    wanted = category.lower()\n"
+                         '    return [row for row in rows if row["category"].lower() == wanted]\n'
+                         "\n\n"
+                         "def monthly_totals(rows):"),
+                edit(report,
+                     '    parser.add_argument("csv_file")\n'
+                     '    args = parser.parse_args(argv)\n'
+                     '    rows = read_transactions(args.csv_file)\n',
+                     '    parser.add_argument("csv_file")\n'
+                     '    parser.add_argument("--category", help="only this category")\n'
+                     '    args = parser.parse_args(argv)\n'
+                     '    rows = read_transactions(args.csv_file)\n'
+                     '    if args.category:\n'
+                     '        rows = filter_by_category(rows, args.category)\n')),
+            say("", bash("python -m pytest -q 2>&1 | tail -15; exit ${PIPESTATUS[0]}",
+                         "Run the tests", fails=True)),
+            say("The tests still import the old name. Updating them and adding a test for the "
+                "filter.",
+                edit(tests, "load_rows", "read_transactions", replace_all=True),
+                edit(tests, "from expenses.report import read_transactions, month_of, "
+                            "monthly_totals, parse_amount",
+                     "from expenses.report import (filter_by_category, month_of, "
+                     "monthly_totals, parse_amount,\n"
+                     "                             read_transactions)"),
+                edit(tests, "def test_monthly_totals_empty():",
+                     "def test_filter_by_category_ignores_case():\n"
+                     '    rows = [{"category": "Travel"}, {"category": "food"}]\n'
+                     '    assert filter_by_category(rows, "travel") == [{"category": "Travel"}]\n'
+                     "\n\n"
+                     "def test_monthly_totals_empty():")),
+            say("", bash("python -m pytest -q", "Run the tests"),
+                bash("python -m expenses.report data/2026-03.csv --category travel",
+                     "Totals for travel only")),
+            say("Everything passes. Committing.",
+                bash("git add -A && git commit -m 'Parse refunds in parentheses; rename "
+                     "load_rows to read_transactions; add --category filter'",
+                     "Commit the changes")),
+            say("Done.\n\n- Renamed `load_rows()` → `read_transactions()` in "
+                "`expenses/report.py` and the tests (the first test run failed with "
+                "`ImportError: cannot import name 'load_rows'` until the tests were updated).\n"
+                "- New `filter_by_category(rows, category)` (case-insensitive) behind a new "
+                "`--category` option: `python -m expenses.report data/2026-03.csv --category "
+                "travel` prints `2026-03       0.00` (the ticket and its refund cancel out).\n"
+                "- `python -m pytest -q` → 8 passed.\n"
+                "- Committed on `main` as `0f129ed`.\n\n"
+                "Still open: `month_of()` assumes ISO dates; the bank's older exports use "
+                "`DD/MM/YYYY`, which would raise `ValueError` if you feed them in."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["March report", "crashes", "--category"],
+            "terms": ["expenses/report.py", "parse_amount", "(42.50)", "InvalidOperation",
+                      "0f129ed", "7 passed", "read_transactions", "filter_by_category",
+                      "cannot import name 'load_rows'", "8 passed",
+                      "Parse refunds in parentheses", "DD/MM/YYYY"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# rust-ledger: Rust + cargo; balance_at() with take_while over unsorted entries, dead code
+# ------------------------------------------------------------------------------------------
+
+LEDGER_RS = '''\
+//! A tiny ledger of dated entries; amounts are in cents.
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub day: u32,
+    pub amount_cents: i64,
+    pub memo: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Ledger {
+    entries: Vec<Entry>,
+}
+
+impl Ledger {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Entries are kept in the order they were recorded, which is not always date order.
+    pub fn record(&mut self, day: u32, amount_cents: i64, memo: &str) {
+        self.entries.push(Entry { day, amount_cents, memo: memo.to_string() });
+    }
+
+    pub fn balance(&self) -> i64 {
+        self.entries.iter().map(|e| e.amount_cents).sum()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn fmt_cents(cents: i64) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    format!("{}{}.{:02}", sign, cents.abs() / 100, cents.abs() % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Ledger {
+        let mut l = Ledger::new();
+        l.record(1, 10_000, "opening");
+        l.record(5, -2_500, "groceries");
+        l.record(3, -1_500, "books"); // booked late, out of date order
+        l.record(9, 4_000, "refund");
+        l
+    }
+
+    #[test]
+    fn balance_sums_everything() {
+        assert_eq!(sample().balance(), 10_000);
+    }
+
+    #[test]
+    fn empty_ledger() {
+        let l = Ledger::new();
+        assert!(l.is_empty());
+        assert_eq!(l.balance(), 0);
+    }
+
+    #[test]
+    fn len_counts_entries() {
+        assert_eq!(sample().len(), 4);
+    }
+}
+'''
+
+
+@scenario("rust-ledger",
+          "Rust/cargo: add Ledger::balance_at (take_while over unsorted entries fails a test, "
+          "fixed with filter), resume: dead-code warning -> statement() + format_cents, commit")
+def rust_ledger(p: Path):
+    def build(project):
+        files(project, {"Cargo.toml": '[package]\nname = "ledger"\nversion = "0.1.0"\n'
+                                      'edition = "2021"\n\n[dependencies]\n',
+                        "src/lib.rs": LEDGER_RS, ".gitignore": "/target\n"})
+        git_init(project, "Ledger with entries and balance")
+
+    lib = p / "src/lib.rs"
+    prompts = [
+        Prompt("Add a balance_at(day) method to Ledger: the balance including every entry up to "
+               "and including that day. With tests please.", [
+            say("Let me read the ledger first.", read(lib)),
+            say("I'll add `balance_at` next to `balance` and three tests: same-day entries, an "
+                "entry booked out of order, and a day before the first entry.",
+                edit(lib, "    pub fn len(&self) -> usize {",
+                     "    /// Balance including every entry up to and including `day`.\n"
+                     "    pub fn balance_at(&self, day: u32) -> i64 {\n"
+                     "        self.entries\n"
+                     "            .iter()\n"
+                     "            .take_while(|e| e.day <= day)\n"
+                     "            .map(|e| e.amount_cents)\n"
+                     "            .sum()\n"
+                     "    }\n\n"
+                     "    pub fn len(&self) -> usize {"),
+                edit(lib, "    #[test]\n    fn len_counts_entries() {\n"
+                          "        assert_eq!(sample().len(), 4);\n    }\n",
+                     "    #[test]\n    fn len_counts_entries() {\n"
+                     "        assert_eq!(sample().len(), 4);\n    }\n\n"
+                     "    #[test]\n    fn balance_at_includes_same_day() {\n"
+                     "        assert_eq!(sample().balance_at(5), 6_000);\n    }\n\n"
+                     "    #[test]\n    fn balance_at_counts_late_booked_entries() {\n"
+                     "        assert_eq!(sample().balance_at(4), 8_500);\n    }\n\n"
+                     "    #[test]\n    fn balance_at_before_first_entry() {\n"
+                     "        assert_eq!(sample().balance_at(0), 0);\n    }\n")),
+            say("", bash("cargo test", "Build and run the tests", fails=True, timeout=300000)),
+            say("`balance_at_counts_late_booked_entries` fails: 10000 instead of 8500. "
+                "`take_while` stops at the first entry after the day, but entries are kept in "
+                "booking order — the books entry of day 3 comes after day 5, so it is never "
+                "reached. A `filter` looks at every entry.",
+                edit(lib, "            .take_while(|e| e.day <= day)",
+                     "            .filter(|e| e.day <= day)")),
+            say("", bash("cargo test", "Run the tests again", timeout=300000)),
+            say("`Ledger::balance_at(day)` is in `src/lib.rs`.\n\n"
+                "The first version used `take_while(|e| e.day <= day)` and "
+                "`balance_at_counts_late_booked_entries` failed (`left: 10000, right: 8500`): "
+                "entries are stored in booking order, not date order, so `take_while` stopped "
+                "at day 5 and never saw the books entry of day 3. Switched to "
+                "`filter(|e| e.day <= day)`.\n\n"
+                "`cargo test`: test result: ok. 6 passed; 0 failed.\n\n"
+                "Note: the build warns that `fmt_cents` is never used."),
+        ]),
+        Prompt("Let's get rid of that warning by actually using the helper: add a statement() "
+               "that lists the entries in date order with formatted amounts. Then commit.", [
+            say("", read(lib)),
+            say("I'll make the helper public as `format_cents` and build `statement()` on it: "
+                "one line per entry, sorted by day (stable, so same-day entries keep their "
+                "booking order).",
+                edit(lib, "fn fmt_cents(cents: i64) -> String {",
+                     "/// `-1500` -> `\"-15.00\"`.\npub fn format_cents(cents: i64) -> String {"),
+                edit(lib, "    pub fn len(&self) -> usize {",
+                     "    /// One line per entry in date order: day, amount, memo.\n"
+                     "    pub fn statement(&self) -> String {\n"
+                     "        let mut sorted: Vec<&Entry> = self.entries.iter().collect();\n"
+                     "        sorted.sort_by_key(|e| e.day);\n"
+                     "        sorted\n"
+                     "            .iter()\n"
+                     "            .map(|e| format!(\"{:>3}  {:>9}  {}\\n\", e.day, "
+                     "format_cents(e.amount_cents), e.memo))\n"
+                     "            .collect()\n"
+                     "    }\n\n"
+                     "    pub fn len(&self) -> usize {"),
+                edit(lib, "    #[test]\n    fn balance_at_before_first_entry() {",
+                     "    #[test]\n    fn statement_lists_entries_in_date_order() {\n"
+                     "        let s = sample().statement();\n"
+                     "        let lines: Vec<&str> = s.lines().collect();\n"
+                     "        assert_eq!(lines.len(), 4);\n"
+                     "        assert!(lines[1].contains(\"-15.00\") && lines[1].ends_with(\"books\"));\n"
+                     "        assert!(lines[3].ends_with(\"refund\"));\n    }\n\n"
+                     "    #[test]\n    fn balance_at_before_first_entry() {")),
+            say("", bash("cargo build 2>&1", "Build, checking for warnings", timeout=300000),
+                bash("cargo test 2>&1 | grep -E '^test |test result'", "Run the tests",
+                     timeout=300000)),
+            say("No warnings and all tests pass. Committing.",
+                bash("git add -A && git commit -q -m 'Add Ledger::balance_at and statement()' "
+                     "&& git log --oneline -1", "Commit")),
+            say("Committed `7cd451c` \"Add Ledger::balance_at and statement()\".\n\n"
+                "- `fmt_cents` is now `pub fn format_cents` and is used by the new "
+                "`Ledger::statement()`, which prints one line per entry sorted by day; that "
+                "removed the `function `fmt_cents` is never used` warning.\n"
+                "- New test `statement_lists_entries_in_date_order`.\n"
+                "- `cargo build` is clean; `cargo test`: test result: ok. 7 passed; 0 failed.\n\n"
+                "Not done: `statement()` has no running balance column yet."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["balance_at", "Ledger"],
+            "terms": ["src/lib.rs", "balance_at", "take_while", "booking order",
+                      "balance_at_counts_late_booked_entries", "filter(|e| e.day <= day)",
+                      "test result: ok. 6 passed", "format_cents", "7cd451c",
+                      "test result: ok. 7 passed", "Add Ledger::balance_at and statement()",
+                      "running balance"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# node-rate-limiter: Node + node --test; refill rounds down, a question, burst settled on 10
+# ------------------------------------------------------------------------------------------
+
+LIMITER_JS = """\
+'use strict';
+
+// Token bucket: `burst` requests at once, then `refillPerSecond` more every second.
+class TokenBucket {
+  constructor({ burst, refillPerSecond }, now = Date.now) {
+    this.capacity = burst;
+    this.rate = refillPerSecond;
+    this.tokens = burst;
+    this.now = now;
+    this.lastRefill = now();
+  }
+
+  refill() {
+    const t = this.now();
+    const elapsed = t - this.lastRefill;
+    this.tokens = Math.min(this.capacity, this.tokens + Math.floor(elapsed / 1000) * this.rate);
+    this.lastRefill = t;
+  }
+
+  tryTake() {
+    this.refill();
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+}
+
+module.exports = { TokenBucket };
+"""
+
+APP_JS = """\
+'use strict';
+
+const limits = require('../config/limits.json');
+const { TokenBucket } = require('./limiter');
+
+const buckets = new Map();
+
+// One bucket per client id, created on first use.
+function limiterFor(clientId, now = Date.now) {
+  if (!buckets.has(clientId)) {
+    buckets.set(clientId, new TokenBucket(limits, now));
+  }
+  return buckets.get(clientId);
+}
+
+module.exports = { limiterFor, limits };
+"""
+
+LIMITER_TEST_JS = """\
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert');
+const { TokenBucket } = require('../src/limiter');
+const { limiterFor, limits } = require('../src/app');
+
+function clock(start = 0) {
+  let t = start;
+  const now = () => t;
+  now.advance = (ms) => { t += ms; };
+  return now;
+}
+
+test('allows a burst up to capacity', () => {
+  const b = new TokenBucket({ burst: 3, refillPerSecond: 1 }, clock());
+  assert.deepStrictEqual([b.tryTake(), b.tryTake(), b.tryTake(), b.tryTake()],
+    [true, true, true, false]);
+});
+
+test('refills after a full second', () => {
+  const now = clock();
+  const b = new TokenBucket({ burst: 1, refillPerSecond: 1 }, now);
+  assert.ok(b.tryTake());
+  now.advance(1000);
+  assert.ok(b.tryTake());
+});
+
+test('never exceeds capacity', () => {
+  const now = clock();
+  const b = new TokenBucket({ burst: 2, refillPerSecond: 5 }, now);
+  now.advance(60000);
+  b.refill();
+  assert.strictEqual(b.tokens, 2);
+});
+
+test('limiterFor uses config/limits.json', () => {
+  assert.strictEqual(limiterFor('client-a', clock()).capacity, 5);
+  assert.strictEqual(limits.refillPerSecond, 1);
+});
+"""
+
+
+@scenario("node-rate-limiter",
+          "Node/node --test: 429 bursts; refill rounds elapsed time down, new test fails, fixed; "
+          "the model asks about the burst size, the user answers 10 on resume; a config test "
+          "fails and is updated; commit")
+def node_rate_limiter(p: Path):
+    def build(project):
+        files(project, {"package.json": '{\n  "name": "edge-gateway",\n  "version": "1.4.0",\n'
+                                         '  "private": true,\n  "scripts": {"test": '
+                                         '"node --test test/"}\n}\n',
+                        "src/limiter.js": LIMITER_JS, "src/app.js": APP_JS,
+                        "config/limits.json": '{\n  "burst": 5,\n  "refillPerSecond": 1\n}\n',
+                        "test/limiter.test.js": LIMITER_TEST_JS,
+                        ".gitignore": "node_modules/\n"})
+        git_init(project, "Per-client token bucket rate limiting")
+
+    lim, cfg, tst = p / "src/limiter.js", p / "config/limits.json", p / "test/limiter.test.js"
+    prompts = [
+        Prompt("The mobile app keeps getting 429s even when it only sends a request every "
+               "600ms or so. Can you look at the rate limiter?", [
+            say("Let me look at the limiter and how it is configured.",
+                glob("src/**/*.js"), read(lim), read(cfg)),
+            say("`refill()` adds `Math.floor(elapsed / 1000) * rate` tokens and then sets "
+                "`lastRefill = t` anyway. A client calling every 600 ms gets `floor(0.6) = 0` "
+                "each time and the elapsed time is thrown away, so the bucket never refills. "
+                "Let me prove it with a test first.",
+                read(tst),
+                edit(tst, "test('never exceeds capacity', () => {",
+                     "test('refills fractionally between frequent calls', () => {\n"
+                     "  const now = clock();\n"
+                     "  const b = new TokenBucket({ burst: 2, refillPerSecond: 1 }, now);\n"
+                     "  assert.ok(b.tryTake());\n"
+                     "  assert.ok(b.tryTake());\n"
+                     "  now.advance(600);\n"
+                     "  assert.strictEqual(b.tryTake(), false);\n"
+                     "  now.advance(600);\n"
+                     "  assert.strictEqual(b.tryTake(), true, '1.2 tokens should have refilled');\n"
+                     "});\n\n"
+                     "test('never exceeds capacity', () => {")),
+            say("", bash("npm test", "Run the test suite", fails=True)),
+            say("The new test fails as expected. Fix: keep the fractional tokens instead of "
+                "rounding the elapsed seconds down.",
+                edit(lim, "    this.tokens = Math.min(this.capacity, this.tokens + "
+                          "Math.floor(elapsed / 1000) * this.rate);",
+                     "    // Keep fractions: a client calling every 600 ms must still earn "
+                     "tokens.\n"
+                     "    this.tokens = Math.min(this.capacity, this.tokens + "
+                     "(elapsed / 1000) * this.rate);")),
+            say("", bash("npm test 2>&1 | grep -E '^# (tests|pass|fail)'", "Run the tests")),
+            say("Found and fixed it.\n\n**Cause:** `TokenBucket.refill()` in `src/limiter.js` "
+                "rounded the elapsed time down to whole seconds (`Math.floor(elapsed / 1000)`) "
+                "but still moved `lastRefill` forward, so a client calling every 600 ms never "
+                "got a token back and hit 429 as soon as its burst of 5 was used up.\n\n"
+                "**Fix:** refill with `(elapsed / 1000) * this.rate`, keeping fractional tokens. "
+                "New test `refills fractionally between frequent calls` failed before the fix "
+                "and passes now: `npm test` → # pass 5, # fail 0.\n\n"
+                "One question before I touch the config: the mobile app fires about 8 requests "
+                "when it opens, more than the current `burst: 5` in `config/limits.json`. "
+                "Should I raise the burst (I'd suggest 10), or leave it at 5?"),
+        ]),
+        Prompt("Yes, make the burst 10, but keep refillPerSecond at 1.", [
+            say("Setting `burst` to 10 and leaving `refillPerSecond` at 1.",
+                read(cfg),
+                edit(cfg, '"burst": 5,', '"burst": 10,')),
+            say("", bash("npm test 2>&1 | tail -25; exit ${PIPESTATUS[0]}", "Run the tests",
+                         fails=True)),
+            say("The config test still expects a capacity of 5. Updating it to the new value.",
+                read(tst, offset=50),
+                edit(tst, "assert.strictEqual(limiterFor('client-a', clock()).capacity, 5);",
+                     "assert.strictEqual(limiterFor('client-a', clock()).capacity, 10);")),
+            say("", bash("npm test 2>&1 | grep -E '^# (tests|pass|fail)'", "Run the tests"),
+                bash("git add -A && git commit -q -m 'Rate limiter: keep fractional refill "
+                     "tokens; burst 10 for the mobile app' && git log --oneline -1",
+                     "Commit")),
+            say("Done: `config/limits.json` now has `\"burst\": 10` with `\"refillPerSecond\": "
+                "1` unchanged. The test `limiterFor uses config/limits.json` asserted the old "
+                "capacity of 5 and failed after the change; it now expects 10. "
+                "`npm test` → # pass 5, # fail 0. Committed as \"Rate limiter: keep fractional "
+                "refill tokens; burst 10 for the mobile app\".\n\n"
+                "Open: buckets in `src/app.js` are never evicted, so `buckets` grows with every "
+                "client id."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["mobile app", "429", "rate limiter"],
+            "terms": ["src/limiter.js", "TokenBucket", "Math.floor(elapsed / 1000)",
+                      "refills fractionally between frequent calls", "fractional tokens",
+                      "# pass 5", "config/limits.json", 'burst 10', "refillPerSecond",
+                      "limiterFor uses config/limits.json",
+                      "keep fractional refill tokens", "never evicted"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# c-ringbuf: C + gcc/make; wrap-around off by one, then rb_peek without a prototype (-Werror)
+# ------------------------------------------------------------------------------------------
+
+RINGBUF_H = """\
+#ifndef RINGBUF_H
+#define RINGBUF_H
+
+#include <stddef.h>
+
+/* Fixed-capacity FIFO of ints; the storage is owned by the caller. */
+typedef struct {
+    int *data;
+    size_t cap;
+    size_t head; /* next slot to write */
+    size_t tail; /* next slot to read */
+    size_t len;
+} ringbuf;
+
+void rb_init(ringbuf *rb, int *storage, size_t cap);
+int rb_push(ringbuf *rb, int value); /* 0 ok, -1 full */
+int rb_pop(ringbuf *rb, int *out);   /* 0 ok, -1 empty */
+
+#endif
+"""
+
+RINGBUF_C = """\
+#include "ringbuf.h"
+
+void rb_init(ringbuf *rb, int *storage, size_t cap) {
+    rb->data = storage;
+    rb->cap = cap;
+    rb->head = rb->tail = rb->len = 0;
+}
+
+int rb_push(ringbuf *rb, int value) {
+    if (rb->len == rb->cap)
+        return -1;
+    rb->data[rb->head] = value;
+    rb->head++;
+    if (rb->head > rb->cap)
+        rb->head = 0;
+    rb->len++;
+    return 0;
+}
+
+int rb_pop(ringbuf *rb, int *out) {
+    if (rb->len == 0)
+        return -1;
+    *out = rb->data[rb->tail];
+    rb->tail++;
+    if (rb->tail > rb->cap)
+        rb->tail = 0;
+    rb->len--;
+    return 0;
+}
+"""
+
+RINGBUF_TEST_C = """\
+#include <stdio.h>
+#include <stdlib.h>
+#include "ringbuf.h"
+
+static int failures = 0;
+#define CHECK_EQ(got, want) do { long g_ = (long)(got), w_ = (long)(want); \\
+    if (g_ != w_) { printf("FAIL %s:%d: %s == %ld, expected %ld\\n", __func__, __LINE__, \\
+                           #got, g_, w_); failures++; } } while (0)
+
+static void test_push_pop_in_order(void) {
+    int store[4]; ringbuf rb; int v;
+    rb_init(&rb, store, 4);
+    CHECK_EQ(rb_push(&rb, 1), 0);
+    CHECK_EQ(rb_push(&rb, 2), 0);
+    CHECK_EQ(rb_pop(&rb, &v), 0); CHECK_EQ(v, 1);
+    CHECK_EQ(rb_pop(&rb, &v), 0); CHECK_EQ(v, 2);
+    CHECK_EQ(rb_pop(&rb, &v), -1);
+}
+
+static void test_full(void) {
+    int store[2]; ringbuf rb;
+    rb_init(&rb, store, 2);
+    CHECK_EQ(rb_push(&rb, 1), 0);
+    CHECK_EQ(rb_push(&rb, 2), 0);
+    CHECK_EQ(rb_push(&rb, 3), -1);
+}
+
+static void test_wraparound(void) {
+    int store[4] = {0}; /* one spare slot: a write past cap lands there, visibly */
+    ringbuf rb; int v;
+    rb_init(&rb, store, 3);
+    rb_push(&rb, 1); rb_push(&rb, 2); rb_push(&rb, 3);
+    CHECK_EQ(rb_pop(&rb, &v), 0); CHECK_EQ(v, 1);
+    CHECK_EQ(rb_push(&rb, 4), 0);
+    CHECK_EQ(store[0], 4); /* the freed first slot is reused */
+    CHECK_EQ(store[3], 0); /* nothing written past cap */
+    CHECK_EQ(rb.head, 1);
+}
+
+int main(void) {
+    test_push_pop_in_order();
+    test_full();
+    test_wraparound();
+    if (failures) {
+        printf("%d check(s) failed\\n", failures);
+        return 1;
+    }
+    printf("all ring buffer tests passed\\n");
+    return 0;
+}
+"""
+
+RINGBUF_MAKEFILE = """\
+CC ?= gcc
+CFLAGS ?= -std=c11 -Wall -Wextra -Werror -O1 -g
+
+test: test_ringbuf
+\t./test_ringbuf
+
+test_ringbuf: ringbuf.o test_ringbuf.o
+\t$(CC) $(CFLAGS) -o $@ $^
+
+%.o: %.c ringbuf.h
+\t$(CC) $(CFLAGS) -c $<
+
+clean:
+\trm -f *.o test_ringbuf
+
+.PHONY: test clean
+"""
+
+
+@scenario("c-ringbuf",
+          "C/gcc+make: wrap-around test fails (head > cap off by one), fixed with modulo; "
+          "resume: add rb_peek, -Werror implicit declaration until the prototype is added")
+def c_ringbuf(p: Path):
+    def build(project):
+        files(project, {"ringbuf.h": RINGBUF_H, "ringbuf.c": RINGBUF_C,
+                        "test_ringbuf.c": RINGBUF_TEST_C, "Makefile": RINGBUF_MAKEFILE,
+                        ".gitignore": "*.o\ntest_ringbuf\n"})
+        git_init(project, "Ring buffer of ints with push/pop")
+
+    h, c, t = p / "ringbuf.h", p / "ringbuf.c", p / "test_ringbuf.c"
+    prompts = [
+        Prompt("make test fails on the wraparound test since I added it. Is the test wrong or "
+               "the ring buffer?", [
+            say("Let me run it and look at the code.",
+                bash("make test", "Build and run the tests", fails=True)),
+            say("", read(c), read(t, offset=28, limit=14)),
+            say("The ring buffer is wrong, not the test. `rb_push` and `rb_pop` wrap with "
+                "`if (rb->head > rb->cap) rb->head = 0;`, so the index reaches `cap` before "
+                "wrapping: the 4th push writes `data[3]`, one past the end of a 3-slot buffer, "
+                "instead of reusing `data[0]` — exactly the three failed checks. Wrapping with modulo fixes both indices.",
+                edit(c, "    rb->head++;\n    if (rb->head > rb->cap)\n        rb->head = 0;\n",
+                     "    rb->head = (rb->head + 1) % rb->cap;\n"),
+                edit(c, "    rb->tail++;\n    if (rb->tail > rb->cap)\n        rb->tail = 0;\n",
+                     "    rb->tail = (rb->tail + 1) % rb->cap;\n")),
+            say("", bash("make clean >/dev/null && make test", "Rebuild and test")),
+            say("The test was right; the ring buffer had an off-by-one.\n\n**Cause:** in "
+                "`ringbuf.c`, `rb_push()`/`rb_pop()` only wrapped when the index was *greater* "
+                "than `cap` (`if (rb->head > rb->cap)`), so they used slot `cap` — one past the "
+                "end of the caller's array — before wrapping. `test_wraparound` caught it.\n\n"
+                "**Fix:** `rb->head = (rb->head + 1) % rb->cap;` (same for `tail`).\n\n"
+                "`make test` → all ring buffer tests passed."),
+        ]),
+        Prompt("Nice. Add rb_peek(rb, out) that reads the oldest value without removing it, "
+               "with a test.", [
+            say("", read(h)),
+            say("Adding `rb_peek` to `ringbuf.c` and a test.",
+                edit(c, "int rb_pop(ringbuf *rb, int *out) {",
+                     "int rb_peek(const ringbuf *rb, int *out) {\n"
+                     "    if (rb->len == 0)\n"
+                     "        return -1;\n"
+                     "    *out = rb->data[rb->tail];\n"
+                     "    return 0;\n"
+                     "}\n\n"
+                     "int rb_pop(ringbuf *rb, int *out) {"),
+                edit(t, "int main(void) {\n    test_push_pop_in_order();",
+                     "static void test_peek_keeps_value(void) {\n"
+                     "    int store[2]; ringbuf rb; int v = 0;\n"
+                     "    rb_init(&rb, store, 2);\n"
+                     "    CHECK_EQ(rb_peek(&rb, &v), -1);\n"
+                     "    rb_push(&rb, 7);\n"
+                     "    CHECK_EQ(rb_peek(&rb, &v), 0); CHECK_EQ(v, 7);\n"
+                     "    CHECK_EQ(rb.len, 1);\n"
+                     "}\n\n"
+                     "int main(void) {\n    test_push_pop_in_order();\n"
+                     "    test_peek_keeps_value();")),
+            say("", bash("make test 2>&1", "Build and test", fails=True)),
+            say("`-Werror` turns the implicit declaration of `rb_peek` in the test into an "
+                "error: I forgot the prototype in `ringbuf.h`.",
+                edit(h, "int rb_pop(ringbuf *rb, int *out);   /* 0 ok, -1 empty */",
+                     "int rb_pop(ringbuf *rb, int *out);   /* 0 ok, -1 empty */\n"
+                     "int rb_peek(const ringbuf *rb, int *out); /* like rb_pop, keeps it */")),
+            say("", bash("make test", "Build and test")),
+            say("Added `int rb_peek(const ringbuf *rb, int *out)` (returns -1 when empty, "
+                "leaves the value in place) and `test_peek_keeps_value`.\n\nThe first build "
+                "failed with `error: implicit declaration of function 'rb_peek'` "
+                "(`-Werror=implicit-function-declaration`) because the prototype was missing "
+                "from `ringbuf.h`; added it. `make test` → all ring buffer tests passed.\n\n"
+                "Nothing committed yet."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["make test", "wraparound"],
+            "terms": ["ringbuf.c", "test_wraparound", "rb->head > rb->cap", "one past the end",
+                      "(rb->head + 1) % rb->cap", "all ring buffer tests passed", "rb_peek",
+                      "implicit declaration of function", "ringbuf.h", "test_peek_keeps_value",
+                      "Nothing committed"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# HELD OUT rust-wordfreq: Rust binary; `| tail` hides a failed cargo test; --top N option
+# ------------------------------------------------------------------------------------------
+
+WORDFREQ_MAIN = """\
+use std::collections::HashMap;
+use std::env;
+use std::fs;
+use std::process;
+
+fn tokenize(text: &str) -> Vec<String> {
+    text.split_whitespace().map(|w| w.to_string()).collect()
+}
+
+fn count_words(text: &str) -> Vec<(String, usize)> {
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for word in tokenize(text) {
+        *counts.entry(word).or_insert(0) += 1;
+    }
+    let mut pairs: Vec<(String, usize)> = counts.into_iter().collect();
+    pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    pairs
+}
+
+fn main() {
+    let args: Vec<String> = env::args().collect();
+    if args.len() != 2 {
+        eprintln!("usage: wordfreq FILE");
+        process::exit(2);
+    }
+    let text = match fs::read_to_string(&args[1]) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("wordfreq: {}: {}", args[1], e);
+            process::exit(1);
+        }
+    };
+    for (word, n) in count_words(&text).iter().take(10) {
+        println!("{:>6} {}", n, word);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_sorts() {
+        let got = count_words("b a b c b a");
+        assert_eq!(got[0], ("b".to_string(), 3));
+        assert_eq!(got[1], ("a".to_string(), 2));
+    }
+
+    #[test]
+    fn ties_sort_alphabetically() {
+        let got = count_words("pear apple");
+        assert_eq!(got[0].0, "apple");
+    }
+
+    #[test]
+    fn keeps_apostrophes_inside_words() {
+        let got = count_words("don't stop don't");
+        assert_eq!(got[0], ("don't".to_string(), 2));
+    }
+}
+"""
+
+WORDFREQ_SAMPLE = """\
+The river runs. The river bends, and the river sleeps;
+the town wakes, the town works, the town forgets the river.
+Don't ask the river where it goes: it doesn't know, and it doesn't care.
+"""
+
+WORDFREQ_OLD_MAIN = WORDFREQ_MAIN[WORDFREQ_MAIN.index("fn main() {"):
+                                  WORDFREQ_MAIN.index("#[cfg(test)]")]
+
+WORDFREQ_NEW_MAIN = """\
+struct Options {
+    path: String,
+    top: usize,
+}
+
+/// `[--top N] FILE`; N defaults to 10.
+fn parse_args(args: &[String]) -> Result<Options, String> {
+    let mut top = 10;
+    let mut path = None;
+    let mut i = 0;
+    while i < args.len() {
+        if args[i] == "--top" {
+            let value = args.get(i + 1).ok_or("--top needs a number")?;
+            top = value
+                .parse()
+                .map_err(|_| format!("--top expects a number, got '{}'", value))?;
+            i += 2;
+        } else {
+            path = Some(args[i].clone());
+            i += 1;
+        }
+    }
+    let path = path.ok_or("usage: wordfreq [--top N] FILE")?;
+    Ok(Options { path, top })
+}
+
+fn main() {
+    let args: Vec<String> = env::args().skip(1).collect();
+    let opts = match parse_args(&args) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("wordfreq: {}", msg);
+            process::exit(2);
+        }
+    };
+    let text = match fs::read_to_string(&opts.path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("wordfreq: {}: {}", opts.path, e);
+            process::exit(1);
+        }
+    };
+    for (word, n) in count_words(&text).iter().take(opts.top) {
+        println!("{:>6} {}", n, word);
+    }
+}
+
+"""
+
+
+@scenario("rust-wordfreq",
+          "Rust/cargo binary: case and punctuation split counts; first fix breaks apostrophes "
+          "but `cargo test | tail -3` exits 0, noticed and fixed; resume: --top N via "
+          "parse_args, a bad value rejected, commit",
+          heldout=True)
+def rust_wordfreq(p: Path):
+    def build(project):
+        files(project, {"Cargo.toml": '[package]\nname = "wordfreq"\nversion = "0.3.1"\n'
+                                      'edition = "2021"\n\n[dependencies]\n',
+                        "src/main.rs": WORDFREQ_MAIN, "samples/river.txt": WORDFREQ_SAMPLE,
+                        ".gitignore": "/target\n"})
+        git_init(project, "wordfreq: count words in a file")
+
+    main = p / "src/main.rs"
+    prompts = [
+        Prompt('wordfreq counts "The" and "the", or "river," and "river", as different words. '
+               "Make it case-insensitive and ignore punctuation.", [
+            say("", read(main)),
+            say("`tokenize()` only splits on whitespace. I'll split on anything that isn't "
+                "alphanumeric and lowercase the words, plus tests for both cases.",
+                edit(main, "fn tokenize(text: &str) -> Vec<String> {\n"
+                           "    text.split_whitespace().map(|w| w.to_string()).collect()\n}",
+                     "fn tokenize(text: &str) -> Vec<String> {\n"
+                     "    text.split(|c: char| !c.is_alphanumeric())\n"
+                     "        .filter(|w| !w.is_empty())\n"
+                     "        .map(|w| w.to_lowercase())\n"
+                     "        .collect()\n}"),
+                edit(main, "    #[test]\n    fn keeps_apostrophes_inside_words() {",
+                     "    #[test]\n    fn ignores_case() {\n"
+                     "        let got = count_words(\"Hello hello HELLO\");\n"
+                     "        assert_eq!(got, vec![(\"hello\".to_string(), 3)]);\n    }\n\n"
+                     "    #[test]\n    fn strips_punctuation() {\n"
+                     "        let got = count_words(\"Hello, world. Hello!\");\n"
+                     "        assert_eq!(got[0], (\"hello\".to_string(), 2));\n    }\n\n"
+                     "    #[test]\n    fn keeps_apostrophes_inside_words() {")),
+            say("", bash("cargo test 2>&1 | tail -3", "Run the tests", timeout=300000)),
+            say("The pipe into `tail` hid the exit status, but the summary says `FAILED. 4 "
+                "passed; 1 failed`. Let me see which test.",
+                bash("cargo test 2>&1 | grep -B2 -A12 '^failures:' | head -30",
+                     "Show the failing test", timeout=300000)),
+            say("`keeps_apostrophes_inside_words` fails: splitting on every non-alphanumeric "
+                "character also splits `don't` into `don` and `t`. Better: split on whitespace "
+                "and trim punctuation only at the ends of each word.",
+                edit(main, "    text.split(|c: char| !c.is_alphanumeric())\n"
+                           "        .filter(|w| !w.is_empty())\n"
+                           "        .map(|w| w.to_lowercase())\n"
+                           "        .collect()",
+                     "    text.split_whitespace()\n"
+                     "        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase())\n"
+                     "        .filter(|w| !w.is_empty())\n"
+                     "        .collect()")),
+            say("", bash("cargo test", "Run the tests", timeout=300000),
+                bash("cargo run -q -- samples/river.txt | head -4", "Try it on the sample")),
+            say("Fixed in `tokenize()` (`src/main.rs`): words are split on whitespace, "
+                "trimmed of punctuation at both ends with "
+                "`trim_matches(|c: char| !c.is_alphanumeric())`, and lowercased, so `The`, "
+                "`the` and `river,` now count as `the` and `river`.\n\n"
+                "My first attempt split on every non-alphanumeric character; that broke "
+                "`keeps_apostrophes_inside_words` (`don't` became `don` + `t`). The first test "
+                "run piped through `| tail -3` exited 0 and only the summary line showed the "
+                "failure.\n\n`cargo test`: test result: ok. 5 passed; 0 failed. On the sample, "
+                "`the` (8) and `river` (5) lead."),
+        ]),
+        Prompt("Good. Add a --top N option instead of the hard-coded 10, then commit.", [
+            say("", read(main, offset=20, limit=30)),
+            say("I'll move argument handling into a `parse_args()` that returns an `Options` "
+                "struct and errors on a missing or non-numeric N.",
+                edit(main, WORDFREQ_OLD_MAIN, WORDFREQ_NEW_MAIN),
+                edit(main, "    #[test]\n    fn counts_and_sorts() {",
+                     "    fn strings(v: &[&str]) -> Vec<String> {\n"
+                     "        v.iter().map(|s| s.to_string()).collect()\n    }\n\n"
+                     "    #[test]\n    fn parse_args_reads_top() {\n"
+                     "        let o = parse_args(&strings(&[\"--top\", \"3\", \"f.txt\"])).unwrap();\n"
+                     "        assert_eq!((o.top, o.path.as_str()), (3, \"f.txt\"));\n    }\n\n"
+                     "    #[test]\n    fn parse_args_rejects_non_number() {\n"
+                     "        assert!(parse_args(&strings(&[\"--top\", \"x\", \"f.txt\"])).is_err());\n"
+                     "    }\n\n"
+                     "    #[test]\n    fn counts_and_sorts() {")),
+            say("", bash("cargo test 2>&1 | grep 'test result'", "Run the tests",
+                         timeout=300000),
+                bash("cargo run -q -- --top 3 samples/river.txt", "Top 3 on the sample"),
+                bash("cargo run -q -- --top x samples/river.txt", "A bad value is rejected",
+                     fails=True)),
+            say("Works, and a bad value exits 2 with a clear message. Committing.",
+                bash("git add -A && git commit -q -m 'Case-insensitive counting without "
+                     "punctuation; --top N option' && git log --oneline -1", "Commit")),
+            say("Committed `41733e3` \"Case-insensitive counting without punctuation; --top N option\".\n"
+                "\n- New `parse_args()` → `Options { path, top }`; `--top` defaults to 10 and "
+                "`--top x` fails with `wordfreq: --top expects a number, got 'x'` (exit 2).\n"
+                "- Tests `parse_args_reads_top` and `parse_args_rejects_non_number`; `cargo "
+                "test`: test result: ok. 7 passed.\n\n"
+                "Open: `samples/river.txt` shows `doesn't` and `don't` as separate words; "
+                "contractions aren't normalised."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["case-insensitive", "punctuation", "wordfreq"],
+            "terms": ["src/main.rs", "tokenize", "trim_matches", "keeps_apostrophes_inside_words",
+                      "| tail -3", "FAILED. 4 passed; 1 failed", "test result: ok. 5 passed",
+                      "parse_args", "--top expects a number", "test result: ok. 7 passed",
+                      "Case-insensitive counting without punctuation", "contractions"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# HELD OUT py-retry-policy: Python + unittest; backoff as a new RetryPolicy class, one delay
+# too many; the model asks for the attempts, the user settles 7 attempts / 30 s in settings.toml
+# ------------------------------------------------------------------------------------------
+
+RETRY_RUNNER_PY = '''\
+"""Runs the nightly sync job against the partner API."""
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def run_with_retries(job, attempts=3):
+    """Call job() until it succeeds, at most `attempts` times."""
+    last_error = None
+    for attempt in range(1, attempts + 1):
+        try:
+            return job()
+        except ConnectionError as exc:
+            last_error = exc
+            log.warning("attempt %d failed: %s", attempt, exc)
+    raise last_error
+'''
+
+RETRY_JOB_PY = '''\
+"""The nightly job: push the day's changes to the partner API."""
+from sync.runner import run_with_retries
+
+
+def nightly_sync(client):
+    return run_with_retries(lambda: client.push_changes())
+'''
+
+RETRY_TESTS_PY = '''\
+import unittest
+
+from sync.runner import run_with_retries
+
+
+class Flaky:
+    """A job that fails `failures` times with ConnectionError, then returns "ok"."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError("partner API unavailable")
+        return "ok"
+
+
+class RunWithRetriesTest(unittest.TestCase):
+    def test_returns_first_success(self):
+        self.assertEqual(run_with_retries(Flaky(0)), "ok")
+
+    def test_retries_until_success(self):
+        job = Flaky(2)
+        self.assertEqual(run_with_retries(job, attempts=3), "ok")
+        self.assertEqual(job.calls, 3)
+
+    def test_gives_up_after_attempts(self):
+        job = Flaky(5)
+        with self.assertRaises(ConnectionError):
+            run_with_retries(job, attempts=3)
+        self.assertEqual(job.calls, 3)
+
+
+if __name__ == "__main__":
+    unittest.main()
+'''
+
+RETRY_RUNNER_NEW = '''\
+"""Runs the nightly sync job against the partner API, with exponential backoff."""
+import logging
+import time
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    base_delay: float = 2.0
+    max_delay: float = 60.0
+
+    def delays(self):
+        """Seconds to wait before each retry: base, 2*base, 4*base ..., capped at max_delay."""
+        return [min(self.base_delay * 2 ** n, self.max_delay) for n in range(self.max_attempts)]
+
+
+def run_with_retries(job, policy=RetryPolicy(), sleep=time.sleep):
+    """Call job() until it succeeds; wait policy.delays() between attempts; re-raise the last
+    ConnectionError once policy.max_attempts calls have failed."""
+    delays = policy.delays()
+    for attempt in range(1, policy.max_attempts + 1):
+        try:
+            return job()
+        except ConnectionError as exc:
+            if attempt == policy.max_attempts:
+                raise
+            wait = delays[attempt - 1]
+            log.warning("attempt %d failed: %s; retrying in %.0fs", attempt, exc, wait)
+            sleep(wait)
+'''
+
+RETRY_TESTS_NEW = '''\
+import unittest
+
+from sync.runner import RetryPolicy, run_with_retries
+
+
+class Flaky:
+    """A job that fails `failures` times with ConnectionError, then returns "ok"."""
+
+    def __init__(self, failures):
+        self.failures = failures
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ConnectionError("partner API unavailable")
+        return "ok"
+
+
+class RunWithRetriesTest(unittest.TestCase):
+    def setUp(self):
+        self.slept = []
+
+    def run_job(self, job, **policy):
+        return run_with_retries(job, RetryPolicy(**policy), sleep=self.slept.append)
+
+    def test_returns_first_success(self):
+        self.assertEqual(self.run_job(Flaky(0)), "ok")
+        self.assertEqual(self.slept, [])
+
+    def test_retries_until_success(self):
+        job = Flaky(2)
+        self.assertEqual(self.run_job(job, max_attempts=3), "ok")
+        self.assertEqual(job.calls, 3)
+
+    def test_gives_up_after_attempts(self):
+        job = Flaky(5)
+        with self.assertRaises(ConnectionError):
+            self.run_job(job, max_attempts=3)
+        self.assertEqual(job.calls, 3)
+
+    def test_waits_between_attempts_not_after_the_last(self):
+        with self.assertRaises(ConnectionError):
+            self.run_job(Flaky(9), max_attempts=3, base_delay=1)
+        self.assertEqual(self.slept, [1, 2])
+
+
+class RetryPolicyTest(unittest.TestCase):
+    def test_delays_double_and_cap(self):
+        policy = RetryPolicy(max_attempts=5, base_delay=2, max_delay=10)
+        self.assertEqual(policy.delays(), [2, 4, 8, 10])
+
+    def test_single_attempt_never_waits(self):
+        self.assertEqual(RetryPolicy(max_attempts=1).delays(), [])
+
+
+if __name__ == "__main__":
+    unittest.main()
+'''
+
+
+@scenario("py-retry-policy",
+          "Python/unittest: backoff for a flaky nightly sync as a new RetryPolicy class; "
+          "delays() yields one delay too many (unittest FAILED, fixed); the model asks how many "
+          "attempts, the user answers 7 / 30 s in settings.toml on resume; tomllib text-mode "
+          "TypeError fixed; commit",
+          heldout=True)
+def py_retry_policy(p: Path):
+    def build(project):
+        files(project, {"sync/__init__.py": "", "sync/runner.py": RETRY_RUNNER_PY,
+                        "sync/job.py": RETRY_JOB_PY, "tests/test_runner.py": RETRY_TESTS_PY,
+                        ".gitignore": "__pycache__/\n"})
+        git_init(project, "Nightly partner sync with naive retries")
+
+    runner, job, tests = p / "sync/runner.py", p / "sync/job.py", p / "tests/test_runner.py"
+    unit = "python -m unittest discover -s tests -v 2>&1"
+    prompts = [
+        Prompt("When the partner API is down, the nightly sync retries three times back to back "
+               "and gives up within a second. Add proper backoff between the retries.", [
+            say("Let me see how the retries work today and who calls them.",
+                read(runner), grep("run_with_retries", p, mode="content")),
+            say("", read(job), read(tests)),
+            say("Right: `run_with_retries()` loops with no wait at all. I'll add a small "
+                "`RetryPolicy` (max attempts, base delay, cap) with exponential delays, and "
+                "make `sleep` injectable so the tests don't actually wait.",
+                write(runner, RETRY_RUNNER_NEW), write(tests, RETRY_TESTS_NEW)),
+            say("", bash(unit, "Run the unit tests", fails=True)),
+            say("`delays()` returns one delay per attempt, but there is one wait *between* each "
+                "pair of attempts, so it must be `max_attempts - 1` long (a single attempt "
+                "never waits).",
+                edit(runner, "for n in range(self.max_attempts)]",
+                     "for n in range(self.max_attempts - 1)]")),
+            say("", bash(unit, "Run the unit tests")),
+            say("Backoff is in.\n\n- New `RetryPolicy(max_attempts, base_delay, max_delay)` "
+                "in `sync/runner.py`; `delays()` gives 2 s, 4 s, 8 s … capped at `max_delay`.\n"
+                "- `run_with_retries(job, policy, sleep=time.sleep)` waits between attempts "
+                "and re-raises the last `ConnectionError`.\n"
+                "- First run: FAILED (failures=2): `test_delays_double_and_cap` (`[2, 4, 8, "
+                "10, 10] != [2, 4, 8, 10]`) and `test_single_attempt_never_waits`, because "
+                "`delays()` produced one delay per attempt instead of one per retry; fixed with "
+                "`range(self.max_attempts - 1)`. Now: Ran 6 tests, OK.\n\n"
+                "`sync/job.py` still uses the default policy (3 attempts). **Question:** what "
+                "should the nightly job use? 5 attempts wait 2+4+8+16 = 30 s in total; "
+                "7 attempts with a 60 s cap wait about 2 minutes, which would ride out a "
+                "typical partner outage. Which do you want?"),
+        ]),
+        Prompt("7 attempts, but cap the delay at 30 seconds. And put it in a settings.toml "
+               "instead of hard-coding it in job.py.", [
+            say("I'll add `settings.toml` with a `[retry]` table, a `load_policy()` that reads "
+                "it, and have the job use it.",
+                write(p / "settings.toml", "# Nightly sync settings\n\n[retry]\n"
+                                           "max_attempts = 7\nbase_delay = 2.0\n"
+                                           "max_delay = 30.0\n"),
+                read(runner)),
+            say("", edit(runner, "import logging\nimport time\nfrom dataclasses import "
+                                 "dataclass\n",
+                         "import logging\nimport time\nimport tomllib\nfrom dataclasses import "
+                         "dataclass\n"),
+                edit(runner, "def run_with_retries(job, policy=RetryPolicy(), "
+                             "sleep=time.sleep):",
+                     "def load_policy(path):\n"
+                     '    """The [retry] table of a settings file as a RetryPolicy."""\n'
+                     "    with open(path) as f:\n"
+                     '        return RetryPolicy(**tomllib.load(f)["retry"])\n\n\n'
+                     "def run_with_retries(job, policy=RetryPolicy(), sleep=time.sleep):"),
+                write(job, '"""The nightly job: push the day\'s changes to the partner '
+                           'API."""\n'
+                           "from pathlib import Path\n\n"
+                           "from sync.runner import load_policy, run_with_retries\n\n"
+                           'SETTINGS = Path(__file__).resolve().parent.parent / '
+                           '"settings.toml"\n\n\n'
+                           "def nightly_sync(client, settings=SETTINGS):\n"
+                           "    return run_with_retries(lambda: client.push_changes(), "
+                           "load_policy(settings))\n")),
+            say("And a test that reads the real settings file.",
+                edit(tests, "    def test_single_attempt_never_waits(self):",
+                     "    def test_load_policy_reads_settings_toml(self):\n"
+                     '        policy = load_policy("settings.toml")\n'
+                     "        self.assertEqual(policy, RetryPolicy(max_attempts=7, "
+                     "base_delay=2.0, max_delay=30.0))\n\n"
+                     "    def test_single_attempt_never_waits(self):"),
+                edit(tests, "from sync.runner import RetryPolicy, run_with_retries",
+                     "from sync.runner import RetryPolicy, load_policy, run_with_retries")),
+            say("", bash(unit + " | tail -20; exit ${PIPESTATUS[0]}", "Run the unit tests",
+                         fails=True)),
+            say("`tomllib.load()` needs a binary file; opening it in text mode raises "
+                "`TypeError: File must be opened in binary mode`.",
+                edit(runner, "    with open(path) as f:", '    with open(path, "rb") as f:')),
+            say("", bash(unit + " | tail -4", "Run the unit tests"),
+                bash("python -c \"from sync.runner import load_policy; "
+                     "p = load_policy('settings.toml'); print(p.delays(), sum(p.delays()))\"",
+                     "Show the waits of the nightly policy")),
+            say("", bash("git add -A && git commit -q -m 'Nightly sync: exponential backoff "
+                         "via RetryPolicy, 7 attempts capped at 30s from settings.toml' && "
+                         "git log --oneline -1", "Commit")),
+            say("Done and committed.\n\n- `settings.toml` → `[retry] max_attempts = 7, "
+                "base_delay = 2.0, max_delay = 30.0`.\n- `load_policy(path)` in "
+                "`sync/runner.py` reads it; `nightly_sync()` in `sync/job.py` uses it instead "
+                "of the default policy.\n- The first test run failed: `tomllib.load()` raised "
+                "`TypeError: File must be opened in binary mode` because `load_policy()` "
+                "opened the file in text mode; now `open(path, \"rb\")`.\n- Ran 7 tests, OK. "
+                "The nightly policy waits 2, 4, 8, 16, 30, 30 s = 90 s in total before giving "
+                "up.\n\nNot done: nothing alerts anyone when the job finally gives up."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["backoff", "nightly sync", "partner API"],
+            "terms": ["sync/runner.py", "RetryPolicy", "delays()", "test_delays_double_and_cap",
+                      "range(self.max_attempts - 1)", "max_attempts = 7", "max_delay = 30.0",
+                      "settings.toml", "load_policy", "File must be opened in binary mode",
+                      "Ran 7 tests", "alerts"]}
+    return build, prompts, keys
