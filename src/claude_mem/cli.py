@@ -19,9 +19,9 @@ from claude_mem import config, control
 
 
 def _store():
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
-    return Store(config.db_path())
+    return open_store()
 
 
 def _when(epoch) -> str:
@@ -194,7 +194,7 @@ def search_cmd(query, project, kinds, limit, as_json):
 def sessions_cmd(project, limit, as_json):
     """List recorded sessions, newest first."""
     with _store() as store:
-        rows = [dict(r) for r in store.sessions(project, limit)]
+        rows = store.sessions(project, limit)
     if as_json:
         _dump(rows)
         return
