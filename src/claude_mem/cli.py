@@ -385,5 +385,9 @@ def mcp_cmd(cwd):
         raise click.ClickException(str(exc))
 
 
+from claude_mem.cli_import import import_group  # noqa: E402
+
+main.add_command(import_group)
+
 if __name__ == "__main__":
     main()

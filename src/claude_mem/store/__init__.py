@@ -10,6 +10,8 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``memory``     observations and summaries
 - ``search``     full-text search (FTS5, weighted bm25, safe quoting)
 - ``accounting`` LLM usage and the store's own figures
+- ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
+                 queueing of a replayed session, copying rows from elsewhere
 
 ``Store`` joins the rooms into the one entry point the rest of the code uses
 (``from claude_mem.store import Store``); ``open_store()`` builds it for the configured
@@ -35,6 +37,7 @@ from claude_mem import config
 from claude_mem.store.accounting import AccountingRoom
 from claude_mem.store.db import Database, observation_dict, summary_dict
 from claude_mem.store.driver import sqlite3
+from claude_mem.store.importing import ImportRoom
 from claude_mem.store.memory import MemoryRoom
 from claude_mem.store.migrations import MIGRATIONS
 from claude_mem.store.queue import QueueRoom
@@ -46,7 +49,8 @@ __all__ = ["Store", "open_store", "summary_dict", "fts_query", "observation_dict
            "sqlite3", "MIGRATIONS"]
 
 
-class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, Database):
+class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
+            Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a
