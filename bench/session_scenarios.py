@@ -1331,3 +1331,933 @@ def py_retry_policy(p: Path):
                       "settings.toml", "load_policy", "File must be opened in binary mode",
                       "Ran 7 tests", "alerts"]}
     return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# java-inventory: Java + javac/java; lossy double->int compile error; rename StockItem
+# ------------------------------------------------------------------------------------------
+
+STOCK_ITEM_JAVA = """\
+package inventory;
+
+public class StockItem {
+    private final String sku;
+    private final int quantity;
+    private final double unitPrice;
+
+    public StockItem(String sku, int quantity, double unitPrice) {
+        this.sku = sku;
+        this.quantity = quantity;
+        this.unitPrice = unitPrice;
+    }
+
+    public String getSku() { return sku; }
+    public int getQuantity() { return quantity; }
+    public double getUnitPrice() { return unitPrice; }
+}
+"""
+
+INVENTORY_JAVA = """\
+package inventory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+public class Inventory {
+    private final List<StockItem> items = new ArrayList<>();
+
+    public void add(StockItem item) {
+        items.add(item);
+    }
+
+    public int totalUnits() {
+        int total = 0;
+        for (StockItem item : items) {
+            total += item.getQuantity();
+        }
+        return total;
+    }
+}
+"""
+
+INVENTORY_TEST_JAVA = """\
+package inventory;
+
+/** Dependency-free checks; run with ./run-tests.sh. */
+public class InventoryTest {
+    static int failures = 0;
+
+    static void check(boolean ok, String name) {
+        System.out.println((ok ? "PASS " : "FAIL ") + name);
+        if (!ok) failures++;
+    }
+
+    static Inventory sample() {
+        Inventory inv = new Inventory();
+        inv.add(new StockItem("A-100", 3, 2.50));
+        inv.add(new StockItem("B-200", 2, 10.00));
+        inv.add(new StockItem("C-300", 12, 0.75));
+        return inv;
+    }
+
+    public static void main(String[] args) {
+        check(sample().totalUnits() == 17, "totalUnits");
+        check(new Inventory().totalUnits() == 0, "emptyInventory");
+        System.out.println(failures == 0 ? "OK" : failures + " FAILED");
+        System.exit(failures == 0 ? 0 : 1);
+    }
+}
+"""
+
+RUN_TESTS_SH = """\
+#!/bin/sh
+# Compile everything into out/ and run the checks.
+set -e
+rm -rf out
+javac -Xlint:all -d out $(find src test -name '*.java')
+java -cp out inventory.InventoryTest
+"""
+
+
+@scenario("java-inventory",
+          "Java/javac: totalValue() and lowStock() — 'possible lossy conversion from double to "
+          "int' compile error fixed; resume: rename StockItem -> InventoryItem with git mv, "
+          "new withQuantity(), a missed file fails to compile, commit")
+def java_inventory(p: Path):
+    def build(project):
+        files(project, {"src/inventory/StockItem.java": STOCK_ITEM_JAVA,
+                        "src/inventory/Inventory.java": INVENTORY_JAVA,
+                        "test/inventory/InventoryTest.java": INVENTORY_TEST_JAVA,
+                        "run-tests.sh": RUN_TESTS_SH, ".gitignore": "out/\n"})
+        sh(project, "chmod +x run-tests.sh")
+        git_init(project, "Inventory with stock items and unit totals")
+
+    inv, item = p / "src/inventory/Inventory.java", p / "src/inventory/StockItem.java"
+    test = p / "test/inventory/InventoryTest.java"
+    new_item = p / "src/inventory/InventoryItem.java"
+    prompts = [
+        Prompt("Add two things to Inventory: totalValue() (sum of quantity x unit price) and "
+               "lowStock(threshold) returning the SKUs with fewer units than the threshold.", [
+            say("Let me look at the classes and how tests are run.",
+                glob("**/*.java"), read(inv), read(item), read(p / "run-tests.sh")),
+            say("I'll add both methods to `Inventory` and checks to `InventoryTest`.",
+                edit(inv, "    public int totalUnits() {",
+                     "    public double totalValue() {\n"
+                     "        double total = 0;\n"
+                     "        for (StockItem item : items) {\n"
+                     "            int value = item.getQuantity() * item.getUnitPrice();\n"
+                     "            total += value;\n"
+                     "        }\n"
+                     "        return total;\n"
+                     "    }\n\n"
+                     "    /** SKUs with fewer than {@code threshold} units, in insertion order. */\n"
+                     "    public List<String> lowStock(int threshold) {\n"
+                     "        List<String> low = new ArrayList<>();\n"
+                     "        for (StockItem item : items) {\n"
+                     "            if (item.getQuantity() < threshold) {\n"
+                     "                low.add(item.getSku());\n"
+                     "            }\n"
+                     "        }\n"
+                     "        return low;\n"
+                     "    }\n\n"
+                     "    public int totalUnits() {"),
+                read(test),
+                edit(test, '        check(new Inventory().totalUnits() == 0, "emptyInventory");',
+                     '        check(new Inventory().totalUnits() == 0, "emptyInventory");\n'
+                     '        check(sample().totalValue() == 36.5, "totalValue");\n'
+                     '        check(sample().lowStock(3).equals(java.util.List.of("B-200")), '
+                     '"lowStock");\n'
+                     '        check(sample().lowStock(1).isEmpty(), "lowStockNone");')),
+            say("", bash("./run-tests.sh", "Compile and run the checks", fails=True)),
+            say("`quantity * unitPrice` is a `double`; assigning it to an `int` is a lossy "
+                "conversion javac refuses (and it would have dropped the cents anyway).",
+                edit(inv, "            int value = item.getQuantity() * item.getUnitPrice();\n"
+                          "            total += value;",
+                     "            total += item.getQuantity() * item.getUnitPrice();")),
+            say("", bash("./run-tests.sh", "Compile and run the checks")),
+            say("Added to `src/inventory/Inventory.java`:\n\n- `double totalValue()` — sum of "
+                "quantity × unit price (36.5 for the sample).\n- `List<String> "
+                "lowStock(int threshold)` — SKUs with fewer units than the threshold, in "
+                "insertion order.\n\nThe first compile failed: `error: incompatible types: "
+                "possible lossy conversion from double to int` — I had stored the line value in "
+                "an `int`; it is now added to the `double` total directly. `./run-tests.sh` → "
+                "5 checks PASS, OK.\n\nWorth considering: money is a `double`; `BigDecimal` "
+                "would avoid rounding surprises."),
+        ]),
+        Prompt("Please rename StockItem to InventoryItem everywhere, and give it a "
+               "withQuantity(int) that returns a copy with a new quantity. Commit when green.", [
+            say("Finding every use first.",
+                grep("StockItem", p, mode="files_with_matches")),
+            say("", bash("git mv src/inventory/StockItem.java src/inventory/InventoryItem.java",
+                         "Rename the file with git"),
+                read(new_item)),
+            say("", edit(new_item, "StockItem", "InventoryItem", replace_all=True),
+                edit(new_item, "    public double getUnitPrice() { return unitPrice; }\n",
+                     "    public double getUnitPrice() { return unitPrice; }\n\n"
+                     "    /** A copy of this item with another quantity. */\n"
+                     "    public InventoryItem withQuantity(int newQuantity) {\n"
+                     "        return new InventoryItem(sku, newQuantity, unitPrice);\n"
+                     "    }\n"),
+                read(inv)),
+            say("", edit(inv, "StockItem", "InventoryItem", replace_all=True),
+                bash("./run-tests.sh 2>&1 | head -20; exit ${PIPESTATUS[0]}", "Compile and test",
+                     fails=True)),
+            say("The test class still uses the old name.",
+                read(test),
+                edit(test, "StockItem", "InventoryItem", replace_all=True),
+                edit(test, '        check(sample().lowStock(1).isEmpty(), "lowStockNone");',
+                     '        check(sample().lowStock(1).isEmpty(), "lowStockNone");\n'
+                     '        InventoryItem a = new InventoryItem("A-100", 3, 2.50);\n'
+                     '        check(a.withQuantity(9).getQuantity() == 9 && a.getQuantity() == 3,'
+                     ' "withQuantityCopies");')),
+            say("", bash("./run-tests.sh", "Compile and test"),
+                grep("StockItem", p, mode="files_with_matches")),
+            say("No references left. Committing.",
+                bash("git add -A && git commit -q -m 'Rename StockItem to InventoryItem; add "
+                     "totalValue, lowStock and withQuantity' && git log --oneline -1 && "
+                     "git status --short", "Commit")),
+            say("Committed `6e10ec9` \"Rename StockItem to InventoryItem; add totalValue, "
+                "lowStock and withQuantity\".\n\n- `src/inventory/StockItem.java` → "
+                "`src/inventory/InventoryItem.java` (`git mv`), class renamed, new "
+                "`InventoryItem withQuantity(int newQuantity)` returning a copy.\n- "
+                "`Inventory` and `InventoryTest` updated; the first build failed with `cannot "
+                "find symbol` for `class StockItem` in `InventoryTest.java` until the test was "
+                "renamed too.\n- `./run-tests.sh` → 6 checks PASS, OK."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["totalValue", "lowStock", "Inventory"],
+            "terms": ["src/inventory/Inventory.java", "totalValue()", "lowStock",
+                      "possible lossy conversion from double to int", "BigDecimal",
+                      "InventoryItem", "withQuantity", "git mv", "cannot find symbol",
+                      "6 checks PASS", "Rename StockItem to InventoryItem"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# sh-backup-rotate: Bash; rotation deletes the newest backups after a restore (ls -t on equal
+# mtimes); branch, commit, `git push` without upstream fails, --set-upstream; --dry-run
+# ------------------------------------------------------------------------------------------
+
+ROTATE_SH = """\
+#!/usr/bin/env bash
+# Keep the newest $KEEP backups (db-YYYY-MM-DD.sql.gz) in DIR and delete the rest.
+set -euo pipefail
+
+dir=${1:?usage: rotate-backups.sh DIR}
+keep=${KEEP:-7}
+
+cd "$dir"
+ls -t db-*.sql.gz | tail -n +$((keep + 1)) | while read -r f; do
+  echo "removing $f"
+  rm -- "$f"
+done
+"""
+
+ROTATE_TEST_SH = """\
+#!/usr/bin/env bash
+# Checks for bin/rotate-backups.sh; prints ok/not ok lines, exits 1 on any failure.
+set -u
+here=$(cd "$(dirname "$0")/.." && pwd)
+fail=0
+
+make_backups() {  # ten daily backups, all with the same mtime (as after a restore)
+  local d=$1
+  for day in 01 02 03 04 05 06 07 08 09 10; do
+    touch -d '2026-03-11 04:00' "$d/db-2026-03-$day.sql.gz"
+  done
+}
+
+check() {  # name, expected, actual
+  if [ "$2" == "$3" ]; then echo "ok - $1"; else echo "not ok - $1: expected '$2', got '$3'"; fail=1; fi
+}
+
+t=$(mktemp -d)
+make_backups "$t"
+KEEP=7 "$here/bin/rotate-backups.sh" "$t" >/dev/null
+check "keeps 7 backups" 7 "$(ls "$t" | wc -l | tr -d ' ')"
+check "keeps the newest" "db-2026-03-04.sql.gz" "$(ls "$t" | head -1)"
+rm -rf "$t"
+
+exit $fail
+"""
+
+
+@scenario("sh-backup-rotate",
+          "Bash: backup rotation deleted the newest backups after a restore (ls -t with equal "
+          "mtimes); fix on a branch, `git push` fails without upstream, --set-upstream; "
+          "resume: --dry-run flag, pushed")
+def sh_backup_rotate(p: Path):
+    origin = p.parent / f"{p.name}-origin.git"
+
+    def build(project):
+        files(project, {"bin/rotate-backups.sh": ROTATE_SH, "tests/test_rotate.sh": ROTATE_TEST_SH,
+                        "README.md": "# ops-scripts\n\nCron jobs for the database host.\n\n"
+                                     "- `bin/rotate-backups.sh DIR` keeps the newest `KEEP` "
+                                     "(default 7) backups.\n"})
+        sh(project, "chmod +x bin/rotate-backups.sh tests/test_rotate.sh")
+        git_init(project, "Backup rotation script")
+        sh(project, f"rm -rf {origin} {p}-demo && git init -q --bare {origin}",
+           f"git remote add origin {origin}", "git push -q origin main")
+
+    script, tests = p / "bin/rotate-backups.sh", p / "tests/test_rotate.sh"
+    prompts = [
+        Prompt("After we restored /srv/backups from S3 last night, the rotation cron deleted "
+               "the NEWEST backups instead of the oldest. Please look at bin/rotate-backups.sh, "
+               "fix it on a branch and push it so I can review.", [
+            say("I'll start a branch, then read the script and its test.",
+                bash("git checkout -b fix/rotate-by-name", "Create the fix branch"),
+                read(script), read(tests)),
+            say("", bash("tests/test_rotate.sh", "Run the rotation test", fails=True)),
+            say("Reproduced. `ls -t` sorts by modification time; after a restore every file "
+                "has the same mtime, and GNU `ls` then falls back to name order — oldest name "
+                "first — so `tail -n +8` picked the three *newest* dates. The date is in the "
+                "file name, so sort by name, newest first.",
+                edit(script, 'ls -t db-*.sql.gz | tail -n +$((keep + 1)) | while read -r f; do',
+                     '# Newest first by the date in the name: mtimes are meaningless after a '
+                     'restore.\n'
+                     'ls db-*.sql.gz | sort -r | tail -n +$((keep + 1)) | while read -r f; do')),
+            say("", bash("tests/test_rotate.sh", "Run the rotation test")),
+            say("", bash("git add -A && git commit -q -m 'rotate-backups: pick backups by the "
+                         "date in the name, not mtime' && git push", "Commit and push",
+                         fails=True)),
+            say("The branch has no upstream yet.",
+                bash("git push --set-upstream origin fix/rotate-by-name 2>&1",
+                     "Push and set upstream")),
+            say("Fixed and pushed to `fix/rotate-by-name` for review.\n\n**Cause:** "
+                "`bin/rotate-backups.sh` chose what to delete with `ls -t` (by mtime). The "
+                "restore from S3 gave every file the same mtime, so `ls` fell back to "
+                "alphabetical order and `tail -n +8` selected the newest dates.\n\n**Fix:** "
+                "`ls db-*.sql.gz | sort -r` — the date in the file name decides. "
+                "`tests/test_rotate.sh` failed before (`keeps the newest: expected "
+                "'db-2026-03-04.sql.gz', got 'db-2026-03-01.sql.gz'`) and passes now.\n\n"
+                "Committed as `71f5815`. The first `git push` failed (`The current branch fix/rotate-by-name has no "
+                "upstream branch`); pushed with `git push --set-upstream origin "
+                "fix/rotate-by-name`."),
+        ]),
+        Prompt("Looks right. Can you also add a --dry-run flag that only prints what would be "
+               "removed? Push that too.", [
+            say("", read(script)),
+            say("Adding `--dry-run` as an optional first argument, plus a test that nothing is "
+                "deleted with it.",
+                write(script, ROTATE_SH.replace(
+                    'dir=${1:?usage: rotate-backups.sh DIR}',
+                    'dry_run=0\nif [ "${1:-}" = "--dry-run" ]; then\n  dry_run=1\n  shift\nfi\n'
+                    'dir=${1:?usage: rotate-backups.sh [--dry-run] DIR}').replace(
+                    'ls -t db-*.sql.gz | tail -n +$((keep + 1)) | while read -r f; do\n'
+                    '  echo "removing $f"\n  rm -- "$f"\n',
+                    '# Newest first by the date in the name: mtimes are meaningless after a '
+                    'restore.\n'
+                    'ls db-*.sql.gz | sort -r | tail -n +$((keep + 1)) | while read -r f; do\n'
+                    '  if [ "$dry_run" = 1 ]; then\n    echo "would remove $f"\n'
+                    '    continue\n  fi\n  echo "removing $f"\n  rm -- "$f"\n')),
+                edit(tests, "rm -rf \"$t\"\n\nexit $fail",
+                     "rm -rf \"$t\"\n\n"
+                     "t=$(mktemp -d)\n"
+                     "make_backups \"$t\"\n"
+                     "out=$(KEEP=7 \"$here/bin/rotate-backups.sh\" --dry-run \"$t\")\n"
+                     "check \"dry run deletes nothing\" 10 \"$(ls \"$t\" | wc -l | tr -d ' ')\"\n"
+                     "check \"dry run lists 3\" 3 \"$(grep -c '^would remove' <<<\"$out\")\"\n"
+                     "rm -rf \"$t\"\n\nexit $fail")),
+            say("", bash("tests/test_rotate.sh", "Run the tests"),
+                bash(f"mkdir -p {p}-demo && cd {p}-demo && for d in 01 02 03 04 05 06 07 08 "
+                     f"09; do touch db-2026-03-$d.sql.gz; done && KEEP=7 {script} --dry-run .",
+                     "Try the dry run on a scratch folder")),
+            say("", bash("git add -A && git commit -q -m 'rotate-backups: --dry-run' && git push "
+                         "2>&1 && git log --oneline -3", "Commit and push")),
+            say("Pushed to `fix/rotate-by-name`: `bin/rotate-backups.sh --dry-run DIR` prints "
+                "`would remove <file>` for each backup beyond `KEEP` and deletes nothing. New "
+                "checks `dry run deletes nothing` and `dry run lists 3` pass with the others "
+                "(`tests/test_rotate.sh`: 4 ok). This push went straight through since the "
+                "upstream is set.\n\nStill open: the cron entry on the database host runs the "
+                "script from `/opt/ops-scripts` — it needs a `git pull` there after the merge."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["rotation", "NEWEST backups", "branch"],
+            "terms": ["bin/rotate-backups.sh", "ls -t", "same mtime", "sort -r",
+                      "fix/rotate-by-name", "has no upstream branch",
+                      "git push --set-upstream origin fix/rotate-by-name",
+                      "pick backups by the date in the name", "--dry-run", "would remove",
+                      "4 ok", "/opt/ops-scripts"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# py-taskforge-long: Python + pytest, one long session (3 prompts, 60+ tool calls): due dates,
+# a KeyError on old files, a friendlier --due error, splitting core.py into models/storage with
+# TaskStore -> JsonTaskStore, a ModuleNotFoundError from __init__, a branch and a heredoc commit
+# ------------------------------------------------------------------------------------------
+
+TF_INIT = '''\
+"""taskforge: a tiny task list kept in a JSON file."""
+from taskforge.core import Task, TaskStore
+
+__all__ = ["Task", "TaskStore"]
+__version__ = "0.3.0"
+'''
+
+TF_CORE = '''\
+"""Tasks and the JSON file they are kept in."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Task:
+    id: int
+    title: str
+    done: bool = False
+    tags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "done": self.done, "tags": self.tags}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Task":
+        return cls(id=d["id"], title=d["title"], done=d["done"], tags=list(d["tags"]))
+
+
+class TaskStore:
+    """All tasks of one file; every change is written back at once."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.tasks: list[Task] = []
+        if self.path.exists():
+            data = json.loads(self.path.read_text())
+            self.tasks = [Task.from_dict(d) for d in data["tasks"]]
+
+    def save(self) -> None:
+        data = {"version": 1, "tasks": [t.to_dict() for t in self.tasks]}
+        self.path.write_text(json.dumps(data, indent=2) + "\\n")
+
+    def add(self, title: str, tags: list[str] | None = None) -> Task:
+        next_id = max((t.id for t in self.tasks), default=0) + 1
+        task = Task(next_id, title, tags=list(tags or []))
+        self.tasks.append(task)
+        self.save()
+        return task
+
+    def complete(self, task_id: int) -> Task:
+        for task in self.tasks:
+            if task.id == task_id:
+                task.done = True
+                self.save()
+                return task
+        raise KeyError(f"no task {task_id}")
+
+    def open_tasks(self) -> list[Task]:
+        return [t for t in self.tasks if not t.done]
+'''
+
+TF_CLI = '''\
+"""Command line: taskforge add|done|list."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from taskforge.core import TaskStore
+
+DEFAULT_FILE = Path(os.environ.get("TASKFORGE_FILE", "tasks.json"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="taskforge")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="add a task")
+    add.add_argument("title")
+    add.add_argument("--tag", action="append", default=[])
+    done = sub.add_parser("done", help="mark a task done")
+    done.add_argument("id", type=int)
+    sub.add_parser("list", help="list open tasks")
+    return parser
+
+
+def format_task(task) -> str:
+    tags = "".join(f" #{t}" for t in task.tags)
+    return f"{task.id:>3}  {task.title}{tags}"
+
+
+def main(argv=None, store=None) -> int:
+    args = build_parser().parse_args(argv)
+    store = store or TaskStore(DEFAULT_FILE)
+    if args.command == "add":
+        task = store.add(args.title, args.tag)
+        print(f"added {task.id}")
+    elif args.command == "done":
+        store.complete(args.id)
+        print(f"done {args.id}")
+    elif args.command == "list":
+        for task in store.open_tasks():
+            print(format_task(task))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+'''
+
+TF_TEST_CORE = '''\
+import json
+from pathlib import Path
+
+from taskforge.core import Task, TaskStore
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_add_assigns_increasing_ids(tmp_path):
+    store = TaskStore(tmp_path / "t.json")
+    assert store.add("a").id == 1
+    assert store.add("b").id == 2
+
+
+def test_add_persists(tmp_path):
+    TaskStore(tmp_path / "t.json").add("write docs", ["docs"])
+    again = TaskStore(tmp_path / "t.json")
+    assert [t.title for t in again.tasks] == ["write docs"]
+    assert again.tasks[0].tags == ["docs"]
+
+
+def test_complete_marks_done(tmp_path):
+    store = TaskStore(tmp_path / "t.json")
+    store.add("a")
+    store.complete(1)
+    assert store.open_tasks() == []
+
+
+def test_complete_unknown_id(tmp_path):
+    store = TaskStore(tmp_path / "t.json")
+    try:
+        store.complete(7)
+    except KeyError as exc:
+        assert "no task 7" in str(exc)
+    else:
+        raise AssertionError("expected KeyError")
+
+
+def test_loads_file_written_by_0_3():
+    store = TaskStore(DATA / "tasks-v0.3.json")
+    assert [t.id for t in store.open_tasks()] == [1, 3]
+
+
+def test_roundtrip_dict():
+    t = Task(4, "x", tags=["a"])
+    assert Task.from_dict(json.loads(json.dumps(t.to_dict()))) == t
+'''
+
+TF_TEST_CLI = '''\
+from taskforge.cli import main
+from taskforge.core import TaskStore
+
+
+def test_add_and_list(tmp_path, capsys):
+    store = TaskStore(tmp_path / "t.json")
+    main(["add", "buy milk", "--tag", "home"], store=store)
+    main(["list"], store=store)
+    out = capsys.readouterr().out
+    assert "added 1" in out
+    assert "  1  buy milk #home" in out
+
+
+def test_done_hides_task(tmp_path, capsys):
+    store = TaskStore(tmp_path / "t.json")
+    main(["add", "a"], store=store)
+    main(["done", "1"], store=store)
+    main(["list"], store=store)
+    assert capsys.readouterr().out.strip().splitlines() == ["added 1", "done 1"]
+'''
+
+TF_DATA = '''\
+{
+  "version": 1,
+  "tasks": [
+    {"id": 1, "title": "renew passport", "done": false, "tags": ["admin"]},
+    {"id": 2, "title": "book flights", "done": true, "tags": []},
+    {"id": 3, "title": "call the plumber", "done": false, "tags": ["home"]}
+  ]
+}
+'''
+
+TF_README = '''\
+# taskforge
+
+A tiny task list kept in a JSON file (`tasks.json`, or `$TASKFORGE_FILE`).
+
+    python -m taskforge add "renew passport" --tag admin
+    python -m taskforge list
+    python -m taskforge done 1
+
+Code: `taskforge/core.py` (the `Task` dataclass and `TaskStore`), `taskforge/cli.py`.
+'''
+
+# What the session turns taskforge/core.py into (prompt 1), then splits (prompt 2).
+TF_MODELS = '''\
+"""The Task record and its JSON form."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass
+class Task:
+    id: int
+    title: str
+    done: bool = False
+    tags: list[str] = field(default_factory=list)
+    due: date | None = None
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "title": self.title, "done": self.done, "tags": self.tags,
+                "due": self.due.isoformat() if self.due else None}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Task":
+        # Files written by 0.3 have no "due" key.
+        due = date.fromisoformat(d["due"]) if d.get("due") else None
+        return cls(id=d["id"], title=d["title"], done=d["done"], tags=list(d["tags"]), due=due)
+
+    def is_overdue(self, today: date) -> bool:
+        return not self.done and self.due is not None and self.due < today
+'''
+
+TF_STORAGE = '''\
+"""JsonTaskStore: all tasks of one JSON file; every change is written back at once."""
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from taskforge.models import Task
+
+
+class JsonTaskStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.tasks: list[Task] = []
+        if self.path.exists():
+            data = json.loads(self.path.read_text())
+            self.tasks = [Task.from_dict(d) for d in data["tasks"]]
+
+    def save(self) -> None:
+        data = {"version": 1, "tasks": [t.to_dict() for t in self.tasks]}
+        self.path.write_text(json.dumps(data, indent=2) + "\\n")
+
+    def add(self, title: str, tags: list[str] | None = None, due: date | None = None) -> Task:
+        next_id = max((t.id for t in self.tasks), default=0) + 1
+        task = Task(next_id, title, tags=list(tags or []), due=due)
+        self.tasks.append(task)
+        self.save()
+        return task
+
+    def complete(self, task_id: int) -> Task:
+        for task in self.tasks:
+            if task.id == task_id:
+                task.done = True
+                self.save()
+                return task
+        raise KeyError(f"no task {task_id}")
+
+    def open_tasks(self) -> list[Task]:
+        return [t for t in self.tasks if not t.done]
+
+    def overdue(self, today: date) -> list[Task]:
+        return [t for t in self.tasks if t.is_overdue(today)]
+
+
+# Deprecated name, kept so existing scripts keep working; remove in 0.5.0.
+TaskStore = JsonTaskStore
+'''
+
+TF_CHANGELOG = '''\
+# Changelog
+
+## 0.4.0
+
+- Tasks can have a due date: `taskforge add "title" --due YYYY-MM-DD`;
+  `taskforge list --overdue` shows open tasks past their date. Files written by 0.3 still load.
+- `taskforge/core.py` is split into `taskforge/models.py` (`Task`) and `taskforge/storage.py`.
+- `TaskStore` is now `JsonTaskStore`; `TaskStore` stays as a deprecated alias until 0.5.0.
+'''
+
+
+@scenario("py-taskforge-long",
+          "Python/pytest, long (3 prompts, 60+ tool calls, TodoWrite): due dates + --overdue, "
+          "KeyError 'due' on 0.3 files fixed, friendlier --due error; split core.py into "
+          "models.py/storage.py and rename TaskStore -> JsonTaskStore, ModuleNotFoundError from "
+          "__init__ fixed; branch + CHANGELOG + heredoc commit")
+def py_taskforge_long(p: Path):
+    def build(project):
+        files(project, {"taskforge/__init__.py": TF_INIT, "taskforge/core.py": TF_CORE,
+                        "taskforge/cli.py": TF_CLI,
+                        "taskforge/__main__.py": "from taskforge.cli import main\n\n"
+                                                 "raise SystemExit(main())\n",
+                        "tests/test_core.py": TF_TEST_CORE, "tests/test_cli.py": TF_TEST_CLI,
+                        "tests/data/tasks-v0.3.json": TF_DATA, "README.md": TF_README,
+                        "pyproject.toml": '[project]\nname = "taskforge"\nversion = "0.3.0"\n'
+                                          'requires-python = ">=3.10"\n',
+                        ".gitignore": "__pycache__/\n.pytest_cache/\ntasks.json\n"})
+        git_init(project, "taskforge 0.3.0")
+
+    core, cli, init = p / "taskforge/core.py", p / "taskforge/cli.py", p / "taskforge/__init__.py"
+    t_core, t_cli = p / "tests/test_core.py", p / "tests/test_cli.py"
+    models, storage = p / "taskforge/models.py", p / "taskforge/storage.py"
+    scratch = f"TASKFORGE_FILE={p}-scratch.json"
+    plan = ["Add a due date to Task (model + JSON, old files still load)",
+            "Add TaskStore.overdue() and tests",
+            "Add --due to `add` and --overdue to `list`",
+            "Run the tests and try the CLI"]
+
+    def plan_state(*states):
+        return todos(*zip(plan, states))
+
+    p1 = [
+        say("I'll plan this out first.", load_todo()),
+        say("", plan_state("in_progress", "pending", "pending", "pending")),
+        say("Let me get to know the code.", glob("**/*.py"), read(p / "README.md")),
+        say("", read(core), read(cli), read(init)),
+        say("", read(t_core), read(t_cli),
+            bash("cat tests/data/tasks-v0.3.json", "Look at the 0.3 data file")),
+        say("Baseline first.", bash("python -m pytest -q", "Run the tests before changing "
+                                                          "anything")),
+        say("8 passing. Adding `due` to `Task`: stored as an ISO date string in the JSON.",
+            edit(core, "import json\nfrom dataclasses import dataclass, field\n",
+                 "import json\nfrom dataclasses import dataclass, field\nfrom datetime import "
+                 "date\n"),
+            edit(core, "    tags: list[str] = field(default_factory=list)\n\n    def to_dict",
+                 "    tags: list[str] = field(default_factory=list)\n"
+                 "    due: date | None = None\n\n    def to_dict"),
+            edit(core, '        return {"id": self.id, "title": self.title, "done": self.done, '
+                       '"tags": self.tags}',
+                 '        return {"id": self.id, "title": self.title, "done": self.done, '
+                 '"tags": self.tags,\n'
+                 '                "due": self.due.isoformat() if self.due else None}'),
+            edit(core, '        return cls(id=d["id"], title=d["title"], done=d["done"], '
+                       'tags=list(d["tags"]))',
+                 '        due = date.fromisoformat(d["due"]) if d["due"] else None\n'
+                 '        return cls(id=d["id"], title=d["title"], done=d["done"], '
+                 'tags=list(d["tags"]), due=due)\n\n'
+                 '    def is_overdue(self, today: date) -> bool:\n'
+                 '        return not self.done and self.due is not None and self.due < today')),
+        say("Now the store: `add()` takes an optional due date, and a new `overdue(today)`.",
+            edit(core, "    def add(self, title: str, tags: list[str] | None = None) -> Task:\n"
+                       "        next_id = max((t.id for t in self.tasks), default=0) + 1\n"
+                       "        task = Task(next_id, title, tags=list(tags or []))",
+                 "    def add(self, title: str, tags: list[str] | None = None, "
+                 "due: date | None = None) -> Task:\n"
+                 "        next_id = max((t.id for t in self.tasks), default=0) + 1\n"
+                 "        task = Task(next_id, title, tags=list(tags or []), due=due)"),
+            edit(core, "    def open_tasks(self) -> list[Task]:\n"
+                       "        return [t for t in self.tasks if not t.done]\n",
+                 "    def open_tasks(self) -> list[Task]:\n"
+                 "        return [t for t in self.tasks if not t.done]\n\n"
+                 "    def overdue(self, today: date) -> list[Task]:\n"
+                 "        return [t for t in self.tasks if t.is_overdue(today)]\n")),
+        say("", bash("python -m pytest -q 2>&1 | tail -20; exit ${PIPESTATUS[0]}",
+                     "Run the tests", fails=True)),
+        say("`test_loads_file_written_by_0_3` fails with `KeyError: 'due'`: files written by "
+            "0.3 have no `due` key at all. `from_dict` must treat a missing key like `null`.",
+            edit(core, '        due = date.fromisoformat(d["due"]) if d["due"] else None',
+                 '        # Files written by 0.3 have no "due" key.\n'
+                 '        due = date.fromisoformat(d["due"]) if d.get("due") else None')),
+        say("", bash("python -m pytest -q", "Run the tests")),
+        say("", plan_state("completed", "in_progress", "pending", "pending")),
+        say("Tests for the new behaviour.",
+            edit(t_core, "from taskforge.core import Task, TaskStore\n",
+                 "from datetime import date\n\nfrom taskforge.core import Task, TaskStore\n"),
+            edit(t_core, "def test_roundtrip_dict():\n    t = Task(4, \"x\", tags=[\"a\"])",
+                 "def test_overdue_skips_done_and_undated(tmp_path):\n"
+                 "    store = TaskStore(tmp_path / \"t.json\")\n"
+                 "    store.add(\"late\", due=date(2026, 3, 1))\n"
+                 "    store.add(\"done late\", due=date(2026, 3, 1))\n"
+                 "    store.add(\"no date\")\n"
+                 "    store.add(\"future\", due=date(2026, 4, 1))\n"
+                 "    store.complete(2)\n"
+                 "    assert [t.title for t in store.overdue(date(2026, 3, 16))] == [\"late\"]\n"
+                 "\n\n"
+                 "def test_due_survives_reload(tmp_path):\n"
+                 "    TaskStore(tmp_path / \"t.json\").add(\"x\", due=date(2026, 4, 1))\n"
+                 "    assert TaskStore(tmp_path / \"t.json\").tasks[0].due == date(2026, 4, 1)\n"
+                 "\n\n"
+                 "def test_roundtrip_dict():\n    t = Task(4, \"x\", tags=[\"a\"], "
+                 "due=date(2026, 5, 2))")),
+        say("", bash("python -m pytest -q tests/test_core.py", "Run the core tests")),
+        say("", plan_state("completed", "completed", "in_progress", "pending")),
+        say("Now the CLI: `--due` on `add`, `--overdue` on `list`, and the due date shown in "
+            "the listing.",
+            edit(cli, "import argparse\nimport os\n", "import argparse\nimport os\n"
+                                                    "from datetime import date\n"),
+            edit(cli, '    add.add_argument("--tag", action="append", default=[])\n',
+                 '    add.add_argument("--tag", action="append", default=[])\n'
+                 '    add.add_argument("--due", type=date.fromisoformat, help="YYYY-MM-DD")\n'),
+            edit(cli, '    sub.add_parser("list", help="list open tasks")\n',
+                 '    lst = sub.add_parser("list", help="list open tasks")\n'
+                 '    lst.add_argument("--overdue", action="store_true",\n'
+                 '                     help="only open tasks past their due date")\n'),
+            edit(cli, '    tags = "".join(f" #{t}" for t in task.tags)\n'
+                      '    return f"{task.id:>3}  {task.title}{tags}"',
+                 '    tags = "".join(f" #{t}" for t in task.tags)\n'
+                 '    due = f"  (due {task.due.isoformat()})" if task.due else ""\n'
+                 '    return f"{task.id:>3}  {task.title}{tags}{due}"'),
+            edit(cli, "        task = store.add(args.title, args.tag)\n",
+                 "        task = store.add(args.title, args.tag, args.due)\n"),
+            edit(cli, "        for task in store.open_tasks():\n",
+                 "        tasks = store.overdue(date.today()) if args.overdue else "
+                 "store.open_tasks()\n"
+                 "        for task in tasks:\n")),
+        say("And a CLI test.",
+            edit(t_cli, "def test_done_hides_task(tmp_path, capsys):",
+                 "def test_add_with_due_and_list_overdue(tmp_path, capsys):\n"
+                 "    store = TaskStore(tmp_path / \"t.json\")\n"
+                 "    main([\"add\", \"file taxes\", \"--due\", \"2020-01-31\"], store=store)\n"
+                 "    main([\"add\", \"someday\"], store=store)\n"
+                 "    main([\"list\", \"--overdue\"], store=store)\n"
+                 "    out = capsys.readouterr().out.splitlines()\n"
+                 "    assert out[-1] == \"  1  file taxes  (due 2020-01-31)\"\n\n\n"
+                 "def test_done_hides_task(tmp_path, capsys):")),
+        say("", bash("python -m pytest -q", "Run all tests")),
+        say("Let me try the CLI by hand, including a bad date.",
+            bash(f"{scratch} python -m taskforge add 'file taxes' --due 2026-02-30",
+                 "Add a task with an impossible date", fails=True)),
+        say("That error is accurate but unfriendly (`invalid fromisoformat value`). A small "
+            "`parse_due()` can say what format is expected.",
+            edit(cli, "def build_parser() -> argparse.ArgumentParser:",
+                 "def parse_due(text: str) -> date:\n"
+                 "    try:\n"
+                 "        return date.fromisoformat(text)\n"
+                 "    except ValueError:\n"
+                 "        raise argparse.ArgumentTypeError(\n"
+                 "            f\"expected a real date as YYYY-MM-DD, got '{text}'\") from None\n"
+                 "\n\n"
+                 "def build_parser() -> argparse.ArgumentParser:"),
+            edit(cli, 'add.add_argument("--due", type=date.fromisoformat, help="YYYY-MM-DD")',
+                 'add.add_argument("--due", type=parse_due, help="YYYY-MM-DD")')),
+        say("", bash(f"{scratch} python -m taskforge add 'file taxes' --due 2026-02-30",
+                     "The bad date again", fails=True),
+            bash(f"rm -f {p}-scratch.json; {scratch} python -m taskforge add 'file taxes' "
+                 f"--due 2026-02-28 && {scratch} python -m taskforge add 'renew passport' && "
+                 f"{scratch} python -m taskforge list && echo --- && "
+                 f"{scratch} python -m taskforge list --overdue",
+                 "Try add / list / list --overdue")),
+        say("", bash("python -m pytest -q", "Run all tests"),
+            plan_state("completed", "completed", "completed", "completed")),
+        say("Due dates are in.\n\n- `Task.due` (`datetime.date` or `None`) in "
+            "`taskforge/core.py`, stored as an ISO string; new `Task.is_overdue(today)` and "
+            "`TaskStore.overdue(today)`; `TaskStore.add(title, tags, due)`.\n"
+            "- CLI: `taskforge add \"title\" --due YYYY-MM-DD`, `taskforge list --overdue`, and "
+            "the listing shows `(due 2026-02-28)`.\n"
+            "- Problem found on the way: `test_loads_file_written_by_0_3` failed with "
+            "`KeyError: 'due'` because 0.3 files have no `due` key; `from_dict` now uses "
+            "`d.get(\"due\")`.\n"
+            "- `--due 2026-02-30` gave argparse's `invalid fromisoformat value`; the new "
+            "`parse_due()` says `expected a real date as YYYY-MM-DD, got '2026-02-30'`.\n\n"
+            "`python -m pytest -q` → 11 passed. Nothing committed yet."),
+    ]
+
+    p2 = [
+        say("Let me find everything that imports from `taskforge.core` or names `TaskStore`.",
+            grep("taskforge.core|TaskStore", p, mode="content")),
+        say("I'll put `Task` in `taskforge/models.py` and the store, renamed "
+            "`JsonTaskStore`, in `taskforge/storage.py` with `TaskStore` as a deprecated alias.",
+            read(core)),
+        say("", write(models, TF_MODELS), write(storage, TF_STORAGE)),
+        say("", bash("git rm -q taskforge/core.py && git status --short",
+                     "Remove the old module", fails=True)),
+        say("`git rm` refuses because `core.py` has the uncommitted due-date changes — they "
+            "now live in `models.py` and `storage.py`, so forcing is safe.",
+            bash("git rm -qf taskforge/core.py && git status --short",
+                 "Remove the old module")),
+        say("Updating the imports in the CLI and the tests.",
+            read(cli), read(t_core), read(t_cli)),
+        say("", edit(cli, "from taskforge.core import TaskStore",
+                     "from taskforge.storage import JsonTaskStore"),
+            edit(cli, "    store = store or TaskStore(DEFAULT_FILE)",
+                 "    store = store or JsonTaskStore(DEFAULT_FILE)"),
+            edit(t_core, "from taskforge.core import Task, TaskStore",
+                 "from taskforge.models import Task\nfrom taskforge.storage import JsonTaskStore"),
+            edit(t_core, "TaskStore(", "JsonTaskStore(", replace_all=True),
+            edit(t_cli, "from taskforge.core import TaskStore",
+                 "from taskforge.storage import JsonTaskStore"),
+            edit(t_cli, "    store = TaskStore(", "    store = JsonTaskStore(",
+                 replace_all=True)),
+        say("", bash("python -m pytest -q 2>&1 | tail -12; exit ${PIPESTATUS[0]}",
+                     "Run the tests", fails=True)),
+        say("Every test module fails to import: `taskforge/__init__.py` still does "
+            "`from taskforge.core import Task, TaskStore`, and that module is gone "
+            "(`ModuleNotFoundError: No module named 'taskforge.core'`).",
+            read(init)),
+        say("", write(init, '"""taskforge: a tiny task list kept in a JSON file."""\n'
+                            "from taskforge.models import Task\n"
+                            "from taskforge.storage import JsonTaskStore, TaskStore\n\n"
+                            '__all__ = ["Task", "JsonTaskStore", "TaskStore"]\n'
+                            '__version__ = "0.3.0"\n')),
+        say("", bash("python -m pytest -q", "Run the tests")),
+        say("Green. The test file is named after a module that no longer exists; renaming it "
+            "too, and checking for leftovers.",
+            bash("git mv tests/test_core.py tests/test_storage.py", "Rename the test module"),
+            grep("taskforge/core|taskforge\\.core|\\bTaskStore\\b", p, mode="content")),
+        say("The README still points at `core.py`.",
+            read(p / "README.md"),
+            edit(p / "README.md",
+                 "Code: `taskforge/core.py` (the `Task` dataclass and `TaskStore`), "
+                 "`taskforge/cli.py`.",
+                 "Code: `taskforge/models.py` (the `Task` dataclass), `taskforge/storage.py` "
+                 "(`JsonTaskStore`;\n`TaskStore` is a deprecated alias), `taskforge/cli.py`.")),
+        say("", bash("python -c 'import taskforge; print(taskforge.TaskStore is "
+                     "taskforge.JsonTaskStore)'", "Check the alias"),
+            bash("python -m pytest -q", "Run the tests"),
+            bash("git status --short", "What changed")),
+        say("Split done.\n\n- `taskforge/models.py`: `Task` (with `due`, `is_overdue`).\n"
+            "- `taskforge/storage.py`: `JsonTaskStore` (was `TaskStore`), plus `TaskStore = "
+            "JsonTaskStore` as a deprecated alias to remove in 0.5.0.\n"
+            "- `taskforge/core.py` removed (`git rm -f`: it held the uncommitted due-date "
+            "work, already moved); `tests/test_core.py` → "
+            "`tests/test_storage.py`; CLI, tests, README updated.\n"
+            "- The first run failed with `ModuleNotFoundError: No module named "
+            "'taskforge.core'` from `taskforge/__init__.py`, which still imported the old "
+            "module; it now re-exports `Task`, `JsonTaskStore` and `TaskStore`.\n\n"
+            "`python -m pytest -q` → 11 passed. Still uncommitted."),
+    ]
+
+    p3 = [
+        say("", bash("git checkout -b feature/due-dates", "Create the branch"),
+            write(p / "CHANGELOG.md", TF_CHANGELOG), read(p / "pyproject.toml"), read(init)),
+        say("Bumping the version to 0.4.0 in both places.",
+            edit(p / "pyproject.toml", 'version = "0.3.0"', 'version = "0.4.0"'),
+            edit(init, '__version__ = "0.3.0"', '__version__ = "0.4.0"')),
+        say("", bash("python -m pytest -q && git add -A && git commit -q -F - <<'EOF'\n"
+                     "taskforge 0.4.0: due dates, --overdue, models/storage split\n\n"
+                     "- Task.due, Task.is_overdue(), JsonTaskStore.overdue()\n"
+                     "- add --due YYYY-MM-DD (parse_due), list --overdue\n"
+                     "- core.py split into models.py and storage.py; TaskStore renamed\n"
+                     "  JsonTaskStore (TaskStore kept as a deprecated alias until 0.5.0)\n"
+                     "EOF\ngit log --stat -1 | cat", "Test, then commit with a message body")),
+        say("Committed `18ff3bf` on the new branch `feature/due-dates`: \"taskforge 0.4.0: due dates, "
+            "--overdue, models/storage split\" — 11 passed before the commit. `CHANGELOG.md` "
+            "has a 0.4.0 entry, and the version is 0.4.0 in `pyproject.toml` and "
+            "`taskforge/__init__.py`.\n\nNot pushed (no remote configured). Still open: drop "
+            "the `TaskStore` alias in 0.5.0."),
+    ]
+    prompts = [
+        Prompt("I'd like tasks to have due dates: `taskforge add \"title\" --due 2026-04-01` and "
+               "`taskforge list --overdue` to see what's late. Old tasks.json files must keep "
+               "working.", p1),
+        Prompt("core.py is getting crowded. Split it: the Task model into taskforge/models.py, "
+               "the store into taskforge/storage.py, and rename TaskStore to JsonTaskStore "
+               "while you're at it (keep the old name working for now).", p2,
+               resume=True, pause=1.0),
+        Prompt("Great. Put this on a branch feature/due-dates, add a CHANGELOG entry, bump the "
+               "version to 0.4.0 and commit.", p3, resume=True, pause=1.0),
+    ]
+    keys = {"request": ["due dates", "--overdue", "JsonTaskStore"],
+            "terms": ["--due", "is_overdue", "KeyError: 'due'", "d.get(\"due\")", "parse_due",
+                      "taskforge/models.py", "taskforge/storage.py", "JsonTaskStore",
+                      "No module named 'taskforge.core'", "11 passed", "feature/due-dates",
+                      "0.5.0"]}
+    return build, prompts, keys
