@@ -102,6 +102,9 @@ class Prompt:
     turns: list[Turn]
     resume: bool = False
     pause: float = 0.0  # seconds to wait before this run (gives resumes a real gap)
+    # What identifies this prompt's model requests when it is not the prompt text itself
+    # (``/compact`` sends the CLI's own summary instruction): a substring of that request.
+    match: str | None = None
 
 
 @dataclass
@@ -268,13 +271,23 @@ class ScenarioModel:
         self.served: set[tuple[int, int]] = set()
 
     def __call__(self, body: dict):
-        prompt = last_user_prompt(body)
+        prompt = last_user_prompt(body).strip()
         turn = turns_since_prompt(body)
+        last_text = _last_message_text(body)
         for p, spec in enumerate(self.scenario.prompts):
-            if prompt.strip() == spec.text.strip():
+            if spec.match is not None and spec.match in last_text:
+                turn = 0  # e.g. /compact: one request, its instruction in the last message
                 break
         else:
-            self.errors.append(f"no scripted prompt matches {prompt[:120]!r}")
+            # After a slash command the CLI sends the command's record and the next prompt
+            # as one message, so the prompt is its end.
+            for p, spec in enumerate(self.scenario.prompts):
+                if spec.match is None and prompt.endswith(spec.text.strip()):
+                    break
+            else:
+                p = None
+        if p is None:
+            self.errors.append(f"no scripted prompt matches {prompt[:300]!r}")
             return Text("(no script for this prompt)")
         if turn >= len(spec.turns):
             self.errors.append(f"prompt {p + 1}: model asked for turn {turn + 1}, "
@@ -286,6 +299,18 @@ class ScenarioModel:
         blocks += [ToolUse(c.name, c.input, id=_tool_use_id(self.scenario.name, p, turn, i))
                    for i, c in enumerate(step.calls)]
         return Reply(blocks)
+
+
+def _last_message_text(body: dict) -> str:
+    """The text blocks of the request's last message (where /compact puts its instruction)."""
+    messages = body.get("messages") or []
+    if not messages or not isinstance(messages[-1], dict):
+        return ""
+    content = messages[-1].get("content")
+    if isinstance(content, str):
+        return content
+    return "\n".join(b.get("text", "") for b in content or []
+                     if isinstance(b, dict) and b.get("type") == "text")
 
 
 def expected_calls(scenario: Scenario) -> dict[str, Call]:
@@ -375,7 +400,9 @@ def record(spec: ScenarioSpec, *, root: Path, out: Path, timeout: float = 300) -
     hook_file = root / "record_hook.py"
     hook_file.write_text(RECORD_HOOK, encoding="utf-8")
     config_dir.mkdir(parents=True, exist_ok=True)
-    command = f"{sys.executable} {hook_file} {events_file}"
+    # A neutral interpreter path: the command line shows up in the transcript (/compact).
+    python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
+    command = f"{python} {hook_file} {events_file}"
     hooks = {ev: [{"hooks": [{"type": "command", "command": command}]}] if ev not in TOOL_EVENTS
              else [{"matcher": "*", "hooks": [{"type": "command", "command": command}]}]
              for ev in HOOK_EVENTS}

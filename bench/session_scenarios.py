@@ -2261,3 +2261,988 @@ def py_taskforge_long(p: Path):
                       "No module named 'taskforge.core'", "11 passed", "feature/due-dates",
                       "0.5.0"]}
     return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# py-bisect: Python + pytest + git bisect run; integer division slipped into f_to_c
+# ------------------------------------------------------------------------------------------
+
+UNITS_V1 = '''\
+"""Unit conversions for the weather station feed."""
+
+
+def f_to_c(f):
+    return round((f - 32) * 5 / 9, 1)
+
+
+def c_to_f(c):
+    return round(c * 9 / 5 + 32, 1)
+'''
+
+UNITS_TESTS_V1 = '''\
+from units.convert import c_to_f, f_to_c
+
+
+def test_freezing_point():
+    assert f_to_c(32) == 0
+    assert c_to_f(0) == 32
+
+
+def test_fahrenheit_roundtrip():
+    for f in (-40, 0, 41.5, 70, 100, 212):
+        assert c_to_f(f_to_c(f)) == round(f, 0) or abs(c_to_f(f_to_c(f)) - f) <= 0.1
+'''
+
+
+@scenario("py-bisect",
+          "Python/pytest + git bisect run: a conversion test broke somewhere in the last five "
+          "commits; bisect finds 'Speed up conversions with integer math' (// instead of /); "
+          "fixed and committed")
+def py_bisect(p: Path):
+    def build(project):
+        files(project, {"units/__init__.py": "", "units/convert.py": UNITS_V1,
+                        "tests/test_convert.py": UNITS_TESTS_V1,
+                        ".gitignore": "__pycache__/\n.pytest_cache/\n"})
+        git_init(project, "Temperature conversions")
+        conv, tests = project / "units/convert.py", project / "tests/test_convert.py"
+
+        def commit(message, **changes):
+            for path, (old, new) in changes.items():
+                f = project / path
+                text = f.read_text() if f.exists() else ""
+                f.write_text(text.replace(old, new) if old else text + new)
+            sh(project, "git add -A", f"git commit -qm {message!r}")
+
+        commit("Add wind speed conversion",
+               **{"units/convert.py": ("", "\n\ndef kmh_to_ms(kmh):\n    return round(kmh / 3.6, 2)\n"),
+                  "tests/test_convert.py": ("", "\n\ndef test_kmh_to_ms():\n"
+                                                "    from units.convert import kmh_to_ms\n"
+                                                "    assert kmh_to_ms(36) == 10.0\n")})
+        commit("Speed up conversions with integer math",
+               **{"units/convert.py": ("return round((f - 32) * 5 / 9, 1)",
+                                       "return round((f - 32) * 5 // 9, 1)")})
+        commit("Add pressure conversion",
+               **{"units/convert.py": ("", "\n\ndef hpa_to_inhg(hpa):\n"
+                                           "    return round(hpa * 0.02953, 2)\n"),
+                  "tests/test_convert.py": ("", "\n\ndef test_hpa_to_inhg():\n"
+                                                "    from units.convert import hpa_to_inhg\n"
+                                                "    assert hpa_to_inhg(1013.25) == 29.92\n")})
+        commit("README: document the feed units",
+               **{"README.md": ("", "# weather-units\n\nThe station feed sends Fahrenheit, "
+                                    "km/h and hPa; the dashboard shows Celsius, m/s and inHg.\n")})
+        commit("Add mph_to_kmh",
+               **{"units/convert.py": ("", "\n\ndef mph_to_kmh(mph):\n"
+                                           "    return round(mph * 1.609344, 1)\n")})
+        del conv, tests
+
+    conv = p / "units/convert.py"
+    prompts = [
+        Prompt("test_fahrenheit_roundtrip fails on main and nobody knows since when. Find the "
+               "commit that broke it and fix it.", [
+            say("First, the failure itself and the recent history.",
+                bash("python -m pytest -q 2>&1 | tail -15; exit ${PIPESTATUS[0]}",
+                     "Run the tests", fails=True),
+                bash("git log --oneline", "Recent commits")),
+            say("The first commit is known good (the test was written with it). `git bisect "
+                "run` can find the culprit automatically.",
+                bash("git bisect start HEAD $(git rev-list --max-parents=0 HEAD) && "
+                     "git bisect run python -m pytest -q tests/test_convert.py "
+                     "-k fahrenheit_roundtrip 2>&1 | grep -v '^\\.\\|passed\\|failed in' ",
+                     "Bisect with the failing test")),
+            say("", bash("git bisect reset && git show df864f6 -- units/convert.py",
+                         "Leave bisect and show the culprit's change")),
+            say("The commit \"Speed up conversions with integer math\" replaced `/` with `//` "
+                "in `f_to_c`, so the result is floored to a whole degree before `round(..., 1)` "
+                "— `f_to_c(100)` gives 37 instead of 37.8. Restoring true division.",
+                read(conv),
+                edit(conv, "return round((f - 32) * 5 // 9, 1)",
+                     "return round((f - 32) * 5 / 9, 1)  # true division: keep the tenths")),
+            say("", bash("python -m pytest -q", "Run the tests"),
+                bash("python -c 'from units.convert import f_to_c; print(f_to_c(100))'",
+                     "Check the example")),
+            say("", bash("git commit -qam 'Fix f_to_c: true division again (broken in df864f6)' "
+                         "&& git log --oneline -2", "Commit the fix")),
+            say("Found and fixed.\n\n**Culprit:** `df864f6` \"Speed up conversions with integer "
+                "math\" (found with `git bisect run`) changed `f_to_c()` in `units/convert.py` "
+                "from `(f - 32) * 5 / 9` to `(f - 32) * 5 // 9`. Floor division drops the "
+                "fraction before rounding, so `f_to_c(100)` returned 37 instead of 37.8 and "
+                "`test_fahrenheit_roundtrip` failed.\n\n**Fix:** true division again; "
+                "`python -m pytest -q` → 4 passed. Committed \"Fix f_to_c: true division again "
+                "(broken in df864f6)\".\n\nThe integer-math commit claimed a speed-up; nothing "
+                "measured it, so nothing is lost."),
+        ]),
+    ]
+    keys = {"request": ["test_fahrenheit_roundtrip", "broke"],
+            "terms": ["units/convert.py", "f_to_c", "git bisect run", "is the first bad commit",
+                      "Speed up conversions with integer math", "df864f6", "// 9",
+                      "floor division", "37.8", "4 passed", "Fix f_to_c: true division again"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# HELD OUT node-md-links: Node + node --test; anchors reported as broken links; splitTarget
+# (not exported at first), a real broken link left for the user; resume: headingSlugs
+# ------------------------------------------------------------------------------------------
+
+MDCHECK_CHECK_JS = """\
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+
+// [text](target) links of a markdown string, with their line numbers.
+function extractLinks(markdown) {
+  const links = [];
+  markdown.split('\\n').forEach((line, i) => {
+    for (const m of line.matchAll(/\\[[^\\]]*\\]\\(([^)\\s]+)\\)/g)) {
+      links.push({ target: m[1], line: i + 1 });
+    }
+  });
+  return links;
+}
+
+// Relative links whose file does not exist.
+function brokenLinks(file) {
+  const dir = path.dirname(file);
+  return extractLinks(fs.readFileSync(file, 'utf8'))
+    .filter((l) => !/^[a-z]+:/.test(l.target))
+    .filter((l) => !fs.existsSync(path.join(dir, l.target)));
+}
+
+module.exports = { extractLinks, brokenLinks };
+"""
+
+MDCHECK_BIN_JS = """\
+#!/usr/bin/env node
+'use strict';
+
+const { brokenLinks } = require('../src/check');
+
+let broken = 0;
+for (const file of process.argv.slice(2)) {
+  for (const link of brokenLinks(file)) {
+    console.log(`${file}:${link.line}: broken link ${link.target}`);
+    broken++;
+  }
+}
+console.log(broken ? `${broken} broken link(s)` : 'no broken links');
+process.exitCode = broken ? 1 : 0;
+"""
+
+MDCHECK_TEST_JS = """\
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { extractLinks, brokenLinks } = require('../src/check');
+
+function tmpDocs(files) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mdcheck-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  return dir;
+}
+
+test('extracts links with line numbers', () => {
+  assert.deepStrictEqual(extractLinks('a [x](one.md)\\n\\n[y](two.md) [z](http://e.org)'),
+    [{ target: 'one.md', line: 1 }, { target: 'two.md', line: 3 },
+     { target: 'http://e.org', line: 3 }]);
+});
+
+test('reports a missing file', () => {
+  const dir = tmpDocs({ 'a.md': '[b](b.md)' });
+  assert.deepStrictEqual(brokenLinks(path.join(dir, 'a.md')), [{ target: 'b.md', line: 1 }]);
+});
+
+test('ignores external links', () => {
+  const dir = tmpDocs({ 'a.md': '[e](https://example.org/x)' });
+  assert.deepStrictEqual(brokenLinks(path.join(dir, 'a.md')), []);
+});
+"""
+
+DOCS_INDEX = """\
+# Handbook
+
+Start with the [guide](guide.md), especially the [install steps](guide.md#install).
+
+- [Changelog](https://example.org/changelog)
+- [Back to top](#handbook)
+- [Migration notes](missing.md)
+"""
+
+DOCS_GUIDE = """\
+# Guide
+
+## Install
+
+Run the installer.
+
+## Configure Proxies
+
+Set `HTTPS_PROXY`.
+"""
+
+
+@scenario("node-md-links",
+          "Node/node --test: mdcheck reports guide.md#install as broken; new splitTarget() "
+          "(first not exported: TypeError), a real broken link left as a question; resume: "
+          "remove it, check #anchors with new headingSlugs(), commit",
+          heldout=True)
+def node_md_links(p: Path):
+    def build(project):
+        files(project, {"package.json": '{\n  "name": "mdcheck",\n  "version": "0.2.0",\n'
+                                         '  "bin": {"mdcheck": "bin/mdcheck.js"},\n'
+                                         '  "scripts": {"test": "node --test test/"}\n}\n',
+                        "src/check.js": MDCHECK_CHECK_JS, "bin/mdcheck.js": MDCHECK_BIN_JS,
+                        "test/check.test.js": MDCHECK_TEST_JS, "docs/index.md": DOCS_INDEX,
+                        "docs/guide.md": DOCS_GUIDE})
+        git_init(project, "mdcheck: report relative links to missing files")
+
+    check, test = p / "src/check.js", p / "test/check.test.js"
+    mdcheck = "node bin/mdcheck.js docs/*.md"
+    prompts = [
+        Prompt("mdcheck says docs/index.md has a broken link to guide.md#install, but the page "
+               "is right there. Can you fix the checker?", [
+            say("", bash(mdcheck, "Run the checker on the docs", fails=True), read(check)),
+            say("`brokenLinks()` checks `fs.existsSync(path.join(dir, l.target))` with the "
+                "whole target, so `guide.md#install` looks for a file literally called "
+                "`guide.md#install` (and `#handbook` for a file `#handbook`). I'll split the "
+                "fragment off in a small `splitTarget()` and check only the file part; a bare "
+                "`#anchor` points at the same file.",
+                edit(check, "// Relative links whose file does not exist.",
+                     "// 'guide.md#install' -> { file: 'guide.md', anchor: 'install' }; "
+                     "'#top' -> { file: '', anchor: 'top' }.\n"
+                     "function splitTarget(target) {\n"
+                     "  const hash = target.indexOf('#');\n"
+                     "  if (hash === -1) return { file: target, anchor: '' };\n"
+                     "  return { file: target.slice(0, hash), anchor: target.slice(hash + 1) };\n"
+                     "}\n\n"
+                     "// Relative links whose file does not exist.")),
+            say("", edit(check, "    .filter((l) => !fs.existsSync(path.join(dir, l.target)));",
+                         "    .filter((l) => {\n"
+                         "      const { file: target } = splitTarget(l.target);\n"
+                         "      return target !== '' && !fs.existsSync(path.join(dir, target));\n"
+                         "    });"),
+                read(test),
+                edit(test, "const { extractLinks, brokenLinks } = require('../src/check');",
+                     "const { extractLinks, brokenLinks, splitTarget } = "
+                     "require('../src/check');"),
+                edit(test, "test('ignores external links', () => {",
+                     "test('splitTarget separates the anchor', () => {\n"
+                     "  assert.deepStrictEqual(splitTarget('guide.md#install'),\n"
+                     "    { file: 'guide.md', anchor: 'install' });\n"
+                     "  assert.deepStrictEqual(splitTarget('#top'), { file: '', anchor: 'top' });\n"
+                     "  assert.deepStrictEqual(splitTarget('a.md'), { file: 'a.md', anchor: '' });\n"
+                     "});\n\n"
+                     "test('a link with an anchor to an existing file is fine', () => {\n"
+                     "  const dir = tmpDocs({ 'a.md': '[b](b.md#x) [top](#a)', 'b.md': '# B' });\n"
+                     "  assert.deepStrictEqual(brokenLinks(path.join(dir, 'a.md')), []);\n"
+                     "});\n\n"
+                     "test('ignores external links', () => {")),
+            say("", bash("npm test 2>&1 | grep -E '^not ok|is not a function|^# (pass|fail)'; "
+                         "exit ${PIPESTATUS[0]}", "Run the tests", fails=True)),
+            say("`splitTarget is not a function`: I didn't export it.",
+                edit(check, "module.exports = { extractLinks, brokenLinks };",
+                     "module.exports = { extractLinks, splitTarget, brokenLinks };")),
+            say("", bash("npm test 2>&1 | grep -E '^# (pass|fail)'", "Run the tests"),
+                bash(mdcheck, "Check the docs again", fails=True)),
+            say("Fixed the false positive.\n\n**Cause:** `brokenLinks()` in `src/check.js` "
+                "tested whether a file named after the whole link target existed, fragment "
+                "included, so `guide.md#install` and `#handbook` were reported as broken.\n\n"
+                "**Fix:** new `splitTarget(target)` returns `{ file, anchor }`; only the file "
+                "part is checked, and a bare `#anchor` refers to the same page. Two new tests; "
+                "the first run failed with `TypeError: splitTarget is not a function` until I "
+                "exported it. `npm test` → # pass 5, # fail 0.\n\n"
+                "`mdcheck` still exits 1 for one link, and rightly: `docs/index.md:7: broken "
+                "link missing.md` — there is no `docs/missing.md`. Should I remove that "
+                "\"Migration notes\" link, or do you want to write the page?"),
+        ]),
+        Prompt("Remove it, that page was dropped. And make mdcheck also verify that the #anchor "
+               "exists in the target page, GitHub style (## Install -> #install).", [
+            say("", read(p / "docs/index.md"),
+                edit(p / "docs/index.md", "- [Migration notes](missing.md)\n", "")),
+            say("For anchors I'll add `headingSlugs(markdown)` — the set of GitHub-style slugs "
+                "of a page's headings (lowercase, punctuation dropped, spaces to `-`) — and "
+                "report a link whose anchor is not in it.",
+                read(check),
+                edit(check, "// Relative links whose file does not exist.\n"
+                            "function brokenLinks(file) {\n"
+                            "  const dir = path.dirname(file);\n"
+                            "  return extractLinks(fs.readFileSync(file, 'utf8'))\n"
+                            "    .filter((l) => !/^[a-z]+:/.test(l.target))\n"
+                            "    .filter((l) => {\n"
+                            "      const { file: target } = splitTarget(l.target);\n"
+                            "      return target !== '' && !fs.existsSync(path.join(dir, target));\n"
+                            "    });\n"
+                            "}",
+                     "// GitHub-style anchors of a page's headings: '## Configure Proxies' -> "
+                     "'configure-proxies'.\n"
+                     "function headingSlugs(markdown) {\n"
+                     "  const slugs = new Set();\n"
+                     "  for (const line of markdown.split('\\n')) {\n"
+                     "    const m = /^#{1,6}\\s+(.*)$/.exec(line);\n"
+                     "    if (m) {\n"
+                     "      slugs.add(m[1].trim().toLowerCase().replace(/[^\\w\\s-]/g, '')"
+                     ".replace(/\\s/g, '-'));\n"
+                     "    }\n"
+                     "  }\n"
+                     "  return slugs;\n"
+                     "}\n\n"
+                     "// Relative links to a missing file, or to a missing #anchor in an existing "
+                     "one.\n"
+                     "function brokenLinks(file) {\n"
+                     "  const dir = path.dirname(file);\n"
+                     "  return extractLinks(fs.readFileSync(file, 'utf8'))\n"
+                     "    .filter((l) => !/^[a-z]+:/.test(l.target))\n"
+                     "    .filter((l) => {\n"
+                     "      const { file: target, anchor } = splitTarget(l.target);\n"
+                     "      const page = target === '' ? file : path.join(dir, target);\n"
+                     "      if (!fs.existsSync(page)) return true;\n"
+                     "      return anchor !== '' && "
+                     "!headingSlugs(fs.readFileSync(page, 'utf8')).has(anchor);\n"
+                     "    });\n"
+                     "}"),
+                edit(check, "module.exports = { extractLinks, splitTarget, brokenLinks };",
+                     "module.exports = { extractLinks, splitTarget, headingSlugs, brokenLinks };")),
+            say("Tests for slugs and for a missing anchor.",
+                edit(test, "const { extractLinks, brokenLinks, splitTarget } = "
+                           "require('../src/check');",
+                     "const { extractLinks, brokenLinks, headingSlugs, splitTarget } = "
+                     "require('../src/check');"),
+                edit(test, "test('ignores external links', () => {",
+                     "test('headingSlugs makes GitHub-style anchors', () => {\n"
+                     "  assert.deepStrictEqual([...headingSlugs('# Guide\\n## Configure "
+                     "Proxies!\\ntext')],\n    ['guide', 'configure-proxies']);\n"
+                     "});\n\n"
+                     "test('reports a missing anchor', () => {\n"
+                     "  const dir = tmpDocs({ 'a.md': '[b](b.md#setup)', 'b.md': '## Install' });\n"
+                     "  assert.deepStrictEqual(brokenLinks(path.join(dir, 'a.md')),\n"
+                     "    [{ target: 'b.md#setup', line: 1 }]);\n"
+                     "});\n\n"
+                     "test('ignores external links', () => {")),
+            say("", bash("npm test 2>&1 | grep -E '^not ok|^# (pass|fail)'", "Run the tests")),
+            say("`not ok 4`: the earlier test `a link with an anchor to an existing file is "
+                "fine` links to `b.md#x` and `#a`, and neither page has such a heading — under "
+                "the new rule those are broken. Giving its pages the headings.",
+                edit(test, "  const dir = tmpDocs({ 'a.md': '[b](b.md#x) [top](#a)', "
+                           "'b.md': '# B' });",
+                     "  const dir = tmpDocs({ 'a.md': '# A\\n[b](b.md#x) [top](#a)', "
+                     "'b.md': '# B\\n## X' });")),
+            say("", bash("npm test 2>&1 | grep -E '^not ok|^# (pass|fail)'", "Run the tests"),
+                bash(mdcheck, "Check the docs")),
+            say("", bash("git add -A && git commit -q -m 'mdcheck: ignore #fragments when "
+                         "checking files, verify anchors against headings' && git log "
+                         "--oneline -1", "Commit")),
+            say("Done and committed (\"mdcheck: ignore #fragments when checking files, verify "
+                "anchors against headings\").\n\n- Removed the dead \"Migration notes\" link "
+                "from `docs/index.md`.\n- New `headingSlugs(markdown)` in `src/check.js` builds "
+                "GitHub-style slugs (`## Configure Proxies` → `configure-proxies`); "
+                "`brokenLinks()` now also reports a link whose `#anchor` is not a heading of "
+                "the target page (or of the same page for `#top`-style links).\n- The older test `a "
+                "link with an anchor to an existing file is fine` then failed (`not ok 4`, "
+                "its pages had no matching headings — the `| grep` run still exited 0); its "
+                "pages now have them.\n- `npm test` → "
+                "# pass 7, # fail 0; `node bin/mdcheck.js docs/*.md` → no broken links.\n\n"
+                "Known gap: duplicate headings get `-1`, `-2` suffixes on GitHub; "
+                "`headingSlugs` doesn't generate those yet."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["mdcheck", "guide.md#install", "broken link"],
+            "terms": ["src/check.js", "brokenLinks", "splitTarget",
+                      "splitTarget is not a function", "# pass 5", "missing.md",
+                      "Migration notes", "headingSlugs", "configure-proxies", "# pass 7",
+                      "verify anchors against headings", "duplicate headings"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# HELD OUT c-ini-config: C + make; inline comments end up in INI values; resume: the user
+# settles timeout_ms = 2500 and a 60000 cap; -Wsign-compare error under -Werror fixed
+# ------------------------------------------------------------------------------------------
+
+INI_H = """\
+#ifndef INI_H
+#define INI_H
+
+#include <stddef.h>
+
+/* Value of `key` in `[section]` of an INI file, copied into buf.
+   Returns 0 when found, -1 when not found, -2 when the file cannot be opened. */
+int ini_get(const char *path, const char *section, const char *key, char *buf, size_t size);
+
+#endif
+"""
+
+INI_C = """\
+#include "ini.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static char *strip(char *s) {
+    while (isspace((unsigned char)*s))
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\\0';
+    return s;
+}
+
+int ini_get(const char *path, const char *section, const char *key, char *buf, size_t size) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -2;
+    char line[512], current[128] = "";
+    int found = -1;
+    while (fgets(line, sizeof line, f)) {
+        char *s = strip(line);
+        if (*s == ';' || *s == '#' || *s == '\\0')
+            continue;
+        if (*s == '[') {
+            char *close = strchr(s, ']');
+            if (close) {
+                *close = '\\0';
+                snprintf(current, sizeof current, "%s", s + 1);
+            }
+            continue;
+        }
+        char *eq = strchr(s, '=');
+        if (!eq || strcmp(current, section) != 0)
+            continue;
+        *eq = '\\0';
+        if (strcmp(strip(s), key) == 0) {
+            snprintf(buf, size, "%s", strip(eq + 1));
+            found = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+"""
+
+CONFIG_H = """\
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#define DEFAULT_TIMEOUT_MS 30000L
+
+/* [client] timeout_ms of the service config, or DEFAULT_TIMEOUT_MS. */
+long load_timeout_ms(const char *path);
+
+#endif
+"""
+
+CONFIG_C = """\
+#include "config.h"
+#include "ini.h"
+
+#include <stdlib.h>
+
+long load_timeout_ms(const char *path) {
+    char buf[32];
+    if (ini_get(path, "client", "timeout_ms", buf, sizeof buf) != 0)
+        return DEFAULT_TIMEOUT_MS;
+    return atol(buf);
+}
+"""
+
+INI_TEST_C = """\
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "ini.h"
+
+static int failures = 0;
+
+static void expect_str(const char *section, const char *key, const char *want) {
+    char buf[128] = "";
+    int rc = ini_get("tests/sample.ini", section, key, buf, sizeof buf);
+    if (rc != 0 || strcmp(buf, want) != 0) {
+        printf("FAIL [%s] %s: got \\"%s\\" (rc %d), want \\"%s\\"\\n", section, key, buf, rc, want);
+        failures++;
+    }
+}
+
+static void expect_long(const char *what, long got, long want) {
+    if (got != want) {
+        printf("FAIL %s: got %ld, want %ld\\n", what, got, want);
+        failures++;
+    }
+}
+
+int main(void) {
+    expect_str("server", "host", "db.internal");
+    expect_str("server", "port", "5432");
+    expect_str("client", "retries", "3");
+    expect_str("client", "timeout_ms", "30000");
+    expect_long("load_timeout_ms(sample)", load_timeout_ms("tests/sample.ini"), 30000);
+    expect_long("load_timeout_ms(missing file)", load_timeout_ms("nope.ini"), DEFAULT_TIMEOUT_MS);
+    if (failures) {
+        printf("%d failure(s)\\n", failures);
+        return 1;
+    }
+    printf("ini: all checks passed\\n");
+    return 0;
+}
+"""
+
+INI_SAMPLE = """\
+; test fixture
+[server]
+host = db.internal   # primary
+port = 5432
+
+[client]
+timeout_ms = 30000 ; thirty seconds
+retries = 3
+"""
+
+INI_MAKEFILE = """\
+CC ?= gcc
+CFLAGS ?= -std=c11 -Wall -Wextra -Werror -g
+
+test: test_ini
+\t./test_ini
+
+test_ini: ini.o config.o test_ini.o
+\t$(CC) $(CFLAGS) -o $@ $^
+
+%.o: %.c ini.h config.h
+\t$(CC) $(CFLAGS) -c $<
+
+clean:
+\trm -f *.o test_ini
+
+.PHONY: test clean
+"""
+
+
+@scenario("c-ini-config",
+          "C/gcc+make: INI values keep their inline comments (host = 'db.internal   # primary'); "
+          "new strip_inline_comment(); resume: the user settles timeout_ms = 2500 with a 60000 "
+          "cap; a -Wsign-compare error under -Werror fixed",
+          heldout=True)
+def c_ini_config(p: Path):
+    def build(project):
+        files(project, {"ini.h": INI_H, "ini.c": INI_C, "config.h": CONFIG_H, "config.c": CONFIG_C,
+                        "test_ini.c": INI_TEST_C, "tests/sample.ini": INI_SAMPLE,
+                        "Makefile": INI_MAKEFILE,
+                        "config/service.ini": "[server]\nhost = db.internal\nport = 5432\n\n"
+                                              "[client]\ntimeout_ms = 30000\nretries = 3\n",
+                        ".gitignore": "*.o\ntest_ini\n"})
+        git_init(project, "INI reader and service config")
+
+    ini, cfg_c, cfg_h = p / "ini.c", p / "config.c", p / "config.h"
+    prompts = [
+        Prompt("Our service can't connect since someone added a comment to the host line in "
+               "the INI file: `host = db.internal   # primary`. The INI reader should ignore "
+               "inline comments.", [
+            say("Let me run the tests and read the parser.",
+                bash("make test", "Build and run the INI tests", fails=True), read(ini)),
+            say("`ini_get()` only skips whole-line comments; for a value it copies everything "
+                "after `=`, so `host` comes back as `db.internal   # primary` (and `timeout_ms` "
+                "as `30000 ; thirty seconds`). I'll add `strip_inline_comment()`: a `;` or `#` "
+                "that follows whitespace starts a comment, so `a#b` stays intact.",
+                edit(ini, "int ini_get(const char *path,",
+                     "/* Cut \"value   # comment\" / \"value ; comment\" at the comment: a ; or # "
+                     "preceded by whitespace. */\n"
+                     "static void strip_inline_comment(char *s) {\n"
+                     "    for (char *p = s; *p; p++) {\n"
+                     "        if ((*p == ';' || *p == '#') && p > s && "
+                     "isspace((unsigned char)p[-1])) {\n"
+                     "            *p = '\\0';\n"
+                     "            return;\n"
+                     "        }\n"
+                     "    }\n"
+                     "}\n\n"
+                     "int ini_get(const char *path,"),
+                edit(ini, "        if (strcmp(strip(s), key) == 0) {\n"
+                          "            snprintf(buf, size, \"%s\", strip(eq + 1));",
+                     "        if (strcmp(strip(s), key) == 0) {\n"
+                     "            strip_inline_comment(eq + 1);\n"
+                     "            snprintf(buf, size, \"%s\", strip(eq + 1));")),
+            say("", bash("make test", "Build and test")),
+            say("Fixed in `ini.c`.\n\n**Cause:** `ini_get()` treated `;`/`#` as comments only "
+                "at the start of a line, so the value of `host` was `db.internal   # primary` "
+                "and the service tried to resolve that whole string.\n\n**Fix:** new "
+                "`strip_inline_comment()` cuts a value at a `;` or `#` that follows whitespace "
+                "(a `#` inside a value such as `pa#ss` is kept), then the value is trimmed. "
+                "`make test` → ini: all checks passed (it printed `FAIL [server] host` and "
+                "`FAIL [client] timeout_ms` before)."),
+        ]),
+        Prompt("Thanks. Ops also wants the client to give up after 2.5 seconds instead of 30. "
+               "Set that in config/service.ini, and make load_timeout_ms reject anything above "
+               "60000 or below 1 (warn and use the default).", [
+            say("", read(p / "config/service.ini"), read(cfg_c), read(cfg_h)),
+            say("Setting `timeout_ms = 2500` and adding the range check.",
+                edit(p / "config/service.ini", "timeout_ms = 30000", "timeout_ms = 2500"),
+                edit(cfg_h, "#define DEFAULT_TIMEOUT_MS 30000L\n",
+                     "#define DEFAULT_TIMEOUT_MS 30000L\n#define MAX_TIMEOUT_MS 60000L\n"),
+                edit(cfg_c, "#include <stdlib.h>\n\nlong load_timeout_ms(const char *path) {\n"
+                            "    char buf[32];\n"
+                            "    if (ini_get(path, \"client\", \"timeout_ms\", buf, sizeof buf) "
+                            "!= 0)\n"
+                            "        return DEFAULT_TIMEOUT_MS;\n"
+                            "    return atol(buf);\n}",
+                     "#include <stdio.h>\n#include <stdlib.h>\n\n"
+                     "long load_timeout_ms(const char *path) {\n"
+                     "    char buf[32];\n"
+                     "    size_t max = MAX_TIMEOUT_MS;\n"
+                     "    if (ini_get(path, \"client\", \"timeout_ms\", buf, sizeof buf) != 0)\n"
+                     "        return DEFAULT_TIMEOUT_MS;\n"
+                     "    long ms = atol(buf);\n"
+                     "    if (ms < 1 || ms > max) {\n"
+                     "        fprintf(stderr, \"config: timeout_ms=%s is out of range "
+                     "(1..%ld), using %ld\\n\",\n"
+                     "                buf, MAX_TIMEOUT_MS, DEFAULT_TIMEOUT_MS);\n"
+                     "        return DEFAULT_TIMEOUT_MS;\n"
+                     "    }\n"
+                     "    return ms;\n}")),
+            say("And checks for the real config and for an out-of-range value.",
+                write(p / "tests/too_long.ini", "[client]\ntimeout_ms = 90000\n"),
+                read(p / "test_ini.c", offset=30),
+                edit(p / "test_ini.c",
+                     "    expect_long(\"load_timeout_ms(missing file)\", "
+                     "load_timeout_ms(\"nope.ini\"), DEFAULT_TIMEOUT_MS);\n",
+                     "    expect_long(\"load_timeout_ms(missing file)\", "
+                     "load_timeout_ms(\"nope.ini\"), DEFAULT_TIMEOUT_MS);\n"
+                     "    expect_long(\"load_timeout_ms(service.ini)\", "
+                     "load_timeout_ms(\"config/service.ini\"), 2500);\n"
+                     "    expect_long(\"load_timeout_ms(90000 rejected)\", "
+                     "load_timeout_ms(\"tests/too_long.ini\"), DEFAULT_TIMEOUT_MS);\n")),
+            say("", bash("make test 2>&1", "Build and test", fails=True)),
+            say("`-Wsign-compare` (an error under `-Werror`): `ms` is a signed `long`, `max` an "
+                "unsigned `size_t`. The limit is a `long` constant anyway; compare against it "
+                "directly.",
+                edit(cfg_c, "    size_t max = MAX_TIMEOUT_MS;\n", ""),
+                edit(cfg_c, "    if (ms < 1 || ms > max) {",
+                     "    if (ms < 1 || ms > MAX_TIMEOUT_MS) {")),
+            say("", bash("make test", "Build and test"),
+                bash("git diff --stat", "Summary of the changes")),
+            say("Done (not committed yet).\n\n- `config/service.ini`: `timeout_ms = 2500`.\n"
+                "- `config.h`: new `MAX_TIMEOUT_MS 60000L`; `load_timeout_ms()` in `config.c` "
+                "warns `config: timeout_ms=… is out of range (1..60000), using 30000` and "
+                "returns `DEFAULT_TIMEOUT_MS` for values below 1 or above 60000.\n"
+                "- New fixture `tests/too_long.ini` (90000) and two checks.\n\n"
+                "The first build failed: `comparison of integer expressions of different "
+                "signedness: 'long int' and 'size_t'` under `-Werror`, from a `size_t` copy of "
+                "the limit; now compared with the `long` constant. `make test` → ini: all "
+                "checks passed."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["inline comments", "INI"],
+            "terms": ["ini.c", "ini_get", "db.internal   # primary", "strip_inline_comment",
+                      "ini: all checks passed", "config/service.ini", "timeout_ms = 2500",
+                      "MAX_TIMEOUT_MS", "out of range", "different signedness",
+                      "tests/too_long.ini", "not committed"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# py-slugify-compact: Python + pytest; accents dropped by slugify, fixed with NFKD; a manual
+# /compact (PreCompact + SessionStart source=compact); then max_length cut at a word boundary
+# ------------------------------------------------------------------------------------------
+
+SLUG_PY = '''\
+"""URL slugs for article titles."""
+import re
+
+
+def slugify(title):
+    """'Hello, World!' -> 'hello-world'."""
+    words = re.split(r"[^a-z0-9]+", title.lower())
+    return "-".join(w for w in words if w)
+'''
+
+SLUG_TESTS = '''\
+from textkit.slug import slugify
+
+
+def test_simple():
+    assert slugify("Hello, World!") == "hello-world"
+
+
+def test_collapses_separators():
+    assert slugify("  a -- b  ") == "a-b"
+
+
+def test_digits_kept():
+    assert slugify("Top 10 tips") == "top-10-tips"
+
+
+def test_empty():
+    assert slugify("!!!") == ""
+'''
+
+COMPACT_SUMMARY = """\
+<analysis>
+The user reported that slugify() mangles accented titles and asked for a fix. I reproduced it,
+found the cause in textkit/slug.py, fixed it with Unicode normalization, added tests, and the
+suite passes. Nothing was committed.
+</analysis>
+<summary>
+1. Primary Request and Intent:
+   Fix `slugify()` in `textkit/slug.py`: `slugify("Crème brûlée")` returned `cr-me-br-l-e`.
+   Accented letters must be transliterated (`creme-brulee`), not turned into separators.
+
+2. Key Technical Concepts:
+   - Unicode NFKD normalization splits `è` into `e` + a combining accent; encoding to ASCII
+     with `errors="ignore"` then drops the accent.
+
+3. Files and Code Sections:
+   - `textkit/slug.py`: `slugify(title)` now does
+     `unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()` before
+     lowercasing and splitting on `[^a-z0-9]+`; new helper `_ascii_fold(text)`.
+   - `tests/test_slug.py`: new tests `test_accents_are_transliterated` and
+     `test_german_sharp_s` (documents that `ß` is dropped: `straße` -> `strae`).
+
+4. Errors and fixes:
+   - Cause: the regex `[^a-z0-9]+` treated every non-ASCII letter as a separator.
+   - `python -m pytest -q` failed before the fix (`assert 'cr-me-br-l-e' == 'creme-brulee'`),
+     then 6 passed.
+
+5. Pending Tasks:
+   - None requested yet. Known limitation: `ß` is dropped rather than turned into `ss`.
+
+6. Current Work:
+   The accent fix is complete and tested (6 passed); not committed.
+</summary>"""
+
+
+@scenario("py-slugify-compact",
+          "Python/pytest: slugify('Crème brûlée') gives 'cr-me-br-l-e', fixed with NFKD "
+          "(_ascii_fold); a manual /compact (PreCompact, SessionStart source=compact); then "
+          "max_length cut at a word boundary, an off-by-one fixed, commit")
+def py_slugify_compact(p: Path):
+    def build(project):
+        files(project, {"textkit/__init__.py": "", "textkit/slug.py": SLUG_PY,
+                        "tests/test_slug.py": SLUG_TESTS,
+                        ".gitignore": "__pycache__/\n.pytest_cache/\n"})
+        git_init(project, "textkit: slugify")
+
+    slug, tests = p / "textkit/slug.py", p / "tests/test_slug.py"
+    prompts = [
+        Prompt("slugify('Crème brûlée') gives 'cr-me-br-l-e'. It should give 'creme-brulee'.", [
+            say("", read(slug), read(tests)),
+            say("The regex `[^a-z0-9]+` treats every non-ASCII letter as a separator. A test "
+                "first.",
+                edit(tests, "def test_empty():",
+                     "def test_accents_are_transliterated():\n"
+                     "    assert slugify(\"Crème brûlée\") == \"creme-brulee\"\n\n\n"
+                     "def test_german_sharp_s():\n"
+                     "    # NFKD has no decomposition for ß: it is dropped, not turned into ss.\n"
+                     "    assert slugify(\"Straße\") == \"strae\"\n\n\n"
+                     "def test_empty():")),
+            say("", bash("python -m pytest -q 2>&1 | tail -5; exit ${PIPESTATUS[0]}",
+                         "Run the tests", fails=True)),
+            say("Folding to ASCII with NFKD before the split: `è` becomes `e` + a combining "
+                "accent, and the accent is dropped by the ASCII encode.",
+                write(slug, '"""URL slugs for article titles."""\nimport re\nimport '
+                            'unicodedata\n\n\n'
+                            'def _ascii_fold(text):\n'
+                            '    """\'Crème\' -> \'Creme\': decompose, then drop what is not '
+                            'ASCII."""\n'
+                            '    return unicodedata.normalize("NFKD", text).encode("ascii", '
+                            '"ignore").decode()\n\n\n'
+                            'def slugify(title):\n'
+                            '    """\'Hello, World!\' -> \'hello-world\'; accents are '
+                            'transliterated."""\n'
+                            '    words = re.split(r"[^a-z0-9]+", _ascii_fold(title).lower())\n'
+                            '    return "-".join(w for w in words if w)\n')),
+            say("", bash("python -m pytest -q", "Run the tests")),
+            say("Fixed: `slugify()` in `textkit/slug.py` now folds the title to ASCII with "
+                "Unicode NFKD (new helper `_ascii_fold`) before splitting, so `Crème brûlée` → "
+                "`creme-brulee`.\n\nCause: the split regex `[^a-z0-9]+` saw every accented "
+                "letter as a separator.\n\n`python -m pytest -q` → 6 passed. One limitation, "
+                "pinned by `test_german_sharp_s`: `ß` is dropped (`straße` → `strae`)."),
+        ]),
+        Prompt("/compact", [say(COMPACT_SUMMARY)], resume=True, pause=1.0,
+               match="Your task is to create a detailed summary"),
+        Prompt("Next: slugify should take an optional max_length and cut at a word boundary, "
+               "never in the middle of a word. Commit when done.", [
+            say("", read(slug)),
+            say("Adding `max_length`: keep whole words while the slug fits.",
+                edit(slug, 'def slugify(title):\n'
+                           '    """\'Hello, World!\' -> \'hello-world\'; accents are '
+                           'transliterated."""\n'
+                           '    words = re.split(r"[^a-z0-9]+", _ascii_fold(title).lower())\n'
+                           '    return "-".join(w for w in words if w)\n',
+                     'def slugify(title, max_length=None):\n'
+                     '    """\'Hello, World!\' -> \'hello-world\'; accents are transliterated.\n\n'
+                     '    With max_length, whole words are kept while the slug fits."""\n'
+                     '    words = [w for w in re.split(r"[^a-z0-9]+", '
+                     '_ascii_fold(title).lower()) if w]\n'
+                     '    if max_length is None:\n'
+                     '        return "-".join(words)\n'
+                     '    kept, length = [], 0\n'
+                     '    for word in words:\n'
+                     '        length += len(word) + 1\n'
+                     '        if length >= max_length:\n'
+                     '            break\n'
+                     '        kept.append(word)\n'
+                     '    return "-".join(kept)\n'),
+                read(tests),
+                edit(tests, "def test_empty():",
+                     "def test_max_length_cuts_at_word_boundary():\n"
+                     "    assert slugify(\"The quick brown fox\", max_length=15) == "
+                     "\"the-quick-brown\"\n"
+                     "    assert slugify(\"The quick brown fox\", max_length=14) == "
+                     "\"the-quick\"\n\n\n"
+                     "def test_max_length_longer_than_slug():\n"
+                     "    assert slugify(\"a b\", max_length=50) == \"a-b\"\n\n\n"
+                     "def test_empty():")),
+            say("", bash("python -m pytest -q 2>&1 | tail -8; exit ${PIPESTATUS[0]}",
+                         "Run the tests", fails=True)),
+            say("Off by one: I count a hyphen after every word, including the last, and "
+                "compare with `>=`, so `the-quick-brown` (exactly 15) is rejected. Count the "
+                "hyphen only between words and allow equality.",
+                edit(slug, "    for word in words:\n"
+                           "        length += len(word) + 1\n"
+                           "        if length >= max_length:\n"
+                           "            break\n",
+                     "    for word in words:\n"
+                     "        length += len(word) + (1 if kept else 0)\n"
+                     "        if length > max_length:\n"
+                     "            break\n")),
+            say("", bash("python -m pytest -q", "Run the tests")),
+            say("", bash("git add -A && git commit -q -m 'slugify: transliterate accents, "
+                         "optional max_length at word boundaries' && git log --oneline -1",
+                         "Commit")),
+            say("Committed \"slugify: transliterate accents, optional max_length at word "
+                "boundaries\".\n\n- `slugify(title, max_length=None)` keeps whole words while "
+                "the slug fits: `slugify(\"The quick brown fox\", max_length=15)` → "
+                "`the-quick-brown`.\n- First attempt was off by one (counted a trailing hyphen "
+                "and used `>=`), caught by `test_max_length_cuts_at_word_boundary`; fixed.\n"
+                "- `python -m pytest -q` → 8 passed.\n\nOpen: a single word longer than "
+                "`max_length` gives an empty slug; it might be better to hard-cut it."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["slugify", "creme-brulee", "max_length"],
+            "terms": ["textkit/slug.py", "_ascii_fold", "NFKD", "cr-me-br-l-e", "6 passed",
+                      "straße", "max_length", "word boundary", "off by one", "8 passed",
+                      "optional max_length at word boundaries", "empty slug"]}
+    return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# py-packaging: Python packaging; `pip install -e .` fails (flat-layout discovery), fixed; the
+# console script points at a module that does not exist, fixed; README + commit on resume
+# ------------------------------------------------------------------------------------------
+
+INVSYNC_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "invsync"
+version = "1.2.0"
+description = "Sync warehouse stock levels to the shop"
+requires-python = ">=3.10"
+
+[project.scripts]
+invsync = "invsync.cli:main"
+"""
+
+INVSYNC_MAIN = '''\
+"""invsync command line."""
+import argparse
+
+from invsync import __version__
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="invsync")
+    parser.add_argument("--version", action="version", version=f"invsync {__version__}")
+    parser.add_argument("--dry-run", action="store_true", help="show changes, write nothing")
+    args = parser.parse_args(argv)
+    print("dry run: nothing written" if args.dry_run else "synced 0 items")
+    return 0
+'''
+
+
+@scenario("py-packaging",
+          "Python packaging: `pip install -e .` fails with 'Multiple top-level packages "
+          "discovered in a flat-layout', fixed in pyproject.toml; the console script points at "
+          "invsync.cli (ModuleNotFoundError), fixed; resume: README install steps, commit")
+def py_packaging(p: Path):
+    def build(project):
+        files(project, {"pyproject.toml": INVSYNC_PYPROJECT,
+                        "invsync/__init__.py": '__version__ = "1.2.0"\n',
+                        "invsync/main.py": INVSYNC_MAIN,
+                        "migrations/__init__.py": "",
+                        "migrations/0001_initial.py": "STEPS = ['create table stock (sku text, "
+                                                      "qty int)']\n",
+                        "README.md": "# invsync\n\nSync warehouse stock levels to the shop.\n",
+                        ".gitignore": ".venv/\n*.egg-info/\n__pycache__/\n"})
+        git_init(project, "invsync 1.2.0")
+        # The developer's existing virtualenv, with `wheel` (setuptools 65 in a fresh 3.11 venv
+        # cannot build an editable install without it). Offline: a local wheel if there is one.
+        sh(project, "python -m venv .venv",
+           ".venv/bin/pip install -q --no-index --find-links /opt/pypi/files wheel "
+           "|| .venv/bin/pip install -q wheel")
+
+    pyproject = p / "pyproject.toml"
+    pip = ".venv/bin/pip install -q --no-build-isolation --no-index -e . 2>&1"
+    prompts = [
+        Prompt("On a fresh checkout `pip install -e .` fails, so nobody can run the invsync "
+               "command. Can you fix the packaging? There's a .venv in the project; we're "
+               "offline here.", [
+            say("Reproducing with the project's virtualenv (offline, so no build isolation).",
+                bash(f"{pip} | tail -30; exit ${{PIPESTATUS[0]}}",
+                     "Install the project into .venv", fails=True, timeout=600000)),
+            say("setuptools' automatic discovery sees two top-level packages, `invsync` and "
+                "`migrations`, and refuses to guess. Only `invsync` is the distribution; the "
+                "migrations are data for the deploy step.",
+                read(pyproject), glob("*/__init__.py")),
+            say("", edit(pyproject, '[project.scripts]\ninvsync = "invsync.cli:main"\n',
+                         '[project.scripts]\ninvsync = "invsync.cli:main"\n\n'
+                         '[tool.setuptools]\n'
+                         '# Only the invsync package; migrations/ is deploy data, not code '
+                         'to install.\n'
+                         'packages = ["invsync"]\n')),
+            say("", bash(pip, "Install again", timeout=600000),
+                bash(".venv/bin/invsync --version", "Try the console script", fails=True)),
+            say("The install works now, but the `invsync` script points at `invsync.cli:main` "
+                "and there is no `invsync/cli.py` — the entry point is `invsync/main.py`.",
+                edit(pyproject, 'invsync = "invsync.cli:main"', 'invsync = "invsync.main:main"')),
+            say("", bash(f"{pip} && .venv/bin/invsync --version && .venv/bin/invsync --dry-run",
+                         "Reinstall and run the command", timeout=600000)),
+            say("Fixed, two problems in `pyproject.toml`:\n\n1. **`pip install -e .` failed** "
+                "with `Multiple top-level packages discovered in a flat-layout: ['invsync', "
+                "'migrations']` — setuptools' auto-discovery won't guess. Added "
+                "`[tool.setuptools] packages = [\"invsync\"]`.\n2. **The console script was "
+                "broken**: `invsync = \"invsync.cli:main\"`, but the code is in "
+                "`invsync/main.py` (`ModuleNotFoundError: No module named 'invsync.cli'`). Now "
+                "`invsync.main:main`.\n\n`.venv/bin/invsync --version` → `invsync 1.2.0`; "
+                "`--dry-run` works. Not committed yet."),
+        ]),
+        Prompt("Great. Put the install steps in the README and commit.", [
+            say("", read(p / "README.md")),
+            say("", edit(p / "README.md", "Sync warehouse stock levels to the shop.\n",
+                         "Sync warehouse stock levels to the shop.\n\n## Install\n\n"
+                         "    python -m venv .venv\n"
+                         "    .venv/bin/pip install -e .\n"
+                         "    .venv/bin/invsync --version\n\n"
+                         "Offline, add `--no-build-isolation --no-index` to the pip line.\n"),
+                bash("git status --short", "Check what will be committed")),
+            say("", bash("git add -A && git commit -q -m 'Packaging: explicit packages, fix "
+                         "the invsync entry point; README install steps' && git log "
+                         "--oneline -1", "Commit")),
+            say("Committed \"Packaging: explicit packages, fix the invsync entry point; README "
+                "install steps\". `.venv/` and `*.egg-info/` stay ignored.\n\nStill open: "
+                "`migrations/` isn't shipped in the package, so the deploy step must copy it "
+                "from the repository."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["pip install -e .", "invsync", "packaging"],
+            "terms": ["pyproject.toml", "Multiple top-level packages discovered in a flat-layout",
+                      "migrations", "packages = [\"invsync\"]", "invsync.cli:main",
+                      "No module named 'invsync.cli'", "invsync.main:main", "invsync 1.2.0",
+                      "--no-build-isolation", "README install steps", "deploy step"]}
+    return build, prompts, keys

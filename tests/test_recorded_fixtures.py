@@ -32,7 +32,7 @@ def strings(value):
 
 def test_corpus_has_tuning_and_heldout_sessions():
     heldout = [p for p in SESSIONS if p.parent.name == "heldout"]
-    assert len(SESSIONS) >= 6 and len(heldout) >= 2, SESSIONS
+    assert len(SESSIONS) >= 14 and len(heldout) >= 4, SESSIONS
 
 
 @pytest.mark.parametrize("path", SESSIONS, ids=lambda p: p.stem)
