@@ -126,8 +126,6 @@ def _transcript_has_context(path) -> bool:
 
 def session_start_output(payload: dict, settings) -> str:
     """The JSON SessionStart prints, or "" when there is nothing to add."""
-    import json
-
     from claude_mem import context, project
 
     source = str(payload.get("source") or "startup")
@@ -149,6 +147,12 @@ def session_start_output(payload: dict, settings) -> str:
             session = store.session_by_claude_id(str(payload.get("session_id") or ""))
             if session is not None:
                 filters = {"since": session["last_activity_at"], "exclude_session": session["id"]}
+        elif source == "compact":
+            # Measured (README, "How good is the memory?"): Claude Code's compaction summary
+            # keeps this session's own work; what it drops is the memory of the others.
+            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
+            filters = {"exclude_session": session["id"] if session is not None else None,
+                       "after_compaction": True}
         text = context.render(store, project.project_name(cwd), settings, **filters)
     finally:
         store.close()
@@ -181,10 +185,10 @@ def run(name: str, raw: str) -> str:
         return ""
     output = ""
     if event == "SessionStart":
-        import json
+        from claude_mem import jsonlite
 
         try:
-            payload = json.loads(raw)
+            payload = jsonlite.loads(raw)
         except ValueError as exc:
             log.warning(f"SessionStart: stdin is not JSON ({exc})")
             return ""
