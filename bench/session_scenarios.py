@@ -3246,3 +3246,304 @@ def py_packaging(p: Path):
                       "No module named 'invsync.cli'", "invsync.main:main", "invsync 1.2.0",
                       "--no-build-isolation", "README install steps", "deploy step"]}
     return build, prompts, keys
+
+
+# ------------------------------------------------------------------------------------------
+# HELD OUT java-bank-transfer: Java; a failed transfer still debits the source; new
+# InsufficientFundsException (checked: 'unreported exception' compile error); resume: a daily
+# limit of 10000 read from bank.properties
+# ------------------------------------------------------------------------------------------
+
+ACCOUNT_JAVA = """\
+package bank;
+
+public class Account {
+    private final String id;
+    private long balanceCents;
+
+    public Account(String id, long balanceCents) {
+        this.id = id;
+        this.balanceCents = balanceCents;
+    }
+
+    public String getId() { return id; }
+    public long getBalanceCents() { return balanceCents; }
+
+    void deposit(long cents) { balanceCents += cents; }
+    void withdraw(long cents) { balanceCents -= cents; }
+}
+"""
+
+BANK_JAVA = """\
+package bank;
+
+public class Bank {
+    /** Moves money between accounts; returns false when the source cannot cover it. */
+    public boolean transfer(Account from, Account to, long cents) {
+        from.withdraw(cents);
+        if (from.getBalanceCents() < 0) {
+            return false;
+        }
+        to.deposit(cents);
+        return true;
+    }
+}
+"""
+
+BANK_TEST_JAVA = """\
+package bank;
+
+public class BankTest {
+    static int failures = 0;
+
+    static void check(boolean ok, String name) {
+        System.out.println((ok ? "ok   " : "FAIL ") + name);
+        if (!ok) failures++;
+    }
+
+    public static void main(String[] args) {
+        Bank bank = new Bank();
+        Account a = new Account("alice", 50_00);
+        Account b = new Account("bob", 0);
+        check(bank.transfer(a, b, 20_00), "transfer succeeds");
+        check(a.getBalanceCents() == 30_00 && b.getBalanceCents() == 20_00, "balances moved");
+        System.out.println(failures == 0 ? "ALL OK" : failures + " FAILED");
+        System.exit(failures == 0 ? 0 : 1);
+    }
+}
+"""
+
+BANK_TEST_V2 = """\
+package bank;
+
+public class BankTest {
+    static int failures = 0;
+
+    static void check(boolean ok, String name) {
+        System.out.println((ok ? "ok   " : "FAIL ") + name);
+        if (!ok) failures++;
+    }
+
+    public static void main(String[] args) {
+        Bank bank = new Bank();
+        Account a = new Account("alice", 50_00);
+        Account b = new Account("bob", 0);
+        bank.transfer(a, b, 20_00);
+        check(a.getBalanceCents() == 30_00 && b.getBalanceCents() == 20_00, "balances moved");
+
+        Account poor = new Account("carol", 10_00);
+        try {
+            bank.transfer(poor, b, 25_00);
+            check(false, "insufficient funds throws");
+        } catch (InsufficientFundsException e) {
+            check(e.getMessage().contains("carol"), "insufficient funds throws");
+        }
+        check(poor.getBalanceCents() == 10_00, "failed transfer leaves the source untouched");
+        check(b.getBalanceCents() == 20_00, "failed transfer credits nothing");
+        System.out.println(failures == 0 ? "ALL OK" : failures + " FAILED");
+        System.exit(failures == 0 ? 0 : 1);
+    }
+}
+"""
+
+INSUFFICIENT_JAVA = """\
+package bank;
+
+/** A transfer asked for more than the source account holds. */
+public class InsufficientFundsException extends Exception {
+    public InsufficientFundsException(Account from, long cents) {
+        super("account " + from.getId() + " has " + from.getBalanceCents()
+              + " cents, transfer needs " + cents);
+    }
+}
+"""
+
+BANK_RUN_SH = """\
+#!/bin/sh
+set -e
+rm -rf out
+javac -d out $(find src -name '*.java')
+java -cp out bank.BankTest
+"""
+
+
+@scenario("java-bank-transfer",
+          "Java/javac: a transfer that fails for insufficient funds still debits the source; "
+          "check before mutating, new checked InsufficientFundsException ('unreported "
+          "exception' compile error fixed); resume: daily limit 10000 from bank.properties "
+          "via new TransferLimits, commit",
+          heldout=True)
+def java_bank_transfer(p: Path):
+    def build(project):
+        files(project, {"src/bank/Account.java": ACCOUNT_JAVA, "src/bank/Bank.java": BANK_JAVA,
+                        "src/bank/BankTest.java": BANK_TEST_JAVA, "run.sh": BANK_RUN_SH,
+                        ".gitignore": "out/\n"})
+        sh(project, "chmod +x run.sh")
+        git_init(project, "Accounts and transfers")
+
+    bank, test = p / "src/bank/Bank.java", p / "src/bank/BankTest.java"
+    exc = p / "src/bank/InsufficientFundsException.java"
+    limits = p / "src/bank/TransferLimits.java"
+    prompts = [
+        Prompt("Support ticket: a transfer that fails for insufficient funds still takes the "
+               "money out of the source account. Please fix it properly.", [
+            say("", read(bank), read(test), read(p / "src/bank/Account.java")),
+            say("`Bank.transfer()` withdraws first and checks afterwards, and on failure it "
+                "returns `false` without putting the money back — the source keeps the "
+                "negative balance. I'll check before touching anything and make the failure "
+                "an exception the caller can't ignore: a new checked "
+                "`InsufficientFundsException`.",
+                write(exc, INSUFFICIENT_JAVA),
+                edit(bank, "    /** Moves money between accounts; returns false when the source "
+                           "cannot cover it. */\n"
+                           "    public boolean transfer(Account from, Account to, long cents) {\n"
+                           "        from.withdraw(cents);\n"
+                           "        if (from.getBalanceCents() < 0) {\n"
+                           "            return false;\n"
+                           "        }\n"
+                           "        to.deposit(cents);\n"
+                           "        return true;\n"
+                           "    }",
+                     "    /** Moves money between accounts; nothing changes when the source "
+                     "cannot cover it. */\n"
+                     "    public void transfer(Account from, Account to, long cents)\n"
+                     "            throws InsufficientFundsException {\n"
+                     "        if (from.getBalanceCents() < cents) {\n"
+                     "            throw new InsufficientFundsException(from, cents);\n"
+                     "        }\n"
+                     "        from.withdraw(cents);\n"
+                     "        to.deposit(cents);\n"
+                     "    }"),
+                write(test, BANK_TEST_V2)),
+            say("", bash("./run.sh", "Compile and run the checks", fails=True)),
+            say("The first transfer in the test isn't inside the `try`, and the exception is "
+                "checked, so `main` has to declare it.",
+                edit(test, "    public static void main(String[] args) {",
+                     "    public static void main(String[] args) throws "
+                     "InsufficientFundsException {")),
+            say("", bash("./run.sh", "Compile and run the checks")),
+            say("Fixed.\n\n**Cause:** `Bank.transfer()` called `from.withdraw()` *before* "
+                "checking the balance and just returned `false` when it went negative, so the "
+                "money left the source account and never arrived anywhere.\n\n**Fix:** the "
+                "balance is checked first; a transfer that can't be covered throws the new "
+                "checked `InsufficientFundsException` (message names the account) and changes "
+                "nothing. `transfer()` now returns `void`.\n\nThe first compile failed with "
+                "`unreported exception InsufficientFundsException; must be caught or declared "
+                "to be thrown` in `BankTest.main`; declared it. `./run.sh` → ALL OK (4 "
+                "checks)."),
+        ]),
+        Prompt("Good. Compliance also wants a daily transfer limit per account: 10,000.00, but "
+               "configurable in a bank.properties file, not hard-coded. Commit when done.", [
+            say("I'll read the limit with `java.util.Properties` in a small `TransferLimits` "
+                "class and have `Bank` track what each account sent today.",
+                write(p / "bank.properties", "# Per-account limit for outgoing transfers per "
+                                             "day, in cents\ndaily.limit.cents=1000000\n"),
+                write(limits, "package bank;\n\n"
+                              "import java.io.IOException;\n"
+                              "import java.io.Reader;\n"
+                              "import java.nio.file.Files;\n"
+                              "import java.nio.file.Path;\n"
+                              "import java.util.Properties;\n\n"
+                              "/** Limits read from bank.properties. */\n"
+                              "public final class TransferLimits {\n"
+                              "    public final long dailyLimitCents;\n\n"
+                              "    public TransferLimits(long dailyLimitCents) {\n"
+                              "        this.dailyLimitCents = dailyLimitCents;\n"
+                              "    }\n\n"
+                              "    public static TransferLimits load(Path file) throws "
+                              "IOException {\n"
+                              "        Properties props = new Properties();\n"
+                              "        try (Reader in = Files.newBufferedReader(file)) {\n"
+                              "            props.load(in);\n"
+                              "        }\n"
+                              "        return new TransferLimits(Long.parseLong(props.getProperty("
+                              "\"daily.limit.cents\").trim()));\n"
+                              "    }\n"
+                              "}\n"),
+                read(bank)),
+            say("", write(bank, "package bank;\n\n"
+                                "import java.util.HashMap;\n"
+                                "import java.util.Map;\n\n"
+                                "public class Bank {\n"
+                                "    private final TransferLimits limits;\n"
+                                "    private final Map<String, Long> sentToday = new "
+                                "HashMap<>();\n\n"
+                                "    public Bank(TransferLimits limits) {\n"
+                                "        this.limits = limits;\n"
+                                "    }\n\n"
+                                "    /** Moves money between accounts; nothing changes when "
+                                "the source cannot cover it\n"
+                                "     *  or the transfer would pass the source's daily limit. */\n"
+                                "    public void transfer(Account from, Account to, long cents)\n"
+                                "            throws InsufficientFundsException {\n"
+                                "        long sent = sentToday.getOrDefault(from.getId(), 0L);\n"
+                                "        if (sent + cents > limits.dailyLimitCents) {\n"
+                                "            throw new IllegalStateException(\"daily limit of \" "
+                                "+ limits.dailyLimitCents\n"
+                                "                    + \" cents reached for \" + "
+                                "from.getId());\n"
+                                "        }\n"
+                                "        if (from.getBalanceCents() < cents) {\n"
+                                "            throw new InsufficientFundsException(from, cents);\n"
+                                "        }\n"
+                                "        from.withdraw(cents);\n"
+                                "        to.deposit(cents);\n"
+                                "        sentToday.put(from.getId(), sent + cents);\n"
+                                "    }\n\n"
+                                "    /** Called by the nightly job. */\n"
+                                "    public void startNewDay() {\n"
+                                "        sentToday.clear();\n"
+                                "    }\n"
+                                "}\n")),
+            say("", bash("./run.sh 2>&1 | head; exit ${PIPESTATUS[0]}", "Compile and test",
+                         fails=True)),
+            say("`Bank` has no no-argument constructor any more; the test builds its bank "
+                "from the real `bank.properties` now, and gets checks for the limit.",
+                read(test),
+                edit(test, "    public static void main(String[] args) throws "
+                           "InsufficientFundsException {\n"
+                           "        Bank bank = new Bank();",
+                     "    public static void main(String[] args) throws Exception {\n"
+                     "        TransferLimits limits = TransferLimits.load("
+                     "java.nio.file.Path.of(\"bank.properties\"));\n"
+                     "        check(limits.dailyLimitCents == 1_000_000, \"limit from "
+                     "bank.properties\");\n"
+                     "        Bank bank = new Bank(limits);"),
+                edit(test, "        System.out.println(failures == 0 ? \"ALL OK\"",
+                     "        Account rich = new Account(\"dave\", 50_000_00);\n"
+                     "        bank.transfer(rich, b, 9_000_00);\n"
+                     "        try {\n"
+                     "            bank.transfer(rich, b, 2_000_00);\n"
+                     "            check(false, \"daily limit enforced\");\n"
+                     "        } catch (IllegalStateException e) {\n"
+                     "            check(rich.getBalanceCents() == 41_000_00, \"daily limit "
+                     "enforced\");\n"
+                     "        }\n"
+                     "        bank.startNewDay();\n"
+                     "        bank.transfer(rich, b, 2_000_00);\n"
+                     "        check(rich.getBalanceCents() == 39_000_00, \"limit resets "
+                     "next day\");\n"
+                     "        System.out.println(failures == 0 ? \"ALL OK\"")),
+            say("", bash("./run.sh", "Compile and test")),
+            say("", bash("git add -A && git commit -q -m 'Transfers: no debit on insufficient "
+                         "funds; daily limit from bank.properties' && git log --oneline -1",
+                         "Commit")),
+            say("Committed \"Transfers: no debit on insufficient funds; daily limit from "
+                "bank.properties\".\n\n- `bank.properties`: `daily.limit.cents=1000000` "
+                "(10,000.00).\n- New `TransferLimits.load(Path)` reads it; `new "
+                "Bank(limits)` tracks what each account sent today and throws "
+                "`IllegalStateException(\"daily limit of 1000000 cents reached for …\")`; "
+                "`startNewDay()` resets the counters.\n- The first build failed: `constructor "
+                "Bank in class Bank cannot be applied to given types` in `BankTest`; it now "
+                "loads the real `bank.properties`. `./run.sh` → ALL OK (7 checks).\n\n"
+                "Open: nothing calls `startNewDay()` yet — the nightly job has to, and the "
+                "day boundary is whatever time zone that job runs in."),
+        ], resume=True, pause=1.0),
+    ]
+    keys = {"request": ["insufficient funds", "transfer", "daily transfer limit"],
+            "terms": ["src/bank/Bank.java", "withdraw", "InsufficientFundsException",
+                      "unreported exception", "ALL OK", "bank.properties",
+                      "daily.limit.cents=1000000", "TransferLimits", "startNewDay",
+                      "cannot be applied to given types",
+                      "no debit on insufficient funds", "time zone"]}
+    return build, prompts, keys
