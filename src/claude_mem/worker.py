@@ -72,7 +72,6 @@ class Worker:
         self.control = ControlServer({"wake": self._on_wake, "ping": self.describe,
                                       "status": self.describe, "stop": self._on_stop},
                                      self.stopping)
-        self.viewer = None  # the web viewer's HTTP server, when enabled
         # The worker lock fd taken by ``main``; None only for a Worker built elsewhere
         # (tests), which then never releases a lock it does not have.
         self.lock_fd = lock_fd
@@ -85,6 +84,7 @@ class Worker:
         # Highest pending id seen by a drain pass: the idle handshake's "anything new?".
         self.max_seen_id = 0
         self.expired_checked = False
+        self.team_sync = None  # team memory's sync thread, when a team database is configured
 
     # -- control socket ----------------------------------------------------------------
 
@@ -112,19 +112,17 @@ class Worker:
     def describe(self) -> dict:
         return {"pid": os.getpid(), "started_at": self.started_at, "processed": self.processed,
                 "compressor": getattr(self.compressor, "name", "?"),
-                "viewer": (f"http://127.0.0.1:{self.viewer.server_address[1]}/"
-                           if self.viewer is not None else None),
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1)}
 
     # -- the main loop -------------------------------------------------------------------
 
     def run(self) -> None:
         self.listen()
-        if int(self.settings.viewer_port) > 0:
-            from claude_mem.viewer import start_viewer
-
-            self.viewer = start_viewer(int(self.settings.viewer_port))
         log.info(f"worker started (compressor {self.compressor.name})")
+        if self.settings.team_database_url:
+            from claude_mem.team.sync import SyncThread
+
+            self.team_sync = SyncThread.start_for(self.settings)
         while not self.stopping.is_set():
             try:
                 did = self.drain()
@@ -143,6 +141,8 @@ class Worker:
                 self.stopping.wait(1.0)
             if did:
                 self.last_work_at = time.monotonic()
+                if self.team_sync is not None:
+                    self.team_sync.poke()  # push what was just stored, off this thread
                 continue
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
@@ -200,9 +200,8 @@ class Worker:
 
     def close(self) -> None:
         self.stopping.set()
-        if self.viewer is not None:
-            self.viewer.shutdown()
-            self.viewer.server_close()
+        if self.team_sync is not None:
+            self.team_sync.stop()
         self.stop_listening()
         pidlock.remove_own_pid_file()
         try:
