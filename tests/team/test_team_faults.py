@@ -58,7 +58,7 @@ def own_server():
     if find_bin() is None:
         pytest.skip("PostgreSQL is not installed (no initdb; set PG_BIN)")
     pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[team]')")
-    from claude_mem.team import pgstore
+    from claude_mem.store import postgres as pgstore
 
     cluster = Cluster.create()
     try:
@@ -170,7 +170,7 @@ def test_machines_syncing_at_once(team_db, machines, tmp_path):
 def test_members_cannot_write_what_is_not_theirs(team_db):
     import psycopg
 
-    from claude_mem.team.pgstore import TeamDatabase
+    from claude_mem.store.postgres import TeamDatabase
 
     row = {"uid": "m1:o:1", "kind": "observation", "project_key": "github.com/acme/billing",
            "project_name": "billing", "author": "alice", "machine_id": "m1",

@@ -24,7 +24,7 @@ import threading
 import time
 
 from claude_mem import config, log
-from claude_mem.team.pgstore import SCHEMA_VERSION, TeamDatabase, TeamDatabaseError
+from claude_mem.store.postgres import SCHEMA_VERSION, TeamDatabase, TeamDatabaseError
 from claude_mem.team.urls import mask_error
 
 _MAX_BACKOFF = 300.0
