@@ -341,7 +341,7 @@ def shell_code(command: str) -> str:
 _CONCLUSION = re.compile(
     r"is the first bad commit|^Successfully (?:installed|built|tagged|created|uninstalled)|"
     r"^(?:Created|Wrote|Saved|Published|Deployed|Merged|Tagged|Installed|Uninstalled|Added|"
-    r"Removed|Updated|Deleted|Closed|Generated|Migrated|Rolled back)\b|^Fast-forward|"
+    r"Removed|Updated|Deleted|Closed|Migrated|Rolled back)\b|^Fast-forward|"
     r"^Switched to (?:a new )?branch|set up to track|\* \[new (?:branch|tag)\]|^\s*[✓✔] ")
 
 

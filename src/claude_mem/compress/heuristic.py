@@ -560,8 +560,7 @@ class HeuristicCompressor:
 
         learned = []
         for failure, fix in fixed:
-            learned.append(_failure_line(failure) + (f" → fixed: {_code(_fact(fix, 'Command') or fix['title'], 90)}"
-                                                    if fix is not None else ""))
+            learned.append(_failure_line(failure) + f" → fixed: {_code(_fact(fix, 'Command') or fix['title'], 70)}")
         # A look that failed (``cat`` of a missing file) found something out; a failed
         # action (tests, build, push) nothing later fixed is still open.
         looks = [o for o in unresolved if READ_ONLY.match(_core_command(_fact(o, "Command")))]
@@ -639,7 +638,7 @@ def _is_failure(obs) -> bool:
 def _failure_line(obs) -> str:
     title = obs["title"]
     why = _fact(obs, "Cause")
-    return title + (f" — {why}" if why and why not in title else "")
+    return title + (f" — {_short(why, 160)}" if why and why not in title else "")
 
 
 def _step_key(obs) -> str:
@@ -743,7 +742,8 @@ def _outcomes(observations) -> list[str]:
         command = _fact(obs, "Command")
         if not result:
             continue
-        key = _core_command(command) if command else obs["title"]
+        key = _core_command(command) if command else "Read " + os.path.basename(
+            (obs.get("files_read") or [obs["title"]])[0])
         last.pop(key, None)
         last[key] = f"{_code(key, 60)}: {result}"
     return list(last.values())[-4:]
