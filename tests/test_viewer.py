@@ -31,6 +31,7 @@ def test_the_printed_address_lets_the_owner_in_and_nothing_else_does(viewer):
     assert status == 200 and json.loads(body)
 
     for path in ("/", "/api/search?q=pytest", "/api/status", "/api/feed", "/api/events",
+                 "/api/feed?limit=abc", "/search?q=" + "x" * 5000,
                  "/session/1", "/obs/1", "/static/app.js", "/settings"):
         status, _, body = fetch(viewer.port, path)
         assert status == 401, path
