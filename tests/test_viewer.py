@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from claude_mem import cli, control
-from conftest import run_hook, wait_until_drained
+from helpers import run_hook, wait_until_drained
 from viewer_kit import SESSION_A, bash_event, fetch, start_viewer, stop_viewer, viewer  # noqa: F401
 
 

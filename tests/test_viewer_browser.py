@@ -14,7 +14,7 @@ import pytest
 
 from claude_mem import control
 from claude_mem.models import OBSERVATION_TYPES
-from conftest import run_hook, wait_until_drained
+from helpers import run_hook, wait_until_drained
 from viewer_kit import bash_event, start_viewer, stop_viewer, viewer  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"

@@ -20,6 +20,9 @@ edits merged per file with the symbols they touched, the last outcome of each ch
 commits, failures a later step fixed (learned, with the fix) apart from those still
 open (next steps), the user's decisions, and the final reply itself (``notes``, bounded),
 which a later trivial reply (an answer to a ``<task-notification>``) does not overwrite.
+
+Long because its one concern is long: one rule per tool, next to the summary that reads
+their facts back (output parsing of test runners and compilers is in ``extract``).
 """
 from __future__ import annotations
 
@@ -27,9 +30,10 @@ import json
 import os
 import re
 
-from claude_mem.compress import SessionContext
 from claude_mem.compress import extract
+from claude_mem.compress.base import SessionContext, relative_path
 from claude_mem.models import Observation, Produced, Summary
+from claude_mem.text import one_line
 
 BUG_WORDS = re.compile(
     r"\b(fix\w*|bugs?|wrong|broken|errors?|fail\w*|crash\w*|regress\w*|incorrect|issue)\b", re.I)
@@ -62,15 +66,12 @@ MUTATING_COMMANDS = re.compile(
     r"uv\s+(add|pip|sync)|npm\s+(i|install|uninstall|publish)|yarn\s+add|pnpm\s+add|poetry\s+add|"
     r"cargo\s+(add|install|publish)|mix\s+(deps\.get|igniter\.install|ecto\.\w+)|make|patch|"
     r"gh\s+(pr|issue|release)\s+(create|merge|close|edit|comment))\b")
-TRIVIAL_OUTPUT = re.compile(r"^(\s*|[-=*#.]+|done\.?|ok\.?)$", re.I)
 
 LIST_LIMIT = 12
 NOTES_LIMIT = 1800
 
 
-def _short(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+_short = one_line  # whitespace folded, cut with "…" (the shared text toolkit)
 
 
 def _code(text: str, limit: int = 80) -> str:
@@ -158,20 +159,8 @@ class HeuristicCompressor:
 
     # -- paths -----------------------------------------------------------------------
 
-    @staticmethod
-    def rel(path: str, ctx: SessionContext) -> str:
-        """A path as a person names it: relative to the project when inside it."""
-        if not path:
-            return ""
-        path = str(path)
-        if not os.path.isabs(path):
-            return os.path.normpath(path)
-        from claude_mem.project import project_root
-
-        for base in _dedupe([project_root(ctx.cwd), ctx.cwd]):
-            if base and (path == base or path.startswith(base.rstrip(os.sep) + os.sep)):
-                return os.path.relpath(path, base)
-        return path
+    # A path as a person names it (shared with the LLM compressor, which owns no copy).
+    rel = staticmethod(relative_path)
 
     # -- interface -------------------------------------------------------------------
 
@@ -309,6 +298,10 @@ class HeuristicCompressor:
         names = list(_dedupe(names))
         removed = [n for n in _dedupe(removed) if n not in names]
         title = f"Edited {path}"
+        before, after = next((pair for pair in (extract.changed_line(o, n) for o, n in edits) if pair[0]),
+                             ("", ""))
+        if before:
+            facts.insert(0, f"Change: {_code(before, 120)} → {_code(after, 120)}")
         if len(edits) == 1:
             old, new = edits[0]
             old_lines, new_lines = _lines(old), _lines(new)
@@ -316,6 +309,8 @@ class HeuristicCompressor:
                 title += f": {_code(old_lines[0].strip(), 50)} → {_code(new_lines[0].strip(), 50)}"
             elif names or removed:
                 title += ": " + _symbol_text(names, removed)
+                if before and len(old_lines) <= 12:
+                    title += f": {_code(before, 50)} → {_code(after, 50)}"
         elif edits:
             title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else "")
         if names or removed:
@@ -369,12 +364,17 @@ class HeuristicCompressor:
 
     def _command_obs(self, ctx, command, lines, out, description, interrupted=False, background=""):
         core = _core_command(command)
-        result = extract.outcome(lines)
+        # ``git bisect run`` prints a test run per step: its failures are the probe, not the result.
+        result = "" if re.match(r"git\s+bisect\b", core) else extract.outcome(lines)
         failed = extract.outcome_failed(result)
         branch, sha, subject = extract.commit(out)
         facts = [f"Command: {_short(command, 300)}"]
         if description:
             facts.append(f"Purpose: {_short(description, 160)}")
+        message = extract.commit_message(command)
+        if message and not sha:
+            # ``git commit -q`` prints no hash: the message says what was committed.
+            facts.append(f"Commit: {message}")
         concepts = ["command"]
         read_only = bool(READ_ONLY.match(core))
         if interrupted:
@@ -396,10 +396,10 @@ class HeuristicCompressor:
             concepts.append("commit")
         else:
             status = "succeeded"
-            first = next((l.strip() for l in lines if not TRIVIAL_OUTPUT.match(l)), "")
-            if first and not read_only and len(lines) <= 8:
-                status += f": {_short(first, 100)}"
-                facts.append(f"Output: {_short(first, 200)}")
+            said = "" if read_only else extract.conclusion(lines)
+            if said:
+                status += f": {_short(said, 140)}"
+                facts.append(f"Output: {said}")
         if result:
             facts.append(f"Outcome: {result}")
             concepts.append("test" if re.search(r"test|example|spec|passing", result, re.I) else "check")
@@ -443,6 +443,10 @@ class HeuristicCompressor:
             core = _core_command(command)
             what = _code(core if len(command) > 80 else command)
             facts = [f"Command: {_short(command, 300)}"]
+            message = extract.commit_message(command)
+            if message and re.search(r"upstream|remote|rejected|fetch first|non-fast-forward|"
+                                     r"Could not read from", error):
+                facts.append(f"Commit: {message}")  # the commit went through; the push failed
         else:
             target = data.get("file_path") or data.get("notebook_path") or data.get("path") or ""
             what = f"{event.tool_name}" + (f" of {self.rel(target, ctx)}" if target else "")
@@ -671,7 +675,9 @@ def _merged_edits(observations) -> list[str]:
         if not obs.get("files_modified") or "command" in obs.get("concepts", []):
             continue
         for path in obs["files_modified"]:
-            entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"]})
+            entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"],
+                                           "change": ""})
+            entry["change"] = entry["change"] or _fact(obs, "Change")
             if path not in order:
                 order.append(path)
             entry["edits"] += 1
@@ -691,8 +697,9 @@ def _merged_edits(observations) -> list[str]:
         count = f" ({entry['edits']} edits)" if entry["edits"] > 1 else ""
         names = entry["names"]
         detail = ", ".join(names[:8]) + (f", +{len(names) - 8} more" if len(names) > 8 else "")
+        change = f" ({entry['change']})" if entry["change"] and entry["edits"] <= 3 and not entry["created"] else ""
         lines.append(f"{verb} {path}{count}" + (f": {detail}" if detail else
-                                               (f" — {entry['subtitle']}" if entry.get("subtitle") else "")))
+                                               (f" — {entry['subtitle']}" if entry.get("subtitle") else "")) + change)
     return lines
 
 
@@ -742,9 +749,9 @@ def _notable_commands(observations) -> list[str]:
         core = _core_command(command)
         if READ_ONLY.match(core) or re.match(r"^git\s+(add|stash|checkout|status)\b", core):
             continue
-        if CHECK_COMMAND.search(core):
-            continue  # a check that printed no outcome: its problems are listed elsewhere
         said = _fact(obs, "Output")
+        if CHECK_COMMAND.search(core) and not extract.conclusive(said):
+            continue  # a check that printed no outcome: its problems are listed elsewhere
         if not said and not MUTATING_COMMANDS.match(core):
             continue
         out.append(f"Ran {_code(core, 90)}" + (f" → {_short(said, 100)}" if said else ""))
@@ -755,7 +762,8 @@ def _best_reply(new: str, previous: str) -> str:
     """The request's best summary: a trivial later reply must not replace a substantive one."""
     new, previous = str(new or "").strip(), str(previous or "").strip()
     if previous and len(previous) >= 200 and len(new) < max(200, len(previous) // 3):
-        return previous
+        # Kept, with the short afterword (it may still say something: "all 15 tests pass").
+        return previous if not new or new in previous else f"{previous}\n(then) {new}"
     return new or previous
 
 

@@ -10,16 +10,18 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``memory``     observations and summaries
 - ``search``     full-text search (FTS5, weighted bm25, safe quoting)
 - ``accounting`` LLM usage and the store's own figures
+- ``space``      giving disk space back (incremental auto-vacuum, WAL truncation)
 - ``team``       team memory's local side: shared projects, the outbox, teammates' rows
-                 (``TeamStore(store)``; the PostgreSQL side is ``claude_mem.team.pgstore``)
+                 (``TeamStore(store)``; the PostgreSQL side is ``store.postgres``)
 - ``feed``       the viewer's live feed: what was stored after a cursor
+- ``postgres``   the team's PostgreSQL store (not imported here: psycopg is an extra)
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
                  queueing of a replayed session, copying rows from elsewhere
 
 ``Store`` joins the rooms into the one entry point the rest of the code uses
 (``from claude_mem.store import Store``); ``open_store()`` builds it for the configured
-data directory. ``protocol.MemoryStore`` says what the rest of the code needs from a
-memory store, so a second back-end (e.g. PostgreSQL for a team) can sit beside this one.
+data directory. ``protocol.MemoryReader``/``MemoryWriter`` say what the rest of the code needs from
+a memory store, so a second back-end (e.g. PostgreSQL for a team) can sit beside this one.
 
 Readers return plain ``dict`` objects (never ``sqlite3.Row``), list columns already
 decoded. Dicts rather than dataclasses because every consumer either renders them as
@@ -48,13 +50,14 @@ from claude_mem.store.queue import QueueRoom
 from claude_mem.store.search import fts_query
 from claude_mem.store.search import SearchRoom
 from claude_mem.store.sessions import SessionsRoom
+from claude_mem.store.space import SpaceRoom
 
 __all__ = ["Store", "open_store", "summary_dict", "fts_query", "observation_dict",
            "sqlite3", "MIGRATIONS"]
 
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            FeedRoom, Database):
+            SpaceRoom, FeedRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a

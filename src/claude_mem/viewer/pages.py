@@ -13,6 +13,7 @@ import json
 import time
 
 from claude_mem.models import OBSERVATION_TYPES
+from claude_mem.text import when
 
 # What the type filter offers: prompts, summaries, then each observation type.
 FEED_TYPES = ("prompt", "summary", *OBSERVATION_TYPES)
@@ -22,12 +23,6 @@ MATCH_START, MATCH_END = "\x02", "\x03"
 
 def esc(value) -> str:
     return html.escape(str(value if value is not None else ""), quote=True)
-
-
-def when(epoch, seconds: bool = False) -> str:
-    if not epoch:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else ""), time.localtime(epoch))
 
 
 def time_tag(epoch) -> str:
