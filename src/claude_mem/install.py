@@ -253,7 +253,8 @@ def next_steps_lines(steps: dict) -> list[str]:
         lines.append(f"       {steps['mcp_add_command']}")
         lines.append("     or run `claude-mem install --register-mcp` to have it done.")
     if steps["viewer"]:
-        lines.append(f"  3. Browse memory: `claude-mem viewer` ({steps['viewer']} while the worker runs).")
+        lines.append(f"  3. Browse memory: `claude-mem viewer` (starts it on {steps['viewer']} and opens it "
+                     "with your key).")
     else:
         lines.append("  3. The web viewer is off (viewer_port is 0).")
     count, folder = steps["past_transcripts"], steps["transcripts_folder"]
