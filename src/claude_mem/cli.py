@@ -31,7 +31,26 @@ def _dump(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command groups that live in modules of their own load only when used, so
+    `claude-mem search` does not pay for importing the import and team machinery."""
+
+    modules = {"import": "claude_mem.cli_import:import_group",  # claude-mem import …
+               "team": "claude_mem.cli_team:team_group"}        # claude-mem team …
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.modules})
+
+    def get_command(self, ctx, name):
+        if name in self.modules and name not in self.commands:
+            import importlib
+
+            module, attr = self.modules[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="claude-mem")
 def main():
     """Persistent memory for Claude Code."""
@@ -693,11 +712,6 @@ def mcp_cmd(cwd):
         raise click.ClickException(str(exc))
 
 
-from claude_mem.cli_import import import_group  # noqa: E402
-from claude_mem.cli_team import team_group  # noqa: E402  (the `team` commands: cli_team.py)
-
-main.add_command(import_group)
-main.add_command(team_group)
 
 if __name__ == "__main__":
     main()
