@@ -40,17 +40,12 @@ def is_ours(hook: dict) -> bool:
 
 
 def read_settings(path: str) -> dict:
-    if not os.path.exists(path):
-        return {}
+    from claude_mem.config import SettingsFileError, read_json_object
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        data = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        raise SettingsError(f"{path} is not valid JSON ({exc}); fix it or move it away first") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path} must hold a JSON object")
-    return data
+        return read_json_object(path)
+    except SettingsFileError as exc:
+        raise SettingsError(f"{exc}; fix it or move it away first") from None
 
 
 def write_settings(path: str, data: dict) -> None:
