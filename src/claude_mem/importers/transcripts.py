@@ -29,7 +29,8 @@ What fires, as measured on Claude Code 2.1.38/2.1.39 and 2.1.332 (see the tests)
   ``Exit code N``). Where the transcript recorded hook progress for the call, that decides.
   Events come in the order results arrived (parallel calls finish in any order).
 - Stop where a turn ends without an interruption, also after an empty last response, with
-  the turn's last non-empty text as ``last_assistant_message``.
+  the turn's last non-empty text as ``last_assistant_message``: where Claude Code noted it
+  (``stop_hook_summary``, ``turn_duration``), else before the next prompt or at the end.
 - Sidechain entries are subagents' own steps: like the hooks' payloads, the import keeps the
   Task call and its result (the subagent's report), not every step inside it.
 - SessionEnd at the end of the transcript (reason ``import``).
@@ -307,7 +308,13 @@ class Transcript:
 
     def _dispatch(self, kind: str, entry: dict, at: float) -> None:
         if kind == "system":
-            if entry.get("subtype") == "compact_boundary":
+            subtype = entry.get("subtype")
+            if subtype in ("stop_hook_summary", "turn_duration"):
+                self._end_turn()  # Claude Code noted the end of the turn: Stop fired here
+            elif subtype == "compact_boundary":
+                metadata = entry.get("compactMetadata")
+                if isinstance(metadata, dict) and metadata.get("trigger") == "manual":
+                    self._end_turn()  # /compact runs between turns
                 self._emit("SessionStart", {"source": "compact"}, at)
             return
         if kind == "attachment":
