@@ -649,6 +649,10 @@ def viewer_cmd(no_open, as_json, stop):
                "started": info["started"], "worker_running": bool(worker.get("running"))})
         return
     click.echo(info["url"])
+    wanted = config.load().viewer_port
+    if not info["started"] and int(wanted) > 0 and info["port"] != int(wanted):
+        click.echo(f"note: this viewer was started on port {info['port']}; viewer_port is now {wanted} "
+                   "(`claude-mem viewer --stop`, then `claude-mem viewer`, moves it)")
     if worker.get("running"):
         pass
     elif worker.get("lock_held"):

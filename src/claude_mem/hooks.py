@@ -69,7 +69,8 @@ def _clean_payload(raw: str, settings) -> str | None:
 
 def enqueue(event: str, payload: str) -> None:
     """Commit one event to the durable queue (or the spool), then wake/start the worker."""
-    from claude_mem.store import open_queue, sqlite3
+    from claude_mem.store.driver import sqlite3
+    from claude_mem.store.queue import open_queue
 
     received_at = time.time()
     stored = False

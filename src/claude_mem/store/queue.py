@@ -7,7 +7,7 @@ what it became, and parks a row that keeps failing (``park``) so nothing blocks 
 
 import time
 
-from claude_mem.store.db import dicts
+from claude_mem.store.db import Database, dicts
 from claude_mem.store.driver import sqlite3
 
 
@@ -94,3 +94,15 @@ class QueueRoom:
             " WHERE status = 'parked' ORDER BY id LIMIT ?", (limit,)
         ))
 
+
+
+class QueueStore(QueueRoom, Database):
+    """Only the queue over the database: what a capture hook opens. Importing the other
+    rooms would cost every hook call (see the package docstring)."""
+
+
+def open_queue(*, busy_timeout_ms: int = 5000) -> QueueStore:
+    """The configured database, queue room only (the capture hooks' door)."""
+    from claude_mem import config
+
+    return QueueStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)

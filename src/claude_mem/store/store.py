@@ -1,9 +1,8 @@
-"""``Store``: every room of the store joined over one connection (see the package docstring).
+"""``Store``: every room over one SQLite connection, the entry point the rest of the code
+uses (``from claude_mem.store import Store``); ``open_store()`` opens the configured one.
+See the package docstring for the rooms."""
 
-Imported on first use of ``claude_mem.store.Store`` (or ``open_store()``), so the capture
-hooks, which only append to the queue, never load the reading rooms.
-"""
-
+from claude_mem import config
 from claude_mem.store.accounting import AccountingRoom
 from claude_mem.store.db import Database
 from claude_mem.store.feed import FeedRoom
@@ -23,3 +22,8 @@ class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, Imp
     unit of work often spans them (the worker deletes a queue row in the same
     transaction that stores the observation it became).
     """
+
+
+def open_store(*, busy_timeout_ms: int = 5000, migrate: bool = True) -> Store:
+    """The store in the configured data directory: the one way code outside tests opens it."""
+    return Store(config.db_path(), busy_timeout_ms=busy_timeout_ms, migrate=migrate)
