@@ -129,9 +129,9 @@ def session_start_output(payload: dict, settings) -> str:
         return ""
     if not os.path.exists(config.db_path()):
         return ""
-    from claude_mem.store import open_store
+    from claude_mem.store.memory import open_context_store
 
-    store = open_store(busy_timeout_ms=2000)
+    store = open_context_store(busy_timeout_ms=2000)
     try:
         filters = {}
         if source == "resume" and _transcript_has_context(payload.get("transcript_path")):

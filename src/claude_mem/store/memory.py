@@ -154,3 +154,16 @@ class MemoryRoom:
             "SELECT * FROM summaries WHERE session_id = ? AND prompt_number = ?",
             (session_id, prompt_number)).fetchone()
         return summary_dict(row) if row else None
+
+
+def open_context_store(*, busy_timeout_ms: int = 2000):
+    """Sessions and memory only: what the SessionStart hook reads. It runs at the start of
+    every Claude Code session, so it does not import the rooms it never uses."""
+    from claude_mem import config
+    from claude_mem.store.db import Database
+    from claude_mem.store.sessions import SessionsRoom
+
+    class ContextStore(SessionsRoom, MemoryRoom, Database):
+        pass
+
+    return ContextStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)

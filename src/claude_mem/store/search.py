@@ -114,8 +114,20 @@ class SearchRoom:
         return hits[:limit]
 
     def _has_common_term(self, kind: _Kind, query: str) -> bool:
-        # Terms never hold a space (fts_query splits on whitespace), so this is exact.
+        # Terms never hold a space (fts_query splits on whitespace). A quoted term is a
+        # phrase of the tokenizer's tokens ("invoice_total_5" is invoice, total, 5), and
+        # bm25 reads every token's full list, so each token is probed on its own.
+        probes = set()
         for term in query.split(" "):
+            if term.endswith("*"):
+                probes.add(term)
+                continue
+            words = "".join(c if c.isalnum() else " " for c in term[1:-1]).split()
+            if len(words) > 1:
+                probes.update(f'"{word}"' for word in words)
+            else:
+                probes.add(term)
+        for term in sorted(probes):
             newest = self.db.execute(
                 f"SELECT count(*) FROM (SELECT rowid FROM {kind.fts} WHERE {kind.fts} MATCH ?"
                 f" ORDER BY rowid DESC LIMIT ?)", (term, EXACT_RANK_MAX_MATCHES + 1)).fetchone()[0]
