@@ -120,13 +120,18 @@ def worker_stop():
 
 
 @worker_group.command("retry-parked")
-def worker_retry_parked():
-    """Put parked queue rows back in the queue (after fixing what made them fail)."""
+@click.argument("ids", nargs=-1, type=click.IntRange(min=1, max=2**63 - 1))
+def worker_retry_parked(ids):
+    """Put parked queue rows (all, or IDs) back in the queue (after fixing what made them fail)."""
+    from claude_mem.cli_queue import describe_row
+
     with _store() as store:
-        count = store.retry_parked()
-    if count:
+        rows = store.requeue_parked(ids or None)
+    for row in rows:
+        click.echo("queued again " + describe_row(row))
+    if rows:
         control.ensure_worker()
-    click.echo(f"{count} parked row(s) queued again")
+    click.echo(f"{len(rows)} parked row(s) queued again")
 
 
 @worker_group.command("status")
@@ -384,6 +389,10 @@ def mcp_cmd(cwd):
     except mcp_server.MCPUnavailable as exc:
         raise click.ClickException(str(exc))
 
+
+from claude_mem import cli_queue  # noqa: E402 - `worker parked`, `worker discard-parked`
+
+cli_queue.register(worker_group)
 
 if __name__ == "__main__":
     main()

@@ -67,12 +67,32 @@ def read_stdin() -> str:
 
 
 def _clean_payload(raw: str, settings) -> str | None:
-    """The payload as it may be stored: raw when nothing needs removing, else cleaned JSON."""
+    """The payload as it may be stored: raw when nothing needs removing, else cleaned JSON.
+
+    None only for text that is not JSON. Cleaning never raises: if the JSON cleaner fails
+    on something unforeseen, the raw text is cleaned as text instead (secrets still go),
+    because an event must never be lost over how it was cleaned.
+    """
     from claude_mem import privacy
 
-    if len(raw) <= settings.max_payload_bytes and not privacy.needs_cleaning(raw):
+    max_payload = privacy.clamp_limit(settings.max_payload_bytes, privacy.DEFAULT_MAX_PAYLOAD)
+    if len(raw) <= max_payload and not privacy.needs_cleaning(raw):
         return raw
-    return privacy.clean_json_text(raw, max_chars_per_string=settings.max_tool_output_chars)
+    max_chars = privacy.clamp_limit(settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS)
+    try:
+        return privacy.clean_json_text(raw, max_chars_per_string=max_chars,
+                                       max_total_chars=max_payload)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.error(f"cleaning the payload as JSON failed ({exc!r}); cleaning it as text")
+        return privacy.clean_raw_json_text(raw, max_payload)
+
+
+def _cwd() -> str:
+    """The working directory, or "" when it was deleted under us (never an exception)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
 
 
 def _spool(event: str, payload: str, received_at: float) -> bool:
@@ -107,7 +127,11 @@ def enqueue(event: str, payload: str) -> None:
         config.ensure_data_dir()
         store = Store(config.db_path(), busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         try:
-            store.enqueue(event, payload, received_at)
+            try:
+                store.enqueue(event, payload, received_at)
+            except UnicodeEncodeError:  # a lone surrogate that reached us unescaped
+                payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
+                store.enqueue(event, payload, received_at)
             stored = True
         finally:
             store.close()
@@ -153,7 +177,7 @@ def session_start_output(payload: dict, settings) -> str:
     source = str(payload.get("source") or "startup")
     if source not in settings.context_sources:
         return ""
-    cwd = str(payload.get("cwd") or os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd())
+    cwd = str(payload.get("cwd") or os.environ.get("CLAUDE_PROJECT_DIR") or _cwd())
     if project.is_excluded(cwd, settings.exclude_projects):
         return ""
     if not os.path.exists(config.db_path()):
@@ -194,17 +218,17 @@ def run(name: str, raw: str) -> str:
     if not (raw.startswith("{") and raw.endswith("}")):
         log.warning(f"{event}: stdin is not a JSON object ({len(raw)} chars), ignored")
         return ""
-    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
+    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
     from claude_mem import project
 
-    if project.is_excluded(project_dir, settings.exclude_projects):
+    if project_dir and project.is_excluded(project_dir, settings.exclude_projects):
         return ""
     output = ""
     if event == "SessionStart":
-        import json
+        from claude_mem import boundedjson
 
         try:
-            payload = json.loads(raw)
+            payload = boundedjson.loads(raw)
         except ValueError as exc:
             log.warning(f"SessionStart: stdin is not JSON ({exc})")
             return ""

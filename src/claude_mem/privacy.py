@@ -515,16 +515,32 @@ def _safe_cut(text: str, i: int, forward: bool) -> int:
     return i
 
 
+DEFAULT_MAX_CHARS = 6000
+DEFAULT_MAX_PAYLOAD = 1_000_000
+# Settings are clamped where they are used: a typo in settings.json may make memory
+# coarser, never make cleaning fail (and the event be lost).
+_MIN_CHARS = 200
+_MAX_CHARS = 64 * 1024 * 1024
+
+
+def clamp_limit(value, default: int) -> int:
+    """A size setting as a usable int in [200, 64 Mi]; ``default`` when it is not a number."""
+    try:
+        value = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return min(max(value, _MIN_CHARS), _MAX_CHARS)
+
+
 def truncate(text: str, max_chars: int | None) -> str:
     """Shorten ``text`` to at most ``max_chars``: head, marker, short tail.
 
-    ``None`` means no limit. If ``max_chars`` is too small to hold the
-    marker, the text is simply cut to ``max_chars``.
+    ``None`` means no limit; a negative limit counts as 0. If ``max_chars`` is
+    too small to hold the marker, the text is simply cut to ``max_chars``.
     """
     if max_chars is None or len(text) <= max_chars:
         return text
-    if max_chars < 0:
-        raise ValueError("max_chars must be >= 0")
+    max_chars = max(0, max_chars)
     n = len(text)
     budget = max_chars - len(_TRUNC.format(n))    # n has >= digits than cut
     if budget < 20:
@@ -580,13 +596,31 @@ def clean_value(obj, max_chars: int | None = None):
     return obj
 
 
-def clean_json_text(raw: str, max_chars_per_string: int | None = None) -> str | None:
-    """Parse ``raw`` as JSON, clean it, dump compactly; None if not JSON."""
+def clean_json_text(raw: str, max_chars_per_string: int | None = None,
+                    max_total_chars: int | None = None) -> str | None:
+    """Parse ``raw`` as JSON, clean it, dump compactly; None if not JSON.
+
+    Parsing is bounded (``boundedjson``: nesting cut at 64 levels, lone surrogates
+    repaired), so the result always encodes as UTF-8.
+    """
     import json
 
+    from claude_mem import boundedjson
+
     try:
-        obj = json.loads(raw)
-    except (ValueError, TypeError, RecursionError):
+        obj = boundedjson.loads(raw)
+    except (ValueError, TypeError):
         return None
     return json.dumps(clean_value(obj, max_chars_per_string),
                       ensure_ascii=False, separators=(",", ":"))
+
+
+def clean_raw_json_text(raw: str, max_chars: int) -> str:
+    """Last resort for a payload the JSON cleaner could not handle: clean it as text.
+
+    The secrets rules also work on JSON text (escapes included); the result is cut to
+    ``max_chars`` and made valid UTF-8. It may no longer be JSON: the worker then parks
+    it with the reason, which is better than losing it or storing a secret.
+    """
+    text = clean_text(raw[:max(0, max_chars) + 4096])
+    return truncate(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")

@@ -306,6 +306,9 @@ class Store:
         self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA synchronous = NORMAL")
+        # Deleted content is overwritten, not left in free pages: a forgotten observation
+        # or a processed queue row must not survive in the file's bytes.
+        self.db.execute("PRAGMA secure_delete = ON")
         if migrate:
             self.migrate()
 
@@ -383,23 +386,20 @@ class Store:
         with self.write():
             self.db.execute(
                 "UPDATE pending SET status = 'parked', last_error = ? WHERE id = ?",
-                (error[:2000], pending_id),
+                (_reason(error), pending_id),
             )
 
     def record_failure(self, pending_id: int, error: str) -> None:
         with self.write():
             self.db.execute(
-                "UPDATE pending SET last_error = ? WHERE id = ?", (error[:2000], pending_id)
+                "UPDATE pending SET last_error = ? WHERE id = ?", (_reason(error), pending_id)
             )
 
     def delete_pending(self, ids) -> None:
         self.db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
 
     def retry_parked(self) -> int:
-        with self.write():
-            return self.db.execute(
-                "UPDATE pending SET status = 'pending', attempts = 0 WHERE status = 'parked'"
-            ).rowcount
+        return len(self.requeue_parked())
 
     def queue_stats(self) -> dict:
         row = self.db.execute(
@@ -417,6 +417,33 @@ class Store:
             "SELECT id, event, received_at, attempts, last_error FROM pending"
             " WHERE status = 'parked' ORDER BY id LIMIT ?", (limit,)
         ).fetchall()
+
+    def queue_head(self) -> sqlite3.Row | None:
+        """The oldest pending row: the one the worker takes first."""
+        return self.db.execute(
+            "SELECT id, event, received_at, attempts, last_error, length(payload) AS size"
+            " FROM pending WHERE status = 'pending' ORDER BY received_at, id LIMIT 1"
+        ).fetchone()
+
+    def requeue_parked(self, ids=None) -> list[sqlite3.Row]:
+        """Queue parked rows again (all, or those ``ids``); returns the rows requeued."""
+        return self._take_parked(ids, "UPDATE pending SET status = 'pending', attempts = 0,"
+                                      " last_error = NULL WHERE id = ? AND status = 'parked'")
+
+    def discard_parked(self, ids=None) -> list[sqlite3.Row]:
+        """Delete parked rows for good (all, or those ``ids``); returns the rows deleted."""
+        return self._take_parked(ids, "DELETE FROM pending WHERE id = ? AND status = 'parked'")
+
+    def _take_parked(self, ids, sql: str) -> list[sqlite3.Row]:
+        with self.write():
+            rows = self.db.execute(
+                "SELECT id, event, received_at, attempts, last_error FROM pending"
+                " WHERE status = 'parked' ORDER BY id").fetchall()
+            if ids is not None:
+                wanted = set(ids)
+                rows = [r for r in rows if r["id"] in wanted]
+            self.db.executemany(sql, [(r["id"],) for r in rows])
+        return rows
 
     # -- sessions and prompts (worker side) -------------------------------------------
 
@@ -757,6 +784,11 @@ class Store:
 
     def integrity(self) -> str:
         return self.db.execute("PRAGMA quick_check").fetchone()[0]
+
+
+def _reason(error) -> str:
+    """An error text that always fits the column: bounded, and valid UTF-8 whatever it quotes."""
+    return str(error)[:2000].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class _WriteTransaction:

@@ -332,31 +332,38 @@ class Worker:
         i = 0
         while i < len(rows) and not self.stopping.is_set():
             row = rows[i]
+            i += 1
+            # Any exception while turning a row into memory -- parsing included -- is a
+            # failed attempt of that row alone: retried with a pause, then parked with its
+            # reason. Only a payload that can never become an event is parked at once.
+            parse_error = None
             try:
                 event = parse_event(row["event"], row["payload"])
             except BadEvent as exc:
                 log.warning(f"queue row {row['id']} parked: {exc}")
                 self.store.park(row["id"], str(exc))
+                self.retry_at.pop(row["id"], None)
                 progress = True
-                i += 1
                 continue
+            except Exception as exc:  # noqa: BLE001 - e.g. MemoryError; never block the queue
+                event, parse_error = None, exc
+            session_key = event.session_id if event is not None else _session_hint(row["payload"])
             group = [(row, event)]
-            i += 1
             # A row that failed (or was in flight when a worker died) goes alone, so one
             # bad event cannot take its batch-mates down with it.
             if isinstance(event, ToolEvent) and row["attempts"] == 0:
-                size = int(self.settings.llm_batch_size)
+                size = max(1, int(self.settings.llm_batch_size))
                 while i < len(rows) and len(group) < size and rows[i]["attempts"] == 0:
                     try:
                         nxt = parse_event(rows[i]["event"], rows[i]["payload"])
-                    except BadEvent:
+                    except Exception:  # noqa: BLE001 - it gets its own turn, alone
                         break
                     if not (isinstance(nxt, ToolEvent) and nxt.session_id == event.session_id
                             and nxt.prompt_id == event.prompt_id):
                         break
                     group.append((rows[i], nxt))
                     i += 1
-            if event.session_id in blocked:
+            if session_key in blocked:
                 continue
             ids = [r["id"] for r, _ in group]
             if row["attempts"] >= max_attempts:
@@ -364,16 +371,18 @@ class Worker:
                                            f"{row['last_error']}")
                 self.retry_at.pop(row["id"], None)
                 log.error(f"parked queue row {row['id']} ({row['event']}) after "
-                          f"{row['attempts']} failed attempts; see `claude-mem status`")
+                          f"{row['attempts']} failed attempts; see `claude-mem worker parked`")
                 progress = True
                 continue
             if self.retry_at.get(row["id"], 0.0) > now:
-                blocked.add(event.session_id)
-                self.waiting_sessions.add(event.session_id)
+                blocked.add(session_key)
+                self.waiting_sessions.add(session_key)
                 continue
             self.store.mark_attempt(ids)
             progress = True
             try:
+                if parse_error is not None:
+                    raise parse_error
                 self.handle(event, group)
                 self.processed += len(group)
                 for pending_id in ids:
@@ -381,15 +390,15 @@ class Worker:
             except Exception as exc:
                 import traceback
 
-                log.error(f"rows {ids} ({type(event).__name__}) failed: {exc!r}\n"
+                log.error(f"rows {ids} ({row['event']}) failed: {exc!r}\n"
                           f"{traceback.format_exc()}")
                 base = float(self.settings.retry_backoff_seconds)
                 for r, _ in group:
                     self.store.record_failure(r["id"], repr(exc))
-                    pause = min(_MAX_RETRY_PAUSE, base * 2 ** r["attempts"])
+                    pause = min(_MAX_RETRY_PAUSE, max(0.0, base) * 2 ** r["attempts"])
                     self.retry_at[r["id"]] = time.monotonic() + pause
-                blocked.add(event.session_id)  # keep this session's order: retry later
-                self.waiting_sessions.add(event.session_id)
+                blocked.add(session_key)  # keep this session's order: retry later
+                self.waiting_sessions.add(session_key)
         return progress
 
     def handle(self, event, group) -> None:
@@ -549,6 +558,14 @@ class Worker:
             with self.store.write():
                 self.store.complete_session(session["id"], f"{reason} (summary failed)",
                                             time.time(), "failed")
+
+
+def _session_hint(payload) -> str:
+    """The session a row that cannot be parsed probably belongs to (for ordering only)."""
+    import re
+
+    m = re.search(r'"session_id"\s*:\s*"([^"\\]{1,200})"', str(payload)[:100_000])
+    return m.group(1).strip() if m else f"unparsed:{id(payload)}"
 
 
 def _quarantine(folder: str, name: str) -> None:
