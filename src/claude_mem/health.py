@@ -181,7 +181,7 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
                   f"{q['parked']} queue rows parked after repeated failures "
                   "(see `claude-mem worker parked`; retry with `claude-mem worker retry-parked`, "
                   "delete with `claude-mem worker discard-parked`)")
-            head = queue_head(store)
+            head = queue_head(store, control.worker_lock_held())
             check(not (head and head["stuck"]), "queue is moving",
                   f"the queue head has not moved for {head['waited_seconds'] if head else 0:.0f}s: "
                   f"row #{head['id'] if head else '?'} ({head['event'] if head else ''}): "
