@@ -134,3 +134,45 @@ def test_summary_upsert_replaces_per_prompt(store):
     rows = store.recent_summaries("proj", 5)
     assert len(rows) == 1 and rows[0]["completed"] == "final"
     assert store.search("final") and not store.search("early")
+
+
+def test_readers_return_plain_dicts_and_satisfy_the_memory_protocols(store):
+    from claude_mem.store.protocol import MemoryReader, MemoryWriter
+
+    assert isinstance(store, MemoryReader) and isinstance(store, MemoryWriter)
+    with store.write():
+        s = store.open_session("s", "proj", "/p", 1.0)
+        store.add_prompt(s["id"], "a", "first", 1.0)
+        store.enqueue("Stop", "{}")
+    assert type(s) is dict and type(store.session(s["id"])) is dict
+    assert type(store.prompt(s["id"], 1)) is dict
+    assert all(type(r) is dict for r in store.sessions() + store.prompts(s["id"])
+               + store.pending_batch() + store.active_sessions())
+
+
+def test_projects_come_newest_activity_first(store):
+    with store.write():
+        store.open_session("a", "alpha", "/a", 1.0)
+        store.open_session("b", "beta", "/b", 2.0)
+        store.open_session("c", "alpha", "/a", 3.0)
+    assert store.projects_by_recency() == ["alpha", "beta"]
+    assert store.projects_by_recency(1) == ["alpha"]
+
+
+def test_observations_around_one_count_both_sides(store):
+    with store.write():
+        s = store.open_session("s", "proj", "/p", 1.0)
+        ids = [store.add_observation(s["id"], "proj", 1, _obs(f"step {i}"), f"h{i}", "t", 1.0 + i)
+               for i in range(7)]
+    around = store.observations_around(s["id"], ids[3], 2, 1)
+    assert [o["id"] for o in around["earlier"]] == ids[1:3]
+    assert [o["id"] for o in around["later"]] == ids[4:5]
+    assert (around["earlier_total"], around["later_total"]) == (3, 3)
+
+
+def test_enqueue_once_skips_an_event_already_queued(store):
+    assert store.enqueue_once("Stop", '{"a": 1}', 5.0) is True
+    assert store.enqueue_once("Stop", '{"a": 1}', 5.0) is False
+    assert store.enqueue_once("Stop", '{"a": 1}', 6.0) is True
+    assert store.queue_stats()["pending"] == 2
+    assert store.newest_pending_id() == store.pending_batch()[-1]["id"]

@@ -19,9 +19,9 @@ from claude_mem import config, control
 
 
 def _store():
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
-    return Store(config.db_path())
+    return open_store()
 
 
 def _when(epoch) -> str:
@@ -199,7 +199,7 @@ def search_cmd(query, project, kinds, limit, as_json):
 def sessions_cmd(project, limit, as_json):
     """List recorded sessions, newest first."""
     with _store() as store:
-        rows = [dict(r) for r in store.sessions(project, limit)]
+        rows = store.sessions(project, limit)
     if as_json:
         _dump(rows)
         return
@@ -393,6 +393,10 @@ def mcp_cmd(cwd):
 from claude_mem import cli_queue  # noqa: E402 - `worker parked`, `worker discard-parked`
 
 cli_queue.register(worker_group)
+
+from claude_mem.cli_import import import_group  # noqa: E402
+
+main.add_command(import_group)
 
 if __name__ == "__main__":
     main()

@@ -13,7 +13,6 @@ import time
 
 import click
 
-from claude_mem import config
 
 
 def _when(epoch) -> str:
@@ -28,9 +27,9 @@ def describe_row(row) -> str:
 
 
 def _store():
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
-    return Store(config.db_path())
+    return open_store()
 
 
 def register(worker_group: click.Group) -> None:

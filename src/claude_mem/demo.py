@@ -68,8 +68,7 @@ def _describe(event: str, payload: dict) -> str:
 
 def run_demo(out=print, keep: str | None = None) -> str:
     """Run the demo; returns the context the next session receives."""
-    from claude_mem import config
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
     data_dir = keep or tempfile.mkdtemp(prefix="claude-mem-demo-")
     env = {**os.environ, "CLAUDE_MEM_DATA_DIR": data_dir, "CLAUDE_MEM_COMPRESSOR": "heuristic"}
@@ -87,7 +86,7 @@ def run_demo(out=print, keep: str | None = None) -> str:
             _, ms = run_hook(event, payload, env)
             timings.setdefault(event, []).append(ms)
             out(f"  hook {event:<19} {ms:6.1f} ms  {_describe(event, payload)}")
-        store = Store(config.db_path())
+        store = open_store()
         try:
             if not wait_for_queue(store):
                 out("  (the worker did not drain the queue in time)")

@@ -63,7 +63,7 @@ def spooled_events() -> int:
 
 
 def status() -> dict:
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
     report: dict = {"data_dir": config.data_dir(), "database": config.db_path()}
     report["worker"] = worker_state()
@@ -72,22 +72,17 @@ def status() -> dict:
     if not os.path.exists(config.db_path()):
         report["note"] = "no database yet: nothing has been recorded"
         return report
-    with Store(config.db_path()) as store:
+    with open_store() as store:
         report["queue"] = store.queue_stats()
         report["queue_head"] = queue_head(store, report["worker"].get("running"))
-        report["parked"] = [dict(r) for r in store.parked_rows()]
+        report["parked"] = store.parked_rows()
         report["counts"] = store.counts()
         report["active_sessions"] = [
             {"id": r["id"], "claude_session_id": r["claude_session_id"], "project": r["project"],
              "last_activity_at": r["last_activity_at"]}
-            for r in store.db.execute("SELECT * FROM sessions WHERE status = 'active'"
-                                      " ORDER BY last_activity_at DESC LIMIT 20")]
-        report["llm_usage"] = [dict(r) for r in store.llm_usage_by_day()]
-        report["llm_usage_by_session"] = [dict(r) for r in store.db.execute(
-            "SELECT s.claude_session_id, u.backend, u.model, SUM(u.calls) AS calls,"
-            " SUM(u.input_tokens + u.output_tokens) AS tokens FROM llm_usage u"
-            " JOIN sessions s ON s.id = u.session_id GROUP BY u.session_id, u.backend, u.model"
-            " ORDER BY MAX(u.id) DESC LIMIT 10")]
+            for r in store.active_sessions(20)]
+        report["llm_usage"] = store.llm_usage_by_day()
+        report["llm_usage_by_session"] = store.llm_usage_by_session(10)
     return report
 
 
@@ -145,7 +140,7 @@ def format_status(report: dict) -> str:
 def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
     from claude_mem import install
     from claude_mem.hooks import HOOK_EVENTS
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
     problems = 0
     lines = []
@@ -173,7 +168,7 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
             check(False, "", f"{event} hook points at a missing interpreter {python}; re-run install")
             break
     if os.path.exists(config.db_path()):
-        with Store(config.db_path()) as store:
+        with open_store() as store:
             result = store.integrity()
             check(result == "ok", "database integrity ok", f"database integrity: {result}")
             q = store.queue_stats()

@@ -119,13 +119,13 @@ def _spool(event: str, payload: str, received_at: float) -> bool:
 
 def enqueue(event: str, payload: str) -> None:
     """Commit one event to the durable queue (or the spool), then wake/start the worker."""
-    from claude_mem.store import Store, sqlite3
+    from claude_mem.store import open_store, sqlite3
 
     received_at = time.time()
     stored = False
     try:
         config.ensure_data_dir()
-        store = Store(config.db_path(), busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+        store = open_store(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         try:
             try:
                 store.enqueue(event, payload, received_at)
@@ -182,9 +182,9 @@ def session_start_output(payload: dict, settings) -> str:
         return ""
     if not os.path.exists(config.db_path()):
         return ""
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
-    store = Store(config.db_path(), busy_timeout_ms=2000)
+    store = open_store(busy_timeout_ms=2000)
     try:
         filters = {}
         if source == "resume" and _transcript_has_context(payload.get("transcript_path")):

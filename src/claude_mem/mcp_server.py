@@ -98,22 +98,16 @@ def _scope(project: str | None, cwd: str | None) -> str | None:
 
 
 def _open_store():
-    from claude_mem.store import Store
+    from claude_mem.store import open_store
 
     path = config.db_path()
     if not os.path.exists(path):
         raise ToolFailure(f"claude-mem has recorded nothing yet (no database at {path}).")
-    return Store(path)
-
-
-def _known_projects(store, limit: int = 15) -> list[str]:
-    return [row[0] for row in store.db.execute(
-        "SELECT project FROM sessions GROUP BY project ORDER BY MAX(last_activity_at) DESC"
-        " LIMIT ?", (limit,))]
+    return open_store()
 
 
 def _projects_hint(store) -> str:
-    projects = _known_projects(store)
+    projects = store.projects_by_recency(15)
     return ("Projects with memory: " + ", ".join(projects) + ".") if projects else \
         "Nothing has been recorded in any project yet."
 
@@ -268,8 +262,6 @@ def context_text(project: str | None = None, *, cwd: str | None = None) -> str:
 
 
 def timeline_text(observation_id, before: int = 5, after: int = 5) -> str:
-    from claude_mem.store import observation_dict
-
     try:
         anchor_id = int(str(observation_id).strip().lstrip("#"))
     except ValueError:
@@ -282,20 +274,13 @@ def timeline_text(observation_id, before: int = 5, after: int = 5) -> str:
         if anchor is None:
             raise ToolFailure(f"no observation with id #{anchor_id}. Use search to find ids.")
         sid = anchor["session_id"]
-        earlier = [observation_dict(row) for row in store.db.execute(
-            "SELECT * FROM observations WHERE session_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-            (sid, anchor_id, before))][::-1]
-        later = [observation_dict(row) for row in store.db.execute(
-            "SELECT * FROM observations WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (sid, anchor_id, after))]
-        counts = store.db.execute(
-            "SELECT SUM(id < ?), SUM(id > ?) FROM observations WHERE session_id = ?",
-            (anchor_id, anchor_id, sid)).fetchone()
+        around = store.observations_around(sid, anchor_id, before, after)
+        earlier, later = around["earlier"], around["later"]
         session_row = store.session(sid)
         session_ident = session_row["claude_session_id"][:8] if session_row else str(sid)
         lines = [f"Timeline around observation #{anchor_id} — {_session_ref(store, sid)}"]
-        if (counts[0] or 0) > len(earlier):
-            lines.append(f"  … {counts[0] - len(earlier)} earlier observation(s) in this session")
+        if around["earlier_total"] > len(earlier):
+            lines.append(f"  … {around['earlier_total'] - len(earlier)} earlier observation(s) in this session")
         current_prompt = object()
         for obs in earlier + [anchor] + later:
             if obs["prompt_number"] != current_prompt:
@@ -308,8 +293,8 @@ def timeline_text(observation_id, before: int = 5, after: int = 5) -> str:
             line = (f" {mark} #{obs['id']} {_when(obs.get('created_at'), '%H:%M:%S')} "
                     f"{obs['type']}: {_one_line(obs['title'])}")
             lines.append(line + (f" [{_files(files, 3)}]" if files else ""))
-        if (counts[1] or 0) > len(later):
-            lines.append(f"  … {counts[1] - len(later)} later observation(s) in this session")
+        if around["later_total"] > len(later):
+            lines.append(f"  … {around['later_total'] - len(later)} later observation(s) in this session")
     lines += ["", f"Details: get_observations(ids=[...]); the whole session: "
                   f"get_session('{session_ident}')."]
     return "\n".join(lines)

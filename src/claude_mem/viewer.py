@@ -20,7 +20,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from claude_mem import config, log
+from claude_mem import log
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;max-width:1000px;padding:1em;color:#222}
@@ -96,10 +96,10 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         parts = [p for p in url.path.split("/") if p]
-        from claude_mem.store import Store
+        from claude_mem.store import open_store
 
         try:
-            with Store(config.db_path()) as store:
+            with open_store() as store:
                 self._route(store, parts, query)
         except Exception as exc:  # one bad request must not stop the viewer
             log.error(f"viewer {self.path!r}: {exc!r}")
@@ -127,7 +127,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._json(store.search(query.get("q", ""), project=query.get("project") or None,
                                            limit=min(int(query.get("limit", 20)), 100)))
         if parts == ["sessions"]:
-            return self._json([dict(r) for r in store.sessions(query.get("project") or None, 100)])
+            return self._json(store.sessions(query.get("project") or None, 100))
         if parts == ["status"]:
             return self._json({"counts": store.counts(), "queue": store.queue_stats()})
         if len(parts) == 2 and parts[0] == "observations" and parts[1].isdigit():
@@ -138,8 +138,7 @@ class Handler(BaseHTTPRequestHandler):
     def _home(self, store, query) -> bytes:
         project = query.get("project") or None
         q = query.get("q", "").strip()
-        projects = [r[0] for r in store.db.execute(
-            "SELECT project FROM sessions GROUP BY project ORDER BY MAX(last_activity_at) DESC")]
+        projects = store.projects_by_recency()
         body = [f"<h1>Memory{(' of ' + _e(project)) if project else ''}</h1>",
                 "<form><input name='q' placeholder='search observations, summaries, prompts' "
                 f"value='{_e(q)}'>" + (f"<input type='hidden' name='project' value='{_e(project)}'>"

@@ -40,7 +40,7 @@ from claude_mem import config, log, project
 from claude_mem.compress import SessionContext, make_compressor
 from claude_mem.events import (BadEvent, SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt,
                                parse_event)
-from claude_mem.store import Store
+from claude_mem.store import open_store
 
 
 def content_hash(*parts) -> str:
@@ -58,7 +58,7 @@ _MAX_RETRY_PAUSE = 60.0
 class Worker:
     def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
-        self.store = Store(config.db_path(), busy_timeout_ms=15000)
+        self.store = open_store(busy_timeout_ms=15000)
         self.compressor = make_compressor(self.settings, self.store)
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -248,9 +248,8 @@ class Worker:
         return False
 
     def _new_work(self) -> bool:
-        row = self.store.db.execute(
-            "SELECT MAX(id) FROM pending WHERE status = 'pending'").fetchone()
-        if row[0] is not None and row[0] > self.max_seen_id:
+        newest = self.store.newest_pending_id()
+        if newest is not None and newest > self.max_seen_id:
             return True
         return bool(config.spooled_names())
 
@@ -294,13 +293,8 @@ class Worker:
                 log.error(f"spool file {name} unreadable ({exc!r}); moved to spool/bad")
                 _quarantine(folder, name)
                 continue
-            with self.store.write():
-                # A crash between this commit and the unlink below must not queue it twice.
-                already = self.store.db.execute(
-                    "SELECT 1 FROM pending WHERE received_at = ? AND event = ? AND payload = ?",
-                    (received_at, event, payload)).fetchone()
-                if not already:
-                    self.store.enqueue(event, payload, received_at)
+            # A crash between this commit and the unlink below must not queue it twice.
+            self.store.enqueue_once(event, payload, received_at)
             try:
                 os.unlink(path)
             except OSError as exc:

@@ -1,0 +1,252 @@
+"""Memory quality benchmark: how many of a teammate's key terms reach the next session's context.
+
+Usage: python bench/memory_quality.py [--json] [--budgets 1000,1500,2000] [--only NAME]
+                                      [--compressor heuristic] [--jobs 2] [--show NAME]
+
+Each recorded session (``{"event", "stdin"}`` hook payloads, one a line, with a sibling
+``<name>.keys.json`` listing key terms written before any tuning) is replayed through the
+real hook processes and the real worker into a throwaway data dir, with a throwaway git
+project at the session's cwd (the recording's folder prefix, e.g. ``/home/dev``, is
+rewritten to a temp folder). Then a new session's SessionStart hook runs in the same
+project for each budget, and we count the share of key terms (case-insensitive literal
+substrings) in the context it prints.
+
+The baseline is measured in the same run: a naive memory that pastes the raw tail of the
+event log (the payload lines as the hooks received them) into the same number of
+characters as the budget allows (tokens × 4).
+
+Sets, reported separately: ``tuning`` (tests/fixtures/recorded/*.jsonl and the recorded CLI
+session in tests/fixtures/claude-code/), ``held-out`` (any sub-folder of
+tests/fixtures/recorded/ whose name contains "held"), ``real-world`` (the two real sessions
+in ../shared/fixtures/real-world/, when that folder exists). Exits 0.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+BUDGETS = (1000, 1500, 2000)
+CHARS_PER_TOKEN = 4
+
+
+def shared_fixtures() -> Path | None:
+    """``../shared/fixtures`` next to the checkout (main or a worktree), if there is one."""
+    for base in (ROOT.parent, ROOT.parent.parent):
+        candidate = base / "shared" / "fixtures"
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def discover() -> list[tuple[str, Path]]:
+    """(set name, session file) for every session that has key terms."""
+    found: list[tuple[str, Path]] = []
+    recorded = ROOT / "tests" / "fixtures" / "recorded"
+    if recorded.is_dir():
+        for path in sorted(recorded.rglob("*.jsonl")):
+            held = any("held" in part.lower() for part in path.relative_to(recorded).parts[:-1])
+            found.append(("held-out" if held else "tuning", path))
+    for path in sorted((ROOT / "tests" / "fixtures" / "claude-code").glob("*.jsonl")):
+        found.append(("tuning", path))
+    shared = shared_fixtures()
+    if shared is not None:
+        for path in sorted((shared / "real-world").glob("*.jsonl")):
+            found.append(("real-world", path))
+    return [(name, path) for name, path in found if keys_path(path).exists()]
+
+
+def keys_path(session: Path) -> Path:
+    return session.with_name(session.name[: -len(".jsonl")] + ".keys.json")
+
+
+def load_keys(session: Path) -> tuple[list[str], list[str]]:
+    data = json.loads(keys_path(session).read_text("utf-8"))
+    if isinstance(data, list):
+        return [str(t) for t in data], []
+    return [str(t) for t in data.get("terms", [])], [str(t) for t in data.get("request", [])]
+
+
+def recall(text: str, terms: list[str]) -> tuple[float, list[str]]:
+    low = text.lower()
+    missing = [t for t in terms if t.lower() not in low]
+    return (1 - len(missing) / len(terms) if terms else 1.0), missing
+
+
+def _prefix(events: list[dict]) -> str:
+    """The folder the recording's projects live in (the parent of the first cwd)."""
+    for record in events:
+        cwd = (record.get("stdin") or {}).get("cwd")
+        if isinstance(cwd, str) and cwd.startswith("/"):
+            return os.path.dirname(cwd.rstrip("/"))
+    return "/home/dev"
+
+
+def replay(session: Path, budgets, compressor: str) -> dict:
+    """Replay one session and measure its next session's context at each budget."""
+    from claude_mem import config, control
+    from claude_mem.demo import run_hook, wait_for_queue
+    from claude_mem.hooks import HOOK_EVENTS
+    from claude_mem.store import Store
+
+    raw_lines = [line for line in session.read_text("utf-8").splitlines() if line.strip()]
+    records = [json.loads(line) for line in raw_lines]
+    prefix = _prefix(records)
+    hooked = set(HOOK_EVENTS.values())
+    terms, request_terms = load_keys(session)
+    work = tempfile.mkdtemp(prefix="cm-quality-")
+    root = os.path.join(work, "p")
+    data_dir = os.path.join(work, "data")
+    os.makedirs(root)
+    # Rewriting the prefix in the raw text moves every path (cwd, file paths, commands).
+    events = [json.loads(line.replace(prefix + "/", root + "/")) for line in raw_lines]
+    events = [e for e in events if e.get("event") in hooked and isinstance(e.get("stdin"), dict)]
+    env = {**os.environ, "CLAUDE_MEM_DATA_DIR": data_dir, "CLAUDE_MEM_COMPRESSOR": compressor,
+           "CLAUDE_MEM_VIEWER_PORT": "0", "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600",
+           "CLAUDE_MEM_CONTEXT_SOURCES": "startup,resume"}
+    for name in list(env):
+        if name.startswith("CLAUDE_MEM_") and name not in (
+                "CLAUDE_MEM_DATA_DIR", "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_VIEWER_PORT",
+                "CLAUDE_MEM_WORKER_IDLE_SECONDS", "CLAUDE_MEM_CONTEXT_SOURCES"):
+            del env[name]  # the person's own settings must not change the measurement
+    env.pop("CLAUDE_PROJECT_DIR", None)
+    os.environ["CLAUDE_MEM_DATA_DIR"] = data_dir
+    started = time.perf_counter()
+    cwds = []
+    for event in events:
+        cwd = event["stdin"].get("cwd")
+        if isinstance(cwd, str) and cwd not in cwds:
+            cwds.append(cwd)
+    for cwd in cwds:
+        os.makedirs(cwd, exist_ok=True)
+        if not os.path.isdir(os.path.join(cwd, ".git")):
+            subprocess.run(["git", "init", "-q", cwd], check=False, capture_output=True)
+    result: dict = {"session": session.name[: -len(".jsonl")], "events": len(events),
+                    "terms": len(terms), "budgets": {}}
+    try:
+        for event in events:
+            run_hook(event["event"], event["stdin"], env)
+        with Store(config.db_path()) as store:
+            drained = wait_for_queue(store, timeout=120)
+            counts = store.counts()
+        result["drained"] = drained
+        result["stored"] = {k: counts[k] for k in ("observations", "summaries")}
+        cwd = cwds[0] if cwds else root
+        # The raw log as the hooks received it, in the same (rewritten) paths.
+        raw_log = "\n".join(json.dumps(e["stdin"], ensure_ascii=False) for e in events)
+        for budget in budgets:
+            payload = {"session_id": str(uuid.uuid4()), "transcript_path": "", "cwd": cwd,
+                       "hook_event_name": "SessionStart", "source": "startup"}
+            stdout, _ = run_hook("SessionStart", payload,
+                                 {**env, "CLAUDE_MEM_CONTEXT_TOKENS": str(budget)})
+            context = ""
+            if stdout.strip():
+                context = json.loads(stdout)["hookSpecificOutput"]["additionalContext"]
+            baseline = raw_log[-budget * CHARS_PER_TOKEN:]
+            score, missing = recall(context, terms)
+            base_score, _ = recall(baseline, terms)
+            request_score, _ = recall(context, request_terms)
+            result["budgets"][str(budget)] = {
+                "recall": round(score, 3), "baseline": round(base_score, 3),
+                "request_recall": round(request_score, 3) if request_terms else None,
+                "tokens": round(len(context) / CHARS_PER_TOKEN), "chars": len(context),
+                "hook_output_chars": len(stdout), "missing": missing, "context": context}
+    finally:
+        control.stop_worker()
+        shutil.rmtree(work, ignore_errors=True)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
+    parser.add_argument("--only", action="append", default=[],
+                        help="only sessions whose name contains this (repeatable)")
+    parser.add_argument("--compressor", default="heuristic")
+    parser.add_argument("--jobs", type=int, default=2, help="sessions replayed at once")
+    parser.add_argument("--show", action="append", default=[],
+                        help="print the context (middle budget) of sessions whose name contains this")
+    args = parser.parse_args(argv)
+    budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
+    sessions = discover()
+    if args.only:
+        sessions = [(s, p) for s, p in sessions if any(o in p.name for o in args.only)]
+    if not sessions:
+        print("no sessions with key terms found", file=sys.stderr)
+        return 0
+    started = time.perf_counter()
+    with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        futures = [pool.submit(replay, path, budgets, args.compressor) for _, path in sessions]
+        results = [f.result() for f in futures]
+    for (set_name, _), result in zip(sessions, results):
+        result["set"] = set_name
+    sets: dict[str, dict] = {}
+    for set_name in ("tuning", "held-out", "real-world"):
+        members = [r for r in results if r["set"] == set_name]
+        if not members:
+            continue
+        sets[set_name] = {
+            "sessions": len(members),
+            **{str(b): {"recall": round(_mean(r["budgets"][str(b)]["recall"] for r in members), 3),
+                        "baseline": round(_mean(r["budgets"][str(b)]["baseline"] for r in members), 3)}
+               for b in budgets}}
+    elapsed = round(time.perf_counter() - started, 1)
+    if args.json:
+        for r in results:
+            for b in r["budgets"].values():
+                b.pop("context", None)
+        print(json.dumps({"budgets": budgets, "sessions": results, "sets": sets,
+                          "seconds": elapsed}, indent=2))
+        return 0
+    head = f"{'set':<10} {'session':<34} {'terms':>5}"
+    for b in budgets:
+        head += f" {f'@{b} mem/base':>14}"
+    print(head)
+    print("-" * len(head))
+    for r in results:
+        line = f"{r['set']:<10} {r['session'][:34]:<34} {r['terms']:>5}"
+        for b in budgets:
+            m = r["budgets"][str(b)]
+            line += f" {m['recall']:>6.2f}/{m['baseline']:<4.2f}{'!' if m['tokens'] > b else ' ':>3}"
+        print(line)
+    print("-" * len(head))
+    for set_name, figures in sets.items():
+        line = f"{set_name:<10} {'mean of ' + str(figures['sessions']) + ' sessions':<34} {'':>5}"
+        for b in budgets:
+            line += f" {figures[str(b)]['recall']:>6.2f}/{figures[str(b)]['baseline']:<4.2f}   "
+        print(line)
+    print(f"\nmem = share of key terms in the next session's context (real hooks, real worker, "
+          f"{args.compressor});\nbase = raw tail of the event log in the same characters; "
+          f"! = context over budget. {elapsed} s.")
+    middle = str(budgets[len(budgets) // 2])
+    for r in results:
+        m = r["budgets"][middle]
+        if m["missing"]:
+            print(f"  {r['session']} @{middle} missing: {', '.join(m['missing'])}")
+    for r in results:
+        if any(s in r["session"] for s in args.show):
+            print(f"\n===== {r['session']} @{middle} ({r['budgets'][middle]['chars']} chars) =====")
+            print(r["budgets"][middle]["context"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

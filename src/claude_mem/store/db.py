@@ -1,0 +1,139 @@
+"""The SQLite connection every store room shares: opening, the write unit, row decoding.
+
+Contract:
+- ``Database(path)`` opens (creating it 0600 in a 0700 folder) and migrates the file:
+  WAL, a busy timeout, foreign keys on (see ``migrations``).
+- ``with store.write():`` is one ``BEGIN IMMEDIATE`` ... ``COMMIT`` unit; any exception
+  rolls it back; nested use joins the outer unit.
+- Standard library only, on the hook path: ``json`` is imported lazily because a hook
+  never decodes a list column.
+"""
+
+import os
+
+from claude_mem.store import migrations
+from claude_mem.store.driver import sqlite3
+
+def _json():
+    import json
+
+    return json
+
+
+def _dumps(values) -> str:
+    return _json().dumps(list(values), ensure_ascii=False)
+
+
+def _loads_list(text) -> list:
+    if not text:
+        return []
+    try:
+        value = _json().loads(text)
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+# Readers return plain dicts (see the package docstring): rows stay ``sqlite3.Row`` inside
+# the store, where positional ``row[0]`` is handy, and become dicts at the door.
+
+
+def one(row) -> dict | None:
+    """A fetched row as a dict (None stays None)."""
+    return dict(row) if row is not None else None
+
+
+def dicts(rows) -> list[dict]:
+    """Every row of a cursor (or list of rows) as a dict."""
+    return [dict(row) for row in rows]
+
+
+class Database:
+    """Owns one SQLite connection: opens, migrates, closes; the rooms' common base."""
+
+    def __init__(self, path: str, *, busy_timeout_ms: int = 5000, migrate: bool = True):
+        self.path = path
+        folder = os.path.dirname(path)
+        if folder and not os.path.isdir(folder):
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+        is_new = not os.path.exists(path)
+        old_umask = os.umask(0o077)
+        try:
+            self.db = sqlite3.connect(
+                path, timeout=busy_timeout_ms / 1000, isolation_level=None,
+                check_same_thread=False,
+            )
+        finally:
+            os.umask(old_umask)
+        if is_new:
+            try:
+                os.chmod(path, 0o600)
+            except OSError:
+                pass
+        self.db.row_factory = sqlite3.Row
+        self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.execute("PRAGMA synchronous = NORMAL")
+        # Deleted content is overwritten, not left in free pages: a forgotten observation
+        # or a processed queue row must not survive in the file's bytes.
+        self.db.execute("PRAGMA secure_delete = ON")
+        if migrate:
+            self.migrate()
+
+    # -- plumbing --------------------------------------------------------------------
+
+    def migrate(self) -> list[str]:
+        """Apply missing migrations; returns the names applied."""
+        return migrations.apply(self)
+
+    def write(self) -> "_WriteTransaction":
+        """One write transaction (``BEGIN IMMEDIATE``); rolled back on any exception.
+
+        Nested use joins the outer unit of work. (A small class rather than
+        ``contextlib.contextmanager``: contextlib costs the hooks another import chain.)
+        """
+        return _WriteTransaction(self.db)
+
+    def close(self) -> None:
+        try:
+            self.db.close()
+        except sqlite3.Error:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+class _WriteTransaction:
+    __slots__ = ("db", "outermost")
+
+    def __init__(self, db):
+        self.db = db
+        self.outermost = False
+
+    def __enter__(self):
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.outermost = True
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.outermost:
+            self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        return False
+
+
+def observation_dict(row) -> dict:
+    item = dict(row)
+    for key in ("facts", "concepts", "files_read", "files_modified"):
+        item[key] = _loads_list(item.get(key))
+    return item
+
+
+def summary_dict(row) -> dict:
+    item = dict(row)
+    for key in ("files_read", "files_edited"):
+        item[key] = _loads_list(item.get(key))
+    return item

@@ -1,0 +1,139 @@
+"""Observations and summaries: what the compressors made, stored once and read back.
+
+Contract: observations are unique by content hash (a redelivered event adds nothing);
+a summary is one row per (session, prompt), replaced when re-made; readers return dicts
+with list columns decoded (``observation_dict``/``summary_dict``).
+"""
+
+from claude_mem.store.db import _dumps, observation_dict, summary_dict
+from claude_mem.store.driver import sqlite3
+
+
+class MemoryRoom:
+    """Observation and summary methods of ``Store`` (mixed in)."""
+
+    db: sqlite3.Connection
+
+    def add_observation(self, session_id: int, project: str, prompt_number: int, obs,
+                        content_hash: str, generated_by: str, at: float) -> int | None:
+        """Insert once per content hash; returns the new id, or None for a duplicate."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO observations (session_id, project, prompt_number, type,"
+            " title, subtitle, facts, narrative, concepts, files_read, files_modified,"
+            " tool_name, tool_use_id, content_hash, generated_by, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (session_id, project, prompt_number, obs.type, obs.title, obs.subtitle,
+             _dumps(obs.facts), obs.narrative, _dumps(obs.concepts), _dumps(obs.files_read),
+             _dumps(obs.files_modified), obs.tool_name, obs.tool_use_id, content_hash,
+             generated_by, at),
+        )
+        return cursor.lastrowid if cursor.rowcount else None
+
+    def processed_tool_uses(self, session_id: int, tool_use_ids) -> set[str]:
+        ids = [i for i in tool_use_ids if i]
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        return {row[0] for row in self.db.execute(
+            f"SELECT tool_use_id FROM processed_tool_uses WHERE session_id = ?"
+            f" AND tool_use_id IN ({marks})", (session_id, *ids))}
+
+    def mark_tool_uses_processed(self, session_id: int, tool_use_ids, at: float) -> None:
+        self.db.executemany(
+            "INSERT OR IGNORE INTO processed_tool_uses (session_id, tool_use_id, processed_at)"
+            " VALUES (?, ?, ?)", [(session_id, i, at) for i in tool_use_ids if i])
+
+    def observations_for_prompt(self, session_id: int, prompt_number: int) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT * FROM observations WHERE session_id = ? AND prompt_number = ? ORDER BY id",
+            (session_id, prompt_number),
+        ).fetchall()
+        return [observation_dict(row) for row in rows]
+
+    def upsert_summary(self, session_id: int, project: str, prompt_number: int, summary,
+                       generated_by: str, at: float) -> int:
+        self.db.execute(
+            "INSERT INTO summaries (session_id, project, prompt_number, request, investigated,"
+            " learned, completed, next_steps, notes, files_read, files_edited, generated_by,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (session_id, prompt_number) DO UPDATE SET"
+            " request = excluded.request, investigated = excluded.investigated,"
+            " learned = excluded.learned, completed = excluded.completed,"
+            " next_steps = excluded.next_steps, notes = excluded.notes,"
+            " files_read = excluded.files_read, files_edited = excluded.files_edited,"
+            " generated_by = excluded.generated_by, updated_at = excluded.updated_at",
+            (session_id, project, prompt_number, summary.request, summary.investigated,
+             summary.learned, summary.completed, summary.next_steps, summary.notes,
+             _dumps(summary.files_read), _dumps(summary.files_edited), generated_by, at, at),
+        )
+        return self.db.execute(
+            "SELECT id FROM summaries WHERE session_id = ? AND prompt_number = ?",
+            (session_id, prompt_number),
+        ).fetchone()[0]
+
+    def unsummarized_prompts(self, session_id: int) -> list[int]:
+        return [row[0] for row in self.db.execute(
+            "SELECT p.prompt_number FROM user_prompts p WHERE p.session_id = ?"
+            " AND NOT EXISTS (SELECT 1 FROM summaries s WHERE s.session_id = p.session_id"
+            " AND s.prompt_number = p.prompt_number) ORDER BY p.prompt_number",
+            (session_id,),
+        )]
+
+    def recent_summaries(self, project: str, limit: int, *, since: float | None = None,
+                         exclude_session: int | None = None) -> list[dict]:
+        """Newest first; optionally only those updated after ``since`` and not from one session."""
+        rows = self.db.execute(
+            "SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s"
+            " ON s.id = m.session_id WHERE m.project = ? AND m.updated_at > ?"
+            " AND m.session_id IS NOT ? ORDER BY m.updated_at DESC, m.id DESC LIMIT ?",
+            (project, since or 0, exclude_session, limit),
+        ).fetchall()
+        return [summary_dict(row) for row in rows]
+
+    def recent_observations(self, project: str, limit: int, *, since: float | None = None,
+                            exclude_session: int | None = None) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT * FROM observations WHERE project = ? AND created_at > ?"
+            " AND session_id IS NOT ? ORDER BY created_at DESC, id DESC LIMIT ?",
+            (project, since or 0, exclude_session, limit),
+        ).fetchall()
+        return [observation_dict(row) for row in rows]
+
+    def observation(self, obs_id: int) -> dict | None:
+        row = self.db.execute("SELECT * FROM observations WHERE id = ?", (obs_id,)).fetchone()
+        return observation_dict(row) if row else None
+
+    def summary(self, summary_id: int) -> dict | None:
+        row = self.db.execute(
+            "SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s"
+            " ON s.id = m.session_id WHERE m.id = ?", (summary_id,)
+        ).fetchone()
+        return summary_dict(row) if row else None
+
+    def session_detail(self, session_id: int) -> dict:
+        prompts = self.prompts(session_id)
+        observations = [observation_dict(row) for row in self.db.execute(
+            "SELECT * FROM observations WHERE session_id = ? ORDER BY id", (session_id,))]
+        summaries = [summary_dict(row) for row in self.db.execute(
+            "SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s"
+            " ON s.id = m.session_id WHERE m.session_id = ? ORDER BY m.prompt_number",
+            (session_id,))]
+        return {"session": self.session(session_id), "prompts": prompts,
+                "observations": observations, "summaries": summaries}
+
+    def observations_around(self, session_id: int, anchor_id: int, before: int,
+                            after: int) -> dict:
+        """A session's observations next to one: up to ``before`` earlier and ``after``
+        later ones (oldest first), and how many exist on each side in all."""
+        earlier = [observation_dict(row) for row in self.db.execute(
+            "SELECT * FROM observations WHERE session_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+            (session_id, anchor_id, before))][::-1]
+        later = [observation_dict(row) for row in self.db.execute(
+            "SELECT * FROM observations WHERE session_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (session_id, anchor_id, after))]
+        counts = self.db.execute(
+            "SELECT SUM(id < ?), SUM(id > ?) FROM observations WHERE session_id = ?",
+            (anchor_id, anchor_id, session_id)).fetchone()
+        return {"earlier": earlier, "later": later, "earlier_total": counts[0] or 0,
+                "later_total": counts[1] or 0}
+

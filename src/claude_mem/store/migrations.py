@@ -1,0 +1,250 @@
+"""The schema, as numbered, named migration functions applied in order.
+
+Contract:
+- Each ``mNNN_name(db)`` runs inside the caller's transaction; ``apply`` records each
+  applied name in the ``migrations`` table and sets ``PRAGMA user_version`` to the count,
+  the fast "already current" check, so a hook pays one pragma, not a table scan.
+- Never edit a released migration: add a new numbered function at the end of
+  ``MIGRATIONS``. Existing databases keep working because names, not positions, say what
+  was applied.
+"""
+
+import time
+
+from claude_mem.store.driver import sqlite3
+
+
+def run_script(db: sqlite3.Connection, script: str) -> None:
+    """Execute several statements inside the caller's transaction.
+
+    ``executescript`` would COMMIT first, breaking the migration's atomicity, so the
+    script is split into complete statements (triggers included) and run one by one.
+    """
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                db.execute(statement)
+            statement = ""
+
+
+def m001_initial(db: sqlite3.Connection) -> None:
+    run_script(db, 
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            claude_session_id TEXT NOT NULL UNIQUE,
+            project TEXT NOT NULL,
+            cwd TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'completed', 'failed')),
+            started_at REAL NOT NULL,
+            completed_at REAL,
+            last_activity_at REAL NOT NULL,
+            prompt_counter INTEGER NOT NULL DEFAULT 0,
+            runs INTEGER NOT NULL DEFAULT 1,
+            end_reason TEXT
+        );
+        CREATE INDEX sessions_by_project ON sessions(project, started_at);
+        CREATE INDEX sessions_by_status ON sessions(status, last_activity_at);
+
+        CREATE TABLE user_prompts (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            prompt_number INTEGER NOT NULL,
+            prompt_id TEXT,
+            prompt TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            UNIQUE (session_id, prompt_number)
+        );
+        CREATE UNIQUE INDEX user_prompts_by_prompt_id
+            ON user_prompts(session_id, prompt_id) WHERE prompt_id IS NOT NULL;
+
+        CREATE TABLE pending (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            event TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            received_at REAL NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'parked')),
+            last_error TEXT
+        );
+        CREATE INDEX pending_by_status ON pending(status, received_at, id);
+
+        CREATE TABLE observations (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            project TEXT NOT NULL,
+            prompt_number INTEGER,
+            type TEXT NOT NULL,
+            title TEXT NOT NULL,
+            subtitle TEXT NOT NULL DEFAULT '',
+            facts TEXT NOT NULL DEFAULT '[]',
+            narrative TEXT NOT NULL DEFAULT '',
+            concepts TEXT NOT NULL DEFAULT '[]',
+            files_read TEXT NOT NULL DEFAULT '[]',
+            files_modified TEXT NOT NULL DEFAULT '[]',
+            tool_name TEXT NOT NULL DEFAULT '',
+            tool_use_id TEXT NOT NULL DEFAULT '',
+            content_hash TEXT NOT NULL UNIQUE,
+            generated_by TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX observations_by_project ON observations(project, created_at);
+        CREATE INDEX observations_by_session ON observations(session_id, prompt_number);
+
+        CREATE TABLE summaries (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            project TEXT NOT NULL,
+            prompt_number INTEGER NOT NULL,
+            request TEXT NOT NULL DEFAULT '',
+            investigated TEXT NOT NULL DEFAULT '',
+            learned TEXT NOT NULL DEFAULT '',
+            completed TEXT NOT NULL DEFAULT '',
+            next_steps TEXT NOT NULL DEFAULT '',
+            notes TEXT NOT NULL DEFAULT '',
+            files_read TEXT NOT NULL DEFAULT '[]',
+            files_edited TEXT NOT NULL DEFAULT '[]',
+            generated_by TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            UNIQUE (session_id, prompt_number)
+        );
+        CREATE INDEX summaries_by_project ON summaries(project, updated_at);
+
+        CREATE TABLE llm_usage (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+            backend TEXT NOT NULL,
+            model TEXT NOT NULL DEFAULT '',
+            calls INTEGER NOT NULL DEFAULT 0,
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            failures INTEGER NOT NULL DEFAULT 0,
+            day TEXT NOT NULL,
+            UNIQUE (session_id, backend, model, day)
+        );
+        """
+    )
+
+
+def m002_full_text_search(db: sqlite3.Connection) -> None:
+    run_script(db, 
+        """
+        CREATE VIRTUAL TABLE observations_fts USING fts5(
+            title, subtitle, narrative, facts, concepts, files_read, files_modified,
+            content='observations', content_rowid='id', tokenize='porter unicode61'
+        );
+        CREATE TRIGGER observations_ai AFTER INSERT ON observations BEGIN
+            INSERT INTO observations_fts(rowid, title, subtitle, narrative, facts, concepts,
+                                         files_read, files_modified)
+            VALUES (new.id, new.title, new.subtitle, new.narrative, new.facts, new.concepts,
+                    new.files_read, new.files_modified);
+        END;
+        CREATE TRIGGER observations_ad AFTER DELETE ON observations BEGIN
+            INSERT INTO observations_fts(observations_fts, rowid, title, subtitle, narrative,
+                                         facts, concepts, files_read, files_modified)
+            VALUES ('delete', old.id, old.title, old.subtitle, old.narrative, old.facts,
+                    old.concepts, old.files_read, old.files_modified);
+        END;
+        CREATE TRIGGER observations_au AFTER UPDATE ON observations BEGIN
+            INSERT INTO observations_fts(observations_fts, rowid, title, subtitle, narrative,
+                                         facts, concepts, files_read, files_modified)
+            VALUES ('delete', old.id, old.title, old.subtitle, old.narrative, old.facts,
+                    old.concepts, old.files_read, old.files_modified);
+            INSERT INTO observations_fts(rowid, title, subtitle, narrative, facts, concepts,
+                                         files_read, files_modified)
+            VALUES (new.id, new.title, new.subtitle, new.narrative, new.facts, new.concepts,
+                    new.files_read, new.files_modified);
+        END;
+
+        CREATE VIRTUAL TABLE summaries_fts USING fts5(
+            request, investigated, learned, completed, next_steps, notes, files_read,
+            files_edited, content='summaries', content_rowid='id', tokenize='porter unicode61'
+        );
+        CREATE TRIGGER summaries_ai AFTER INSERT ON summaries BEGIN
+            INSERT INTO summaries_fts(rowid, request, investigated, learned, completed,
+                                      next_steps, notes, files_read, files_edited)
+            VALUES (new.id, new.request, new.investigated, new.learned, new.completed,
+                    new.next_steps, new.notes, new.files_read, new.files_edited);
+        END;
+        CREATE TRIGGER summaries_ad AFTER DELETE ON summaries BEGIN
+            INSERT INTO summaries_fts(summaries_fts, rowid, request, investigated, learned,
+                                      completed, next_steps, notes, files_read, files_edited)
+            VALUES ('delete', old.id, old.request, old.investigated, old.learned,
+                    old.completed, old.next_steps, old.notes, old.files_read, old.files_edited);
+        END;
+        CREATE TRIGGER summaries_au AFTER UPDATE ON summaries BEGIN
+            INSERT INTO summaries_fts(summaries_fts, rowid, request, investigated, learned,
+                                      completed, next_steps, notes, files_read, files_edited)
+            VALUES ('delete', old.id, old.request, old.investigated, old.learned,
+                    old.completed, old.next_steps, old.notes, old.files_read, old.files_edited);
+            INSERT INTO summaries_fts(rowid, request, investigated, learned, completed,
+                                      next_steps, notes, files_read, files_edited)
+            VALUES (new.id, new.request, new.investigated, new.learned, new.completed,
+                    new.next_steps, new.notes, new.files_read, new.files_edited);
+        END;
+
+        CREATE VIRTUAL TABLE user_prompts_fts USING fts5(
+            prompt, content='user_prompts', content_rowid='id', tokenize='porter unicode61'
+        );
+        CREATE TRIGGER user_prompts_ai AFTER INSERT ON user_prompts BEGIN
+            INSERT INTO user_prompts_fts(rowid, prompt) VALUES (new.id, new.prompt);
+        END;
+        CREATE TRIGGER user_prompts_ad AFTER DELETE ON user_prompts BEGIN
+            INSERT INTO user_prompts_fts(user_prompts_fts, rowid, prompt)
+            VALUES ('delete', old.id, old.prompt);
+        END;
+        CREATE TRIGGER user_prompts_au AFTER UPDATE ON user_prompts BEGIN
+            INSERT INTO user_prompts_fts(user_prompts_fts, rowid, prompt)
+            VALUES ('delete', old.id, old.prompt);
+            INSERT INTO user_prompts_fts(rowid, prompt) VALUES (new.id, new.prompt);
+        END;
+        """
+    )
+
+
+def m003_processed_tool_uses(db) -> None:
+    # Which tool calls a session already turned into memory, whatever the compressor made
+    # of them (an LLM's observations do not map one-to-one onto tool calls), so a
+    # redelivered event is recognised before it costs a second compression.
+    run_script(db, """
+        CREATE TABLE processed_tool_uses (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            tool_use_id TEXT NOT NULL,
+            processed_at REAL NOT NULL,
+            PRIMARY KEY (session_id, tool_use_id)
+        ) WITHOUT ROWID;
+    """)
+
+
+MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses]
+
+
+def apply(store) -> list[str]:
+    """Apply the missing migrations to ``store.db``; returns the names applied."""
+    if store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
+        return []
+    mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
+    if mode.lower() != "wal":
+        store.db.execute("PRAGMA journal_mode = WAL")
+    applied: list[str] = []
+    with store.write():
+        store.db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations ("
+            " name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        done = {row[0] for row in store.db.execute("SELECT name FROM migrations")}
+        for migration in MIGRATIONS:
+            if migration.__name__ in done:
+                continue
+            migration(store.db)
+            store.db.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                (migration.__name__, time.time()),
+            )
+            applied.append(migration.__name__)
+        store.db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    return applied

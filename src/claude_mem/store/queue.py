@@ -1,0 +1,125 @@
+"""The durable queue: hook events wait in ``pending`` until the worker turns them into memory.
+
+Contract: hooks only ``enqueue``; the worker takes ``pending_batch`` in arrival order,
+counts an attempt before working on a row, deletes it in the same transaction that stores
+what it became, and parks a row that keeps failing (``park``) so nothing blocks the queue.
+"""
+
+import time
+
+from claude_mem.store.db import dicts
+from claude_mem.store.driver import sqlite3
+
+
+class QueueRoom:
+    """Queue methods of ``Store`` (mixed in; uses ``self.db`` and ``self.write()``)."""
+
+    db: sqlite3.Connection
+
+    def enqueue(self, event: str, payload: str, received_at: float | None = None) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO pending (event, payload, received_at) VALUES (?, ?, ?)",
+            (event, payload, received_at if received_at is not None else time.time()),
+        )
+        return cursor.lastrowid
+
+    def pending_batch(self, limit: int = 100) -> list[dict]:
+        return dicts(self.db.execute(
+            "SELECT * FROM pending WHERE status = 'pending' ORDER BY received_at, id LIMIT ?",
+            (limit,),
+        ))
+
+    def mark_attempt(self, ids: list[int]) -> None:
+        """Count an attempt before the work starts, so a row that kills the worker is seen."""
+        with self.write():
+            self.db.executemany(
+                "UPDATE pending SET attempts = attempts + 1 WHERE id = ?", [(i,) for i in ids]
+            )
+
+    def park(self, pending_id: int, error: str) -> None:
+        with self.write():
+            self.db.execute(
+                "UPDATE pending SET status = 'parked', last_error = ? WHERE id = ?",
+                (_reason(error), pending_id),
+            )
+
+    def record_failure(self, pending_id: int, error: str) -> None:
+        with self.write():
+            self.db.execute(
+                "UPDATE pending SET last_error = ? WHERE id = ?", (_reason(error), pending_id)
+            )
+
+    def delete_pending(self, ids) -> None:
+        self.db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
+
+    def retry_parked(self) -> int:
+        return len(self.requeue_parked())
+
+    def queue_stats(self) -> dict:
+        row = self.db.execute(
+            "SELECT"
+            " SUM(status = 'pending') AS pending,"
+            " SUM(status = 'parked') AS parked,"
+            " MIN(CASE WHEN status = 'pending' THEN received_at END) AS oldest"
+            " FROM pending"
+        ).fetchone()
+        return {"pending": row["pending"] or 0, "parked": row["parked"] or 0,
+                "oldest_pending_at": row["oldest"]}
+
+    def newest_pending_id(self) -> int | None:
+        """The highest id still waiting, None when nothing waits (has new work come?)."""
+        return self.db.execute("SELECT MAX(id) FROM pending WHERE status = 'pending'").fetchone()[0]
+
+    def enqueue_once(self, event: str, payload: str, received_at: float) -> bool:
+        """Queue an event unless the very same one is already queued; True if queued.
+
+        For re-importing a spool file: a crash between the row's commit and the file's
+        removal must not queue it twice.
+        """
+        with self.write():
+            already = self.db.execute(
+                "SELECT 1 FROM pending WHERE received_at = ? AND event = ? AND payload = ?",
+                (received_at, event, payload)).fetchone()
+            if already:
+                return False
+            self.enqueue(event, payload, received_at)
+            return True
+
+    def parked_rows(self, limit: int = 20) -> list[dict]:
+        return dicts(self.db.execute(
+            "SELECT id, event, received_at, attempts, last_error FROM pending"
+            " WHERE status = 'parked' ORDER BY id LIMIT ?", (limit,)
+        ))
+
+
+    def queue_head(self) -> dict | None:
+        """The oldest pending row: the one the worker takes first."""
+        rows = dicts(self.db.execute(
+            "SELECT id, event, received_at, attempts, last_error, length(payload) AS size"
+            " FROM pending WHERE status = 'pending' ORDER BY received_at, id LIMIT 1"))
+        return rows[0] if rows else None
+
+    def requeue_parked(self, ids=None) -> list[dict]:
+        """Queue parked rows again (all, or those ``ids``); returns the rows requeued."""
+        return self._take_parked(ids, "UPDATE pending SET status = 'pending', attempts = 0,"
+                                      " last_error = NULL WHERE id = ? AND status = 'parked'")
+
+    def discard_parked(self, ids=None) -> list[dict]:
+        """Delete parked rows for good (all, or those ``ids``); returns the rows deleted."""
+        return self._take_parked(ids, "DELETE FROM pending WHERE id = ? AND status = 'parked'")
+
+    def _take_parked(self, ids, sql: str) -> list[dict]:
+        with self.write():
+            rows = dicts(self.db.execute(
+                "SELECT id, event, received_at, attempts, last_error FROM pending"
+                " WHERE status = 'parked' ORDER BY id"))
+            if ids is not None:
+                wanted = set(ids)
+                rows = [r for r in rows if r["id"] in wanted]
+            self.db.executemany(sql, [(r["id"],) for r in rows])
+        return rows
+
+
+def _reason(error) -> str:
+    """An error text that always fits the column: bounded, and valid UTF-8 whatever it quotes."""
+    return str(error)[:2000].encode("utf-8", "backslashreplace").decode("utf-8")

@@ -1,0 +1,81 @@
+"""Full-text search over observations, summaries and prompts.
+
+Contract: FTS5 tables (kept in sync by triggers, see ``migrations``) searched with
+weighted bm25, best first. User text is quoted term by term (``fts_query``), so it is
+never parsed as FTS syntax.
+"""
+
+from claude_mem.store.db import observation_dict, summary_dict
+from claude_mem.store.driver import sqlite3
+
+# bm25 column weights: a hit in a title says more than a hit in a long narrative.
+OBSERVATION_WEIGHTS = "10.0, 5.0, 2.0, 3.0, 4.0, 3.0, 3.0"
+SUMMARY_WEIGHTS = "8.0, 3.0, 4.0, 4.0, 3.0, 1.0, 3.0, 3.0"
+
+
+def fts_query(text: str) -> str:
+    """Quote each whitespace-separated term so user text is never FTS syntax.
+
+    ``foo bar*`` becomes ``"foo" "bar"*`` (all terms must match; a trailing ``*`` keeps
+    its prefix meaning). Returns "" when nothing searchable is left.
+    """
+    terms = []
+    # SQLite ends a string at NUL: it would unbalance our quotes.
+    for raw in text.replace("\x00", " ").split():
+        prefix = raw.endswith("*") and len(raw) > 1
+        term = raw[:-1] if prefix else raw
+        term = term.replace('"', '""')
+        if not term.strip('"'):
+            continue
+        terms.append(f'"{term}"' + ("*" if prefix else ""))
+    return " ".join(terms)
+
+
+class SearchRoom:
+    """The search method of ``Store`` (mixed in)."""
+
+    db: sqlite3.Connection
+
+    def search(self, text: str, *, project: str | None = None, kinds=("observation",
+               "summary", "prompt"), limit: int = 20) -> list[dict]:
+        """Full-text search, best first; each hit is a dict with ``kind`` and ``id``."""
+        query = fts_query(text)
+        if not query:
+            return []
+        hits: list[dict] = []
+        if "observation" in kinds:
+            sql = (
+                "SELECT o.*, bm25(observations_fts, " + OBSERVATION_WEIGHTS + ") AS score"
+                " FROM observations_fts JOIN observations o ON o.id = observations_fts.rowid"
+                " WHERE observations_fts MATCH ?" + (" AND o.project = ?" if project else "")
+                + " ORDER BY score LIMIT ?"
+            )
+            for row in self.db.execute(sql, (query, project, limit) if project else (query, limit)):
+                hit = observation_dict(row)
+                hit.update(kind="observation", score=row["score"])
+                hits.append(hit)
+        if "summary" in kinds:
+            sql = (
+                "SELECT m.*, s.claude_session_id, bm25(summaries_fts, " + SUMMARY_WEIGHTS
+                + ") AS score FROM summaries_fts JOIN summaries m ON m.id = summaries_fts.rowid"
+                " JOIN sessions s ON s.id = m.session_id WHERE summaries_fts MATCH ?"
+                + (" AND m.project = ?" if project else "") + " ORDER BY score LIMIT ?"
+            )
+            for row in self.db.execute(sql, (query, project, limit) if project else (query, limit)):
+                hit = summary_dict(row)
+                hit.update(kind="summary", score=row["score"], title=hit["request"])
+                hits.append(hit)
+        if "prompt" in kinds:
+            sql = (
+                "SELECT p.*, s.project, s.claude_session_id, bm25(user_prompts_fts) AS score"
+                " FROM user_prompts_fts JOIN user_prompts p ON p.id = user_prompts_fts.rowid"
+                " JOIN sessions s ON s.id = p.session_id WHERE user_prompts_fts MATCH ?"
+                + (" AND s.project = ?" if project else "") + " ORDER BY score LIMIT ?"
+            )
+            for row in self.db.execute(sql, (query, project, limit) if project else (query, limit)):
+                hit = dict(row)
+                hit.update(kind="prompt", title=row["prompt"], score=row["score"])
+                hits.append(hit)
+        hits.sort(key=lambda hit: hit["score"])
+        return hits[:limit]
+

@@ -1,0 +1,170 @@
+"""Sessions and their user prompts, as the worker records them.
+
+Contract: a session is keyed by Claude Code's session id; activity reopens a finished
+one; prompt numbers are stable across redelivery (a known ``prompt_id`` keeps its number).
+"""
+
+import time
+
+from claude_mem.store.db import dicts, one
+from claude_mem.store.driver import sqlite3
+
+
+class SessionsRoom:
+    """Session and prompt methods of ``Store`` (mixed in)."""
+
+    db: sqlite3.Connection
+
+    def session_by_claude_id(self, claude_session_id: str) -> dict | None:
+        return one(self.db.execute(
+            "SELECT * FROM sessions WHERE claude_session_id = ?", (claude_session_id,)
+        ).fetchone())
+
+    def session(self, session_id: int) -> dict | None:
+        return one(self.db.execute("SELECT * FROM sessions WHERE id = ?",
+                                   (session_id,)).fetchone())
+
+    def open_session(self, claude_session_id: str, project: str, cwd: str,
+                     at: float, *, new_run: bool = False) -> dict:
+        """Find or create the session; a finished session that sees new activity reopens."""
+        row = self.session_by_claude_id(claude_session_id)
+        if row is None:
+            self.db.execute(
+                "INSERT INTO sessions (claude_session_id, project, cwd, started_at,"
+                " last_activity_at) VALUES (?, ?, ?, ?, ?)",
+                (claude_session_id, project, cwd, at, at),
+            )
+        elif row["status"] != "active":
+            self.db.execute(
+                "UPDATE sessions SET status = 'active', completed_at = NULL, end_reason = NULL,"
+                " runs = runs + 1, last_activity_at = MAX(last_activity_at, ?) WHERE id = ?",
+                (at, row["id"]),
+            )
+        else:
+            self.db.execute(
+                "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?),"
+                " runs = runs + ? WHERE id = ?",
+                (at, 1 if new_run else 0, row["id"]),
+            )
+        return self.session_by_claude_id(claude_session_id)
+
+    def _number_of_prompt(self, session_id: int, prompt_id: str | None) -> int | None:
+        if not prompt_id:
+            return None
+        row = self.db.execute(
+            "SELECT prompt_number FROM user_prompts WHERE session_id = ? AND prompt_id = ?",
+            (session_id, prompt_id),
+        ).fetchone()
+        return row[0] if row else None
+
+    def add_prompt(self, session_id: int, prompt_id: str | None, text: str, at: float) -> int:
+        """Store a user prompt once; returns its prompt number (stable across retries)."""
+        known = self._number_of_prompt(session_id, prompt_id)
+        if known is not None:
+            return known
+        number = self.db.execute(
+            "UPDATE sessions SET prompt_counter = prompt_counter + 1 WHERE id = ?"
+            " RETURNING prompt_counter", (session_id,)
+        ).fetchone()[0]
+        self.db.execute(
+            "INSERT INTO user_prompts (session_id, prompt_number, prompt_id, prompt, created_at)"
+            " VALUES (?, ?, ?, ?, ?)", (session_id, number, prompt_id, text, at),
+        )
+        return number
+
+    def prompt_number_for(self, session_id: int, prompt_id: str | None) -> int:
+        """The prompt a tool event belongs to: by prompt_id, else the latest one (0 if none)."""
+        known = self._number_of_prompt(session_id, prompt_id)
+        if known is not None:
+            return known
+        row = self.db.execute(
+            "SELECT prompt_counter FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        return row[0] if row else 0
+
+    def prompt(self, session_id: int, prompt_number: int) -> dict | None:
+        return one(self.db.execute(
+            "SELECT * FROM user_prompts WHERE session_id = ? AND prompt_number = ?",
+            (session_id, prompt_number),
+        ).fetchone())
+
+    def prompts(self, session_id: int) -> list[dict]:
+        return dicts(self.db.execute(
+            "SELECT * FROM user_prompts WHERE session_id = ? ORDER BY prompt_number",
+            (session_id,),
+        ))
+
+    def touch_session(self, session_id: int, at: float) -> None:
+        self.db.execute(
+            "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ?",
+            (at, session_id),
+        )
+
+    def complete_session(self, session_id: int, reason: str, at: float,
+                         status: str = "completed") -> None:
+        self.db.execute(
+            "UPDATE sessions SET status = ?, completed_at = ?, end_reason = ? WHERE id = ?",
+            (status, at, reason, session_id),
+        )
+
+    def silent_sessions(self, older_than: float) -> list[dict]:
+        return dicts(self.db.execute(
+            "SELECT * FROM sessions WHERE status = 'active' AND last_activity_at < ?"
+            " ORDER BY last_activity_at", (older_than,),
+        ))
+
+    def active_sessions(self, limit: int = 20) -> list[dict]:
+        """Active sessions, the most recently busy first."""
+        return dicts(self.db.execute(
+            "SELECT * FROM sessions WHERE status = 'active'"
+            " ORDER BY last_activity_at DESC LIMIT ?", (limit,),
+        ))
+
+    def projects_by_recency(self, limit: int = -1) -> list[str]:
+        """Project names, the most recently active first (all of them by default)."""
+        return [row[0] for row in self.db.execute(
+            "SELECT project FROM sessions GROUP BY project ORDER BY MAX(last_activity_at) DESC"
+            " LIMIT ?", (limit,))]
+
+    def expire_sessions(self, started_before: float, *, dry_run: bool = False) -> list[dict]:
+        """Mark sessions left active since before ``started_before`` as failed."""
+        rows = dicts(self.db.execute(
+            "SELECT * FROM sessions WHERE status = 'active' AND last_activity_at < ?"
+            " ORDER BY started_at", (started_before,),
+        ))
+        if rows and not dry_run:
+            with self.write():
+                self.db.executemany(
+                    "UPDATE sessions SET status = 'failed', completed_at = ?,"
+                    " end_reason = 'expired' WHERE id = ? AND status = 'active'",
+                    [(time.time(), row["id"]) for row in rows],
+                )
+        return rows
+
+    def sessions(self, project: str | None = None, limit: int = 50) -> list[dict]:
+        where, args = ("WHERE s.project = ?", [project]) if project else ("", [])
+        return dicts(self.db.execute(
+            "SELECT s.*,"
+            " (SELECT COUNT(*) FROM observations o WHERE o.session_id = s.id) AS observation_count,"
+            " (SELECT COUNT(*) FROM summaries m WHERE m.session_id = s.id) AS summary_count,"
+            " (SELECT prompt FROM user_prompts p WHERE p.session_id = s.id"
+            "  ORDER BY prompt_number LIMIT 1) AS first_prompt"
+            f" FROM sessions s {where} ORDER BY s.started_at DESC, s.id DESC LIMIT ?",
+            (*args, limit),
+        ))
+
+    def find_session(self, ident: str) -> dict | None:
+        """By numeric id, full Claude session id, or a unique prefix of it."""
+        if ident.isdigit():
+            row = self.session(int(ident))
+            if row:
+                return row
+        row = self.session_by_claude_id(ident)
+        if row:
+            return row
+        rows = dicts(self.db.execute(
+            "SELECT * FROM sessions WHERE claude_session_id LIKE ? LIMIT 2",
+            (ident.replace("%", "").replace("_", "") + "%",),
+        ))
+        return rows[0] if len(rows) == 1 else None
+
