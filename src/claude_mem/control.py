@@ -1,4 +1,5 @@
-"""Talking to the worker from outside it: wake, start, ping, stop.
+"""The worker's control socket, both ends, and the commands built on it: wake, start,
+ping, stop.
 
 Contract:
 - ``wake()`` pokes a running worker over its Unix socket; returns False if none answered.
@@ -9,16 +10,25 @@ Contract:
   released by the kernel, so a crash never leaves a lock behind.
 - ``request(command)`` sends one JSON command and returns the worker's JSON reply.
 - ``stop_worker()`` never kills a process that is not a claude-mem worker, whatever the
-  pid file says (pids are reused); ``remove_stale_files()`` deletes a dead worker's socket
-  and pid file only while holding the lock, so it cannot race a worker being started.
-- Hook path: standard library only, no ``socket``/``subprocess``/``json`` imports at
-  module load (``_socket`` and ``fcntl`` are small C modules; the spawn uses ``os.fork``).
+  pid file says (pids are reused). The lock and pid file themselves belong to ``pidlock``.
+- ``ControlServer`` is the worker's end: one-line JSON commands (``{"cmd": "ping"}``)
+  answered by a table of handlers the worker passes in; a handler returning None sends
+  no reply (``wake``: hooks do not wait).
+- Hook path: standard library only, no ``socket``/``threading``/``subprocess``/``json``
+  imports at module load (``_socket`` and ``fcntl`` are small C modules; the spawn uses
+  ``os.fork``); the server's imports happen in the worker only.
 """
 
 import os
 import sys
 
-from claude_mem import config
+from claude_mem import config, log
+from claude_mem.pidlock import (is_alive, is_worker_process, read_pid, remove_stale_files,
+                                try_lock, worker_lock_held)
+
+__all__ = ["ControlServer", "ensure_worker", "is_alive", "is_worker_process", "read_pid",
+           "remove_stale_files", "request", "start_worker", "stop_worker", "try_lock", "wake",
+           "worker_lock_held"]
 
 # Unix socket paths are limited to ~107 bytes; deeper data dirs connect by relative name.
 _MAX_SOCKET_PATH = 100
@@ -81,69 +91,6 @@ def request(command: dict, timeout: float = 5.0) -> dict | None:
         sock.close()
 
 
-def read_pid() -> int | None:
-    try:
-        with open(config.pid_path()) as fh:
-            return int(fh.read().strip() or 0) or None
-    except (OSError, ValueError):
-        return None
-
-
-def is_worker_process(pid: int) -> bool:
-    """True only if ``pid`` is alive and really is a claude-mem worker (not a reused pid)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            cmdline = fh.read()
-    except OSError:
-        try:
-            os.kill(pid, 0)
-        except OSError:
-            return False
-        return True  # no /proc (macOS): alive is the best we can know
-    return b"claude_mem.worker" in cmdline
-
-
-def is_alive(pid: int) -> bool:
-    """Alive and not a zombie waiting to be reaped."""
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-def try_lock() -> int | None:
-    """Take the worker lock without waiting: its fd, or None when a live process holds it.
-
-    Closing the fd releases the lock. An OSError opening the lock file is the caller's.
-    """
-    import fcntl
-
-    fd = os.open(config.lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def worker_lock_held() -> bool:
-    """True when some live process holds the worker lock (a worker runs or is starting)."""
-    try:
-        fd = try_lock()
-    except OSError:
-        return False
-    if fd is None:
-        return True
-    os.close(fd)  # drops the lock we just took
-    return False
-
-
 def _package_parent() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -189,31 +136,6 @@ def start_worker() -> bool:
     return True
 
 
-def remove_stale_files() -> list[str]:
-    """Delete a dead worker's socket and pid file; returns what was removed.
-
-    Does nothing while a worker runs or starts (the lock is taken here for the duration,
-    so no worker can bind a fresh socket in between).
-    """
-    try:
-        fd = try_lock()
-    except OSError:
-        return []
-    if fd is None:
-        return []
-    removed = []
-    try:
-        for path in (config.socket_path(), config.pid_path()):
-            try:
-                os.unlink(path)
-                removed.append(path)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return removed
-
-
 def ensure_worker() -> str:
     """Wake the worker, or start one. Returns "woken", "started" or "starting"."""
     if wake():
@@ -253,3 +175,104 @@ def stop_worker(timeout: float = 10.0) -> bool:
         while worker_lock_held() and time.monotonic() < give_up:
             time.sleep(0.05)
     return not worker_lock_held()
+
+
+class ControlServer:
+    """The worker's end of the socket: accepts connections, answers from ``handlers``.
+
+    ``handlers`` maps a command name to a function returning the reply's extra fields
+    (a dict), or None for "no reply". Unknown commands get ``{"ok": false, "error": ...}``.
+    """
+
+    def __init__(self, handlers: dict, stopping):
+        self.handlers = handlers
+        self.stopping = stopping  # a threading.Event: set when the worker stops
+        self.sock = None
+
+    @property
+    def listening(self) -> bool:
+        return self.sock is not None
+
+    def listen(self) -> bool:
+        """Bind and serve ``worker.sock``; False when it cannot be made (the caller polls)."""
+        import socket
+        import threading
+
+        path = config.socket_path()
+        try:
+            try:
+                os.unlink(path)  # the caller holds the lock: any socket file here is stale
+            except FileNotFoundError:
+                pass
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                os.chdir(os.path.dirname(path))  # relative bind: no 107-byte path limit
+                server.bind(os.path.basename(path))
+                os.chmod(path, 0o600)
+                server.listen(64)
+            except OSError:
+                server.close()
+                raise
+        except OSError as exc:
+            log.error(f"cannot listen on {path} ({exc}); running without a control socket")
+            return False
+        server.settimeout(0.5)
+        self.sock = server
+        threading.Thread(target=self._serve, args=(server,), name="control", daemon=True).start()
+        return True
+
+    def close(self, *, remove_file: bool) -> None:
+        """Stop serving; remove the socket file only when it is surely ours (lock held)."""
+        server, self.sock = self.sock, None
+        if server is not None:
+            try:
+                server.close()
+            except OSError:
+                pass
+        if remove_file:
+            try:
+                os.unlink(config.socket_path())
+            except OSError:
+                pass
+
+    def _serve(self, server) -> None:
+        import socket
+        import threading
+
+        while not self.stopping.is_set() and self.sock is server:
+            try:
+                conn, _ = server.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn) -> None:
+        import json
+
+        try:
+            conn.settimeout(2.0)
+            data = b""
+            while not data.endswith(b"\n") and len(data) < 65536:
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                command = json.loads(data or b"{}").get("cmd", "")
+            except (ValueError, AttributeError):
+                command = ""
+            handler = self.handlers.get(command) if isinstance(command, str) else None
+            if handler is None:
+                reply = {"ok": False, "error": f"unknown command {command!r}"}
+            else:
+                extra = handler()
+                if extra is None:
+                    return
+                reply = {"ok": True, **extra}
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:
+            pass
+        finally:
+            conn.close()

@@ -95,28 +95,6 @@ def _cwd() -> str:
         return ""
 
 
-def _spool(event: str, payload: str, received_at: float) -> bool:
-    """Last resort when SQLite cannot take the event: one file per event, imported later."""
-    try:
-        folder = config.spool_dir()
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        name = f"{time.time_ns()}-{os.getpid()}.{event}"
-        tmp = os.path.join(folder, "." + name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            data = memoryview(f"{received_at!r}\n{payload}".encode("utf-8"))
-            while data:  # a nearly full disk takes part of a write without an error
-                data = data[os.write(fd, data):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, os.path.join(folder, name + ".json"))
-        return True
-    except OSError as exc:
-        log.error(f"{event}: could not spool the event either ({exc}); it is lost")
-        return False
-
-
 def enqueue(event: str, payload: str) -> None:
     """Commit one event to the durable queue (or the spool), then wake/start the worker."""
     from claude_mem.store import open_store, sqlite3
@@ -137,7 +115,9 @@ def enqueue(event: str, payload: str) -> None:
             store.close()
     except (sqlite3.Error, OSError) as exc:
         log.warning(f"{event}: database unavailable ({exc}); spooling the event")
-        stored = _spool(event, payload, received_at)
+        from claude_mem import spool
+
+        stored = spool.write(event, payload, received_at)
     if stored:
         from claude_mem import control
 

@@ -1,5 +1,9 @@
 """The worker: one per user, drains the durable queue into observations and summaries.
 
+Its neighbours, one job each: ``pidlock`` (who is the worker: lock and pid file),
+``control`` (the control socket, both ends), ``spool`` (events SQLite could not take),
+``watchdogs`` (sessions that never said goodbye), ``store`` (all SQL).
+
 Contract:
 - Runs only while it holds the worker lock (``flock`` on ``worker.lock``, inherited from
   the hook that started it or taken here); a second worker exits at once. While holding
@@ -31,12 +35,12 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 
-from claude_mem import config, log, project
+from claude_mem import config, log, pidlock, project, spool, watchdogs
+from claude_mem.control import ControlServer
 from claude_mem.compress import SessionContext, make_compressor
 from claude_mem.events import (BadEvent, SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt,
                                parse_event)
@@ -65,7 +69,9 @@ class Worker:
         self.started_at = time.time()
         self.last_work_at = time.monotonic()
         self.processed = 0
-        self.server: socket.socket | None = None
+        self.control = ControlServer({"wake": self._on_wake, "ping": self.describe,
+                                      "status": self.describe, "stop": self._on_stop},
+                                     self.stopping)
         self.viewer = None  # the web viewer's HTTP server, when enabled
         # The worker lock fd taken by ``main``; None only for a Worker built elsewhere
         # (tests), which then never releases a lock it does not have.
@@ -83,87 +89,25 @@ class Worker:
     # -- control socket ----------------------------------------------------------------
 
     def listen(self) -> bool:
-        """Serve the control socket; False (and polling only) when it cannot be made."""
-        path = config.socket_path()
-        try:
-            try:
-                os.unlink(path)  # we hold the lock: any socket file here is a dead worker's
-            except FileNotFoundError:
-                pass
-            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                os.chdir(os.path.dirname(path))  # relative bind: no 107-byte path limit
-                server.bind(os.path.basename(path))
-                os.chmod(path, 0o600)
-                server.listen(64)
-            except OSError:
-                server.close()
-                raise
-        except OSError as exc:
-            # Still drain: hooks commit first, and the poll finds their rows without a wake.
-            log.error(f"cannot listen on {path} ({exc}); running without a control socket")
-            return False
-        server.settimeout(0.5)
-        self.server = server
-        threading.Thread(target=self._serve, args=(server,), name="control", daemon=True).start()
-        return True
+        """Serve the control socket; False (and polling only) when it cannot be made.
+
+        Still drains without it: hooks commit first, and the poll finds their rows.
+        """
+        return self.control.listen()
 
     def stop_listening(self) -> None:
-        """Close the control socket and remove its file (only while it is surely ours)."""
-        server, self.server = self.server, None
-        if server is not None:
-            try:
-                server.close()
-            except OSError:
-                pass
-        if self.holds_lock:  # without the lock the file may already be a new worker's
-            try:
-                os.unlink(config.socket_path())
-            except OSError:
-                pass
+        """Close the control socket; remove its file only while it is surely ours."""
+        # Without the lock the file may already be a new worker's.
+        self.control.close(remove_file=self.holds_lock)
 
-    def _serve(self, server: socket.socket) -> None:
-        while not self.stopping.is_set() and self.server is server:
-            try:
-                conn, _ = server.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+    def _on_wake(self) -> None:
+        self.wakeup.set()
+        return None  # hooks do not wait for an answer
 
-    def _handle(self, conn: socket.socket) -> None:
-        import json
-
-        try:
-            conn.settimeout(2.0)
-            data = b""
-            while not data.endswith(b"\n") and len(data) < 65536:
-                chunk = conn.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-            try:
-                command = json.loads(data or b"{}").get("cmd", "")
-            except (ValueError, AttributeError):
-                command = ""
-            reply: dict = {"ok": True}
-            if command == "wake":
-                self.wakeup.set()
-                return  # hooks do not wait for an answer
-            if command in ("ping", "status"):
-                reply.update(self.describe())
-            elif command == "stop":
-                reply["stopping"] = True
-                self.stopping.set()
-                self.wakeup.set()
-            else:
-                reply = {"ok": False, "error": f"unknown command {command!r}"}
-            conn.sendall(json.dumps(reply).encode() + b"\n")
-        except OSError:
-            pass
-        finally:
-            conn.close()
+    def _on_stop(self) -> dict:
+        self.stopping.set()
+        self.wakeup.set()
+        return {"stopping": True}
 
     def describe(self) -> dict:
         return {"pid": os.getpid(), "started_at": self.started_at, "processed": self.processed,
@@ -188,9 +132,9 @@ class Worker:
                     # After the first drain, so an old session's queued events are
                     # handled before it is judged abandoned.
                     self.expired_checked = True
-                    did = self.expire_old_sessions()
+                    did = watchdogs.expire_old_sessions(self)
                 if not did:
-                    did = self.finalize_silent_sessions()
+                    did = watchdogs.finalize_silent_sessions(self)
             except Exception as exc:  # keep serving; the rows stay queued for a retry
                 import traceback
 
@@ -227,23 +171,24 @@ class Worker:
         """
         log.info(f"worker idle for {idle:.0f}s, exiting")
         self.stop_listening()
-        self._remove_pid_file()
+        pidlock.remove_own_pid_file()
         if self.lock_fd is None:
             return True
-        import fcntl
-
-        fcntl.flock(self.lock_fd, fcntl.LOCK_UN)
         self.holds_lock = False
-        if not self._new_work():
-            return True
-        try:
-            fcntl.flock(self.lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            log.info("new work arrived while exiting; the worker that took the lock drains it")
+        found = []
+
+        def new_work() -> bool:
+            found.append(self._new_work())
+            return found[-1]
+
+        if not pidlock.leave_lock(self.lock_fd, new_work):
+            if found and found[-1]:
+                log.info("new work arrived while exiting; the worker that took the lock "
+                         "drains it")
             return True
         self.holds_lock = True
         log.info("new work arrived while exiting; staying")
-        _write_pid_file()
+        pidlock.write_pid_file()
         self.listen()
         return False
 
@@ -253,22 +198,13 @@ class Worker:
             return True
         return bool(config.spooled_names())
 
-    def _remove_pid_file(self) -> None:
-        try:
-            from claude_mem.control import read_pid
-
-            if read_pid() == os.getpid():
-                os.unlink(config.pid_path())
-        except OSError:
-            pass
-
     def close(self) -> None:
         self.stopping.set()
         if self.viewer is not None:
             self.viewer.shutdown()
             self.viewer.server_close()
         self.stop_listening()
-        self._remove_pid_file()
+        pidlock.remove_own_pid_file()
         try:
             self.compressor.close()
         except Exception as exc:
@@ -277,30 +213,6 @@ class Worker:
         log.info(f"worker stopped after {self.processed} events")
 
     # -- draining ------------------------------------------------------------------------
-
-    def import_spool(self) -> int:
-        """Queue the spooled events; a file is removed only after its row is committed."""
-        folder = config.spool_dir()
-        imported = 0
-        for name in config.spooled_names():
-            path = os.path.join(folder, name)
-            try:
-                with open(path, encoding="utf-8") as fh:
-                    first, _, payload = fh.read().partition("\n")
-                event = name.rsplit(".", 2)[-2]
-                received_at = float(first)
-            except (OSError, ValueError, UnicodeDecodeError) as exc:
-                log.error(f"spool file {name} unreadable ({exc!r}); moved to spool/bad")
-                _quarantine(folder, name)
-                continue
-            # A crash between this commit and the unlink below must not queue it twice.
-            self.store.enqueue_once(event, payload, received_at)
-            try:
-                os.unlink(path)
-            except OSError as exc:
-                log.error(f"spool file {name} imported but not removed ({exc})")
-            imported += 1
-        return imported
 
     def drain(self, limit: int = 200) -> bool:
         """One pass over the queue; True if any row was processed or parked.
@@ -314,7 +226,7 @@ class Worker:
         # (Importing first and reading after let a later row overtake it.)
         progress = False
         rows = self.store.pending_batch(limit)
-        while self.import_spool():
+        while spool.import_into(self.store):
             progress = True
             rows = self.store.pending_batch(limit)
         now = time.monotonic()
@@ -359,7 +271,7 @@ class Worker:
                     i += 1
             if session_key in blocked:
                 continue
-            ids = [r["id"] for r, _ in group]
+            ids = _ids(group)
             if row["attempts"] >= max_attempts:
                 self.store.park(row["id"], f"gave up after {row['attempts']} attempts: "
                                            f"{row['last_error']}")
@@ -396,7 +308,7 @@ class Worker:
         return progress
 
     def handle(self, event, group) -> None:
-        ids = [r["id"] for r, _ in group]
+        ids = _ids(group)
         at = group[-1][0]["received_at"]
         cwd = event.cwd
         if project.is_excluded(cwd, self.settings.exclude_projects):
@@ -404,22 +316,22 @@ class Worker:
                 self.store.delete_pending(ids)
             return
         name = project.project_name(cwd) if cwd else "unknown"
-        if isinstance(event, SessionStart):
-            with self.store.write():
-                self.store.open_session(event.session_id, name, cwd, at,
-                                        new_run=event.source == "resume")
-                self.store.delete_pending(ids)
-        elif isinstance(event, UserPrompt):
-            with self.store.write():
-                session = self.store.open_session(event.session_id, name, cwd, at)
-                self.store.add_prompt(session["id"], event.prompt_id or None, event.prompt, at)
-                self.store.delete_pending(ids)
-        elif isinstance(event, ToolEvent):
-            self.handle_tools(event, group, name, at)
-        elif isinstance(event, Stop):
-            self.handle_stop(event, name, at, ids)
-        elif isinstance(event, SessionEnd):
-            self.handle_end(event, name, at, ids)
+        handler = self.HANDLERS.get(type(event))
+        if handler is None:  # parse_event only makes the kinds above: a programming error
+            raise TypeError(f"no handler for {type(event).__name__}")
+        handler(self, event, group, name, at)
+
+    def handle_start(self, event: SessionStart, group, name: str, at: float) -> None:
+        with self.store.write():
+            self.store.open_session(event.session_id, name, event.cwd, at,
+                                    new_run=event.source == "resume")
+            self.store.delete_pending(_ids(group))
+
+    def handle_prompt(self, event: UserPrompt, group, name: str, at: float) -> None:
+        with self.store.write():
+            session = self.store.open_session(event.session_id, name, event.cwd, at)
+            self.store.add_prompt(session["id"], event.prompt_id or None, event.prompt, at)
+            self.store.delete_pending(_ids(group))
 
     def context_for(self, session, prompt_number: int) -> SessionContext:
         prompt = self.store.prompt(session["id"], prompt_number) if prompt_number else None
@@ -454,7 +366,7 @@ class Worker:
                 unique.append((r, e))
         if not unique:
             with self.store.write():
-                self.store.delete_pending([r["id"] for r, _ in group])
+                self.store.delete_pending(_ids(group))
             return
         produced = self.compressor.observe(ctx, [e for _, e in unique])
         # One hash per source event (its tool_use_id) and position, so a redelivered
@@ -471,14 +383,15 @@ class Worker:
                                            content_hash(event.session_id, key, position),
                                            produced.generated_by, at)
             self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)
-            self.store.delete_pending([r["id"] for r, _ in group])
+            self.store.delete_pending(_ids(group))
 
     def summarize_prompt(self, session, prompt_number: int, last_message: str) -> tuple:
         ctx = self.context_for(session, prompt_number)
         produced = self.compressor.summarize(ctx, last_message, list(ctx.earlier))
         return produced.summary, produced.generated_by
 
-    def handle_stop(self, event: Stop, name: str, at: float, ids) -> None:
+    def handle_stop(self, event: Stop, group, name: str, at: float) -> None:
+        ids = _ids(group)
         session = self._session(event, name, at)
         prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
         summary = generated_by = None
@@ -510,49 +423,13 @@ class Worker:
             self.store.complete_session(session["id"], reason, at, status)
             self.store.delete_pending(ids)
 
-    def handle_end(self, event: SessionEnd, name: str, at: float, ids) -> None:
+    def handle_end(self, event: SessionEnd, group, name: str, at: float) -> None:
         session = self._session(event, name, at)
-        self.finalize(session, event.reason, at, ids)
+        self.finalize(session, event.reason, at, _ids(group))
 
-    # -- watchdogs -----------------------------------------------------------------------
-
-    def finalize_silent_sessions(self) -> bool:
-        cutoff = time.time() - float(self.settings.session_silence_seconds)
-        did = False
-        for session in self.store.silent_sessions(cutoff):
-            if self.stopping.is_set():
-                break
-            if session["claude_session_id"] in self.waiting_sessions:
-                continue  # its queued events are being retried: not silent, just stuck
-            log.info(f"session {session['claude_session_id']} silent since "
-                     f"{time.ctime(session['last_activity_at'])}: summarizing and closing")
-            self._close_quietly(session, "silence", "completed")
-            did = True
-        return did
-
-    def expire_old_sessions(self) -> bool:
-        """Summarize and fail sessions left active past ``session_max_age_hours``."""
-        cutoff = time.time() - float(self.settings.session_max_age_hours) * 3600
-        expired = self.store.expire_sessions(cutoff, dry_run=True)
-        for session in expired:
-            if self.stopping.is_set():
-                break
-            self._close_quietly(session, "expired", "failed")
-        if expired:
-            log.info(f"expired {len(expired)} sessions left active since before {time.ctime(cutoff)}")
-        return bool(expired)
-
-    def _close_quietly(self, session, reason: str, status: str) -> None:
-        """Close a session the watchdogs found; a summary failure must not retry forever."""
-        try:
-            self.finalize(session, reason, time.time(), status=status)
-        except Exception as exc:
-            log.error(f"session {session['claude_session_id']}: summary at close failed "
-                      f"({exc!r}); closed without it")
-            with self.store.write():
-                self.store.complete_session(session["id"], f"{reason} (summary failed)",
-                                            time.time(), "failed")
-
+    # One handler per event kind (parse_event's classes): adding a kind is one line here.
+    HANDLERS = {SessionStart: handle_start, UserPrompt: handle_prompt, ToolEvent: handle_tools,
+                Stop: handle_stop, SessionEnd: handle_end}
 
 def _session_hint(payload) -> str:
     """The session a row that cannot be parsed probably belongs to (for ordering only)."""
@@ -562,50 +439,20 @@ def _session_hint(payload) -> str:
     return m.group(1).strip() if m else f"unparsed:{id(payload)}"
 
 
-def _quarantine(folder: str, name: str) -> None:
-    """Keep an unreadable spool file for a person to look at, out of the import path."""
-    try:
-        os.makedirs(os.path.join(folder, "bad"), mode=0o700, exist_ok=True)
-        os.replace(os.path.join(folder, name), os.path.join(folder, "bad", name))
-    except OSError as exc:
-        log.error(f"spool file {name}: cannot move it aside ({exc})")
-
-
-def _write_pid_file() -> None:
-    tmp = config.pid_path() + f".{os.getpid()}.tmp"
-    with open(tmp, "w") as fh:
-        fh.write(str(os.getpid()))
-    os.replace(tmp, config.pid_path())  # readers never see a half-written pid
-
-
-def _take_lock() -> int | None:
-    """The lock fd handed down by the starter, or one taken here; None if another worker runs."""
-    import fcntl
-
-    inherited = os.environ.pop("CLAUDE_MEM_LOCK_FD", None)
-    if inherited:
-        try:
-            fd = int(inherited)
-            os.set_inheritable(fd, False)
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # already ours: a no-op check
-            return fd
-        except (ValueError, OSError):
-            pass
-    from claude_mem.control import try_lock
-
-    return try_lock()
+def _ids(group) -> list[int]:
+    return [r["id"] for r, _ in group]
 
 
 def main() -> int:
     os.umask(0o077)
     config.ensure_data_dir()
-    fd = _take_lock()
+    fd = pidlock.take_worker_lock()
     if fd is None:
         return 0  # another worker holds the lock: it will drain the queue
     settings = config.load()
     for problem in settings.problems:
         log.warning(problem)
-    _write_pid_file()
+    pidlock.write_pid_file()
     delay = float(settings.worker_start_delay_seconds)
     if delay > 0:
         time.sleep(delay)
