@@ -431,6 +431,7 @@ class Worker:
     HANDLERS = {SessionStart: handle_start, UserPrompt: handle_prompt, ToolEvent: handle_tools,
                 Stop: handle_stop, SessionEnd: handle_end}
 
+
 def _session_hint(payload) -> str:
     """The session a row that cannot be parsed probably belongs to (for ordering only)."""
     import re
