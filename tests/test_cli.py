@@ -73,9 +73,9 @@ def test_context_json_is_the_hook_output(filled):
 
 
 def test_config_shows_and_sets_settings(monkeypatch):
-    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1200")
     out = invoke("config")
-    assert "context_tokens = 1500   (changed)" in out
+    assert "context_tokens = 1200   (changed)" in out
     assert 'compressor = "heuristic"' in out
     invoke("config", "set", "exclude_projects", "secret-stuff,other")
     invoke("config", "set", "context_sources", '["startup", "resume", "clear"]')

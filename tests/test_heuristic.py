@@ -70,7 +70,8 @@ def test_summary_of_the_bug_hunt():
     assert "Read acme_billing/invoice.py" in summary.investigated
     assert "`python -m pytest -q` failed (exit code 1)" in summary.learned
     assert "Cause: `calculate_total()` computed tax on the full subtotal" in summary.learned
-    assert "— AssertionError: assert Decimal('165.00') == Decimal('162.00')" in summary.learned
+    assert "— FAILED tests/test_invoice.py::test_total_with_discount_and_tax" in summary.learned
+    assert "→ fixed: `python -m pytest -q`" in summary.learned
     assert "Edited acme_billing/invoice.py" in summary.completed
     assert "5 passed" in summary.completed
     assert summary.next_steps == ""  # the failure was fixed by a later passing run
@@ -121,3 +122,100 @@ def test_a_follow_up_said_twice_is_one_next_step():
     last = [p for e, p in load_fixture() if e == "Stop"][1]["last_assistant_message"]
     summary = compressor.summarize(_ctx("Add a changelog entry for this fix."), last, observations).summary
     assert summary.next_steps == "- Bump version to 0.3.1 in pyproject.toml and acme_billing/__init__.py"
+
+
+def _bash(command, stdout="", *, error=None, tool_use_id="b"):
+    payload = {"session_id": "s", "cwd": CWD, "tool_name": "Bash", "tool_use_id": tool_use_id,
+               "tool_input": {"command": command}}
+    if error is None:
+        payload["tool_response"] = {"stdout": stdout, "stderr": "", "interrupted": False}
+        return parse_event("PostToolUse", json.dumps(payload))
+    payload["error"] = error
+    return parse_event("PostToolUseFailure", json.dumps(payload))
+
+
+def _as_dicts(observations):
+    return [dict(o.__dict__, concepts=list(o.concepts), facts=list(o.facts),
+                 files_read=list(o.files_read), files_modified=list(o.files_modified)) for o in observations]
+
+
+def _summary(events, reply="", request="Ship the branch", **ctx):
+    compressor = HeuristicCompressor(load())
+    context = SessionContext(session_id=1, claude_session_id="s", project="acme-billing", cwd=CWD,
+                             prompt_number=1, request=request, **ctx)
+    observations = _as_dicts(compressor.observe(context, events).observations)
+    return compressor.summarize(context, reply, observations).summary, observations
+
+
+def test_a_failed_push_fixed_later_is_learned_not_left_open():
+    summary, _ = _summary([
+        _bash("git push 2>&1", error="Exit code 128\nfatal: The current branch spotter-dov has no upstream "
+              "branch.\nTo push the current branch and set the remote as upstream, use\n\n"
+              "    git push --set-upstream origin spotter-dov\n", tool_use_id="p1"),
+        _bash("git push --set-upstream origin spotter-dov 2>&1",
+              "branch 'spotter-dov' set up to track 'origin/spotter-dov'.", tool_use_id="p2"),
+    ])
+    assert summary.next_steps == ""
+    assert ("`git push 2>&1` failed (exit code 128): fatal: The current branch spotter-dov has no upstream "
+            "branch. → fixed: `git push --set-upstream origin spotter-dov 2>&1`") in summary.learned
+
+
+def test_a_failure_behind_tail_that_exited_zero_is_still_a_failure():
+    summary, observations = _summary([_bash(
+        "mix test 2>&1 | tail -5",
+        "  1) test renders rows (SpotterWeb.SessionLiveTest)\n     test/session_live_test.exs:12\n"
+        "     ** (MatchError) no match of right hand side value: nil\n\nFinished in 0.5 seconds\n"
+        "5 tests, 1 failure\n")])
+    assert observations[0]["title"] == "`mix test 2>&1 | tail -5` failed: 5 tests, 1 failure"
+    assert "failure" in observations[0]["concepts"]
+    assert "Cause: ** (MatchError) no match of right hand side value: nil" in observations[0]["facts"]
+    assert "Still failing: `mix test 2>&1 | tail -5` failed: 5 tests, 1 failure" in summary.next_steps
+
+
+def test_edits_of_one_file_merge_into_one_line_with_their_symbols():
+    edits = [parse_event("PostToolUse", json.dumps({
+        "session_id": "s", "cwd": CWD, "tool_name": "Edit", "tool_use_id": f"e{i}",
+        "tool_input": {"file_path": f"{CWD}/billing/tax.py", "old_string": old, "new_string": new},
+        "tool_response": {"originalFile": "import x\n\ndef rate(country):\n    return 0.2\n"}}))
+        for i, (old, new) in enumerate([("    return 0.2\n", "    return RATES[country]\n"),
+                                        ("import x\n", "import x\n\nclass TaxTable:\n    pass\n")])]
+    summary, observations = _summary(edits)
+    assert observations[0]["title"].startswith("Edited billing/tax.py")
+    assert "Symbols: rate" in observations[0]["facts"]  # the change sits inside rate()
+    assert summary.completed == "- Edited billing/tax.py (2 edits): rate, TaxTable"
+
+
+def test_commit_outcome_and_answer_are_kept():
+    commit = _bash("git add a.py && git commit -m \"$(cat <<'EOF'\nfeat: tax table > flat rate\n\nenum\nEOF\n)\"",
+                   "[main 64f1b9a] feat: tax table > flat rate\n 1 file changed, 3 insertions(+)")
+    ask = parse_event("PostToolUse", json.dumps({
+        "session_id": "s", "cwd": CWD, "tool_name": "AskUserQuestion", "tool_use_id": "q",
+        "tool_input": {"questions": [{"question": "Which rounding?"}]},
+        "tool_response": {"answers": {"Which rounding?": "Banker's rounding"}}}))
+    tests = _bash("cargo test", "test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; "
+                                "0 filtered out; finished in 0.02s")
+    summary, observations = _summary([ask, tests, commit])
+    assert observations[2]["files_modified"] == []  # the heredoc message is not a file
+    assert "Committed 64f1b9a feat: tax table > flat rate" in summary.completed
+    assert "`cargo test`: test result: ok. 12 passed; 0 failed; 0 ignored" in summary.completed
+    assert "Decided: Which rounding? → Banker's rounding" in summary.learned
+
+
+def test_claude_mems_own_mcp_calls_are_not_recorded():
+    event = parse_event("PostToolUse", json.dumps({
+        "session_id": "s", "cwd": CWD, "tool_name": "mcp__plugin_claude-mem_claude-mem__search",
+        "tool_use_id": "m", "tool_input": {"query": "tax"}, "tool_response": "[]"}))
+    assert HeuristicCompressor(load()).observe(_ctx(), [event]).observations == ()
+
+
+def test_a_trivial_later_reply_does_not_replace_the_final_summary():
+    final = "All done. " + "The tax table replaces the flat rate; 410 tests, 0 failures. " * 6
+    summary, _ = _summary([], "Background task completed — all tests pass.", previous_reply=final)
+    assert "410 tests, 0 failures" in summary.notes
+    summary, _ = _summary([], final, previous_reply="Let me look.")
+    assert summary.notes.startswith("All done.")
+
+
+def test_a_continue_request_carries_the_threads_goal():
+    summary, _ = _summary([], "", request="continue", goal="Work on bead spotter-dov")
+    assert summary.request == "continue (continuing: Work on bead spotter-dov)"

@@ -30,7 +30,7 @@ DEFAULTS: dict = {
     "max_payload_bytes": 1_000_000,     # hook input above this is parsed and shrunk
     "exclude_projects": [],             # project names or absolute paths never recorded
     # Context at session start
-    "context_tokens": 2000,             # about 4 characters a token; hard cap below 10k chars
+    "context_tokens": 1500,             # about 4 characters a token; hard cap below 10k chars
     "context_sources": ["startup", "resume"],  # add "clear" and/or "compact" to taste
     "context_observations": 40,
     "context_summaries": 8,
@@ -147,11 +147,11 @@ def load() -> Settings:
     problems: list[str] = []
     path = settings_path()
     if os.path.exists(path):
-        import json
+        from claude_mem import jsonlite
 
         try:
             with open(path, encoding="utf-8") as fh:
-                from_file = json.load(fh)
+                from_file = jsonlite.loads(fh.read())
             if not isinstance(from_file, dict):
                 raise ValueError("top level must be an object")
         except (OSError, ValueError) as exc:

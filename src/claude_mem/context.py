@@ -1,10 +1,13 @@
 """The memory a new session starts with: markdown rendered from the store.
 
 Contract: ``render(store, project, settings)`` returns markdown for one project that fits
-``settings.context_tokens`` (about 4 characters a token) — the latest request summary in
-full, earlier summaries a line each, then an index of recent observations with their ids
-so the model can ask for details (``claude-mem show obs ID`` or the MCP tools). An empty
-memory renders as "". ``hook_json(text)`` wraps it as SessionStart output and guarantees
+``settings.context_tokens`` (about 4 characters a token). The budget goes to knowledge
+first: the latest request with substance in full — its request (the thread's goal), the
+model's final reply as the outcome, what was learned (causes, fixes, decisions), what is
+still open, what was completed (files with the symbols they touched, test outcomes,
+commits) — then earlier requests a line each with what they learned, then an index of
+recent observations with their ids so the model can ask for details (``claude-mem show
+obs ID`` or the MCP tools) with what is left. An empty memory renders as "". ``hook_json(text)`` wraps it as SessionStart output and guarantees
 the printed JSON stays under Claude Code's 10,000-character cut.
 Standard library only: this runs inside the SessionStart hook.
 """
@@ -33,39 +36,88 @@ def _files(items, limit: int = 6) -> str:
     return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
 
 
-def render_summary_full(summary: dict) -> list[str]:
+# The latest request's sections, most knowledge first, each with its share of the budget
+# (a fraction of what is left for the summary). What does not fit is cut line by line.
+FULL_SECTIONS = (
+    ("Outcome", "notes", 0.40),
+    ("Learned", "learned", 0.30),
+    ("Next steps", "next_steps", 0.20),
+    ("Completed", "completed", 0.40),
+    ("Investigated", "investigated", 0.15),
+)
+
+
+def _section(label: str, value: str, room: int) -> list[str]:
+    """``**Label:**`` and as many of ``value``'s lines as fit in ``room`` characters."""
+    value = (value or "").strip()
+    if not value or room < len(label) + 20:
+        return []
+    lines = [line.rstrip() for line in value.splitlines() if line.strip()]
+    if len(lines) == 1 and not lines[0].startswith("- "):
+        text = _one_line(lines[0], max(40, room - len(label) - 6))
+        return [f"**{label}:** {text}"]
+    out = [f"**{label}:**"]
+    used = len(out[0]) + 1
+    for line in lines:
+        line = line if len(line) <= 400 else line[:399] + "…"
+        if used + len(line) + 1 > room:
+            if len(out) == 1 and room - used > 60:
+                out.append(line[: room - used - 2] + "…")
+            break
+        out.append(line)
+        used += len(line) + 1
+    return out if len(out) > 1 else []
+
+
+def request_line(summary: dict) -> str:
+    return _one_line(summary.get("request"), 400)
+
+
+def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
     lines = [
         f"## Latest work — {_when(summary.get('updated_at'))}"
         f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})",
-        f"**Request:** {_one_line(summary.get('request'), 600)}",
+        f"**Request:** {request_line(summary)}",
     ]
-    for label, key in (("Investigated", "investigated"), ("Learned", "learned"),
-                       ("Completed", "completed"), ("Next steps", "next_steps")):
-        value = (summary.get(key) or "").strip()
-        if value:
-            lines.append(f"**{label}:**" + ("\n" + value if "\n" in value or value.startswith("- ")
-                                           else " " + value))
-    if summary.get("files_read"):
-        lines.append(f"**Files read:** {_files(summary['files_read'], 10)}")
-    if summary.get("files_edited"):
-        lines.append(f"**Files edited:** {_files(summary['files_edited'], 10)}")
+    room = budget - sum(len(line) + 1 for line in lines)
+    edited = summary.get("files_edited") or []
+    files_line = f"**Files edited:** {_files(edited, 12)}" if edited else ""
+    room -= len(files_line) + 1
+    notes = " ".join(str(summary.get("notes") or "").replace("**", "").split()).lower()
+
+    def said(line: str) -> bool:  # a point the outcome (the final reply) already makes
+        text = " ".join(line.lstrip("- ").replace("**", "").split()).lower()
+        return len(text) > 20 and text in notes
+
+    sections = [(label, "\n".join(l for l in (summary.get(key) or "").splitlines()
+                                   if key == "notes" or not said(l)), share)
+                for label, key, share in FULL_SECTIONS]
+    spare = 0
+    for label, value, share in sections:
+        # What an earlier section did not use goes to the ones after it.
+        allowed = int(room * share) + spare
+        part = _section(label, value, allowed)
+        used = sum(len(line) + 1 for line in part)
+        spare = max(0, allowed - used)
+        lines += part
+    if files_line:
+        lines.append(files_line)
     return lines
 
 
 def render_summary_line(summary: dict) -> str:
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
-    outcome = _one_line(done[0].lstrip("- ") if done else "", 160)
-    line = f"- {_when(summary.get('updated_at'))} — {_one_line(summary.get('request'), 140)}"
+    outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
+    line = f"- {_when(summary.get('updated_at'))} — {_one_line(summary.get('request'), 200)}"
     if outcome:
         line += f" → {outcome}"
     if summary.get("files_edited"):
         line += f" (edited: {_files(summary['files_edited'], 4)})"
     learned = [l.strip().lstrip("- ") for l in (summary.get("learned") or "").splitlines() if l.strip()]
-    # The cause of a problem says more than the failure that revealed it (which the
-    # observation index lists anyway).
-    insight = next((l for l in learned if " failed (exit code" not in l), learned[0] if learned else "")
-    if insight:
-        line += f"\n  - learned: {_one_line(insight, 220)}"
+    # Causes and decisions first: the failure that revealed a cause is in the index anyway.
+    learned.sort(key=lambda l: " failed (exit code" in l)
+    for insight in learned[:3]:
+        line += f"\n  - learned: {_one_line(insight, 240)}"
     return line
 
 
@@ -82,8 +134,28 @@ UPDATE_HEADER = "# claude-mem: new in"
 
 
 def _has_substance(summary: dict) -> bool:
-    return bool(summary.get("files_edited") or summary.get("files_read")
+    completed = [l for l in (summary.get("completed") or "").splitlines() if l.strip()]
+    return bool(summary.get("files_edited") or summary.get("files_read") or len(completed) >= 2
                 or (summary.get("investigated") or "").strip() or (summary.get("learned") or "").strip())
+
+
+def _worth_showing(summary: dict) -> bool:
+    """A summary of a session with no real request and nothing done is noise (``claude mcp list``)."""
+    request = (summary.get("request") or "").strip()
+    return bool(request and request != "(no prompt recorded)") or _has_substance(summary)
+
+
+def _newest_first(summaries: list[dict]) -> list[dict]:
+    """Sessions by their latest activity, and within a session the later prompt first.
+
+    A prompt summarized late (at session end, no Stop of its own) must not pass for the
+    newest work of its session.
+    """
+    latest: dict = {}
+    for s in summaries:
+        key = s.get("session_id")
+        latest[key] = max(latest.get(key, 0.0), s.get("updated_at") or 0.0)
+    return sorted(summaries, key=lambda s: (-latest[s.get("session_id")], -(s.get("prompt_number") or 0)))
 
 
 def render(store, project: str, settings, *, since: float | None = None,
@@ -96,15 +168,15 @@ def render(store, project: str, settings, *, since: float | None = None,
     budget = max(400, min(int(settings.context_tokens) * 4, CONTEXT_HARD_LIMIT_CHARS - 500))
     filters = {"since": since, "exclude_session": exclude_session}
     summaries = store.recent_summaries(project, int(settings.context_summaries) + 1, **filters)
+    summaries = _newest_first([s for s in summaries if _worth_showing(s)])
     observations = store.recent_observations(project, int(settings.context_observations), **filters)
     if not summaries and not observations:
         return ""
     if since is None and exclude_session is None:
         header = [
             f"{HEADER} {project}",
-            "Recorded automatically from previous Claude Code sessions in this project "
-            "(newest first). Ask for details of an observation by id with the claude-mem MCP "
-            "tools or `claude-mem show obs ID`.",
+            "From earlier Claude Code sessions here, newest first. Details of an observation "
+            "by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
             "",
         ]
     else:
@@ -114,30 +186,35 @@ def render(store, project: str, settings, *, since: float | None = None,
             "the earlier claude-mem memory is already above in this conversation.",
             "",
         ]
-    body: list[str] = []
+    lines = list(header)
+    used = sum(len(line) + 1 for line in lines)
     # The newest request with substance is shown in full: a quick question answered
     # without touching anything must not push the real work down to a one-line entry.
     full = next((s for s in summaries if _has_substance(s)), summaries[0] if summaries else None)
     if full is not None:
-        body += render_summary_full(full) + [""]
-    lines = header + body
-    used = sum(len(line) + 1 for line in lines)
+        # Knowledge first: the latest request may take most of the budget; the
+        # mechanical index gets what is left.
+        share = 0.75 if len(summaries) > 1 or observations else 0.95
+        lines += render_summary_full(full, int((budget - used) * share)) + [""]
+        used = sum(len(line) + 1 for line in lines)
 
-    def add_section(title: str, items: list[str]) -> None:
+    def add_section(title: str, items: list[str], limit: int) -> None:
         nonlocal used
         taken = []
-        room = budget - used - len(title) - 2
+        room = min(limit, budget - used) - len(title) - 2
         for item in items:
             if len(item) + 1 > room:
-                break
+                continue  # a shorter item further down may still fit
             taken.append(item)
             room -= len(item) + 1
         if taken:
             lines.extend([title] + taken + [""])
             used = sum(len(line) + 1 for line in lines)
 
-    add_section("## Earlier requests", [render_summary_line(s) for s in summaries if s is not full])
-    add_section("## Recent observations", [render_observation_line(o) for o in observations])
+    earlier = [render_summary_line(s) for s in summaries if s is not full]
+    add_section("## Earlier requests", earlier, int((budget - used) * 0.7))
+    add_section("## Recent observations", [render_observation_line(o) for o in observations],
+                budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head
         text = text[: budget - 20].rstrip() + "\n…(trimmed)\n"
@@ -146,11 +223,11 @@ def render(store, project: str, settings, *, since: float | None = None,
 
 def hook_json(text: str) -> str:
     """SessionStart output for ``text``, cut so the JSON itself stays under the hard limit."""
-    import json
+    from claude_mem import jsonlite
 
     def wrap(body: str) -> str:
-        return json.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart",
-                                                  "additionalContext": body}}, ensure_ascii=False)
+        return jsonlite.dumps({"hookSpecificOutput": {"hookEventName": "SessionStart",
+                                                      "additionalContext": body}})
 
     out = wrap(text)
     while len(out) > CONTEXT_HARD_LIMIT_CHARS and text:

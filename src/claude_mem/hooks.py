@@ -150,8 +150,6 @@ def _transcript_has_context(path) -> bool:
 
 def session_start_output(payload: dict, settings) -> str:
     """The JSON SessionStart prints, or "" when there is nothing to add."""
-    import json
-
     from claude_mem import context, project
 
     source = str(payload.get("source") or "startup")
@@ -205,10 +203,15 @@ def run(name: str, raw: str) -> str:
         return ""
     output = ""
     if event == "SessionStart":
-        from claude_mem import boundedjson
+        from claude_mem import jsonlite
 
         try:
-            payload = boundedjson.loads(raw)
+            try:
+                payload = jsonlite.loads(raw)
+            except ValueError:  # nested too deeply for the fast path? cut it, don't lose it
+                from claude_mem import boundedjson
+
+                payload = boundedjson.loads(raw)
         except ValueError as exc:
             log.warning(f"SessionStart: stdin is not JSON ({exc})")
             return ""

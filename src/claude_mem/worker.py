@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 
-from claude_mem import config, log, pidlock, project, spool, watchdogs
+from claude_mem import config, log, pidlock, project, spool, watchdogs, wrappers
 from claude_mem.control import ControlServer
 from claude_mem.compress import SessionContext, make_compressor
 from claude_mem.events import (BadEvent, SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt,
@@ -328,17 +328,28 @@ class Worker:
             self.store.delete_pending(_ids(group))
 
     def handle_prompt(self, event: UserPrompt, group, name: str, at: float) -> None:
+        kind, text = wrappers.classify(event.prompt)
         with self.store.write():
             session = self.store.open_session(event.session_id, name, event.cwd, at)
-            self.store.add_prompt(session["id"], event.prompt_id or None, event.prompt, at)
+            # A background task's notification or a local command's output is not a
+            # request: what follows belongs to the request that is still running.
+            if kind == "prompt":
+                self.store.add_prompt(session["id"], event.prompt_id or None, text, at)
             self.store.delete_pending(_ids(group))
 
     def context_for(self, session, prompt_number: int) -> SessionContext:
         prompt = self.store.prompt(session["id"], prompt_number) if prompt_number else None
+        request = prompt["prompt"] if prompt else ""
+        goal = ""
+        if prompt_number and wrappers.is_trivial(request):
+            # "continue" says nothing; the thread's earlier request says what it is about.
+            goal = next((p["prompt"] for p in reversed(self.store.prompts(session["id"]))
+                         if p["prompt_number"] < prompt_number and not wrappers.is_trivial(p["prompt"])), "")
+        previous = self.store.summary_for_prompt(session["id"], prompt_number) if prompt_number else None
         return SessionContext(
             session_id=session["id"], claude_session_id=session["claude_session_id"],
             project=session["project"], cwd=session["cwd"], prompt_number=prompt_number,
-            request=prompt["prompt"] if prompt else "",
+            request=request, goal=goal, previous_reply=(previous or {}).get("notes") or "",
             earlier=tuple(self.store.observations_for_prompt(session["id"], prompt_number)),
         )
 

@@ -31,6 +31,12 @@ class SessionContext:
     request: str = ""          # the user's prompt for this request
     # Observations already stored for this request (dicts), oldest first.
     earlier: tuple = field(default=())
+    # The thread's goal when ``request`` carries none of its own ("continue", "yes"): the
+    # latest earlier request of the session that does.
+    goal: str = ""
+    # The final reply already kept for this request (an earlier Stop): a trivial later
+    # reply, e.g. to a background task's notification, must not replace it.
+    previous_reply: str = ""
 
 
 def make_compressor(settings, store=None):

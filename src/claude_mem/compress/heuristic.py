@@ -1,11 +1,25 @@
 """The offline compressor: deterministic observations and summaries from the events alone.
 
 Contract: no network, no dependency, same input → same output. Every tool event that is
-not skipped by rule (``settings.skip_tools``) yields one observation whose title a person
-would write, with the files read/modified as paths relative to the project, and — for
-shell commands — the command itself and whether it failed, so every command and every
-file touched is findable by full-text search. A request's summary is built from its
-observations and the assistant's last reply.
+not skipped (``settings.skip_tools``, and claude-mem's own MCP tools) yields one
+observation whose title a person would write, with files as paths relative to the
+project. Tool rules are registered explicitly in ``TOOL_RULES`` (one method per tool);
+an unknown tool gets the generic rule.
+
+What an observation keeps, beyond its title, is written as tagged facts that the summary
+reads back (they are plain text, so search finds them too):
+``Command:`` (the shell command), ``Outcome:`` (a test/build/lint result line in its
+tool's own words), ``Cause:`` (the line that says what went wrong), ``Problem:``
+(``path:line`` diagnostics printed by a run that exited 0), ``Commit:`` (hash and
+subject), ``Symbols:`` (modules, classes, functions defined or changed), ``Answer:``
+(the user's answer to the model's question), ``Output:`` (the first line a state-changing
+command printed).
+
+A request's summary is built from its observations and the model's final reply:
+edits merged per file with the symbols they touched, the last outcome of each check,
+commits, failures a later step fixed (learned, with the fix) apart from those still
+open (next steps), the user's decisions, and the final reply itself (``notes``, bounded),
+which a later trivial reply (an answer to a ``<task-notification>``) does not overwrite.
 """
 from __future__ import annotations
 
@@ -14,6 +28,7 @@ import os
 import re
 
 from claude_mem.compress import SessionContext
+from claude_mem.compress import extract
 from claude_mem.models import Observation, Produced, Summary
 
 BUG_WORDS = re.compile(
@@ -21,29 +36,36 @@ BUG_WORDS = re.compile(
 REFACTOR_WORDS = re.compile(r"\b(refactor\w*|renam\w*|clean\s*up|extract\w*|simplif\w*|reorgani[sz]\w*|move)\b", re.I)
 FEATURE_WORDS = re.compile(r"\b(add\w*|implement\w*|creat\w*|support\w*|new|introduc\w*|build)\b", re.I)
 DOC_FILE = re.compile(r"(\.(md|rst|txt|adoc)$|(^|/)(CHANGELOG|README|LICENSE|NOTICE|AUTHORS)[^/]*$)", re.I)
-DEFINITION = re.compile(
-    r"^\s*(?:export\s+)?(?:async\s+)?(?:def|class|function|fn|func|interface|struct|enum|type)\s+"
-    r"([A-Za-z_][A-Za-z0-9_]*)")
-ERROR_LINE = re.compile(
-    r"(^E\s{2,}|Error\b|Exception\b|Traceback|^FAILED\b|\berror:|^fatal:|No such file|"
-    r"command not found|Permission denied|not found|cannot |can't |\bpanic)", re.I)
-TEST_SUMMARY = re.compile(
-    r"(\d+ (passed|failed|errors?|skipped)\b.*|Tests?:\s+.*|Ran \d+ tests?.*|"
-    r"test result: .*|OK \(\d+ tests?\)|FAILED \(.*\))", re.I)
 EXIT_CODE = re.compile(r"^Exit code (\d+)", re.I)
-REDIRECT = re.compile(r"(?<![<>&\d])>>?\s*([^\s;&|<>]+)")
-MUTATING_COMMANDS = re.compile(
-    r"^(git\s+(commit|push|merge|rebase|reset|checkout|switch|add|rm|mv|tag|stash|apply|cherry-pick)|"
-    r"rm|mv|cp|mkdir|touch|chmod|chown|ln|sed\s+-i|tee|pip\d*\s+install|uv\s+(add|pip)|"
-    r"npm\s+(i|install|uninstall)|yarn\s+add|pnpm\s+add|poetry\s+add|cargo\s+add|make|patch)\b")
+REDIRECT = re.compile(r"(?<![<>&\d=-])>>?\s*([^\s;&|<>()'\"]+)")
 CAUSE_WORDS = re.compile(
     r"\b(cause|because|root|turns? out|due to|the (bug|problem|issue)|was (computing|using|missing)|"
-    r"found that|learned|means)\b", re.I)
+    r"found that|learned|means|instead of|so that|which is why|the reason)\b", re.I)
 NEXT_WORDS = re.compile(
     r"\b(next|follow-?up|todo|to do|still|remaining|left on|pending|should|want me to|later|"
     r"not yet|when you)\b", re.I)
+# Commands that only look: their output is discovery, never a change worth listing.
+READ_ONLY = re.compile(
+    r"^(ls|ll|cat|head|tail|less|more|grep|egrep|rg|ag|find|fd|pwd|echo|printf|wc|which|whereis|"
+    r"type|file|tree|du|df|ps|top|env|printenv|stat|diff|sort|uniq|cut|awk|jq|yq|date|whoami|"
+    r"hostname|uname|id|history|man|sleep|true|test|\[|sed\s+-n|git\s+(status|log|diff|show|"
+    r"branch|remote|ls-files|rev-parse|blame|describe|shortlog|reflog|config\s+--get|grep|"
+    r"worktree\s+list|stash\s+list)|\w[\w.-]*\s+(show|list|ls|ready|status|view|info|search|get|"
+    r"describe|inspect|--version|-v|--help|help))\b")
+CHECK_COMMAND = re.compile(
+    r"\b(test|tests|pytest|unittest|tox|nox|jest|vitest|mocha|rspec|phpunit|ctest|check|lint|"
+    r"clippy|credo|dialyzer|mypy|pyright|ruff|flake8|pylint|eslint|tsc|build|compile|verify|"
+    r"coverage|cover|bench)\b")
+MUTATING_COMMANDS = re.compile(
+    r"^(git\s+(commit|push|merge|rebase|reset|checkout|switch|add|rm|mv|tag|stash|apply|cherry-pick|"
+    r"worktree\s+add|branch\s+-[dDmM])|rm|mv|cp|mkdir|touch|chmod|chown|ln|sed\s+-i|tee|pip\d*\s+install|"
+    r"uv\s+(add|pip|sync)|npm\s+(i|install|uninstall|publish)|yarn\s+add|pnpm\s+add|poetry\s+add|"
+    r"cargo\s+(add|install|publish)|mix\s+(deps\.get|igniter\.install|ecto\.\w+)|make|patch|"
+    r"gh\s+(pr|issue|release)\s+(create|merge|close|edit|comment))\b")
+TRIVIAL_OUTPUT = re.compile(r"^(\s*|[-=*#.]+|done\.?|ok\.?)$", re.I)
 
 LIST_LIMIT = 12
+NOTES_LIMIT = 1800
 
 
 def _short(text: str, limit: int) -> str:
@@ -67,11 +89,72 @@ def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in str(text or "").splitlines() if line.strip()]
 
 
+def _fact(obs, tag: str) -> str:
+    """The first fact ``tag: value`` of an observation dict, without the tag."""
+    prefix = tag + ": "
+    return next((f[len(prefix):] for f in obs.get("facts", []) if f.startswith(prefix)), "")
+
+
+def _facts(obs, tag: str) -> list[str]:
+    prefix = tag + ": "
+    return [f[len(prefix):] for f in obs.get("facts", []) if f.startswith(prefix)]
+
+
+def _core_command(command: str) -> str:
+    """The command that matters in a chain: ``cd x && FOO=1 mix test 2>&1 | tail`` → ``mix test``.
+
+    Split on the masked text (quotes and heredocs cannot split it), shown from the original
+    (a ``--title="…"`` keeps its words), first line only.
+    """
+    command = str(command or "")
+    mask = extract.mask_quoted(command)
+    spans, start = [], 0
+    for match in re.finditer(r"&&|\|\||;|\n", mask):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(mask)))
+    spans = [(a, b) for a, b in spans if mask[a:b].strip()]
+    if not spans:
+        return ""
+    plain = [(a, b) for a, b in spans if not re.match(r"^\s*(cd|export|source|set|\.)\s", mask[a:b])] or spans
+    a, b = next(((a, b) for a, b in plain if CHECK_COMMAND.search(mask[a:b].split("|")[0])), plain[-1])
+    pipe = mask.find("|", a, b)
+    b = pipe if pipe >= 0 else b
+    masked, text = mask[a:b], command[a:b]
+    # Redirections (``2>&1``, ``> out``) and leading ``VAR=value`` are noise in a name.
+    for match in reversed(list(re.finditer(r"\s+\d?>&?\d?\S*", masked))):
+        text = text[:match.start()] + text[match.end():]
+    text = re.sub(r"^\s*(\w+=\S*\s+)+", "", text)
+    return text.strip().split("\n")[0].strip()
+
+
+def _command_key(command: str) -> str:
+    """Two runs are "the same step" when their core command starts alike (``git push``)."""
+    words = [w for w in _core_command(command).split() if not w.startswith("-")]
+    return " ".join(words[:2])
+
+
+def is_own_tool(tool: str) -> bool:
+    """claude-mem's own MCP tools: recording them would be memory of the memory."""
+    low = tool.lower()
+    return low.startswith("mcp__") and ("claude-mem" in low or "claude_mem" in low)
+
+
 class HeuristicCompressor:
     name = "heuristic"
 
     def __init__(self, settings=None):
         self.skip_tools = set(getattr(settings, "skip_tools", None) or ())
+        # Explicit registry: tool name (lower case) → rule. Aliases share a rule.
+        self.rules = {
+            "read": self._read, "grep": self._grep, "glob": self._glob, "ls": self._ls,
+            "edit": self._edit, "multiedit": self._multiedit, "write": self._write,
+            "notebookedit": self._notebookedit, "bash": self._bash,
+            "bashoutput": self._task_output, "taskoutput": self._task_output,
+            "todowrite": self._todowrite, "task": self._task, "agent": self._task,
+            "webfetch": self._webfetch, "websearch": self._websearch,
+            "exitplanmode": self._exitplanmode, "askuserquestion": self._ask,
+        }
 
     # -- paths -----------------------------------------------------------------------
 
@@ -96,7 +179,7 @@ class HeuristicCompressor:
         observations = []
         failures_so_far = any(_is_failure(o) for o in ctx.earlier)
         for event in events:
-            if event.tool_name in self.skip_tools:
+            if event.tool_name in self.skip_tools or is_own_tool(event.tool_name):
                 continue
             obs = self.observe_one(ctx, event, failures_so_far)
             if obs is not None:
@@ -132,13 +215,12 @@ class HeuristicCompressor:
         tool = event.tool_name
         data = event.tool_input or {}
         response = event.tool_response
-        handler = getattr(self, "_" + re.sub(r"\W", "_", tool.lower()), None)
         if event.failed:
             obs = self._failure(ctx, event)
-        elif handler is not None:
-            obs = handler(ctx, data, response, failures_so_far)
         else:
-            obs = self._generic(ctx, tool, data, response)
+            rule = self.rules.get(tool.lower())
+            obs = (rule(ctx, data, response, failures_so_far) if rule is not None
+                   else self._generic(ctx, tool, data, response))
         if obs is None:
             return None
         return Observation(**{**obs, "tool_name": tool, "tool_use_id": event.tool_use_id})
@@ -148,7 +230,7 @@ class HeuristicCompressor:
         file = response.get("file", {}) if isinstance(response, dict) else {}
         content = file.get("content", "") if isinstance(file, dict) else ""
         total = file.get("totalLines") or file.get("numLines") if isinstance(file, dict) else None
-        names = _dedupe(m.group(1) for m in map(DEFINITION.match, content.splitlines()) if m)
+        names = extract.symbols(content, path) or _generic_definitions(content)
         facts = [f"Read {path}" + (f" ({total} lines)" if total else "")]
         if names:
             facts.append("Defines: " + ", ".join(names[:LIST_LIMIT]))
@@ -195,30 +277,49 @@ class HeuristicCompressor:
         path = self.rel(data.get("file_path", ""), ctx)
         old = str(data.get("old_string", ""))
         new = str(data.get("new_string", ""))
+        original = response.get("originalFile") if isinstance(response, dict) else ""
         return self._edit_obs(ctx, path, [(old, new)], failures_so_far,
-                              all_=bool(data.get("replace_all")))
+                              all_=bool(data.get("replace_all")), original=str(original or ""))
 
     def _multiedit(self, ctx, data, response, failures_so_far):
         path = self.rel(data.get("file_path", ""), ctx)
         edits = [(str(e.get("old_string", "")), str(e.get("new_string", "")))
                  for e in data.get("edits") or [] if isinstance(e, dict)]
-        return self._edit_obs(ctx, path, edits, failures_so_far)
+        original = response.get("originalFile") if isinstance(response, dict) else ""
+        return self._edit_obs(ctx, path, edits, failures_so_far, original=str(original or ""))
 
-    def _edit_obs(self, ctx, path, edits, failures_so_far, all_=False):
+    def _edit_obs(self, ctx, path, edits, failures_so_far, all_=False, original=""):
         facts = []
         for old, new in edits[:4]:
             for line in _lines(old)[:3]:
                 facts.append("- " + _short(line.strip(), 160))
             for line in _lines(new)[:3]:
                 facts.append("+ " + _short(line.strip(), 160))
+        names: list[str] = []
+        removed: list[str] = []
+        for old, new in edits:
+            defined = extract.symbols(new, path)
+            gone = [n for n in extract.symbols(old, path) if n not in defined]
+            names += defined
+            removed += gone
+            if not defined and not gone:
+                # A change inside a body: the definition it sits in says where.
+                around = extract.enclosing(original, old, path) if original else ""
+                names += [around] if around else []
+        names = list(_dedupe(names))
+        removed = [n for n in _dedupe(removed) if n not in names]
         title = f"Edited {path}"
         if len(edits) == 1:
             old, new = edits[0]
             old_lines, new_lines = _lines(old), _lines(new)
             if len(old_lines) == 1 and len(new_lines) == 1:
                 title += f": {_code(old_lines[0].strip(), 50)} → {_code(new_lines[0].strip(), 50)}"
+            elif names or removed:
+                title += ": " + _symbol_text(names, removed)
         elif edits:
-            title += f" ({len(edits)} changes)"
+            title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else "")
+        if names or removed:
+            facts.insert(0, "Symbols: " + _symbol_text(names, removed, limit=LIST_LIMIT))
         if all_:
             facts.append("(every occurrence replaced)")
         return dict(type=self._change_type(ctx, path, failures_so_far), title=title,
@@ -230,16 +331,22 @@ class HeuristicCompressor:
         content = str(data.get("content", ""))
         created = not (isinstance(response, dict) and response.get("type") == "update")
         lines = _lines(content)
-        facts = [f"{'Created' if created else 'Rewrote'} {path} ({len(content.splitlines())} lines)"]
-        facts += [_short(line.strip(), 160) for line in lines if line.lstrip().startswith("#")][:4]
+        verb = "Created" if created else "Rewrote"
+        facts = [f"{verb} {path} ({len(content.splitlines())} lines)"]
+        names = extract.symbols(content, path)
+        if names:
+            facts.append("Symbols: " + ", ".join(names[:LIST_LIMIT]))
+        headings = [_short(line.strip(), 160) for line in lines if line.lstrip().startswith("#")][:4]
+        facts += headings if not names else []
         if len(facts) == 1:
             facts += [_short(line.strip(), 160) for line in lines[:3]]
         kind = self._change_type(ctx, path, failures_so_far)
         if created and kind == "change" and not DOC_FILE.search(path) and FEATURE_WORDS.search(ctx.request or ""):
             kind = "feature"
-        return dict(type=kind, title=f"{'Created' if created else 'Rewrote'} {path}",
-                    subtitle=_first_comment(content), facts=tuple(facts), files_modified=(path,),
-                    concepts=("write",))
+        title = f"{verb} {path}" + (": " + ", ".join(names[:5]) if names else "")
+        subtitle = _first_comment(content) or (headings[0].lstrip("# ") if headings else "")
+        return dict(type=kind, title=title, subtitle=_short(subtitle, 140), facts=tuple(facts),
+                    files_modified=(path,), concepts=("write", "created") if created else ("write",))
 
     def _notebookedit(self, ctx, data, response, failures_so_far):
         path = self.rel(data.get("notebook_path", ""), ctx)
@@ -256,20 +363,70 @@ class HeuristicCompressor:
         out = str(response.get("stdout") or "")
         err = str(response.get("stderr") or "")
         lines = _lines(out) + _lines(err)
-        summary = _test_summary(lines)
-        outcome = f"passed: {summary}" if summary else "succeeded"
-        if response.get("interrupted"):
-            outcome = "was interrupted"
-        title = f"{_code(command)} {outcome}"
-        facts = [f"Command: {_short(command, 300)}", "Exit code 0"]
-        if data.get("description"):
-            facts.append(f"Purpose: {_short(data['description'], 160)}")
+        return self._command_obs(ctx, command, lines, out, data.get("description") or "",
+                                 interrupted=bool(response.get("interrupted")),
+                                 background=str(response.get("backgroundTaskId") or ""))
+
+    def _command_obs(self, ctx, command, lines, out, description, interrupted=False, background=""):
+        core = _core_command(command)
+        result = extract.outcome(lines)
+        failed = extract.outcome_failed(result)
+        branch, sha, subject = extract.commit(out)
+        facts = [f"Command: {_short(command, 300)}"]
+        if description:
+            facts.append(f"Purpose: {_short(description, 160)}")
+        concepts = ["command"]
+        read_only = bool(READ_ONLY.match(core))
+        if interrupted:
+            status = "was interrupted"
+        elif background:
+            status = f"started in the background ({background})"
+        elif failed:
+            # A failure behind ``| tail`` exits 0: the outcome line says it failed.
+            status = f"failed: {result}"
+            concepts.append("failure")
+            why = extract.cause(lines)
+            if why and why not in result:
+                facts.append(f"Cause: {why}")
+        elif result:
+            status = f"passed: {result}"
+        elif sha:
+            status = f"committed {sha}" + (f" on {branch}" if branch else "") + f": {_short(subject, 80)}"
+            facts.append(f"Commit: {sha} {subject}")
+            concepts.append("commit")
+        else:
+            status = "succeeded"
+            first = next((l.strip() for l in lines if not TRIVIAL_OUTPUT.match(l)), "")
+            if first and not read_only and len(lines) <= 8:
+                status += f": {_short(first, 100)}"
+                facts.append(f"Output: {_short(first, 200)}")
+        if result:
+            facts.append(f"Outcome: {result}")
+            concepts.append("test" if re.search(r"test|example|spec|passing", result, re.I) else "check")
+        problems = [] if failed else extract.diagnostics(lines)
+        if problems and (CHECK_COMMAND.search(core) or "grep" in command):
+            facts += [f"Problem: {p}" for p in problems]
+            concepts.append("diagnostic")
+        facts += ["Exit code 0"] if not interrupted else []
         facts += [_short(line, 200) for line in lines[-3:]]
         modified = _redirect_targets(command, ctx, self)
-        kind = "change" if MUTATING_COMMANDS.match(command.strip()) or modified else "discovery"
-        return dict(type=kind, title=title, subtitle=_short(data.get("description") or "", 120),
-                    facts=tuple(_dedupe(facts)), files_modified=modified,
-                    concepts=("command",))
+        kind = "change" if (MUTATING_COMMANDS.match(core) or modified or sha) else "discovery"
+        return dict(type=kind, title=f"{_code(core if len(command) > 80 else command)} {status}",
+                    subtitle=_short(description, 120), facts=tuple(_dedupe(facts)),
+                    files_modified=modified, concepts=tuple(concepts))
+
+    def _task_output(self, ctx, data, response, _):
+        """A background task's output: read like the command it ran."""
+        text = _response_text(response)
+        if isinstance(response, dict):
+            task = response.get("task") if isinstance(response.get("task"), dict) else response
+            text = str(task.get("output") or task.get("stdout") or text)
+            command = str(task.get("command") or task.get("description") or "background task")
+        else:
+            command = "background task"
+        obs = self._command_obs(ctx, command, _lines(text), text, "")
+        obs["title"] = "Background " + obs["title"]
+        return obs
 
     def _failure(self, ctx, event):
         data = event.tool_input or {}
@@ -279,13 +436,12 @@ class HeuristicCompressor:
         if lines and EXIT_CODE.match(lines[0]):
             code = EXIT_CODE.match(lines[0]).group(1)
             lines = lines[1:]
-        summary = _test_summary(lines)
-        # pytest prefixes assertion lines with "E   "; the marker is noise in a memory.
-        errors = _dedupe(_short(re.sub(r"^E\s+", "", line.strip()), 200)
-                         for line in lines if ERROR_LINE.search(line))
+        result = extract.outcome(lines)
+        why = extract.cause(lines)
         if event.tool_name == "Bash":
             command = str(data.get("command", ""))
-            what = _code(command)
+            core = _core_command(command)
+            what = _code(core if len(command) > 80 else command)
             facts = [f"Command: {_short(command, 300)}"]
         else:
             target = data.get("file_path") or data.get("notebook_path") or data.get("path") or ""
@@ -295,17 +451,21 @@ class HeuristicCompressor:
         status = "was interrupted" if event.is_interrupt else (
             f"failed (exit code {code})" if code else "failed")
         title = f"{what} {status}"
-        if summary:
-            title += f": {summary}"
-        elif errors:
-            title += f": {_short(errors[-1], 100)}"
+        if result:
+            title += f": {result}"
+        elif why:
+            title += f": {_short(why, 120)}"
         elif lines:
             title += f": {_short(lines[-1], 100)}"
         if code:
             facts.append(f"Exit code {code}")
-        facts += list(errors[:6]) or [_short(line, 200) for line in lines[-3:]]
-        if summary:
-            facts.append(summary)
+        if why:
+            facts.append(f"Cause: {why}")
+        if result:
+            facts.append(f"Outcome: {result}")
+        errors = [_short(re.sub(r"^E\s+", "", l.strip()), 200) for l in lines
+                  if re.search(r"(Error|Exception|error:|^E\s|fatal:|panicked|FAILED)", l)]
+        facts += errors[:4] or [_short(line, 200) for line in lines[-3:]]
         files = _dedupe(self.rel(m, ctx) for m in re.findall(r"([\w./-]+\.\w+):\d+", error))
         return dict(type="discovery", title=title, subtitle=_short(data.get("description") or "", 120),
                     facts=tuple(_dedupe(facts)), files_read=files[:LIST_LIMIT],
@@ -324,12 +484,12 @@ class HeuristicCompressor:
     def _task(self, ctx, data, response, _):
         description = data.get("description") or data.get("subagent_type") or "a subtask"
         text = _response_text(response)
+        if isinstance(response, dict) and isinstance(response.get("content"), list):
+            text = "\n".join(b.get("text", "") for b in response["content"] if isinstance(b, dict))
         return dict(type="discovery", title=f"Delegated: {_short(description, 100)}",
                     subtitle=_short(data.get("subagent_type") or "", 60),
                     facts=tuple(_short(line, 200) for line in _lines(text)[:5]),
                     concepts=("subagent",))
-
-    _agent = _task
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")
@@ -345,9 +505,22 @@ class HeuristicCompressor:
                     concepts=("web",))
 
     def _exitplanmode(self, ctx, data, response, _):
-        plan = _lines(data.get("plan", ""))
-        return dict(type="decision", title="Plan: " + _short(plan[0].lstrip("# ") if plan else "", 100),
+        plan = _lines(data.get("plan", "") or (response.get("plan") if isinstance(response, dict) else "") or "")
+        if not plan:
+            return dict(type="decision", title="Plan approved", concepts=("plan",))
+        return dict(type="decision", title="Plan: " + _short(plan[0].lstrip("# "), 100),
                     facts=tuple(_short(line, 200) for line in plan[:8]), concepts=("plan",))
+
+    def _ask(self, ctx, data, response, _):
+        pairs = extract.answers(response)
+        if not pairs:
+            questions = [q.get("question", "") for q in data.get("questions") or [] if isinstance(q, dict)]
+            return dict(type="discovery", title="Asked: " + _short("; ".join(questions), 150),
+                        concepts=("question",))
+        facts = tuple(f"Answer: {_short(q, 160)} → {_short(a, 160)}" for q, a in pairs)
+        title = "User decided: " + "; ".join(_short(a, 80) for _, a in pairs)
+        return dict(type="decision", title=_short(title, 200),
+                    subtitle=_short(pairs[0][0], 140), facts=facts, concepts=("answer",))
 
     def _generic(self, ctx, tool, data, response):
         facts = []
@@ -366,44 +539,59 @@ class HeuristicCompressor:
         observations = list(observations)
         files_read = _dedupe(f for o in observations for f in o.get("files_read", []))
         files_edited = _dedupe(f for o in observations for f in o.get("files_modified", []))
-        investigated = [o["title"] for o in observations
-                        if o.get("type") == "discovery" and not _is_failure(o)]
-        failures = [o for o in observations if _is_failure(o)]
-        changes = [o["title"] for o in observations
-                   if o.get("type") in ("bugfix", "feature", "refactor", "change")]
-        passed = [o["title"] for o in observations
-                  if "command" in o.get("concepts", []) and " passed" in o["title"]]
-        sentences = _sentences(last_message)
+        fixed, unresolved = _failures(observations)
+        reply = _best_reply(last_message, getattr(ctx, "previous_reply", "") or "")
+        sentences = _sentences(reply)
 
         learned = []
-        for failure in failures:
-            detail = [f for f in failure.get("facts", []) if ERROR_LINE.search(f)]
-            extra = detail[0] if detail and detail[0] not in failure["title"] else ""
-            learned.append(failure["title"] + (f" — {extra}" if extra else ""))
+        for failure, fix in fixed:
+            learned.append(_failure_line(failure) + (f" → fixed: {_code(_fact(fix, 'Command') or fix['title'], 90)}"
+                                                    if fix is not None else ""))
+        # A look that failed (``cat`` of a missing file) found something out; a failed
+        # action (tests, build, push) nothing later fixed is still open.
+        looks = [o for o in unresolved if READ_ONLY.match(_core_command(_fact(o, "Command")))]
+        unresolved = [o for o in unresolved if o not in looks]
+        learned += [_failure_line(o) for o in looks]
+        learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
+        learned += _problems(observations)
         learned += [s for s in sentences if CAUSE_WORDS.search(s)][:3]
 
-        completed = changes + [p for p in passed if p not in changes]
+        # Short, dense facts first (commits, outcomes, state changes), then the edits.
+        completed = [f"Committed {_fact(o, 'Commit')}" for o in observations if _fact(o, "Commit")]
+        completed += _outcomes(observations)
+        completed += _notable_commands(observations)
+        completed += _merged_edits(observations)
         if sentences and not completed:
             completed.append(sentences[0])
+
+        investigated = _dedupe(o["title"] for o in observations
+                               if o.get("type") == "discovery" and not _is_failure(o)
+                               and "command" not in o.get("concepts", []))
+        investigated = list(investigated)[:4] + [o["title"] for o in observations
+                                                 if "command" in o.get("concepts", [])
+                                                 and o.get("type") == "discovery"
+                                                 and not _is_failure(o) and "test" not in o.get("concepts", [])][-3:]
 
         next_steps = []
         for obs in observations:
             if "todo" in obs.get("concepts", []):
-                next_steps = [f[len("[pending] "):] if f.startswith("[pending] ") else f[len("[in_progress] "):]
-                              for f in obs.get("facts", [])
+                next_steps = [f.split("] ", 1)[1] for f in obs.get("facts", [])
                               if f.startswith(("[pending]", "[in_progress]"))]
-        unresolved = _unresolved_failures(observations)
-        next_steps += [f"Still failing: {title}" for title in unresolved]
+        next_steps += [f"Still failing: {_failure_line(o)}" for o in unresolved]
         next_steps += [s for s in sentences if NEXT_WORDS.search(s) and s not in learned
                        and not any(_similar(s, step) for step in next_steps)][:2]
 
+        request = getattr(ctx, "request", "") or ""
+        goal = getattr(ctx, "goal", "") or ""
+        if goal and goal != request:
+            request = f"{request.strip()} (continuing: {goal.strip()})" if request.strip() else goal
         return Summary(
-            request=_short(ctx.request or "(no prompt recorded)", 1000),
-            investigated=_join(investigated, 6),
-            learned=_join(_dedupe(learned), 5),
-            completed=_join(_dedupe(completed), 6),
+            request=_short(request or "(no prompt recorded)", 1000),
+            investigated=_join(_dedupe(investigated), 7),
+            learned=_join(_dedupe(learned), 8),
+            completed=_join(_dedupe(completed), 18),
             next_steps=_join(_dedupe(next_steps), 5),
-            notes=_short(_plain(last_message), 700),
+            notes=_bounded_reply(reply),
             files_read=files_read[:30],
             files_edited=files_edited[:30],
         )
@@ -412,21 +600,177 @@ class HeuristicCompressor:
 # -- helpers ---------------------------------------------------------------------------
 
 
+def _symbol_text(names, removed=(), limit: int = 5) -> str:
+    parts = list(names[:limit])
+    if len(names) > limit:
+        parts.append(f"+{len(names) - limit} more")
+    if removed:
+        parts.append("removed " + ", ".join(removed[:3]))
+    return ", ".join(parts)
+
+
+def _generic_definitions(content: str) -> list[str]:
+    """Definitions in a file of unknown language: the old one-line rule."""
+    pattern = re.compile(r"^\s*(?:export\s+)?(?:async\s+)?(?:def|class|function|fn|func|interface|"
+                         r"struct|enum|type)\s+([A-Za-z_][A-Za-z0-9_]*)")
+    return list(_dedupe(m.group(1) for m in map(pattern.match, content.splitlines()) if m))
+
+
 def _is_failure(obs) -> bool:
     concepts = obs.get("concepts", []) if isinstance(obs, dict) else obs.concepts
     return "failure" in concepts
 
 
-def _unresolved_failures(observations) -> list[str]:
-    """Failed commands with no later successful run of the same command."""
-    last: dict[str, tuple[bool, str]] = {}
-    for obs in observations:
-        if "command" not in obs.get("concepts", []):
+def _failure_line(obs) -> str:
+    title = obs["title"]
+    why = _fact(obs, "Cause")
+    return title + (f" — {why}" if why and why not in title else "")
+
+
+def _step_key(obs) -> str:
+    command = _fact(obs, "Command")
+    if command:
+        return "cmd:" + _command_key(command)
+    files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
+    tool = obs.get("tool_name") or _fact(obs, "Tool")
+    return f"{tool}:{files[0] if files else obs['title']}"
+
+
+def _failures(observations) -> tuple[list, list]:
+    """(failure, the later step that fixed it) pairs, and failures nothing later fixed.
+
+    A failure is superseded when a later step of the same kind succeeded: the same command
+    (``git push`` → ``git push --set-upstream …``), or an edit/write of the same file after
+    a failed edit of it.
+    """
+    fixed, open_ = [], []
+    for i, obs in enumerate(observations):
+        if not _is_failure(obs):
             continue
-        command = next((f[len("Command: "):] for f in obs.get("facts", []) if f.startswith("Command: ")), "")
-        if command:
-            last[command] = (_is_failure(obs), obs["title"])
-    return [title for failed, title in last.values() if failed]
+        key = _step_key(obs)
+        later = [o for o in observations[i + 1:] if _step_key(o) == key
+                 or (key.split(":", 1)[0] in ("Edit", "Write", "MultiEdit")
+                     and key.split(":", 1)[1] in (o.get("files_modified") or []))]
+        fix = next((o for o in later if not _is_failure(o)), None)
+        if fix is not None:
+            fixed.append((obs, fix))
+        elif later:
+            continue  # a later attempt failed too: that one speaks for both
+        else:
+            open_.append(obs)
+    # Edit-tool hiccups fixed by a retry are noise; failed commands and their fix are knowledge.
+    fixed = [(f, fix) for f, fix in fixed if _fact(f, "Command")]
+    return fixed, open_
+
+
+def _merged_edits(observations) -> list[str]:
+    """One line per file: created/edited, how often, and the symbols it touched."""
+    order: list[str] = []
+    info: dict[str, dict] = {}
+    for obs in observations:
+        if not obs.get("files_modified") or "command" in obs.get("concepts", []):
+            continue
+        for path in obs["files_modified"]:
+            entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"]})
+            if path not in order:
+                order.append(path)
+            entry["edits"] += 1
+            entry["created"] = entry["created"] or "created" in obs.get("concepts", [])
+            for part in _fact(obs, "Symbols").split(", "):
+                if part and not part.startswith("+") and part not in entry["names"]:
+                    entry["names"].append(part)
+            if not entry["names"] and obs.get("subtitle") and "write" in obs.get("concepts", []):
+                entry["subtitle"] = obs["subtitle"]
+    lines = []
+    for path in order:
+        entry = info[path]
+        if entry["edits"] == 1 and not entry["names"]:
+            lines.append(entry["title"])
+            continue
+        verb = "Created" if entry["created"] else "Edited"
+        count = f" ({entry['edits']} edits)" if entry["edits"] > 1 else ""
+        names = entry["names"]
+        detail = ", ".join(names[:8]) + (f", +{len(names) - 8} more" if len(names) > 8 else "")
+        lines.append(f"{verb} {path}{count}" + (f": {detail}" if detail else
+                                               (f" — {entry['subtitle']}" if entry.get("subtitle") else "")))
+    return lines
+
+
+def _problems(observations, limit: int = 4) -> list[str]:
+    """Diagnostics a check printed; those whose file was edited afterwards (fixed) first."""
+    fixed, seen, files = [], [], set()
+    for i, obs in enumerate(observations):
+        command = _core_command(_fact(obs, "Command"))
+        for problem in _facts(obs, "Problem"):
+            path = re.match(r"\s*([\w./-]+\.\w+):\d+", problem)
+            if path and path.group(1) in files:
+                continue  # one problem per file says where; the index has the rest
+            files.add(path.group(1) if path else problem)
+            line = f"{_code(command, 40)}: {problem}"
+            later_edit = path and any(
+                any(f.endswith(path.group(1).lstrip("./")) or path.group(1).endswith(f)
+                    for f in o.get("files_modified") or []) for o in observations[i + 1:])
+            if later_edit:
+                fixed.append(line + " → fixed")
+            elif path:
+                seen.append(line)
+    return list(_dedupe(fixed + seen))[:limit]
+
+
+def _outcomes(observations) -> list[str]:
+    """The last outcome of each distinct check command (test, build, lint)."""
+    last: dict[str, str] = {}
+    for obs in observations:
+        result = _fact(obs, "Outcome")
+        command = _fact(obs, "Command")
+        if not result or not command:
+            continue
+        key = _core_command(command)
+        last.pop(key, None)
+        last[key] = f"{_code(key, 60)}: {result}"
+    return list(last.values())[-4:]
+
+
+def _notable_commands(observations) -> list[str]:
+    """State-changing commands (not tests, not git add/commit, not reads) and what they said."""
+    out = []
+    for obs in observations:
+        command = _fact(obs, "Command")
+        if (not command or _is_failure(obs) or _fact(obs, "Outcome") or _fact(obs, "Commit")
+                or "test" in obs.get("concepts", [])):
+            continue
+        core = _core_command(command)
+        if READ_ONLY.match(core) or re.match(r"^git\s+(add|stash|checkout|status)\b", core):
+            continue
+        if CHECK_COMMAND.search(core):
+            continue  # a check that printed no outcome: its problems are listed elsewhere
+        said = _fact(obs, "Output")
+        if not said and not MUTATING_COMMANDS.match(core):
+            continue
+        out.append(f"Ran {_code(core, 90)}" + (f" → {_short(said, 100)}" if said else ""))
+    return list(_dedupe(out))[-8:]
+
+
+def _best_reply(new: str, previous: str) -> str:
+    """The request's best summary: a trivial later reply must not replace a substantive one."""
+    new, previous = str(new or "").strip(), str(previous or "").strip()
+    if previous and len(previous) >= 200 and len(new) < max(200, len(previous) // 3):
+        return previous
+    return new or previous
+
+
+def _bounded_reply(reply: str) -> str:
+    """The final reply kept as notes: blank lines and table rules squeezed, then bounded."""
+    lines = []
+    for line in str(reply or "").splitlines():
+        if not line.strip() or re.match(r"^\s*\|?[\s:|-]+\|?\s*$", line):
+            continue
+        lines.append(line.rstrip())
+    text = "\n".join(lines)
+    if len(text) > NOTES_LIMIT:
+        text = text[: NOTES_LIMIT - 1].rsplit("\n", 1)[0] if "\n" in text[:NOTES_LIMIT] else text[:NOTES_LIMIT - 1]
+        text += "…"
+    return text
 
 
 def _words(text: str) -> set[str]:
@@ -440,17 +784,12 @@ def _similar(a: str, b: str) -> bool:
     return small > 0 and len(wa & wb) / small >= 0.6
 
 
-def _test_summary(lines: list[str]) -> str:
-    for line in reversed(lines):
-        match = TEST_SUMMARY.search(line)
-        if match:
-            return _short(match.group(0).strip(" =").strip(), 100)
-    return ""
-
-
 def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
-    targets = [t for t in REDIRECT.findall(command) if t not in ("/dev/null", "&1", "&2")]
-    for match in re.finditer(r"\b(?:touch|tee(?:\s+-a)?)\s+([^\s;&|<>]+)", command):
+    # Quoted text and heredoc bodies are blanked first: a commit message is not a file.
+    code = extract.shell_code(command)
+    targets = [t for t in REDIRECT.findall(code) if t not in ("/dev/null", "&1", "&2")
+               and not t.startswith("&") and re.search(r"[\w]", t)]
+    for match in re.finditer(r"\b(?:touch|tee(?:\s+-a)?)\s+([^\s;&|<>'\"]+)", code):
         targets.append(match.group(1))
     return _dedupe(compressor.rel(os.path.join(ctx.cwd, t) if ctx.cwd and not os.path.isabs(t) else t, ctx)
                    for t in targets)
@@ -494,7 +833,7 @@ def _sentences(markdown: str) -> list[str]:
     out = []
     for line in _plain(markdown).splitlines():
         line = line.strip().lstrip("-*• ").strip()
-        if not line or line.startswith("#"):
+        if not line or line.startswith("#") or line.startswith("|"):
             continue
         for part in re.split(r"(?<=[.!?])\s+(?=[A-Z`])", line):
             part = part.strip()

@@ -15,13 +15,14 @@ from claude_mem.store import migrations
 from claude_mem.store.driver import sqlite3
 
 def _json():
-    import json
+    # jsonlite, not json: readers run inside the SessionStart hook (see jsonlite.py).
+    from claude_mem import jsonlite
 
-    return json
+    return jsonlite
 
 
 def _dumps(values) -> str:
-    return _json().dumps(list(values), ensure_ascii=False)
+    return _json().dumps(list(values))
 
 
 def _loads_list(text) -> list:

@@ -137,3 +137,10 @@ class MemoryRoom:
         return {"earlier": earlier, "later": later, "earlier_total": counts[0] or 0,
                 "later_total": counts[1] or 0}
 
+
+    def summary_for_prompt(self, session_id: int, prompt_number: int) -> dict | None:
+        """The summary already made for one request (a later Stop may only refine it)."""
+        row = self.db.execute(
+            "SELECT * FROM summaries WHERE session_id = ? AND prompt_number = ?",
+            (session_id, prompt_number)).fetchone()
+        return summary_dict(row) if row else None

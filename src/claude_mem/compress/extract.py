@@ -1,0 +1,322 @@
+"""Extractors: the knowledge inside tool inputs and outputs, as small pure functions.
+
+Contract: text in, short strings out; no I/O, no state, standard library only. Each one
+reads what real tools print, across ecosystems, and returns "" / [] when it finds nothing:
+
+- ``outcome(lines)`` — the result line(s) of a test, build, lint, type-check or coverage run
+  (pytest, unittest, cargo, go test, jest, vitest, mocha, node --test, mix/ExUnit, rspec,
+  maven, gradle, mypy, ruff, tsc, eslint, credo, dialyzer, coverage tools).
+  ``outcome_failed(text)`` says whether such a line reports failures.
+- ``cause(lines)`` — the line that says what went wrong (not a hint, a stack frame or the
+  generic "exit code" line); ``diagnostics(lines)`` — ``path:line: problem`` lines that a
+  run printed even though it exited 0 (a linter behind ``| grep``).
+- ``symbols(code, path)`` — names of modules, classes and functions defined in source code
+  (Python, Rust, Elixir, Go, JS/TS, Java/Kotlin/C#, Ruby, shell); ``enclosing(original,
+  snippet, path)`` — the definition an edited snippet lies inside.
+- ``shell_code(command)`` — a command with quoted strings and heredoc bodies blanked, so
+  a commit message is never read as a file name or a redirect.
+- ``commit(stdout)`` — the short hash and subject that ``git commit`` printed.
+- ``answers(tool_response)`` — the user's answers to the model's AskUserQuestion.
+"""
+from __future__ import annotations
+
+import re
+
+# -- outcomes ---------------------------------------------------------------------------
+
+_PYTEST_WORDS = {"failed", "passed", "error", "errors", "skipped", "xfailed", "xpassed",
+                 "warning", "warnings", "deselected", "rerun"}
+_COUNT_RUN = re.compile(r"\d+ [a-z]+(?:, \d+ [a-z]+)*(?: in [\d.]+s(?: \([\d:]+\))?)?")
+
+# (family, pattern): the first group (or the whole match) is the outcome text. A family
+# keeps its last match in the output (the final summary of a run beats an earlier one).
+OUTCOME_PATTERNS: list[tuple[str, re.Pattern]] = [(family, re.compile(pattern)) for family, pattern in (
+    ("exunit", r"(?:\d+ doctests?, )?(?:\d+ propert(?:y|ies), )?\d+ tests?, \d+ failures?"
+               r"(?: \(\d+ excluded\))?(?:, \d+ (?:excluded|skipped|invalid))*"),
+    ("rspec", r"\d+ examples?, \d+ failures?(?:, \d+ pending)?"),
+    ("cargo", r"test result: (?:ok|FAILED)\. \d+ passed; \d+ failed(?:; \d+ ignored)?"),
+    ("go", r"^(?:ok|FAIL)\s+[\w./-]+\s+(?:[\d.]+s|\(cached\))(?:\s+coverage: [\d.]+% of statements)?"),
+    ("go-test", r"^--- FAIL: \w+"),
+    ("jest", r"^Tests:\s+(?:\d+ \w+, )*\d+ total"),
+    ("vitest", r"^\s*Tests\s+(?:\d+ \w+ \| )*\d+ \w+ \(\d+\)"),
+    ("mocha", r"^\s*\d+ passing(?: \([\w.]+\))?"),
+    ("mocha-fail", r"^\s*\d+ failing$"),
+    ("node-test", r"^# (?:pass|fail) \d+"),
+    ("unittest", r"^Ran \d+ tests? in [\d.]+s"),
+    ("unittest-result", r"^(?:OK(?: \(.*\))?|FAILED \((?:failures|errors)=.*\))$"),
+    ("maven", r"Tests run: \d+, Failures: \d+, Errors: \d+(?:, Skipped: \d+)?"),
+    ("build", r"\bBUILD (?:SUCCESS(?:FUL)?|FAILURE|FAILED)\b(?: in \S+)?"),
+    ("gradle", r"\d+ tests? completed, \d+ failed(?:, \d+ skipped)?"),
+    ("mypy", r"(?:Found \d+ errors? in \d+ files? \(checked \d+ source files?\)|"
+             r"Success: no issues found in \d+ source files?)"),
+    ("ts-ruff", r"^Found \d+ errors?\.?(?: in \d+ files?\.?)?$|^All checks passed!"),
+    ("eslint", r"✖ \d+ problems? \(\d+ errors?, \d+ warnings?\)"),
+    ("credo", r"found (?:no issues|\d+ [a-z ]+?)\.?$"),
+    ("dialyzer", r"done \((?:passed successfully|warnings were emitted)\)|Total errors: \d+"),
+    ("compile", r"error: could not compile `[^`]+`.*|^\*\* \((?:Compile|Syntax|TokenMissing)Error\).*"),
+    ("coverage", r"(?:^TOTAL\s+(?:\d+\s+){2,4}[\d.]+%|coverage: [\d.]+% of statements|"
+                 r"\[TOTAL\]\s+[\d.]+%|^All files\s*\|\s*[\d.]+|\b[\d.]+% coverage\b|"
+                 r"^(?:Total )?[Cc]overage:?\s+[\d.]+%)"),
+)]
+
+
+def _pytest_outcome(line: str) -> str:
+    """pytest's "2 failed, 3 passed in 0.4s": every counted word must be pytest's own."""
+    best = ""
+    for match in _COUNT_RUN.finditer(line.lower()):
+        words = re.findall(r"\d+ ([a-z]+)", match.group(0).split(" in ")[0])
+        if words and set(words) <= _PYTEST_WORDS and set(words) & {"passed", "failed", "error", "errors"}:
+            best = line[match.start():match.end()]
+    return best
+
+
+def outcome(lines) -> str:
+    """The outcome of a run as its tools print it ("14 doctests, 410 tests, 0 failures")."""
+    found: dict[str, str] = {}
+    for line in lines:
+        text = line.strip().strip("=").strip()
+        if not text or len(text) > 400:
+            continue
+        pytest = _pytest_outcome(text)
+        if pytest:
+            found.pop("pytest", None)
+            found["pytest"] = pytest
+        for family, pattern in OUTCOME_PATTERNS:
+            match = pattern.search(text)
+            if match:
+                found.pop(family, None)  # re-insert: the order says which came last
+                found[family] = re.sub(r"\s+", " ", match.group(0).strip())
+    if "unittest" in found and "unittest-result" in found:
+        found["unittest"] += f": {found.pop('unittest-result')}"
+    found.pop("unittest-result", None) if "unittest" not in found else None
+    if "node-test" in found:  # "# pass 3" / "# fail 1" arrive on two lines
+        counts = [l.strip("# ").strip() for l in lines if re.match(r"^# (pass|fail) \d+", l.strip())]
+        found["node-test"] = ", ".join(counts[-2:])
+    if "mocha-fail" in found and "mocha" in found:
+        found["mocha"] += ", " + found.pop("mocha-fail")
+    if "go-test" in found and "go" in found:
+        found.pop("go-test")
+    parts = list(found.values())
+    return "; ".join(_dedupe_contained(parts))[:200]
+
+
+def _dedupe_contained(parts: list[str]) -> list[str]:
+    return [p for i, p in enumerate(parts) if not any(p != q and p in q for q in parts)
+            and p not in parts[:i]]
+
+
+_FAIL_COUNT = re.compile(r"\b([1-9]\d*) (?:failed|failures?|failing|errors?)\b|\bFailures: [1-9]|"
+                         r"\bErrors: [1-9]|# fail [1-9]|could not compile|Found [1-9]\d* errors?|"
+                         r"✖ [1-9]|\bfail [1-9]", re.I)
+_FAIL_WORD = re.compile(r"\bFAILED\b|BUILD FAIL|--- FAIL|(?:^|; )FAIL\b|CompileError|SyntaxError")
+
+
+def outcome_failed(text: str) -> bool:
+    """True when an outcome line reports failures (so a run that exited 0 still failed)."""
+    return bool(text) and bool(_FAIL_COUNT.search(text) or _FAIL_WORD.search(text))
+
+
+# -- causes -----------------------------------------------------------------------------
+
+_NOISE = re.compile(
+    r"^(hint|note|help|warning: (?!unused)|To |\(use |For more information|Run with|"
+    r"Please report|npm ERR! (?:A complete log|\s*$)|error: test failed, to rerun|"
+    r"Traceback \(most recent|During handling|The above exception|\s*at |\s*File \"|"
+    r"\s*\d+: |\s*│|\s*\^+\s*$|\s*[|~^-]+\s*$|Error: Process completed with exit code|"
+    r"make: \*\*\*|Exit code \d+)", re.I)
+_CAUSE_RANKS: list[tuple[int, re.Pattern]] = [(score, re.compile(pattern, re.I)) for score, pattern in (
+    (9, r"^(FAILED|ERROR) [\w/.:\[\]-]+ - .+"),                      # pytest short summary
+    (9, r"^\*\* \(\w+(Error|Exception)\)"),                           # Elixir
+    (9, r"^error(\[E\d+\])?: (?!could not compile|test failed|aborting)"),  # rustc / cargo / git
+    (8, r"^(E\s+)?[\w.]*(Error|Exception|Exit)\b:?\s*\S"),            # Python / JS
+    (8, r"^fatal: |^panic: |panicked at|^thread '.+' panicked"),
+    (8, r"^\s*(assertion .*failed|Expected:|expected .* (to|got)|AssertionError)"),
+    (7, r"^--- FAIL: |^\s+\w+_test\.go:\d+: "),
+    (7, r"^\s*\d+\) .+|^\s*✕ |^\s*× |^\s*● "),                         # ExUnit / jest / vitest
+    (7, r"No such file|command not found|Permission denied|not found|cannot find|"
+        r"Could not|Unable to|undefined|unknown|denied|refused|timed? ?out|conflict|rejected|"
+        r"no upstream|not allowed|is not|are ignored|invalid|missing|failed to"),
+    (6, r"[\w./-]+\.\w+:\d+(:\d+)?:? .*(error|fail|warning|undefined|mismatch|never|cannot)"),
+    (5, r"\berror\b|\bfail(ed|ure)?\b"),
+)]
+
+
+def _cause_score(line: str) -> int:
+    text = line.strip()
+    if not text or _NOISE.match(text) or len(text) < 4:
+        return 0
+    for score, pattern in _CAUSE_RANKS:
+        if pattern.search(text):
+            return score
+    return 1
+
+
+def cause(lines) -> str:
+    """The most telling line of a failure's output; the first of the best-ranked ones."""
+    best, best_score = "", 0
+    for line in lines:
+        score = _cause_score(line)
+        if score > best_score:
+            best, best_score = line.strip(), score
+    text = re.sub(r"^E\s+", "", best)
+    return text[:240]
+
+
+_DIAGNOSTIC = re.compile(
+    r"^\s*(?:[\w./-]+/)?[\w.-]+\.\w{1,5}:\d+(?::\d+)?:?\s*\S.*|^\s*┃\s+\[[A-Z]\].*|"
+    r"^\s*(?:error|warning)(?:\[\w+\])?: .+")
+
+
+def diagnostics(lines, limit: int = 3) -> list[str]:
+    """``path:line: problem`` lines (linters, type checkers, compilers) in a run's output."""
+    out = []
+    for line in lines:
+        text = line.strip()
+        if _DIAGNOSTIC.match(text) and not _NOISE.match(text) and re.search(
+                r"[a-z]{3}", text.split(":", 2)[-1] if ":" in text else text, re.I):
+            if text[:200] not in out:
+                out.append(text[:200])
+    # ``path:line`` lines name where; boxed or bare ones come after them.
+    out.sort(key=lambda t: not re.match(r"(?:[\w./-]+/)?[\w.-]+\.\w{1,5}:\d+", t))
+    return out[:limit]
+
+
+# -- symbols ----------------------------------------------------------------------------
+
+_LANG_BY_EXT = {
+    "py": "python", "pyi": "python", "rs": "rust", "ex": "elixir", "exs": "elixir",
+    "go": "go", "js": "js", "jsx": "js", "mjs": "js", "cjs": "js", "ts": "js", "tsx": "js",
+    "java": "java", "kt": "java", "kts": "java", "cs": "java", "scala": "java",
+    "rb": "ruby", "sh": "shell", "bash": "shell", "zsh": "shell", "swift": "swift",
+    "c": "c", "h": "c", "cc": "c", "cpp": "c", "hpp": "c", "php": "php", "lua": "lua",
+}
+_DEFINITIONS = {
+    "python": [r"^\s*(?:async\s+)?def\s+([A-Za-z_]\w*)", r"^\s*class\s+([A-Za-z_]\w*)"],
+    "rust": [r"^\s*(?:pub(?:\([^)]*\))?\s+)?(?:const\s+)?(?:async\s+)?(?:unsafe\s+)?(?:extern\s+\"C\"\s+)?"
+             r"(?:fn|struct|enum|trait|mod|union|type)\s+([A-Za-z_]\w*)",
+             r"^\s*impl(?:<[^>]*>)?\s+(?:[\w:]+(?:<[^>]*>)?\s+for\s+)?([A-Za-z_]\w*)",
+             r"^\s*macro_rules!\s+(\w+)"],
+    "elixir": [r"^\s*defmodule\s+([\w.]+)", r"^\s*def(?:p|macro|macrop|guard|guardp|delegate)?\s+([a-z_]\w*[?!]?)",
+               r"^\s*defprotocol\s+([\w.]+)", r"^\s*defimpl\s+([\w.]+)"],
+    "go": [r"^func\s+(?:\([^)]*\)\s*)?([A-Za-z_]\w*)", r"^type\s+([A-Za-z_]\w*)"],
+    "js": [r"^\s*(?:export\s+)?(?:default\s+)?(?:async\s+)?function\*?\s+([A-Za-z_$][\w$]*)",
+           r"^\s*(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)",
+           r"^\s*(?:export\s+)?(?:interface|enum|type)\s+([A-Za-z_$][\w$]*)",
+           r"^(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=\s*(?:async\s*)?(?:\(|function|[\w$]+\s*=>|\{|class)",
+           r"^([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+)\s*=\s*(?:\{|function|class|\()",
+           r"^  (?:async\s+|static\s+|get\s+|set\s+)*([A-Za-z_$][\w$]*)\s*\([^)]*\)\s*\{"],
+    "java": [r"^\s*(?:(?:public|private|protected|internal|static|final|abstract|sealed|open|data|"
+             r"partial)\s+)*(?:class|interface|enum|record|object)\s+([A-Za-z_]\w*)",
+             r"^\s*(?:(?:public|private|protected|internal|static|final|override|suspend|async)\s+)+"
+             r"(?:fun\s+)?[\w<>\[\],.? ]*?\b([a-zA-Z_]\w*)\s*\(",
+             r"^\s*fun\s+(?:<[^>]*>\s*)?([a-zA-Z_]\w*)\s*\("],
+    "ruby": [r"^\s*def\s+(?:self\.)?([\w?!=]+)", r"^\s*(?:class|module)\s+([\w:]+)"],
+    "shell": [r"^\s*(?:function\s+)?([A-Za-z_][\w-]*)\s*\(\)\s*\{?"],
+    "swift": [r"^\s*(?:(?:public|private|internal|static|final|override)\s+)*(?:func|class|struct|enum|protocol)\s+(\w+)"],
+    "c": [r"^(?:static\s+|inline\s+|extern\s+)*[\w*\s]+?\b([A-Za-z_]\w*)\s*\([^;]*$",
+          r"^\s*(?:typedef\s+)?(?:struct|class|enum)\s+([A-Za-z_]\w*)"],
+    "php": [r"^\s*(?:(?:public|private|protected|static|abstract|final)\s+)*function\s+(\w+)",
+            r"^\s*(?:abstract\s+|final\s+)?(?:class|interface|trait)\s+(\w+)"],
+    "lua": [r"^\s*(?:local\s+)?function\s+([\w.:]+)"],
+}
+_COMPILED = {lang: [re.compile(p) for p in patterns] for lang, patterns in _DEFINITIONS.items()}
+_KEYWORDS = {"if", "for", "while", "switch", "catch", "return", "function", "else", "new", "main",
+             "constructor", "do", "end", "test", "describe", "it", "setup"}
+
+
+def language(path: str) -> str:
+    ext = path.rsplit(".", 1)[-1].lower() if "." in path.rsplit("/", 1)[-1] else ""
+    return _LANG_BY_EXT.get(ext, "")
+
+
+def symbols(code: str, path: str = "", limit: int = 12) -> list[str]:
+    """Names defined in ``code`` (module, class, function...), in order, without repeats."""
+    lang = language(path)
+    if not lang:
+        return []
+    found: list[str] = []
+    for line in str(code or "").splitlines():
+        if len(line) > 300:
+            continue
+        for pattern in _COMPILED[lang]:
+            match = pattern.match(line)
+            if match:
+                name = match.group(1)
+                if name not in found and name not in _KEYWORDS:
+                    found.append(name)
+                break
+        if len(found) >= limit:
+            break
+    return found
+
+
+def enclosing(original: str, snippet: str, path: str = "") -> str:
+    """The last definition above ``snippet`` in ``original``: what an edit changed."""
+    if not original or not snippet:
+        return ""
+    at = original.find(snippet)
+    if at < 0:
+        return ""
+    head = original[:at + len(snippet.split("\n", 1)[0])]
+    names = symbols("\n".join(head.splitlines()[-400:]), path, limit=10_000)
+    return names[-1] if names else ""
+
+
+# -- shell ------------------------------------------------------------------------------
+
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)(\w+)\1.*?\n.*?\n\s*\2\b", re.S)
+
+
+def mask_quoted(command: str) -> str:
+    """``command`` of the same length, with heredoc bodies and quoted text replaced by ``_``.
+
+    Positions found in the mask (``&&``, ``|``, ``>``) are positions in the command.
+    """
+    text = str(command or "")
+    chars = list(text)
+    for match in _HEREDOC.finditer(text):
+        for i in range(match.start(), match.end()):
+            chars[i] = "_"
+    quote, i = "", 0
+    while i < len(chars):
+        ch = chars[i]
+        if quote:
+            if ch == "\\" and quote == '"' and i + 1 < len(chars):
+                chars[i] = chars[i + 1] = "_"
+                i += 2
+                continue
+            if ch == quote:
+                quote = ""
+            else:
+                chars[i] = "_"
+        elif ch in "'\"":
+            quote = ch
+        i += 1
+    return "".join(chars)
+
+
+def shell_code(command: str) -> str:
+    """``command`` with heredoc bodies and quoted strings blanked (kept as ``''``)."""
+    return re.sub(r"_+", "", mask_quoted(command)) if command else ""
+
+
+_COMMIT = re.compile(r"^\[([\w./+-]+)(?: \(root-commit\))? ([0-9a-f]{7,40})\] (.+)$", re.M)
+
+
+def commit(stdout: str) -> tuple[str, str, str]:
+    """(branch, short hash, subject) from ``git commit`` output, or ("", "", "")."""
+    match = _COMMIT.search(str(stdout or ""))
+    return (match.group(1), match.group(2), match.group(3).strip()) if match else ("", "", "")
+
+
+# -- the user's answers -----------------------------------------------------------------
+
+
+def answers(response) -> list[tuple[str, str]]:
+    """(question, answer) pairs from an AskUserQuestion tool response."""
+    if not isinstance(response, dict):
+        return []
+    given = response.get("answers")
+    if isinstance(given, dict):
+        return [(str(q), str(a)) for q, a in given.items() if str(a).strip()]
+    return []
