@@ -221,8 +221,9 @@ def secret_shapes(seed: int = 1) -> list[tuple[str, str, str]]:
     return out
 
 
-def _events(kind: str, text: str, i: int) -> list[tuple[str, dict]]:
+def _events(kind: str, texts: list[str], i: int) -> list[tuple[str, dict]]:
     tid = f"toolu_{kind}_{i}"
+    text = "\n\n".join(texts)
     if kind == "prompt":
         return [("UserPromptSubmit", {"prompt": f"Please deploy with this:\n{text}\nthanks"})]
     if kind == "env_read":
@@ -257,7 +258,7 @@ def _events(kind: str, text: str, i: int) -> list[tuple[str, dict]]:
         return [("Stop", {"stop_hook_active": False,
                           "last_assistant_message": f"I configured it as follows:\n{text}\nAll set."})]
     if kind == "mcp_keys":
-        keys = {line: {"scope": "read"} for line in text.split("\n")}
+        keys = {block: {"scope": "read"} for block in texts}
         return [("PostToolUse", {"tool_name": "mcp__vault__list_tokens", "tool_use_id": tid,
                                  "tool_input": {"path": "team/tokens"},
                                  "tool_response": {"tokens": keys}})]
@@ -267,8 +268,9 @@ def _events(kind: str, text: str, i: int) -> list[tuple[str, dict]]:
 PLACEMENTS = ("prompt", "env_read", "cat", "command", "edit", "write", "failure", "reply", "mcp_keys")
 
 
-def events_for(kind: str, text: str, i: int) -> list[tuple[str, dict]]:
-    return _events(kind, text, i)
+def events_for(kind: str, texts: list[str], i: int) -> list[tuple[str, dict]]:
+    """The hook events that carry ``texts`` (one block each) in placement ``kind``."""
+    return _events(kind, texts, i)
 
 
 LOOK_ALIKES = [

@@ -852,7 +852,7 @@ def _clean_long(text: str, max_chars: int) -> str:
         tail = tail_raw
         if "PRIVATE KEY" in tail and "-----END" in tail:
             tail = _p().pem_tail.sub(_PEM_MARKER, tail)  # its BEGIN was cut off
-        if "Private-Lines" not in tail and ("PuTTY" in text[:tail_start][-8192:]):
+        if "Private-Lines" not in tail and "PuTTY" in text[max(0, tail_start - 8192):tail_start]:
             tail = PRIVATE
         tail = _redact(strip_private(tail))
     else:

@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 
-from claude_mem import config, log, pidlock, project, spool, watchdogs, wrappers
+from claude_mem import config, log, pidlock, privacy, project, spool, watchdogs, wrappers
 from claude_mem.control import ControlServer
 from claude_mem.compress import SessionContext, make_compressor
 from claude_mem.events import (BadEvent, SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt,
@@ -85,6 +85,8 @@ class Worker:
         # Highest pending id seen by a drain pass: the idle handshake's "anything new?".
         self.max_seen_id = 0
         self.expired_checked = False
+        # Work was done since the WAL was last truncated (see ``scrub_files``).
+        self.unscrubbed = False
 
     # -- control socket ----------------------------------------------------------------
 
@@ -143,7 +145,11 @@ class Worker:
                 self.stopping.wait(1.0)
             if did:
                 self.last_work_at = time.monotonic()
+                self.unscrubbed = True
                 continue
+            if self.unscrubbed:
+                # The queue is drained: let the deleted rows' bytes leave the WAL too.
+                self.unscrubbed = not self.store.scrub_files()
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break
@@ -209,6 +215,7 @@ class Worker:
             self.compressor.close()
         except Exception as exc:
             log.warning(f"compressor close failed: {exc!r}")
+        self.store.scrub_files()
         self.store.close()
         log.info(f"worker stopped after {self.processed} events")
 
@@ -244,7 +251,7 @@ class Worker:
             # reason. Only a payload that can never become an event is parked at once.
             parse_error = None
             try:
-                event = parse_event(row["event"], row["payload"])
+                event = parse_event(row["event"], self.scrubbed_payload(row))
             except BadEvent as exc:
                 log.warning(f"queue row {row['id']} parked: {exc}")
                 self.store.park(row["id"], str(exc))
@@ -261,7 +268,7 @@ class Worker:
                 size = max(1, int(self.settings.llm_batch_size))
                 while i < len(rows) and len(group) < size and rows[i]["attempts"] == 0:
                     try:
-                        nxt = parse_event(rows[i]["event"], rows[i]["payload"])
+                        nxt = parse_event(rows[i]["event"], self.scrubbed_payload(rows[i]))
                     except Exception:  # noqa: BLE001 - it gets its own turn, alone
                         break
                     if not (isinstance(nxt, ToolEvent) and nxt.session_id == event.session_id
@@ -306,6 +313,22 @@ class Worker:
                 blocked.add(session_key)  # keep this session's order: retry later
                 self.waiting_sessions.add(session_key)
         return progress
+
+    def scrubbed_payload(self, row) -> str:
+        """The row's payload after a second cleaning pass, before anything is made from it.
+
+        Hooks clean what they store, so this changes nothing for their rows; it catches
+        what reached the queue another way (an older version's spool, the hook's text
+        fallback). The raw row is deleted once processed (``secure_delete``), and the WAL
+        is truncated when the queue drains, so its bytes do not outlive it.
+        """
+        text = row["payload"]
+        if not isinstance(text, str) or not privacy.needs_cleaning(text):
+            return text
+        cleaned = privacy.clean_json_text(
+            text, privacy.clamp_limit(self.settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS),
+            privacy.clamp_limit(self.settings.max_payload_bytes, privacy.DEFAULT_MAX_PAYLOAD))
+        return text if cleaned is None else cleaned
 
     def handle(self, event, group) -> None:
         ids = _ids(group)

@@ -101,6 +101,20 @@ class Database:
         except sqlite3.Error:
             pass
 
+    def scrub_files(self) -> bool:
+        """Copy the WAL into the database and truncate it to zero bytes.
+
+        With ``secure_delete`` the database pages no longer hold deleted rows; the WAL
+        still holds old page images until it is reset, so this is what makes deleted
+        bytes (a processed queue row, a forgotten observation) leave the files. False
+        when a reader kept the WAL from being reset (the next call retries).
+        """
+        try:
+            busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        return busy == 0
+
     def __enter__(self):
         return self
 
