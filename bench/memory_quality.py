@@ -17,8 +17,9 @@ characters as the budget allows (tokens × 4).
 
 Sets, reported separately: ``tuning`` (tests/fixtures/recorded/*.jsonl and the recorded CLI
 session in tests/fixtures/claude-code/), ``held-out`` (any sub-folder of
-tests/fixtures/recorded/ whose name contains "held"), ``real-world`` (the two real sessions
-in ../shared/fixtures/real-world/, when that folder exists). Exits 0.
+tests/fixtures/recorded/ whose name contains "held"; their missing terms and contexts are
+never printed, so nobody tunes to them), ``real-world`` (the two real sessions of another
+person in tests/fixtures/real-world/, else ../shared/fixtures/real-world/). Exits 0.
 """
 from __future__ import annotations
 
@@ -50,21 +51,23 @@ def shared_fixtures() -> Path | None:
     return None
 
 
-def discover() -> list[tuple[str, Path]]:
+def discover(recorded: Path | None = None) -> list[tuple[str, Path]]:
     """(set name, session file) for every session that has key terms."""
     found: list[tuple[str, Path]] = []
-    recorded = ROOT / "tests" / "fixtures" / "recorded"
+    recorded = recorded or ROOT / "tests" / "fixtures" / "recorded"
     if recorded.is_dir():
         for path in sorted(recorded.rglob("*.jsonl")):
             held = any("held" in part.lower() for part in path.relative_to(recorded).parts[:-1])
             found.append(("held-out" if held else "tuning", path))
     for path in sorted((ROOT / "tests" / "fixtures" / "claude-code").glob("*.jsonl")):
         found.append(("tuning", path))
-    shared = shared_fixtures()
-    if shared is not None:
-        for path in sorted((shared / "real-world").glob("*.jsonl")):
-            found.append(("real-world", path))
-    return [(name, path) for name, path in found if keys_path(path).exists()]
+    real_world = ROOT / "tests" / "fixtures" / "real-world"
+    if not real_world.is_dir() and shared_fixtures() is not None:
+        real_world = shared_fixtures() / "real-world"
+    for path in sorted(real_world.glob("*.jsonl")):
+        found.append(("real-world", path))
+    return [(name, path) for name, path in found
+            if keys_path(path).exists() and not path.name.endswith(".transcript.jsonl")]
 
 
 def keys_path(session: Path) -> Path:
@@ -93,8 +96,12 @@ def _prefix(events: list[dict]) -> str:
     return "/home/dev"
 
 
-def replay(session: Path, budgets, compressor: str) -> dict:
-    """Replay one session and measure its next session's context at each budget."""
+def replay(session: Path, budgets, compressor: str, *, until_compact: bool = False) -> dict:
+    """Replay one session and measure its next session's context at each budget.
+
+    ``until_compact``: replay only what came before the session's first compaction and
+    measure the terms known by then (see ``compaction``).
+    """
     from claude_mem import config, control
     from claude_mem.demo import run_hook, wait_for_queue
     from claude_mem.hooks import HOOK_EVENTS
@@ -102,9 +109,16 @@ def replay(session: Path, budgets, compressor: str) -> dict:
 
     raw_lines = [line for line in session.read_text("utf-8").splitlines() if line.strip()]
     records = [json.loads(line) for line in raw_lines]
+    if until_compact:
+        cut = next((i for i, r in enumerate(records) if r.get("event") == "SessionStart"
+                    and (r.get("stdin") or {}).get("source") == "compact"), len(records))
+        raw_lines, records = raw_lines[:cut], records[:cut]
     prefix = _prefix(records)
     hooked = set(HOOK_EVENTS.values())
     terms, request_terms = load_keys(session)
+    if until_compact:
+        seen = "\n".join(raw_lines).lower()
+        terms = [t for t in terms if t.lower() in seen]
     work = tempfile.mkdtemp(prefix="cm-quality-")
     root = os.path.join(work, "p")
     data_dir = os.path.join(work, "data")
@@ -169,6 +183,51 @@ def replay(session: Path, budgets, compressor: str) -> dict:
     return result
 
 
+def compact_summary(session: Path) -> str:
+    """The summary Claude Code wrote at the session's first compaction, from its transcript."""
+    name = session.name[: -len(".jsonl")]
+    for path in (session.with_name(name + ".transcript.jsonl"),
+                 session.parent / "transcripts" / (name.removeprefix("session-") + ".jsonl")):
+        if not path.exists():
+            continue
+        for line in path.read_text("utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(record, dict) and record.get("isCompactSummary"):
+                content = (record.get("message") or {}).get("content")
+                return content if isinstance(content, str) else json.dumps(content)
+    return ""
+
+
+def compaction(sessions, budgets, compressor: str) -> list[dict]:
+    """Should memory be injected after a compaction? For each session that compacted:
+    the share of the terms known by then that Claude Code's own compaction summary holds,
+    that the memory of this session holds at each budget, and both together."""
+    out = []
+    for set_name, path in sessions:
+        text = path.read_text("utf-8")
+        summary = compact_summary(path)
+        if '"source": "compact"' not in text or not summary or set_name == "held-out":
+            continue
+        result = replay(path, budgets, compressor, until_compact=True)
+        terms = load_keys(path)[0]
+        before = text[: text.find('"source": "compact"')].lower()
+        known = [t for t in terms if t.lower() in before]
+        low = summary.lower()
+        row = {"session": result["session"], "known_terms": len(known),
+               "summary_chars": len(summary), "summary": round(recall(low, known)[0], 3), "budgets": {}}
+        for budget in budgets:
+            context = result["budgets"][str(budget)]["context"].lower()
+            row["budgets"][str(budget)] = {
+                "memory": round(recall(context, known)[0], 3),
+                "both": round(recall(low + "\n" + context, known)[0], 3),
+                "chars": len(context)}
+        out.append(row)
+    return out
+
+
 def _mean(values) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
@@ -182,15 +241,31 @@ def main(argv=None) -> int:
                         help="only sessions whose name contains this (repeatable)")
     parser.add_argument("--compressor", default="heuristic")
     parser.add_argument("--jobs", type=int, default=2, help="sessions replayed at once")
+    parser.add_argument("--recorded", type=Path, default=None,
+                        help="folder of recorded sessions (default tests/fixtures/recorded)")
+    parser.add_argument("--compaction", action="store_true",
+                        help="measure what memory adds after a compaction, instead")
     parser.add_argument("--show", action="append", default=[],
                         help="print the context (middle budget) of sessions whose name contains this")
     args = parser.parse_args(argv)
     budgets = [int(b) for b in args.budgets.split(",") if b.strip()]
-    sessions = discover()
+    sessions = discover(args.recorded)
     if args.only:
         sessions = [(s, p) for s, p in sessions if any(o in p.name for o in args.only)]
     if not sessions:
         print("no sessions with key terms found", file=sys.stderr)
+        return 0
+    if args.compaction:
+        rows = compaction(sessions, budgets, args.compressor)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+            return 0
+        for row in rows:
+            print(f"{row['session']}: {row['known_terms']} terms known at the compaction; "
+                  f"Claude Code's summary ({row['summary_chars']} chars) holds {row['summary']:.2f}")
+            for budget, m in row["budgets"].items():
+                print(f"  memory of this session @{budget}: {m['memory']:.2f} ({m['chars']} chars);"
+                      f" summary + memory: {m['both']:.2f}")
         return 0
     started = time.perf_counter()
     with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
@@ -213,6 +288,8 @@ def main(argv=None) -> int:
         for r in results:
             for b in r["budgets"].values():
                 b.pop("context", None)
+                if r["set"] == "held-out":
+                    b.pop("missing", None)
         print(json.dumps({"budgets": budgets, "sessions": results, "sets": sets,
                           "seconds": elapsed}, indent=2))
         return 0
@@ -239,10 +316,11 @@ def main(argv=None) -> int:
     middle = str(budgets[len(budgets) // 2])
     for r in results:
         m = r["budgets"][middle]
-        if m["missing"]:
+        # Held-out sessions are reported, never inspected: no missing terms, no context.
+        if m["missing"] and r["set"] != "held-out":
             print(f"  {r['session']} @{middle} missing: {', '.join(m['missing'])}")
     for r in results:
-        if any(s in r["session"] for s in args.show):
+        if any(s in r["session"] for s in args.show) and r["set"] != "held-out":
             print(f"\n===== {r['session']} @{middle} ({r['budgets'][middle]['chars']} chars) =====")
             print(r["budgets"][middle]["context"])
     return 0

@@ -16,7 +16,7 @@ def test_demo_replays_the_recorded_session_and_prints_the_next_sessions_context(
     assert "`python -m pytest -q` failed (exit code 1): 1 failed, 4 passed" in out
     assert "`tax = (subtotal - discount) * invoice.tax_rate`" in out
     assert "Bump version to 0.3.1" in out
-    assert "learned: Cause: `calculate_total()` computed tax on the full subtotal" in out
+    assert "Cause: `calculate_total()` computed tax on the full subtotal" in out
     # the throwaway data dir and its worker are gone
     data_dir = out.split("replaying a recorded Claude Code session into ")[1].split()[0]
     import os

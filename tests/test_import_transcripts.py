@@ -231,3 +231,65 @@ def test_dry_run_writes_nothing_and_estimates_llm_cost(tmp_path, monkeypatch):
     estimate = report["llm_estimate"]
     assert estimate["calls"] == 10 and estimate["sessions_at_cap"] == 1 and estimate["tokens"] > 0
     assert not os.path.exists(config.db_path())
+
+
+def test_a_15_mb_transcript_is_imported_with_bounded_memory(tmp_path):
+    from bench.import_transcripts import generate_transcript, run_import
+
+    transcript = tmp_path / "claude" / "projects" / "-big" / "big-session.jsonl"
+    calls = generate_transcript(transcript, 15.0, cwd=str(_project(tmp_path, "big-project")))
+    assert transcript.stat().st_size >= 15 * 1024 * 1024
+    result = run_import(transcript, os.environ["CLAUDE_MEM_DATA_DIR"])
+    queued = result["report"]["queued"]
+    assert queued["PostToolUse"] + queued["PostToolUseFailure"] == calls
+    assert queued["PostToolUseFailure"] == calls // 20 + (calls % 20 > 6)
+    with open_store() as store:
+        assert store.counts()["observations"] == calls
+        assert store.queue_stats() == {"pending": 0, "parked": 0, "oldest_pending_at": None}
+    # Streaming: neither process holds the file (parsing it all at once peaks near 70 MB;
+    # a bare interpreter with our imports is about 20 MB).
+    assert result["rss_mb"] < 50, result
+    assert result["worker_rss_mb"] is None or result["worker_rss_mb"] < 50, result
+
+
+def test_project_and_since_choose_sessions(tmp_path):
+    projects = {name: _project(tmp_path, live_cwd) for name, (_, live_cwd) in SESSIONS.items()}
+    for name in SESSIONS:
+        _moved_transcript(tmp_path, name, projects[name])
+    folder = str(tmp_path / "claude" / "projects")
+    only = _import(folder, "--project", "spotter", "--dry-run")
+    assert only["sessions"]["new"] == 1 and only["queued"]["PostToolUse"] == 16
+    assert [s["reason"] for s in only["skipped_files"]] == ["project spotter-dov"]
+    # The beads session ended on 2026-02-10, the dov session on 2026-02-12.
+    recent = _import(folder, "--since", "2026-02-11")
+    assert recent["sessions"]["new"] == 1 and recent["queued"]["PostToolUse"] == 145
+    assert [s["reason"] for s in recent["skipped_files"]] == ["older than --since"]
+    proc = subprocess.run([sys.executable, "-m", "claude_mem.cli", "import", "transcripts",
+                           folder, "--since", "yesterday"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not a date" in proc.stderr
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    import pty
+
+    project = _project(tmp_path, "spotter")
+    path = _moved_transcript(tmp_path, "beads", project)
+    main, secondary = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "claude_mem.cli", "import", "transcripts",
+                             str(path)], stdout=subprocess.PIPE, stderr=secondary)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(main)
+    shown = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "Reading transcripts" in shown and "1/1 files" in shown and "100%" in shown
+    assert "Making memory" in shown

@@ -139,3 +139,18 @@ def test_finalize_prompt():
     p = finalize_prompt("prompt_input_exit")
     assert "prompt_input_exit" in p and "<summary>" in p and "<skip/>" in p
     assert "unknown" in finalize_prompt("")
+
+
+def test_summary_prompt_carries_the_threads_goal_and_the_kept_reply():
+    p = summary_prompt("continue", "Background task done.", [], goal="Migrate the ledger to Postgres",
+                       previous_reply="Migrated ledger.rs; test result: ok. 7 passed; commit 7cd451c.")
+    assert "<thread_goal>\nMigrate the ledger to Postgres\n</thread_goal>" in p
+    assert "7cd451c" in p and "<earlier_final_reply>" in p
+    assert "<thread_goal>" not in summary_prompt("Fix it", "Done.", [])
+
+
+def test_system_prompt_asks_for_names_causes_outcomes_and_knows_the_wrappers():
+    p = system_prompt()
+    for phrase in ("names", "causes", "410 tests, 0 failures", "commit hashes", "answers",
+                   "<task-notification>", "fixed later"):
+        assert phrase in p, phrase

@@ -31,7 +31,7 @@ DEFAULTS: dict = {
     "exclude_projects": [],             # project names or absolute paths never recorded
     # Context at session start
     "context_tokens": 1500,             # about 4 characters a token; hard cap below 10k chars
-    "context_sources": ["startup", "resume"],  # add "clear" and/or "compact" to taste
+    "context_sources": ["startup", "resume", "compact"],  # compact: other sessions only; add "clear" to taste
     "context_observations": 40,
     "context_summaries": 8,
     # Worker lifecycle

@@ -105,20 +105,29 @@ def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
     return lines
 
 
-def render_summary_line(summary: dict) -> str:
+def render_summary_line(summary: dict, rich: bool = False) -> str:
+    """One earlier request: what was asked and what came of it; ``rich`` adds the final reply."""
+    notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
     outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
     line = f"- {_when(summary.get('updated_at'))} — {_one_line(summary.get('request'), 200)}"
-    if outcome:
+    if notes:
+        line += f"\n  → {notes}"
+    elif outcome:
         line += f" → {outcome}"
     if summary.get("files_edited"):
         line += f" (edited: {_files(summary['files_edited'], 4)})"
     learned = [l.strip().lstrip("- ") for l in (summary.get("learned") or "").splitlines() if l.strip()]
     # Causes and decisions first: the failure that revealed a cause is in the index anyway.
     learned.sort(key=lambda l: " failed (exit code" in l)
-    for insight in learned[:3]:
+    said = notes.lower()
+    for insight in [l for l in learned if _plain(l).lower() not in said][:3]:
         line += f"\n  - learned: {_one_line(insight, 240)}"
     return line
+
+
+def _plain(text) -> str:
+    return " ".join(str(text or "").replace("**", "").split())
 
 
 def render_observation_line(obs: dict) -> str:
@@ -159,11 +168,13 @@ def _newest_first(summaries: list[dict]) -> list[dict]:
 
 
 def render(store, project: str, settings, *, since: float | None = None,
-           exclude_session: int | None = None) -> str:
+           exclude_session: int | None = None, after_compaction: bool = False) -> str:
     """The context for ``project``; with ``since``/``exclude_session``, only what is new.
 
     The second form is for a resumed session whose transcript already holds an earlier
     copy of the memory: it gets only what other sessions recorded since it last ran.
+    ``after_compaction`` (with ``exclude_session``): the memory of the other sessions,
+    which a compaction summary of this one does not carry.
     """
     budget = max(400, min(int(settings.context_tokens) * 4, CONTEXT_HARD_LIMIT_CHARS - 500))
     filters = {"since": since, "exclude_session": exclude_session}
@@ -172,7 +183,14 @@ def render(store, project: str, settings, *, since: float | None = None,
     observations = store.recent_observations(project, int(settings.context_observations), **filters)
     if not summaries and not observations:
         return ""
-    if since is None and exclude_session is None:
+    if after_compaction:
+        header = [
+            f"{HEADER} {project}",
+            "From other Claude Code sessions here, newest first (this session's own work is in "
+            "the summary above). Details by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
+            "",
+        ]
+    elif since is None and exclude_session is None:
         header = [
             f"{HEADER} {project}",
             "From earlier Claude Code sessions here, newest first. Details of an observation "
@@ -198,12 +216,14 @@ def render(store, project: str, settings, *, since: float | None = None,
         lines += render_summary_full(full, int((budget - used) * share)) + [""]
         used = sum(len(line) + 1 for line in lines)
 
-    def add_section(title: str, items: list[str], limit: int) -> None:
+    def add_section(title: str, items: list, limit: int) -> None:
+        """Each item is a list of renderings, richest first; the first that fits is taken."""
         nonlocal used
         taken = []
         room = min(limit, budget - used) - len(title) - 2
-        for item in items:
-            if len(item) + 1 > room:
+        for choices in items:
+            item = next((c for c in choices if len(c) + 1 <= room), None)
+            if item is None:
                 continue  # a shorter item further down may still fit
             taken.append(item)
             room -= len(item) + 1
@@ -211,9 +231,10 @@ def render(store, project: str, settings, *, since: float | None = None,
             lines.extend([title] + taken + [""])
             used = sum(len(line) + 1 for line in lines)
 
-    earlier = [render_summary_line(s) for s in summaries if s is not full]
-    add_section("## Earlier requests", earlier, int((budget - used) * 0.7))
-    add_section("## Recent observations", [render_observation_line(o) for o in observations],
+    earlier = [[render_summary_line(s, rich=True), render_summary_line(s)]
+               for s in summaries if s is not full]
+    add_section("## Earlier requests", earlier, int((budget - used) * 0.8))
+    add_section("## Recent observations", [[render_observation_line(o)] for o in observations],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head

@@ -83,7 +83,28 @@ def status() -> dict:
             for r in store.active_sessions(20)]
         report["llm_usage"] = store.llm_usage_by_day()
         report["llm_usage_by_session"] = store.llm_usage_by_session(10)
+    report["database_bytes"] = database_bytes()
+    settings = config.load()
+    report["compressor"] = settings.compressor  # what the worker uses is in report["worker"]
+    today = time.strftime("%Y-%m-%d", time.localtime())
+    rows = [r for r in report["llm_usage"] if r["day"] == today]
+    report["llm_today"] = {"calls": sum(r["calls"] for r in rows),
+                           "tokens": sum(r["input_tokens"] + r["output_tokens"] for r in rows),
+                           "failures": sum(r["failures"] for r in rows)}
+    report["llm_caps"] = {"calls_per_session": settings.llm_max_calls_per_session,
+                          "tokens_per_session": settings.llm_max_tokens_per_session}
     return report
+
+
+def database_bytes() -> int:
+    """The database's size on disk, its write-ahead log included."""
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            total += os.path.getsize(config.db_path() + suffix)
+        except OSError:
+            pass
+    return total
 
 
 def _when(epoch) -> str:

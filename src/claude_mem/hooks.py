@@ -171,6 +171,12 @@ def session_start_output(payload: dict, settings) -> str:
             session = store.session_by_claude_id(str(payload.get("session_id") or ""))
             if session is not None:
                 filters = {"since": session["last_activity_at"], "exclude_session": session["id"]}
+        elif source == "compact":
+            # Measured (README, "How good is the memory?"): Claude Code's compaction summary
+            # keeps this session's own work; what it drops is the memory of the others.
+            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
+            filters = {"exclude_session": session["id"] if session is not None else None,
+                       "after_compaction": True}
         text = context.render(store, project.project_name(cwd), settings, **filters)
     finally:
         store.close()

@@ -72,7 +72,6 @@ class Worker:
         self.control = ControlServer({"wake": self._on_wake, "ping": self.describe,
                                       "status": self.describe, "stop": self._on_stop},
                                      self.stopping)
-        self.viewer = None  # the web viewer's HTTP server, when enabled
         # The worker lock fd taken by ``main``; None only for a Worker built elsewhere
         # (tests), which then never releases a lock it does not have.
         self.lock_fd = lock_fd
@@ -114,18 +113,12 @@ class Worker:
     def describe(self) -> dict:
         return {"pid": os.getpid(), "started_at": self.started_at, "processed": self.processed,
                 "compressor": getattr(self.compressor, "name", "?"),
-                "viewer": (f"http://127.0.0.1:{self.viewer.server_address[1]}/"
-                           if self.viewer is not None else None),
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1)}
 
     # -- the main loop -------------------------------------------------------------------
 
     def run(self) -> None:
         self.listen()
-        if int(self.settings.viewer_port) > 0:
-            from claude_mem.viewer import start_viewer
-
-            self.viewer = start_viewer(int(self.settings.viewer_port))
         log.info(f"worker started (compressor {self.compressor.name})")
         while not self.stopping.is_set():
             try:
@@ -206,9 +199,6 @@ class Worker:
 
     def close(self) -> None:
         self.stopping.set()
-        if self.viewer is not None:
-            self.viewer.shutdown()
-            self.viewer.server_close()
         self.stop_listening()
         pidlock.remove_own_pid_file()
         try:
@@ -266,6 +256,8 @@ class Worker:
             # bad event cannot take its batch-mates down with it.
             if isinstance(event, ToolEvent) and row["attempts"] == 0:
                 size = max(1, int(self.settings.llm_batch_size))
+                if self.compressor.name == "heuristic":
+                    size = max(size, 64)  # no model call to size: fewer, larger units of work
                 while i < len(rows) and len(group) < size and rows[i]["attempts"] == 0:
                     try:
                         nxt = parse_event(rows[i]["event"], self.scrubbed_payload(rows[i]))

@@ -86,6 +86,14 @@ def outcome(lines) -> str:
             if match:
                 found.pop(family, None)  # re-insert: the order says which came last
                 found[family] = re.sub(r"\s+", " ", match.group(0).strip())
+    cargo = [l.strip() for l in lines if l.strip().startswith("test result: ")]
+    if len(cargo) > 1:  # one line per test binary (unit, integration, doc-tests): the telling one
+        failed = [l for l in cargo if "FAILED" in l]
+        best = failed[0] if failed else max(cargo, key=lambda l: int(re.search(r"(\d+) passed", l).group(1))
+                                            if re.search(r"(\d+) passed", l) else -1)
+        match = OUTCOME_PATTERNS[2][1].search(best)
+        if match:
+            found["cargo"] = match.group(0)
     if "unittest" in found and "unittest-result" in found:
         found["unittest"] += f": {found.pop('unittest-result')}"
     found.pop("unittest-result", None) if "unittest" not in found else None

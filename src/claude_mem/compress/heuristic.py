@@ -788,7 +788,7 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
     # Quoted text and heredoc bodies are blanked first: a commit message is not a file.
     code = extract.shell_code(command)
     targets = [t for t in REDIRECT.findall(code) if t not in ("/dev/null", "&1", "&2")
-               and not t.startswith("&") and re.search(r"[\w]", t)]
+               and not t.startswith("&") and re.search(r"[\w]", t) and not re.search(r"[$*?{]", t)]
     for match in re.finditer(r"\b(?:touch|tee(?:\s+-a)?)\s+([^\s;&|<>'\"]+)", code):
         targets.append(match.group(1))
     return _dedupe(compressor.rel(os.path.join(ctx.cwd, t) if ctx.cwd and not os.path.isabs(t) else t, ctx)

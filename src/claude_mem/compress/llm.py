@@ -47,7 +47,7 @@ from dataclasses import dataclass, replace
 
 from claude_mem import log
 from claude_mem.compress import SessionContext, prompts
-from claude_mem.compress.heuristic import HeuristicCompressor
+from claude_mem.compress.heuristic import HeuristicCompressor, is_own_tool
 from claude_mem.compress.xmlparse import parse_reply, parse_summary
 from claude_mem.models import Observation, Produced
 
@@ -199,7 +199,8 @@ class LLMCompressor:
     # -- the compressor interface ----------------------------------------------------------
 
     def observe(self, ctx: SessionContext, events) -> Produced:
-        events = [e for e in events if e.tool_name not in self.skip_tools]
+        events = [e for e in events if e.tool_name not in self.skip_tools
+                  and not is_own_tool(e.tool_name)]
         if not events:
             return Produced(generated_by=self.label)
         turn = Turn("observe",
@@ -218,7 +219,8 @@ class LLMCompressor:
         if not (ctx.request or last_assistant_message or observations):
             return self.fallback.summarize(ctx, last_assistant_message, observations)
         turn = Turn("summary", body=prompts.summary_prompt(
-            _clean(ctx.request), _clean(last_assistant_message), observations))
+            _clean(ctx.request), _clean(last_assistant_message), observations,
+            goal=_clean(ctx.goal), previous_reply=_clean(ctx.previous_reply)))
         summary, reason, warnings = self._ask(ctx, turn, _read_summary)
         if summary is None:
             made = self.fallback.summarize(ctx, last_assistant_message, observations)

@@ -60,12 +60,12 @@ OBSERVATION_FORMAT = """\
 
 SUMMARY_FORMAT = """\
 <summary>
-  <request>what the user asked for, in one sentence</request>
+  <request>the goal the user asked for, in one sentence (for "continue": the goal it continues)</request>
   <investigated>what was looked at</investigated>
   <learned>what was found out about the code or the problem</learned>
   <completed>what was done and now works</completed>
   <next_steps>what is left open or planned</next_steps>
-  <notes>anything else a later session should know</notes>
+  <notes>Claude's final reply, condensed: names, outcomes, what is still open</notes>
   <files_read><file>path</file></files_read>
   <files_edited><file>path</file></files_edited>
 </summary>"""
@@ -83,14 +83,17 @@ and errors. You write short, durable notes so that a later session can pick up w
 this one left off. You have no tools and never act on the project: you only write XML.
 
 Record what a teammate would want to know next week:
-- bugs and their root causes; fixes and why they work
-- decisions and their reasons, including rejected options
-- how a part of the system works and where things live
-- commands that failed, with the error and the cause
-- files created or changed, and what changed in them
-- follow-ups left open
-Skip routine listing and navigation, reads where nothing was learned, repeated \
-attempts that add nothing, and restating the request.
+- names: the modules, classes and functions created or changed, and where
+- causes: the error line that says what went wrong (not a hint or the last line), \
+the root cause, and the fix
+- outcomes in the tool's own words ("14 doctests, 410 tests, 0 failures", \
+"test result: ok. 7 passed"), coverage; a run that printed failures failed even with exit 0
+- commit hashes, branches pushed, the user's answers to questions, settled config values
+- decisions and their reasons; follow-ups left open
+Skip routine listing and navigation, reads where nothing was learned, and restating the \
+request. Merge repeated steps on one file into one note. A failure fixed later in the same \
+request is learned (with its fix), not open. <task-notification>, <system-reminder> and \
+<local-command-stdout> are Claude Code's wrappers, not the user's words.
 
 Types:
 {types}
@@ -168,20 +171,30 @@ def events_prompt(events: list[dict], max_chars: int = DEFAULT_MAX_CHARS) -> str
 
 
 def summary_prompt(request: str, last_assistant_message: str, observations: list,
-                   max_chars: int = DEFAULT_MAX_CHARS) -> str:
+                   max_chars: int = DEFAULT_MAX_CHARS, *, goal: str = "",
+                   previous_reply: str = "") -> str:
     """Ask for exactly one <summary> of the request that just finished.
 
     ``observations`` are ``Observation`` records or the dicts the store
-    returns; only type, title and files are shown.
+    returns; only type, title and files are shown. ``goal`` is the thread's earlier
+    request when this one is only "continue"; ``previous_reply`` is the final reply an
+    earlier summary of this request kept (a later one-line reply must not erase it).
     """
     obs = list(observations or ())
     lines = [_observation_line(o) for o in obs[:MAX_LISTED_OBSERVATIONS]]
     if len(obs) > MAX_LISTED_OBSERVATIONS:
         lines.append(f"- … and {len(obs) - MAX_LISTED_OBSERVATIONS} more")
     reply = truncate(str(last_assistant_message or "").strip(), max_chars) or "(none)"
+    extra = ""
+    if goal and goal.strip():
+        extra += f"<thread_goal>\n{truncate(goal.strip(), max_chars // 2)}\n</thread_goal>\n"
+    if previous_reply and previous_reply.strip():
+        extra += ("<earlier_final_reply>\n" + truncate(previous_reply.strip(), max_chars)
+                  + "\n</earlier_final_reply>\n(keep what it says unless the last reply replaces it)\n")
     return (
         "The request below has finished. Summarize it.\n"
         f"<user_request>\n{truncate(str(request or '').strip(), max_chars)}\n</user_request>\n"
+        + extra +
         f"<claude_last_reply>\n{reply}\n</claude_last_reply>\n"
         "Observations recorded for it:\n" + ("\n".join(lines) if lines else "(none)") + "\n"
         "Reply with exactly one <summary> block (request, investigated, learned, completed, "

@@ -121,6 +121,21 @@ def parse_time(value) -> float | None:
         return None
 
 
+_TYPE_KEY = b'"type":"'
+
+
+def _uninteresting_progress(line: bytes) -> bool:
+    """A progress line other than hook progress, known without parsing it.
+
+    The entry's own ``type`` is the first ``"type":"`` in the line (the keys before it hold
+    no objects), and inside JSON strings quotes are escaped, so this cannot misread text.
+    Only hook progress is used (which hooks ran for a tool call).
+    """
+    at = line.find(_TYPE_KEY)
+    return at >= 0 and line.startswith(b'progress"', at + len(_TYPE_KEY)) \
+        and b"hook_progress" not in line
+
+
 @dataclass
 class HookEvent:
     name: str
@@ -200,6 +215,8 @@ class Transcript:
                 if not line.strip():
                     continue
                 self.lines += 1
+                if _uninteresting_progress(line):
+                    continue  # most lines of a real transcript: not worth parsing
                 try:
                     entry = json.loads(line)
                 except ValueError as exc:  # UnicodeDecodeError included
@@ -503,6 +520,8 @@ class SessionPlan:
 
 # Rows staged per executemany: bounded memory, few round trips.
 _STAGE_CHUNK = 256
+# A session longer than this many events enters the queue in parts of this size.
+_QUEUE_CHUNK = 1024
 # A model call's fixed cost beyond the events it carries (prompt template, reply), in tokens;
 # used only by the --dry-run estimate.
 _CALL_OVERHEAD_TOKENS = 900
@@ -618,7 +637,7 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
                 outcome = _import_one(path, store, since=since, project=project,
                                       dry_run=dry_run, clean_payload=clean_payload,
                                       clean_text=clean_text, estimate=estimate,
-                                      projects=projects)
+                                      projects=projects, control=control)
             except Exception as exc:  # one bad file must not end the import of the others
                 from claude_mem import log
 
@@ -683,7 +702,7 @@ def _wait_for_worker(store, last_id: int, total: int, progress, control) -> int:
 
 
 def _import_one(path, store, *, since, project, dry_run, clean_payload, clean_text, estimate,
-                projects) -> dict:
+                projects, control) -> dict:
     transcript = Transcript(path)
     if since is not None and _mtime(path) < since:
         return {"skipped": "older than --since"}
@@ -700,7 +719,7 @@ def _import_one(path, store, *, since, project, dry_run, clean_payload, clean_te
     plan = SessionPlan(state, clean=clean_text)
     staged: list = []
     sizes: list = []
-    rows = 0
+    rows = committed = last_id = 0
     if store is not None and not dry_run:
         store.discard_staged()
 
@@ -726,15 +745,21 @@ def _import_one(path, store, *, since, project, dry_run, clean_payload, clean_te
         if len(staged) >= _STAGE_CHUNK:
             store.stage_events(staged)
             staged = []
+            if since is None and rows - committed >= _QUEUE_CHUNK:
+                # Let the worker start on a long session while the rest is read (the other
+                # core). It is slower than reading, so the queue does not run dry meanwhile.
+                count, last_id = store.commit_staged()
+                committed += count
+                _poke(control)
     if since is not None and (transcript.last_at or 0) < since:
         if store is not None and not dry_run:
             store.discard_staged()
         return {"skipped": "older than --since", "problems": transcript.problems}
-    last_id = 0
     if not dry_run and rows:
         if staged:
             store.stage_events(staged)
-        rows, last_id = store.commit_staged()
+        count, last = store.commit_staged()
+        rows, last_id = committed + count, max(last_id, last)
     if estimate is not None:
         estimate.session(sizes)
     kind = "new" if plan.is_new else ("partial" if rows else "already")

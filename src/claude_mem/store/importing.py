@@ -1,9 +1,9 @@
 """Copying memory in: what ``claude-mem import`` needs beyond the worker's own writes.
 
 Contract: ``session_import_state`` tells an import what memory already holds of one Claude
-Code session; ``stage_events``/``commit_staged`` put a whole replayed session on the queue
-at once (staged in a connection-private temp table, so memory stays bounded and the worker
-never sees half a session); the ``copy_*`` methods insert rows copied from elsewhere (the
+Code session; ``stage_events``/``commit_staged`` put a replayed session on the queue
+in large parts (staged in a connection-private temp table, so memory stays bounded and the
+queue gets each part in one short transaction); the ``copy_*`` methods insert rows copied from elsewhere (the
 original claude-mem, an export) once, never overwriting what is here, under their old ids
 when those are free.
 """
@@ -43,7 +43,7 @@ class ImportRoom:
 
         The temp table lives outside the database file (no write lock, spilled to disk
         when large), so a big session is staged with bounded memory and then enters the
-        queue all at once with ``commit_staged``: the worker never sees half a session.
+        queue in one short transaction with ``commit_staged``.
         """
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS import_staging (seq INTEGER PRIMARY KEY,"

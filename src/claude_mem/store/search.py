@@ -79,3 +79,26 @@ class SearchRoom:
         hits.sort(key=lambda hit: hit["score"])
         return hits[:limit]
 
+
+    def search_snippets(self, text: str, hits: list[dict], *, start: str = "\x02",
+                        end: str = "\x03", tokens: int = 24) -> dict:
+        """FTS5 ``snippet()`` of each search hit, the matched words between ``start``/``end``.
+
+        Keyed by ``(kind, id)``; the query words are the same as ``search``'s (``fts_query``).
+        """
+        query = fts_query(text)
+        found: dict = {}
+        if not query:
+            return found
+        for kind, table in (("observation", "observations_fts"), ("summary", "summaries_fts"),
+                            ("prompt", "user_prompts_fts")):
+            ids = [hit["id"] for hit in hits if hit["kind"] == kind]
+            if not ids:
+                continue
+            marks = ",".join("?" * len(ids))
+            for rowid, snippet in self.db.execute(
+                    f"SELECT rowid, snippet({table}, -1, ?, ?, '…', ?) FROM {table}"
+                    f" WHERE {table} MATCH ? AND rowid IN ({marks})",
+                    (start, end, tokens, query, *ids)):
+                found[(kind, rowid)] = snippet
+        return found
