@@ -171,7 +171,8 @@ def context_cmd(cwd, as_json):
 @click.option("--project", help="Only this project.")
 @click.option("--type", "kinds", multiple=True,
               type=click.Choice(["observation", "summary", "prompt"]), help="Limit to a kind.")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
+              help="Most hits (at most 10,000).")
 @click.option("--json", "as_json", is_flag=True)
 def search_cmd(query, project, kinds, limit, as_json):
     """Full-text search over observations, summaries and prompts."""
@@ -194,7 +195,7 @@ def search_cmd(query, project, kinds, limit, as_json):
 
 @main.command("sessions")
 @click.option("--project")
-@click.option("--limit", default=30, show_default=True)
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1, max=2**63 - 1))
 @click.option("--json", "as_json", is_flag=True)
 def sessions_cmd(project, limit, as_json):
     """List recorded sessions, newest first."""
@@ -425,6 +426,10 @@ def mcp_cmd(cwd):
 from claude_mem import cli_queue  # noqa: E402 - `worker parked`, `worker discard-parked`
 
 cli_queue.register(worker_group)
+
+from claude_mem.cli_forget import forget_group  # noqa: E402
+
+main.add_command(forget_group)
 
 from claude_mem.cli_import import import_group  # noqa: E402
 

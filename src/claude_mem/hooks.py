@@ -39,6 +39,9 @@ _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
 
 # Stdin beyond this is read and thrown away: no real payload is this large.
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
+# A resumed SessionStart looks for our context in the transcript: at most this much of it.
+_TRANSCRIPT_BYTES = 64 * 1024 * 1024
+_TRANSCRIPT_SECONDS = 1.5
 # How long a hook waits for a locked database before spooling the event instead.
 _HOOK_BUSY_TIMEOUT_MS = 750
 
@@ -134,18 +137,32 @@ def _transcript_has_context(path) -> bool:
     if not path or not isinstance(path, str):
         return False
     needle = HEADER.encode()
+    deadline = time.monotonic() + _TRANSCRIPT_SECONDS
     try:
-        with open(path, "rb") as fh:
-            tail = b""
-            while True:
-                chunk = fh.read(1 << 20)
-                if not chunk:
-                    return False
-                if needle in tail + chunk:
-                    return True
-                tail = chunk[-len(needle):]
+        # Non-blocking open: a FIFO must not wait for a writer. Only a regular file is
+        # read (not /dev/zero, a FIFO or a socket), and only so much of it, so briefly.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError):
+        return False
+    try:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
+            return False
+        tail = b""
+        left = _TRANSCRIPT_BYTES
+        while left > 0 and time.monotonic() < deadline:
+            chunk = os.read(fd, min(1 << 20, left))
+            if not chunk:
+                return False
+            left -= len(chunk)
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-len(needle):]
+        log.warning(f"transcript {path!r}: stopped looking after {_TRANSCRIPT_BYTES - left} bytes")
+        return False
     except OSError:
         return False
+    finally:
+        os.close(fd)
 
 
 def session_start_output(payload: dict, settings) -> str:

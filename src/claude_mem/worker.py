@@ -119,6 +119,7 @@ class Worker:
 
     def run(self) -> None:
         self.listen()
+        spool.remove_stale_tmp()
         log.info(f"worker started (compressor {self.compressor.name})")
         while not self.stopping.is_set():
             try:

@@ -11,6 +11,7 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``search``     full-text search (FTS5, weighted bm25, safe quoting)
 - ``accounting`` LLM usage and the store's own figures
 - ``feed``       the viewer's live feed: what was stored after a cursor
+- ``forgetting`` ``claude-mem forget``: deletes, then the bytes leave the files
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
                  queueing of a replayed session, copying rows from elsewhere
 
@@ -38,6 +39,7 @@ from claude_mem import config
 from claude_mem.store.accounting import AccountingRoom
 from claude_mem.store.db import Database, observation_dict, summary_dict
 from claude_mem.store.driver import sqlite3
+from claude_mem.store.forgetting import ForgetRoom
 from claude_mem.store.feed import FeedRoom
 from claude_mem.store.importing import ImportRoom
 from claude_mem.store.memory import MemoryRoom
@@ -52,7 +54,7 @@ __all__ = ["Store", "open_store", "summary_dict", "fts_query", "observation_dict
 
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            FeedRoom, Database):
+            FeedRoom, ForgetRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a

@@ -39,6 +39,19 @@ def _loads_list(text) -> list:
 # the store, where positional ``row[0]`` is handy, and become dicts at the door.
 
 
+# SQLite integers are 64-bit: a bigger id cannot exist, and binding it raises OverflowError.
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(value) -> int | None:
+    """``value`` as a row id SQLite can bind, or None when no row can have it."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 def one(row) -> dict | None:
     """A fetched row as a dict (None stays None)."""
     return dict(row) if row is not None else None
