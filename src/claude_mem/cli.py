@@ -189,8 +189,9 @@ def search_cmd(query, project, kinds, limit, as_json):
     for hit in hits:
         title = " ".join(str(hit.get("title", "")).split())[:110]
         label = {"observation": "obs", "summary": "summary", "prompt": "prompt"}[hit["kind"]]
+        who = f" ({hit['member']})" if hit.get("member") else ""
         click.echo(f"{label} #{hit['id']:<5} {_when(hit.get('created_at'))} "
-                   f"[{hit.get('project', '')}] {title}")
+                   f"[{hit.get('project', '')}]{who} {title}")
 
 
 @main.command("sessions")
@@ -305,10 +306,11 @@ def config_group(ctx, as_json):
     if ctx.invoked_subcommand:
         return
     settings = config.load()
+    shown = {name: config.display_value(name, value) for name, value in settings.as_dict().items()}
     if as_json:
-        _dump(settings.as_dict())
+        _dump(shown)
     else:
-        for name, value in settings.as_dict().items():
+        for name, value in shown.items():
             marker = "" if value == config.DEFAULTS[name] else "   (changed)"
             click.echo(f"{name} = {json.dumps(value)}{marker}")
     for problem in settings.problems:
@@ -345,7 +347,7 @@ def config_set(name, value):
     os.replace(tmp, path)
     # The worker reads settings once, at start: stop it, and the next hook starts a fresh one.
     restarted = control.worker_lock_held() and control.stop_worker()
-    click.echo(f"{name} = {json.dumps(coerced)} (in {path})"
+    click.echo(f"{name} = {json.dumps(config.display_value(name, coerced))} (in {path})"
                + ("; the worker restarts with it on the next event" if restarted else ""))
 
 
@@ -432,8 +434,10 @@ from claude_mem.cli_forget import forget_group  # noqa: E402
 main.add_command(forget_group)
 
 from claude_mem.cli_import import import_group  # noqa: E402
+from claude_mem.cli_team import team_group  # noqa: E402  (the `team` commands: cli_team.py)
 
 main.add_command(import_group)
+main.add_command(team_group)
 
 if __name__ == "__main__":
     main()

@@ -44,7 +44,25 @@ DEFAULTS: dict = {
     "worker_start_delay_seconds": 0.0,  # test hook: simulate a slow worker start
     # Viewer
     "viewer_port": 37737,             # 0 turns the viewer off; not 37777, the original claude-mem's port
+    # Team memory (the [team] extra): shared projects mirrored through PostgreSQL
+    "team_database_url": "",            # a libpq URL; its password is never printed
+    "team_member": "",                  # how teammates see you; default git user.name, else login
+    "team_sync_seconds": 30.0,          # the worker syncs this often (and soon after it stores)
+    "team_connect_timeout_seconds": 5.0,
+    "team_sync_batch": 500,             # records per server transaction when pushing or pulling
 }
+
+# Settings whose values are never printed as they are (``display_value`` masks them).
+SECRET_SETTINGS = ("team_database_url",)
+
+
+def display_value(name: str, value):
+    """A setting's value as it may be shown or logged."""
+    if name in SECRET_SETTINGS and value:
+        from claude_mem.team.urls import mask
+
+        return mask(str(value))
+    return value
 
 # Hard ceiling on what SessionStart prints: Claude Code cuts hook output at 10,000 chars.
 CONTEXT_HARD_LIMIT_CHARS = 9500

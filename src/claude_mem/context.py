@@ -23,6 +23,25 @@ def _when(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
 
 
+def ago(epoch: float | None, now: float | None = None) -> str:
+    """"5 min ago", "2 h ago", "3 d ago": how long since ``epoch``."""
+    seconds = max(0.0, (now or time.time()) - float(epoch or 0))
+    if seconds < 90:
+        return "just now"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.0f} h ago"
+    return f"{seconds / 86400:.0f} d ago"
+
+
+def whose(item: dict, stamp: str = "created_at") -> str:
+    """" (alice, 2 h ago)" for a teammate's record (pulled from the team database), else ""."""
+    if not item.get("member"):
+        return ""
+    return f" ({item['member']}, {ago(item.get(stamp))})"
+
+
 def _one_line(text: str, limit: int) -> str:
     # Drop list markers at line starts only: "a - b" inside a line is content.
     lines = (line.strip() for line in str(text or "").splitlines())
@@ -76,7 +95,8 @@ def request_line(summary: dict) -> str:
 def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
     lines = [
         f"## Latest work — {_when(summary.get('updated_at'))}"
-        f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})",
+        f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})"
+        + whose(summary, "updated_at"),
         f"**Request:** {request_line(summary)}",
     ]
     room = budget - sum(len(line) + 1 for line in lines)
@@ -110,7 +130,8 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
     outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
-    line = f"- {_when(summary.get('updated_at'))} — {_one_line(summary.get('request'), 200)}"
+    line = (f"- {_when(summary.get('updated_at'))}{whose(summary, 'updated_at')} — "
+            f"{_one_line(summary.get('request'), 200)}")
     if notes:
         line += f"\n  → {notes}"
     elif outcome:
@@ -135,7 +156,7 @@ def render_observation_line(obs: dict) -> str:
     line = f"- #{obs['id']} {_when(obs.get('created_at'))[11:]} {obs.get('type', '')}: {_one_line(obs.get('title'), 150)}"
     if files and not any(f in obs.get("title", "") for f in files[:1]):
         line += f" [{_files(files, 3)}]"
-    return line
+    return line + whose(obs)
 
 
 HEADER = "# claude-mem: memory of earlier work in"

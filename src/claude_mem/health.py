@@ -223,6 +223,13 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
         stale = " (a dead worker's socket/pid file is left; harmless, replaced on start)" \
             if w.get("stale_socket") or w.get("stale_pid_file") else ""
         lines.append("info  worker not running (started on demand by the hooks)" + stale)
+    from claude_mem.team.status import doctor_lines
+
+    for ok, text in doctor_lines():
+        if ok is None:
+            lines.append(f"info  {text}")
+        else:
+            check(ok, text, text)
     for line in log.tail(3, "error"):
         lines.append(f"info  recent error: {line}")
     return problems, lines

@@ -12,10 +12,19 @@ def _when(epoch) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"
 
 
+def whose(item: dict) -> str:
+    """Whose a record is: "yours", or the teammate (and machine) it was pulled from."""
+    if not item.get("member"):
+        return "yours (recorded on this machine)"
+    return f"{item['member']}'s (on {item.get('machine') or '?'}, from the team database)"
+
+
 def observation_text(obs: dict) -> str:
     lines = [f"Observation #{obs['id']} — {obs['type']} — {_when(obs['created_at'])}"
              f" (prompt {obs.get('prompt_number')}, {obs.get('generated_by')})",
              f"  {obs['title']}"]
+    if obs.get("member"):
+        lines.insert(1, f"  by {whose(obs)}")
     if obs.get("subtitle"):
         lines.append(f"  {obs['subtitle']}")
     for fact in obs.get("facts") or []:
@@ -33,6 +42,8 @@ def summary_text(summary: dict) -> str:
     lines = [f"Summary #{summary['id']} — prompt {summary['prompt_number']} — "
              f"{_when(summary.get('updated_at'))} ({summary.get('generated_by')})",
              f"  Request: {summary['request']}"]
+    if summary.get("member"):
+        lines.insert(1, f"  by {whose(summary)}")
     for label, key in (("Investigated", "investigated"), ("Learned", "learned"),
                        ("Completed", "completed"), ("Next steps", "next_steps"), ("Notes", "notes")):
         value = (summary.get(key) or "").strip()
@@ -47,7 +58,8 @@ def summary_text(summary: dict) -> str:
 
 def session_text(detail: dict) -> str:
     s = detail["session"]
-    lines = [f"Session #{s['id']} {s['claude_session_id']}",
+    lines = [f"Session #{s['id']} {s['claude_session_id']}"
+             + (f" — {whose(s)}" if s.get("member") else ""),
              f"  project {s['project']} ({s['cwd']})",
              f"  status {s['status']}" + (f" ({s['end_reason']})" if s.get("end_reason") else "")
              + f", started {_when(s['started_at'])}, last activity {_when(s['last_activity_at'])},"

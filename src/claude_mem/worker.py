@@ -86,6 +86,7 @@ class Worker:
         self.expired_checked = False
         # Work was done since the WAL was last truncated (see ``scrub_files``).
         self.unscrubbed = False
+        self.team_sync = None  # team memory's sync thread, when a team database is configured
 
     # -- control socket ----------------------------------------------------------------
 
@@ -121,6 +122,10 @@ class Worker:
         self.listen()
         spool.remove_stale_tmp()
         log.info(f"worker started (compressor {self.compressor.name})")
+        if self.settings.team_database_url:
+            from claude_mem.team.sync import SyncThread
+
+            self.team_sync = SyncThread.start_for(self.settings)
         while not self.stopping.is_set():
             try:
                 did = self.drain()
@@ -140,6 +145,8 @@ class Worker:
             if did:
                 self.last_work_at = time.monotonic()
                 self.unscrubbed = True
+                if self.team_sync is not None:
+                    self.team_sync.poke()  # push what was just stored, off this thread
                 continue
             if self.unscrubbed:
                 # The queue is drained: let the deleted rows' bytes leave the WAL too.
@@ -200,6 +207,8 @@ class Worker:
 
     def close(self) -> None:
         self.stopping.set()
+        if self.team_sync is not None:
+            self.team_sync.stop()
         self.stop_listening()
         pidlock.remove_own_pid_file()
         try:

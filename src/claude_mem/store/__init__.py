@@ -10,6 +10,8 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``memory``     observations and summaries
 - ``search``     full-text search (FTS5, weighted bm25, safe quoting)
 - ``accounting`` LLM usage and the store's own figures
+- ``team``       team memory's local side: shared projects, the outbox, teammates' rows
+                 (``TeamStore(store)``; the PostgreSQL side is ``claude_mem.team.pgstore``)
 - ``feed``       the viewer's live feed: what was stored after a cursor
 - ``forgetting`` ``claude-mem forget``: deletes, then the bytes leave the files
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged

@@ -220,7 +220,77 @@ def m003_processed_tool_uses(db) -> None:
     """)
 
 
-MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses]
+# The session of an observation or summary ``new`` belongs to a shared folder.
+_SHARED_ROOT = """
+    FROM sessions s JOIN team_roots r ON s.project = r.name
+        AND (s.cwd = r.root OR substr(s.cwd, 1, length(r.root) + 1) = r.root || '/')
+    WHERE s.id = new.session_id
+"""
+
+
+def m004_team_memory(db) -> None:
+    # Team memory (see store/team.py): who made a row, shared projects, the outbox, and
+    # triggers that queue what is stored for a shared project in the same transaction.
+    run_script(db, f"""
+        ALTER TABLE sessions ADD COLUMN member TEXT;
+        ALTER TABLE sessions ADD COLUMN machine TEXT;
+        ALTER TABLE observations ADD COLUMN uid TEXT;
+        ALTER TABLE observations ADD COLUMN member TEXT;
+        ALTER TABLE observations ADD COLUMN machine TEXT;
+        ALTER TABLE summaries ADD COLUMN uid TEXT;
+        ALTER TABLE summaries ADD COLUMN member TEXT;
+        ALTER TABLE summaries ADD COLUMN machine TEXT;
+        CREATE UNIQUE INDEX observations_by_uid ON observations(uid) WHERE uid IS NOT NULL;
+        CREATE UNIQUE INDEX summaries_by_uid ON summaries(uid) WHERE uid IS NOT NULL;
+
+        CREATE TABLE team_projects (
+            project_key TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            shared_at REAL NOT NULL,
+            cursor_tx INTEGER NOT NULL DEFAULT 0,
+            cursor_uid TEXT NOT NULL DEFAULT '',
+            last_pull_at REAL
+        );
+        CREATE TABLE team_roots (
+            root TEXT PRIMARY KEY,
+            project_key TEXT NOT NULL REFERENCES team_projects(project_key) ON DELETE CASCADE,
+            name TEXT NOT NULL
+        );
+        CREATE TABLE team_outbox (
+            kind TEXT NOT NULL CHECK (kind IN ('observation', 'summary')),
+            row_id INTEGER NOT NULL,
+            project_key TEXT NOT NULL,
+            version INTEGER NOT NULL DEFAULT 1,
+            queued_at REAL NOT NULL,
+            PRIMARY KEY (kind, row_id)
+        );
+        CREATE TABLE team_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+        CREATE TRIGGER team_outbox_observations AFTER INSERT ON observations
+        WHEN new.member IS NULL BEGIN
+            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
+            SELECT 'observation', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
+            {_SHARED_ROOT} LIMIT 1
+            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
+        END;
+        CREATE TRIGGER team_outbox_summaries_new AFTER INSERT ON summaries
+        WHEN new.member IS NULL BEGIN
+            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
+            SELECT 'summary', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
+            {_SHARED_ROOT} LIMIT 1
+            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
+        END;
+        CREATE TRIGGER team_outbox_summaries_changed AFTER UPDATE ON summaries
+        WHEN new.member IS NULL BEGIN
+            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
+            SELECT 'summary', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
+            {_SHARED_ROOT} LIMIT 1
+            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
+        END;
+    """)
+
+
+MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory]
 
 
 def apply(store) -> list[str]:

@@ -1,0 +1,264 @@
+"""The local SQLite side of team memory: shared projects, the outbox, teammates' rows.
+
+Contract:
+- ``migrations.m004_team_memory`` adds ``member`` and ``machine`` to sessions, observations and summaries (NULL: made here; set: pulled from
+  a teammate or from another machine), a ``uid`` on pulled rows, the ``team_projects`` /
+  ``team_roots`` tables (which local folders share which project) and ``team_outbox``.
+- Triggers put every observation and summary made here for a shared project into
+  ``team_outbox`` in the same transaction that stores it: nothing is queued for a
+  project that was not shared, pulled rows are never queued back, and a summary updated
+  again before it was pushed is pushed once, in its newest version (``version``).
+  A session belongs to a shared project when its project name is the shared folder's and
+  its cwd is that folder or below it (so a nested repository is not swept in).
+- ``TeamStore(store)`` reads and writes those tables for ``claude-mem team`` and the sync:
+  ``share``/``unshare``, ``outbox_batch``/``outbox_done``, ``apply_pulled`` (rows and the
+  project's pull cursor in one transaction, so a crash half way repeats nothing), the
+  machine's random id (new with each database) and the last sync's outcome.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import time
+
+_OBS_FIELDS = ("type", "title", "subtitle", "narrative", "tool_name", "generated_by",
+               "prompt_number")
+_OBS_LISTS = ("facts", "concepts", "files_read", "files_modified")
+_SUMMARY_FIELDS = ("request", "investigated", "learned", "completed", "next_steps", "notes",
+                   "generated_by", "prompt_number")
+_SUMMARY_LISTS = ("files_read", "files_edited")
+
+
+def _list(text) -> list:
+    try:
+        value = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
+
+
+class TeamStore:
+    """Team-memory reads and writes over an open ``Store``."""
+
+    def __init__(self, store):
+        self.store = store
+        self.db = store.db
+
+    # -- small state ------------------------------------------------------------------
+
+    def get_state(self, key: str, default=None):
+        row = self.db.execute("SELECT value FROM team_state WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_state(self, **values) -> None:
+        with self.store.write():
+            self.db.executemany(
+                "INSERT INTO team_state (key, value) VALUES (?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [(k, json.dumps(v)) for k, v in values.items()])
+
+    def machine_id(self) -> str:
+        """This database's random id: every uid it pushes starts with it."""
+        current = self.get_state("machine_id")
+        if current:
+            return current
+        with self.store.write():
+            self.db.execute("INSERT OR IGNORE INTO team_state (key, value) VALUES"
+                            " ('machine_id', ?)", (json.dumps(secrets.token_hex(8)),))
+        return self.get_state("machine_id")
+
+    # -- sharing ----------------------------------------------------------------------
+
+    def share(self, project_key: str, name: str, root: str) -> int:
+        """Share the folder ``root`` as ``project_key``; returns how many rows were queued.
+
+        What this folder's sessions recorded before is queued too: sharing a project
+        shares its memory, not only what comes after.
+        """
+        now = time.time()
+        with self.store.write():
+            self.db.execute(
+                "INSERT INTO team_projects (project_key, name, shared_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (project_key) DO NOTHING", (project_key, name, now))
+            self.db.execute(
+                "INSERT INTO team_roots (root, project_key, name) VALUES (?, ?, ?)"
+                " ON CONFLICT (root) DO UPDATE SET project_key = excluded.project_key,"
+                " name = excluded.name", (root, project_key, name))
+            before = self.outbox_depth()
+            for kind, table in (("observation", "observations"), ("summary", "summaries")):
+                self.db.execute(
+                    f"INSERT OR IGNORE INTO team_outbox (kind, row_id, project_key, queued_at)"
+                    f" SELECT ?, t.id, ?, ? FROM {table} t JOIN sessions s ON s.id = t.session_id"
+                    f" WHERE t.member IS NULL AND s.project = ? AND (s.cwd = ?"
+                    f" OR substr(s.cwd, 1, length(?) + 1) = ? || '/')",
+                    (kind, project_key, now, name, root, root, root))
+            return self.outbox_depth() - before
+
+    def unshare(self, root: str) -> tuple[str, str] | None:
+        """Stop sharing the folder ``root``; the project too when no folder shares it any more.
+
+        Returns (project_key, name), or None when ``root`` was not shared. Rows already
+        pushed stay on the server (an administrator deletes them there).
+        """
+        with self.store.write():
+            row = self.db.execute("SELECT project_key, name FROM team_roots WHERE root = ?",
+                                  (root,)).fetchone()
+            if row is None:
+                return None
+            self.db.execute("DELETE FROM team_roots WHERE root = ?", (root,))
+            left = self.db.execute("SELECT 1 FROM team_roots WHERE project_key = ?",
+                                   (row[0],)).fetchone()
+            if not left:
+                self.db.execute("DELETE FROM team_projects WHERE project_key = ?", (row[0],))
+                self.db.execute("DELETE FROM team_outbox WHERE project_key = ?", (row[0],))
+            return row[0], row[1]
+
+    def shared_projects(self) -> list[dict]:
+        projects = []
+        for row in self.db.execute("SELECT * FROM team_projects ORDER BY name, project_key"):
+            item = dict(row)
+            item["roots"] = [r[0] for r in self.db.execute(
+                "SELECT root FROM team_roots WHERE project_key = ? ORDER BY root",
+                (row["project_key"],))]
+            item["outbox"] = self.db.execute(
+                "SELECT COUNT(*) FROM team_outbox WHERE project_key = ?",
+                (row["project_key"],)).fetchone()[0]
+            projects.append(item)
+        return projects
+
+    def root_share(self, root: str) -> dict | None:
+        row = self.db.execute("SELECT * FROM team_roots WHERE root = ?", (root,)).fetchone()
+        return dict(row) if row else None
+
+    def outbox_depth(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM team_outbox").fetchone()[0]
+
+    # -- pushing ----------------------------------------------------------------------
+
+    def outbox_batch(self, limit: int, *, machine_id: str, author: str,
+                     machine_name: str) -> tuple[list[tuple], list[dict]]:
+        """The oldest queued entries and the records to push for them.
+
+        Entries whose row is gone (forgotten since) come back with no record: pushing
+        them is done by dropping them.
+        """
+        entries = self.db.execute(
+            "SELECT b.kind, b.row_id, b.version, b.project_key, p.name FROM team_outbox b"
+            " JOIN team_projects p ON p.project_key = b.project_key"
+            " ORDER BY b.queued_at, b.kind, b.row_id LIMIT ?", (limit,)).fetchall()
+        records = []
+        for kind, row_id, _, project_key, name in entries:
+            table = "observations" if kind == "observation" else "summaries"
+            row = self.db.execute(
+                f"SELECT t.*, s.claude_session_id FROM {table} t JOIN sessions s"
+                f" ON s.id = t.session_id WHERE t.id = ? AND t.member IS NULL", (row_id,)).fetchone()
+            if row is None:
+                continue
+            fields, lists = ((_OBS_FIELDS, _OBS_LISTS) if kind == "observation"
+                             else (_SUMMARY_FIELDS, _SUMMARY_LISTS))
+            body = {f: row[f] for f in fields}
+            body.update({f: _list(row[f]) for f in lists})
+            records.append({
+                "uid": f"{machine_id}:{kind[0]}:{row_id}", "kind": kind,
+                "project_key": project_key, "project_name": name, "author": author,
+                "machine_id": machine_id, "machine_name": machine_name,
+                "claude_session_id": row["claude_session_id"],
+                "created_at": row["created_at"],
+                "updated_at": row["updated_at"] if kind == "summary" else row["created_at"],
+                "body": body,
+            })
+        return [tuple(e[:3]) for e in entries], records
+
+    def outbox_done(self, entries: list[tuple]) -> None:
+        """Drop pushed entries, unless their row changed again meanwhile (then it goes again)."""
+        with self.store.write():
+            self.db.executemany(
+                "DELETE FROM team_outbox WHERE kind = ? AND row_id = ? AND version = ?", entries)
+
+    # -- pulling ----------------------------------------------------------------------
+
+    def cursor(self, project_key: str) -> tuple[int, str]:
+        row = self.db.execute("SELECT cursor_tx, cursor_uid FROM team_projects"
+                              " WHERE project_key = ?", (project_key,)).fetchone()
+        return (row[0], row[1]) if row else (0, "")
+
+    def apply_pulled(self, project_key: str, records: list[dict]) -> int:
+        """Store teammates' rows and move the project's cursor, in one transaction.
+
+        Returns how many rows were new or newer here. Rows of this machine (no body) only
+        move the cursor. Storing a row twice changes nothing (its uid is unique).
+        """
+        from claude_mem.store.driver import sqlite3
+
+        if not records:
+            return 0
+        stored = 0
+        with self.store.write():
+            share = self.db.execute("SELECT name FROM team_projects WHERE project_key = ?",
+                                    (project_key,)).fetchone()
+            if share is None:  # unshared while we pulled
+                return 0
+            name = share[0]
+            for rec in records:
+                if rec["body"] is None:
+                    continue
+                try:
+                    stored += self._store_pulled(name, rec)
+                except (sqlite3.IntegrityError, KeyError, TypeError) as exc:
+                    from claude_mem import log
+
+                    log.warning(f"team: pulled row {rec['uid']} not stored ({exc!r})")
+            last = records[-1]
+            self.db.execute(
+                "UPDATE team_projects SET cursor_tx = ?, cursor_uid = ?, last_pull_at = ?"
+                " WHERE project_key = ? AND (cursor_tx < ? OR (cursor_tx = ? AND cursor_uid < ?))",
+                (last["tx"], last["uid"], time.time(), project_key,
+                 last["tx"], last["tx"], last["uid"]))
+        return stored
+
+    def _store_pulled(self, project: str, rec: dict) -> int:
+        body = rec["body"]
+        who, where = rec["author"] or rec["member"], rec["machine_name"]
+        self.db.execute(
+            "INSERT OR IGNORE INTO sessions (claude_session_id, project, cwd, status, started_at,"
+            " last_activity_at, completed_at, member, machine)"
+            " VALUES (?, ?, '', 'completed', ?, ?, ?, ?, ?)",
+            (rec["claude_session_id"], project, rec["created_at"], rec["updated_at"],
+             rec["updated_at"], who, where))
+        session = self.db.execute(
+            "SELECT id FROM sessions WHERE claude_session_id = ?",
+            (rec["claude_session_id"],)).fetchone()[0]
+        self.db.execute("UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?)"
+                        " WHERE id = ? AND member IS NOT NULL", (rec["updated_at"], session))
+        dumps = lambda v: json.dumps(list(v or []), ensure_ascii=False)  # noqa: E731
+        if rec["kind"] == "observation":
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO observations (session_id, project, prompt_number, type,"
+                " title, subtitle, facts, narrative, concepts, files_read, files_modified,"
+                " tool_name, tool_use_id, content_hash, generated_by, created_at, uid, member,"
+                " machine) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?, ?)",
+                (session, project, body.get("prompt_number"), str(body["type"]),
+                 str(body["title"]), body.get("subtitle") or "", dumps(body.get("facts")),
+                 body.get("narrative") or "", dumps(body.get("concepts")),
+                 dumps(body.get("files_read")), dumps(body.get("files_modified")),
+                 body.get("tool_name") or "", "team:" + rec["uid"],
+                 body.get("generated_by") or "?", rec["created_at"], rec["uid"], who, where))
+            return cursor.rowcount
+        cursor = self.db.execute(
+            "INSERT INTO summaries (session_id, project, prompt_number, request, investigated,"
+            " learned, completed, next_steps, notes, files_read, files_edited, generated_by,"
+            " created_at, updated_at, uid, member, machine)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (uid) WHERE uid IS NOT NULL DO UPDATE SET request = excluded.request,"
+            " investigated = excluded.investigated, learned = excluded.learned,"
+            " completed = excluded.completed, next_steps = excluded.next_steps,"
+            " notes = excluded.notes, files_read = excluded.files_read,"
+            " files_edited = excluded.files_edited, generated_by = excluded.generated_by,"
+            " updated_at = excluded.updated_at WHERE excluded.updated_at > summaries.updated_at",
+            (session, project, int(body.get("prompt_number") or 0), body.get("request") or "",
+             body.get("investigated") or "", body.get("learned") or "",
+             body.get("completed") or "", body.get("next_steps") or "", body.get("notes") or "",
+             dumps(body.get("files_read")), dumps(body.get("files_edited")),
+             body.get("generated_by") or "?", rec["created_at"], rec["updated_at"], rec["uid"],
+             who, where))
+        return cursor.rowcount

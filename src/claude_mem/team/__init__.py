@@ -1,0 +1,13 @@
+"""Team memory: shared projects' memory mirrored through a PostgreSQL server.
+
+Contract: the local SQLite store stays first. Hooks, SessionStart, search and the viewer
+read the local file only; the worker copies what it stores for a *shared* project into
+an outbox (same transaction, by SQLite triggers) and a sync step pushes that outbox to
+PostgreSQL and pulls teammates' rows into the local store. Nothing here is imported on
+the hook path, and psycopg (the ``[team]`` extra) only when a sync or an admin command
+actually talks to the server.
+
+Modules: ``pgstore`` (the PostgreSQL side: schema, migrations, roles, push/pull SQL),
+``sync`` (one sync, the worker's sync thread, the per-machine sync lock), ``urls``
+(masking a libpq URL's password for anything printed or logged).
+"""

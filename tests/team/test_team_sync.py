@@ -1,0 +1,140 @@
+"""Team memory against a real PostgreSQL server: machines exchange shared projects' memory.
+
+Each "machine" has its own data dir, HOME, settings and worker process; its sessions go
+through the real hooks. Projects are git folders whose remote says which repository they
+are (no network is used: the remote is only a name).
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from tests.faultkit import bash, end, prompt, stop, wait_for
+from tests.team.kit import git_project
+
+REMOTE = "git@github.com:Acme/Billing.git"
+
+
+def run_session(machine, sid: str, cwd, commands: list[str], text: str | None = None) -> None:
+    cwd = str(cwd)
+    events = [("SessionStart", {"session_id": sid, "cwd": cwd, "hook_event_name": "SessionStart",
+                                "source": "startup", "transcript_path": f"/tmp/{sid}.jsonl"}),
+              prompt(sid, cwd, 1, text)]
+    events += [bash(sid, cwd, i, command=c) for i, c in enumerate(commands)]
+    events += [stop(sid, cwd), end(sid, cwd)]
+    for event, payload in events:
+        done = machine.hook(event, payload)
+        assert done.returncode == 0, done.stderr
+
+
+def settled(machine) -> bool:
+    """Queue drained and outbox empty on ``machine``."""
+    with machine.store() as store:
+        queue = store.queue_stats()["pending"]
+        outbox = store.db.execute("SELECT COUNT(*) FROM team_outbox").fetchone()[0]
+    return queue == 0 and outbox == 0
+
+
+def context_of(machine, cwd) -> str:
+    done = machine.hook("SessionStart", {"session_id": f"next-{time.time_ns()}", "cwd": str(cwd),
+                                         "hook_event_name": "SessionStart", "source": "startup",
+                                         "transcript_path": "/tmp/none.jsonl"})
+    assert done.returncode == 0
+    return json.loads(done.stdout)["hookSpecificOutput"]["additionalContext"] if done.stdout.strip() else ""
+
+
+def server_text(team_db) -> str:
+    return "\n".join(json.dumps(row, default=str) for row in team_db.query(
+        "SELECT * FROM claude_mem.records ORDER BY uid"))
+
+
+def test_two_machines_exchange_shared_memory_and_nothing_else(team_db, machines, tmp_path):
+    laptop = machines("laptop", team_db.url_for("alice"), "alice")
+    desktop = machines("desktop", team_db.url_for("bob"), "bob")
+    # Two clones of one repository in differently named folders; and an unrelated project.
+    billing_a = git_project(tmp_path / "laptop-src" / "billing", REMOTE)
+    billing_b = git_project(tmp_path / "desktop-src" / "acme-billing-copy",
+                            "https://github.com/acme/billing")
+    secret_project = git_project(tmp_path / "laptop-src" / "api", "git@github.com:acme/api.git")
+
+    shared = laptop.cli("team", "share", "--cwd", str(billing_a))
+    assert "github.com/acme/billing" in shared.stdout
+    desktop.cli("team", "share", "--cwd", str(billing_b))
+
+    run_session(laptop, "sess-laptop-1", billing_a,
+                ["make rounding-fix-for-invoices",
+                 "echo <private>hunter2-private-marker</private> done",
+                 "export API_KEY=sk-ant-api03-" + "Q" * 40],
+                text="Fix invoice rounding <private>private-prompt-marker</private>")
+    run_session(laptop, "sess-laptop-api", secret_project, ["make unshared-api-marker"])
+    wait_for(lambda: settled(laptop), timeout=60, what="laptop to store and push")
+
+    on_server = server_text(team_db)
+    assert "rounding-fix-for-invoices" in on_server
+    # Nothing of the project that was not shared, no private text, no secret.
+    assert "unshared-api-marker" not in on_server
+    assert "acme/api" not in on_server
+    assert "hunter2-private-marker" not in on_server and "private-prompt-marker" not in on_server
+    assert "sk-ant-api03" not in on_server
+    keys = {row[0] for row in team_db.query("SELECT DISTINCT project_key FROM claude_mem.records")}
+    assert keys == {"github.com/acme/billing"}
+    members = {row[0] for row in team_db.query("SELECT DISTINCT member FROM claude_mem.records")}
+    assert members == {team_db.role("alice")}
+
+    # The desktop's sync brings it in; its next session in its own clone starts with it.
+    synced = json.loads(desktop.cli("team", "sync", "--json").stdout)
+    assert synced["ok"] and synced["pulled"] >= 2 and synced["pulled_from"].get("alice")
+    context = context_of(desktop, billing_b)
+    assert "rounding-fix-for-invoices" in context
+    assert "alice" in context
+    assert "unshared-api-marker" not in context
+
+    # Pulled rows say whose they are (for `show`, search and the viewer).
+    with desktop.store() as store:
+        rows = store.db.execute("SELECT id, member, machine, project FROM observations").fetchall()
+    assert rows and {r["member"] for r in rows} == {"alice"}
+    assert {r["project"] for r in rows} == {"acme-billing-copy"}  # the local folder's name
+    shown = desktop.cli("show", "obs", str(rows[0]["id"])).stdout
+    assert "alice" in shown
+    found = json.loads(desktop.cli("search", "rounding", "--json").stdout)
+    assert found and found[0]["member"] == "alice"
+
+    # Syncing again moves nothing and duplicates nothing, on either side.
+    before = team_db.query("SELECT count(*) FROM claude_mem.records")[0][0]
+    again = json.loads(desktop.cli("team", "sync", "--json").stdout)
+    assert again["pulled"] == 0 and again["pushed"] == 0
+    laptop.cli("team", "sync")
+    assert team_db.query("SELECT count(*) FROM claude_mem.records")[0][0] == before
+    with desktop.store() as store:
+        assert store.db.execute("SELECT COUNT(*) FROM observations").fetchone()[0] == len(rows)
+
+    # Bob's work flows back to the laptop (its worker syncs by itself, on its timer).
+    run_session(desktop, "sess-desktop-1", billing_b, ["make bob-reviewed-the-rounding"])
+    wait_for(lambda: settled(desktop), timeout=60, what="desktop to store and push")
+    laptop.hook("SessionStart", {"session_id": "wake-laptop", "cwd": str(billing_a),
+                                 "hook_event_name": "SessionStart", "source": "startup",
+                                 "transcript_path": "/tmp/x.jsonl"})  # starts its worker
+    wait_for(lambda: "bob-reviewed-the-rounding" in context_of(laptop, billing_a), timeout=60,
+             what="the laptop's worker to pull bob's work")
+    # Status tells the story.
+    status = json.loads(laptop.cli("team", "status", "--json").stdout)
+    assert status["connection"]["ok"] and status["connection"]["team"] == "acme"
+    assert status["shared_projects"][0]["key"] == "github.com/acme/billing"
+    assert team_db.members["alice"][1] not in json.dumps(status)  # the password is masked
+    assert "****" in status["url"]
+    doctor = laptop.cli("doctor", check=False).stdout
+    assert "ok    team database reachable" in doctor and team_db.members["alice"][1] not in doctor
+
+
+def test_a_member_of_another_team_reads_nothing(team_db, machines, tmp_path):
+    laptop = machines("laptop", team_db.url_for("alice"), "alice")
+    outsider = machines("outsider", team_db.url_for("carol"), "carol")
+    billing_a = git_project(tmp_path / "a" / "billing", REMOTE)
+    billing_c = git_project(tmp_path / "c" / "billing", REMOTE)
+    laptop.cli("team", "share", "--cwd", str(billing_a))
+    outsider.cli("team", "share", "--cwd", str(billing_c))
+    run_session(laptop, "sess-a", billing_a, ["make acme-only-work"])
+    wait_for(lambda: settled(laptop), timeout=60, what="laptop to push")
+    synced = json.loads(outsider.cli("team", "sync", "--json").stdout)
+    assert synced["ok"] and synced["pulled"] == 0
+    assert "acme-only-work" not in context_of(outsider, billing_c)
