@@ -97,25 +97,17 @@ def _bound(value, max_depth: int, fix: bool):
                 items = [(_fix_text(k), v) for k, v in node.items()]
                 node.clear()
                 node.update(items)
-            keys = list(node)
-            for k in keys:
-                child = node[k]
-                if isinstance(child, (dict, list)):
-                    if depth >= max_depth:
-                        node[k] = NESTED_MARKER
-                    else:
-                        stack.append((child, depth + 1))
-                elif fix and isinstance(child, str):
-                    node[k] = _fix_text(child)
+            entries = list(node.items())
         else:
-            for i, child in enumerate(node):
-                if isinstance(child, (dict, list)):
-                    if depth >= max_depth:
-                        node[i] = NESTED_MARKER
-                    else:
-                        stack.append((child, depth + 1))
-                elif fix and isinstance(child, str):
-                    node[i] = _fix_text(child)
+            entries = list(enumerate(node))
+        for key, child in entries:
+            if isinstance(child, (dict, list)):
+                if depth >= max_depth:
+                    node[key] = NESTED_MARKER
+                else:
+                    stack.append((child, depth + 1))
+            elif fix and isinstance(child, str):
+                node[key] = _fix_text(child)
     return value
 
 
