@@ -90,6 +90,14 @@ def main() -> int:
             data = json.dumps(payload[event]).encode()
             timed(commands[name], data, env, 3)  # warm caches (bytecode, page cache)
             rows.append((f"{event} hook", timed(commands[name], data, env, args.runs)))
+        # The cleaning path: a payload the prefilter sends through the redaction rules.
+        secret = json.loads(json.dumps(payload["PostToolUse"]))
+        secret["tool_response"] = {"stdout": "export API_TOKEN=tok_8f3Kd92LmQ\nok\n", "stderr": "",
+                                   "interrupted": False}
+        data = json.dumps(secret).encode()
+        timed(commands["post-tool-use"], data, env, 3)
+        rows.append(("PostToolUse hook, payload with a secret", timed(commands["post-tool-use"], data, env,
+                                                                     args.runs)))
         base = statistics.median(baseline)
         print(f"hook latency, {args.runs} runs each, worker running, "
               f"{args.observations} observations stored ({sys.executable})")
