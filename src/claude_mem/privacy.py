@@ -169,9 +169,8 @@ def needs_cleaning(raw: str) -> bool:
     Never a false negative for ``clean_text(raw)`` (without truncation) nor
     for ``clean_json_text(raw)``; truncation is the caller's length check.
     """
-    for a in _CASED_ANCHORS:
-        if a in raw:
-            return True
+    if _has_anchor(raw):
+        return True
     if _token_start(raw, "sk-"):          # "task-", "disk-" are not keys
         return True
     if "." in raw and _dotted_token(raw):  # Discord bot tokens: no prefix, only a shape
@@ -193,6 +192,13 @@ def needs_cleaning(raw: str) -> bool:
         return True
     for kw in _NAME_KEYWORDS:
         if kw in low and _keyword_used_as_name(low, kw):
+            return True
+    return False
+
+
+def _has_anchor(raw: str) -> bool:
+    for a in _CASED_ANCHORS:
+        if a in raw:
             return True
     return False
 
