@@ -20,7 +20,7 @@ p50/p95 hook wall time during the chaos against a bare ``python -c pass`` measur
 the same run (alone, and 5 at a time like the sessions). Runs in its own temporary data
 dir, removed afterwards. Exit status 1 when anything was lost, duplicated or orphaned.
 
-``run_chaos`` and ``our_processes`` are imported by the fault-injection tests.
+``run_chaos`` is imported by the fault-injection tests.
 """
 from __future__ import annotations
 
@@ -39,44 +39,16 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT / "src") not in sys.path:
-    sys.path.insert(0, str(ROOT / "src"))
+for folder in (ROOT / "src", ROOT / "tests"):  # tests/helpers.py: the one process scanner
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
 
 from claude_mem import config, control, install  # noqa: E402
+from claude_mem.hook_events import HOOK_EVENTS  # noqa: E402
+from helpers import our_processes, worker_pids  # noqa: E402
 
-HOOK_NAME = {"SessionStart": "session-start", "UserPromptSubmit": "user-prompt-submit",
-             "PostToolUse": "post-tool-use", "PostToolUseFailure": "post-tool-use-failure",
-             "Stop": "stop", "SessionEnd": "session-end"}
+HOOK_NAME = {event: name for name, event in HOOK_EVENTS.items()}
 SKIPPED_TOOL = "ToolSearch"  # in the default skip_tools
-
-
-def our_processes(data_dir: str) -> list[tuple[int, str]]:
-    """Live claude-mem processes (pid, command line) whose environment names ``data_dir``.
-
-    Other people's workers on the same machine have another data dir and are ignored.
-    Zombies have an empty command line and are dead for this purpose.
-    """
-    marker = f"CLAUDE_MEM_DATA_DIR={data_dir}".encode()
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                cmdline = fh.read()
-            if b"claude_mem" not in cmdline and b"claude-mem" not in cmdline:
-                continue
-            with open(f"/proc/{entry}/environ", "rb") as fh:
-                environ = fh.read().split(b"\0")
-        except OSError:
-            continue
-        if marker in environ:
-            found.append((int(entry), cmdline.replace(b"\0", b" ").decode(errors="replace").strip()))
-    return found
-
-
-def worker_pids(data_dir: str) -> list[int]:
-    return [pid for pid, cmd in our_processes(data_dir) if "claude_mem.worker" in cmd]
 
 
 def session_script(name: str, cwd: str, n_events: int) -> tuple[list, set, set]:

@@ -68,6 +68,7 @@ def main() -> int:
 
     sys.path.insert(0, str(ROOT / "src"))
     from claude_mem import control, install
+    from claude_mem.hook_events import HOOK_EVENTS
 
     events = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
     payload = {e["event"]: e["stdin"] for e in reversed(events)}  # first of each kind
@@ -80,13 +81,13 @@ def main() -> int:
         populate(data_dir, project_cwd, args.observations)
         os.environ["CLAUDE_MEM_DATA_DIR"] = data_dir
         control.start_worker()
-        commands = {name: shlex.split(install.hook_command(name)) for name in install.HOOK_EVENTS}
+        commands = {name: shlex.split(install.hook_command(name)) for name in HOOK_EVENTS}
         baseline = timed([sys.executable, "-c", "pass"], b"", env, args.runs)
         shim = shutil.which("python3")
         rows = [("python -c pass (baseline)", baseline)]
         if shim and os.path.realpath(shim) != os.path.realpath(sys.executable):
             rows.append((f"{shim} -c pass (for reference)", timed([shim, "-c", "pass"], b"", env, 10)))
-        for name, event in install.HOOK_EVENTS.items():
+        for name, event in HOOK_EVENTS.items():
             data = json.dumps(payload[event]).encode()
             timed(commands[name], data, env, 3)  # warm caches (bytecode, page cache)
             rows.append((f"{event} hook", timed(commands[name], data, env, args.runs)))

@@ -104,7 +104,7 @@ def replay(session: Path, budgets, compressor: str, *, until_compact: bool = Fal
     """
     from claude_mem import config, control
     from claude_mem.demo import run_hook, wait_for_queue
-    from claude_mem.hooks import HOOK_EVENTS
+    from claude_mem.hook_events import HOOK_EVENTS
     from claude_mem.store import Store
 
     raw_lines = [line for line in session.read_text("utf-8").splitlines() if line.strip()]

@@ -152,7 +152,7 @@ def main() -> int:
         return child(args)
 
     from tests.pgcluster import Cluster
-    from claude_mem.team import pgstore
+    from claude_mem.store import postgres as pgstore
 
     work = tempfile.mkdtemp(prefix="claude-mem-bench-team-")
     cluster = Cluster.create()

@@ -1,26 +1,23 @@
-"""Shared test fixtures: every test gets its own data dir, HOME and Claude config dir.
+"""Shared fixtures. Helper functions live in ``helpers.py``: import them from there.
 
-Hooks run as real processes (``python -I -S hook_entry.py EVENT``) with JSON on stdin,
-against a real SQLite file, and wake or start the real worker over the real socket.
-After each test any worker it started is stopped, and the test fails if one survives.
+- ``isolated_env`` (every test): its own data dir, HOME and Claude config dir, set in the
+  environment and nothing else. Only a test that used its data dir (unit tests do not)
+  pays for the check that nothing it started outlives it: the worker is stopped, and any
+  claude-mem process of this data dir left behind (found by its environment in
+  /proc, so other runs on the machine never count) fails the test.
+- ``worker``: a running worker for tests that need one up front; its pid.
+- ``recorded``: the recorded real-CLI session, only the events claude-mem hooks.
 """
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-from claude_mem import config, control, install
-from claude_mem.hooks import HOOK_EVENTS
+from claude_mem import control
+from helpers import (HOOK_NAME, context_from, hook_argv, load_fixture,  # noqa: F401
+                     open_store, our_processes, run_hook, wait_for, wait_until_drained)
 
-FIXTURES = Path(__file__).parent / "fixtures" / "claude-code"
-# Claude Code event name -> our hook command name ("PostToolUse" -> "post-tool-use").
-HOOK_NAME = {event: name for name, event in HOOK_EVENTS.items()}
+# The names above stay importable from conftest only for branches written before
+# helpers.py existed; new code imports them from helpers.
 
 
 @pytest.fixture(autouse=True)
@@ -39,80 +36,29 @@ def isolated_env(tmp_path, monkeypatch):
                  "CLAUDECODE", "CLAUDE_CODE_SESSION_ID"):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path
+    if not data.exists():
+        return  # nothing ran against this data dir (a unit test): nothing can outlive it
     pid = control.read_pid()
     if control.worker_lock_held():
         assert control.stop_worker(), "the worker did not stop"
     if pid:
         assert not control.is_alive(pid), f"worker pid {pid} outlived its test"
-    # Any claude-mem process of this test's data dir (found by its environment in /proc,
-    # so other runs on the machine never count) must be gone too.
-    from bench.chaos import our_processes
-
-    deadline = time.monotonic() + 5
-    while our_processes(str(data)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not our_processes(str(data)), f"claude-mem processes outlived the test: {our_processes(str(data))}"
+    try:
+        wait_for(lambda: not our_processes(str(data)), timeout=5,
+                 what="claude-mem processes of this test to exit")
+    except AssertionError:
+        raise AssertionError(f"claude-mem processes outlived the test: {our_processes(str(data))}")
 
 
-def load_fixture(name: str = "session-invoice-fix") -> list[tuple[str, dict]]:
-    events = []
-    for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines():
-        if line.strip():
-            record = json.loads(line)
-            events.append((record["event"], record["stdin"]))
-    return events
+@pytest.fixture
+def worker(isolated_env) -> int:
+    """A worker started (as a hook would) and answering; its pid."""
+    assert control.ensure_worker() == "started"
+    reply = wait_for(lambda: control.request({"cmd": "ping"}, timeout=1.0), what="the worker")
+    return reply["pid"]
 
 
 @pytest.fixture
 def recorded():
     """The recorded real-CLI session, only the events claude-mem hooks."""
     return [(e, p) for e, p in load_fixture() if e in HOOK_NAME]
-
-
-def hook_argv(event: str) -> list[str]:
-    return [sys.executable, "-I", "-S", install.ENTRY, HOOK_NAME.get(event, event)]
-
-
-def run_hook(event: str, payload, *, command: str | None = None, env: dict | None = None,
-             timeout: float = 30) -> subprocess.CompletedProcess:
-    """Run one hook as Claude Code would: a process with the JSON on stdin."""
-    data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
-    if isinstance(data, str):
-        data = data.encode()
-    full_env = {**os.environ, **(env or {})}
-    if command is not None:
-        return subprocess.run(command, shell=True, input=data, capture_output=True,
-                              env=full_env, timeout=timeout)
-    return subprocess.run(hook_argv(event), input=data, capture_output=True, env=full_env,
-                          timeout=timeout)
-
-
-def open_store():
-    from claude_mem.store import Store
-
-    return Store(config.db_path())
-
-
-def wait_until_drained(timeout: float = 30.0) -> None:
-    """Wait until the worker has processed every queued event."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.exists(config.db_path()):
-            with open_store() as store:
-                if store.queue_stats()["pending"] == 0 and not _spooled():
-                    return
-        time.sleep(0.05)
-    raise AssertionError("the queue was not drained in time")
-
-
-def _spooled() -> bool:
-    return bool(config.spooled_names())
-
-
-def context_from(output: bytes | str) -> str:
-    text = output.decode() if isinstance(output, bytes) else output
-    if not text.strip():
-        return ""
-    data = json.loads(text)
-    assert data["hookSpecificOutput"]["hookEventName"] == "SessionStart"
-    return data["hookSpecificOutput"]["additionalContext"]

@@ -4,7 +4,8 @@
   any claude-mem process of this test's data dir is still alive (found by its
   environment in /proc, so other people's workers on the machine never count), and
   kills the helper processes the test started through ``helpers``, by pid.
-- Event builders for small hand-written sessions, and ``wait_for``.
+- Event builders for small hand-written sessions (waiting and process scanning are in
+  ``helpers``).
 """
 from __future__ import annotations
 
@@ -12,22 +13,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from bench.chaos import our_processes, worker_pids  # noqa: F401  (re-exported)
 from claude_mem import config, control
-
-
-def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+from helpers import our_processes, wait_for, worker_pids
 
 
 class Helpers:

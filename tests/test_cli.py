@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from claude_mem import cli
-from conftest import run_hook, wait_until_drained
+from helpers import run_hook, wait_until_drained
 
 SESSION_A = "351e9b10-7539-48d0-b16d-f38661328494"
 

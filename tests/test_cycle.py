@@ -12,7 +12,7 @@ import threading
 from click.testing import CliRunner
 
 from claude_mem import cli, config, control
-from conftest import (context_from, load_fixture, open_store, run_hook, wait_until_drained)
+from helpers import context_from, open_store, run_hook, wait_until_drained
 
 SESSION_A = "351e9b10-7539-48d0-b16d-f38661328494"
 

@@ -27,9 +27,8 @@ from click.testing import CliRunner
 from bench.chaos import format_report, run_chaos
 from claude_mem import cli, config, control, install, log
 from claude_mem.store import Store
-from conftest import HOOK_NAME, open_store, run_hook, wait_until_drained
-from faultkit import (bash, end, helpers, no_strays, our_processes, prompt, python_argv,  # noqa: F401
-                      stop, wait_for, worker_pids)
+from faultkit import (bash, end, helpers, no_strays, prompt, python_argv, stop)  # noqa: F401
+from helpers import HOOK_NAME, open_store, our_processes, run_hook, wait_for, wait_until_drained
 
 
 def observation_ids() -> dict[str, int]:

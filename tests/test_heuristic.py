@@ -7,7 +7,7 @@ from claude_mem.compress import SessionContext
 from claude_mem.compress.heuristic import HeuristicCompressor
 from claude_mem.config import load
 from claude_mem.events import parse_event
-from conftest import load_fixture
+from helpers import load_fixture
 
 CWD = "/home/dev/acme-billing"
 REQUEST = "The invoice total is wrong when a discount and tax both apply. Find and fix it."

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from claude_mem import config
-from conftest import HOOK_NAME, hook_argv, open_store, run_hook, wait_until_drained
+from helpers import HOOK_NAME, hook_argv, open_store, run_hook, wait_until_drained
 
 JUNK = [
     b"",

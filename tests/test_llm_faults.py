@@ -1,20 +1,19 @@
-"""When the model fails, memory does not: fault injection against the LLM back-ends.
+"""When the model fails, memory does not: fault injection against the real LLM clients.
 
-Every fault (a hang, 500, 429, a body that is not JSON, prose instead of XML, a bad key)
-ends in stored observations and a summary made by the heuristic, with ``generated_by``
-saying so; retries are bounded by ``llm_max_retries``; the per-session caps are never
-exceeded, as counted by the fake server itself, and they hold across a worker restart.
+Every fault a server can produce (a hang, 500, 529, 429, a body that is not JSON, prose
+instead of XML) ends in stored observations and a summary made by the heuristic, with
+``generated_by`` saying so, through the real SDKs, hooks and worker. The compressor's
+policy itself (retries, retry-after, re-asks, caps, the breaker) is tested in process in
+test_llm_policy.py.
 """
 from __future__ import annotations
-
-import time
 
 import pytest
 
 from claude_mem.compress.heuristic import HeuristicCompressor
-from conftest import open_store, run_hook, wait_until_drained
-from test_llm_backends import (SESSION_A, claude_pids, compressor, last_user_text, needs_cli,
-                               new_session, recorder_script, replay_with_anthropic, tool)
+from helpers import open_store, run_hook, wait_until_drained
+from llmkit import (SESSION_A, claude_pids, compressor, last_user_text, needs_cli,
+                    new_session, recorder_script, replay_with_anthropic, tool)
 from tests.fakes.fake_llm_server import Fault, FakeLLMServer, Text
 
 
@@ -47,52 +46,13 @@ def test_a_failing_server_falls_back_to_heuristic_and_rests(backend, fault, reas
         assert made.generated_by == f"heuristic (fallback: {reason})"
         assert [o.title for o in made.observations] == heuristic_titles(ctx, events)
         assert srv.model_request_count == 2  # the first attempt and one retry
-        # The back-end now rests: the next work goes straight to the heuristic, no waiting.
-        started = time.monotonic()
+        # The back-end now rests: the next work goes straight to the heuristic, no request.
         summary = llm.summarize(ctx, "Fixed the discount.", [])
         assert summary.summary is not None and summary.summary.request == ctx.request
         assert summary.generated_by == f"heuristic (fallback: {reason})"
-        assert time.monotonic() - started < 0.45 and srv.model_request_count == 2  # < the timeout
+        assert srv.model_request_count == 2
         row = store.db.execute("SELECT calls, failures FROM llm_usage").fetchone()
         assert (row["calls"], row["failures"]) == (2, 2)
-
-
-def test_a_transient_failure_is_retried_and_the_model_still_writes(monkeypatch):
-    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
-        ctx = new_session(store)
-        llm = compressor("anthropic", srv, store, llm_max_retries=2)
-        srv.fail_next(Fault.http(503))
-        srv.fail_next(Fault.disconnect())
-        made = llm.observe(ctx, [tool()])
-        assert made.generated_by == "anthropic:claude-haiku-4-5"
-        assert srv.model_request_count == 3
-        row = store.db.execute("SELECT calls, failures FROM llm_usage").fetchone()
-        assert (row["calls"], row["failures"]) == (3, 2)
-
-
-def test_retry_after_is_honoured_up_to_a_cap():
-    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
-        ctx = new_session(store)
-        llm = compressor("anthropic", srv, store, llm_max_retries=2)
-        srv.fail_next(Fault.http(429, retry_after=0.4))
-        started = time.monotonic()
-        assert llm.observe(ctx, [tool()]).generated_by == "anthropic:claude-haiku-4-5"
-        assert time.monotonic() - started >= 0.4
-        # A server asking for more than the cap: give up at once rather than stall the worker.
-        llm.retry_after_cap = 5
-        srv.fail_next(Fault.http(429, retry_after=60))
-        started = time.monotonic()
-        made = llm.observe(ctx, [tool()])
-        assert made.generated_by == "heuristic (fallback: rate limited)"
-        assert time.monotonic() - started < 1 and srv.model_request_count == 3
-
-
-def test_a_bad_key_is_not_retried():
-    with FakeLLMServer(recorder_script(), fault=Fault.http(401)) as srv, open_store() as store:
-        ctx = new_session(store)
-        made = compressor("anthropic", srv, store, llm_max_retries=3).observe(ctx, [tool()])
-        assert made.generated_by == "heuristic (fallback: http 401)" and made.observations
-        assert srv.model_request_count == 1
 
 
 def test_prose_instead_of_xml_is_asked_again_once_then_falls_back():
@@ -110,52 +70,6 @@ def test_prose_instead_of_xml_is_asked_again_once_then_falls_back():
         assert summary.generated_by == "heuristic (fallback: no summary)"
         assert summary.summary.request == ctx.request
         assert srv.model_request_count == 4
-
-
-def test_a_second_answer_after_a_reask_is_used():
-    replies = ["I think it went well.", "<summary><request>Fix totals</request></summary>"]
-    with FakeLLMServer(replies) as srv, open_store() as store:
-        ctx = new_session(store)
-        made = compressor("anthropic", srv, store).summarize(ctx, "done", [])
-        assert made.generated_by == "anthropic:claude-haiku-4-5"
-        assert made.summary.request == "Fix totals"
-
-
-def test_the_call_cap_is_never_exceeded_even_across_a_restart():
-    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
-        ctx = new_session(store)
-        llm = compressor("anthropic", srv, store, llm_max_calls_per_session=3, llm_max_retries=2)
-        srv.fail_next(Fault.http(500))  # a failed attempt counts as a call too
-        made = [llm.observe(ctx, [tool("Bash", n)]) for n in range(4)]
-        assert [m.generated_by for m in made] == [
-            "anthropic:claude-haiku-4-5", "anthropic:claude-haiku-4-5",
-            "heuristic (fallback: call cap)", "heuristic (fallback: call cap)"]
-        assert all(m.observations for m in made)
-        assert llm.summarize(ctx, "done", []).generated_by == "heuristic (fallback: call cap)"
-        assert srv.model_request_count == 3
-        llm.close()
-        # A new worker (a new compressor over the same database) keeps counting.
-        again = compressor("anthropic", srv, store, llm_max_calls_per_session=3)
-        assert again.observe(ctx, [tool()]).generated_by == "heuristic (fallback: call cap)"
-        # Another session has its own budget.
-        other = new_session(store, "7f0c3c0e-0000-4000-8000-000000000002")
-        assert again.observe(other, [tool()]).generated_by == "anthropic:claude-haiku-4-5"
-        assert srv.model_request_count == 4
-        assert store.llm_usage_for_session(ctx.session_id)["calls"] == 3
-
-
-def test_the_token_cap_stops_calls_before_it_is_passed():
-    with FakeLLMServer(recorder_script()) as srv, open_store() as store:
-        ctx = new_session(store)
-        llm = compressor("anthropic", srv, store)
-        llm.observe(ctx, [tool()])
-        used = store.llm_usage_for_session(ctx.session_id)["tokens"]
-        assert used > 0
-        # Room for the tokens used so far, but not for another request of that size.
-        llm.settings.values["llm_max_tokens_per_session"] = used + 200
-        made = llm.observe(ctx, [tool()])
-        assert made.generated_by == "heuristic (fallback: token cap)" and made.observations
-        assert srv.model_request_count == 1
 
 
 def test_faults_through_hooks_and_worker_lose_nothing(monkeypatch, recorded):

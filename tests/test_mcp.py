@@ -19,7 +19,7 @@ import pytest
 from claude_mem import config, control
 from claude_mem.models import Observation
 from claude_mem.store import Store
-from conftest import HOOK_NAME, load_fixture, run_hook, wait_until_drained
+from helpers import HOOK_NAME, load_fixture, run_hook, wait_until_drained
 
 pytest.importorskip("mcp")
 from mcp import ClientSession  # noqa: E402

@@ -10,8 +10,8 @@ from claude_mem.compress.prompts import (
     init_prompt,
     summary_prompt,
     system_prompt,
-    truncate,
 )
+from claude_mem.text import truncate
 from claude_mem.compress.xmlparse import parse_reply
 from claude_mem.models import OBSERVATION_TYPES, Observation
 

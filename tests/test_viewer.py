@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from claude_mem import cli, control
-from conftest import run_hook, wait_until_drained
+from helpers import run_hook, wait_until_drained
 from viewer_kit import SESSION_A, bash_event, fetch, start_viewer, stop_viewer, viewer  # noqa: F401
 
 
@@ -168,6 +168,9 @@ def test_writes_are_not_accepted(viewer):
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         status, headers, _ = fetch(viewer.port, "/api/sessions", method=method, token=viewer.token)
         assert status == 405 and headers["Allow"] == "GET, HEAD"
+    status, _, _ = fetch(viewer.port, f"/settings?token={viewer.token}", method="POST", body=b"",
+                         headers={"Origin": viewer.base})
+    assert status in (400, 405)  # the key never travels in a change's address
 
 
 def test_viewer_listens_on_loopback_only_in_its_own_process(viewer):
@@ -232,3 +235,43 @@ def test_stopping_leaves_no_viewer(monkeypatch):
     assert process.running() is None and not process.lock_held()
     result = CliRunner().invoke(cli.main, ["viewer", "--stop"])
     assert result.output.strip() == "no viewer running"
+
+
+def _post(port, body: str, headers: dict) -> tuple:
+    return fetch(port, "/settings", {"Content-Type": "application/x-www-form-urlencoded",
+                                     "Content-Length": str(len(body.encode())), **headers},
+                 method="POST", body=body.encode())
+
+
+def test_settings_change_only_from_the_viewers_own_form(viewer):
+    from urllib.parse import urlencode
+
+    from claude_mem import config
+    from claude_mem.viewer import access, server
+
+    if not server.settings_editable():
+        pytest.skip("config.set_value (the CLI's settings schema) is not in this tree yet")
+    key = access.form_key(viewer.token)
+    page = fetch(viewer.port, "/settings", token=viewer.token)[2].decode()
+    assert f"value='{key}'" in page and viewer.token not in page
+    origin = {"Origin": viewer.base}
+    good = urlencode({"form_key": key, "name": "context_tokens", "value": "1234", "action": "set"})
+    cookie = {"Cookie": f"{access.cookie_name(viewer.port)}={viewer.token}"}
+    # Refused: no key at all, a foreign or missing Origin, a form without the form key.
+    assert _post(viewer.port, good, origin)[0] == 401
+    assert _post(viewer.port, good, {**cookie, "Origin": "http://evil.example"})[0] == 403
+    assert _post(viewer.port, good, cookie)[0] == 403
+    forged = urlencode({"form_key": "0" * 64, "name": "context_tokens", "value": "1234"})
+    assert _post(viewer.port, forged, {**cookie, **origin})[0] == 403
+    assert config.load().context_tokens != 1234
+    # A value the setting cannot take is refused with the CLI's reason; nothing is written.
+    bad = urlencode({"form_key": key, "name": "context_tokens", "value": "-5"})
+    status, _, body = _post(viewer.port, bad, {**cookie, **origin})
+    assert status == 400 and "not saved: context_tokens" in body.decode()
+    # The page's own form gets through, and the CLI sees the value.
+    status, headers, _ = _post(viewer.port, good, {**cookie, **origin})
+    assert status == 303 and headers["Location"].startswith("/settings?saved=context_tokens")
+    assert config.load().context_tokens == 1234
+    reset = urlencode({"form_key": key, "name": "context_tokens", "action": "reset"})
+    assert _post(viewer.port, reset, {**cookie, **origin})[0] == 303
+    assert config.load().context_tokens == config.DEFAULTS["context_tokens"]

@@ -14,7 +14,7 @@ import pytest
 
 from claude_mem import control
 from claude_mem.models import OBSERVATION_TYPES
-from conftest import run_hook, wait_until_drained
+from helpers import run_hook, wait_until_drained
 from viewer_kit import bash_event, start_viewer, stop_viewer, viewer  # noqa: F401
 
 CHROMIUM = "/usr/bin/chromium"
@@ -145,3 +145,20 @@ def test_narrow_and_dark_pages_stay_readable(viewer, browser):
         shot(page, "session-420-dark")
     finally:
         context.close()
+
+
+def test_a_setting_changed_on_the_page_reaches_the_cli(viewer, page):
+    from claude_mem import config
+    from claude_mem.viewer import server
+
+    if not server.settings_editable():
+        pytest.skip("config.set_value (the CLI's settings schema) is not in this tree yet")
+    page.goto(viewer.url)
+    page.goto(viewer.base + "/settings")
+    row = page.locator("#setting-context_tokens")
+    row.locator("input[name=value]").fill("1800")
+    row.locator("button[value=set]").click()
+    page.wait_for_url("**/settings?saved=context_tokens*")
+    assert "context_tokens saved" in page.inner_text("main")
+    assert config.load().context_tokens == 1800
+    shot(page, "settings")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import signal
 import socket
 import threading
@@ -19,9 +20,9 @@ from click.testing import CliRunner
 
 from claude_mem import cli, config, control, log, worker
 from claude_mem.store import Store
-from conftest import open_store, run_hook, wait_until_drained
-from faultkit import (bash, end, helpers, no_strays, prompt, python_argv, stop,  # noqa: F401
-                      wait_for, worker_pids)
+from faultkit import bash, end, helpers, no_strays, prompt, python_argv, stop  # noqa: F401
+from helpers import (open_store, our_processes, run_hook, wait_for, wait_until_drained,
+                     worker_pids)
 
 
 def cli_run(*args) -> str:
@@ -49,12 +50,36 @@ def play_concurrently(events) -> list:
     return results
 
 
+def _only_the_worker():
+    """The pids of this data dir's claude-mem processes once the only ones left are one
+    worker (no hook, no worker half-started or losing the lock race); else None."""
+    procs = our_processes(config.data_dir())
+    if len(procs) == 1 and "claude_mem.worker" in procs[0][1]:
+        return [procs[0][0]]
+    return None
+
+
+def _started_and_alive() -> set[int]:
+    """Live processes that logged taking the worker lock ("worker started")."""
+    try:
+        with open(config.log_path(), encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        return set()
+    pids = {int(m.group(1)) for m in re.finditer(r"pid=(\d+) worker started", text)}
+    return {pid for pid in pids if control.is_alive(pid)}
+
+
 def exactly_one_worker() -> int:
-    """The single worker of this data dir, which answers a ping with its own pid."""
-    pids = wait_for(lambda: worker_pids(config.data_dir()), what="a worker")
-    time.sleep(0.3)  # a second one, if some hook started it, would show up by now
-    pids = worker_pids(config.data_dir())
-    assert len(pids) == 1, f"expected one worker, found {pids}"
+    """The single worker of this data dir, which answers a ping with its own pid.
+
+    Counted, not slept on: every hook has returned, so any worker one of them started is
+    already forked and shows up in /proc until it has run (or lost the lock and gone);
+    and the log names every process that ever held the lock.
+    """
+    pids = wait_for(_only_the_worker, what="one worker and no other claude-mem process")
+    # It logs taking the lock as it starts serving; no other live process ever did.
+    wait_for(lambda: _started_and_alive() == set(pids), what="the worker's start in the log")
     reply = wait_for(lambda: control.request({"cmd": "ping"}, timeout=1.0), what="a ping answer")
     assert reply["pid"] == pids[0]
     assert control.read_pid() == pids[0]

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from claude_mem import cli
-from conftest import run_hook, wait_until_drained
+from helpers import run_hook, wait_until_drained
 
 SESSION_A = "351e9b10-7539-48d0-b16d-f38661328494"
 
@@ -39,13 +39,13 @@ class Viewer:
 
 
 def fetch(port: int, path: str, headers: dict | None = None, method: str = "GET",
-          token: str | None = None, timeout: float = 10):
+          token: str | None = None, timeout: float = 10, body: bytes | None = None):
     """One request; (status, headers, body). ``token`` is sent as a bearer header."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     all_headers = dict(headers or {})
     if token:
         all_headers["Authorization"] = f"Bearer {token}"
-    conn.request(method, path, headers=all_headers)
+    conn.request(method, path, body=body, headers=all_headers)
     response = conn.getresponse()
     body = response.read()
     conn.close()

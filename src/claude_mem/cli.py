@@ -16,6 +16,7 @@ import time
 import click
 
 from claude_mem import config, control
+from claude_mem.text import when
 
 
 def _store():
@@ -24,8 +25,6 @@ def _store():
     return open_store()
 
 
-def _when(epoch) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch)) if epoch else "-"
 
 
 def _dump(value) -> None:
@@ -142,7 +141,7 @@ def worker_status(as_json):
         _dump(reply or {"ok": False, "running": False})
         return
     if reply:
-        click.echo(f"running: pid {reply['pid']}, since {_when(reply['started_at'])}, "
+        click.echo(f"running: pid {reply['pid']}, since {when(reply['started_at'])}, "
                    f"{reply['processed']} events processed, compressor {reply['compressor']}")
     else:
         click.echo("not running" + (" (starting: lock held)" if control.worker_lock_held() else ""))
@@ -190,7 +189,7 @@ def search_cmd(query, project, kinds, limit, as_json):
         title = " ".join(str(hit.get("title", "")).split())[:110]
         label = {"observation": "obs", "summary": "summary", "prompt": "prompt"}[hit["kind"]]
         who = f" ({hit['member']})" if hit.get("member") else ""
-        click.echo(f"{label} #{hit['id']:<5} {_when(hit.get('created_at'))} "
+        click.echo(f"{label} #{hit['id']:<5} {when(hit.get('created_at'))} "
                    f"[{hit.get('project', '')}]{who} {title}")
 
 
@@ -209,7 +208,7 @@ def sessions_cmd(project, limit, as_json):
         click.echo("no sessions recorded yet")
     for row in rows:
         first = " ".join(str(row.get("first_prompt") or "").split())[:60]
-        click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {_when(row['started_at'])} "
+        click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {when(row['started_at'])} "
                    f"{row['status']:<9} {row['project']:<20} prompts={row['prompt_counter']} "
                    f"obs={row['observation_count']} {first}")
 
@@ -283,7 +282,7 @@ def cleanup_sessions_cmd(max_age, dry_run):
     click.echo(f"{verb} {len(rows)} session(s) inactive for more than {hours:g} h")
     for row in rows:
         click.echo(f"  #{row['id']} {row['claude_session_id']} {row['project']} "
-                   f"last activity {_when(row['last_activity_at'])}")
+                   f"last activity {when(row['last_activity_at'])}")
 
 
 @main.command("demo")

@@ -14,26 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import click
 
 from claude_mem import config
+from claude_mem.text import ago
 
 
 def _dump(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-
-
-def _ago(epoch) -> str:
-    if not epoch:
-        return "never"
-    seconds = max(0, time.time() - float(epoch))
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    return f"{seconds / 3600:.1f} h ago"
 
 
 def _store():
@@ -104,7 +93,7 @@ def _wake_worker() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def sync_cmd(as_json):
     """Push this machine's shared memory and pull your team's, now."""
-    from claude_mem.team.pgstore import TeamDatabaseError
+    from claude_mem.store.postgres import TeamDatabaseError
     from claude_mem.team.sync import sync_lock, sync_once
 
     settings = config.load()
@@ -155,7 +144,7 @@ def status_cmd(as_json):
     if last:
         outcome = f"failed: {last['error']}" if last.get("error") else (
             f"pushed {last.get('pushed', 0)}, pulled {last.get('pulled', 0)}")
-        click.echo(f"last sync: {_ago(last.get('finished_at'))} ({outcome})")
+        click.echo(f"last sync: {ago(last.get('finished_at'))} ({outcome})")
     else:
         click.echo("last sync: never")
     if not report["shared_projects"]:
@@ -163,7 +152,7 @@ def status_cmd(as_json):
     for item in report["shared_projects"]:
         extra = f", {item['on_server']} on the server" if "on_server" in item else ""
         click.echo(f"shared:   {item['name']} ({item['key']}) — outbox {item['outbox']}{extra}, "
-                   f"last pull {_ago(item['last_pull_at'])}; folders: {', '.join(item['folders'])}")
+                   f"last pull {ago(item['last_pull_at'])}; folders: {', '.join(item['folders'])}")
 
 
 # -- administrators ----------------------------------------------------------------------
@@ -183,7 +172,7 @@ def _admin_url(url: str | None) -> str:
 @click.option("--print-sql", is_flag=True, help="Print the SQL instead of running it (for psql).")
 def init_db_cmd(url, print_sql):
     """Create or upgrade the team schema, roles and row-level security (administrators)."""
-    from claude_mem.team import pgstore
+    from claude_mem.store import postgres as pgstore
     from claude_mem.team.urls import mask
 
     if print_sql:
@@ -212,7 +201,7 @@ def init_db_cmd(url, print_sql):
                                                   "(certificate or peer authentication).")
 def add_member_cmd(role, team_name, url, password_env, no_password):
     """Create a member's login role in a team (administrators)."""
-    from claude_mem.team import pgstore
+    from claude_mem.store import postgres as pgstore
     from claude_mem.team.urls import mask_error
 
     url = _admin_url(url)

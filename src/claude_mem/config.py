@@ -50,6 +50,7 @@ DEFAULTS: dict = {
     "team_sync_seconds": 30.0,          # the worker syncs this often (and soon after it stores)
     "team_connect_timeout_seconds": 5.0,
     "team_sync_batch": 500,             # records per server transaction when pushing or pulling
+    "team_backoff_seconds": 5.0,        # first pause after a failed sync; doubles, up to 5 minutes
 }
 
 # Settings whose values are never printed as they are (``display_value`` masks them).

@@ -12,27 +12,8 @@ the printed JSON stays under Claude Code's 10,000-character cut.
 Standard library only: this runs inside the SessionStart hook.
 """
 
-import time
-
 from claude_mem.config import CONTEXT_HARD_LIMIT_CHARS
-
-
-def _when(epoch: float | None) -> str:
-    if not epoch:
-        return "?"
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(epoch))
-
-
-def ago(epoch: float | None, now: float | None = None) -> str:
-    """"5 min ago", "2 h ago", "3 d ago": how long since ``epoch``."""
-    seconds = max(0.0, (now or time.time()) - float(epoch or 0))
-    if seconds < 90:
-        return "just now"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 48 * 3600:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} d ago"
+from claude_mem.text import ago, files as file_list, one_line, when
 
 
 def whose(item: dict, stamp: str = "created_at") -> str:
@@ -45,14 +26,7 @@ def whose(item: dict, stamp: str = "created_at") -> str:
 def _one_line(text: str, limit: int) -> str:
     # Drop list markers at line starts only: "a - b" inside a line is content.
     lines = (line.strip() for line in str(text or "").splitlines())
-    text = " ".join(" ".join(line[2:] if line.startswith("- ") else line for line in lines).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _files(items, limit: int = 6) -> str:
-    items = list(items or [])
-    shown = ", ".join(items[:limit])
-    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
+    return one_line(" ".join(line[2:] if line.startswith("- ") else line for line in lines), limit)
 
 
 # The latest request's sections, most knowledge first, each with its share of the budget
@@ -94,14 +68,14 @@ def request_line(summary: dict) -> str:
 
 def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
     lines = [
-        f"## Latest work — {_when(summary.get('updated_at'))}"
+        f"## Latest work — {when(summary.get('updated_at'))}"
         f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})"
         + whose(summary, "updated_at"),
         f"**Request:** {request_line(summary)}",
     ]
     room = budget - sum(len(line) + 1 for line in lines)
     edited = summary.get("files_edited") or []
-    files_line = f"**Files edited:** {_files(edited, 12)}" if edited else ""
+    files_line = f"**Files edited:** {file_list(edited, 12)}" if edited else ""
     room -= len(files_line) + 1
     notes = " ".join(str(summary.get("notes") or "").replace("**", "").split()).lower()
 
@@ -130,14 +104,14 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
     outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
-    line = (f"- {_when(summary.get('updated_at'))}{whose(summary, 'updated_at')} — "
+    line = (f"- {when(summary.get('updated_at'))}{whose(summary, 'updated_at')} — "
             f"{_one_line(summary.get('request'), 200)}")
     if notes:
         line += f"\n  → {notes}"
     elif outcome:
         line += f" → {outcome}"
     if summary.get("files_edited"):
-        line += f" (edited: {_files(summary['files_edited'], 4)})"
+        line += f" (edited: {file_list(summary['files_edited'], 4)})"
     learned = [l.strip().lstrip("- ") for l in (summary.get("learned") or "").splitlines() if l.strip()]
     # Causes and decisions first: the failure that revealed a cause is in the index anyway.
     learned.sort(key=lambda l: " failed (exit code" in l)
@@ -153,9 +127,9 @@ def _plain(text) -> str:
 
 def render_observation_line(obs: dict) -> str:
     files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
-    line = f"- #{obs['id']} {_when(obs.get('created_at'))[11:]} {obs.get('type', '')}: {_one_line(obs.get('title'), 150)}"
+    line = f"- #{obs['id']} {when(obs.get('created_at'), fmt='%H:%M')} {obs.get('type', '')}: {_one_line(obs.get('title'), 150)}"
     if files and not any(f in obs.get("title", "") for f in files[:1]):
-        line += f" [{_files(files, 3)}]"
+        line += f" [{file_list(files, 3)}]"
     return line + whose(obs)
 
 

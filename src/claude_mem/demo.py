@@ -20,7 +20,7 @@ import time
 from importlib import resources
 
 from claude_mem import control, install
-from claude_mem.hooks import HOOK_EVENTS
+from claude_mem.hook_events import HOOK_EVENTS
 
 _NAME_FOR_EVENT = {event: name for name, event in HOOK_EVENTS.items()}
 

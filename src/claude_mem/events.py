@@ -100,32 +100,56 @@ def parse_event(event_name: str, payload_text: str):
         prompt_id=_text(payload, "prompt_id"),
         permission_mode=_text(payload, "permission_mode"),
     )
-    if event_name == "SessionStart":
-        return SessionStart(**common, source=_text(payload, "source") or "startup")
-    if event_name == "UserPromptSubmit":
-        return UserPrompt(**common, prompt=_text(payload, "prompt"))
-    if event_name in ("PostToolUse", "PostToolUseFailure"):
-        tool_input = payload.get("tool_input")
-        if not isinstance(tool_input, dict):
-            tool_input = {} if tool_input is None else {"input": tool_input}
-        duration = payload.get("duration_ms")
-        failed = event_name == "PostToolUseFailure"
-        return ToolEvent(
-            **common,
-            tool_name=_text(payload, "tool_name") or "unknown",
-            tool_input=tool_input,
-            tool_response=None if failed else payload.get("tool_response"),
-            tool_use_id=_text(payload, "tool_use_id"),
-            duration_ms=duration if isinstance(duration, int) else None,
-            error=(_text(payload, "error") or "failed") if failed else None,
-            is_interrupt=bool(payload.get("is_interrupt")),
-        )
-    if event_name == "Stop":
-        return Stop(
-            **common,
-            last_assistant_message=_text(payload, "last_assistant_message"),
-            stop_hook_active=bool(payload.get("stop_hook_active")),
-        )
-    if event_name == "SessionEnd":
-        return SessionEnd(**common, reason=_text(payload, "reason") or "other")
-    raise BadEvent(f"unknown event {event_name!r}")
+    parser = PARSERS.get(event_name)
+    if parser is None:
+        raise BadEvent(f"unknown event {event_name!r}")
+    return parser(event_name, payload, common)
+
+
+def _session_start(event_name: str, payload: dict, common: dict) -> SessionStart:
+    return SessionStart(**common, source=_text(payload, "source") or "startup")
+
+
+def _user_prompt(event_name: str, payload: dict, common: dict) -> UserPrompt:
+    return UserPrompt(**common, prompt=_text(payload, "prompt"))
+
+
+def _tool_event(event_name: str, payload: dict, common: dict) -> ToolEvent:
+    tool_input = payload.get("tool_input")
+    if not isinstance(tool_input, dict):
+        tool_input = {} if tool_input is None else {"input": tool_input}
+    duration = payload.get("duration_ms")
+    failed = event_name == "PostToolUseFailure"
+    return ToolEvent(
+        **common,
+        tool_name=_text(payload, "tool_name") or "unknown",
+        tool_input=tool_input,
+        tool_response=None if failed else payload.get("tool_response"),
+        tool_use_id=_text(payload, "tool_use_id"),
+        duration_ms=duration if isinstance(duration, int) else None,
+        error=(_text(payload, "error") or "failed") if failed else None,
+        is_interrupt=bool(payload.get("is_interrupt")),
+    )
+
+
+def _stop(event_name: str, payload: dict, common: dict) -> Stop:
+    return Stop(
+        **common,
+        last_assistant_message=_text(payload, "last_assistant_message"),
+        stop_hook_active=bool(payload.get("stop_hook_active")),
+    )
+
+
+def _session_end(event_name: str, payload: dict, common: dict) -> SessionEnd:
+    return SessionEnd(**common, reason=_text(payload, "reason") or "other")
+
+
+# Claude Code event name -> parser; the events themselves are listed in ``hook_events``.
+PARSERS = {
+    "SessionStart": _session_start,
+    "UserPromptSubmit": _user_prompt,
+    "PostToolUse": _tool_event,
+    "PostToolUseFailure": _tool_event,
+    "Stop": _stop,
+    "SessionEnd": _session_end,
+}

@@ -12,6 +12,7 @@ import os
 import time
 
 from claude_mem import config, control, log
+from claude_mem.text import when
 
 
 def worker_state(timeout: float = 2.0) -> dict:
@@ -107,15 +108,12 @@ def database_bytes() -> int:
     return total
 
 
-def _when(epoch) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"
-
 
 def format_status(report: dict) -> str:
     w = report["worker"]
     lines = [f"data:    {report['data_dir']}"]
     if w.get("running"):
-        lines.append(f"worker:  running, pid {w['pid']}, since {_when(w['started_at'])}, "
+        lines.append(f"worker:  running, pid {w['pid']}, since {when(w['started_at'], seconds=True)}, "
                      f"{w['processed']} events processed, compressor {w['compressor']}")
     elif w.get("lock_held"):
         who = f"pid {w['pid']}" if w.get("pid_alive") else "pid unknown"
@@ -130,7 +128,7 @@ def format_status(report: dict) -> str:
         lines.append(report.get("note", ""))
         return "\n".join(lines)
     q = report["queue"]
-    age = (f", oldest from {_when(q['oldest_pending_at'])} "
+    age = (f", oldest from {when(q['oldest_pending_at'], seconds=True)} "
            f"({time.time() - q['oldest_pending_at']:.0f}s ago)") if q["oldest_pending_at"] else ""
     spooled = f", {report['spooled']} spooled" if report.get("spooled") else ""
     lines.append(f"queue:   {q['pending']} pending{age}, {q['parked']} parked{spooled}")
@@ -146,7 +144,7 @@ def format_status(report: dict) -> str:
                  f"{c['observations']} observations, {c['summaries']} summaries")
     for row in report["active_sessions"]:
         lines.append(f"  active {row['claude_session_id']} [{row['project']}] "
-                     f"last activity {_when(row['last_activity_at'])}")
+                     f"last activity {when(row['last_activity_at'], seconds=True)}")
     for row in report["llm_usage"]:
         lines.append(f"llm:     {row['day']} {row['backend']} {row['model'] or ''}: {row['calls']} calls, "
                      f"{row['input_tokens']}+{row['output_tokens']} tokens, {row['failures']} failures")
@@ -160,7 +158,7 @@ def format_status(report: dict) -> str:
 
 def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
     from claude_mem import install
-    from claude_mem.hooks import HOOK_EVENTS
+    from claude_mem.hook_events import HOOK_EVENTS
     from claude_mem.store import open_store
 
     problems = 0
@@ -203,7 +201,7 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
                   f"row #{head['id'] if head else '?'} ({head['event'] if head else ''}): "
                   f"{head['why'] if head else ''}")
             lines.append(f"info  queue: {q['pending']} pending"
-                         + (f", oldest from {_when(q['oldest_pending_at'])}" if q["oldest_pending_at"] else "")
+                         + (f", oldest from {when(q['oldest_pending_at'], seconds=True)}" if q["oldest_pending_at"] else "")
                          + f"; {store.counts()['active_sessions']} active sessions")
     spooled = spooled_events()
     if spooled:

@@ -24,15 +24,7 @@ import sys
 import time
 
 from claude_mem import config, log
-
-HOOK_EVENTS = {
-    "session-start": "SessionStart",
-    "user-prompt-submit": "UserPromptSubmit",
-    "post-tool-use": "PostToolUse",
-    "post-tool-use-failure": "PostToolUseFailure",
-    "stop": "Stop",
-    "session-end": "SessionEnd",
-}
+from claude_mem.hook_events import HOOK_EVENTS
 # Accept Claude Code's own names too (``claude-mem hook PostToolUse``).
 _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
                 **{v.lower(): v for v in HOOK_EVENTS.values()}}

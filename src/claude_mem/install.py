@@ -16,12 +16,10 @@ import os
 import shlex
 import sys
 
-from claude_mem.hooks import HOOK_EVENTS
+from claude_mem.hook_events import TABLE
 
 ENTRY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_entry.py")
 MARKER = "hook_entry.py"
-# Seconds Claude Code lets each hook run before it gives up on it.
-TIMEOUTS = {"SessionStart": 15, "SessionEnd": 5}
 
 
 class SettingsError(Exception):
@@ -89,13 +87,13 @@ def install(config_dir: str | None = None, python: str | None = None) -> str:
     data = read_settings(path)
     hooks = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}
     hooks = _without_ours(hooks)
-    for hook_name, event in HOOK_EVENTS.items():
-        entry = {"type": "command", "command": hook_command(hook_name, python),
-                 "timeout": TIMEOUTS.get(event, 10)}
+    for row in TABLE:
+        entry = {"type": "command", "command": hook_command(row.hook, python),
+                 "timeout": row.timeout}
         group = {"hooks": [entry]}
-        if event in ("PostToolUse", "PostToolUseFailure"):
-            group = {"matcher": "*", **group}
-        hooks.setdefault(event, []).append(group)
+        if row.matcher is not None:
+            group = {"matcher": row.matcher, **group}
+        hooks.setdefault(row.event, []).append(group)
     data["hooks"] = hooks
     write_settings(path, data)
     return path

@@ -23,11 +23,11 @@ Contract:
 """
 import os
 import sys
-import time
 from typing import Annotated
 
 from claude_mem import config
 from claude_mem.project import project_name
+from claude_mem.text import files as file_list, one_line, when
 
 MAX_OUTPUT_CHARS = 8000
 MAX_IDS_PER_CALL = 20
@@ -54,21 +54,6 @@ class MCPUnavailable(RuntimeError):
 
 
 # -- shared helpers ----------------------------------------------------------------------
-
-
-def _when(epoch, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return time.strftime(fmt, time.localtime(epoch)) if epoch else "?"
-
-
-def _one_line(text, limit: int = 160) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def _files(items, limit: int = 4) -> str:
-    items = [str(item) for item in items or []]
-    shown = ", ".join(items[:limit])
-    return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
 
 
 def cap(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
@@ -135,19 +120,19 @@ def _kinds_and_type(kind: str | None) -> tuple[tuple[str, ...], str | None]:
 def _hit_line(hit: dict, with_project: bool) -> str:
     where = f" [{hit.get('project', '')}]" if with_project else ""
     if hit["kind"] == "observation":
-        line = (f"obs #{hit['id']} · {_when(hit.get('created_at'))} · {hit.get('type', '')} · "
-                f"{_one_line(hit.get('title'))}")
+        line = (f"obs #{hit['id']} · {when(hit.get('created_at'))} · {hit.get('type', '')} · "
+                f"{one_line(hit.get('title'), 160)}")
         files = list(hit.get("files_modified") or []) + [
             f for f in hit.get("files_read") or [] if f not in (hit.get("files_modified") or [])]
         if files:
-            line += f" · files: {_files(files)}"
+            line += f" · files: {file_list(files, 4)}"
         return line + where
     session = f"session {str(hit.get('claude_session_id', ''))[:8]} prompt {hit.get('prompt_number')}"
     if hit["kind"] == "summary":
-        return (f"summary #{hit['id']} · {_when(hit.get('updated_at') or hit.get('created_at'))} · "
-                f"request: {_one_line(hit.get('request'), 140)} · {session}{where}")
-    return (f"prompt #{hit['id']} · {_when(hit.get('created_at'))} · "
-            f"\"{_one_line(hit.get('prompt'), 140)}\" · {session}{where}")
+        return (f"summary #{hit['id']} · {when(hit.get('updated_at') or hit.get('created_at'))} · "
+                f"request: {one_line(hit.get('request'), 140)} · {session}{where}")
+    return (f"prompt #{hit['id']} · {when(hit.get('created_at'))} · "
+            f"\"{one_line(hit.get('prompt'), 140)}\" · {session}{where}")
 
 
 def search_text(query: str, project: str | None = None, type: str | None = None,
@@ -286,13 +271,13 @@ def timeline_text(observation_id, before: int = 5, after: int = 5) -> str:
             if obs["prompt_number"] != current_prompt:
                 current_prompt = obs["prompt_number"]
                 prompt = store.prompt(sid, current_prompt) if current_prompt else None
-                text = _one_line(prompt["prompt"], 200) if prompt else "(no prompt recorded)"
+                text = one_line(prompt["prompt"], 200) if prompt else "(no prompt recorded)"
                 lines.append(f"Prompt {current_prompt}: {text}")
             mark = "→" if obs["id"] == anchor_id else " "
             files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
-            line = (f" {mark} #{obs['id']} {_when(obs.get('created_at'), '%H:%M:%S')} "
-                    f"{obs['type']}: {_one_line(obs['title'])}")
-            lines.append(line + (f" [{_files(files, 3)}]" if files else ""))
+            line = (f" {mark} #{obs['id']} {when(obs.get('created_at'), fmt='%H:%M:%S')} "
+                    f"{obs['type']}: {one_line(obs['title'], 160)}")
+            lines.append(line + (f" [{file_list(files, 3)}]" if files else ""))
         if around["later_total"] > len(later):
             lines.append(f"  … {around['later_total'] - len(later)} later observation(s) in this session")
     lines += ["", f"Details: get_observations(ids=[...]); the whole session: "

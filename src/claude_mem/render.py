@@ -5,11 +5,9 @@ observation or a summary into readable text. No I/O.
 """
 from __future__ import annotations
 
-import time
+from claude_mem.text import when
 
 
-def _when(epoch) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"
 
 
 def whose(item: dict) -> str:
@@ -20,7 +18,7 @@ def whose(item: dict) -> str:
 
 
 def observation_text(obs: dict) -> str:
-    lines = [f"Observation #{obs['id']} — {obs['type']} — {_when(obs['created_at'])}"
+    lines = [f"Observation #{obs['id']} — {obs['type']} — {when(obs['created_at'], seconds=True)}"
              f" (prompt {obs.get('prompt_number')}, {obs.get('generated_by')})",
              f"  {obs['title']}"]
     if obs.get("member"):
@@ -40,7 +38,7 @@ def observation_text(obs: dict) -> str:
 
 def summary_text(summary: dict) -> str:
     lines = [f"Summary #{summary['id']} — prompt {summary['prompt_number']} — "
-             f"{_when(summary.get('updated_at'))} ({summary.get('generated_by')})",
+             f"{when(summary.get('updated_at'), seconds=True)} ({summary.get('generated_by')})",
              f"  Request: {summary['request']}"]
     if summary.get("member"):
         lines.insert(1, f"  by {whose(summary)}")
@@ -62,10 +60,10 @@ def session_text(detail: dict) -> str:
              + (f" — {whose(s)}" if s.get("member") else ""),
              f"  project {s['project']} ({s['cwd']})",
              f"  status {s['status']}" + (f" ({s['end_reason']})" if s.get("end_reason") else "")
-             + f", started {_when(s['started_at'])}, last activity {_when(s['last_activity_at'])},"
+             + f", started {when(s['started_at'], seconds=True)}, last activity {when(s['last_activity_at'], seconds=True)},"
              f" runs {s['runs']}", ""]
     for prompt in detail["prompts"]:
-        lines.append(f"Prompt {prompt['prompt_number']} ({_when(prompt['created_at'])}): {prompt['prompt']}")
+        lines.append(f"Prompt {prompt['prompt_number']} ({when(prompt['created_at'], seconds=True)}): {prompt['prompt']}")
         for obs in detail["observations"]:
             if obs["prompt_number"] == prompt["prompt_number"]:
                 lines.append(f"  #{obs['id']} {obs['type']}: {obs['title']}")

@@ -1,8 +1,9 @@
 """The worker: one per user, drains the durable queue into observations and summaries.
 
-Its neighbours, one job each: ``pidlock`` (who is the worker: lock and pid file),
-``control`` (the control socket, both ends), ``spool`` (events SQLite could not take),
-``watchdogs`` (sessions that never said goodbye), ``store`` (all SQL).
+Its neighbours, one job each: ``handlers`` (what each event becomes in the store),
+``pidlock`` (who is the worker: lock and pid file), ``control`` (the control socket, both
+ends), ``spool`` (events SQLite could not take), ``watchdogs`` (sessions that never said
+goodbye), ``store`` (all SQL).
 
 Contract:
 - Runs only while it holds the worker lock (``flock`` on ``worker.lock``, inherited from
@@ -32,34 +33,27 @@ Contract:
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import sys
 import threading
 import time
 
-from claude_mem import config, log, pidlock, privacy, project, spool, watchdogs, wrappers
+from claude_mem import config, log, pidlock, privacy, spool, watchdogs
 from claude_mem.control import ControlServer
-from claude_mem.compress import SessionContext, make_compressor
-from claude_mem.events import (BadEvent, SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt,
-                               parse_event)
+from claude_mem.compress import make_compressor
+from claude_mem.events import BadEvent, ToolEvent, parse_event
+from claude_mem.handlers import EventHandlers, _ids
 from claude_mem.store import open_store
-
-
-def content_hash(*parts) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(str(part).encode("utf-8", "replace"))
-        digest.update(b"\x00")
-    return digest.hexdigest()[:40]
 
 
 # Longest pause between two attempts at a failing queue row.
 _MAX_RETRY_PAUSE = 60.0
 
 
-class Worker:
+class Worker(EventHandlers):
+    """The queue's one consumer: the loop, the retry policy, the idle exit."""
+
     def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
         self.store = open_store(busy_timeout_ms=15000)
@@ -332,141 +326,6 @@ class Worker:
             privacy.clamp_limit(self.settings.max_payload_bytes, privacy.DEFAULT_MAX_PAYLOAD))
         return text if cleaned is None else cleaned
 
-    def handle(self, event, group) -> None:
-        ids = _ids(group)
-        at = group[-1][0]["received_at"]
-        cwd = event.cwd
-        if project.is_excluded(cwd, self.settings.exclude_projects):
-            with self.store.write():
-                self.store.delete_pending(ids)
-            return
-        name = project.project_name(cwd) if cwd else "unknown"
-        handler = self.HANDLERS.get(type(event))
-        if handler is None:  # parse_event only makes the kinds above: a programming error
-            raise TypeError(f"no handler for {type(event).__name__}")
-        handler(self, event, group, name, at)
-
-    def handle_start(self, event: SessionStart, group, name: str, at: float) -> None:
-        with self.store.write():
-            self.store.open_session(event.session_id, name, event.cwd, at,
-                                    new_run=event.source == "resume")
-            self.store.delete_pending(_ids(group))
-
-    def handle_prompt(self, event: UserPrompt, group, name: str, at: float) -> None:
-        kind, text = wrappers.classify(event.prompt)
-        with self.store.write():
-            session = self.store.open_session(event.session_id, name, event.cwd, at)
-            # A background task's notification or a local command's output is not a
-            # request: what follows belongs to the request that is still running.
-            if kind == "prompt":
-                self.store.add_prompt(session["id"], event.prompt_id or None, text, at)
-            self.store.delete_pending(_ids(group))
-
-    def context_for(self, session, prompt_number: int) -> SessionContext:
-        prompt = self.store.prompt(session["id"], prompt_number) if prompt_number else None
-        request = prompt["prompt"] if prompt else ""
-        goal = ""
-        if prompt_number and wrappers.is_trivial(request):
-            # "continue" says nothing; the thread's earlier request says what it is about.
-            goal = next((p["prompt"] for p in reversed(self.store.prompts(session["id"]))
-                         if p["prompt_number"] < prompt_number and not wrappers.is_trivial(p["prompt"])), "")
-        previous = self.store.summary_for_prompt(session["id"], prompt_number) if prompt_number else None
-        return SessionContext(
-            session_id=session["id"], claude_session_id=session["claude_session_id"],
-            project=session["project"], cwd=session["cwd"], prompt_number=prompt_number,
-            request=request, goal=goal, previous_reply=(previous or {}).get("notes") or "",
-            earlier=tuple(self.store.observations_for_prompt(session["id"], prompt_number)),
-        )
-
-    def _session(self, event, name: str, at: float):
-        session = self.store.session_by_claude_id(event.session_id)
-        if session is None:
-            with self.store.write():
-                session = self.store.open_session(event.session_id, name, event.cwd, at)
-        return session
-
-    def handle_tools(self, event: ToolEvent, group, name: str, at: float) -> None:
-        session = self._session(event, name, at)
-        prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
-        ctx = self.context_for(session, prompt_number)
-        # A redelivery that lands in the same batch as the original would otherwise get
-        # position 1 under the same tool_use_id below, hence a second hash.
-        # Events already turned into memory in an earlier batch are dropped here, before
-        # any compressor (an LLM's observations carry no tool_use_id to dedupe them later).
-        keys = self.store.processed_tool_uses(session["id"], [e.tool_use_id for _, e in group])
-        unique = []
-        for r, e in group:
-            key = e.tool_use_id or r["payload"]
-            if key not in keys:
-                keys.add(key)
-                unique.append((r, e))
-        if not unique:
-            with self.store.write():
-                self.store.delete_pending(_ids(group))
-            return
-        produced = self.compressor.observe(ctx, [e for _, e in unique])
-        # One hash per source event (its tool_use_id) and position, so a redelivered
-        # event maps onto the rows it already made.
-        batch_key = content_hash(*(r["payload"] for r, _ in unique))
-        seen: dict[str, int] = {}
-        with self.store.write():
-            session = self.store.open_session(event.session_id, name, event.cwd, at)
-            for obs in produced.observations:
-                key = obs.tool_use_id or batch_key
-                position = seen.get(key, 0)
-                seen[key] = position + 1
-                self.store.add_observation(session["id"], session["project"], prompt_number, obs,
-                                           content_hash(event.session_id, key, position),
-                                           produced.generated_by, at)
-            self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)
-            self.store.delete_pending(_ids(group))
-
-    def summarize_prompt(self, session, prompt_number: int, last_message: str) -> tuple:
-        ctx = self.context_for(session, prompt_number)
-        produced = self.compressor.summarize(ctx, last_message, list(ctx.earlier))
-        return produced.summary, produced.generated_by
-
-    def handle_stop(self, event: Stop, group, name: str, at: float) -> None:
-        ids = _ids(group)
-        session = self._session(event, name, at)
-        prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
-        summary = generated_by = None
-        if prompt_number or event.last_assistant_message:
-            summary, generated_by = self.summarize_prompt(session, prompt_number,
-                                                          event.last_assistant_message)
-        with self.store.write():
-            self.store.touch_session(session["id"], at)
-            if summary is not None:
-                self.store.upsert_summary(session["id"], session["project"], prompt_number,
-                                          summary, generated_by, at)
-            self.store.delete_pending(ids)
-
-    def finalize(self, session, reason: str, at: float, ids=(), status: str = "completed") -> None:
-        """Summarize what has no summary yet and close the session run."""
-        made = []
-        for prompt_number in self.store.unsummarized_prompts(session["id"]):
-            summary, generated_by = self.summarize_prompt(session, prompt_number, "")
-            if summary is not None:
-                made.append((prompt_number, summary, generated_by))
-        try:
-            self.compressor.finalize(self.context_for(session, 0), reason)
-        except Exception as exc:
-            log.warning(f"compressor finalize failed: {exc!r}")
-        with self.store.write():
-            for prompt_number, summary, generated_by in made:
-                self.store.upsert_summary(session["id"], session["project"], prompt_number,
-                                          summary, generated_by, at)
-            self.store.complete_session(session["id"], reason, at, status)
-            self.store.delete_pending(ids)
-
-    def handle_end(self, event: SessionEnd, group, name: str, at: float) -> None:
-        session = self._session(event, name, at)
-        self.finalize(session, event.reason, at, _ids(group))
-
-    # One handler per event kind (parse_event's classes): adding a kind is one line here.
-    HANDLERS = {SessionStart: handle_start, UserPrompt: handle_prompt, ToolEvent: handle_tools,
-                Stop: handle_stop, SessionEnd: handle_end}
-
 
 def _session_hint(payload) -> str:
     """The session a row that cannot be parsed probably belongs to (for ordering only)."""
@@ -474,10 +333,6 @@ def _session_hint(payload) -> str:
 
     m = re.search(r'"session_id"\s*:\s*"([^"\\]{1,200})"', str(payload)[:100_000])
     return m.group(1).strip() if m else f"unparsed:{id(payload)}"
-
-
-def _ids(group) -> list[int]:
-    return [r["id"] for r, _ in group]
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from claude_mem import control
-from conftest import open_store, wait_until_drained
+from helpers import open_store, wait_until_drained
 from fakes.claude_cli import find_claude_binary, run_claude
 from fakes.fake_llm_server import FakeLLMServer, Rule, Script, Text, ToolUse
 

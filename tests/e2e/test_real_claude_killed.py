@@ -12,12 +12,11 @@ import json
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from claude_mem import config, control
-from conftest import open_store
+from helpers import open_store, wait_for
 from fakes.claude_cli import claude_env, find_claude_binary
 from fakes.fake_llm_server import Fault, FakeLLMServer, Rule, Script, Text, ToolUse
 
@@ -25,16 +24,6 @@ pytestmark = pytest.mark.e2e
 
 PROMPT = "Start the long migration of the ledger tables and report progress."
 COMMAND = "echo 'migration step 1 of 3 done' > migration.log"
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _tool_event_stored() -> bool:
@@ -72,7 +61,7 @@ def test_killed_cli_session_is_summarized_and_closed_by_the_watchdog(tmp_path, m
             cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True)
         try:
-            _wait(_tool_event_stored, 60, "the Bash tool event to be stored")
+            wait_for(_tool_event_stored, 60, what="the Bash tool event to be stored")
             assert proc.poll() is None  # still waiting for the model
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -84,7 +73,7 @@ def test_killed_cli_session_is_summarized_and_closed_by_the_watchdog(tmp_path, m
                 rows = store.db.execute("SELECT * FROM sessions").fetchall()
                 return rows[0] if rows and rows[0]["status"] != "active" else None
 
-        session = _wait(closed, 30, "the silence watchdog to close the session")
+        session = wait_for(closed, 30, what="the silence watchdog to close the session")
         assert session["end_reason"] == "silence" and session["status"] == "completed"
         with open_store() as store:
             detail = store.session_detail(session["id"])

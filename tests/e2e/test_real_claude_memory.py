@@ -38,12 +38,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from helpers import processes, wait_for
 from tests.fakes.claude_cli import ClaudeResult, find_claude_binary, run_claude
 from tests.fakes.fake_llm_server import FakeLLMServer, RecordedRequest, Rule, Script, Text, ToolUse
 
@@ -198,17 +198,20 @@ class Lab:
         from claude_mem.store import Store
 
         db, spool = self.data_dir / "claude-mem.db", self.data_dir / "spool"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if db.exists():
-                with Store(str(db), migrate=False) as store:
-                    stats = store.queue_stats()
-                spooled = spool.is_dir() and any(p.suffix == ".json" for p in spool.iterdir())
-                if stats["pending"] == 0 and not spooled:
-                    assert stats["parked"] == 0, self.log_tail()
-                    return
-            time.sleep(0.05)
-        raise AssertionError("claude-mem's queue was not drained in time\n" + self.log_tail())
+
+        def drained():
+            if not db.exists():
+                return None
+            with Store(str(db), migrate=False) as store:
+                stats = store.queue_stats()
+            spooled = spool.is_dir() and any(p.suffix == ".json" for p in spool.iterdir())
+            return stats if stats["pending"] == 0 and not spooled else None
+
+        try:
+            stats = wait_for(drained, timeout, what="claude-mem's queue to drain")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.log_tail()}") from None
+        assert stats["parked"] == 0, self.log_tail()
 
     def processes(self) -> dict[int, str]:
         """pid -> command line of every live process of *this* claude-mem installation.
@@ -217,23 +220,8 @@ class Lab:
         ``.../claude_mem/hook_entry.py``, the worker ``-m claude_mem.worker``) and its
         environment carries this lab's data dir -- other test runs on the machine have theirs.
         """
-        marker = f"CLAUDE_MEM_DATA_DIR={self.data_dir}".encode()
-        found = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                    cmdline = fh.read()  # empty for zombies and kernel threads
-                if b"claude_mem" not in cmdline:
-                    continue
-                with open(f"/proc/{entry}/environ", "rb") as fh:
-                    environ = fh.read().split(b"\0")
-            except OSError:
-                continue  # gone meanwhile
-            if marker in environ:
-                found[int(entry)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
-        return found
+        return processes(cmdline_has=(b"claude_mem",),
+                         environ_has=(f"CLAUDE_MEM_DATA_DIR={self.data_dir}".encode(),))
 
     def log_tail(self, lines: int = 40) -> str:
         path = self.data_dir / "logs" / "claude-mem.log"

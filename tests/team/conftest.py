@@ -81,7 +81,7 @@ class TeamDB:
 def team_db(pg_cluster):
     import psycopg
 
-    from claude_mem.team import pgstore
+    from claude_mem.store import postgres as pgstore
 
     suffix = secrets.token_hex(4)
     dbname = f"cm_test_{suffix}"

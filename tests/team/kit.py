@@ -35,7 +35,7 @@ class Machine:
         self.data.mkdir(parents=True, mode=0o700)
         (self.data / "settings.json").write_text(json.dumps(settings))
         self.env = {**os.environ, "HOME": str(self.home), "CLAUDE_MEM_DATA_DIR": str(self.data),
-                    "CLAUDE_MEM_TEAM_SYNC_SECONDS": "1"}
+                    "CLAUDE_MEM_TEAM_SYNC_SECONDS": "1", "CLAUDE_MEM_TEAM_BACKOFF_SECONDS": "0.5"}
         self.env.pop("CLAUDE_MEM_TEAM_DATABASE_URL", None)
         self.url = str(settings.get("team_database_url", ""))
 

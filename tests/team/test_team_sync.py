@@ -7,6 +7,7 @@ are (no network is used: the remote is only a name).
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from tests.faultkit import bash, end, prompt, stop, wait_for
@@ -138,3 +139,42 @@ def test_a_member_of_another_team_reads_nothing(team_db, machines, tmp_path):
     synced = json.loads(outsider.cli("team", "sync", "--json").stdout)
     assert synced["ok"] and synced["pulled"] == 0
     assert "acme-only-work" not in context_of(outsider, billing_c)
+
+
+def test_init_db_is_repeatable_and_its_sql_works_in_psql(pg_cluster, tmp_path):
+    import subprocess as sp
+    import sys
+
+    import psycopg
+
+    from tests.pgcluster import find_bin
+    from tests.team.conftest import with_db
+    from tests.team.kit import ROOT
+
+    server = pg_cluster["url"]
+    names = [f"cm_init_{time.time_ns()}_{i}" for i in range(2)]
+    with psycopg.connect(server, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        def init(name: str) -> str:
+            done = sp.run([sys.executable, "-m", "claude_mem.cli", "team", "init-db", "--url",
+                           with_db(server, name)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=60)
+            assert done.returncode == 0, done.stderr
+            assert "password=" not in done.stdout or "password=****" in done.stdout
+            return done.stdout
+
+        assert "migrations applied: 1;" in init(names[0])
+        assert "none (already current)" in init(names[0])
+        psql = os.path.join(find_bin() or "", "psql")
+        if os.path.exists(psql):
+            sql = sp.run([sys.executable, "-m", "claude_mem.cli", "team", "init-db", "--print-sql"],
+                         capture_output=True, text=True, cwd=ROOT, check=True).stdout
+            sp.run([psql, "-v", "ON_ERROR_STOP=1", "-q", with_db(server, names[1])], input=sql,
+                   text=True, check=True, capture_output=True)
+            assert "none (already current)" in init(names[1])
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            for name in names:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

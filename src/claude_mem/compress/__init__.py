@@ -1,7 +1,7 @@
-"""The compressor interface: turning hook events into observations and summaries.
+"""Compression: turning hook events into observations and summaries.
 
-Contract: a compressor has a ``name`` and three methods, all called by the worker only,
-outside any database transaction:
+Contract: a compressor (``base.Compressor``) has a ``name`` and these methods, all called
+by the worker only, outside any database transaction:
 
 - ``observe(ctx, events) -> Produced`` — observations for a batch of tool events that
   belong to one request (``ctx.prompt_number``) of one session, in order.
@@ -12,34 +12,17 @@ outside any database transaction:
 
 Back-ends: ``heuristic`` (offline, deterministic, the default) and the LLM back-ends
 (``claude``, ``anthropic``, ``openai``), which are optional extras and fall back to the
-heuristic for any work they cannot do. ``make_compressor`` picks one from settings.
+heuristic for any work they cannot do. ``make_compressor`` picks one from settings;
+the LLM back-ends are registered in ``base.BACKENDS`` (one line each).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from claude_mem.compress.base import Compressor, SessionContext
+
+__all__ = ["Compressor", "SessionContext", "make_compressor"]
 
 
-@dataclass(frozen=True)
-class SessionContext:
-    """What a compressor knows about the session a piece of work belongs to."""
-
-    session_id: int            # our row id
-    claude_session_id: str
-    project: str
-    cwd: str
-    prompt_number: int
-    request: str = ""          # the user's prompt for this request
-    # Observations already stored for this request (dicts), oldest first.
-    earlier: tuple = field(default=())
-    # The thread's goal when ``request`` carries none of its own ("continue", "yes"): the
-    # latest earlier request of the session that does.
-    goal: str = ""
-    # The final reply already kept for this request (an earlier Stop): a trivial later
-    # reply, e.g. to a background task's notification, must not replace it.
-    previous_reply: str = ""
-
-
-def make_compressor(settings, store=None):
+def make_compressor(settings, store=None) -> Compressor:
     """The configured compressor; unknown names and missing extras fall back to heuristic."""
     from claude_mem import log
     from claude_mem.compress.heuristic import HeuristicCompressor

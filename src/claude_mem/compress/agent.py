@@ -47,10 +47,10 @@ import time
 from dataclasses import dataclass
 
 from claude_mem import config, log
-from claude_mem.control import is_alive
+from claude_mem.pidlock import is_alive
 from claude_mem.compress import prompts
-from claude_mem.compress.llm import (MAX_OUTPUT_TOKENS, Completion, LLMError, Turn, api_key,
-                                     estimate_tokens, http_error)
+from claude_mem.compress.base import (MAX_OUTPUT_TOKENS, Completion, LLMError, Turn, api_key,
+                                      estimate_tokens, http_error)
 
 DEFAULT_MODEL = "claude-haiku-4-5"
 CONNECT_TIMEOUT = 60.0       # CLI start-up; no model request is made before the first query

@@ -2,7 +2,7 @@
 
 Contract: each class is built from settings (raising ``ImportError`` when its SDK is missing
 and ``ValueError`` for unusable configuration) and offers what ``llm.LLMCompressor`` drives:
-``name``, ``model``, ``complete(ctx, turn, timeout) -> Completion`` (raises ``llm.LLMError``
+``name``, ``model``, ``complete(ctx, turn, timeout) -> Completion`` (raises ``base.LLMError``
 for one failed attempt), ``estimate_tokens(ctx, turn)``, ``discard(session_id)``,
 ``finalize(session_id)``, ``close()``. One ``complete`` is exactly one HTTP request: the
 SDKs' own retries are off (``max_retries=0``) so that every attempt is counted against the
@@ -23,8 +23,8 @@ from __future__ import annotations
 import os
 
 from claude_mem.compress import prompts
-from claude_mem.compress.llm import (MAX_OUTPUT_TOKENS, Completion, LLMError, Turn, api_key,
-                                     estimate_tokens, http_error, stateless_messages)
+from claude_mem.compress.base import (MAX_OUTPUT_TOKENS, Completion, LLMError, Turn, api_key,
+                                      estimate_tokens, http_error, stateless_messages)
 
 
 class _Stateless:

@@ -20,6 +20,9 @@ edits merged per file with the symbols they touched, the last outcome of each ch
 commits, failures a later step fixed (learned, with the fix) apart from those still
 open (next steps), the user's decisions, and the final reply itself (``notes``, bounded),
 which a later trivial reply (an answer to a ``<task-notification>``) does not overwrite.
+
+Long because its one concern is long: one rule per tool, next to the summary that reads
+their facts back (output parsing of test runners and compilers is in ``extract``).
 """
 from __future__ import annotations
 
@@ -27,9 +30,10 @@ import json
 import os
 import re
 
-from claude_mem.compress import SessionContext
 from claude_mem.compress import extract
+from claude_mem.compress.base import SessionContext, relative_path
 from claude_mem.models import Observation, Produced, Summary
+from claude_mem.text import one_line
 
 BUG_WORDS = re.compile(
     r"\b(fix\w*|bugs?|wrong|broken|errors?|fail\w*|crash\w*|regress\w*|incorrect|issue)\b", re.I)
@@ -68,9 +72,7 @@ LIST_LIMIT = 12
 NOTES_LIMIT = 1800
 
 
-def _short(text: str, limit: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+_short = one_line  # whitespace folded, cut with "…" (the shared text toolkit)
 
 
 def _code(text: str, limit: int = 80) -> str:
@@ -158,20 +160,8 @@ class HeuristicCompressor:
 
     # -- paths -----------------------------------------------------------------------
 
-    @staticmethod
-    def rel(path: str, ctx: SessionContext) -> str:
-        """A path as a person names it: relative to the project when inside it."""
-        if not path:
-            return ""
-        path = str(path)
-        if not os.path.isabs(path):
-            return os.path.normpath(path)
-        from claude_mem.project import project_root
-
-        for base in _dedupe([project_root(ctx.cwd), ctx.cwd]):
-            if base and (path == base or path.startswith(base.rstrip(os.sep) + os.sep)):
-                return os.path.relpath(path, base)
-        return path
+    # A path as a person names it (shared with the LLM compressor, which owns no copy).
+    rel = staticmethod(relative_path)
 
     # -- interface -------------------------------------------------------------------
 

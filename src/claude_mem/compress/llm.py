@@ -39,27 +39,22 @@ request would pass ``llm_max_tokens_per_session``, the rest of the session uses 
 """
 from __future__ import annotations
 
-import os
 import random
 import re
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from claude_mem import log
-from claude_mem.compress import SessionContext, prompts
+from claude_mem.compress import prompts
+from claude_mem.compress.base import (BACKENDS, Completion, LLMError, SessionContext, Turn,
+                                      backend_class, relative_path)
 from claude_mem.compress.heuristic import HeuristicCompressor, is_own_tool
 from claude_mem.compress.xmlparse import parse_reply, parse_summary
 from claude_mem.models import Observation, Produced
 
-BACKENDS = ("claude", "anthropic", "openai")
-EXTRA = {"claude": "claude", "anthropic": "anthropic", "openai": "openai"}
-
-# Output tokens a reply may use: a batch of observations fits well within this.
-MAX_OUTPUT_TOKENS = 4096
 RETRY_AFTER_CAP = 20.0
 BREAKER_SECONDS = 30.0
 BREAKER_MAX = 300.0
-CHARS_PER_TOKEN = 4
 
 REMINDER = {
     "observe": "Your last reply had no <observation> blocks and no <skip/> that I could read. "
@@ -71,105 +66,15 @@ REMINDER = {
 _THINK = re.compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|\Z)", re.S | re.I)
 
 
-class LLMError(Exception):
-    """One failed attempt; ``reason`` is short and goes into ``generated_by``."""
-
-    def __init__(self, reason: str, *, retryable: bool = True, retry_after: float | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
-def http_error(status: int, headers=None) -> LLMError:
-    """The LLMError for an HTTP error status (retry-after read from ``headers``)."""
-    retry_after = None
-    if headers is not None:
-        retry_after = _retry_after(headers)
-    if status == 429:
-        return LLMError("rate limited", retry_after=retry_after)
-    retryable = status in (408, 409) or status >= 500
-    return LLMError(f"http {status}", retryable=retryable, retry_after=retry_after)
-
-
-def _retry_after(headers) -> float | None:
-    try:
-        ms = headers.get("retry-after-ms")
-        if ms is not None:
-            return max(0.0, float(ms) / 1000)
-        value = headers.get("retry-after")
-        if value is not None:
-            return max(0.0, float(value))
-    except (TypeError, ValueError):  # an HTTP date or junk: use our own backoff
-        pass
-    return None
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What to ask: ``init`` (the request's init prompt, observe only), ``body``, and for a
-    re-ask the unreadable reply and the reminder to send after it."""
-
-    kind: str                         # "observe" | "summary"
-    body: str
-    init: str = ""
-    reask: tuple[str, str] | None = None
-
-    def text(self) -> str:
-        return f"{self.init}\n\n{self.body}" if self.init else self.body
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-
-def stateless_messages(turn: Turn) -> list[dict]:
-    """The user/assistant messages for a back-end that keeps no conversation."""
-    messages = [{"role": "user", "content": turn.text()}]
-    if turn.reask:
-        bad, reminder = turn.reask
-        # The APIs refuse an empty assistant message.
-        messages += [{"role": "assistant", "content": bad.strip() or "(empty reply)"},
-                     {"role": "user", "content": reminder}]
-    return messages
-
-
-def api_key(settings, defaults: tuple[str, ...]) -> str | None:
-    """The key from the variable named by ``llm_api_key_env``, else the first default set."""
-    name = (settings.llm_api_key_env or "").strip()
-    if name:
-        value = os.environ.get(name)
-        if not value:
-            raise ValueError(f"llm_api_key_env names {name}, which is not set")
-        return value
-    for default in defaults:
-        if os.environ.get(default):
-            return os.environ[default]
-    return None
-
-
-def estimate_tokens(text: str) -> int:
-    return len(text) // CHARS_PER_TOKEN + 1
-
-
 def make_llm_compressor(name: str, settings, store=None) -> "LLMCompressor":
     name = (name or "").strip().lower()
     if name not in BACKENDS:
         raise ValueError(f"unknown compressor {name!r} (choose heuristic, {', '.join(BACKENDS)})")
     try:
-        if name == "claude":
-            from claude_mem.compress.agent import ClaudeAgentBackend as backend_class
-        else:
-            from claude_mem.compress import backends
-
-            backend_class = backends.AnthropicBackend if name == "anthropic" else backends.OpenAIBackend
-        backend = backend_class(settings)
+        backend = backend_class(name)(settings)
     except ImportError as exc:
         raise ImportError(f"the {name} compressor needs its extra: "
-                          f"pip install 'claude-mem[{EXTRA[name]}]' ({exc})") from exc
+                          f"pip install 'claude-mem[{name}]' ({exc})") from exc
     return LLMCompressor(backend, settings, store)
 
 
@@ -384,7 +289,7 @@ def _fallback(reason: str) -> str:
 
 
 def _rel_all(paths, ctx: SessionContext) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(HeuristicCompressor.rel(p, ctx) for p in paths if p))
+    return tuple(dict.fromkeys(relative_path(p, ctx) for p in paths if p))
 
 
 def _clean(text) -> str:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 
+from claude_mem.text import one_line as _one_line, truncate
+
 __all__ = [
     "OBSERVATION_FORMAT",
     "SUMMARY_FORMAT",
@@ -215,23 +217,6 @@ def finalize_prompt(reason: str) -> str:
 # --- helpers ----------------------------------------------------------------
 
 
-def truncate(text: str, limit: int) -> str:
-    """Cut ``text`` to about ``limit`` characters, keeping head and tail.
-
-    The tail is kept because command output ends with what matters most
-    (the failing assertion, the exit status, the summary line).
-    """
-    limit = max(int(limit), 0)
-    if len(text) <= limit:
-        return text
-    marker_len = len(f"\n[… {len(text)} chars truncated …]\n")
-    keep = max(limit - marker_len, 0)
-    head = keep * 2 // 3
-    tail = keep - head
-    marker = f"\n[… {len(text) - keep} chars truncated …]\n"
-    return text[:head] + marker + (text[len(text) - tail:] if tail else "")
-
-
 def _fit(parts: dict[str, str], budget: int) -> dict[str, str]:
     """Share ``budget`` characters among parts: short ones whole, long ones cut evenly."""
     out = dict(parts)
@@ -296,10 +281,6 @@ def _seq(value) -> list:
     if isinstance(value, (list, tuple)):
         return list(value)
     return [value]
-
-
-def _one_line(value) -> str:
-    return " ".join(str(value if value is not None else "").split())
 
 
 def _attr(value) -> str:

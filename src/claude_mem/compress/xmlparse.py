@@ -41,6 +41,10 @@ XML parser. The rules:
   "research" -> discovery), else "change".
 * Several summaries in one reply: the last complete one wins.
 * A reply with no recognisable block yields nothing and exactly one warning.
+
+Longer than most modules on purpose: the rules above are one concern (reading model
+output) and each repair depends on the scanner's state, so splitting it would only
+scatter that state.
 """
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ def import_database(path: str, store=None) -> dict:
     """Copy the original claude-mem's memory at ``path``; returns what was added."""
     from claude_mem import config
     from claude_mem.store import open_store
-    from claude_mem.worker import content_hash
+    from claude_mem.handlers import content_hash
 
     db = _open(path)
     try:

@@ -33,6 +33,10 @@ What fires, as measured on Claude Code 2.1.38/2.1.39 and 2.1.332 (see the tests)
 - Sidechain entries are subagents' own steps: like the hooks' payloads, the import keeps the
   Task call and its result (the subagent's report), not every step inside it.
 - SessionEnd at the end of the transcript (reason ``import``).
+
+Long because the one concern is: every rule above is a case of the same replay state
+machine (which turn a line belongs to, what already fired), kept together so it reads in
+the order Claude Code fires.
 """
 from __future__ import annotations
 

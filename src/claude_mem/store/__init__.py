@@ -11,16 +11,17 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``search``     full-text search (FTS5, weighted bm25, safe quoting)
 - ``accounting`` LLM usage and the store's own figures
 - ``team``       team memory's local side: shared projects, the outbox, teammates' rows
-                 (``TeamStore(store)``; the PostgreSQL side is ``claude_mem.team.pgstore``)
+                 (``TeamStore(store)``; the PostgreSQL side is ``store.postgres``)
 - ``feed``       the viewer's live feed: what was stored after a cursor
+- ``postgres``   the team's PostgreSQL store (not imported here: psycopg is an extra)
 - ``forgetting`` ``claude-mem forget``: deletes, then the bytes leave the files
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
                  queueing of a replayed session, copying rows from elsewhere
 
 ``Store`` joins the rooms into the one entry point the rest of the code uses
 (``from claude_mem.store import Store``); ``open_store()`` builds it for the configured
-data directory. ``protocol.MemoryStore`` says what the rest of the code needs from a
-memory store, so a second back-end (e.g. PostgreSQL for a team) can sit beside this one.
+data directory. ``protocol.MemoryReader``/``MemoryWriter`` say what the rest of the code needs from
+a memory store, so a second back-end (e.g. PostgreSQL for a team) can sit beside this one.
 
 Readers return plain ``dict`` objects (never ``sqlite3.Row``), list columns already
 decoded. Dicts rather than dataclasses because every consumer either renders them as

@@ -228,10 +228,23 @@ _SHARED_ROOT = """
 """
 
 
+def _queue_for_team(name: str, event: str, table: str, kind: str) -> str:
+    """A trigger queueing a row made here (no member) of a shared folder's session."""
+    return f"""
+        CREATE TRIGGER {name} AFTER {event} ON {table}
+        WHEN new.member IS NULL BEGIN
+            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
+            SELECT '{kind}', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
+            {_SHARED_ROOT} LIMIT 1
+            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
+        END;
+    """
+
+
 def m004_team_memory(db) -> None:
     # Team memory (see store/team.py): who made a row, shared projects, the outbox, and
     # triggers that queue what is stored for a shared project in the same transaction.
-    run_script(db, f"""
+    run_script(db, """
         ALTER TABLE sessions ADD COLUMN member TEXT;
         ALTER TABLE sessions ADD COLUMN machine TEXT;
         ALTER TABLE observations ADD COLUMN uid TEXT;
@@ -266,28 +279,10 @@ def m004_team_memory(db) -> None:
         );
         CREATE TABLE team_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 
-        CREATE TRIGGER team_outbox_observations AFTER INSERT ON observations
-        WHEN new.member IS NULL BEGIN
-            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
-            SELECT 'observation', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
-            {_SHARED_ROOT} LIMIT 1
-            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
-        END;
-        CREATE TRIGGER team_outbox_summaries_new AFTER INSERT ON summaries
-        WHEN new.member IS NULL BEGIN
-            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
-            SELECT 'summary', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
-            {_SHARED_ROOT} LIMIT 1
-            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
-        END;
-        CREATE TRIGGER team_outbox_summaries_changed AFTER UPDATE ON summaries
-        WHEN new.member IS NULL BEGIN
-            INSERT INTO team_outbox (kind, row_id, project_key, queued_at)
-            SELECT 'summary', new.id, r.project_key, (julianday('now') - 2440587.5) * 86400
-            {_SHARED_ROOT} LIMIT 1
-            ON CONFLICT (kind, row_id) DO UPDATE SET version = version + 1;
-        END;
-    """)
+    """ + "".join(_queue_for_team(*trigger) for trigger in (
+        ("team_outbox_observations", "INSERT", "observations", "observation"),
+        ("team_outbox_summaries_new", "INSERT", "summaries", "summary"),
+        ("team_outbox_summaries_changed", "UPDATE", "summaries", "summary"))))
 
 
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory]

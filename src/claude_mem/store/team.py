@@ -199,11 +199,12 @@ class TeamStore:
             if share is None:  # unshared while we pulled
                 return 0
             name = share[0]
+            sessions: dict[str, int] = {}  # claude session id -> local mirror session id
             for rec in records:
                 if rec["body"] is None:
                     continue
                 try:
-                    stored += self._store_pulled(name, rec)
+                    stored += self._store_pulled(name, rec, sessions)
                 except (sqlite3.IntegrityError, KeyError, TypeError) as exc:
                     from claude_mem import log
 
@@ -216,20 +217,27 @@ class TeamStore:
                  last["tx"], last["tx"], last["uid"]))
         return stored
 
-    def _store_pulled(self, project: str, rec: dict) -> int:
-        body = rec["body"]
-        who, where = rec["author"] or rec["member"], rec["machine_name"]
+    def _mirror_session(self, project: str, rec: dict, who: str, where: str) -> int:
+        """The local session row standing for a teammate's session (made on first sight)."""
         self.db.execute(
             "INSERT OR IGNORE INTO sessions (claude_session_id, project, cwd, status, started_at,"
             " last_activity_at, completed_at, member, machine)"
             " VALUES (?, ?, '', 'completed', ?, ?, ?, ?, ?)",
             (rec["claude_session_id"], project, rec["created_at"], rec["updated_at"],
              rec["updated_at"], who, where))
-        session = self.db.execute(
-            "SELECT id FROM sessions WHERE claude_session_id = ?",
-            (rec["claude_session_id"],)).fetchone()[0]
+        return self.db.execute("SELECT id FROM sessions WHERE claude_session_id = ?",
+                               (rec["claude_session_id"],)).fetchone()[0]
+
+    def _store_pulled(self, project: str, rec: dict, sessions: dict) -> int:
+        body = rec["body"]
+        who, where = rec["author"] or rec["member"], rec["machine_name"]
+        session = sessions.get(rec["claude_session_id"])
+        if session is None:
+            session = sessions[rec["claude_session_id"]] = self._mirror_session(
+                project, rec, who, where)
         self.db.execute("UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?)"
-                        " WHERE id = ? AND member IS NOT NULL", (rec["updated_at"], session))
+                        " WHERE id = ? AND member IS NOT NULL AND last_activity_at < ?",
+                        (rec["updated_at"], session, rec["updated_at"]))
         dumps = lambda v: json.dumps(list(v or []), ensure_ascii=False)  # noqa: E731
         if rec["kind"] == "observation":
             cursor = self.db.execute(

@@ -7,7 +7,8 @@ PostgreSQL and pulls teammates' rows into the local store. Nothing here is impor
 the hook path, and psycopg (the ``[team]`` extra) only when a sync or an admin command
 actually talks to the server.
 
-Modules: ``pgstore`` (the PostgreSQL side: schema, migrations, roles, push/pull SQL),
-``sync`` (one sync, the worker's sync thread, the per-machine sync lock), ``urls``
+The PostgreSQL side (schema, migrations, roles, push/pull SQL) is a store beside the
+SQLite one, so it lives in the store package: ``claude_mem.store.postgres``.
+Modules: ``sync`` (one sync, the worker's sync thread, the per-machine sync lock), ``urls``
 (masking a libpq URL's password for anything printed or logged).
 """

@@ -42,7 +42,7 @@ def team_status(check_connection: bool = True) -> dict:
 
 
 def _check_connection(url: str, settings, projects: list[dict]) -> dict:
-    from claude_mem.team.pgstore import TeamDatabase, TeamDatabaseError
+    from claude_mem.store.postgres import TeamDatabase, TeamDatabaseError
 
     started = time.monotonic()
     try:

@@ -11,7 +11,8 @@ Contract:
   a turn when it is taken.
 - ``SyncThread`` runs in the worker, never on the hook path: once at start, shortly after
   the worker stored something (``poke``), and every ``team_sync_seconds``. A failure
-  (server down, refused, slow) backs off — 5 s doubling up to 5 minutes — and is logged
+  (server down, refused, slow) backs off — ``team_backoff_seconds`` (5) doubling up to 5
+  minutes — and is logged
   once per streak with the URL's password masked; the worker's draining never waits on it.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import threading
 import time
 
 from claude_mem import config, log
-from claude_mem.team.pgstore import TeamDatabase, TeamDatabaseError
+from claude_mem.store.postgres import SCHEMA_VERSION, TeamDatabase, TeamDatabaseError
 from claude_mem.team.urls import mask_error
 
 _MAX_BACKOFF = 300.0
@@ -118,6 +119,10 @@ def sync_once(store, settings, *, team=None) -> dict:
                 raise TeamDatabaseError(
                     f"role {who['role']!r} is in no team (an administrator runs "
                     f"`claude-mem team add-member {who['role']} --team NAME`)")
+            if (who["schema_version"] or 0) < SCHEMA_VERSION:
+                raise TeamDatabaseError(
+                    f"the team database has schema v{who['schema_version']}, this claude-mem "
+                    f"needs v{SCHEMA_VERSION}: an administrator runs `claude-mem team init-db`")
             result["role"], result["team"] = who["role"], who["team"]
             phase = time.perf_counter()
             while True:
@@ -232,7 +237,8 @@ class SyncThread:
                 result = sync_once(store, self.settings)
         except Exception as exc:
             self.failures += 1
-            pause = min(_MAX_BACKOFF, 5.0 * 2 ** (self.failures - 1))
+            base = max(0.1, float(self.settings.team_backoff_seconds))
+            pause = min(_MAX_BACKOFF, base * 2 ** (self.failures - 1))
             if self.failures == 1 or pause >= _MAX_BACKOFF:
                 log.warning(f"team sync failed ({mask_error(exc, self.settings.team_database_url)});"
                             f" retrying in {pause:.0f}s, memory stays local meanwhile")

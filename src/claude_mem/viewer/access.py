@@ -12,7 +12,10 @@ Contract:
   header, or ``?token=`` (the address ``claude-mem viewer`` prints), compared in constant
   time. A valid ``?token=`` earns an HttpOnly, SameSite=Strict session cookie, named
   after the port.
-- No I/O beyond the token file; the HTTP handler applies the decision.
+- ``check_write(...)`` is the second gate for a change (the settings form): the request
+  must carry our exact ``Origin``, be a form, and hold ``form_key(secret)``; the cookie is
+  SameSite=Strict besides, so no other site can make the browser change anything.
+- No I/O beyond the token file; the HTTP handler applies the decisions.
 """
 from __future__ import annotations
 
@@ -60,6 +63,24 @@ def token() -> str:
 def cookie_name(port: int) -> str:
     # Cookies ignore ports: two people's viewers on one machine must not overwrite each other's.
     return f"claude_mem_viewer_{port}"
+
+
+def form_key(secret: str) -> str:
+    """The hidden field every write form carries: derived from the secret, never the secret."""
+    return hmac.new(secret.encode(), b"claude-mem viewer form", "sha256").hexdigest()
+
+
+def check_write(*, port: int, secret: str, origin: str | None, content_type: str | None,
+                form_field: str | None) -> Decision:
+    """The extra gate for a POST that already passed ``check``: same-origin and our form."""
+    ours = {f"http://127.0.0.1:{port}", f"http://localhost:{port}"}
+    if origin is None or origin.strip().lower().rstrip("/") not in ours:
+        return Decision(False, 403, "a change must come from the viewer's own page (Origin)")
+    if (content_type or "").split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        return Decision(False, 415, "a change must be a form")
+    if not _same(form_field, form_key(secret)):
+        return Decision(False, 403, "the form is not the viewer's")
+    return Decision(True)
 
 
 def _same(a: str | None, b: str) -> bool:

@@ -13,6 +13,7 @@ import json
 import time
 
 from claude_mem.models import OBSERVATION_TYPES
+from claude_mem.text import when
 
 # What the type filter offers: prompts, summaries, then each observation type.
 FEED_TYPES = ("prompt", "summary", *OBSERVATION_TYPES)
@@ -22,12 +23,6 @@ MATCH_START, MATCH_END = "\x02", "\x03"
 
 def esc(value) -> str:
     return html.escape(str(value if value is not None else ""), quote=True)
-
-
-def when(epoch, seconds: bool = False) -> str:
-    if not epoch:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M" + (":%S" if seconds else ""), time.localtime(epoch))
 
 
 def time_tag(epoch) -> str:
@@ -248,19 +243,42 @@ def search_page(q: str, project: str, type_: str, hits: list[dict], snippets: di
     return layout(f"Search: {q}", body, active="search")
 
 
-def settings_page(values: dict, defaults: dict, problems: list[str], descriptions: dict) -> str:
+def _setting_value(name: str, value, changed: bool, form_key: str | None) -> str:
+    shown = f"<code>{esc(json.dumps(value))}</code>{' <em>(changed)</em>' if changed else ''}"
+    if not form_key:
+        return shown
+    text = ", ".join(value) if isinstance(value, list) else str(value)
+    hidden = (f"<input type='hidden' name='form_key' value='{esc(form_key)}'>"
+              f"<input type='hidden' name='name' value='{esc(name)}'>")
+    return (f"<form method='post' action='/settings' class='setting-form'>{hidden}"
+            f"<input name='value' value='{esc(text)}' aria-label='{esc(name)}' maxlength='2000'>"
+            f"<button name='action' value='set'>Save</button>"
+            + ("<button name='action' value='reset'>Default</button>" if changed else "")
+            + f"</form>{' <em>(changed)</em>' if changed else ''}")
+
+
+def settings_page(values: dict, defaults: dict, problems: list[str], descriptions: dict,
+                  form_key: str | None = None, notice: str = "", error: str = "") -> str:
     rows = []
     for name, value in values.items():
         changed = value != defaults.get(name)
         rows.append(
-            f"<tr{' class=changed' if changed else ''}><th scope='row'><code>{esc(name)}</code></th>"
-            f"<td><code>{esc(json.dumps(value))}</code>{' <em>(changed)</em>' if changed else ''}</td>"
+            f"<tr id='setting-{esc(name)}'{' class=changed' if changed else ''}>"
+            f"<th scope='row'><code>{esc(name)}</code></th>"
+            f"<td>{_setting_value(name, value, changed, form_key)}</td>"
             f"<td><code>{esc(json.dumps(defaults.get(name)))}</code></td>"
             f"<td>{esc(descriptions.get(name, ''))}</td></tr>")
     warn = "".join(f"<p class='warning'>{esc(p)}</p>" for p in problems)
+    if error:
+        warn = f"<p class='warning' role='alert'>{esc(error)}</p>" + warn
+    if notice:
+        warn = f"<p class='notice' role='status'>{esc(notice)}</p>" + warn
+    how = ("Save writes <code>settings.json</code>, checked as <code>claude-mem config set</code> "
+           "checks it (an environment variable still wins)." if form_key else
+           "Change one with <code>claude-mem config set NAME VALUE</code>.")
     body = ("<h1>Settings</h1><p class='meta'>The effective settings (defaults &lt; settings.json "
-            "&lt; CLAUDE_MEM_* environment), as <code>claude-mem config</code> shows them. Change one "
-            "with <code>claude-mem config set NAME VALUE</code>.</p>" + warn
+            "&lt; CLAUDE_MEM_* environment), as <code>claude-mem config</code> shows them. "
+            f"{how}</p>" + warn
             + "<div class='table-wrap'><table><thead><tr><th>setting</th><th>value</th><th>default</th>"
             "<th>meaning</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")
     return layout("Settings", body, active="settings")

@@ -6,8 +6,10 @@ Contract:
 - Every request passes ``access.check`` first (Host, Origin, Sec-Fetch-Site, then the
   owner's token as cookie, bearer header or ``?token=``); refused requests get 401/403
   and nothing else. A page opened with ``?token=`` gets the cookie and is redirected to
-  the same address without it. Only GET and HEAD are answered (405 otherwise): the
-  viewer never writes, so there is no cross-site write to forge.
+  the same address without it. GET and HEAD read; the one write is POST ``/settings``
+  from the page's own form (``access.check_write``: our exact Origin, a form, the form key,
+  through the CLI's checked ``config.set_value``); anything else gets 405. The viewer
+  never writes to the database.
 - Input is bounded: numbers must be whole and in range, ids beyond SQLite's integers are
   simply not found, search text is at most ``MAX_QUERY_CHARS``; a bad value gets a 400
   with a sentence saying what is expected, never a 500 or a traceback.
@@ -42,6 +44,7 @@ from claude_mem.viewer import access, pages
 MAX_QUERY_CHARS = 1000        # search text; longer is refused (and i8's reduction trims terms)
 MAX_PARAM_CHARS = 2000        # any other query-string value
 MAX_ID = 2**63 - 1            # SQLite's largest integer: beyond it nothing can exist
+MAX_FORM_BYTES = 8192         # the settings form
 IDLE_EXIT_SECONDS = 12 * 3600
 STATUS_EVERY_SECONDS = 5.0    # the stream's status refresh when nothing was committed
 POLL_SECONDS = 0.25           # how often the change watcher asks SQLite for data_version
@@ -53,7 +56,8 @@ SECURITY_HEADERS = {
                                "base-uri 'none'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": with it, browsers send "Origin: null" on the settings form's POST.
+    "Referrer-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
@@ -64,6 +68,11 @@ class BadRequest(Exception):
 
 class NotFound(Exception):
     status = 404
+
+
+def settings_editable() -> bool:
+    """The page can change settings only through the CLI's own checked writer (config.set_value)."""
+    return hasattr(config, "set_value") and hasattr(config, "unset_value")
 
 
 def whole_number(raw: str | None, name: str, default: int, low: int, high: int) -> int:
@@ -227,7 +236,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(405, b"claude-mem's viewer only reads: GET and HEAD\n",
                    "text/plain; charset=utf-8", {"Allow": "GET, HEAD"})
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
 
     def do_HEAD(self):
         self.do_GET()
@@ -239,17 +248,9 @@ class Handler(BaseHTTPRequestHandler):
             query = self._query(url.query)
         except BadRequest as exc:
             return self._problem(400, str(exc))
-        decision = access.check(
-            port=self.server.server_address[1], secret=self.server.secret,
-            host=self.headers.get("Host"), origin=self.headers.get("Origin"),
-            fetch_site=self.headers.get("Sec-Fetch-Site"), cookie_header=self.headers.get("Cookie"),
-            authorization=self.headers.get("Authorization"), query_token=query.pop("token", None))
-        if not decision.ok:
-            log.info(f"viewer refused {self.command} {url.path} ({decision.reason})")
-            if url.path.startswith("/api/"):
-                return self._json({"error": f"no access: {decision.reason}"}, decision.status)
-            return self._send(decision.status, pages.refused_page(decision.reason).encode(),
-                              "text/html; charset=utf-8")
+        decision = self._admit(url.path, query.pop("token", None))
+        if decision is None:
+            return
         if decision.set_cookie and not url.path.startswith("/api/"):
             # Trade the token in the address for a cookie, and drop it from the address bar.
             target = url.path + (f"?{urlencode(query)}" if query else "")
@@ -267,6 +268,68 @@ class Handler(BaseHTTPRequestHandler):
 
             log.error(f"viewer {url.path!r}: {exc!r}\n{traceback.format_exc()}")
             self._problem(500, "the viewer failed on this request; the details are in the log")
+
+    def _admit(self, path: str, query_token: str | None) -> access.Decision | None:
+        """Apply ``access.check``; None when the request was refused (and answered)."""
+        decision = access.check(
+            port=self.server.server_address[1], secret=self.server.secret,
+            host=self.headers.get("Host"), origin=self.headers.get("Origin"),
+            fetch_site=self.headers.get("Sec-Fetch-Site"), cookie_header=self.headers.get("Cookie"),
+            authorization=self.headers.get("Authorization"), query_token=query_token)
+        if decision.ok:
+            return decision
+        self._refuse(path, decision)
+        return None
+
+    def _refuse(self, path: str, decision: access.Decision) -> None:
+        log.info(f"viewer refused {self.command} {path} ({decision.reason})")
+        if path.startswith("/api/"):
+            return self._json({"error": f"no access: {decision.reason}"}, decision.status)
+        self._send(decision.status, pages.refused_page(decision.reason).encode(),
+                   "text/html; charset=utf-8")
+
+    def do_POST(self):
+        """The one change the viewer makes: a setting, from its own settings form."""
+        self.server.last_request = time.monotonic()
+        url = urlsplit(self.path)
+        if url.path != "/settings" or not settings_editable():
+            return self._not_allowed()
+        if url.query:  # the key never travels in a change's address
+            return self._problem(400, "a change takes no query string")
+        if self._admit(url.path, None) is None:
+            return
+        length = self.headers.get("Content-Length") or ""
+        if not (length.isascii() and length.isdigit()) or int(length) > MAX_FORM_BYTES:
+            return self._problem(413, f"a change is a form of at most {MAX_FORM_BYTES} bytes")
+        body = self.rfile.read(int(length))
+        try:
+            form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True,
+                                                   max_num_fields=10).items()}
+        except (UnicodeDecodeError, ValueError):
+            return self._problem(400, "the form could not be read")
+        decision = access.check_write(
+            port=self.server.server_address[1], secret=self.server.secret,
+            origin=self.headers.get("Origin"), content_type=self.headers.get("Content-Type"),
+            form_field=form.get("form_key"))
+        if not decision.ok:
+            return self._refuse(url.path, decision)
+        name, value = form.get("name", ""), form.get("value", "")
+        try:
+            if form.get("action") == "reset":
+                config.unset_value(name)
+            else:
+                config.set_value(name, value)
+        except (KeyError, ValueError, getattr(config, "SettingsFileError", ValueError)) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+            return self._html(pages.settings_page(**self._settings(), error=f"not saved: {message}"), 400)
+        log.info(f"viewer: setting {name} changed from the settings page")
+        from claude_mem import control
+
+        # As `claude-mem config set` does: the worker reads settings at start, so stop it
+        # and the next hook event starts one with the new value.
+        restarted = control.worker_lock_held() and control.stop_worker()
+        self._send(303, b"", "text/plain", {"Location": f"/settings?saved={name}"
+                                                        + ("&restarted=1" if restarted else "")})
 
     @staticmethod
     def _query(text: str) -> dict:
@@ -306,7 +369,10 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["status"]:
             return self._html(pages.status_page(status_report()["text"]))
         if parts == ["settings"]:
-            return self._html(pages.settings_page(**self._settings()))
+            saved = query.get("saved", "")
+            notice = (f"{saved} saved" + ("; the worker was stopped and restarts with it on the next "
+                                          "event" if query.get("restarted") else "")) if saved else ""
+            return self._html(pages.settings_page(**self._settings(), notice=notice))
         if parts == ["search"]:
             return self._html(pages.search_page(**self._search(query)))
         if len(parts) == 2 and parts[0] == "session":
@@ -324,7 +390,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["status"]:
             return self._json(status_report())
         if parts == ["settings"]:
-            return self._json(self._settings())
+            return self._json({k: v for k, v in self._settings().items() if k != "form_key"})
         if parts == ["search"]:
             found = self._search(query)
             hits = [{**hit, "link": pages.result_link(hit),
@@ -387,8 +453,7 @@ class Handler(BaseHTTPRequestHandler):
         return {"q": q, "project": project, "type_": type_, "hits": hits, "snippets": snippets,
                 "projects": projects, "limit": limit}
 
-    @staticmethod
-    def _settings() -> dict:
+    def _settings(self) -> dict:
         settings = config.load()
         # The CLI's settings schema (config.SCHEMA: name -> Setting) says what each one means.
         descriptions = {}
@@ -397,7 +462,8 @@ class Handler(BaseHTTPRequestHandler):
             descriptions[name] = " ".join(filter(None, (
                 getattr(spec, "help", ""), f"({allowed()})" if callable(allowed) else "")))
         return {"values": settings.as_dict(), "defaults": dict(config.DEFAULTS),
-                "problems": list(settings.problems), "descriptions": descriptions}
+                "problems": list(settings.problems), "descriptions": descriptions,
+                "form_key": access.form_key(self.server.secret) if settings_editable() else None}
 
     # -- the live stream -----------------------------------------------------------------
 

@@ -26,7 +26,6 @@ import json
 
 SCHEMA = "claude_mem"
 MEMBER_ROLE = "claude_mem_member"
-SCHEMA_VERSION = 1
 
 # Each entry is one migration step (index + 1 is its version). Never edit a step that
 # shipped: add a new one.
@@ -79,6 +78,9 @@ PG_MIGRATIONS: list[str] = [
     """,
 ]
 
+# The schema this client needs; a server ahead of it is fine (migrations only add).
+SCHEMA_VERSION = len(PG_MIGRATIONS)
+
 _PRELUDE = f"""
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{MEMBER_ROLE}') THEN
@@ -100,9 +102,9 @@ class TeamDatabaseError(Exception):
 def driver():
     try:
         import psycopg
-    except ImportError:
-        raise TeamDatabaseError(
-            "team memory needs the PostgreSQL driver: pip install 'claude-mem[team]'") from None
+    except ImportError as exc:
+        raise TeamDatabaseError("team memory needs the PostgreSQL driver: pip install "
+                                f"'claude-mem[team]' ({exc})") from None
     return psycopg
 
 

@@ -1,0 +1,147 @@
+"""What tests share: waiting, running hooks, reading the store, finding processes.
+
+Import from here (``from helpers import run_hook, wait_for``), never from ``conftest`` or
+another test module; fixtures stay in ``conftest.py``. No pytest import: the chaos bench
+uses the process scanner too.
+
+- ``wait_for(predicate, timeout, what)``: the one poll loop; returns the predicate's
+  truthy value or fails naming what it waited for.
+- ``run_hook(event, payload)``: one hook as Claude Code runs it, a real process with the
+  JSON on stdin (``hook_argv`` is its command line, ``HOOK_NAME`` event -> hook name).
+- ``open_store()``, ``wait_until_drained()``: the test's database, and waiting until the
+  worker has processed every queued and spooled event.
+- ``processes(...)``: the one ``/proc`` scanner; ``our_processes(data_dir)`` and
+  ``worker_pids(data_dir)`` are claude-mem processes of one data dir (found by their
+  environment, so other runs on the machine never count).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from claude_mem import config, install
+from claude_mem.hook_events import HOOK_EVENTS
+
+FIXTURES = Path(__file__).parent / "fixtures" / "claude-code"
+# Claude Code event name -> our hook command name ("PostToolUse" -> "post-tool-use").
+HOOK_NAME = {event: name for name, event in HOOK_EVENTS.items()}
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+# -- hooks ---------------------------------------------------------------------------------
+
+
+def load_fixture(name: str = "session-invoice-fix") -> list[tuple[str, dict]]:
+    events = []
+    for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines():
+        if line.strip():
+            record = json.loads(line)
+            events.append((record["event"], record["stdin"]))
+    return events
+
+
+def hook_argv(event: str) -> list[str]:
+    return [sys.executable, "-I", "-S", install.ENTRY, HOOK_NAME.get(event, event)]
+
+
+def run_hook(event: str, payload, *, command: str | None = None, env: dict | None = None,
+             timeout: float = 30) -> subprocess.CompletedProcess:
+    """Run one hook as Claude Code would: a process with the JSON on stdin."""
+    data = payload if isinstance(payload, (bytes, str)) else json.dumps(payload)
+    if isinstance(data, str):
+        data = data.encode()
+    full_env = {**os.environ, **(env or {})}
+    if command is not None:
+        return subprocess.run(command, shell=True, input=data, capture_output=True,
+                              env=full_env, timeout=timeout)
+    return subprocess.run(hook_argv(event), input=data, capture_output=True, env=full_env,
+                          timeout=timeout)
+
+
+def context_from(output: bytes | str) -> str:
+    """The additionalContext a SessionStart hook printed ("" for no output)."""
+    text = output.decode() if isinstance(output, bytes) else output
+    if not text.strip():
+        return ""
+    data = json.loads(text)
+    assert data["hookSpecificOutput"]["hookEventName"] == "SessionStart"
+    return data["hookSpecificOutput"]["additionalContext"]
+
+
+# -- the store -----------------------------------------------------------------------------
+
+
+def open_store():
+    from claude_mem.store import open_store as open_configured
+
+    return open_configured()
+
+
+def _drained() -> bool:
+    if not os.path.exists(config.db_path()):
+        return False
+    with open_store() as store:
+        return store.queue_stats()["pending"] == 0 and not config.spooled_names()
+
+
+def wait_until_drained(timeout: float = 30.0) -> None:
+    """Wait until the worker has processed every queued and spooled event."""
+    wait_for(_drained, timeout, what="the queue to drain")
+
+
+# -- processes -----------------------------------------------------------------------------
+
+
+def processes(*, cmdline_has: tuple[bytes, ...] = (), environ_has: tuple[bytes, ...] = (),
+              exe: str | None = None) -> dict[int, str]:
+    """Live processes (pid -> command line) matching every criterion given.
+
+    ``cmdline_has``: substrings of which the command line must hold one (zombies have an
+    empty command line, so never match);
+    ``environ_has``: exact ``NAME=value`` entries of the environment; ``exe``: the real
+    path of the executable. This process itself is never listed.
+    """
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if exe is not None and os.readlink(f"/proc/{entry}/exe") != exe:
+                continue
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmdline = fh.read()
+            if cmdline_has and not any(part in cmdline for part in cmdline_has):
+                continue
+            if environ_has:
+                with open(f"/proc/{entry}/environ", "rb") as fh:
+                    environ = fh.read().split(b"\0")
+                if not all(item in environ for item in environ_has):
+                    continue
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        found[int(entry)] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+    return found
+
+
+def our_processes(data_dir: str) -> list[tuple[int, str]]:
+    """Live claude-mem processes (pid, command line) whose environment names ``data_dir``."""
+    return sorted(processes(cmdline_has=(b"claude_mem", b"claude-mem"),
+                            environ_has=(f"CLAUDE_MEM_DATA_DIR={data_dir}".encode(),)).items())
+
+
+def worker_pids(data_dir: str) -> list[int]:
+    return [pid for pid, cmd in our_processes(data_dir) if "claude_mem.worker" in cmd]

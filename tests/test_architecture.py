@@ -1,0 +1,131 @@
+"""The house rules the layout promises (README "Architecture"), checked on the source.
+
+- No import cycle between claude-mem's modules, counting imports inside functions too
+  (a lazy import is still an arrow). A package's ``__init__`` is not implied by importing
+  one of its submodules, as tools like import-linter also count it.
+- No SQL outside the store package: every statement against our database lives in
+  ``claude_mem/store/``. The one exception is an importer reading another program's file
+  (the original claude-mem's database), listed in ``FOREIGN_SQL``.
+- The hook-event table, the event parsers and the worker's handlers agree.
+"""
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+PACKAGE = SRC / "claude_mem"
+# Files whose SQL is not about our database: they read another program's file.
+FOREIGN_SQL = {"claude_mem/importers/claude_mem_db.py"}
+SQL = re.compile(r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|"
+                 r"DELETE\s+FROM|CREATE\s+(TABLE|INDEX|UNIQUE|VIRTUAL|TRIGGER)|PRAGMA\s+\w+)\b",
+                 re.S)
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        found[".".join(parts)] = path
+    return found
+
+
+def _imports(name: str, path: Path, modules) -> set[str]:
+    is_package = path.name == "__init__.py"
+    targets = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = name.split(".") if is_package else name.split(".")[:-1]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            for alias in node.names:
+                sub = f"{base}.{alias.name}"
+                targets.add(sub if sub in modules else base)
+    return {t for t in targets if t in modules and t != name}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles():
+    modules = _modules()
+    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
+    assert _cycles(graph) == []
+
+
+def _strings(tree):
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                                       ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)
+                  and isinstance(node.body[0].value, ast.Constant)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) not in docstrings:
+            yield node.lineno, node.value
+
+
+def test_no_sql_outside_the_store_package():
+    offenders = []
+    for name, path in _modules().items():
+        rel = str(path.relative_to(SRC))
+        if name == "claude_mem.store" or name.startswith("claude_mem.store.") \
+                or rel in FOREIGN_SQL:
+            continue
+        for line, text in _strings(ast.parse(path.read_text(encoding="utf-8"))):
+            if SQL.search(text):
+                offenders.append(f"{rel}:{line}: {text.strip()[:60]!r}")
+    assert offenders == []
+
+
+def test_the_hook_event_table_parsers_and_handlers_agree():
+    from claude_mem import events, hooks, install
+    from claude_mem.hook_events import BY_EVENT, HOOK_EVENTS, TABLE
+    from claude_mem.worker import Worker
+
+    assert hooks.HOOK_EVENTS is HOOK_EVENTS
+    assert set(events.PARSERS) == set(BY_EVENT)
+    payload = '{"session_id": "s", "cwd": "/w"}'
+    kinds = {type(events.parse_event(row.event, payload)) for row in TABLE}
+    assert kinds == set(Worker.HANDLERS)
+    assert len({row.hook for row in TABLE}) == len(TABLE)
+    assert all(install.hook_command(row.hook).endswith(row.hook) for row in TABLE)
