@@ -493,3 +493,34 @@ def test_import_does_not_load_re_or_json():
                          capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("password: correct horse battery staple", "password: [REDACTED]"),
+    ("DB_PASSWORD=Hunter2.Secret99", "DB_PASSWORD=[REDACTED]"),
+    ("ENCRYPTION_KEY=9f86d081884c7d659a2feaa0c55ad015", "ENCRYPTION_KEY=[REDACTED]"),
+    ("Authorization: SSWS 00abcDEF123ghiJKL456mnoPQR", "Authorization: SSWS [REDACTED]"),
+    ("Cookie: sessionid=a8F3kd92LmQ; theme=dark", "Cookie: sessionid=[REDACTED]; theme=[REDACTED]"),
+    ("mysql -uroot -pS3cretPw appdb", "mysql -uroot -p[REDACTED] appdb"),
+    ("ENV DB_PASSWORD Hunter2.Secret99", "ENV DB_PASSWORD [REDACTED]"),
+    ("<password>Hunter2.Secret99</password>", "<password>[REDACTED]</password>"),
+    ("db:5432:app:appuser:Hunter2x", "db:5432:app:appuser:[REDACTED]"),
+    ('<private reason="health">a diagnosis</private> ok', "[private] ok"),
+])
+def test_families_the_hostile_test_found(text, expected):
+    assert clean_text(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "The password: must be 12 chars", "password: reset the flow", "sort_key: created_at",
+    "primary_key = 550e8400-e29b-41d4-a716-446655440000", "secret = settings.SECRET_KEY",
+    "9fceb02d0ae598e95dc970b74767f19372d61af8", "SGVsbG8sIHdvcmxkIQ==",
+])
+def test_look_alikes_of_those_families_stay(text):
+    assert clean_text(text) == text
+
+
+def test_secrets_used_as_json_keys_are_cleaned():
+    token = "ghp_" + "aB3" * 12
+    out = clean_value({"tokens": {token: {"scope": "read"}, "ok": 1}})
+    assert token not in json.dumps(out) and out["tokens"]["ok"] == 1

@@ -283,7 +283,8 @@ _LITERALS = frozenset("""
     true false yes no on off null none nil undefined n/a na tbd todo fixme
     changeme change_me change-me changeit placeholder redacted example dummy
     str string int integer bool boolean bytes number any object unknown
-    bearer basic token digest negotiate ntlm
+    bearer basic token digest negotiate ntlm ssws apikey api-key oauth hawk signature
+    aws4-hmac-sha256
 """.split())
 _AUTH_SCHEMES = r"(?:bearer|basic|token|digest|negotiate|ntlm)"
 
@@ -480,6 +481,11 @@ def _words(name: str) -> list:
 
 
 STRONG, WEAK = 2, 1
+# "password: must be 12 characters" is prose: a value that starts like a sentence.
+_PROSE_WORDS = frozenset("""
+    must should is are was were be the a an for required field prompt reset policy of to
+    and or not will can cannot needs need with in on if when see use your this that it
+""".split())
 
 
 def _secret_level(name: str) -> int:
@@ -590,6 +596,8 @@ def _non_secret(inner: str, name: str = "", bare: bool = False,
     if len(v) < 3:
         return True
     lv = v.lower()
+    if "[REDACTED" in v or PRIVATE in v:   # already cleaned inside (a=[REDACTED]; b=...)
+        return True
     if p.marker_value.fullmatch(v) or p.reference.fullmatch(v) or p.filler.fullmatch(v):
         return True
     if lv in _LITERALS or lv.startswith(("your_", "your-", "<your")):
@@ -633,6 +641,18 @@ def _redact_named(text: str, rx, prose_colon: bool) -> str:
         opening, inner, closing = _split_value(val)
         bare = not opening
         level = _secret_level(m.group("name"))
+        low_name = m.group("name").lower()
+        if (bare and prose_colon and m.group("sep") == ":" and level
+                and ("passw" in low_name or "passphrase" in low_name)
+                and text[ve:ve + 1] in (" ", "\t") and text[ve + 1:ve + 2].isalnum()):
+            # "passphrase: my cat is named Rex": the value is the rest of the line.
+            eol = text.find("\n", ve)
+            eol = n if eol == -1 else eol
+            first = text[ve + 1:eol].split(" ", 1)[0].lower()
+            if eol - vs <= 100 and inner.lower() not in _PROSE_WORDS and first not in _PROSE_WORDS:
+                ve = eol
+                inner = text[vs:ve].rstrip()
+                ve = vs + len(inner)
         skip = not level or _non_secret(
             inner, m.group("name"), bare=bare, fstring="f" in opening.lower()) or (
             level == WEAK and not _looks_random(inner))
@@ -726,7 +746,7 @@ def _redact_once(text: str) -> str:
     low = text.lower()
     if "authorization" in low:
         text = p.auth_header.sub(_keep_or_redact, text)
-        text = p.auth_params.sub(_keep_or_redact, text)
+        text = p.auth_params.sub(lambda m: m.group(1) + REDACTED, text)
     if "bearer" in low or "ssws" in low or "basic" in low:
         text = p.bearer.sub(_keep_or_redact, text)
     if "cookie" in low or "-b " in text:
