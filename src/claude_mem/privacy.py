@@ -616,9 +616,9 @@ def _non_secret(inner: str, name: str = "", bare: bool = False,
             return True
     if bare and _is_code(v, name):
         return True
-    if bare and name and v.replace("_", "").isalpha() and v.islower() and (
-            "_" in v or any(w in v for w in _words(name) if len(w) > 2)):
-        return True                        # password = new_password: a variable
+    if bare and name and v.replace("_", "").isalpha() and (
+            (v.islower() and "_" in v) or any(w in lv for w in _words(name) if len(w) > 2)):
+        return True                        # password = new_password, token: csrfToken
     return False
 
 
