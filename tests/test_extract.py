@@ -40,7 +40,7 @@ OUTCOMES = [
      "Tests 1 failed | 10 passed (11)", True),
     ("mocha", ["  5 passing (20ms)", "  1 failing"], "5 passing (20ms), 1 failing", True),
     ("node --test (real)", ["1..2", "# tests 2", "# suites 0", "# pass 1", "# fail 1",
-                            "# cancelled 0"], "pass 1, fail 1", True),
+                            "# cancelled 0"], "# pass 1, # fail 1", True),
     ("rspec", ["Finished in 0.04 seconds (files took 0.2 seconds to load)", "12 examples, 1 failure"],
      "12 examples, 1 failure", True),
     ("maven", ["[ERROR] Tests run: 12, Failures: 1, Errors: 0, Skipped: 0", "[INFO] BUILD FAILURE"],
@@ -151,6 +151,16 @@ def test_the_definition_an_edit_lies_inside():
     original = "def a():\n    return 1\n\ndef total(items):\n    tax = 0\n    return sum(items)\n"
     assert extract.enclosing(original, "    tax = 0\n", "m.py") == "total"
     assert extract.enclosing(original, "not there", "m.py") == ""
+    js = "class TokenBucket {\n  refill(now) {\n    const elapsed = now - this.last\n  }\n}\n"
+    assert extract.enclosing(js, "    const elapsed", "src/limiter.js") == "TokenBucket.refill"
+
+
+def test_the_line_an_edit_changed():
+    old = "  refill(now) {\n    const tokens = Math.floor(elapsed / 1000) * this.rate\n  }"
+    new = "  refill(now) {\n    const tokens = (elapsed / 1000) * this.rate\n  }"
+    assert extract.changed_line(old, new) == ("const tokens = Math.floor(elapsed / 1000) * this.rate",
+                                              "const tokens = (elapsed / 1000) * this.rate")
+    assert extract.changed_line("a\n", "a\nb\n") == ("", "")
 
 
 def test_quoted_text_and_heredocs_are_not_shell_code():
@@ -177,3 +187,31 @@ def test_the_users_answers():
     assert extract.answers(response) == [("Which rig?", "No rig"),
                                          ("Which tools?", "Credo + Dialyxir + mix_audit")]
     assert extract.answers({"questions": []}) == [] and extract.answers("x") == []
+
+
+def test_the_line_a_command_ends_on():
+    bisect = ["Bisecting: 2 revisions left to test after this (roughly 1 step)",
+              "[df864f662491eca617e8f06fa7d348beafadf26d] Speed up conversions with integer math",
+              "running  'python' '-m' 'pytest' '-q'",
+              "df864f662491eca617e8f06fa7d348beafadf26d is the first bad commit",
+              "commit df864f662491eca617e8f06fa7d348beafadf26d"]  # real git bisect run output
+    assert extract.conclusion(bisect) == "df864f662491eca617e8f06fa7d348beafadf26d is the first bad commit"
+    assert extract.conclusion(["Collecting rich", "Successfully installed rich-13.7.1"]) == \
+        "Successfully installed rich-13.7.1"
+    assert extract.conclusion(["✓ Closed spotter-dov.1: Extracted shared transcript"]) == \
+        "✓ Closed spotter-dov.1: Extracted shared transcript"
+    assert extract.conclusion(["one line"]) == "one line"
+    assert extract.conclusion([f"line {i}" for i in range(20)]) == ""
+
+
+@pytest.mark.parametrize("command,subject", [
+    ("git add -A && git commit -q -m 'rotate-backups: pick by name, not mtime' && git push",
+     "rotate-backups: pick by name, not mtime"),
+    ('git commit -am "Fix \\"quoted\\" totals"', 'Fix \\"quoted\\" totals'),
+    ("git commit -m \"$(cat <<'EOF'\nfeat: unified transcript (spotter-dov)\n\nBody line\nEOF\n)\"",
+     "feat: unified transcript (spotter-dov)"),
+    ("git commit --message=wip", "wip"),
+    ("git status", ""),
+])
+def test_the_message_a_commit_command_gives(command, subject):
+    assert extract.commit_message(command) == subject

@@ -182,7 +182,8 @@ def test_edits_of_one_file_merge_into_one_line_with_their_symbols():
     summary, observations = _summary(edits)
     assert observations[0]["title"].startswith("Edited billing/tax.py")
     assert "Symbols: rate" in observations[0]["facts"]  # the change sits inside rate()
-    assert summary.completed == "- Edited billing/tax.py (2 edits): rate, TaxTable"
+    assert summary.completed == ("- Edited billing/tax.py (2 edits): rate, TaxTable "
+                                 "(`return 0.2` → `return RATES[country]`)")
 
 
 def test_commit_outcome_and_answer_are_kept():

@@ -293,3 +293,117 @@ def test_progress_bar_on_a_terminal(tmp_path):
     assert proc.returncode == 0
     assert "Reading transcripts" in shown and "1/1 files" in shown and "100%" in shown
     assert "Making memory" in shown
+
+
+def test_import_under_an_llm_back_end_respects_the_cost_caps(tmp_path, monkeypatch):
+    """The dov session (147 tool calls) with the anthropic back-end against the fake API and
+    a cap of 6 calls: 6 model calls are made, the rest of the session falls back to the
+    heuristic, and the dry run predicted those 6 calls."""
+    from tests.fakes.fake_llm_server import FakeLLMServer
+    from tests.test_llm_backends import recorder_script
+
+    project = _project(tmp_path, "spotter-dov")
+    path = str(_moved_transcript(tmp_path, "dov", project))
+    with FakeLLMServer(recorder_script()) as srv:
+        monkeypatch.setenv("CLAUDE_MEM_COMPRESSOR", "anthropic")
+        monkeypatch.setenv("CLAUDE_MEM_LLM_BASE_URL", srv.url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-dummy")
+        monkeypatch.setenv("CLAUDE_MEM_LLM_MAX_CALLS_PER_SESSION", "6")
+        estimate = _import(path, "--dry-run")["llm_estimate"]
+        assert estimate["calls"] == 6 and estimate["sessions_at_cap"] == 1
+        _import(path)
+        assert srv.model_request_count == 6
+    with open_store() as store:
+        made_by = dict(store.db.execute(
+            "SELECT generated_by LIKE 'anthropic:%', COUNT(*) FROM observations GROUP BY 1"))
+        assert made_by[1] > 0 and made_by[0] > 0  # the model's work, then the heuristic's
+        assert store.counts()["summaries"] == 2
+
+
+def _line(**entry) -> str:
+    base = {"sessionId": "0a1b2c3d-0000-4000-8000-000000000001", "cwd": "/work/app",
+            "isSidechain": False, "timestamp": "2026-03-01T10:00:00.000Z"}
+    return json.dumps({**base, **entry})
+
+
+def _assistant(*blocks, **extra) -> str:
+    return _line(type="assistant", message={"role": "assistant", "model": "claude-opus-4-6",
+                                            "content": list(blocks)}, **extra)
+
+
+def _user(content, **extra) -> str:
+    return _line(type="user", message={"role": "user", "content": content}, **extra)
+
+
+def _result(use_id: str, text: str, error: bool = False, **extra) -> str:
+    return _user([{"type": "tool_result", "tool_use_id": use_id, "content": text,
+                   "is_error": error}], **extra)
+
+
+def _use(use_id: str, name: str = "Bash", **tool_input) -> dict:
+    return {"type": "tool_use", "id": use_id, "name": name, "input": tool_input}
+
+
+def test_edge_shapes_of_transcripts(tmp_path):
+    """Shapes the real fixtures do not all show: local commands, queued prompts, rejected,
+    invalid and blocked calls, sidechains, API errors, subagent files."""
+    lines = [
+        _user("<command-name>/model</command-name>\n<command-args></command-args>"),
+        _user("<local-command-stdout>Set model to opus</local-command-stdout>"),
+        _user("<command-name>/review</command-name>\n<command-args>the parser</command-args>"),
+        _user([{"type": "text", "text": "Review the parser carefully..."}], isMeta=True),
+        _assistant({"type": "text", "text": "Looking."}, _use("t1", command="ls")),
+        _result("t1", "parser.py", toolUseResult={"stdout": "parser.py", "stderr": ""}),
+        _assistant(_use("t2", "Read", file_path="/work/app/nope.py")),
+        _result("t2", "<tool_use_error>File does not exist.</tool_use_error>", error=True),
+        _assistant(_use("t3", command="rm -rf build")),
+        _result("t3", "The user doesn't want to proceed with this tool use.", error=True),
+        _assistant(_use("t4", command="git commit -m x")),
+        _result("t4", "Blocked by policy hook: commits need review", error=True),
+        _assistant(_use("t5", command="pytest")),
+        _result("t5", "Exit code 1\n1 failed", error=True),
+        _assistant(_use("t6", "WebFetch", url="https://example.invalid")),
+        _result("t6", "Request failed with status code 404", error=True),
+        _assistant({"type": "text", "text": "sub step"}, _use("s1", command="ls"), isSidechain=True),
+        _result("s1", "x", isSidechain=True),
+        _line(type="attachment", attachment={"type": "queued_command",
+                                             "prompt": "also check the lexer"}),
+        _assistant({"type": "text", "text": "The parser and lexer look fine."}),
+        _user("<bash-input>git status</bash-input>"),
+        _user("Now fix the tokenizer", promptId="p-3"),
+        _assistant({"type": "text", "text": "API Error: 529"}, isApiErrorMessage=True),
+        _user("try again", promptId="p-4"),
+        _assistant({"type": "text", "text": "Fixed."}),
+        "not json at all",
+    ]
+    folder = tmp_path / "claude" / "projects" / "-work-app"
+    path = folder / "0a1b2c3d-0000-4000-8000-000000000001.jsonl"
+    folder.mkdir(parents=True)
+    path.write_text("\n".join(lines) + "\n")
+    (folder / "0a1b2c3d-0000-4000-8000-000000000001" / "subagents").mkdir(parents=True)
+    (folder / "0a1b2c3d-0000-4000-8000-000000000001" / "subagents" / "agent-a1.jsonl").write_text(
+        "\n".join(lines))
+    (folder / "agent-old.jsonl").write_text("\n".join(lines))
+    assert find_transcripts() == [str(path)]
+
+    transcript = Transcript(str(path))
+    got = [(e.name, e.payload.get("prompt") or e.payload.get("tool_use_id")
+            or e.payload.get("last_assistant_message") or e.payload.get("source", ""))
+           for e in transcript.events()]
+    assert got == [
+        ("SessionStart", "startup"),
+        ("UserPromptSubmit", "/review the parser"),
+        ("PostToolUse", "t1"),
+        ("PostToolUseFailure", "t5"),
+        ("PostToolUseFailure", "t6"),
+        ("Stop", "Looking."),
+        ("UserPromptSubmit", "also check the lexer"),
+        ("Stop", "The parser and lexer look fine."),
+        ("UserPromptSubmit", "Now fix the tokenizer"),  # ended by an API error: no Stop
+        ("UserPromptSubmit", "try again"),
+        ("Stop", "Fixed."),
+        ("SessionEnd", ""),
+    ]
+    assert transcript.problems == [f"line {len(lines)}: not JSON (Expecting value: line 1 "
+                                   "column 1 (char 0))"]
+    assert transcript.session_id == "0a1b2c3d-0000-4000-8000-000000000001"

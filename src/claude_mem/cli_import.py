@@ -159,11 +159,7 @@ def import_claude_mem_db_cmd(path, as_json):
     """Copy the original claude-mem's memory (~/.claude-mem/claude-mem.db of the TypeScript plugin)."""
     from claude_mem.importers import claude_mem_db
 
-    try:
-        report = claude_mem_db.import_database(path)
-    except claude_mem_db.NotClaudeMemDatabase as exc:
-        raise click.ClickException(str(exc))
-    _print_copy_report(report, as_json)
+    _copy(claude_mem_db.import_database, path, as_json)
 
 
 @import_group.command("json")
@@ -173,14 +169,15 @@ def import_json_cmd(file, as_json):
     """Import what `claude-mem export` wrote (e.g. from another machine)."""
     from claude_mem.importers import json_export
 
+    _copy(json_export.import_file, file, as_json)
+
+
+def _copy(importer, path: str, as_json: bool) -> None:
+    """Run a copying importer; its ValueError (not a database, not an export) is one line."""
     try:
-        report = json_export.import_file(file)
-    except json_export.BadExport as exc:
+        report = importer(path)
+    except ValueError as exc:
         raise click.ClickException(str(exc))
-    _print_copy_report(report, as_json)
-
-
-def _print_copy_report(report: dict, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -118,6 +118,11 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
     said = notes.lower()
     for insight in [l for l in learned if _plain(l).lower() not in said][:3]:
         line += f"\n  - learned: {_one_line(insight, 240)}"
+    if rich:  # commits are short and say what now exists
+        commits = [l.strip().lstrip("- ") for l in (summary.get("completed") or "").splitlines()
+                   if l.strip().lstrip("- ").startswith("Committed ")]
+        for commit in [c for c in commits if _plain(c)[10:].lower() not in said][:2]:
+            line += f"\n  - {_one_line(commit, 160)}"
     return line
 
 
@@ -212,16 +217,27 @@ def render(store, project: str, settings, *, since: float | None = None,
         used = sum(len(line) + 1 for line in lines)
 
     def add_section(title: str, items: list, limit: int) -> None:
-        """Each item is a list of renderings, richest first; the first that fits is taken."""
+        """Each item is a list of renderings, richest first. Every item gets its shortest
+        rendering while there is room; then, newest first, richer ones while they fit."""
         nonlocal used
-        taken = []
         room = min(limit, budget - used) - len(title) - 2
+        chosen: list[int | None] = []
         for choices in items:
-            item = next((c for c in choices if len(c) + 1 <= room), None)
-            if item is None:
-                continue  # a shorter item further down may still fit
-            taken.append(item)
-            room -= len(item) + 1
+            if len(choices[-1]) + 1 <= room:
+                chosen.append(len(choices) - 1)
+                room -= len(choices[-1]) + 1
+            else:
+                chosen.append(None)  # a shorter item further down may still fit
+        for n, choices in enumerate(items):
+            if chosen[n] is None:
+                continue
+            current = len(choices[chosen[n]])
+            for richer in range(chosen[n]):
+                if len(choices[richer]) - current <= room:
+                    room -= len(choices[richer]) - current
+                    chosen[n] = richer
+                    break
+        taken = [choices[c] for choices, c in zip(items, chosen) if c is not None]
         if taken:
             lines.extend([title] + taken + [""])
             used = sum(len(line) + 1 for line in lines)

@@ -79,7 +79,7 @@ class EventHandlers:
             session_id=session["id"], claude_session_id=session["claude_session_id"],
             project=session["project"], cwd=session["cwd"], prompt_number=prompt_number,
             request=request, goal=goal, previous_reply=(previous or {}).get("notes") or "",
-            earlier=tuple(self.store.observations_for_prompt(session["id"], prompt_number)),
+            earlier=self.prompt_memory.observations(session["id"], prompt_number),
         )
 
     def _session(self, event, name: str, at: float):
@@ -162,6 +162,7 @@ class EventHandlers:
                                           summary, generated_by, at)
             self.store.complete_session(session["id"], reason, at, status)
             self.store.delete_pending(ids)
+        self.prompt_memory.forget(session["id"])
 
     def handle_end(self, event: SessionEnd, group, name: str, at: float) -> None:
         session = self._session(event, name, at)

@@ -44,11 +44,16 @@ from claude_mem.control import ControlServer
 from claude_mem.compress import make_compressor
 from claude_mem.events import BadEvent, ToolEvent, parse_event
 from claude_mem.handlers import EventHandlers, _ids
+from claude_mem.prompt_memory import PromptMemory
 from claude_mem.store import open_store
 
 
 # Longest pause between two attempts at a failing queue row.
 _MAX_RETRY_PAUSE = 60.0
+# Idle housekeeping: at most this many free pages (4 KiB each) returned per step, and
+# a step at most this often once nothing is left to return.
+_RECLAIM_PAGES_PER_STEP = 8192
+_MAINTENANCE_INTERVAL = 30.0
 
 
 class Worker(EventHandlers):
@@ -57,6 +62,10 @@ class Worker(EventHandlers):
     def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
         self.store = open_store(busy_timeout_ms=15000)
+        # Each open request's observations, read incrementally (linear ingest).
+        self.prompt_memory = PromptMemory(self.store)
+        self.next_maintenance_at = 0.0
+        self.conversion_checked = False
         self.compressor = make_compressor(self.settings, self.store)
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -145,6 +154,8 @@ class Worker(EventHandlers):
             if self.unscrubbed:
                 # The queue is drained: let the deleted rows' bytes leave the WAL too.
                 self.unscrubbed = not self.store.scrub_files()
+            if self.maintain():
+                continue  # more space to give back; idle time keeps counting
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break
@@ -161,6 +172,23 @@ class Worker(EventHandlers):
                 wait = min(wait, max(0.02, min(self.retry_at.values()) - time.monotonic()))
             self.wakeup.wait(wait)
             self.wakeup.clear()
+
+    def maintain(self) -> bool:
+        """Bounded housekeeping while idle (see store/space.py); True if there is more."""
+        now = time.monotonic()
+        if now < self.next_maintenance_at:
+            return False
+        returned = 0
+        try:
+            if not self.conversion_checked:
+                self.conversion_checked = True
+                if not self.store.queue_stats()["pending"] and self.store.convert_to_incremental():
+                    log.info("database converted to incremental auto-vacuum (one VACUUM)")
+            returned = self.store.reclaim_space(_RECLAIM_PAGES_PER_STEP)
+        except Exception as exc:  # housekeeping must never stop the worker
+            log.warning(f"reclaiming space failed: {exc!r}")
+        self.next_maintenance_at = now + (0.0 if returned else _MAINTENANCE_INTERVAL)
+        return bool(returned)
 
     def leave_when_idle(self, idle: float) -> bool:
         """The idle exit handshake; True to exit, False when new work kept us running.

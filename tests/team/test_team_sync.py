@@ -178,3 +178,34 @@ def test_init_db_is_repeatable_and_its_sql_works_in_psql(pg_cluster, tmp_path):
         with psycopg.connect(server, autocommit=True) as conn:
             for name in names:
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_a_summary_updated_after_its_push_travels_again(team_db, tmp_path, monkeypatch):
+    from claude_mem import config
+    from claude_mem.models import Summary
+    from claude_mem.store import Store
+    from claude_mem.store.team import TeamStore
+    from claude_mem.team.sync import sync_once
+
+    def machine(alias: str):
+        store = Store(str(tmp_path / alias / "claude-mem.db"))
+        TeamStore(store).share("github.com/acme/billing", "billing", f"/src/{alias}/billing")
+        monkeypatch.setenv("CLAUDE_MEM_TEAM_DATABASE_URL", team_db.url_for(alias))
+        monkeypatch.setenv("CLAUDE_MEM_TEAM_MEMBER", alias)
+        return store, config.load()
+
+    (laptop, laptop_settings), (desktop, desktop_settings) = machine("alice"), machine("bob")
+    with laptop.write():
+        session = laptop.open_session("s-1", "billing", "/src/alice/billing", 1.0)["id"]
+        laptop.upsert_summary(session, "billing", 1, Summary("first version"), "test", 2.0)
+    for request, at in (("first version", None), ("second version", 3.0)):
+        if at:
+            with laptop.write():
+                laptop.upsert_summary(session, "billing", 1, Summary(request), "test", at)
+        assert sync_once(laptop, laptop_settings)["pushed"] == 1
+        assert sync_once(desktop, desktop_settings)["pulled"] == 1
+        rows = desktop.db.execute("SELECT request, member FROM summaries").fetchall()
+        assert [tuple(r) for r in rows] == [(request, "alice")]
+    assert team_db.query("SELECT count(*) FROM claude_mem.records")[0][0] == 1
+    laptop.close()
+    desktop.close()

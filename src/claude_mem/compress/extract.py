@@ -15,7 +15,8 @@ reads what real tools print, across ecosystems, and returns "" / [] when it find
   snippet, path)`` — the definition an edited snippet lies inside.
 - ``shell_code(command)`` — a command with quoted strings and heredoc bodies blanked, so
   a commit message is never read as a file name or a redirect.
-- ``commit(stdout)`` — the short hash and subject that ``git commit`` printed.
+- ``commit(stdout)`` — the short hash and subject that ``git commit`` printed;
+  ``conclusion(lines)`` — the line a state-changing command ends on.
 - ``answers(tool_response)`` — the user's answers to the model's AskUserQuestion.
 """
 from __future__ import annotations
@@ -98,7 +99,7 @@ def outcome(lines) -> str:
         found["unittest"] += f": {found.pop('unittest-result')}"
     found.pop("unittest-result", None) if "unittest" not in found else None
     if "node-test" in found:  # "# pass 3" / "# fail 1" arrive on two lines
-        counts = [l.strip("# ").strip() for l in lines if re.match(r"^# (pass|fail) \d+", l.strip())]
+        counts = [l.strip() for l in lines if re.match(r"^# (pass|fail) \d+", l.strip())]
         found["node-test"] = ", ".join(counts[-2:])
     if "mocha-fail" in found and "mocha" in found:
         found["mocha"] += ", " + found.pop("mocha-fail")
@@ -139,6 +140,7 @@ _CAUSE_RANKS: list[tuple[int, re.Pattern]] = [(score, re.compile(pattern, re.I))
     (8, r"^(E\s+)?[\w.]*(Error|Exception|Exit)\b:?\s*\S"),            # Python / JS
     (8, r"^fatal: |^panic: |panicked at|^thread '.+' panicked"),
     (8, r"^\s*(assertion .*failed|Expected:|expected .* (to|got)|AssertionError)"),
+    (8, r"^not ok \d+ - "),                                           # TAP (node --test, prove)
     (7, r"^--- FAIL: |^\s+\w+_test\.go:\d+: "),
     (7, r"^\s*\d+\) .+|^\s*✕ |^\s*× |^\s*● "),                         # ExUnit / jest / vitest
     (7, r"No such file|command not found|Permission denied|not found|cannot find|"
@@ -259,15 +261,43 @@ def symbols(code: str, path: str = "", limit: int = 12) -> list[str]:
 
 
 def enclosing(original: str, snippet: str, path: str = "") -> str:
-    """The last definition above ``snippet`` in ``original``: what an edit changed."""
-    if not original or not snippet:
+    """The definition ``snippet`` lies in, within ``original``: what an edit changed.
+
+    An indented definition is named with the one around it (``TokenBucket.refill``).
+    """
+    lang = language(path)
+    if not original or not snippet or not lang:
         return ""
     at = original.find(snippet)
     if at < 0:
         return ""
-    head = original[:at + len(snippet.split("\n", 1)[0])]
-    names = symbols("\n".join(head.splitlines()[-400:]), path, limit=10_000)
-    return names[-1] if names else ""
+    head = original[:at + len(snippet.split("\n", 1)[0])].splitlines()[-600:]
+    found: list[tuple[int, str]] = []  # (indent, name) of each definition line, in order
+    for line in head:
+        if len(line) > 300:
+            continue
+        for pattern in _COMPILED[lang]:
+            match = pattern.match(line)
+            if match and match.group(1) not in _KEYWORDS:
+                found.append((len(line) - len(line.lstrip()), match.group(1)))
+                break
+    if not found:
+        return ""
+    indent, name = found[-1]
+    outer = next((n for i, n in reversed(found[:-1]) if i < indent), "")
+    return f"{outer.rsplit('.', 1)[-1]}.{name}" if outer and indent > 0 else name
+
+
+def changed_line(old: str, new: str) -> tuple[str, str]:
+    """The first line an edit changed, before and after ("" when only added or removed)."""
+    import difflib
+
+    a = [l.strip() for l in str(old or "").splitlines() if l.strip()]
+    b = [l.strip() for l in str(new or "").splitlines() if l.strip()]
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "replace":
+            return a[i1], b[j1]
+    return "", ""
 
 
 # -- shell ------------------------------------------------------------------------------
@@ -308,6 +338,28 @@ def shell_code(command: str) -> str:
     return re.sub(r"_+", "", mask_quoted(command)) if command else ""
 
 
+_CONCLUSION = re.compile(
+    r"is the first bad commit|^Successfully (?:installed|built|tagged|created|uninstalled)|"
+    r"^(?:Created|Wrote|Saved|Published|Deployed|Merged|Tagged|Installed|Uninstalled|Added|"
+    r"Removed|Updated|Deleted|Closed|Generated|Migrated|Rolled back)\b|^Fast-forward|"
+    r"^Switched to (?:a new )?branch|set up to track|\* \[new (?:branch|tag)\]|^\s*[✓✔] ")
+
+
+def conclusive(line: str) -> bool:
+    """True for a line that states what a command achieved (not merely its first line)."""
+    return bool(_CONCLUSION.search(str(line or "").strip()))
+
+
+def conclusion(lines, short: int = 8) -> str:
+    """The line a state-changing command ends on ("… is the first bad commit", "Successfully
+    installed …", "✓ Closed …"); the first line of a short output otherwise."""
+    for line in lines:
+        if _CONCLUSION.search(line.strip()):
+            return line.strip()[:200]
+    meaningful = [l.strip() for l in lines if l.strip() and not re.match(r"^[-=*#.]+$|^(done|ok)\.?$", l.strip(), re.I)]
+    return meaningful[0][:200] if meaningful and len(lines) <= short else ""
+
+
 _COMMIT = re.compile(r"^\[([\w./+-]+)(?: \(root-commit\))? ([0-9a-f]{7,40})\] (.+)$", re.M)
 
 
@@ -315,6 +367,23 @@ def commit(stdout: str) -> tuple[str, str, str]:
     """(branch, short hash, subject) from ``git commit`` output, or ("", "", "")."""
     match = _COMMIT.search(str(stdout or ""))
     return (match.group(1), match.group(2), match.group(3).strip()) if match else ("", "", "")
+
+
+_COMMIT_MESSAGE = re.compile(
+    r"\bgit\s+(?:-C\s+\S+\s+)?commit\b[^\n]*?\s(?:-[a-zA-Z]*m|--message)(?:=|\s+)"
+    r"(?:\"\$\(cat\s+<<-?\s*['\"]?(\w+)['\"]?\s*\n(?P<heredoc>.*?)\n\s*\1\b"
+    r"|'(?P<single>[^']*)'|\"(?P<double>(?:[^\"\\]|\\.)*)\"|(?P<bare>\S+))", re.S)
+
+
+def commit_message(command: str) -> str:
+    """The subject line of the message a ``git commit -m …`` command gives (heredocs too)."""
+    match = _COMMIT_MESSAGE.search(str(command or ""))
+    if not match:
+        return ""
+    text = next((g for g in (match.group("heredoc"), match.group("single"), match.group("double"),
+                             match.group("bare")) if g), "")
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return first[:200]
 
 
 # -- the user's answers -----------------------------------------------------------------

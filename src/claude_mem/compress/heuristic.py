@@ -66,7 +66,6 @@ MUTATING_COMMANDS = re.compile(
     r"uv\s+(add|pip|sync)|npm\s+(i|install|uninstall|publish)|yarn\s+add|pnpm\s+add|poetry\s+add|"
     r"cargo\s+(add|install|publish)|mix\s+(deps\.get|igniter\.install|ecto\.\w+)|make|patch|"
     r"gh\s+(pr|issue|release)\s+(create|merge|close|edit|comment))\b")
-TRIVIAL_OUTPUT = re.compile(r"^(\s*|[-=*#.]+|done\.?|ok\.?)$", re.I)
 
 LIST_LIMIT = 12
 NOTES_LIMIT = 1800
@@ -299,6 +298,10 @@ class HeuristicCompressor:
         names = list(_dedupe(names))
         removed = [n for n in _dedupe(removed) if n not in names]
         title = f"Edited {path}"
+        before, after = next((pair for pair in (extract.changed_line(o, n) for o, n in edits) if pair[0]),
+                             ("", ""))
+        if before:
+            facts.insert(0, f"Change: {_code(before, 120)} → {_code(after, 120)}")
         if len(edits) == 1:
             old, new = edits[0]
             old_lines, new_lines = _lines(old), _lines(new)
@@ -306,6 +309,8 @@ class HeuristicCompressor:
                 title += f": {_code(old_lines[0].strip(), 50)} → {_code(new_lines[0].strip(), 50)}"
             elif names or removed:
                 title += ": " + _symbol_text(names, removed)
+                if before and len(old_lines) <= 12:
+                    title += f": {_code(before, 50)} → {_code(after, 50)}"
         elif edits:
             title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else "")
         if names or removed:
@@ -359,12 +364,17 @@ class HeuristicCompressor:
 
     def _command_obs(self, ctx, command, lines, out, description, interrupted=False, background=""):
         core = _core_command(command)
-        result = extract.outcome(lines)
+        # ``git bisect run`` prints a test run per step: its failures are the probe, not the result.
+        result = "" if re.match(r"git\s+bisect\b", core) else extract.outcome(lines)
         failed = extract.outcome_failed(result)
         branch, sha, subject = extract.commit(out)
         facts = [f"Command: {_short(command, 300)}"]
         if description:
             facts.append(f"Purpose: {_short(description, 160)}")
+        message = extract.commit_message(command)
+        if message and not sha:
+            # ``git commit -q`` prints no hash: the message says what was committed.
+            facts.append(f"Commit: {message}")
         concepts = ["command"]
         read_only = bool(READ_ONLY.match(core))
         if interrupted:
@@ -386,10 +396,10 @@ class HeuristicCompressor:
             concepts.append("commit")
         else:
             status = "succeeded"
-            first = next((l.strip() for l in lines if not TRIVIAL_OUTPUT.match(l)), "")
-            if first and not read_only and len(lines) <= 8:
-                status += f": {_short(first, 100)}"
-                facts.append(f"Output: {_short(first, 200)}")
+            said = "" if read_only else extract.conclusion(lines)
+            if said:
+                status += f": {_short(said, 140)}"
+                facts.append(f"Output: {said}")
         if result:
             facts.append(f"Outcome: {result}")
             concepts.append("test" if re.search(r"test|example|spec|passing", result, re.I) else "check")
@@ -433,6 +443,10 @@ class HeuristicCompressor:
             core = _core_command(command)
             what = _code(core if len(command) > 80 else command)
             facts = [f"Command: {_short(command, 300)}"]
+            message = extract.commit_message(command)
+            if message and re.search(r"upstream|remote|rejected|fetch first|non-fast-forward|"
+                                     r"Could not read from", error):
+                facts.append(f"Commit: {message}")  # the commit went through; the push failed
         else:
             target = data.get("file_path") or data.get("notebook_path") or data.get("path") or ""
             what = f"{event.tool_name}" + (f" of {self.rel(target, ctx)}" if target else "")
@@ -661,7 +675,9 @@ def _merged_edits(observations) -> list[str]:
         if not obs.get("files_modified") or "command" in obs.get("concepts", []):
             continue
         for path in obs["files_modified"]:
-            entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"]})
+            entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"],
+                                           "change": ""})
+            entry["change"] = entry["change"] or _fact(obs, "Change")
             if path not in order:
                 order.append(path)
             entry["edits"] += 1
@@ -681,8 +697,9 @@ def _merged_edits(observations) -> list[str]:
         count = f" ({entry['edits']} edits)" if entry["edits"] > 1 else ""
         names = entry["names"]
         detail = ", ".join(names[:8]) + (f", +{len(names) - 8} more" if len(names) > 8 else "")
+        change = f" ({entry['change']})" if entry["change"] and entry["edits"] <= 3 and not entry["created"] else ""
         lines.append(f"{verb} {path}{count}" + (f": {detail}" if detail else
-                                               (f" — {entry['subtitle']}" if entry.get("subtitle") else "")))
+                                               (f" — {entry['subtitle']}" if entry.get("subtitle") else "")) + change)
     return lines
 
 
@@ -732,9 +749,9 @@ def _notable_commands(observations) -> list[str]:
         core = _core_command(command)
         if READ_ONLY.match(core) or re.match(r"^git\s+(add|stash|checkout|status)\b", core):
             continue
-        if CHECK_COMMAND.search(core):
-            continue  # a check that printed no outcome: its problems are listed elsewhere
         said = _fact(obs, "Output")
+        if CHECK_COMMAND.search(core) and not extract.conclusive(said):
+            continue  # a check that printed no outcome: its problems are listed elsewhere
         if not said and not MUTATING_COMMANDS.match(core):
             continue
         out.append(f"Ran {_code(core, 90)}" + (f" → {_short(said, 100)}" if said else ""))
@@ -745,7 +762,8 @@ def _best_reply(new: str, previous: str) -> str:
     """The request's best summary: a trivial later reply must not replace a substantive one."""
     new, previous = str(new or "").strip(), str(previous or "").strip()
     if previous and len(previous) >= 200 and len(new) < max(200, len(previous) // 3):
-        return previous
+        # Kept, with the short afterword (it may still say something: "all 15 tests pass").
+        return previous if not new or new in previous else f"{previous}\n(then) {new}"
     return new or previous
 
 

@@ -10,6 +10,7 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``memory``     observations and summaries
 - ``search``     full-text search (FTS5, weighted bm25, safe quoting)
 - ``accounting`` LLM usage and the store's own figures
+- ``space``      giving disk space back (incremental auto-vacuum, WAL truncation)
 - ``team``       team memory's local side: shared projects, the outbox, teammates' rows
                  (``TeamStore(store)``; the PostgreSQL side is ``store.postgres``)
 - ``feed``       the viewer's live feed: what was stored after a cursor
@@ -51,13 +52,14 @@ from claude_mem.store.queue import QueueRoom
 from claude_mem.store.search import fts_query
 from claude_mem.store.search import SearchRoom
 from claude_mem.store.sessions import SessionsRoom
+from claude_mem.store.space import SpaceRoom
 
 __all__ = ["Store", "open_store", "summary_dict", "fts_query", "observation_dict",
            "sqlite3", "MIGRATIONS"]
 
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            FeedRoom, ForgetRoom, Database):
+            SpaceRoom, FeedRoom, ForgetRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a

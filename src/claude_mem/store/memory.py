@@ -43,12 +43,22 @@ class MemoryRoom:
             "INSERT OR IGNORE INTO processed_tool_uses (session_id, tool_use_id, processed_at)"
             " VALUES (?, ?, ?)", [(session_id, i, at) for i in tool_use_ids if i])
 
-    def observations_for_prompt(self, session_id: int, prompt_number: int) -> list[dict]:
+    def observations_for_prompt(self, session_id: int, prompt_number: int, *,
+                                after_id: int = 0) -> list[dict]:
+        """A request's observations in order; with ``after_id``, only those stored after it."""
         rows = self.db.execute(
-            "SELECT * FROM observations WHERE session_id = ? AND prompt_number = ? ORDER BY id",
-            (session_id, prompt_number),
+            "SELECT * FROM observations WHERE session_id = ? AND prompt_number = ? AND id > ?"
+            " ORDER BY id", (session_id, prompt_number, after_id),
         ).fetchall()
         return [observation_dict(row) for row in rows]
+
+    def prompt_observations_mark(self, session_id: int, prompt_number: int) -> tuple[int, int]:
+        """(count, highest id) of a request's observations: tells a cached copy is current."""
+        count, top = self.db.execute(
+            "SELECT count(*), coalesce(max(id), 0) FROM observations"
+            " WHERE session_id = ? AND prompt_number = ?", (session_id, prompt_number),
+        ).fetchone()
+        return count, top
 
     def upsert_summary(self, session_id: int, project: str, prompt_number: int, summary,
                        generated_by: str, at: float) -> int:

@@ -292,6 +292,10 @@ def apply(store) -> list[str]:
     """Apply the missing migrations to ``store.db``; returns the names applied."""
     if store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
         return []
+    if not store.db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+        # A new file: free pages go back to the file system (see space.py). This must be
+        # set before the first table exists; older files are converted by the worker.
+        store.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
     mode = store.db.execute("PRAGMA journal_mode").fetchone()[0]
     if mode.lower() != "wal":
         store.db.execute("PRAGMA journal_mode = WAL")

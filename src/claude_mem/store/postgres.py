@@ -11,8 +11,8 @@ Contract:
   ``claude_mem_member``); row-level security lets a member read the rows of their team
   and insert or update only rows whose ``member`` is their own role. Nobody but the
   administrator deletes.
-- ``TeamDatabase.push(records)`` inserts with ``ON CONFLICT (uid) DO NOTHING`` (a newer
-  version of a summary replaces an older one, nothing else ever changes), so pushing
+- ``TeamDatabase.push(records)`` inserts with ``ON CONFLICT (uid) DO NOTHING`` (only a
+  newer version of a summary replaces an older one of the same member), so pushing
   twice, after a crash or a partition, changes nothing. ``pull(...)`` returns rows of one
   project after a cursor ``(tx, uid)``, where ``tx`` is the id of the transaction that
   wrote the row, and only rows of transactions older than every one still running (the
@@ -235,21 +235,29 @@ class TeamDatabase:
             return 0
         columns = ", ".join(_RECORD_COLUMNS)
         marks = ", ".join(["%s"] * len(_RECORD_COLUMNS))
-        # Summaries are kept up to date as their request goes on; observations never change.
-        statement = (
-            f"INSERT INTO {SCHEMA}.records ({columns}) VALUES ({marks})"
-            " ON CONFLICT (uid) DO UPDATE SET body = excluded.body,"
-            " updated_at = excluded.updated_at, tx = pg_current_xact_id()"
-            f" WHERE {SCHEMA}.records.kind = 'summary'"
-            f" AND {SCHEMA}.records.updated_at < excluded.updated_at")
+        insert = f"INSERT INTO {SCHEMA}.records ({columns}) VALUES ({marks})"
+        # Observations never change: DO NOTHING (which also never asks the update policy
+        # about a row that is not ours). Summaries are kept up to date as their request
+        # goes on: a newer version replaces an older one, and gets a new ``tx`` so that
+        # teammates pull it again.
+        statements = {
+            "observation": insert + " ON CONFLICT (uid) DO NOTHING",
+            "summary": insert + " ON CONFLICT (uid) DO UPDATE SET body = excluded.body,"
+                       " updated_at = excluded.updated_at, tx = pg_current_xact_id()"
+                       f" WHERE {SCHEMA}.records.updated_at < excluded.updated_at",
+        }
         from psycopg.types.json import Jsonb
 
-        rows = [tuple(Jsonb(r[c]) if c == "body" else r[c] for c in _RECORD_COLUMNS)
-                for r in records]
+        changed = 0
         with self.conn.transaction():
             with self.conn.cursor() as cursor:
-                cursor.executemany(statement, rows)
-                return max(0, cursor.rowcount)
+                for kind, statement in statements.items():
+                    rows = [tuple(Jsonb(r[c]) if c == "body" else r[c] for c in _RECORD_COLUMNS)
+                            for r in records if r["kind"] == kind]
+                    if rows:
+                        cursor.executemany(statement, rows)
+                        changed += max(0, cursor.rowcount)
+        return changed
 
     def pull(self, project_key: str, after_tx: int, after_uid: str, *, exclude_machine: str,
              limit: int = 500) -> list[dict]:

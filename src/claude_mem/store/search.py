@@ -1,8 +1,20 @@
 """Full-text search over observations, summaries and prompts.
 
-Contract: FTS5 tables (kept in sync by triggers, see ``migrations``) searched with
-weighted bm25, best first. User text is quoted term by term (``fts_query``), so it is
-never parsed as FTS syntax.
+Contract: FTS5 tables (kept in sync by triggers, see ``migrations``) searched best first.
+User text is quoted term by term (``fts_query``), so it is never parsed as FTS syntax.
+
+How it stays fast at a million rows: FTS5's ``bm25()`` needs, for every query term, a
+pass over all rows holding that term (for its idf) and then a score for every match, so
+its cost grows with the number of matches: a word in a fifth of all rows took seconds at
+1M observations. So the ranking depends on how common the terms are, which costs one
+bounded probe per term (the newest ``EXACT_RANK_MAX_MATCHES + 1`` row ids, in the index):
+- every term is rarer than that: exact weighted bm25 over all matches, as before;
+- a term is more common: relevance tiers, newest first within each tier: first the
+  entries whose main column (an observation's title, a summary's request) holds every
+  term, then the rest. Both tiers are read from the index in row-id order and stop at
+  ``limit`` rows, so their cost does not depend on how many rows match.
+Hits of all kinds are merged by ``score`` (lower is better); tiered hits carry scores
+below every bm25 score (bm25 of a real match is never below ``TIER_SCORE``), first tier first.
 """
 
 from claude_mem.store.db import observation_dict, summary_dict
@@ -57,6 +69,54 @@ def fts_query(text: str) -> str:
     return " ".join(terms)
 
 
+# A term with more matches than this is "common" (see the module docstring).
+EXACT_RANK_MAX_MATCHES = 2000
+TIER_SCORE = -1.0e6
+
+
+class _Kind:
+    """How one FTS table is searched: its join, its project column, its main column."""
+
+    def __init__(self, name, fts, weights, select, join, project_column, main_column,
+                 decode):
+        self.name, self.fts, self.weights = name, fts, weights
+        self.select, self.join = select, join
+        self.project_column, self.main_column, self.decode = project_column, main_column, decode
+
+
+def _observation_hit(row, score):
+    hit = observation_dict(row)
+    hit.update(kind="observation", score=score)
+    return hit
+
+
+def _summary_hit(row, score):
+    hit = summary_dict(row)
+    hit.update(kind="summary", score=score, title=hit["request"])
+    return hit
+
+
+def _prompt_hit(row, score):
+    hit = dict(row)
+    hit.update(kind="prompt", title=row["prompt"], score=score)
+    return hit
+
+
+KINDS = {
+    "observation": _Kind(
+        "observation", "observations_fts", OBSERVATION_WEIGHTS, "o.*",
+        "JOIN observations o ON o.id = f.rowid", "o.project", "title", _observation_hit),
+    "summary": _Kind(
+        "summary", "summaries_fts", SUMMARY_WEIGHTS, "m.*, s.claude_session_id",
+        "JOIN summaries m ON m.id = f.rowid JOIN sessions s ON s.id = m.session_id",
+        "m.project", "request", _summary_hit),
+    "prompt": _Kind(
+        "prompt", "user_prompts_fts", "", "p.*, s.project, s.claude_session_id",
+        "JOIN user_prompts p ON p.id = f.rowid JOIN sessions s ON s.id = p.session_id",
+        "s.project", None, _prompt_hit),
+}
+
+
 class SearchRoom:
     """The search method of ``Store`` (mixed in)."""
 
@@ -70,42 +130,51 @@ class SearchRoom:
             return []
         limit = clamp_limit(limit)
         hits: list[dict] = []
-        if "observation" in kinds:
-            sql = (
-                "SELECT o.*, bm25(observations_fts, " + OBSERVATION_WEIGHTS + ") AS score"
-                " FROM observations_fts JOIN observations o ON o.id = observations_fts.rowid"
-                " WHERE observations_fts MATCH ?" + (" AND o.project = ?" if project else "")
-                + " ORDER BY score LIMIT ?"
-            )
-            for row in self.db.execute(sql, (query, project, limit) if project else (query, limit)):
-                hit = observation_dict(row)
-                hit.update(kind="observation", score=row["score"])
-                hits.append(hit)
-        if "summary" in kinds:
-            sql = (
-                "SELECT m.*, s.claude_session_id, bm25(summaries_fts, " + SUMMARY_WEIGHTS
-                + ") AS score FROM summaries_fts JOIN summaries m ON m.id = summaries_fts.rowid"
-                " JOIN sessions s ON s.id = m.session_id WHERE summaries_fts MATCH ?"
-                + (" AND m.project = ?" if project else "") + " ORDER BY score LIMIT ?"
-            )
-            for row in self.db.execute(sql, (query, project, limit) if project else (query, limit)):
-                hit = summary_dict(row)
-                hit.update(kind="summary", score=row["score"], title=hit["request"])
-                hits.append(hit)
-        if "prompt" in kinds:
-            sql = (
-                "SELECT p.*, s.project, s.claude_session_id, bm25(user_prompts_fts) AS score"
-                " FROM user_prompts_fts JOIN user_prompts p ON p.id = user_prompts_fts.rowid"
-                " JOIN sessions s ON s.id = p.session_id WHERE user_prompts_fts MATCH ?"
-                + (" AND s.project = ?" if project else "") + " ORDER BY score LIMIT ?"
-            )
-            for row in self.db.execute(sql, (query, project, limit) if project else (query, limit)):
-                hit = dict(row)
-                hit.update(kind="prompt", title=row["prompt"], score=row["score"])
-                hits.append(hit)
+        for name in ("observation", "summary", "prompt"):
+            if name in kinds:
+                kind = KINDS[name]
+                if self._has_common_term(kind, query):
+                    hits += self._search_tiers(kind, query, project, limit)
+                else:
+                    hits += self._search_ranked(kind, query, project, limit)
         hits.sort(key=lambda hit: hit["score"])
         return hits[:limit]
 
+    def _has_common_term(self, kind: _Kind, query: str) -> bool:
+        # Terms never hold a space (fts_query splits on whitespace), so this is exact.
+        for term in query.split(" "):
+            newest = self.db.execute(
+                f"SELECT count(*) FROM (SELECT rowid FROM {kind.fts} WHERE {kind.fts} MATCH ?"
+                f" ORDER BY rowid DESC LIMIT ?)", (term, EXACT_RANK_MAX_MATCHES + 1)).fetchone()[0]
+            if newest > EXACT_RANK_MAX_MATCHES:
+                return True
+        return False
+
+    def _search_ranked(self, kind: _Kind, query: str, project, limit: int) -> list[dict]:
+        rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
+        sql = (f"SELECT {kind.select}, {rank} AS score FROM {kind.fts} f {kind.join}"
+               f" WHERE {kind.fts} MATCH ?" + (f" AND {kind.project_column} = ?" if project else "")
+               + " ORDER BY score LIMIT ?")
+        params = (query, project, limit) if project else (query, limit)
+        return [kind.decode(row, row["score"]) for row in self.db.execute(sql, params)]
+
+    def _search_tiers(self, kind: _Kind, query: str, project, limit: int) -> list[dict]:
+        sql = (f"SELECT {kind.select} FROM {kind.fts} f {kind.join} WHERE {kind.fts} MATCH ?"
+               + (f" AND {kind.project_column} = ?" if project else "")
+               + " ORDER BY f.rowid DESC LIMIT ?")
+        tiers = [f"{kind.main_column} : ({query})", query] if kind.main_column else [query]
+        hits: list[dict] = []
+        seen: set = set()
+        for tier, match in enumerate(tiers):
+            wanted = limit + len(seen)  # rows of an earlier tier come again: skip them
+            params = (match, project, wanted) if project else (match, wanted)
+            for row in self.db.execute(sql, params):
+                if row["id"] in seen:
+                    continue
+                seen.add(row["id"])
+                # Newest first inside a tier; the first tier before the second.
+                hits.append(kind.decode(row, TIER_SCORE * (len(tiers) - tier) + len(hits)))
+        return hits[:limit]
 
     def search_snippets(self, text: str, hits: list[dict], *, start: str = "\x02",
                         end: str = "\x03", tokens: int = 24) -> dict:

@@ -1,0 +1,91 @@
+"""Search ranking: exact bm25 while terms are rare (the same hits as the plain query),
+relevance tiers, newest first, once a term is common (bounded cost at any size)."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from claude_mem import config
+from claude_mem.models import Observation, Summary
+from claude_mem.store import Store, fts_query
+from claude_mem.store import search as search_module
+
+WORDS = "invoice ledger rounding tax discount parser cache worker queue total refund".split()
+
+
+@pytest.fixture
+def store():
+    s = Store(config.db_path())
+    rng = random.Random(7)
+    with s.write():
+        for n in range(6):
+            project = f"proj-{n % 2}"
+            session = s.open_session(f"sess-{n}", project, f"/w/{project}", 1000.0 + n)
+            for p in range(1, 4):
+                s.add_prompt(session["id"], f"p{n}-{p}", f"fix the {rng.choice(WORDS)} bug", 1000.0 + n)
+                for k in range(6):
+                    words = " ".join(rng.choices(WORDS, k=4))
+                    s.add_observation(session["id"], project, p, Observation(
+                        type="discovery", title=f"Read {words}" if k % 2 else f"Ran tests for {words}",
+                        facts=(f"{rng.choice(WORDS)} {rng.choice(WORDS)}",),
+                        narrative=" ".join(rng.choices(WORDS, k=12))),
+                        f"h{n}-{p}-{k}", "heuristic", 1000.0 + n * 100 + p * 10 + k)
+                s.upsert_summary(session["id"], project, p, Summary(
+                    request=f"fix {rng.choice(WORDS)}", learned=" ".join(rng.choices(WORDS, k=5))),
+                    "heuristic", 1000.0 + n)
+    yield s
+    s.close()
+
+
+def plain_bm25(store, text, project, limit):
+    """The query every search ran before tiers existed: bm25 over all matches."""
+    sql = ("SELECT o.id, bm25(observations_fts, " + search_module.OBSERVATION_WEIGHTS + ") AS score"
+           " FROM observations_fts JOIN observations o ON o.id = observations_fts.rowid"
+           " WHERE observations_fts MATCH ?" + (" AND o.project = ?" if project else "")
+           + " ORDER BY score LIMIT ?")
+    args = (fts_query(text), project, limit) if project else (fts_query(text), limit)
+    return [row["id"] for row in store.db.execute(sql, args)]
+
+
+@pytest.mark.parametrize("text", ["invoice", "rounding tax", "ledger total refund", "pars*"])
+@pytest.mark.parametrize("project", [None, "proj-1"])
+def test_rare_terms_give_exactly_the_plain_bm25_ranking(store, text, project):
+    hits = store.search(text, project=project, kinds=("observation",), limit=10)
+    assert [h["id"] for h in hits] == plain_bm25(store, text, project, 10)
+    assert hits, "the corpus is built so that every query matches"
+
+
+def test_common_terms_rank_title_matches_first_newest_first(store, monkeypatch):
+    monkeypatch.setattr(search_module, "EXACT_RANK_MAX_MATCHES", 5)
+    hits = store.search("invoice", kinds=("observation",), limit=15)
+    assert len(hits) == 15
+    in_title = ["invoice" in h["title"] for h in hits]
+    # every title hit comes before every other hit ...
+    assert in_title == sorted(in_title, reverse=True)
+    titled = store.db.execute("SELECT count(*) FROM observations WHERE title LIKE '%invoice%'").fetchone()[0]
+    assert sum(in_title) == min(15, titled)
+    # ... and inside each tier the newest comes first
+    for tier in (True, False):
+        ids = [h["id"] for h, t in zip(hits, in_title) if t is tier]
+        assert ids == sorted(ids, reverse=True)
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores)
+
+
+def test_common_terms_respect_the_project_and_the_limit(store, monkeypatch):
+    monkeypatch.setattr(search_module, "EXACT_RANK_MAX_MATCHES", 3)
+    hits = store.search("invoice", project="proj-0", limit=7)
+    assert len(hits) == 7
+    assert {h["project"] for h in hits} == {"proj-0"}
+    everything = store.search("invoice", project="proj-0", limit=1000)
+    assert len({(h["kind"], h["id"]) for h in everything}) == len(everything)
+
+
+def test_a_common_and_a_rare_term_together_use_the_tiers(store, monkeypatch):
+    monkeypatch.setattr(search_module, "EXACT_RANK_MAX_MATCHES", 5)
+    hits = store.search("invoice tax", kinds=("observation",), limit=500)
+    assert hits and all(h["score"] < search_module.TIER_SCORE / 2 for h in hits)
+    expected = set(plain_bm25(store, "invoice tax", None, 1000))
+    assert 0 < len(expected) <= 500
+    assert {h["id"] for h in hits} == expected  # the same hits, in tier order
