@@ -122,10 +122,16 @@ class Database:
         bytes (a processed queue row, a forgotten observation) leave the files. False
         when a reader kept the WAL from being reset (the next call retries).
         """
+        # A TRUNCATE checkpoint holds off writers while it waits for readers: wait only
+        # briefly (hooks must not queue behind it), and try again on a later call.
+        timeout = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
         try:
+            self.db.execute("PRAGMA busy_timeout = 100")
             busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         except sqlite3.Error:
             return False
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
         return busy == 0
 
     def __enter__(self):

@@ -11,6 +11,8 @@ is copied) and the WAL is checkpointed and truncated. The connection runs with
 ``secure_delete`` too, so nothing waits for the scrub to be zeroed in the table pages.
 """
 
+import time
+
 from claude_mem.store.driver import sqlite3
 
 FTS_TABLES = ("observations_fts", "summaries_fts", "user_prompts_fts")
@@ -81,7 +83,11 @@ class ForgetRoom:
             with self.write():
                 self.db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
         self.db.execute("VACUUM")
-        return self.scrub_files()
+        for _ in range(30):  # a reader (a hook, the worker) may hold the WAL for a moment
+            if self.scrub_files():
+                return True
+            time.sleep(0.1)
+        return False
 
 
 def _json_list(values) -> str:
