@@ -1,6 +1,7 @@
 """The README's first command: `claude-mem demo` works and leaves nothing behind."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -17,10 +18,12 @@ def test_demo_replays_the_recorded_session_and_prints_the_next_sessions_context(
     assert "`tax = (subtotal - discount) * invoice.tax_rate`" in out
     assert "Bump version to 0.3.1" in out
     assert "Cause: `calculate_total()` computed tax on the full subtotal" in out
+    # A median of two samples is their mean; the last lines say what to do next, for real.
+    assert "Median hook time: " in out and "(n=" in out
+    assert f"{os.path.dirname(sys.executable)}/claude-mem install" in out.splitlines()[-2]
+    assert "claude-mem doctor" in out.splitlines()[-1]
     # the throwaway data dir and its worker are gone
     data_dir = out.split("replaying a recorded Claude Code session into ")[1].split()[0]
-    import os
-
     assert not os.path.exists(data_dir)
     ps = subprocess.run(["pgrep", "-f", data_dir], capture_output=True)
     assert ps.stdout == b""

@@ -71,7 +71,8 @@ def memory(tmp_path_factory):
 async def _drive(params: StdioServerParameters, errlog, calls: list, answers: dict) -> None:
     async with stdio_client(params, errlog=errlog) as (read, write):
         async with ClientSession(read, write) as session:
-            await session.initialize()
+            init = await session.initialize()
+            answers["server"] = getattr(init, "server_info", None) or getattr(init, "serverInfo")
             answers["tools"] = (await session.list_tools()).tools
             for label, tool, arguments in calls:
                 result = await session.call_tool(tool, arguments)
@@ -106,6 +107,9 @@ def answers(memory):
         ("timeline", "timeline", {"observation_id": f, "before": 1, "after": 1}),
         ("timeline unknown", "timeline", {"observation_id": 424242}),
         ("no such tool", "delete_everything", {}),
+        ("args missing", "get_session", {}),
+        ("args ill-typed", "get_observations", {"ids": "abc"}),
+        ("args not a number", "timeline", {"observation_id": "x"}),
         ("search after errors", "search", {"query": "CHANGELOG.md"}),
     ]
     elsewhere = [
@@ -293,3 +297,18 @@ def test_importing_needs_no_sdk_and_a_missing_sdk_names_the_extra(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "pip install 'claude-mem[mcp]'" in result.stderr
     assert result.stdout == ""
+
+
+def test_argument_errors_are_plain_sentences_and_the_version_is_real(answers):
+    from claude_mem import __version__
+
+    assert answers["here"]["server"].name == "claude-mem"
+    assert answers["here"]["server"].version == __version__
+    missing = error(answers, "args missing")
+    assert missing == "get_session: `session` is required. Call it like get_session(session='351e9b10')."
+    bad = error(answers, "args ill-typed")
+    assert "`ids` must be a list such as [12, 15] (got 'abc')" in bad
+    assert "`observation_id` must be a whole number such as 12 (got 'x')" in error(answers, "args not a number")
+    for text in (missing, bad):
+        assert "pydantic" not in text and "validation error" not in text and "http" not in text
+    assert not error(answers, "session unknown").startswith("Error executing tool")

@@ -31,7 +31,27 @@ def _dump(value) -> None:
     click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-@click.group()
+class _Commands(click.Group):
+    """The command groups that live in modules of their own load only when used, so
+    `claude-mem search` does not pay for importing the import and team machinery."""
+
+    modules = {"import": "claude_mem.cli_import:import_group",  # claude-mem import …
+               "team": "claude_mem.cli_team:team_group",        # claude-mem team …
+               "forget": "claude_mem.cli_forget:forget_group"}  # claude-mem forget …
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.modules})
+
+    def get_command(self, ctx, name):
+        if name in self.modules and name not in self.commands:
+            import importlib
+
+            module, attr = self.modules[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attr), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands)
 @click.version_option(package_name="claude-mem")
 def main():
     """Persistent memory for Claude Code."""
@@ -43,8 +63,11 @@ def main():
 @main.command("install")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False),
               help="Claude Code's config folder (default: $CLAUDE_CONFIG_DIR, else ~/.claude).")
-def install_cmd(claude_config_dir):
-    """Add claude-mem's hooks to Claude Code's settings.json (idempotent)."""
+@click.option("--register-mcp", is_flag=True,
+              help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
+@click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
+def install_cmd(claude_config_dir, register_mcp, as_json):
+    """Add claude-mem's hooks to Claude Code's settings.json (idempotent) and say what next."""
     from claude_mem import install
 
     try:
@@ -52,8 +75,30 @@ def install_cmd(claude_config_dir):
     except install.SettingsError as exc:
         raise click.ClickException(str(exc))
     config.ensure_data_dir()
-    click.echo(f"Installed claude-mem hooks into {path}")
+    install.record_interpreter()  # the plugin's MCP launcher starts the server with it
+    registered, mcp_note = False, None
+    if register_mcp:
+        if not install.has_module("mcp"):
+            mcp_note = ("not registered: the MCP server needs its extra first: "
+                        + install.extra_install_command("mcp"))
+        else:
+            registered, mcp_note = install.register_mcp()
+    steps = install.next_steps(claude_config_dir, can_import="import" in main.commands,
+                               mcp_registered=registered)
+    if as_json:
+        _dump({"settings_file": path, "hooks": sorted(install.installed_commands(claude_config_dir)),
+               "data_dir": config.data_dir(), "database": config.db_path(),
+               "mcp_note": mcp_note, **steps})
+        return
+    click.echo(f"Installed claude-mem's hooks into {path}")
     click.echo(f"Memory is kept in {config.db_path()}")
+    if mcp_note:
+        click.echo(("MCP: " if registered else "MCP: ") + mcp_note)
+    click.echo("")
+    for line in install.next_steps_lines(steps):
+        click.echo(line)
+    if register_mcp and not registered:
+        sys.exit(1)
 
 
 @main.command("uninstall")
@@ -87,35 +132,71 @@ def worker_group():
     """Start, stop or inspect the background worker."""
 
 
+def _wait_for_worker(state: str) -> dict:
+    """The running worker's ping answer, waiting briefly for one that is starting."""
+    for _ in range(100):
+        reply = control.request({"cmd": "ping"}, timeout=1.0)
+        if reply:
+            return reply
+        time.sleep(0.05)
+    raise click.ClickException(f"worker {state} but does not answer yet; see {config.log_path()}")
+
+
 @worker_group.command("start")
 @click.option("--foreground", is_flag=True, help="Run in this process (for debugging).")
-def worker_start(foreground):
+@click.option("--json", "as_json", is_flag=True)
+def worker_start(foreground, as_json):
+    """Start the worker if none runs (hooks do this on demand)."""
     if foreground:
         from claude_mem import worker
 
         sys.exit(worker.main())
     state = control.ensure_worker()
-    for _ in range(100):
-        reply = control.request({"cmd": "ping"}, timeout=1.0)
-        if reply:
-            click.echo(f"worker {state}: pid {reply['pid']}")
-            return
-        time.sleep(0.05)
-    raise click.ClickException(f"worker {state} but does not answer yet; see {config.log_path()}")
+    reply = _wait_for_worker(state)
+    if as_json:
+        _dump({"state": state, **reply})
+    else:
+        click.echo(f"worker {state}: pid {reply['pid']}")
 
 
 @worker_group.command("stop")
-def worker_stop():
+@click.option("--json", "as_json", is_flag=True)
+def worker_stop(as_json):
     """Stop the worker (killing it if it will not stop); tidy a dead worker's files."""
     if not control.worker_lock_held():
-        removed = control.remove_stale_files()
-        click.echo("no worker running" + (f" (removed stale {', '.join(os.path.basename(p) for p in removed)})"
-                                          if removed else ""))
+        removed = [os.path.basename(p) for p in control.remove_stale_files()]
+        if as_json:
+            _dump({"was_running": False, "stopped": False, "removed_stale": removed})
+            return
+        click.echo("no worker running" + (f" (removed stale {', '.join(removed)})" if removed else ""))
         return
-    if control.stop_worker():
+    stopped = control.stop_worker()
+    if as_json:
+        _dump({"was_running": True, "stopped": bool(stopped)})
+        if not stopped:
+            sys.exit(1)
+        return
+    if stopped:
         click.echo("worker stopped")
     else:
-        raise click.ClickException("the worker did not stop")
+        raise click.ClickException("the worker did not stop; see `claude-mem doctor`")
+
+
+@worker_group.command("restart")
+@click.option("--json", "as_json", is_flag=True)
+def worker_restart(as_json):
+    """Stop the worker if it runs and start a fresh one (it re-reads settings)."""
+    before = control.request({"cmd": "ping"}, timeout=1.0) or {}
+    if control.worker_lock_held() and not control.stop_worker():
+        raise click.ClickException("the old worker did not stop; see `claude-mem doctor`")
+    state = control.ensure_worker()
+    reply = _wait_for_worker(state)
+    if as_json:
+        _dump({"previous_pid": before.get("pid"), **reply})
+        return
+    was = f" (was pid {before['pid']})" if before.get("pid") else " (none was running)"
+    click.echo(f"worker restarted: pid {reply['pid']}{was}, compressor {reply['compressor']}"
+               + (f", viewer {reply['viewer']}" if reply.get("viewer") else ""))
 
 
 @worker_group.command("retry-parked")
@@ -150,19 +231,70 @@ def worker_status(as_json):
 # -- reading memory --------------------------------------------------------------------
 
 
+def _known_projects(store) -> list[str]:
+    return store.projects_by_recency()
+
+
+def _check_project(store, project: str | None) -> None:
+    """Refuse a project nothing was recorded for, naming the ones that exist."""
+    if not project:
+        return
+    known = _known_projects(store)
+    if project in known:
+        return
+    close = [p for p in known if project.lower() in p.lower() or p.lower() in project.lower()]
+    hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
+    listed = ", ".join(known[:15]) + (f" and {len(known) - 15} more" if len(known) > 15 else "")
+    raise click.ClickException(f"no project {project!r}{hint}; known projects: {listed}"
+                               if known else f"no project {project!r}: nothing has been recorded yet")
+
+
+def _open_existing_store():
+    """The store, or a clear error when nothing was ever recorded (no database yet)."""
+    if not os.path.exists(config.db_path()):
+        raise click.ClickException(f"nothing recorded yet (no database at {config.db_path()}); "
+                                   "memory appears after a Claude Code session with the hooks "
+                                   "installed (`claude-mem install`)")
+    return _store()
+
+
 @main.command("context")
 @click.option("--cwd", default=".", type=click.Path(), help="The project folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the hook's JSON instead of markdown.")
 def context_cmd(cwd, as_json):
-    """Print exactly what SessionStart would inject in CWD."""
-    from claude_mem import hooks
+    """Print exactly what SessionStart would inject in CWD (and say why when that is nothing)."""
+    from claude_mem import hooks, project
 
+    path = project.clean_cwd(cwd)
+    if not path:
+        raise click.UsageError("--cwd needs a folder")
     settings = config.load()
-    output = hooks.session_start_output({"cwd": os.path.abspath(cwd), "source": "startup"}, settings)
+    output = hooks.session_start_output({"cwd": path, "source": "startup"}, settings)
     if as_json:
         click.echo(output, nl=False)
     elif output:
         click.echo(json.loads(output)["hookSpecificOutput"]["additionalContext"], nl=False)
+    if output:
+        return
+    if not os.path.isdir(path):  # memory of a folder since removed still shows above
+        raise click.ClickException(f"no such folder: {cwd} (and no memory recorded for a "
+                                   f"project named {project.project_name(path)!r})")
+    # The hook prints nothing in these cases; a person asking deserves the reason (on stderr,
+    # so stdout stays exactly what the hook would print).
+    name = project.project_name(path)
+    if project.is_excluded(path, settings.exclude_projects):
+        why = f"project {name!r} is excluded (exclude_projects or a .claude-mem-ignore file)"
+    elif "startup" not in settings.context_sources:
+        why = "context_sources does not include startup"
+    elif not os.path.exists(config.db_path()):
+        why = "nothing recorded yet (no database)"
+    else:
+        with _store() as store:
+            known = _known_projects(store)
+        others = ", ".join(p for p in known[:10] if p != name)
+        why = (f"no memory recorded yet for project {name!r} (folder {project.project_root(path)})"
+               + (f"; projects with memory: {others}" if others else ""))
+    click.echo(f"claude-mem: nothing to inject: {why}", err=True)
 
 
 @main.command("search")
@@ -170,68 +302,85 @@ def context_cmd(cwd, as_json):
 @click.option("--project", help="Only this project.")
 @click.option("--type", "kinds", multiple=True,
               type=click.Choice(["observation", "summary", "prompt"]), help="Limit to a kind.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
-              help="Most hits (at most 10,000).")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.option("--json", "as_json", is_flag=True)
 def search_cmd(query, project, kinds, limit, as_json):
     """Full-text search over observations, summaries and prompts."""
+    from claude_mem import render
+
     text = " ".join(query)
-    with _store() as store:
+    with _open_existing_store() as store:
+        _check_project(store, project)
         hits = store.search(text, project=project, kinds=kinds or ("observation", "summary", "prompt"),
                             limit=limit)
     if as_json:
         _dump(hits)
         return
     if not hits:
-        click.echo(f"no matches for {text!r}")
+        where = f" in project {project!r}" if project else ""
+        click.echo(f"no matches for {text!r}{where}; try fewer or other words, or a prefix like "
+                   f"{text.split()[0] if text.split() else 'word'}*")
         return
-    for hit in hits:
-        title = " ".join(str(hit.get("title", "")).split())[:110]
-        label = {"observation": "obs", "summary": "summary", "prompt": "prompt"}[hit["kind"]]
-        who = f" ({hit['member']})" if hit.get("member") else ""
-        click.echo(f"{label} #{hit['id']:<5} {when(hit.get('created_at'))} "
-                   f"[{hit.get('project', '')}]{who} {title}")
+    for line in render.search_lines(hits, text, with_project=not project):
+        click.echo(line)
 
 
 @main.command("sessions")
-@click.option("--project")
-@click.option("--limit", default=30, show_default=True, type=click.IntRange(min=1, max=2**63 - 1))
+@click.option("--project", help="Only this project.")
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--json", "as_json", is_flag=True)
 def sessions_cmd(project, limit, as_json):
     """List recorded sessions, newest first."""
-    with _store() as store:
+    with _open_existing_store() as store:
+        _check_project(store, project)
         rows = store.sessions(project, limit)
     if as_json:
         _dump(rows)
         return
     if not rows:
         click.echo("no sessions recorded yet")
+    width = max((len(row["project"]) for row in rows), default=0)
     for row in rows:
         first = " ".join(str(row.get("first_prompt") or "").split())[:60]
         click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {when(row['started_at'])} "
-                   f"{row['status']:<9} {row['project']:<20} prompts={row['prompt_counter']} "
-                   f"obs={row['observation_count']} {first}")
+                   f"{row['status']:<9} {row['project']:<{width}} prompts={row['prompt_counter']:<3} "
+                   f"obs={row['observation_count']:<4} {first}")
+
+
+_SHOW_USAGE = ("use: claude-mem show SESSION | show obs ID | show summary ID "
+               "(ids are the #numbers in `claude-mem search` and the session-start index)")
 
 
 @main.command("show")
 @click.argument("args", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True)
 def show_cmd(args, as_json):
-    """Show a session (ID or Claude session id/prefix), or `obs ID` / `summary ID`."""
-    kind, ident = ("session", args[0]) if len(args) == 1 else (args[0], args[1])
-    kind = {"observation": "obs", "sessions": "session", "summaries": "summary"}.get(kind, kind)
-    with _store() as store:
-        if kind == "obs" and ident.isdigit():
+    """Show a session (number, Claude session id or prefix), or `obs ID` / `summary ID`."""
+    aliases = {"observation": "obs", "observations": "obs", "session": "session",
+               "sessions": "session", "summaries": "summary", "summary": "summary", "obs": "obs"}
+    first = args[0].lower()
+    if len(args) > 2 or (len(args) == 2 and first not in aliases):
+        raise click.UsageError(_SHOW_USAGE)
+    if len(args) == 1 and first in aliases and aliases[first] != "session":
+        raise click.UsageError(f"`show {args[0]}` needs an id, e.g. `claude-mem show {aliases[first]} 12`; "
+                               + _SHOW_USAGE)
+    kind, ident = ("session", args[0]) if len(args) == 1 else (aliases[first], args[1].lstrip("#"))
+    if kind in ("obs", "summary") and not ident.isdigit():
+        raise click.UsageError(f"{'observation' if kind == 'obs' else 'summary'} ids are numbers "
+                               f"such as 12, not {ident!r}")
+    with _open_existing_store() as store:
+        if kind == "obs":
             item = store.observation(int(ident))
-        elif kind == "summary" and ident.isdigit():
+        elif kind == "summary":
             item = store.summary(int(ident))
-        elif kind == "session":
+        else:
             row = store.find_session(ident)
             item = store.session_detail(row["id"]) if row else None
-        else:
-            raise click.UsageError("use: show SESSION | show obs ID | show summary ID")
     if item is None:
-        raise click.ClickException(f"no {kind} {ident!r}")
+        what = {"obs": f"observation #{ident}", "summary": f"summary #{ident}",
+                "session": f"session {ident!r}"}[kind]
+        raise click.ClickException(f"no {what}; find one with `claude-mem search WORDS` "
+                                   "or `claude-mem sessions`")
     if as_json:
         _dump(item)
         return
@@ -258,13 +407,19 @@ def status_cmd(as_json):
 
 @main.command("doctor")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
-def doctor_cmd(claude_config_dir):
+@click.option("--json", "as_json", is_flag=True,
+              help="Each check as {status, message}; exit code as without --json.")
+def doctor_cmd(claude_config_dir, as_json):
     """Check the installation and the data; exit 1 when something needs attention."""
     from claude_mem import health
 
     problems, lines = health.doctor(claude_config_dir)
-    for line in lines:
-        click.echo(line)
+    if as_json:
+        checks = [{"status": line[:6].strip().lower(), "message": line[6:]} for line in lines]
+        _dump({"ok": not problems, "problems": problems, "checks": checks})
+    else:
+        for line in lines:
+            click.echo(line)
     sys.exit(1 if problems else 0)
 
 
@@ -298,10 +453,10 @@ def demo_cmd(keep):
 
 
 @main.group("config", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The effective values as one JSON object.")
 @click.pass_context
 def config_group(ctx, as_json):
-    """Show the effective settings (defaults < settings.json < CLAUDE_MEM_* env)."""
+    """Show the effective settings and where each comes from (default < settings.json < env)."""
     if ctx.invoked_subcommand:
         return
     settings = config.load()
@@ -309,10 +464,51 @@ def config_group(ctx, as_json):
     if as_json:
         _dump(shown)
     else:
+        width = max(len(name) for name in config.SCHEMA)
         for name, value in shown.items():
-            marker = "" if value == config.DEFAULTS[name] else "   (changed)"
-            click.echo(f"{name} = {json.dumps(value)}{marker}")
+            source = settings.source(name)
+            where = {"env": f"env {config.SCHEMA[name].env}" if name in config.SCHEMA else "env",
+                     "settings.json": "settings.json"}.get(source, "default")
+            click.echo(f"{name:<{width}} = {json.dumps(value):<40} ({where})")
+        click.echo(f"\nsettings file: {config.settings_path()}; "
+                   "`claude-mem config get NAME` explains one setting")
     for problem in settings.problems:
+        click.echo(f"warning: {problem}", err=True)
+
+
+def _setting_or_fail(name: str):
+    setting = config.SCHEMA.get(name)
+    if setting is None:
+        raise click.UsageError(config.unknown_setting_message(name))
+    return setting
+
+
+def _restart_note() -> str:
+    """Stop a running worker so the next event starts one with the new settings."""
+    restarted = control.worker_lock_held() and control.stop_worker()
+    return "; the worker was stopped and restarts with it on the next event" if restarted else ""
+
+
+@config_group.command("get")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+def config_get(name, as_json):
+    """Print one setting's effective value, where it comes from, and what it accepts."""
+    setting = _setting_or_fail(name)
+    settings = config.load()
+    report = {"name": name, "value": config.display_value(name, settings.values[name]),
+              "source": settings.source(name),
+              "default": setting.default, "allowed": setting.allowed(), "env": setting.env,
+              "help": setting.help,
+              "problems": [p for p in settings.problems if name in p]}
+    if as_json:
+        _dump(report)
+        return
+    click.echo(f"{name} = {json.dumps(report['value'])}   (from {report['source']})")
+    click.echo(f"  {setting.help}")
+    click.echo(f"  allowed: {setting.allowed()}; default {json.dumps(setting.default)}; "
+               f"env {setting.env}")
+    for problem in report["problems"]:
         click.echo(f"warning: {problem}", err=True)
 
 
@@ -320,34 +516,47 @@ def config_group(ctx, as_json):
 @click.argument("name")
 @click.argument("value")
 def config_set(name, value):
-    """Write one setting to settings.json (lists as comma-separated text or JSON)."""
-    if name not in config.DEFAULTS:
-        raise click.UsageError(f"unknown setting {name!r}; see `claude-mem config`")
-    default = config.DEFAULTS[name]
+    """Check VALUE and write NAME to settings.json (lists: comma-separated or a JSON list).
+
+    A negative number needs `--` first: `claude-mem config set NAME -- -5`.
+    """
+    _setting_or_fail(name)
     try:
-        parsed = json.loads(value) if isinstance(default, list) and value.startswith("[") else value
-        coerced = config.coerce(name, parsed, default)
-    except (TypeError, ValueError) as exc:
-        raise click.BadParameter(str(exc), param_hint="VALUE")
-    path = config.settings_path()
-    current = {}
-    if os.path.exists(path):
-        try:
-            with open(path, encoding="utf-8") as fh:
-                current = json.load(fh)
-        except ValueError as exc:
-            raise click.ClickException(f"{path} is not valid JSON ({exc}); fix it first")
-    current[name] = coerced
-    config.ensure_data_dir()
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(current, fh, indent=2)
-        fh.write("\n")
-    os.replace(tmp, path)
-    # The worker reads settings once, at start: stop it, and the next hook starts a fresh one.
-    restarted = control.worker_lock_held() and control.stop_worker()
-    click.echo(f"{name} = {json.dumps(config.display_value(name, coerced))} (in {path})"
-               + ("; the worker restarts with it on the next event" if restarted else ""))
+        parsed = config.set_value(name, value)
+    except config.SettingError as exc:
+        raise click.ClickException(f"refused: {exc}") from None
+    except config.SettingsFileError as exc:
+        raise click.ClickException(f"{exc}; fix or remove it first") from None
+    note = _restart_note()
+    click.echo(f"{name} = {json.dumps(config.display_value(name, parsed))} "
+               f"(written to {config.settings_path()}){note}")
+    env = config.SCHEMA[name].env
+    if env in os.environ:
+        click.echo(f"note: {env} is set in this environment and overrides the file here", err=True)
+    if name == "compressor":
+        from claude_mem import health
+
+        problem = health.compressor_problem(config.load())
+        if problem:
+            click.echo(f"warning: {problem}", err=True)
+
+
+@config_group.command("unset")
+@click.argument("name")
+def config_unset(name):
+    """Remove NAME from settings.json so its default applies again."""
+    setting = _setting_or_fail(name)
+    try:
+        removed = config.unset_value(name)
+    except config.SettingsFileError as exc:
+        raise click.ClickException(f"{exc}; fix or remove it first") from None
+    if not removed:
+        click.echo(f"{name} was not set in {config.settings_path()}; it is "
+                   f"{json.dumps(config.display_value(name, config.load().values[name]))}")
+        return
+    note = _restart_note()
+    click.echo(f"{name} removed from {config.settings_path()}; back to the default "
+               f"{json.dumps(setting.default)}{note}")
 
 
 @main.command("viewer")
@@ -401,14 +610,32 @@ def viewer_cmd(no_open, as_json, stop):
 
 @main.command("export")
 @click.option("--project", help="Only this project.")
-@click.option("--output", "-o", type=click.File("w"), default="-", help="File to write (default stdout).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="File to write, private to you (0600); default: standard output.")
 def export_cmd(project, output):
     """Export sessions with their prompts, observations and summaries as JSON."""
-    with _store() as store:
+    with _open_existing_store() as store:
+        _check_project(store, project)
         sessions = [store.session_detail(row["id"]) for row in store.sessions(project, 1_000_000)]
-    json.dump({"format": "claude-mem-export/1", "exported_at": time.time(), "sessions": sessions},
-              output, indent=2, ensure_ascii=False, default=str)
-    output.write("\n")
+    document = {"format": "claude-mem-export/1", "exported_at": time.time(), "sessions": sessions}
+    if output is None or output == "-":
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+        return
+    # Memory is as private as the database (0600): the file is created so from the start.
+    path = os.path.abspath(output)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+    os.chmod(path, 0o600)
+    counts = {key: sum(len(s[key]) for s in sessions) for key in ("prompts", "observations", "summaries")}
+    scope = f" of project {project!r}" if project else ""
+    click.echo(f"wrote {len(sessions)} session(s){scope} — {counts['prompts']} prompts, "
+               f"{counts['observations']} observations, {counts['summaries']} summaries — "
+               f"to {path} ({os.path.getsize(path):,} bytes, private 0600)")
 
 
 @main.command("mcp")
@@ -427,16 +654,6 @@ def mcp_cmd(cwd):
 from claude_mem import cli_queue  # noqa: E402 - `worker parked`, `worker discard-parked`
 
 cli_queue.register(worker_group)
-
-from claude_mem.cli_forget import forget_group  # noqa: E402
-
-main.add_command(forget_group)
-
-from claude_mem.cli_import import import_group  # noqa: E402
-from claude_mem.cli_team import team_group  # noqa: E402  (the `team` commands: cli_team.py)
-
-main.add_command(import_group)
-main.add_command(team_group)
 
 if __name__ == "__main__":
     main()

@@ -1,57 +1,226 @@
-"""Where claude-mem keeps its data, and the settings that shape it.
+"""Where claude-mem keeps its data, and the settings that shape it — each one checked.
 
 Contract:
 - ``data_dir()`` is ``$CLAUDE_MEM_DATA_DIR`` or ``~/.claude-mem``; ``ensure_data_dir()``
-  creates it private to the user (0700).
-- ``load()`` returns a ``Settings``: the defaults below, overlaid by
-  ``<data dir>/settings.json`` when that file exists, overlaid by ``CLAUDE_MEM_<NAME>``
-  environment variables (upper-case setting name). Bad values are ignored with the
-  default kept, never raised: a hook must not fail over a typo in a settings file.
+  creates it private to the user (0700). The other paths (database, log, socket...) live
+  beside it.
+- ``SCHEMA`` is the one place a setting is described: its kind (text, choice, int, float,
+  list), its range or choices, its default, its environment variable
+  (``CLAUDE_MEM_<NAME>``) and a line of help. ``Setting.parse(value)`` turns text or a
+  JSON value into the setting's value or raises ``SettingError`` whose message says what
+  was wrong and what is allowed. ``config set/get/unset``, the ``config`` listing,
+  ``doctor`` and the README's settings table all read it; other modules add their own
+  settings with ``register(Setting(...))`` at import of this module's neighbours.
+- ``load()`` returns a ``Settings``: the defaults, overlaid by ``<data dir>/settings.json``
+  when it exists, overlaid by the environment variables. A bad value never raises and is
+  never used: the default (or the file's value, for a bad environment variable) is kept
+  and the problem is listed in ``settings.problems``; ``log.warn_once(settings.problems)`` logs each
+  distinct set of problems one time, not on every hook call. ``settings.sources`` says
+  where each value came from (``default``, ``settings.json``, ``env``).
+- ``set_value``/``unset_value`` write ``settings.json`` atomically (0600), refusing a
+  file that is not valid JSON instead of overwriting it.
 - This module is on the hook path: it imports nothing but ``os`` at load time (``json``
   only when a settings file exists), and no ``dataclasses`` (which pulls in ``inspect``).
 """
 
 import os
 
-DEFAULTS: dict = {
+
+class SettingError(ValueError):
+    """A value a setting cannot take; the message names the setting and what it accepts."""
+
+
+class Setting:
+    """One setting: its kind, default, limits and help (see the module contract)."""
+
+    __slots__ = ("name", "kind", "default", "help", "choices", "minimum", "maximum")
+
+    def __init__(self, name: str, kind: str, default, help: str, *, choices: tuple = (),
+                 minimum=None, maximum=None):
+        self.name = name
+        self.kind = kind            # text | choice | int | float | list
+        self.default = default
+        self.help = help
+        self.choices = tuple(choices)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    @property
+    def env(self) -> str:
+        return "CLAUDE_MEM_" + self.name.upper()
+
+    def allowed(self) -> str:
+        """What values are allowed, in words ("an integer from 100 to 100000")."""
+        if self.kind == "choice":
+            return "one of " + ", ".join(self.choices)
+        if self.kind == "list":
+            items = (" from " + ", ".join(self.choices)) if self.choices else ""
+            return f"a list of names{items} (comma-separated or a JSON list)"
+        if self.kind in ("int", "float"):
+            noun = "an integer" if self.kind == "int" else "a number"
+            low, high = self.minimum, self.maximum
+            if low is not None and high is not None:
+                return f"{noun} from {low:g} to {high:g}"
+            if low is not None:
+                return f"{noun} of at least {low:g}"
+            if high is not None:
+                return f"{noun} of at most {high:g}"
+            return noun
+        return "text"
+
+    def _fail(self, why: str):
+        raise SettingError(f"{self.name}: {why}; allowed: {self.allowed()}")
+
+    def parse(self, value):
+        """``value`` (text from a command line or env var, or a JSON value) as this setting's value."""
+        kind = self.kind
+        if kind in ("int", "float"):
+            return self._number(value)
+        if kind == "list":
+            return self._list(value)
+        if not isinstance(value, str):
+            self._fail(f"{value!r} is not text")
+        if kind == "choice":
+            picked = value.strip().lower()
+            if picked not in self.choices:
+                self._fail(f"{value!r} is not a valid choice")
+            return picked
+        return value.strip()
+
+    def _number(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            self._fail(f"{value!r} is not {'an integer' if self.kind == 'int' else 'a number'}")
+        try:
+            if self.kind == "int":
+                if isinstance(value, float):
+                    if not value.is_integer():
+                        raise ValueError
+                    value = int(value)
+                number = int(value.strip()) if isinstance(value, str) else int(value)
+            else:
+                number = float(value.strip()) if isinstance(value, str) else float(value)
+                if number != number or number in (float("inf"), float("-inf")):
+                    raise ValueError
+        except ValueError:
+            self._fail(f"{value!r} is not {'an integer' if self.kind == 'int' else 'a number'}")
+        if self.minimum is not None and number < self.minimum:
+            self._fail(f"{number:g} is too small")
+        if self.maximum is not None and number > self.maximum:
+            self._fail(f"{number:g} is too large")
+        return number
+
+    def _list(self, value):
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                from claude_mem import jsonlite
+
+                try:
+                    value = jsonlite.loads(text)
+                except ValueError:
+                    self._fail(f"{text!r} is not a valid JSON list")
+            else:
+                value = [part for part in text.split(",")]
+        if not isinstance(value, list):
+            self._fail(f"{value!r} is not a list")
+        items = []
+        for item in value:
+            if not isinstance(item, str):
+                self._fail(f"{item!r} in the list is not text")
+            item = item.strip()
+            if not item:
+                continue
+            if self.choices and item.lower() not in self.choices:
+                self._fail(f"{item!r} is not a valid choice")
+            items.append(item.lower() if self.choices else item)
+        return items
+
+
+SCHEMA: dict = {}
+# Plain defaults by name, for code that builds ``Settings`` by hand (tests).
+DEFAULTS: dict = {}
+
+
+def register(*settings: Setting) -> None:
+    """Add settings to the schema (each module that owns settings may call this)."""
+    for setting in settings:
+        SCHEMA[setting.name] = setting
+        DEFAULTS[setting.name] = setting.default
+
+
+register(
     # Compression
-    "compressor": "heuristic",          # heuristic | claude | anthropic | openai
-    "model": "",                        # back-end specific; empty = the back-end's default
-    "llm_base_url": "",                 # anthropic/openai endpoint override
-    "llm_api_key_env": "",              # name of the env var holding the key
-    "llm_timeout_seconds": 60.0,
-    "llm_max_retries": 2,
-    "llm_max_calls_per_session": 60,
-    "llm_max_tokens_per_session": 200_000,
-    "llm_batch_size": 8,                # tool events per LLM call
-    "skip_tools": ["ToolSearch", "ListMcpResourcesTool", "ReadMcpResourceTool"],
+    Setting("compressor", "choice", "heuristic",
+            "what turns events into observations and summaries (LLM ones need their extra)",
+            choices=("heuristic", "claude", "anthropic", "openai")),
+    Setting("model", "text", "", "the LLM model; empty means the back-end's default"),
+    Setting("llm_base_url", "text", "", "endpoint of the anthropic/openai/claude back-end (proxy, Ollama...)"),
+    Setting("llm_api_key_env", "text", "",
+            "name of the environment variable that holds the API key (not the key itself)"),
+    Setting("llm_timeout_seconds", "float", 60.0, "seconds one LLM call may take",
+            minimum=1, maximum=3600),
+    Setting("llm_max_retries", "int", 2, "retries of a failed LLM call", minimum=0, maximum=10),
+    Setting("llm_max_calls_per_session", "int", 60,
+            "LLM calls per Claude Code session before the heuristic takes over", minimum=0),
+    Setting("llm_max_tokens_per_session", "int", 200_000,
+            "LLM tokens per Claude Code session before the heuristic takes over", minimum=0),
+    Setting("llm_batch_size", "int", 8, "tool events sent in one LLM call", minimum=1, maximum=100),
+    Setting("skip_tools", "list", ["ToolSearch", "ListMcpResourcesTool", "ReadMcpResourceTool"],
+            "tools whose events are not worth an observation"),
     # Capture
-    "max_tool_output_chars": 6000,      # per string, before storage / LLM
-    "max_payload_bytes": 1_000_000,     # hook input above this is parsed and shrunk
-    "exclude_projects": [],             # project names or absolute paths never recorded
+    Setting("max_tool_output_chars", "int", 6000,
+            "each stored string is cut to this many characters (head and tail kept)",
+            minimum=200, maximum=1_000_000),
+    Setting("max_payload_bytes", "int", 1_000_000,
+            "hook input above this size is parsed and shrunk before storage",
+            minimum=10_000, maximum=100_000_000),
+    Setting("exclude_projects", "list", [],
+            "projects never recorded: names, paths or globs (*, **, ?, ~); "
+            "or put a .claude-mem-ignore file in the project"),
     # Context at session start
-    "context_tokens": 1500,             # about 4 characters a token; hard cap below 10k chars
-    "context_sources": ["startup", "resume", "compact"],  # compact: other sessions only; add "clear" to taste
-    "context_observations": 40,
-    "context_summaries": 8,
+    Setting("context_tokens", "int", 1500,
+            "context budget at session start (~4 characters a token; never over 9,500 characters)",
+            minimum=100, maximum=100_000),
+    Setting("context_sources", "list", ["startup", "resume", "compact"],
+            "SessionStart sources that get context (compact: the other sessions' memory only)",
+            choices=("startup", "resume", "clear", "compact")),
+    Setting("context_observations", "int", 40, "recent observations considered for the context",
+            minimum=0, maximum=1000),
+    Setting("context_summaries", "int", 8, "recent request summaries considered for the context",
+            minimum=0, maximum=200),
     # Worker lifecycle
-    "worker_idle_seconds": 7200.0,      # exit after this long with nothing to do
-    "session_silence_seconds": 1800.0,  # finalize a session silent this long (no SessionEnd came)
-    "session_max_age_hours": 24.0,      # active sessions older than this are expired
-    "worker_poll_seconds": 5.0,         # safety poll of the queue besides socket wake-ups
-    "max_attempts": 5,                  # a queue row failing this often is parked
-    "retry_backoff_seconds": 2.0,       # pause before a failed row's retry; doubles each time
-    "worker_start_delay_seconds": 0.0,  # test hook: simulate a slow worker start
+    Setting("worker_idle_seconds", "float", 7200.0,
+            "the worker exits after this long with nothing to do", minimum=0.5),
+    Setting("session_silence_seconds", "float", 1800.0,
+            "a session silent this long (no SessionEnd came) is summarized and closed", minimum=0.5),
+    Setting("session_max_age_hours", "float", 24.0,
+            "active sessions older than this are summarized and marked failed", minimum=0.01),
+    Setting("worker_poll_seconds", "float", 5.0,
+            "safety poll of the queue besides socket wake-ups", minimum=0.05, maximum=3600),
+    Setting("max_attempts", "int", 5, "a queue row failing this often is parked",
+            minimum=1, maximum=100),
+    Setting("retry_backoff_seconds", "float", 2.0,
+            "pause before a failed row's retry; doubles each time", minimum=0, maximum=3600),
+    Setting("worker_start_delay_seconds", "float", 0.0,
+            "for tests: simulate a slow worker start", minimum=0, maximum=60),
     # Viewer
-    "viewer_port": 37737,             # 0 turns the viewer off; not 37777, the original claude-mem's port
+    Setting("viewer_port", "int", 37737,
+            "port of the web viewer on 127.0.0.1; 0 turns it off (not 37777, the original's)",
+            minimum=0, maximum=65535),
     # Team memory (the [team] extra): shared projects mirrored through PostgreSQL
-    "team_database_url": "",            # a libpq URL; its password is never printed
-    "team_member": "",                  # how teammates see you; default git user.name, else login
-    "team_sync_seconds": 30.0,          # the worker syncs this often (and soon after it stores)
-    "team_connect_timeout_seconds": 5.0,
-    "team_sync_batch": 500,             # records per server transaction when pushing or pulling
-    "team_backoff_seconds": 5.0,        # first pause after a failed sync; doubles, up to 5 minutes
-}
+    Setting("team_database_url", "text", "",
+            "libpq URL of the team's PostgreSQL database; its password is never printed"),
+    Setting("team_member", "text", "",
+            "how teammates see you; empty means git user.name, else your login"),
+    Setting("team_sync_seconds", "float", 30.0,
+            "the worker syncs this often (and soon after it stores)", minimum=0.1, maximum=86400),
+    Setting("team_connect_timeout_seconds", "float", 5.0,
+            "seconds to wait for the team database to answer a connection", minimum=0.1, maximum=300),
+    Setting("team_sync_batch", "int", 500,
+            "records per server transaction when pushing or pulling", minimum=1, maximum=100_000),
+    Setting("team_backoff_seconds", "float", 5.0,
+            "first pause after a failed sync; doubles, up to 5 minutes", minimum=0.05, maximum=300),
+)
 
 # Settings whose values are never printed as they are (``display_value`` masks them).
 SECRET_SETTINGS = ("team_database_url",)
@@ -123,11 +292,12 @@ def lock_path() -> str:
 class Settings:
     """Resolved settings; attribute access (``settings.context_tokens``)."""
 
-    __slots__ = ("values", "problems")
+    __slots__ = ("values", "problems", "sources")
 
-    def __init__(self, values: dict, problems: list[str]):
+    def __init__(self, values: dict, problems: list[str], sources: dict | None = None):
         self.values = values
         self.problems = problems
+        self.sources = sources or {}
 
     def __getattr__(self, name: str):
         try:
@@ -138,58 +308,123 @@ class Settings:
     def as_dict(self) -> dict:
         return dict(self.values)
 
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "default")
 
-def coerce(name: str, value, default):
-    """Turn ``value`` into the type of ``default``; raise ValueError when it cannot."""
-    if isinstance(default, bool):
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"{name}: expected true/false, got {value!r}")
-    if isinstance(default, int):
-        return int(value)
-    if isinstance(default, float):
-        return float(value)
-    if isinstance(default, list):
-        if isinstance(value, list):
-            return [str(v) for v in value]
-        return [part.strip() for part in str(value).split(",") if part.strip()]
-    return str(value)
+
+class SettingsFileError(Exception):
+    """settings.json exists but cannot be read as a JSON object."""
+
+
+def read_settings_file() -> dict:
+    """What settings.json holds ({} when there is none); raises SettingsFileError if unreadable."""
+    path = settings_path()
+    if not os.path.exists(path):
+        return {}
+    from claude_mem import jsonlite  # the hook path: no `import json`
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+        data = jsonlite.loads(text) if text.strip() else {}
+    except (OSError, ValueError) as exc:
+        raise SettingsFileError(f"{path} cannot be read as JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise SettingsFileError(f"{path} must hold a JSON object, not {type(data).__name__}")
+    return data
 
 
 def load() -> Settings:
     values = dict(DEFAULTS)
+    sources: dict = {}
     problems: list[str] = []
-    path = settings_path()
-    if os.path.exists(path):
-        from claude_mem import jsonlite
-
+    try:
+        from_file = read_settings_file()
+    except SettingsFileError as exc:
+        problems.append(f"{exc}; using the defaults")
+        from_file = {}
+    for name, value in from_file.items():
+        setting = SCHEMA.get(name)
+        if setting is None:
+            problems.append(f"settings.json: unknown setting {name!r} ignored")
+            continue
         try:
-            with open(path, encoding="utf-8") as fh:
-                from_file = jsonlite.loads(fh.read())
-            if not isinstance(from_file, dict):
-                raise ValueError("top level must be an object")
-        except (OSError, ValueError) as exc:
-            problems.append(f"{path}: {exc}")
-            from_file = {}
-        for name, value in from_file.items():
-            if name not in DEFAULTS:
-                problems.append(f"{path}: unknown setting {name!r}")
-                continue
-            try:
-                values[name] = coerce(name, value, DEFAULTS[name])
-            except (TypeError, ValueError) as exc:
-                problems.append(f"{path}: {exc}")
-    for name, default in DEFAULTS.items():
-        raw = os.environ.get("CLAUDE_MEM_" + name.upper())
+            values[name] = setting.parse(value)
+            sources[name] = "settings.json"
+        except SettingError as exc:
+            problems.append(f"settings.json: {exc}; using {_shown(values[name])}")
+    for name, setting in SCHEMA.items():
+        raw = os.environ.get(setting.env)
         if raw is None:
             continue
         try:
-            values[name] = coerce(name, raw, default)
-        except (TypeError, ValueError) as exc:
-            problems.append(f"CLAUDE_MEM_{name.upper()}: {exc}")
-    return Settings(values, problems)
+            values[name] = setting.parse(raw)
+            sources[name] = "env"
+        except SettingError as exc:
+            problems.append(f"{setting.env}: {exc}; using {_shown(values[name])}")
+    return Settings(values, problems, sources)
+
+
+def _shown(value) -> str:
+    from claude_mem import jsonlite
+
+    return jsonlite.dumps(value)
+
+
+def unknown_setting_message(name: str) -> str:
+    close = [known for known in SCHEMA if name.lower() in known or known in name.lower()]
+    hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
+    return f"unknown setting {name!r}{hint}; `claude-mem config` lists them all"
+
+
+def _write_settings_file(data: dict) -> str:
+    import json
+
+    ensure_data_dir()
+    path = settings_path()
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def set_value(name: str, value):
+    """Check ``value`` against the schema and write it to settings.json; returns the parsed value.
+
+    Raises KeyError (unknown name: message from ``unknown_setting_message``), SettingError
+    (a value the setting cannot take) or SettingsFileError (the file cannot be read).
+    """
+    setting = SCHEMA.get(name)
+    if setting is None:
+        raise KeyError(unknown_setting_message(name))
+    parsed = setting.parse(value)
+    data = read_settings_file()
+    data[name] = parsed
+    _write_settings_file(data)
+    return parsed
+
+
+def unset_value(name: str) -> bool:
+    """Remove ``name`` from settings.json (back to its default); False when it was not there."""
+    data = read_settings_file()
+    if name not in data:
+        if name not in SCHEMA:
+            raise KeyError(unknown_setting_message(name))
+        return False
+    del data[name]
+    _write_settings_file(data)
+    return True
+
+
+def settings_table_markdown() -> str:
+    """The README's settings table, generated from the schema (a test keeps them in step)."""
+    import json
+
+    rows = ["| setting | default | allowed | meaning |", "|---|---|---|---|"]
+    for setting in SCHEMA.values():
+        default = json.dumps(setting.default)
+        rows.append(f"| `{setting.name}` | `{default}` | {setting.allowed()} | {setting.help} |")
+    return "\n".join(rows)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,15 @@ def _describe(event: str, payload: dict) -> str:
     return ""
 
 
+def next_steps() -> list[str]:
+    """The demo's last lines: how to start using it for real, with this environment's paths."""
+    exe = os.path.join(os.path.dirname(sys.executable), "claude-mem")
+    command = exe if os.path.exists(exe) else f"{sys.executable} -m claude_mem.cli"
+    return ["", "That was a throwaway copy. To give your own Claude Code sessions this memory:",
+            f"  {command} install     # adds the hooks, then prints the next steps (restart Claude Code, MCP, viewer)",
+            f"  {command} doctor      # checks that everything is in place"]
+
+
 def run_demo(out=print, keep: str | None = None) -> str:
     """Run the demo; returns the context the next session receives."""
     from claude_mem.store import open_store
@@ -104,8 +114,12 @@ def run_demo(out=print, keep: str | None = None) -> str:
         out("-" * 78)
         out(context.rstrip() or "(no context)")
         out("-" * 78)
-        medians = {e: sorted(v)[len(v) // 2] for e, v in timings.items()}
-        out("\nMedian hook time: " + ", ".join(f"{e} {m:.0f} ms" for e, m in medians.items()))
+        # statistics.median: the mean of the middle two for an even count, not the larger one.
+        medians = {e: statistics.median(v) for e, v in timings.items()}
+        out("\nMedian hook time: " + ", ".join(f"{e} {m:.0f} ms (n={len(timings[e])})"
+                                               for e, m in medians.items()))
+        for line in next_steps():
+            out(line)
     finally:
         control.stop_worker()
         if previous is None:

@@ -95,7 +95,8 @@ def parse_event(event_name: str, payload_text: str):
         raise BadEvent(f"{event_name}: payload has no session_id")
     common = dict(
         session_id=session_id.strip(),
-        cwd=_text(payload, "cwd"),
+        # A cwd that is not text is junk, not a folder named after its JSON.
+        cwd=payload["cwd"].strip() if isinstance(payload.get("cwd"), str) else "",
         transcript_path=_text(payload, "transcript_path"),
         prompt_id=_text(payload, "prompt_id"),
         permission_mode=_text(payload, "permission_mode"),

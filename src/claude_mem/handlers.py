@@ -44,7 +44,7 @@ class EventHandlers:
             with self.store.write():
                 self.store.delete_pending(ids)
             return
-        name = project.project_name(cwd) if cwd else "unknown"
+        name = project.project_name(cwd)
         handler = self.HANDLERS.get(type(event))
         if handler is None:  # parse_event only makes the kinds above: a programming error
             raise TypeError(f"no handler for {type(event).__name__}")

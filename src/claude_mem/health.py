@@ -176,7 +176,13 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
         check(mode & 0o077 == 0, f"data dir is private ({oct(mode)})",
               f"data dir is readable by others ({oct(mode)}): chmod 700 {data}")
     settings = config.load()
-    check(not settings.problems, "settings are valid", "settings problems: " + "; ".join(settings.problems))
+    check(not settings.problems, "settings are valid",
+          "settings problems (the defaults are used instead): " + "; ".join(settings.problems)
+          + " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`")
+    problem = compressor_problem(settings)
+    check(problem is None, f"compressor {settings.compressor} is ready", problem or "")
+    for line in exclusion_warnings(settings, claude_config_dir):
+        lines.append("warn  " + line)
     found = install.installed_commands(claude_config_dir)
     missing = [e for e in HOOK_EVENTS.values() if e not in found]
     check(not missing, f"all {len(HOOK_EVENTS)} hooks installed",
@@ -214,6 +220,11 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
         w = worker_state(timeout=0.5)
     if w["running"]:
         lines.append(f"ok    worker running (pid {w['pid']}, answered a ping)")
+        if int(settings.viewer_port) > 0:
+            check(bool(w.get("viewer")), f"viewer on {w.get('viewer')}",
+                  f"the viewer is not serving although viewer_port is {settings.viewer_port} "
+                  f"(port taken? see {config.log_path()}); choose another with "
+                  "`claude-mem config set viewer_port PORT`")
     elif w.get("lock_held"):
         check(False, "", f"the worker (pid {w.get('pid', '?')}) holds the lock but does not answer: "
                          "run `claude-mem worker stop` (it is killed if it will not stop)")
@@ -231,3 +242,63 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
     for line in log.tail(3, "error"):
         lines.append(f"info  recent error: {line}")
     return problems, lines
+
+
+def compressor_problem(settings) -> str | None:
+    """Why the configured compressor would not be used by the worker (None: it would).
+
+    Builds the back-end exactly as the worker does (nothing is sent anywhere), so this
+    and the worker agree; a missing extra comes with the command that installs it here.
+    """
+    name = settings.compressor
+    if name == "heuristic":
+        return None
+    from claude_mem import install
+    from claude_mem.compress import llm
+
+    try:
+        compressor = llm.make_llm_compressor(name, settings)
+    except ImportError:
+        extra = name  # each LLM back-end's extra is named after it
+        return (f"compressor {name!r} needs the [{extra}] extra, which is not installed: the worker "
+                f"uses the heuristic instead. Install it with: {install.extra_install_command(extra)}")
+    except Exception as exc:
+        return f"compressor {name!r} cannot start ({exc}): the worker uses the heuristic instead"
+    close = getattr(compressor, "close", None)
+    if close:
+        try:
+            close()
+        except Exception:
+            pass
+    return None
+
+
+def exclusion_warnings(settings, claude_config_dir: str | None = None) -> list[str]:
+    """One line per ``exclude_projects`` entry that matches no project known here.
+
+    Known: projects recorded so far, folders Claude Code has transcripts for, and (for a
+    path entry) a folder that exists. Exclusion is a privacy control: a typo must show.
+    """
+    from claude_mem import install, project
+
+    entries = [e for e in settings.exclude_projects or [] if str(e).strip()]
+    if not entries:
+        return []
+    known: list[tuple[str, str]] = []
+    if os.path.exists(config.db_path()):
+        from claude_mem.store import open_store
+
+        with open_store() as store:
+            known = store.project_folders()
+    known += [(project.project_name(cwd), project.clean_cwd(cwd))
+              for cwd in install.transcript_folders(claude_config_dir)]
+    out = []
+    for entry in entries:
+        path_like = "/" in entry or entry.startswith("~")
+        if path_like and os.path.exists(os.path.expanduser(entry)):
+            continue
+        if any(project.entry_matches(entry, name, cwd) for name, cwd in known):
+            continue
+        out.append(f"exclude_projects entry {entry!r} matches no project recorded so far and no "
+                   "folder Claude Code has worked in: a typo? (names, paths and globs *, **, ?, ~)")
+    return out

@@ -164,7 +164,7 @@ def session_start_output(payload: dict, settings) -> str:
     source = str(payload.get("source") or "startup")
     if source not in settings.context_sources:
         return ""
-    cwd = str(payload.get("cwd") or os.environ.get("CLAUDE_PROJECT_DIR") or _cwd())
+    cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
     if project.is_excluded(cwd, settings.exclude_projects):
         return ""
     if not os.path.exists(config.db_path()):
@@ -203,8 +203,7 @@ def run(name: str, raw: str) -> str:
     if os.environ.get("CLAUDE_MEM_INTERNAL"):
         return ""  # the memory-maker's own Claude Code process: never remember it
     settings = config.load()
-    for problem in settings.problems:
-        log.warning(problem)
+    log.warn_once(settings.problems)
     if not raw:
         log.warning(f"{event}: empty stdin, nothing to record")
         return ""

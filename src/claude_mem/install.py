@@ -128,3 +128,172 @@ def installed_commands(config_dir: str | None = None) -> dict[str, str]:
                 if is_ours(hook):
                     found[event] = hook["command"]
     return found
+
+
+# -- what to tell the person after installing ----------------------------------------------
+
+
+def extra_install_command(extra: str) -> str:
+    """The exact command that installs ``claude-mem[extra]`` into *this* environment.
+
+    An editable install from a checkout gets ``pip install -e '<checkout>[extra]'``
+    (installing the name from an index would replace the checkout); otherwise the
+    published package name. Always through this interpreter's pip, never a bare ``pip``.
+    """
+    spec = f"claude-mem[{extra}]"
+    editable = ""
+    try:
+        from importlib import metadata
+        from urllib.parse import unquote, urlparse
+
+        info = json.loads(metadata.distribution("claude-mem").read_text("direct_url.json") or "{}")
+        if (info.get("dir_info") or {}).get("editable") and str(info.get("url", "")).startswith("file:"):
+            spec = unquote(urlparse(info["url"]).path) + f"[{extra}]"
+            editable = "-e "
+    except Exception:  # no metadata (running from a source tree): the published name
+        pass
+    return f"{shlex.quote(sys.executable)} -m pip install {editable}{shlex.quote(spec)}"
+
+
+def record_interpreter() -> str:
+    """Write this interpreter's path to ``<data dir>/python`` for the plugin's MCP launcher."""
+    from claude_mem import config
+
+    path = os.path.join(config.ensure_data_dir(), "python")
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(sys.executable + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def has_module(name: str) -> bool:
+    from importlib.util import find_spec
+
+    try:
+        return find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+MCP_NAME = "claude-mem"
+
+
+def mcp_server_argv() -> list[str]:
+    """How Claude Code should start our MCP server: this interpreter, never a bare python3."""
+    return [sys.executable, "-m", "claude_mem.mcp_server"]
+
+
+def mcp_add_command() -> str:
+    """The ``claude mcp add`` line that registers our MCP server for every project."""
+    return " ".join(shlex.quote(p) for p in ["claude", "mcp", "add", "--scope", "user", MCP_NAME, "--",
+                                             *mcp_server_argv()])
+
+
+def register_mcp(claude_binary: str | None = None) -> tuple[bool, str]:
+    """Run ``claude mcp add`` (replacing an earlier registration of ours); (ok, what happened)."""
+    import shutil
+    import subprocess
+
+    binary = claude_binary or shutil.which("claude")
+    if not binary:
+        return False, "the `claude` command is not on PATH; run the line above where it is"
+    run = lambda *args: subprocess.run([binary, "mcp", *args], capture_output=True, text=True,  # noqa: E731
+                                       timeout=60, stdin=subprocess.DEVNULL)
+    try:
+        run("remove", "--scope", "user", MCP_NAME)  # absent is fine; a stale path is replaced
+        proc = run("add", "--scope", "user", MCP_NAME, "--", *mcp_server_argv())
+    except (OSError, subprocess.SubprocessError) as exc:
+        return False, f"`claude mcp add` could not run ({exc})"
+    if proc.returncode != 0:
+        return False, f"`claude mcp add` failed: {(proc.stderr or proc.stdout).strip()[:300]}"
+    return True, f"registered the MCP server {MCP_NAME!r} with Claude Code (user scope)"
+
+
+def past_transcripts(config_dir: str | None = None) -> tuple[int, str]:
+    """How many Claude Code session transcripts wait under ``<config>/projects``, and where."""
+    from claude_mem.importers.transcripts import find_transcripts
+
+    folder = os.path.join(config_dir or default_config_dir(), "projects")
+    return len(find_transcripts(config_dir or default_config_dir())), folder
+
+
+def next_steps(config_dir: str | None = None, *, settings=None, can_import: bool = False,
+               mcp_registered: bool = False) -> dict:
+    """What is true on this machine after install, as data (``--json``) and as lines."""
+    from claude_mem import config
+
+    settings = settings or config.load()
+    mcp_ready = has_module("mcp")
+    transcripts, folder = past_transcripts(config_dir)
+    port = int(settings.viewer_port)
+    steps = {
+        "restart_claude_code": True,
+        "mcp_extra_installed": mcp_ready,
+        "mcp_install_command": None if mcp_ready else extra_install_command("mcp"),
+        "mcp_add_command": mcp_add_command(),
+        "mcp_registered": mcp_registered,
+        "viewer": f"http://127.0.0.1:{port}/" if port > 0 else None,
+        "past_transcripts": transcripts,
+        "transcripts_folder": folder,
+        "import_command": "claude-mem import transcripts" if can_import and transcripts else None,
+    }
+    return steps
+
+
+def next_steps_lines(steps: dict) -> list[str]:
+    lines = ["Next steps:", "  1. Restart Claude Code (sessions already running keep their old hooks)."]
+    if steps["mcp_registered"]:
+        lines.append("  2. MCP tools: registered with Claude Code (search, get_observations, timeline...).")
+    else:
+        lines.append("  2. Let Claude search its memory with the MCP tools (once):")
+        if steps["mcp_install_command"]:
+            lines.append(f"       {steps['mcp_install_command']}")
+        lines.append(f"       {steps['mcp_add_command']}")
+        lines.append("     or run `claude-mem install --register-mcp` to have it done.")
+    if steps["viewer"]:
+        lines.append(f"  3. Browse memory: `claude-mem viewer` ({steps['viewer']} while the worker runs).")
+    else:
+        lines.append("  3. The web viewer is off (viewer_port is 0).")
+    count, folder = steps["past_transcripts"], steps["transcripts_folder"]
+    if count and steps["import_command"]:
+        lines.append(f"  4. {count} past Claude Code transcript(s) in {folder} can become memory: "
+                     f"{steps['import_command']}")
+    elif count:
+        lines.append(f"  4. {count} past Claude Code transcript(s) in {folder} are not memory: "
+                     "claude-mem records sessions from now on.")
+    else:
+        lines.append(f"  4. No past Claude Code transcripts in {folder}.")
+    lines.append("Check everything any time with `claude-mem doctor`.")
+    return lines
+
+
+def transcript_folders(config_dir: str | None = None, limit: int = 500) -> list[str]:
+    """The working folders Claude Code has transcripts for (the ``cwd`` in one file per project)."""
+    folder = os.path.join(config_dir or default_config_dir(), "projects")
+    found: list[str] = []
+    try:
+        projects = [p for p in os.scandir(folder) if p.is_dir()][:limit]
+    except OSError:
+        return found
+    for entry in projects:
+        try:
+            files = sorted((f for f in os.scandir(entry.path) if f.name.endswith(".jsonl")),
+                           key=lambda f: f.stat().st_mtime, reverse=True)
+            if not files:
+                continue
+            with open(files[0].path, encoding="utf-8", errors="replace") as fh:
+                for _, line in zip(range(50), fh):
+                    if '"cwd"' not in line:
+                        continue
+                    try:
+                        cwd = json.loads(line).get("cwd")
+                    except ValueError:
+                        continue
+                    if isinstance(cwd, str) and cwd:
+                        found.append(cwd)
+                        break
+        except OSError:
+            continue
+    return found

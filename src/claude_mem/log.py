@@ -56,6 +56,30 @@ def error(message: str) -> None:
     log("error", message)
 
 
+def warn_once(problems: list[str]) -> None:
+    """Log settings problems once per distinct set, not on every hook call that meets them."""
+    if not problems:
+        return
+    text = "\n".join(problems)
+    marker = os.path.join(os.path.dirname(config.log_path()), ".settings-warned")
+    try:
+        with open(marker, encoding="utf-8") as fh:
+            if fh.read() == text:
+                return
+    except OSError:
+        pass
+    for problem in problems:
+        warning(f"settings: {problem}")
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, text.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
 def tail(lines: int = 20, level: str | None = None) -> list[str]:
     """The last ``lines`` log lines (optionally only one level), oldest first."""
     try:

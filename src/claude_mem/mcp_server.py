@@ -305,12 +305,66 @@ def _sdk():
     return Server, ToolError, ToolAnnotations
 
 
+# How each tool is called, for error messages that show the model the right shape.
+USAGE = {
+    "search": "search(query='words to find', project=None, type=None, limit=10)",
+    "get_observations": "get_observations(ids=[12, 15])",
+    "get_session": "get_session(session='351e9b10')",
+    "recent_context": "recent_context(project=None)",
+    "timeline": "timeline(observation_id=12, before=5, after=5)",
+}
+_EXPECTED = {
+    "missing": "is required",
+    "int_parsing": "must be a whole number such as 12",
+    "int_type": "must be a whole number such as 12",
+    "int_from_float": "must be a whole number such as 12",
+    "list_type": "must be a list such as [12, 15]",
+    "string_type": "must be text",
+    "extra_forbidden": "is not an argument of this tool",
+}
+
+
+def argument_problem(tool: str, errors: list[dict]) -> str:
+    """Plain sentences for the SDK's argument validation errors (no pydantic text or links)."""
+    parts = []
+    for err in errors:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "")
+        kind = err.get("type", "")
+        said = _EXPECTED.get(kind) or str(err.get("msg", "is not valid")).lower()
+        got = "" if kind == "missing" else f" (got {one_line(repr(err.get('input')), 40)})"
+        name = where.split(".")[0] if where else "an argument"
+        if "." in where:  # an item of a list: ids.1
+            said = _EXPECTED.get(kind, said).replace("a list such as [12, 15]", "a list")
+            name = f"item {int(where.split('.')[1]) + 1} of {name}" if where.split(".")[1].isdigit() else where
+        parts.append(f"`{name}` {said}{got}")
+    usage = USAGE.get(tool)
+    return (f"{tool}: " + "; ".join(parts) + "."
+            + (f" Call it like {usage}." if usage else ""))
+
+
 def build_server(cwd: str | None = None):
     """The MCP server object with claude-mem's tools registered (not running)."""
     Server, ToolError, ToolAnnotations = _sdk()
-    from pydantic import Field  # a dependency of the SDK
+    from pydantic import Field, ValidationError  # a dependency of the SDK
 
-    server = Server("claude-mem", instructions=INSTRUCTIONS)
+    from claude_mem import __version__
+
+    class ClaudeMemServer(Server):
+        async def call_tool(self, name, arguments, *args, **kwargs):
+            try:
+                return await super().call_tool(name, arguments, *args, **kwargs)
+            except ToolError as exc:
+                cause = exc.__cause__
+                if isinstance(cause, ValidationError):
+                    raise ToolError(argument_problem(name, cause.errors())) from None
+                if isinstance(cause, ToolError):  # ours: drop the SDK's "Error executing tool" prefix
+                    raise ToolError(str(cause)) from None
+                raise
+
+    try:
+        server = ClaudeMemServer("claude-mem", instructions=INSTRUCTIONS, version=__version__)
+    except TypeError:  # an SDK whose server takes no version
+        server = ClaudeMemServer("claude-mem", instructions=INSTRUCTIONS)
     read_only = ToolAnnotations.model_validate(
         {"readOnlyHint": True, "destructiveHint": False, "openWorldHint": False})
 

@@ -1,45 +1,153 @@
-"""Which project a working directory belongs to.
+"""Which project a working directory belongs to, and whether it is opted out.
 
-Contract: ``project_root(cwd)`` is the git top level containing ``cwd`` (found by
-walking up to a ``.git`` directory or file, so no ``git`` process is started on the
-hook path), else ``cwd`` itself; ``project_name(cwd)`` is that folder's name.
+Contract:
+- ``clean_cwd(cwd)`` is the absolute path a hook's ``cwd`` means (``~`` expanded), or ""
+  for junk: not a string, empty or only whitespace.
+- ``project_root(cwd)`` is the top level of the git repository containing ``cwd``, found by
+  walking up to a ``.git`` entry; no ``git`` process is started (this is on the hook path).
+  A linked worktree (``git worktree add``: its ``.git`` is a file ``gitdir: …/.git/worktrees/
+  <name>`` whose ``commondir`` names the main ``.git``) belongs to its main repository, so a
+  session in ``repo/.worktrees/feature-x`` shares ``repo``'s memory and two repositories'
+  same-named worktrees never mix. A submodule (a ``.git`` file without ``commondir``) is its
+  own project. Outside git, the root is ``cwd`` itself.
+- ``project_name(cwd)`` is the root folder's name; ``/`` is ``"root"`` and junk is
+  ``"unknown"``.
+- ``is_excluded(cwd, entries)``: a ``.claude-mem-ignore`` file at the project root (or in
+  ``cwd``), or an ``exclude_projects`` entry that matches. An entry without ``/`` matches the
+  project name; an entry with ``/`` (or starting with ``~``) matches the folder ``cwd`` is in
+  or any folder above it, so a folder excludes everything inside it. Entries may use
+  ``*`` (within one path segment), ``**`` (across segments), ``?`` (one character) and ``~``.
+- Standard library only, and ``re`` only when an entry has a wildcard.
 """
 
 import os
 
+UNKNOWN = "unknown"
+ROOT_NAME = "root"
+_WILDCARDS = ("*", "?", "[")
 
-def project_root(cwd: str) -> str:
-    if not cwd:
+
+def clean_cwd(cwd) -> str:
+    if not isinstance(cwd, str) or not cwd.strip():
         return ""
-    path = os.path.abspath(cwd)
+    return os.path.abspath(os.path.expanduser(cwd.strip()))
+
+
+def _worktree_main_root(dot_git_file: str, probe: str) -> str | None:
+    """The main repository's top level for a linked worktree's ``.git`` file, else None."""
+    try:
+        with open(dot_git_file, encoding="utf-8", errors="replace") as fh:
+            first = fh.readline(4096).strip()
+    except OSError:
+        return None
+    if not first.startswith("gitdir:"):
+        return None
+    gitdir = os.path.join(probe, first[len("gitdir:"):].strip())  # relative to the worktree
+    try:
+        with open(os.path.join(gitdir, "commondir"), encoding="utf-8", errors="replace") as fh:
+            common = fh.readline(4096).strip()
+    except OSError:
+        return None  # a submodule, or a worktree whose admin folder is gone: its own project
+    common_dir = os.path.normpath(os.path.join(gitdir, common))
+    if os.path.basename(common_dir) == ".git":
+        return os.path.dirname(common_dir)
+    # A bare repository (``repo.git``): its worktrees are named after it.
+    return common_dir[:-4] if common_dir.endswith(".git") else common_dir
+
+
+def project_root(cwd) -> str:
+    path = clean_cwd(cwd)
+    if not path:
+        return ""
     probe = path
     while True:
-        if os.path.exists(os.path.join(probe, ".git")):
+        dot_git = os.path.join(probe, ".git")
+        if os.path.isdir(dot_git):
             return probe
+        if os.path.isfile(dot_git):
+            return _worktree_main_root(dot_git, probe) or probe
         parent = os.path.dirname(probe)
         if parent == probe:
             return path
         probe = parent
 
 
-def project_name(cwd: str) -> str:
-    root = project_root(cwd)
-    return os.path.basename(root.rstrip(os.sep)) or root or "unknown"
+def name_of_root(root: str) -> str:
+    if not root:
+        return UNKNOWN
+    return os.path.basename(root.rstrip(os.sep)) or ROOT_NAME
 
 
-def is_excluded(cwd: str, excluded: list[str]) -> bool:
-    """True when the project of ``cwd`` is opted out (by name, by path, or by a marker file)."""
-    root = project_root(cwd)
-    if root and os.path.exists(os.path.join(root, ".claude-mem-ignore")):
-        return True
+def project_name(cwd) -> str:
+    return name_of_root(project_root(cwd))
+
+
+def _glob_regex(pattern: str):
+    import re
+
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):  # "a/**/b" also matches "a/b"
+                i += 1
+                out.append("(?:.*/)?")
+            else:
+                out.append(".*")
+            continue
+        out.append("[^/]*" if char == "*" else "[^/]" if char == "?" else re.escape(char))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def _ancestors(path: str) -> list[str]:
+    found = []
+    while True:
+        found.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            return found
+        path = parent
+
+
+def entry_matches(entry, name: str, path: str) -> bool:
+    """True when one ``exclude_projects`` entry covers project ``name`` whose folder is ``path``."""
+    if not isinstance(entry, str):
+        return False
+    entry = entry.strip()
+    if entry not in ("/", "~/"):
+        entry = entry.rstrip("/")
+    if not entry:
+        return False
+    is_path = "/" in entry or entry.startswith("~")
+    wild = any(w in entry for w in _WILDCARDS)
+    if not is_path:
+        if wild:
+            return bool(name) and bool(_glob_regex(entry).match(name))
+        return entry == name
+    if not path:
+        return False
+    pattern = os.path.expanduser(entry)
+    if not wild:
+        pattern = os.path.abspath(pattern)
+        return any(folder == pattern for folder in _ancestors(path))
+    regex = _glob_regex(pattern)
+    return any(regex.match(folder) for folder in _ancestors(path))
+
+
+def is_excluded(cwd, excluded: list[str]) -> bool:
+    """True when the project of ``cwd`` is opted out (marker file, name, path or glob)."""
+    path = clean_cwd(cwd)
+    root = project_root(path)
+    for folder in (root, path):
+        if folder and os.path.exists(os.path.join(folder, ".claude-mem-ignore")):
+            return True
     if not excluded:
         return False
-    name = os.path.basename(root.rstrip(os.sep))
-    for entry in excluded:
-        entry = entry.rstrip(os.sep)
-        if entry == name or os.path.abspath(os.path.expanduser(entry)) == root:
-            return True
-    return False
+    name = name_of_root(root)
+    return any(entry_matches(entry, name, path) or entry_matches(entry, name, root)
+               for entry in excluded)
 
 
 # -- identity that travels (team memory) ------------------------------------------------

@@ -8,8 +8,6 @@ from __future__ import annotations
 from claude_mem.text import when
 
 
-
-
 def whose(item: dict) -> str:
     """Whose a record is: "yours", or the teammate (and machine) it was pulled from."""
     if not item.get("member"):
@@ -85,3 +83,69 @@ def detail(kind: str, item: dict) -> str:
     if kind == "summary":
         return summary_text(item)
     return session_text(item)
+
+
+# -- search results ----------------------------------------------------------------------
+
+# Which fields of a hit can hold the words that made it match, most telling first.
+_MATCH_FIELDS = {
+    "observation": ("title", "subtitle", "facts", "narrative", "files_modified", "files_read", "concepts"),
+    "summary": ("request", "completed", "learned", "investigated", "next_steps", "notes",
+                "files_edited", "files_read"),
+    "prompt": ("prompt",),
+}
+
+
+def _flat(value) -> str:
+    if isinstance(value, (list, tuple)):
+        value = " · ".join(str(v) for v in value)
+    return " ".join(str(value or "").split())
+
+
+def match_snippet(hit: dict, query: str, width: int = 90, title_width: int = 72) -> str:
+    """A short piece of the hit around the first query word it holds: why it matched.
+
+    "" when the shown title already holds the word (or no field holds it literally, e.g.
+    a match through a word's prefix that the title makes plain anyway).
+    """
+    words = [w.strip('"*').lower() for w in query.split() if w.strip('"*')]
+    for key in _MATCH_FIELDS.get(hit.get("kind"), ()):
+        text = _flat(hit.get(key))
+        low = text.lower()
+        spots = [low.find(w) for w in words if w in low]
+        if not spots:
+            continue
+        at = min(spots)
+        if key in ("title", "request", "prompt") and at < title_width - 10:
+            return ""  # visible in the title column
+        start = max(0, at - width // 3)
+        piece = text[start:start + width]
+        return (f"{key.replace('_', ' ')}: " + ("…" if start else "") + piece
+                + ("…" if start + width < len(text) else ""))
+    return ""
+
+
+_LABELS = {"observation": "obs", "summary": "summary", "prompt": "prompt"}
+
+
+def search_lines(hits: list[dict], query: str, *, with_project: bool = True,
+                 title_width: int = 72) -> list[str]:
+    """Aligned columns (kind and id, time, project, title), each hit followed by its snippet."""
+    rows = []
+    for hit in hits:
+        ident = f"{_LABELS.get(hit['kind'], hit['kind'])} #{hit['id']}"
+        stamp = when(hit.get("created_at"))
+        title = _flat(hit.get("title"))
+        if len(title) > title_width:
+            title = title[: title_width - 1] + "…"
+        where = str(hit.get("project", "")) + (f" ({hit['member']})" if hit.get("member") else "")
+        rows.append((ident, stamp, where, title, match_snippet(hit, query)))
+    id_w = max((len(r[0]) for r in rows), default=0)
+    proj_w = max((len(r[2]) for r in rows), default=0)
+    lines = []
+    for ident, stamp, proj, title, snippet in rows:
+        project_col = f"  {proj:<{proj_w}}" if with_project else ""
+        lines.append(f"{ident:<{id_w}}  {stamp}{project_col}  {title}")
+        if snippet:
+            lines.append(f"{'':<{id_w}}  ↳ {snippet}")
+    return lines

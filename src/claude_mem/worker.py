@@ -370,8 +370,7 @@ def main() -> int:
     if fd is None:
         return 0  # another worker holds the lock: it will drain the queue
     settings = config.load()
-    for problem in settings.problems:
-        log.warning(problem)
+    log.warn_once(settings.problems)
     pidlock.write_pid_file()
     delay = float(settings.worker_start_delay_seconds)
     if delay > 0:

@@ -128,6 +128,12 @@ class SessionsRoom:
             "SELECT project FROM sessions GROUP BY project ORDER BY MAX(last_activity_at) DESC"
             " LIMIT ?", (limit,))]
 
+    def project_folders(self) -> list[tuple[str, str]]:
+        """(project, a folder it was recorded in) for every project, most recent first."""
+        return [(row[0], row[1] or "") for row in self.db.execute(
+            "SELECT project, MAX(cwd) FROM sessions GROUP BY project"
+            " ORDER BY MAX(last_activity_at) DESC")]
+
     def expire_sessions(self, started_before: float, *, dry_run: bool = False) -> list[dict]:
         """Mark sessions left active since before ``started_before`` as failed."""
         rows = dicts(self.db.execute(
