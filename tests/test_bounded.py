@@ -109,7 +109,7 @@ def test_cli_numbers_are_clamped_or_refused_clearly(tmp_path):
     with open_store() as store:  # callers that bypass the CLI (viewer, MCP) are clamped
         assert store.search("N-1-0", limit=2**70) and store.search("N-1-0", limit=-1)
     result = runner.invoke(cli.main, ["show", "obs", "99999999999999999999"])
-    assert result.exit_code == 1 and "no obs '99999999999999999999'" in result.output
+    assert result.exit_code == 1 and "no observation #99999999999999999999" in result.output
     result = runner.invoke(cli.main, ["show", str(2**64)])
     assert result.exit_code == 1 and "no session" in result.output
     result = runner.invoke(cli.main, ["sessions", "--limit", "99999999999999999999"])
