@@ -124,7 +124,10 @@ class Database:
         """
         # A TRUNCATE checkpoint holds off writers while it waits for readers: wait only
         # briefly (hooks must not queue behind it), and try again on a later call.
-        timeout = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
+        try:
+            timeout = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
+        except sqlite3.Error:  # closed already
+            return False
         try:
             self.db.execute("PRAGMA busy_timeout = 100")
             busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
