@@ -39,6 +39,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from hook_latency import timed  # noqa: E402  (one way to time a command)
 
 PROJECTS = [f"proj-{i:02d}" for i in range(20)]
 SCOPED_PROJECT = "proj-03"
@@ -159,16 +162,6 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
-def timed_runs(argv: list[str], stdin: bytes, env: dict, runs: int) -> list[float]:
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(argv, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       env=env, check=False)
-        times.append((time.perf_counter() - started) * 1000)
-    return times
-
-
 def measure_search(store, runs: int) -> dict:
     for _, text in QUERIES:  # warm the page cache
         store.search(text, limit=20)
@@ -214,12 +207,12 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
     payload = session_start_payload(project_dir)
     out = subprocess.run(hook, input=payload, capture_output=True, env=env, check=False).stdout
     assert b"additionalContext" in out, "SessionStart printed no context: the bench is broken"
-    timed_runs(hook, payload, env, 3)
-    bare = timed_runs([sys.executable, "-c", "pass"], b"", env, runs)
-    bare_is = timed_runs([sys.executable, "-I", "-S", "-c", "pass"], b"", env, runs)
-    hook_times = timed_runs(hook, payload, env, runs)
+    timed(hook, payload, env, 3)
+    bare = timed([sys.executable, "-c", "pass"], b"", env, runs)
+    bare_is = timed([sys.executable, "-I", "-S", "-c", "pass"], b"", env, runs)
+    hook_times = timed(hook, payload, env, runs)
     cli = str(Path(sys.executable).with_name("claude-mem"))
-    cli_times = timed_runs([cli, "search", "test", "--limit", "10"], b"", env, max(5, runs // 3))
+    cli_times = timed([cli, "search", "test", "--limit", "10"], b"", env, max(5, runs // 3))
     search = measure_search(store, max(3, runs // 4))
     return {
         "observations": size,

@@ -7,7 +7,8 @@ uses the process scanner too.
 - ``wait_for(predicate, timeout, what)``: the one poll loop; returns the predicate's
   truthy value or fails naming what it waited for.
 - ``run_hook(event, payload)``: one hook as Claude Code runs it, a real process with the
-  JSON on stdin (``hook_argv`` is its command line, ``HOOK_NAME`` event -> hook name).
+  JSON on stdin (``hook_argv`` is its command line, ``HOOK_NAME`` event -> hook name);
+  ``with no_worker_yet():`` queues hooks' events before any worker may start.
 - ``open_store()``, ``wait_until_drained()``: the test's database, and waiting until the
   worker has processed every queued and spooled event.
 - ``processes(...)``: the one ``/proc`` scanner; ``our_processes(data_dir)`` and
@@ -23,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from claude_mem import config, install
+from claude_mem import config, control, install
 from claude_mem.hook_events import HOOK_EVENTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude-code"
@@ -70,6 +71,25 @@ def run_hook(event: str, payload, *, command: str | None = None, env: dict | Non
                               env=full_env, timeout=timeout)
     return subprocess.run(hook_argv(event), input=data, capture_output=True, env=full_env,
                           timeout=timeout)
+
+
+class no_worker_yet:
+    """Hold the worker lock so no worker can start: hooks run meanwhile commit their
+    events and find a worker "starting" (as while a real one starts), so everything is
+    queued before any worker reads the queue. Leaving releases the lock; start a worker
+    with ``control.ensure_worker()`` then. Replaces "start slowly and hope the hooks
+    are done by then" (``worker_start_delay_seconds``), which a loaded machine defeats.
+    """
+
+    def __enter__(self):
+        config.ensure_data_dir()
+        self.fd = control.try_lock()
+        assert self.fd is not None, "a worker is already running"
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+        return False
 
 
 def context_from(output: bytes | str) -> str:

@@ -215,3 +215,11 @@ def test_the_line_a_command_ends_on():
 ])
 def test_the_message_a_commit_command_gives(command, subject):
     assert extract.commit_message(command) == subject
+
+
+@pytest.mark.parametrize("line,failed", [
+    ("all ring buffer tests passed", False), ("6 checks PASS", False), ("All tests passed!", False),
+    ("3 tests failed", True), ("2 checks FAIL", True)])
+def test_hand_written_test_runners(line, failed):
+    got = extract.outcome([line])
+    assert got and got in line and extract.outcome_failed(got) is failed

@@ -28,7 +28,8 @@ from bench.chaos import format_report, run_chaos
 from claude_mem import cli, config, control, install, log
 from claude_mem.store import Store
 from faultkit import (bash, end, helpers, no_strays, prompt, python_argv, stop)  # noqa: F401
-from helpers import HOOK_NAME, open_store, our_processes, run_hook, wait_for, wait_until_drained
+from helpers import (HOOK_NAME, no_worker_yet, open_store, our_processes, run_hook, wait_for,
+                     wait_until_drained)
 
 
 def observation_ids() -> dict[str, int]:
@@ -372,13 +373,14 @@ def test_poison_event_is_parked_not_dropped_while_other_sessions_flow(tmp_path, 
     inject_into_worker(tmp_path, monkeypatch, RAISE_ON_POISON)
     monkeypatch.setenv("CLAUDE_MEM_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("CLAUDE_MEM_RETRY_BACKOFF_SECONDS", "0.05")
-    monkeypatch.setenv("CLAUDE_MEM_WORKER_START_DELAY_SECONDS", "1.5")  # one batch for all of P
     cwd = str(tmp_path)
     poison = bash("P", cwd, 1, command="echo POISON")
     events = [prompt("P", cwd), bash("P", cwd, 0), poison, bash("P", cwd, 2), stop("P", cwd), end("P", cwd),
               prompt("Q", cwd), bash("Q", cwd, 0), bash("Q", cwd, 1), stop("Q", cwd), end("Q", cwd)]
-    for event, payload in events:
-        assert run_hook(event, payload).returncode == 0
+    with no_worker_yet():  # one batch for all of P
+        for event, payload in events:
+            assert run_hook(event, payload).returncode == 0
+    assert control.ensure_worker() == "started"
     wait_until_drained()
     with open_store() as store:
         parked = [dict(r) for r in store.parked_rows()]
@@ -408,11 +410,13 @@ def test_poison_event_is_parked_not_dropped_while_other_sessions_flow(tmp_path, 
 def test_event_that_kills_the_worker_is_parked_after_max_attempts(tmp_path, monkeypatch):
     inject_into_worker(tmp_path, monkeypatch, CRASH_ON_POISON)
     monkeypatch.setenv("CLAUDE_MEM_MAX_ATTEMPTS", "2")
-    monkeypatch.setenv("CLAUDE_MEM_WORKER_START_DELAY_SECONDS", "1.0")  # queue it all first
     cwd = str(tmp_path)
-    for event, payload in [prompt("K", cwd), bash("K", cwd, 0, command="echo POISON"), bash("K", cwd, 1)]:
-        assert run_hook(event, payload).returncode == 0
-    monkeypatch.delenv("CLAUDE_MEM_WORKER_START_DELAY_SECONDS")
+    with no_worker_yet():  # queue it all first: the poison row has a batch-mate
+        for event, payload in [prompt("K", cwd), bash("K", cwd, 0, command="echo POISON"),
+                               bash("K", cwd, 1)]:
+            assert run_hook(event, payload).returncode == 0
+    assert control.ensure_worker() == "started"
+
     def settled():
         with open_store() as store:
             if store.queue_stats()["pending"] == 0:
@@ -443,12 +447,13 @@ def store_payload(pending_id: int) -> str:
 
 
 def test_the_same_payload_delivered_twice_is_stored_once(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLAUDE_MEM_WORKER_START_DELAY_SECONDS", "2.0")
     cwd = str(tmp_path)
     a, b = bash("s1", cwd, 0), bash("s1", cwd, 1)
-    # Twice within one batch (queued while the worker starts), then again later.
-    for event, payload in [prompt("s1", cwd), a, a, b, a]:
-        assert run_hook(event, payload).returncode == 0
+    # Twice within one batch (all queued before a worker starts), then again later.
+    with no_worker_yet():
+        for event, payload in [prompt("s1", cwd), a, a, b, a]:
+            assert run_hook(event, payload).returncode == 0
+    assert control.ensure_worker() == "started"
     wait_until_drained()
     for event, payload in [prompt("s1", cwd), a, b, stop("s1", cwd), stop("s1", cwd),
                            end("s1", cwd), end("s1", cwd)]:

@@ -220,3 +220,22 @@ def test_a_trivial_later_reply_does_not_replace_the_final_summary():
 def test_a_continue_request_carries_the_threads_goal():
     summary, _ = _summary([], "", request="continue", goal="Work on bead spotter-dov")
     assert summary.request == "continue (continuing: Work on bead spotter-dov)"
+
+
+def test_a_background_tasks_output_is_read_like_the_command_that_started_it():
+    started = parse_event("PostToolUse", json.dumps({
+        "session_id": "s", "cwd": CWD, "tool_name": "Bash", "tool_use_id": "bg",
+        "tool_input": {"command": "mix test test/session_live_test.exs 2>&1", "run_in_background": True},
+        "tool_response": {"stdout": "", "stderr": "", "interrupted": False, "backgroundTaskId": "b7636e2"}}))
+    compressor = HeuristicCompressor(load())
+    first = _as_dicts(compressor.observe(_ctx("Run the tests"), [started]).observations)
+    assert first[0]["title"].endswith("started in the background (b7636e2)")
+    output = parse_event("PostToolUse", json.dumps({  # real shape of TaskOutput's response
+        "session_id": "s", "cwd": CWD, "tool_name": "TaskOutput", "tool_use_id": "to",
+        "tool_input": {"task_id": "b7636e2", "block": True},
+        "tool_response": {"retrieval_status": "success", "task": {
+            "task_id": "b7636e2", "task_type": "local_bash", "status": "completed",
+            "description": "Run SessionLive tests",
+            "output": "Running ExUnit with seed: 1\n...............\nFinished in 0.4 seconds\n15 tests, 0 failures\n"}}}))
+    obs = compressor.observe(_ctx("Run the tests", earlier=tuple(first)), [output]).observations[0]
+    assert obs.title == "Background `mix test test/session_live_test.exs 2>&1` passed: 15 tests, 0 failures"

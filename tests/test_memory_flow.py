@@ -2,7 +2,7 @@
 the thread's goal, sessions without a request."""
 from __future__ import annotations
 
-from conftest import context_from, open_store, run_hook, wait_until_drained
+from helpers import context_from, open_store, run_hook, wait_until_drained
 
 CWD = "/home/dev/ledger"
 FINAL = ("Committed `7cd451c` \"Add Ledger::balance_at\". `cargo test`: test result: ok. 7 passed; "

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from claude_mem import project
-from conftest import context_from, run_hook, wait_until_drained
+from helpers import context_from, run_hook, wait_until_drained
 
 SESSION_A = "351e9b10-7539-48d0-b16d-f38661328494"
 
@@ -141,7 +141,7 @@ def test_a_worktree_session_starts_with_the_repositorys_memory(repos, recorded):
                       env={"CLAUDE_PROJECT_DIR": str(stranger)})
     assert context_from(result.stdout) == ""
     wait_until_drained()
-    from conftest import open_store
+    from helpers import open_store
 
     with open_store() as store:
         projects = {row["claude_session_id"]: row["project"] for row in store.sessions(None, 50)}

@@ -31,6 +31,7 @@ def test_the_printed_address_lets_the_owner_in_and_nothing_else_does(viewer):
     assert status == 200 and json.loads(body)
 
     for path in ("/", "/api/search?q=pytest", "/api/status", "/api/feed", "/api/events",
+                 "/api/feed?limit=abc", "/search?q=" + "x" * 5000,
                  "/session/1", "/obs/1", "/static/app.js", "/settings"):
         status, _, body = fetch(viewer.port, path)
         assert status == 401, path
@@ -118,6 +119,11 @@ def test_pages_and_api_show_the_memory(viewer):
     assert ids == sorted(ids) and len(ids) == 8  # the timeline keeps storage order
     feed = json.loads(fetch(viewer.port, "/api/feed?type=summary", token=viewer.token)[2])
     assert [i["kind"] for i in feed["items"]] == ["summary", "summary"]
+    some_type = json.loads(fetch(viewer.port, f"/api/observations/{obs_id}", token=viewer.token)[2])["type"]
+    feed = json.loads(fetch(viewer.port, f"/api/feed?type={some_type}&project=acme-billing",
+                            token=viewer.token)[2])
+    assert feed["items"] and {i["type"] for i in feed["items"]} == {some_type}
+    assert json.loads(fetch(viewer.port, "/api/feed?project=elsewhere", token=viewer.token)[2])["items"] == []
     status_report = json.loads(fetch(viewer.port, "/api/status", token=viewer.token)[2])
     assert status_report["queue"]["pending"] == 0 and status_report["database_bytes"] > 0
     assert status_report["counts"]["observations"] == 8

@@ -83,7 +83,7 @@ def install_cmd(claude_config_dir, register_mcp, as_json):
                         + install.extra_install_command("mcp"))
         else:
             registered, mcp_note = install.register_mcp()
-    steps = install.next_steps(claude_config_dir, can_import="import" in main.commands,
+    steps = install.next_steps(claude_config_dir, can_import="import" in main.list_commands(None),
                                mcp_registered=registered)
     if as_json:
         _dump({"settings_file": path, "hooks": sorted(install.installed_commands(claude_config_dir)),

@@ -140,7 +140,10 @@ def _print_transcript_report(report: dict) -> None:
         for item in report["skipped_files"][:10]:
             click.echo(f"    {item['path']}: {item['reason']}")
     if report["problems"]:
-        click.echo(f"  {len(report['problems'])} malformed line(s) skipped, e.g. {report['problems'][0]}")
+        click.echo(f"  {report['problem_count']} malformed line(s) skipped, e.g. {report['problems'][0]}")
+    if report.get("still_queued"):
+        click.echo(f"  The worker made no progress for a while; {report['still_queued']} event(s)"
+                   " wait in the queue and will be processed later (see `claude-mem status`).")
     if report.get("parked"):
         click.echo(f"  {report['parked']} event(s) could not be processed and were parked;"
                    " see `claude-mem status`.")

@@ -118,11 +118,14 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
     said = notes.lower()
     for insight in [l for l in learned if _plain(l).lower() not in said][:3]:
         line += f"\n  - learned: {_one_line(insight, 240)}"
-    if rich:  # commits are short and say what now exists
-        commits = [l.strip().lstrip("- ") for l in (summary.get("completed") or "").splitlines()
-                   if l.strip().lstrip("- ").startswith("Committed ")]
-        for commit in [c for c in commits if _plain(c)[10:].lower() not in said][:2]:
-            line += f"\n  - {_one_line(commit, 160)}"
+    if rich:
+        completed = [l.strip().lstrip("- ") for l in (summary.get("completed") or "").splitlines() if l.strip()]
+        if notes:  # the reply says what was done; commits are short and say what now exists
+            done = [c for c in completed if c.startswith("Committed ") and _plain(c)[10:].lower() not in said][:2]
+        else:  # no reply to tell it: what the observations say was done
+            done = completed[1:6]
+        for item in done:
+            line += f"\n  - {_one_line(item, 200)}"
     return line
 
 

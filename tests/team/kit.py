@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.chaos import our_processes
+from helpers import our_processes
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -54,6 +54,8 @@ OUTCOME_PATTERNS: list[tuple[str, re.Pattern]] = [(family, re.compile(pattern)) 
     ("eslint", r"✖ \d+ problems? \(\d+ errors?, \d+ warnings?\)"),
     ("credo", r"found (?:no issues|\d+ [a-z ]+?)\.?$"),
     ("dialyzer", r"done \((?:passed successfully|warnings were emitted)\)|Total errors: \d+"),
+    ("generic", r"\b[Aa]ll (?:[\w-]+ ){0,3}(?:tests|checks|specs) (?:passed|pass|OK)\b|"
+                r"\b\d+ (?:tests?|checks?|specs?) (?:PASS(?:ED)?|passed|FAIL(?:ED)?|failed)\b"),
     ("compile", r"error: could not compile `[^`]+`.*|^\*\* \((?:Compile|Syntax|TokenMissing)Error\).*"),
     ("coverage", r"(?:^TOTAL\s+(?:\d+\s+){2,4}[\d.]+%|coverage: [\d.]+% of statements|"
                  r"\[TOTAL\]\s+[\d.]+%|^All files\s*\|\s*[\d.]+|\b[\d.]+% coverage\b|"
@@ -114,7 +116,8 @@ def _dedupe_contained(parts: list[str]) -> list[str]:
             and p not in parts[:i]]
 
 
-_FAIL_COUNT = re.compile(r"\b([1-9]\d*) (?:failed|failures?|failing|errors?)\b|\bFailures: [1-9]|"
+_FAIL_COUNT = re.compile(r"\b([1-9]\d*) (?:(?:tests?|checks?|specs?) )?(?:failed|failures?|failing|errors?|FAIL)\b|"
+                         r"\bFailures: [1-9]|"
                          r"\bErrors: [1-9]|# fail [1-9]|could not compile|Found [1-9]\d* errors?|"
                          r"✖ [1-9]|\bfail [1-9]", re.I)
 _FAIL_WORD = re.compile(r"\bFAILED\b|BUILD FAIL|--- FAIL|(?:^|; )FAIL\b|CompileError|SyntaxError")
@@ -341,7 +344,7 @@ def shell_code(command: str) -> str:
 _CONCLUSION = re.compile(
     r"is the first bad commit|^Successfully (?:installed|built|tagged|created|uninstalled)|"
     r"^(?:Created|Wrote|Saved|Published|Deployed|Merged|Tagged|Installed|Uninstalled|Added|"
-    r"Removed|Updated|Deleted|Closed|Generated|Migrated|Rolled back)\b|^Fast-forward|"
+    r"Removed|Updated|Deleted|Closed|Migrated|Rolled back)\b|^Fast-forward|"
     r"^Switched to (?:a new )?branch|set up to track|\* \[new (?:branch|tag)\]|^\s*[✓✔] ")
 
 

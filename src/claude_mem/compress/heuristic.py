@@ -221,6 +221,9 @@ class HeuristicCompressor:
         total = file.get("totalLines") or file.get("numLines") if isinstance(file, dict) else None
         names = extract.symbols(content, path) or _generic_definitions(content)
         facts = [f"Read {path}" + (f" ({total} lines)" if total else "")]
+        result = extract.outcome(_lines(content)) if re.search(r"\.(output|log|txt|out)$", path) else ""
+        if result:  # a run's saved output (a background task's file, a CI log)
+            facts.append(f"Outcome: {result}")
         if names:
             facts.append("Defines: " + ", ".join(names[:LIST_LIMIT]))
         subtitle = _first_comment(content)
@@ -416,15 +419,23 @@ class HeuristicCompressor:
                     files_modified=modified, concepts=tuple(concepts))
 
     def _task_output(self, ctx, data, response, _):
-        """A background task's output: read like the command it ran."""
+        """A background task's output: read like the command that started it."""
         text = _response_text(response)
+        task_id = str(data.get("task_id") or data.get("bash_id") or data.get("shell_id") or "")
+        description = ""
         if isinstance(response, dict):
             task = response.get("task") if isinstance(response.get("task"), dict) else response
             text = str(task.get("output") or task.get("stdout") or text)
-            command = str(task.get("command") or task.get("description") or "background task")
+            task_id = task_id or str(task.get("task_id") or "")
+            description = str(task.get("description") or "")
+            command = str(task.get("command") or "")
         else:
-            command = "background task"
-        obs = self._command_obs(ctx, command, _lines(text), text, "")
+            command = ""
+        if not command and task_id:  # the Bash call that started it, earlier in this request
+            command = next((_fact(o, "Command") for o in ctx.earlier
+                            if f"({task_id})" in o.get("title", "")), "")
+        obs = self._command_obs(ctx, command or description or "background task", _lines(text), text,
+                                description)
         obs["title"] = "Background " + obs["title"]
         return obs
 
@@ -549,8 +560,7 @@ class HeuristicCompressor:
 
         learned = []
         for failure, fix in fixed:
-            learned.append(_failure_line(failure) + (f" → fixed: {_code(_fact(fix, 'Command') or fix['title'], 90)}"
-                                                    if fix is not None else ""))
+            learned.append(_failure_line(failure) + f" → fixed: {_code(_fact(fix, 'Command') or fix['title'], 70)}")
         # A look that failed (``cat`` of a missing file) found something out; a failed
         # action (tests, build, push) nothing later fixed is still open.
         looks = [o for o in unresolved if READ_ONLY.match(_core_command(_fact(o, "Command")))]
@@ -628,7 +638,7 @@ def _is_failure(obs) -> bool:
 def _failure_line(obs) -> str:
     title = obs["title"]
     why = _fact(obs, "Cause")
-    return title + (f" — {why}" if why and why not in title else "")
+    return title + (f" — {_short(why, 160)}" if why and why not in title else "")
 
 
 def _step_key(obs) -> str:
@@ -730,9 +740,10 @@ def _outcomes(observations) -> list[str]:
     for obs in observations:
         result = _fact(obs, "Outcome")
         command = _fact(obs, "Command")
-        if not result or not command:
+        if not result:
             continue
-        key = _core_command(command)
+        key = _core_command(command) if command else "Read " + os.path.basename(
+            (obs.get("files_read") or [obs["title"]])[0])
         last.pop(key, None)
         last[key] = f"{_code(key, 60)}: {result}"
     return list(last.values())[-4:]

@@ -29,7 +29,8 @@ What fires, as measured on Claude Code 2.1.38/2.1.39 and 2.1.332 (see the tests)
   ``Exit code N``). Where the transcript recorded hook progress for the call, that decides.
   Events come in the order results arrived (parallel calls finish in any order).
 - Stop where a turn ends without an interruption, also after an empty last response, with
-  the turn's last non-empty text as ``last_assistant_message``.
+  the turn's last non-empty text as ``last_assistant_message``: where Claude Code noted it
+  (``stop_hook_summary``, ``turn_duration``), else before the next prompt or at the end.
 - Sidechain entries are subagents' own steps: like the hooks' payloads, the import keeps the
   Task call and its result (the subagent's report), not every step inside it.
 - SessionEnd at the end of the transcript (reason ``import``).
@@ -307,7 +308,13 @@ class Transcript:
 
     def _dispatch(self, kind: str, entry: dict, at: float) -> None:
         if kind == "system":
-            if entry.get("subtype") == "compact_boundary":
+            subtype = entry.get("subtype")
+            if subtype in ("stop_hook_summary", "turn_duration"):
+                self._end_turn()  # Claude Code noted the end of the turn: Stop fired here
+            elif subtype == "compact_boundary":
+                metadata = entry.get("compactMetadata")
+                if isinstance(metadata, dict) and metadata.get("trigger") == "manual":
+                    self._end_turn()  # /compact runs between turns
                 self._emit("SessionStart", {"source": "compact"}, at)
             return
         if kind == "attachment":
@@ -526,6 +533,10 @@ class SessionPlan:
 _STAGE_CHUNK = 256
 # A session longer than this many events enters the queue in parts of this size.
 _QUEUE_CHUNK = 1024
+# The report lists this many malformed lines (and counts them all).
+_MAX_LISTED_PROBLEMS = 100
+# Stop waiting for a worker that made no progress this long (an LLM call is far shorter).
+_GIVE_UP_SECONDS = 300
 # A model call's fixed cost beyond the events it carries (prompt template, reply), in tokens;
 # used only by the --dry-run estimate.
 _CALL_OVERHEAD_TOKENS = 900
@@ -622,7 +633,8 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
     estimate = _Estimate(settings) if llm else None
     report = {"files": len(files), "bytes": total_bytes, "sessions": {"new": 0, "partial": 0,
               "already": 0}, "queued": {}, "queued_rows": 0, "skipped_files": [],
-              "problems": [], "parked": 0, "dry_run": dry_run,
+              "problems": [], "problem_count": 0, "parked": 0, "still_queued": 0,
+              "dry_run": dry_run,
               "compressor": settings.compressor}
     owned_store = store is None
     if store is None:
@@ -652,7 +664,9 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
                 outcome = {"skipped": f"unreadable ({exc})"}
             bytes_done += size
             for problem in outcome.get("problems", ()):
-                report["problems"].append(f"{path}: {problem}")
+                report["problem_count"] += 1
+                if len(report["problems"]) < _MAX_LISTED_PROBLEMS:
+                    report["problems"].append(f"{path}: {problem}")
             if "skipped" in outcome:
                 report["skipped_files"].append({"path": path, "reason": outcome["skipped"]})
             else:
@@ -667,8 +681,8 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
                 progress("file", index=index, total=len(files), path=path,
                          bytes_done=bytes_done, bytes_total=total_bytes, outcome=outcome)
         if last_id and wait and not dry_run:
-            report["parked"] = _wait_for_worker(store, last_id, report["queued_rows"],
-                                                progress, control)
+            report["parked"], report["still_queued"] = _wait_for_worker(
+                store, last_id, report["queued_rows"], progress, control)
     finally:
         if owned_store and store is not None:
             store.close()
@@ -685,21 +699,28 @@ def _poke(control) -> None:
         pass  # the wait below tries again; the rows are safe in the queue
 
 
-def _wait_for_worker(store, last_id: int, total: int, progress, control) -> int:
-    """Until the worker has turned every queued row into memory (or parked it)."""
+def _wait_for_worker(store, last_id: int, total: int, progress, control) -> tuple[int, int]:
+    """Until the worker has turned every queued row into memory (or parked it).
+
+    Returns ``(parked, still queued)``. A worker that makes no progress for
+    ``_GIVE_UP_SECONDS`` despite being started again is left to finish later: the rows are
+    safe in the queue, and the report says how many wait.
+    """
     import time
 
-    last_left, last_change = None, time.monotonic()
+    last_left, last_change, stalled_since = None, time.monotonic(), time.monotonic()
     while True:
         state = store.pending_up_to(last_id)
         left = state["pending"]
         if progress:
             progress("drain", left=left, total=total)
         if left == 0:
-            return state["parked"]
+            return state["parked"], 0
         now = time.monotonic()
         if left != last_left:
-            last_left, last_change = left, now
+            last_left, last_change, stalled_since = left, now, now
+        elif now - stalled_since > _GIVE_UP_SECONDS:
+            return state["parked"], left
         elif now - last_change > 10:
             _poke(control)  # a worker that exited or died: start another
             last_change = now

@@ -45,6 +45,7 @@ MAX_QUERY_CHARS = 1000        # search text; longer is refused (and i8's reducti
 MAX_PARAM_CHARS = 2000        # any other query-string value
 MAX_ID = 2**63 - 1            # SQLite's largest integer: beyond it nothing can exist
 MAX_FORM_BYTES = 8192         # the settings form
+REFUSAL_LOG_SECONDS = 10.0
 IDLE_EXIT_SECONDS = 12 * 3600
 STATUS_EVERY_SECONDS = 5.0    # the stream's status refresh when nothing was committed
 POLL_SECONDS = 0.25           # how often the change watcher asks SQLite for data_version
@@ -197,6 +198,8 @@ class ViewerServer(ThreadingHTTPServer):
         self.changes = Changes()
         self.streams = 0
         self.last_request = time.monotonic()
+        self.refused = 0
+        self.refusal_logged_at = -REFUSAL_LOG_SECONDS
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -247,7 +250,9 @@ class Handler(BaseHTTPRequestHandler):
         try:
             query = self._query(url.query)
         except BadRequest as exc:
-            return self._problem(400, str(exc))
+            if self._admit(url.path, None) is not None:  # strangers learn nothing, not even that
+                self._problem(400, str(exc))
+            return
         decision = self._admit(url.path, query.pop("token", None))
         if decision is None:
             return
@@ -282,7 +287,15 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def _refuse(self, path: str, decision: access.Decision) -> None:
-        log.info(f"viewer refused {self.command} {path} ({decision.reason})")
+        # At most one log line per REFUSAL_LOG_SECONDS: someone knocking in a loop must not
+        # rotate the useful lines out of the log.
+        server = self.server
+        server.refused += 1
+        now = time.monotonic()
+        if now - server.refusal_logged_at >= REFUSAL_LOG_SECONDS:
+            log.info(f"viewer refused {server.refused} request(s); the latest: {self.command} "
+                     f"{path[:120]!r} ({decision.reason})")
+            server.refused, server.refusal_logged_at = 0, now
         if path.startswith("/api/"):
             return self._json({"error": f"no access: {decision.reason}"}, decision.status)
         self._send(decision.status, pages.refused_page(decision.reason).encode(),
