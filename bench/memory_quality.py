@@ -96,7 +96,8 @@ def _prefix(events: list[dict]) -> str:
     return "/home/dev"
 
 
-def replay(session: Path, budgets, compressor: str, *, until_compact: bool = False) -> dict:
+def replay(session: Path, budgets, compressor: str, *, until_compact: bool = False,
+           no_replies: bool = False) -> dict:
     """Replay one session and measure its next session's context at each budget.
 
     ``until_compact``: replay only what came before the session's first compaction and
@@ -126,6 +127,10 @@ def replay(session: Path, budgets, compressor: str, *, until_compact: bool = Fal
     # Rewriting the prefix in the raw text moves every path (cwd, file paths, commands).
     events = [json.loads(line.replace(prefix + "/", root + "/")) for line in raw_lines]
     events = [e for e in events if e.get("event") in hooked and isinstance(e.get("stdin"), dict)]
+    if no_replies:  # robustness: what the tool events alone carry, without the final replies
+        for e in events:
+            if e["event"] == "Stop":
+                e["stdin"]["last_assistant_message"] = ""
     env = {**os.environ, "CLAUDE_MEM_DATA_DIR": data_dir, "CLAUDE_MEM_COMPRESSOR": compressor,
            "CLAUDE_MEM_VIEWER_PORT": "0", "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600",
            "CLAUDE_MEM_CONTEXT_SOURCES": "startup,resume"}
@@ -243,6 +248,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="sessions replayed at once")
     parser.add_argument("--recorded", type=Path, default=None,
                         help="folder of recorded sessions (default tests/fixtures/recorded)")
+    parser.add_argument("--no-replies", action="store_true",
+                        help="replay without the model's final replies (Stop's last_assistant_message)")
     parser.add_argument("--compaction", action="store_true",
                         help="measure what memory adds after a compaction, instead")
     parser.add_argument("--show", action="append", default=[],
@@ -269,7 +276,8 @@ def main(argv=None) -> int:
         return 0
     started = time.perf_counter()
     with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(replay, path, budgets, args.compressor) for _, path in sessions]
+        futures = [pool.submit(replay, path, budgets, args.compressor, no_replies=args.no_replies)
+                   for _, path in sessions]
         results = [f.result() for f in futures]
     for (set_name, _), result in zip(sessions, results):
         result["set"] = set_name

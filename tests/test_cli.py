@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -141,3 +142,37 @@ def test_worker_restart_starts_a_fresh_worker_and_reports_json():
     assert json.loads(invoke("worker", "stop", "--json"))["was_running"] is False
     assert "(none was running)" in invoke("worker", "restart")
     invoke("worker", "stop")
+
+
+def test_cleanup_sessions_refuses_a_negative_age_and_summarizes_the_open_request(recorded):
+    assert "Invalid value for '--max-age'" in fails("cleanup-sessions", "--max-age", "-1", code=2)
+    assert "Invalid value for '--max-age'" in fails("cleanup-sessions", "--max-age", "0", code=2)
+    # A session abandoned mid-request: its prompt and tool calls, never a Stop or SessionEnd.
+    for event, payload in recorded:
+        if payload["session_id"] != SESSION_A:
+            continue
+        if event in ("Stop", "SessionEnd"):
+            break
+        assert run_hook(event, payload).returncode == 0
+    wait_until_drained()
+    time.sleep(0.5)  # older than the 0.0001 h (0.36 s) asked for below
+    dry = json.loads(invoke("cleanup-sessions", "--max-age", "0.0001", "--dry-run", "--json"))
+    assert [s["claude_session_id"] for s in dry["sessions"]] == [SESSION_A]
+    assert dry["sessions"][0]["open_requests"] == 1 and dry["sessions"][0]["status"] == "active"
+    done = json.loads(invoke("cleanup-sessions", "--max-age", "0.0001", "--json"))
+    session = done["sessions"][0]
+    assert session["status"] == "failed" and session["end_reason"] == "expired"
+    assert session["summarized"] == 1 and done["summarized_requests"] == 1 and done["note"] is None
+    detail = json.loads(invoke("show", SESSION_A[:8], "--json"))
+    assert detail["summaries"] and "invoice" in detail["summaries"][0]["request"].lower()
+    assert "expired 0 session(s)" in invoke("cleanup-sessions", "--max-age", "0.0001")
+
+
+def test_status_and_doctor_say_where_the_viewer_is_or_why_not(monkeypatch):
+    report = json.loads(invoke("status", "--json"))
+    assert report["viewer"]["running"] is False and "turned off (viewer_port is 0" in report["viewer"]["text"]
+    monkeypatch.setenv("CLAUDE_MEM_VIEWER_PORT", "45999")
+    assert "viewer:  not running (`claude-mem viewer` starts it on 127.0.0.1:45999)" in invoke("status")
+    doctor = json.loads(CliRunner().invoke(cli.main, ["doctor", "--json"]).output)
+    assert any(c["status"] == "info" and c["message"].startswith("viewer not running")
+               for c in doctor["checks"])

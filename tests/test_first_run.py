@@ -125,3 +125,11 @@ def test_the_plugins_mcp_entry_works_from_a_python_without_mcp(tmp_path):
                           capture_output=True, timeout=60, env=env)
     assert proc.returncode == 1
     assert "no Python here has the MCP SDK" in proc.stderr and "CLAUDE_MEM_PYTHON" in proc.stderr
+
+
+def test_uninstall_says_what_it_removed(tmp_path):
+    CliRunner().invoke(cli.main, ["install"])
+    report = json.loads(CliRunner().invoke(cli.main, ["uninstall", "--json"]).output)
+    assert len(report["hooks_removed"]) == 6 and report["data_dir_kept"] == config.data_dir()
+    out = CliRunner().invoke(cli.main, ["uninstall"]).output
+    assert "No claude-mem hooks were in" in out and "claude mcp remove --scope user claude-mem" in out

@@ -70,7 +70,7 @@ def test_a_broken_settings_file_is_refused_not_overwritten(tmp_path):
     (tmp_path / "claude" / "settings.json").write_text("{ not json")
     result = CliRunner().invoke(cli.main, ["install", "--claude-config-dir", str(tmp_path / "claude")])
     assert result.exit_code == 1
-    assert "not valid JSON" in result.output
+    assert "cannot be read as JSON" in result.output
     assert (tmp_path / "claude" / "settings.json").read_text() == "{ not json"
 
 

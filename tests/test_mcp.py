@@ -295,7 +295,7 @@ def test_importing_needs_no_sdk_and_a_missing_sdk_names_the_extra(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": SRC}, timeout=30, stdin=subprocess.DEVNULL)
     assert result.returncode == 1, result.stderr
-    assert "pip install 'claude-mem[mcp]'" in result.stderr
+    assert f"{sys.executable} -m pip install" in result.stderr and "[mcp]" in result.stderr
     assert result.stdout == ""
 
 

@@ -47,8 +47,9 @@ def test_unknown_setting_is_named_with_a_suggestion():
 
 
 def test_set_get_unset_round_trip_with_sources(monkeypatch):
-    result = run("config", "set", "compressor", "Anthropic")
+    result = run("config", "set", "compressor", "Anthropic", "--json")
     assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["value"] == "anthropic"
     assert settings_file() == {"compressor": "anthropic"}
     assert stat.S_IMODE(os.stat(config.settings_path()).st_mode) == 0o600
     got = json.loads(run("config", "get", "compressor", "--json").output)

@@ -179,7 +179,7 @@ def test_writes_are_not_accepted(viewer):
     assert status in (400, 405)  # the key never travels in a change's address
 
 
-def test_viewer_listens_on_loopback_only_in_its_own_process(viewer):
+def test_viewer_listens_on_loopback_only_in_its_own_process(viewer, monkeypatch):
     from claude_mem.viewer import process
 
     addresses = {line.split()[1] for line in open("/proc/net/tcp").read().splitlines()[1:]
@@ -192,6 +192,9 @@ def test_viewer_listens_on_loopback_only_in_its_own_process(viewer):
     result = CliRunner().invoke(cli.main, ["viewer", "--json"])
     info = json.loads(result.output)
     assert info["pid"] == running["pid"] and info["url"] == viewer.url and info["started"] is False
+    monkeypatch.setenv("CLAUDE_MEM_VIEWER_PORT", str(viewer.port + 1))
+    lines = CliRunner().invoke(cli.main, ["viewer", "--no-open"]).output.splitlines()
+    assert lines[0] == viewer.url and f"viewer_port is now {viewer.port + 1}" in lines[1]
 
 
 def test_the_viewer_outlives_the_worker_and_says_it_is_down(viewer):
@@ -281,3 +284,23 @@ def test_settings_change_only_from_the_viewers_own_form(viewer):
     reset = urlencode({"form_key": key, "name": "context_tokens", "action": "reset"})
     assert _post(viewer.port, reset, {**cookie, **origin})[0] == 303
     assert config.load().context_tokens == config.DEFAULTS["context_tokens"]
+
+
+def test_secret_settings_are_masked_and_never_written_back(viewer):
+    from urllib.parse import urlencode
+
+    from claude_mem import config
+    from claude_mem.viewer import access
+
+    if "team_database_url" not in getattr(config, "SECRET_SETTINGS", ()):
+        pytest.skip("no secret settings in this tree")
+    config.set_value("team_database_url", "postgresql://me:hunter2secret@db.example/mem")
+    page = fetch(viewer.port, "/settings", token=viewer.token)[2].decode()
+    api = fetch(viewer.port, "/api/settings", token=viewer.token)[2].decode()
+    assert "hunter2secret" not in page and "hunter2secret" not in api
+    empty = urlencode({"form_key": access.form_key(viewer.token), "name": "team_database_url",
+                       "value": ""})
+    status, _, body = _post(viewer.port, empty, {"Origin": viewer.base,
+                                                 "Cookie": f"{access.cookie_name(viewer.port)}={viewer.token}"})
+    assert status == 400 and "type the new team_database_url" in body.decode()
+    assert "hunter2secret" in config.load().team_database_url

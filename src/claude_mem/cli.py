@@ -103,16 +103,25 @@ def install_cmd(claude_config_dir, register_mcp, as_json):
 
 @main.command("uninstall")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
-def uninstall_cmd(claude_config_dir):
+@click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
+def uninstall_cmd(claude_config_dir, as_json):
     """Remove claude-mem's hooks (and only those) from settings.json."""
     from claude_mem import install
 
+    before = sorted(install.installed_commands(claude_config_dir))
     try:
         path = install.uninstall(claude_config_dir)
     except install.SettingsError as exc:
         raise click.ClickException(str(exc))
-    control.stop_worker()
-    click.echo(f"Removed claude-mem hooks from {path} (your memory in {config.data_dir()} is kept)")
+    stopped = control.worker_lock_held() and control.stop_worker()
+    if as_json:
+        _dump({"settings_file": path, "hooks_removed": before, "worker_stopped": bool(stopped),
+               "data_dir_kept": config.data_dir()})
+        return
+    removed = f"Removed claude-mem's {len(before)} hooks from {path}" if before else \
+        f"No claude-mem hooks were in {path}"
+    click.echo(f"{removed} (your memory in {config.data_dir()} is kept; restart Claude Code)")
+    click.echo(f"The MCP server, if you registered it: claude mcp remove --scope user {install.MCP_NAME}")
 
 
 @main.command("hook")
@@ -195,8 +204,7 @@ def worker_restart(as_json):
         _dump({"previous_pid": before.get("pid"), **reply})
         return
     was = f" (was pid {before['pid']})" if before.get("pid") else " (none was running)"
-    click.echo(f"worker restarted: pid {reply['pid']}{was}, compressor {reply['compressor']}"
-               + (f", viewer {reply['viewer']}" if reply.get("viewer") else ""))
+    click.echo(f"worker restarted: pid {reply['pid']}{was}, compressor {reply['compressor']}")
 
 
 @worker_group.command("retry-parked")
@@ -424,20 +432,72 @@ def doctor_cmd(claude_config_dir, as_json):
 
 
 @main.command("cleanup-sessions")
-@click.option("--max-age", "max_age", type=float, default=None,
-              help="Hours without activity before an active session is expired "
+@click.option("--max-age", "max_age", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Hours without activity before an active session is expired, more than 0 "
                    "(default: the session_max_age_hours setting).")
-@click.option("--dry-run", is_flag=True)
-def cleanup_sessions_cmd(max_age, dry_run):
-    """Mark sessions left 'active' too long as failed."""
+@click.option("--dry-run", is_flag=True, help="Only list what would be expired.")
+@click.option("--json", "as_json", is_flag=True)
+def cleanup_sessions_cmd(max_age, dry_run, as_json):
+    """Summarize and close (as failed) sessions left 'active' too long, like the worker's expiry."""
     hours = max_age if max_age is not None else config.load().session_max_age_hours
+    cutoff = time.time() - hours * 3600
+    with _open_existing_store() as store:
+        rows = store.expire_sessions(cutoff, dry_run=True)
+        open_before = {row["id"]: store.unsummarized_prompts(row["id"]) for row in rows}
+    note = None
+    if rows and not dry_run:
+        # The worker closes them exactly as its own expiry does: the open request is
+        # summarized first (by the configured compressor), then the session is failed.
+        note = _expire_through_worker(hours, [row["id"] for row in rows])
+    report = []
     with _store() as store:
-        rows = store.expire_sessions(time.time() - hours * 3600, dry_run=dry_run)
-    verb = "would expire" if dry_run else "expired"
-    click.echo(f"{verb} {len(rows)} session(s) inactive for more than {hours:g} h")
-    for row in rows:
-        click.echo(f"  #{row['id']} {row['claude_session_id']} {row['project']} "
-                   f"last activity {when(row['last_activity_at'])}")
+        for row in rows:
+            after = store.session(row["id"]) or row
+            still_open = store.unsummarized_prompts(row["id"]) if not dry_run else open_before[row["id"]]
+            report.append({"id": row["id"], "claude_session_id": row["claude_session_id"],
+                           "project": row["project"], "last_activity_at": row["last_activity_at"],
+                           "status": after["status"], "end_reason": after.get("end_reason"),
+                           "open_requests": len(open_before[row["id"]]),
+                           "summarized": len(open_before[row["id"]]) - len(still_open)})
+    summarized = sum(r["summarized"] for r in report)
+    if as_json:
+        _dump({"dry_run": dry_run, "max_age_hours": hours, "sessions": report,
+               "summarized_requests": summarized, "note": note})
+        return
+    if dry_run:
+        click.echo(f"would expire {len(rows)} session(s) inactive for more than {hours:g} h, "
+                   f"summarizing {sum(r['open_requests'] for r in report)} open request(s) first")
+    else:
+        click.echo(f"expired {len(rows)} session(s) inactive for more than {hours:g} h; "
+                   f"summarized {summarized} open request(s)")
+    for r in report:
+        click.echo(f"  #{r['id']} {r['claude_session_id'][:8]} {r['project']} last activity "
+                   f"{when(r['last_activity_at'])}: {r['open_requests']} open request(s)"
+                   + ("" if dry_run else f", {r['summarized']} summarized, now {r['status']}"))
+    if note:
+        click.echo(f"note: {note}", err=True)
+
+
+def _expire_through_worker(hours: float, session_ids: list[int], timeout: float = 120.0) -> str | None:
+    """Ask the worker to expire these sessions and wait until it has; a note if it could not."""
+    control.ensure_worker()
+    deadline = time.monotonic() + timeout
+    reply = None
+    while time.monotonic() < deadline and not reply:
+        reply = control.request({"cmd": "expire", "max_age_hours": hours}, timeout=2.0)
+        if not reply:
+            time.sleep(0.1)
+    if not reply or not reply.get("ok"):
+        with _store() as store:  # no worker to summarize: close them anyway, and say so
+            store.expire_sessions(time.time() - hours * 3600)
+        return ("the worker did not take the request "
+                f"({(reply or {}).get('error', 'no answer')}): marked failed without summaries")
+    while time.monotonic() < deadline:
+        with _store() as store:
+            if all((store.session(sid) or {}).get("status") != "active" for sid in session_ids):
+                return None
+        time.sleep(0.2)
+    return f"the worker is still closing them; see `claude-mem status` and {config.log_path()}"
 
 
 @main.command("demo")
@@ -515,12 +575,13 @@ def config_get(name, as_json):
 @config_group.command("set")
 @click.argument("name")
 @click.argument("value")
-def config_set(name, value):
+@click.option("--json", "as_json", is_flag=True, help="Report what was written as JSON.")
+def config_set(name, value, as_json):
     """Check VALUE and write NAME to settings.json (lists: comma-separated or a JSON list).
 
     A negative number needs `--` first: `claude-mem config set NAME -- -5`.
     """
-    _setting_or_fail(name)
+    setting = _setting_or_fail(name)
     try:
         parsed = config.set_value(name, value)
     except config.SettingError as exc:
@@ -528,17 +589,23 @@ def config_set(name, value):
     except config.SettingsFileError as exc:
         raise click.ClickException(f"{exc}; fix or remove it first") from None
     note = _restart_note()
-    click.echo(f"{name} = {json.dumps(config.display_value(name, parsed))} "
-               f"(written to {config.settings_path()}){note}")
-    env = config.SCHEMA[name].env
-    if env in os.environ:
-        click.echo(f"note: {env} is set in this environment and overrides the file here", err=True)
+    warnings = []
+    if setting.env in os.environ:
+        warnings.append(f"{setting.env} is set in this environment and overrides the file here")
     if name == "compressor":
         from claude_mem import health
 
         problem = health.compressor_problem(config.load())
         if problem:
-            click.echo(f"warning: {problem}", err=True)
+            warnings.append(problem)
+    shown = config.display_value(name, parsed)
+    if as_json:
+        _dump({"name": name, "value": shown, "file": config.settings_path(),
+               "worker_stopped": bool(note), "warnings": warnings})
+        return
+    click.echo(f"{name} = {json.dumps(shown)} (written to {config.settings_path()}){note}")
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
 
 
 @config_group.command("unset")
@@ -588,6 +655,10 @@ def viewer_cmd(no_open, as_json, stop):
                "started": info["started"], "worker_running": bool(worker.get("running"))})
         return
     click.echo(info["url"])
+    wanted = config.load().viewer_port
+    if not info["started"] and int(wanted) > 0 and info["port"] != int(wanted):
+        click.echo(f"note: this viewer was started on port {info['port']}; viewer_port is now {wanted} "
+                   "(`claude-mem viewer --stop`, then `claude-mem viewer`, moves it)")
     if worker.get("running"):
         pass
     elif worker.get("lock_held"):

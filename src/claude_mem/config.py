@@ -316,9 +316,12 @@ class SettingsFileError(Exception):
     """settings.json exists but cannot be read as a JSON object."""
 
 
-def read_settings_file() -> dict:
-    """What settings.json holds ({} when there is none); raises SettingsFileError if unreadable."""
-    path = settings_path()
+def read_json_object(path: str) -> dict:
+    """The JSON object in ``path`` ({} when the file is missing or blank).
+
+    Raises SettingsFileError naming the file when it is not JSON or not an object: a
+    settings file people edit by hand is refused, never overwritten.
+    """
     if not os.path.exists(path):
         return {}
     from claude_mem import jsonlite  # the hook path: no `import json`
@@ -332,6 +335,11 @@ def read_settings_file() -> dict:
     if not isinstance(data, dict):
         raise SettingsFileError(f"{path} must hold a JSON object, not {type(data).__name__}")
     return data
+
+
+def read_settings_file() -> dict:
+    """What settings.json holds ({} when there is none); raises SettingsFileError if unreadable."""
+    return read_json_object(settings_path())
 
 
 def load() -> Settings:

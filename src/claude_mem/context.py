@@ -125,7 +125,7 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
         else:  # no reply to tell it: what the observations say was done
             done = completed[1:6]
         for item in done:
-            line += f"\n  - {_one_line(item, 200)}"
+            line += f"\n  - {_one_line(item, 260)}"
     return line
 
 

@@ -180,8 +180,8 @@ def stop_worker(timeout: float = 10.0) -> bool:
 class ControlServer:
     """The worker's end of the socket: accepts connections, answers from ``handlers``.
 
-    ``handlers`` maps a command name to a function returning the reply's extra fields
-    (a dict), or None for "no reply". Unknown commands get ``{"ok": false, "error": ...}``.
+    ``handlers`` maps a command name to a function that gets the request (a dict) and
+    returns the reply's extra fields (a dict), or None for "no reply". Unknown commands get ``{"ok": false, "error": ...}``.
     """
 
     def __init__(self, handlers: dict, stopping):
@@ -260,14 +260,15 @@ class ControlServer:
                     break
                 data += chunk
             try:
-                command = json.loads(data or b"{}").get("cmd", "")
+                message = json.loads(data or b"{}")
+                command = message.get("cmd", "")
             except (ValueError, AttributeError):
-                command = ""
+                message, command = {}, ""
             handler = self.handlers.get(command) if isinstance(command, str) else None
             if handler is None:
                 reply = {"ok": False, "error": f"unknown command {command!r}"}
             else:
-                extra = handler()
+                extra = handler(message)
                 if extra is None:
                     return
                 reply = {"ok": True, **extra}

@@ -59,6 +59,23 @@ def queue_head(store, worker_running: bool | None = None) -> dict | None:
     return head
 
 
+def viewer_state(settings) -> dict:
+    """Whether the web viewer runs, where (the address without the key), or why not."""
+    port = int(settings.viewer_port)
+    if port <= 0:
+        return {"running": False, "port": 0,
+                "text": "viewer turned off (viewer_port is 0; `claude-mem config set viewer_port 37737`)"}
+    from claude_mem.viewer import process
+
+    live = process.running()
+    if live:
+        url = f"http://127.0.0.1:{live['port']}/"
+        return {"running": True, "pid": live["pid"], "port": live["port"], "url": url,
+                "text": f"viewer on {url} (pid {live['pid']}; `claude-mem viewer` opens it with your key)"}
+    return {"running": False, "port": port,
+            "text": f"viewer not running (`claude-mem viewer` starts it on 127.0.0.1:{port})"}
+
+
 def spooled_events() -> int:
     return len(config.spooled_names())
 
@@ -68,6 +85,7 @@ def status() -> dict:
 
     report: dict = {"data_dir": config.data_dir(), "database": config.db_path()}
     report["worker"] = worker_state()
+    report["viewer"] = viewer_state(config.load())
     report["spooled"] = spooled_events()
     report["recent_errors"] = log.tail(5, "error")
     if not os.path.exists(config.db_path()):
@@ -124,6 +142,8 @@ def format_status(report: dict) -> str:
                  if w.get(key)]
         lines.append("worker:  not running (it starts on the next hook event)"
                      + (f"; stale {' and '.join(stale)} left by a dead worker" if stale else ""))
+    if report.get("viewer"):
+        lines.append("viewer:  " + report["viewer"]["text"].removeprefix("viewer ").removeprefix("on "))
     if "queue" not in report:
         lines.append(report.get("note", ""))
         return "\n".join(lines)
@@ -220,11 +240,6 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
         w = worker_state(timeout=0.5)
     if w["running"]:
         lines.append(f"ok    worker running (pid {w['pid']}, answered a ping)")
-        if int(settings.viewer_port) > 0:
-            check(bool(w.get("viewer")), f"viewer on {w.get('viewer')}",
-                  f"the viewer is not serving although viewer_port is {settings.viewer_port} "
-                  f"(port taken? see {config.log_path()}); choose another with "
-                  "`claude-mem config set viewer_port PORT`")
     elif w.get("lock_held"):
         check(False, "", f"the worker (pid {w.get('pid', '?')}) holds the lock but does not answer: "
                          "run `claude-mem worker stop` (it is killed if it will not stop)")
@@ -232,6 +247,8 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
         stale = " (a dead worker's socket/pid file is left; harmless, replaced on start)" \
             if w.get("stale_socket") or w.get("stale_pid_file") else ""
         lines.append("info  worker not running (started on demand by the hooks)" + stale)
+    v = viewer_state(settings)
+    lines.append(("ok    " if v.get("running") else "info  ") + v["text"])
     from claude_mem.team.status import doctor_lines
 
     for ok, text in doctor_lines():

@@ -92,13 +92,14 @@ def _cwd() -> str:
 
 def enqueue(event: str, payload: str) -> None:
     """Commit one event to the durable queue (or the spool), then wake/start the worker."""
-    from claude_mem.store import open_store, sqlite3
+    from claude_mem.store.driver import sqlite3
+    from claude_mem.store.queue import open_queue
 
     received_at = time.time()
     stored = False
     try:
         config.ensure_data_dir()
-        store = open_store(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+        store = open_queue(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         try:
             try:
                 store.enqueue(event, payload, received_at)

@@ -40,17 +40,12 @@ def is_ours(hook: dict) -> bool:
 
 
 def read_settings(path: str) -> dict:
-    if not os.path.exists(path):
-        return {}
+    from claude_mem.config import SettingsFileError, read_json_object
+
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        data = json.loads(text) if text.strip() else {}
-    except ValueError as exc:
-        raise SettingsError(f"{path} is not valid JSON ({exc}); fix it or move it away first") from None
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path} must hold a JSON object")
-    return data
+        return read_json_object(path)
+    except SettingsFileError as exc:
+        raise SettingsError(f"{exc}; fix it or move it away first") from None
 
 
 def write_settings(path: str, data: dict) -> None:
@@ -253,7 +248,8 @@ def next_steps_lines(steps: dict) -> list[str]:
         lines.append(f"       {steps['mcp_add_command']}")
         lines.append("     or run `claude-mem install --register-mcp` to have it done.")
     if steps["viewer"]:
-        lines.append(f"  3. Browse memory: `claude-mem viewer` ({steps['viewer']} while the worker runs).")
+        lines.append(f"  3. Browse memory: `claude-mem viewer` (starts it on {steps['viewer']} and opens it "
+                     "with your key).")
     else:
         lines.append("  3. The web viewer is off (viewer_port is 0).")
     count, folder = steps["past_transcripts"], steps["transcripts_folder"]

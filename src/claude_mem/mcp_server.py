@@ -8,7 +8,8 @@ Contract:
   project comes from ``$CLAUDE_PROJECT_DIR``, else the process's working directory.
 - The MCP SDK (``mcp``, the ``claude-mem[mcp]`` extra) is imported only inside
   ``build_server``: importing this module never needs it, and a missing SDK raises
-  ``MCPUnavailable`` whose message names ``pip install 'claude-mem[mcp]'``.
+  ``MCPUnavailable`` whose message names the ``…/python -m pip install …[mcp]`` line for
+  this environment.
 - Tools (read-only): ``search``, ``get_observations``, ``get_session``,
   ``recent_context``, ``timeline``. Each answer is compact text with ``#id``s so the
   model can drill down (progressive disclosure, as the SessionStart index does), and is
@@ -35,7 +36,6 @@ MAX_SEARCH_LIMIT = 50
 MAX_TIMELINE_SIDE = 25
 ALL_PROJECTS = "*"
 KINDS = ("observation", "summary", "prompt")
-INSTALL_HINT = "pip install 'claude-mem[mcp]'"
 
 INSTRUCTIONS = (
     "claude-mem remembers earlier Claude Code sessions: observations (what was done, found, "
@@ -299,9 +299,11 @@ def _sdk():
             from mcp.server.fastmcp.exceptions import ToolError
         from mcp.types import ToolAnnotations
     except ImportError as exc:
+        from claude_mem.install import extra_install_command
+
         raise MCPUnavailable(
-            "the claude-mem MCP server needs the MCP Python SDK; install it with: "
-            f"{INSTALL_HINT}  ({exc})") from exc
+            "the claude-mem MCP server needs the MCP Python SDK; install it into this "
+            f"environment with: {extra_install_command('mcp')}  ({exc})") from exc
     return Server, ToolError, ToolAnnotations
 
 

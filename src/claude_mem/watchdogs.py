@@ -32,9 +32,10 @@ def finalize_silent_sessions(worker) -> bool:
     return did
 
 
-def expire_old_sessions(worker) -> bool:
-    """Summarize and fail sessions left active past ``session_max_age_hours``."""
-    cutoff = time.time() - float(worker.settings.session_max_age_hours) * 3600
+def expire_old_sessions(worker, max_age_hours: float | None = None) -> bool:
+    """Summarize and fail sessions left active past ``max_age_hours`` (default: the setting)."""
+    hours = max_age_hours if max_age_hours is not None else worker.settings.session_max_age_hours
+    cutoff = time.time() - float(hours) * 3600
     expired = worker.store.expire_sessions(cutoff, dry_run=True)
     for session in expired:
         if worker.stopping.is_set():

@@ -73,8 +73,11 @@ class Worker(EventHandlers):
         self.last_work_at = time.monotonic()
         self.processed = 0
         self.control = ControlServer({"wake": self._on_wake, "ping": self.describe,
-                                      "status": self.describe, "stop": self._on_stop},
+                                      "status": self.describe, "stop": self._on_stop,
+                                      "expire": self._on_expire},
                                      self.stopping)
+        # `claude-mem cleanup-sessions` asks for these (max age in hours); the loop runs them.
+        self.expire_requests: list[float] = []
         # The worker lock fd taken by ``main``; None only for a Worker built elsewhere
         # (tests), which then never releases a lock it does not have.
         self.lock_fd = lock_fd
@@ -105,16 +108,27 @@ class Worker(EventHandlers):
         # Without the lock the file may already be a new worker's.
         self.control.close(remove_file=self.holds_lock)
 
-    def _on_wake(self) -> None:
+    def _on_expire(self, message: dict) -> dict:
+        try:
+            hours = float(message.get("max_age_hours"))
+        except (TypeError, ValueError):
+            return {"ok": False, "error": "max_age_hours must be a number"}
+        if not hours > 0:
+            return {"ok": False, "error": "max_age_hours must be more than 0"}
+        self.expire_requests.append(hours)
+        self.wakeup.set()
+        return {"queued": True}
+
+    def _on_wake(self, message=None) -> None:
         self.wakeup.set()
         return None  # hooks do not wait for an answer
 
-    def _on_stop(self) -> dict:
+    def _on_stop(self, message=None) -> dict:
         self.stopping.set()
         self.wakeup.set()
         return {"stopping": True}
 
-    def describe(self) -> dict:
+    def describe(self, message=None) -> dict:
         return {"pid": os.getpid(), "started_at": self.started_at, "processed": self.processed,
                 "compressor": getattr(self.compressor, "name", "?"),
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1)}
@@ -132,6 +146,8 @@ class Worker(EventHandlers):
         while not self.stopping.is_set():
             try:
                 did = self.drain()
+                while not did and self.expire_requests:
+                    did = watchdogs.expire_old_sessions(self, self.expire_requests.pop(0)) or did
                 if not did and not self.expired_checked:
                     # After the first drain, so an old session's queued events are
                     # handled before it is judged abandoned.

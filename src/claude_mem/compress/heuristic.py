@@ -289,6 +289,7 @@ class HeuristicCompressor:
                 facts.append("+ " + _short(line.strip(), 160))
         names: list[str] = []
         removed: list[str] = []
+        inside: list[tuple[str, str]] = []  # edits within a body: the line is the news
         for old, new in edits:
             defined = extract.symbols(new, path)
             gone = [n for n in extract.symbols(old, path) if n not in defined]
@@ -298,13 +299,14 @@ class HeuristicCompressor:
                 # A change inside a body: the definition it sits in says where.
                 around = extract.enclosing(original, old, path) if original else ""
                 names += [around] if around else []
+                inside.append((old, new))
         names = list(_dedupe(names))
         removed = [n for n in _dedupe(removed) if n not in names]
         title = f"Edited {path}"
-        before, after = next((pair for pair in (extract.changed_line(o, n) for o, n in edits) if pair[0]),
+        before, after = next((pair for pair in (extract.changed_line(o, n) for o, n in inside) if pair[0]),
                              ("", ""))
         if before:
-            facts.insert(0, f"Change: {_code(before, 120)} → {_code(after, 120)}")
+            facts.insert(0, f"Change: {_code(before, 70)} → {_code(after, 70)}")
         if len(edits) == 1:
             old, new = edits[0]
             old_lines, new_lines = _lines(old), _lines(new)
@@ -338,6 +340,15 @@ class HeuristicCompressor:
         facts += headings if not names else []
         if len(facts) == 1:
             facts += [_short(line.strip(), 160) for line in lines[:3]]
+        patch = response.get("structuredPatch") if isinstance(response, dict) else None
+        if not created and isinstance(patch, list):  # a rewrite: its patch says what changed
+            old = "\n".join(l[1:] for h in patch if isinstance(h, dict) for l in h.get("lines") or []
+                            if isinstance(l, str) and l[:1] in (" ", "-"))
+            new = "\n".join(l[1:] for h in patch if isinstance(h, dict) for l in h.get("lines") or []
+                            if isinstance(l, str) and l[:1] in (" ", "+"))
+            before, after = extract.changed_line(old, new)
+            if before:
+                facts.insert(1, f"Change: {_code(before, 70)} → {_code(after, 70)}")
         kind = self._change_type(ctx, path, failures_so_far)
         if created and kind == "change" and not DOC_FILE.search(path) and FEATURE_WORDS.search(ctx.request or ""):
             kind = "feature"
@@ -571,7 +582,8 @@ class HeuristicCompressor:
         learned += [s for s in sentences if CAUSE_WORDS.search(s)][:3]
 
         # Short, dense facts first (commits, outcomes, state changes), then the edits.
-        completed = [f"Committed {_fact(o, 'Commit')}" for o in observations if _fact(o, "Commit")]
+        completed = [f"Committed {_with_hash(_fact(o, 'Commit'), observations[i:])}"
+                     for i, o in enumerate(observations) if _fact(o, "Commit")]
         completed += _outcomes(observations)
         completed += _notable_commands(observations)
         completed += _merged_edits(observations)
@@ -734,18 +746,32 @@ def _problems(observations, limit: int = 4) -> list[str]:
     return list(_dedupe(fixed + seen))[:limit]
 
 
+def _with_hash(commit: str, later) -> str:
+    """A commit known by its message only (``git commit -q``): the hash a later ``git log``
+    printed for that message, when there is one."""
+    if re.match(r"^[0-9a-f]{7,40} ", commit):
+        return commit
+    for obs in later:
+        for fact in obs.get("facts", []):
+            match = re.match(r"^([0-9a-f]{7,40}) (.+)$", fact.strip())
+            if match and match.group(2).strip().startswith(commit[:60]):
+                return f"{match.group(1)} {commit}"
+    return commit
+
+
 def _outcomes(observations) -> list[str]:
     """The last outcome of each distinct check command (test, build, lint)."""
     last: dict[str, str] = {}
     for obs in observations:
         result = _fact(obs, "Outcome")
         command = _fact(obs, "Command")
-        if not result:
+        if not command and not result:
             continue
         key = _core_command(command) if command else "Read " + os.path.basename(
             (obs.get("files_read") or [obs["title"]])[0])
-        last.pop(key, None)
-        last[key] = f"{_code(key, 60)}: {result}"
+        last.pop(key, None)  # a later run of the same check replaces what an earlier one said
+        if result and not _is_failure(obs):  # a failing last run is a next step, not done
+            last[key] = f"{_code(key, 60)}: {result}"
     return list(last.values())[-4:]
 
 

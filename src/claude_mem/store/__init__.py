@@ -19,7 +19,7 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
                  queueing of a replayed session, copying rows from elsewhere
 
-``Store`` joins the rooms into the one entry point the rest of the code uses
+``Store`` (defined in ``store.store``) joins the rooms into the one entry point the rest of the code uses
 (``from claude_mem.store import Store``); ``open_store()`` builds it for the configured
 data directory. ``protocol.MemoryReader``/``MemoryWriter`` say what the rest of the code needs from
 a memory store, so a second back-end (e.g. PostgreSQL for a team) can sit beside this one.
@@ -36,38 +36,29 @@ Contract:
 - Writes go through ``with store.write():`` (``BEGIN IMMEDIATE`` ... ``COMMIT``); any
   exception rolls the whole unit back. The worker is the only writer of derived rows;
   hooks only append to ``pending`` (the durable queue).
-- Standard library only and import-light: the hooks import this package.
+- Standard library only and import-light: the hooks import this package. Its names are
+  loaded on first use (``__getattr__`` below), so a capture hook that opens only the queue
+  (``queue.open_queue``) never imports the other rooms: each module costs every hook call.
 """
 
-from claude_mem import config
-from claude_mem.store.accounting import AccountingRoom
-from claude_mem.store.db import Database, observation_dict, summary_dict
-from claude_mem.store.driver import sqlite3
-from claude_mem.store.forgetting import ForgetRoom
-from claude_mem.store.feed import FeedRoom
-from claude_mem.store.importing import ImportRoom
-from claude_mem.store.memory import MemoryRoom
-from claude_mem.store.migrations import MIGRATIONS
-from claude_mem.store.queue import QueueRoom
-from claude_mem.store.search import fts_query
-from claude_mem.store.search import SearchRoom
-from claude_mem.store.sessions import SessionsRoom
-from claude_mem.store.space import SpaceRoom
+# Exported name -> the module that defines it, imported when the name is first used.
+_EXPORTS = {
+    "Store": "claude_mem.store.store",
+    "open_store": "claude_mem.store.store",
+    "observation_dict": "claude_mem.store.db",
+    "summary_dict": "claude_mem.store.db",
+    "sqlite3": "claude_mem.store.driver",
+    "fts_query": "claude_mem.store.search",
+    "MIGRATIONS": "claude_mem.store.migrations",
+}
 
-__all__ = ["Store", "open_store", "summary_dict", "fts_query", "observation_dict",
-           "sqlite3", "MIGRATIONS"]
+__all__ = list(_EXPORTS)
 
 
-class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            SpaceRoom, FeedRoom, ForgetRoom, Database):
-    """Owns one SQLite database file: opens, migrates, reads and writes it.
-
-    The rooms are mixins over one connection rather than separate objects because a
-    unit of work often spans them (the worker deletes a queue row in the same
-    transaction that stores the observation it became).
-    """
-
-
-def open_store(*, busy_timeout_ms: int = 5000, migrate: bool = True) -> Store:
-    """The store in the configured data directory: the one way code outside tests opens it."""
-    return Store(config.db_path(), busy_timeout_ms=busy_timeout_ms, migrate=migrate)
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'claude_mem.store' has no attribute {name!r}")
+    value = getattr(__import__(module, fromlist=[name]), name)
+    globals()[name] = value
+    return value

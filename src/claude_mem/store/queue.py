@@ -7,7 +7,7 @@ what it became, and parks a row that keeps failing (``park``) so nothing blocks 
 
 import time
 
-from claude_mem.store.db import dicts
+from claude_mem.store.db import Database, dicts
 from claude_mem.store.driver import sqlite3
 
 
@@ -91,7 +91,6 @@ class QueueRoom:
             " WHERE status = 'parked' ORDER BY id LIMIT ?", (limit,)
         ))
 
-
     def queue_head(self) -> dict | None:
         """The oldest pending row: the one the worker takes first."""
         rows = dicts(self.db.execute(
@@ -123,3 +122,15 @@ class QueueRoom:
 def _reason(error) -> str:
     """An error text that always fits the column: bounded, and valid UTF-8 whatever it quotes."""
     return str(error)[:2000].encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class QueueStore(QueueRoom, Database):
+    """Only the queue over the database: what a capture hook opens. Importing the other
+    rooms would cost every hook call (see the package docstring)."""
+
+
+def open_queue(*, busy_timeout_ms: int = 5000) -> QueueStore:
+    """The configured database, queue room only (the capture hooks' door)."""
+    from claude_mem import config
+
+    return QueueStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)

@@ -243,29 +243,32 @@ def search_page(q: str, project: str, type_: str, hits: list[dict], snippets: di
     return layout(f"Search: {q}", body, active="search")
 
 
-def _setting_value(name: str, value, changed: bool, form_key: str | None) -> str:
+def _setting_value(name: str, value, changed: bool, form_key: str | None, secret: bool) -> str:
     shown = f"<code>{esc(json.dumps(value))}</code>{' <em>(changed)</em>' if changed else ''}"
     if not form_key:
         return shown
-    text = ", ".join(value) if isinstance(value, list) else str(value)
+    # A secret is shown masked and never put back in the field: saving must not write the mask.
+    text = "" if secret else ", ".join(value) if isinstance(value, list) else str(value)
     hidden = (f"<input type='hidden' name='form_key' value='{esc(form_key)}'>"
               f"<input type='hidden' name='name' value='{esc(name)}'>")
     return (f"<form method='post' action='/settings' class='setting-form'>{hidden}"
-            f"<input name='value' value='{esc(text)}' aria-label='{esc(name)}' maxlength='2000'>"
+            f"<input name='value' value='{esc(text)}' aria-label='{esc(name)}' maxlength='2000'"
+            + (f" placeholder='{esc(value) or 'not set'} (type a new one)'" if secret else "") + ">"
             f"<button name='action' value='set'>Save</button>"
             + ("<button name='action' value='reset'>Default</button>" if changed else "")
             + f"</form>{' <em>(changed)</em>' if changed else ''}")
 
 
 def settings_page(values: dict, defaults: dict, problems: list[str], descriptions: dict,
-                  form_key: str | None = None, notice: str = "", error: str = "") -> str:
+                  form_key: str | None = None, notice: str = "", error: str = "",
+                  secret: frozenset | set = frozenset()) -> str:
     rows = []
     for name, value in values.items():
         changed = value != defaults.get(name)
         rows.append(
             f"<tr id='setting-{esc(name)}'{' class=changed' if changed else ''}>"
             f"<th scope='row'><code>{esc(name)}</code></th>"
-            f"<td>{_setting_value(name, value, changed, form_key)}</td>"
+            f"<td>{_setting_value(name, value, changed, form_key, name in secret)}</td>"
             f"<td><code>{esc(json.dumps(defaults.get(name)))}</code></td>"
             f"<td>{esc(descriptions.get(name, ''))}</td></tr>")
     warn = "".join(f"<p class='warning'>{esc(p)}</p>" for p in problems)

@@ -327,6 +327,9 @@ class Handler(BaseHTTPRequestHandler):
         if not decision.ok:
             return self._refuse(url.path, decision)
         name, value = form.get("name", ""), form.get("value", "")
+        if name in getattr(config, "SECRET_SETTINGS", ()) and form.get("action") != "reset" and not value:
+            return self._html(pages.settings_page(**self._settings(), error=f"not saved: type the new "
+                                                  f"{name} (the page never shows the old one)"), 400)
         try:
             if form.get("action") == "reset":
                 config.unset_value(name)
@@ -403,7 +406,7 @@ class Handler(BaseHTTPRequestHandler):
         if parts == ["status"]:
             return self._json(status_report())
         if parts == ["settings"]:
-            return self._json({k: v for k, v in self._settings().items() if k != "form_key"})
+            return self._json({k: v for k, v in self._settings().items() if k not in ("form_key", "secret")})
         if parts == ["search"]:
             found = self._search(query)
             hits = [{**hit, "link": pages.result_link(hit),
@@ -474,7 +477,11 @@ class Handler(BaseHTTPRequestHandler):
             allowed = getattr(spec, "allowed", None)
             descriptions[name] = " ".join(filter(None, (
                 getattr(spec, "help", ""), f"({allowed()})" if callable(allowed) else "")))
-        return {"values": settings.as_dict(), "defaults": dict(config.DEFAULTS),
+        # Secrets (a team database URL's password) are masked as `claude-mem config` masks them.
+        shown = getattr(config, "display_value", lambda name, value: value)
+        return {"values": {name: shown(name, value) for name, value in settings.as_dict().items()},
+                "secret": set(getattr(config, "SECRET_SETTINGS", ())),
+                "defaults": dict(config.DEFAULTS),
                 "problems": list(settings.problems), "descriptions": descriptions,
                 "form_key": access.form_key(self.server.secret) if settings_editable() else None}
 
