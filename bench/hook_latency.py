@@ -104,6 +104,14 @@ def main() -> int:
             data = json.dumps(payload[event]).encode()
             timed(commands[name], data, env, 3)  # warm caches (bytecode, page cache)
             rows.append((f"{event} hook", timed(commands[name], data, env, args.runs)))
+        # The cleaning path: a payload the prefilter sends through the redaction rules.
+        secret = json.loads(json.dumps(payload["PostToolUse"]))
+        secret["tool_response"] = {"stdout": "export API_TOKEN=tok_8f3Kd92LmQ\nok\n", "stderr": "",
+                                   "interrupted": False}
+        data = json.dumps(secret).encode()
+        timed(commands["post-tool-use"], data, env, 3)
+        rows.append(("PostToolUse hook, payload with a secret", timed(commands["post-tool-use"], data, env,
+                                                                     args.runs)))
         if args.parallel > 1:
             rows.append((f"python -c pass, {args.parallel} at a time",
                          timed([sys.executable, "-c", "pass"], b"", env, args.runs // 2, args.parallel)))

@@ -5,18 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from click.testing import CliRunner
 
 from claude_mem import cli
 from helpers import open_store, run_hook
-
-
-# `worker parked` / `worker discard-parked` come with issue 8's queue work (cli_queue.py);
-# until they are registered there is no story to test.
-pytestmark = pytest.mark.skipif(
-    "discard-parked" not in cli.worker_group.list_commands(None),
-    reason="worker discard-parked is not registered yet")
 
 
 def invoke(*args, code=0):

@@ -406,7 +406,8 @@ def test_status_and_doctor_report_what_a_person_needs(tmp_path):
     assert "queue:   2 pending, oldest from " in out and "(600s ago)" in out
     result = CliRunner().invoke(cli.main, ["doctor"])
     assert result.exit_code == 1
-    assert "FIX   events have waited over 5 minutes" in result.output
+    assert "FIX   the queue head has not moved for 600s: row #" in result.output
+    assert "(PostToolUse): the worker is not running (the next hook event starts it)" in result.output
     assert "info  worker not running (started on demand by the hooks) (a dead worker's" in result.output
     assert "removed stale worker.sock, worker.pid" in cli_run("worker", "stop")
     # The next hook brings everything up to date.

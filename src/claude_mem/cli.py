@@ -36,7 +36,8 @@ class _Commands(click.Group):
     `claude-mem search` does not pay for importing the import and team machinery."""
 
     modules = {"import": "claude_mem.cli_import:import_group",  # claude-mem import …
-               "team": "claude_mem.cli_team:team_group"}        # claude-mem team …
+               "team": "claude_mem.cli_team:team_group",        # claude-mem team …
+               "forget": "claude_mem.cli_forget:forget_group"}  # claude-mem forget …
 
     def list_commands(self, ctx):
         return sorted({*super().list_commands(ctx), *self.modules})
@@ -207,13 +208,18 @@ def worker_restart(as_json):
 
 
 @worker_group.command("retry-parked")
-def worker_retry_parked():
-    """Put parked queue rows back in the queue (after fixing what made them fail)."""
+@click.argument("ids", nargs=-1, type=click.IntRange(min=1, max=2**63 - 1))
+def worker_retry_parked(ids):
+    """Put parked queue rows (all, or IDs) back in the queue (after fixing what made them fail)."""
+    from claude_mem.cli_queue import describe_row
+
     with _store() as store:
-        count = store.retry_parked()
-    if count:
+        rows = store.requeue_parked(ids or None)
+    for row in rows:
+        click.echo("queued again " + describe_row(row))
+    if rows:
         control.ensure_worker()
-    click.echo(f"{count} parked row(s) queued again")
+    click.echo(f"{len(rows)} parked row(s) queued again")
 
 
 @worker_group.command("status")
@@ -716,6 +722,9 @@ def mcp_cmd(cwd):
         raise click.ClickException(str(exc))
 
 
+from claude_mem import cli_queue  # noqa: E402 - `worker parked`, `worker discard-parked`
+
+cli_queue.register(worker_group)
 
 if __name__ == "__main__":
     main()

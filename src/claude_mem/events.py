@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from claude_mem import boundedjson
+
 
 class BadEvent(ValueError):
     """The payload cannot be turned into an event; the queue row is parked with this."""
@@ -69,9 +71,21 @@ def _text(payload: dict, key: str) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+# A queue row larger than this is not a hook payload (hooks cut stdin at 64 MiB and shrink
+# anything above ``max_payload_bytes``): refuse it rather than spend memory on it.
+MAX_PAYLOAD_CHARS = 64 * 1024 * 1024
+
+
 def parse_event(event_name: str, payload_text: str):
+    if not isinstance(payload_text, str):
+        raise BadEvent(f"{event_name}: payload is {type(payload_text).__name__}, not text")
+    if len(payload_text) > MAX_PAYLOAD_CHARS:
+        raise BadEvent(f"{event_name}: payload of {len(payload_text)} characters is over the "
+                       f"{MAX_PAYLOAD_CHARS} limit")
     try:
-        payload = json.loads(payload_text)
+        # Bounded: nesting is cut at 64 levels and lone surrogates repaired, so neither a
+        # hostile payload nor what later walks it can raise RecursionError/UnicodeError.
+        payload = boundedjson.loads(payload_text)
     except ValueError as exc:
         raise BadEvent(f"{event_name}: payload is not JSON ({exc})") from None
     if not isinstance(payload, dict):

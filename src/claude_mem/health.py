@@ -33,6 +33,32 @@ def worker_state(timeout: float = 2.0) -> dict:
     return state
 
 
+# A queue head older than this has not moved: something keeps the worker from it.
+STUCK_AFTER_SECONDS = 300.0
+
+
+def queue_head(store, worker_running: bool | None = None) -> dict | None:
+    """The oldest pending row, with ``stuck`` and, when stuck, ``why`` in words."""
+    row = store.queue_head()
+    if row is None:
+        return None
+    head = dict(row)
+    waited = max(0.0, time.time() - head["received_at"])
+    head["waited_seconds"] = round(waited, 1)
+    head["stuck"] = waited > STUCK_AFTER_SECONDS
+    if head["last_error"]:
+        head["why"] = (f"it failed {head['attempts']} time(s), last with: "
+                       + " ".join(str(head["last_error"]).split())[:300])
+    elif head["attempts"]:
+        head["why"] = (f"{head['attempts']} attempt(s) started and none finished "
+                       "(the worker died or hangs on it)")
+    elif worker_running is False:
+        head["why"] = "the worker is not running (the next hook event starts it)"
+    else:
+        head["why"] = "the worker has not attempted it"
+    return head
+
+
 def viewer_state(settings) -> dict:
     """Whether the web viewer runs, where (the address without the key), or why not."""
     port = int(settings.viewer_port)
@@ -67,6 +93,7 @@ def status() -> dict:
         return report
     with open_store() as store:
         report["queue"] = store.queue_stats()
+        report["queue_head"] = queue_head(store, report["worker"].get("running"))
         report["parked"] = store.parked_rows()
         report["counts"] = store.counts()
         report["active_sessions"] = [
@@ -125,6 +152,11 @@ def format_status(report: dict) -> str:
            f"({time.time() - q['oldest_pending_at']:.0f}s ago)") if q["oldest_pending_at"] else ""
     spooled = f", {report['spooled']} spooled" if report.get("spooled") else ""
     lines.append(f"queue:   {q['pending']} pending{age}, {q['parked']} parked{spooled}")
+    head = report.get("queue_head")
+    if head and (head["stuck"] or head["attempts"]):
+        state = "STUCK" if head["stuck"] else "retrying"
+        lines.append(f"  head #{head['id']} {head['event']} {state}, waiting "
+                     f"{head['waited_seconds']:.0f}s: {head['why']}")
     for row in report["parked"]:
         lines.append(f"  parked #{row['id']} {row['event']} ({row['attempts']} attempts): {row['last_error']}")
     c = report["counts"]
@@ -187,9 +219,13 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
             q = store.queue_stats()
             check(q["parked"] == 0, "no parked queue rows",
                   f"{q['parked']} queue rows parked after repeated failures "
-                  "(see `claude-mem status`; retry with `claude-mem worker retry-parked`)")
-            stale = q["oldest_pending_at"] and time.time() - q["oldest_pending_at"] > 300
-            check(not stale, "queue is moving", "events have waited over 5 minutes: is the worker failing?")
+                  "(see `claude-mem worker parked`; retry with `claude-mem worker retry-parked`, "
+                  "delete with `claude-mem worker discard-parked`)")
+            head = queue_head(store, control.worker_lock_held())
+            check(not (head and head["stuck"]), "queue is moving",
+                  f"the queue head has not moved for {head['waited_seconds'] if head else 0:.0f}s: "
+                  f"row #{head['id'] if head else '?'} ({head['event'] if head else ''}): "
+                  f"{head['why'] if head else ''}")
             lines.append(f"info  queue: {q['pending']} pending"
                          + (f", oldest from {when(q['oldest_pending_at'], seconds=True)}" if q["oldest_pending_at"] else "")
                          + f"; {store.counts()['active_sessions']} active sessions")

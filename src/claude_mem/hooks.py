@@ -31,6 +31,9 @@ _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
 
 # Stdin beyond this is read and thrown away: no real payload is this large.
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
+# A resumed SessionStart looks for our context in the transcript: at most this much of it.
+_TRANSCRIPT_BYTES = 64 * 1024 * 1024
+_TRANSCRIPT_SECONDS = 1.5
 # How long a hook waits for a locked database before spooling the event instead.
 _HOOK_BUSY_TIMEOUT_MS = 750
 
@@ -59,12 +62,32 @@ def read_stdin() -> str:
 
 
 def _clean_payload(raw: str, settings) -> str | None:
-    """The payload as it may be stored: raw when nothing needs removing, else cleaned JSON."""
+    """The payload as it may be stored: raw when nothing needs removing, else cleaned JSON.
+
+    None only for text that is not JSON. Cleaning never raises: if the JSON cleaner fails
+    on something unforeseen, the raw text is cleaned as text instead (secrets still go),
+    because an event must never be lost over how it was cleaned.
+    """
     from claude_mem import privacy
 
-    if len(raw) <= settings.max_payload_bytes and not privacy.needs_cleaning(raw):
+    max_payload = privacy.clamp_limit(settings.max_payload_bytes, privacy.DEFAULT_MAX_PAYLOAD)
+    if len(raw) <= max_payload and not privacy.needs_cleaning(raw):
         return raw
-    return privacy.clean_json_text(raw, max_chars_per_string=settings.max_tool_output_chars)
+    max_chars = privacy.clamp_limit(settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS)
+    try:
+        return privacy.clean_json_text(raw, max_chars_per_string=max_chars,
+                                       max_total_chars=max_payload)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        log.error(f"cleaning the payload as JSON failed ({exc!r}); cleaning it as text")
+        return privacy.clean_raw_json_text(raw, max_payload)
+
+
+def _cwd() -> str:
+    """The working directory, or "" when it was deleted under us (never an exception)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
 
 
 def enqueue(event: str, payload: str) -> None:
@@ -78,7 +101,11 @@ def enqueue(event: str, payload: str) -> None:
         config.ensure_data_dir()
         store = open_queue(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         try:
-            store.enqueue(event, payload, received_at)
+            try:
+                store.enqueue(event, payload, received_at)
+            except UnicodeEncodeError:  # a lone surrogate that reached us unescaped
+                payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
+                store.enqueue(event, payload, received_at)
             stored = True
         finally:
             store.close()
@@ -103,18 +130,32 @@ def _transcript_has_context(path) -> bool:
     if not path or not isinstance(path, str):
         return False
     needle = HEADER.encode()
+    deadline = time.monotonic() + _TRANSCRIPT_SECONDS
     try:
-        with open(path, "rb") as fh:
-            tail = b""
-            while True:
-                chunk = fh.read(1 << 20)
-                if not chunk:
-                    return False
-                if needle in tail + chunk:
-                    return True
-                tail = chunk[-len(needle):]
+        # Non-blocking open: a FIFO must not wait for a writer. Only a regular file is
+        # read (not /dev/zero, a FIFO or a socket), and only so much of it, so briefly.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError):
+        return False
+    try:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
+            return False
+        tail = b""
+        left = _TRANSCRIPT_BYTES
+        while left > 0 and time.monotonic() < deadline:
+            chunk = os.read(fd, min(1 << 20, left))
+            if not chunk:
+                return False
+            left -= len(chunk)
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-len(needle):]
+        log.warning(f"transcript {path!r}: stopped looking after {_TRANSCRIPT_BYTES - left} bytes")
+        return False
     except OSError:
         return False
+    finally:
+        os.close(fd)
 
 
 def session_start_output(payload: dict, settings) -> str:
@@ -124,7 +165,7 @@ def session_start_output(payload: dict, settings) -> str:
     source = str(payload.get("source") or "startup")
     if source not in settings.context_sources:
         return ""
-    cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
+    cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
     if project.is_excluded(cwd, settings.exclude_projects):
         return ""
     if not os.path.exists(config.db_path()):
@@ -170,17 +211,22 @@ def run(name: str, raw: str) -> str:
     if not (raw.startswith("{") and raw.endswith("}")):
         log.warning(f"{event}: stdin is not a JSON object ({len(raw)} chars), ignored")
         return ""
-    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or os.getcwd()
+    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
     from claude_mem import project
 
-    if project.is_excluded(project_dir, settings.exclude_projects):
+    if project_dir and project.is_excluded(project_dir, settings.exclude_projects):
         return ""
     output = ""
     if event == "SessionStart":
         from claude_mem import jsonlite
 
         try:
-            payload = jsonlite.loads(raw)
+            try:
+                payload = jsonlite.loads(raw)
+            except ValueError:  # nested too deeply for the fast path? cut it, don't lose it
+                from claude_mem import boundedjson
+
+                payload = boundedjson.loads(raw)
         except ValueError as exc:
             log.warning(f"SessionStart: stdin is not JSON ({exc})")
             return ""

@@ -62,23 +62,46 @@ recognisable prefix or name.
 # Case-sensitive anchors: each is a literal substring of a case-sensitive
 # redaction pattern below, so "not in raw" proves that pattern cannot match.
 _CASED_ANCHORS = (
-    "AKIA", "ASIA",                                   # AWS access key ids
+    # AWS key ids (access, STS, group, user, role, ...)
+    "AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AIPA", "ANPA", "ANVA", "AROA", "APKA",
+    "A3T",
     "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",  # GitHub
-    "xox", "xapp-",                                   # Slack
-    "AIza",                                           # Google API keys
+    "glpat-", "gldt-", "glptt-", "glrt-", "glft-", "glimt-", "glagent-", "gloas-",  # GitLab
+    "glsoat-", "glcbt-", "GR1348941",
+    "xox", "xapp-", "hooks.slack.com/",                # Slack tokens and webhooks
+    "/api/webhooks/",                                 # Discord webhooks
+    "AIza", "ya29.", "GOCSPX-", "1//0",               # Google
     "sk_live_", "rk_live_", "sk_test_", "rk_test_", "whsec_",  # Stripe
+    "npm_", "pypi-", "rubygems_", "CLOJARS_", "dckr_pat_", "rdme_",  # package registries
+    "dop_v1_", "doo_v1_", "dor_v1_",                  # DigitalOcean
+    "shpat_", "shpca_", "shppa_", "shpss_",           # Shopify
+    "hf_", "api_org_",                                # Hugging Face
+    "dapi",                                           # Databricks
+    "glsa_", "glc_",                                  # Grafana
+    "AGE-SECRET-KEY-",                                # age
+    "SG.",                                            # SendGrid
+    "hvs.", "hvb.", "hvr.",                           # Vault
+    "lin_api_", "PMAK-", "dp.pt.", "dp.st.", "dp.ct.", "pul-", "atlasv1.",
+    "sntrys_", "sntryu_", "NRAK-", "NRII-", "dt0c01.", "fo1_", "FlyV1", "sbp_",
+    "CFPAT-", "figd_", "ntn_", "pscale_", "AKCp", "bkua_", "CCIPAT_", "gsk_", "xai-",
+    "pplx-", "r8_", "lsv2_", "tskey-", "ops_", "sgp_", "shippo_", "tfp_", "LTAI",
+    "sq0atp-", "sq0csp-", "EAAA", "EAAC", "ATATT", "AAAAAAAAAAAAAAAAAAAA", "key-",
+    "Q~",                                             # Azure AD client secrets
+    "-us", "SK",                                      # Mailchimp, Twilio
+    ":A",                                             # Telegram bot tokens (id:AA...)
     "eyJ",                                            # JWT
-    "PRIVATE KEY",                                    # PEM blocks
+    "PuTTY-User-Key-File",
+    "PRIVATE KEY",                                    # PEM blocks (keep last)
 )
 # Anchors checked on the lower-cased text (case-insensitive patterns), plus
 # JSON escapes that could hide an ASCII anchor inside raw JSON (\u00XX, \/).
-_LOWER_ANCHORS = ("<private", "bearer", "\\u00", "\\/")
-# Keywords of the name-based rules (assignments, CLI flags, JSON keys);
-# mirrors _NAME_KW below. "passw" covers password and passwd.
+_LOWER_ANCHORS = ("<private", "bearer", "authorization", "ssws", "cookie", "pass:",
+                  "sshpass", "redis-cli", "\\u00", "\\/")
+# Keywords of the name-based rules (assignments, CLI flags, JSON keys, XML
+# elements); mirrors _NAME_KW below. "passw" covers password and passwd.
 _NAME_KEYWORDS = (
-    "passw", "passphrase", "pwd", "secret", "token", "credential", "auth",
-    "api_key", "apikey", "api-key", "access_key", "accesskey", "access-key",
-    "private_key", "privatekey", "private-key",
+    "passw", "passphrase", "pwd", "pass", "secret", "token", "credential", "auth",
+    "key", "sig", "cookie", "sessionid", "sessid", "pin",
 )
 _NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_.-"   # on lower-cased text
 _TOKEN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
@@ -113,7 +136,15 @@ def _keyword_used_as_name(low: str, kw: str) -> bool:
                 j += 2
             else:
                 break
-        if j < n and low[j] in "=:":
+        if j < n and low[j] in "=:>":
+            return True
+        if (low.startswith(("is ", "is:", "was "), j)       # "the password is ..."
+                and low[s:end] in ("password", "passwd", "passphrase", "secret", "token", "key")):
+            return True
+        # "ENV NAME value" (Dockerfile), "password value" (.netrc), "key=\"Name\" value="
+        if j < n and (low[s - 4:s] in ("env ", "arg ") or low[s - 9:s] == " password"
+                      or low.startswith("value=", j) or low.startswith("value=", j + 1)
+                      or low.startswith("password ", s)):
             return True
         i = low.find(kw, end)
     return False
@@ -138,10 +169,11 @@ def needs_cleaning(raw: str) -> bool:
     Never a false negative for ``clean_text(raw)`` (without truncation) nor
     for ``clean_json_text(raw)``; truncation is the caller's length check.
     """
-    for a in _CASED_ANCHORS:
-        if a in raw:
-            return True
+    if _has_anchor(raw):
+        return True
     if _token_start(raw, "sk-"):          # "task-", "disk-" are not keys
+        return True
+    if "." in raw and _dotted_token(raw):  # Discord bot tokens: no prefix, only a shape
         return True
     i = raw.find("://")
     if i != -1 and raw.find("@", i) != -1:   # scheme://user:pass@host
@@ -152,9 +184,46 @@ def needs_cleaning(raw: str) -> bool:
             return True
     if ":" in raw and ("--user" in raw or _curl_u(raw)):
         return True
+    if " -p" in raw and any(w in low for w in ("login", "mysql", "mariadb")):
+        return True
+    if " -b " in raw and "=" in raw:       # curl -b 'session=...'
+        return True
+    if ":" in raw and _pgpass_shape(raw):
+        return True
     for kw in _NAME_KEYWORDS:
         if kw in low and _keyword_used_as_name(low, kw):
             return True
+    return False
+
+
+def _has_anchor(raw: str) -> bool:
+    for a in _CASED_ANCHORS:
+        if a in raw:
+            return True
+    return False
+
+
+def _dotted_token(raw: str) -> bool:
+    """Some ``X{24}.X{6}.X{27}``-shaped run (a Discord bot token) may be in ``raw``."""
+    i = raw.find(".", 20)
+    while i != -1:
+        if raw[i + 7:i + 8] == "." and raw[i - 20:i].isalnum():
+            return True
+        i = raw.find(".", i + 1)
+    return False
+
+
+def _pgpass_shape(raw: str) -> bool:
+    """A ``host:port:db:user:password`` line (``.pgpass``): a port between two colons."""
+    i = raw.find(":")
+    n = len(raw)
+    while i != -1:
+        j = i + 1
+        while j < n and raw[j].isdigit():
+            j += 1
+        if (j > i + 1 or raw[j:j + 1] == "*") and raw[j + (raw[j:j + 1] == "*"):][:1] == ":":
+            return True
+        i = raw.find(":", i + 1)
     return False
 
 
@@ -178,8 +247,8 @@ _MARKERS = (_PEM_MARKER, REDACTED, PRIVATE)
 _TRUNC = "\n[... {} chars truncated ...]\n"
 
 # Keyword alternation shared by the assignment, CLI-flag and JSON-key rules.
-_NAME_KW = (r"(?:passw(?:or)?d|passphrase|pwd|secret|token|credential|auth"
-            r"|api[_-]?key|access[_-]?key|private[_-]?key)")
+_NAME_KW = (r"(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|credential|auth"
+            r"|key|sig|cookie|sessionid|sessid)")
 # A whole run of name characters containing a keyword. The run is taken
 # possessively (Python 3.11+) so a long run such as "tokentoken..." is not
 # re-scanned from every keyword in it (that was quadratic).
@@ -193,13 +262,29 @@ _META_WORDS = frozenset("""
     budget usage max min num name names id ids enabled enable disabled
     required method methods provider mode header prefix env var field ref
     version format scope scopes algorithm alg user username email store
-    backend manager
+    backend manager model models policy policies rotation hint hints label labels
+    class service provider callback handler reset required description desc
+    event events flow strength regex pattern validator validation error errors
+    message msg prompt field fields column columns input placeholder template
+    public pub
+""".split())
+# First words of a dotted value that make it code, not a password with dots in it
+# (``settings.SECRET_KEY``, ``os.environ``, ``process.env.TOKEN``, ``self.token``).
+_CODE_ROOTS = frozenset("""
+    self this cls os sys env environ process config conf cfg settings options opts
+    args argv kwargs params props ctx context request req res response app data
+    form user secrets vault creds credentials keys window document module exports
+    global globals values vars input inputs obj state super session db client auth
+    current_app current_user flask django st system environment localstorage
+    sessionstorage import importlib getenv this_ parsed cli opts_ cfg_ conn
+    connection account acct payload body headers header token tokens result results
 """.split())
 _LITERALS = frozenset("""
     true false yes no on off null none nil undefined n/a na tbd todo fixme
     changeme change_me change-me changeit placeholder redacted example dummy
     str string int integer bool boolean bytes number any object unknown
-    bearer basic token digest negotiate ntlm
+    bearer basic token digest negotiate ntlm ssws apikey api-key oauth hawk signature
+    aws4-hmac-sha256
 """.split())
 _AUTH_SCHEMES = r"(?:bearer|basic|token|digest|negotiate|ntlm)"
 
@@ -212,7 +297,7 @@ def _value(bare_excluded_start: str) -> str:
             r"|(?:[rRbBuUfF]{1,2}(?=[\"']))?\"(?:[^\"\\\n]|\\.)*\"?"
             r"|(?:[rRbBuUfF]{1,2}(?=[\"']))?'(?:[^'\\\n]|\\.)*'?"
             r"|\$\{[^}\n]*\}?|\$\([^)\n]*\)?"
-            r"|(?![" + bare_excluded_start + r"])[^\s\"'`,;)\]}]+)")
+            r"|(?![" + bare_excluded_start + r"])[^\s\"'`,;&)\]}]+)")
 
 
 _B = r"(?<![A-Za-z0-9_\-])"     # a token does not start mid-word
@@ -222,27 +307,87 @@ _B = r"(?<![A-Za-z0-9_\-])"     # a token does not start mid-word
 # Kelvin sign matching "k"). Compiled one by one on first use: compiling all
 # of them costs ~10 ms, and most texts need only a few.
 _SPECS = {
-    "private_tag": (r"<(/?)private\s*>", "AI"),
+    "private_tag": (r"<(/?)private(?:\s[^<>]*)?>", "AI"),
     "pem": (r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
             r"(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|.*)", "AS"),
     # Provider tokens: recognisable prefixes, replaced whole.
     "tokens": ("|".join((
-        _B + r"sk-(?=[A-Za-z_\-]*[0-9])[A-Za-z0-9_\-]{20,}",     # OpenAI, Anthropic
-        r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])",   # AWS key id
+        _B + r"sk-(?=[A-Za-z_\-]*[0-9])[A-Za-z0-9_\-]{20,}",     # OpenAI, Anthropic, OpenRouter
+        r"(?<![A-Z0-9])(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AIPA|ANPA|ANVA|AROA|APKA)"
+        r"[A-Z0-9]{16}(?![A-Z0-9])",                             # AWS key ids
         _B + r"gh[pousr]_[A-Za-z0-9]{20,}",                      # GitHub
         _B + r"github_pat_[A-Za-z0-9_]{20,}",
-        _B + r"xox[abprs]-[A-Za-z0-9\-]{10,}",                   # Slack
+        _B + r"gl(?:pat|dt|ptt|rt|ft|imt|agent|oas|soat|cbt)-[A-Za-z0-9_\-]{20,}",  # GitLab
+        _B + r"GR1348941[A-Za-z0-9_\-]{20,}",
+        _B + r"xox[a-z]-[A-Za-z0-9\-]{10,}",                     # Slack
         _B + r"xapp-[A-Za-z0-9\-]{10,}",
+        r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/+\-]{10,}",
+        r"/api/webhooks/\d+/[A-Za-z0-9_\-]{20,}",                # Discord webhooks
         _B + r"AIza[0-9A-Za-z_\-]{35}",                          # Google
+        _B + r"ya29\.[0-9A-Za-z_\-]{20,}", _B + r"GOCSPX-[0-9A-Za-z_\-]{20,}",
+        _B + r"1//0[0-9A-Za-z_\-]{30,}",
         _B + r"(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{10,}",        # Stripe
         _B + r"whsec_[0-9A-Za-z]{10,}",
+        _B + r"npm_[A-Za-z0-9]{30,}", _B + r"pypi-[A-Za-z0-9_\-]{40,}",
+        _B + r"rubygems_[a-f0-9]{40,}", _B + r"CLOJARS_[A-Za-z0-9]{40,}",
+        _B + r"dckr_pat_[A-Za-z0-9_\-]{20,}", _B + r"rdme_[a-z0-9]{60,}",
+        _B + r"do[opr]_v1_[a-f0-9]{40,}",                        # DigitalOcean
+        _B + r"shp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}",              # Shopify
+        _B + r"hf_[A-Za-z0-9]{30,}", _B + r"api_org_[A-Za-z0-9]{30,}",  # Hugging Face
+        _B + r"dapi[a-f0-9]{32}(?:-\d+)?",                        # Databricks
+        _B + r"glsa_[A-Za-z0-9_]{32,}", _B + r"glc_[A-Za-z0-9+/_=]{32,}",  # Grafana
+        _B + r"AGE-SECRET-KEY-1[0-9A-Z]{50,}",                   # age
+        _B + r"SG\.[A-Za-z0-9_\-]{16,}\.[A-Za-z0-9_\-]{16,}",    # SendGrid
+        _B + r"hv[sbr]\.[A-Za-z0-9_\-]{20,}",                     # Vault
+        _B + r"lin_api_[A-Za-z0-9]{30,}", _B + r"PMAK-[a-f0-9]{20,}-[a-f0-9]{20,}",
+        _B + r"dp\.(?:pt|st|ct|scim|audit)\.[A-Za-z0-9]{30,}", _B + r"pul-[a-f0-9]{40}",
+        r"[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=\-]{40,}",
+        _B + r"sntry[su]_[A-Za-z0-9+/=_\-]{30,}", _B + r"NR(?:AK|II|AA|JS)-[A-Za-z0-9]{20,}",
+        _B + r"dt0c01\.[A-Z0-9]{24}\.[A-Z0-9]{64}", _B + r"fo1_[A-Za-z0-9_\-]{30,}",
+        _B + r"FlyV1 [A-Za-z0-9_+/=,\-]{30,}", _B + r"sbp_[a-f0-9]{40}",
+        _B + r"CFPAT-[A-Za-z0-9_\-]{30,}", _B + r"figd_[A-Za-z0-9_\-]{30,}",
+        _B + r"ntn_[A-Za-z0-9]{30,}", _B + r"pscale_(?:tkn|pw|oauth)_[A-Za-z0-9_.\-]{30,}",
+        _B + r"AKCp[A-Za-z0-9]{60,}", _B + r"bkua_[a-f0-9]{40}", _B + r"CCIPAT_[A-Za-z0-9_]{20,}",
+        _B + r"gsk_[A-Za-z0-9]{40,}", _B + r"xai-[A-Za-z0-9]{40,}", _B + r"pplx-[A-Za-z0-9]{40,}",
+        _B + r"r8_[A-Za-z0-9]{30,}", _B + r"lsv2_(?:pt|sk)_[a-f0-9]{32}_[a-f0-9]{10}",
+        _B + r"tskey-[a-z]+-[A-Za-z0-9]{10,}-[A-Za-z0-9]{20,}", _B + r"ops_eyJ[A-Za-z0-9+/=_\-]{30,}",
+        _B + r"sgp_[A-Za-z0-9_]{30,}", _B + r"shippo_(?:live|test)_[a-f0-9]{40}",
+        _B + r"tfp_[A-Za-z0-9_\-]{40,}", _B + r"LTAI[A-Za-z0-9]{12,20}",
+        _B + r"sq0(?:atp|csp)-[A-Za-z0-9_\-]{22,}", _B + r"EAAA[A-Za-z0-9_\-]{40,}",
+        _B + r"EAAC[A-Za-z0-9]{40,}", _B + r"ATATT3[A-Za-z0-9_\-=]{40,}",
+        _B + r"A{20,}[A-Za-z0-9%]{30,}",                         # Twitter bearer
+        _B + r"key-[a-f0-9]{32}",                                # Mailgun
+        _B + r"[a-f0-9]{32}-us\d{1,2}(?![A-Za-z0-9])",           # Mailchimp
+        _B + r"SK[a-f0-9]{32}(?![A-Za-z0-9])",                   # Twilio
+        _B + r"[A-Za-z0-9_~.]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}",    # Azure AD client secret
+        _B + r"\d{5,16}:A[A-Za-z0-9_\-]{34}(?![A-Za-z0-9_\-])",  # Telegram bot
+        _B + r"[MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40}",  # Discord bot
         _B + r"eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}",  # JWT
     )), "A"),
+    "putty": (r"(Private-Lines:\s*\d+\s*)(?:[A-Za-z0-9+/=]+\s*)+", "A"),
+    "pem_tail": (r"^[\s\S]*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----", "A"),
+    "cookie": (r"(\b(?:set-)?cookie\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?|(?<![^ \t\n])(?:-b|--cookie)[ \t]+[\"']?)"
+               r"([^\n\"'\\]+)", "AI"),
+    "cookie_value": (r"(=)([^;,\s]+)", "A"),
+    "xml": (r"<(?P<name>[A-Za-z_][\w.\-:]*)(?:\s[^<>]*)?>(?P<val>[^<]{1,4000})</(?P=name)>", "A"),
+    "xml_pair": (r"((?:key|name)\s*=\s*[\"'](?P<name>[^\"'<>]{1,100})[\"'](?:\s+value\s*=\s*[\"']|"
+                 r"[^<>]*>))(?P<val>[^\"'<>]*)", "AI"),
+    "auth_params": (r"(authorization[^\n]{0,40}?\b(?:digest|oauth|hawk|aws4-hmac-sha256|signature)[ \t]+)"
+                    r"([^\n]+)", "AI"),
+    "env_line": (r"(?<![\w-])(?:ENV|ARG)[ \t]+(?P<name>[A-Za-z_][A-Za-z0-9_]*)[ \t]+(?P<val>[^\s\\]+)", "A"),
+    "netrc": (r"((?:\blogin\b[^\n]*?|^[ \t]*|\\n[ \t]*)password[ \t]+)([^\s\\]+)", "AM"),
+    "pgpass": (r"(?m)^([ \t]*[A-Za-z0-9_.\-*\[\]:]+?:(?:\d{1,5}|\*):[^:\s]+:[^:\s]+:)([^\s\\]+)", "A"),
+    "p_flag": (r"(\b(?:sshpass|login)\b[^\n|;&]*?[ \t]-p[ \t]*)(\\?[\"'][^\"'\n]*\\?[\"']|[^\s\"'\\-][^\s\\]*)", "A"),
+    "mysql_p": (r"(\b(?:mysql\w*|mariadb\w*)\b[^\n|;&]*?[ \t]-p)(\\?[\"'][^\"'\n]*\\?[\"']|[^\s\"'\\][^\s\\]*)", "A"),
+    "redis_a": (r"(\bredis-cli\b[^\n|;&]*?[ \t]-a[ \t]+)([^\s\\]+)", "A"),
+    "pass_colon": (r"((?<![\w-])pass:)([^\s\"'\\]{3,})", "AI"),
+    "prose": (r"(\b(?:password|passwd|passphrase|secret|token|api key)[ \t]+(?:is|was)[ \t]*:?[ \t]*)"
+              r"([\"']?)([^\s\"'\\]{4,})", "AI"),
     "url_creds": (r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@?#\"'<>]*:)"
                   r"([^\s/\"'<>]+)(@)", "A"),
     "auth_header": (r"(\bauthorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?[ \t]*"
-                    + _AUTH_SCHEMES + r"[ \t]+)([^\s\"'`\\]+)", "AI"),
-    "bearer": (r"(\bbearer[ \t]+)([A-Za-z0-9\-._~+/]{16,}=*)", "AI"),
+                    r"(?:[A-Za-z][A-Za-z0-9\-]*[ \t]+(?=[^\s\"'`\\]))?)([^\s\"'`\\][^\"'`\\\n]*)", "AI"),
+    "bearer": (r"(\b(?:bearer|ssws|basic)[ \t]+)([A-Za-z0-9\-._~+/]{16,}=*)", "AI"),
     "curl_user": (r"((?<![^ \t\n])(?:-u|--user)(?:[ \t]+|=)[\"']?[^\s:\"'@]+:)"
                   r"([^\s\"']+)", "A"),
     # NAME=value, NAME: value, "name": "value", name => value,
@@ -263,6 +408,8 @@ _SPECS = {
                   r"|%[A-Za-z_][A-Za-z0-9_]*%|\{\{.*\}\}|\{[A-Za-z_][\w.]*\}|<[^<>]*>", "AS"),
     "filler": (r"x{3,}|\*+|\.{3,}|\u2026+|[#?\-]+", "AI"),
     "code": (r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+(?:[(\[].*)?|[A-Za-z_][\w.]*[(\[].*", "AS"),
+    "call": (r"[A-Za-z_$][\w.$]*(?:\(.*|\[.*)|await .*|new .*|\$[A-Za-z_].*", "AS"),
+    "uuid": (r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", "A"),
     "url": (r"[A-Za-z][A-Za-z0-9+.\-]*://\S*", "A"),
     "path": (r"(?:~|\.{1,2})?/[\w.\-/]*", "A"),
     "number": (r"-?\d+(?:\.\d+)?", "A"),
@@ -278,7 +425,7 @@ class _Patterns:
         pattern, flags = _SPECS[name]          # KeyError -> a typo, loudly
         f = 0
         for ch in flags:
-            f |= {"A": re.ASCII, "I": re.IGNORECASE, "S": re.DOTALL}[ch]
+            f |= {"A": re.ASCII, "I": re.IGNORECASE, "S": re.DOTALL, "M": re.MULTILINE}[ch]
         rx = re.compile(pattern, f)
         setattr(self, name, rx)
         return rx
@@ -333,28 +480,94 @@ def _words(name: str) -> list:
     return words
 
 
-def _is_secret_name(name: str) -> bool:
-    """Does this identifier name a secret (not a token count, a file...)?"""
-    low = name.lower().strip("-.")
-    if low in ("pwd", "oldpwd"):           # the shell's working directory
-        return False
+STRONG, WEAK = 2, 1
+# "password: must be 12 characters" is prose: a value that starts like a sentence.
+_PROSE_WORDS = frozenset("""
+    must should is are was were be the a an for required field prompt reset policy of to
+    and or not will can cannot needs need with in on if when see use your this that it
+""".split())
+
+
+def _secret_level(name: str) -> int:
+    """How surely this identifier names a secret: STRONG (password, token, api key…:
+    any real value is redacted), WEAK (…_key, sig, cookie, session id: a value is
+    redacted when it looks random), or 0 (a token count, a key file, an author…)."""
     words = _words(name)
     if not words:
-        return False
+        return 0
     if len(words) > 1 and words[-1] in _META_WORDS:
-        return False
+        return 0
+    if "public" in words or "pub" in words:
+        return 0
     joined = "".join(words)                # PassWord, Api_Key, dbPassword
     if any(k in joined for k in ("passw", "passphrase", "secret", "credential",
-                                 "apikey", "accesskey", "privatekey")):
-        return True
+                                 "apikey", "accesskey", "privatekey", "clientkey")):
+        return STRONG
     for w in words:
-        if w == "pwd":
-            return True
+        if w in ("pwd", "pass", "passwd", "pw"):
+            return STRONG
         if "token" in w and not (w.endswith("tokens") or "tokeniz" in w):
-            return True
-        if "auth" in w and not ("author" in w and "authoriz" not in w):
-            return True
-    return False
+            return STRONG
+        if "auth" in w and not ("author" in w and "authoriz" not in w) and w != "oauth":
+            return STRONG
+    for w in words:
+        if w in ("key", "keys", "sig", "cookie", "cookies", "sessionid", "sessid", "salt",
+                 "seed", "hmac", "dsn") or (w.endswith("key") and len(w) > 3
+                                            and w not in ("monkey", "hotkey", "turkey", "whiskey",
+                                                          "donkey", "hockey", "jockey")):
+            return WEAK
+    return 0
+
+
+def _is_secret_name(name: str) -> bool:
+    return _secret_level(name) > 0
+
+
+def _looks_random(value: str) -> bool:
+    """A value under a weak name is a secret only when it looks machine-made."""
+    v = value.strip()
+    if len(v) < 8 or any(c.isspace() for c in v):
+        return False
+    p = _p()
+    if p.uuid.fullmatch(v) or p.url.fullmatch(v) or _is_path(v):
+        return False
+    lower = any(c.islower() for c in v)
+    upper = any(c.isupper() for c in v)
+    digit = any(c.isdigit() for c in v)
+    symbol = any(c in "+/=~!@#%^*-" for c in v)
+    if v.replace("_", "").isalpha() and (not upper or not lower):
+        return False                       # created_at, ENTER: words, not keys
+    classes = lower + upper + digit + symbol
+    if len(v) >= 16 and classes >= 2:
+        return True
+    return digit and (lower or upper) and (upper + lower + symbol >= 2 or len(v) >= 12)
+
+
+def _is_path(v: str) -> bool:
+    """A file path, not base64 that happens to start with a slash."""
+    if not _p().path.fullmatch(v):
+        return False
+    for part in v.split("/"):
+        if len(part) >= 12 and any(c.isupper() for c in part) and any(
+                c.islower() for c in part) and any(c.isdigit() for c in part):
+            return False
+    return True
+
+
+def _is_code(v: str, name: str) -> bool:
+    """Is a bare value an expression (``settings.SECRET_KEY``, ``get_token()``)?"""
+    p = _p()
+    if p.call.fullmatch(v):
+        return True
+    if not p.code.fullmatch(v):
+        return False
+    parts = v.split(".")
+    if parts[0].lower() in _CODE_ROOTS:
+        return True
+    keys = [w for w in _words(name) if len(w) > 2]
+    # user.password, cfg.db.api_key: the value names the same thing the name does
+    return any(k in part.lower() for part in parts[1:] for k in keys) or any(
+        part.isupper() and "_" in part for part in parts)
 
 
 def _split_value(val: str):
@@ -383,11 +596,13 @@ def _non_secret(inner: str, name: str = "", bare: bool = False,
     if len(v) < 3:
         return True
     lv = v.lower()
+    if "[REDACTED" in v or PRIVATE in v:   # already cleaned inside (a=[REDACTED]; b=...)
+        return True
     if p.marker_value.fullmatch(v) or p.reference.fullmatch(v) or p.filler.fullmatch(v):
         return True
     if lv in _LITERALS or lv.startswith(("your_", "your-", "<your")):
         return True
-    if p.url.fullmatch(v) or p.path.fullmatch(v):
+    if p.url.fullmatch(v) or _is_path(v):
         return True
     if fstring and "{" in v:
         return True
@@ -399,8 +614,11 @@ def _non_secret(inner: str, name: str = "", bare: bool = False,
         if p.number.fullmatch(v) and not any(
                 k in bare_name for k in ("pass", "pwd", "secret", "key", "pin")):
             return True
-    if bare and p.code.fullmatch(v):
+    if bare and _is_code(v, name):
         return True
+    if bare and name and v.replace("_", "").isalpha() and (
+            (v.islower() and "_" in v) or any(w in lv for w in _words(name) if len(w) > 2)):
+        return True                        # password = new_password, token: csrfToken
     return False
 
 
@@ -422,8 +640,22 @@ def _redact_named(text: str, rx, prose_colon: bool) -> str:
         vs, ve = m.start("val"), m.end("val")
         opening, inner, closing = _split_value(val)
         bare = not opening
-        skip = not _is_secret_name(m.group("name")) or _non_secret(
-            inner, m.group("name"), bare=bare, fstring="f" in opening.lower())
+        level = _secret_level(m.group("name"))
+        low_name = m.group("name").lower()
+        if (bare and prose_colon and m.group("sep") == ":" and level
+                and ("passw" in low_name or "passphrase" in low_name)
+                and text[ve:ve + 1] in (" ", "\t") and text[ve + 1:ve + 2].isalnum()):
+            # "passphrase: my cat is named Rex": the value is the rest of the line.
+            eol = text.find("\n", ve)
+            eol = n if eol == -1 else eol
+            first = text[ve + 1:eol].split(" ", 1)[0].lower()
+            if eol - vs <= 100 and inner.lower() not in _PROSE_WORDS and first not in _PROSE_WORDS:
+                ve = eol
+                inner = text[vs:ve].rstrip()
+                ve = vs + len(inner)
+        skip = not level or _non_secret(
+            inner, m.group("name"), bare=bare, fstring="f" in opening.lower()) or (
+            level == WEAK and not _looks_random(inner))
         if (not skip and bare and prose_colon and m.group("sep") == ":"
                 and ve < n and text[ve] in " \t"):
             # "auth: fix login bug" is prose, not YAML holding a secret.
@@ -460,27 +692,91 @@ def _keep_uid_gid_or_redact(m) -> str:
     return _keep_or_redact(m)
 
 
+def _named_value_secret(name: str, value: str) -> bool:
+    """Should ``value`` stored under ``name`` go? (Strong names: any real value;
+    weak names: a value that looks machine-made.)"""
+    level = _secret_level(name)
+    if not level:
+        return False
+    opening, inner, _ = _split_value(value)
+    if _non_secret(inner, name, bare=not opening):
+        return False
+    return level == STRONG or _looks_random(inner)
+
+
+def _redact_pairs(text: str, rx) -> str:
+    """Redact group ``val`` of each match whose group ``name`` names a secret."""
+    def repl(m):
+        if not _named_value_secret(m.group("name"), m.group("val")):
+            return m.group(0)
+        whole, off = m.group(0), m.start()
+        return whole[:m.start("val") - off] + REDACTED + whole[m.end("val") - off:]
+    return rx.sub(repl, text)
+
+
+def _redact_cookie(m) -> str:
+    """Every value in a Cookie/Set-Cookie header (``a=1; b=2``) goes, names stay."""
+    values = _p().cookie_value.sub(
+        lambda v: v.group(0) if _non_secret(v.group(2)) else v.group(1) + REDACTED, m.group(2))
+    return m.group(1) + values
+
+
+def _redact_prose(m) -> str:
+    """"the password is Hunter2!" -- only values that do not read as a word."""
+    value = m.group(3)
+    if _non_secret(value) or (value.isalpha() and value.islower()) or value.lower() in (
+            "required", "invalid", "missing", "expired", "incorrect", "wrong", "empty"):
+        return m.group(0)
+    return m.group(1) + m.group(2) + REDACTED
+
+
 def _redact_once(text: str) -> str:
     # Each rule runs only if its literal anchor is present, so its regex is
     # compiled only when it could match.
     p = _p()
     if "PRIVATE KEY" in text:
         text = p.pem.sub(_PEM_MARKER, text)
-    if _token_start(text, "sk-") or any(a in text for a in _CASED_ANCHORS[:-1]):
+    if "PuTTY-User-Key-File" in text or "Private-Lines" in text:
+        text = p.putty.sub(lambda m: m.group(1) + _PEM_MARKER, text)
+    if (_token_start(text, "sk-") or any(a in text for a in _CASED_ANCHORS[:-1])
+            or ("." in text and _dotted_token(text))):
         text = p.tokens.sub(REDACTED, text)
     if "://" in text and "@" in text:
         text = p.url_creds.sub(_keep_or_redact, text)
     low = text.lower()
     if "authorization" in low:
         text = p.auth_header.sub(_keep_or_redact, text)
-    if "bearer" in low:
+        text = p.auth_params.sub(lambda m: m.group(1) + REDACTED, text)
+    if "bearer" in low or "ssws" in low or "basic" in low:
         text = p.bearer.sub(_keep_or_redact, text)
+    if "cookie" in low or "-b " in text:
+        text = p.cookie.sub(_redact_cookie, text)
     if "-u" in text:
         text = p.curl_user.sub(_keep_uid_gid_or_redact, text)
+    if " -p" in text:
+        if "sshpass" in low or "login" in low:
+            text = p.p_flag.sub(_keep_or_redact, text)
+        if "mysql" in low or "mariadb" in low:
+            text = p.mysql_p.sub(_keep_or_redact, text)
+    if "redis-cli" in low:
+        text = p.redis_a.sub(_keep_or_redact, text)
+    if "pass:" in low:
+        text = p.pass_colon.sub(_keep_or_redact, text)
+    if ":" in text and _pgpass_shape(text):
+        text = p.pgpass.sub(_keep_or_redact, text)
     if any(kw in low for kw in _NAME_KEYWORDS):
         text = _redact_named(text, p.assign, prose_colon=True)
         if "-" in text:
             text = _redact_named(text, p.cli, prose_colon=False)
+        if "<" in text:
+            text = _redact_pairs(text, p.xml)
+            if "key" in low or "name" in low:
+                text = _redact_pairs(text, p.xml_pair)
+        if "ENV" in text or "ARG" in text:
+            text = _redact_pairs(text, p.env_line)
+        if "password" in low and ("machine" in low or "login" in low):
+            text = p.netrc.sub(_keep_or_redact, text)
+        text = p.prose.sub(_redact_prose, text)
     return text
 
 
@@ -515,16 +811,32 @@ def _safe_cut(text: str, i: int, forward: bool) -> int:
     return i
 
 
+DEFAULT_MAX_CHARS = 6000
+DEFAULT_MAX_PAYLOAD = 1_000_000
+# Settings are clamped where they are used: a typo in settings.json may make memory
+# coarser, never make cleaning fail (and the event be lost).
+_MIN_CHARS = 200
+_MAX_CHARS = 64 * 1024 * 1024
+
+
+def clamp_limit(value, default: int) -> int:
+    """A size setting as a usable int in [200, 64 Mi]; ``default`` when it is not a number."""
+    try:
+        value = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+    return min(max(value, _MIN_CHARS), _MAX_CHARS)
+
+
 def truncate(text: str, max_chars: int | None) -> str:
     """Shorten ``text`` to at most ``max_chars``: head, marker, short tail.
 
-    ``None`` means no limit. If ``max_chars`` is too small to hold the
-    marker, the text is simply cut to ``max_chars``.
+    ``None`` means no limit; a negative limit counts as 0. If ``max_chars`` is
+    too small to hold the marker, the text is simply cut to ``max_chars``.
     """
     if max_chars is None or len(text) <= max_chars:
         return text
-    if max_chars < 0:
-        raise ValueError("max_chars must be >= 0")
+    max_chars = max(0, max_chars)
     n = len(text)
     budget = max_chars - len(_TRUNC.format(n))    # n has >= digits than cut
     if budget < 20:
@@ -535,58 +847,145 @@ def truncate(text: str, max_chars: int | None) -> str:
     return text[:head] + _TRUNC.format(tail_start - head) + text[tail_start:]
 
 
+# Text kept on each side of a cut beyond what the limit keeps: a secret that straddles
+# the cut is redacted whole before the cut is made (PEM blocks fail closed anyway).
+_CUT_MARGIN = 4096
+
+
 def clean_text(text: str, max_chars: int | None = None) -> str:
-    """``strip_private``, then ``redact_secrets``, then truncate."""
+    """``strip_private``, then ``redact_secrets``, then truncate.
+
+    A text far over ``max_chars`` is cut first (with a margin) and only what is kept is
+    cleaned: 50 MB of output costs what its head and tail cost, not 25 s of regexes.
+    """
+    if max_chars is not None and len(text) > max(0, max_chars) + 2 * _CUT_MARGIN:
+        return _clean_long(text, max(0, max_chars))
     if needs_cleaning(text):
         text = _redact(strip_private(text))
     return truncate(text, max_chars)
 
 
-def _secret_key(key) -> bool:
-    """Is this dict key a secret-looking name (``api_key``, ``accessToken``)?"""
-    if not isinstance(key, str) or not key:
+def _clean_long(text: str, max_chars: int) -> str:
+    n = len(text)
+    head_raw = text[:max_chars + _CUT_MARGIN]
+    tail_len = min(1000, max_chars) + _CUT_MARGIN
+    tail_start = n - tail_len
+    tail_raw = text[tail_start:]
+    head = _redact(strip_private(head_raw)) if needs_cleaning(head_raw) else head_raw
+    if "<private" in head.lower() or _open_private(text, tail_start):
+        tail = PRIVATE                     # a private block runs into (or through) the tail
+    elif needs_cleaning(tail_raw):
+        tail = tail_raw
+        if "PRIVATE KEY" in tail and "-----END" in tail:
+            tail = _p().pem_tail.sub(_PEM_MARKER, tail)  # its BEGIN was cut off
+        if "Private-Lines" not in tail and "PuTTY" in text[max(0, tail_start - 8192):tail_start]:
+            tail = PRIVATE
+        tail = _redact(strip_private(tail))
+    else:
+        tail = tail_raw
+    # Never keep the first characters of the tail: they may be the end of a secret
+    # whose start was cut away.
+    tail = tail[_CUT_MARGIN:] if len(tail) > _CUT_MARGIN else tail
+    return truncate(head + "\u2026" + tail, max_chars)
+
+
+def _open_private(text: str, end: int) -> bool:
+    """Is a ``<private>`` block still open at ``end``? (Counted on the lowered text.)"""
+    low_opens = text.count("<private", 0, end) + text.count("<PRIVATE", 0, end) + \
+        text.count("<Private", 0, end)
+    if not low_opens:
         return False
+    depth = 0
+    for m in _p().private_tag.finditer(text, 0, end):
+        depth = depth + 1 if not m.group(1) else max(0, depth - 1)
+    return depth > 0
+
+
+def _secret_key(key) -> int:
+    """How surely this dict key names a secret (``api_key``: STRONG, ``AccountKey``: WEAK)."""
+    if not isinstance(key, str) or not key:
+        return 0
     low = key.lower()
     if not any(kw in low for kw in _NAME_KEYWORDS):   # no regex for most keys
-        return False
+        return 0
     p = _p()
-    return bool(p.name_full.fullmatch(key) and p.name_kw.search(key)
-                and _is_secret_name(key))
+    if not (p.name_full.fullmatch(key) and p.name_kw.search(key)):
+        return 0
+    return _secret_level(key)
 
 
-def clean_value(obj, max_chars: int | None = None):
+def clean_value(obj, max_chars: int | None = None, budget: list | None = None):
     """Return a copy of a JSON-like value with every string cleaned.
 
-    Dict keys are kept as they are; a string under a secret-looking key
-    (``{"api_key": "abc123"}``) is replaced by ``[REDACTED]`` unless it is an
-    obvious non-secret. Lists and tuples become lists; other scalars pass
-    through.
+    Dict keys are cleaned like any text (an MCP tool may key its answer by token);
+    a string under a secret-looking key (``{"api_key": "abc123"}``) is replaced by
+    ``[REDACTED]`` unless it is an obvious non-secret (weak names such as
+    ``AccountKey`` only when the value looks machine-made). Lists and tuples become
+    lists; other scalars pass through. ``budget`` (a one-item list, characters left)
+    bounds the total text kept: strings past it become a truncation marker, so a
+    payload of a million small strings costs no more than a few large ones.
     """
     if isinstance(obj, str):
-        return clean_text(obj, max_chars)
+        return _budgeted(obj, max_chars, budget)
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
-            if isinstance(v, str) and _secret_key(k):
-                cleaned = clean_text(v)
-                if not _non_secret(cleaned, k):
+            key = clean_text(k, 1000) if isinstance(k, str) else k
+            while key in out:              # two secrets as keys: keep both values
+                key = f"{key} "
+            level = _secret_key(k) if isinstance(v, str) else 0
+            if level:
+                cleaned = _budgeted(v, max_chars, budget)
+                if level == STRONG and not _non_secret(cleaned, k):
                     cleaned = REDACTED
-                out[k] = truncate(cleaned, max_chars)
+                elif level == WEAK and _looks_random(cleaned) and not _non_secret(cleaned, k):
+                    cleaned = REDACTED
+                out[key] = cleaned
             else:
-                out[k] = clean_value(v, max_chars)
+                out[key] = clean_value(v, max_chars, budget)
         return out
     if isinstance(obj, (list, tuple)):
-        return [clean_value(v, max_chars) for v in obj]
+        return [clean_value(v, max_chars, budget) for v in obj]
     return obj
 
 
-def clean_json_text(raw: str, max_chars_per_string: int | None = None) -> str | None:
-    """Parse ``raw`` as JSON, clean it, dump compactly; None if not JSON."""
+def _budgeted(text: str, max_chars: int | None, budget: list | None) -> str:
+    if budget is not None:
+        if budget[0] <= 0:
+            return _TRUNC.format(len(text)).strip()
+        limit = budget[0] if max_chars is None else min(max_chars, budget[0])
+        out = clean_text(text, max(limit, 200))
+        budget[0] -= len(out)
+        return out
+    return clean_text(text, max_chars)
+
+
+def clean_json_text(raw: str, max_chars_per_string: int | None = None,
+                    max_total_chars: int | None = None) -> str | None:
+    """Parse ``raw`` as JSON, clean it, dump compactly; None if not JSON.
+
+    Parsing is bounded (``boundedjson``: nesting cut at 64 levels, lone surrogates
+    repaired), so the result always encodes as UTF-8.
+    """
     import json
 
+    from claude_mem import boundedjson
+
     try:
-        obj = json.loads(raw)
-    except (ValueError, TypeError, RecursionError):
+        obj = boundedjson.loads(raw)
+    except (ValueError, TypeError):
         return None
-    return json.dumps(clean_value(obj, max_chars_per_string),
+    budget = None if max_total_chars is None else [max(0, max_total_chars)]
+    return json.dumps(clean_value(obj, max_chars_per_string, budget),
                       ensure_ascii=False, separators=(",", ":"))
+
+
+def clean_raw_json_text(raw: str, max_chars: int) -> str:
+    """Last resort for a payload the JSON cleaner could not handle: clean it as text.
+
+    The secrets rules also work on JSON text (escapes included); the result is cut to
+    ``max_chars`` and made valid UTF-8. It may no longer be JSON: the worker then parks
+    it with the reason, which is better than losing it or storing a secret.
+    """
+    text = clean_text(raw[:max(0, max_chars) + 4096])
+    return truncate(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")

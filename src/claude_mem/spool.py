@@ -8,6 +8,7 @@ Contract:
 - ``import_into(store)`` (worker side) queues every spooled event in name (= time) order;
   a file is removed only after its row is committed, a re-import after a crash is
   recognized and not queued twice, and an unreadable file is moved to ``spool/bad``.
+- ``remove_stale_tmp()`` (worker side, at start) deletes temp files a failed write left.
 - The folder and its listing are ``config.spool_dir()``/``config.spooled_names()``.
 - Hook path: imports only ``os`` and ``time`` (and claude-mem's config and log).
 """
@@ -27,17 +28,50 @@ def write(event: str, payload: str, received_at: float) -> bool:
         tmp = os.path.join(folder, "." + name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            data = memoryview(f"{received_at!r}\n{payload}".encode("utf-8"))
-            while data:  # a nearly full disk takes part of a write without an error
-                data = data[os.write(fd, data):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, os.path.join(folder, name + ".json"))
+            try:
+                data = memoryview(f"{received_at!r}\n{payload}".encode("utf-8", "backslashreplace"))
+                while data:  # a nearly full disk takes part of a write without an error
+                    data = data[os.write(fd, data):]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, os.path.join(folder, name + ".json"))
+        except BaseException:
+            try:  # a failed attempt leaves no (zero-byte) temp file behind
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
         return True
     except OSError as exc:
         log.error(f"{event}: could not spool the event either ({exc}); it is lost")
         return False
+
+
+# A hook writes its temp file in milliseconds: one this old was left by a failed write.
+STALE_TMP_SECONDS = 60.0
+
+
+def remove_stale_tmp(folder: str | None = None) -> list[str]:
+    """Delete ``.*.tmp`` files a failed spool write left behind; returns their names."""
+    folder = folder or config.spool_dir()
+    removed = []
+    try:
+        names = [n for n in os.listdir(folder) if n.startswith(".") and n.endswith(".tmp")]
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if now - os.stat(path).st_mtime > STALE_TMP_SECONDS:
+                os.unlink(path)
+                removed.append(name)
+        except OSError:
+            pass
+    if removed:
+        log.info(f"removed {len(removed)} temp file(s) left by failed spool writes")
+    return removed
 
 
 def import_into(store) -> int:

@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 
-from claude_mem import config, log, pidlock, spool, watchdogs
+from claude_mem import config, log, pidlock, privacy, spool, watchdogs
 from claude_mem.control import ControlServer
 from claude_mem.compress import make_compressor
 from claude_mem.events import BadEvent, ToolEvent, parse_event
@@ -90,6 +90,8 @@ class Worker(EventHandlers):
         # Highest pending id seen by a drain pass: the idle handshake's "anything new?".
         self.max_seen_id = 0
         self.expired_checked = False
+        # Work was done since the WAL was last truncated (see ``scrub_files``).
+        self.unscrubbed = False
         self.team_sync = None  # team memory's sync thread, when a team database is configured
 
     # -- control socket ----------------------------------------------------------------
@@ -135,6 +137,7 @@ class Worker(EventHandlers):
 
     def run(self) -> None:
         self.listen()
+        spool.remove_stale_tmp()
         log.info(f"worker started (compressor {self.compressor.name})")
         if self.settings.team_database_url:
             from claude_mem.team.sync import SyncThread
@@ -160,9 +163,13 @@ class Worker(EventHandlers):
                 self.stopping.wait(1.0)
             if did:
                 self.last_work_at = time.monotonic()
+                self.unscrubbed = True
                 if self.team_sync is not None:
                     self.team_sync.poke()  # push what was just stored, off this thread
                 continue
+            if self.unscrubbed:
+                # The queue is drained: let the deleted rows' bytes leave the WAL too.
+                self.unscrubbed = not self.store.scrub_files()
             if self.maintain():
                 continue  # more space to give back; idle time keeps counting
             if not os.path.exists(config.db_path()):
@@ -246,6 +253,7 @@ class Worker(EventHandlers):
             self.compressor.close()
         except Exception as exc:
             log.warning(f"compressor close failed: {exc!r}")
+        self.store.scrub_files()
         self.store.close()
         log.info(f"worker stopped after {self.processed} events")
 
@@ -275,33 +283,40 @@ class Worker(EventHandlers):
         i = 0
         while i < len(rows) and not self.stopping.is_set():
             row = rows[i]
+            i += 1
+            # Any exception while turning a row into memory -- parsing included -- is a
+            # failed attempt of that row alone: retried with a pause, then parked with its
+            # reason. Only a payload that can never become an event is parked at once.
+            parse_error = None
             try:
-                event = parse_event(row["event"], row["payload"])
+                event = parse_event(row["event"], self.scrubbed_payload(row))
             except BadEvent as exc:
                 log.warning(f"queue row {row['id']} parked: {exc}")
                 self.store.park(row["id"], str(exc))
+                self.retry_at.pop(row["id"], None)
                 progress = True
-                i += 1
                 continue
+            except Exception as exc:  # noqa: BLE001 - e.g. MemoryError; never block the queue
+                event, parse_error = None, exc
+            session_key = event.session_id if event is not None else _session_hint(row["payload"])
             group = [(row, event)]
-            i += 1
             # A row that failed (or was in flight when a worker died) goes alone, so one
             # bad event cannot take its batch-mates down with it.
             if isinstance(event, ToolEvent) and row["attempts"] == 0:
-                size = int(self.settings.llm_batch_size)
+                size = max(1, int(self.settings.llm_batch_size))
                 if self.compressor.name == "heuristic":
                     size = max(size, 64)  # no model call to size: fewer, larger units of work
                 while i < len(rows) and len(group) < size and rows[i]["attempts"] == 0:
                     try:
-                        nxt = parse_event(rows[i]["event"], rows[i]["payload"])
-                    except BadEvent:
+                        nxt = parse_event(rows[i]["event"], self.scrubbed_payload(rows[i]))
+                    except Exception:  # noqa: BLE001 - it gets its own turn, alone
                         break
                     if not (isinstance(nxt, ToolEvent) and nxt.session_id == event.session_id
                             and nxt.prompt_id == event.prompt_id):
                         break
                     group.append((rows[i], nxt))
                     i += 1
-            if event.session_id in blocked:
+            if session_key in blocked:
                 continue
             ids = _ids(group)
             if row["attempts"] >= max_attempts:
@@ -309,16 +324,18 @@ class Worker(EventHandlers):
                                            f"{row['last_error']}")
                 self.retry_at.pop(row["id"], None)
                 log.error(f"parked queue row {row['id']} ({row['event']}) after "
-                          f"{row['attempts']} failed attempts; see `claude-mem status`")
+                          f"{row['attempts']} failed attempts; see `claude-mem worker parked`")
                 progress = True
                 continue
             if self.retry_at.get(row["id"], 0.0) > now:
-                blocked.add(event.session_id)
-                self.waiting_sessions.add(event.session_id)
+                blocked.add(session_key)
+                self.waiting_sessions.add(session_key)
                 continue
             self.store.mark_attempt(ids)
             progress = True
             try:
+                if parse_error is not None:
+                    raise parse_error
                 self.handle(event, group)
                 self.processed += len(group)
                 for pending_id in ids:
@@ -326,16 +343,40 @@ class Worker(EventHandlers):
             except Exception as exc:
                 import traceback
 
-                log.error(f"rows {ids} ({type(event).__name__}) failed: {exc!r}\n"
+                log.error(f"rows {ids} ({row['event']}) failed: {exc!r}\n"
                           f"{traceback.format_exc()}")
                 base = float(self.settings.retry_backoff_seconds)
                 for r, _ in group:
                     self.store.record_failure(r["id"], repr(exc))
-                    pause = min(_MAX_RETRY_PAUSE, base * 2 ** r["attempts"])
+                    pause = min(_MAX_RETRY_PAUSE, max(0.0, base) * 2 ** r["attempts"])
                     self.retry_at[r["id"]] = time.monotonic() + pause
-                blocked.add(event.session_id)  # keep this session's order: retry later
-                self.waiting_sessions.add(event.session_id)
+                blocked.add(session_key)  # keep this session's order: retry later
+                self.waiting_sessions.add(session_key)
         return progress
+
+    def scrubbed_payload(self, row) -> str:
+        """The row's payload after a second cleaning pass, before anything is made from it.
+
+        Hooks clean what they store, so this changes nothing for their rows; it catches
+        what reached the queue another way (an older version's spool, the hook's text
+        fallback). The raw row is deleted once processed (``secure_delete``), and the WAL
+        is truncated when the queue drains, so its bytes do not outlive it.
+        """
+        text = row["payload"]
+        if not isinstance(text, str) or not privacy.needs_cleaning(text):
+            return text
+        cleaned = privacy.clean_json_text(
+            text, privacy.clamp_limit(self.settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS),
+            privacy.clamp_limit(self.settings.max_payload_bytes, privacy.DEFAULT_MAX_PAYLOAD))
+        return text if cleaned is None else cleaned
+
+
+def _session_hint(payload) -> str:
+    """The session a row that cannot be parsed probably belongs to (for ordering only)."""
+    import re
+
+    m = re.search(r'"session_id"\s*:\s*"([^"\\]{1,200})"', str(payload)[:100_000])
+    return m.group(1).strip() if m else f"unparsed:{id(payload)}"
 
 
 def main() -> int:

@@ -602,7 +602,8 @@ def _clean_for_storage(settings):
         return hooks._clean_payload(raw, settings)
 
     def clean_text(text: str) -> str:
-        return privacy.clean_text(text, settings.max_tool_output_chars) \
+        return privacy.clean_text(text, privacy.clamp_limit(
+            settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS)) \
             if privacy.needs_cleaning(text) else text
 
     return clean_payload, clean_text

@@ -15,6 +15,7 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
                  (``TeamStore(store)``; the PostgreSQL side is ``store.postgres``)
 - ``feed``       the viewer's live feed: what was stored after a cursor
 - ``postgres``   the team's PostgreSQL store (not imported here: psycopg is an extra)
+- ``forgetting`` ``claude-mem forget``: deletes, then the bytes leave the files
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
                  queueing of a replayed session, copying rows from elsewhere
 

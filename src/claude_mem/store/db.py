@@ -39,6 +39,19 @@ def _loads_list(text) -> list:
 # the store, where positional ``row[0]`` is handy, and become dicts at the door.
 
 
+# SQLite integers are 64-bit: a bigger id cannot exist, and binding it raises OverflowError.
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(value) -> int | None:
+    """``value`` as a row id SQLite can bind, or None when no row can have it."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 def one(row) -> dict | None:
     """A fetched row as a dict (None stays None)."""
     return dict(row) if row is not None else None
@@ -75,6 +88,9 @@ class Database:
         self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA synchronous = NORMAL")
+        # Deleted content is overwritten, not left in free pages: a forgotten observation
+        # or a processed queue row must not survive in the file's bytes.
+        self.db.execute("PRAGMA secure_delete = ON")
         if migrate:
             self.migrate()
 
@@ -97,6 +113,29 @@ class Database:
             self.db.close()
         except sqlite3.Error:
             pass
+
+    def scrub_files(self) -> bool:
+        """Copy the WAL into the database and truncate it to zero bytes.
+
+        With ``secure_delete`` the database pages no longer hold deleted rows; the WAL
+        still holds old page images until it is reset, so this is what makes deleted
+        bytes (a processed queue row, a forgotten observation) leave the files. False
+        when a reader kept the WAL from being reset (the next call retries).
+        """
+        # A TRUNCATE checkpoint holds off writers while it waits for readers: wait only
+        # briefly (hooks must not queue behind it), and try again on a later call.
+        try:
+            timeout = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
+        except sqlite3.Error:  # closed already
+            return False
+        try:
+            self.db.execute("PRAGMA busy_timeout = 100")
+            busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error:
+            return False
+        finally:
+            self.db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+        return busy == 0
 
     def __enter__(self):
         return self

@@ -5,7 +5,7 @@ a summary is one row per (session, prompt), replaced when re-made; readers retur
 with list columns decoded (``observation_dict``/``summary_dict``).
 """
 
-from claude_mem.store.db import _dumps, observation_dict, summary_dict
+from claude_mem.store.db import _dumps, observation_dict, row_id, summary_dict
 from claude_mem.store.driver import sqlite3
 
 
@@ -110,10 +110,14 @@ class MemoryRoom:
         return [observation_dict(row) for row in rows]
 
     def observation(self, obs_id: int) -> dict | None:
+        if row_id(obs_id) is None:  # 2**64 from a CLI or MCP caller: no such row
+            return None
         row = self.db.execute("SELECT * FROM observations WHERE id = ?", (obs_id,)).fetchone()
         return observation_dict(row) if row else None
 
     def summary(self, summary_id: int) -> dict | None:
+        if row_id(summary_id) is None:
+            return None
         row = self.db.execute(
             "SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s"
             " ON s.id = m.session_id WHERE m.id = ?", (summary_id,)

@@ -40,23 +40,20 @@ class QueueRoom:
         with self.write():
             self.db.execute(
                 "UPDATE pending SET status = 'parked', last_error = ? WHERE id = ?",
-                (error[:2000], pending_id),
+                (_reason(error), pending_id),
             )
 
     def record_failure(self, pending_id: int, error: str) -> None:
         with self.write():
             self.db.execute(
-                "UPDATE pending SET last_error = ? WHERE id = ?", (error[:2000], pending_id)
+                "UPDATE pending SET last_error = ? WHERE id = ?", (_reason(error), pending_id)
             )
 
     def delete_pending(self, ids) -> None:
         self.db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
 
     def retry_parked(self) -> int:
-        with self.write():
-            return self.db.execute(
-                "UPDATE pending SET status = 'pending', attempts = 0 WHERE status = 'parked'"
-            ).rowcount
+        return len(self.requeue_parked())
 
     def queue_stats(self) -> dict:
         row = self.db.execute(
@@ -94,6 +91,37 @@ class QueueRoom:
             " WHERE status = 'parked' ORDER BY id LIMIT ?", (limit,)
         ))
 
+    def queue_head(self) -> dict | None:
+        """The oldest pending row: the one the worker takes first."""
+        rows = dicts(self.db.execute(
+            "SELECT id, event, received_at, attempts, last_error, length(payload) AS size"
+            " FROM pending WHERE status = 'pending' ORDER BY received_at, id LIMIT 1"))
+        return rows[0] if rows else None
+
+    def requeue_parked(self, ids=None) -> list[dict]:
+        """Queue parked rows again (all, or those ``ids``); returns the rows requeued."""
+        return self._take_parked(ids, "UPDATE pending SET status = 'pending', attempts = 0,"
+                                      " last_error = NULL WHERE id = ? AND status = 'parked'")
+
+    def discard_parked(self, ids=None) -> list[dict]:
+        """Delete parked rows for good (all, or those ``ids``); returns the rows deleted."""
+        return self._take_parked(ids, "DELETE FROM pending WHERE id = ? AND status = 'parked'")
+
+    def _take_parked(self, ids, sql: str) -> list[dict]:
+        with self.write():
+            rows = dicts(self.db.execute(
+                "SELECT id, event, received_at, attempts, last_error FROM pending"
+                " WHERE status = 'parked' ORDER BY id"))
+            if ids is not None:
+                wanted = set(ids)
+                rows = [r for r in rows if r["id"] in wanted]
+            self.db.executemany(sql, [(r["id"],) for r in rows])
+        return rows
+
+
+def _reason(error) -> str:
+    """An error text that always fits the column: bounded, and valid UTF-8 whatever it quotes."""
+    return str(error)[:2000].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class QueueStore(QueueRoom, Database):

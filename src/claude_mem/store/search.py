@@ -25,6 +25,22 @@ OBSERVATION_WEIGHTS = "10.0, 5.0, 2.0, 3.0, 4.0, 3.0, 3.0"
 SUMMARY_WEIGHTS = "8.0, 3.0, 4.0, 4.0, 3.0, 1.0, 3.0, 3.0"
 
 
+MAX_HITS = 10_000
+
+
+def clamp_limit(limit, most: int = MAX_HITS) -> int:
+    """A caller's limit as 1..``most`` (SQLite binds 64-bit integers; -1 means no limit)."""
+    try:
+        return max(1, min(int(limit), most))
+    except (TypeError, ValueError, OverflowError):
+        return 20
+
+
+MAX_TERMS = 32
+MAX_TERM_CHARS = 200
+MAX_QUERY_CHARS = 100_000
+
+
 def fts_query(text: str) -> str:
     """Quote each whitespace-separated term so user text is never FTS syntax.
 
@@ -32,14 +48,24 @@ def fts_query(text: str) -> str:
     its prefix meaning). Returns "" when nothing searchable is left.
     """
     terms = []
-    # SQLite ends a string at NUL: it would unbalance our quotes.
-    for raw in text.replace("\x00", " ").split():
+    seen = set()
+    # SQLite ends a string at NUL: it would unbalance our quotes. Repeated terms add
+    # nothing to an AND query but cost FTS5 superlinear time (2,000 copies of one word
+    # took 8.7 s), so each term is kept once, and a query keeps its first MAX_TERMS terms
+    # of at most MAX_TERM_CHARS each.
+    for raw in text[:MAX_QUERY_CHARS].replace("\x00", " ").split():
         prefix = raw.endswith("*") and len(raw) > 1
-        term = raw[:-1] if prefix else raw
+        term = (raw[:-1] if prefix else raw)[:MAX_TERM_CHARS]
         term = term.replace('"', '""')
         if not term.strip('"'):
             continue
-        terms.append(f'"{term}"' + ("*" if prefix else ""))
+        quoted = f'"{term}"' + ("*" if prefix else "")
+        if quoted.lower() in seen:
+            continue
+        seen.add(quoted.lower())
+        terms.append(quoted)
+        if len(terms) >= MAX_TERMS:
+            break
     return " ".join(terms)
 
 
@@ -102,6 +128,7 @@ class SearchRoom:
         query = fts_query(text)
         if not query:
             return []
+        limit = clamp_limit(limit)
         hits: list[dict] = []
         for name in ("observation", "summary", "prompt"):
             if name in kinds:

@@ -6,7 +6,7 @@ one; prompt numbers are stable across redelivery (a known ``prompt_id`` keeps it
 
 import time
 
-from claude_mem.store.db import dicts, one
+from claude_mem.store.db import dicts, one, row_id
 from claude_mem.store.driver import sqlite3
 
 
@@ -21,6 +21,8 @@ class SessionsRoom:
         ).fetchone())
 
     def session(self, session_id: int) -> dict | None:
+        if row_id(session_id) is None:
+            return None
         return one(self.db.execute("SELECT * FROM sessions WHERE id = ?",
                                    (session_id,)).fetchone())
 

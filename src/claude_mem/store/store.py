@@ -6,6 +6,7 @@ from claude_mem import config
 from claude_mem.store.accounting import AccountingRoom
 from claude_mem.store.db import Database
 from claude_mem.store.feed import FeedRoom
+from claude_mem.store.forgetting import ForgetRoom
 from claude_mem.store.importing import ImportRoom
 from claude_mem.store.memory import MemoryRoom
 from claude_mem.store.queue import QueueRoom
@@ -15,7 +16,7 @@ from claude_mem.store.space import SpaceRoom
 
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            SpaceRoom, FeedRoom, Database):
+            SpaceRoom, FeedRoom, ForgetRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a

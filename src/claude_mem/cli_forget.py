@@ -1,0 +1,95 @@
+"""``claude-mem forget``: remove memory for good, from the tables, the index and the bytes.
+
+Contract: ``forget obs ID…``, ``forget session ID`` (number, Claude session id or unique
+prefix) and ``forget project NAME`` say what they are about to delete and ask, unless
+``--yes``; then delete it (``store.forgetting``) and scrub the files (FTS merge, VACUUM,
+WAL truncated), and say what was deleted. Nothing matching is an error (exit 1), never a
+silent success. Registered with one line in ``cli.py``.
+"""
+from __future__ import annotations
+
+import click
+
+_ID = click.IntRange(min=1, max=2**63 - 1)
+
+
+def _store():
+    from claude_mem.store import open_store
+
+    return open_store()
+
+
+def _describe(counts: dict) -> str:
+    parts = [f"{counts[k]} {k}" for k in ("sessions", "prompts", "observations", "summaries", "queued")
+             if counts.get(k)]
+    return ", ".join(parts) or "nothing"
+
+
+def _confirm(what: str, yes: bool) -> None:
+    if not yes and not click.confirm(f"Forget {what}? This cannot be undone", default=False):
+        raise click.ClickException("nothing forgotten")
+
+
+def _scrub(store) -> None:
+    if store.scrub():
+        click.echo("the database was rebuilt and its log truncated: no copy is left in its files")
+    else:
+        click.echo("deleted; the write-ahead log is still in use by a reader and is truncated "
+                   "the next time the worker goes idle")
+
+
+@click.group("forget")
+def forget_group():
+    """Forget observations, a session or a project for good (tables, search index, file bytes)."""
+
+
+@forget_group.command("obs")
+@click.argument("ids", nargs=-1, required=True, type=_ID)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget_obs(ids, yes):
+    """Forget observations by id."""
+    with _store() as store:
+        found = [i for i in ids if store.observation(i) is not None]
+        missing = sorted(set(ids) - set(found))
+        if not found:
+            raise click.ClickException("no such observation: " + ", ".join(f"#{i}" for i in missing))
+        _confirm(f"{len(found)} observation(s) " + ", ".join(f"#{i}" for i in found), yes)
+        result = store.forget_observations(found)
+        click.echo(f"forgot {result['observations']} observation(s): "
+                   + ", ".join(f"#{i}" for i in result["ids"]))
+        if missing:
+            click.echo("not found (nothing done): " + ", ".join(f"#{i}" for i in missing))
+        _scrub(store)
+
+
+@forget_group.command("session")
+@click.argument("ident")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget_session(ident, yes):
+    """Forget one session with its prompts, observations and summaries."""
+    with _store() as store:
+        row = store.find_session(ident)
+        if row is None:
+            raise click.ClickException(f"no session {ident!r}")
+        detail = store.session_detail(row["id"])
+        _confirm(f"session {row['claude_session_id']} [{row['project']}] "
+                 f"({len(detail['prompts'])} prompts, {len(detail['observations'])} observations, "
+                 f"{len(detail['summaries'])} summaries)", yes)
+        counts = store.forget_session(row["id"])
+        click.echo(f"forgot session {row['claude_session_id']}: {_describe(counts)}")
+        _scrub(store)
+
+
+@forget_group.command("project")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget_project(name, yes):
+    """Forget every session and memory of one project."""
+    with _store() as store:
+        sessions = store.sessions(name, 1_000_000)
+        if not sessions and not store.project_row_count(name):
+            raise click.ClickException(f"no memory of project {name!r}")
+        _confirm(f"project {name!r} ({len(sessions)} sessions)", yes)
+        counts = store.forget_project(name)
+        click.echo(f"forgot project {name!r}: {_describe(counts)}")
+        _scrub(store)
