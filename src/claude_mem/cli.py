@@ -32,12 +32,16 @@ def _dump(value) -> None:
 
 
 class _Commands(click.Group):
-    """The command groups that live in modules of their own load only when used, so
-    `claude-mem search` does not pay for importing the import and team machinery."""
+    """Commands that live in modules of their own (cli_*.py) load only when used, so
+    `claude-mem search` does not pay for importing the import, team or viewer machinery,
+    and each module keeps one family of commands."""
 
     modules = {"import": "claude_mem.cli_import:import_group",  # claude-mem import …
                "team": "claude_mem.cli_team:team_group",        # claude-mem team …
-               "forget": "claude_mem.cli_forget:forget_group"}  # claude-mem forget …
+               "forget": "claude_mem.cli_forget:forget_group",  # claude-mem forget …
+               "worker": "claude_mem.cli_worker:worker_group",  # claude-mem worker …
+               "config": "claude_mem.cli_config:config_group",  # claude-mem config …
+               "viewer": "claude_mem.cli_viewer:viewer_cmd"}    # claude-mem viewer
 
     def list_commands(self, ctx):
         return sorted({*super().list_commands(ctx), *self.modules})
@@ -131,109 +135,6 @@ def hook_cmd(event):
     from claude_mem import hooks
 
     sys.exit(hooks.main([event]))
-
-
-# -- the worker ------------------------------------------------------------------------
-
-
-@main.group("worker")
-def worker_group():
-    """Start, stop or inspect the background worker."""
-
-
-def _wait_for_worker(state: str) -> dict:
-    """The running worker's ping answer, waiting briefly for one that is starting."""
-    for _ in range(100):
-        reply = control.request({"cmd": "ping"}, timeout=1.0)
-        if reply:
-            return reply
-        time.sleep(0.05)
-    raise click.ClickException(f"worker {state} but does not answer yet; see {config.log_path()}")
-
-
-@worker_group.command("start")
-@click.option("--foreground", is_flag=True, help="Run in this process (for debugging).")
-@click.option("--json", "as_json", is_flag=True)
-def worker_start(foreground, as_json):
-    """Start the worker if none runs (hooks do this on demand)."""
-    if foreground:
-        from claude_mem import worker
-
-        sys.exit(worker.main())
-    state = control.ensure_worker()
-    reply = _wait_for_worker(state)
-    if as_json:
-        _dump({"state": state, **reply})
-    else:
-        click.echo(f"worker {state}: pid {reply['pid']}")
-
-
-@worker_group.command("stop")
-@click.option("--json", "as_json", is_flag=True)
-def worker_stop(as_json):
-    """Stop the worker (killing it if it will not stop); tidy a dead worker's files."""
-    if not control.worker_lock_held():
-        removed = [os.path.basename(p) for p in control.remove_stale_files()]
-        if as_json:
-            _dump({"was_running": False, "stopped": False, "removed_stale": removed})
-            return
-        click.echo("no worker running" + (f" (removed stale {', '.join(removed)})" if removed else ""))
-        return
-    stopped = control.stop_worker()
-    if as_json:
-        _dump({"was_running": True, "stopped": bool(stopped)})
-        if not stopped:
-            sys.exit(1)
-        return
-    if stopped:
-        click.echo("worker stopped")
-    else:
-        raise click.ClickException("the worker did not stop; see `claude-mem doctor`")
-
-
-@worker_group.command("restart")
-@click.option("--json", "as_json", is_flag=True)
-def worker_restart(as_json):
-    """Stop the worker if it runs and start a fresh one (it re-reads settings)."""
-    before = control.request({"cmd": "ping"}, timeout=1.0) or {}
-    if control.worker_lock_held() and not control.stop_worker():
-        raise click.ClickException("the old worker did not stop; see `claude-mem doctor`")
-    state = control.ensure_worker()
-    reply = _wait_for_worker(state)
-    if as_json:
-        _dump({"previous_pid": before.get("pid"), **reply})
-        return
-    was = f" (was pid {before['pid']})" if before.get("pid") else " (none was running)"
-    click.echo(f"worker restarted: pid {reply['pid']}{was}, compressor {reply['compressor']}")
-
-
-@worker_group.command("retry-parked")
-@click.argument("ids", nargs=-1, type=click.IntRange(min=1, max=2**63 - 1))
-def worker_retry_parked(ids):
-    """Put parked queue rows (all, or IDs) back in the queue (after fixing what made them fail)."""
-    from claude_mem.cli_queue import describe_row
-
-    with _store() as store:
-        rows = store.requeue_parked(ids or None)
-    for row in rows:
-        click.echo("queued again " + describe_row(row))
-    if rows:
-        control.ensure_worker()
-    click.echo(f"{len(rows)} parked row(s) queued again")
-
-
-@worker_group.command("status")
-@click.option("--json", "as_json", is_flag=True)
-def worker_status(as_json):
-    reply = control.request({"cmd": "ping"}, timeout=2.0)
-    if as_json:
-        _dump(reply or {"ok": False, "running": False})
-        return
-    if reply:
-        click.echo(f"running: pid {reply['pid']}, since {when(reply['started_at'])}, "
-                   f"{reply['processed']} events processed, compressor {reply['compressor']}")
-    else:
-        click.echo("not running" + (" (starting: lock held)" if control.worker_lock_held() else ""))
 
 
 # -- reading memory --------------------------------------------------------------------
@@ -512,173 +413,6 @@ def demo_cmd(keep):
         raise click.ClickException("the demo produced no context; see the log above")
 
 
-@main.group("config", invoke_without_command=True)
-@click.option("--json", "as_json", is_flag=True, help="The effective values as one JSON object.")
-@click.pass_context
-def config_group(ctx, as_json):
-    """Show the effective settings and where each comes from (default < settings.json < env)."""
-    if ctx.invoked_subcommand:
-        return
-    settings = config.load()
-    shown = {name: config.display_value(name, value) for name, value in settings.as_dict().items()}
-    if as_json:
-        _dump(shown)
-    else:
-        width = max(len(name) for name in config.SCHEMA)
-        for name, value in shown.items():
-            source = settings.source(name)
-            where = {"env": f"env {config.SCHEMA[name].env}" if name in config.SCHEMA else "env",
-                     "settings.json": "settings.json"}.get(source, "default")
-            click.echo(f"{name:<{width}} = {json.dumps(value):<40} ({where})")
-        click.echo(f"\nsettings file: {config.settings_path()}; "
-                   "`claude-mem config get NAME` explains one setting")
-    for problem in settings.problems:
-        click.echo(f"warning: {problem}", err=True)
-
-
-def _setting_or_fail(name: str):
-    setting = config.SCHEMA.get(name)
-    if setting is None:
-        raise click.UsageError(config.unknown_setting_message(name))
-    return setting
-
-
-def _restart_note() -> str:
-    """Stop a running worker so the next event starts one with the new settings."""
-    restarted = control.worker_lock_held() and control.stop_worker()
-    return "; the worker was stopped and restarts with it on the next event" if restarted else ""
-
-
-@config_group.command("get")
-@click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
-def config_get(name, as_json):
-    """Print one setting's effective value, where it comes from, and what it accepts."""
-    setting = _setting_or_fail(name)
-    settings = config.load()
-    report = {"name": name, "value": config.display_value(name, settings.values[name]),
-              "source": settings.source(name),
-              "default": setting.default, "allowed": setting.allowed(), "env": setting.env,
-              "help": setting.help,
-              "problems": [p for p in settings.problems if name in p]}
-    if as_json:
-        _dump(report)
-        return
-    click.echo(f"{name} = {json.dumps(report['value'])}   (from {report['source']})")
-    click.echo(f"  {setting.help}")
-    click.echo(f"  allowed: {setting.allowed()}; default {json.dumps(setting.default)}; "
-               f"env {setting.env}")
-    for problem in report["problems"]:
-        click.echo(f"warning: {problem}", err=True)
-
-
-@config_group.command("set")
-@click.argument("name")
-@click.argument("value")
-@click.option("--json", "as_json", is_flag=True, help="Report what was written as JSON.")
-def config_set(name, value, as_json):
-    """Check VALUE and write NAME to settings.json (lists: comma-separated or a JSON list).
-
-    A negative number needs `--` first: `claude-mem config set NAME -- -5`.
-    """
-    setting = _setting_or_fail(name)
-    try:
-        parsed = config.set_value(name, value)
-    except config.SettingError as exc:
-        raise click.ClickException(f"refused: {exc}") from None
-    except config.SettingsFileError as exc:
-        raise click.ClickException(f"{exc}; fix or remove it first") from None
-    note = _restart_note()
-    warnings = []
-    if setting.env in os.environ:
-        warnings.append(f"{setting.env} is set in this environment and overrides the file here")
-    if name == "compressor":
-        from claude_mem import health
-
-        problem = health.compressor_problem(config.load())
-        if problem:
-            warnings.append(problem)
-    shown = config.display_value(name, parsed)
-    if as_json:
-        _dump({"name": name, "value": shown, "file": config.settings_path(),
-               "worker_stopped": bool(note), "warnings": warnings})
-        return
-    click.echo(f"{name} = {json.dumps(shown)} (written to {config.settings_path()}){note}")
-    for warning in warnings:
-        click.echo(f"warning: {warning}", err=True)
-
-
-@config_group.command("unset")
-@click.argument("name")
-def config_unset(name):
-    """Remove NAME from settings.json so its default applies again."""
-    setting = _setting_or_fail(name)
-    try:
-        removed = config.unset_value(name)
-    except config.SettingsFileError as exc:
-        raise click.ClickException(f"{exc}; fix or remove it first") from None
-    if not removed:
-        click.echo(f"{name} was not set in {config.settings_path()}; it is "
-                   f"{json.dumps(config.display_value(name, config.load().values[name]))}")
-        return
-    note = _restart_note()
-    click.echo(f"{name} removed from {config.settings_path()}; back to the default "
-               f"{json.dumps(setting.default)}{note}")
-
-
-@main.command("viewer")
-@click.option("--no-open", is_flag=True, help="Only print the address; do not open a browser.")
-@click.option("--json", "as_json", is_flag=True, help="Print the address, port and pid as JSON.")
-@click.option("--stop", is_flag=True, help="Stop the viewer process.")
-def viewer_cmd(no_open, as_json, stop):
-    """Start the web viewer if needed and print its address (127.0.0.1, only for you).
-
-    The first line is the address to open: it carries your access key, so keep it to
-    yourself. The viewer runs in its own process and outlives the worker.
-    """
-    from claude_mem import health
-    from claude_mem.viewer import process
-
-    if stop:
-        was = process.running()
-        if not process.stop():
-            raise click.ClickException("the viewer did not stop")
-        click.echo(f"viewer stopped (pid {was['pid']})" if was else "no viewer running")
-        return
-    try:
-        info = process.ensure()
-    except process.ViewerError as exc:
-        raise click.ClickException(f"the viewer cannot start: {exc}")
-    worker = health.worker_state(timeout=1.0)
-    if as_json:
-        _dump({"url": info["url"], "port": info["port"], "pid": info["pid"],
-               "started": info["started"], "worker_running": bool(worker.get("running"))})
-        return
-    click.echo(info["url"])
-    wanted = config.load().viewer_port
-    if not info["started"] and int(wanted) > 0 and info["port"] != int(wanted):
-        click.echo(f"note: this viewer was started on port {info['port']}; viewer_port is now {wanted} "
-                   "(`claude-mem viewer --stop`, then `claude-mem viewer`, moves it)")
-    if worker.get("running"):
-        pass
-    elif worker.get("lock_held"):
-        click.echo("worker: not answering (it holds its lock): starting, or hung if this persists "
-                   "(`claude-mem worker stop` ends it); the page shows what is stored")
-    else:
-        click.echo("worker: not running; the page shows what is stored, and new memory appears "
-                   "when a Claude Code hook starts the worker (or `claude-mem worker start`)")
-    graphical = sys.platform == "darwin" or os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-    if no_open:
-        return
-    if not graphical:
-        click.echo("no display here: open the address above in your browser")
-        return
-    import webbrowser
-
-    if not webbrowser.open(info["url"]):
-        click.echo("could not open a browser: open the address above yourself")
-
-
 @main.command("export")
 @click.option("--project", help="Only this project.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -721,10 +455,6 @@ def mcp_cmd(cwd):
     except mcp_server.MCPUnavailable as exc:
         raise click.ClickException(str(exc))
 
-
-from claude_mem import cli_queue  # noqa: E402 - `worker parked`, `worker discard-parked`
-
-cli_queue.register(worker_group)
 
 if __name__ == "__main__":
     main()

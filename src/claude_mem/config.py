@@ -21,6 +21,9 @@ Contract:
   file that is not valid JSON instead of overwriting it.
 - This module is on the hook path: it imports nothing but ``os`` at load time (``json``
   only when a settings file exists), and no ``dataclasses`` (which pulls in ``inspect``).
+
+Why one module over 400 lines: most of it is the schema, one entry per setting; the
+loader and writer next to it are what keeps every reader and writer on that schema.
 """
 
 import os

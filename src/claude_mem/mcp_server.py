@@ -21,6 +21,9 @@ Contract:
 - The tool logic lives in plain functions (``search_text`` ... ``timeline_text``) that
   raise ``ToolFailure``; the MCP layer only adapts them, so they are usable without it.
 - Nothing here writes to stdout except the SDK's protocol stream.
+
+Why one module over 400 lines: it is one surface, the MCP tools; each tool's argument
+checks, text rendering and schema sit together so a tool is read and changed in one place.
 """
 import os
 import sys

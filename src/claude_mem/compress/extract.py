@@ -18,6 +18,9 @@ reads what real tools print, across ecosystems, and returns "" / [] when it find
 - ``commit(stdout)`` — the short hash and subject that ``git commit`` printed;
   ``conclusion(lines)`` — the line a state-changing command ends on.
 - ``answers(tool_response)`` — the user's answers to the model's AskUserQuestion.
+
+Why one module at ~400 lines: each extractor is a table of small patterns for one kind of
+tool output; they share the cause-ranking helpers and are tested together.
 """
 from __future__ import annotations
 

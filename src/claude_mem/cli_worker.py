@@ -1,0 +1,118 @@
+"""``claude-mem worker …``: start, stop, restart and inspect the background worker, and the
+parked rows of its queue (``cli_queue``). Loaded by ``cli`` only when used."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+import click
+
+from claude_mem import config, control
+from claude_mem.cli import _dump, _store
+from claude_mem.text import when
+
+
+@click.group("worker")
+def worker_group():
+    """Start, stop or inspect the background worker."""
+
+
+def _wait_for_worker(state: str) -> dict:
+    """The running worker's ping answer, waiting briefly for one that is starting."""
+    for _ in range(100):
+        reply = control.request({"cmd": "ping"}, timeout=1.0)
+        if reply:
+            return reply
+        time.sleep(0.05)
+    raise click.ClickException(f"worker {state} but does not answer yet; see {config.log_path()}")
+
+
+@worker_group.command("start")
+@click.option("--foreground", is_flag=True, help="Run in this process (for debugging).")
+@click.option("--json", "as_json", is_flag=True)
+def worker_start(foreground, as_json):
+    """Start the worker if none runs (hooks do this on demand)."""
+    if foreground:
+        from claude_mem import worker
+
+        sys.exit(worker.main())
+    state = control.ensure_worker()
+    reply = _wait_for_worker(state)
+    if as_json:
+        _dump({"state": state, **reply})
+    else:
+        click.echo(f"worker {state}: pid {reply['pid']}")
+
+
+@worker_group.command("stop")
+@click.option("--json", "as_json", is_flag=True)
+def worker_stop(as_json):
+    """Stop the worker (killing it if it will not stop); tidy a dead worker's files."""
+    if not control.worker_lock_held():
+        removed = [os.path.basename(p) for p in control.remove_stale_files()]
+        if as_json:
+            _dump({"was_running": False, "stopped": False, "removed_stale": removed})
+            return
+        click.echo("no worker running" + (f" (removed stale {', '.join(removed)})" if removed else ""))
+        return
+    stopped = control.stop_worker()
+    if as_json:
+        _dump({"was_running": True, "stopped": bool(stopped)})
+        if not stopped:
+            sys.exit(1)
+        return
+    if stopped:
+        click.echo("worker stopped")
+    else:
+        raise click.ClickException("the worker did not stop; see `claude-mem doctor`")
+
+
+@worker_group.command("restart")
+@click.option("--json", "as_json", is_flag=True)
+def worker_restart(as_json):
+    """Stop the worker if it runs and start a fresh one (it re-reads settings)."""
+    before = control.request({"cmd": "ping"}, timeout=1.0) or {}
+    if control.worker_lock_held() and not control.stop_worker():
+        raise click.ClickException("the old worker did not stop; see `claude-mem doctor`")
+    state = control.ensure_worker()
+    reply = _wait_for_worker(state)
+    if as_json:
+        _dump({"previous_pid": before.get("pid"), **reply})
+        return
+    was = f" (was pid {before['pid']})" if before.get("pid") else " (none was running)"
+    click.echo(f"worker restarted: pid {reply['pid']}{was}, compressor {reply['compressor']}")
+
+
+@worker_group.command("retry-parked")
+@click.argument("ids", nargs=-1, type=click.IntRange(min=1, max=2**63 - 1))
+def worker_retry_parked(ids):
+    """Put parked queue rows (all, or IDs) back in the queue (after fixing what made them fail)."""
+    from claude_mem.cli_queue import describe_row
+
+    with _store() as store:
+        rows = store.requeue_parked(ids or None)
+    for row in rows:
+        click.echo("queued again " + describe_row(row))
+    if rows:
+        control.ensure_worker()
+    click.echo(f"{len(rows)} parked row(s) queued again")
+
+
+@worker_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def worker_status(as_json):
+    reply = control.request({"cmd": "ping"}, timeout=2.0)
+    if as_json:
+        _dump(reply or {"ok": False, "running": False})
+        return
+    if reply:
+        click.echo(f"running: pid {reply['pid']}, since {when(reply['started_at'])}, "
+                   f"{reply['processed']} events processed, compressor {reply['compressor']}")
+    else:
+        click.echo("not running" + (" (starting: lock held)" if control.worker_lock_held() else ""))
+
+
+from claude_mem import cli_queue  # noqa: E402 - `worker parked`, `worker discard-parked`
+
+cli_queue.register(worker_group)
