@@ -176,3 +176,12 @@ def test_status_and_doctor_say_where_the_viewer_is_or_why_not(monkeypatch):
     doctor = json.loads(CliRunner().invoke(cli.main, ["doctor", "--json"]).output)
     assert any(c["status"] == "info" and c["message"].startswith("viewer not running")
                for c in doctor["checks"])
+
+
+def test_config_unset_and_retry_parked_answer_in_json():
+    invoke("config", "set", "context_tokens", "2000")
+    unset = json.loads(invoke("config", "unset", "context_tokens", "--json"))
+    assert unset["removed"] is True and unset["value"] == 1500
+    again = json.loads(invoke("config", "unset", "context_tokens", "--json"))
+    assert again["removed"] is False
+    assert json.loads(invoke("worker", "retry-parked", "--json")) == {"queued_again": []}

@@ -109,13 +109,18 @@ def config_set(name, value, as_json):
 
 @config_group.command("unset")
 @click.argument("name")
-def config_unset(name):
+@click.option("--json", "as_json", is_flag=True, help="Say what happened as JSON.")
+def config_unset(name, as_json):
     """Remove NAME from settings.json so its default applies again."""
     setting = _setting_or_fail(name)
     try:
         removed = config.unset_value(name)
     except config.SettingsFileError as exc:
         raise click.ClickException(f"{exc}; fix or remove it first") from None
+    if as_json:
+        _dump({"name": name, "removed": bool(removed), "settings_file": config.settings_path(),
+               "value": config.display_value(name, config.load().values[name])})
+        return
     if not removed:
         click.echo(f"{name} was not set in {config.settings_path()}; it is "
                    f"{json.dumps(config.display_value(name, config.load().values[name]))}")

@@ -86,16 +86,20 @@ def worker_restart(as_json):
 
 @worker_group.command("retry-parked")
 @click.argument("ids", nargs=-1, type=click.IntRange(min=1, max=2**63 - 1))
-def worker_retry_parked(ids):
+@click.option("--json", "as_json", is_flag=True, help="The rows queued again, as JSON.")
+def worker_retry_parked(ids, as_json):
     """Put parked queue rows (all, or IDs) back in the queue (after fixing what made them fail)."""
     from claude_mem.cli_queue import describe_row
 
     with _store() as store:
         rows = store.requeue_parked(ids or None)
-    for row in rows:
-        click.echo("queued again " + describe_row(row))
     if rows:
         control.ensure_worker()
+    if as_json:
+        _dump({"queued_again": [{k: v for k, v in row.items() if k != "payload"} for row in rows]})
+        return
+    for row in rows:
+        click.echo("queued again " + describe_row(row))
     click.echo(f"{len(rows)} parked row(s) queued again")
 
 
