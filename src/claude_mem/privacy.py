@@ -218,17 +218,40 @@ def _dotted_token(raw: str) -> bool:
 
 
 def _pgpass_shape(raw: str) -> bool:
-    """A ``host:port:db:user:password`` line (``.pgpass``): a port between two colons."""
+    """A ``host:port:db:user:password`` line (``.pgpass``): a port between two colons,
+    then two fields without blanks, each ended by a colon, and a password.
+
+    The fields matter: ``path.py:29:def f(x: int)`` (grep, compilers) has the port shape
+    but a blank before its next colon, and is the commonest tool output there is.
+    """
     i = raw.find(":")
     n = len(raw)
     while i != -1:
         j = i + 1
         while j < n and raw[j].isdigit():
             j += 1
-        if (j > i + 1 or raw[j:j + 1] == "*") and raw[j + (raw[j:j + 1] == "*"):][:1] == ":":
-            return True
+        if j > i + 1 or raw[j:j + 1] == "*":
+            k = j + (raw[j:j + 1] == "*")
+            if raw[k:k + 1] == ":" and _two_blankless_fields(raw, k + 1):
+                return True
         i = raw.find(":", i + 1)
     return False
+
+
+def _two_blankless_fields(raw: str, pos: int) -> bool:
+    """``[^:\\s]+:[^:\\s]+:`` and one more non-blank character, from ``pos``.
+
+    On raw JSON this never says no where the decoded text would match: escapes are not
+    blanks and a colon is never escaped."""
+    for _ in range(2):
+        end = raw.find(":", pos)
+        if end <= pos:
+            return False
+        for c in raw[pos:end]:
+            if c.isspace():
+                return False
+        pos = end + 1
+    return pos < len(raw) and not raw[pos].isspace()
 
 
 def _curl_u(raw: str) -> bool:
