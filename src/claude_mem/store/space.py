@@ -59,5 +59,7 @@ class SpaceRoom:
         if free >= RECLAIM_MIN_PAGES and free >= pages * RECLAIM_SHARE:
             returned = min(free, max_pages)
             self.db.execute(f"PRAGMA incremental_vacuum({int(returned)})").fetchall()
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        # The WAL is truncated by the same short-waiting checkpoint the queue scrub uses
+        # (``db.scrub_files``): a TRUNCATE checkpoint holds off writers, hooks included.
+        self.scrub_files()
         return returned
