@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from claude_mem import control
@@ -36,18 +38,22 @@ def isolated_env(tmp_path, monkeypatch):
                  "CLAUDECODE", "CLAUDE_CODE_SESSION_ID"):
         monkeypatch.delenv(name, raising=False)
     yield tmp_path
-    if not data.exists():
-        return  # nothing ran against this data dir (a unit test): nothing can outlive it
+    # A test may have moved to another data dir (monkeypatch.setenv): its worker is the one
+    # that must not outlive it, so check the dir in effect now as well as the first one.
+    current = os.environ.get("CLAUDE_MEM_DATA_DIR") or str(data)
+    if not data.exists() and not os.path.exists(current):
+        return  # nothing ran against a data dir (a unit test): nothing can outlive it
     pid = control.read_pid()
     if control.worker_lock_held():
         assert control.stop_worker(), "the worker did not stop"
     if pid:
         assert not control.is_alive(pid), f"worker pid {pid} outlived its test"
     try:
-        wait_for(lambda: not our_processes(str(data)), timeout=5,
+        wait_for(lambda: not (our_processes(str(data)) or our_processes(current)), timeout=5,
                  what="claude-mem processes of this test to exit")
     except AssertionError:
-        raise AssertionError(f"claude-mem processes outlived the test: {our_processes(str(data))}")
+        raise AssertionError("claude-mem processes outlived the test: "
+                             f"{our_processes(str(data)) + our_processes(current)}")
 
 
 @pytest.fixture
