@@ -1,7 +1,8 @@
 """What each hook event becomes in the store: the worker's handlers, one per event kind.
 
 Contract (``EventHandlers``, mixed into ``worker.Worker``; uses ``self.store``,
-``self.compressor`` and ``self.settings``):
+``self.compressor``, ``self.settings``, ``self.prompt_memory`` and ``self.projects``, a
+``project.ProjectLookup`` the worker clears at every pass):
 - ``handle(event, group)`` takes one event (and, for tool events, the batch of rows it
   leads) and stores what it means; the queue rows are deleted in the same transaction
   that stores what was made from them (at-least-once, never lost).
@@ -10,13 +11,15 @@ Contract (``EventHandlers``, mixed into ``worker.Worker``; uses ``self.store``,
   (``content_hash``) so a redelivered event maps onto the rows it already made.
 - ``finalize`` summarizes what has no summary yet and closes the session run (SessionEnd,
   and the watchdogs).
-- The compressor runs outside any transaction, so slow LLM calls never hold the write lock.
+- Each handler makes its writes in one ``store.write()`` unit, which joins the worker's
+  shared transaction when there is one (the heuristic's group commit, see worker.py); an
+  LLM compressor always runs outside any transaction, so model calls never hold the lock.
 """
 from __future__ import annotations
 
 import hashlib
 
-from claude_mem import log, project, wrappers
+from claude_mem import log, wrappers
 from claude_mem.compress import SessionContext
 from claude_mem.events import SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt
 
@@ -40,11 +43,11 @@ class EventHandlers:
         ids = _ids(group)
         at = group[-1][0]["received_at"]
         cwd = event.cwd
-        if project.is_excluded(cwd, self.settings.exclude_projects):
+        if self.projects.excluded(cwd):
             with self.store.write():
                 self.store.delete_pending(ids)
             return
-        name = project.project_name(cwd)
+        name = self.projects.name(cwd)
         handler = self.HANDLERS.get(type(event))
         if handler is None:  # parse_event only makes the kinds above: a programming error
             raise TypeError(f"no handler for {type(event).__name__}")
@@ -80,6 +83,7 @@ class EventHandlers:
             project=session["project"], cwd=session["cwd"], prompt_number=prompt_number,
             request=request, goal=goal, previous_reply=(previous or {}).get("notes") or "",
             earlier=self.prompt_memory.observations(session["id"], prompt_number),
+            root=self.projects.root(session["cwd"]),
         )
 
     def _session(self, event, name: str, at: float):

@@ -17,6 +17,10 @@ Contract:
   project name; an entry with ``/`` (or starting with ``~``) matches the folder ``cwd`` is in
   or any folder above it, so a folder excludes everything inside it. Entries may use
   ``*`` (within one path segment), ``**`` (across segments), ``?`` (one character) and ``~``.
+- ``ProjectLookup(entries)``: the three answers above for the worker, remembered per cwd
+  until ``clear()`` (the worker clears it at every pass over the queue: a cwd's project
+  does not change within a batch, and a new ``.git`` or ``.claude-mem-ignore`` counts from
+  the next pass). Without it, every event walked the folders up to ``/`` two or three times.
 - Standard library only, and ``re`` only when an entry has a wildcard.
 """
 
@@ -148,6 +152,50 @@ def is_excluded(cwd, excluded: list[str]) -> bool:
     name = name_of_root(root)
     return any(entry_matches(entry, name, path) or entry_matches(entry, name, root)
                for entry in excluded)
+
+
+class ProjectLookup:
+    """``project_root``/``project_name``/``is_excluded`` remembered per cwd until ``clear()``.
+
+    ``entries`` (the ``exclude_projects`` setting) are fixed for the lookup's life.
+    """
+
+    # Past this many cwds the memory starts over (a pass sees at most a few hundred).
+    LIMIT = 4096
+
+    def __init__(self, entries=()):
+        self.entries = list(entries or ())
+        self._roots: dict = {}
+        self._excluded: dict = {}
+
+    def clear(self) -> None:
+        self._roots.clear()
+        self._excluded.clear()
+
+    def root(self, cwd) -> str:
+        if not isinstance(cwd, str):
+            return project_root(cwd)
+        try:
+            return self._roots[cwd]
+        except KeyError:
+            if len(self._roots) >= self.LIMIT:
+                self._roots.clear()
+            found = self._roots[cwd] = project_root(cwd)
+            return found
+
+    def name(self, cwd) -> str:
+        return name_of_root(self.root(cwd))
+
+    def excluded(self, cwd) -> bool:
+        if not isinstance(cwd, str):
+            return is_excluded(cwd, self.entries)
+        try:
+            return self._excluded[cwd]
+        except KeyError:
+            if len(self._excluded) >= self.LIMIT:
+                self._excluded.clear()
+            found = self._excluded[cwd] = is_excluded(cwd, self.entries)
+            return found
 
 
 # -- identity that travels (team memory) ------------------------------------------------

@@ -41,6 +41,10 @@ class PromptMemory:
             self._cached.popitem(last=False)
         return tuple(items)
 
+    def clear(self) -> None:
+        """Drop everything (what was read may have been rolled back)."""
+        self._cached.clear()
+
     def forget(self, session_id: int) -> None:
         """Drop a finished session's requests."""
         for key in [k for k in self._cached if k[0] == session_id]:

@@ -51,7 +51,9 @@ class SessionContext:
     # The final reply already kept for this request (an earlier Stop): a trivial later
     # reply, e.g. to a background task's notification, must not replace it.
     previous_reply: str = ""
-
+    # The project's top folder (``project.project_root(cwd)``) when the caller knows it;
+    # empty means "look it up" (it walks the folders, once per path otherwise).
+    root: str = ""
 
 
 @runtime_checkable
@@ -199,7 +201,7 @@ def relative_path(path: str, ctx: SessionContext) -> str:
         return os.path.normpath(path)
     from claude_mem.project import project_root
 
-    for base in dict.fromkeys([project_root(ctx.cwd), ctx.cwd]):
+    for base in dict.fromkeys([ctx.root or project_root(ctx.cwd), ctx.cwd]):
         if base and (path == base or path.startswith(base.rstrip(os.sep) + os.sep)):
             return os.path.relpath(path, base)
     return path

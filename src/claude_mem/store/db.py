@@ -5,6 +5,8 @@ Contract:
   WAL, a busy timeout, foreign keys on (see ``migrations``).
 - ``with store.write():`` is one ``BEGIN IMMEDIATE`` ... ``COMMIT`` unit; any exception
   rolls it back; nested use joins the outer unit.
+  ``in_transaction`` says whether one is open (SQLite may end one itself on some errors,
+  e.g. a full disk).
 - Standard library only, on the hook path: ``json`` is imported lazily because a hook
   never decodes a list column.
 """
@@ -107,6 +109,10 @@ class Database:
         ``contextlib.contextmanager``: contextlib costs the hooks another import chain.)
         """
         return _WriteTransaction(self.db)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.db.in_transaction
 
     def close(self) -> None:
         try:

@@ -36,6 +36,16 @@ class QueueRoom:
                 "UPDATE pending SET attempts = attempts + 1 WHERE id = ?", [(i,) for i in ids]
             )
 
+    def unmark_attempt(self, ids) -> None:
+        """Give back attempts counted for rows whose work never began (one transaction)."""
+        ids = list(ids)
+        if not ids:
+            return
+        with self.write():
+            self.db.executemany(
+                "UPDATE pending SET attempts = attempts - 1 WHERE id = ? AND attempts > 0",
+                [(i,) for i in ids])
+
     def park(self, pending_id: int, error: str) -> None:
         with self.write():
             self.db.execute(
@@ -69,6 +79,11 @@ class QueueRoom:
     def newest_pending_id(self) -> int | None:
         """The highest id still waiting, None when nothing waits (has new work come?)."""
         return self.db.execute("SELECT MAX(id) FROM pending WHERE status = 'pending'").fetchone()[0]
+
+    def queue_sequence(self) -> int:
+        """The highest id ever queued (it only grows): has anything arrived since?"""
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'pending'").fetchone()
+        return row[0] if row else 0
 
     def enqueue_once(self, event: str, payload: str, received_at: float) -> bool:
         """Queue an event unless the very same one is already queued; True if queued.
