@@ -26,6 +26,7 @@ their facts back (output parsing of test runners and compilers is in ``extract``
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -105,9 +106,16 @@ def _core_command(command: str) -> str:
     """The command that matters in a chain: ``cd x && FOO=1 mix test 2>&1 | tail`` → ``mix test``.
 
     Split on the masked text (quotes and heredocs cannot split it), shown from the original
-    (a ``--title="…"`` keeps its words), first line only.
+    (a ``--title="…"`` keeps its words), first line only. Remembered for commands of
+    ordinary length: a request's summary asks again for every command its steps ran.
     """
     command = str(command or "")
+    if len(command) <= 1000:
+        return _remembered_core_command(command)
+    return _find_core_command(command)
+
+
+def _find_core_command(command: str) -> str:
     mask = extract.mask_quoted(command)
     spans, start = [], 0
     for match in re.finditer(r"&&|\|\||;|\n", mask):
@@ -127,6 +135,9 @@ def _core_command(command: str) -> str:
         text = text[:match.start()] + text[match.end():]
     text = re.sub(r"^\s*(\w+=\S*\s+)+", "", text)
     return text.strip().split("\n")[0].strip()
+
+
+_remembered_core_command = functools.lru_cache(maxsize=512)(_find_core_command)
 
 
 def _command_key(command: str) -> str:
