@@ -109,7 +109,7 @@ def enqueue(event: str, payload: str, store=None) -> None:
             opened = store = open_queue(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         else:
             opened = None
-            store.db.execute(f"PRAGMA busy_timeout = {_HOOK_BUSY_TIMEOUT_MS}")
+            store.set_busy_timeout(_HOOK_BUSY_TIMEOUT_MS)
         try:
             try:
                 store.enqueue(event, payload, received_at)
@@ -126,6 +126,10 @@ def enqueue(event: str, payload: str, store=None) -> None:
 
         stored = spool.write(event, payload, received_at)
     if stored:
+        from claude_mem import wakeup
+
+        if wakeup.poke():  # a running worker: the common case, without importing control
+            return
         from claude_mem import control
 
         try:

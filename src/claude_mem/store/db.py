@@ -108,6 +108,10 @@ class Database:
         """
         return _WriteTransaction(self.db)
 
+    def set_busy_timeout(self, milliseconds: int) -> None:
+        """How long a statement waits for a locked database before it fails."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+
     def close(self) -> None:
         try:
             self.db.close()
