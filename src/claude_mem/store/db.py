@@ -11,8 +11,13 @@ Contract:
 
 import os
 
-from claude_mem.store import migrations
 from claude_mem.store.driver import sqlite3
+
+# How many migrations ``migrations.MIGRATIONS`` holds: the schema version a database at
+# the current schema records in ``PRAGMA user_version``. Kept here so opening an
+# up-to-date database (every hook call) does not import the migrations module;
+# tests/test_store.py checks the two agree.
+SCHEMA_VERSION = 4
 
 def _json():
     # jsonlite, not json: readers run inside the SessionStart hook (see jsonlite.py).
@@ -98,6 +103,10 @@ class Database:
 
     def migrate(self) -> list[str]:
         """Apply missing migrations; returns the names applied."""
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return []
+        from claude_mem.store import migrations
+
         return migrations.apply(self)
 
     def write(self) -> "_WriteTransaction":
