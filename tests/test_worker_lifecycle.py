@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import threading
 import time
 
@@ -241,16 +242,21 @@ def test_slow_worker_start_loses_nothing_and_racing_hooks_start_one_worker(tmp_p
 # -- waking: the FIFO first, the socket and the lock behind it --------------------------
 
 
-def test_hooks_wake_a_running_worker_through_its_fifo(tmp_path, monkeypatch):
-    """With the socket file gone, only the FIFO can wake the worker before its poll."""
-    import stat
-
+def _slow_polling_worker(monkeypatch, session: str, cwd: str) -> int:
+    """A worker that polls the queue only every 120 s (so only a wake-up makes it drain
+    sooner), started by a prompt and done with it; its pid."""
     monkeypatch.setenv("CLAUDE_MEM_WORKER_POLL_SECONDS", "120")
-    cwd = str(tmp_path)
-    play([prompt("f1", cwd)])
+    play([prompt(session, cwd)])
     wait_until_drained()
     pid = exactly_one_worker()
     assert stat.S_ISFIFO(os.stat(config.wake_path()).st_mode)
+    return pid
+
+
+def test_hooks_wake_a_running_worker_through_its_fifo(tmp_path, monkeypatch):
+    """With the socket file gone, only the FIFO can wake the worker before its poll."""
+    cwd = str(tmp_path)
+    pid = _slow_polling_worker(monkeypatch, "f1", cwd)
     assert stat.S_IMODE(os.stat(config.wake_path()).st_mode) == 0o600
     os.unlink(config.socket_path())
     wal = config.db_path() + "-wal"
@@ -265,13 +271,8 @@ def test_hooks_wake_a_running_worker_through_its_fifo(tmp_path, monkeypatch):
 
 
 def test_a_dead_workers_fifo_or_a_file_in_its_place_does_not_fool_a_hook(tmp_path, monkeypatch):
-    import stat
-
-    monkeypatch.setenv("CLAUDE_MEM_WORKER_POLL_SECONDS", "120")
     cwd = str(tmp_path)
-    play([prompt("f2", cwd)])
-    wait_until_drained()
-    first = exactly_one_worker()
+    first = _slow_polling_worker(monkeypatch, "f2", cwd)
     os.kill(first, signal.SIGKILL)  # its FIFO stays, with nobody reading it
     wait_for(lambda: not control.is_alive(first), what="the killed worker to go")
     assert stat.S_ISFIFO(os.stat(config.wake_path()).st_mode)
