@@ -1,17 +1,22 @@
 """What claude-mem costs a real Claude Code run: `claude -p` with our hooks vs without.
 
-Usage: python bench/claude_overhead.py [--rounds 6] [--tools 8]
+Usage: python bench/claude_overhead.py [--rounds 6] [--tools 8] [--model-seconds 0]
 
 The real Claude Code CLI (bundled in the claude-agent-sdk wheel) runs offline against the
 fake Messages API in tests/fakes/ (the model is the only thing faked): each run is one
-prompt answered with ``--tools`` Bash calls that really run, then a final reply. Runs with
-our hooks installed (``claude-mem install`` into one config dir; the real worker running,
-as in steady use) and without (a second, empty config dir) alternate round-robin, so
-machine load affects both alike. Prints the median wall time of each and their ratio.
+prompt answered with ``--tools`` Bash calls that really run, then a final reply. Three config
+dirs alternate round-robin, so machine load affects all alike: our hooks installed
+(``claude-mem install``; the real worker running, as in steady use), no hooks at all, and
+the same hook table with every command replaced by ``cat >/dev/null`` (what Claude Code
+itself spends on running a hook: spawning a shell, writing the JSON, waiting). Prints
+the median wall time of each, the ratio with/without, and the cost per hook call split
+into Claude Code's own share and ours. A run fires ``--tools`` + 4 hooks (SessionStart,
+UserPromptSubmit, one PostToolUse per tool call, Stop, SessionEnd), one after another.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -30,11 +35,13 @@ from tests.fakes.fake_llm_server import (FakeLLMServer, Text, ToolUse,  # noqa: 
                                          turns_since_prompt)
 
 
-def script(tools: int):
+def script(tools: int, seconds: float = 0.0):
     commands = ["ls -la", "cat README.md", "python3 -c 'print(6*7)'", "git status --short",
                 "wc -l README.md", "echo checking", "date +%s", "uname -s"]
 
     def reply(body: dict):
+        if seconds:
+            time.sleep(seconds)  # a real model's turn takes seconds; 0 is the worst case
         turn = turns_since_prompt(body)
         if turn < tools:
             return [Text("Let me look."), ToolUse("Bash", {"command": commands[turn % len(commands)],
@@ -47,6 +54,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--tools", type=int, default=8)
+    parser.add_argument("--model-seconds", type=float, default=0.0,
+                        help="how long the fake model takes per turn (0: instant, the worst "
+                             "case for the ratio; a real model takes seconds)")
     args = parser.parse_args()
     if find_claude_binary() is None:
         print("Claude Code CLI not found (pip install claude-agent-sdk): nothing measured")
@@ -65,12 +75,21 @@ def main() -> int:
     without.mkdir()
     subprocess.run([cli, "install", "--claude-config-dir", str(with_hooks)], check=True,
                    capture_output=True, env={**os.environ, **env})
-    times: dict[str, list[float]] = {"with claude-mem hooks": [], "without hooks": []}
+    noop = tmp / "no-op-hooks"
+    noop.mkdir()
+    table = json.loads((with_hooks / "settings.json").read_text())
+    for matchers in table["hooks"].values():
+        for matcher in matchers:
+            for hook in matcher["hooks"]:
+                hook["command"] = "cat >/dev/null"
+    (noop / "settings.json").write_text(json.dumps(table))
+    times: dict[str, list[float]] = {"with claude-mem hooks": [], "without hooks": [],
+                                     "no-op hooks": []}
     try:
-        with FakeLLMServer(script(args.tools)) as server:
+        with FakeLLMServer(script(args.tools, args.model_seconds)) as server:
             for round_number in range(args.rounds + 1):  # round 0 warms caches, not counted
                 for label, config_dir in (("with claude-mem hooks", with_hooks),
-                                          ("without hooks", without)):
+                                          ("without hooks", without), ("no-op hooks", noop)):
                     started = time.perf_counter()
                     result = run_claude(f"Look around the project (round {round_number}).",
                                         cwd=project, home=tmp / "home", config_dir=config_dir,
@@ -85,12 +104,19 @@ def main() -> int:
     finally:
         subprocess.run([cli, "worker", "stop"], capture_output=True, env={**os.environ, **env})
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"claude -p with {args.tools} Bash calls, {args.rounds} rounds each, round-robin")
+    print(f"claude -p with {args.tools} Bash calls, {args.rounds} rounds each, round-robin,"
+          f" the fake model answering in {args.model_seconds:g} s")
     for label, values in times.items():
         print(f"{label:<24} median {statistics.median(values):6.2f} s   "
               f"min {min(values):6.2f} s   max {max(values):6.2f} s")
-    ratio = statistics.median(times["with claude-mem hooks"]) / statistics.median(times["without hooks"])
-    print(f"ratio with/without: {ratio:.2f}x   (target <= 1.10x)")
+    ours, bare, idle = (statistics.median(times[k]) for k in
+                        ("with claude-mem hooks", "without hooks", "no-op hooks"))
+    calls = args.tools + 4
+    print(f"ratio with/without: {ours / bare:.2f}x   (target <= 1.10x);"
+          f" no-op hooks/without: {idle / bare:.2f}x")
+    print(f"per hook call ({calls} a run): {1000 * (ours - bare) / calls:.1f} ms in all, of which"
+          f" Claude Code's own {1000 * (idle - bare) / calls:.1f} ms and claude-mem's"
+          f" {1000 * (ours - idle) / calls:.1f} ms")
     return 0
 
 

@@ -28,6 +28,11 @@ def test_migrations_are_recorded_and_reopening_applies_nothing(store):
     again = Store(config.db_path())
     assert again.migrate() == []
     again.close()
+    # Opening skips importing the migrations when the file records this version.
+    from claude_mem.store import db
+
+    assert db.SCHEMA_VERSION == len(MIGRATIONS)
+    assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
 
 
 def test_database_and_folder_are_private(store):

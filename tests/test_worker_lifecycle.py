@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import stat
 import threading
 import time
 
@@ -238,6 +239,57 @@ def test_slow_worker_start_loses_nothing_and_racing_hooks_start_one_worker(tmp_p
     assert sorted(observation_ids()) == sorted(f"toolu_s1_1_{i}" for i in range(6))
 
 
+# -- waking: the FIFO first, the socket and the lock behind it --------------------------
+
+
+def _slow_polling_worker(monkeypatch, session: str, cwd: str) -> int:
+    """A worker that polls the queue only every 120 s (so only a wake-up makes it drain
+    sooner), started by a prompt and done with it; its pid."""
+    monkeypatch.setenv("CLAUDE_MEM_WORKER_POLL_SECONDS", "120")
+    play([prompt(session, cwd)])
+    wait_until_drained()
+    pid = exactly_one_worker()
+    assert stat.S_ISFIFO(os.stat(config.wake_path()).st_mode)
+    return pid
+
+
+def test_hooks_wake_a_running_worker_through_its_fifo(tmp_path, monkeypatch):
+    """With the socket file gone, only the FIFO can wake the worker before its poll."""
+    cwd = str(tmp_path)
+    pid = _slow_polling_worker(monkeypatch, "f1", cwd)
+    assert stat.S_IMODE(os.stat(config.wake_path()).st_mode) == 0o600
+    os.unlink(config.socket_path())
+    wal = config.db_path() + "-wal"
+    for i in range(3):
+        # Once the WAL is truncated the worker has nothing due before its 120 s poll.
+        wait_for(lambda: not os.path.exists(wal) or os.path.getsize(wal) == 0,
+                 what="the worker to truncate the WAL and go quiet")
+        assert run_hook(*bash("f1", cwd, i)).returncode == 0
+        wait_until_drained(timeout=30)  # far less than the 120 s poll
+    assert sorted(observation_ids()) == [f"toolu_f1_1_{i}" for i in range(3)]
+    assert worker_pids(config.data_dir()) == [pid]
+
+
+def test_a_dead_workers_fifo_or_a_file_in_its_place_does_not_fool_a_hook(tmp_path, monkeypatch):
+    cwd = str(tmp_path)
+    first = _slow_polling_worker(monkeypatch, "f2", cwd)
+    os.kill(first, signal.SIGKILL)  # its FIFO stays, with nobody reading it
+    wait_for(lambda: not control.is_alive(first), what="the killed worker to go")
+    assert stat.S_ISFIFO(os.stat(config.wake_path()).st_mode)
+    assert run_hook(*bash("f2", cwd, 0)).returncode == 0
+    wait_until_drained(timeout=30)
+    second = exactly_one_worker()
+    assert second != first
+    assert control.stop_worker()
+    with open(config.wake_path(), "w"):
+        pass  # a regular file where the FIFO belongs: writing there wakes nobody
+    assert run_hook(*bash("f2", cwd, 1)).returncode == 0
+    wait_until_drained(timeout=30)
+    assert exactly_one_worker() not in (first, second)
+    assert stat.S_ISFIFO(os.stat(config.wake_path()).st_mode)
+    assert sorted(observation_ids()) == ["toolu_f2_1_0", "toolu_f2_1_1"]
+
+
 # -- watchdogs ---------------------------------------------------------------------------
 
 
@@ -409,7 +461,7 @@ def test_status_and_doctor_report_what_a_person_needs(tmp_path):
     assert "FIX   the queue head has not moved for 600s: row #" in result.output
     assert "(PostToolUse): the worker is not running (the next hook event starts it)" in result.output
     assert "info  worker not running (started on demand by the hooks) (a dead worker's" in result.output
-    assert "removed stale worker.sock, worker.pid" in cli_run("worker", "stop")
+    assert "removed stale worker.sock, worker.wake, worker.pid" in cli_run("worker", "stop")
     # The next hook brings everything up to date.
     assert run_hook(*end("s1", cwd)).returncode == 0
     wait_until_drained()

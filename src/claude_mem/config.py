@@ -284,6 +284,11 @@ def socket_path() -> str:
     return os.path.join(data_dir(), "worker.sock")
 
 
+def wake_path() -> str:
+    """The worker's wake-up FIFO: a hook writes one byte to it (see ``control``)."""
+    return os.path.join(data_dir(), "worker.wake")
+
+
 def pid_path() -> str:
     return os.path.join(data_dir(), "worker.pid")
 

@@ -2,7 +2,8 @@
 ping, stop.
 
 Contract:
-- ``wake()`` pokes a running worker over its Unix socket; returns False if none answered.
+- ``wake()`` pokes a running worker: one byte into its wake-up FIFO (``wakeup.poke``),
+  else over its Unix socket; returns False if none answered.
 - ``ensure_worker()`` wakes the worker or, when none runs, starts one detached. Exactly
   one process can start it: the starter takes the worker lock (``flock``) itself and
   hands the locked file descriptor down to the worker through ``exec``, so there is no
@@ -52,6 +53,10 @@ def _connect(path: str, timeout: float):
 
 
 def wake(timeout: float = 0.25) -> bool:
+    from claude_mem import wakeup
+
+    if wakeup.poke():
+        return True
     try:
         sock = _connect(config.socket_path(), timeout)
     except OSError:
@@ -188,6 +193,7 @@ class ControlServer:
         self.handlers = handlers
         self.stopping = stopping  # a threading.Event: set when the worker stops
         self.sock = None
+        self.fifo = None  # the read end of worker.wake (opened read-write: never EOF)
 
     @property
     def listening(self) -> bool:
@@ -218,12 +224,35 @@ class ControlServer:
             return False
         server.settimeout(0.5)
         self.sock = server
-        threading.Thread(target=self._serve, args=(server,), name="control", daemon=True).start()
+        self.fifo = self._open_fifo()
+        threading.Thread(target=self._serve, args=(server, self.fifo), name="control",
+                         daemon=True).start()
         return True
+
+    @staticmethod
+    def _open_fifo() -> int | None:
+        """Make and open ``worker.wake``; None (hooks use the socket) when it cannot be."""
+        from claude_mem import wakeup
+
+        try:
+            return wakeup.make()
+        except OSError as exc:
+            log.warning(f"cannot make {config.wake_path()} ({exc}); hooks wake the worker "
+                        "over the socket")
+            return None
 
     def close(self, *, remove_file: bool) -> None:
         """Stop serving; remove the socket file only when it is surely ours (lock held)."""
         server, self.sock = self.sock, None
+        # The serving thread owns the FIFO's descriptor and closes it within its 0.5 s
+        # select; what must happen now is the unlink, before the lock goes: from then on
+        # a hook's poke fails and it goes on to the lock, so no wake-up can land in a
+        # worker that is leaving.
+        had_fifo, self.fifo = self.fifo is not None, None
+        if had_fifo and remove_file:
+            from claude_mem import wakeup
+
+            wakeup.remove()
         if server is not None:
             try:
                 server.close()
@@ -235,18 +264,39 @@ class ControlServer:
             except OSError:
                 pass
 
-    def _serve(self, server) -> None:
+    def _serve(self, server, fifo) -> None:
+        import select
         import socket
         import threading
 
-        while not self.stopping.is_set() and self.sock is server:
-            try:
-                conn, _ = server.accept()
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        from claude_mem import wakeup
+
+        watched = [server] + ([fifo] if fifo is not None else [])
+        try:
+            while not self.stopping.is_set() and self.sock is server:
+                try:
+                    ready, _, _ = select.select(watched, [], [], 0.5)
+                except (OSError, ValueError):  # the socket was closed: the worker is leaving
+                    return
+                if self.sock is not server:
+                    return
+                if fifo in ready:
+                    wakeup.drain(fifo)  # every wake-up waiting, then one wake
+                    wake = self.handlers.get("wake")
+                    if wake is not None:
+                        wake({"cmd": "wake"})
+                if server not in ready:
+                    continue
+                try:
+                    conn, _ = server.accept()
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+                threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+        finally:
+            if fifo is not None:  # only this thread reads it, so only it closes it
+                os.close(fifo)
 
     def _handle(self, conn) -> None:
         import json

@@ -90,16 +90,26 @@ def _cwd() -> str:
         return ""
 
 
-def enqueue(event: str, payload: str) -> None:
-    """Commit one event to the durable queue (or the spool), then wake/start the worker."""
+def enqueue(event: str, payload: str, store=None) -> None:
+    """Commit one event to the durable queue (or the spool), then wake/start the worker.
+
+    ``store``: a connection this hook already has open (SessionStart reads its context
+    through one); otherwise the queue is opened here. Either way it waits for a locked
+    database at most ``_HOOK_BUSY_TIMEOUT_MS`` before spooling.
+    """
     from claude_mem.store.driver import sqlite3
-    from claude_mem.store.queue import open_queue
 
     received_at = time.time()
     stored = False
     try:
-        config.ensure_data_dir()
-        store = open_queue(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+        if store is None:
+            from claude_mem.store.queue import open_queue
+
+            config.ensure_data_dir()
+            opened = store = open_queue(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+        else:
+            opened = None
+            store.set_busy_timeout(_HOOK_BUSY_TIMEOUT_MS)
         try:
             try:
                 store.enqueue(event, payload, received_at)
@@ -108,13 +118,18 @@ def enqueue(event: str, payload: str) -> None:
                 store.enqueue(event, payload, received_at)
             stored = True
         finally:
-            store.close()
+            if opened is not None:
+                opened.close()
     except (sqlite3.Error, OSError) as exc:
         log.warning(f"{event}: database unavailable ({exc}); spooling the event")
         from claude_mem import spool
 
         stored = spool.write(event, payload, received_at)
     if stored:
+        from claude_mem import wakeup
+
+        if wakeup.poke():  # a running worker: the common case, without importing control
+            return
         from claude_mem import control
 
         try:
@@ -158,8 +173,22 @@ def _transcript_has_context(path) -> bool:
         os.close(fd)
 
 
-def session_start_output(payload: dict, settings) -> str:
-    """The JSON SessionStart prints, or "" when there is nothing to add."""
+def open_memory():
+    """The memory database for SessionStart (context rooms and the queue, one connection),
+    or None when there is no database yet."""
+    if not os.path.exists(config.db_path()):
+        return None
+    from claude_mem.store.memory import open_context_store
+
+    return open_context_store(busy_timeout_ms=2000)
+
+
+def session_start_output(payload: dict, settings, store=None) -> str:
+    """The JSON SessionStart prints, or "" when there is nothing to add.
+
+    ``store``: an open ``open_memory()`` connection to read through (the hook then queues
+    its event on the same one); without it one is opened and closed here.
+    """
     from claude_mem import context, project
 
     source = str(payload.get("source") or "startup")
@@ -168,11 +197,11 @@ def session_start_output(payload: dict, settings) -> str:
     cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
     if project.is_excluded(cwd, settings.exclude_projects):
         return ""
-    if not os.path.exists(config.db_path()):
-        return ""
-    from claude_mem.store.memory import open_context_store
-
-    store = open_context_store(busy_timeout_ms=2000)
+    owned = store is None
+    if owned:
+        store = open_memory()
+        if store is None:
+            return ""
     try:
         filters = {}
         if source == "resume" and _transcript_has_context(payload.get("transcript_path")):
@@ -189,10 +218,49 @@ def session_start_output(payload: dict, settings) -> str:
                        "after_compaction": True}
         text = context.render(store, project.project_name(cwd), settings, **filters)
     finally:
-        store.close()
+        if owned:
+            store.close()
     if not text:
         return ""
     return context.hook_json(text)
+
+
+def session_start(raw: str, settings) -> str:
+    """SessionStart: the context to print, and the event queued through the same connection
+    (opening SQLite is a fair share of the hook's own time)."""
+    from claude_mem import jsonlite
+
+    try:
+        try:
+            payload = jsonlite.loads(raw)
+        except ValueError:  # nested too deeply for the fast path? cut it, don't lose it
+            from claude_mem import boundedjson
+
+            payload = boundedjson.loads(raw)
+    except ValueError as exc:
+        log.warning(f"SessionStart: stdin is not JSON ({exc})")
+        return ""
+    output = ""
+    store = None
+    try:
+        store = open_memory()
+    except Exception as exc:  # the event is still queued below, on a connection of its own
+        log.error(f"SessionStart: cannot open the memory: {exc!r}")
+    try:
+        if isinstance(payload, dict) and store is not None:
+            try:
+                output = session_start_output(payload, settings, store)
+            except Exception as exc:  # context is a bonus; recording must still happen
+                log.error(f"SessionStart: context failed: {exc!r}")
+        cleaned = _clean_payload(raw, settings)
+        if cleaned is None:
+            log.warning(f"SessionStart: stdin is not valid JSON ({len(raw)} chars), ignored")
+            return output
+        enqueue("SessionStart", cleaned, store)
+    finally:
+        if store is not None:
+            store.close()
+    return output
 
 
 def run(name: str, raw: str) -> str:
@@ -216,31 +284,14 @@ def run(name: str, raw: str) -> str:
 
     if project_dir and project.is_excluded(project_dir, settings.exclude_projects):
         return ""
-    output = ""
     if event == "SessionStart":
-        from claude_mem import jsonlite
-
-        try:
-            try:
-                payload = jsonlite.loads(raw)
-            except ValueError:  # nested too deeply for the fast path? cut it, don't lose it
-                from claude_mem import boundedjson
-
-                payload = boundedjson.loads(raw)
-        except ValueError as exc:
-            log.warning(f"SessionStart: stdin is not JSON ({exc})")
-            return ""
-        if isinstance(payload, dict):
-            try:
-                output = session_start_output(payload, settings)
-            except Exception as exc:  # context is a bonus; recording must still happen
-                log.error(f"SessionStart: context failed: {exc!r}")
+        return session_start(raw, settings)
     payload = _clean_payload(raw, settings)
     if payload is None:
         log.warning(f"{event}: stdin is not valid JSON ({len(raw)} chars), ignored")
-        return output
+        return ""
     enqueue(event, payload)
-    return output
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:

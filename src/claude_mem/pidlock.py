@@ -146,7 +146,7 @@ def remove_stale_files() -> list[str]:
         return []
     removed = []
     try:
-        for path in (config.socket_path(), config.pid_path()):
+        for path in (config.socket_path(), config.wake_path(), config.pid_path()):
             try:
                 os.unlink(path)
                 removed.append(path)

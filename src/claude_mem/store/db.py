@@ -13,8 +13,13 @@ Contract:
 
 import os
 
-from claude_mem.store import migrations
 from claude_mem.store.driver import sqlite3
+
+# How many migrations ``migrations.MIGRATIONS`` holds: the schema version a database at
+# the current schema records in ``PRAGMA user_version``. Kept here so opening an
+# up-to-date database (every hook call) does not import the migrations module;
+# tests/test_store.py checks the two agree.
+SCHEMA_VERSION = 4
 
 def _json():
     # jsonlite, not json: readers run inside the SessionStart hook (see jsonlite.py).
@@ -100,6 +105,10 @@ class Database:
 
     def migrate(self) -> list[str]:
         """Apply missing migrations; returns the names applied."""
+        if self.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return []
+        from claude_mem.store import migrations
+
         return migrations.apply(self)
 
     def write(self) -> "_WriteTransaction":
@@ -113,6 +122,10 @@ class Database:
     @property
     def in_transaction(self) -> bool:
         return self.db.in_transaction
+
+    def set_busy_timeout(self, milliseconds: int) -> None:
+        """How long a statement waits for a locked database before it fails."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
     def close(self) -> None:
         try:

@@ -161,13 +161,15 @@ class MemoryRoom:
 
 
 def open_context_store(*, busy_timeout_ms: int = 2000):
-    """Sessions and memory only: what the SessionStart hook reads. It runs at the start of
-    every Claude Code session, so it does not import the rooms it never uses."""
+    """Sessions, memory and the queue: what the SessionStart hook reads, and where it queues
+    its own event on the same connection. It runs at the start of every Claude Code
+    session, so it does not import the rooms it never uses."""
     from claude_mem import config
     from claude_mem.store.db import Database
+    from claude_mem.store.queue import QueueRoom
     from claude_mem.store.sessions import SessionsRoom
 
-    class ContextStore(SessionsRoom, MemoryRoom, Database):
+    class ContextStore(SessionsRoom, MemoryRoom, QueueRoom, Database):
         pass
 
     return ContextStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
