@@ -283,7 +283,7 @@ def enqueue_all(events: list) -> None:
 
     with Store(config.db_path()) as store, store.write():
         for event, payload in events:
-            store.enqueue(event, json.dumps(payload))
+            store.enqueue(event, json.dumps(payload), cleaned=True)  # as a hook queues it
 
 
 def pending_count() -> int:

@@ -249,3 +249,42 @@ def test_rows_a_pass_never_began_get_their_count_back(tmp_path, monkeypatch, qui
     finally:
         w.store.close()
     assert [r["attempts"] for r in pending().values()] == [0] * len(ids)
+
+
+# -- the cleaned mark: a hook's rows are not scanned a second time ------------------------
+
+FAKE_KEY = "AKIA" + "QWERTYUIOPASDFGH"  # the shape of an AWS key id, made up
+
+
+def test_a_hook_marks_the_rows_it_cleaned(tmp_path):
+    from helpers import no_worker_yet, run_hook
+
+    with no_worker_yet():
+        event, payload = bash("H", str(tmp_path), 0, command=f"echo {FAKE_KEY}")
+        assert run_hook(event, payload).returncode == 0
+    rows = list(pending().values())
+    assert len(rows) == 1 and rows[0]["cleaned"] == 1
+    assert FAKE_KEY not in rows[0]["payload"]  # the hook cleaned it before queueing
+
+
+def test_the_worker_cleans_rows_that_came_another_way_and_trusts_a_hook_s(tmp_path, monkeypatch):
+    from claude_mem import privacy
+
+    cwd = str(tmp_path)
+    event, payload = bash("U", cwd, 0, command=f"echo {FAKE_KEY}")
+    marked, unmarked = json.dumps(prompt("U", cwd)[1]), json.dumps(payload)
+    with Store(config.db_path()) as store, store.write():
+        store.enqueue("UserPromptSubmit", marked, cleaned=True)
+        store.enqueue(event, unmarked)  # unmarked: an old spool, an import
+    scanned = []
+    needs_cleaning = privacy.needs_cleaning
+    monkeypatch.setattr(privacy, "needs_cleaning", lambda raw: scanned.append(raw) or needs_cleaning(raw))
+    w = make_worker(monkeypatch, quiet=False)
+    try:
+        w.drain()
+    finally:
+        w.store.close()
+    assert unmarked in scanned and marked not in scanned  # the hook's row was not scanned
+    with Store(config.db_path()) as store:
+        text = json.dumps([dict(o) for o in store.db.execute("SELECT * FROM observations")])
+    assert "echo" in text and FAKE_KEY not in text

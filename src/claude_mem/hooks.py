@@ -112,10 +112,10 @@ def enqueue(event: str, payload: str, store=None) -> None:
             store.set_busy_timeout(_HOOK_BUSY_TIMEOUT_MS)
         try:
             try:
-                store.enqueue(event, payload, received_at)
+                store.enqueue(event, payload, received_at, cleaned=True)
             except UnicodeEncodeError:  # a lone surrogate that reached us unescaped
                 payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
-                store.enqueue(event, payload, received_at)
+                store.enqueue(event, payload, received_at, cleaned=True)
             stored = True
         finally:
             if opened is not None:

@@ -487,13 +487,13 @@ class Worker(EventHandlers):
     def scrubbed_payload(self, row) -> str:
         """The row's payload after a second cleaning pass, before anything is made from it.
 
-        Hooks clean what they store, so this changes nothing for their rows; it catches
-        what reached the queue another way (an older version's spool, the hook's text
-        fallback). The raw row is deleted once processed (``secure_delete``), and the WAL
+        Hooks clean what they store and mark their rows ``cleaned``: those are taken as
+        they are. This catches what reached the queue another way (an older version's
+        spool or hook, an imported queue). The raw row is deleted once processed (``secure_delete``), and the WAL
         is truncated when the queue drains, so its bytes do not outlive it.
         """
         text = row["payload"]
-        if not isinstance(text, str) or not privacy.needs_cleaning(text):
+        if row.get("cleaned") or not isinstance(text, str) or not privacy.needs_cleaning(text):
             return text
         cleaned = privacy.clean_json_text(
             text, privacy.clamp_limit(self.settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS),

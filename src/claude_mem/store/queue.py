@@ -1,6 +1,6 @@
 """The durable queue: hook events wait in ``pending`` until the worker turns them into memory.
 
-Contract: hooks only ``enqueue``; the worker takes ``pending_batch`` in arrival order,
+Contract: hooks only ``enqueue`` (marking rows they cleaned: ``cleaned``); the worker takes ``pending_batch`` in arrival order,
 counts an attempt before working on a row, deletes it in the same transaction that stores
 what it became, and parks a row that keeps failing (``park``) so nothing blocks the queue.
 """
@@ -16,10 +16,14 @@ class QueueRoom:
 
     db: sqlite3.Connection
 
-    def enqueue(self, event: str, payload: str, received_at: float | None = None) -> int:
+    def enqueue(self, event: str, payload: str, received_at: float | None = None, *,
+                cleaned: bool = False) -> int:
+        """Queue one event; ``cleaned``: the caller already ran the privacy cleaning on it
+        (a hook), so the worker need not look again."""
         cursor = self.db.execute(
-            "INSERT INTO pending (event, payload, received_at) VALUES (?, ?, ?)",
-            (event, payload, received_at if received_at is not None else time.time()),
+            "INSERT INTO pending (event, payload, received_at, cleaned) VALUES (?, ?, ?, ?)",
+            (event, payload, received_at if received_at is not None else time.time(),
+             1 if cleaned else 0),
         )
         return cursor.lastrowid
 
