@@ -59,7 +59,7 @@ from claude_mem.store import open_store
 _MAX_RETRY_PAUSE = 60.0
 # While the queue is quiet, the heuristic's units of work share a write transaction for
 # at most this long (see ``_GroupCommit``).
-_GROUP_COMMIT_SECONDS = 0.02
+_GROUP_COMMIT_SECONDS = 0.1
 # Idle housekeeping: at most this many free pages (4 KiB each) returned per step, and
 # a step at most this often once nothing is left to return.
 _RECLAIM_PAGES_PER_STEP = 8192
@@ -506,8 +506,8 @@ class _GroupCommit:
 
     Each commit writes its pages to the WAL and a new segment to every full-text index it
     touched: a short request's three units (prompt, tools, reply) committed one by one
-    spent about a third of the worker's time there. The transaction is committed once it
-    has been open ``_GROUP_COMMIT_SECONDS`` and at the end of every pass.
+    spent about a third of the worker's time there. The transaction is committed at the
+    end of every pass (200 rows) and once it has been open ``_GROUP_COMMIT_SECONDS``.
 
     Holding the write lock from one unit to the next leaves a hook's insert (whose retries
     come 1, 2, 5, 10 ... ms apart) almost no moment to get in: measured during a backlog,
