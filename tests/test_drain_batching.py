@@ -72,8 +72,9 @@ def make_worker(monkeypatch, *, quiet: bool, poison: str | None = None) -> Worke
     # One shared transaction per pass, whatever the machine's speed (no timing in tests).
     monkeypatch.setattr(worker_module, "_GROUP_COMMIT_SECONDS", 3600.0)
     w = Worker(config.load())
-    # "Quiet" means nothing was queued since the previous pass began.
+    # "Quiet": passes in a row began with nothing new queued.
     w.last_arrivals = w.store.queue_sequence() if quiet else -1
+    w.quiet_passes = worker_module._QUIET_PASSES if quiet else 0
     if poison:
         observe = w.compressor.observe
 
@@ -152,6 +153,7 @@ from claude_mem.worker import Worker
 worker_module._GROUP_COMMIT_SECONDS = 3600.0
 w = Worker(config.load())
 w.last_arrivals = w.store.queue_sequence()  # quiet: one shared transaction
+w.quiet_passes = worker_module._QUIET_PASSES
 observe = w.compressor.observe
 
 def crash(ctx, events):
@@ -236,6 +238,25 @@ def test_a_marker_file_created_between_passes_is_honoured(tmp_path, monkeypatch)
         w.store.close()
     assert not pending()  # dropped, as an opted-out project's events are
     assert {o[0] for o in memory_dump()["observations"]} == {"toolu_M_1_0"}
+
+
+def test_grouping_waits_for_passes_in_a_row_with_nothing_new(tmp_path, monkeypatch):
+    cwd = str(tmp_path)
+    w = make_worker(monkeypatch, quiet=False)
+    try:
+        passes = []
+        for i in range(4):
+            queue([prompt(f"Q{i}", cwd)] if i == 0 else [])  # one arrival, then none
+            commits = commits_while(w, w.drain)
+            passes.append(w.quiet_passes)
+        assert passes == [0, 1, 2, 3]
+        # Arrivals start the count again.
+        queue([prompt("Q9", cwd)])
+        w.drain()
+        assert w.quiet_passes == 0
+    finally:
+        w.store.close()
+    assert commits == 0  # nothing left to do: an empty pass writes nothing
 
 
 @pytest.mark.parametrize("quiet", [True, False])

@@ -239,3 +239,25 @@ def test_a_background_tasks_output_is_read_like_the_command_that_started_it():
             "output": "Running ExUnit with seed: 1\n...............\nFinished in 0.4 seconds\n15 tests, 0 failures\n"}}}))
     obs = compressor.observe(_ctx("Run the tests", earlier=tuple(first)), [output]).observations[0]
     assert obs.title == "Background `mix test test/session_live_test.exs 2>&1` passed: 15 tests, 0 failures"
+
+
+def test_relative_path_says_what_os_path_relpath_says():
+    import os
+
+    from claude_mem.compress.base import SessionContext, relative_path
+
+    def reference(path, ctx):  # the plain rule: relpath against the root, else the cwd
+        for base in dict.fromkeys([ctx.root, ctx.cwd]):
+            if base and (path == base or path.startswith(base.rstrip(os.sep) + os.sep)):
+                return os.path.relpath(path, base)
+        return path
+
+    roots = ["/w/acme", "/w/acme/", "/", "/w/./acme", "/w//acme"]
+    paths = ["/w/acme/src/a.py", "/w/acme", "/w/acme/", "/w/acme/src/../b.py", "/w/acme//c.py",
+             "/w/acme/./d.py", "/w/acme/../other/e.py", "/w/acme-two/f.py", "/elsewhere/g.py",
+             "/w/acme/src/", "/w/./acme/h.py"]
+    for root in roots:
+        ctx = SessionContext(session_id=1, claude_session_id="s", project="acme", cwd=root,
+                             prompt_number=1, root=root)
+        for path in paths:
+            assert relative_path(path, ctx) == reference(path, ctx), (root, path)

@@ -34,7 +34,7 @@ Contract:
   there are some and it can retake the lock (else the worker that took it drains them).
 - An LLM compressor runs outside any transaction, so slow model calls never hold the write
   lock. The heuristic (local, quick) stores several units per transaction while the queue
-  is quiet (nothing queued since the previous pass began), one by one while hooks are
+  is quiet (nothing queued for two passes in a row), one by one while hooks are
   queueing, so their inserts are not kept waiting (``_GroupCommit``).
 """
 from __future__ import annotations
@@ -59,7 +59,11 @@ from claude_mem.store import open_store
 _MAX_RETRY_PAUSE = 60.0
 # While the queue is quiet, the heuristic's units of work share a write transaction for
 # at most this long (see ``_GroupCommit``).
-_GROUP_COMMIT_SECONDS = 0.02
+_GROUP_COMMIT_SECONDS = 0.1
+# The queue is quiet once this many passes in a row began with nothing new queued. One was
+# not enough: hooks kept waiting by one grouped pass could leave the next one looking quiet
+# too (measured with a hook every 10 ms during a backlog: p99 wait 35-80 ms against 10-20).
+_QUIET_PASSES = 2
 # Idle housekeeping: at most this many free pages (4 KiB each) returned per step, and
 # a step at most this often once nothing is left to return.
 _RECLAIM_PAGES_PER_STEP = 8192
@@ -109,6 +113,7 @@ class Worker(EventHandlers):
         self.max_seen_id = 0
         # The queue's sequence when the last pass began (see ``drain``).
         self.last_arrivals = -1
+        self.quiet_passes = 0  # passes in a row that began with nothing new queued
         self.expired_checked = False
         # When to truncate the WAL (see ``scrub_files``): set once work is done, cleared
         # once it has been truncated; None means nothing new to scrub.
@@ -297,9 +302,12 @@ class Worker(EventHandlers):
         progress = False
         self.projects.clear()
         # Did anything arrive since the last pass began? Then hooks are at work, and units
-        # commit one by one so their inserts get in between (see ``_GroupCommit``).
+        # commit one by one so their inserts get in between (see ``_GroupCommit``); only
+        # after passes in a row with nothing new do they share transactions.
         arrivals = self.store.queue_sequence()
-        quiet, self.last_arrivals = arrivals == self.last_arrivals, arrivals
+        self.quiet_passes = self.quiet_passes + 1 if arrivals == self.last_arrivals else 0
+        self.last_arrivals = arrivals
+        quiet = self.quiet_passes >= _QUIET_PASSES
         rows = self.store.pending_batch(limit)
         while spool.import_into(self.store):
             progress = True
@@ -506,13 +514,13 @@ class _GroupCommit:
 
     Each commit writes its pages to the WAL and a new segment to every full-text index it
     touched: a short request's three units (prompt, tools, reply) committed one by one
-    spent about a third of the worker's time there. The transaction is committed once it
-    has been open ``_GROUP_COMMIT_SECONDS`` and at the end of every pass.
+    spent about a third of the worker's time there. The transaction is committed at the
+    end of every pass (200 rows) and once it has been open ``_GROUP_COMMIT_SECONDS``.
 
     Holding the write lock from one unit to the next leaves a hook's insert (whose retries
     come 1, 2, 5, 10 ... ms apart) almost no moment to get in: measured during a backlog,
     hooks waited 100-600 ms at p95-p99 instead of 5-20. So the worker groups only while
-    the queue is quiet: when nothing was queued since the previous pass began (a backlog
+    the queue is quiet: when nothing was queued for two passes in a row (a backlog
     left by a stopped worker, an import); once a hook gets in (between passes, which read
     and parse without the lock), units commit one by one again until it is quiet.
 

@@ -203,6 +203,10 @@ def relative_path(path: str, ctx: SessionContext) -> str:
 
     for base in dict.fromkeys([ctx.root or project_root(ctx.cwd), ctx.cwd]):
         if base and (path == base or path.startswith(base.rstrip(os.sep) + os.sep)):
+            rest = path[len(base.rstrip(os.sep)) + 1:]
+            if (rest and not rest.startswith(os.sep) and os.path.normpath(rest) == rest
+                    and os.path.normpath(base) == base):
+                return rest  # what relpath says, without its work: both already normal
             return os.path.relpath(path, base)
     return path
 

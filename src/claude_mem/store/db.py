@@ -21,19 +21,28 @@ from claude_mem.store.driver import sqlite3
 # tests/test_store.py checks the two agree.
 SCHEMA_VERSION = 5
 
+_jsonlite = None
+
+
 def _json():
     # jsonlite, not json: readers run inside the SessionStart hook (see jsonlite.py).
-    from claude_mem import jsonlite
+    # Imported on first use, then kept: the worker encodes and decodes list columns
+    # dozens of times per event.
+    global _jsonlite
+    if _jsonlite is None:
+        from claude_mem import jsonlite
 
-    return jsonlite
+        _jsonlite = jsonlite
+    return _jsonlite
 
 
 def _dumps(values) -> str:
-    return _json().dumps(list(values))
+    values = list(values)
+    return _json().dumps(values) if values else "[]"
 
 
 def _loads_list(text) -> list:
-    if not text:
+    if not text or text == "[]":  # most list columns are empty
         return []
     try:
         value = _json().loads(text)

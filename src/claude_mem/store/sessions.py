@@ -30,25 +30,28 @@ class SessionsRoom:
                      at: float, *, new_run: bool = False) -> dict:
         """Find or create the session; a finished session that sees new activity reopens."""
         row = self.session_by_claude_id(claude_session_id)
+        # RETURNING: the row as it now is, without reading it again.
         if row is None:
-            self.db.execute(
+            cursor = self.db.execute(
                 "INSERT INTO sessions (claude_session_id, project, cwd, started_at,"
-                " last_activity_at) VALUES (?, ?, ?, ?, ?)",
+                " last_activity_at) VALUES (?, ?, ?, ?, ?) RETURNING *",
                 (claude_session_id, project, cwd, at, at),
             )
         elif row["status"] != "active":
-            self.db.execute(
+            cursor = self.db.execute(
                 "UPDATE sessions SET status = 'active', completed_at = NULL, end_reason = NULL,"
-                " runs = runs + 1, last_activity_at = MAX(last_activity_at, ?) WHERE id = ?",
-                (at, row["id"]),
+                " runs = runs + 1, last_activity_at = MAX(last_activity_at, ?) WHERE id = ?"
+                " RETURNING *", (at, row["id"]),
             )
         else:
-            self.db.execute(
+            cursor = self.db.execute(
                 "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?),"
-                " runs = runs + ? WHERE id = ?",
+                " runs = runs + ? WHERE id = ? RETURNING *",
                 (at, 1 if new_run else 0, row["id"]),
             )
-        return self.session_by_claude_id(claude_session_id)
+        updated = one(cursor.fetchone())
+        cursor.close()  # a RETURNING statement is finished only once stepped to its end
+        return updated
 
     def _number_of_prompt(self, session_id: int, prompt_id: str | None) -> int | None:
         if not prompt_id:
