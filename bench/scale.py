@@ -322,6 +322,14 @@ def measure_ingest(tmp: str, rng: random.Random, events_per_case: int) -> dict:
         events = ingest_events(label, requests, tools, rng)
         control.start_worker()
         try:
+            # The clock measures draining, not the worker's start: wait until it answers
+            # (a start takes 0.2-1 s here, more when the machine is busy), then let its
+            # first idle housekeeping pass.
+            ready = time.monotonic() + 30
+            while control.request({"cmd": "ping"}, timeout=1.0) is None:
+                if time.monotonic() > ready:
+                    raise RuntimeError("the worker did not start")
+                time.sleep(0.05)
             time.sleep(0.3)
             started = time.perf_counter()
             enqueue_all(events)
