@@ -10,7 +10,10 @@ measured against a database holding ``--observations`` observations in the proje
 With ``--parallel N`` (5 by default) the capture hooks and the baseline are also timed N at
 a time, as when Claude Code runs parallel tool calls. Prints a table of medians, p95 and
 ratios to the baseline (the parallel rows to the parallel baseline is fairer: compare
-them with each other); exits 0.
+them with each other). Then every tool event of the two real sessions in
+tests/fixtures/real-world goes once through its hook (real payloads are larger and more
+varied than the recorded one: code, logs, colour codes), and one line gives their median,
+mean and p95 and how many took the full cleaning path. Exits 0.
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "claude-code" / "session-invoice-fix.jsonl"
+REAL_WORLD = ROOT / "tests" / "fixtures" / "real-world"
 
 
 def timed(argv: list[str], stdin: bytes, env: dict, runs: int, parallel: int = 1) -> list[float]:
@@ -69,6 +73,17 @@ def populate(data_dir: str, project_cwd: str, observations: int) -> None:
                 store.upsert_summary(session["id"], session["project"], number,
                                      Summary(request=f"Request number {i}", completed=f"- Fixed module_{i}",
                                              files_edited=(f"src/module_{i}.py",)), "heuristic", now + i)
+
+
+def real_world_payloads() -> list[tuple[str, bytes]]:
+    """Every tool event of the recorded real sessions, as Claude Code sends it (UTF-8 JSON)."""
+    found = []
+    for path in sorted(REAL_WORLD.glob("session-*.jsonl")):
+        for line in path.read_text().splitlines():
+            event = json.loads(line) if line.strip() else {}
+            if event.get("event") in ("PostToolUse", "PostToolUseFailure"):
+                found.append((event["event"], json.dumps(event["stdin"], ensure_ascii=False).encode()))
+    return found
 
 
 def main() -> int:
@@ -120,6 +135,9 @@ def main() -> int:
                     data = json.dumps(payload[event]).encode()
                     rows.append((f"{event} hook, {args.parallel} at a time",
                                  timed(commands[name], data, env, args.runs // 2, args.parallel)))
+        real = real_world_payloads()
+        hook_of = {event: name for name, event in HOOK_EVENTS.items()}
+        real_times = [timed(commands[hook_of[event]], data, env, 1)[0] for event, data in real]
         base = statistics.median(baseline)
         print(f"hook latency, {args.runs} runs each, worker running, "
               f"{args.observations} observations stored ({sys.executable})")
@@ -128,6 +146,16 @@ def main() -> int:
             med = statistics.median(times)
             p95 = sorted(times)[int(len(times) * 0.95) - 1]
             print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / base:>10.2f}x")
+        if real_times:
+            from claude_mem import privacy
+
+            cleaned = sum(privacy.needs_cleaning(data.decode()) for _, data in real)
+            ordered = sorted(real_times)
+            print(f"PostToolUse(Failure) hooks over the {len(real)} tool payloads of the real sessions"
+                  f" in tests/fixtures/real-world, each once: median {statistics.median(ordered):.1f} ms,"
+                  f" mean {statistics.mean(ordered):.1f} ms ({statistics.mean(ordered) / base:.2f}x),"
+                  f" p95 {ordered[int(len(ordered) * 0.95) - 1]:.1f} ms; {cleaned} of them"
+                  f" ({100 * cleaned / len(real):.0f} %) took the full cleaning path")
         print("targets: PostToolUse and UserPromptSubmit within 1.5x (median); SessionStart "
               "within 1.5x at 100k observations, 2x at 1M (bench/scale.py measures those sizes)")
     finally:

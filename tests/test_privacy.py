@@ -385,6 +385,10 @@ FRAGMENTS = [
     " -u ", "--user ", "-u", "[REDACTED]", "[private]", "xxx", "changeme", "none", "str",
     "os.environ", "f", "r", "1000", "hunter22", "K", "\u212a", "\u0130", "\u017f",
     "\\u00", "\\/", "/", "?", "&", "#",
+    # the anchors that count only with their token's shape (Mailchimp, Twilio, Mailgun,
+    # Telegram) and the escapes the prefilter lets pass (colours) or not (a hidden "S")
+    "-us", "-us1", "SK", "key-", ":A", "0123456789abcdef0123456789abcdef", "1234567",
+    "\\u001b", "\\u0007", "\\u000b", "\\u0053", "\\u001c",
 ]
 B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/="
 
@@ -474,6 +478,30 @@ def test_prefilter_quiet_on_ordinary_text():
         "the token count is 5",
     ):
         assert not needs_cleaning(text), text
+
+
+def test_prefilter_quiet_on_common_anchor_look_alikes_and_terminal_colours():
+    """What sent a quarter of real tool payloads through the full cleaning for nothing:
+    "-us"/"SK"/"key-"/":A" without the shape their tokens have, and colour codes that
+    Claude Code writes as JSON escapes."""
+    for raw in (
+        json.dumps({"tool_response": {"stdout": "run-user-setup; TASK-12 done; DISK ok"}}),
+        json.dumps({"content": "ALTER TABLE t ADD CONSTRAINT primary-key-id; Note:All good"}),
+        json.dumps({"stdout": "\x1b[32m5 passed\x1b[0m in 0.2s\x07"}),
+    ):
+        assert not needs_cleaning(raw), raw
+
+
+def test_prefilter_still_sees_tokens_behind_those_anchors_and_escapes():
+    hex32 = "0123456789abcdef" * 2
+    for secret in (f"{hex32}-us7", f"SK{hex32}", f"key-{hex32}", "1234567:A" + "b" * 34):
+        assert needs_cleaning(json.dumps({"stdout": f"value {secret} here"})), secret
+    # An escape of a printable character or of a blank may hide an anchor: still cleaned.
+    hidden = '{"a": "\\u0053K' + hex32 + '"}'  # "SK<32 hex>" with its S escaped
+    assert needs_cleaning(hidden)
+    assert hex32 not in json.loads(clean_json_text(hidden))["a"]
+    for raw in ('{"a": "\\u003cprivate>x"}', '{"a": "password\\u000b= hunter2hunter2"}'):
+        assert needs_cleaning(raw), raw
 
 
 # --------------------------------------------------------------------------

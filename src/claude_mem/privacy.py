@@ -89,18 +89,58 @@ _CASED_ANCHORS = (
     "sntrys_", "sntryu_", "NRAK-", "NRII-", "dt0c01.", "fo1_", "FlyV1", "sbp_",
     "CFPAT-", "figd_", "ntn_", "pscale_", "AKCp", "bkua_", "CCIPAT_", "gsk_", "xai-",
     "pplx-", "r8_", "lsv2_", "tskey-", "ops_", "sgp_", "shippo_", "tfp_", "LTAI",
-    "sq0atp-", "sq0csp-", "EAAA", "EAAC", "ATATT", "AAAAAAAAAAAAAAAAAAAA", "key-",
+    "sq0atp-", "sq0csp-", "EAAA", "EAAC", "ATATT", "AAAAAAAAAAAAAAAAAAAA",
     "Q~",                                             # Azure AD client secrets
-    "-us", "SK",                                      # Mailchimp, Twilio
-    ":A",                                             # Telegram bot tokens (id:AA...)
     "eyJ",                                            # JWT
     "PuTTY-User-Key-File",
     "PRIVATE KEY",                                    # PEM blocks (keep last)
 )
+# Anchors too common in ordinary text to send it through the full cleaning on their own
+# ("-us" in "--user", "SK" in "TASK", "key-" in "primary-key-id"): each counts only when
+# the characters its pattern requires around it are there too, which every match of the
+# pattern has. (anchor, what must follow it, how many, what must precede it, how many);
+# the patterns are in _SPECS["tokens"].
+_HEX = "0123456789abcdef"
+_TOKEN_BODY = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+_SHAPED_ANCHORS = (
+    ("-us", "0123456789", 1, _HEX, 32),               # Mailchimp: <32 hex>-us<digit>
+    ("SK", _HEX, 32, "", 0),                          # Twilio: SK<32 hex>
+    ("key-", _HEX, 32, "", 0),                        # Mailgun: key-<32 hex>
+    (":A", _TOKEN_BODY, 34, "0123456789", 1),         # Telegram bot: <digits>:A<34>
+)
+# JSON escapes of characters no pattern needs to see: the C0 controls that are not
+# whitespace (a terminal's colour codes arrive as \u001b). Any other \u00XX escape
+# could hide an anchor's letters or a blank, so it still sends the text to be cleaned.
+_INERT_ESCAPES = frozenset(f"{c:04x}" for c in (*range(0x00, 0x09), *range(0x0e, 0x1c)))
+
+
+def _shaped_anchor(raw: str, anchor: str, after: str, after_count: int, before: str,
+                   before_count: int) -> bool:
+    i = raw.find(anchor)
+    while i != -1:
+        tail = raw[i + len(anchor):i + len(anchor) + after_count]
+        head = raw[max(0, i - before_count):i]
+        if (len(tail) == after_count and all(c in after for c in tail)
+                and len(head) == before_count and all(c in before for c in head)):
+            return True
+        i = raw.find(anchor, i + 1)
+    return False
+
+
+def _hiding_escape(low: str) -> bool:
+    """True when the raw JSON holds a ``\\u00XX`` escape that may hide something."""
+    i = low.find("\\u00")
+    while i != -1:
+        if low[i + 2:i + 6] not in _INERT_ESCAPES:
+            return True
+        i = low.find("\\u00", i + 1)
+    return False
+
+
 # Anchors checked on the lower-cased text (case-insensitive patterns), plus
 # JSON escapes that could hide an ASCII anchor inside raw JSON (\u00XX, \/).
 _LOWER_ANCHORS = ("<private", "bearer", "authorization", "ssws", "cookie", "pass:",
-                  "sshpass", "redis-cli", "\\u00", "\\/")
+                  "sshpass", "redis-cli", "\\/")
 # Keywords of the name-based rules (assignments, CLI flags, JSON keys, XML
 # elements); mirrors _NAME_KW below. "passw" covers password and passwd.
 _NAME_KEYWORDS = (
@@ -175,6 +215,9 @@ def needs_cleaning(raw: str) -> bool:
     """
     if _has_anchor(raw):
         return True
+    for shaped in _SHAPED_ANCHORS:
+        if shaped[0] in raw and _shaped_anchor(raw, *shaped):
+            return True
     if _token_start(raw, "sk-"):          # "task-", "disk-" are not keys
         return True
     if "." in raw and _dotted_token(raw):  # Discord bot tokens: no prefix, only a shape
@@ -186,6 +229,8 @@ def needs_cleaning(raw: str) -> bool:
     for a in _LOWER_ANCHORS:
         if a in low:
             return True
+    if "\\u00" in low and _hiding_escape(low):
+        return True
     if ":" in raw and ("--user" in raw or _curl_u(raw)):
         return True
     if " -p" in raw and any(w in low for w in ("login", "mysql", "mariadb")):
@@ -766,6 +811,7 @@ def _redact_once(text: str) -> str:
     if "PuTTY-User-Key-File" in text or "Private-Lines" in text:
         text = p.putty.sub(lambda m: m.group(1) + _PEM_MARKER, text)
     if (_token_start(text, "sk-") or any(a in text for a in _CASED_ANCHORS[:-1])
+            or any(shaped[0] in text and _shaped_anchor(text, *shaped) for shaped in _SHAPED_ANCHORS)
             or ("." in text and _dotted_token(text))):
         text = p.tokens.sub(REDACTED, text)
     if "://" in text and "@" in text:
