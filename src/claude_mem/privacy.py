@@ -127,6 +127,10 @@ def _shaped_anchor(raw: str, anchor: str, after: str, after_count: int, before: 
     return False
 
 
+def _has_shaped_anchor(text: str) -> bool:
+    return any(_shaped_anchor(text, *shaped) for shaped in _SHAPED_ANCHORS)
+
+
 def _hiding_escape(low: str) -> bool:
     """True when the raw JSON holds a ``\\u00XX`` escape that may hide something."""
     i = low.find("\\u00")
@@ -215,9 +219,8 @@ def needs_cleaning(raw: str) -> bool:
     """
     if _has_anchor(raw):
         return True
-    for shaped in _SHAPED_ANCHORS:
-        if shaped[0] in raw and _shaped_anchor(raw, *shaped):
-            return True
+    if _has_shaped_anchor(raw):
+        return True
     if _token_start(raw, "sk-"):          # "task-", "disk-" are not keys
         return True
     if "." in raw and _dotted_token(raw):  # Discord bot tokens: no prefix, only a shape
@@ -229,7 +232,7 @@ def needs_cleaning(raw: str) -> bool:
     for a in _LOWER_ANCHORS:
         if a in low:
             return True
-    if "\\u00" in low and _hiding_escape(low):
+    if _hiding_escape(low):
         return True
     if ":" in raw and ("--user" in raw or _curl_u(raw)):
         return True
@@ -811,7 +814,7 @@ def _redact_once(text: str) -> str:
     if "PuTTY-User-Key-File" in text or "Private-Lines" in text:
         text = p.putty.sub(lambda m: m.group(1) + _PEM_MARKER, text)
     if (_token_start(text, "sk-") or any(a in text for a in _CASED_ANCHORS[:-1])
-            or any(shaped[0] in text and _shaped_anchor(text, *shaped) for shaped in _SHAPED_ANCHORS)
+            or _has_shaped_anchor(text)
             or ("." in text and _dotted_token(text))):
         text = p.tokens.sub(REDACTED, text)
     if "://" in text and "@" in text:
