@@ -113,7 +113,7 @@ def answers(memory):
         ("search after errors", "search", {"query": "CHANGELOG.md"}),
     ]
     elsewhere = [
-        ("elsewhere search", "search", {"query": "pytest invoice"}),
+        ("elsewhere search", "search", {"query": "invoice"}),
         ("elsewhere search acme", "search", {"query": "pytest invoice", "project": "acme-billing"}),
         ("elsewhere context", "recent_context", {}),
         ("elsewhere context acme", "recent_context", {"project": "acme-billing"}),
@@ -258,7 +258,7 @@ def test_unknown_tool_is_an_error_not_a_crash(answers):
 
 def test_the_default_project_follows_cwd_option(answers):
     nothing = ok(answers, "elsewhere search", "elsewhere")
-    assert "No matches for 'pytest invoice' in project ledger-tools" in nothing
+    assert "No matches for 'invoice' in project ledger-tools" in nothing
     found = ok(answers, "elsewhere search acme", "elsewhere")
     assert FAILED_RUN in found and "in project acme-billing" in found
     assert ok(answers, "elsewhere context", "elsewhere").startswith(

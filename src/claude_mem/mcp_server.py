@@ -145,7 +145,7 @@ def search_text(query: str, project: str | None = None, type: str | None = None,
     query = str(query or "").strip()
     if not fts_query(query):
         raise ToolFailure("empty query: give one or more words to search for "
-                          "(all must match; end a word with * for a prefix).")
+                          "(any of them is enough; end a word with * for a prefix).")
     limit = max(1, min(int(limit), MAX_SEARCH_LIMIT))
     kinds, obs_type = _kinds_and_type(type)
     scope = _scope(project, cwd)
@@ -399,7 +399,7 @@ def build_server(cwd: str | None = None):
             server.add_tool(fn, **options)
 
     def search(
-        query: Annotated[str, Field(description="Words to find; all must match. End a word with * for a prefix.")],
+        query: Annotated[str, Field(description="Words to find: any of them, best matches first; \"words in double quotes\" for an exact phrase; end a word with * for a prefix.")],
         project: Annotated[str | None, Field(description="Project name; default: the current project; '*' = all projects.")] = None,
         type: Annotated[str | None, Field(description="Only 'observation', 'summary' or 'prompt', or an observation type: bugfix, feature, refactor, change, discovery, decision.")] = None,
         limit: Annotated[int, Field(description="Most hits to return (1-50).")] = 10,
