@@ -301,14 +301,23 @@ def _drop_vector(name: str, event: str, table: str, kind: str) -> str:
     """
 
 
-def m006_vectors(db) -> None:
+def m006_asking_memory(db) -> None:
     # Search by meaning (the [semantic] extra, see semantic/): one embedding per
     # observation, summary and prompt, made by the worker after it stored the row. A row
     # that is deleted (forget, a cascade) loses its vector in the same statement, and a
     # row whose text changes (a summary re-made by a later Stop) loses it until the
     # worker embeds the new text; AUTOINCREMENT ids only grow, so a reader refreshes
     # its copy by reading the ids above the last one it saw.
+    # shown_memory: what a session was already given (the SessionStart context, earlier
+    # prompt recalls), ids only, so recall at the prompt never repeats it (recall.py).
     run_script(db, """
+        CREATE TABLE shown_memory (
+            claude_session_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            item_id INTEGER NOT NULL,
+            shown_at REAL NOT NULL,
+            PRIMARY KEY (claude_session_id, kind, item_id)
+        ) WITHOUT ROWID;
         CREATE TABLE vectors (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
             kind TEXT NOT NULL CHECK (kind IN ('observation', 'summary', 'prompt')),
@@ -330,7 +339,7 @@ def m006_vectors(db) -> None:
 
 
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
-              m005_queue_cleaned_mark, m006_vectors]
+              m005_queue_cleaned_mark, m006_asking_memory]
 
 
 def apply(store) -> list[str]:

@@ -263,18 +263,25 @@ class SearchRoom:
             hits += [hit for hit in more if hit["id"] not in seen][:limit - len(hits)]
         return hits
 
+    def terms_held(self, kind: str, ids: list[int], terms: list[str]) -> dict:
+        """Which of the quoted ``terms`` each row of ``kind`` (by id) holds: {id: set}."""
+        held: dict = {}
+        if not ids:
+            return held
+        fts = KINDS[kind].fts
+        marks = ",".join("?" * len(ids))
+        for term in terms:
+            for (rowid,) in self.db.execute(
+                    f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid IN ({marks})",
+                    (term, *ids)):
+                held.setdefault(rowid, set()).add(term)
+        return held
+
     def _lift(self, kind: _Kind, hits: list[dict], common: list[str], rare_count: int) -> None:
         """Lift each ranked hit by the common words it also holds (see ``COMMON_LIFT``)."""
-        ids = [hit["id"] for hit in hits]
-        marks = ",".join("?" * len(ids))
-        held = {hit_id: 0 for hit_id in ids}
-        for term in common:
-            for (rowid,) in self.db.execute(
-                    f"SELECT rowid FROM {kind.fts} WHERE {kind.fts} MATCH ? AND rowid IN ({marks})",
-                    (term, *ids)):
-                held[rowid] += 1
+        held = self.terms_held(kind.name, [hit["id"] for hit in hits], common)
         for hit in hits:
-            hit["score"] *= 1.0 + COMMON_LIFT * held[hit["id"]] / rare_count
+            hit["score"] *= 1.0 + COMMON_LIFT * len(held.get(hit["id"], ())) / rare_count
 
     def _search_ranked(self, kind: _Kind, query: str, project, limit: int) -> list[dict]:
         rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
