@@ -129,12 +129,14 @@ def uninstall_cmd(claude_config_dir, as_json):
 
 
 @main.command("hook")
+@click.option("--agent", default="claude-code", show_default=True,
+              help="The coding agent that runs this hook: claude-code or codex.")
 @click.argument("event")
-def hook_cmd(event):
-    """Run one hook (reads Claude Code's JSON on stdin). Always exits 0."""
+def hook_cmd(agent, event):
+    """Run one hook (reads the agent's JSON on stdin). Always exits 0."""
     from claude_mem import hooks
 
-    sys.exit(hooks.main([event]))
+    sys.exit(hooks.main(["--agent", agent, event]))
 
 
 # -- reading memory --------------------------------------------------------------------
