@@ -102,17 +102,9 @@ def observe(compressor, ctx, data, response, failures_so_far):
     title = titles[0] if len(titles) == 1 else (
         f"Patched {len(modified)} files: " + ", ".join(modified[:5]) + ("…" if len(modified) > 5 else ""))
     kind = compressor._change_type(ctx, modified[0], failures_so_far)
-    if created and kind == "change" and len(patches) == 1 and extract_feature(ctx):
-        kind = "feature"
     concepts = ("edit", "patch", "created") if created and len(patches) == 1 else ("edit", "patch")
     return dict(type=kind, title=one_line(title, 200),
                 subtitle=f"{len(patches)} file{'s' if len(patches) != 1 else ''} patched",
                 facts=tuple(dict.fromkeys(facts)), files_modified=tuple(dict.fromkeys(modified)),
                 concepts=concepts)
 
-
-def extract_feature(ctx) -> bool:
-    """Does the request ask for something new? (The heuristic's own words, one rule set.)"""
-    from claude_mem.compress.heuristic import FEATURE_WORDS
-
-    return bool(FEATURE_WORDS.search(ctx.request or ""))
