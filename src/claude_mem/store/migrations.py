@@ -292,6 +292,13 @@ def m005_queue_cleaned_mark(db) -> None:
     db.execute("ALTER TABLE pending ADD COLUMN cleaned INTEGER NOT NULL DEFAULT 0")
 
 
+def m006_session_agent(db) -> None:
+    # Which coding agent recorded the session (claude-code, codex): one memory per project
+    # whichever agent worked in it, and every entry can say which did. Sessions recorded
+    # before this migration were all Claude Code's.
+    db.execute("ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT 'claude-code'")
+
+
 def _drop_vector(name: str, event: str, table: str, kind: str) -> str:
     """A trigger deleting the vector of a row that is deleted or whose text changes."""
     return f"""
@@ -301,7 +308,7 @@ def _drop_vector(name: str, event: str, table: str, kind: str) -> str:
     """
 
 
-def m006_asking_memory(db) -> None:
+def m007_asking_memory(db) -> None:
     # Search by meaning (the [semantic] extra, see semantic/): one embedding per
     # observation, summary and prompt, made by the worker after it stored the row. A row
     # that is deleted (forget, a cascade) loses its vector in the same statement, and a
@@ -339,7 +346,7 @@ def m006_asking_memory(db) -> None:
 
 
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
-              m005_queue_cleaned_mark, m006_asking_memory]
+              m005_queue_cleaned_mark, m006_session_agent, m007_asking_memory]
 
 
 def apply(store) -> list[str]:

@@ -32,7 +32,7 @@ scores below every bm25 score (bm25 of a real match is never below ``TIER_SCORE`
 tier first; the common-word rows after a ranked list carry scores above every bm25 score.
 """
 
-from claude_mem.store.db import observation_dict, summary_dict
+from claude_mem.store.db import observation_dict, summary_dict, with_agents
 from claude_mem.store.driver import sqlite3
 
 # bm25 column weights: a hit in a title says more than a hit in a long narrative.
@@ -225,7 +225,7 @@ class SearchRoom:
             if name in kinds:
                 hits += self._search_kind(KINDS[name], terms, project, limit)
         hits.sort(key=lambda hit: hit["score"])
-        return hits[:limit]
+        return with_agents(self.db, hits[:limit])
 
     def term_matches(self, kind: str, term: str, most: int = EXACT_RANK_MAX_MATCHES + 1) -> int:
         """How many rows of ``kind`` hold a quoted ``term``, counted up to ``most``."""
