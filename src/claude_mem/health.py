@@ -101,7 +101,7 @@ def status() -> dict:
              "last_activity_at": r["last_activity_at"]}
             for r in store.active_sessions(20)]
         report["llm_usage"] = store.llm_usage_by_day()
-        report["search"] = _search_status(store, report["worker"])
+        report["semantic"] = _search_status(store, report["worker"])
         report["llm_usage_by_session"] = store.llm_usage_by_session(10)
     report["database_bytes"] = database_bytes()
     settings = config.load()
@@ -173,10 +173,10 @@ def format_status(report: dict) -> str:
     c = report["counts"]
     lines.append(f"memory:  {c['sessions']} sessions ({c['active_sessions']} active), {c['prompts']} prompts, "
                  f"{c['observations']} observations, {c['summaries']} summaries")
-    if report.get("search"):
+    if report.get("semantic"):
         from claude_mem import semantic
 
-        lines.append(semantic.status_line(report["search"]))
+        lines.append(semantic.status_line(report["semantic"]))
     for row in report["active_sessions"]:
         lines.append(f"  active {row['claude_session_id']} [{row['project']}] "
                      f"last activity {when(row['last_activity_at'], seconds=True)}")

@@ -79,7 +79,9 @@ def status(store, settings, worker: dict | None = None) -> dict:
 
     model = embedder_class(name).model_id()
     report["model_id"] = model
-    report["progress"] = store.vector_progress(model)
+    report["progress"] = progress = store.vector_progress(model)
+    report["embedded"] = progress["embedded"]
+    report["pending"] = progress["rows"] - progress["embedded"]  # rows still to embed
     if worker and worker.get("embedding"):
         report["worker"] = worker["embedding"]
     return report
