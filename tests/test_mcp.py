@@ -95,6 +95,8 @@ def answers(memory):
         ("search nothing", "search", {"query": "kubernetes"}),
         ("search empty", "search", {"query": "  \" "}),
         ("search bad type", "search", {"query": "pytest", "type": "banana"}),
+        ("search words mode", "search", {"query": "why did pytest fail", "mode": "words"}),
+        ("search bad mode", "search", {"query": "pytest", "mode": "banana"}),
         ("obs", "get_observations", {"ids": [f, 99999]}),
         ("obs unknown", "get_observations", {"ids": [99999]}),
         ("obs none", "get_observations", {"ids": []}),
@@ -197,6 +199,12 @@ def test_search_across_projects_and_by_kind_or_type(answers, memory):
 def test_search_rejects_empty_queries_and_unknown_types(answers):
     assert "empty query" in error(answers, "search empty")
     assert "unknown type 'banana'" in error(answers, "search bad type")
+    assert "unknown mode 'banana'" in error(answers, "search bad mode")
+
+
+def test_a_question_in_plain_words_finds_what_holds_some_of_its_words(answers):
+    text = ok(answers, "search words mode")
+    assert FAILED_RUN in "\n".join(text.splitlines()[1:4]), "the failed pytest run ranks high"
 
 
 def test_get_observations_gives_facts_and_reports_unknown_ids(answers, memory):
