@@ -26,7 +26,7 @@ class Embedder:
     dim = 0
     # Text beyond this many characters is not embedded: the head of a memory (its title,
     # the first facts) says what it is about, and long inputs cost time linearly.
-    max_chars = 2000
+    max_chars = 1200
 
     @classmethod
     def model_id(cls) -> str:
