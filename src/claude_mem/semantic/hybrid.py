@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import threading
 
-from claude_mem.semantic import available, model_setting
-from claude_mem.semantic.base import SemanticUnavailable, embedder
+from claude_mem.semantic.base import (SemanticUnavailable, available, embedder, install_hint,
+                                      model_setting)
 
 MODES = ("words", "meaning", "both")
 ALL_KINDS = ("observation", "summary", "prompt")
@@ -44,8 +44,6 @@ def resolve_mode(mode, store, settings) -> str:
 
         return "both" if store.has_vectors(embedder_class(name).model_id()) else "words"
     if wanted != "words" and not available(name):
-        from claude_mem.semantic import install_hint
-
         raise SemanticUnavailable(f"search by meaning is not installed: {install_hint()}")
     return wanted
 

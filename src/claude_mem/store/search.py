@@ -227,12 +227,22 @@ class SearchRoom:
         hits.sort(key=lambda hit: hit["score"])
         return with_agents(self.db, hits[:limit])
 
+    def search_terms(self, kind: str, terms: list[str], *, project: str | None = None,
+                     limit: int = 20) -> list[dict]:
+        """``search`` of one kind for already-quoted ``terms`` (see ``query_terms``)."""
+        return self._search_kind(KINDS[kind], terms, project, clamp_limit(limit))
+
     def term_matches(self, kind: str, term: str, most: int = EXACT_RANK_MAX_MATCHES + 1) -> int:
         """How many rows of ``kind`` hold a quoted ``term``, counted up to ``most``."""
         fts = KINDS[kind].fts
         return self.db.execute(
             f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
             f" ORDER BY rowid DESC LIMIT ?)", (term, most)).fetchone()[0]
+
+    def indexed_rows(self, kind: str) -> int:
+        """About how many rows of ``kind`` the index holds (its highest row id: no count)."""
+        fts = KINDS[kind].fts
+        return self.db.execute(f"SELECT coalesce(max(rowid), 0) FROM {fts}").fetchone()[0]
 
     def _is_common(self, kind: _Kind, term: str) -> bool:
         # A quoted term is a phrase of the tokenizer's tokens ("invoice_total_5" is
