@@ -77,6 +77,36 @@ def prompt_terms(prompt: str) -> list[str]:
     return terms
 
 
+def _stem(word: str) -> str:
+    """A crude stem, enough to tell whether a text holds a word (the index's porter stemmer
+    decides what is found; this only weighs it): common endings off, at least 3 letters."""
+    for ending in ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es",
+                   "ly", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def held_terms(text: str, terms: list[str]) -> set:
+    """The quoted ``terms`` that ``text`` holds (a phrase: all its words; a prefix: any
+    word starting with it), by stems."""
+    words = "".join(c if c.isalnum() else " " for c in str(text).lower()).split()
+    stems = {_stem(w) for w in words}
+    held = set()
+    for term in terms:
+        bare = term.rstrip("*").strip('"').lower()
+        parts = "".join(c if c.isalnum() else " " for c in bare).split()
+        if not parts:
+            continue
+        if term.endswith("*"):
+            if any(w.startswith(parts[-1]) for w in words) and all(
+                    _stem(p) in stems for p in parts[:-1]):
+                held.add(term)
+        elif all(_stem(p) in stems for p in parts):
+            held.add(term)
+    return held
+
+
 def _idf(rows: int, matches: int) -> float:
     return math.log(1.0 + (rows - matches + 0.5) / (matches + 0.5))
 
@@ -94,15 +124,14 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         rows = store.indexed_rows(name)
         if not rows:
             continue
-        weight = {term: _idf(rows, store.term_matches(name, term)) for term in terms}
+        counts = {term: store.term_matches(name, term) for term in terms}
+        weight = {term: _idf(rows, counts[term]) for term in terms}
         total = sum(weight.values())
-        hits = [hit for hit in store.search_terms(name, terms, project=project, limit=CANDIDATES)
+        hits = [hit for hit in store.search_terms(name, terms, project=project, limit=CANDIDATES,
+                                                  counts=counts, quick=True)
                 if (name, hit["id"]) not in exclude]
-        if not hits:
-            continue
-        held = store.terms_held(name, [hit["id"] for hit in hits], terms)
         for hit in hits:
-            matched = held.get(hit["id"], set())
+            matched = held_terms(hit.get("text", ""), terms)
             coverage = sum(weight[t] for t in matched) / total if total else 0.0
             if len(matched) >= need and coverage >= floor:
                 hit["coverage"] = round(coverage, 3)

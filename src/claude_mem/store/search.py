@@ -228,9 +228,15 @@ class SearchRoom:
         return with_agents(self.db, hits[:limit])
 
     def search_terms(self, kind: str, terms: list[str], *, project: str | None = None,
-                     limit: int = 20) -> list[dict]:
-        """``search`` of one kind for already-quoted ``terms`` (see ``query_terms``)."""
-        return self._search_kind(KINDS[kind], terms, project, clamp_limit(limit))
+                     limit: int = 20, counts: dict | None = None, quick: bool = False) -> list[dict]:
+        """``search`` of one kind for already-quoted ``terms`` (see ``query_terms``).
+
+        ``counts``: term -> ``term_matches`` already probed (not probed again). ``quick``:
+        when every word is common, only the cheapest tier (any word, newest first): the
+        every-word tiers intersect long lists and cost milliseconds at 100k rows.
+        """
+        return self._search_kind(KINDS[kind], terms, project, clamp_limit(limit),
+                                 counts=counts, quick=quick)
 
     def term_matches(self, kind: str, term: str, most: int = EXACT_RANK_MAX_MATCHES + 1) -> int:
         """How many rows of ``kind`` hold a quoted ``term``, counted up to ``most``."""
@@ -244,10 +250,13 @@ class SearchRoom:
         fts = KINDS[kind].fts
         return self.db.execute(f"SELECT coalesce(max(rowid), 0) FROM {fts}").fetchone()[0]
 
-    def _is_common(self, kind: _Kind, term: str) -> bool:
+    def _is_common(self, kind: _Kind, term: str, counts: dict | None = None) -> bool:
         # A quoted term is a phrase of the tokenizer's tokens ("invoice_total_5" is
         # invoice, total, 5), and bm25 reads every token's full list, so each token is
         # probed on its own.
+        if counts is not None and term in counts and " " not in term and not term.endswith("*") \
+                and term[1:-1].isalnum():
+            return counts[term] > EXACT_RANK_MAX_MATCHES
         if term.endswith("*"):
             probes = [term]
         else:
@@ -256,11 +265,12 @@ class SearchRoom:
         return any(self.term_matches(kind.name, probe) > EXACT_RANK_MAX_MATCHES
                    for probe in probes)
 
-    def _search_kind(self, kind: _Kind, terms: list[str], project, limit: int) -> list[dict]:
-        common = [term for term in terms if self._is_common(kind, term)]
+    def _search_kind(self, kind: _Kind, terms: list[str], project, limit: int, *,
+                     counts: dict | None = None, quick: bool = False) -> list[dict]:
+        common = [term for term in terms if self._is_common(kind, term, counts)]
         rare = [term for term in terms if term not in common]
         if not rare:
-            return self._search_tiers(kind, terms, project, limit, TIER_SCORE)
+            return self._search_tiers(kind, terms, project, limit, TIER_SCORE, quick=quick)
         hits = self._search_ranked(kind, " OR ".join(rare), project,
                                    max(limit, LIFT_POOL) if common else limit)
         if common and hits:
@@ -269,7 +279,7 @@ class SearchRoom:
         hits = hits[:limit]
         if common and len(hits) < limit:
             seen = {hit["id"] for hit in hits}
-            more = self._search_tiers(kind, common, project, limit + len(seen), 0.0)
+            more = self._search_tiers(kind, common, project, limit + len(seen), 0.0, quick=quick)
             hits += [hit for hit in more if hit["id"] not in seen][:limit - len(hits)]
         return hits
 
@@ -302,7 +312,7 @@ class SearchRoom:
         return [kind.decode(row, row["score"]) for row in self.db.execute(sql, params)]
 
     def _search_tiers(self, kind: _Kind, terms: list[str], project, limit: int,
-                      base: float) -> list[dict]:
+                      base: float, *, quick: bool = False) -> list[dict]:
         """Newest first within tiers: every word in the main column, every word anywhere,
         any word. Scores start at ``base`` (``TIER_SCORE``: before every bm25 score; 0:
         after every one) and grow tier by tier, row by row."""
@@ -310,8 +320,9 @@ class SearchRoom:
                + (f" AND {kind.project_column} = ?" if project else "")
                + " ORDER BY f.rowid DESC LIMIT ?")
         every = " ".join(terms)
-        tiers = [f"{kind.main_column} : ({every})"] if kind.main_column else []
-        tiers.append(every)
+        tiers = [f"{kind.main_column} : ({every})"] if kind.main_column and not quick else []
+        if not quick or len(terms) == 1:
+            tiers.append(every)
         if len(terms) > 1:
             tiers.append(" OR ".join(terms))
         hits: list[dict] = []
