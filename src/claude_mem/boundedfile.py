@@ -106,13 +106,15 @@ def open_regular(path: str, max_bytes: int | None = MAX_FILE_BYTES):
         raise
 
 
-def _read_all(fh, name: str, max_bytes: int | None, seconds: float) -> bytes:
+def _read_all(fh, name: str, max_bytes: int | None, seconds: float, first=None) -> bytes:
     deadline = time.monotonic() + seconds
     parts, total = [], 0
     while True:
         chunk = fh.read(_CHUNK)
         if not chunk:
             return b"".join(parts)
+        if first is not None and not parts:
+            first(chunk, name)  # refuses what cannot be the expected kind of file, early
         total += len(chunk)
         if max_bytes is not None and total > max_bytes:
             raise TooLarge(f"{name} holds more than the {max_bytes:,} bytes this reads")
@@ -122,7 +124,7 @@ def _read_all(fh, name: str, max_bytes: int | None, seconds: float) -> bytes:
 
 
 def read_bytes(path: str, max_bytes: int | None = MAX_FILE_BYTES,
-               seconds: float = READ_SECONDS) -> bytes:
+               seconds: float = READ_SECONDS, first=None) -> bytes:
     """The whole file (``-``: standard input), bounded as the contract says."""
     if path == "-":
         import sys
@@ -135,14 +137,14 @@ def read_bytes(path: str, max_bytes: int | None = MAX_FILE_BYTES,
                 raise Unreadable("standard input is a terminal: pipe a file into it, or name one")
         except (OSError, ValueError, AttributeError):
             pass
-        return _read_all(stream, "standard input", max_bytes, seconds)
+        return _read_all(stream, "standard input", max_bytes, seconds, first)
     with open_regular(path, max_bytes) as fh:
-        return _read_all(fh, path, max_bytes, seconds)
+        return _read_all(fh, path, max_bytes, seconds, first)
 
 
 def read_text(path: str, max_bytes: int | None = MAX_FILE_BYTES,
-              seconds: float = READ_SECONDS) -> str:
-    data = read_bytes(path, max_bytes, seconds)
+              seconds: float = READ_SECONDS, first=None) -> str:
+    data = read_bytes(path, max_bytes, seconds, first)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -162,12 +164,15 @@ def loads(text: str, name: str = "the input"):
 
 def read_json(path: str, max_bytes: int | None = MAX_FILE_BYTES, seconds: float = READ_SECONDS):
     """The JSON value in a file (``-``: standard input), bounded as the contract says."""
-    text = read_text(path, max_bytes, seconds)
-    start = text.lstrip()[:1]
-    name = "standard input" if path == "-" else path
-    if start not in ("{", "["):  # binary junk, /dev/zero piped in: say so before parsing it
-        raise Unreadable(f"{name} is not a JSON document (it starts with {text[:12]!r})")
-    return loads(text, name)
+    text = read_text(path, max_bytes, seconds, first=_json_start)
+    return loads(text, "standard input" if path == "-" else path)
+
+
+def _json_start(chunk: bytes, name: str) -> None:
+    """Binary junk, /dev/zero piped in: refused at its first chunk, not after gigabytes."""
+    start = chunk.lstrip(b" \t\r\n\xef\xbb\xbf")[:1]
+    if start not in (b"{", b"[", b""):
+        raise Unreadable(f"{name} is not a JSON document (it starts with {chunk[:12]!r})")
 
 
 def json_lines(path: str, max_line_bytes: int = MAX_LINE_BYTES, seconds: float | None = None,
