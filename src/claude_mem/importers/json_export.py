@@ -115,8 +115,9 @@ def _checked_session(item, where: str, problems: list[str]) -> dict:
         "keep_id": _optional_whole(meta.get("id"), "id", 1, records.SQLITE_MAX),
     }
     out = {"where": where, "session": session, "prompts": [], "observations": [], "summaries": []}
-    for kind, check in (("prompts", _checked_prompt), ("observations", _checked_observation),
-                        ("summaries", _checked_summary)):
+    for kind, one, check in (("prompts", "prompt", _checked_prompt),
+                             ("observations", "observation", _checked_observation),
+                             ("summaries", "summary", _checked_summary)):
         items = item.get(kind)
         if items is None:
             continue
@@ -129,7 +130,7 @@ def _checked_session(item, where: str, problems: list[str]) -> dict:
                     raise BadRecord(f"not an object ({type(entry).__name__})")
                 out[kind].append(check(entry, session))
             except BadRecord as exc:
-                problems.append(f"{where}: {kind[:-1]} {number} left out: {exc}")
+                problems.append(f"{where}: {one} {number} left out: {exc}")
     return out
 
 
