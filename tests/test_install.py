@@ -79,7 +79,7 @@ def test_plugin_layout_names_the_same_six_hooks():
 
     root = Path(__file__).resolve().parent.parent
     manifest = json.loads((root / ".claude-plugin" / "plugin.json").read_text())
-    assert manifest["name"] == "claude-mem"
+    assert manifest["name"] == "coding-memory"
     hooks = json.loads((root / "hooks" / "hooks.json").read_text())["hooks"]
     assert set(hooks) == {"SessionStart", "UserPromptSubmit", "PostToolUse",
                           "PostToolUseFailure", "Stop", "SessionEnd"}

@@ -1,6 +1,6 @@
 """Start claude-mem's MCP server with an interpreter that has the MCP SDK (the plugin's entry).
 
-Contract: the plugin's ``.mcp.json`` runs ``python3 <plugin>/src/claude_mem/mcp_launch.py``.
+Contract: the plugin (``mcpServers`` in ``.claude-plugin/plugin.json``) runs ``python3 <plugin>/src/claude_mem/mcp_launch.py``.
 The system ``python3`` usually lacks the ``mcp`` package, so this standard-library-only
 script (runnable by any Python 3) picks the first interpreter that has it:
 
