@@ -55,10 +55,21 @@ class _Commands(click.Group):
         return super().get_command(ctx, name)
 
 
+# Commands whose standard output is a protocol stream, written exactly as produced.
+_PROTOCOL_COMMANDS = ("hook", "mcp")
+
+
 @click.group(cls=_Commands)
 @click.version_option(package_name="claude-mem")
-def main():
+@click.pass_context
+def main(ctx):
     """Persistent memory for Claude Code."""
+    if ctx.invoked_subcommand not in _PROTOCOL_COMMANDS:
+        # Memory holds text from anywhere (prompts, commands, tool output): no stored
+        # control character may reach the reader's terminal (see render.terminal_safe).
+        from claude_mem import render
+
+        render.guard_stdout()
 
 
 # -- installing ------------------------------------------------------------------------
