@@ -93,13 +93,7 @@ def open_regular(path: str, max_bytes: int | None = MAX_FILE_BYTES):
         if max_bytes is not None and info.st_size > max_bytes:
             raise TooLarge(f"{path} holds {info.st_size:,} bytes, more than the "
                            f"{max_bytes:,} this reads")
-        try:  # a regular file never blocks; reads stay plain
-            import fcntl
-
-            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
-            fcntl.fcntl(fd, fcntl.F_SETFL, flags & ~os.O_NONBLOCK)
-        except (ImportError, OSError):
-            pass
+        # O_NONBLOCK stays: reads of a regular file ignore it (they never block anyway).
         return os.fdopen(fd, "rb", buffering=0)
     except BaseException:
         os.close(fd)

@@ -357,6 +357,9 @@ def read_json_object(path: str) -> dict:
 
     try:
         text = boundedfile.read_text(path, MAX_SETTINGS_BYTES)
+    except boundedfile.Refused as exc:
+        raise SettingsFileError(str(exc)) from None
+    try:
         if not text.strip():
             return {}
         try:
