@@ -237,9 +237,15 @@ class HeuristicCompressor:
             facts.append(f"Outcome: {result}")
         if names:
             facts.append("Defines: " + ", ".join(names[:LIST_LIMIT]))
+        # What the file is (a manifest's package, a module's doc line, a page's heading)
+        # goes in the title: the index shows titles, and it is often the thing asked later.
+        identity = extract.manifest(content, path)
+        if identity:
+            facts.append(f"Package: {identity}")
         subtitle = _first_comment(content)
-        return dict(type="discovery", title=f"Read {path}", subtitle=subtitle, facts=tuple(facts),
-                    files_read=(path,), concepts=("read",))
+        what = identity or subtitle
+        return dict(type="discovery", title=f"Read {path}" + (f" — {_short(what, 90)}" if what else ""),
+                    subtitle=subtitle, facts=tuple(facts), files_read=(path,), concepts=("read",))
 
     def _grep(self, ctx, data, response, _):
         pattern = data.get("pattern", "")
@@ -268,8 +274,11 @@ class HeuristicCompressor:
         files = _dedupe(self.rel(f, ctx) for f in response.get("filenames") or [])
         count = response.get("numFiles", len(files))
         facts = (f"{count} files match {_code(pattern)}",) + tuple(files[:20])
-        return dict(type="discovery", title=f"Listed files matching {_code(pattern, 60)}",
-                    subtitle=f"{count} files", facts=facts, concepts=("search",))
+        # Finding nothing is a finding ("no package.json here").
+        title = (f"Listed files matching {_code(pattern, 60)}" if count
+                 else f"No files match {_code(pattern, 60)}")
+        return dict(type="discovery", title=title, subtitle=f"{count} files", facts=facts,
+                    concepts=("search",))
 
     def _ls(self, ctx, data, response, _):
         path = self.rel(data.get("path", ""), ctx)
@@ -419,6 +428,10 @@ class HeuristicCompressor:
             status = f"committed {sha}" + (f" on {branch}" if branch else "") + f": {_short(subject, 80)}"
             facts.append(f"Commit: {sha} {subject}")
             concepts.append("commit")
+        elif re.match(r"ls\b", core) and not re.search(r"[|>;&]", command):
+            # A listing's result is what it listed (an empty folder is news too).
+            status = f"listed {extract.listing(lines)}"
+            facts.append(f"Listed: {extract.listing(lines)}")
         else:
             status = "succeeded"
             said = "" if read_only else extract.conclusion(lines)
@@ -515,18 +528,27 @@ class HeuristicCompressor:
             counts[todo.get("status", "pending")] = counts.get(todo.get("status", "pending"), 0) + 1
         parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items()]
         facts = tuple(f"[{t.get('status', 'pending')}] {_short(t.get('content', ''), 200)}" for t in todos)
-        return dict(type="decision", title="Todo list: " + (", ".join(parts) or "empty"),
-                    facts=facts, concepts=("todo",))
+        # The item being worked on, else the last one finished: what the list says now.
+        current = ([t for t in todos if t.get("status") == "in_progress"]
+                   or [t for t in todos if t.get("status") == "completed"][-1:])
+        title = "Todo list: " + (", ".join(parts) or "empty")
+        if current:
+            doing = "doing" if current[0].get("status") == "in_progress" else "done"
+            title += f"; {doing}: {_short(current[0].get('content', ''), 100)}"
+        return dict(type="decision", title=title, facts=facts, concepts=("todo",))
 
     def _task(self, ctx, data, response, _):
         description = data.get("description") or data.get("subagent_type") or "a subtask"
         text = _response_text(response)
         if isinstance(response, dict) and isinstance(response.get("content"), list):
             text = "\n".join(b.get("text", "") for b in response["content"] if isinstance(b, dict))
-        return dict(type="discovery", title=f"Delegated: {_short(description, 100)}",
+        # A subagent's report is prose: keep its lines that carry facts, and the best of
+        # them in the title, since that is all the index shows of work done out of sight.
+        found = extract.report_lines(text) or [_short(line, 200) for line in _lines(text)[:5]]
+        title = f"Delegated: {_short(description, 80)}" + (f" → {_short(found[0], 100)}" if found else "")
+        return dict(type="discovery", title=title,
                     subtitle=_short(data.get("subagent_type") or "", 60),
-                    facts=tuple(_short(line, 200) for line in _lines(text)[:5]),
-                    concepts=("subagent",))
+                    facts=tuple(_short(line, 200) for line in found), concepts=("subagent",))
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")
