@@ -143,13 +143,14 @@ _NOISE = re.compile(
     r"\s*\d+: |\s*│|\s*\^+\s*$|\s*[|~^-]+\s*$|Error: Process completed with exit code|"
     r"make: \*\*\*|Exit code \d+)", re.I)
 _CAUSE_RANKS: list[tuple[int, re.Pattern]] = [(score, re.compile(pattern, re.I)) for score, pattern in (
-    (9, r"^(FAILED|ERROR) [\w/.:\[\]-]+ - .+"),                      # pytest short summary
+    (10, r"^(FAILED|ERROR) [\w/.:\[\]-]+ - .+"),                     # pytest short summary
     (9, r"^\*\* \(\w+(Error|Exception)\)"),                           # Elixir
     (9, r"^error(\[E\d+\])?: (?!could not compile|test failed|aborting)"),  # rustc / cargo / git
+    (9, r"^(E\s+)?[\w.]*(Error|Exception): \S"),                      # an exception and its message
     (8, r"^(E\s+)?[\w.]*(Error|Exception|Exit)\b:?\s*\S"),            # Python / JS
     (8, r"^fatal: |^panic: |panicked at|^thread '.+' panicked"),
     (8, r"^\s*(assertion .*failed|Expected:|expected .* (to|got)|AssertionError)"),
-    (8, r"^not ok \d+ - "),                                           # TAP (node --test, prove)
+    (8, r"^not ok( \d+)? - "),                                        # TAP (node --test, prove)
     (7, r"^--- FAIL: |^\s+\w+_test\.go:\d+: "),
     (7, r"^\s*\d+\) .+|^\s*✕ |^\s*× |^\s*● "),                         # ExUnit / jest / vitest
     (7, r"No such file|command not found|Permission denied|not found|cannot find|"

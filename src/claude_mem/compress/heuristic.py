@@ -434,7 +434,9 @@ class HeuristicCompressor:
             facts.append(f"Listed: {extract.listing(lines)}")
         else:
             status = "succeeded"
-            said = "" if read_only else extract.conclusion(lines)
+            # A look's finding is what it printed, when that is a line or two.
+            said = (lines[0].strip() if read_only and 0 < len(lines) <= 2 and lines[0].strip()
+                    else "" if read_only else extract.conclusion(lines))
             if said:
                 status += f": {_short(said, 140)}"
                 facts.append(f"Output: {said}")
@@ -501,9 +503,9 @@ class HeuristicCompressor:
         status = "was interrupted" if event.is_interrupt else (
             f"failed (exit code {code})" if code else "failed")
         title = f"{what} {status}"
-        if result:
+        if result and (extract.outcome_failed(result) or not why):
             title += f": {result}"
-        elif why:
+        elif why:  # a run that failed although its last result line reads like a pass
             title += f": {_short(why, 120)}"
         elif lines:
             title += f": {_short(lines[-1], 100)}"
@@ -612,7 +614,8 @@ class HeuristicCompressor:
         learned += [_failure_line(o) for o in looks]
         learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
         learned += _problems(observations)
-        learned += [s for s in sentences if CAUSE_WORDS.search(s)][:3]
+        # A lead-in ("This might make sense because:") announces a list; it says nothing.
+        learned += [s for s in sentences if CAUSE_WORDS.search(s) and not s.rstrip().endswith(":")][:3]
 
         # Short, dense facts first (commits, outcomes, state changes), then the edits.
         completed = [f"Committed {_with_hash(_fact(o, 'Commit'), observations[i:])}"
@@ -621,7 +624,9 @@ class HeuristicCompressor:
         completed += _notable_commands(observations)
         completed += _merged_edits(observations)
         if sentences and not completed:
-            completed.append(sentences[0])
+            # The reply's first sentence with content: "Perfect." or "Ah, good point." is not
+            # what came of the request.
+            completed.append(next((x for x in sentences if not _interjection(x)), sentences[0]))
 
         investigated = _dedupe(o["title"] for o in observations
                                if o.get("type") == "discovery" and not _is_failure(o)
@@ -875,6 +880,8 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
 
 def _first_comment(content: str) -> str:
     for line in content.splitlines()[:5]:
+        if line.startswith("#!"):  # a shebang says how to run the file, not what it is
+            continue
         stripped = line.strip().strip('"\'').strip()
         if line.strip().startswith(('"""', "'''", "#", "//", "/*")):
             text = stripped.lstrip("#/*! ").rstrip("*/ ").strip('"\'').strip()
@@ -900,6 +907,15 @@ def _response_text(response) -> str:
                 if any(texts):
                     return "\n".join(texts)
     return json.dumps(response, ensure_ascii=False, default=str)
+
+
+_INTERJECTION = re.compile(r"^(perfect|great|excellent|done|ok(ay)?|sure|yes|no|ah|oh|hmm|right|alright|"
+                          r"good|nice|got it|you'?re (right|not wrong)|absolutely|exactly)\b", re.I)
+
+
+def _interjection(sentence: str) -> bool:
+    """A short sentence that only reacts ("Perfect!", "Ah, this is a crucial decision.")."""
+    return len(sentence) < 60 and bool(_INTERJECTION.match(sentence.strip("*_ ")))
 
 
 def _plain(markdown: str) -> str:
