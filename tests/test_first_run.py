@@ -125,7 +125,7 @@ def test_the_plugins_mcp_entry_works_from_a_python_without_mcp(tmp_path):
     proc = subprocess.run([SYSTEM_PYTHON, str(plugin / "mcp_launch.py")], input="", text=True,
                           capture_output=True, timeout=60, env=env)
     assert proc.returncode == 1
-    assert "no Python here has the MCP SDK" in proc.stderr and "CLAUDE_MEM_PYTHON" in proc.stderr
+    assert "no Python 3.11+ here has the MCP SDK" in proc.stderr and "CLAUDE_MEM_PYTHON" in proc.stderr
 
 
 def test_uninstall_says_what_it_removed(tmp_path):

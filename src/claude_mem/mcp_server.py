@@ -121,7 +121,10 @@ def _kinds_and_type(kind: str | None) -> tuple[tuple[str, ...], str | None]:
 
 
 def _hit_line(hit: dict, with_project: bool) -> str:
+    from claude_mem.context import agent_tag
+
     where = f" [{hit.get('project', '')}]" if with_project else ""
+    where += agent_tag(hit)  # " [Codex]" for another agent's work
     if hit["kind"] == "observation":
         line = (f"obs #{hit['id']} · {when(hit.get('created_at'))} · {hit.get('type', '')} · "
                 f"{one_line(hit.get('title'), 160)}")
@@ -179,7 +182,9 @@ def _session_ref(store, session_id: int) -> str:
     row = store.session(session_id)
     if row is None:
         return f"session #{session_id}"
-    return f"session {row['claude_session_id'][:8]} (#{session_id}), project {row['project']}"
+    agent = row.get("agent") or "claude-code"
+    return (f"session {row['claude_session_id'][:8]} (#{session_id}), project {row['project']}"
+            + ("" if agent == "claude-code" else f", agent {agent}"))
 
 
 def observations_text(ids) -> str:
