@@ -342,16 +342,20 @@ def status_cmd(as_json):
 
 @main.command("doctor")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Each check as {status, message}; exit code as without --json.")
-def doctor_cmd(claude_config_dir, as_json):
-    """Check the installation and the data; exit 1 when something needs attention."""
+              help="Each check as {status, message}, and each agent's hooks; exit code as without --json.")
+def doctor_cmd(claude_config_dir, codex_home, as_json):
+    """Check the installation (Claude Code and Codex CLI) and the data; exit 1 when something
+    needs attention."""
     from claude_mem import health
 
-    problems, lines = health.doctor(claude_config_dir)
+    problems, lines = health.doctor(claude_config_dir, codex_home)
     if as_json:
         checks = [{"status": line[:6].strip().lower(), "message": line[6:]} for line in lines]
-        _dump({"ok": not problems, "problems": problems, "checks": checks})
+        _dump({"ok": not problems, "problems": problems, "checks": checks,
+               "agents": health.agent_hooks(claude_config_dir, codex_home)})
     else:
         for line in lines:
             click.echo(line)
