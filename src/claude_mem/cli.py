@@ -70,9 +70,23 @@ def main():
 @click.option("--register-mcp", is_flag=True,
               help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-def install_cmd(claude_config_dir, register_mcp, as_json):
-    """Add claude-mem's hooks to Claude Code's settings.json (idempotent) and say what next."""
+@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+              show_default=True, help="The coding agent to install into.")
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
+@click.option("--codex-bin", type=click.Path(dir_okay=False),
+              help="The codex command that trusts the hooks (default: codex on PATH).")
+@click.option("--trust/--no-trust", default=True, show_default=True,
+              help="Codex: record claude-mem's hooks as trusted (asks `codex app-server`).")
+def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust):
+    """Add claude-mem's hooks to Claude Code's settings.json, or to Codex CLI with
+    --agent codex (idempotent), and say what next."""
     from claude_mem import install
+
+    if agent == "codex":
+        from claude_mem import cli_codex
+
+        return cli_codex.install(codex_home, codex_bin, trust, as_json)
 
     try:
         path = install.install(claude_config_dir)
@@ -108,9 +122,18 @@ def install_cmd(claude_config_dir, register_mcp, as_json):
 @main.command("uninstall")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-def uninstall_cmd(claude_config_dir, as_json):
-    """Remove claude-mem's hooks (and only those) from settings.json."""
+@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+              show_default=True, help="The coding agent to remove claude-mem from.")
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
+def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
+    """Remove claude-mem's hooks (and only those) from settings.json (or Codex's config)."""
     from claude_mem import install
+
+    if agent == "codex":
+        from claude_mem import cli_codex
+
+        return cli_codex.uninstall(codex_home, as_json)
 
     before = sorted(install.installed_commands(claude_config_dir))
     try:
@@ -129,12 +152,14 @@ def uninstall_cmd(claude_config_dir, as_json):
 
 
 @main.command("hook")
+@click.option("--agent", default="claude-code", show_default=True,
+              help="The coding agent that runs this hook: claude-code or codex.")
 @click.argument("event")
-def hook_cmd(event):
-    """Run one hook (reads Claude Code's JSON on stdin). Always exits 0."""
+def hook_cmd(agent, event):
+    """Run one hook (reads the agent's JSON on stdin). Always exits 0."""
     from claude_mem import hooks
 
-    sys.exit(hooks.main([event]))
+    sys.exit(hooks.main(["--agent", agent, event]))
 
 
 # -- reading memory --------------------------------------------------------------------
@@ -252,7 +277,8 @@ def sessions_cmd(project, limit, as_json):
     for row in rows:
         first = " ".join(str(row.get("first_prompt") or "").split())[:60]
         click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {when(row['started_at'])} "
-                   f"{row['status']:<9} {row['project']:<{width}} prompts={row['prompt_counter']:<3} "
+                   f"{row['status']:<9} {row['project']:<{width}} {row.get('agent') or 'claude-code':<11} "
+                   f"prompts={row['prompt_counter']:<3} "
                    f"obs={row['observation_count']:<4} {first}")
 
 
@@ -316,16 +342,20 @@ def status_cmd(as_json):
 
 @main.command("doctor")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Each check as {status, message}; exit code as without --json.")
-def doctor_cmd(claude_config_dir, as_json):
-    """Check the installation and the data; exit 1 when something needs attention."""
+              help="Each check as {status, message}, and each agent's hooks; exit code as without --json.")
+def doctor_cmd(claude_config_dir, codex_home, as_json):
+    """Check the installation (Claude Code and Codex CLI) and the data; exit 1 when something
+    needs attention."""
     from claude_mem import health
 
-    problems, lines = health.doctor(claude_config_dir)
+    problems, lines = health.doctor(claude_config_dir, codex_home)
     if as_json:
         checks = [{"status": line[:6].strip().lower(), "message": line[6:]} for line in lines]
-        _dump({"ok": not problems, "problems": problems, "checks": checks})
+        _dump({"ok": not problems, "problems": problems, "checks": checks,
+               "agents": health.agent_hooks(claude_config_dir, codex_home)})
     else:
         for line in lines:
             click.echo(line)

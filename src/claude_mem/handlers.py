@@ -60,7 +60,7 @@ class EventHandlers:
     def handle_start(self, event: SessionStart, group, name: str, at: float) -> None:
         with self.store.write():
             self.store.open_session(event.session_id, name, event.cwd, at,
-                                    new_run=event.source == "resume")
+                                    new_run=event.source == "resume", agent=event.agent)
             self.store.delete_pending(_ids(group))
 
     def handle_prompt(self, event: UserPrompt, group, name: str, at: float) -> None:
@@ -74,7 +74,7 @@ class EventHandlers:
             text = privacy.truncate(text, privacy.clamp_limit(
                 self.settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS))
         with self.store.write():
-            session = self.store.open_session(event.session_id, name, event.cwd, at)
+            session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
             # A background task's notification or a local command's output is not a
             # request: what follows belongs to the request that is still running.
             if kind == "prompt":
@@ -102,7 +102,7 @@ class EventHandlers:
         session = self.store.session_by_claude_id(event.session_id)
         if session is None:
             with self.store.write():
-                session = self.store.open_session(event.session_id, name, event.cwd, at)
+                session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
         return session
 
     def handle_tools(self, event: ToolEvent, group, name: str, at: float) -> None:
@@ -130,7 +130,7 @@ class EventHandlers:
         batch_key = content_hash(*(r["payload"] for r, _ in unique))
         seen: dict[str, int] = {}
         with self.store.write():
-            session = self.store.open_session(event.session_id, name, event.cwd, at)
+            session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
             for obs in produced.observations:
                 key = obs.tool_use_id or batch_key
                 position = seen.get(key, 0)

@@ -6,7 +6,7 @@ Contract:
   ``python -m claude_mem.mcp_server [--cwd DIR]`` entry (exit 1 with a message on
   stderr when the SDK is missing). ``cwd`` picks the default project; without it the
   project comes from ``$CLAUDE_PROJECT_DIR``, else the process's working directory.
-- The MCP SDK (``mcp``, the ``claude-mem[mcp]`` extra) is imported only inside
+- The MCP SDK (``mcp``, the ``coding-memory[mcp]`` extra) is imported only inside
   ``build_server``: importing this module never needs it, and a missing SDK raises
   ``MCPUnavailable`` whose message names the ``…/python -m pip install …[mcp]`` line for
   this environment.
@@ -121,7 +121,10 @@ def _kinds_and_type(kind: str | None) -> tuple[tuple[str, ...], str | None]:
 
 
 def _hit_line(hit: dict, with_project: bool) -> str:
+    from claude_mem.context import agent_tag
+
     where = f" [{hit.get('project', '')}]" if with_project else ""
+    where += agent_tag(hit)  # " [Codex]" for another agent's work
     if hit["kind"] == "observation":
         line = (f"obs #{hit['id']} · {when(hit.get('created_at'))} · {hit.get('type', '')} · "
                 f"{one_line(hit.get('title'), 160)}")
@@ -179,7 +182,9 @@ def _session_ref(store, session_id: int) -> str:
     row = store.session(session_id)
     if row is None:
         return f"session #{session_id}"
-    return f"session {row['claude_session_id'][:8]} (#{session_id}), project {row['project']}"
+    agent = row.get("agent") or "claude-code"
+    return (f"session {row['claude_session_id'][:8]} (#{session_id}), project {row['project']}"
+            + ("" if agent == "claude-code" else f", agent {agent}"))
 
 
 def observations_text(ids) -> str:

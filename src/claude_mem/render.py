@@ -56,7 +56,7 @@ def session_text(detail: dict) -> str:
     s = detail["session"]
     lines = [f"Session #{s['id']} {s['claude_session_id']}"
              + (f" — {whose(s)}" if s.get("member") else ""),
-             f"  project {s['project']} ({s['cwd']})",
+             f"  project {s['project']} ({s['cwd']}), agent {s.get('agent') or 'claude-code'}",
              f"  status {s['status']}" + (f" ({s['end_reason']})" if s.get("end_reason") else "")
              + f", started {when(s['started_at'], seconds=True)}, last activity {when(s['last_activity_at'], seconds=True)},"
              f" runs {s['runs']}", ""]
@@ -139,6 +139,8 @@ def search_lines(hits: list[dict], query: str, *, with_project: bool = True,
         if len(title) > title_width:
             title = title[: title_width - 1] + "…"
         where = str(hit.get("project", "")) + (f" ({hit['member']})" if hit.get("member") else "")
+        if hit.get("agent") and hit["agent"] != "claude-code":
+            where += f" [{hit['agent']}]"
         rows.append((ident, stamp, where, title, match_snippet(hit, query)))
     id_w = max((len(r[0]) for r in rows), default=0)
     proj_w = max((len(r[2]) for r in rows), default=0)

@@ -5,7 +5,7 @@
   (``agent.ClaudeAgentBackend``, ``backends.AnthropicBackend``/``OpenAIBackend``).
 - ``BACKENDS``: the registry of LLM back-ends, name -> ``"module:Class"``, imported only
   when chosen (their SDKs are optional extras). A new back-end is one module implementing
-  ``Backend`` and one line here; its extra is ``claude-mem[<name>]``.
+  ``Backend`` and one line here; its extra is ``coding-memory[<name>]``.
 - Shared types: ``SessionContext`` (what a compressor knows about the work), ``Turn``
   (what to ask), ``Completion`` (what came back), ``LLMError`` (one failed attempt) and
   the helpers every back-end uses (``api_key``, ``estimate_tokens``, ``http_error``,

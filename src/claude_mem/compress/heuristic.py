@@ -31,7 +31,7 @@ import json
 import os
 import re
 
-from claude_mem.compress import extract
+from claude_mem.compress import extract, patches
 from claude_mem.compress.base import SessionContext, relative_path
 from claude_mem.models import Observation, Produced, Summary
 from claude_mem.text import one_line
@@ -166,6 +166,10 @@ class HeuristicCompressor:
             "todowrite": self._todowrite, "task": self._task, "agent": self._task,
             "webfetch": self._webfetch, "websearch": self._websearch,
             "exitplanmode": self._exitplanmode, "askuserquestion": self._ask,
+            # Codex CLI's tools (its adapter names shells "Bash"; these catch the rest).
+            "apply_patch": functools.partial(patches.observe, self),
+            "exec_command": self._codex_shell, "shell": self._codex_shell,
+            "shell_command": self._codex_shell, "local_shell": self._codex_shell,
         }
 
     # -- paths -----------------------------------------------------------------------
@@ -386,6 +390,13 @@ class HeuristicCompressor:
         return self._command_obs(ctx, command, lines, out, data.get("description") or "",
                                  interrupted=bool(response.get("interrupted")),
                                  background=str(response.get("backgroundTaskId") or ""))
+
+    def _codex_shell(self, ctx, data, response, failures_so_far):
+        from claude_mem.agents.codex import output_and_exit_code, shell_text
+
+        command = shell_text(data.get("command") if "command" in data else data.get("cmd"))
+        output, _ = output_and_exit_code(response) if isinstance(response, str) else (response, None)
+        return self._bash(ctx, {**data, "command": command}, output, failures_so_far)
 
     def _command_obs(self, ctx, command, lines, out, description, interrupted=False, background=""):
         core = _core_command(command)
@@ -686,7 +697,7 @@ def _failures(observations) -> tuple[list, list]:
             continue
         key = _step_key(obs)
         later = [o for o in observations[i + 1:] if _step_key(o) == key
-                 or (key.split(":", 1)[0] in ("Edit", "Write", "MultiEdit")
+                 or (key.split(":", 1)[0] in ("Edit", "Write", "MultiEdit", "apply_patch")
                      and key.split(":", 1)[1] in (o.get("files_modified") or []))]
         fix = next((o for o in later if not _is_failure(o)), None)
         if fix is not None:
