@@ -73,7 +73,7 @@ def test_a_codex_hook_queues_its_payload_as_codex():
         session = store.session_by_claude_id(SESSION)
         assert session["agent"] == "codex"
         [obs] = store.session_detail(session["id"])["observations"]
-    assert obs["title"].startswith("`ls` succeeded")
+    assert obs["title"].startswith("`ls` ") and "failure" not in obs["concepts"]
 
 
 # -- the adapter ------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ register(
             choices=("startup", "resume", "clear", "compact")),
     Setting("context_observations", "int", 40, "recent observations considered for the context",
             minimum=0, maximum=1000),
-    Setting("context_summaries", "int", 8, "recent request summaries considered for the context",
+    Setting("context_summaries", "int", 16, "recent request summaries considered for the context",
             minimum=0, maximum=200),
     # Worker lifecycle
     Setting("worker_idle_seconds", "float", 7200.0,
