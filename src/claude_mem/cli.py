@@ -55,10 +55,21 @@ class _Commands(click.Group):
         return super().get_command(ctx, name)
 
 
+# Commands whose standard output is a protocol stream, written exactly as produced.
+_PROTOCOL_COMMANDS = ("hook", "mcp")
+
+
 @click.group(cls=_Commands)
 @click.version_option(package_name="claude-mem")
-def main():
+@click.pass_context
+def main(ctx):
     """Persistent memory for Claude Code."""
+    if ctx.invoked_subcommand not in _PROTOCOL_COMMANDS:
+        # Memory holds text from anywhere (prompts, commands, tool output): no stored
+        # control character may reach the reader's terminal (see render.terminal_safe).
+        from claude_mem import render
+
+        render.guard_stdout()
 
 
 # -- installing ------------------------------------------------------------------------
@@ -357,24 +368,36 @@ def status_cmd(as_json):
 
 @main.command("doctor")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Each check as {status, message}; exit code as without --json.")
-def doctor_cmd(claude_config_dir, as_json):
-    """Check the installation and the data; exit 1 when something needs attention."""
+              help="Each check as {status, message}, and each agent's hooks; exit code as without --json.")
+def doctor_cmd(claude_config_dir, codex_home, as_json):
+    """Check the installation (Claude Code and Codex CLI) and the data; exit 1 when something
+    needs attention."""
     from claude_mem import health
 
-    problems, lines = health.doctor(claude_config_dir)
+    problems, lines = health.doctor(claude_config_dir, codex_home)
     if as_json:
         checks = [{"status": line[:6].strip().lower(), "message": line[6:]} for line in lines]
-        _dump({"ok": not problems, "problems": problems, "checks": checks})
+        _dump({"ok": not problems, "problems": problems, "checks": checks,
+               "agents": health.agent_hooks(claude_config_dir, codex_home)})
     else:
         for line in lines:
             click.echo(line)
     sys.exit(1 if problems else 0)
 
 
+def _finite_hours(ctx, param, value):
+    # FloatRange lets nan (no comparison is true for it) and inf through.
+    if value is not None and not 0 < value < float("inf"):
+        raise click.BadParameter(f"{value} is not a number of hours more than 0", ctx, param)
+    return value
+
+
 @main.command("cleanup-sessions")
 @click.option("--max-age", "max_age", type=click.FloatRange(min=0, min_open=True), default=None,
+              callback=_finite_hours,
               help="Hours without activity before an active session is expired, more than 0 "
                    "(default: the session_max_age_hours setting).")
 @click.option("--dry-run", is_flag=True, help="Only list what would be expired.")
@@ -456,7 +479,7 @@ def demo_cmd(keep):
 
 @main.command("export")
 @click.option("--project", help="Only this project.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="File to write, private to you (0600); default: standard output.")
 def export_cmd(project, output):
     """Export sessions with their prompts, observations and summaries as JSON."""
@@ -464,24 +487,25 @@ def export_cmd(project, output):
         _check_project(store, project)
         sessions = [store.session_detail(row["id"]) for row in store.sessions(project, 1_000_000)]
     document = {"format": "claude-mem-export/1", "exported_at": time.time(), "sessions": sessions}
-    if output is None or output == "-":
-        json.dump(document, sys.stdout, indent=2, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
-        return
-    # Memory is as private as the database (0600): the file is created so from the start.
-    path = os.path.abspath(output)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    from claude_mem import outfile
+
+    def write(fh) -> None:
         json.dump(document, fh, indent=2, ensure_ascii=False, default=str)
         fh.write("\n")
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
+
+    try:
+        if output is None or output == "-":
+            return outfile.write_stdout(write)
+        # Memory is as private as the database: see outfile for how the file is made.
+        written = outfile.write_private(output, write)
+    except outfile.OutputError as exc:
+        raise click.ClickException(str(exc))
     counts = {key: sum(len(s[key]) for s in sessions) for key in ("prompts", "observations", "summaries")}
     scope = f" of project {project!r}" if project else ""
+    how = "private 0600" if written["how"] != "straight" else "written straight: not a regular file"
     click.echo(f"wrote {len(sessions)} session(s){scope} — {counts['prompts']} prompts, "
                f"{counts['observations']} observations, {counts['summaries']} summaries — "
-               f"to {path} ({os.path.getsize(path):,} bytes, private 0600)")
+               f"to {written['path']} ({written['bytes']:,} bytes, {how})")
 
 
 @main.command("mcp")

@@ -230,3 +230,41 @@ def test_codex_starts_with_what_claude_did(lab):
     sessions = lab.json("sessions", "--project", INVENTORY)
     assert {s["agent"] for s in sessions} == {"claude-code", "codex"}
 
+
+
+# Written down before the import existed: what the Codex session's memory must hold.
+KEY_TERMS = ("ledger_round.py", "round_half_even", "ROUNDING.md", "config/ledger.yaml",
+             "exit code 1", "Bankers rounding")
+
+
+def _memory_text(detail: dict) -> str:
+    return json.dumps({"observations": [(o["title"], o["files_modified"]) for o in detail["observations"]],
+                       "summaries": [(s["request"], s["completed"], s["learned"], s["notes"])
+                                     for s in detail["summaries"]]}, ensure_ascii=False)
+
+
+def test_rollout_import_equals_live_capture(lab, codex_session):
+    _, _, session = codex_session
+    rollouts = sorted((lab.codex_home / "sessions").rglob("rollout-*.jsonl"))
+    [rollout] = [r for r in rollouts if session["claude_session_id"] in r.name]
+    live = lab.json("show", str(session["id"]))
+    # Into the data dir that captured it live: nothing new.
+    again = lab.json("import", "codex", str(rollout))
+    assert again["sessions"] == {"new": 0, "partial": 0, "already": 1}, again
+    assert again["queued_rows"] == 0, again
+    # Into an empty data dir: the same memory.
+    fresh = lab.base / "imported-data"
+    try:
+        report = lab.json("import", "codex", "--codex-home", str(lab.codex_home), data_dir=fresh)
+        assert report["sessions"]["new"] >= 1 and report["parked"] == 0, report
+        [imported_row] = [s for s in lab.json("sessions", data_dir=fresh)
+                          if s["claude_session_id"] == session["claude_session_id"]]
+        assert imported_row["agent"] == "codex"
+        imported = lab.json("show", str(imported_row["id"]), data_dir=fresh)
+        assert [o["title"] for o in imported["observations"]] == [o["title"] for o in live["observations"]]
+        live_text, imported_text = _memory_text(live), _memory_text(imported)
+        for term in KEY_TERMS:
+            assert term in live_text and term in imported_text, term
+        assert lab.json("import", "codex", "--codex-home", str(lab.codex_home), data_dir=fresh)["queued_rows"] == 0
+    finally:
+        lab.stop(fresh)
