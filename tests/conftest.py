@@ -22,6 +22,10 @@ from helpers import (HOOK_NAME, context_from, hook_argv, load_fixture,  # noqa: 
 # helpers.py existed; new code imports them from helpers.
 
 
+# Module-scoped fixtures start workers before ``isolated_env`` runs: the same default for them.
+os.environ.setdefault("CLAUDE_MEM_SEARCH_MODE", "words")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
     data = tmp_path / "data"

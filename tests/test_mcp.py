@@ -161,7 +161,8 @@ def test_lists_the_five_read_only_tools_with_descriptions(answers):
     for tool in tools.values():
         assert 40 < len(tool.description) < 600
         assert tool.annotations.read_only_hint is True
-    assert set(tools["search"].input_schema["properties"]) == {"query", "project", "type", "limit"}
+    assert set(tools["search"].input_schema["properties"]) == {"query", "project", "type", "limit",
+                                                               "mode"}
     assert tools["search"].input_schema["required"] == ["query"]
     assert tools["get_observations"].input_schema["properties"]["ids"]["type"] == "array"
     assert set(tools["timeline"].input_schema["properties"]) == {"observation_id", "before", "after"}

@@ -89,8 +89,6 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
         return hits
     pool = max(int(limit), POOL)
     near = nearest(store, text, project=project, kinds=kinds, limit=pool, settings=settings)
-    if not near:
-        return []
     words = store.search(text, project=project, kinds=kinds, limit=pool) if mode == "both" else []
     fused: dict = {}
     found: dict = {}
