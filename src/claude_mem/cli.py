@@ -55,10 +55,21 @@ class _Commands(click.Group):
         return super().get_command(ctx, name)
 
 
+# Commands whose standard output is a protocol stream, written exactly as produced.
+_PROTOCOL_COMMANDS = ("hook", "mcp")
+
+
 @click.group(cls=_Commands)
 @click.version_option(package_name="claude-mem")
-def main():
+@click.pass_context
+def main(ctx):
     """Persistent memory for Claude Code."""
+    if ctx.invoked_subcommand not in _PROTOCOL_COMMANDS:
+        # Memory holds text from anywhere (prompts, commands, tool output): no stored
+        # control character may reach the reader's terminal (see render.terminal_safe).
+        from claude_mem import render
+
+        render.guard_stdout()
 
 
 # -- installing ------------------------------------------------------------------------
@@ -362,8 +373,16 @@ def doctor_cmd(claude_config_dir, codex_home, as_json):
     sys.exit(1 if problems else 0)
 
 
+def _finite_hours(ctx, param, value):
+    # FloatRange lets nan (no comparison is true for it) and inf through.
+    if value is not None and not 0 < value < float("inf"):
+        raise click.BadParameter(f"{value} is not a number of hours more than 0", ctx, param)
+    return value
+
+
 @main.command("cleanup-sessions")
 @click.option("--max-age", "max_age", type=click.FloatRange(min=0, min_open=True), default=None,
+              callback=_finite_hours,
               help="Hours without activity before an active session is expired, more than 0 "
                    "(default: the session_max_age_hours setting).")
 @click.option("--dry-run", is_flag=True, help="Only list what would be expired.")
@@ -445,7 +464,7 @@ def demo_cmd(keep):
 
 @main.command("export")
 @click.option("--project", help="Only this project.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="File to write, private to you (0600); default: standard output.")
 def export_cmd(project, output):
     """Export sessions with their prompts, observations and summaries as JSON."""
@@ -453,24 +472,25 @@ def export_cmd(project, output):
         _check_project(store, project)
         sessions = [store.session_detail(row["id"]) for row in store.sessions(project, 1_000_000)]
     document = {"format": "claude-mem-export/1", "exported_at": time.time(), "sessions": sessions}
-    if output is None or output == "-":
-        json.dump(document, sys.stdout, indent=2, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
-        return
-    # Memory is as private as the database (0600): the file is created so from the start.
-    path = os.path.abspath(output)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    from claude_mem import outfile
+
+    def write(fh) -> None:
         json.dump(document, fh, indent=2, ensure_ascii=False, default=str)
         fh.write("\n")
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
+
+    try:
+        if output is None or output == "-":
+            return outfile.write_stdout(write)
+        # Memory is as private as the database: see outfile for how the file is made.
+        written = outfile.write_private(output, write)
+    except outfile.OutputError as exc:
+        raise click.ClickException(str(exc))
     counts = {key: sum(len(s[key]) for s in sessions) for key in ("prompts", "observations", "summaries")}
     scope = f" of project {project!r}" if project else ""
+    how = "private 0600" if written["how"] != "straight" else "written straight: not a regular file"
     click.echo(f"wrote {len(sessions)} session(s){scope} — {counts['prompts']} prompts, "
                f"{counts['observations']} observations, {counts['summaries']} summaries — "
-               f"to {path} ({os.path.getsize(path):,} bytes, private 0600)")
+               f"to {written['path']} ({written['bytes']:,} bytes, {how})")
 
 
 @main.command("mcp")

@@ -212,7 +212,7 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) 
               f"data dir is readable by others ({oct(mode)}): chmod 700 {data}")
     settings = config.load()
     check(not settings.problems, "settings are valid",
-          "settings problems (the defaults are used instead): " + "; ".join(settings.problems)
+          "settings problems (each says what is used instead): " + "; ".join(settings.problems)
           + " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`")
     problem = compressor_problem(settings)
     check(problem is None, f"compressor {settings.compressor} is ready", problem or "")
