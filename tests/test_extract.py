@@ -201,6 +201,8 @@ def test_the_line_a_command_ends_on():
     assert extract.conclusion(["✓ Closed spotter-dov.1: Extracted shared transcript"]) == \
         "✓ Closed spotter-dov.1: Extracted shared transcript"
     assert extract.conclusion(["one line"]) == "one line"
+    # npm echoes the script it runs: the result is what follows
+    assert extract.conclusion(["> app@0.1.0 build", "> tsc", "built in 2.1s"]) == "built in 2.1s"
     assert extract.conclusion([f"line {i}" for i in range(20)]) == ""
 
 

@@ -366,7 +366,9 @@ def conclusion(lines, short: int = 8) -> str:
     for line in lines:
         if _CONCLUSION.search(line.strip()):
             return line.strip()[:200]
-    meaningful = [l.strip() for l in lines if l.strip() and not re.match(r"^[-=*#.]+$|^(done|ok)\.?$", l.strip(), re.I)]
+    # npm/yarn/pnpm echo the script they run ("> app@1.0.0 build"): that is not a result.
+    meaningful = [l.strip() for l in lines if l.strip()
+                  and not re.match(r"^[-=*#.]+$|^(done|ok)\.?$|^> \S+@\S+ \S+$|^> ", l.strip(), re.I)]
     return meaningful[0][:200] if meaningful and len(lines) <= short else ""
 
 

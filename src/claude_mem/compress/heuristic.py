@@ -557,7 +557,7 @@ class HeuristicCompressor:
             text = "\n".join(b.get("text", "") for b in response["content"] if isinstance(b, dict))
         # A subagent's report is prose: keep its lines that carry facts, and the best of
         # them in the title, since that is all the index shows of work done out of sight.
-        found = extract.report_lines(text) or [_short(line, 200) for line in _lines(text)[:5]]
+        found = extract.report_lines(text, limit=10) or [_short(line, 200) for line in _lines(text)[:5]]
         title = f"Delegated: {_short(description, 80)}" + (f" → {_short(found[0], 100)}" if found else "")
         return dict(type="discovery", title=title,
                     subtitle=_short(data.get("subagent_type") or "", 60),

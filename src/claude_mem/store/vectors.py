@@ -1,7 +1,7 @@
 """Vectors for search by meaning: what is embedded, what waits, and reading them back.
 
 Contract:
-- One vector per observation, summary and prompt (``vectors``, migration 6), for one
+- One vector per observation, summary and prompt (``vectors``, migration 8), for one
   ``model`` name; a row embedded by another model counts as waiting. Vectors are opaque
   BLOBs here (``semantic.codec`` packs them); the store never imports numpy.
 - ``rows_to_embed(kind, model, below, limit)``: rows without a current vector, newest
@@ -9,7 +9,7 @@ Contract:
   and the columns the text is made of (the stored, privacy-cleaned text: never anything
   else). ``save_vectors`` stores a batch in one transaction, skipping rows deleted or
   changed meanwhile (a summary re-made while it was being embedded keeps no stale vector).
-- Triggers (see ``migrations.m006_vectors``) delete the vector of a deleted row or a row
+- Triggers (see ``migrations.m008_asking_memory``) delete the vector of a deleted row or a row
   whose text changed, so forget, cascades and re-made summaries need nothing here.
 - ``vectors_after(id, model)`` reads vectors stored after an id, in id order (ids only
   grow); ``vectors_mark(model)`` is (count, highest id): a reader's copy is current when
