@@ -81,7 +81,7 @@ def main(ctx):
 @click.option("--register-mcp", is_flag=True,
               help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
               show_default=True, help="The coding agent to install into.")
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
@@ -89,15 +89,21 @@ def main(ctx):
               help="The codex command that trusts the hooks (default: codex on PATH).")
 @click.option("--trust/--no-trust", default=True, show_default=True,
               help="Codex: record claude-mem's hooks as trusted (asks `codex app-server`).")
-def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust):
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
+def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust, gemini_dir):
     """Add claude-mem's hooks to Claude Code's settings.json, or to Codex CLI with
-    --agent codex (idempotent), and say what next."""
+    --agent codex / gemini (idempotent), and say what next."""
     from claude_mem import install
 
     if agent == "codex":
-        from claude_mem import cli_codex
+        from claude_mem import cli_agents
 
-        return cli_codex.install(codex_home, codex_bin, trust, as_json)
+        return cli_agents.install(codex_home, codex_bin, trust, as_json)
+    if agent == "gemini":
+        from claude_mem import cli_agents
+
+        return cli_agents.install_gemini(gemini_dir, as_json)
 
     try:
         path = install.install(claude_config_dir)
@@ -133,18 +139,24 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
 @main.command("uninstall")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
               show_default=True, help="The coding agent to remove claude-mem from.")
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
-def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
+def uninstall_cmd(claude_config_dir, as_json, agent, codex_home, gemini_dir):
     """Remove claude-mem's hooks (and only those) from settings.json (or Codex's config)."""
     from claude_mem import install
 
     if agent == "codex":
-        from claude_mem import cli_codex
+        from claude_mem import cli_agents
 
-        return cli_codex.uninstall(codex_home, as_json)
+        return cli_agents.uninstall(codex_home, as_json)
+    if agent == "gemini":
+        from claude_mem import cli_agents
+
+        return cli_agents.uninstall_gemini(gemini_dir, as_json)
 
     before = sorted(install.installed_commands(claude_config_dir))
     try:
@@ -164,7 +176,7 @@ def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
 
 @main.command("hook")
 @click.option("--agent", default="claude-code", show_default=True,
-              help="The coding agent that runs this hook: claude-code or codex.")
+              help="The coding agent that runs this hook: claude-code, codex or gemini.")
 @click.argument("event")
 def hook_cmd(agent, event):
     """Run one hook (reads the agent's JSON on stdin). Always exits 0."""
