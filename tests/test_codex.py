@@ -73,7 +73,7 @@ def test_a_codex_hook_queues_its_payload_as_codex():
         session = store.session_by_claude_id(SESSION)
         assert session["agent"] == "codex"
         [obs] = store.session_detail(session["id"])["observations"]
-    assert obs["title"].startswith("`ls` succeeded")
+    assert obs["title"].startswith("`ls` ") and "failure" not in obs["concepts"]
 
 
 # -- the adapter ------------------------------------------------------------------------------
@@ -109,6 +109,27 @@ def test_a_failed_command_gets_its_exit_code_from_the_rollout():
     assert event.failed and event.error.startswith("Exit code 2")
     assert adapter.exit_code_from_rollout(str(FIXTURE), "no-such-call") is None
     assert adapter.exit_code_from_rollout("/dev/zero", failing) is None  # never a device
+
+
+def test_the_rollout_is_read_once_as_it_grows(tmp_path):
+    path = tmp_path / "rollout-live.jsonl"
+
+    def record(call: str, code: int) -> str:
+        return json.dumps({"type": "event_msg", "payload": {"type": "item_completed", "item": {
+            "type": "CommandExecution", "id": call, "exit_code": code}}}) + "\n"
+
+    path.write_text(record("a", 0) + record("b", 3))
+    assert adapter.exit_code_from_rollout(str(path), "b") == 3
+    first_pass = adapter._ROLLOUTS[str(path)][1]
+    assert first_pass == path.stat().st_size
+    with open(path, "a") as fh:  # Codex is still writing: a line without its end waits
+        fh.write(record("c", 1)[:-10])
+    assert adapter.exit_code_from_rollout(str(path), "c") is None
+    assert adapter._ROLLOUTS[str(path)][1] == first_pass
+    with open(path, "a") as fh:
+        fh.write(record("c", 1)[-10:])
+    assert adapter.exit_code_from_rollout(str(path), "c") == 1
+    assert adapter.exit_code_from_rollout(str(path), "a") == 0  # from what was read before
 
 
 def test_output_header_and_shell_text():
@@ -201,9 +222,18 @@ def test_import_codex_makes_memory_once():
     assert [s["prompt_number"] for s in detail["summaries"]] == [1, 2]
     again = import_rollouts([str(FIXTURE)])
     assert again["sessions"]["already"] == 1 and again["queued_rows"] == 0
-    # The context any agent starts with here says whose work it was.
+    # The context any agent starts with here says whose work it was; so do search, the MCP
+    # tools and the viewer.
     out = _cli("context", "--cwd", "/work/tax-engine").stdout
     assert "[Codex]" in out and "src/rates.py" in out
+    assert "[codex]" in _cli("search", "apply_rate").stdout
+    from claude_mem import mcp_server
+    from claude_mem.viewer import pages
+
+    assert "[Codex]" in mcp_server.search_text("apply_rate", project="tax-engine")
+    assert "agent codex" in mcp_server.session_text(SESSION[:13])
+    assert "<span class='agent'>Codex</span>" in pages.session_page(detail)
+    assert all(s["agent"] == "codex" for s in json.loads(_cli("sessions", "--json").stdout))
 
 
 # -- install --agent codex ----------------------------------------------------------------------

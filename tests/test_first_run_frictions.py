@@ -46,7 +46,7 @@ def test_export_into_a_missing_folder_says_so(tmp_path):
     wait_until_drained()
     target = tmp_path / "no" / "such" / "folder" / "x.json"
     result = invoke("export", "-o", str(target), code=1)
-    assert f"the folder {target.parent} does not exist" in result.output
+    assert f"no such folder: {target.parent}" in result.output
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
 
 

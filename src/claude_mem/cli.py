@@ -55,10 +55,21 @@ class _Commands(click.Group):
         return super().get_command(ctx, name)
 
 
+# Commands whose standard output is a protocol stream, written exactly as produced.
+_PROTOCOL_COMMANDS = ("hook", "mcp")
+
+
 @click.group(cls=_Commands)
 @click.version_option(package_name="claude-mem")
-def main():
+@click.pass_context
+def main(ctx):
     """Persistent memory for Claude Code."""
+    if ctx.invoked_subcommand not in _PROTOCOL_COMMANDS:
+        # Memory holds text from anywhere (prompts, commands, tool output): no stored
+        # control character may reach the reader's terminal (see render.terminal_safe).
+        from claude_mem import render
+
+        render.guard_stdout()
 
 
 # -- installing ------------------------------------------------------------------------
@@ -70,7 +81,7 @@ def main():
 @click.option("--register-mcp", is_flag=True,
               help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
               show_default=True, help="The coding agent to install into.")
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
@@ -78,15 +89,21 @@ def main():
               help="The codex command that trusts the hooks (default: codex on PATH).")
 @click.option("--trust/--no-trust", default=True, show_default=True,
               help="Codex: record claude-mem's hooks as trusted (asks `codex app-server`).")
-def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust):
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
+def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust, gemini_dir):
     """Add claude-mem's hooks to Claude Code's settings.json, or to Codex CLI with
-    --agent codex (idempotent), and say what next."""
+    --agent codex / gemini (idempotent), and say what next."""
     from claude_mem import install
 
     if agent == "codex":
-        from claude_mem import cli_codex
+        from claude_mem import cli_agents
 
-        return cli_codex.install(codex_home, codex_bin, trust, as_json)
+        return cli_agents.install(codex_home, codex_bin, trust, as_json)
+    if agent == "gemini":
+        from claude_mem import cli_agents
+
+        return cli_agents.install_gemini(gemini_dir, as_json)
 
     try:
         path = install.install(claude_config_dir)
@@ -125,18 +142,24 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
 @main.command("uninstall")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
               show_default=True, help="The coding agent to remove claude-mem from.")
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
-def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
+def uninstall_cmd(claude_config_dir, as_json, agent, codex_home, gemini_dir):
     """Remove claude-mem's hooks (and only those) from settings.json (or Codex's config)."""
     from claude_mem import install
 
     if agent == "codex":
-        from claude_mem import cli_codex
+        from claude_mem import cli_agents
 
-        return cli_codex.uninstall(codex_home, as_json)
+        return cli_agents.uninstall(codex_home, as_json)
+    if agent == "gemini":
+        from claude_mem import cli_agents
+
+        return cli_agents.uninstall_gemini(gemini_dir, as_json)
 
     before = sorted(install.installed_commands(claude_config_dir))
     try:
@@ -156,7 +179,7 @@ def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
 
 @main.command("hook")
 @click.option("--agent", default="claude-code", show_default=True,
-              help="The coding agent that runs this hook: claude-code or codex.")
+              help="The coding agent that runs this hook: claude-code, codex or gemini.")
 @click.argument("event", metavar="EVENT")
 def hook_cmd(agent, event):
     from claude_mem import hooks
@@ -380,8 +403,16 @@ def doctor_cmd(claude_config_dir, codex_home, as_json):
     sys.exit(1 if problems else 0)
 
 
+def _finite_hours(ctx, param, value):
+    # FloatRange lets nan (no comparison is true for it) and inf through.
+    if value is not None and not 0 < value < float("inf"):
+        raise click.BadParameter(f"{value} is not a number of hours more than 0", ctx, param)
+    return value
+
+
 @main.command("cleanup-sessions")
 @click.option("--max-age", "max_age", type=click.FloatRange(min=0, min_open=True), default=None,
+              callback=_finite_hours,
               help="Hours without activity before an active session is expired, more than 0 "
                    "(default: the session_max_age_hours setting).")
 @click.option("--dry-run", is_flag=True, help="Only list what would be expired.")
@@ -468,7 +499,7 @@ def demo_cmd(keep):
 
 @main.command("export")
 @click.option("--project", help="Only this project.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="File to write, private to you (0600); default: standard output.")
 def export_cmd(project, output):
     """Export sessions with their prompts, observations and summaries as JSON."""
@@ -476,27 +507,25 @@ def export_cmd(project, output):
         _check_project(store, project)
         sessions = [store.session_detail(row["id"]) for row in store.sessions(project, 1_000_000)]
     document = {"format": "claude-mem-export/1", "exported_at": time.time(), "sessions": sessions}
-    if output is None or output == "-":
-        json.dump(document, sys.stdout, indent=2, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
-        return
-    # Memory is as private as the database (0600): the file is created so from the start.
-    path = os.path.abspath(output)
-    if not os.path.isdir(os.path.dirname(path)):
-        raise click.ClickException(f"cannot write {path}: the folder {os.path.dirname(path)} does "
-                                   "not exist (create it, or name a file in a folder that does)")
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    from claude_mem import outfile
+
+    def write(fh) -> None:
         json.dump(document, fh, indent=2, ensure_ascii=False, default=str)
         fh.write("\n")
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
+
+    try:
+        if output is None or output == "-":
+            return outfile.write_stdout(write)
+        # Memory is as private as the database: see outfile for how the file is made.
+        written = outfile.write_private(output, write)
+    except outfile.OutputError as exc:
+        raise click.ClickException(str(exc))
     counts = {key: sum(len(s[key]) for s in sessions) for key in ("prompts", "observations", "summaries")}
     scope = f" of project {project!r}" if project else ""
+    how = "private 0600" if written["how"] != "straight" else "written straight: not a regular file"
     click.echo(f"wrote {len(sessions)} session(s){scope} — {counts['prompts']} prompts, "
                f"{counts['observations']} observations, {counts['summaries']} summaries — "
-               f"to {path} ({os.path.getsize(path):,} bytes, private 0600)")
+               f"to {written['path']} ({written['bytes']:,} bytes, {how})")
 
 
 @main.command("mcp")

@@ -38,6 +38,12 @@ def _since(value: str | None) -> float | None:
     return moment.timestamp()
 
 
+def _bar_stream():
+    from claude_mem import render
+
+    return render.raw(sys.stderr)
+
+
 class _Progress:
     """A progress bar on a terminal, plain lines otherwise (both on stderr)."""
 
@@ -60,7 +66,7 @@ class _Progress:
         if self.tty:
             if self.bar is None:
                 self.bar = click.progressbar(length=max(1, bytes_total), label="Reading transcripts",
-                                             show_eta=True, show_percent=True, file=sys.stderr,
+                                             show_eta=True, show_percent=True, file=_bar_stream(),
                                              item_show_func=lambda item: item)
                 self.bar.__enter__()
                 self._done = 0
@@ -87,7 +93,7 @@ class _Progress:
         if self.tty:
             if self.drain_bar is None:
                 self.drain_bar = click.progressbar(length=max(1, total), label="Making memory",
-                                                   show_eta=True, show_pos=True, file=sys.stderr)
+                                                   show_eta=True, show_pos=True, file=_bar_stream())
                 self.drain_bar.__enter__()
                 self._drained = 0
             self.drain_bar.update(done - self._drained)

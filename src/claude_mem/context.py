@@ -23,7 +23,7 @@ def whose(item: dict, stamp: str = "created_at") -> str:
     return f" ({item['member']}, {ago(item.get(stamp))})"
 
 
-AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex"}
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex", "gemini": "Gemini"}
 
 
 def agent_tag(item: dict, mixed: bool = False) -> str:
@@ -140,6 +140,13 @@ def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False) 
     return line
 
 
+def _commit_hash(title: str) -> str:
+    """The hash in a commit observation's title ("… committed 3e202eb on main: …"), else a
+    string found nowhere. (No ``re``: this module runs in the SessionStart hook.)"""
+    word = title.split(" committed ", 1)[1].split(" ", 1)[0].rstrip(":") if " committed " in title else ""
+    return word if len(word) >= 7 and all(c in "0123456789abcdef" for c in word) else "\0"
+
+
 def _plain(text) -> str:
     return " ".join(str(text or "").replace("**", "").split())
 
@@ -199,7 +206,7 @@ def render(store, project: str, settings, *, since: float | None = None,
         return ""
     # More than Claude Code's work here: every entry says which agent did it.
     mixed = any((item.get("agent") or "claude-code") != "claude-code" for item in summaries + observations)
-    sessions_of = "coding-agent sessions (Claude Code, Codex)" if mixed else "Claude Code sessions"
+    sessions_of = "coding-agent sessions (Claude Code, Codex, Gemini CLI)" if mixed else "Claude Code sessions"
     if after_compaction:
         header = [
             f"{HEADER} {project}",
@@ -233,18 +240,23 @@ def render(store, project: str, settings, *, since: float | None = None,
         lines += render_summary_full(full, int((budget - used) * share), mixed) + [""]
         used = sum(len(line) + 1 for line in lines)
 
-    def add_section(title: str, items: list, limit: int) -> None:
+    def add_section(title: str, items: list, limit: int, first: int | None = None) -> None:
         """Each item is a list of renderings, richest first. Every item gets its shortest
-        rendering while there is room; then, newest first, richer ones while they fit."""
+        rendering while there is room (item ``first`` before the others); then, newest
+        first, richer ones while they fit."""
         nonlocal used
         room = min(limit, budget - used) - len(title) - 2
-        chosen: list[int | None] = []
-        for choices in items:
+        chosen: list[int | None] = [None] * len(items)
+        order = list(range(len(items)))
+        if first is not None:
+            order.remove(first)
+            order.insert(0, first)
+        for n in order:
+            choices = items[n]
             if len(choices[-1]) + 1 <= room:
-                chosen.append(len(choices) - 1)
+                chosen[n] = len(choices) - 1
                 room -= len(choices[-1]) + 1
-            else:
-                chosen.append(None)  # a shorter item further down may still fit
+            # else: a shorter item further down may still fit
         for n, choices in enumerate(items):
             if chosen[n] is None:
                 continue
@@ -259,10 +271,22 @@ def render(store, project: str, settings, *, since: float | None = None,
             lines.extend([title] + taken + [""])
             used = sum(len(line) + 1 for line in lines)
 
+    others = [s for s in summaries if s is not full]
     earlier = [[render_summary_line(s, rich=True, mixed=mixed), render_summary_line(s, mixed=mixed)]
-               for s in summaries if s is not full]
-    add_section("## Earlier requests", earlier, int((budget - used) * 0.8))
-    add_section("## Recent observations", [[render_observation_line(o, mixed)] for o in observations],
+               for s in others]
+    # In a long session the request that opened it set the thread (what is being built,
+    # what was decided first): it keeps a line even when the later ones crowd the budget.
+    opening = None
+    if full is not None:
+        same = [n for n, s in enumerate(others) if s.get("session_id") == full.get("session_id")
+                and (s.get("prompt_number") or 0) < (full.get("prompt_number") or 0)]
+        if len(same) >= 3:
+            opening = min(same, key=lambda n: others[n].get("prompt_number") or 0)
+    add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening)
+    # A commit already named above needs no index line of its own.
+    above = "\n".join(lines)
+    index = [o for o in observations if _commit_hash(o.get("title") or "") not in above]
+    add_section("## Recent observations", [[render_observation_line(o, mixed)] for o in index],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head

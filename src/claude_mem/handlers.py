@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import hashlib
 
-from claude_mem import log, wrappers
+from claude_mem import log, privacy, wrappers
 from claude_mem.compress import SessionContext
 from claude_mem.events import SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt
+
+
+# What a prompt that was only an image is stored as.
+IMAGE_ONLY_PROMPT = "[image]"
 
 
 def content_hash(*parts) -> str:
@@ -66,6 +70,14 @@ class EventHandlers:
 
     def handle_prompt(self, event: UserPrompt, group, name: str, at: float) -> None:
         kind, text = wrappers.classify(event.prompt)
+        if kind == "empty" and not event.prompt.strip():
+            # A prompt with no text is one that sent only an image (Claude Code keeps the
+            # picture out of the hook's payload): still a request its work belongs to.
+            kind, text = "prompt", IMAGE_ONLY_PROMPT
+        if kind == "prompt":
+            # The hook cuts only payloads it had to clean; this cut holds for every prompt.
+            text = privacy.truncate(text, privacy.clamp_limit(
+                self.settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS))
         with self.store.write():
             session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
             # A background task's notification or a local command's output is not a

@@ -186,9 +186,12 @@ def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = N
               "hooks": {row.event: {"installed": row.event in found, "command": found.get(row.event)}
                         for row in rows_for(CLAUDE_CODE)}}
     codex = install_codex.status(codex_home)
+    from claude_mem import install_gemini
+
     return {"claude-code": claude,
             "codex": {"codex_home": codex["codex_home"], "hooks_file": codex["hooks_file"],
-                      "installed": codex["installed"], "hooks": codex["events"]}}
+                      "installed": codex["installed"], "hooks": codex["events"]},
+            "gemini": install_gemini.status()}
 
 
 def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) -> tuple[int, list[str]]:
@@ -220,7 +223,7 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) 
         advice = (f" — correct the JSON in {path} by hand, or move it away "
                   f"(`mv {path} {path}.bad`) and set what you need again with `claude-mem config set`")
     check(not settings.problems, "settings are valid",
-          "settings problems (the defaults are used instead): " + "; ".join(settings.problems) + advice)
+          "settings problems (each says what is used instead): " + "; ".join(settings.problems) + advice)
     problem = compressor_problem(settings)
     check(problem is None, f"compressor {settings.compressor} is ready", problem or "")
     for line in exclusion_warnings(settings, claude_config_dir):
@@ -256,6 +259,11 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) 
     else:
         lines.append(f"info  Codex: not installed in {codex['codex_home']} "
                      "(`claude-mem install --agent codex` to share this memory with Codex CLI)")
+    gemini = agent_hooks(claude_config_dir, codex_home)["gemini"]
+    if gemini["installed"]:
+        missing = [e for e, h in gemini["hooks"].items() if not h["installed"]]
+        check(not missing, f"Gemini CLI: all {len(gemini['hooks'])} hooks installed in {gemini['settings_file']}",
+              f"Gemini CLI: hooks missing: {', '.join(missing)} (run `claude-mem install --agent gemini`)")
     if os.path.exists(config.db_path()):
         with open_store() as store:
             result = store.integrity()

@@ -295,7 +295,10 @@ def transcript_folders(config_dir: str | None = None, limit: int = 500) -> list[
                            key=lambda f: f.stat().st_mtime, reverse=True)
             if not files:
                 continue
-            with open(files[0].path, encoding="utf-8", errors="replace") as fh:
+            from claude_mem import boundedfile
+
+            # A FIFO or device named *.jsonl must not hang `install`: regular files only.
+            with boundedfile.open_text(files[0].path) as fh:
                 for _, line in zip(range(50), fh):
                     if '"cwd"' not in line:
                         continue

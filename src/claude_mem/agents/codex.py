@@ -69,37 +69,71 @@ def output_and_exit_code(text) -> tuple[str, int | None]:
     return "\n".join(lines[i:]), code
 
 
+# path -> (inode, bytes read, {call id: exit code}): a worker reads each rollout once, however
+# many commands it records (a live session's events arrive one by one, the file grows).
+_ROLLOUTS: dict = {}
+_ROLLOUTS_KEPT = 16
+
+
 def exit_code_from_rollout(path, call_id: str) -> int | None:
-    """The exit code the rollout recorded for ``call_id`` (None: not found, not readable)."""
+    """The exit code the rollout recorded for ``call_id`` (None: not found, not readable).
+
+    Reads on from where the last look-up in the same file stopped (at most
+    ``ROLLOUT_SCAN_BYTES`` per look-up, whole lines only), so a long session costs one pass
+    over its rollout, not one per command; only a regular file is read, never a FIFO or device.
+    """
     if not call_id or not isinstance(path, str) or not path:
         return None
-    needle = json.dumps(call_id).encode()
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     except (OSError, ValueError):
         return None
     try:
-        if os.fstat(fd).st_mode & 0o170000 != 0o100000:  # a regular file only, never a FIFO
+        info = os.fstat(fd)
+        if info.st_mode & 0o170000 != 0o100000:
             return None
-        with os.fdopen(os.dup(fd), "rb") as fh:
-            read = 0
-            for line in fh:
-                read += len(line)
-                if read > ROLLOUT_SCAN_BYTES:
-                    return None
-                if needle not in line or b"exit_code" not in line:
-                    continue
-                code = _exit_code_in(line, call_id)
-                if code is not None:
-                    return code
+        inode, offset, codes = _ROLLOUTS.pop(path, (info.st_ino, 0, {}))
+        if inode != info.st_ino or info.st_size < offset:  # replaced or truncated: start again
+            inode, offset, codes = info.st_ino, 0, {}
+        if call_id not in codes and offset < info.st_size:
+            offset = _read_codes(fd, offset, codes)
+        _ROLLOUTS[path] = (inode, offset, codes)
+        while len(_ROLLOUTS) > _ROLLOUTS_KEPT:
+            _ROLLOUTS.pop(next(iter(_ROLLOUTS)))
+        return codes.get(call_id)
     except OSError:
         return None
     finally:
         os.close(fd)
-    return None
 
 
-def _exit_code_in(line: bytes, call_id: str) -> int | None:
+def _read_codes(fd: int, offset: int, codes: dict) -> int:
+    """Exit codes of the whole lines from ``offset`` on; returns where the next read starts."""
+    os.lseek(fd, offset, os.SEEK_SET)
+    budget = ROLLOUT_SCAN_BYTES
+    pending = b""
+    while budget > 0:
+        chunk = os.read(fd, min(1 << 20, budget))
+        if not chunk:
+            break
+        budget -= len(chunk)
+        lines = (pending + chunk).split(b"\n")
+        pending = lines.pop()  # an unfinished last line waits for the next look-up
+        for line in lines:
+            offset += len(line) + 1
+            if b"exit_code" in line:
+                found = _exit_code_in(line)
+                if found is not None:
+                    codes[found[0]] = found[1]
+        if len(pending) > ROLLOUT_SCAN_BYTES:  # one absurd line: skip past it
+            offset += len(pending)
+            pending = b""
+    return offset
+
+
+def _exit_code_in(line: bytes) -> tuple[str, int] | None:
+    """``(call id, exit code)`` of a rollout record that states one (``item_completed`` of a
+    command, or the older ``exec_command_end``)."""
     try:
         record = json.loads(line)
     except ValueError:
@@ -108,10 +142,9 @@ def _exit_code_in(line: bytes, call_id: str) -> int | None:
     if not isinstance(payload, dict):
         return None
     item = payload.get("item") if isinstance(payload.get("item"), dict) else payload
-    if call_id not in (item.get("id"), item.get("call_id")):
-        return None
+    call = item.get("call_id") or item.get("id")
     code = item.get("exit_code")
-    return code if isinstance(code, int) else None
+    return (str(call), code) if call and isinstance(code, int) and not isinstance(code, bool) else None
 
 
 def adapt(event_name: str, payload: dict) -> tuple[str, dict]:

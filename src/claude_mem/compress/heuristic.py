@@ -241,9 +241,15 @@ class HeuristicCompressor:
             facts.append(f"Outcome: {result}")
         if names:
             facts.append("Defines: " + ", ".join(names[:LIST_LIMIT]))
+        # What the file is (a manifest's package, a module's doc line, a page's heading)
+        # goes in the title: the index shows titles, and it is often the thing asked later.
+        identity = extract.manifest(content, path)
+        if identity:
+            facts.append(f"Package: {identity}")
         subtitle = _first_comment(content)
-        return dict(type="discovery", title=f"Read {path}", subtitle=subtitle, facts=tuple(facts),
-                    files_read=(path,), concepts=("read",))
+        what = identity or subtitle
+        return dict(type="discovery", title=f"Read {path}" + (f" — {_short(what, 90)}" if what else ""),
+                    subtitle=subtitle, facts=tuple(facts), files_read=(path,), concepts=("read",))
 
     def _grep(self, ctx, data, response, _):
         pattern = data.get("pattern", "")
@@ -272,8 +278,11 @@ class HeuristicCompressor:
         files = _dedupe(self.rel(f, ctx) for f in response.get("filenames") or [])
         count = response.get("numFiles", len(files))
         facts = (f"{count} files match {_code(pattern)}",) + tuple(files[:20])
-        return dict(type="discovery", title=f"Listed files matching {_code(pattern, 60)}",
-                    subtitle=f"{count} files", facts=facts, concepts=("search",))
+        # Finding nothing is a finding ("no package.json here").
+        title = (f"Listed files matching {_code(pattern, 60)}" if count
+                 else f"No files match {_code(pattern, 60)}")
+        return dict(type="discovery", title=title, subtitle=f"{count} files", facts=facts,
+                    concepts=("search",))
 
     def _ls(self, ctx, data, response, _):
         path = self.rel(data.get("path", ""), ctx)
@@ -430,9 +439,15 @@ class HeuristicCompressor:
             status = f"committed {sha}" + (f" on {branch}" if branch else "") + f": {_short(subject, 80)}"
             facts.append(f"Commit: {sha} {subject}")
             concepts.append("commit")
+        elif re.match(r"ls\b", core) and not re.search(r"[|>;&]", command):
+            # A listing's result is what it listed (an empty folder is news too).
+            status = f"listed {extract.listing(lines)}"
+            facts.append(f"Listed: {extract.listing(lines)}")
         else:
             status = "succeeded"
-            said = "" if read_only else extract.conclusion(lines)
+            # A look's finding is what it printed, when that is a line or two.
+            said = (lines[0].strip() if read_only and 0 < len(lines) <= 2 and lines[0].strip()
+                    else "" if read_only else extract.conclusion(lines))
             if said:
                 status += f": {_short(said, 140)}"
                 facts.append(f"Output: {said}")
@@ -499,9 +514,9 @@ class HeuristicCompressor:
         status = "was interrupted" if event.is_interrupt else (
             f"failed (exit code {code})" if code else "failed")
         title = f"{what} {status}"
-        if result:
+        if result and (extract.outcome_failed(result) or not why):
             title += f": {result}"
-        elif why:
+        elif why:  # a run that failed although its last result line reads like a pass
             title += f": {_short(why, 120)}"
         elif lines:
             title += f": {_short(lines[-1], 100)}"
@@ -526,18 +541,27 @@ class HeuristicCompressor:
             counts[todo.get("status", "pending")] = counts.get(todo.get("status", "pending"), 0) + 1
         parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items()]
         facts = tuple(f"[{t.get('status', 'pending')}] {_short(t.get('content', ''), 200)}" for t in todos)
-        return dict(type="decision", title="Todo list: " + (", ".join(parts) or "empty"),
-                    facts=facts, concepts=("todo",))
+        # The item being worked on, else the last one finished: what the list says now.
+        current = ([t for t in todos if t.get("status") == "in_progress"]
+                   or [t for t in todos if t.get("status") == "completed"][-1:])
+        title = "Todo list: " + (", ".join(parts) or "empty")
+        if current:
+            doing = "doing" if current[0].get("status") == "in_progress" else "done"
+            title += f"; {doing}: {_short(current[0].get('content', ''), 100)}"
+        return dict(type="decision", title=title, facts=facts, concepts=("todo",))
 
     def _task(self, ctx, data, response, _):
         description = data.get("description") or data.get("subagent_type") or "a subtask"
         text = _response_text(response)
         if isinstance(response, dict) and isinstance(response.get("content"), list):
             text = "\n".join(b.get("text", "") for b in response["content"] if isinstance(b, dict))
-        return dict(type="discovery", title=f"Delegated: {_short(description, 100)}",
+        # A subagent's report is prose: keep its lines that carry facts, and the best of
+        # them in the title, since that is all the index shows of work done out of sight.
+        found = extract.report_lines(text, limit=10) or [_short(line, 200) for line in _lines(text)[:5]]
+        title = f"Delegated: {_short(description, 80)}" + (f" → {_short(found[0], 100)}" if found else "")
+        return dict(type="discovery", title=title,
                     subtitle=_short(data.get("subagent_type") or "", 60),
-                    facts=tuple(_short(line, 200) for line in _lines(text)[:5]),
-                    concepts=("subagent",))
+                    facts=tuple(_short(line, 200) for line in found), concepts=("subagent",))
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")
@@ -601,7 +625,8 @@ class HeuristicCompressor:
         learned += [_failure_line(o) for o in looks]
         learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
         learned += _problems(observations)
-        learned += [s for s in sentences if CAUSE_WORDS.search(s)][:3]
+        # A lead-in ("This might make sense because:") announces a list; it says nothing.
+        learned += [s for s in sentences if CAUSE_WORDS.search(s) and not s.rstrip().endswith(":")][:3]
 
         # Short, dense facts first (commits, outcomes, state changes), then the edits.
         completed = [f"Committed {_with_hash(_fact(o, 'Commit'), observations[i:])}"
@@ -610,7 +635,9 @@ class HeuristicCompressor:
         completed += _notable_commands(observations)
         completed += _merged_edits(observations)
         if sentences and not completed:
-            completed.append(sentences[0])
+            # The reply's first sentence with content: "Perfect." or "Ah, good point." is not
+            # what came of the request.
+            completed.append(next((x for x in sentences if not _interjection(x)), sentences[0]))
 
         investigated = _dedupe(o["title"] for o in observations
                                if o.get("type") == "discovery" and not _is_failure(o)
@@ -864,6 +891,8 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
 
 def _first_comment(content: str) -> str:
     for line in content.splitlines()[:5]:
+        if line.startswith("#!"):  # a shebang says how to run the file, not what it is
+            continue
         stripped = line.strip().strip('"\'').strip()
         if line.strip().startswith(('"""', "'''", "#", "//", "/*")):
             text = stripped.lstrip("#/*! ").rstrip("*/ ").strip('"\'').strip()
@@ -889,6 +918,15 @@ def _response_text(response) -> str:
                 if any(texts):
                     return "\n".join(texts)
     return json.dumps(response, ensure_ascii=False, default=str)
+
+
+_INTERJECTION = re.compile(r"^(perfect|great|excellent|done|ok(ay)?|sure|yes|no|ah|oh|hmm|right|alright|"
+                          r"good|nice|got it|you'?re (right|not wrong)|absolutely|exactly)\b", re.I)
+
+
+def _interjection(sentence: str) -> bool:
+    """A short sentence that only reacts ("Perfect!", "Ah, this is a crucial decision.")."""
+    return len(sentence) < 60 and bool(_INTERJECTION.match(sentence.strip("*_ ")))
 
 
 def _plain(markdown: str) -> str:

@@ -56,7 +56,8 @@ def rollout_files(paths) -> list[str]:
     found: list[tuple[float, str]] = []
     for path in paths:
         path = os.path.abspath(os.path.expanduser(path))
-        if os.path.isfile(path):
+        if os.path.lexists(path) and not os.path.isdir(path):  # named directly: reported
+            # whatever it is (a FIFO, a device), not passed over
             found.append((_mtime(path), path))
             continue
         for folder, _dirs, files in os.walk(path):
@@ -100,29 +101,17 @@ class Rollout:
         self._parse_time = parse_time
 
     def entries(self):
-        with open(self.path, "rb") as fh:
-            number = 0
-            while True:
-                line = fh.readline(MAX_LINE_BYTES + 1)
-                if not line:
-                    return
-                number += 1
-                if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                    while line and not line.endswith(b"\n"):  # drop the rest of it
-                        line = fh.readline(1 << 20)
-                    self.problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
-                    continue
-                if not line.strip():
-                    continue
-                try:
-                    entry = json.loads(line)
-                except ValueError as exc:
-                    self.problems.append(f"line {number}: not JSON ({str(exc)[:80]})")
-                    continue
-                if isinstance(entry, dict):
-                    yield entry
-                else:
-                    self.problems.append(f"line {number}: a JSON {type(entry).__name__}, not an object")
+        """Each JSON object of the rollout, through ``boundedfile`` (regular files only; an
+        over-long, broken or too-deep line costs that line or value, never the file)."""
+        from claude_mem import boundedfile
+
+        for number, entry, problem in boundedfile.json_lines(self.path, MAX_LINE_BYTES):
+            if problem:
+                self.problems.append(f"line {number}: {problem}")
+            elif isinstance(entry, dict):
+                yield entry
+            else:
+                self.problems.append(f"line {number}: a JSON {type(entry).__name__}, not an object")
 
     def events(self):
         from claude_mem.importers import transcripts

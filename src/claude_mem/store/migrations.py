@@ -299,8 +299,43 @@ def m006_session_agent(db) -> None:
     db.execute("ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT 'claude-code'")
 
 
+# The session of a deleted observation or summary ``old`` belonged to a shared folder.
+_SHARED_ROOT_OF_OLD = _SHARED_ROOT.replace("new.session_id", "old.session_id")
+
+
+def _tombstone_for_team(table: str, kind: str) -> str:
+    """A trigger leaving a tombstone for a deleted row made here of a shared folder."""
+    return f"""
+        CREATE TRIGGER team_tombstones_{table} AFTER DELETE ON {table}
+        WHEN old.member IS NULL BEGIN
+            INSERT OR IGNORE INTO team_tombstones (kind, row_id, project_key, name, queued_at)
+            SELECT '{kind}', old.id, r.project_key, r.name, (julianday('now') - 2440587.5) * 86400
+            {_SHARED_ROOT_OF_OLD} LIMIT 1;
+            DELETE FROM team_outbox WHERE kind = '{kind}' AND row_id = old.id;
+        END;
+    """
+
+
+def m007_team_tombstones(db) -> None:
+    # Forgetting reaches the team (see store/team.py): deleting a row made here of a
+    # shared project leaves a tombstone that the sync pushes (the server row becomes a
+    # tombstone, teammates delete their copy), and drops it from the outbox if it was
+    # still waiting there. ``unshare`` leaves tombstones for what it stops sharing.
+    run_script(db, """
+        CREATE TABLE team_tombstones (
+            kind TEXT NOT NULL CHECK (kind IN ('observation', 'summary')),
+            row_id INTEGER NOT NULL,
+            project_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            queued_at REAL NOT NULL,
+            PRIMARY KEY (kind, row_id)
+        );
+    """ + _tombstone_for_team("observations", "observation")
+        + _tombstone_for_team("summaries", "summary"))
+
+
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
-              m005_queue_cleaned_mark, m006_session_agent]
+              m005_queue_cleaned_mark, m006_session_agent, m007_team_tombstones]
 
 
 def apply(store) -> list[str]:

@@ -144,7 +144,7 @@ def _summary_block(summary: dict) -> str:
             f" · {esc(summary.get('generated_by'))}</span></h4><dl>{''.join(rows)}</dl></div>")
 
 
-AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex"}
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex", "gemini": "Gemini CLI"}
 
 
 def session_page(detail: dict) -> str:

@@ -21,6 +21,8 @@ Contract:
   ``search``, ``sessions``, ``sessions/ID``, ``observations/ID``, ``settings``.
 - New rows are noticed by one thread polling ``PRAGMA data_version`` (it changes on every
   commit by another connection: the hooks' and the worker's), which wakes the streams.
+- Connections are bounded (``limits``): at most 32 at once (one more gets a 503), closed
+  after 10 s without a byte either way, and a request must be in within 30 s.
 - The process exits on SIGTERM, when its data dir disappears, or after ``IDLE_EXIT_SECONDS``
   with no request and no open stream.
 
@@ -43,6 +45,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from claude_mem import config, log
 from claude_mem.models import OBSERVATION_TYPES
 from claude_mem.viewer import access, pages
+from claude_mem.viewer.limits import BoundedConnections, DeadlineHandler
 
 MAX_QUERY_CHARS = 1000        # search text; longer is refused (and i8's reduction trims terms)
 MAX_PARAM_CHARS = 2000        # any other query-string value
@@ -192,10 +195,14 @@ class Changes:
             return self.generation
 
 
-class ViewerServer(ThreadingHTTPServer):
+class ViewerServer(BoundedConnections, ThreadingHTTPServer):
+    """The viewer's server; ``limits`` bounds its connections (the numbers may be given)."""
+
     daemon_threads = True
 
-    def __init__(self, address, secret: str):
+    def __init__(self, address, secret: str, **limits):
+        for name, value in limits.items():  # idle_seconds, request_seconds, max_connections
+            setattr(self, name, value)
         super().__init__(address, Handler)
         self.secret = secret
         self.changes = Changes()
@@ -205,7 +212,7 @@ class ViewerServer(ThreadingHTTPServer):
         self.refusal_logged_at = -REFUSAL_LOG_SECONDS
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(DeadlineHandler, BaseHTTPRequestHandler):
     server_version = "claude-mem-viewer"
     server: ViewerServer
 
