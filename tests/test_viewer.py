@@ -83,6 +83,7 @@ BAD_INPUT = [
     ("/session/-1", 404, "no session"),
     ("/search?q=" + "x" * 1001, 400, "q is too long"),
     ("/api/search?q=a%00b", 400, "NUL"),
+    ("/api/search?q=pytest&mode=banana", 400, "mode must be one of: words, meaning, both"),
     ("/nowhere", 404, "no such page"),
 ]
 

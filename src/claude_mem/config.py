@@ -41,7 +41,7 @@ class Setting:
     def __init__(self, name: str, kind: str, default, help: str, *, choices: tuple = (),
                  minimum=None, maximum=None):
         self.name = name
-        self.kind = kind            # text | choice | int | float | list
+        self.kind = kind            # text | choice | int | float | list | bool
         self.default = default
         self.help = help
         self.choices = tuple(choices)
@@ -56,6 +56,8 @@ class Setting:
         """What values are allowed, in words ("an integer from 100 to 100000")."""
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true or false"
         if self.kind == "list":
             items = (" from " + ", ".join(self.choices)) if self.choices else ""
             return f"a list of names{items} (comma-separated or a JSON list)"
@@ -81,6 +83,8 @@ class Setting:
             return self._number(value)
         if kind == "list":
             return self._list(value)
+        if kind == "bool":
+            return self._bool(value)
         if not isinstance(value, str):
             self._fail(f"{value!r} is not text")
         if kind == "choice":
@@ -111,6 +115,16 @@ class Setting:
         if self.maximum is not None and number > self.maximum:
             self._fail(f"{number:g} is too large")
         return number
+
+    def _bool(self, value):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if text in ("true", "on", "yes", "1"):
+            return True
+        if text in ("false", "off", "no", "0"):
+            return False
+        self._fail(f"{value!r} is not true or false")
 
     def _list(self, value):
         if isinstance(value, str):
@@ -206,6 +220,18 @@ register(
             minimum=0, maximum=1000),
     Setting("context_summaries", "int", 16, "recent request summaries considered for the context",
             minimum=0, maximum=200),
+    # Asking the memory (docs/search.md)
+    Setting("search_mode", "choice", "auto",
+            "how search ranks: words, meaning (the [semantic] extra), both fused; auto = both "
+            "once vectors exist, else words", choices=("auto", "words", "meaning", "both")),
+    Setting("semantic_model", "choice", "e5-small",
+            "the embedding model of search by meaning (shipped inside its package)",
+            choices=("e5-small",)),
+    Setting("prompt_recall", "bool", True,
+            "add the earlier memories most relevant to each prompt (nothing when none is)"),
+    Setting("prompt_recall_tokens", "int", 300,
+            "most tokens prompt recall adds to a prompt (~4 characters a token)",
+            minimum=50, maximum=500),
     # Worker lifecycle
     Setting("worker_idle_seconds", "float", 7200.0,
             "the worker exits after this long with nothing to do", minimum=0.5),

@@ -101,6 +101,7 @@ def status() -> dict:
              "last_activity_at": r["last_activity_at"]}
             for r in store.active_sessions(20)]
         report["llm_usage"] = store.llm_usage_by_day()
+        report["semantic"] = _search_status(store, report["worker"])
         report["llm_usage_by_session"] = store.llm_usage_by_session(10)
     report["database_bytes"] = database_bytes()
     settings = config.load()
@@ -113,6 +114,16 @@ def status() -> dict:
     report["llm_caps"] = {"calls_per_session": settings.llm_max_calls_per_session,
                           "tokens_per_session": settings.llm_max_tokens_per_session}
     return report
+
+
+def _search_status(store, worker: dict) -> dict:
+    """Search by meaning: installed, the model, the share of memory embedded, the rate."""
+    from claude_mem import semantic
+
+    try:
+        return semantic.status(store, config.load(), worker)
+    except Exception as exc:  # status must always answer
+        return {"installed": False, "hint": f"could not tell ({exc!r})"}
 
 
 def database_bytes() -> int:
@@ -162,6 +173,10 @@ def format_status(report: dict) -> str:
     c = report["counts"]
     lines.append(f"memory:  {c['sessions']} sessions ({c['active_sessions']} active), {c['prompts']} prompts, "
                  f"{c['observations']} observations, {c['summaries']} summaries")
+    if report.get("semantic"):
+        from claude_mem import semantic
+
+        lines.append(semantic.status_line(report["semantic"]))
     for row in report["active_sessions"]:
         lines.append(f"  active {row['claude_session_id']} [{row['project']}] "
                      f"last activity {when(row['last_activity_at'], seconds=True)}")

@@ -217,7 +217,7 @@ def result_link(hit: dict) -> str:
 
 
 def search_page(q: str, project: str, type_: str, hits: list[dict], snippets: dict,
-                projects: list[str], limit: int) -> str:
+                projects: list[str], limit: int, mode: str = "") -> str:
     form = (
         "<form class='search-form' action='/search' role='search'>"
         "<label class='grow'>Words <input name='q' type='search' maxlength='1000' "
@@ -225,10 +225,14 @@ def search_page(q: str, project: str, type_: str, hits: list[dict], snippets: di
         f"<label>Project <select name='project'>{_options(projects, project, 'all projects')}</select></label>"
         "<label>Kind <select name='type'>"
         f"{_options(('observation', 'summary', 'prompt'), type_, 'everything')}</select></label>"
+        "<label>By <select name='mode'>"
+        f"{_options(('words', 'meaning', 'both'), mode, 'default')}</select></label>"
         "<button>Search</button></form>")
     if not q.strip():
         return layout("Search", "<h1>Search</h1>" + form
-                      + "<p class='meta'>Every word must match; a trailing * matches a prefix.</p>",
+                      + "<p class='meta'>Any of the words finds a result, more of them and rarer ones rank it "
+                      "higher; \"words in double quotes\" match as a phrase; a trailing * matches a "
+                      "prefix. With search by meaning installed, results close in meaning come too.</p>",
                       active="search")
     rows = []
     for hit in hits:
@@ -239,7 +243,9 @@ def search_page(q: str, project: str, type_: str, hits: list[dict], snippets: di
             f"<li class='hit'>{mark(label)} <a href='{result_link(hit)}'>{esc(title)}</a> "
             f"<span class='meta'>{esc(hit.get('project'))} · "
             f"{time_tag(hit.get('created_at') or hit.get('updated_at'))}</span>"
-            + (f"<p class='snippet'>{highlighted(snippet)}</p>" if snippet else "") + "</li>")
+            + (f"<p class='snippet'>{highlighted(snippet)}</p>" if snippet else
+               ("<p class='snippet meta'>close in meaning</p>" if hit.get("matched") == "meaning"
+                else "")) + "</li>")
     more = (f"<p class='meta'>Showing the best {limit}; narrow the words or the filters.</p>"
             if len(hits) >= limit else "")
     body = ("<h1>Search</h1>" + form
