@@ -151,8 +151,8 @@ def _lines_holding(text: str, words: list[str], room: int) -> list[str]:
             continue
         low = line.lower()
         score = sum(1 for stem in stems if stem in low)
-        if score:
-            scored.append((-score, n, line))
+        if score and not any(line == seen for _, _, seen in scored):
+            scored.append((-score, n + 10, line))
     out, used = [], 0
     for _, _, line in sorted(scored)[:4]:
         line = line if len(line) <= 240 else line[:239] + "…"
