@@ -25,6 +25,9 @@ from claude_mem.store.driver import sqlite3
 
 FTS_TABLES = ("observations_fts", "summaries_fts", "user_prompts_fts")
 
+# At most this many merge steps per index (see ``merge_search_index``).
+_MERGE_STEPS = 400
+
 _COUNTS = ("sessions", "prompts", "observations", "summaries", "queued")
 
 
@@ -122,16 +125,24 @@ class ForgetRoom:
                 if count < size:
                     break
 
-    def merge_search_index(self) -> None:
-        """Merge each full-text index into one segment, in steps of bounded work.
+    def merge_search_index(self) -> bool:
+        """Merge each full-text index into one segment, in steps of bounded work; True
+        when every index got there.
 
         Same end as FTS5's ``optimize`` (which rewrote a 100k-row index in one transaction):
         a negative ``merge`` first puts every segment on one level, then merges about that
         many pages per call; a call that changed fewer than two rows found nothing to do.
+        While another process keeps writing (the worker, hooks' events), the merge chases
+        the new segments and never finishes, and on SQLite 3.40 about a thousand such steps
+        corrupted the index (reproduced: its structure record grew with every step). So it
+        stops after ``_MERGE_STEPS`` steps or once that record has doubled; what is left
+        is merged by FTS5's own automerge as the index grows, and by the next ``forget``.
         """
+        complete = True
         for table in FTS_TABLES:
             steps = budget.Steps(first=16, least=4, most=4096)
-            while True:
+            first_size = self._fts_structure_size(table)
+            for _ in range(_MERGE_STEPS):
                 with self.housekeeping_step(), self.write():
                     began = time.perf_counter()
                     before = self.db.total_changes
@@ -142,17 +153,29 @@ class ForgetRoom:
                 steps.done(pages, time.perf_counter() - began)
                 if changed < 2:
                     break
+                if self._fts_structure_size(table) > 2 * first_size + 1024:
+                    complete = False
+                    break
+            else:
+                complete = False
+        return complete
 
-    def scrub(self) -> bool:
-        """Make deleted content leave the files (see the module doc); True when complete."""
-        self.merge_search_index()
+    def _fts_structure_size(self, table: str) -> int:
+        # FTS5 keeps its list of segments in row 10 of its data table.
+        row = self.db.execute(f"SELECT length(block) FROM {table}_data WHERE id = 10").fetchone()
+        return row[0] if row and row[0] else 0
+
+    def scrub(self) -> tuple[bool, bool]:
+        """Make deleted content leave the files (see the module doc):
+        ``(index merged, WAL truncated)``."""
+        merged = self.merge_search_index()
         while self.reclaim_space():  # free pages back to the file system, step by step
             pass
         for _ in range(30):  # a reader (a hook, the worker) may hold the WAL for a moment
             if self.scrub_files():
-                return True
+                return merged, True
             time.sleep(0.1)
-        return False
+        return merged, False
 
 
 def _json_list(values) -> str:
