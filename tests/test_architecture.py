@@ -120,12 +120,12 @@ def test_no_sql_outside_the_store_package():
 def test_the_hook_event_table_parsers_and_handlers_agree():
     from claude_mem import events, hooks, install
     from claude_mem.hook_events import BY_EVENT, HOOK_EVENTS, TABLE
-    from claude_mem.worker import Worker
+    from claude_mem.handlers import Handlers
 
     assert hooks.HOOK_EVENTS is HOOK_EVENTS
     assert set(events.PARSERS) == set(BY_EVENT)
     payload = '{"session_id": "s", "cwd": "/w"}'
     kinds = {type(events.parse_event(row.event, payload)) for row in TABLE}
-    assert kinds == set(Worker.HANDLERS)
+    assert kinds == set(Handlers.HANDLERS)
     assert len({row.hook for row in TABLE}) == len(TABLE)
     assert all(install.hook_command(row.hook).endswith(row.hook) for row in TABLE)

@@ -7,7 +7,7 @@ it accepts), ``install`` (what it writes), ``health`` (what doctor expects), the
 the tests all derive from ``TABLE``.
 
 Adding an event: a row here, a parser in ``events.PARSERS`` and a handler in
-``handlers.EventHandlers.HANDLERS``; ``tests/test_architecture.py`` checks the three agree.
+``handlers.Handlers.HANDLERS``; ``tests/test_architecture.py`` checks the three agree.
 
 Hook path: plain tuples, no imports (no ``dataclasses``: it pulls in ``inspect``).
 """
