@@ -12,24 +12,13 @@ Contract:
 """
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
 from claude_mem import config
+from claude_mem.cli.output import dump, open_store
 from claude_mem.text import ago
-
-
-def _dump(value) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-
-
-def _store():
-    from claude_mem.store import open_store
-
-    config.ensure_data_dir()
-    return open_store()
 
 
 def _this_project(cwd: str) -> tuple[str, str, str]:
@@ -58,7 +47,7 @@ def share_cmd(cwd):
     key, name, root = _this_project(cwd)
     from claude_mem.store.team import TeamStore
 
-    with _store() as store:
+    with open_store(make_dir=True) as store:
         queued = TeamStore(store).share(key, name, root)
     click.echo(f"sharing {name} as {key} ({root}); {queued} record(s) queued for the next sync")
     if not config.load().team_database_url:
@@ -74,7 +63,7 @@ def unshare_cmd(cwd):
     from claude_mem.store.team import TeamStore
 
     root = project.project_root(os.path.abspath(cwd))
-    with _store() as store:
+    with open_store(make_dir=True) as store:
         gone = TeamStore(store).unshare(root)
     if gone is None:
         raise click.ClickException(f"{root} is not shared")
@@ -97,19 +86,19 @@ def sync_cmd(as_json):
     from claude_mem.team.sync import sync_lock, sync_once
 
     settings = config.load()
-    with _store() as store, sync_lock(wait=60.0) as held:
+    with open_store(make_dir=True) as store, sync_lock(wait=60.0) as held:
         if not held:
             raise click.ClickException("another sync of this data dir is still running")
         try:
             result = sync_once(store, settings)
         except TeamDatabaseError as exc:
             if as_json:
-                _dump({"ok": False, "error": str(exc)})
+                dump({"ok": False, "error": str(exc)})
                 raise SystemExit(1)
             raise click.ClickException(str(exc))
     result["ok"] = True
     if as_json:
-        _dump(result)
+        dump(result)
         return
     if result.get("note"):
         click.echo(result["note"])
@@ -128,7 +117,7 @@ def status_cmd(as_json):
 
     report = team_status()
     if as_json:
-        _dump(report)
+        dump(report)
         return
     if not report["configured"]:
         click.echo("team memory: off (set team_database_url; see README, \"Team memory\")")

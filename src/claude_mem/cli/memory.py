@@ -1,0 +1,174 @@
+"""Reading memory: ``claude-mem context``, ``search``, ``sessions``, ``show``, ``export``."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import click
+
+from claude_mem import config
+from claude_mem.cli.output import check_project, dump, existing_store, open_store
+from claude_mem.text import when
+
+
+@click.command("context")
+@click.option("--cwd", default=".", type=click.Path(), help="The project folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the hook's JSON instead of markdown.")
+def context_cmd(cwd, as_json):
+    """Print exactly what SessionStart would inject in CWD (and say why when that is nothing)."""
+    from claude_mem import hooks, project
+
+    path = project.clean_cwd(cwd)
+    if not path:
+        raise click.UsageError("--cwd needs a folder")
+    settings = config.load()
+    output = hooks.session_start_output({"cwd": path, "source": "startup"}, settings)
+    if as_json:
+        click.echo(output, nl=False)
+    elif output:
+        click.echo(json.loads(output)["hookSpecificOutput"]["additionalContext"], nl=False)
+    if output:
+        return
+    if not os.path.isdir(path):  # memory of a folder since removed still shows above
+        raise click.ClickException(f"no such folder: {cwd} (and no memory recorded for a "
+                                   f"project named {project.project_name(path)!r})")
+    # The hook prints nothing in these cases; a person asking deserves the reason (on stderr,
+    # so stdout stays exactly what the hook would print).
+    name = project.project_name(path)
+    if project.is_excluded(path, settings.exclude_projects):
+        why = f"project {name!r} is excluded (exclude_projects or a .claude-mem-ignore file)"
+    elif "startup" not in settings.context_sources:
+        why = "context_sources does not include startup"
+    elif not os.path.exists(config.db_path()):
+        why = "nothing recorded yet (no database)"
+    else:
+        with open_store() as store:
+            known = store.projects_by_recency()
+        others = ", ".join(p for p in known[:10] if p != name)
+        why = (f"no memory recorded yet for project {name!r} (folder {project.project_root(path)})"
+               + (f"; projects with memory: {others}" if others else ""))
+    click.echo(f"claude-mem: nothing to inject: {why}", err=True)
+
+
+@click.command("search")
+@click.argument("query", nargs=-1, required=True)
+@click.option("--project", help="Only this project.")
+@click.option("--type", "kinds", multiple=True,
+              type=click.Choice(["observation", "summary", "prompt"]), help="Limit to a kind.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
+@click.option("--json", "as_json", is_flag=True)
+def search_cmd(query, project, kinds, limit, as_json):
+    """Full-text search over observations, summaries and prompts."""
+    from claude_mem import render
+
+    text = " ".join(query)
+    with existing_store() as store:
+        check_project(store, project)
+        hits = store.search(text, project=project, kinds=kinds or ("observation", "summary", "prompt"),
+                            limit=limit)
+    if as_json:
+        dump(hits)
+        return
+    if not hits:
+        where = f" in project {project!r}" if project else ""
+        click.echo(f"no matches for {text!r}{where}; try fewer or other words, or a prefix like "
+                   f"{text.split()[0] if text.split() else 'word'}*")
+        return
+    for line in render.search_lines(hits, text, with_project=not project):
+        click.echo(line)
+
+
+@click.command("sessions")
+@click.option("--project", help="Only this project.")
+@click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--json", "as_json", is_flag=True)
+def sessions_cmd(project, limit, as_json):
+    """List recorded sessions, newest first."""
+    with existing_store() as store:
+        check_project(store, project)
+        rows = store.sessions(project, limit)
+    if as_json:
+        dump(rows)
+        return
+    if not rows:
+        click.echo("no sessions recorded yet")
+    width = max((len(row["project"]) for row in rows), default=0)
+    for row in rows:
+        first = " ".join(str(row.get("first_prompt") or "").split())[:60]
+        click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {when(row['started_at'])} "
+                   f"{row['status']:<9} {row['project']:<{width}} prompts={row['prompt_counter']:<3} "
+                   f"obs={row['observation_count']:<4} {first}")
+
+
+_SHOW_USAGE = ("use: claude-mem show SESSION | show obs ID | show summary ID "
+               "(ids are the #numbers in `claude-mem search` and the session-start index)")
+
+
+@click.command("show")
+@click.argument("args", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+def show_cmd(args, as_json):
+    """Show a session (number, Claude session id or prefix), or `obs ID` / `summary ID`."""
+    aliases = {"observation": "obs", "observations": "obs", "session": "session",
+               "sessions": "session", "summaries": "summary", "summary": "summary", "obs": "obs"}
+    first = args[0].lower()
+    if len(args) > 2 or (len(args) == 2 and first not in aliases):
+        raise click.UsageError(_SHOW_USAGE)
+    if len(args) == 1 and first in aliases and aliases[first] != "session":
+        raise click.UsageError(f"`show {args[0]}` needs an id, e.g. `claude-mem show {aliases[first]} 12`; "
+                               + _SHOW_USAGE)
+    kind, ident = ("session", args[0]) if len(args) == 1 else (aliases[first], args[1].lstrip("#"))
+    if kind in ("obs", "summary") and not ident.isdigit():
+        raise click.UsageError(f"{'observation' if kind == 'obs' else 'summary'} ids are numbers "
+                               f"such as 12, not {ident!r}")
+    with existing_store() as store:
+        if kind == "obs":
+            item = store.observation(int(ident))
+        elif kind == "summary":
+            item = store.summary(int(ident))
+        else:
+            row = store.find_session(ident)
+            item = store.session_detail(row["id"]) if row else None
+    if item is None:
+        what = {"obs": f"observation #{ident}", "summary": f"summary #{ident}",
+                "session": f"session {ident!r}"}[kind]
+        raise click.ClickException(f"no {what}; find one with `claude-mem search WORDS` "
+                                   "or `claude-mem sessions`")
+    if as_json:
+        dump(item)
+        return
+    from claude_mem import render
+
+    click.echo(render.detail(kind, item))
+
+
+@click.command("export")
+@click.option("--project", help="Only this project.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="File to write, private to you (0600); default: standard output.")
+def export_cmd(project, output):
+    """Export sessions with their prompts, observations and summaries as JSON."""
+    with existing_store() as store:
+        check_project(store, project)
+        sessions = [store.session_detail(row["id"]) for row in store.sessions(project, 1_000_000)]
+    document = {"format": "claude-mem-export/1", "exported_at": time.time(), "sessions": sessions}
+    if output is None or output == "-":
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+        return
+    # Memory is as private as the database (0600): the file is created so from the start.
+    path = os.path.abspath(output)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=2, ensure_ascii=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)
+    os.chmod(path, 0o600)
+    counts = {key: sum(len(s[key]) for s in sessions) for key in ("prompts", "observations", "summaries")}
+    scope = f" of project {project!r}" if project else ""
+    click.echo(f"wrote {len(sessions)} session(s){scope} — {counts['prompts']} prompts, "
+               f"{counts['observations']} observations, {counts['summaries']} summaries — "
+               f"to {path} ({os.path.getsize(path):,} bytes, private 0600)")

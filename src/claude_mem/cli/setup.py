@@ -1,0 +1,114 @@
+"""``claude-mem install``, ``uninstall``, ``hook``, ``mcp`` and ``demo``: putting claude-mem
+into Claude Code, and running its parts by hand."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from claude_mem import config, control
+from claude_mem.cli.output import dump
+
+
+@click.command("install")
+@click.option("--claude-config-dir", type=click.Path(file_okay=False),
+              help="Claude Code's config folder (default: $CLAUDE_CONFIG_DIR, else ~/.claude).")
+@click.option("--register-mcp", is_flag=True,
+              help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
+@click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
+def install_cmd(claude_config_dir, register_mcp, as_json):
+    """Add claude-mem's hooks to Claude Code's settings.json (idempotent) and say what next."""
+    from claude_mem import install
+
+    try:
+        path = install.install(claude_config_dir)
+    except install.SettingsError as exc:
+        raise click.ClickException(str(exc))
+    config.ensure_data_dir()
+    install.record_interpreter()  # the plugin's MCP launcher starts the server with it
+    registered, mcp_note = False, None
+    if register_mcp:
+        if not install.has_module("mcp"):
+            mcp_note = ("not registered: the MCP server needs its extra first: "
+                        + install.extra_install_command("mcp"))
+        else:
+            registered, mcp_note = install.register_mcp()
+    steps = install.next_steps(claude_config_dir, can_import=_can_import(),
+                               mcp_registered=registered)
+    if as_json:
+        dump({"settings_file": path, "hooks": sorted(install.installed_commands(claude_config_dir)),
+               "data_dir": config.data_dir(), "database": config.db_path(),
+               "mcp_note": mcp_note, **steps})
+        return
+    click.echo(f"Installed claude-mem's hooks into {path}")
+    click.echo(f"Memory is kept in {config.db_path()}")
+    if mcp_note:
+        click.echo(("MCP: " if registered else "MCP: ") + mcp_note)
+    click.echo("")
+    for line in install.next_steps_lines(steps):
+        click.echo(line)
+    if register_mcp and not registered:
+        sys.exit(1)
+
+
+@click.command("uninstall")
+@click.option("--claude-config-dir", type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
+def uninstall_cmd(claude_config_dir, as_json):
+    """Remove claude-mem's hooks (and only those) from settings.json."""
+    from claude_mem import install
+
+    before = sorted(install.installed_commands(claude_config_dir))
+    try:
+        path = install.uninstall(claude_config_dir)
+    except install.SettingsError as exc:
+        raise click.ClickException(str(exc))
+    stopped = control.worker_lock_held() and control.stop_worker()
+    if as_json:
+        dump({"settings_file": path, "hooks_removed": before, "worker_stopped": bool(stopped),
+               "data_dir_kept": config.data_dir()})
+        return
+    removed = f"Removed claude-mem's {len(before)} hooks from {path}" if before else \
+        f"No claude-mem hooks were in {path}"
+    click.echo(f"{removed} (your memory in {config.data_dir()} is kept; restart Claude Code)")
+    click.echo(f"The MCP server, if you registered it: claude mcp remove --scope user {install.MCP_NAME}")
+
+
+@click.command("hook")
+@click.argument("event")
+def hook_cmd(event):
+    """Run one hook (reads Claude Code's JSON on stdin). Always exits 0."""
+    from claude_mem import hooks
+
+    sys.exit(hooks.main([event]))
+
+
+@click.command("mcp")
+@click.option("--cwd", type=click.Path(file_okay=False), default=None,
+              help="The project whose memory is the default (default: the current folder).")
+def mcp_cmd(cwd):
+    """Serve the memory to Claude over MCP (stdio): search, get_observations, timeline..."""
+    from claude_mem import mcp_server
+
+    try:
+        mcp_server.serve(cwd)
+    except mcp_server.MCPUnavailable as exc:
+        raise click.ClickException(str(exc))
+
+
+@click.command("demo")
+@click.option("--keep", type=click.Path(file_okay=False),
+              help="Keep the demo's data in this folder instead of a throwaway one.")
+def demo_cmd(keep):
+    """Replay a recorded Claude Code session and print what the next session would know."""
+    from claude_mem import demo
+
+    context = demo.run_demo(click.echo, keep=keep)
+    if not context:
+        raise click.ClickException("the demo produced no context; see the log above")
+
+
+def _can_import() -> bool:
+    """Whether this command line offers ``claude-mem import`` (install's next steps say so)."""
+    root = click.get_current_context().find_root()
+    return "import" in root.command.list_commands(root)
