@@ -11,7 +11,8 @@ Contract (every event):
   later; only if that fails too is it dropped, with a log line saying so.
 - SessionStart reads SQLite directly and prints
   ``{"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": ...}}``
-  for the configured sources; an empty memory prints nothing.
+  for the configured sources; an empty memory prints nothing. What it injects (the
+  sources, the resume and compact filters) is ``context.session_start_output``.
 - Private ``<private>`` text and secrets are removed before anything is stored: a cheap
   substring prefilter decides whether the payload must be parsed and cleaned at all, so
   the common case stores the raw text without importing ``json``.
@@ -31,9 +32,6 @@ _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
 
 # Stdin beyond this is read and thrown away: no real payload is this large.
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
-# A resumed SessionStart looks for our context in the transcript: at most this much of it.
-_TRANSCRIPT_BYTES = 64 * 1024 * 1024
-_TRANSCRIPT_SECONDS = 1.5
 # How long a hook waits for a locked database before spooling the event instead.
 _HOOK_BUSY_TIMEOUT_MS = 750
 
@@ -80,14 +78,6 @@ def _clean_payload(raw: str, settings) -> str | None:
     except Exception as exc:  # noqa: BLE001 - see the docstring
         log.error(f"cleaning the payload as JSON failed ({exc!r}); cleaning it as text")
         return privacy.clean_raw_json_text(raw, max_payload)
-
-
-def _cwd() -> str:
-    """The working directory, or "" when it was deleted under us (never an exception)."""
-    try:
-        return os.getcwd()
-    except OSError:
-        return ""
 
 
 def enqueue(event: str, payload: str, store=None) -> None:
@@ -138,93 +128,6 @@ def enqueue(event: str, payload: str, store=None) -> None:
             log.error(f"{event}: could not wake or start the worker ({exc})")
 
 
-def _transcript_has_context(path) -> bool:
-    """True when the session's transcript already holds a claude-mem context block."""
-    from claude_mem.context import HEADER
-
-    if not path or not isinstance(path, str):
-        return False
-    needle = HEADER.encode()
-    deadline = time.monotonic() + _TRANSCRIPT_SECONDS
-    try:
-        # Non-blocking open: a FIFO must not wait for a writer. Only a regular file is
-        # read (not /dev/zero, a FIFO or a socket), and only so much of it, so briefly.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except (OSError, ValueError):
-        return False
-    try:
-        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
-            return False
-        tail = b""
-        left = _TRANSCRIPT_BYTES
-        while left > 0 and time.monotonic() < deadline:
-            chunk = os.read(fd, min(1 << 20, left))
-            if not chunk:
-                return False
-            left -= len(chunk)
-            if needle in tail + chunk:
-                return True
-            tail = chunk[-len(needle):]
-        log.warning(f"transcript {path!r}: stopped looking after {_TRANSCRIPT_BYTES - left} bytes")
-        return False
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def open_memory():
-    """The memory database for SessionStart (context rooms and the queue, one connection),
-    or None when there is no database yet."""
-    if not os.path.exists(config.db_path()):
-        return None
-    from claude_mem.store.memory import open_context_store
-
-    return open_context_store(busy_timeout_ms=2000)
-
-
-def session_start_output(payload: dict, settings, store=None) -> str:
-    """The JSON SessionStart prints, or "" when there is nothing to add.
-
-    ``store``: an open ``open_memory()`` connection to read through (the hook then queues
-    its event on the same one); without it one is opened and closed here.
-    """
-    from claude_mem import context, project
-
-    source = str(payload.get("source") or "startup")
-    if source not in settings.context_sources:
-        return ""
-    cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
-    if project.is_excluded(cwd, settings.exclude_projects):
-        return ""
-    owned = store is None
-    if owned:
-        store = open_memory()
-        if store is None:
-            return ""
-    try:
-        filters = {}
-        if source == "resume" and _transcript_has_context(payload.get("transcript_path")):
-            # Claude Code replays earlier hook output from the transcript on --resume:
-            # a second full copy would only repeat it. Send what is new since.
-            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
-            if session is not None:
-                filters = {"since": session["last_activity_at"], "exclude_session": session["id"]}
-        elif source == "compact":
-            # Measured (README, "How good is the memory?"): Claude Code's compaction summary
-            # keeps this session's own work; what it drops is the memory of the others.
-            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
-            filters = {"exclude_session": session["id"] if session is not None else None,
-                       "after_compaction": True}
-        text = context.render(store, project.project_name(cwd), settings, **filters)
-    finally:
-        if owned:
-            store.close()
-    if not text:
-        return ""
-    return context.hook_json(text)
-
-
 def session_start(raw: str, settings) -> str:
     """SessionStart: the context to print, and the event queued through the same connection
     (opening SQLite is a fair share of the hook's own time)."""
@@ -240,16 +143,18 @@ def session_start(raw: str, settings) -> str:
     except ValueError as exc:
         log.warning(f"SessionStart: stdin is not JSON ({exc})")
         return ""
+    from claude_mem import context
+
     output = ""
     store = None
     try:
-        store = open_memory()
+        store = context.open_memory()
     except Exception as exc:  # the event is still queued below, on a connection of its own
         log.error(f"SessionStart: cannot open the memory: {exc!r}")
     try:
         if isinstance(payload, dict) and store is not None:
             try:
-                output = session_start_output(payload, settings, store)
+                output = context.session_start_output(payload, settings, store)
             except Exception as exc:  # context is a bonus; recording must still happen
                 log.error(f"SessionStart: context failed: {exc!r}")
         cleaned = _clean_payload(raw, settings)
@@ -279,9 +184,9 @@ def run(name: str, raw: str) -> str:
     if not (raw.startswith("{") and raw.endswith("}")):
         log.warning(f"{event}: stdin is not a JSON object ({len(raw)} chars), ignored")
         return ""
-    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
     from claude_mem import project
 
+    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or project.current_dir()
     if project_dir and project.is_excluded(project_dir, settings.exclude_projects):
         return ""
     if event == "SessionStart":

@@ -45,8 +45,8 @@ def record(machine, sid: str, cwd, n: int, tag: str) -> None:
 def test_hooks_never_load_the_team_code():
     # The structural half of "a dead or slow PostgreSQL never slows a hook": the hook
     # path imports neither the driver nor anything of team memory.
-    code = ("import sys; from claude_mem import config, hooks; "
-            "hooks.session_start_output({'cwd': '.', 'source': 'startup'}, config.load()); "
+    code = ("import sys; from claude_mem import config, context, hooks; "
+            "context.session_start_output({'cwd': '.', 'source': 'startup'}, config.load()); "
             "print([m for m in sys.modules if 'psycopg' in m or m.startswith('claude_mem.team')])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr

@@ -18,13 +18,13 @@ from claude_mem.text import when
 @click.option("--json", "as_json", is_flag=True, help="Print the hook's JSON instead of markdown.")
 def context_cmd(cwd, as_json):
     """Print exactly what SessionStart would inject in CWD (and say why when that is nothing)."""
-    from claude_mem import hooks, project
+    from claude_mem import context, project
 
     path = project.clean_cwd(cwd)
     if not path:
         raise click.UsageError("--cwd needs a folder")
     settings = config.load()
-    output = hooks.session_start_output({"cwd": path, "source": "startup"}, settings)
+    output = context.session_start_output({"cwd": path, "source": "startup"}, settings)
     if as_json:
         click.echo(output, nl=False)
     elif output:
