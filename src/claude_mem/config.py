@@ -232,7 +232,7 @@ SECRET_SETTINGS = ("team_database_url",)
 def display_value(name: str, value):
     """A setting's value as it may be shown or logged."""
     if name in SECRET_SETTINGS and value:
-        from claude_mem.team.urls import mask
+        from claude_mem.dburl import mask
 
         return mask(str(value))
     return value

@@ -18,7 +18,9 @@ def status_cmd(as_json):
     """Worker, queue, sessions and LLM spending at a glance."""
     from claude_mem import health
 
-    report = health.status()
+    from claude_mem.viewer import process
+
+    report = health.status(viewer=process.state(config.load()))
     if as_json:
         dump(report)
     else:
@@ -33,7 +35,9 @@ def doctor_cmd(claude_config_dir, as_json):
     """Check the installation and the data; exit 1 when something needs attention."""
     from claude_mem import health
 
-    problems, lines = health.doctor(claude_config_dir)
+    from claude_mem.viewer import process
+
+    problems, lines = health.doctor(claude_config_dir, viewer=process.state(config.load()))
     if as_json:
         checks = [{"status": line[:6].strip().lower(), "message": line[6:]} for line in lines]
         dump({"ok": not problems, "problems": problems, "checks": checks})

@@ -7,7 +7,7 @@ Contract:
 - Administrators: ``init-db [--url URL] [--print-sql]`` (create or upgrade the schema,
   roles and row-level security, once), ``add-member ROLE --team NAME`` (a login role for
   one member; the password is typed, or read from an environment variable).
-- A connection URL is only ever shown masked (``team.urls.mask``). A person's mistake
+- A connection URL is only ever shown masked (``dburl.mask``). A person's mistake
   (no URL, no remote, server unreachable) is one line and exit code 1.
 """
 from __future__ import annotations
@@ -162,7 +162,7 @@ def _admin_url(url: str | None) -> str:
 def init_db_cmd(url, print_sql):
     """Create or upgrade the team schema, roles and row-level security (administrators)."""
     from claude_mem.store import postgres as pgstore
-    from claude_mem.team.urls import mask
+    from claude_mem.dburl import mask
 
     if print_sql:
         click.echo(pgstore.schema_sql(), nl=False)
@@ -173,7 +173,7 @@ def init_db_cmd(url, print_sql):
     except pgstore.TeamDatabaseError as exc:
         raise click.ClickException(str(exc))
     except Exception as exc:  # e.g. not allowed to create roles
-        from claude_mem.team.urls import mask_error
+        from claude_mem.dburl import mask_error
 
         raise click.ClickException(f"init-db failed: {mask_error(exc, url)}")
     done = ", ".join(str(v) for v in applied) if applied else "none (already current)"
@@ -191,7 +191,7 @@ def init_db_cmd(url, print_sql):
 def add_member_cmd(role, team_name, url, password_env, no_password):
     """Create a member's login role in a team (administrators)."""
     from claude_mem.store import postgres as pgstore
-    from claude_mem.team.urls import mask_error
+    from claude_mem.dburl import mask_error
 
     url = _admin_url(url)
     if no_password:

@@ -25,7 +25,7 @@ import time
 
 from claude_mem import config, log
 from claude_mem.store.postgres import SCHEMA_VERSION, TeamDatabase, TeamDatabaseError
-from claude_mem.team.urls import mask_error
+from claude_mem.dburl import mask_error
 
 _MAX_BACKOFF = 300.0
 

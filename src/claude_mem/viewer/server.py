@@ -143,8 +143,9 @@ def feed_item(item: dict) -> dict:
 def status_report() -> dict:
     """``claude-mem status --json``'s report, with its text form for the page's first paint."""
     from claude_mem import health
+    from claude_mem.viewer import process
 
-    report = health.status()
+    report = health.status(viewer=process.state(config.load()))
     report["text"] = health.format_status(report)
     return report
 
