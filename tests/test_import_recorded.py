@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from claude_mem import control
-from claude_mem.importers.transcripts import Transcript
+from claude_mem.importers.replay import Transcript
 from tests.conftest import HOOK_NAME, run_hook, wait_until_drained
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"

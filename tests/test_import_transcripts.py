@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from claude_mem import config, control
-from claude_mem.importers.transcripts import Transcript, find_transcripts
+from claude_mem.importers.replay import Transcript
+from claude_mem.importers.transcripts import find_transcripts
 from tests.conftest import open_store, run_hook, wait_until_drained
 
 REAL = Path(__file__).parent / "fixtures" / "real-world"

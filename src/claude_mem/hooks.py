@@ -59,27 +59,6 @@ def read_stdin() -> str:
     return b"".join(chunks).decode("utf-8", "replace").strip()
 
 
-def _clean_payload(raw: str, settings) -> str | None:
-    """The payload as it may be stored: raw when nothing needs removing, else cleaned JSON.
-
-    None only for text that is not JSON. Cleaning never raises: if the JSON cleaner fails
-    on something unforeseen, the raw text is cleaned as text instead (secrets still go),
-    because an event must never be lost over how it was cleaned.
-    """
-    from claude_mem import privacy
-
-    max_payload = privacy.clamp_limit(settings.max_payload_bytes, privacy.DEFAULT_MAX_PAYLOAD)
-    if len(raw) <= max_payload and not privacy.needs_cleaning(raw):
-        return raw
-    max_chars = privacy.clamp_limit(settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS)
-    try:
-        return privacy.clean_json_text(raw, max_chars_per_string=max_chars,
-                                       max_total_chars=max_payload)
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.error(f"cleaning the payload as JSON failed ({exc!r}); cleaning it as text")
-        return privacy.clean_raw_json_text(raw, max_payload)
-
-
 def enqueue(event: str, payload: str, store=None) -> None:
     """Commit one event to the durable queue (or the spool), then wake/start the worker.
 
@@ -157,7 +136,9 @@ def session_start(raw: str, settings) -> str:
                 output = context.session_start_output(payload, settings, store)
             except Exception as exc:  # context is a bonus; recording must still happen
                 log.error(f"SessionStart: context failed: {exc!r}")
-        cleaned = _clean_payload(raw, settings)
+        from claude_mem.privacy import clean_payload
+
+        cleaned = clean_payload(raw, settings)
         if cleaned is None:
             log.warning(f"SessionStart: stdin is not valid JSON ({len(raw)} chars), ignored")
             return output
@@ -191,7 +172,9 @@ def run(name: str, raw: str) -> str:
         return ""
     if event == "SessionStart":
         return session_start(raw, settings)
-    payload = _clean_payload(raw, settings)
+    from claude_mem.privacy import clean_payload
+
+    payload = clean_payload(raw, settings)
     if payload is None:
         log.warning(f"{event}: stdin is not valid JSON ({len(raw)} chars), ignored")
         return ""

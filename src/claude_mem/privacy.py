@@ -28,9 +28,8 @@ through here before it is stored in SQLite or sent to an LLM.
 * ``clean_json_text`` parses, ``clean_value``-s and re-dumps compactly
   (``ensure_ascii=False``); returns None for invalid JSON.
 
-Hook usage: run the prefilter on the whole raw stdin text, and only if it
-says True call ``clean_json_text(raw)`` (None means "not JSON": fall back to
-``clean_text(raw)``). Do not prefilter single decoded values instead: the
+Hook usage: ``clean_payload(raw, settings)`` runs the prefilter on the whole raw stdin
+text, and only if it says True calls ``clean_json_text(raw)``. Do not prefilter single decoded values instead: the
 key-aware rule needs the ``"key":`` context that only the raw text has.
 
 Importing this module imports nothing: ``re`` and ``json`` (~8 ms together)
@@ -1044,3 +1043,25 @@ def clean_raw_json_text(raw: str, max_chars: int) -> str:
     """
     text = clean_text(raw[:max(0, max_chars) + 4096])
     return _cut(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def clean_payload(raw: str, settings) -> str | None:
+    """A hook's stdin as it may be stored: raw when nothing needs removing, else cleaned JSON.
+
+    The one cleaning every way into the queue shares (the hooks, the transcript import),
+    sized by ``settings.max_payload_bytes`` and ``max_tool_output_chars``. None only for
+    text that is not JSON. Never raises: if the JSON cleaner fails on something
+    unforeseen, the raw text is cleaned as text instead (secrets still go), because an
+    event must never be lost over how it was cleaned.
+    """
+    max_payload = clamp_limit(settings.max_payload_bytes, DEFAULT_MAX_PAYLOAD)
+    if len(raw) <= max_payload and not needs_cleaning(raw):
+        return raw
+    max_chars = clamp_limit(settings.max_tool_output_chars, DEFAULT_MAX_CHARS)
+    try:
+        return clean_json_text(raw, max_chars_per_string=max_chars, max_total_chars=max_payload)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        from claude_mem import log
+
+        log.error(f"cleaning the payload as JSON failed ({exc!r}); cleaning it as text")
+        return clean_raw_json_text(raw, max_payload)
