@@ -13,7 +13,11 @@ ratios to the baseline (the parallel rows to the parallel baseline is fairer: co
 them with each other). Then every tool event of the two real sessions in
 tests/fixtures/real-world goes once through its hook (real payloads are larger and more
 varied than the recorded one: code, logs, colour codes), and one line gives their median,
-mean and p95 and how many took the full cleaning path. Exits 0.
+mean and p95 and how many took the full cleaning path. With ``--plugin`` each hook is also
+timed the way the Claude Code plugin runs it, both as hooks/hooks.json had it
+(``sh -c 'python3 -I -S …/hook_entry.py EVENT'``, python3 on PATH being this interpreter) and
+through the launcher (``sh -c 'sh …/hooks/launch.sh EVENT'``, which finds the interpreter
+``claude-mem install`` recorded), alternating run by run. Exits 0.
 """
 from __future__ import annotations
 
@@ -86,12 +90,42 @@ def real_world_payloads() -> list[tuple[str, bytes]]:
     return found
 
 
+def plugin_rows(payload: dict, env: dict, tmp: str, data_dir: str, runs: int) -> list:
+    """Each hook through the plugin's command, before the launcher and with it, alternating."""
+    from claude_mem import install
+    from claude_mem.hook_events import HOOK_EVENTS
+
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir, exist_ok=True)
+    os.symlink(os.path.realpath(sys.executable), os.path.join(bindir, "python3"))
+    install.record_interpreter()  # what the launcher finds first: this venv's python
+    plugin_env = {**env, "PATH": bindir + os.pathsep + env.get("PATH", "")}
+    entry = ROOT / "src" / "claude_mem" / "hook_entry.py"
+    launcher = ROOT / "hooks" / "launch.sh"
+    rows = []
+    for name, event in HOOK_EVENTS.items():
+        data = json.dumps(payload[event]).encode()
+        before = ["sh", "-c", f"python3 -I -S {shlex.quote(str(entry))} {name}"]
+        after = ["sh", "-c", f"sh {shlex.quote(str(launcher))} {name}"]
+        timed(before, data, plugin_env, 3)
+        timed(after, data, plugin_env, 3)
+        old, new = [], []
+        for _ in range(runs):
+            old += timed(before, data, plugin_env, 1)
+            new += timed(after, data, plugin_env, 1)
+        rows.append((f"{event} plugin, python3 direct", old))
+        rows.append((f"{event} plugin, hooks/launch.sh", new))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--observations", type=int, default=10_000)
     parser.add_argument("--parallel", type=int, default=5,
                         help="also time PostToolUse/UserPromptSubmit with this many at a time")
+    parser.add_argument("--plugin", action="store_true",
+                        help="also time the plugin's hook commands: python3 direct vs hooks/launch.sh")
     args = parser.parse_args()
 
     sys.path.insert(0, str(ROOT / "src"))
@@ -135,6 +169,8 @@ def main() -> int:
                     data = json.dumps(payload[event]).encode()
                     rows.append((f"{event} hook, {args.parallel} at a time",
                                  timed(commands[name], data, env, args.runs // 2, args.parallel)))
+        if args.plugin:
+            rows += plugin_rows(payload, env, tmp, data_dir, args.runs)
         real = real_world_payloads()
         hook_of = {event: name for name, event in HOOK_EVENTS.items()}
         real_times = [timed(commands[hook_of[event]], data, env, 1)[0] for event, data in real]

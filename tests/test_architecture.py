@@ -1,4 +1,4 @@
-"""The house rules the layout promises (README "Architecture"), checked on the source.
+"""The house rules the layout promises (docs/architecture.md, "The rooms"), checked on the source.
 
 - No import cycle between claude-mem's modules, counting imports inside functions too
   (a lazy import is still an arrow), and modules named in a string (``"claude_mem.x"`` or

@@ -195,8 +195,18 @@ def doctor(claude_config_dir: str | None = None,
         lines.append("warn  " + line)
     found = install.installed_commands(claude_config_dir)
     missing = [e for e in HOOK_EVENTS.values() if e not in found]
-    check(not missing, f"all {len(HOOK_EVENTS)} hooks installed",
-          f"hooks missing: {', '.join(missing)} (run `claude-mem install`)")
+    config_dir = claude_config_dir or install.default_config_dir()
+    from claude_mem import plugin_health
+
+    by_plugin = plugin_health.plugin_supplies_hooks(config_dir)
+    if not (by_plugin and len(missing) == len(HOOK_EVENTS)):
+        check(not missing, f"all {len(HOOK_EVENTS)} hooks installed",
+              f"hooks missing: {', '.join(missing)} (run `claude-mem install`)")
+    for ok, text in plugin_health.doctor_lines(config_dir, settings_hooks=bool(found)):
+        if ok is None:
+            lines.append(f"warn  {text}")
+        else:
+            check(ok, text, text)
     for event, command in found.items():
         python = command.split(" ")[0].strip("'\"")
         if not os.path.exists(python):

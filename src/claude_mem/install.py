@@ -16,6 +16,7 @@ import os
 import shlex
 import sys
 
+from claude_mem import DISTRIBUTION
 from claude_mem.hook_events import TABLE
 
 ENTRY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_entry.py")
@@ -129,23 +130,29 @@ def installed_commands(config_dir: str | None = None) -> dict[str, str]:
 
 
 def extra_install_command(extra: str) -> str:
-    """The exact command that installs ``claude-mem[extra]`` into *this* environment.
+    """The exact command that installs ``coding-memory[extra]`` into *this* environment.
 
-    An editable install from a checkout gets ``pip install -e '<checkout>[extra]'``
-    (installing the name from an index would replace the checkout); otherwise the
-    published package name. Always through this interpreter's pip, never a bare ``pip``.
+    Installed from a checkout or a wheel file (pip records where in ``direct_url.json``), the
+    extra comes from that same place: ``pip install -e '<checkout>[extra]'`` for an editable
+    install (installing the name from an index would replace the checkout), the folder or wheel
+    for the others, while it still exists; otherwise the distribution's own name. Always
+    through this interpreter's pip, never a bare ``pip`` (``claude-mem`` on PyPI is another
+    project, so the name is never that).
     """
-    spec = f"claude-mem[{extra}]"
+    spec = f"{DISTRIBUTION}[{extra}]"
     editable = ""
     try:
         from importlib import metadata
         from urllib.parse import unquote, urlparse
 
-        info = json.loads(metadata.distribution("claude-mem").read_text("direct_url.json") or "{}")
-        if (info.get("dir_info") or {}).get("editable") and str(info.get("url", "")).startswith("file:"):
-            spec = unquote(urlparse(info["url"]).path) + f"[{extra}]"
-            editable = "-e "
-    except Exception:  # no metadata (running from a source tree): the published name
+        info = json.loads(metadata.distribution(DISTRIBUTION).read_text("direct_url.json") or "{}")
+        url = str(info.get("url", ""))
+        where = unquote(urlparse(url).path) if url.startswith("file:") else ""
+        if where and os.path.exists(where):
+            spec = where + f"[{extra}]"
+            if (info.get("dir_info") or {}).get("editable"):
+                editable = "-e "
+    except Exception:  # no metadata (running from a source tree): the distribution's name
         pass
     return f"{shlex.quote(sys.executable)} -m pip install {editable}{shlex.quote(spec)}"
 

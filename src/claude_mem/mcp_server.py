@@ -6,7 +6,7 @@ Contract:
   ``python -m claude_mem.mcp_server [--cwd DIR]`` entry (exit 1 with a message on
   stderr when the SDK is missing). ``cwd`` picks the default project; without it the
   project comes from ``$CLAUDE_PROJECT_DIR``, else the process's working directory.
-- The MCP SDK (``mcp``, the ``claude-mem[mcp]`` extra) is imported only inside
+- The MCP SDK (``mcp``, the ``coding-memory[mcp]`` extra) is imported only inside
   ``build_server``: importing this module never needs it, and a missing SDK raises
   ``MCPUnavailable`` whose message names the ``…/python -m pip install …[mcp]`` line for
   this environment.

@@ -4,7 +4,7 @@ Contract
 --------
 ``make_llm_compressor(name, settings, store) -> LLMCompressor`` for ``name`` in ``claude``,
 ``anthropic``, ``openai``. It raises ``ImportError`` naming the extra to install when the
-back-end's SDK is missing (``pip install 'claude-mem[claude]'``) and ``ValueError`` for an
+back-end's SDK is missing (``pip install 'coding-memory[claude]'``) and ``ValueError`` for an
 unknown name or unusable configuration (e.g. ``llm_api_key_env`` names an unset variable);
 ``make_compressor`` then falls back to the heuristic compressor.
 
@@ -53,7 +53,7 @@ from claude_mem.models import Observation, Produced
 
 # The LLM back-ends, name -> "module:Class", imported only when chosen (their SDKs are
 # optional extras). A new back-end is one module implementing ``base.Backend`` and one
-# line here; its extra is ``claude-mem[<name>]``.
+# line here; its extra is ``coding-memory[<name>]``.
 BACKENDS = {
     "claude": "claude_mem.compress.agent:ClaudeAgentBackend",
     "anthropic": "claude_mem.compress.backends:AnthropicBackend",
@@ -91,7 +91,7 @@ def make_llm_compressor(name: str, settings, store=None) -> "LLMCompressor":
         backend = backend_class(name)(settings)
     except ImportError as exc:
         raise ImportError(f"the {name} compressor needs its extra: "
-                          f"pip install 'claude-mem[{name}]' ({exc})") from exc
+                          f"pip install 'coding-memory[{name}]' ({exc})") from exc
     return LLMCompressor(backend, settings, store)
 
 

@@ -104,7 +104,7 @@ def driver():
         import psycopg
     except ImportError as exc:
         raise TeamDatabaseError("team memory needs the PostgreSQL driver: pip install "
-                                f"'claude-mem[team]' ({exc})") from None
+                                f"'coding-memory[team]' ({exc})") from None
     return psycopg
 
 
