@@ -20,6 +20,8 @@ import importlib
 
 import click
 
+from claude_mem import __version__
+
 # Command name -> "module:attribute". A command's module is imported only when that
 # command runs (or help lists it), so `claude-mem search` does not pay for importing the
 # import, team or viewer machinery. The architecture test follows these names as imports.
@@ -60,6 +62,6 @@ class _Commands(click.Group):
 
 
 @click.group(cls=_Commands)
-@click.version_option(package_name="claude-mem")
+@click.version_option(version=__version__)  # the distribution is coding-memory
 def main():
     """Persistent memory for Claude Code."""
