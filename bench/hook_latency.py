@@ -17,7 +17,10 @@ mean and p95 and how many took the full cleaning path. With ``--plugin`` each ho
 timed the way the Claude Code plugin runs it, both as hooks/hooks.json had it
 (``sh -c 'python3 -I -S …/hook_entry.py EVENT'``, python3 on PATH being this interpreter) and
 through the launcher (``sh -c 'sh …/hooks/launch.sh EVENT'``, which finds the interpreter
-``claude-mem install`` recorded), alternating run by run. Exits 0.
+``claude-mem install`` recorded), alternating run by run. With ``--codex`` each hook ``claude-mem install --agent codex`` writes
+(``… hook_entry.py --agent codex EVENT``) is timed too, fed the payloads the real Codex CLI
+0.171 sent (tests/fixtures/codex/hook-payloads.jsonl; SessionStart pointed at the populated
+project); the target is the same (within 1.5x of the bare interpreter). Exits 0.
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "claude-code" / "session-invoice-fix.jsonl"
 REAL_WORLD = ROOT / "tests" / "fixtures" / "real-world"
+CODEX_PAYLOADS = ROOT / "tests" / "fixtures" / "codex" / "hook-payloads.jsonl"
 
 
 def timed(argv: list[str], stdin: bytes, env: dict, runs: int, parallel: int = 1) -> list[float]:
@@ -118,12 +122,32 @@ def plugin_rows(payload: dict, env: dict, tmp: str, data_dir: str, runs: int) ->
     return rows
 
 
+def codex_rows(env: dict, project_cwd: str, runs: int) -> list:
+    """Each Codex hook command, fed what Codex CLI sent (the payload's cwd: the bench project)."""
+    from claude_mem import install_codex
+    from claude_mem.hook_events import rows_for
+
+    hook_of = {row.event: row.hook for row in rows_for("codex")}
+    rows = []
+    for line in CODEX_PAYLOADS.read_text().splitlines():
+        record = json.loads(line)
+        event, payload = record["event"], {**record["stdin"], "cwd": project_cwd}
+        argv = shlex.split(install_codex.hook_command(hook_of[event]))
+        data = json.dumps(payload).encode()
+        timed(argv, data, env, 3)
+        label = f"Codex {event} hook" + (f" ({payload['tool_name']})" if event == "PostToolUse" else "")
+        rows.append((label, timed(argv, data, env, runs)))
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--observations", type=int, default=10_000)
     parser.add_argument("--parallel", type=int, default=5,
                         help="also time PostToolUse/UserPromptSubmit with this many at a time")
+    parser.add_argument("--codex", action="store_true",
+                        help="also time the Codex CLI hooks (install --agent codex) with Codex's payloads")
     parser.add_argument("--plugin", action="store_true",
                         help="also time the plugin's hook commands: python3 direct vs hooks/launch.sh")
     args = parser.parse_args()
@@ -171,6 +195,8 @@ def main() -> int:
                                  timed(commands[name], data, env, args.runs // 2, args.parallel)))
         if args.plugin:
             rows += plugin_rows(payload, env, tmp, data_dir, args.runs)
+        if args.codex:
+            rows += codex_rows(env, project_cwd, args.runs)
         real = real_world_payloads()
         hook_of = {event: name for name, event in HOOK_EVENTS.items()}
         real_times = [timed(commands[hook_of[event]], data, env, 1)[0] for event, data in real]

@@ -223,3 +223,37 @@ def test_the_message_a_commit_command_gives(command, subject):
 def test_hand_written_test_runners(line, failed):
     got = extract.outcome([line])
     assert got and got in line and extract.outcome_failed(got) is failed
+
+
+@pytest.mark.parametrize("path,content,identity", [
+    ("package.json", '{\n  "name": "web-shop",\n  "version": "2.1.0",\n  "packageManager": "pnpm@8.15.1"\n}',
+     "web-shop 2.1.0, pnpm@8.15.1"),
+    ("svc/pyproject.toml", '[project]\nname = "invsync"\nversion = "1.2.0"\n', "invsync 1.2.0"),
+    ("Cargo.toml", '[package]\nname = "ledger"\nversion = "0.3.0"\nedition = "2021"\n', "ledger 0.3.0"),
+    ("mix.exs", 'def project do\n  [app: :spotter, version: "0.1.0", elixir: "~> 1.19"]', "spotter 0.1.0"),
+    ("go.mod", "module example.com/tool\n\ngo 1.22\n", "example.com/tool 1.22"),
+    ("src/app.py", '"""The app."""\nname = "x"\n', ""),
+])
+def test_what_a_manifest_says_the_package_is(path, content, identity):
+    assert extract.manifest(content, path) == identity
+
+
+def test_what_a_listing_listed():
+    long_empty = ["total 0", "drwxr-xr-x  2 dev staff   64 Sep  3 09:47 .",
+                  "drwxr-xr-x 39 dev staff 1248 Sep  3 09:47 .."]
+    assert extract.listing(long_empty) == "empty (total 0)"
+    assert extract.listing(["total 8", "-rw-r--r--@ 1 dev staff 421 Oct 20 21:06 .gitignore",
+                            "drwxr-xr-x@ 5 dev staff 160 Oct 20 17:01 apps"]) == "2 entries: .gitignore, apps"
+    assert extract.listing(["README.md", "src"]) == "2 entries: README.md, src"
+    assert extract.listing([]) == "empty"
+
+
+def test_the_lines_of_a_report_that_carry_facts():
+    report = ("Perfect! Now I have everything I need.\n\n## Summary\n\n"
+              "I looked at the whole project carefully and it is in good shape overall.\n"
+              "- Express: 4.19.2 (the docs still say 4.17)\n"
+              "- The router lives in `src/routes/index.ts` with **three** handlers\n"
+              "Let me know if you need more.")
+    assert extract.report_lines(report) == [
+        "Express: 4.19.2 (the docs still say 4.17)",
+        "The router lives in `src/routes/index.ts` with **three** handlers"]

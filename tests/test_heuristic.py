@@ -29,7 +29,7 @@ def test_each_tool_event_becomes_a_readable_observation():
     assert got == [
         ("discovery", "Searched code for `def calculate_total`"),
         ("discovery", "Listed files matching `**/*.py`"),
-        ("discovery", "Read acme_billing/invoice.py"),
+        ("discovery", "Read acme_billing/invoice.py — Invoice model and total calculation."),
         ("discovery", "`python -m pytest -q` failed (exit code 1): 1 failed, 4 passed in 0.61s"),
         ("bugfix", "Edited acme_billing/invoice.py: `tax = subtotal * invoice.tax_rate` → "
                    "`tax = (subtotal - discount) * invoice.tax_rate`"),
@@ -53,7 +53,8 @@ def test_write_todo_and_skipped_tools():
     produced = HeuristicCompressor(load()).observe(_ctx("Add a changelog entry for this fix."),
                                                    _events("5f9e"))
     titles = [o.title for o in produced.observations]
-    assert titles == ["Created CHANGELOG.md", "Todo list: 1 completed, 1 pending"]  # ToolSearch skipped
+    assert titles == ["Created CHANGELOG.md", "Todo list: 1 completed, 1 pending; "
+                      "done: Add CHANGELOG entry for the discount + tax fix"]  # ToolSearch skipped
     write, todo = produced.observations
     assert write.type == "change" and write.files_modified == ("CHANGELOG.md",)
     assert "[pending] Bump version to 0.3.1 in pyproject.toml and acme_billing/__init__.py" in todo.facts

@@ -139,6 +139,21 @@ class Setting:
         return items
 
 
+    def salvage(self, value):
+        """The usable part of a list from a hand-edited file (``["proj", 1]`` keeps
+        ``["proj"]``): one bad entry must not drop the others, and for ``exclude_projects``
+        dropping them would record projects the person excluded. None when nothing is usable."""
+        if self.kind != "list" or not isinstance(value, list):
+            return None
+        kept = []
+        for item in value:
+            try:
+                kept += self._list([item])
+            except SettingError:
+                continue
+        return kept or None
+
+
 SCHEMA: dict = {}
 # Plain defaults by name, for code that builds ``Settings`` by hand (tests).
 DEFAULTS: dict = {}
@@ -189,7 +204,7 @@ register(
             choices=("startup", "resume", "clear", "compact")),
     Setting("context_observations", "int", 40, "recent observations considered for the context",
             minimum=0, maximum=1000),
-    Setting("context_summaries", "int", 8, "recent request summaries considered for the context",
+    Setting("context_summaries", "int", 16, "recent request summaries considered for the context",
             minimum=0, maximum=200),
     # Worker lifecycle
     Setting("worker_idle_seconds", "float", 7200.0,
@@ -320,6 +335,9 @@ class Settings:
         return self.sources.get(name, "default")
 
 
+MAX_SETTINGS_BYTES = 4 << 20   # a settings file people edit by hand; Claude Code's too
+
+
 class SettingsFileError(Exception):
     """settings.json exists but cannot be read as a JSON object."""
 
@@ -328,16 +346,26 @@ def read_json_object(path: str) -> dict:
     """The JSON object in ``path`` ({} when the file is missing or blank).
 
     Raises SettingsFileError naming the file when it is not JSON or not an object: a
-    settings file people edit by hand is refused, never overwritten.
+    settings file people edit by hand is refused, never overwritten. Read through
+    ``boundedfile``: a FIFO or device in its place is refused instead of hanging the hook,
+    at most ``MAX_SETTINGS_BYTES`` are read, and a value nested too deeply is cut to a
+    marker (that one setting is then reported) instead of losing the whole file.
     """
     if not os.path.exists(path):
         return {}
-    from claude_mem import jsonlite  # the hook path: no `import json`
+    from claude_mem import boundedfile, jsonlite  # the hook path: no `import json`
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        data = jsonlite.loads(text) if text.strip() else {}
+        text = boundedfile.read_text(path, MAX_SETTINGS_BYTES)
+    except boundedfile.Refused as exc:
+        raise SettingsFileError(str(exc)) from None
+    try:
+        if not text.strip():
+            return {}
+        try:
+            data = jsonlite.loads(text)
+        except ValueError:
+            data = boundedfile.loads(text, path)  # too deep for the C parser: cut per value
     except (OSError, ValueError) as exc:
         raise SettingsFileError(f"{path} cannot be read as JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -368,7 +396,12 @@ def load() -> Settings:
             values[name] = setting.parse(value)
             sources[name] = "settings.json"
         except SettingError as exc:
-            problems.append(f"settings.json: {exc}; using {_shown(values[name])}")
+            kept = setting.salvage(value)
+            if kept is None:
+                problems.append(f"settings.json: {exc}; using {_shown(values[name])}")
+                continue
+            values[name], sources[name] = kept, "settings.json"
+            problems.append(f"settings.json: {exc}; kept the other entries {_shown(kept)}")
     for name, setting in SCHEMA.items():
         raw = os.environ.get(setting.env)
         if raw is None:

@@ -34,6 +34,17 @@ def whose(item: dict, stamp: str = "created_at") -> str:
     return f" ({item['member']}, {ago(item.get(stamp))})"
 
 
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex"}
+
+
+def agent_tag(item: dict, mixed: bool = False) -> str:
+    """" [Codex]" for another agent's record; every record is tagged when ``mixed``."""
+    agent = item.get("agent") or "claude-code"
+    if agent == "claude-code" and not mixed:
+        return ""
+    return f" [{AGENT_NAMES.get(agent, agent)}]"
+
+
 def _one_line(text: str, limit: int) -> str:
     # Drop list markers at line starts only: "a - b" inside a line is content.
     lines = (line.strip() for line in str(text or "").splitlines())
@@ -77,11 +88,11 @@ def request_line(summary: dict) -> str:
     return _one_line(summary.get("request"), 400)
 
 
-def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
+def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) -> list[str]:
     lines = [
         f"## Latest work — {when(summary.get('updated_at'))}"
         f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})"
-        + whose(summary, "updated_at"),
+        + agent_tag(summary, mixed) + whose(summary, "updated_at"),
         f"**Request:** {request_line(summary)}",
     ]
     room = budget - sum(len(line) + 1 for line in lines)
@@ -110,12 +121,12 @@ def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
     return lines
 
 
-def render_summary_line(summary: dict, rich: bool = False) -> str:
+def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False) -> str:
     """One earlier request: what was asked and what came of it; ``rich`` adds the final reply."""
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
     outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
-    line = (f"- {when(summary.get('updated_at'))}{whose(summary, 'updated_at')} — "
+    line = (f"- {when(summary.get('updated_at'))}{agent_tag(summary, mixed)}{whose(summary, 'updated_at')} — "
             f"{_one_line(summary.get('request'), 200)}")
     if notes:
         line += f"\n  → {notes}"
@@ -140,16 +151,23 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
     return line
 
 
+def _commit_hash(title: str) -> str:
+    """The hash in a commit observation's title ("… committed 3e202eb on main: …"), else a
+    string found nowhere. (No ``re``: this module runs in the SessionStart hook.)"""
+    word = title.split(" committed ", 1)[1].split(" ", 1)[0].rstrip(":") if " committed " in title else ""
+    return word if len(word) >= 7 and all(c in "0123456789abcdef" for c in word) else "\0"
+
+
 def _plain(text) -> str:
     return " ".join(str(text or "").replace("**", "").split())
 
 
-def render_observation_line(obs: dict) -> str:
+def render_observation_line(obs: dict, mixed: bool = False) -> str:
     files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
     line = f"- #{obs['id']} {when(obs.get('created_at'), fmt='%H:%M')} {obs.get('type', '')}: {_one_line(obs.get('title'), 150)}"
     if files and not any(f in obs.get("title", "") for f in files[:1]):
         line += f" [{file_list(files, 3)}]"
-    return line + whose(obs)
+    return line + agent_tag(obs, mixed) + whose(obs)
 
 
 HEADER = "# claude-mem: memory of earlier work in"
@@ -197,24 +215,27 @@ def render(store, project: str, settings, *, since: float | None = None,
     observations = store.recent_observations(project, int(settings.context_observations), **filters)
     if not summaries and not observations:
         return ""
+    # More than Claude Code's work here: every entry says which agent did it.
+    mixed = any((item.get("agent") or "claude-code") != "claude-code" for item in summaries + observations)
+    sessions_of = "coding-agent sessions (Claude Code, Codex)" if mixed else "Claude Code sessions"
     if after_compaction:
         header = [
             f"{HEADER} {project}",
-            "From other Claude Code sessions here, newest first (this session's own work is in "
+            f"From other {sessions_of} here, newest first (this session's own work is in "
             "the summary above). Details by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
             "",
         ]
     elif since is None and exclude_session is None:
         header = [
             f"{HEADER} {project}",
-            "From earlier Claude Code sessions here, newest first. Details of an observation "
+            f"From earlier {sessions_of} here, newest first. Details of an observation "
             "by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
             "",
         ]
     else:
         header = [
             f"{UPDATE_HEADER} {project} since this session last ran",
-            "Other Claude Code sessions in this project recorded this meanwhile (newest first); "
+            f"Other {sessions_of} in this project recorded this meanwhile (newest first); "
             "the earlier claude-mem memory is already above in this conversation.",
             "",
         ]
@@ -227,21 +248,26 @@ def render(store, project: str, settings, *, since: float | None = None,
         # Knowledge first: the latest request may take most of the budget; the
         # mechanical index gets what is left.
         share = 0.75 if len(summaries) > 1 or observations else 0.95
-        lines += render_summary_full(full, int((budget - used) * share)) + [""]
+        lines += render_summary_full(full, int((budget - used) * share), mixed) + [""]
         used = sum(len(line) + 1 for line in lines)
 
-    def add_section(title: str, items: list, limit: int) -> None:
+    def add_section(title: str, items: list, limit: int, first: int | None = None) -> None:
         """Each item is a list of renderings, richest first. Every item gets its shortest
-        rendering while there is room; then, newest first, richer ones while they fit."""
+        rendering while there is room (item ``first`` before the others); then, newest
+        first, richer ones while they fit."""
         nonlocal used
         room = min(limit, budget - used) - len(title) - 2
-        chosen: list[int | None] = []
-        for choices in items:
+        chosen: list[int | None] = [None] * len(items)
+        order = list(range(len(items)))
+        if first is not None:
+            order.remove(first)
+            order.insert(0, first)
+        for n in order:
+            choices = items[n]
             if len(choices[-1]) + 1 <= room:
-                chosen.append(len(choices) - 1)
+                chosen[n] = len(choices) - 1
                 room -= len(choices[-1]) + 1
-            else:
-                chosen.append(None)  # a shorter item further down may still fit
+            # else: a shorter item further down may still fit
         for n, choices in enumerate(items):
             if chosen[n] is None:
                 continue
@@ -256,10 +282,22 @@ def render(store, project: str, settings, *, since: float | None = None,
             lines.extend([title] + taken + [""])
             used = sum(len(line) + 1 for line in lines)
 
-    earlier = [[render_summary_line(s, rich=True), render_summary_line(s)]
-               for s in summaries if s is not full]
-    add_section("## Earlier requests", earlier, int((budget - used) * 0.8))
-    add_section("## Recent observations", [[render_observation_line(o)] for o in observations],
+    others = [s for s in summaries if s is not full]
+    earlier = [[render_summary_line(s, rich=True, mixed=mixed), render_summary_line(s, mixed=mixed)]
+               for s in others]
+    # In a long session the request that opened it set the thread (what is being built,
+    # what was decided first): it keeps a line even when the later ones crowd the budget.
+    opening = None
+    if full is not None:
+        same = [n for n, s in enumerate(others) if s.get("session_id") == full.get("session_id")
+                and (s.get("prompt_number") or 0) < (full.get("prompt_number") or 0)]
+        if len(same) >= 3:
+            opening = min(same, key=lambda n: others[n].get("prompt_number") or 0)
+    add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening)
+    # A commit already named above needs no index line of its own.
+    above = "\n".join(lines)
+    index = [o for o in observations if _commit_hash(o.get("title") or "") not in above]
+    add_section("## Recent observations", [[render_observation_line(o, mixed)] for o in index],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head

@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import hashlib
 
-from claude_mem import log, wrappers
+from claude_mem import log, privacy, wrappers
 from claude_mem.compress import SessionContext
 from claude_mem.events import SessionEnd, SessionStart, Stop, ToolEvent, UserPrompt
+
+
+# What a prompt that was only an image is stored as.
+IMAGE_ONLY_PROMPT = "[image]"
 
 
 def content_hash(*parts) -> str:
@@ -65,13 +69,21 @@ class Handlers:
     def handle_start(self, event: SessionStart, group, name: str, at: float) -> None:
         with self.store.write():
             self.store.open_session(event.session_id, name, event.cwd, at,
-                                    new_run=event.source == "resume")
+                                    new_run=event.source == "resume", agent=event.agent)
             self.store.delete_pending(row_ids(group))
 
     def handle_prompt(self, event: UserPrompt, group, name: str, at: float) -> None:
         kind, text = wrappers.classify(event.prompt)
+        if kind == "empty" and not event.prompt.strip():
+            # A prompt with no text is one that sent only an image (Claude Code keeps the
+            # picture out of the hook's payload): still a request its work belongs to.
+            kind, text = "prompt", IMAGE_ONLY_PROMPT
+        if kind == "prompt":
+            # The hook cuts only payloads it had to clean; this cut holds for every prompt.
+            text = privacy.cut(text, privacy.clamp_limit(
+                self.settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS))
         with self.store.write():
-            session = self.store.open_session(event.session_id, name, event.cwd, at)
+            session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
             # A background task's notification or a local command's output is not a
             # request: what follows belongs to the request that is still running.
             if kind == "prompt":
@@ -99,7 +111,7 @@ class Handlers:
         session = self.store.session_by_claude_id(event.session_id)
         if session is None:
             with self.store.write():
-                session = self.store.open_session(event.session_id, name, event.cwd, at)
+                session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
         return session
 
     def handle_tools(self, event: ToolEvent, group, name: str, at: float) -> None:
@@ -127,7 +139,7 @@ class Handlers:
         batch_key = content_hash(*(r["payload"] for r, _ in unique))
         seen: dict[str, int] = {}
         with self.store.write():
-            session = self.store.open_session(event.session_id, name, event.cwd, at)
+            session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
             for obs in produced.observations:
                 key = obs.tool_use_id or batch_key
                 position = seen.get(key, 0)

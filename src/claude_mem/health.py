@@ -164,7 +164,22 @@ def format_status(report: dict) -> str:
     return "\n".join(lines)
 
 
-def doctor(claude_config_dir: str | None = None,
+def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = None) -> dict:
+    """Each agent's hooks as installed: ``{agent: {"installed", "hooks": {event: {...}}}}``."""
+    from claude_mem import install, install_codex
+    from claude_mem.hook_events import CLAUDE_CODE, rows_for
+
+    found = install.installed_commands(claude_config_dir)
+    claude = {"config_dir": claude_config_dir or install.default_config_dir(), "installed": bool(found),
+              "hooks": {row.event: {"installed": row.event in found, "command": found.get(row.event)}
+                        for row in rows_for(CLAUDE_CODE)}}
+    codex = install_codex.status(codex_home)
+    return {"claude-code": claude,
+            "codex": {"codex_home": codex["codex_home"], "hooks_file": codex["hooks_file"],
+                      "installed": codex["installed"], "hooks": codex["events"]}}
+
+
+def doctor(claude_config_dir: str | None = None, codex_home: str | None = None,
            viewer: dict | None = None) -> tuple[int, list[str]]:
     """(problems, lines): the checks ``claude-mem doctor`` prints; ``viewer`` as in ``status``."""
     from claude_mem import install
@@ -187,7 +202,7 @@ def doctor(claude_config_dir: str | None = None,
               f"data dir is readable by others ({oct(mode)}): chmod 700 {data}")
     settings = config.load()
     check(not settings.problems, "settings are valid",
-          "settings problems (the defaults are used instead): " + "; ".join(settings.problems)
+          "settings problems (each says what is used instead): " + "; ".join(settings.problems)
           + " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`")
     problem = compressor_problem(settings)
     check(problem is None, f"compressor {settings.compressor} is ready", problem or "")
@@ -212,6 +227,18 @@ def doctor(claude_config_dir: str | None = None,
         if not os.path.exists(python):
             check(False, "", f"{event} hook points at a missing interpreter {python}; re-run install")
             break
+    codex = agent_hooks(claude_config_dir, codex_home)["codex"]
+    if codex["installed"]:
+        missing = [e for e, h in codex["hooks"].items() if not h["installed"]]
+        check(not missing, f"Codex: all {len(codex['hooks'])} hooks installed in {codex['hooks_file']}",
+              f"Codex: hooks missing: {', '.join(missing)} (run `claude-mem install --agent codex`)")
+        untrusted = [e for e, h in codex["hooks"].items() if h["installed"] and not h["trusted"]]
+        check(not untrusted, "Codex: claude-mem's hooks are trusted",
+              f"Codex: hooks not trusted (Codex skips them silently): {', '.join(untrusted)}; "
+              "run `claude-mem install --agent codex` where `codex` is on PATH, or trust them with /hooks")
+    else:
+        lines.append(f"info  Codex: not installed in {codex['codex_home']} "
+                     "(`claude-mem install --agent codex` to share this memory with Codex CLI)")
     if os.path.exists(config.db_path()):
         with open_store() as store:
             result = store.integrity()

@@ -16,6 +16,10 @@ Contract (every event):
 - Private ``<private>`` text and secrets are removed before anything is stored: a cheap
   substring prefilter decides whether the payload must be parsed and cleaned at all, so
   the common case stores the raw text without importing ``json``.
+- ``--agent codex`` before the event's name (``hook_entry.py --agent codex post-tool-use``)
+  marks a hook run for Codex CLI: its payload is queued as ``codex:<Event>`` for the
+  worker's Codex adapter, unchanged; SessionStart prints the same context JSON (Codex
+  reads the same ``hookSpecificOutput.additionalContext``).
 - Standard library only. This module is imported by ``hook_entry.py`` under ``python -I -S``
   for speed, so every import here is paid on each hook call.
 """
@@ -25,7 +29,7 @@ import sys
 import time
 
 from claude_mem import config, log
-from claude_mem.hook_events import HOOK_EVENTS
+from claude_mem.hook_events import AGENTS, CLAUDE_CODE, HOOK_EVENTS, queue_event
 # Accept Claude Code's own names too (``claude-mem hook PostToolUse``).
 _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
                 **{v.lower(): v for v in HOOK_EVENTS.values()}}
@@ -107,7 +111,7 @@ def enqueue(event: str, payload: str, store=None) -> None:
             log.error(f"{event}: could not wake or start the worker ({exc})")
 
 
-def session_start(raw: str, settings) -> str:
+def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     """SessionStart: the context to print, and the event queued through the same connection
     (opening SQLite is a fair share of the hook's own time)."""
     from claude_mem import jsonlite
@@ -142,18 +146,21 @@ def session_start(raw: str, settings) -> str:
         if cleaned is None:
             log.warning(f"SessionStart: stdin is not valid JSON ({len(raw)} chars), ignored")
             return output
-        enqueue("SessionStart", cleaned, store)
+        enqueue(queue_event(agent, "SessionStart"), cleaned, store)
     finally:
         if store is not None:
             store.close()
     return output
 
 
-def run(name: str, raw: str) -> str:
+def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:
     """Handle one hook call; returns what to print (possibly "")."""
     event = _BY_ANY_NAME.get(name) or _BY_ANY_NAME.get(name.lower())
     if event is None:
         log.error(f"unknown hook {name!r}")
+        return ""
+    if agent not in AGENTS:
+        log.error(f"unknown agent {agent!r} for hook {name!r}")
         return ""
     if os.environ.get("CLAUDE_MEM_INTERNAL"):
         return ""  # the memory-maker's own Claude Code process: never remember it
@@ -171,23 +178,34 @@ def run(name: str, raw: str) -> str:
     if project_dir and project.is_excluded(project_dir, settings.exclude_projects):
         return ""
     if event == "SessionStart":
-        return session_start(raw, settings)
+        return session_start(raw, settings, agent)
     from claude_mem.privacy import clean_payload
 
     payload = clean_payload(raw, settings)
     if payload is None:
         log.warning(f"{event}: stdin is not valid JSON ({len(raw)} chars), ignored")
         return ""
-    enqueue(event, payload)
+    enqueue(queue_event(agent, event), payload)
     return ""
+
+
+def split_argv(argv: list[str]) -> tuple[str, str]:
+    """``(agent, hook name)`` from ``[--agent AGENT] NAME`` (``--agent=AGENT`` too)."""
+    agent = CLAUDE_CODE
+    if argv and argv[0].startswith("--agent"):
+        if argv[0] == "--agent":
+            agent, argv = (argv[1] if len(argv) > 1 else ""), argv[2:]
+        else:
+            agent, argv = argv[0].partition("=")[2], argv[1:]
+    return agent, (argv[0] if argv else "")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         os.umask(0o077)
-        name = argv[0] if argv else ""
-        output = run(name, read_stdin())
+        agent, name = split_argv(argv)
+        output = run(name, read_stdin(), agent)
         if output:
             sys.stdout.write(output)
             sys.stdout.flush()

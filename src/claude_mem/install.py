@@ -130,14 +130,15 @@ def installed_commands(config_dir: str | None = None) -> dict[str, str]:
 
 
 def extra_install_command(extra: str) -> str:
-    """The exact command that installs ``coding-memory[extra]`` into *this* environment.
+    """The exact command that adds the ``[extra]`` of coding-memory to *this* environment.
 
-    Installed from a checkout or a wheel file (pip records where in ``direct_url.json``), the
-    extra comes from that same place: ``pip install -e '<checkout>[extra]'`` for an editable
-    install (installing the name from an index would replace the checkout), the folder or wheel
-    for the others, while it still exists; otherwise the distribution's own name. Always
-    through this interpreter's pip, never a bare ``pip`` (``claude-mem`` on PyPI is another
-    project, so the name is never that).
+    Installed from a checkout or a wheel file (pip, pipx and uv record where in
+    ``direct_url.json``), the extra comes from that same place while it still exists:
+    ``-e '<checkout>[extra]'`` for an editable install (installing the name from an index would
+    replace the checkout), the folder or wheel for the others; otherwise the distribution's own
+    name (``claude-mem`` on PyPI is another project, so never that). A pipx or ``uv tool``
+    environment has no pip of its own: the command is then pipx's or uv's, which reinstall
+    the tool with the extra. Otherwise this interpreter's pip, never a bare ``pip``.
     """
     spec = f"{DISTRIBUTION}[{extra}]"
     editable = ""
@@ -154,6 +155,10 @@ def extra_install_command(extra: str) -> str:
                 editable = "-e "
     except Exception:  # no metadata (running from a source tree): the distribution's name
         pass
+    if os.path.exists(os.path.join(sys.prefix, "pipx_metadata.json")):
+        return f"pipx install --force {editable}{shlex.quote(spec)}"
+    if os.path.exists(os.path.join(sys.prefix, "uv-receipt.toml")):
+        return f"uv tool install --reinstall {editable}{shlex.quote(spec)}"
     return f"{shlex.quote(sys.executable)} -m pip install {editable}{shlex.quote(spec)}"
 
 

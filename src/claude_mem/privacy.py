@@ -62,6 +62,8 @@ length is the rule table itself; split apart, the two would drift.
 # Prefilter (no imports; plain str operations only)
 # ---------------------------------------------------------------------------
 
+from claude_mem import secret_shapes  # noqa: E402 - import-free itself, see its docstring
+
 # Case-sensitive anchors: each is a literal substring of a case-sensitive
 # redaction pattern below, so "not in raw" proves that pattern cannot match.
 _CASED_ANCHORS = (
@@ -244,7 +246,10 @@ def needs_cleaning(raw: str) -> bool:
     for kw in _NAME_KEYWORDS:
         if kw in low and _keyword_used_as_name(low, kw):
             return True
-    return False
+    # Secrets no family names: machine-made values by context and shape, credential tables.
+    if secret_shapes.might_hold(raw):
+        return True
+    return secret_shapes.table_header_hint(raw, _NAME_KEYWORDS, low)
 
 
 def _has_anchor(raw: str) -> bool:
@@ -568,11 +573,13 @@ def _secret_level(name: str) -> int:
     words = _words(name)
     if not words:
         return 0
+    joined = "".join(words)                # PassWord, Api_Key, dbPassword
+    if "privatekeyid" in joined:           # a service account's private_key_id names its key
+        return STRONG
     if len(words) > 1 and words[-1] in _META_WORDS:
         return 0
     if "public" in words or "pub" in words:
         return 0
-    joined = "".join(words)                # PassWord, Api_Key, dbPassword
     if any(k in joined for k in ("passw", "passphrase", "secret", "credential",
                                  "apikey", "accesskey", "privatekey", "clientkey")):
         return STRONG
@@ -602,7 +609,7 @@ def _looks_random(value: str) -> bool:
     if len(v) < 8 or any(c.isspace() for c in v):
         return False
     p = _p()
-    if p.uuid.fullmatch(v) or p.url.fullmatch(v) or _is_path(v):
+    if p.uuid.fullmatch(v) or p.url.fullmatch(v) or _is_path(v) or secret_shapes.ordinary(v):
         return False
     lower = any(c.islower() for c in v)
     upper = any(c.isupper() for c in v)
@@ -851,7 +858,69 @@ def _redact_once(text: str) -> str:
         if "password" in low and ("machine" in low or "login" in low):
             text = p.netrc.sub(_keep_or_redact, text)
         text = p.prose.sub(_redact_prose, text)
-    return text
+        if "\n" in text:
+            text = _redact_tables(text)
+    return secret_shapes.redact(text, REDACTED)
+
+
+def _split_cells(row: str, delimiter: str) -> tuple[list[str], int]:
+    """A table row's cells as written, and how many leading cells are not columns (the
+    empty one before a markdown row's first ``|``)."""
+    cells = row.split(delimiter)
+    if delimiter == "|" and row.strip().startswith("|"):
+        return cells, 1
+    return cells, 0
+
+
+def _column_count(row: str, delimiter: str) -> int:
+    cells, offset = _split_cells(row, delimiter)
+    if delimiter == "|" and row.strip().endswith("|"):
+        return len(cells) - offset - 1
+    return len(cells) - offset
+
+
+def _redact_tables(text: str) -> str:
+    """CSV, TSV and markdown tables whose header names a credential column
+    (``access_key_id,secret_access_key``, ``| Service | API Key |``): that column's values
+    go in every row below (strong names: any real value; weak names: machine-made ones)."""
+    lines = text.split("\n")
+    changed = False
+    i = 0
+    while i < len(lines) - 1:
+        line = lines[i]
+        low = line.lower()
+        parsed = secret_shapes.header_cells(line) if any(kw in low for kw in _NAME_KEYWORDS) else None
+        if parsed is None:
+            i += 1
+            continue
+        delimiter, names = parsed
+        levels = [_secret_level(name) for name in names]
+        if not any(levels) or (i and _column_count(lines[i - 1], delimiter) == len(names)):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines):
+            row = lines[j]
+            if delimiter == "|" and row.strip() and not row.strip(" |-:"):
+                j += 1                          # the |---|---| line under a markdown header
+                continue
+            if _column_count(row, delimiter) != len(names):
+                break
+            cells, offset = _split_cells(row, delimiter)
+            for col, level in enumerate(levels):
+                if not level:
+                    continue
+                cell = cells[col + offset]
+                inner = cell.strip()
+                if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "\"'":
+                    inner = inner[1:-1]
+                if inner and _named_value_secret(names[col], inner):
+                    cells[col + offset] = cell.replace(inner, REDACTED, 1)
+                    changed = True
+            lines[j] = delimiter.join(cells)
+            j += 1
+        i = j
+    return "\n".join(lines) if changed else text
 
 
 def redact_secrets(text: str) -> str:
@@ -892,8 +961,8 @@ def clamp_limit(value, default: int) -> int:
     return min(max(value, _MIN_CHARS), _MAX_CHARS)
 
 
-def _cut(text: str, max_chars: int | None) -> str:
-    """``text.truncate`` as stored payloads are cut: a short tail, no marker cut in two."""
+def cut(text: str, max_chars: int | None) -> str:
+    """``text.truncate`` as stored text is cut: a short tail, no redaction marker cut in two."""
     from claude_mem.text import truncate
 
     return truncate(text, max_chars, tail_part=5, max_tail=1000, whole=_MARKERS)
@@ -914,7 +983,7 @@ def clean_text(text: str, max_chars: int | None = None) -> str:
         return _clean_long(text, max(0, max_chars))
     if needs_cleaning(text):
         text = _redact(strip_private(text))
-    return _cut(text, max_chars)
+    return cut(text, max_chars)
 
 
 def _clean_long(text: str, max_chars: int) -> str:
@@ -938,7 +1007,7 @@ def _clean_long(text: str, max_chars: int) -> str:
     # Never keep the first characters of the tail: they may be the end of a secret
     # whose start was cut away.
     tail = tail[_CUT_MARGIN:] if len(tail) > _CUT_MARGIN else tail
-    return _cut(head + "\u2026" + tail, max_chars)
+    return cut(head + "\u2026" + tail, max_chars)
 
 
 def _open_private(text: str, end: int) -> bool:
@@ -1042,7 +1111,7 @@ def clean_raw_json_text(raw: str, max_chars: int) -> str:
     it with the reason, which is better than losing it or storing a secret.
     """
     text = clean_text(raw[:max(0, max_chars) + 4096])
-    return _cut(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")
+    return cut(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def clean_payload(raw: str, settings) -> str | None:

@@ -110,8 +110,8 @@ class Worker:
             hours = float(message.get("max_age_hours"))
         except (TypeError, ValueError):
             return {"ok": False, "error": "max_age_hours must be a number"}
-        if not hours > 0:
-            return {"ok": False, "error": "max_age_hours must be more than 0"}
+        if not 0 < hours < float("inf"):  # nan and inf too
+            return {"ok": False, "error": "max_age_hours must be a finite number more than 0"}
         self.expire_requests.append(hours)
         self.wakeup.set()
         return {"queued": True}

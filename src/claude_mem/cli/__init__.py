@@ -7,7 +7,7 @@ here too (``claude-mem hook EVENT``) for completeness, but ``install`` writes th
 direct command (see ``install.hook_command``).
 
 Rooms (each imports ``cli.output`` for the shared helpers, never this package):
-- ``setup``     install, uninstall, hook, mcp, demo
+- ``setup``     install, uninstall, hook, mcp, demo (``codex``: install's Codex CLI side)
 - ``memory``    reading memory: context, search, sessions, show, export
 - ``status``    status, doctor, cleanup-sessions
 - ``worker``    worker start/stop/restart/status and the queue's parked rows
@@ -61,7 +61,18 @@ class _Commands(click.Group):
         return super().get_command(ctx, name)
 
 
+# Commands whose standard output is a protocol stream, written exactly as produced.
+_PROTOCOL_COMMANDS = ("hook", "mcp")
+
+
 @click.group(cls=_Commands)
 @click.version_option(version=__version__)  # the distribution is coding-memory
-def main():
+@click.pass_context
+def main(ctx):
     """Persistent memory for Claude Code."""
+    if ctx.invoked_subcommand not in _PROTOCOL_COMMANDS:
+        # Memory holds text from anywhere (prompts, commands, tool output): no stored
+        # control character may reach the reader's terminal (see render.terminal_safe).
+        from claude_mem import render
+
+        render.guard_stdout()

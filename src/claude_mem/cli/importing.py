@@ -5,6 +5,8 @@ Contract:
   Claude Code transcripts through the queue, the worker and the configured compressor (see
   ``importers.transcripts``) and waits until the worker has made the memory. A progress bar
   with counts and an ETA is drawn on a terminal; elsewhere one plain line per file.
+- ``import codex [PATH …] [--codex-home DIR]`` does the same for Codex CLI rollouts
+  (``importers.codex``; default ``$CODEX_HOME/sessions`` or ``~/.codex/sessions``).
 - ``import claude-mem-db PATH`` and ``import json FILE`` copy memory made elsewhere.
 - Every import is idempotent and reports what it added; malformed input is reported and
   skipped, never fatal. ``--json`` prints one JSON object with the same report.
@@ -22,7 +24,7 @@ import click
 
 @click.group("import")
 def import_group():
-    """Import earlier work: Claude Code transcripts, the original claude-mem, an export."""
+    """Import earlier work: Claude Code transcripts, Codex rollouts, the original claude-mem, an export."""
 
 
 def _since(value: str | None) -> float | None:
@@ -34,6 +36,12 @@ def _since(value: str | None) -> float | None:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-01 or 2026-11-01T09:30",
                                  param_hint="--since")
     return moment.timestamp()
+
+
+def _bar_stream():
+    from claude_mem import render
+
+    return render.raw(sys.stderr)
 
 
 class _Progress:
@@ -58,7 +66,7 @@ class _Progress:
         if self.tty:
             if self.bar is None:
                 self.bar = click.progressbar(length=max(1, bytes_total), label="Reading transcripts",
-                                             show_eta=True, show_percent=True, file=sys.stderr,
+                                             show_eta=True, show_percent=True, file=_bar_stream(),
                                              item_show_func=lambda item: item)
                 self.bar.__enter__()
                 self._done = 0
@@ -85,7 +93,7 @@ class _Progress:
         if self.tty:
             if self.drain_bar is None:
                 self.drain_bar = click.progressbar(length=max(1, total), label="Making memory",
-                                                   show_eta=True, show_pos=True, file=sys.stderr)
+                                                   show_eta=True, show_pos=True, file=_bar_stream())
                 self.drain_bar.__enter__()
                 self._drained = 0
             self.drain_bar.update(done - self._drained)
@@ -119,6 +127,33 @@ def import_transcripts_cmd(paths, project, since, dry_run, as_json):
     report = transcripts.import_transcripts(
         paths, since=_since(since), project=project, dry_run=dry_run, settings=settings,
         progress=_Progress(enabled=not as_json))
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    _print_transcript_report(report)
+
+
+@import_group.command("codex")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True))
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
+@click.option("--project", help="Only sessions of this project (name or folder).")
+@click.option("--since", help="Only sessions active since this date (2026-11-01).")
+@click.option("--dry-run", is_flag=True, help="Count (and, under an LLM back-end, estimate cost); write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def import_codex_cmd(paths, codex_home, project, since, dry_run, as_json):
+    """Replay Codex CLI rollouts into memory (default: ~/.codex/sessions)."""
+    from claude_mem import config
+    from claude_mem.importers import codex
+
+    settings = config.load()
+    if not paths:
+        default = os.path.join(codex.codex_home(codex_home), "sessions")
+        if not os.path.isdir(default):
+            raise click.ClickException(f"no Codex sessions folder at {default}; name one as PATH")
+        paths = (default,)
+    report = codex.import_rollouts(paths, since=_since(since), project=project, dry_run=dry_run,
+                                   settings=settings, progress=_Progress(enabled=not as_json))
     if as_json:
         click.echo(json.dumps(report, indent=2))
         return

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 
 import click
@@ -98,7 +97,8 @@ def sessions_cmd(project, limit, as_json):
     for row in rows:
         first = " ".join(str(row.get("first_prompt") or "").split())[:60]
         click.echo(f"#{row['id']:<4} {row['claude_session_id'][:8]} {when(row['started_at'])} "
-                   f"{row['status']:<9} {row['project']:<{width}} prompts={row['prompt_counter']:<3} "
+                   f"{row['status']:<9} {row['project']:<{width}} {row.get('agent') or 'claude-code':<11} "
+                   f"prompts={row['prompt_counter']:<3} "
                    f"obs={row['observation_count']:<4} {first}")
 
 
@@ -146,7 +146,7 @@ def show_cmd(args, as_json):
 
 @click.command("export")
 @click.option("--project", help="Only this project.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
               help="File to write, private to you (0600); default: standard output.")
 def export_cmd(project, output):
     """Export sessions with their prompts, observations and summaries as JSON."""
@@ -154,21 +154,22 @@ def export_cmd(project, output):
         check_project(store, project)
         sessions = [store.session_detail(row["id"]) for row in store.sessions(project, 1_000_000)]
     document = {"format": "claude-mem-export/1", "exported_at": time.time(), "sessions": sessions}
-    if output is None or output == "-":
-        json.dump(document, sys.stdout, indent=2, ensure_ascii=False, default=str)
-        sys.stdout.write("\n")
-        return
-    # Memory is as private as the database (0600): the file is created so from the start.
-    path = os.path.abspath(output)
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    from claude_mem import outfile
+
+    def write(fh) -> None:
         json.dump(document, fh, indent=2, ensure_ascii=False, default=str)
         fh.write("\n")
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
+
+    try:
+        if output is None or output == "-":
+            return outfile.write_stdout(write)
+        # Memory is as private as the database: see outfile for how the file is made.
+        written = outfile.write_private(output, write)
+    except outfile.OutputError as exc:
+        raise click.ClickException(str(exc))
     counts = {key: sum(len(s[key]) for s in sessions) for key in ("prompts", "observations", "summaries")}
     scope = f" of project {project!r}" if project else ""
+    how = "private 0600" if written["how"] != "straight" else "written straight: not a regular file"
     click.echo(f"wrote {len(sessions)} session(s){scope} — {counts['prompts']} prompts, "
                f"{counts['observations']} observations, {counts['summaries']} summaries — "
-               f"to {path} ({os.path.getsize(path):,} bytes, private 0600)")
+               f"to {written['path']} ({written['bytes']:,} bytes, {how})")

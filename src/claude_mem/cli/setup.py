@@ -1,5 +1,5 @@
 """``claude-mem install``, ``uninstall``, ``hook``, ``mcp`` and ``demo``: putting claude-mem
-into Claude Code, and running its parts by hand."""
+into Claude Code (or Codex CLI, through ``cli.codex``), and running its parts by hand."""
 from __future__ import annotations
 
 import sys
@@ -16,9 +16,23 @@ from claude_mem.cli.output import dump
 @click.option("--register-mcp", is_flag=True,
               help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-def install_cmd(claude_config_dir, register_mcp, as_json):
-    """Add claude-mem's hooks to Claude Code's settings.json (idempotent) and say what next."""
+@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+              show_default=True, help="The coding agent to install into.")
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
+@click.option("--codex-bin", type=click.Path(dir_okay=False),
+              help="The codex command that trusts the hooks (default: codex on PATH).")
+@click.option("--trust/--no-trust", default=True, show_default=True,
+              help="Codex: record claude-mem's hooks as trusted (asks `codex app-server`).")
+def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust):
+    """Add claude-mem's hooks to Claude Code's settings.json, or to Codex CLI with
+    --agent codex (idempotent), and say what next."""
     from claude_mem import install
+
+    if agent == "codex":
+        from claude_mem.cli import codex
+
+        return codex.install(codex_home, codex_bin, trust, as_json)
 
     try:
         path = install.install(claude_config_dir)
@@ -54,9 +68,18 @@ def install_cmd(claude_config_dir, register_mcp, as_json):
 @click.command("uninstall")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-def uninstall_cmd(claude_config_dir, as_json):
-    """Remove claude-mem's hooks (and only those) from settings.json."""
+@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+              show_default=True, help="The coding agent to remove claude-mem from.")
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
+def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
+    """Remove claude-mem's hooks (and only those) from settings.json (or Codex's config)."""
     from claude_mem import install
+
+    if agent == "codex":
+        from claude_mem.cli import codex
+
+        return codex.uninstall(codex_home, as_json)
 
     before = sorted(install.installed_commands(claude_config_dir))
     try:
@@ -75,12 +98,14 @@ def uninstall_cmd(claude_config_dir, as_json):
 
 
 @click.command("hook")
+@click.option("--agent", default="claude-code", show_default=True,
+              help="The coding agent that runs this hook: claude-code or codex.")
 @click.argument("event")
-def hook_cmd(event):
-    """Run one hook (reads Claude Code's JSON on stdin). Always exits 0."""
+def hook_cmd(agent, event):
+    """Run one hook (reads the agent's JSON on stdin). Always exits 0."""
     from claude_mem import hooks
 
-    sys.exit(hooks.main([event]))
+    sys.exit(hooks.main(["--agent", agent, event]))
 
 
 @click.command("mcp")

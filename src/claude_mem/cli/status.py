@@ -29,26 +29,39 @@ def status_cmd(as_json):
 
 @click.command("doctor")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
+@click.option("--codex-home", type=click.Path(file_okay=False),
+              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
 @click.option("--json", "as_json", is_flag=True,
-              help="Each check as {status, message}; exit code as without --json.")
-def doctor_cmd(claude_config_dir, as_json):
-    """Check the installation and the data; exit 1 when something needs attention."""
+              help="Each check as {status, message}, and each agent's hooks; exit code as without --json.")
+def doctor_cmd(claude_config_dir, codex_home, as_json):
+    """Check the installation (Claude Code and Codex CLI) and the data; exit 1 when something
+    needs attention."""
     from claude_mem import health
 
     from claude_mem.viewer import process
 
-    problems, lines = health.doctor(claude_config_dir, viewer=process.state(config.load()))
+    problems, lines = health.doctor(claude_config_dir, codex_home,
+                                    viewer=process.state(config.load()))
     if as_json:
         checks = [{"status": line[:6].strip().lower(), "message": line[6:]} for line in lines]
-        dump({"ok": not problems, "problems": problems, "checks": checks})
+        dump({"ok": not problems, "problems": problems, "checks": checks,
+               "agents": health.agent_hooks(claude_config_dir, codex_home)})
     else:
         for line in lines:
             click.echo(line)
     sys.exit(1 if problems else 0)
 
 
+def _finite_hours(ctx, param, value):
+    # FloatRange lets nan (no comparison is true for it) and inf through.
+    if value is not None and not 0 < value < float("inf"):
+        raise click.BadParameter(f"{value} is not a number of hours more than 0", ctx, param)
+    return value
+
+
 @click.command("cleanup-sessions")
 @click.option("--max-age", "max_age", type=click.FloatRange(min=0, min_open=True), default=None,
+              callback=_finite_hours,
               help="Hours without activity before an active session is expired, more than 0 "
                    "(default: the session_max_age_hours setting).")
 @click.option("--dry-run", is_flag=True, help="Only list what would be expired.")

@@ -21,11 +21,12 @@ what both sides share is ``facts``; output parsing of test runners and compilers
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 
-from claude_mem.compress import extract, request_summary
+from claude_mem.compress import extract, patches, request_summary
 from claude_mem.compress.base import SessionContext, relative_path
 from claude_mem.compress.facts import (CHECK_COMMAND, MUTATING_COMMANDS, READ_ONLY, code_span,
                                        core_command, dedupe, first_fact, is_failure)
@@ -67,6 +68,10 @@ class HeuristicCompressor:
             "todowrite": self._todowrite, "task": self._task, "agent": self._task,
             "webfetch": self._webfetch, "websearch": self._websearch,
             "exitplanmode": self._exitplanmode, "askuserquestion": self._ask,
+            # Codex CLI's tools (its adapter names shells "Bash"; these catch the rest).
+            "apply_patch": functools.partial(patches.observe, self),
+            "exec_command": self._codex_shell, "shell": self._codex_shell,
+            "shell_command": self._codex_shell, "local_shell": self._codex_shell,
         }
 
     # -- paths -----------------------------------------------------------------------
@@ -138,9 +143,15 @@ class HeuristicCompressor:
             facts.append(f"Outcome: {result}")
         if names:
             facts.append("Defines: " + ", ".join(names[:LIST_LIMIT]))
+        # What the file is (a manifest's package, a module's doc line, a page's heading)
+        # goes in the title: the index shows titles, and it is often the thing asked later.
+        identity = extract.manifest(content, path)
+        if identity:
+            facts.append(f"Package: {identity}")
         subtitle = _first_comment(content)
-        return dict(type="discovery", title=f"Read {path}", subtitle=subtitle, facts=tuple(facts),
-                    files_read=(path,), concepts=("read",))
+        what = identity or subtitle
+        return dict(type="discovery", title=f"Read {path}" + (f" — {one_line(what, 90)}" if what else ""),
+                    subtitle=subtitle, facts=tuple(facts), files_read=(path,), concepts=("read",))
 
     def _grep(self, ctx, data, response, _):
         pattern = data.get("pattern", "")
@@ -169,8 +180,11 @@ class HeuristicCompressor:
         files = dedupe(self.rel(f, ctx) for f in response.get("filenames") or [])
         count = response.get("numFiles", len(files))
         facts = (f"{count} files match {code_span(pattern)}",) + tuple(files[:20])
-        return dict(type="discovery", title=f"Listed files matching {code_span(pattern, 60)}",
-                    subtitle=f"{count} files", facts=facts, concepts=("search",))
+        # Finding nothing is a finding ("no package.json here").
+        title = (f"Listed files matching {code_span(pattern, 60)}" if count
+                 else f"No files match {code_span(pattern, 60)}")
+        return dict(type="discovery", title=title, subtitle=f"{count} files", facts=facts,
+                    concepts=("search",))
 
     def _ls(self, ctx, data, response, _):
         path = self.rel(data.get("path", ""), ctx)
@@ -288,6 +302,13 @@ class HeuristicCompressor:
                                  interrupted=bool(response.get("interrupted")),
                                  background=str(response.get("backgroundTaskId") or ""))
 
+    def _codex_shell(self, ctx, data, response, failures_so_far):
+        from claude_mem.agents.codex import output_and_exit_code, shell_text
+
+        command = shell_text(data.get("command") if "command" in data else data.get("cmd"))
+        output, _ = output_and_exit_code(response) if isinstance(response, str) else (response, None)
+        return self._bash(ctx, {**data, "command": command}, output, failures_so_far)
+
     def _command_obs(self, ctx, command, lines, out, description, interrupted=False, background=""):
         core = core_command(command)
         # ``git bisect run`` prints a test run per step: its failures are the probe, not the result.
@@ -320,9 +341,15 @@ class HeuristicCompressor:
             status = f"committed {sha}" + (f" on {branch}" if branch else "") + f": {one_line(subject, 80)}"
             facts.append(f"Commit: {sha} {subject}")
             concepts.append("commit")
+        elif re.match(r"ls\b", core) and not re.search(r"[|>;&]", command):
+            # A listing's result is what it listed (an empty folder is news too).
+            status = f"listed {extract.listing(lines)}"
+            facts.append(f"Listed: {extract.listing(lines)}")
         else:
             status = "succeeded"
-            said = "" if read_only else extract.conclusion(lines)
+            # A look's finding is what it printed, when that is a line or two.
+            said = (lines[0].strip() if read_only and 0 < len(lines) <= 2 and lines[0].strip()
+                    else "" if read_only else extract.conclusion(lines))
             if said:
                 status += f": {one_line(said, 140)}"
                 facts.append(f"Output: {said}")
@@ -389,9 +416,9 @@ class HeuristicCompressor:
         status = "was interrupted" if event.is_interrupt else (
             f"failed (exit code {code})" if code else "failed")
         title = f"{what} {status}"
-        if result:
+        if result and (extract.outcome_failed(result) or not why):
             title += f": {result}"
-        elif why:
+        elif why:  # a run that failed although its last result line reads like a pass
             title += f": {one_line(why, 120)}"
         elif lines:
             title += f": {one_line(lines[-1], 100)}"
@@ -416,18 +443,27 @@ class HeuristicCompressor:
             counts[todo.get("status", "pending")] = counts.get(todo.get("status", "pending"), 0) + 1
         parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items()]
         facts = tuple(f"[{t.get('status', 'pending')}] {one_line(t.get('content', ''), 200)}" for t in todos)
-        return dict(type="decision", title="Todo list: " + (", ".join(parts) or "empty"),
-                    facts=facts, concepts=("todo",))
+        # The item being worked on, else the last one finished: what the list says now.
+        current = ([t for t in todos if t.get("status") == "in_progress"]
+                   or [t for t in todos if t.get("status") == "completed"][-1:])
+        title = "Todo list: " + (", ".join(parts) or "empty")
+        if current:
+            doing = "doing" if current[0].get("status") == "in_progress" else "done"
+            title += f"; {doing}: {one_line(current[0].get('content', ''), 100)}"
+        return dict(type="decision", title=title, facts=facts, concepts=("todo",))
 
     def _task(self, ctx, data, response, _):
         description = data.get("description") or data.get("subagent_type") or "a subtask"
         text = _response_text(response)
         if isinstance(response, dict) and isinstance(response.get("content"), list):
             text = "\n".join(b.get("text", "") for b in response["content"] if isinstance(b, dict))
-        return dict(type="discovery", title=f"Delegated: {one_line(description, 100)}",
+        # A subagent's report is prose: keep its lines that carry facts, and the best of
+        # them in the title, since that is all the index shows of work done out of sight.
+        found = extract.report_lines(text) or [one_line(line, 200) for line in _lines(text)[:5]]
+        title = f"Delegated: {one_line(description, 80)}" + (f" → {one_line(found[0], 100)}" if found else "")
+        return dict(type="discovery", title=title,
                     subtitle=one_line(data.get("subagent_type") or "", 60),
-                    facts=tuple(one_line(line, 200) for line in _lines(text)[:5]),
-                    concepts=("subagent",))
+                    facts=tuple(one_line(line, 200) for line in found), concepts=("subagent",))
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")
@@ -509,6 +545,8 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
 
 def _first_comment(content: str) -> str:
     for line in content.splitlines()[:5]:
+        if line.startswith("#!"):  # a shebang says how to run the file, not what it is
+            continue
         stripped = line.strip().strip('"\'').strip()
         if line.strip().startswith(('"""', "'''", "#", "//", "/*")):
             text = stripped.lstrip("#/*! ").rstrip("*/ ").strip('"\'').strip()

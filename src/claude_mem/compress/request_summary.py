@@ -41,7 +41,8 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
     learned += [_failure_line(o) for o in looks]
     learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
     learned += _problems(observations)
-    learned += [s for s in sentences if CAUSE_WORDS.search(s)][:3]
+    # A lead-in ("This might make sense because:") announces a list; it says nothing.
+    learned += [s for s in sentences if CAUSE_WORDS.search(s) and not s.rstrip().endswith(":")][:3]
 
     # Short, dense facts first (commits, outcomes, state changes), then the edits.
     completed = [f"Committed {_with_hash(first_fact(o, 'Commit'), observations[i:])}"
@@ -50,7 +51,9 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
     completed += _notable_commands(observations)
     completed += _merged_edits(observations)
     if sentences and not completed:
-        completed.append(sentences[0])
+        # The reply's first sentence with content: "Perfect." or "Ah, good point." is not
+        # what came of the request.
+        completed.append(next((x for x in sentences if not _interjection(x)), sentences[0]))
 
     investigated = dedupe(o["title"] for o in observations
                            if o.get("type") == "discovery" and not is_failure(o)
@@ -137,7 +140,7 @@ def _failures(observations) -> tuple[list, list]:
             continue
         key = _step_key(obs)
         later = [o for o in observations[i + 1:] if _step_key(o) == key
-                 or (key.split(":", 1)[0] in ("Edit", "Write", "MultiEdit")
+                 or (key.split(":", 1)[0] in ("Edit", "Write", "MultiEdit", "apply_patch")
                      and key.split(":", 1)[1] in (o.get("files_modified") or []))]
         fix = next((o for o in later if not is_failure(o)), None)
         if fix is not None:
@@ -289,6 +292,15 @@ def _similar(a: str, b: str) -> bool:
     wa, wb = _words(a), _words(b)
     small = min(len(wa), len(wb))
     return small > 0 and len(wa & wb) / small >= 0.6
+
+
+_INTERJECTION = re.compile(r"^(perfect|great|excellent|done|ok(ay)?|sure|yes|no|ah|oh|hmm|right|alright|"
+                          r"good|nice|got it|you'?re (right|not wrong)|absolutely|exactly)\b", re.I)
+
+
+def _interjection(sentence: str) -> bool:
+    """A short sentence that only reacts ("Perfect!", "Ah, this is a crucial decision.")."""
+    return len(sentence) < 60 and bool(_INTERJECTION.match(sentence.strip("*_ ")))
 
 
 def _plain(markdown: str) -> str:

@@ -36,7 +36,6 @@ for the worker) is ``importers.transcripts``.
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -154,35 +153,27 @@ class Transcript:
     # -- reading -------------------------------------------------------------------------
 
     def entries(self):
-        """Each JSON object in the file, in order; malformed lines are noted and skipped."""
-        with open(self.path, "rb") as fh:
-            number = 0
-            while True:
-                line = fh.readline(MAX_LINE_BYTES + 1)
-                if not line:
-                    return
-                number += 1
-                self.bytes_read += len(line)
-                if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                    while line and not line.endswith(b"\n"):  # drop the rest of it
-                        line = fh.readline(1 << 20)
-                        self.bytes_read += len(line)
-                    self.problems.append(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
-                    continue
-                if not line.strip():
-                    continue
-                self.lines += 1
-                if _uninteresting_progress(line):
-                    continue  # most lines of a real transcript: not worth parsing
-                try:
-                    entry = json.loads(line)
-                except ValueError as exc:  # UnicodeDecodeError included
-                    self.problems.append(f"line {number}: not JSON ({str(exc)[:80]})")
+        """Each JSON object in the file, in order; malformed lines are noted and skipped.
+
+        Read through ``boundedfile``: a FIFO or device refuses to open, an over-long line is
+        skipped, and a line nested too deeply loses only its deep value.
+        """
+        from claude_mem import boundedfile
+
+        counter = [0, 0]
+        try:
+            for number, entry, problem in boundedfile.json_lines(
+                    self.path, MAX_LINE_BYTES, skip=_uninteresting_progress, counter=counter):
+                self.bytes_read, self.lines = counter
+                if problem:
+                    self.problems.append(f"line {number}: {problem}")
                     continue
                 if not isinstance(entry, dict):
                     self.problems.append(f"line {number}: a JSON {type(entry).__name__}, not an object")
                     continue
                 yield entry
+        finally:
+            self.bytes_read = counter[0]
 
     # -- converting ----------------------------------------------------------------------
 

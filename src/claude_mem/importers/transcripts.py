@@ -15,7 +15,8 @@ Contract:
   ``dry_run`` writes nothing and, under an LLM back-end, estimates the calls and tokens;
   with ``wait`` it returns once the worker has turned the rows into memory (or parked them),
   giving up on a worker that makes no progress for ``_GIVE_UP_SECONDS``. One bad file
-  never ends the import of the others.
+  never ends the import of the others. ``reader`` reads one file into events
+  (``replay.Transcript`` by default; ``importers.codex.Rollout`` for Codex rollouts).
 """
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def transcript_files(paths) -> list[str]:
     found: list[tuple[float, str]] = []
     for path in paths:
         path = os.path.abspath(os.path.expanduser(path))
-        if os.path.isfile(path):
+        if not os.path.isdir(path):  # a file named directly: whatever it is, it is reported
             found.append((_mtime(path), path))
             continue
         for folder, dirs, files in os.walk(path):
@@ -240,13 +241,16 @@ def _clean_for_storage(settings):
 
 def import_transcripts(paths, *, store=None, since: float | None = None,
                        project: str | None = None, dry_run: bool = False, settings=None,
-                       progress=None, wait: bool = True) -> dict:
+                       progress=None, wait: bool = True, reader=None,
+                       agent: str = "claude-code") -> dict:
     """Queue what the transcripts at ``paths`` hold and memory lacks; returns a report.
 
     ``progress(kind, **info)`` is called with ``"file"`` (index, total, path, bytes_done,
     bytes_total) after each file and ``"drain"`` (left, total) while the worker works.
     With ``dry_run`` nothing is written; the report then carries what would be queued and,
-    under an LLM back-end, the estimated calls and tokens.
+    under an LLM back-end, the estimated calls and tokens. ``reader``: what reads one file
+    into events (default ``Transcript``; ``importers.codex.Rollout`` for Codex rollouts) and
+    ``agent`` whose events they are (queued as that agent's, ``hook_events.queue_event``).
     """
     import time
 
@@ -283,7 +287,8 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
                 outcome = _import_one(path, store, since=since, project=project,
                                       dry_run=dry_run, clean_payload=clean_payload,
                                       clean_text=clean_text, estimate=estimate,
-                                      projects=projects, control=control)
+                                      projects=projects, control=control,
+                                      reader=reader or Transcript, agent=agent)
             except Exception as exc:  # one bad file must not end the import of the others
                 from claude_mem import log
 
@@ -357,8 +362,14 @@ def _wait_for_worker(store, last_id: int, total: int, progress, control) -> tupl
 
 
 def _import_one(path, store, *, since, project, dry_run, clean_payload, clean_text, estimate,
-                projects, control) -> dict:
-    transcript = Transcript(path)
+                projects, control, reader=None, agent: str = "claude-code") -> dict:
+    from claude_mem import boundedfile
+    from claude_mem.hook_events import queue_event
+
+    refused = boundedfile.check_regular(path)
+    if refused:  # a FIFO would hang the read, /dev/zero would never end
+        return {"skipped": refused}
+    transcript = (reader or Transcript)(path)
     if since is not None and _mtime(path) < since:
         return {"skipped": "older than --since"}
     events = transcript.events()
@@ -396,7 +407,7 @@ def _import_one(path, store, *, since, project, dry_run, clean_payload, clean_te
             sizes.append((kept.name, len(payload)))
         if dry_run:
             continue
-        staged.append((kept.name, payload, kept.at))
+        staged.append((queue_event(agent, kept.name), payload, kept.at))
         if len(staged) >= _STAGE_CHUNK:
             store.stage_events(staged)
             staged = []

@@ -96,14 +96,20 @@ class ImportRoom:
         return self.session_by_claude_id(claude_session_id), True
 
     def copy_prompt(self, session_id: int, prompt_id: str, text: str, at: float,
-                    number: int | None = None) -> tuple[int, bool]:
-        """A copied prompt's number here: ``(number, created)``. Known by id or by its text."""
+                    number: int | None = None, own_prefix: str | None = None) -> tuple[int, bool]:
+        """A copied prompt's number here: ``(number, created)``. Known by id or by its text.
+
+        With ``own_prefix``, prompts whose id starts with it (copied by the same importer)
+        never match by text: they are other prompts that happen to say the same thing.
+        """
         known = self._number_of_prompt(session_id, prompt_id)
         if known is not None:
             return known, False
         same = self.db.execute(
             "SELECT prompt_number FROM user_prompts WHERE session_id = ? AND prompt = ?"
-            " ORDER BY prompt_number LIMIT 1", (session_id, text)).fetchone()
+            " AND (? IS NULL OR prompt_id IS NULL OR substr(prompt_id, 1, length(?)) != ?)"
+            " ORDER BY prompt_number LIMIT 1",
+            (session_id, text, own_prefix, own_prefix, own_prefix)).fetchone()
         if same is not None:
             return same[0], False
         taken = number is None or number < 1 or self.db.execute(

@@ -5,7 +5,7 @@ a summary is one row per (session, prompt), replaced when re-made; readers retur
 with list columns decoded (``observation_dict``/``summary_dict``).
 """
 
-from claude_mem.store.db import _dumps, observation_dict, row_id, summary_dict
+from claude_mem.store.db import _dumps, observation_dict, row_id, summary_dict, with_agents
 from claude_mem.store.driver import sqlite3
 
 
@@ -98,7 +98,7 @@ class MemoryRoom:
             " AND m.session_id IS NOT ? ORDER BY m.updated_at DESC, m.id DESC LIMIT ?",
             (project, since or 0, exclude_session, limit),
         ).fetchall()
-        return [summary_dict(row) for row in rows]
+        return with_agents(self.db, [summary_dict(row) for row in rows])
 
     def recent_observations(self, project: str, limit: int, *, since: float | None = None,
                             exclude_session: int | None = None) -> list[dict]:
@@ -107,7 +107,7 @@ class MemoryRoom:
             " AND session_id IS NOT ? ORDER BY created_at DESC, id DESC LIMIT ?",
             (project, since or 0, exclude_session, limit),
         ).fetchall()
-        return [observation_dict(row) for row in rows]
+        return with_agents(self.db, [observation_dict(row) for row in rows])
 
     def observation(self, obs_id: int) -> dict | None:
         if row_id(obs_id) is None:  # 2**64 from a CLI or MCP caller: no such row

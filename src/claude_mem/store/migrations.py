@@ -292,8 +292,15 @@ def m005_queue_cleaned_mark(db) -> None:
     db.execute("ALTER TABLE pending ADD COLUMN cleaned INTEGER NOT NULL DEFAULT 0")
 
 
+def m006_session_agent(db) -> None:
+    # Which coding agent recorded the session (claude-code, codex): one memory per project
+    # whichever agent worked in it, and every entry can say which did. Sessions recorded
+    # before this migration were all Claude Code's.
+    db.execute("ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT 'claude-code'")
+
+
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
-              m005_queue_cleaned_mark]
+              m005_queue_cleaned_mark, m006_session_agent]
 
 
 def apply(store) -> list[str]:

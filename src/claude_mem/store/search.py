@@ -17,7 +17,7 @@ Hits of all kinds are merged by ``score`` (lower is better); tiered hits carry s
 below every bm25 score (bm25 of a real match is never below ``TIER_SCORE``), first tier first.
 """
 
-from claude_mem.store.db import observation_dict, summary_dict
+from claude_mem.store.db import observation_dict, summary_dict, with_agents
 from claude_mem.store.driver import sqlite3
 
 # bm25 column weights: a hit in a title says more than a hit in a long narrative.
@@ -138,7 +138,7 @@ class SearchRoom:
                 else:
                     hits += self._search_ranked(kind, query, project, limit)
         hits.sort(key=lambda hit: hit["score"])
-        return hits[:limit]
+        return with_agents(self.db, hits[:limit])
 
     def _has_common_term(self, kind: _Kind, query: str) -> bool:
         # Terms never hold a space (fts_query splits on whitespace). A quoted term is a

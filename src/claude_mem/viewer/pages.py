@@ -141,6 +141,9 @@ def _summary_block(summary: dict) -> str:
             f" · {esc(summary.get('generated_by'))}</span></h4><dl>{''.join(rows)}</dl></div>")
 
 
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex"}
+
+
 def session_page(detail: dict) -> str:
     s = detail["session"]
     prompts = detail["prompts"]
@@ -167,7 +170,9 @@ def session_page(detail: dict) -> str:
     body = (
         f"<p class='crumbs'><a href='/?project={esc(s['project'])}'>{esc(s['project'])}</a> ›</p>"
         f"<h1>Session #{s['id']} <code>{esc(s['claude_session_id'][:8])}</code></h1>"
-        f"<p class='meta'>{esc(s['project'])} · <code>{esc(s['cwd'])}</code> · {status} · started "
+        f"<p class='meta'>{esc(s['project'])} · <code>{esc(s['cwd'])}</code> · "
+        f"<span class='agent'>{esc(AGENT_NAMES.get(s.get('agent') or 'claude-code', s.get('agent')))}</span> · "
+        f"{status} · started "
         f"{time_tag(s['started_at'])} · last activity {time_tag(s['last_activity_at'])} · "
         f"{len(prompts)} prompts · {len(detail['observations'])} observations · "
         f"runs {s['runs']}</p>"

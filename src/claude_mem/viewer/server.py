@@ -13,6 +13,8 @@ Contract:
 - Input is bounded (``params``): a bad value gets a 400 with a sentence saying what is
   expected, never a 500 or a traceback; an unexpected failure is logged and answered 500.
 - Every answer carries ``SECURITY_HEADERS`` (a strict CSP, no framing, no sniffing).
+- Connections are bounded (``limits``): at most 32 at once (one more gets a 503), closed
+  after 10 s without a byte either way, and a request must be in within 30 s.
 
 Routes (``routes``) and the live stream (``feed``) are reached only through ``Handler``,
 so none can skip the door.
@@ -27,6 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from claude_mem import log
 from claude_mem.viewer import access, pages, routes
 from claude_mem.viewer.feed import Changes
+from claude_mem.viewer.limits import BoundedConnections, DeadlineHandler
 from claude_mem.viewer.params import BadRequest, NotFound, parse_query
 
 MAX_FORM_BYTES = 8192         # the settings form
@@ -43,10 +46,14 @@ SECURITY_HEADERS = {
 }
 
 
-class ViewerServer(ThreadingHTTPServer):
+class ViewerServer(BoundedConnections, ThreadingHTTPServer):
+    """The viewer's server; ``limits`` bounds its connections (the numbers may be given)."""
+
     daemon_threads = True
 
-    def __init__(self, address, secret: str):
+    def __init__(self, address, secret: str, **limits):
+        for name, value in limits.items():  # idle_seconds, request_seconds, max_connections
+            setattr(self, name, value)
         super().__init__(address, Handler)
         self.secret = secret
         self.changes = Changes()
@@ -56,7 +63,7 @@ class ViewerServer(ThreadingHTTPServer):
         self.refusal_logged_at = -REFUSAL_LOG_SECONDS
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(DeadlineHandler, BaseHTTPRequestHandler):
     server_version = "claude-mem-viewer"
     server: ViewerServer
 

@@ -59,7 +59,7 @@
       group = el("section", { class: "session", id: "session-" + item.session_id, "aria-label": "Session " + item.claude_session_id.slice(0, 8) },
         el("h2", {},
           el("a", { href: "/session/" + item.session_id }, "Session " + item.claude_session_id.slice(0, 8)),
-          el("span", { class: "meta" }, item.project)),
+          el("span", { class: "meta" }, item.project + (item.agent && item.agent !== "claude-code" ? " · " + (item.agent === "codex" ? "Codex" : item.agent) : ""))),
         el("ol", { class: "items", reversed: "" }));
       if (live) feed.prepend(group); else feed.append(group);
     } else if (live && feed.firstElementChild !== group) {
