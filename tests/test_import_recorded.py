@@ -18,7 +18,7 @@ import pytest
 
 from claude_mem import control
 from claude_mem.importers.replay import Transcript
-from tests.conftest import HOOK_NAME, run_hook, wait_until_drained
+from helpers import HOOK_NAME, run_hook, wait_until_drained
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 TRANSCRIPTS = sorted(RECORDED.rglob("*.transcript.jsonl")) if RECORDED.is_dir() else []

@@ -219,8 +219,6 @@ register(
             minimum=1, maximum=100),
     Setting("retry_backoff_seconds", "float", 2.0,
             "pause before a failed row's retry; doubles each time", minimum=0, maximum=3600),
-    Setting("worker_start_delay_seconds", "float", 0.0,
-            "for tests: simulate a slow worker start", minimum=0, maximum=60),
     # Viewer
     Setting("viewer_port", "int", 37737,
             "port of the web viewer on 127.0.0.1; 0 turns it off (not 37777, the original's)",

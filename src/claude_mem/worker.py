@@ -279,9 +279,6 @@ def main() -> int:
     settings = config.load()
     log.warn_once(settings.problems)
     pidlock.write_pid_file()
-    delay = float(settings.worker_start_delay_seconds)
-    if delay > 0:
-        time.sleep(delay)
     try:
         worker = Worker(settings, lock_fd=fd)
     except Exception as exc:  # e.g. the database cannot be opened: say so, leave no pid

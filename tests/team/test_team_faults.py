@@ -11,10 +11,9 @@ import sys
 
 import pytest
 
-from tests.faultkit import wait_for
+from helpers import injection, kill_sync_after, wait_for
 from tests.pgcluster import Cluster, find_bin
-from tests.team.kit import ROOT, git_project
-from tests.team.test_team_sync import REMOTE, context_of, run_session
+from tests.team.kit import REMOTE, ROOT, context_of, git_project, run_session
 
 pytestmark = pytest.mark.slow
 
@@ -122,7 +121,8 @@ def test_sync_killed_half_way_repeats_nothing(team_db, machines, tmp_path):
     small = {"CLAUDE_MEM_TEAM_SYNC_BATCH": "2"}
 
     # Killed right after the server committed the first batch, before the outbox forgot it.
-    killed, _ = laptop.sync(check=False, env={**small, "CLAUDE_MEM_TEAM_FAULT": "after-push"})
+    killed, _ = laptop.sync(check=False, env={**small, **injection(tmp_path / "push-fault",
+                                                                  kill_sync_after("after-push"))})
     assert killed.returncode == -9
     on_server = team_db.query("SELECT count(*) FROM claude_mem.records")[0][0]
     assert on_server == 2 and outbox(laptop) == made
@@ -131,7 +131,8 @@ def test_sync_killed_half_way_repeats_nothing(team_db, machines, tmp_path):
     assert team_db.query("SELECT count(*) FROM claude_mem.records")[0][0] == made
 
     # Killed after storing the first pulled batch (and its cursor) locally.
-    killed, _ = desktop.sync(check=False, env={**small, "CLAUDE_MEM_TEAM_FAULT": "after-pull"})
+    killed, _ = desktop.sync(check=False, env={**small, **injection(tmp_path / "pull-fault",
+                                                                   kill_sync_after("after-pull"))})
     assert killed.returncode == -9
     assert local_count(desktop, mine=False) == 2
     _, result = desktop.sync(env=small)

@@ -82,14 +82,6 @@ def sync_lock(wait: float = 0.0):
         os.close(fd)
 
 
-def _fault(point: str) -> None:
-    # Fault injection for the tests: die by SIGKILL at an exact point of a sync.
-    if os.environ.get("CLAUDE_MEM_TEAM_FAULT") == point:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def sync_once(store, settings, *, team=None) -> dict:
     """Push the outbox, pull teammates' rows; raises TeamDatabaseError when the server fails.
 
@@ -131,7 +123,6 @@ def sync_once(store, settings, *, team=None) -> dict:
                 if not entries:
                     break
                 result["pushed_new"] += pg.push(records)
-                _fault("after-push")
                 team.outbox_done(entries)
                 result["pushed"] += len(records)
             result["push_seconds"] = time.perf_counter() - phase
@@ -144,7 +135,6 @@ def sync_once(store, settings, *, team=None) -> dict:
                     if not rows:
                         break
                     stored = team.apply_pulled(key, rows)
-                    _fault("after-pull")
                     result["pulled"] += stored
                     for row in rows:
                         if row["body"] is not None:
