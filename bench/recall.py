@@ -297,8 +297,8 @@ class MCPClient:
                     raise RuntimeError(f"MCP {method}: {message['error']}")
                 return message.get("result") or {}
 
-    def search(self, query: str, mode: str | None) -> tuple[str, bool, float]:
-        arguments = {"query": query, "project": "*", "limit": TOP_K}
+    def search(self, query: str, mode: str | None, project: str = "*") -> tuple[str, bool, float]:
+        arguments = {"query": query, "project": project, "limit": TOP_K}
         if mode and "mode" in self.search_params:
             arguments["mode"] = mode
         started = time.perf_counter()
@@ -362,18 +362,23 @@ def cli_modes(run: Run) -> tuple[bool, list[str], dict]:
     return True, available, missing
 
 
-def measure_search(run: Run, questions, memory, modes, mcp: MCPClient | None, has_mode: bool) -> dict:
+def measure_search(run: Run, questions, memory, modes, mcp: MCPClient | None, has_mode: bool,
+                   cli_every: int) -> dict:
+    """Ranks of the first hit per question, per mode and path. The CLI asks every question
+    in words mode; in the other modes (each process loads the embedding model) every
+    ``cli_every``-th question when the MCP server asks them all."""
     out = {}
     for mode in modes:
         per_path = {"cli": [], "mcp": []}
         lat = {"cli": [], "mcp": []}
-        for q in questions:
+        for n, q in enumerate(questions):
             args = ["search", q["q"], "--json", "--limit", str(TOP_K)]
             if has_mode:
                 args += ["--mode", mode]
-            proc, ms = run.cli_run(*args)
-            lat["cli"].append(ms)
-            per_path["cli"].append(first_hit_rank(cli_hits(proc.stdout), memory, q))
+            if mode == "words" or mcp is None or n % max(1, cli_every) == 0:
+                proc, ms = run.cli_run(*args)
+                lat["cli"].append(ms)
+                per_path["cli"].append(first_hit_rank(cli_hits(proc.stdout), memory, q))
             if mcp is not None:
                 text, failed, ms = mcp.search(q["q"], mode if has_mode else None)
                 lat["mcp"].append(ms)
@@ -382,15 +387,20 @@ def measure_search(run: Run, questions, memory, modes, mcp: MCPClient | None, ha
     return out
 
 
-def measure_control(run: Run, questions, memory) -> list[int | None]:
-    """The answer's own words as the query (words mode): what plain word search can reach."""
+def measure_control(run: Run, questions, memory, mcp: MCPClient | None, has_mode: bool) -> list[int | None]:
+    """The answer's own words as the query, in the question's project (words mode): what
+    plain word search can reach. Through the MCP server when there is one (quicker)."""
     ranks = []
     for q in questions:
         best = None
         for answer in q["answers"]:
-            proc, _ = run.cli_run("search", answer, "--json", "--limit", str(TOP_K),
-                                  "--project", q["project"])
-            rank = first_hit_rank(cli_hits(proc.stdout), memory, q)
+            if mcp is not None:
+                text, failed, _ = mcp.search(answer, "words" if has_mode else None, project=q["project"])
+                rank = None if failed else first_hit_rank(mcp_hits(text), memory, q)
+            else:
+                proc, _ = run.cli_run("search", answer, "--json", "--limit", str(TOP_K),
+                                      "--project", q["project"])
+                rank = first_hit_rank(cli_hits(proc.stdout), memory, q)
             if rank is not None and (best is None or rank < best):
                 best = rank
         ranks.append(best)
@@ -457,10 +467,12 @@ def run_bench(args) -> dict:
             events = sum(f.result() for f in futures.values())
         result["replayed"] = {"sessions": len(sessions), "events": events,
                               "drained": run.wait_drained()}
+        result["replay_seconds"] = round(time.perf_counter() - started, 1)
+        waited = time.perf_counter()
         embedded = run.wait_embedded() if not args.no_semantic_wait else None
         if embedded is not None:
             result["embedding_status"] = embedded
-        result["replay_seconds"] = round(time.perf_counter() - started, 1)
+            result["embedding_wait_seconds"] = round(time.perf_counter() - waited, 1)
         memory = run.export()
         result["stored"] = {k: sum(1 for key in memory if key[0] == k)
                             for k in ("prompt", "observation", "summary")}
@@ -476,13 +488,13 @@ def run_bench(args) -> dict:
             in_memory = [any(item["project"] == q["project"] and holds_answer(item["text"], q["answers"])
                              for item in memory.values()) for q in questions]
             entry["answer_in_memory"] = round(sum(in_memory) / len(questions), 3) if questions else None
-            control_ranks = measure_control(run, questions, memory)
+            control_ranks = measure_control(run, questions, memory, mcp, has_mode)
             entry["control_answer_words"] = {"recall@5": recall_at_k(control_ranks), "mrr": mrr(control_ranks)}
-            searched = measure_search(run, questions, memory, modes, mcp, has_mode)
+            searched = measure_search(run, questions, memory, modes, mcp, has_mode, args.cli_every)
             entry["search"] = {}
             for mode, m in searched.items():
                 entry["search"][mode] = {
-                    path: {"recall@5": recall_at_k(ranks), "mrr": mrr(ranks)}
+                    path: {"recall@5": recall_at_k(ranks), "mrr": mrr(ranks), "n": len(ranks)}
                     for path, ranks in m["ranks"].items() if ranks}
                 for path, values in m["latency_ms"].items():
                     result["latency_ms"].setdefault(f"{path} search ({mode})", []).extend(values)
@@ -539,21 +551,27 @@ def run_bench(args) -> dict:
     return result
 
 
-def _fmt(figure) -> str:
+def _fmt(figure, of: int | None = None) -> str:
     if not figure:
         return "-"
-    return f"{figure['recall@5']:.2f} / {figure['mrr']:.2f}"
+    sample = f" ({figure['n']})" if of and figure.get("n") and figure["n"] < of else ""
+    return f"{figure['recall@5']:.2f} / {figure['mrr']:.2f}{sample}"
 
 
 def print_table(result: dict, args) -> None:
     rep = result["replayed"]
     print(f"replayed {rep['sessions']} sessions ({rep['events']} hook events) through the real hooks "
           f"and worker in {result['replay_seconds']} s; stored {result['stored']}")
+    if "embedding_status" in result:
+        status = result["embedding_status"]
+        print(f"vectors: waited {result['embedding_wait_seconds']} s for the backfill; "
+              f"embedded {status.get('embedded')}, pending {status.get('pending')}")
     print("modes: " + ", ".join(f"{m}: {why}" for m, why in result["modes"].items()))
     print()
     head = (f"{'set':<8} {'qs':>3} {'in mem':>6} {'answer-words':>12}  "
-            + "  ".join(f"{m + ' cli':>13} {m + ' mcp':>13}" for m in MODES))
-    print("search, recall@5 / MRR (a hit: the question's project, an answer in the stored text)")
+            + "  ".join(f"{m + ' cli':>18} {m + ' mcp':>13}" for m in MODES))
+    print("search, recall@5 / MRR (a hit: the question's project, an answer in the stored text;"
+          " (n): the CLI asked a sample)")
     print(head)
     print("-" * len(head))
     for name, e in result["sets"].items():
@@ -563,9 +581,9 @@ def print_table(result: dict, args) -> None:
         for m in MODES:
             paths = e["search"].get(m)
             if paths is None:
-                cells.append(f"{'n/a':>13} {'n/a':>13}")
+                cells.append(f"{'n/a':>18} {'n/a':>13}")
             else:
-                cells.append(f"{_fmt(paths.get('cli')):>13} {_fmt(paths.get('mcp')):>13}")
+                cells.append(f"{_fmt(paths.get('cli'), e['questions']):>18} {_fmt(paths.get('mcp')):>13}")
         print(line + "  ".join(cells))
     print()
     for name, e in result["sets"].items():
@@ -604,6 +622,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="sessions replayed at once")
     parser.add_argument("--unrelated", type=int, default=None, help="only the first N unrelated prompts")
     parser.add_argument("--no-mcp", action="store_true", help="skip the MCP server")
+    parser.add_argument("--cli-every", type=int, default=4,
+                        help="meaning/both through the CLI for every Nth question (MCP asks all)")
     parser.add_argument("--no-prompts", action="store_true", help="skip prompt-time recall")
     parser.add_argument("--no-semantic-wait", action="store_true",
                         help="do not wait for the vectors of the semantic extra")

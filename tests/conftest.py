@@ -25,6 +25,10 @@ from claude_mem import config, control
 from helpers import HOOK_NAME, injection, load_fixture, our_processes, wait_for, worker_pids
 
 
+# Module-scoped fixtures start workers before ``isolated_env`` runs: the same default for them.
+os.environ.setdefault("CLAUDE_MEM_SEARCH_MODE", "words")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
     data = tmp_path / "data"
@@ -37,6 +41,9 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("CLAUDE_MEM_WORKER_POLL_SECONDS", "0.5")
     monkeypatch.setenv("CLAUDE_MEM_WORKER_IDLE_SECONDS", "120")
     monkeypatch.setenv("CLAUDE_MEM_VIEWER_PORT", "0")  # tests that want the viewer pick a free port
+    # Search by words unless a test asks for meaning: with the [semantic] extra installed, a
+    # worker would otherwise embed everything every test stores (CPU the suite has not got).
+    monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "words")
     for name in ("CLAUDE_PROJECT_DIR", "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_INTERNAL",
                  "CLAUDECODE", "CLAUDE_CODE_SESSION_ID"):
         monkeypatch.delenv(name, raising=False)

@@ -64,6 +64,11 @@ def test_a_fifo_in_place_of_the_settings_file_is_refused_not_waited_on(tmp_path)
     assert "FIFO" in cli("doctor", expect=1, timeout=20).stdout
     settings = config.load()
     assert settings.context_tokens == config.DEFAULTS["context_tokens"]
+    # Every hook reads the settings: none may wait on the FIFO (run_hook would time out).
+    proc = run_hook("SessionStart", {"session_id": "f1", "cwd": str(tmp_path),
+                                     "hook_event_name": "SessionStart", "source": "startup"},
+                    timeout=20)
+    assert proc.returncode == 0
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "-1", "0", "NaN"])

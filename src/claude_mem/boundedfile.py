@@ -16,6 +16,7 @@ settings file, Claude Code's settings) is read through here.
 - ``json_lines(path)`` yields ``(line number, value or None, problem or None)`` for a JSON
   Lines file: a line that is too long, not JSON or too deep costs that line (or that
   value), never the file.
+- ``open_text(path)`` is ``open_regular`` as UTF-8 text, for a caller that reads a few lines.
 - ``check_regular(path)`` says why a path found in a folder walk must be skipped ("" when
   it may be read), without opening it.
 - Every refusal is a ``Refused`` (a ``ValueError``) with one readable sentence.
@@ -98,6 +99,14 @@ def open_regular(path: str, max_bytes: int | None = MAX_FILE_BYTES):
     except BaseException:
         os.close(fd)
         raise
+
+
+def open_text(path: str, max_bytes: int | None = None):
+    """``open_regular`` as UTF-8 text (undecodable bytes replaced), for reading line by line."""
+    import io
+
+    return io.TextIOWrapper(io.BufferedReader(open_regular(path, max_bytes)), encoding="utf-8",
+                            errors="replace")
 
 
 def _read_all(fh, name: str, max_bytes: int | None, seconds: float, first=None) -> bytes:

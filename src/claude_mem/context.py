@@ -34,7 +34,7 @@ def whose(item: dict, stamp: str = "created_at") -> str:
     return f" ({item['member']}, {ago(item.get(stamp))})"
 
 
-AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex"}
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex", "gemini": "Gemini"}
 
 
 def agent_tag(item: dict, mixed: bool = False) -> str:
@@ -217,7 +217,7 @@ def render(store, project: str, settings, *, since: float | None = None,
         return ""
     # More than Claude Code's work here: every entry says which agent did it.
     mixed = any((item.get("agent") or "claude-code") != "claude-code" for item in summaries + observations)
-    sessions_of = "coding-agent sessions (Claude Code, Codex)" if mixed else "Claude Code sessions"
+    sessions_of = "coding-agent sessions (Claude Code, Codex, Gemini CLI)" if mixed else "Claude Code sessions"
     if after_compaction:
         header = [
             f"{HEADER} {project}",
@@ -405,7 +405,17 @@ def session_start_output(payload: dict, settings, store=None) -> str:
             session = store.session_by_claude_id(str(payload.get("session_id") or ""))
             filters = {"exclude_session": session["id"] if session is not None else None,
                        "after_compaction": True}
-        text = render(store, project.project_name(cwd), settings, **filters)
+        name = project.project_name(cwd)
+        text = render(store, name, settings, **filters)
+        if text and settings.prompt_recall:
+            try:  # so prompt recall does not repeat it (recall.py)
+                from claude_mem import recall
+
+                recall.record_context(store, str(payload.get("session_id") or ""), text, name,
+                                      settings, {k: v for k, v in filters.items()
+                                                 if k in ("since", "exclude_session")})
+            except Exception as exc:  # the context still goes out
+                log.error(f"SessionStart: recording what was shown failed: {exc!r}")
     finally:
         if owned:
             store.close()

@@ -125,12 +125,13 @@ def _toml_string(value: str) -> str:
 
 
 def _read_text(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except FileNotFoundError:
+    from claude_mem import boundedfile
+
+    if not os.path.lexists(path):
         return ""
-    except (OSError, UnicodeDecodeError) as exc:
+    try:  # regular files only, bounded: a FIFO in its place must not hang the install
+        return boundedfile.read_text(path, 4 << 20)
+    except boundedfile.Refused as exc:
         raise SettingsError(f"cannot read {path}: {exc}") from None
 
 

@@ -23,9 +23,10 @@ NOTICE = "hooks-python-missing"
 
 
 def _read_json(path: str) -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+    from claude_mem import boundedfile
+
+    try:  # regular files only, bounded in size and depth
+        data = boundedfile.read_json(path, config.MAX_SETTINGS_BYTES)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}

@@ -90,6 +90,7 @@ class Worker:
         # once it has been truncated; None means nothing new to scrub.
         self.scrub_due_at: float | None = None
         self.team_sync = None  # team memory's sync thread, when a team database is configured
+        self.embedding = None  # search by meaning's embedding thread (the [semantic] extra)
 
     # -- control socket ----------------------------------------------------------------
 
@@ -129,7 +130,8 @@ class Worker:
         return {"pid": os.getpid(), "started_at": self.started_at,
                 "processed": self.drain.processed,
                 "compressor": getattr(self.compressor, "name", "?"),
-                "idle_seconds": round(time.monotonic() - self.last_work_at, 1)}
+                "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
+                "embedding": self.embedding.progress() if self.embedding is not None else None}
 
     # -- the main loop -------------------------------------------------------------------
 
@@ -141,6 +143,7 @@ class Worker:
             from claude_mem.team.sync import SyncThread
 
             self.team_sync = SyncThread.start_for(self.settings)
+        self.embedding = _start_embedding(self.settings)
         while not self.stopping.is_set():
             try:
                 did = self.drain.run() or self.watch()
@@ -155,6 +158,8 @@ class Worker:
                 self.scrub_due_at = self.last_work_at + _SCRUB_AFTER_QUIET_SECONDS
                 if self.team_sync is not None:
                     self.team_sync.poke()  # push what was just stored, off this thread
+                if self.embedding is not None:
+                    self.embedding.poke()  # embed what was just stored, off this thread
                 continue
             if self.scrub_due_at is not None and time.monotonic() >= self.scrub_due_at:
                 # The queue stayed drained: let the deleted rows' bytes leave the WAL too
@@ -259,6 +264,8 @@ class Worker:
         self.stopping.set()
         if self.team_sync is not None:
             self.team_sync.stop()
+        if self.embedding is not None:
+            self.embedding.stop()
         self.stop_listening()
         pidlock.remove_own_pid_file()
         try:
@@ -268,6 +275,18 @@ class Worker:
         self.store.scrub_files()
         self.store.close()
         log.info(f"worker stopped after {self.drain.processed} events")
+
+
+def _start_embedding(settings):
+    """Search by meaning's thread when its extra is installed (semantic/backfill.py); a
+    failure to start leaves search by words, never the worker, without it."""
+    try:
+        from claude_mem.semantic.backfill import EmbedThread
+
+        return EmbedThread.start_for(settings)
+    except Exception as exc:  # noqa: BLE001
+        log.error(f"search by meaning could not start: {exc!r}")
+        return None
 
 
 def main() -> int:

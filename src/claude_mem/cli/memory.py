@@ -56,33 +56,50 @@ def context_cmd(cwd, as_json):
 @click.option("--project", help="Only this project.")
 @click.option("--type", "kinds", multiple=True,
               type=click.Choice(["observation", "summary", "prompt"]), help="Limit to a kind.")
+@click.option("--mode", type=click.Choice(["words", "meaning", "both"]), default=None,
+              help="Rank by words, by meaning (the [semantic] extra) or both fused "
+                   "(default: the search_mode setting: both once vectors exist, else words).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
-@click.option("--json", "as_json", is_flag=True)
-def search_cmd(query, project, kinds, limit, as_json):
-    """Full-text search over observations, summaries and prompts."""
+@click.option("--json", "as_json", is_flag=True,
+              help="The hits as a JSON list, each with its kind, id, project, time and snippet.")
+def search_cmd(query, project, kinds, mode, limit, as_json):
+    """Search observations, summaries and prompts: any of the words, best first ("a phrase"
+    in double quotes, prefix*), fused with search by meaning when it is installed."""
     from claude_mem import render
 
     text = " ".join(query)
     with existing_store() as store:
         check_project(store, project)
-        hits = store.search(text, project=project, kinds=kinds or ("observation", "summary", "prompt"),
-                            limit=limit)
+        hits = _search(store, text, mode, project, kinds or ("observation", "summary", "prompt"),
+                       limit)
     if as_json:
         dump(hits)
         return
     if not hits:
         where = f" in project {project!r}" if project else ""
-        click.echo(f"no matches for {text!r}{where}; try fewer or other words, or a prefix like "
+        click.echo(f"no matches for {text!r}{where}; try other words, or a prefix like "
                    f"{text.split()[0] if text.split() else 'word'}*")
         return
     for line in render.search_lines(hits, text, with_project=not project):
         click.echo(line)
 
 
+def _search(store, text, mode, project, kinds, limit) -> list[dict]:
+    """Search in ``mode`` (see semantic/); a clear error when meaning is not installed."""
+    from claude_mem import semantic
+    from claude_mem.semantic.base import SemanticUnavailable
+
+    try:
+        return semantic.search(store, text, mode=mode, project=project, kinds=kinds, limit=limit)
+    except (SemanticUnavailable, ValueError) as exc:
+        raise click.ClickException(str(exc))
+
+
 @click.command("sessions")
 @click.option("--project", help="Only this project.")
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The sessions as a JSON list.")
 def sessions_cmd(project, limit, as_json):
     """List recorded sessions, newest first."""
     with existing_store() as store:
@@ -108,7 +125,8 @@ _SHOW_USAGE = ("use: claude-mem show SESSION | show obs ID | show summary ID "
 
 @click.command("show")
 @click.argument("args", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The session, observation or summary as JSON.")
 def show_cmd(args, as_json):
     """Show a session (number, Claude session id or prefix), or `obs ID` / `summary ID`."""
     aliases = {"observation": "obs", "observations": "obs", "session": "session",

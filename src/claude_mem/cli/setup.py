@@ -1,5 +1,6 @@
 """``claude-mem install``, ``uninstall``, ``hook``, ``mcp`` and ``demo``: putting claude-mem
-into Claude Code (or Codex CLI, through ``cli.codex``), and running its parts by hand."""
+into Claude Code (or Codex CLI and Gemini CLI, through ``cli.agents``), and running its
+parts by hand."""
 from __future__ import annotations
 
 import sys
@@ -16,7 +17,7 @@ from claude_mem.cli.output import dump
 @click.option("--register-mcp", is_flag=True,
               help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
               show_default=True, help="The coding agent to install into.")
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
@@ -24,15 +25,21 @@ from claude_mem.cli.output import dump
               help="The codex command that trusts the hooks (default: codex on PATH).")
 @click.option("--trust/--no-trust", default=True, show_default=True,
               help="Codex: record claude-mem's hooks as trusted (asks `codex app-server`).")
-def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust):
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
+def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust, gemini_dir):
     """Add claude-mem's hooks to Claude Code's settings.json, or to Codex CLI with
-    --agent codex (idempotent), and say what next."""
+    --agent codex / gemini (idempotent), and say what next."""
     from claude_mem import install
 
     if agent == "codex":
-        from claude_mem.cli import codex
+        from claude_mem.cli import agents
 
-        return codex.install(codex_home, codex_bin, trust, as_json)
+        return agents.install(codex_home, codex_bin, trust, as_json)
+    if agent == "gemini":
+        from claude_mem.cli import agents
+
+        return agents.install_gemini(gemini_dir, as_json)
 
     try:
         path = install.install(claude_config_dir)
@@ -40,15 +47,18 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
         raise click.ClickException(str(exc))
     config.ensure_data_dir()
     install.record_interpreter()  # the plugin's MCP launcher starts the server with it
-    registered, mcp_note = False, None
+    registered, mcp_note, no_claude = False, None, False
     if register_mcp:
         if not install.has_module("mcp"):
             mcp_note = ("not registered: the MCP server needs its extra first: "
                         + install.extra_install_command("mcp"))
         else:
             registered, mcp_note = install.register_mcp()
+            # Without Claude Code here there is nothing to fail at: the hooks are in, and
+            # step 2 says what to run where `claude` is.
+            no_claude = not registered and "not on PATH" in (mcp_note or "")
     steps = install.next_steps(claude_config_dir, can_import=_can_import(),
-                               mcp_registered=registered)
+                               mcp_registered=registered, mcp_register_tried=register_mcp)
     if as_json:
         dump({"settings_file": path, "hooks": sorted(install.installed_commands(claude_config_dir)),
                "data_dir": config.data_dir(), "database": config.db_path(),
@@ -57,29 +67,35 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
     click.echo(f"Installed claude-mem's hooks into {path}")
     click.echo(f"Memory is kept in {config.db_path()}")
     if mcp_note:
-        click.echo(("MCP: " if registered else "MCP: ") + mcp_note)
+        click.echo("MCP: " + mcp_note)
     click.echo("")
     for line in install.next_steps_lines(steps):
         click.echo(line)
-    if register_mcp and not registered:
+    if register_mcp and not registered and not no_claude:
         sys.exit(1)
 
 
 @click.command("uninstall")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
               show_default=True, help="The coding agent to remove claude-mem from.")
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
-def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
+def uninstall_cmd(claude_config_dir, as_json, agent, codex_home, gemini_dir):
     """Remove claude-mem's hooks (and only those) from settings.json (or Codex's config)."""
     from claude_mem import install
 
     if agent == "codex":
-        from claude_mem.cli import codex
+        from claude_mem.cli import agents
 
-        return codex.uninstall(codex_home, as_json)
+        return agents.uninstall(codex_home, as_json)
+    if agent == "gemini":
+        from claude_mem.cli import agents
+
+        return agents.uninstall_gemini(gemini_dir, as_json)
 
     before = sorted(install.installed_commands(claude_config_dir))
     try:
@@ -99,13 +115,24 @@ def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
 
 @click.command("hook")
 @click.option("--agent", default="claude-code", show_default=True,
-              help="The coding agent that runs this hook: claude-code or codex.")
-@click.argument("event")
+              help="The coding agent that runs this hook: claude-code, codex or gemini.")
+@click.argument("event", metavar="EVENT")
 def hook_cmd(agent, event):
-    """Run one hook (reads the agent's JSON on stdin). Always exits 0."""
     from claude_mem import hooks
 
     sys.exit(hooks.main(["--agent", agent, event]))
+
+
+def _hook_help() -> str:
+    from claude_mem.hook_events import AGENTS, rows_for
+
+    per_agent = "; ".join(f"{agent}: " + ", ".join(r.hook for r in rows_for(agent)) for agent in AGENTS)
+    return ("Run one hook (reads the agent's JSON on stdin). Always exits 0.\n\n"
+            f"EVENT is one of ({per_agent}). `claude-mem install` writes a faster command "
+            "for each (no click, no site-packages).")
+
+
+hook_cmd.help = _hook_help()
 
 
 @click.command("mcp")
@@ -123,12 +150,16 @@ def mcp_cmd(cwd):
 
 @click.command("demo")
 @click.option("--keep", type=click.Path(file_okay=False),
-              help="Keep the demo's data in this folder instead of a throwaway one.")
+              help="Keep the demo's data in this new or empty folder instead of a throwaway one "
+                   "(then look at it with CLAUDE_MEM_DATA_DIR=DIR claude-mem ...).")
 def demo_cmd(keep):
     """Replay a recorded Claude Code session and print what the next session would know."""
     from claude_mem import demo
 
-    context = demo.run_demo(click.echo, keep=keep)
+    try:
+        context = demo.run_demo(click.echo, keep=keep)
+    except demo.DemoRefused as exc:
+        raise click.ClickException(str(exc))
     if not context:
         raise click.ClickException("the demo produced no context; see the log above")
 

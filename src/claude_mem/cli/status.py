@@ -13,7 +13,8 @@ from claude_mem.text import when
 
 
 @click.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The same report as JSON (what the viewer's status panel shows).")
 def status_cmd(as_json):
     """Worker, queue, sessions and LLM spending at a glance."""
     from claude_mem import health
@@ -65,7 +66,8 @@ def _finite_hours(ctx, param, value):
               help="Hours without activity before an active session is expired, more than 0 "
                    "(default: the session_max_age_hours setting).")
 @click.option("--dry-run", is_flag=True, help="Only list what would be expired.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The sessions expired (or that would be, with --dry-run) as JSON.")
 def cleanup_sessions_cmd(max_age, dry_run, as_json):
     """Summarize and close (as failed) sessions left 'active' too long, like the worker's expiry."""
     hours = max_age if max_age is not None else config.load().session_max_age_hours

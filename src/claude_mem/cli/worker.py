@@ -30,7 +30,8 @@ def _wait_for_worker(state: str) -> dict:
 
 @worker_group.command("start")
 @click.option("--foreground", is_flag=True, help="Run in this process (for debugging).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Say what happened as JSON.")
 def worker_start(foreground, as_json):
     """Start the worker if none runs (hooks do this on demand)."""
     if foreground:
@@ -46,7 +47,8 @@ def worker_start(foreground, as_json):
 
 
 @worker_group.command("stop")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Say what happened as JSON.")
 def worker_stop(as_json):
     """Stop the worker (killing it if it will not stop); tidy a dead worker's files."""
     if not control.worker_lock_held():
@@ -69,7 +71,8 @@ def worker_stop(as_json):
 
 
 @worker_group.command("restart")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Say what happened as JSON.")
 def worker_restart(as_json):
     """Stop the worker if it runs and start a fresh one (it re-reads settings)."""
     before = control.request({"cmd": "ping"}, timeout=1.0) or {}
@@ -103,7 +106,8 @@ def worker_retry_parked(ids, as_json):
 
 
 @worker_group.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The worker's state as JSON (running, pid, answered a ping...).")
 def worker_status(as_json):
     reply = control.request({"cmd": "ping"}, timeout=2.0)
     if as_json:
@@ -127,14 +131,20 @@ def worker_status(as_json):
 def describe_row(row) -> str:
     """One line for a parked (or stuck) queue row: what it was and why it stopped."""
     reason = " ".join(str(row["last_error"] or "no error recorded").split())
+    attempts = int(row["attempts"] or 0)
+    # A row parked without an attempt is one that can never become an event (not JSON, no
+    # session id): "0 attempt(s)" read as if the worker had not tried.
+    tried = (f"{attempts} failed attempt{'s' if attempts != 1 else ''}" if attempts
+             else "parked at once, it can never become an event")
     return (f"#{row['id']} {row['event']} received {when(row['received_at'], seconds=True)}, "
-            f"{row['attempts']} attempt(s): {reason[:300]}")
+            f"{tried}: {reason[:300]}")
 
 
 @worker_group.command("parked")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The parked rows as a JSON list (id, event, received_at, attempts, last_error).")
 def worker_parked(as_json):
-    """List the queue rows parked after repeated failures, with the reason of each."""
+    """List the parked queue rows (failed repeatedly, or never readable), with the reason of each."""
     import json
 
     with open_store() as store:

@@ -459,7 +459,7 @@ class HeuristicCompressor:
             text = "\n".join(b.get("text", "") for b in response["content"] if isinstance(b, dict))
         # A subagent's report is prose: keep its lines that carry facts, and the best of
         # them in the title, since that is all the index shows of work done out of sight.
-        found = extract.report_lines(text) or [one_line(line, 200) for line in _lines(text)[:5]]
+        found = extract.report_lines(text, limit=10) or [one_line(line, 200) for line in _lines(text)[:5]]
         title = f"Delegated: {one_line(description, 80)}" + (f" → {one_line(found[0], 100)}" if found else "")
         return dict(type="discovery", title=title,
                     subtitle=one_line(data.get("subagent_type") or "", 60),
@@ -544,8 +544,10 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
 
 
 def _first_comment(content: str) -> str:
-    for line in content.splitlines()[:5]:
-        if line.startswith("#!"):  # a shebang says how to run the file, not what it is
+    for line in content.splitlines()[:8]:
+        # A shebang says how to run the file, a C directive (an include guard) how to build
+        # it: neither says what it is.
+        if line.startswith("#!") or re.match(r"#(include|ifndef|ifdef|define|pragma|if|endif|import)\b", line):
             continue
         stripped = line.strip().strip('"\'').strip()
         if line.strip().startswith(('"""', "'''", "#", "//", "/*")):

@@ -72,7 +72,7 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
     next_steps += [s for s in sentences if NEXT_WORDS.search(s) and s not in learned
                    and not any(_similar(s, step) for step in next_steps)][:2]
 
-    request = getattr(ctx, "request", "") or ""
+    request = _with_pasted_error(getattr(ctx, "request", "") or "")
     goal = getattr(ctx, "goal", "") or ""
     if goal and goal != request:
         request = f"{request.strip()} (continuing: {goal.strip()})" if request.strip() else goal
@@ -110,6 +110,17 @@ def _command_key(command: str) -> str:
     """Two runs are "the same step" when their core command starts alike (``git push``)."""
     words = [w for w in core_command(command).split() if not w.startswith("-")]
     return " ".join(words[:2])
+
+
+def _with_pasted_error(request: str, head: int = 240) -> str:
+    """A prompt that pastes a long log keeps its start and the log's telling error line
+    (which a one-line rendering of the request would otherwise cut away)."""
+    if len(request) <= 2 * head:
+        return request
+    why = extract.cause(request.splitlines())
+    if not why or why in request[:head]:
+        return request
+    return f"{request[:head].rstrip()} … {why}"
 
 
 def _failure_line(obs) -> str:

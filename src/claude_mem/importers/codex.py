@@ -56,7 +56,8 @@ def rollout_files(paths) -> list[str]:
     found: list[tuple[float, str]] = []
     for path in paths:
         path = os.path.abspath(os.path.expanduser(path))
-        if not os.path.isdir(path):  # named directly: whatever it is, the import reports it
+        if os.path.lexists(path) and not os.path.isdir(path):  # named directly: reported
+            # whatever it is (a FIFO, a device), not passed over
             found.append((_mtime(path), path))
             continue
         for folder, _dirs, files in os.walk(path):

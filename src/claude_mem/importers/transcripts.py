@@ -51,7 +51,8 @@ def transcript_files(paths) -> list[str]:
     found: list[tuple[float, str]] = []
     for path in paths:
         path = os.path.abspath(os.path.expanduser(path))
-        if not os.path.isdir(path):  # a file named directly: whatever it is, it is reported
+        if os.path.lexists(path) and not os.path.isdir(path):  # named directly: whatever it
+            # is (a FIFO, a device), the import reports it rather than passing over it
             found.append((_mtime(path), path))
             continue
         for folder, dirs, files in os.walk(path):

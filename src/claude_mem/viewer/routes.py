@@ -120,16 +120,25 @@ def _search(query: dict) -> dict:
     if type_ and type_ not in kinds:
         raise BadRequest(f"type must be one of: {', '.join(kinds)}")
     limit = whole_number(query.get("limit"), "limit", 30, 1, 100)
+    mode = query.get("mode") or None
+    if mode is not None and mode not in ("words", "meaning", "both"):
+        raise BadRequest("mode must be one of: words, meaning, both")
+    from claude_mem import semantic
+    from claude_mem.semantic.base import SemanticUnavailable
+
     with feed.open_store() as store:
         projects = store.projects_by_recency()
         hits, snippets = [], {}
         if q.strip():
-            hits = store.search(q, project=project or None,
-                                kinds=(type_,) if type_ else kinds, limit=limit)
+            try:
+                hits = semantic.search(store, q, mode=mode, project=project or None,
+                                       kinds=(type_,) if type_ else kinds, limit=limit)
+            except SemanticUnavailable as exc:
+                raise BadRequest(str(exc)) from None
             snippets = store.search_snippets(q, hits, start=pages.MATCH_START,
                                              end=pages.MATCH_END)
     return {"q": q, "project": project, "type_": type_, "hits": hits, "snippets": snippets,
-            "projects": projects, "limit": limit}
+            "projects": projects, "limit": limit, "mode": mode or ""}
 
 def settings_values(secret: str) -> dict:
     """What the settings page shows, and the form key its form must carry."""
