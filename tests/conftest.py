@@ -22,6 +22,10 @@ from helpers import (HOOK_NAME, context_from, hook_argv, load_fixture,  # noqa: 
 # helpers.py existed; new code imports them from helpers.
 
 
+# Module-scoped fixtures start workers before ``isolated_env`` runs: the same default for them.
+os.environ.setdefault("CLAUDE_MEM_SEARCH_MODE", "words")
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
     data = tmp_path / "data"
@@ -34,6 +38,9 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("CLAUDE_MEM_WORKER_POLL_SECONDS", "0.5")
     monkeypatch.setenv("CLAUDE_MEM_WORKER_IDLE_SECONDS", "120")
     monkeypatch.setenv("CLAUDE_MEM_VIEWER_PORT", "0")  # tests that want the viewer pick a free port
+    # Search by words unless a test asks for meaning: with the [semantic] extra installed, a
+    # worker would otherwise embed everything every test stores (CPU the suite has not got).
+    monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "words")
     for name in ("CLAUDE_PROJECT_DIR", "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_INTERNAL",
                  "CLAUDECODE", "CLAUDE_CODE_SESSION_ID"):
         monkeypatch.delenv(name, raising=False)

@@ -311,3 +311,25 @@ def test_doctor_json_reports_each_agents_hooks(tmp_path):
     assert all(h["installed"] and not h["trusted"] for h in agents["codex"]["hooks"].values())
     assert any("Codex: hooks not trusted" in c["message"] for c in report["checks"])
     assert proc.returncode == 1  # untrusted hooks are skipped by Codex: that needs attention
+
+
+def test_export_and_import_keep_the_agent(tmp_path):
+    import_rollouts([str(FIXTURE)])
+    out = tmp_path / "memory.json"
+    _cli("export", "-o", str(out))
+    assert json.loads(out.read_text())["sessions"][0]["session"]["agent"] == "codex"
+    other = tmp_path / "other-data"
+    _cli("import", "json", str(out), env={"CLAUDE_MEM_DATA_DIR": str(other)})
+    rows = json.loads(_cli("sessions", "--json", env={"CLAUDE_MEM_DATA_DIR": str(other)}).stdout)
+    assert [r["agent"] for r in rows] == ["codex"]
+
+
+def test_the_hook_command_takes_the_agent_too():
+    payload = _payload("UserPromptSubmit", turn_id="t1", prompt="through the CLI")
+    proc = subprocess.run([sys.executable, "-m", "claude_mem.cli", "hook", "--agent", "codex",
+                           "user-prompt-submit"], input=json.dumps(payload), capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout == ""
+    wait_until_drained()
+    with open_store() as store:
+        assert store.session_by_claude_id(SESSION)["agent"] == "codex"

@@ -161,6 +161,12 @@ def test_the_line_an_edit_changed():
     assert extract.changed_line(old, new) == ("const tokens = Math.floor(elapsed / 1000) * this.rate",
                                               "const tokens = (elapsed / 1000) * this.rate")
     assert extract.changed_line("a\n", "a\nb\n") == ("", "")
+    # a long shared start is left out, and a comment added above does not pair with the line
+    old = "    this.tokens = Math.min(this.capacity, this.tokens + Math.floor(elapsed / 1000) * this.rate);"
+    new = ("    // Keep fractions: a client calling every 600 ms must still earn tokens.\n"
+           "    this.tokens = Math.min(this.capacity, this.tokens + (elapsed / 1000) * this.rate);")
+    assert extract.changed_line(old, new) == ("…this.tokens + Math.floor(elapsed / 1000) * this.rate);",
+                                              "…this.tokens + (elapsed / 1000) * this.rate);")
 
 
 def test_quoted_text_and_heredocs_are_not_shell_code():
@@ -201,6 +207,8 @@ def test_the_line_a_command_ends_on():
     assert extract.conclusion(["✓ Closed spotter-dov.1: Extracted shared transcript"]) == \
         "✓ Closed spotter-dov.1: Extracted shared transcript"
     assert extract.conclusion(["one line"]) == "one line"
+    # npm echoes the script it runs: the result is what follows
+    assert extract.conclusion(["> app@0.1.0 build", "> tsc", "built in 2.1s"]) == "built in 2.1s"
     assert extract.conclusion([f"line {i}" for i in range(20)]) == ""
 
 

@@ -81,7 +81,7 @@ def main(ctx):
 @click.option("--register-mcp", is_flag=True,
               help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
               show_default=True, help="The coding agent to install into.")
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
@@ -89,15 +89,21 @@ def main(ctx):
               help="The codex command that trusts the hooks (default: codex on PATH).")
 @click.option("--trust/--no-trust", default=True, show_default=True,
               help="Codex: record claude-mem's hooks as trusted (asks `codex app-server`).")
-def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust):
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
+def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust, gemini_dir):
     """Add claude-mem's hooks to Claude Code's settings.json, or to Codex CLI with
-    --agent codex (idempotent), and say what next."""
+    --agent codex / gemini (idempotent), and say what next."""
     from claude_mem import install
 
     if agent == "codex":
-        from claude_mem import cli_codex
+        from claude_mem import cli_agents
 
-        return cli_codex.install(codex_home, codex_bin, trust, as_json)
+        return cli_agents.install(codex_home, codex_bin, trust, as_json)
+    if agent == "gemini":
+        from claude_mem import cli_agents
+
+        return cli_agents.install_gemini(gemini_dir, as_json)
 
     try:
         path = install.install(claude_config_dir)
@@ -105,15 +111,18 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
         raise click.ClickException(str(exc))
     config.ensure_data_dir()
     install.record_interpreter()  # the plugin's MCP launcher starts the server with it
-    registered, mcp_note = False, None
+    registered, mcp_note, no_claude = False, None, False
     if register_mcp:
         if not install.has_module("mcp"):
             mcp_note = ("not registered: the MCP server needs its extra first: "
                         + install.extra_install_command("mcp"))
         else:
             registered, mcp_note = install.register_mcp()
+            # Without Claude Code here there is nothing to fail at: the hooks are in, and
+            # step 2 says what to run where `claude` is.
+            no_claude = not registered and "not on PATH" in (mcp_note or "")
     steps = install.next_steps(claude_config_dir, can_import="import" in main.list_commands(None),
-                               mcp_registered=registered)
+                               mcp_registered=registered, mcp_register_tried=register_mcp)
     if as_json:
         _dump({"settings_file": path, "hooks": sorted(install.installed_commands(claude_config_dir)),
                "data_dir": config.data_dir(), "database": config.db_path(),
@@ -122,29 +131,35 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
     click.echo(f"Installed claude-mem's hooks into {path}")
     click.echo(f"Memory is kept in {config.db_path()}")
     if mcp_note:
-        click.echo(("MCP: " if registered else "MCP: ") + mcp_note)
+        click.echo("MCP: " + mcp_note)
     click.echo("")
     for line in install.next_steps_lines(steps):
         click.echo(line)
-    if register_mcp and not registered:
+    if register_mcp and not registered and not no_claude:
         sys.exit(1)
 
 
 @main.command("uninstall")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex"]), default="claude-code",
+@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
               show_default=True, help="The coding agent to remove claude-mem from.")
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
-def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
+def uninstall_cmd(claude_config_dir, as_json, agent, codex_home, gemini_dir):
     """Remove claude-mem's hooks (and only those) from settings.json (or Codex's config)."""
     from claude_mem import install
 
     if agent == "codex":
-        from claude_mem import cli_codex
+        from claude_mem import cli_agents
 
-        return cli_codex.uninstall(codex_home, as_json)
+        return cli_agents.uninstall(codex_home, as_json)
+    if agent == "gemini":
+        from claude_mem import cli_agents
+
+        return cli_agents.uninstall_gemini(gemini_dir, as_json)
 
     before = sorted(install.installed_commands(claude_config_dir))
     try:
@@ -164,13 +179,24 @@ def uninstall_cmd(claude_config_dir, as_json, agent, codex_home):
 
 @main.command("hook")
 @click.option("--agent", default="claude-code", show_default=True,
-              help="The coding agent that runs this hook: claude-code or codex.")
-@click.argument("event")
+              help="The coding agent that runs this hook: claude-code, codex or gemini.")
+@click.argument("event", metavar="EVENT")
 def hook_cmd(agent, event):
-    """Run one hook (reads the agent's JSON on stdin). Always exits 0."""
     from claude_mem import hooks
 
     sys.exit(hooks.main(["--agent", agent, event]))
+
+
+def _hook_help() -> str:
+    from claude_mem.hook_events import AGENTS, rows_for
+
+    per_agent = "; ".join(f"{agent}: " + ", ".join(r.hook for r in rows_for(agent)) for agent in AGENTS)
+    return ("Run one hook (reads the agent's JSON on stdin). Always exits 0.\n\n"
+            f"EVENT is one of ({per_agent}). `claude-mem install` writes a faster command "
+            "for each (no click, no site-packages).")
+
+
+hook_cmd.help = _hook_help()
 
 
 # -- reading memory --------------------------------------------------------------------
@@ -247,33 +273,50 @@ def context_cmd(cwd, as_json):
 @click.option("--project", help="Only this project.")
 @click.option("--type", "kinds", multiple=True,
               type=click.Choice(["observation", "summary", "prompt"]), help="Limit to a kind.")
+@click.option("--mode", type=click.Choice(["words", "meaning", "both"]), default=None,
+              help="Rank by words, by meaning (the [semantic] extra) or both fused "
+                   "(default: the search_mode setting: both once vectors exist, else words).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
-@click.option("--json", "as_json", is_flag=True)
-def search_cmd(query, project, kinds, limit, as_json):
-    """Full-text search over observations, summaries and prompts."""
+@click.option("--json", "as_json", is_flag=True,
+              help="The hits as a JSON list, each with its kind, id, project, time and snippet.")
+def search_cmd(query, project, kinds, mode, limit, as_json):
+    """Search observations, summaries and prompts: any of the words, best first ("a phrase"
+    in double quotes, prefix*), fused with search by meaning when it is installed."""
     from claude_mem import render
 
     text = " ".join(query)
     with _open_existing_store() as store:
         _check_project(store, project)
-        hits = store.search(text, project=project, kinds=kinds or ("observation", "summary", "prompt"),
-                            limit=limit)
+        hits = _search(store, text, mode, project, kinds or ("observation", "summary", "prompt"),
+                       limit)
     if as_json:
         _dump(hits)
         return
     if not hits:
         where = f" in project {project!r}" if project else ""
-        click.echo(f"no matches for {text!r}{where}; try fewer or other words, or a prefix like "
+        click.echo(f"no matches for {text!r}{where}; try other words, or a prefix like "
                    f"{text.split()[0] if text.split() else 'word'}*")
         return
     for line in render.search_lines(hits, text, with_project=not project):
         click.echo(line)
 
 
+def _search(store, text, mode, project, kinds, limit) -> list[dict]:
+    """Search in ``mode`` (see semantic/); a clear error when meaning is not installed."""
+    from claude_mem import semantic
+    from claude_mem.semantic.base import SemanticUnavailable
+
+    try:
+        return semantic.search(store, text, mode=mode, project=project, kinds=kinds, limit=limit)
+    except (SemanticUnavailable, ValueError) as exc:
+        raise click.ClickException(str(exc))
+
+
 @main.command("sessions")
 @click.option("--project", help="Only this project.")
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The sessions as a JSON list.")
 def sessions_cmd(project, limit, as_json):
     """List recorded sessions, newest first."""
     with _open_existing_store() as store:
@@ -299,7 +342,8 @@ _SHOW_USAGE = ("use: claude-mem show SESSION | show obs ID | show summary ID "
 
 @main.command("show")
 @click.argument("args", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The session, observation or summary as JSON.")
 def show_cmd(args, as_json):
     """Show a session (number, Claude session id or prefix), or `obs ID` / `summary ID`."""
     aliases = {"observation": "obs", "observations": "obs", "session": "session",
@@ -339,7 +383,8 @@ def show_cmd(args, as_json):
 
 
 @main.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The same report as JSON (what the viewer's status panel shows).")
 def status_cmd(as_json):
     """Worker, queue, sessions and LLM spending at a glance."""
     from claude_mem import health
@@ -386,7 +431,8 @@ def _finite_hours(ctx, param, value):
               help="Hours without activity before an active session is expired, more than 0 "
                    "(default: the session_max_age_hours setting).")
 @click.option("--dry-run", is_flag=True, help="Only list what would be expired.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The sessions expired (or that would be, with --dry-run) as JSON.")
 def cleanup_sessions_cmd(max_age, dry_run, as_json):
     """Summarize and close (as failed) sessions left 'active' too long, like the worker's expiry."""
     hours = max_age if max_age is not None else config.load().session_max_age_hours
@@ -452,12 +498,16 @@ def _expire_through_worker(hours: float, session_ids: list[int], timeout: float 
 
 @main.command("demo")
 @click.option("--keep", type=click.Path(file_okay=False),
-              help="Keep the demo's data in this folder instead of a throwaway one.")
+              help="Keep the demo's data in this new or empty folder instead of a throwaway one "
+                   "(then look at it with CLAUDE_MEM_DATA_DIR=DIR claude-mem ...).")
 def demo_cmd(keep):
     """Replay a recorded Claude Code session and print what the next session would know."""
     from claude_mem import demo
 
-    context = demo.run_demo(click.echo, keep=keep)
+    try:
+        context = demo.run_demo(click.echo, keep=keep)
+    except demo.DemoRefused as exc:
+        raise click.ClickException(str(exc))
     if not context:
         raise click.ClickException("the demo produced no context; see the log above")
 

@@ -3,7 +3,8 @@
 Contract: ``forget obs ID…``, ``forget session ID`` (number, Claude session id or unique
 prefix) and ``forget project NAME`` say what they are about to delete and ask, unless
 ``--yes``; then delete it (``store.forgetting``) and scrub the files (FTS merge, VACUUM,
-WAL truncated), and say what was deleted. Nothing matching is an error (exit 1), never a
+WAL truncated), and say what was deleted. Shared rows made here leave tombstones
+(``store.team``): the next team sync takes them off the server and out of teammates' memory. Nothing matching is an error (exit 1), never a
 silent success. Registered with one line in ``cli.py``.
 """
 from __future__ import annotations
@@ -30,7 +31,17 @@ def _confirm(what: str, yes: bool) -> None:
         raise click.ClickException("nothing forgotten")
 
 
-def _scrub(store) -> None:
+def _tombstones(store) -> int:
+    from claude_mem.store.team import TeamStore
+
+    return TeamStore(store).tombstone_depth()
+
+
+def _scrub(store, tombstones_before: int = 0) -> None:
+    queued = _tombstones(store) - tombstones_before
+    if queued > 0:
+        click.echo(f"{queued} shared record(s) will be taken off the team database and out of "
+                   "teammates' memory at the next team sync")
     if store.scrub():
         click.echo("the database was rebuilt and its log truncated: no copy is left in its files")
     else:
@@ -54,12 +65,13 @@ def forget_obs(ids, yes):
         if not found:
             raise click.ClickException("no such observation: " + ", ".join(f"#{i}" for i in missing))
         _confirm(f"{len(found)} observation(s) " + ", ".join(f"#{i}" for i in found), yes)
+        before = _tombstones(store)
         result = store.forget_observations(found)
         click.echo(f"forgot {result['observations']} observation(s): "
                    + ", ".join(f"#{i}" for i in result["ids"]))
         if missing:
             click.echo("not found (nothing done): " + ", ".join(f"#{i}" for i in missing))
-        _scrub(store)
+        _scrub(store, before)
 
 
 @forget_group.command("session")
@@ -75,9 +87,10 @@ def forget_session(ident, yes):
         _confirm(f"session {row['claude_session_id']} [{row['project']}] "
                  f"({len(detail['prompts'])} prompts, {len(detail['observations'])} observations, "
                  f"{len(detail['summaries'])} summaries)", yes)
+        before = _tombstones(store)
         counts = store.forget_session(row["id"])
         click.echo(f"forgot session {row['claude_session_id']}: {_describe(counts)}")
-        _scrub(store)
+        _scrub(store, before)
 
 
 @forget_group.command("project")
@@ -90,6 +103,7 @@ def forget_project(name, yes):
         if not sessions and not store.project_row_count(name):
             raise click.ClickException(f"no memory of project {name!r}")
         _confirm(f"project {name!r} ({len(sessions)} sessions)", yes)
+        before = _tombstones(store)
         counts = store.forget_project(name)
         click.echo(f"forgot project {name!r}: {_describe(counts)}")
-        _scrub(store)
+        _scrub(store, before)

@@ -78,8 +78,8 @@ def unshare_cmd(cwd):
         gone = TeamStore(store).unshare(root)
     if gone is None:
         raise click.ClickException(f"{root} is not shared")
-    click.echo(f"stopped sharing {gone[1]} ({gone[0]}) from {root}; what was already pushed "
-               "stays on the team database")
+    click.echo(f"stopped sharing {gone[1]} ({gone[0]}) from {root}; the next sync takes what "
+               "it pushed from there off the team database and out of teammates' memory")
 
 
 def _wake_worker() -> None:
@@ -90,7 +90,8 @@ def _wake_worker() -> None:
 
 
 @team_group.command("sync")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="What moved, as JSON.")
 def sync_cmd(as_json):
     """Push this machine's shared memory and pull your team's, now."""
     from claude_mem.store.postgres import TeamDatabaseError
@@ -117,11 +118,15 @@ def sync_cmd(as_json):
     who = ", ".join(f"{n} from {name}" for name, n in sorted(result["pulled_from"].items()))
     click.echo(f"pushed {result['pushed']} record(s) ({result['pushed_new']} new on the server), "
                f"pulled {result['pulled']}" + (f" ({who})" if who else "")
+               + (f"; forgotten on the server {result['buried']}" if result.get("buried") else "")
+               + (f"; teammates' forgotten rows removed here {result['removed']}"
+                  if result.get("removed") else "")
                + f"; outbox {result['outbox']}; as {result.get('role')} in team {result.get('team')}")
 
 
 @team_group.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Connection, shared projects, outbox and last sync as JSON.")
 def status_cmd(as_json):
     """Connection, shared projects, outbox depth and the last sync."""
     from claude_mem.team.status import team_status

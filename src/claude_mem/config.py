@@ -29,6 +29,20 @@ loader and writer next to it are what keeps every reader and writer on that sche
 import os
 
 
+def is_env_name(text: str) -> bool:
+    """An environment variable's name: ASCII letters, digits and _, not starting with a digit
+    (checked without ``re``: this module is on the hook path)."""
+    return (text.isascii() and (text[:1].isalpha() or text[:1] == "_")
+            and all(c.isalnum() or c == "_" for c in text))
+
+
+def plain_number(number) -> str:
+    """A limit as people write it: 1000000, not 1e+06; 0.05 stays 0.05."""
+    if float(number).is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return f"{number:g}" if abs(number) >= 1e-4 else repr(float(number))
+
+
 class SettingError(ValueError):
     """A value a setting cannot take; the message names the setting and what it accepts."""
 
@@ -41,7 +55,7 @@ class Setting:
     def __init__(self, name: str, kind: str, default, help: str, *, choices: tuple = (),
                  minimum=None, maximum=None):
         self.name = name
-        self.kind = kind            # text | choice | int | float | list
+        self.kind = kind            # text | name | choice | int | float | list | bool
         self.default = default
         self.help = help
         self.choices = tuple(choices)
@@ -56,6 +70,8 @@ class Setting:
         """What values are allowed, in words ("an integer from 100 to 100000")."""
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true or false"
         if self.kind == "list":
             items = (" from " + ", ".join(self.choices)) if self.choices else ""
             return f"a list of names{items} (comma-separated or a JSON list)"
@@ -63,12 +79,14 @@ class Setting:
             noun = "an integer" if self.kind == "int" else "a number"
             low, high = self.minimum, self.maximum
             if low is not None and high is not None:
-                return f"{noun} from {low:g} to {high:g}"
+                return f"{noun} from {plain_number(low)} to {plain_number(high)}"
             if low is not None:
-                return f"{noun} of at least {low:g}"
+                return f"{noun} of at least {plain_number(low)}"
             if high is not None:
-                return f"{noun} of at most {high:g}"
+                return f"{noun} of at most {plain_number(high)}"
             return noun
+        if self.kind == "name":
+            return "the name of an environment variable (letters, digits and _), or empty"
         return "text"
 
     def _fail(self, why: str):
@@ -81,8 +99,18 @@ class Setting:
             return self._number(value)
         if kind == "list":
             return self._list(value)
+        if kind == "bool":
+            return self._bool(value)
         if not isinstance(value, str):
             self._fail(f"{value!r} is not text")
+        if kind == "name":
+            name = value.strip()
+            if name and not is_env_name(name):
+                # Never echo it: what lands here is usually the key itself.
+                self._fail("that is not the name of a variable (it looks like the key itself, which "
+                           "would be stored in plain text); put the key in an environment variable, "
+                           "e.g. `export ANTHROPIC_API_KEY=...`, and give its name")
+            return name
         if kind == "choice":
             picked = value.strip().lower()
             if picked not in self.choices:
@@ -107,10 +135,20 @@ class Setting:
         except ValueError:
             self._fail(f"{value!r} is not {'an integer' if self.kind == 'int' else 'a number'}")
         if self.minimum is not None and number < self.minimum:
-            self._fail(f"{number:g} is too small")
+            self._fail(f"{plain_number(number)} is too small")
         if self.maximum is not None and number > self.maximum:
-            self._fail(f"{number:g} is too large")
+            self._fail(f"{plain_number(number)} is too large")
         return number
+
+    def _bool(self, value):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if text in ("true", "on", "yes", "1"):
+            return True
+        if text in ("false", "off", "no", "0"):
+            return False
+        self._fail(f"{value!r} is not true or false")
 
     def _list(self, value):
         if isinstance(value, str):
@@ -173,7 +211,7 @@ register(
             choices=("heuristic", "claude", "anthropic", "openai")),
     Setting("model", "text", "", "the LLM model; empty means the back-end's default"),
     Setting("llm_base_url", "text", "", "endpoint of the anthropic/openai/claude back-end (proxy, Ollama...)"),
-    Setting("llm_api_key_env", "text", "",
+    Setting("llm_api_key_env", "name", "",
             "name of the environment variable that holds the API key (not the key itself)"),
     Setting("llm_timeout_seconds", "float", 60.0, "seconds one LLM call may take",
             minimum=1, maximum=3600),
@@ -206,6 +244,18 @@ register(
             minimum=0, maximum=1000),
     Setting("context_summaries", "int", 16, "recent request summaries considered for the context",
             minimum=0, maximum=200),
+    # Asking the memory (docs/search.md)
+    Setting("search_mode", "choice", "auto",
+            "how search ranks: words, meaning (the [semantic] extra), both fused; auto = both "
+            "once vectors exist, else words", choices=("auto", "words", "meaning", "both")),
+    Setting("semantic_model", "choice", "e5-small",
+            "the embedding model of search by meaning (shipped inside its package)",
+            choices=("e5-small",)),
+    Setting("prompt_recall", "bool", True,
+            "add the earlier memories most relevant to each prompt (nothing when none is)"),
+    Setting("prompt_recall_tokens", "int", 300,
+            "most tokens prompt recall adds to a prompt (~4 characters a token)",
+            minimum=50, maximum=500),
     # Worker lifecycle
     Setting("worker_idle_seconds", "float", 7200.0,
             "the worker exits after this long with nothing to do", minimum=0.5),
@@ -250,6 +300,10 @@ def display_value(name: str, value):
         from claude_mem.team.urls import mask
 
         return mask(str(value))
+    setting = SCHEMA.get(name)
+    if setting is not None and setting.kind == "name" and isinstance(value, str) \
+            and value.strip() and not is_env_name(value.strip()):
+        return f"[hidden: not a variable name, {len(value)} characters]"
     return value
 
 # Hard ceiling on what SessionStart prints: Claude Code cuts hook output at 10,000 chars.

@@ -23,7 +23,7 @@ def whose(item: dict, stamp: str = "created_at") -> str:
     return f" ({item['member']}, {ago(item.get(stamp))})"
 
 
-AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex"}
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex", "gemini": "Gemini"}
 
 
 def agent_tag(item: dict, mixed: bool = False) -> str:
@@ -206,7 +206,7 @@ def render(store, project: str, settings, *, since: float | None = None,
         return ""
     # More than Claude Code's work here: every entry says which agent did it.
     mixed = any((item.get("agent") or "claude-code") != "claude-code" for item in summaries + observations)
-    sessions_of = "coding-agent sessions (Claude Code, Codex)" if mixed else "Claude Code sessions"
+    sessions_of = "coding-agent sessions (Claude Code, Codex, Gemini CLI)" if mixed else "Claude Code sessions"
     if after_compaction:
         header = [
             f"{HEADER} {project}",

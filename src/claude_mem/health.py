@@ -101,6 +101,7 @@ def status() -> dict:
              "last_activity_at": r["last_activity_at"]}
             for r in store.active_sessions(20)]
         report["llm_usage"] = store.llm_usage_by_day()
+        report["semantic"] = _search_status(store, report["worker"])
         report["llm_usage_by_session"] = store.llm_usage_by_session(10)
     report["database_bytes"] = database_bytes()
     settings = config.load()
@@ -113,6 +114,16 @@ def status() -> dict:
     report["llm_caps"] = {"calls_per_session": settings.llm_max_calls_per_session,
                           "tokens_per_session": settings.llm_max_tokens_per_session}
     return report
+
+
+def _search_status(store, worker: dict) -> dict:
+    """Search by meaning: installed, the model, the share of memory embedded, the rate."""
+    from claude_mem import semantic
+
+    try:
+        return semantic.status(store, config.load(), worker)
+    except Exception as exc:  # status must always answer
+        return {"installed": False, "hint": f"could not tell ({exc!r})"}
 
 
 def database_bytes() -> int:
@@ -162,6 +173,10 @@ def format_status(report: dict) -> str:
     c = report["counts"]
     lines.append(f"memory:  {c['sessions']} sessions ({c['active_sessions']} active), {c['prompts']} prompts, "
                  f"{c['observations']} observations, {c['summaries']} summaries")
+    if report.get("semantic"):
+        from claude_mem import semantic
+
+        lines.append(semantic.status_line(report["semantic"]))
     for row in report["active_sessions"]:
         lines.append(f"  active {row['claude_session_id']} [{row['project']}] "
                      f"last activity {when(row['last_activity_at'], seconds=True)}")
@@ -186,9 +201,12 @@ def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = N
               "hooks": {row.event: {"installed": row.event in found, "command": found.get(row.event)}
                         for row in rows_for(CLAUDE_CODE)}}
     codex = install_codex.status(codex_home)
+    from claude_mem import install_gemini
+
     return {"claude-code": claude,
             "codex": {"codex_home": codex["codex_home"], "hooks_file": codex["hooks_file"],
-                      "installed": codex["installed"], "hooks": codex["events"]}}
+                      "installed": codex["installed"], "hooks": codex["events"]},
+            "gemini": install_gemini.status()}
 
 
 def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) -> tuple[int, list[str]]:
@@ -211,9 +229,16 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) 
         check(mode & 0o077 == 0, f"data dir is private ({oct(mode)})",
               f"data dir is readable by others ({oct(mode)}): chmod 700 {data}")
     settings = config.load()
+    try:
+        config.read_settings_file()
+        advice = " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`"
+    except config.SettingsFileError:
+        # `config set`/`unset` refuse to touch a file they cannot read: the file comes first.
+        path = config.settings_path()
+        advice = (f" — correct the JSON in {path} by hand, or move it away "
+                  f"(`mv {path} {path}.bad`) and set what you need again with `claude-mem config set`")
     check(not settings.problems, "settings are valid",
-          "settings problems (each says what is used instead): " + "; ".join(settings.problems)
-          + " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`")
+          "settings problems (each says what is used instead): " + "; ".join(settings.problems) + advice)
     problem = compressor_problem(settings)
     check(problem is None, f"compressor {settings.compressor} is ready", problem or "")
     for line in exclusion_warnings(settings, claude_config_dir):
@@ -249,13 +274,18 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) 
     else:
         lines.append(f"info  Codex: not installed in {codex['codex_home']} "
                      "(`claude-mem install --agent codex` to share this memory with Codex CLI)")
+    gemini = agent_hooks(claude_config_dir, codex_home)["gemini"]
+    if gemini["installed"]:
+        missing = [e for e, h in gemini["hooks"].items() if not h["installed"]]
+        check(not missing, f"Gemini CLI: all {len(gemini['hooks'])} hooks installed in {gemini['settings_file']}",
+              f"Gemini CLI: hooks missing: {', '.join(missing)} (run `claude-mem install --agent gemini`)")
     if os.path.exists(config.db_path()):
         with open_store() as store:
             result = store.integrity()
             check(result == "ok", "database integrity ok", f"database integrity: {result}")
             q = store.queue_stats()
             check(q["parked"] == 0, "no parked queue rows",
-                  f"{q['parked']} queue rows parked after repeated failures "
+                  f"{q['parked']} queue row(s) parked (failed repeatedly, or can never become an event) "
                   "(see `claude-mem worker parked`; retry with `claude-mem worker retry-parked`, "
                   "delete with `claude-mem worker discard-parked`)")
             head = queue_head(store, control.worker_lock_held())

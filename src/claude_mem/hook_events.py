@@ -8,7 +8,8 @@ is a PostToolUse whose output says so). ``hooks`` (which names it accepts), ``in
 and ``install_codex`` (what they write), ``health`` (what doctor expects), the demo and
 the tests all derive from ``TABLE``.
 
-Agents: ``claude-code`` (the default) and ``codex``. A hook run for another agent than
+Agents: ``claude-code`` (the default), ``codex`` and ``gemini`` (Gemini CLI, whose event names
+differ: ``GEMINI_EVENTS``). A hook run for another agent than
 Claude Code queues its event as ``"<agent>:<Event>"`` (``queue_event``), and the worker's
 ``events.parse_event`` hands such a payload to that agent's adapter (``agents``), which
 turns it into the same events. Sessions record the agent.
@@ -22,7 +23,11 @@ Hook path: plain tuples, no imports (no ``dataclasses``: it pulls in ``inspect``
 
 CLAUDE_CODE = "claude-code"
 CODEX = "codex"
-AGENTS = (CLAUDE_CODE, CODEX)
+GEMINI = "gemini"
+AGENTS = (CLAUDE_CODE, CODEX, GEMINI)
+# Gemini CLI names the same moments its own way; its install writes our hooks under these.
+GEMINI_EVENTS = {"SessionStart": "SessionStart", "UserPromptSubmit": "BeforeAgent",
+                 "PostToolUse": "AfterTool", "Stop": "AfterAgent", "SessionEnd": "SessionEnd"}
 
 
 class HookEvent(tuple):

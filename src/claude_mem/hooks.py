@@ -11,7 +11,11 @@ Contract (every event):
   later; only if that fails too is it dropped, with a log line saying so.
 - SessionStart reads SQLite directly and prints
   ``{"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": ...}}``
-  for the configured sources; an empty memory prints nothing.
+  for the configured sources; an empty memory prints nothing. It records the ids it
+  showed, so recall at the prompt does not repeat them.
+- UserPromptSubmit, once its prompt is queued, may print the earlier memories the prompt
+  is most likely about (``recall.py``: words only, on the same connection, nothing when
+  nothing clears the relevance floor; ``prompt_recall`` turns it off).
 - Private ``<private>`` text and secrets are removed before anything is stored: a cheap
   substring prefilter decides whether the payload must be parsed and cleaned at all, so
   the common case stores the raw text without importing ``json``.
@@ -220,7 +224,17 @@ def session_start_output(payload: dict, settings, store=None) -> str:
             session = store.session_by_claude_id(str(payload.get("session_id") or ""))
             filters = {"exclude_session": session["id"] if session is not None else None,
                        "after_compaction": True}
-        text = context.render(store, project.project_name(cwd), settings, **filters)
+        name = project.project_name(cwd)
+        text = context.render(store, name, settings, **filters)
+        if text and settings.prompt_recall:
+            try:  # so prompt recall does not repeat it (recall.py)
+                from claude_mem import recall
+
+                recall.record_context(store, str(payload.get("session_id") or ""), text, name,
+                                      settings, {k: v for k, v in filters.items()
+                                                 if k in ("since", "exclude_session")})
+            except Exception as exc:  # the context still goes out
+                log.error(f"SessionStart: recording what was shown failed: {exc!r}")
     finally:
         if owned:
             store.close()
@@ -297,8 +311,41 @@ def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:
     if payload is None:
         log.warning(f"{event}: stdin is not valid JSON ({len(raw)} chars), ignored")
         return ""
+    if event == "UserPromptSubmit" and agent == CLAUDE_CODE and settings.prompt_recall:
+        return user_prompt_submit(payload, settings, project_dir)
     enqueue(queue_event(agent, event), payload)
     return ""
+
+
+def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
+    """Queue the (cleaned) prompt, then look for earlier memory it may be about (recall.py)
+    on the same connection; returns what to print ("" when nothing clears the floor)."""
+    store = None
+    if os.path.exists(config.db_path()):
+        try:
+            from claude_mem.store.memory import open_recall_store
+
+            store = open_recall_store(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+        except Exception as exc:  # queue it on a connection of its own below
+            log.error(f"UserPromptSubmit: cannot open the memory: {exc!r}")
+    try:
+        enqueue("UserPromptSubmit", payload, store)
+        if store is None:
+            return ""
+        try:
+            from claude_mem import jsonlite, project, recall
+
+            parsed = jsonlite.loads(payload)
+            if not isinstance(parsed, dict):
+                return ""
+            cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
+            return recall.prompt_context(store, parsed, settings, project.project_name(cwd))
+        except Exception as exc:  # recall is a bonus; the prompt is queued already
+            log.error(f"UserPromptSubmit: recall failed: {exc!r}")
+            return ""
+    finally:
+        if store is not None:
+            store.close()
 
 
 def split_argv(argv: list[str]) -> tuple[str, str]:

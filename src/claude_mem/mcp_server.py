@@ -144,20 +144,30 @@ def _hit_line(hit: dict, with_project: bool) -> str:
 
 
 def search_text(query: str, project: str | None = None, type: str | None = None,
-                limit: int = 10, *, cwd: str | None = None) -> str:
+                limit: int = 10, *, cwd: str | None = None, mode: str | None = None) -> str:
+    from claude_mem import semantic
+    from claude_mem.semantic.base import SemanticUnavailable
     from claude_mem.store import fts_query
 
     query = _bounded(query, "query")
     if not fts_query(query):
         raise ToolFailure("empty query: give one or more words to search for "
-                          "(all must match; end a word with * for a prefix).")
+                          "(any of them is enough; end a word with * for a prefix).")
     limit = max(1, min(int(limit), MAX_SEARCH_LIMIT))
+    if mode is not None and str(mode).strip().lower() not in ("", "words", "meaning", "both"):
+        raise ToolFailure(f"unknown mode {mode!r}: use 'words', 'meaning' or 'both' "
+                          "(or leave it out: both once search by meaning is set up, else words).")
+    mode = (str(mode).strip().lower() or None) if mode is not None else None
     kinds, obs_type = _kinds_and_type(type)
     scope = _scope(project, cwd)
     where = f"project {scope}" if scope else "all projects"
     with _open_store() as store:
         wanted = min(limit * 5, 250) if obs_type else limit
-        hits = store.search(query, project=scope, kinds=kinds, limit=wanted)
+        try:
+            hits = semantic.search(store, query, mode=mode, project=scope, kinds=kinds,
+                                   limit=wanted)
+        except SemanticUnavailable as exc:
+            raise ToolFailure(f"{exc}. Leave mode out, or use mode='words'.") from None
         if obs_type:
             hits = [hit for hit in hits if hit.get("type") == obs_type][:limit]
         if not hits:
@@ -332,7 +342,7 @@ def _sdk():
 
 # How each tool is called, for error messages that show the model the right shape.
 USAGE = {
-    "search": "search(query='words to find', project=None, type=None, limit=10)",
+    "search": "search(query='words to find', project=None, type=None, limit=10, mode=None)",
     "get_observations": "get_observations(ids=[12, 15])",
     "get_session": "get_session(session='351e9b10')",
     "recent_context": "recent_context(project=None)",
@@ -419,12 +429,14 @@ def build_server(cwd: str | None = None):
             server.add_tool(fn, **options)
 
     def search(
-        query: Annotated[str, Field(description="Words to find; all must match. End a word with * for a prefix.")],
+        query: Annotated[str, Field(description="Words to find: any of them, best matches first; \"words in double quotes\" for an exact phrase; end a word with * for a prefix.")],
         project: Annotated[str | None, Field(description="Project name; default: the current project; '*' = all projects.")] = None,
         type: Annotated[str | None, Field(description="Only 'observation', 'summary' or 'prompt', or an observation type: bugfix, feature, refactor, change, discovery, decision.")] = None,
         limit: Annotated[int, Field(description="Most hits to return (1-50).")] = 10,
+        mode: Annotated[str | None, Field(description="'words', 'meaning' (search by meaning, when installed) or 'both' fused; default: both once set up, else words.")] = None,
     ) -> str:
-        return answer(search_text, query, project=project, type=type, limit=limit, cwd=cwd)
+        return answer(search_text, query, project=project, type=type, limit=limit, cwd=cwd,
+                      mode=mode)
 
     def get_observations(
         ids: Annotated[list[int], Field(description=f"Observation ids (the #numbers), at most {MAX_IDS_PER_CALL}.")],

@@ -119,6 +119,7 @@ class Worker(EventHandlers):
         # once it has been truncated; None means nothing new to scrub.
         self.scrub_due_at: float | None = None
         self.team_sync = None  # team memory's sync thread, when a team database is configured
+        self.embedding = None  # search by meaning's embedding thread (the [semantic] extra)
 
     # -- control socket ----------------------------------------------------------------
 
@@ -157,7 +158,8 @@ class Worker(EventHandlers):
     def describe(self, message=None) -> dict:
         return {"pid": os.getpid(), "started_at": self.started_at, "processed": self.processed,
                 "compressor": getattr(self.compressor, "name", "?"),
-                "idle_seconds": round(time.monotonic() - self.last_work_at, 1)}
+                "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
+                "embedding": self.embedding.progress() if self.embedding is not None else None}
 
     # -- the main loop -------------------------------------------------------------------
 
@@ -169,6 +171,7 @@ class Worker(EventHandlers):
             from claude_mem.team.sync import SyncThread
 
             self.team_sync = SyncThread.start_for(self.settings)
+        self.embedding = _start_embedding(self.settings)
         while not self.stopping.is_set():
             try:
                 did = self.drain()
@@ -192,6 +195,8 @@ class Worker(EventHandlers):
                 self.scrub_due_at = self.last_work_at + _SCRUB_AFTER_QUIET_SECONDS
                 if self.team_sync is not None:
                     self.team_sync.poke()  # push what was just stored, off this thread
+                if self.embedding is not None:
+                    self.embedding.poke()  # embed what was just stored, off this thread
                 continue
             if self.scrub_due_at is not None and time.monotonic() >= self.scrub_due_at:
                 # The queue stayed drained: let the deleted rows' bytes leave the WAL too
@@ -277,6 +282,8 @@ class Worker(EventHandlers):
         self.stopping.set()
         if self.team_sync is not None:
             self.team_sync.stop()
+        if self.embedding is not None:
+            self.embedding.stop()
         self.stop_listening()
         pidlock.remove_own_pid_file()
         try:
@@ -584,6 +591,18 @@ class _GroupCommit:
         self.transaction = None
         self.undone += self.units
         self.units = []
+
+
+def _start_embedding(settings):
+    """Search by meaning's thread when its extra is installed (semantic/backfill.py); a
+    failure to start leaves search by words, never the worker, without it."""
+    try:
+        from claude_mem.semantic.backfill import EmbedThread
+
+        return EmbedThread.start_for(settings)
+    except Exception as exc:  # noqa: BLE001
+        log.error(f"search by meaning could not start: {exc!r}")
+        return None
 
 
 def _session_hint(payload) -> str:

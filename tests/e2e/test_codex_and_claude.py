@@ -268,3 +268,44 @@ def test_rollout_import_equals_live_capture(lab, codex_session):
         assert lab.json("import", "codex", "--codex-home", str(lab.codex_home), data_dir=fresh)["queued_rows"] == 0
     finally:
         lab.stop(fresh)
+
+
+# -- Gemini CLI: the third agent, the same way --------------------------------------------------
+
+GEMINI_PROMPT = "Add the ledger export and check the export config."
+GEMINI_FAIL = "cat config/export.yaml"
+GEMINI_REPLY = "ledger_export.py writes the CSV; config/export.yaml is missing."
+
+
+def test_gemini_starts_with_the_memory_and_adds_to_it(lab):
+    from tests.fakes.fake_gemini import FakeGeminiServer, Rule as GeminiRule, Say as GeminiSay
+    from tests.fakes.fake_gemini import Script as GeminiScript, Shell as GeminiShell, WriteFile
+    from tests.fakes.gemini_cli import find_gemini_binary, run_gemini, write_auth
+
+    binary = find_gemini_binary()
+    if binary is None:
+        pytest.skip("Gemini CLI not found: .ci/run installs it with npm (`npm install --prefix .ci/node "
+                    "@google/gemini-cli`; it needs node); npm could not be reached or the install failed")
+    project = lab.base / LEDGER
+    script = GeminiScript([GeminiRule(GEMINI_PROMPT, [
+        WriteFile(str(project / "ledger_export.py"), "def export_csv(rows):\n    return rows\n"),
+        GeminiShell(GEMINI_FAIL), GeminiSay(GEMINI_REPLY)])], default=GeminiSay("unexpected request"))
+    gemini_dir = lab.home / ".gemini"
+    write_auth(gemini_dir)
+    report = lab.json("install", "--agent", "gemini", "--gemini-dir", str(gemini_dir))
+    assert report["hooks"] == sorted(["SessionStart", "UserPromptSubmit", "PostToolUse", "Stop", "SessionEnd"])
+    with FakeGeminiServer(script) as server:
+        code, out, err = run_gemini(GEMINI_PROMPT, cwd=project, home=lab.home, base_url=server.url,
+                                    env=lab.env(), binary=binary)
+        assert code == 0 and server.errors == [], (out[-2000:], err[-2000:])
+        first = json.dumps(server.requests[0], ensure_ascii=False)
+    lab.wait_until_drained()
+    # It started with what Codex and Claude Code recorded in this project ...
+    assert CONTEXT_HEADER in first and "ledger_round.py" in first and "[Codex]" in first, first[:3000]
+    # ... and what it did is memory for whichever agent comes next.
+    [session] = [s for s in lab.json("sessions", "--project", LEDGER) if s["agent"] == "gemini"]
+    titles = [o["title"] for o in lab.json("show", str(session["id"]))["observations"]]
+    assert any(t.startswith("Created ledger_export.py") and "export_csv" in t for t in titles), titles
+    assert any(GEMINI_FAIL in t and "exit code 1" in t for t in titles), titles
+    context = lab.claude_mem("context", "--cwd", str(project)).stdout
+    assert "[Gemini]" in context and "ledger_export.py" in context

@@ -202,12 +202,13 @@ def test_members_cannot_write_what_is_not_theirs(team_db):
                               " WHERE uid = 'm1:o:1'").rowcount
         bob.commit()
         assert changed == 0
-        # nor take it over through an upsert,
+        # nor take it over through an upsert under her key (member, uid),
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             bob.execute("INSERT INTO claude_mem.records (uid, kind, project_key, project_name,"
-                        " author, machine_id, machine_name, claude_session_id, created_at,"
-                        " updated_at, body) VALUES ('m1:o:1', 'summary', 'k', 'n', 'bob', 'm2',"
-                        " 'x', 's', 1, 2, '{}') ON CONFLICT (uid) DO UPDATE SET body = excluded.body")
+                        " member, author, machine_id, machine_name, claude_session_id, created_at,"
+                        " updated_at, body) VALUES ('m1:o:1', 'summary', 'k', 'n', %s, 'bob', 'm2',"
+                        " 'x', 's', 1, 2, '{}') ON CONFLICT (member, uid) DO UPDATE"
+                        " SET body = excluded.body", (alice_role,))
         bob.rollback()
         # nor delete anything.
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -165,7 +165,7 @@ def test_init_db_is_repeatable_and_its_sql_works_in_psql(pg_cluster, tmp_path):
             assert "password=" not in done.stdout or "password=****" in done.stdout
             return done.stdout
 
-        assert "migrations applied: 1;" in init(names[0])
+        assert "migrations applied: 1, 2;" in init(names[0])
         assert "none (already current)" in init(names[0])
         psql = os.path.join(find_bin() or "", "psql")
         if os.path.exists(psql):

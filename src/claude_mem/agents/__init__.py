@@ -15,4 +15,8 @@ def adapter(agent: str):
         from claude_mem.agents import codex
 
         return codex.adapt
+    if agent == "gemini":
+        from claude_mem.agents import gemini
+
+        return gemini.adapt
     return None

@@ -145,12 +145,13 @@ _NOISE = re.compile(
 _CAUSE_RANKS: list[tuple[int, re.Pattern]] = [(score, re.compile(pattern, re.I)) for score, pattern in (
     (10, r"^(FAILED|ERROR) [\w/.:\[\]-]+ - .+"),                     # pytest short summary
     (9, r"^\*\* \(\w+(Error|Exception)\)"),                           # Elixir
-    (9, r"^error(\[E\d+\])?: (?!could not compile|test failed|aborting)"),  # rustc / cargo / git
+    # rustc / cargo / git; not a TAP block's YAML ("error: |-": the message is below)
+    (9, r"^error(\[E\d+\])?: (?!could not compile|test failed|aborting|[|>][-+]?$)"),
     (9, r"^(E\s+)?[\w.]*(Error|Exception): \S"),                      # an exception and its message
     (8, r"^(E\s+)?[\w.]*(Error|Exception|Exit)\b:?\s*\S"),            # Python / JS
     (8, r"^fatal: |^panic: |panicked at|^thread '.+' panicked"),
     (8, r"^\s*(assertion .*failed|Expected:|expected .* (to|got)|AssertionError)"),
-    (8, r"^not ok( \d+)? - "),                                        # TAP (node --test, prove)
+    (9, r"^not ok( \d+)? - "),                                        # TAP (node --test, prove)
     (7, r"^--- FAIL: |^\s+\w+_test\.go:\d+: "),
     (7, r"^\s*\d+\) .+|^\s*✕ |^\s*× |^\s*● "),                         # ExUnit / jest / vitest
     (7, r"No such file|command not found|Permission denied|not found|cannot find|"
@@ -306,8 +307,30 @@ def changed_line(old: str, new: str) -> tuple[str, str]:
     b = [l.strip() for l in str(new or "").splitlines() if l.strip()]
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "replace":
-            return a[i1], b[j1]
+            # The most alike pair in the block (a comment added above the changed line must
+            # not pair with it), then the part that changed, not a long shared start.
+            pairs = [(x, y) for x in a[i1:i1 + 8] for y in b[j1:j1 + 8] if x != y]
+            if not pairs:
+                continue
+            x, y = max(pairs, key=lambda pair: difflib.SequenceMatcher(None, *pair).ratio())
+            return _from_difference(x, y)
     return "", ""
+
+
+def _from_difference(old: str, new: str, context: int = 12) -> tuple[str, str]:
+    """Two lines from a little before where they start to differ ("…tokens + Math.floor(…")."""
+    same = 0
+    for c, d in zip(old, new):
+        if c != d:
+            break
+        same += 1
+    if same <= 2 * context:
+        return old, new
+    start = same - context
+    limit = max(0, start - 10)
+    while start > limit and old[start - 1] not in " \t([{,;=":  # from a word's start
+        start -= 1
+    return "…" + old[start:], "…" + new[start:]
 
 
 # -- shell ------------------------------------------------------------------------------
@@ -366,7 +389,9 @@ def conclusion(lines, short: int = 8) -> str:
     for line in lines:
         if _CONCLUSION.search(line.strip()):
             return line.strip()[:200]
-    meaningful = [l.strip() for l in lines if l.strip() and not re.match(r"^[-=*#.]+$|^(done|ok)\.?$", l.strip(), re.I)]
+    # npm/yarn/pnpm echo the script they run ("> app@1.0.0 build"): that is not a result.
+    meaningful = [l.strip() for l in lines if l.strip()
+                  and not re.match(r"^[-=*#.]+$|^(done|ok)\.?$|^> \S+@\S+ \S+$|^> ", l.strip(), re.I)]
     return meaningful[0][:200] if meaningful and len(lines) <= short else ""
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from claude_mem.importers import records
 from claude_mem.importers.records import BadRecord
+from claude_mem.hook_events import AGENTS
 
 FORMAT = "claude-mem-export/1"
 MAX_EXPORT_BYTES = 2 << 30      # 2 GiB; a bigger memory exports per project (--project)
@@ -113,6 +114,8 @@ def _checked_session(item, where: str, problems: list[str]) -> dict:
         "end_reason": records.optional_text(meta.get("end_reason"), "end_reason"),
         "runs": _optional_whole(meta.get("runs"), "runs", 1, 1_000_000) or 1,
         "keep_id": _optional_whole(meta.get("id"), "id", 1, records.SQLITE_MAX),
+        # Exports from before sessions recorded their agent were all Claude Code's.
+        "agent": records.choice(meta.get("agent"), "agent", AGENTS, "claude-code"),
     }
     out = {"where": where, "session": session, "prompts": [], "observations": [], "summaries": []}
     for kind, one, check in (("prompts", "prompt", _checked_prompt),
@@ -193,7 +196,7 @@ def _copy_session(store, item: dict, added: dict, already: list) -> None:
         meta["claude_session_id"], project=meta["project"], cwd=meta["cwd"],
         started_at=meta["started_at"], last_activity_at=meta["last_activity_at"],
         completed_at=meta["completed_at"], status=meta["status"], end_reason=meta["end_reason"],
-        runs=meta["runs"], keep_id=meta["keep_id"])
+        runs=meta["runs"], keep_id=meta["keep_id"], agent=meta["agent"])
     added["sessions"] += created
     already[0] += not created
     sid = session["id"]

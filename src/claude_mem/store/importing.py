@@ -82,7 +82,8 @@ class ImportRoom:
 
     def copy_session(self, claude_session_id: str, *, project: str, cwd: str, started_at: float,
                      last_activity_at: float, completed_at: float | None, status: str,
-                     end_reason: str | None, runs: int = 1, keep_id=None) -> tuple[dict, bool]:
+                     end_reason: str | None, runs: int = 1, keep_id=None,
+                     agent: str = "claude-code") -> tuple[dict, bool]:
         """The session of a copied memory: ``(row, created)``; an existing one is left as is."""
         row = self.session_by_claude_id(claude_session_id)
         if row is not None:
@@ -92,7 +93,7 @@ class ImportRoom:
             "claude_session_id": claude_session_id, "project": project, "cwd": cwd or "",
             "status": status, "started_at": started_at, "completed_at": completed_at,
             "last_activity_at": max(last_activity_at, started_at), "runs": max(1, int(runs or 1)),
-            "end_reason": end_reason}, keep_id)
+            "end_reason": end_reason, "agent": agent}, keep_id)
         return self.session_by_claude_id(claude_session_id), True
 
     def copy_prompt(self, session_id: int, prompt_id: str, text: str, at: float,

@@ -162,14 +162,30 @@ class MemoryRoom:
 
 def open_context_store(*, busy_timeout_ms: int = 2000):
     """Sessions, memory and the queue: what the SessionStart hook reads, and where it queues
-    its own event on the same connection. It runs at the start of every Claude Code
+    its own event on the same connection (and records what it showed, for prompt recall). It runs at the start of every Claude Code
     session, so it does not import the rooms it never uses."""
     from claude_mem import config
     from claude_mem.store.db import Database
     from claude_mem.store.queue import QueueRoom
     from claude_mem.store.sessions import SessionsRoom
+    from claude_mem.store.shown import ShownRoom
 
-    class ContextStore(SessionsRoom, MemoryRoom, QueueRoom, Database):
+    class ContextStore(SessionsRoom, MemoryRoom, QueueRoom, ShownRoom, Database):
         pass
 
     return ContextStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
+
+
+def open_recall_store(*, busy_timeout_ms: int = 2000):
+    """Search, the queue and what a session was shown: the UserPromptSubmit hook queues the
+    prompt and looks for earlier memory on one connection (recall.py)."""
+    from claude_mem import config
+    from claude_mem.store.db import Database
+    from claude_mem.store.queue import QueueRoom
+    from claude_mem.store.search import SearchRoom
+    from claude_mem.store.shown import ShownRoom
+
+    class RecallStore(SearchRoom, MemoryRoom, QueueRoom, ShownRoom, Database):
+        pass
+
+    return RecallStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)

@@ -468,16 +468,25 @@ class Handler(DeadlineHandler, BaseHTTPRequestHandler):
         if type_ and type_ not in kinds:
             raise BadRequest(f"type must be one of: {', '.join(kinds)}")
         limit = whole_number(query.get("limit"), "limit", 30, 1, 100)
+        mode = query.get("mode") or None
+        if mode is not None and mode not in ("words", "meaning", "both"):
+            raise BadRequest("mode must be one of: words, meaning, both")
+        from claude_mem import semantic
+        from claude_mem.semantic.base import SemanticUnavailable
+
         with _open_store() as store:
             projects = store.projects_by_recency()
             hits, snippets = [], {}
             if q.strip():
-                hits = store.search(q, project=project or None,
-                                    kinds=(type_,) if type_ else kinds, limit=limit)
+                try:
+                    hits = semantic.search(store, q, mode=mode, project=project or None,
+                                           kinds=(type_,) if type_ else kinds, limit=limit)
+                except SemanticUnavailable as exc:
+                    raise BadRequest(str(exc)) from None
                 snippets = store.search_snippets(q, hits, start=pages.MATCH_START,
                                                  end=pages.MATCH_END)
         return {"q": q, "project": project, "type_": type_, "hits": hits, "snippets": snippets,
-                "projects": projects, "limit": limit}
+                "projects": projects, "limit": limit, "mode": mode or ""}
 
     def _settings(self) -> dict:
         settings = config.load()
@@ -623,16 +632,30 @@ def main() -> int:
     if port <= 0:
         _say("error the viewer is turned off (viewer_port is 0)")
         return 1
+    taken_by = None
     try:
         server = ViewerServer(("127.0.0.1", port), access.token())
     except OSError as exc:
-        reason = bind_problem(port, exc)
-        log.warning(f"viewer not started: {reason}")
-        _say("error " + reason)
-        return 1
+        server = None
+        if exc.errno == errno.EADDRINUSE:
+            # Typically another data dir's viewer (a second memory, the demo's --keep copy):
+            # this one takes a free port for itself instead, and the stored setting is left
+            # alone, so each data dir keeps its own configuration.
+            taken_by = _port_holder(port) or "another program"
+            try:
+                server = ViewerServer(("127.0.0.1", 0), access.token())
+            except OSError:
+                server = None
+        if server is None:
+            reason = bind_problem(port, exc)
+            log.warning(f"viewer not started: {reason}")
+            _say("error " + reason)
+            return 1
+    wanted, port = port, server.server_address[1]
     state = process.state_path()
     with open(state + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump({"pid": os.getpid(), "port": port, "started_at": time.time()}, fh)
+        json.dump({"pid": os.getpid(), "port": port, "started_at": time.time(),
+                   **({"viewer_port": wanted, "taken_by": taken_by} if taken_by else {})}, fh)
     os.replace(state + ".tmp", state)
     log.info(f"viewer on http://127.0.0.1:{port}/ (pid {os.getpid()})")
     _say(f"ready {port}")

@@ -1,5 +1,5 @@
-"""``claude-mem install --agent codex`` / ``uninstall --agent codex``: the CLI side of
-``install_codex`` (what it prints; the files are that module's business)."""
+"""``claude-mem install --agent codex|gemini`` / ``uninstall --agent …``: the CLI side of
+``install_codex`` and ``install_gemini`` (what they print; the files are theirs)."""
 from __future__ import annotations
 
 import json
@@ -56,3 +56,39 @@ def uninstall(codex_home, as_json: bool) -> None:
                + ("removed" if report["config_block_removed"] else "were not there")
                + f" (your memory in {config.data_dir()} is kept)")
     sys.exit(0)
+
+
+def install_gemini(gemini_dir, as_json: bool) -> None:
+    from claude_mem import install as claude_install
+    from claude_mem import install_gemini as gemini
+
+    try:
+        report = gemini.install(gemini_dir)
+    except claude_install.SettingsError as exc:
+        raise click.ClickException(str(exc))
+    config.ensure_data_dir()
+    claude_install.record_interpreter()
+    report.update(data_dir=config.data_dir(), database=config.db_path())
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"Installed claude-mem's {len(report['hooks'])} Gemini CLI hooks and its MCP server "
+               f"into {report['settings_file']}" + (f" ({report['mcp_note']})" if report["mcp_note"] else ""))
+    click.echo(f"Memory is kept in {config.db_path()} (shared with your other agents: one memory per project)")
+    click.echo("Restart Gemini CLI (sessions already running keep their old hooks).")
+
+
+def uninstall_gemini(gemini_dir, as_json: bool) -> None:
+    from claude_mem import install as claude_install
+    from claude_mem import install_gemini as gemini
+
+    try:
+        report = gemini.uninstall(gemini_dir)
+    except claude_install.SettingsError as exc:
+        raise click.ClickException(str(exc))
+    if as_json:
+        click.echo(json.dumps({**report, "data_dir_kept": config.data_dir()}, indent=2))
+        return
+    removed = report["removed_hooks"]
+    click.echo((f"Removed claude-mem's {len(removed)} Gemini CLI hooks" if removed else "No claude-mem hooks were")
+               + f" in {report['settings_file']} (your memory in {config.data_dir()} is kept)")
