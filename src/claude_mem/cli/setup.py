@@ -41,6 +41,12 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
 
         return agents.install_gemini(gemini_dir, as_json)
 
+    from claude_mem import plugin_health
+
+    plugins = [p for p in plugin_health.installed_plugins(claude_config_dir or install.default_config_dir())
+               if p["enabled"]]
+    if plugins:
+        return _install_for_plugin(plugins[0], as_json)
     try:
         path = install.install(claude_config_dir)
     except install.SettingsError as exc:
@@ -73,6 +79,32 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
         click.echo(line)
     if register_mcp and not registered and not no_claude:
         sys.exit(1)
+
+
+def _install_for_plugin(plugin: dict, as_json: bool) -> None:
+    """The coding-memory plugin brings the hooks and the MCP server itself: hooks in
+    settings.json too would capture every event twice. What the plugin needs from here is this
+    interpreter, recorded for its hook and MCP launchers."""
+    from claude_mem import install
+
+    config.ensure_data_dir()
+    recorded = install.record_interpreter()
+    mcp_ready = install.has_module("mcp")
+    report = {"hooks_from_plugin": plugin["id"], "plugin_path": plugin["path"],
+              "python_recorded": sys.executable, "recorded_in": recorded,
+              "data_dir": config.data_dir(), "database": config.db_path(),
+              "mcp_extra_installed": mcp_ready,
+              "mcp_install_command": None if mcp_ready else install.extra_install_command("mcp")}
+    if as_json:
+        dump(report)
+        return
+    click.echo(f"The {plugin['id']} plugin supplies the hooks and the MCP server "
+               f"({plugin['path']}); no hooks were added to settings.json.")
+    click.echo(f"Recorded this interpreter for them: {sys.executable}")
+    click.echo(f"Memory is kept in {config.db_path()}")
+    if not mcp_ready:
+        click.echo(f"Its MCP server needs the [mcp] extra here: {report['mcp_install_command']}")
+    click.echo("Restart Claude Code; check everything any time with `claude-mem doctor`.")
 
 
 @click.command("uninstall")
