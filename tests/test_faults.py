@@ -394,7 +394,7 @@ def test_poison_event_is_parked_not_dropped_while_other_sessions_flow(tmp_path, 
     assert (f"  parked #{parked[0]['id']} PostToolUse (3 attempts): gave up after 3 attempts: "
             "RuntimeError('poisoned event toolu_P_1_1')") in out
     result = CliRunner().invoke(cli.main, ["doctor"])
-    assert result.exit_code == 1 and "FIX   1 queue rows parked after repeated failures" in result.output
+    assert result.exit_code == 1 and "FIX   1 queue row(s) parked (failed repeatedly" in result.output
     assert any("parked queue row" in line for line in log.tail(50, "error"))
     # Parked, not dropped: once the cause is gone it is one command away from memory.
     assert control.stop_worker()

@@ -262,3 +262,14 @@ def test_relative_path_says_what_os_path_relpath_says():
                              prompt_number=1, root=root)
         for path in paths:
             assert relative_path(path, ctx) == reference(path, ctx), (root, path)
+
+
+def test_a_pasted_log_keeps_its_error_in_the_request():
+    from claude_mem.compress.heuristic import _with_pasted_error
+
+    log = "❯ ./run.sh\n" + "\n".join(f" => [build {i}/9] RUN step {i} {'.' * 40} 1.{i}s" for i in range(12))
+    request = log + "\nnpm error Exit handler never called!\n" + " => exporting layers 0.1s\n" * 5
+    short = _with_pasted_error(request)
+    assert short.startswith("❯ ./run.sh") and short.endswith("npm error Exit handler never called!")
+    assert len(short) < 400
+    assert _with_pasted_error("Fix the login form, it fails on Safari.") == "Fix the login form, it fails on Safari."

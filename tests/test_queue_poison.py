@@ -81,7 +81,7 @@ def test_any_exception_while_parsing_is_retried_then_parked_and_others_flow(tmp_
     runner = CliRunner()
     out = runner.invoke(cli.main, ["worker", "parked"]).output
     assert "1 parked queue row(s):" in out
-    assert "PostToolUse" in out and "2 attempt(s): gave up after 2 attempts: UnicodeEncodeError(" in out
+    assert "PostToolUse" in out and "2 failed attempts: gave up after 2 attempts: UnicodeEncodeError(" in out
     with open_store() as store:
         (parked,) = store.parked_rows()
     doctor = runner.invoke(cli.main, ["doctor"])

@@ -105,21 +105,30 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
 
         return cli_agents.install_gemini(gemini_dir, as_json)
 
+    from claude_mem import plugin_health
+
+    plugins = [p for p in plugin_health.installed_plugins(claude_config_dir or install.default_config_dir())
+               if p["enabled"]]
+    if plugins:
+        return _install_for_plugin(plugins[0], as_json)
     try:
         path = install.install(claude_config_dir)
     except install.SettingsError as exc:
         raise click.ClickException(str(exc))
     config.ensure_data_dir()
     install.record_interpreter()  # the plugin's MCP launcher starts the server with it
-    registered, mcp_note = False, None
+    registered, mcp_note, no_claude = False, None, False
     if register_mcp:
         if not install.has_module("mcp"):
             mcp_note = ("not registered: the MCP server needs its extra first: "
                         + install.extra_install_command("mcp"))
         else:
             registered, mcp_note = install.register_mcp()
+            # Without Claude Code here there is nothing to fail at: the hooks are in, and
+            # step 2 says what to run where `claude` is.
+            no_claude = not registered and "not on PATH" in (mcp_note or "")
     steps = install.next_steps(claude_config_dir, can_import="import" in main.list_commands(None),
-                               mcp_registered=registered)
+                               mcp_registered=registered, mcp_register_tried=register_mcp)
     if as_json:
         _dump({"settings_file": path, "hooks": sorted(install.installed_commands(claude_config_dir)),
                "data_dir": config.data_dir(), "database": config.db_path(),
@@ -128,12 +137,38 @@ def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, cod
     click.echo(f"Installed claude-mem's hooks into {path}")
     click.echo(f"Memory is kept in {config.db_path()}")
     if mcp_note:
-        click.echo(("MCP: " if registered else "MCP: ") + mcp_note)
+        click.echo("MCP: " + mcp_note)
     click.echo("")
     for line in install.next_steps_lines(steps):
         click.echo(line)
-    if register_mcp and not registered:
+    if register_mcp and not registered and not no_claude:
         sys.exit(1)
+
+
+def _install_for_plugin(plugin: dict, as_json: bool) -> None:
+    """The coding-memory plugin brings the hooks and the MCP server itself: hooks in
+    settings.json too would capture every event twice. What the plugin needs from here is this
+    interpreter, recorded for its hook and MCP launchers."""
+    from claude_mem import install
+
+    config.ensure_data_dir()
+    recorded = install.record_interpreter()
+    mcp_ready = install.has_module("mcp")
+    report = {"hooks_from_plugin": plugin["id"], "plugin_path": plugin["path"],
+              "python_recorded": sys.executable, "recorded_in": recorded,
+              "data_dir": config.data_dir(), "database": config.db_path(),
+              "mcp_extra_installed": mcp_ready,
+              "mcp_install_command": None if mcp_ready else install.extra_install_command("mcp")}
+    if as_json:
+        _dump(report)
+        return
+    click.echo(f"The {plugin['id']} plugin supplies the hooks and the MCP server "
+               f"({plugin['path']}); no hooks were added to settings.json.")
+    click.echo(f"Recorded this interpreter for them: {sys.executable}")
+    click.echo(f"Memory is kept in {config.db_path()}")
+    if not mcp_ready:
+        click.echo(f"Its MCP server needs the [mcp] extra here: {report['mcp_install_command']}")
+    click.echo("Restart Claude Code; check everything any time with `claude-mem doctor`.")
 
 
 @main.command("uninstall")
@@ -177,12 +212,23 @@ def uninstall_cmd(claude_config_dir, as_json, agent, codex_home, gemini_dir):
 @main.command("hook")
 @click.option("--agent", default="claude-code", show_default=True,
               help="The coding agent that runs this hook: claude-code, codex or gemini.")
-@click.argument("event")
+@click.argument("event", metavar="EVENT")
 def hook_cmd(agent, event):
-    """Run one hook (reads the agent's JSON on stdin). Always exits 0."""
     from claude_mem import hooks
 
     sys.exit(hooks.main(["--agent", agent, event]))
+
+
+def _hook_help() -> str:
+    from claude_mem.hook_events import AGENTS, rows_for
+
+    per_agent = "; ".join(f"{agent}: " + ", ".join(r.hook for r in rows_for(agent)) for agent in AGENTS)
+    return ("Run one hook (reads the agent's JSON on stdin). Always exits 0.\n\n"
+            f"EVENT is one of ({per_agent}). `claude-mem install` writes a faster command "
+            "for each (no click, no site-packages).")
+
+
+hook_cmd.help = _hook_help()
 
 
 # -- reading memory --------------------------------------------------------------------
@@ -263,7 +309,8 @@ def context_cmd(cwd, as_json):
               help="Rank by words, by meaning (the [semantic] extra) or both fused "
                    "(default: the search_mode setting: both once vectors exist, else words).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The hits as a JSON list, each with its kind, id, project, time and snippet.")
 def search_cmd(query, project, kinds, mode, limit, as_json):
     """Search observations, summaries and prompts: any of the words, best first ("a phrase"
     in double quotes, prefix*), fused with search by meaning when it is installed."""
@@ -300,7 +347,8 @@ def _search(store, text, mode, project, kinds, limit) -> list[dict]:
 @main.command("sessions")
 @click.option("--project", help="Only this project.")
 @click.option("--limit", default=30, show_default=True, type=click.IntRange(1, 100_000))
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The sessions as a JSON list.")
 def sessions_cmd(project, limit, as_json):
     """List recorded sessions, newest first."""
     with _open_existing_store() as store:
@@ -326,7 +374,8 @@ _SHOW_USAGE = ("use: claude-mem show SESSION | show obs ID | show summary ID "
 
 @main.command("show")
 @click.argument("args", nargs=-1, required=True)
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The session, observation or summary as JSON.")
 def show_cmd(args, as_json):
     """Show a session (number, Claude session id or prefix), or `obs ID` / `summary ID`."""
     aliases = {"observation": "obs", "observations": "obs", "session": "session",
@@ -366,7 +415,8 @@ def show_cmd(args, as_json):
 
 
 @main.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The same report as JSON (what the viewer's status panel shows).")
 def status_cmd(as_json):
     """Worker, queue, sessions and LLM spending at a glance."""
     from claude_mem import health
@@ -413,7 +463,8 @@ def _finite_hours(ctx, param, value):
               help="Hours without activity before an active session is expired, more than 0 "
                    "(default: the session_max_age_hours setting).")
 @click.option("--dry-run", is_flag=True, help="Only list what would be expired.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The sessions expired (or that would be, with --dry-run) as JSON.")
 def cleanup_sessions_cmd(max_age, dry_run, as_json):
     """Summarize and close (as failed) sessions left 'active' too long, like the worker's expiry."""
     hours = max_age if max_age is not None else config.load().session_max_age_hours
@@ -479,12 +530,16 @@ def _expire_through_worker(hours: float, session_ids: list[int], timeout: float 
 
 @main.command("demo")
 @click.option("--keep", type=click.Path(file_okay=False),
-              help="Keep the demo's data in this folder instead of a throwaway one.")
+              help="Keep the demo's data in this new or empty folder instead of a throwaway one "
+                   "(then look at it with CLAUDE_MEM_DATA_DIR=DIR claude-mem ...).")
 def demo_cmd(keep):
     """Replay a recorded Claude Code session and print what the next session would know."""
     from claude_mem import demo
 
-    context = demo.run_demo(click.echo, keep=keep)
+    try:
+        context = demo.run_demo(click.echo, keep=keep)
+    except demo.DemoRefused as exc:
+        raise click.ClickException(str(exc))
     if not context:
         raise click.ClickException("the demo produced no context; see the log above")
 

@@ -50,7 +50,8 @@ def _restart_note() -> str:
 
 @config_group.command("get")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The setting as JSON: value, source, default, allowed, env, help, problems.")
 def config_get(name, as_json):
     """Print one setting's effective value, where it comes from, and what it accepts."""
     setting = _setting_or_fail(name)
@@ -71,15 +72,14 @@ def config_get(name, as_json):
         click.echo(f"warning: {problem}", err=True)
 
 
-@config_group.command("set")
+# A value may start with "-" (`config set context_tokens -5` must reach the schema's check and
+# be refused for what it is, not taken for an unknown option).
+@config_group.command("set", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.argument("value")
 @click.option("--json", "as_json", is_flag=True, help="Report what was written as JSON.")
 def config_set(name, value, as_json):
-    """Check VALUE and write NAME to settings.json (lists: comma-separated or a JSON list).
-
-    A negative number needs `--` first: `claude-mem config set NAME -- -5`.
-    """
+    """Check VALUE and write NAME to settings.json (lists: comma-separated or a JSON list)."""
     setting = _setting_or_fail(name)
     try:
         parsed = config.set_value(name, value)

@@ -22,8 +22,12 @@ def _when(epoch) -> str:
 def describe_row(row) -> str:
     """One line for a parked (or stuck) queue row: what it was and why it stopped."""
     reason = " ".join(str(row["last_error"] or "no error recorded").split())
-    return (f"#{row['id']} {row['event']} received {_when(row['received_at'])}, "
-            f"{row['attempts']} attempt(s): {reason[:300]}")
+    attempts = int(row["attempts"] or 0)
+    # A row parked without an attempt is one that can never become an event (not JSON, no
+    # session id): "0 attempt(s)" read as if the worker had not tried.
+    tried = (f"{attempts} failed attempt{'s' if attempts != 1 else ''}" if attempts
+             else "parked at once, it can never become an event")
+    return f"#{row['id']} {row['event']} received {_when(row['received_at'])}, {tried}: {reason[:300]}"
 
 
 def _store():
@@ -34,9 +38,10 @@ def _store():
 
 def register(worker_group: click.Group) -> None:
     @worker_group.command("parked")
-    @click.option("--json", "as_json", is_flag=True)
+    @click.option("--json", "as_json", is_flag=True,
+                  help="The parked rows as a JSON list (id, event, received_at, attempts, last_error).")
     def worker_parked(as_json):
-        """List the queue rows parked after repeated failures, with the reason of each."""
+        """List the parked queue rows (failed repeatedly, or never readable), with the reason of each."""
         import json
 
         with _store() as store:

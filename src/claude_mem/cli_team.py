@@ -90,7 +90,8 @@ def _wake_worker() -> None:
 
 
 @team_group.command("sync")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="What moved, as JSON.")
 def sync_cmd(as_json):
     """Push this machine's shared memory and pull your team's, now."""
     from claude_mem.store.postgres import TeamDatabaseError
@@ -124,7 +125,8 @@ def sync_cmd(as_json):
 
 
 @team_group.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Connection, shared projects, outbox and last sync as JSON.")
 def status_cmd(as_json):
     """Connection, shared projects, outbox depth and the last sync."""
     from claude_mem.team.status import team_status

@@ -30,7 +30,8 @@ def _wait_for_worker(state: str) -> dict:
 
 @worker_group.command("start")
 @click.option("--foreground", is_flag=True, help="Run in this process (for debugging).")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Say what happened as JSON.")
 def worker_start(foreground, as_json):
     """Start the worker if none runs (hooks do this on demand)."""
     if foreground:
@@ -46,7 +47,8 @@ def worker_start(foreground, as_json):
 
 
 @worker_group.command("stop")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Say what happened as JSON.")
 def worker_stop(as_json):
     """Stop the worker (killing it if it will not stop); tidy a dead worker's files."""
     if not control.worker_lock_held():
@@ -69,7 +71,8 @@ def worker_stop(as_json):
 
 
 @worker_group.command("restart")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="Say what happened as JSON.")
 def worker_restart(as_json):
     """Stop the worker if it runs and start a fresh one (it re-reads settings)."""
     before = control.request({"cmd": "ping"}, timeout=1.0) or {}
@@ -104,7 +107,8 @@ def worker_retry_parked(ids, as_json):
 
 
 @worker_group.command("status")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True,
+              help="The worker's state as JSON (running, pid, answered a ping...).")
 def worker_status(as_json):
     reply = control.request({"cmd": "ping"}, timeout=2.0)
     if as_json:

@@ -58,9 +58,14 @@ class EventHandlers:
         handler(self, event, group, name, at)
 
     def handle_start(self, event: SessionStart, group, name: str, at: float) -> None:
+        # A session is made by its first prompt or tool call, not by its start: Claude Code
+        # also starts (and ends) sessions that never take a prompt (`claude mcp list`,
+        # `claude mcp get`), and those would fill `sessions` with empty rows. A session we
+        # already know (resume, compaction, clear) is reopened here as before.
         with self.store.write():
-            self.store.open_session(event.session_id, name, event.cwd, at,
-                                    new_run=event.source == "resume", agent=event.agent)
+            if self.store.session_by_claude_id(event.session_id) is not None:
+                self.store.open_session(event.session_id, name, event.cwd, at,
+                                        new_run=event.source == "resume", agent=event.agent)
             self.store.delete_pending(_ids(group))
 
     def handle_prompt(self, event: UserPrompt, group, name: str, at: float) -> None:
@@ -181,7 +186,11 @@ class EventHandlers:
         self.prompt_memory.forget(session["id"])
 
     def handle_end(self, event: SessionEnd, group, name: str, at: float) -> None:
-        session = self._session(event, name, at)
+        session = self.store.session_by_claude_id(event.session_id)
+        if session is None:  # it never took a prompt or a tool call: nothing to remember
+            with self.store.write():
+                self.store.delete_pending(_ids(group))
+            return
         self.finalize(session, event.reason, at, _ids(group))
 
     # One handler per event kind (parse_event's classes): adding a kind is one line here.

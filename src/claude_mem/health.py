@@ -229,9 +229,16 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) 
         check(mode & 0o077 == 0, f"data dir is private ({oct(mode)})",
               f"data dir is readable by others ({oct(mode)}): chmod 700 {data}")
     settings = config.load()
+    try:
+        config.read_settings_file()
+        advice = " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`"
+    except config.SettingsFileError:
+        # `config set`/`unset` refuse to touch a file they cannot read: the file comes first.
+        path = config.settings_path()
+        advice = (f" — correct the JSON in {path} by hand, or move it away "
+                  f"(`mv {path} {path}.bad`) and set what you need again with `claude-mem config set`")
     check(not settings.problems, "settings are valid",
-          "settings problems (each says what is used instead): " + "; ".join(settings.problems)
-          + " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`")
+          "settings problems (each says what is used instead): " + "; ".join(settings.problems) + advice)
     problem = compressor_problem(settings)
     check(problem is None, f"compressor {settings.compressor} is ready", problem or "")
     for line in exclusion_warnings(settings, claude_config_dir):
@@ -278,7 +285,7 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) 
             check(result == "ok", "database integrity ok", f"database integrity: {result}")
             q = store.queue_stats()
             check(q["parked"] == 0, "no parked queue rows",
-                  f"{q['parked']} queue rows parked after repeated failures "
+                  f"{q['parked']} queue row(s) parked (failed repeatedly, or can never become an event) "
                   "(see `claude-mem worker parked`; retry with `claude-mem worker retry-parked`, "
                   "delete with `claude-mem worker discard-parked`)")
             head = queue_head(store, control.worker_lock_held())

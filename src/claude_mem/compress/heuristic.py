@@ -656,7 +656,7 @@ class HeuristicCompressor:
         next_steps += [s for s in sentences if NEXT_WORDS.search(s) and s not in learned
                        and not any(_similar(s, step) for step in next_steps)][:2]
 
-        request = getattr(ctx, "request", "") or ""
+        request = _with_pasted_error(getattr(ctx, "request", "") or "")
         goal = getattr(ctx, "goal", "") or ""
         if goal and goal != request:
             request = f"{request.strip()} (continuing: {goal.strip()})" if request.strip() else goal
@@ -673,6 +673,17 @@ class HeuristicCompressor:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _with_pasted_error(request: str, head: int = 240) -> str:
+    """A prompt that pastes a long log keeps its start and the log's telling error line
+    (which a one-line rendering of the request would otherwise cut away)."""
+    if len(request) <= 2 * head:
+        return request
+    why = extract.cause(request.splitlines())
+    if not why or why in request[:head]:
+        return request
+    return f"{request[:head].rstrip()} … {why}"
 
 
 def _symbol_text(names, removed=(), limit: int = 5) -> str:
@@ -890,8 +901,10 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
 
 
 def _first_comment(content: str) -> str:
-    for line in content.splitlines()[:5]:
-        if line.startswith("#!"):  # a shebang says how to run the file, not what it is
+    for line in content.splitlines()[:8]:
+        # A shebang says how to run the file, a C directive (an include guard) how to build
+        # it: neither says what it is.
+        if line.startswith("#!") or re.match(r"#(include|ifndef|ifdef|define|pragma|if|endif|import)\b", line):
             continue
         stripped = line.strip().strip('"\'').strip()
         if line.strip().startswith(('"""', "'''", "#", "//", "/*")):

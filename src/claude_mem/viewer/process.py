@@ -70,7 +70,8 @@ def _is_viewer_process(pid: int) -> bool:
 
 
 def running() -> dict | None:
-    """``{"pid", "port"}`` of the live viewer, or None."""
+    """``{"pid", "port"}`` of the live viewer (plus ``viewer_port`` and ``taken_by`` when that
+    port was taken and it listens on a free one instead), or None."""
     if not lock_held():
         return None
     try:
@@ -79,7 +80,12 @@ def running() -> dict | None:
         pid, port = int(state["pid"]), int(state["port"])
     except (OSError, ValueError, KeyError, TypeError):
         return None  # starting: it writes the file once it listens
-    return {"pid": pid, "port": port} if _is_viewer_process(pid) else None
+    if not _is_viewer_process(pid):
+        return None
+    found = {"pid": pid, "port": port}
+    if state.get("taken_by"):  # viewer_port was taken when it started: it took a free port
+        found.update(viewer_port=state.get("viewer_port"), taken_by=state["taken_by"])
+    return found
 
 
 def ensure(timeout: float = 20.0) -> dict:

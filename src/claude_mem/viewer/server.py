@@ -632,16 +632,30 @@ def main() -> int:
     if port <= 0:
         _say("error the viewer is turned off (viewer_port is 0)")
         return 1
+    taken_by = None
     try:
         server = ViewerServer(("127.0.0.1", port), access.token())
     except OSError as exc:
-        reason = bind_problem(port, exc)
-        log.warning(f"viewer not started: {reason}")
-        _say("error " + reason)
-        return 1
+        server = None
+        if exc.errno == errno.EADDRINUSE:
+            # Typically another data dir's viewer (a second memory, the demo's --keep copy):
+            # this one takes a free port for itself instead, and the stored setting is left
+            # alone, so each data dir keeps its own configuration.
+            taken_by = _port_holder(port) or "another program"
+            try:
+                server = ViewerServer(("127.0.0.1", 0), access.token())
+            except OSError:
+                server = None
+        if server is None:
+            reason = bind_problem(port, exc)
+            log.warning(f"viewer not started: {reason}")
+            _say("error " + reason)
+            return 1
+    wanted, port = port, server.server_address[1]
     state = process.state_path()
     with open(state + ".tmp", "w", encoding="utf-8") as fh:
-        json.dump({"pid": os.getpid(), "port": port, "started_at": time.time()}, fh)
+        json.dump({"pid": os.getpid(), "port": port, "started_at": time.time(),
+                   **({"viewer_port": wanted, "taken_by": taken_by} if taken_by else {})}, fh)
     os.replace(state + ".tmp", state)
     log.info(f"viewer on http://127.0.0.1:{port}/ (pid {os.getpid()})")
     _say(f"ready {port}")
