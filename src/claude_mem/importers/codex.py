@@ -53,6 +53,8 @@ def _is_rollout(name: str) -> bool:
 
 def rollout_files(paths) -> list[str]:
     """Every rollout named by ``paths`` (a file as given; folders searched recursively)."""
+    from claude_mem import boundedfile
+
     found: list[tuple[float, str]] = []
     for path in paths:
         path = os.path.abspath(os.path.expanduser(path))
@@ -62,7 +64,8 @@ def rollout_files(paths) -> list[str]:
             continue
         for folder, _dirs, files in os.walk(path):
             found += [(_mtime(os.path.join(folder, n)), os.path.join(folder, n))
-                      for n in files if _is_rollout(n)]
+                      for n in files if _is_rollout(n)
+                      and not boundedfile.check_regular(os.path.join(folder, n))]
     return list(dict.fromkeys(p for _, p in sorted(found)))
 
 
@@ -101,12 +104,12 @@ class Rollout:
         self._parse_time = parse_time
 
     def entries(self):
-        """Each JSON object of the rollout, through ``boundedfile`` (regular files only; an
-        over-long, broken or too-deep line costs that line or value, never the file)."""
+        """Each JSON object in the file, in order. Read through ``boundedfile``: a FIFO or a
+        device refuses to open, an over-long, malformed or non-object line costs only itself."""
         from claude_mem import boundedfile
 
         for number, entry, problem in boundedfile.json_lines(self.path, MAX_LINE_BYTES):
-            if problem:
+            if problem is not None:
                 self.problems.append(f"line {number}: {problem}")
             elif isinstance(entry, dict):
                 yield entry
