@@ -20,7 +20,12 @@ same run. What is built how:
 Printed at each size: search p50/p95 in-process over a fixed mix of rare, common,
 multi-word and prefix queries, with and without a project filter; ``claude-mem search``
 wall time; the SessionStart hook (the exact command ``install`` writes) and the context
-build in-process; and the ratios of the hook to a bare start of the same interpreter.
+build in-process; UserPromptSubmit with recall at the prompt on (a prompt about the
+generated work, and an unrelated one); and the ratios of the hooks to a bare start of the
+same interpreter. With ``--semantic`` (the extra installed) every row also gets a vector
+(random unit vectors under the real model's name: timing does not depend on their
+numbers) and search in ``both`` and ``meaning`` modes is timed in-process, the query's
+real embedding included.
 """
 from __future__ import annotations
 
@@ -198,6 +203,79 @@ def session_start_payload(project_dir: str) -> bytes:
                        "transcript_path": os.path.join(project_dir, "none.jsonl")}).encode()
 
 
+def prompt_payload(project_dir: str, prompt: str) -> bytes:
+    return json.dumps({"session_id": "scale-bench-prompt", "hook_event_name": "UserPromptSubmit",
+                       "cwd": project_dir, "transcript_path": os.path.join(project_dir, "none.jsonl"),
+                       "prompt": prompt}).encode()
+
+
+# UserPromptSubmit with recall at the prompt: one prompt about the generated work (it gets a
+# block), one unrelated (it gets nothing; the usual case).
+RELATED_PROMPT = "Why did the invoice rounding test fail last time? The discount was involved."
+UNRELATED_PROMPT = "Add a dark mode toggle to the settings page and remember the choice."
+
+
+def fill_vectors(store) -> dict:
+    """Vectors for every row that has none, for timing search with vectors at this size.
+
+    Embedding 100k rows for real takes hours on this machine (the backfill rate is measured
+    apart, through the worker); how long a search takes does not depend on the numbers in the
+    vectors, so these are random unit vectors under the real model's name. Returns counts.
+    """
+    import numpy as np
+
+    from claude_mem.semantic import codec
+    from claude_mem.semantic.base import embedder_class
+
+    model = embedder_class("e5-small").model_id()
+    rng = np.random.default_rng(7)
+    made = 0
+    for kind in ("observation", "summary", "prompt"):
+        while True:
+            rows = store.rows_to_embed(kind, model, limit=5000)
+            if not rows:
+                break
+            vectors = rng.normal(size=(len(rows), 384)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            made += store.save_vectors([(kind, row, codec.pack(v)) for row, v in zip(rows, vectors)],
+                                       model)
+    return {"vectors_made": made}
+
+
+def measure_semantic(store, runs: int) -> dict:
+    """Search in ``both`` mode in-process (warm: model and vectors loaded once, as in the MCP
+    server and the viewer), the query's embedding included; the cold load apart."""
+    from claude_mem import config
+    from claude_mem.semantic import hybrid
+    from claude_mem.semantic.base import embedder
+
+    settings = config.load()
+    model = embedder("e5-small")
+    started = time.perf_counter()
+    hybrid.index_for(store, model)
+    cold_load = (time.perf_counter() - started) * 1000
+    embed_times = []
+    for _, text in QUERIES:
+        started = time.perf_counter()
+        model.query(text)
+        embed_times.append((time.perf_counter() - started) * 1000)
+    times, meaning = [], []
+    for _ in range(runs):
+        for _, text in QUERIES:
+            for project in (None, SCOPED_PROJECT):
+                started = time.perf_counter()
+                hybrid.search(store, text, mode="both", project=project, limit=20, settings=settings)
+                times.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()
+                hybrid.search(store, text, mode="meaning", project=project, limit=20,
+                              settings=settings)
+                meaning.append((time.perf_counter() - started) * 1000)
+    return {"both_p50_ms": round(statistics.median(times), 2), "both_p95_ms": round(pct(times, 0.95), 2),
+            "meaning_p95_ms": round(pct(meaning, 0.95), 2),
+            "query_embed_ms": round(statistics.median(embed_times), 2),
+            "index_load_ms": round(cold_load, 1), "vectors": len(hybrid.index_for(store, model))}
+
+
 def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
     from claude_mem import install
 
@@ -211,6 +289,11 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
     bare = timed([sys.executable, "-c", "pass"], b"", env, runs)
     bare_is = timed([sys.executable, "-I", "-S", "-c", "pass"], b"", env, runs)
     hook_times = timed(hook, payload, env, runs)
+    prompt_hook = shlex.split(install.hook_command("user-prompt-submit"))
+    related = prompt_payload(project_dir, RELATED_PROMPT)
+    related_out = subprocess.run(prompt_hook, input=related, capture_output=True, env=env).stdout
+    prompt_times = timed(prompt_hook, related, env, runs)
+    unrelated_times = timed(prompt_hook, prompt_payload(project_dir, UNRELATED_PROMPT), env, runs)
     cli = str(Path(sys.executable).with_name("claude-mem"))
     cli_times = timed([cli, "search", "test", "--limit", "10"], b"", env, max(5, runs // 3))
     search = measure_search(store, max(3, runs // 4))
@@ -225,6 +308,11 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
         "bare_python_ms": round(statistics.median(bare), 1),
         "bare_python_IS_ms": round(statistics.median(bare_is), 1),
         "session_start_x_bare": round(statistics.median(hook_times) / statistics.median(bare), 2),
+        "prompt_recalled_chars": len(related_out),
+        "prompt_related_ms": round(statistics.median(prompt_times), 1),
+        "prompt_related_x_bare": round(statistics.median(prompt_times) / statistics.median(bare), 2),
+        "prompt_unrelated_ms": round(statistics.median(unrelated_times), 1),
+        "prompt_unrelated_x_bare": round(statistics.median(unrelated_times) / statistics.median(bare), 2),
     }
 
 
@@ -390,6 +478,8 @@ def main() -> int:
     parser.add_argument("--backlog", type=int, default=100_000)
     parser.add_argument("--idle-seconds", type=float, default=5.0)
     parser.add_argument("--skip", default="", help="comma-separated: ingest,backlog")
+    parser.add_argument("--semantic", action="store_true",
+                        help="also search with vectors (the [semantic] extra): 'both' and 'meaning'")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(",") if s.strip())
@@ -398,6 +488,8 @@ def main() -> int:
     tmp = tempfile.mkdtemp(prefix="cm-scale-")
     rng = random.Random(20261201)
     env = {**os.environ, "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600"}
+    if not args.semantic:  # no embedding thread competing with what is timed
+        os.environ["CLAUDE_MEM_SEARCH_MODE"] = env["CLAUDE_MEM_SEARCH_MODE"] = "words"
     env.pop("CLAUDE_PROJECT_DIR", None)
     report: dict = {"python": sys.executable, "sizes": []}
     try:
@@ -415,7 +507,10 @@ def main() -> int:
                 build(store, made, size, rng, clock)
                 built = time.perf_counter() - started
                 made = size
+                vectors = fill_vectors(store) if args.semantic else None
                 row = measure_at_size(size, store, env, tmp, args.runs)
+                if vectors is not None:
+                    row["semantic"] = {**vectors, **measure_semantic(store, max(3, args.runs // 4))}
                 row["build_s"] = round(built, 1)
                 row.update({f"db_{k}": v for k, v in file_vs_live(config.db_path()).items()})
                 report["sizes"].append(row)
@@ -441,6 +536,15 @@ def main() -> int:
               f"{r['session_start_ms']:>10.1f}ms {r['bare_python_ms']:>4.1f}ms "
               f"{r['session_start_x_bare']:>6.2f}x {r['db_file_mb']:>7.1f}")
         print(f"{'':>12} search p95 by kind (ms): {r['search_p95_by_kind_ms']}")
+        print(f"{'':>12} UserPromptSubmit (recall on): related {r['prompt_related_ms']}ms = "
+              f"{r['prompt_related_x_bare']}x bare ({r['prompt_recalled_chars']} chars out), "
+              f"unrelated {r['prompt_unrelated_ms']}ms = {r['prompt_unrelated_x_bare']}x bare")
+        if r.get("semantic"):
+            m = r["semantic"]
+            print(f"{'':>12} with vectors: search both p50 {m['both_p50_ms']}ms p95 "
+                  f"{m['both_p95_ms']}ms, meaning p95 {m['meaning_p95_ms']}ms (query embedding "
+                  f"{m['query_embed_ms']}ms; {m['vectors']} vectors loaded cold in "
+                  f"{m['index_load_ms']}ms)")
     if "ingest" in report:
         for label, r in report["ingest"].items():
             print(f"ingest {label:<9} {r['events']:>7} events in {r['seconds']:>6.2f}s = "

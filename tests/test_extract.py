@@ -161,6 +161,12 @@ def test_the_line_an_edit_changed():
     assert extract.changed_line(old, new) == ("const tokens = Math.floor(elapsed / 1000) * this.rate",
                                               "const tokens = (elapsed / 1000) * this.rate")
     assert extract.changed_line("a\n", "a\nb\n") == ("", "")
+    # a long shared start is left out, and a comment added above does not pair with the line
+    old = "    this.tokens = Math.min(this.capacity, this.tokens + Math.floor(elapsed / 1000) * this.rate);"
+    new = ("    // Keep fractions: a client calling every 600 ms must still earn tokens.\n"
+           "    this.tokens = Math.min(this.capacity, this.tokens + (elapsed / 1000) * this.rate);")
+    assert extract.changed_line(old, new) == ("…this.tokens + Math.floor(elapsed / 1000) * this.rate);",
+                                              "…this.tokens + (elapsed / 1000) * this.rate);")
 
 
 def test_quoted_text_and_heredocs_are_not_shell_code():
@@ -201,6 +207,8 @@ def test_the_line_a_command_ends_on():
     assert extract.conclusion(["✓ Closed spotter-dov.1: Extracted shared transcript"]) == \
         "✓ Closed spotter-dov.1: Extracted shared transcript"
     assert extract.conclusion(["one line"]) == "one line"
+    # npm echoes the script it runs: the result is what follows
+    assert extract.conclusion(["> app@0.1.0 build", "> tsc", "built in 2.1s"]) == "built in 2.1s"
     assert extract.conclusion([f"line {i}" for i in range(20)]) == ""
 
 
@@ -223,3 +231,37 @@ def test_the_message_a_commit_command_gives(command, subject):
 def test_hand_written_test_runners(line, failed):
     got = extract.outcome([line])
     assert got and got in line and extract.outcome_failed(got) is failed
+
+
+@pytest.mark.parametrize("path,content,identity", [
+    ("package.json", '{\n  "name": "web-shop",\n  "version": "2.1.0",\n  "packageManager": "pnpm@8.15.1"\n}',
+     "web-shop 2.1.0, pnpm@8.15.1"),
+    ("svc/pyproject.toml", '[project]\nname = "invsync"\nversion = "1.2.0"\n', "invsync 1.2.0"),
+    ("Cargo.toml", '[package]\nname = "ledger"\nversion = "0.3.0"\nedition = "2021"\n', "ledger 0.3.0"),
+    ("mix.exs", 'def project do\n  [app: :spotter, version: "0.1.0", elixir: "~> 1.19"]', "spotter 0.1.0"),
+    ("go.mod", "module example.com/tool\n\ngo 1.22\n", "example.com/tool 1.22"),
+    ("src/app.py", '"""The app."""\nname = "x"\n', ""),
+])
+def test_what_a_manifest_says_the_package_is(path, content, identity):
+    assert extract.manifest(content, path) == identity
+
+
+def test_what_a_listing_listed():
+    long_empty = ["total 0", "drwxr-xr-x  2 dev staff   64 Sep  3 09:47 .",
+                  "drwxr-xr-x 39 dev staff 1248 Sep  3 09:47 .."]
+    assert extract.listing(long_empty) == "empty (total 0)"
+    assert extract.listing(["total 8", "-rw-r--r--@ 1 dev staff 421 Oct 20 21:06 .gitignore",
+                            "drwxr-xr-x@ 5 dev staff 160 Oct 20 17:01 apps"]) == "2 entries: .gitignore, apps"
+    assert extract.listing(["README.md", "src"]) == "2 entries: README.md, src"
+    assert extract.listing([]) == "empty"
+
+
+def test_the_lines_of_a_report_that_carry_facts():
+    report = ("Perfect! Now I have everything I need.\n\n## Summary\n\n"
+              "I looked at the whole project carefully and it is in good shape overall.\n"
+              "- Express: 4.19.2 (the docs still say 4.17)\n"
+              "- The router lives in `src/routes/index.ts` with **three** handlers\n"
+              "Let me know if you need more.")
+    assert extract.report_lines(report) == [
+        "Express: 4.19.2 (the docs still say 4.17)",
+        "The router lives in `src/routes/index.ts` with **three** handlers"]

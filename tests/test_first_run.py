@@ -101,8 +101,9 @@ def _lacks_mcp(python: str | None) -> bool:
 
 @pytest.mark.skipif(not _lacks_mcp(SYSTEM_PYTHON), reason="needs a system python3 without the mcp package")
 def test_the_plugins_mcp_entry_works_from_a_python_without_mcp(tmp_path):
-    """.mcp.json runs the system python3; the launcher hands over to an interpreter with the SDK."""
-    entry = json.loads((ROOT / ".mcp.json").read_text())["mcpServers"]["claude-mem"]
+    """The plugin's MCP entry runs the system python3; the launcher hands over to an interpreter
+    with the SDK."""
+    entry = json.loads((ROOT / ".claude-plugin" / "plugin.json").read_text())["mcpServers"]["claude-mem"]
     assert entry["command"] == "python3"
     args = [a.replace("${CLAUDE_PLUGIN_ROOT}", str(ROOT)) for a in entry["args"]]
     assert Path(args[0]).exists()
@@ -124,7 +125,7 @@ def test_the_plugins_mcp_entry_works_from_a_python_without_mcp(tmp_path):
     proc = subprocess.run([SYSTEM_PYTHON, str(plugin / "mcp_launch.py")], input="", text=True,
                           capture_output=True, timeout=60, env=env)
     assert proc.returncode == 1
-    assert "no Python here has the MCP SDK" in proc.stderr and "CLAUDE_MEM_PYTHON" in proc.stderr
+    assert "no Python 3.11+ here has the MCP SDK" in proc.stderr and "CLAUDE_MEM_PYTHON" in proc.stderr
 
 
 def test_uninstall_says_what_it_removed(tmp_path):

@@ -29,7 +29,7 @@ def test_each_tool_event_becomes_a_readable_observation():
     assert got == [
         ("discovery", "Searched code for `def calculate_total`"),
         ("discovery", "Listed files matching `**/*.py`"),
-        ("discovery", "Read acme_billing/invoice.py"),
+        ("discovery", "Read acme_billing/invoice.py — Invoice model and total calculation."),
         ("discovery", "`python -m pytest -q` failed (exit code 1): 1 failed, 4 passed in 0.61s"),
         ("bugfix", "Edited acme_billing/invoice.py: `tax = subtotal * invoice.tax_rate` → "
                    "`tax = (subtotal - discount) * invoice.tax_rate`"),
@@ -53,7 +53,8 @@ def test_write_todo_and_skipped_tools():
     produced = HeuristicCompressor(load()).observe(_ctx("Add a changelog entry for this fix."),
                                                    _events("5f9e"))
     titles = [o.title for o in produced.observations]
-    assert titles == ["Created CHANGELOG.md", "Todo list: 1 completed, 1 pending"]  # ToolSearch skipped
+    assert titles == ["Created CHANGELOG.md", "Todo list: 1 completed, 1 pending; "
+                      "done: Add CHANGELOG entry for the discount + tax fix"]  # ToolSearch skipped
     write, todo = produced.observations
     assert write.type == "change" and write.files_modified == ("CHANGELOG.md",)
     assert "[pending] Bump version to 0.3.1 in pyproject.toml and acme_billing/__init__.py" in todo.facts
@@ -261,3 +262,14 @@ def test_relative_path_says_what_os_path_relpath_says():
                              prompt_number=1, root=root)
         for path in paths:
             assert relative_path(path, ctx) == reference(path, ctx), (root, path)
+
+
+def test_a_pasted_log_keeps_its_error_in_the_request():
+    from claude_mem.compress.request_summary import _with_pasted_error
+
+    log = "❯ ./run.sh\n" + "\n".join(f" => [build {i}/9] RUN step {i} {'.' * 40} 1.{i}s" for i in range(12))
+    request = log + "\nnpm error Exit handler never called!\n" + " => exporting layers 0.1s\n" * 5
+    short = _with_pasted_error(request)
+    assert short.startswith("❯ ./run.sh") and short.endswith("npm error Exit handler never called!")
+    assert len(short) < 400
+    assert _with_pasted_error("Fix the login form, it fails on Safari.") == "Fix the login form, it fails on Safari."

@@ -79,10 +79,13 @@ def test_plugin_layout_names_the_same_six_hooks():
 
     root = Path(__file__).resolve().parent.parent
     manifest = json.loads((root / ".claude-plugin" / "plugin.json").read_text())
-    assert manifest["name"] == "claude-mem"
+    assert manifest["name"] == "coding-memory"
     hooks = json.loads((root / "hooks" / "hooks.json").read_text())["hooks"]
     assert set(hooks) == {"SessionStart", "UserPromptSubmit", "PostToolUse",
                           "PostToolUseFailure", "Stop", "SessionEnd"}
-    for groups in hooks.values():
-        command = groups[0]["hooks"][0]["command"]
-        assert "${CLAUDE_PLUGIN_ROOT}/src/claude_mem/hook_entry.py" in command
+    from claude_mem.hook_events import TABLE
+
+    for row in TABLE:
+        command = hooks[row.event][0]["hooks"][0]["command"]
+        # The launcher picks a Python 3.11+ (tests/test_plugin_launcher.py) and runs hook_entry.py.
+        assert command == f'sh "${{CLAUDE_PLUGIN_ROOT}}/hooks/launch.sh" {row.hook}'

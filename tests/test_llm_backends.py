@@ -123,7 +123,7 @@ def test_skip_is_respected_and_skipped_tools_are_never_sent(key):
 def test_a_missing_extra_names_it_and_capture_falls_back_to_heuristic(monkeypatch, key):
     for name, module in (("anthropic", "anthropic"), ("openai", "openai"), ("claude", "claude_agent_sdk")):
         monkeypatch.setitem(sys.modules, module, None)  # "import module" now raises ImportError
-        with pytest.raises(ImportError, match=rf"pip install 'claude-mem\[{name}\]'"):
+        with pytest.raises(ImportError, match=rf"pip install 'coding-memory\[{name}\]'"):
             make_llm_compressor(name, settings(model="m"))
         assert isinstance(make_compressor(settings(compressor=name, model="m")), HeuristicCompressor)
 

@@ -95,6 +95,8 @@ def answers(memory):
         ("search nothing", "search", {"query": "kubernetes"}),
         ("search empty", "search", {"query": "  \" "}),
         ("search bad type", "search", {"query": "pytest", "type": "banana"}),
+        ("search words mode", "search", {"query": "why did pytest fail", "mode": "words"}),
+        ("search bad mode", "search", {"query": "pytest", "mode": "banana"}),
         ("obs", "get_observations", {"ids": [f, 99999]}),
         ("obs unknown", "get_observations", {"ids": [99999]}),
         ("obs none", "get_observations", {"ids": []}),
@@ -113,7 +115,7 @@ def answers(memory):
         ("search after errors", "search", {"query": "CHANGELOG.md"}),
     ]
     elsewhere = [
-        ("elsewhere search", "search", {"query": "pytest invoice"}),
+        ("elsewhere search", "search", {"query": "invoice"}),
         ("elsewhere search acme", "search", {"query": "pytest invoice", "project": "acme-billing"}),
         ("elsewhere context", "recent_context", {}),
         ("elsewhere context acme", "recent_context", {"project": "acme-billing"}),
@@ -159,7 +161,8 @@ def test_lists_the_five_read_only_tools_with_descriptions(answers):
     for tool in tools.values():
         assert 40 < len(tool.description) < 600
         assert tool.annotations.read_only_hint is True
-    assert set(tools["search"].input_schema["properties"]) == {"query", "project", "type", "limit"}
+    assert set(tools["search"].input_schema["properties"]) == {"query", "project", "type", "limit",
+                                                               "mode"}
     assert tools["search"].input_schema["required"] == ["query"]
     assert tools["get_observations"].input_schema["properties"]["ids"]["type"] == "array"
     assert set(tools["timeline"].input_schema["properties"]) == {"observation_id", "before", "after"}
@@ -197,6 +200,12 @@ def test_search_across_projects_and_by_kind_or_type(answers, memory):
 def test_search_rejects_empty_queries_and_unknown_types(answers):
     assert "empty query" in error(answers, "search empty")
     assert "unknown type 'banana'" in error(answers, "search bad type")
+    assert "unknown mode 'banana'" in error(answers, "search bad mode")
+
+
+def test_a_question_in_plain_words_finds_what_holds_some_of_its_words(answers):
+    text = ok(answers, "search words mode")
+    assert FAILED_RUN in "\n".join(text.splitlines()[1:4]), "the failed pytest run ranks high"
 
 
 def test_get_observations_gives_facts_and_reports_unknown_ids(answers, memory):
@@ -258,7 +267,7 @@ def test_unknown_tool_is_an_error_not_a_crash(answers):
 
 def test_the_default_project_follows_cwd_option(answers):
     nothing = ok(answers, "elsewhere search", "elsewhere")
-    assert "No matches for 'pytest invoice' in project ledger-tools" in nothing
+    assert "No matches for 'invoice' in project ledger-tools" in nothing
     found = ok(answers, "elsewhere search acme", "elsewhere")
     assert FAILED_RUN in found and "in project acme-billing" in found
     assert ok(answers, "elsewhere context", "elsewhere").startswith(

@@ -39,12 +39,14 @@ def store():
 
 
 def plain_bm25(store, text, project, limit):
-    """The query every search ran before tiers existed: bm25 over all matches."""
+    """The query every search ran before tiers existed: bm25 over all matches. ``text``
+    is plain words (any of them, as search reads them) or a raw MATCH with quotes."""
+    match = text if '"' in text else fts_query(text)
     sql = ("SELECT o.id, bm25(observations_fts, " + search_module.OBSERVATION_WEIGHTS + ") AS score"
            " FROM observations_fts JOIN observations o ON o.id = observations_fts.rowid"
            " WHERE observations_fts MATCH ?" + (" AND o.project = ?" if project else "")
            + " ORDER BY score LIMIT ?")
-    args = (fts_query(text), project, limit) if project else (fts_query(text), limit)
+    args = (match, project, limit) if project else (match, limit)
     return [row["id"] for row in store.db.execute(sql, args)]
 
 
@@ -82,10 +84,42 @@ def test_common_terms_respect_the_project_and_the_limit(store, monkeypatch):
     assert len({(h["kind"], h["id"]) for h in everything}) == len(everything)
 
 
-def test_a_common_and_a_rare_term_together_use_the_tiers(store, monkeypatch):
+def test_a_common_and_a_rare_term_rank_the_rare_one_and_lift_rows_holding_both(store, monkeypatch):
     monkeypatch.setattr(search_module, "EXACT_RANK_MAX_MATCHES", 5)
     hits = store.search("invoice tax", kinds=("observation",), limit=500)
-    assert hits and all(h["score"] < search_module.TIER_SCORE / 2 for h in hits)
-    expected = set(plain_bm25(store, "invoice tax", None, 1000))
-    assert 0 < len(expected) <= 500
-    assert {h["id"] for h in hits} == expected  # the same hits, in tier order
+    holding = set(plain_bm25(store, "invoice OR tax", None, 10_000))
+    assert {h["id"] for h in hits} == holding  # any of the words, every such row
+    scores = [h["score"] for h in hits]
+    assert scores == sorted(scores)
+
+
+def test_every_word_common_gives_tiers_all_words_before_any_word(store, monkeypatch):
+    monkeypatch.setattr(search_module, "EXACT_RANK_MAX_MATCHES", 3)
+    hits = store.search("invoice ledger", kinds=("observation",), limit=10_000)
+    both = set(plain_bm25(store, '"invoice" "ledger"', None, 10_000))  # AND, the old meaning
+    either = set(plain_bm25(store, "invoice OR ledger", None, 10_000))
+    assert {h["id"] for h in hits} == either and both < either
+    ranks = [h["id"] in both for h in hits]
+    assert ranks == sorted(ranks, reverse=True)  # rows holding both words come first
+    assert all(h["score"] < search_module.TIER_SCORE / 2 for h in hits)
+
+
+@pytest.mark.parametrize("question, terms", [
+    ("why did pytest fail", ['"pytest"', '"fail"']),
+    ("What did we decide about the token store?", ['"decide"', '"token"', '"store"']),
+    ('"exit code 2" tests*', ['"exit code 2"', '"tests"*']),
+    ("why did", ['"why"', '"did"']),  # only stop words: kept, not an empty query
+    ('say "unbalanced', ['"say"', '"unbalanced"']),
+    ("fail FAIL fail?", ['"fail"']),
+])
+def test_a_question_becomes_its_content_words(question, terms):
+    assert search_module.query_terms(question) == terms
+    assert fts_query(question) == " OR ".join(terms)
+
+
+def test_a_question_in_plain_words_finds_rows_holding_some_of_its_words(store):
+    hits = store.search("why did the refund parser break?", kinds=("observation",), limit=5)
+    assert hits, "any of the words, not all of them"
+    assert all("refund" in h["text"] or "parser" in h["text"] for h in hits)
+    top = hits[0]["text"]
+    assert "refund" in top and "parser" in top  # holding both words ranks first

@@ -127,7 +127,8 @@ def test_any_text_is_a_safe_query(text):
 
 
 def test_fts_query_quotes_terms():
-    assert fts_query('foo "bar" baz*') == '"foo" """bar""" "baz"*'
+    assert fts_query('foo "bar" baz*') == '"foo" OR "bar" OR "baz"*'
+    assert fts_query('say "exit code" ab"c') == '"say" OR "exit" OR "code" OR "ab" OR "c"'
     assert fts_query("   ") == ""
 
 

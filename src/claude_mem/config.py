@@ -29,6 +29,20 @@ loader and writer next to it are what keeps every reader and writer on that sche
 import os
 
 
+def is_env_name(text: str) -> bool:
+    """An environment variable's name: ASCII letters, digits and _, not starting with a digit
+    (checked without ``re``: this module is on the hook path)."""
+    return (text.isascii() and (text[:1].isalpha() or text[:1] == "_")
+            and all(c.isalnum() or c == "_" for c in text))
+
+
+def plain_number(number) -> str:
+    """A limit as people write it: 1000000, not 1e+06; 0.05 stays 0.05."""
+    if float(number).is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return f"{number:g}" if abs(number) >= 1e-4 else repr(float(number))
+
+
 class SettingError(ValueError):
     """A value a setting cannot take; the message names the setting and what it accepts."""
 
@@ -41,7 +55,7 @@ class Setting:
     def __init__(self, name: str, kind: str, default, help: str, *, choices: tuple = (),
                  minimum=None, maximum=None):
         self.name = name
-        self.kind = kind            # text | choice | int | float | list
+        self.kind = kind            # text | name | choice | int | float | list | bool
         self.default = default
         self.help = help
         self.choices = tuple(choices)
@@ -56,6 +70,8 @@ class Setting:
         """What values are allowed, in words ("an integer from 100 to 100000")."""
         if self.kind == "choice":
             return "one of " + ", ".join(self.choices)
+        if self.kind == "bool":
+            return "true or false"
         if self.kind == "list":
             items = (" from " + ", ".join(self.choices)) if self.choices else ""
             return f"a list of names{items} (comma-separated or a JSON list)"
@@ -63,12 +79,14 @@ class Setting:
             noun = "an integer" if self.kind == "int" else "a number"
             low, high = self.minimum, self.maximum
             if low is not None and high is not None:
-                return f"{noun} from {low:g} to {high:g}"
+                return f"{noun} from {plain_number(low)} to {plain_number(high)}"
             if low is not None:
-                return f"{noun} of at least {low:g}"
+                return f"{noun} of at least {plain_number(low)}"
             if high is not None:
-                return f"{noun} of at most {high:g}"
+                return f"{noun} of at most {plain_number(high)}"
             return noun
+        if self.kind == "name":
+            return "the name of an environment variable (letters, digits and _), or empty"
         return "text"
 
     def _fail(self, why: str):
@@ -81,8 +99,18 @@ class Setting:
             return self._number(value)
         if kind == "list":
             return self._list(value)
+        if kind == "bool":
+            return self._bool(value)
         if not isinstance(value, str):
             self._fail(f"{value!r} is not text")
+        if kind == "name":
+            name = value.strip()
+            if name and not is_env_name(name):
+                # Never echo it: what lands here is usually the key itself.
+                self._fail("that is not the name of a variable (it looks like the key itself, which "
+                           "would be stored in plain text); put the key in an environment variable, "
+                           "e.g. `export ANTHROPIC_API_KEY=...`, and give its name")
+            return name
         if kind == "choice":
             picked = value.strip().lower()
             if picked not in self.choices:
@@ -107,10 +135,20 @@ class Setting:
         except ValueError:
             self._fail(f"{value!r} is not {'an integer' if self.kind == 'int' else 'a number'}")
         if self.minimum is not None and number < self.minimum:
-            self._fail(f"{number:g} is too small")
+            self._fail(f"{plain_number(number)} is too small")
         if self.maximum is not None and number > self.maximum:
-            self._fail(f"{number:g} is too large")
+            self._fail(f"{plain_number(number)} is too large")
         return number
+
+    def _bool(self, value):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, (str, int)) else None
+        if text in ("true", "on", "yes", "1"):
+            return True
+        if text in ("false", "off", "no", "0"):
+            return False
+        self._fail(f"{value!r} is not true or false")
 
     def _list(self, value):
         if isinstance(value, str):
@@ -139,6 +177,21 @@ class Setting:
         return items
 
 
+    def salvage(self, value):
+        """The usable part of a list from a hand-edited file (``["proj", 1]`` keeps
+        ``["proj"]``): one bad entry must not drop the others, and for ``exclude_projects``
+        dropping them would record projects the person excluded. None when nothing is usable."""
+        if self.kind != "list" or not isinstance(value, list):
+            return None
+        kept = []
+        for item in value:
+            try:
+                kept += self._list([item])
+            except SettingError:
+                continue
+        return kept or None
+
+
 SCHEMA: dict = {}
 # Plain defaults by name, for code that builds ``Settings`` by hand (tests).
 DEFAULTS: dict = {}
@@ -158,7 +211,7 @@ register(
             choices=("heuristic", "claude", "anthropic", "openai")),
     Setting("model", "text", "", "the LLM model; empty means the back-end's default"),
     Setting("llm_base_url", "text", "", "endpoint of the anthropic/openai/claude back-end (proxy, Ollama...)"),
-    Setting("llm_api_key_env", "text", "",
+    Setting("llm_api_key_env", "name", "",
             "name of the environment variable that holds the API key (not the key itself)"),
     Setting("llm_timeout_seconds", "float", 60.0, "seconds one LLM call may take",
             minimum=1, maximum=3600),
@@ -189,8 +242,20 @@ register(
             choices=("startup", "resume", "clear", "compact")),
     Setting("context_observations", "int", 40, "recent observations considered for the context",
             minimum=0, maximum=1000),
-    Setting("context_summaries", "int", 8, "recent request summaries considered for the context",
+    Setting("context_summaries", "int", 16, "recent request summaries considered for the context",
             minimum=0, maximum=200),
+    # Asking the memory (docs/search.md)
+    Setting("search_mode", "choice", "auto",
+            "how search ranks: words, meaning (the [semantic] extra), both fused; auto = both "
+            "once vectors exist, else words", choices=("auto", "words", "meaning", "both")),
+    Setting("semantic_model", "choice", "e5-small",
+            "the embedding model of search by meaning (shipped inside its package)",
+            choices=("e5-small",)),
+    Setting("prompt_recall", "bool", True,
+            "add the earlier memories most relevant to each prompt (nothing when none is)"),
+    Setting("prompt_recall_tokens", "int", 300,
+            "most tokens prompt recall adds to a prompt (~4 characters a token)",
+            minimum=50, maximum=500),
     # Worker lifecycle
     Setting("worker_idle_seconds", "float", 7200.0,
             "the worker exits after this long with nothing to do", minimum=0.5),
@@ -204,8 +269,6 @@ register(
             minimum=1, maximum=100),
     Setting("retry_backoff_seconds", "float", 2.0,
             "pause before a failed row's retry; doubles each time", minimum=0, maximum=3600),
-    Setting("worker_start_delay_seconds", "float", 0.0,
-            "for tests: simulate a slow worker start", minimum=0, maximum=60),
     # Viewer
     Setting("viewer_port", "int", 37737,
             "port of the web viewer on 127.0.0.1; 0 turns it off (not 37777, the original's)",
@@ -232,9 +295,13 @@ SECRET_SETTINGS = ("team_database_url",)
 def display_value(name: str, value):
     """A setting's value as it may be shown or logged."""
     if name in SECRET_SETTINGS and value:
-        from claude_mem.team.urls import mask
+        from claude_mem.dburl import mask
 
         return mask(str(value))
+    setting = SCHEMA.get(name)
+    if setting is not None and setting.kind == "name" and isinstance(value, str) \
+            and value.strip() and not is_env_name(value.strip()):
+        return f"[hidden: not a variable name, {len(value)} characters]"
     return value
 
 # Hard ceiling on what SessionStart prints: Claude Code cuts hook output at 10,000 chars.
@@ -320,6 +387,9 @@ class Settings:
         return self.sources.get(name, "default")
 
 
+MAX_SETTINGS_BYTES = 4 << 20   # a settings file people edit by hand; Claude Code's too
+
+
 class SettingsFileError(Exception):
     """settings.json exists but cannot be read as a JSON object."""
 
@@ -328,16 +398,26 @@ def read_json_object(path: str) -> dict:
     """The JSON object in ``path`` ({} when the file is missing or blank).
 
     Raises SettingsFileError naming the file when it is not JSON or not an object: a
-    settings file people edit by hand is refused, never overwritten.
+    settings file people edit by hand is refused, never overwritten. Read through
+    ``boundedfile``: a FIFO or device in its place is refused instead of hanging the hook,
+    at most ``MAX_SETTINGS_BYTES`` are read, and a value nested too deeply is cut to a
+    marker (that one setting is then reported) instead of losing the whole file.
     """
     if not os.path.exists(path):
         return {}
-    from claude_mem import jsonlite  # the hook path: no `import json`
+    from claude_mem import boundedfile, jsonlite  # the hook path: no `import json`
 
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-        data = jsonlite.loads(text) if text.strip() else {}
+        text = boundedfile.read_text(path, MAX_SETTINGS_BYTES)
+    except boundedfile.Refused as exc:
+        raise SettingsFileError(str(exc)) from None
+    try:
+        if not text.strip():
+            return {}
+        try:
+            data = jsonlite.loads(text)
+        except ValueError:
+            data = boundedfile.loads(text, path)  # too deep for the C parser: cut per value
     except (OSError, ValueError) as exc:
         raise SettingsFileError(f"{path} cannot be read as JSON ({exc})") from None
     if not isinstance(data, dict):
@@ -368,7 +448,12 @@ def load() -> Settings:
             values[name] = setting.parse(value)
             sources[name] = "settings.json"
         except SettingError as exc:
-            problems.append(f"settings.json: {exc}; using {_shown(values[name])}")
+            kept = setting.salvage(value)
+            if kept is None:
+                problems.append(f"settings.json: {exc}; using {_shown(values[name])}")
+                continue
+            values[name], sources[name] = kept, "settings.json"
+            problems.append(f"settings.json: {exc}; kept the other entries {_shown(kept)}")
     for name, setting in SCHEMA.items():
         raw = os.environ.get(setting.env)
         if raw is None:

@@ -7,12 +7,23 @@ model's final reply as the outcome, what was learned (causes, fixes, decisions),
 still open, what was completed (files with the symbols they touched, test outcomes,
 commits) — then earlier requests a line each with what they learned, then an index of
 recent observations with their ids so the model can ask for details (``claude-mem show
-obs ID`` or the MCP tools) with what is left. An empty memory renders as "". ``hook_json(text)`` wraps it as SessionStart output and guarantees
-the printed JSON stays under Claude Code's 10,000-character cut.
+obs ID`` or the MCP tools) with what is left. An empty memory renders as "".
+``hook_json(text)`` wraps it as SessionStart output and guarantees the printed JSON stays
+under Claude Code's 10,000-character cut.
+
+The SessionStart policy (``session_start_output(payload, settings, store=None)``, what the
+hook prints and ``claude-mem context`` shows): nothing for a source not in
+``context_sources`` or an excluded project; on ``resume``, when the transcript already
+holds our context (Claude Code replays it), only what is new since the session's last
+activity from other sessions; on ``compact``, the other sessions' memory only (the
+compaction summary keeps this session's own work).
 Standard library only: this runs inside the SessionStart hook.
 """
+import os
+import time
 
-from claude_mem.config import CONTEXT_HARD_LIMIT_CHARS
+from claude_mem import log
+from claude_mem.config import CONTEXT_HARD_LIMIT_CHARS, db_path
 from claude_mem.text import ago, files as file_list, one_line, when
 
 
@@ -21,6 +32,17 @@ def whose(item: dict, stamp: str = "created_at") -> str:
     if not item.get("member"):
         return ""
     return f" ({item['member']}, {ago(item.get(stamp))})"
+
+
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex", "gemini": "Gemini"}
+
+
+def agent_tag(item: dict, mixed: bool = False) -> str:
+    """" [Codex]" for another agent's record; every record is tagged when ``mixed``."""
+    agent = item.get("agent") or "claude-code"
+    if agent == "claude-code" and not mixed:
+        return ""
+    return f" [{AGENT_NAMES.get(agent, agent)}]"
 
 
 def _one_line(text: str, limit: int) -> str:
@@ -66,11 +88,11 @@ def request_line(summary: dict) -> str:
     return _one_line(summary.get("request"), 400)
 
 
-def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
+def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) -> list[str]:
     lines = [
         f"## Latest work — {when(summary.get('updated_at'))}"
         f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})"
-        + whose(summary, "updated_at"),
+        + agent_tag(summary, mixed) + whose(summary, "updated_at"),
         f"**Request:** {request_line(summary)}",
     ]
     room = budget - sum(len(line) + 1 for line in lines)
@@ -99,12 +121,12 @@ def render_summary_full(summary: dict, budget: int = 6000) -> list[str]:
     return lines
 
 
-def render_summary_line(summary: dict, rich: bool = False) -> str:
+def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False) -> str:
     """One earlier request: what was asked and what came of it; ``rich`` adds the final reply."""
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
     outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
-    line = (f"- {when(summary.get('updated_at'))}{whose(summary, 'updated_at')} — "
+    line = (f"- {when(summary.get('updated_at'))}{agent_tag(summary, mixed)}{whose(summary, 'updated_at')} — "
             f"{_one_line(summary.get('request'), 200)}")
     if notes:
         line += f"\n  → {notes}"
@@ -129,16 +151,23 @@ def render_summary_line(summary: dict, rich: bool = False) -> str:
     return line
 
 
+def _commit_hash(title: str) -> str:
+    """The hash in a commit observation's title ("… committed 3e202eb on main: …"), else a
+    string found nowhere. (No ``re``: this module runs in the SessionStart hook.)"""
+    word = title.split(" committed ", 1)[1].split(" ", 1)[0].rstrip(":") if " committed " in title else ""
+    return word if len(word) >= 7 and all(c in "0123456789abcdef" for c in word) else "\0"
+
+
 def _plain(text) -> str:
     return " ".join(str(text or "").replace("**", "").split())
 
 
-def render_observation_line(obs: dict) -> str:
+def render_observation_line(obs: dict, mixed: bool = False) -> str:
     files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
     line = f"- #{obs['id']} {when(obs.get('created_at'), fmt='%H:%M')} {obs.get('type', '')}: {_one_line(obs.get('title'), 150)}"
     if files and not any(f in obs.get("title", "") for f in files[:1]):
         line += f" [{file_list(files, 3)}]"
-    return line + whose(obs)
+    return line + agent_tag(obs, mixed) + whose(obs)
 
 
 HEADER = "# claude-mem: memory of earlier work in"
@@ -186,24 +215,27 @@ def render(store, project: str, settings, *, since: float | None = None,
     observations = store.recent_observations(project, int(settings.context_observations), **filters)
     if not summaries and not observations:
         return ""
+    # More than Claude Code's work here: every entry says which agent did it.
+    mixed = any((item.get("agent") or "claude-code") != "claude-code" for item in summaries + observations)
+    sessions_of = "coding-agent sessions (Claude Code, Codex, Gemini CLI)" if mixed else "Claude Code sessions"
     if after_compaction:
         header = [
             f"{HEADER} {project}",
-            "From other Claude Code sessions here, newest first (this session's own work is in "
+            f"From other {sessions_of} here, newest first (this session's own work is in "
             "the summary above). Details by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
             "",
         ]
     elif since is None and exclude_session is None:
         header = [
             f"{HEADER} {project}",
-            "From earlier Claude Code sessions here, newest first. Details of an observation "
+            f"From earlier {sessions_of} here, newest first. Details of an observation "
             "by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
             "",
         ]
     else:
         header = [
             f"{UPDATE_HEADER} {project} since this session last ran",
-            "Other Claude Code sessions in this project recorded this meanwhile (newest first); "
+            f"Other {sessions_of} in this project recorded this meanwhile (newest first); "
             "the earlier claude-mem memory is already above in this conversation.",
             "",
         ]
@@ -216,21 +248,26 @@ def render(store, project: str, settings, *, since: float | None = None,
         # Knowledge first: the latest request may take most of the budget; the
         # mechanical index gets what is left.
         share = 0.75 if len(summaries) > 1 or observations else 0.95
-        lines += render_summary_full(full, int((budget - used) * share)) + [""]
+        lines += render_summary_full(full, int((budget - used) * share), mixed) + [""]
         used = sum(len(line) + 1 for line in lines)
 
-    def add_section(title: str, items: list, limit: int) -> None:
+    def add_section(title: str, items: list, limit: int, first: int | None = None) -> None:
         """Each item is a list of renderings, richest first. Every item gets its shortest
-        rendering while there is room; then, newest first, richer ones while they fit."""
+        rendering while there is room (item ``first`` before the others); then, newest
+        first, richer ones while they fit."""
         nonlocal used
         room = min(limit, budget - used) - len(title) - 2
-        chosen: list[int | None] = []
-        for choices in items:
+        chosen: list[int | None] = [None] * len(items)
+        order = list(range(len(items)))
+        if first is not None:
+            order.remove(first)
+            order.insert(0, first)
+        for n in order:
+            choices = items[n]
             if len(choices[-1]) + 1 <= room:
-                chosen.append(len(choices) - 1)
+                chosen[n] = len(choices) - 1
                 room -= len(choices[-1]) + 1
-            else:
-                chosen.append(None)  # a shorter item further down may still fit
+            # else: a shorter item further down may still fit
         for n, choices in enumerate(items):
             if chosen[n] is None:
                 continue
@@ -245,10 +282,22 @@ def render(store, project: str, settings, *, since: float | None = None,
             lines.extend([title] + taken + [""])
             used = sum(len(line) + 1 for line in lines)
 
-    earlier = [[render_summary_line(s, rich=True), render_summary_line(s)]
-               for s in summaries if s is not full]
-    add_section("## Earlier requests", earlier, int((budget - used) * 0.8))
-    add_section("## Recent observations", [[render_observation_line(o)] for o in observations],
+    others = [s for s in summaries if s is not full]
+    earlier = [[render_summary_line(s, rich=True, mixed=mixed), render_summary_line(s, mixed=mixed)]
+               for s in others]
+    # In a long session the request that opened it set the thread (what is being built,
+    # what was decided first): it keeps a line even when the later ones crowd the budget.
+    opening = None
+    if full is not None:
+        same = [n for n, s in enumerate(others) if s.get("session_id") == full.get("session_id")
+                and (s.get("prompt_number") or 0) < (full.get("prompt_number") or 0)]
+        if len(same) >= 3:
+            opening = min(same, key=lambda n: others[n].get("prompt_number") or 0)
+    add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening)
+    # A commit already named above needs no index line of its own.
+    above = "\n".join(lines)
+    index = [o for o in observations if _commit_hash(o.get("title") or "") not in above]
+    add_section("## Recent observations", [[render_observation_line(o, mixed)] for o in index],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head
@@ -270,3 +319,106 @@ def hook_json(text: str) -> str:
         text = text[: text.rfind("\n") + 1] if "\n" in text else text
         out = wrap(text + "…(trimmed)\n")
     return out
+
+
+# -- the SessionStart policy -----------------------------------------------------------
+
+# A resumed SessionStart looks for our context in the transcript: at most this much of it.
+_TRANSCRIPT_BYTES = 64 * 1024 * 1024
+_TRANSCRIPT_SECONDS = 1.5
+
+
+def _transcript_has_context(path) -> bool:
+    """True when the session's transcript already holds a claude-mem context block."""
+    if not path or not isinstance(path, str):
+        return False
+    needle = HEADER.encode()
+    deadline = time.monotonic() + _TRANSCRIPT_SECONDS
+    try:
+        # Non-blocking open: a FIFO must not wait for a writer. Only a regular file is
+        # read (not /dev/zero, a FIFO or a socket), and only so much of it, so briefly.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError):
+        return False
+    try:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
+            return False
+        tail = b""
+        left = _TRANSCRIPT_BYTES
+        while left > 0 and time.monotonic() < deadline:
+            chunk = os.read(fd, min(1 << 20, left))
+            if not chunk:
+                return False
+            left -= len(chunk)
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-len(needle):]
+        log.warning(f"transcript {path!r}: stopped looking after {_TRANSCRIPT_BYTES - left} bytes")
+        return False
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def open_memory():
+    """The memory database for SessionStart (context rooms and the queue, one connection),
+    or None when there is no database yet."""
+    if not os.path.exists(db_path()):
+        return None
+    from claude_mem.store.memory import open_context_store
+
+    return open_context_store(busy_timeout_ms=2000)
+
+
+def session_start_output(payload: dict, settings, store=None) -> str:
+    """The JSON SessionStart prints, or "" when there is nothing to add.
+
+    ``store``: an open ``open_memory()`` connection to read through (the hook then queues
+    its event on the same one); without it one is opened and closed here.
+    """
+    from claude_mem import project
+
+    source = str(payload.get("source") or "startup")
+    if source not in settings.context_sources:
+        return ""
+    cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") \
+        or project.current_dir()
+    if project.is_excluded(cwd, settings.exclude_projects):
+        return ""
+    owned = store is None
+    if owned:
+        store = open_memory()
+        if store is None:
+            return ""
+    try:
+        filters = {}
+        if source == "resume" and _transcript_has_context(payload.get("transcript_path")):
+            # Claude Code replays earlier hook output from the transcript on --resume:
+            # a second full copy would only repeat it. Send what is new since.
+            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
+            if session is not None:
+                filters = {"since": session["last_activity_at"], "exclude_session": session["id"]}
+        elif source == "compact":
+            # Measured (README, "How good is the memory?"): Claude Code's compaction summary
+            # keeps this session's own work; what it drops is the memory of the others.
+            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
+            filters = {"exclude_session": session["id"] if session is not None else None,
+                       "after_compaction": True}
+        name = project.project_name(cwd)
+        text = render(store, name, settings, **filters)
+        if text and settings.prompt_recall:
+            try:  # so prompt recall does not repeat it (recall.py)
+                from claude_mem import recall
+
+                recall.record_context(store, str(payload.get("session_id") or ""), text, name,
+                                      settings, {k: v for k, v in filters.items()
+                                                 if k in ("since", "exclude_session")})
+            except Exception as exc:  # the context still goes out
+                log.error(f"SessionStart: recording what was shown failed: {exc!r}")
+    finally:
+        if owned:
+            store.close()
+    if not text:
+        return ""
+    return hook_json(text)

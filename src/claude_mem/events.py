@@ -5,6 +5,10 @@ into a ``SessionStart``, ``UserPrompt``, ``ToolEvent``, ``Stop`` or ``SessionEnd
 raises ``BadEvent`` with a message a person can act on. Only the fields Claude Code
 really sends are read (``tool_response``, never "tool_output"); unknown extra fields
 are ignored. Worker side: imports ``json`` and ``dataclasses`` freely.
+
+An event name ``"<agent>:<Event>"`` (``hook_events.queue_event``) is another coding agent's
+payload: its adapter (``claude_mem.agents``) turns it into Claude Code's shape first, and
+the event records the agent (``Common.agent``).
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import json
 from dataclasses import dataclass, field
 
 from claude_mem import boundedjson
+from claude_mem.hook_events import CLAUDE_CODE, split_queue_event
 
 
 class BadEvent(ValueError):
@@ -25,6 +30,7 @@ class Common:
     transcript_path: str = ""
     prompt_id: str = ""
     permission_mode: str = ""
+    agent: str = "claude-code"
 
 
 @dataclass(frozen=True)
@@ -90,6 +96,15 @@ def parse_event(event_name: str, payload_text: str):
         raise BadEvent(f"{event_name}: payload is not JSON ({exc})") from None
     if not isinstance(payload, dict):
         raise BadEvent(f"{event_name}: payload is a JSON {type(payload).__name__}, not an object")
+    queued_name = event_name
+    agent, event_name = split_queue_event(event_name)
+    if agent != CLAUDE_CODE:
+        from claude_mem import agents
+
+        adapter = agents.adapter(agent)
+        if adapter is None:
+            raise BadEvent(f"{queued_name}: unknown agent {agent!r}")
+        event_name, payload = adapter(event_name, payload)
     session_id = payload.get("session_id")
     if not isinstance(session_id, str) or not session_id.strip():
         raise BadEvent(f"{event_name}: payload has no session_id")
@@ -100,10 +115,11 @@ def parse_event(event_name: str, payload_text: str):
         transcript_path=_text(payload, "transcript_path"),
         prompt_id=_text(payload, "prompt_id"),
         permission_mode=_text(payload, "permission_mode"),
+        agent=agent,
     )
     parser = PARSERS.get(event_name)
     if parser is None:
-        raise BadEvent(f"unknown event {event_name!r}")
+        raise BadEvent(f"unknown event {queued_name!r}")
     return parser(event_name, payload, common)
 
 

@@ -4,7 +4,9 @@ Contract: ``status()`` gathers a JSON-able report (worker liveness by a ping ove
 socket, else what the lock, pid file and socket file say; queue depth and oldest pending
 event, parked rows, spooled events, active sessions, LLM spending per day, recent errors
 from the log) without changing anything. ``doctor()`` returns (problems, lines): each
-check as a line (``ok``, ``FIX`` with what to do, or ``info``), problems counted.
+check as a line (``ok``, ``FIX`` with what to do, or ``info``), problems counted. Both
+take the viewer's state from their caller (``viewer.process.state``): the viewer shows
+this report, so this module does not import the viewer.
 """
 from __future__ import annotations
 
@@ -59,33 +61,19 @@ def queue_head(store, worker_running: bool | None = None) -> dict | None:
     return head
 
 
-def viewer_state(settings) -> dict:
-    """Whether the web viewer runs, where (the address without the key), or why not."""
-    port = int(settings.viewer_port)
-    if port <= 0:
-        return {"running": False, "port": 0,
-                "text": "viewer turned off (viewer_port is 0; `claude-mem config set viewer_port 37737`)"}
-    from claude_mem.viewer import process
-
-    live = process.running()
-    if live:
-        url = f"http://127.0.0.1:{live['port']}/"
-        return {"running": True, "pid": live["pid"], "port": live["port"], "url": url,
-                "text": f"viewer on {url} (pid {live['pid']}; `claude-mem viewer` opens it with your key)"}
-    return {"running": False, "port": port,
-            "text": f"viewer not running (`claude-mem viewer` starts it on 127.0.0.1:{port})"}
-
-
 def spooled_events() -> int:
     return len(config.spooled_names())
 
 
-def status() -> dict:
+def status(viewer: dict | None = None) -> dict:
+    """The status report; ``viewer`` is the viewer's state (``viewer.process.state``), which
+    the doors that show it pass in (this module does not reach up into the viewer)."""
     from claude_mem.store import open_store
 
     report: dict = {"data_dir": config.data_dir(), "database": config.db_path()}
     report["worker"] = worker_state()
-    report["viewer"] = viewer_state(config.load())
+    if viewer is not None:
+        report["viewer"] = viewer
     report["spooled"] = spooled_events()
     report["recent_errors"] = log.tail(5, "error")
     if not os.path.exists(config.db_path()):
@@ -101,6 +89,7 @@ def status() -> dict:
              "last_activity_at": r["last_activity_at"]}
             for r in store.active_sessions(20)]
         report["llm_usage"] = store.llm_usage_by_day()
+        report["semantic"] = _search_status(store, report["worker"])
         report["llm_usage_by_session"] = store.llm_usage_by_session(10)
     report["database_bytes"] = database_bytes()
     settings = config.load()
@@ -113,6 +102,16 @@ def status() -> dict:
     report["llm_caps"] = {"calls_per_session": settings.llm_max_calls_per_session,
                           "tokens_per_session": settings.llm_max_tokens_per_session}
     return report
+
+
+def _search_status(store, worker: dict) -> dict:
+    """Search by meaning: installed, the model, the share of memory embedded, the rate."""
+    from claude_mem import semantic
+
+    try:
+        return semantic.status(store, config.load(), worker)
+    except Exception as exc:  # status must always answer
+        return {"installed": False, "hint": f"could not tell ({exc!r})"}
 
 
 def database_bytes() -> int:
@@ -162,6 +161,10 @@ def format_status(report: dict) -> str:
     c = report["counts"]
     lines.append(f"memory:  {c['sessions']} sessions ({c['active_sessions']} active), {c['prompts']} prompts, "
                  f"{c['observations']} observations, {c['summaries']} summaries")
+    if report.get("semantic"):
+        from claude_mem import semantic
+
+        lines.append(semantic.status_line(report["semantic"]))
     for row in report["active_sessions"]:
         lines.append(f"  active {row['claude_session_id']} [{row['project']}] "
                      f"last activity {when(row['last_activity_at'], seconds=True)}")
@@ -176,7 +179,27 @@ def format_status(report: dict) -> str:
     return "\n".join(lines)
 
 
-def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
+def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = None) -> dict:
+    """Each agent's hooks as installed: ``{agent: {"installed", "hooks": {event: {...}}}}``."""
+    from claude_mem import install, install_codex
+    from claude_mem.hook_events import CLAUDE_CODE, rows_for
+
+    found = install.installed_commands(claude_config_dir)
+    claude = {"config_dir": claude_config_dir or install.default_config_dir(), "installed": bool(found),
+              "hooks": {row.event: {"installed": row.event in found, "command": found.get(row.event)}
+                        for row in rows_for(CLAUDE_CODE)}}
+    codex = install_codex.status(codex_home)
+    from claude_mem import install_gemini
+
+    return {"claude-code": claude,
+            "codex": {"codex_home": codex["codex_home"], "hooks_file": codex["hooks_file"],
+                      "installed": codex["installed"], "hooks": codex["events"]},
+            "gemini": install_gemini.status()}
+
+
+def doctor(claude_config_dir: str | None = None, codex_home: str | None = None,
+           viewer: dict | None = None) -> tuple[int, list[str]]:
+    """(problems, lines): the checks ``claude-mem doctor`` prints; ``viewer`` as in ``status``."""
     from claude_mem import install
     from claude_mem.hook_events import HOOK_EVENTS
     from claude_mem.store import open_store
@@ -196,29 +219,63 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
         check(mode & 0o077 == 0, f"data dir is private ({oct(mode)})",
               f"data dir is readable by others ({oct(mode)}): chmod 700 {data}")
     settings = config.load()
+    try:
+        config.read_settings_file()
+        advice = " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`"
+    except config.SettingsFileError:
+        # `config set`/`unset` refuse to touch a file they cannot read: the file comes first.
+        path = config.settings_path()
+        advice = (f" — correct the JSON in {path} by hand, or move it away "
+                  f"(`mv {path} {path}.bad`) and set what you need again with `claude-mem config set`")
     check(not settings.problems, "settings are valid",
-          "settings problems (the defaults are used instead): " + "; ".join(settings.problems)
-          + " — fix with `claude-mem config set NAME VALUE` or `claude-mem config unset NAME`")
+          "settings problems (each says what is used instead): " + "; ".join(settings.problems) + advice)
     problem = compressor_problem(settings)
     check(problem is None, f"compressor {settings.compressor} is ready", problem or "")
     for line in exclusion_warnings(settings, claude_config_dir):
         lines.append("warn  " + line)
     found = install.installed_commands(claude_config_dir)
     missing = [e for e in HOOK_EVENTS.values() if e not in found]
-    check(not missing, f"all {len(HOOK_EVENTS)} hooks installed",
-          f"hooks missing: {', '.join(missing)} (run `claude-mem install`)")
+    config_dir = claude_config_dir or install.default_config_dir()
+    from claude_mem import plugin_health
+
+    by_plugin = plugin_health.plugin_supplies_hooks(config_dir)
+    if not (by_plugin and len(missing) == len(HOOK_EVENTS)):
+        check(not missing, f"all {len(HOOK_EVENTS)} hooks installed",
+              f"hooks missing: {', '.join(missing)} (run `claude-mem install`)")
+    for ok, text in plugin_health.doctor_lines(config_dir, settings_hooks=bool(found)):
+        if ok is None:
+            lines.append(f"warn  {text}")
+        else:
+            check(ok, text, text)
     for event, command in found.items():
         python = command.split(" ")[0].strip("'\"")
         if not os.path.exists(python):
             check(False, "", f"{event} hook points at a missing interpreter {python}; re-run install")
             break
+    codex = agent_hooks(claude_config_dir, codex_home)["codex"]
+    if codex["installed"]:
+        missing = [e for e, h in codex["hooks"].items() if not h["installed"]]
+        check(not missing, f"Codex: all {len(codex['hooks'])} hooks installed in {codex['hooks_file']}",
+              f"Codex: hooks missing: {', '.join(missing)} (run `claude-mem install --agent codex`)")
+        untrusted = [e for e, h in codex["hooks"].items() if h["installed"] and not h["trusted"]]
+        check(not untrusted, "Codex: claude-mem's hooks are trusted",
+              f"Codex: hooks not trusted (Codex skips them silently): {', '.join(untrusted)}; "
+              "run `claude-mem install --agent codex` where `codex` is on PATH, or trust them with /hooks")
+    else:
+        lines.append(f"info  Codex: not installed in {codex['codex_home']} "
+                     "(`claude-mem install --agent codex` to share this memory with Codex CLI)")
+    gemini = agent_hooks(claude_config_dir, codex_home)["gemini"]
+    if gemini["installed"]:
+        missing = [e for e, h in gemini["hooks"].items() if not h["installed"]]
+        check(not missing, f"Gemini CLI: all {len(gemini['hooks'])} hooks installed in {gemini['settings_file']}",
+              f"Gemini CLI: hooks missing: {', '.join(missing)} (run `claude-mem install --agent gemini`)")
     if os.path.exists(config.db_path()):
         with open_store() as store:
             result = store.integrity()
             check(result == "ok", "database integrity ok", f"database integrity: {result}")
             q = store.queue_stats()
             check(q["parked"] == 0, "no parked queue rows",
-                  f"{q['parked']} queue rows parked after repeated failures "
+                  f"{q['parked']} queue row(s) parked (failed repeatedly, or can never become an event) "
                   "(see `claude-mem worker parked`; retry with `claude-mem worker retry-parked`, "
                   "delete with `claude-mem worker discard-parked`)")
             head = queue_head(store, control.worker_lock_held())
@@ -247,8 +304,8 @@ def doctor(claude_config_dir: str | None = None) -> tuple[int, list[str]]:
         stale = " (a dead worker's socket/pid file is left; harmless, replaced on start)" \
             if w.get("stale_socket") or w.get("stale_pid_file") else ""
         lines.append("info  worker not running (started on demand by the hooks)" + stale)
-    v = viewer_state(settings)
-    lines.append(("ok    " if v.get("running") else "info  ") + v["text"])
+    if viewer is not None:
+        lines.append(("ok    " if viewer.get("running") else "info  ") + viewer["text"])
     from claude_mem.team.status import doctor_lines
 
     for ok, text in doctor_lines():

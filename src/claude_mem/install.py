@@ -16,6 +16,7 @@ import os
 import shlex
 import sys
 
+from claude_mem import DISTRIBUTION
 from claude_mem.hook_events import TABLE
 
 ENTRY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hook_entry.py")
@@ -129,31 +130,48 @@ def installed_commands(config_dir: str | None = None) -> dict[str, str]:
 
 
 def extra_install_command(extra: str) -> str:
-    """The exact command that installs ``claude-mem[extra]`` into *this* environment.
+    """The exact command that adds the ``[extra]`` of coding-memory to *this* environment.
 
-    An editable install from a checkout gets ``pip install -e '<checkout>[extra]'``
-    (installing the name from an index would replace the checkout); otherwise the
-    published package name. Always through this interpreter's pip, never a bare ``pip``.
+    Installed from a checkout or a wheel file (pip, pipx and uv record where in
+    ``direct_url.json``), the extra comes from that same place while it still exists:
+    ``-e '<checkout>[extra]'`` for an editable install (installing the name from an index would
+    replace the checkout), the folder or wheel for the others; otherwise the distribution's own
+    name (``claude-mem`` on PyPI is another project, so never that). A pipx or ``uv tool``
+    environment has no pip of its own: the command is then pipx's or uv's, which reinstall
+    the tool with the extra. Otherwise this interpreter's pip, never a bare ``pip``.
     """
-    spec = f"claude-mem[{extra}]"
+    spec = f"{DISTRIBUTION}[{extra}]"
     editable = ""
     try:
         from importlib import metadata
         from urllib.parse import unquote, urlparse
 
-        info = json.loads(metadata.distribution("claude-mem").read_text("direct_url.json") or "{}")
-        if (info.get("dir_info") or {}).get("editable") and str(info.get("url", "")).startswith("file:"):
-            spec = unquote(urlparse(info["url"]).path) + f"[{extra}]"
-            editable = "-e "
-    except Exception:  # no metadata (running from a source tree): the published name
+        info = json.loads(metadata.distribution(DISTRIBUTION).read_text("direct_url.json") or "{}")
+        url = str(info.get("url", ""))
+        where = unquote(urlparse(url).path) if url.startswith("file:") else ""
+        if where and os.path.exists(where):
+            spec = where + f"[{extra}]"
+            if (info.get("dir_info") or {}).get("editable"):
+                editable = "-e "
+    except Exception:  # no metadata (running from a source tree): the distribution's name
         pass
+    if os.path.exists(os.path.join(sys.prefix, "pipx_metadata.json")):
+        return f"pipx install --force {editable}{shlex.quote(spec)}"
+    if os.path.exists(os.path.join(sys.prefix, "uv-receipt.toml")):
+        return f"uv tool install --reinstall {editable}{shlex.quote(spec)}"
     return f"{shlex.quote(sys.executable)} -m pip install {editable}{shlex.quote(spec)}"
 
 
 def record_interpreter() -> str:
-    """Write this interpreter's path to ``<data dir>/python`` for the plugin's MCP launcher."""
+    """Write this interpreter's path to ``<data dir>/python``: the plugin's hook launcher
+    (hooks/launch.sh) and MCP launcher (mcp_launch.py) use it first. A notice that the plugin's
+    hooks found no Python (``hooks-python-missing``) is void from then on and removed."""
     from claude_mem import config
 
+    try:
+        os.unlink(os.path.join(config.data_dir(), "hooks-python-missing"))
+    except OSError:
+        pass
     path = os.path.join(config.ensure_data_dir(), "python")
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -193,7 +211,8 @@ def register_mcp(claude_binary: str | None = None) -> tuple[bool, str]:
 
     binary = claude_binary or shutil.which("claude")
     if not binary:
-        return False, "the `claude` command is not on PATH; run the line above where it is"
+        return False, ("the `claude` command is not on PATH here; run the `claude mcp add` line "
+                       "of step 2 below where it is")
     run = lambda *args: subprocess.run([binary, "mcp", *args], capture_output=True, text=True,  # noqa: E731
                                        timeout=60, stdin=subprocess.DEVNULL)
     try:
@@ -215,7 +234,7 @@ def past_transcripts(config_dir: str | None = None) -> tuple[int, str]:
 
 
 def next_steps(config_dir: str | None = None, *, settings=None, can_import: bool = False,
-               mcp_registered: bool = False) -> dict:
+               mcp_registered: bool = False, mcp_register_tried: bool = False) -> dict:
     """What is true on this machine after install, as data (``--json``) and as lines."""
     from claude_mem import config
 
@@ -229,6 +248,8 @@ def next_steps(config_dir: str | None = None, *, settings=None, can_import: bool
         "mcp_install_command": None if mcp_ready else extra_install_command("mcp"),
         "mcp_add_command": mcp_add_command(),
         "mcp_registered": mcp_registered,
+        # Offering --register-mcp again right after it could not register would go round in circles.
+        "offer_register_mcp": not mcp_registered and not mcp_register_tried,
         "viewer": f"http://127.0.0.1:{port}/" if port > 0 else None,
         "past_transcripts": transcripts,
         "transcripts_folder": folder,
@@ -246,7 +267,8 @@ def next_steps_lines(steps: dict) -> list[str]:
         if steps["mcp_install_command"]:
             lines.append(f"       {steps['mcp_install_command']}")
         lines.append(f"       {steps['mcp_add_command']}")
-        lines.append("     or run `claude-mem install --register-mcp` to have it done.")
+        if steps.get("offer_register_mcp", True):
+            lines.append("     or run `claude-mem install --register-mcp` to have it done.")
     if steps["viewer"]:
         lines.append(f"  3. Browse memory: `claude-mem viewer` (starts it on {steps['viewer']} and opens it "
                      "with your key).")
@@ -279,7 +301,10 @@ def transcript_folders(config_dir: str | None = None, limit: int = 500) -> list[
                            key=lambda f: f.stat().st_mtime, reverse=True)
             if not files:
                 continue
-            with open(files[0].path, encoding="utf-8", errors="replace") as fh:
+            from claude_mem import boundedfile
+
+            # A FIFO or device named *.jsonl must not hang `install`: regular files only.
+            with boundedfile.open_text(files[0].path) as fh:
                 for _, line in zip(range(50), fh):
                     if '"cwd"' not in line:
                         continue

@@ -1,6 +1,6 @@
 """Start claude-mem's MCP server with an interpreter that has the MCP SDK (the plugin's entry).
 
-Contract: the plugin's ``.mcp.json`` runs ``python3 <plugin>/src/claude_mem/mcp_launch.py``.
+Contract: the plugin (``mcpServers`` in ``.claude-plugin/plugin.json``) runs ``python3 <plugin>/src/claude_mem/mcp_launch.py``.
 The system ``python3`` usually lacks the ``mcp`` package, so this standard-library-only
 script (runnable by any Python 3) picks the first interpreter that has it:
 
@@ -46,13 +46,36 @@ def candidates():
     return seen
 
 
+def _prefix(python):
+    """The environment a python path belongs to, as that interpreter will see it.
+
+    A virtual environment's ``bin/python`` is a symlink to its base interpreter, but started
+    through the link it reads ``<venv>/pyvenv.cfg`` and uses the venv's site-packages: so the
+    link must not be resolved (resolving it names the base, whose site-packages usually lack
+    the SDK). Anything else is known by its real path.
+    """
+    bindir = os.path.dirname(os.path.abspath(python))
+    venv = os.path.dirname(bindir)
+    if os.path.isfile(os.path.join(venv, "pyvenv.cfg")):
+        return ("venv", venv)
+    return ("python", os.path.realpath(python))
+
+
+def _is_running_interpreter(python):
+    here = ("venv", sys.prefix) if sys.prefix != sys.base_prefix else ("python", os.path.realpath(sys.executable))
+    return _prefix(python) == (here[0], os.path.abspath(here[1]))
+
+
 def has_mcp(python):
-    if os.path.realpath(python) == os.path.realpath(sys.executable) and not sys.flags.no_site:
+    """Whether *python* is 3.11 or newer and can import the MCP SDK (without importing it)."""
+    if _is_running_interpreter(python) and not sys.flags.no_site and not sys.flags.isolated:
         import importlib.util
 
-        return importlib.util.find_spec("mcp") is not None
+        return sys.version_info >= (3, 11) and importlib.util.find_spec("mcp") is not None
+    probe = ("import sys, importlib.util; "
+             "sys.exit(sys.version_info < (3, 11) or importlib.util.find_spec('mcp') is None)")
     try:
-        return subprocess.run([python, "-c", "import mcp.server"], stdin=subprocess.DEVNULL,
+        return subprocess.run([python, "-c", probe], stdin=subprocess.DEVNULL,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                               timeout=30).returncode == 0
     except (OSError, subprocess.SubprocessError):
@@ -68,8 +91,8 @@ def main(argv=None):
             env["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, env.get("PYTHONPATH")) if p)
             os.execve(python, [python, "-m", "claude_mem.mcp_server"] + list(argv), env)
     sys.stderr.write(
-        "claude-mem: no Python here has the MCP SDK (tried: " + ", ".join(tried) + "). Fix: "
-        "install claude-mem with its [mcp] extra in a virtual environment and run its "
+        "claude-mem: no Python 3.11+ here has the MCP SDK (tried: " + ", ".join(tried) + "). "
+        "Fix: install coding-memory with its [mcp] extra in a virtual environment and run its "
         "`claude-mem install` (that records the interpreter), or set CLAUDE_MEM_PYTHON to a "
         "python that can `import mcp`.\n")
     return 1

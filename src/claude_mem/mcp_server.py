@@ -6,7 +6,7 @@ Contract:
   ``python -m claude_mem.mcp_server [--cwd DIR]`` entry (exit 1 with a message on
   stderr when the SDK is missing). ``cwd`` picks the default project; without it the
   project comes from ``$CLAUDE_PROJECT_DIR``, else the process's working directory.
-- The MCP SDK (``mcp``, the ``claude-mem[mcp]`` extra) is imported only inside
+- The MCP SDK (``mcp``, the ``coding-memory[mcp]`` extra) is imported only inside
   ``build_server``: importing this module never needs it, and a missing SDK raises
   ``MCPUnavailable`` whose message names the ``…/python -m pip install …[mcp]`` line for
   this environment.
@@ -35,6 +35,8 @@ from claude_mem.text import files as file_list, one_line, when
 
 MAX_OUTPUT_CHARS = 8000
 MAX_IDS_PER_CALL = 20
+MAX_IDS_ACCEPTED = 200        # more in one call is refused whole, before any work
+MAX_ARGUMENT_CHARS = 1000     # a query, a project, a session id
 MAX_SEARCH_LIMIT = 50
 MAX_TIMELINE_SIDE = 25
 ALL_PROJECTS = "*"
@@ -79,7 +81,7 @@ def default_project(cwd: str | None = None) -> str:
 
 def _scope(project: str | None, cwd: str | None) -> str | None:
     """``None`` means every project (``project="*"``)."""
-    project = (project or "").strip()
+    project = _bounded(project, "project")
     if project == ALL_PROJECTS:
         return None
     return project or default_project(cwd)
@@ -121,7 +123,10 @@ def _kinds_and_type(kind: str | None) -> tuple[tuple[str, ...], str | None]:
 
 
 def _hit_line(hit: dict, with_project: bool) -> str:
+    from claude_mem.context import agent_tag
+
     where = f" [{hit.get('project', '')}]" if with_project else ""
+    where += agent_tag(hit)  # " [Codex]" for another agent's work
     if hit["kind"] == "observation":
         line = (f"obs #{hit['id']} · {when(hit.get('created_at'))} · {hit.get('type', '')} · "
                 f"{one_line(hit.get('title'), 160)}")
@@ -139,20 +144,30 @@ def _hit_line(hit: dict, with_project: bool) -> str:
 
 
 def search_text(query: str, project: str | None = None, type: str | None = None,
-                limit: int = 10, *, cwd: str | None = None) -> str:
+                limit: int = 10, *, cwd: str | None = None, mode: str | None = None) -> str:
+    from claude_mem import semantic
+    from claude_mem.semantic.base import SemanticUnavailable
     from claude_mem.store import fts_query
 
-    query = str(query or "").strip()
+    query = _bounded(query, "query")
     if not fts_query(query):
         raise ToolFailure("empty query: give one or more words to search for "
-                          "(all must match; end a word with * for a prefix).")
+                          "(any of them is enough; end a word with * for a prefix).")
     limit = max(1, min(int(limit), MAX_SEARCH_LIMIT))
+    if mode is not None and str(mode).strip().lower() not in ("", "words", "meaning", "both"):
+        raise ToolFailure(f"unknown mode {mode!r}: use 'words', 'meaning' or 'both' "
+                          "(or leave it out: both once search by meaning is set up, else words).")
+    mode = (str(mode).strip().lower() or None) if mode is not None else None
     kinds, obs_type = _kinds_and_type(type)
     scope = _scope(project, cwd)
     where = f"project {scope}" if scope else "all projects"
     with _open_store() as store:
         wanted = min(limit * 5, 250) if obs_type else limit
-        hits = store.search(query, project=scope, kinds=kinds, limit=wanted)
+        try:
+            hits = semantic.search(store, query, mode=mode, project=scope, kinds=kinds,
+                                   limit=wanted)
+        except SemanticUnavailable as exc:
+            raise ToolFailure(f"{exc}. Leave mode out, or use mode='words'.") from None
         if obs_type:
             hits = [hit for hit in hits if hit.get("type") == obs_type][:limit]
         if not hits:
@@ -175,11 +190,22 @@ def search_text(query: str, project: str | None = None, type: str | None = None,
     return "\n".join(lines)
 
 
+def _bounded(value, name: str) -> str:
+    """A text argument, refused when longer than ``MAX_ARGUMENT_CHARS``."""
+    text = str(value if value is not None else "").strip()
+    if len(text) > MAX_ARGUMENT_CHARS:
+        raise ToolFailure(f"{name} is {len(text):,} characters long; at most "
+                          f"{MAX_ARGUMENT_CHARS:,} are accepted.")
+    return text
+
+
 def _session_ref(store, session_id: int) -> str:
     row = store.session(session_id)
     if row is None:
         return f"session #{session_id}"
-    return f"session {row['claude_session_id'][:8]} (#{session_id}), project {row['project']}"
+    agent = row.get("agent") or "claude-code"
+    return (f"session {row['claude_session_id'][:8]} (#{session_id}), project {row['project']}"
+            + ("" if agent == "claude-code" else f", agent {agent}"))
 
 
 def observations_text(ids) -> str:
@@ -187,15 +213,19 @@ def observations_text(ids) -> str:
 
     if isinstance(ids, (int, str)):
         ids = [ids]
-    wanted: list[int] = []
-    for value in ids or []:
+    ids = list(ids or [])
+    if len(ids) > MAX_IDS_ACCEPTED:
+        raise ToolFailure(f"{len(ids):,} ids in one call: give at most {MAX_IDS_PER_CALL} "
+                          "(the most relevant ones from search).")
+    wanted: dict[int, None] = {}  # ordered, and a set for the duplicate check
+    for value in ids:
         try:
-            number = int(str(value).strip().lstrip("#"))
+            number = int(str(value).strip().lstrip("#")[:40])
         except ValueError:
-            raise ToolFailure(f"bad observation id {value!r}: ids are numbers such as 12 "
-                              "(shown as #12).") from None
-        if number not in wanted:
-            wanted.append(number)
+            raise ToolFailure(f"bad observation id {one_line(repr(value), 40)}: ids are numbers "
+                              "such as 12 (shown as #12).") from None
+        wanted[number] = None
+    wanted = list(wanted)
     if not wanted:
         raise ToolFailure("give at least one observation id (the #numbers in search results "
                           "or in the session-start memory index).")
@@ -223,7 +253,7 @@ def observations_text(ids) -> str:
 def session_text(session) -> str:
     from claude_mem import render
 
-    ident = str(session if session is not None else "").strip().lstrip("#")
+    ident = _bounded(session, "session").lstrip("#")
     if not ident:
         raise ToolFailure("give a session: its number, its Claude session id, or a unique prefix.")
     with _open_store() as store:
@@ -312,7 +342,7 @@ def _sdk():
 
 # How each tool is called, for error messages that show the model the right shape.
 USAGE = {
-    "search": "search(query='words to find', project=None, type=None, limit=10)",
+    "search": "search(query='words to find', project=None, type=None, limit=10, mode=None)",
     "get_observations": "get_observations(ids=[12, 15])",
     "get_session": "get_session(session='351e9b10')",
     "recent_context": "recent_context(project=None)",
@@ -399,12 +429,14 @@ def build_server(cwd: str | None = None):
             server.add_tool(fn, **options)
 
     def search(
-        query: Annotated[str, Field(description="Words to find; all must match. End a word with * for a prefix.")],
+        query: Annotated[str, Field(description="Words to find: any of them, best matches first; \"words in double quotes\" for an exact phrase; end a word with * for a prefix.")],
         project: Annotated[str | None, Field(description="Project name; default: the current project; '*' = all projects.")] = None,
         type: Annotated[str | None, Field(description="Only 'observation', 'summary' or 'prompt', or an observation type: bugfix, feature, refactor, change, discovery, decision.")] = None,
         limit: Annotated[int, Field(description="Most hits to return (1-50).")] = 10,
+        mode: Annotated[str | None, Field(description="'words', 'meaning' (search by meaning, when installed) or 'both' fused; default: both once set up, else words.")] = None,
     ) -> str:
-        return answer(search_text, query, project=project, type=type, limit=limit, cwd=cwd)
+        return answer(search_text, query, project=project, type=type, limit=limit, cwd=cwd,
+                      mode=mode)
 
     def get_observations(
         ids: Annotated[list[int], Field(description=f"Observation ids (the #numbers), at most {MAX_IDS_PER_CALL}.")],
@@ -453,8 +485,13 @@ def build_server(cwd: str | None = None):
 
 
 def serve(cwd: str | None = None) -> None:
-    """Run the MCP server on stdio until the client disconnects (raises MCPUnavailable)."""
-    build_server(cwd).run("stdio")
+    """Run the MCP server on stdio until the client disconnects (raises MCPUnavailable).
+
+    Through ``mcp_gate``: every malformed line gets a JSON-RPC error, none goes unanswered.
+    """
+    from claude_mem import mcp_gate
+
+    mcp_gate.run(build_server(cwd))
 
 
 def main(argv: list[str] | None = None) -> int:

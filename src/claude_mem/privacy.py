@@ -28,9 +28,8 @@ through here before it is stored in SQLite or sent to an LLM.
 * ``clean_json_text`` parses, ``clean_value``-s and re-dumps compactly
   (``ensure_ascii=False``); returns None for invalid JSON.
 
-Hook usage: run the prefilter on the whole raw stdin text, and only if it
-says True call ``clean_json_text(raw)`` (None means "not JSON": fall back to
-``clean_text(raw)``). Do not prefilter single decoded values instead: the
+Hook usage: ``clean_payload(raw, settings)`` runs the prefilter on the whole raw stdin
+text, and only if it says True calls ``clean_json_text(raw)``. Do not prefilter single decoded values instead: the
 key-aware rule needs the ``"key":`` context that only the raw text has.
 
 Importing this module imports nothing: ``re`` and ``json`` (~8 ms together)
@@ -62,6 +61,8 @@ length is the rule table itself; split apart, the two would drift.
 # ---------------------------------------------------------------------------
 # Prefilter (no imports; plain str operations only)
 # ---------------------------------------------------------------------------
+
+from claude_mem import secret_shapes  # noqa: E402 - import-free itself, see its docstring
 
 # Case-sensitive anchors: each is a literal substring of a case-sensitive
 # redaction pattern below, so "not in raw" proves that pattern cannot match.
@@ -245,7 +246,10 @@ def needs_cleaning(raw: str) -> bool:
     for kw in _NAME_KEYWORDS:
         if kw in low and _keyword_used_as_name(low, kw):
             return True
-    return False
+    # Secrets no family names: machine-made values by context and shape, credential tables.
+    if secret_shapes.might_hold(raw):
+        return True
+    return secret_shapes.table_header_hint(raw, _NAME_KEYWORDS, low)
 
 
 def _has_anchor(raw: str) -> bool:
@@ -319,7 +323,6 @@ REDACTED = "[REDACTED]"
 PRIVATE = "[private]"
 _PEM_MARKER = "[REDACTED PRIVATE KEY]"
 _MARKERS = (_PEM_MARKER, REDACTED, PRIVATE)
-_TRUNC = "\n[... {} chars truncated ...]\n"
 
 # Keyword alternation shared by the assignment, CLI-flag and JSON-key rules.
 _NAME_KW = (r"(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|credential|auth"
@@ -570,11 +573,13 @@ def _secret_level(name: str) -> int:
     words = _words(name)
     if not words:
         return 0
+    joined = "".join(words)                # PassWord, Api_Key, dbPassword
+    if "privatekeyid" in joined:           # a service account's private_key_id names its key
+        return STRONG
     if len(words) > 1 and words[-1] in _META_WORDS:
         return 0
     if "public" in words or "pub" in words:
         return 0
-    joined = "".join(words)                # PassWord, Api_Key, dbPassword
     if any(k in joined for k in ("passw", "passphrase", "secret", "credential",
                                  "apikey", "accesskey", "privatekey", "clientkey")):
         return STRONG
@@ -604,7 +609,7 @@ def _looks_random(value: str) -> bool:
     if len(v) < 8 or any(c.isspace() for c in v):
         return False
     p = _p()
-    if p.uuid.fullmatch(v) or p.url.fullmatch(v) or _is_path(v):
+    if p.uuid.fullmatch(v) or p.url.fullmatch(v) or _is_path(v) or secret_shapes.ordinary(v):
         return False
     lower = any(c.islower() for c in v)
     upper = any(c.isupper() for c in v)
@@ -853,7 +858,69 @@ def _redact_once(text: str) -> str:
         if "password" in low and ("machine" in low or "login" in low):
             text = p.netrc.sub(_keep_or_redact, text)
         text = p.prose.sub(_redact_prose, text)
-    return text
+        if "\n" in text:
+            text = _redact_tables(text)
+    return secret_shapes.redact(text, REDACTED)
+
+
+def _split_cells(row: str, delimiter: str) -> tuple[list[str], int]:
+    """A table row's cells as written, and how many leading cells are not columns (the
+    empty one before a markdown row's first ``|``)."""
+    cells = row.split(delimiter)
+    if delimiter == "|" and row.strip().startswith("|"):
+        return cells, 1
+    return cells, 0
+
+
+def _column_count(row: str, delimiter: str) -> int:
+    cells, offset = _split_cells(row, delimiter)
+    if delimiter == "|" and row.strip().endswith("|"):
+        return len(cells) - offset - 1
+    return len(cells) - offset
+
+
+def _redact_tables(text: str) -> str:
+    """CSV, TSV and markdown tables whose header names a credential column
+    (``access_key_id,secret_access_key``, ``| Service | API Key |``): that column's values
+    go in every row below (strong names: any real value; weak names: machine-made ones)."""
+    lines = text.split("\n")
+    changed = False
+    i = 0
+    while i < len(lines) - 1:
+        line = lines[i]
+        low = line.lower()
+        parsed = secret_shapes.header_cells(line) if any(kw in low for kw in _NAME_KEYWORDS) else None
+        if parsed is None:
+            i += 1
+            continue
+        delimiter, names = parsed
+        levels = [_secret_level(name) for name in names]
+        if not any(levels) or (i and _column_count(lines[i - 1], delimiter) == len(names)):
+            i += 1
+            continue
+        j = i + 1
+        while j < len(lines):
+            row = lines[j]
+            if delimiter == "|" and row.strip() and not row.strip(" |-:"):
+                j += 1                          # the |---|---| line under a markdown header
+                continue
+            if _column_count(row, delimiter) != len(names):
+                break
+            cells, offset = _split_cells(row, delimiter)
+            for col, level in enumerate(levels):
+                if not level:
+                    continue
+                cell = cells[col + offset]
+                inner = cell.strip()
+                if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "\"'":
+                    inner = inner[1:-1]
+                if inner and _named_value_secret(names[col], inner):
+                    cells[col + offset] = cell.replace(inner, REDACTED, 1)
+                    changed = True
+            lines[j] = delimiter.join(cells)
+            j += 1
+        i = j
+    return "\n".join(lines) if changed else text
 
 
 def redact_secrets(text: str) -> str:
@@ -877,16 +944,6 @@ def _redact(text: str) -> str:
     return text
 
 
-def _safe_cut(text: str, i: int, forward: bool) -> int:
-    """Move cut index ``i`` off any marker it would split in two."""
-    for mk in _MARKERS:
-        # find() with these bounds only returns a j with j < i < j + len(mk).
-        j = text.find(mk, max(0, i - len(mk) + 1), i + len(mk) - 1)
-        if j != -1:
-            return j + len(mk) if forward else j
-    return i
-
-
 DEFAULT_MAX_CHARS = 6000
 DEFAULT_MAX_PAYLOAD = 1_000_000
 # Settings are clamped where they are used: a typo in settings.json may make memory
@@ -904,23 +961,11 @@ def clamp_limit(value, default: int) -> int:
     return min(max(value, _MIN_CHARS), _MAX_CHARS)
 
 
-def truncate(text: str, max_chars: int | None) -> str:
-    """Shorten ``text`` to at most ``max_chars``: head, marker, short tail.
+def cut(text: str, max_chars: int | None) -> str:
+    """``text.truncate`` as stored text is cut: a short tail, no redaction marker cut in two."""
+    from claude_mem.text import truncate
 
-    ``None`` means no limit; a negative limit counts as 0. If ``max_chars`` is
-    too small to hold the marker, the text is simply cut to ``max_chars``.
-    """
-    if max_chars is None or len(text) <= max_chars:
-        return text
-    max_chars = max(0, max_chars)
-    n = len(text)
-    budget = max_chars - len(_TRUNC.format(n))    # n has >= digits than cut
-    if budget < 20:
-        return text[:max_chars]
-    tail = min(budget // 5, 1000)
-    head = _safe_cut(text, budget - tail, forward=False)
-    tail_start = max(head, _safe_cut(text, n - tail, forward=True))
-    return text[:head] + _TRUNC.format(tail_start - head) + text[tail_start:]
+    return truncate(text, max_chars, tail_part=5, max_tail=1000, whole=_MARKERS)
 
 
 # Text kept on each side of a cut beyond what the limit keeps: a secret that straddles
@@ -938,7 +983,7 @@ def clean_text(text: str, max_chars: int | None = None) -> str:
         return _clean_long(text, max(0, max_chars))
     if needs_cleaning(text):
         text = _redact(strip_private(text))
-    return truncate(text, max_chars)
+    return cut(text, max_chars)
 
 
 def _clean_long(text: str, max_chars: int) -> str:
@@ -962,7 +1007,7 @@ def _clean_long(text: str, max_chars: int) -> str:
     # Never keep the first characters of the tail: they may be the end of a secret
     # whose start was cut away.
     tail = tail[_CUT_MARGIN:] if len(tail) > _CUT_MARGIN else tail
-    return truncate(head + "\u2026" + tail, max_chars)
+    return cut(head + "\u2026" + tail, max_chars)
 
 
 def _open_private(text: str, end: int) -> bool:
@@ -1028,7 +1073,9 @@ def clean_value(obj, max_chars: int | None = None, budget: list | None = None):
 def _budgeted(text: str, max_chars: int | None, budget: list | None) -> str:
     if budget is not None:
         if budget[0] <= 0:
-            return _TRUNC.format(len(text)).strip()
+            from claude_mem.text import TRUNCATED
+
+            return TRUNCATED.format(len(text)).strip()
         limit = budget[0] if max_chars is None else min(max_chars, budget[0])
         out = clean_text(text, max(limit, 200))
         budget[0] -= len(out)
@@ -1064,4 +1111,26 @@ def clean_raw_json_text(raw: str, max_chars: int) -> str:
     it with the reason, which is better than losing it or storing a secret.
     """
     text = clean_text(raw[:max(0, max_chars) + 4096])
-    return truncate(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")
+    return cut(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def clean_payload(raw: str, settings) -> str | None:
+    """A hook's stdin as it may be stored: raw when nothing needs removing, else cleaned JSON.
+
+    The one cleaning every way into the queue shares (the hooks, the transcript import),
+    sized by ``settings.max_payload_bytes`` and ``max_tool_output_chars``. None only for
+    text that is not JSON. Never raises: if the JSON cleaner fails on something
+    unforeseen, the raw text is cleaned as text instead (secrets still go), because an
+    event must never be lost over how it was cleaned.
+    """
+    max_payload = clamp_limit(settings.max_payload_bytes, DEFAULT_MAX_PAYLOAD)
+    if len(raw) <= max_payload and not needs_cleaning(raw):
+        return raw
+    max_chars = clamp_limit(settings.max_tool_output_chars, DEFAULT_MAX_CHARS)
+    try:
+        return clean_json_text(raw, max_chars_per_string=max_chars, max_total_chars=max_payload)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        from claude_mem import log
+
+        log.error(f"cleaning the payload as JSON failed ({exc!r}); cleaning it as text")
+        return clean_raw_json_text(raw, max_payload)

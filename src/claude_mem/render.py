@@ -56,7 +56,7 @@ def session_text(detail: dict) -> str:
     s = detail["session"]
     lines = [f"Session #{s['id']} {s['claude_session_id']}"
              + (f" — {whose(s)}" if s.get("member") else ""),
-             f"  project {s['project']} ({s['cwd']})",
+             f"  project {s['project']} ({s['cwd']}), agent {s.get('agent') or 'claude-code'}",
              f"  status {s['status']}" + (f" ({s['end_reason']})" if s.get("end_reason") else "")
              + f", started {when(s['started_at'], seconds=True)}, last activity {when(s['last_activity_at'], seconds=True)},"
              f" runs {s['runs']}", ""]
@@ -139,6 +139,8 @@ def search_lines(hits: list[dict], query: str, *, with_project: bool = True,
         if len(title) > title_width:
             title = title[: title_width - 1] + "…"
         where = str(hit.get("project", "")) + (f" ({hit['member']})" if hit.get("member") else "")
+        if hit.get("agent") and hit["agent"] != "claude-code":
+            where += f" [{hit['agent']}]"
         rows.append((ident, stamp, where, title, match_snippet(hit, query)))
     id_w = max((len(r[0]) for r in rows), default=0)
     proj_w = max((len(r[2]) for r in rows), default=0)
@@ -149,3 +151,83 @@ def search_lines(hits: list[dict], query: str, *, with_project: bool = True,
         if snippet:
             lines.append(f"{'':<{id_w}}  ↳ {snippet}")
     return lines
+
+
+# -- terminal safety -------------------------------------------------------------------
+
+# What a terminal acts on instead of showing: C0 controls other than tab and newline (ESC
+# starts OSC 52, which writes the reader's clipboard, and OSC 0, which sets the window
+# title; CR and BS overwrite what was shown), DEL, and the C1 controls (U+0080-U+009F;
+# U+009B is an 8-bit CSI, U+009D an OSC).
+_CONTROL = None
+
+
+def _control_rx():
+    global _CONTROL
+    if _CONTROL is None:
+        import re
+
+        _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+    return _CONTROL
+
+
+def _visible(m) -> str:
+    code = ord(m.group())
+    if code < 0x20:
+        return "^" + chr(code + 0x40)           # caret notation: ESC is ^[, CR ^M, BS ^H
+    return f"\\u{code:04x}"                     # DEL and C1: written as their JSON escape
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character a terminal would act on made visible.
+
+    Tab and newline stay. C0 controls are shown in caret notation (``^[`` for ESC), DEL and
+    the C1 controls as ``\\u009b``. JSON text keeps its meaning: ``json.dumps`` never leaves a C0
+    control raw, and a C1 control becomes the very escape that decodes to it.
+    """
+    if text.isprintable() or not _control_rx().search(text):
+        return text
+    return _control_rx().sub(_visible, text)
+
+
+class TerminalSafeStream:
+    """A text stream that writes through ``terminal_safe`` (the CLI's standard output)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text) -> int:
+        if isinstance(text, str):
+            self._stream.write(terminal_safe(text))
+        else:
+            self._stream.write(text)
+        return len(text)
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def writable(self) -> bool:
+        return True
+
+    def __getattr__(self, name):  # encoding, errors, flush, fileno, isatty, buffer...
+        if name == "buffer":  # bytes written around this object would skip the check
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+
+def guard_stdout() -> None:
+    """Make every later write to ``sys.stdout`` and ``sys.stderr`` terminal-safe (the CLI's
+    human output, and its errors, which may name stored projects or sessions)."""
+    import sys
+
+    if sys.stdout is not None and not isinstance(sys.stdout, TerminalSafeStream):
+        sys.stdout = TerminalSafeStream(sys.stdout)
+    if sys.stderr is not None and not isinstance(sys.stderr, TerminalSafeStream):
+        sys.stderr = TerminalSafeStream(sys.stderr)
+
+
+def raw(stream):
+    """The stream under a ``TerminalSafeStream``: for a progress bar, whose own CR must
+    reach the terminal (it writes no stored text)."""
+    return stream._stream if isinstance(stream, TerminalSafeStream) else stream

@@ -18,6 +18,9 @@ reads what real tools print, across ecosystems, and returns "" / [] when it find
 - ``commit(stdout)`` — the short hash and subject that ``git commit`` printed;
   ``conclusion(lines)`` — the line a state-changing command ends on.
 - ``answers(tool_response)`` — the user's answers to the model's AskUserQuestion.
+- ``manifest(content, path)`` — name, version (and package manager) of a package manifest;
+  ``listing(lines)`` — what an ``ls`` listed, in a line; ``report_lines(text)`` — the lines
+  of a subagent's report that carry facts (names, versions, figures), not its pleasantries.
 
 Why one module at ~400 lines: each extractor is a table of small patterns for one kind of
 tool output; they share the cause-ranking helpers and are tested together.
@@ -140,13 +143,15 @@ _NOISE = re.compile(
     r"\s*\d+: |\s*│|\s*\^+\s*$|\s*[|~^-]+\s*$|Error: Process completed with exit code|"
     r"make: \*\*\*|Exit code \d+)", re.I)
 _CAUSE_RANKS: list[tuple[int, re.Pattern]] = [(score, re.compile(pattern, re.I)) for score, pattern in (
-    (9, r"^(FAILED|ERROR) [\w/.:\[\]-]+ - .+"),                      # pytest short summary
+    (10, r"^(FAILED|ERROR) [\w/.:\[\]-]+ - .+"),                     # pytest short summary
     (9, r"^\*\* \(\w+(Error|Exception)\)"),                           # Elixir
-    (9, r"^error(\[E\d+\])?: (?!could not compile|test failed|aborting)"),  # rustc / cargo / git
+    # rustc / cargo / git; not a TAP block's YAML ("error: |-": the message is below)
+    (9, r"^error(\[E\d+\])?: (?!could not compile|test failed|aborting|[|>][-+]?$)"),
+    (9, r"^(E\s+)?[\w.]*(Error|Exception): \S"),                      # an exception and its message
     (8, r"^(E\s+)?[\w.]*(Error|Exception|Exit)\b:?\s*\S"),            # Python / JS
     (8, r"^fatal: |^panic: |panicked at|^thread '.+' panicked"),
     (8, r"^\s*(assertion .*failed|Expected:|expected .* (to|got)|AssertionError)"),
-    (8, r"^not ok \d+ - "),                                           # TAP (node --test, prove)
+    (9, r"^not ok( \d+)? - "),                                        # TAP (node --test, prove)
     (7, r"^--- FAIL: |^\s+\w+_test\.go:\d+: "),
     (7, r"^\s*\d+\) .+|^\s*✕ |^\s*× |^\s*● "),                         # ExUnit / jest / vitest
     (7, r"No such file|command not found|Permission denied|not found|cannot find|"
@@ -302,8 +307,30 @@ def changed_line(old: str, new: str) -> tuple[str, str]:
     b = [l.strip() for l in str(new or "").splitlines() if l.strip()]
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "replace":
-            return a[i1], b[j1]
+            # The most alike pair in the block (a comment added above the changed line must
+            # not pair with it), then the part that changed, not a long shared start.
+            pairs = [(x, y) for x in a[i1:i1 + 8] for y in b[j1:j1 + 8] if x != y]
+            if not pairs:
+                continue
+            x, y = max(pairs, key=lambda pair: difflib.SequenceMatcher(None, *pair).ratio())
+            return _from_difference(x, y)
     return "", ""
+
+
+def _from_difference(old: str, new: str, context: int = 12) -> tuple[str, str]:
+    """Two lines from a little before where they start to differ ("…tokens + Math.floor(…")."""
+    same = 0
+    for c, d in zip(old, new):
+        if c != d:
+            break
+        same += 1
+    if same <= 2 * context:
+        return old, new
+    start = same - context
+    limit = max(0, start - 10)
+    while start > limit and old[start - 1] not in " \t([{,;=":  # from a word's start
+        start -= 1
+    return "…" + old[start:], "…" + new[start:]
 
 
 # -- shell ------------------------------------------------------------------------------
@@ -362,7 +389,9 @@ def conclusion(lines, short: int = 8) -> str:
     for line in lines:
         if _CONCLUSION.search(line.strip()):
             return line.strip()[:200]
-    meaningful = [l.strip() for l in lines if l.strip() and not re.match(r"^[-=*#.]+$|^(done|ok)\.?$", l.strip(), re.I)]
+    # npm/yarn/pnpm echo the script they run ("> app@1.0.0 build"): that is not a result.
+    meaningful = [l.strip() for l in lines if l.strip()
+                  and not re.match(r"^[-=*#.]+$|^(done|ok)\.?$|^> \S+@\S+ \S+$|^> ", l.strip(), re.I)]
     return meaningful[0][:200] if meaningful and len(lines) <= short else ""
 
 
@@ -403,3 +432,73 @@ def answers(response) -> list[tuple[str, str]]:
     if isinstance(given, dict):
         return [(str(q), str(a)) for q, a in given.items() if str(a).strip()]
     return []
+
+
+# -- what a file or a listing is ------------------------------------------------------------
+
+_MANIFEST_FIELDS = {
+    # file name -> patterns whose first group is a field worth naming (name, version, tool)
+    "package.json": (r'"name"\s*:\s*"([^"]+)"', r'"version"\s*:\s*"([^"]+)"',
+                     r'"packageManager"\s*:\s*"([^"]+)"'),
+    "composer.json": (r'"name"\s*:\s*"([^"]+)"', r'"version"\s*:\s*"([^"]+)"'),
+    "pyproject.toml": (r'(?m)^name\s*=\s*"([^"]+)"', r'(?m)^version\s*=\s*"([^"]+)"'),
+    "cargo.toml": (r'(?m)^name\s*=\s*"([^"]+)"', r'(?m)^version\s*=\s*"([^"]+)"'),
+    "mix.exs": (r'\bapp:\s*:(\w+)', r'\bversion:\s*"([^"]+)"'),
+    "go.mod": (r'(?m)^module\s+(\S+)', r'(?m)^go\s+([\d.]+)'),
+    "pom.xml": (r'<artifactId>([^<]+)</artifactId>', r'<version>([^<]+)</version>'),
+}
+
+
+def manifest(content: str, path: str) -> str:
+    """What a package manifest says the package is: ``"name 1.2.3, pnpm@9.0.0"`` ("" for
+    any other file). The first match of each field, near the top where they live."""
+    patterns = _MANIFEST_FIELDS.get(path.rsplit("/", 1)[-1].lower())
+    if not patterns:
+        return ""
+    head = str(content or "")[:4000]
+    found = [m.group(1).strip() for m in (re.search(p, head) for p in patterns) if m]
+    if not found:
+        return ""
+    return ", ".join([" ".join(found[:2])] + found[2:])[:160]
+
+
+def listing(lines) -> str:
+    """What an ``ls`` printed, in a line: ``"empty (total 0)"``, ``"5 entries: a, b, c…"``.
+    Long listings (``-l``) are read by their last column; ``.`` and ``..`` do not count."""
+    entries, total = [], ""
+    for line in lines:
+        line = line.strip()
+        if not line or line.endswith(":"):
+            continue
+        if re.match(r"^total \d+$", line):
+            total = total or line
+            continue
+        parts = line.split()
+        name = parts[-1] if re.match(r"^[-dlcbps][-rwxsStT@+.]{9}", line) else line
+        if name not in (".", ".."):
+            entries.append(name)
+    if not entries:
+        return f"empty ({total})" if total else "empty"
+    shown = ", ".join(entries[:8]) + ("…" if len(entries) > 8 else "")
+    return f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: {shown}"
+
+
+_FILLER = re.compile(r"^(perfect|great|excellent|done|ok(?:ay)?|now|let me|i(?:'ll| will| have| can| now)\b|"
+                     r"here(?:'s| is)|based on|sure|alright|summary)\b", re.I)
+
+
+def report_lines(text: str, limit: int = 5) -> list[str]:
+    """The lines of a subagent's (or any long prose) report that carry facts: names in
+    backticks, versions and figures, ``key: value`` items; never the opening pleasantries."""
+    scored = []
+    for n, raw in enumerate(str(text or "").splitlines()):
+        line = raw.strip().lstrip("-*•>#0123456789. ").strip()
+        if len(line) < 12 or _FILLER.match(line) or line.startswith(("```", "|")):
+            continue
+        score = (2 * len(re.findall(r"`[^`]+`", line)) + 2 * len(re.findall(r"\b\d+(?:\.\d+)+\b", line))
+                 + len(re.findall(r"\*\*[^*]+\*\*", line)) + (1 if re.search(r"\w:\s+\S", line) else 0)
+                 + len(re.findall(r"\b[\w-]+\.(?:[a-z]{1,4})\b", line)))
+        if score:
+            scored.append((score, n, line))
+    best = sorted(sorted(scored, key=lambda s: -s[0])[:limit], key=lambda s: s[1])
+    return [line[:200] for _, _, line in best]

@@ -4,7 +4,7 @@ Contract
 --------
 ``make_llm_compressor(name, settings, store) -> LLMCompressor`` for ``name`` in ``claude``,
 ``anthropic``, ``openai``. It raises ``ImportError`` naming the extra to install when the
-back-end's SDK is missing (``pip install 'claude-mem[claude]'``) and ``ValueError`` for an
+back-end's SDK is missing (``pip install 'coding-memory[claude]'``) and ``ValueError`` for an
 unknown name or unusable configuration (e.g. ``llm_api_key_env`` names an unset variable);
 ``make_compressor`` then falls back to the heuristic compressor.
 
@@ -46,11 +46,19 @@ from dataclasses import replace
 
 from claude_mem import log
 from claude_mem.compress import prompts
-from claude_mem.compress.base import (BACKENDS, Completion, LLMError, SessionContext, Turn,
-                                      backend_class, relative_path)
+from claude_mem.compress.base import Completion, LLMError, SessionContext, Turn, relative_path
 from claude_mem.compress.heuristic import HeuristicCompressor, is_own_tool
 from claude_mem.compress.xmlparse import parse_reply, parse_summary
 from claude_mem.models import Observation, Produced
+
+# The LLM back-ends, name -> "module:Class", imported only when chosen (their SDKs are
+# optional extras). A new back-end is one module implementing ``base.Backend`` and one
+# line here; its extra is ``coding-memory[<name>]``.
+BACKENDS = {
+    "claude": "claude_mem.compress.agent:ClaudeAgentBackend",
+    "anthropic": "claude_mem.compress.backends:AnthropicBackend",
+    "openai": "claude_mem.compress.backends:OpenAIBackend",
+}
 
 RETRY_AFTER_CAP = 20.0
 BREAKER_SECONDS = 30.0
@@ -66,6 +74,15 @@ REMINDER = {
 _THINK = re.compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|\Z)", re.S | re.I)
 
 
+def backend_class(name: str):
+    """The registered back-end class for ``name`` (importing its module: may raise
+    ``ImportError``); ``KeyError`` for a name not in ``BACKENDS``."""
+    import importlib
+
+    module, _, attr = BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
 def make_llm_compressor(name: str, settings, store=None) -> "LLMCompressor":
     name = (name or "").strip().lower()
     if name not in BACKENDS:
@@ -74,7 +91,7 @@ def make_llm_compressor(name: str, settings, store=None) -> "LLMCompressor":
         backend = backend_class(name)(settings)
     except ImportError as exc:
         raise ImportError(f"the {name} compressor needs its extra: "
-                          f"pip install 'claude-mem[{name}]' ({exc})") from exc
+                          f"pip install 'coding-memory[{name}]' ({exc})") from exc
     return LLMCompressor(backend, settings, store)
 
 

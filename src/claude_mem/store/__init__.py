@@ -8,7 +8,9 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``queue``      the durable ``pending`` queue between hooks and the worker
 - ``sessions``   sessions and user prompts
 - ``memory``     observations and summaries
-- ``search``     full-text search (FTS5, weighted bm25, safe quoting)
+- ``search``     full-text search (FTS5, weighted bm25, safe quoting, any of the words)
+- ``vectors``    search by meaning's vectors: what waits to be embedded, reading them back
+- ``shown``      what a session was already given from memory (recall at the prompt)
 - ``accounting`` LLM usage and the store's own figures
 - ``space``      giving disk space back (incremental auto-vacuum, WAL truncation)
 - ``team``       team memory's local side: shared projects, the outbox, teammates' rows

@@ -25,7 +25,7 @@ from claude_mem.store.driver import sqlite3
 # the current schema records in ``PRAGMA user_version``. Kept here so opening an
 # up-to-date database (every hook call) does not import the migrations module;
 # tests/test_store.py checks the two agree.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 8
 
 _jsonlite = None
 
@@ -287,3 +287,20 @@ def summary_dict(row) -> dict:
     for key in ("files_read", "files_edited"):
         item[key] = _loads_list(item.get(key))
     return item
+
+
+def with_agents(db, items: list[dict]) -> list[dict]:
+    """Sets ``agent`` (the coding agent whose session made it) on each item with a
+    ``session_id``, in one look-up for all of them; returns ``items``."""
+    ids = sorted({i["session_id"] for i in items if i.get("session_id") is not None})
+    if not ids:
+        return items
+    agents = {}
+    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+        chunk = ids[start:start + 500]
+        agents.update((r[0], r[1]) for r in db.execute(
+            f"SELECT id, agent FROM sessions WHERE id IN ({','.join('?' * len(chunk))})", chunk))
+    for item in items:
+        if item.get("session_id") is not None:
+            item["agent"] = agents.get(item["session_id"], "claude-code")
+    return items

@@ -36,21 +36,21 @@ class FeedRoom:
         items: list[dict] = []
         if "prompt" in kinds and not obs_type:
             for row in self.db.execute(
-                    "SELECT p.*, s.project, s.claude_session_id FROM user_prompts p"
+                    "SELECT p.*, s.project, s.claude_session_id, s.agent FROM user_prompts p"
                     " JOIN sessions s ON s.id = p.session_id WHERE p.id > ?" + by_project
                     + " ORDER BY p.id DESC LIMIT ?", (after_prompt, *extra, limit)):
                 items.append({**dict(row), "kind": "prompt", "at": row["created_at"]})
         if "observation" in kinds:
             typed = " AND o.type = ?" if obs_type else ""
             for row in self.db.execute(
-                    "SELECT o.*, s.claude_session_id FROM observations o"
+                    "SELECT o.*, s.claude_session_id, s.agent FROM observations o"
                     " JOIN sessions s ON s.id = o.session_id WHERE o.id > ?" + by_project + typed
                     + " ORDER BY o.id DESC LIMIT ?",
                     (after_observation, *extra, *((obs_type,) if obs_type else ()), limit)):
                 items.append({**observation_dict(row), "kind": "observation", "at": row["created_at"]})
         if "summary" in kinds and not obs_type:
             for row in self.db.execute(
-                    "SELECT m.*, s.claude_session_id FROM summaries m"
+                    "SELECT m.*, s.claude_session_id, s.agent FROM summaries m"
                     " JOIN sessions s ON s.id = m.session_id WHERE m.updated_at > ?" + by_project
                     + " ORDER BY m.updated_at DESC, m.id DESC LIMIT ?",
                     (summaries_since, *extra, limit)):

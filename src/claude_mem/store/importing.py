@@ -102,7 +102,8 @@ class ImportRoom:
 
     def copy_session(self, claude_session_id: str, *, project: str, cwd: str, started_at: float,
                      last_activity_at: float, completed_at: float | None, status: str,
-                     end_reason: str | None, runs: int = 1, keep_id=None) -> tuple[dict, bool]:
+                     end_reason: str | None, runs: int = 1, keep_id=None,
+                     agent: str = "claude-code") -> tuple[dict, bool]:
         """The session of a copied memory: ``(row, created)``; an existing one is left as is."""
         row = self.session_by_claude_id(claude_session_id)
         if row is not None:
@@ -112,18 +113,24 @@ class ImportRoom:
             "claude_session_id": claude_session_id, "project": project, "cwd": cwd or "",
             "status": status, "started_at": started_at, "completed_at": completed_at,
             "last_activity_at": max(last_activity_at, started_at), "runs": max(1, int(runs or 1)),
-            "end_reason": end_reason}, keep_id)
+            "end_reason": end_reason, "agent": agent}, keep_id)
         return self.session_by_claude_id(claude_session_id), True
 
     def copy_prompt(self, session_id: int, prompt_id: str, text: str, at: float,
-                    number: int | None = None) -> tuple[int, bool]:
-        """A copied prompt's number here: ``(number, created)``. Known by id or by its text."""
+                    number: int | None = None, own_prefix: str | None = None) -> tuple[int, bool]:
+        """A copied prompt's number here: ``(number, created)``. Known by id or by its text.
+
+        With ``own_prefix``, prompts whose id starts with it (copied by the same importer)
+        never match by text: they are other prompts that happen to say the same thing.
+        """
         known = self._number_of_prompt(session_id, prompt_id)
         if known is not None:
             return known, False
         same = self.db.execute(
             "SELECT prompt_number FROM user_prompts WHERE session_id = ? AND prompt = ?"
-            " ORDER BY prompt_number LIMIT 1", (session_id, text)).fetchone()
+            " AND (? IS NULL OR prompt_id IS NULL OR substr(prompt_id, 1, length(?)) != ?)"
+            " ORDER BY prompt_number LIMIT 1",
+            (session_id, text, own_prefix, own_prefix, own_prefix)).fetchone()
         if same is not None:
             return same[0], False
         taken = number is None or number < 1 or self.db.execute(

@@ -5,7 +5,7 @@ a summary is one row per (session, prompt), replaced when re-made; readers retur
 with list columns decoded (``observation_dict``/``summary_dict``).
 """
 
-from claude_mem.store.db import _dumps, observation_dict, row_id, summary_dict
+from claude_mem.store.db import _dumps, observation_dict, row_id, summary_dict, with_agents
 from claude_mem.store.driver import sqlite3
 
 
@@ -98,7 +98,7 @@ class MemoryRoom:
             " AND m.session_id IS NOT ? ORDER BY m.updated_at DESC, m.id DESC LIMIT ?",
             (project, since or 0, exclude_session, limit),
         ).fetchall()
-        return [summary_dict(row) for row in rows]
+        return with_agents(self.db, [summary_dict(row) for row in rows])
 
     def recent_observations(self, project: str, limit: int, *, since: float | None = None,
                             exclude_session: int | None = None) -> list[dict]:
@@ -107,7 +107,7 @@ class MemoryRoom:
             " AND session_id IS NOT ? ORDER BY created_at DESC, id DESC LIMIT ?",
             (project, since or 0, exclude_session, limit),
         ).fetchall()
-        return [observation_dict(row) for row in rows]
+        return with_agents(self.db, [observation_dict(row) for row in rows])
 
     def observation(self, obs_id: int) -> dict | None:
         if row_id(obs_id) is None:  # 2**64 from a CLI or MCP caller: no such row
@@ -162,14 +162,30 @@ class MemoryRoom:
 
 def open_context_store(*, busy_timeout_ms: int = 2000):
     """Sessions, memory and the queue: what the SessionStart hook reads, and where it queues
-    its own event on the same connection. It runs at the start of every Claude Code
+    its own event on the same connection (and records what it showed, for prompt recall). It runs at the start of every Claude Code
     session, so it does not import the rooms it never uses."""
     from claude_mem import config
     from claude_mem.store.db import Database
     from claude_mem.store.queue import QueueRoom
     from claude_mem.store.sessions import SessionsRoom
+    from claude_mem.store.shown import ShownRoom
 
-    class ContextStore(SessionsRoom, MemoryRoom, QueueRoom, Database):
+    class ContextStore(SessionsRoom, MemoryRoom, QueueRoom, ShownRoom, Database):
         pass
 
     return ContextStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
+
+
+def open_recall_store(*, busy_timeout_ms: int = 2000):
+    """Search, the queue and what a session was shown: the UserPromptSubmit hook queues the
+    prompt and looks for earlier memory on one connection (recall.py)."""
+    from claude_mem import config
+    from claude_mem.store.db import Database
+    from claude_mem.store.queue import QueueRoom
+    from claude_mem.store.search import SearchRoom
+    from claude_mem.store.shown import ShownRoom
+
+    class RecallStore(SearchRoom, MemoryRoom, QueueRoom, ShownRoom, Database):
+        pass
+
+    return RecallStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)

@@ -292,8 +292,97 @@ def m005_queue_cleaned_mark(db) -> None:
     db.execute("ALTER TABLE pending ADD COLUMN cleaned INTEGER NOT NULL DEFAULT 0")
 
 
+def m006_session_agent(db) -> None:
+    # Which coding agent recorded the session (claude-code, codex): one memory per project
+    # whichever agent worked in it, and every entry can say which did. Sessions recorded
+    # before this migration were all Claude Code's.
+    db.execute("ALTER TABLE sessions ADD COLUMN agent TEXT NOT NULL DEFAULT 'claude-code'")
+
+
+# The session of a deleted observation or summary ``old`` belonged to a shared folder.
+_SHARED_ROOT_OF_OLD = _SHARED_ROOT.replace("new.session_id", "old.session_id")
+
+
+def _tombstone_for_team(table: str, kind: str) -> str:
+    """A trigger leaving a tombstone for a deleted row made here of a shared folder."""
+    return f"""
+        CREATE TRIGGER team_tombstones_{table} AFTER DELETE ON {table}
+        WHEN old.member IS NULL BEGIN
+            INSERT OR IGNORE INTO team_tombstones (kind, row_id, project_key, name, queued_at)
+            SELECT '{kind}', old.id, r.project_key, r.name, (julianday('now') - 2440587.5) * 86400
+            {_SHARED_ROOT_OF_OLD} LIMIT 1;
+            DELETE FROM team_outbox WHERE kind = '{kind}' AND row_id = old.id;
+        END;
+    """
+
+
+def m007_team_tombstones(db) -> None:
+    # Forgetting reaches the team (see store/team.py): deleting a row made here of a
+    # shared project leaves a tombstone that the sync pushes (the server row becomes a
+    # tombstone, teammates delete their copy), and drops it from the outbox if it was
+    # still waiting there. ``unshare`` leaves tombstones for what it stops sharing.
+    run_script(db, """
+        CREATE TABLE team_tombstones (
+            kind TEXT NOT NULL CHECK (kind IN ('observation', 'summary')),
+            row_id INTEGER NOT NULL,
+            project_key TEXT NOT NULL,
+            name TEXT NOT NULL,
+            queued_at REAL NOT NULL,
+            PRIMARY KEY (kind, row_id)
+        );
+    """ + _tombstone_for_team("observations", "observation")
+        + _tombstone_for_team("summaries", "summary"))
+
+
+def _drop_vector(name: str, event: str, table: str, kind: str) -> str:
+    """A trigger deleting the vector of a row that is deleted or whose text changes."""
+    return f"""
+        CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN
+            DELETE FROM vectors WHERE kind = '{kind}' AND item_id = old.id;
+        END;
+    """
+
+
+def m008_asking_memory(db) -> None:
+    # Search by meaning (the [semantic] extra, see semantic/): one embedding per
+    # observation, summary and prompt, made by the worker after it stored the row. A row
+    # that is deleted (forget, a cascade) loses its vector in the same statement, and a
+    # row whose text changes (a summary re-made by a later Stop) loses it until the
+    # worker embeds the new text; AUTOINCREMENT ids only grow, so a reader refreshes
+    # its copy by reading the ids above the last one it saw.
+    # shown_memory: what a session was already given (the SessionStart context, earlier
+    # prompt recalls), ids only, so recall at the prompt never repeats it (recall.py).
+    run_script(db, """
+        CREATE TABLE shown_memory (
+            claude_session_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            item_id INTEGER NOT NULL,
+            shown_at REAL NOT NULL,
+            PRIMARY KEY (claude_session_id, kind, item_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE vectors (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('observation', 'summary', 'prompt')),
+            item_id INTEGER NOT NULL,
+            project TEXT NOT NULL,
+            model TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            made_at REAL NOT NULL,
+            UNIQUE (kind, item_id)
+        );
+    """ + "".join(_drop_vector(*trigger) for trigger in (
+        ("vectors_observation_gone", "DELETE", "observations", "observation"),
+        ("vectors_observation_changed", "UPDATE OF title, subtitle, narrative, facts, "
+         "files_read, files_modified", "observations", "observation"),
+        ("vectors_summary_gone", "DELETE", "summaries", "summary"),
+        ("vectors_summary_changed", "UPDATE", "summaries", "summary"),
+        ("vectors_prompt_gone", "DELETE", "user_prompts", "prompt"),
+        ("vectors_prompt_changed", "UPDATE OF prompt", "user_prompts", "prompt"))))
+
+
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
-              m005_queue_cleaned_mark]
+              m005_queue_cleaned_mark, m006_session_agent, m007_team_tombstones,
+              m008_asking_memory]
 
 
 def apply(store) -> list[str]:

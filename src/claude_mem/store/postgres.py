@@ -9,11 +9,15 @@ Contract:
   SQL for an administrator who prefers ``psql``.
 - Access is the database's job: every member logs in as their own role (in the group role
   ``claude_mem_member``); row-level security lets a member read the rows of their team
-  and insert or update only rows whose ``member`` is their own role. Nobody but the
-  administrator deletes.
-- ``TeamDatabase.push(records)`` inserts with ``ON CONFLICT (uid) DO NOTHING`` (only a
-  newer version of a summary replaces an older one of the same member), so pushing
-  twice, after a crash or a partition, changes nothing. ``pull(...)`` returns rows of one
+  and insert or update only rows whose ``member`` is their own role (tombstones too).
+  Nobody but the administrator deletes a row; members bury their own.
+- Rows are keyed by ``(member, uid)`` (migration 2): nobody's row can take a uid away
+  from another member. ``TeamDatabase.push(records)`` inserts, and on a conflict (always
+  with one of our own rows) changes nothing unless the row there is a tombstone or an
+  older version of a summary, so pushing twice, after a crash or a partition, changes
+  nothing. ``bury(tombstones)`` turns our own rows into tombstones (``kind`` 'tombstone',
+  content gone, new ``tx``) for ``forget`` and ``unshare``; teammates pull them like any
+  row and delete their copies. ``pull(...)`` returns rows of one
   project after a cursor ``(tx, uid)``, where ``tx`` is the id of the transaction that
   wrote the row, and only rows of transactions older than every one still running (the
   snapshot's xmin): a row committed late by a slow transaction is never skipped.
@@ -76,6 +80,17 @@ PG_MIGRATIONS: list[str] = [
     GRANT SELECT, INSERT, UPDATE ON claude_mem.records TO claude_mem_member;
     GRANT EXECUTE ON FUNCTION claude_mem.my_team() TO claude_mem_member;
     """,
+    # 2: rows are keyed by (member, uid): a teammate's row under one of your future uids
+    # no longer collides with yours (it blocked your summary pushes). A record can become
+    # a tombstone: ``forget`` and ``unshare`` turn the member's own row into one (content
+    # gone, new tx), and teammates pull it and delete their copy.
+    """
+    ALTER TABLE claude_mem.records DROP CONSTRAINT records_pkey;
+    ALTER TABLE claude_mem.records ADD PRIMARY KEY (member, uid);
+    ALTER TABLE claude_mem.records DROP CONSTRAINT records_kind_check;
+    ALTER TABLE claude_mem.records ADD CONSTRAINT records_kind_check
+        CHECK (kind IN ('observation', 'summary', 'tombstone'));
+    """,
 ]
 
 # The schema this client needs; a server ahead of it is fine (migrations only add).
@@ -104,7 +119,7 @@ def driver():
         import psycopg
     except ImportError as exc:
         raise TeamDatabaseError("team memory needs the PostgreSQL driver: pip install "
-                                f"'claude-mem[team]' ({exc})") from None
+                                f"'coding-memory[team]' ({exc})") from None
     return psycopg
 
 
@@ -112,7 +127,7 @@ def connect(url: str, *, connect_timeout: float = 5.0, statement_timeout: float 
             user: str | None = None, autocommit: bool = False):
     """A psycopg connection with bounded waits; ``user`` when the URL names none."""
     psycopg = driver()
-    from claude_mem.team.urls import mask_error
+    from claude_mem.dburl import mask_error
 
     kwargs: dict = {"connect_timeout": max(1, int(round(connect_timeout))),
                     "options": f"-c statement_timeout={int(statement_timeout * 1000)}",
@@ -236,16 +251,20 @@ class TeamDatabase:
         columns = ", ".join(_RECORD_COLUMNS)
         marks = ", ".join(["%s"] * len(_RECORD_COLUMNS))
         insert = f"INSERT INTO {SCHEMA}.records ({columns}) VALUES ({marks})"
-        # Observations never change: DO NOTHING (which also never asks the update policy
-        # about a row that is not ours). Summaries are kept up to date as their request
-        # goes on: a newer version replaces an older one, and gets a new ``tx`` so that
-        # teammates pull it again.
+        # The key is (member, uid), and member is always the login role: a conflict is only
+        # ever with one of our own rows. Observations never change, but a tombstone under
+        # the same uid (a forgotten row whose local id was used again) comes back to life.
+        # Summaries are kept up to date as their request goes on: a newer version replaces
+        # an older one. Either way the row gets a new ``tx`` so that teammates pull it.
+        revive = (" ON CONFLICT (member, uid) DO UPDATE SET "
+                  + ", ".join(f"{c} = excluded.{c}" for c in _RECORD_COLUMNS if c != "uid")
+                  + ", tx = pg_current_xact_id()")
         statements = {
-            "observation": insert + " ON CONFLICT (uid) DO NOTHING",
-            "summary": insert + " ON CONFLICT (uid) DO UPDATE SET body = excluded.body,"
-                       " updated_at = excluded.updated_at, tx = pg_current_xact_id()"
-                       f" WHERE {SCHEMA}.records.updated_at < excluded.updated_at",
+            "observation": revive + f" WHERE {SCHEMA}.records.kind = 'tombstone'",
+            "summary": revive + f" WHERE {SCHEMA}.records.kind = 'tombstone'"
+                       f" OR {SCHEMA}.records.updated_at < excluded.updated_at",
         }
+        statements = {kind: insert + tail for kind, tail in statements.items()}
         from psycopg.types.json import Jsonb
 
         changed = 0
@@ -257,6 +276,30 @@ class TeamDatabase:
                     if rows:
                         cursor.executemany(statement, rows)
                         changed += max(0, cursor.rowcount)
+        return changed
+
+    def bury(self, tombstones: list[dict]) -> int:
+        """Turn our own rows named by ``tombstones`` (uid, project_key, project_name,
+        author, machine_id, machine_name, at) into tombstones, in one transaction: their
+        content goes, a new ``tx`` makes teammates pull the tombstone and delete their
+        copy. A uid that never reached the server gets a tombstone all the same (a push
+        may have landed unseen before a crash). Returns how many rows changed."""
+        if not tombstones:
+            return 0
+        statement = (
+            f"INSERT INTO {SCHEMA}.records (uid, kind, project_key, project_name, author,"
+            " machine_id, machine_name, claude_session_id, created_at, updated_at, body)"
+            " VALUES (%s, 'tombstone', %s, %s, %s, %s, %s, '', %s, %s, '{}')"
+            " ON CONFLICT (member, uid) DO UPDATE SET kind = 'tombstone', body = '{}',"
+            " claude_session_id = '', updated_at = excluded.updated_at,"
+            f" tx = pg_current_xact_id() WHERE {SCHEMA}.records.kind <> 'tombstone'")
+        changed = 0
+        with self.conn.transaction():
+            with self.conn.cursor() as cursor:
+                cursor.executemany(statement, [
+                    (t["uid"], t["project_key"], t["project_name"], t["author"], t["machine_id"],
+                     t["machine_name"], t["at"], t["at"]) for t in tombstones])
+                changed += max(0, cursor.rowcount)
         return changed
 
     def pull(self, project_key: str, after_tx: int, after_uid: str, *, exclude_machine: str,

@@ -1,23 +1,38 @@
 """Full-text search over observations, summaries and prompts.
 
 Contract: FTS5 tables (kept in sync by triggers, see ``migrations``) searched best first.
-User text is quoted term by term (``fts_query``), so it is never parsed as FTS syntax.
+A query in plain words means "any of these words, ranked" (``query_terms``): stop words
+("why", "did", "the" ...) are dropped unless nothing else is left, each remaining word is
+quoted (so user text is never FTS syntax) and the words are joined with OR; a row holding
+more of them, and rarer ones, ranks higher (bm25 sums over the words it holds). Text in
+double quotes stays one exact phrase, and a trailing ``*`` keeps its prefix meaning
+(``pars*``). The porter tokenizer already folds stems (``failing`` finds ``failed``).
+
+Every hit is a dict with ``kind`` (observation|summary|prompt), ``id``, ``score`` (lower
+is better), ``title`` and ``text`` (the stored text the words were matched against: for
+an observation its title, subtitle, narrative, facts and files; for a summary every field;
+for a prompt the prompt).
 
 How it stays fast at a million rows: FTS5's ``bm25()`` needs, for every query term, a
 pass over all rows holding that term (for its idf) and then a score for every match, so
 its cost grows with the number of matches: a word in a fifth of all rows took seconds at
-1M observations. So the ranking depends on how common the terms are, which costs one
-bounded probe per term (the newest ``EXACT_RANK_MAX_MATCHES + 1`` row ids, in the index):
-- every term is rarer than that: exact weighted bm25 over all matches, as before;
-- a term is more common: relevance tiers, newest first within each tier: first the
-  entries whose main column (an observation's title, a summary's request) holds every
-  term, then the rest. Both tiers are read from the index in row-id order and stop at
-  ``limit`` rows, so their cost does not depend on how many rows match.
-Hits of all kinds are merged by ``score`` (lower is better); tiered hits carry scores
-below every bm25 score (bm25 of a real match is never below ``TIER_SCORE``), first tier first.
+1M observations. So the ranking depends on how common the words are, which costs one
+bounded probe per word (the newest ``EXACT_RANK_MAX_MATCHES + 1`` row ids, in the index):
+- the rare words (at most that many matches) are ranked by exact weighted bm25 over any
+  of them; each common word a ranked row also holds lifts it a little (``COMMON_LIFT``:
+  a common word's idf is small, so it counts less than a rare one, as in bm25). Rows that
+  hold only common words come after them, as below;
+- every word is common: relevance tiers, newest first within each tier: the entries
+  whose main column (an observation's title, a summary's request) holds every word, then
+  those holding every word anywhere, then those holding any of them. Each tier is read
+  from the index in row-id order and stops at ``limit`` rows, so its cost does not
+  depend on how many rows match.
+Hits of all kinds are merged by ``score``; tiered hits of an all-common query carry
+scores below every bm25 score (bm25 of a real match is never below ``TIER_SCORE``), first
+tier first; the common-word rows after a ranked list carry scores above every bm25 score.
 """
 
-from claude_mem.store.db import observation_dict, summary_dict
+from claude_mem.store.db import observation_dict, summary_dict, with_agents
 from claude_mem.store.driver import sqlite3
 
 # bm25 column weights: a hit in a title says more than a hit in a long narrative.
@@ -40,38 +55,89 @@ MAX_TERMS = 32
 MAX_TERM_CHARS = 200
 MAX_QUERY_CHARS = 100_000
 
+# Words that carry no subject in a question about past work. Only these are dropped:
+# a word is kept whenever it could name something stored (a tool, an error, a file).
+STOP_WORDS = frozenset("""
+a about above after again against all am an and any are aren't as at be because been
+before being below between both but by can can't cannot could couldn't did didn't do
+does doesn't doing don't down during each ever few for from further had hadn't has hasn't
+have haven't having he her here hers herself him himself his how i i'm i've if in into is
+isn't it it's its itself just let's many me more most much my myself no nor not now of off on
+once only or other ought our ours ourselves out over own please same she should shouldn't
+so some such tell than that that's the their theirs them themselves then there there's
+these they they're this those through to too under until up upon us very was wasn't we
+we're we've were weren't what what's when where where's which while who who's whom why
+why's will with won't would wouldn't you you're you've your yours yourself yourselves
+""".split())
 
-def fts_query(text: str) -> str:
-    """Quote each whitespace-separated term so user text is never FTS syntax.
+# Characters stripped from a word's ends before it is looked up or searched ("fail?").
+_EDGE = "?!.,;:()[]{}<>'`“”‘’"
 
-    ``foo bar*`` becomes ``"foo" "bar"*`` (all terms must match; a trailing ``*`` keeps
-    its prefix meaning). Returns "" when nothing searchable is left.
-    """
-    terms = []
-    seen = set()
-    # SQLite ends a string at NUL: it would unbalance our quotes. Repeated terms add
-    # nothing to an AND query but cost FTS5 superlinear time (2,000 copies of one word
-    # took 8.7 s), so each term is kept once, and a query keeps its first MAX_TERMS terms
-    # of at most MAX_TERM_CHARS each.
-    for raw in text[:MAX_QUERY_CHARS].replace("\x00", " ").split():
+
+def _word_terms(text: str) -> list[tuple[str, bool]]:
+    """(word, is_prefix) for each whitespace-separated word, its edge punctuation gone."""
+    words = []
+    for raw in text.split():
         prefix = raw.endswith("*") and len(raw) > 1
-        term = (raw[:-1] if prefix else raw)[:MAX_TERM_CHARS]
-        term = term.replace('"', '""')
-        if not term.strip('"'):
+        word = (raw[:-1] if prefix else raw).strip(_EDGE)
+        if word:
+            words.append((word, prefix))
+    return words
+
+
+def query_terms(text: str) -> list[str]:
+    """The FTS5-quoted terms of a plain-words query (see the module docstring).
+
+    ``why did pytest fail`` -> ``['"pytest"', '"fail"']``; ``"exit code 2" tests*`` ->
+    ``['"exit code 2"', '"tests"*']``. Stop words go unless only stop words were given.
+    SQLite ends a string at NUL (it would unbalance our quotes); repeated terms add
+    nothing and cost FTS5 superlinear time, so each term is kept once, and a query keeps
+    its first ``MAX_TERMS`` terms of at most ``MAX_TERM_CHARS`` each.
+    """
+    text = str(text or "")[:MAX_QUERY_CHARS].replace("\x00", " ")
+    pieces = text.split('"')
+    if len(pieces) % 2 == 0:  # an unbalanced quote is an ordinary character
+        pieces = [text.replace('"', " ")]
+    content: list[str] = []
+    stopped: list[str] = []
+    for n, piece in enumerate(pieces):
+        if n % 2:  # inside quotes: one exact phrase
+            phrase = " ".join(piece.split())
+            if phrase:
+                content.append(f'"{phrase[:MAX_TERM_CHARS]}"')
             continue
-        quoted = f'"{term}"' + ("*" if prefix else "")
-        if quoted.lower() in seen:
+        for word, prefix in _word_terms(piece):
+            term = word[:MAX_TERM_CHARS].replace('"', '""')
+            quoted = f'"{term}"' + ("*" if prefix else "")
+            if not prefix and word.lower() in STOP_WORDS:
+                stopped.append(quoted)
+            else:
+                content.append(quoted)
+    terms, seen = [], set()
+    for quoted in content or stopped:
+        if quoted.lower() in seen or not quoted.strip('"*'):
             continue
         seen.add(quoted.lower())
         terms.append(quoted)
         if len(terms) >= MAX_TERMS:
             break
-    return " ".join(terms)
+    return terms
+
+
+def fts_query(text: str) -> str:
+    """The FTS5 MATCH expression for ``text``: its terms joined with OR; "" when nothing
+    searchable is left."""
+    return " OR ".join(query_terms(text))
 
 
 # A term with more matches than this is "common" (see the module docstring).
 EXACT_RANK_MAX_MATCHES = 2000
 TIER_SCORE = -1.0e6
+# How much each common word a ranked row also holds lifts its bm25 score (a fraction of
+# the score per rare word of the query).
+COMMON_LIFT = 0.3
+# How many of the rare words' best rows are looked at when common words lift them.
+LIFT_POOL = 100
 
 
 class _Kind:
@@ -84,21 +150,46 @@ class _Kind:
         self.project_column, self.main_column, self.decode = project_column, main_column, decode
 
 
+def _joined(*parts) -> str:
+    out = []
+    for part in parts:
+        if isinstance(part, (list, tuple)):
+            out.extend(str(p) for p in part if p)
+        elif part:
+            out.append(str(part))
+    return "\n".join(out)
+
+
+def observation_text(hit: dict) -> str:
+    """The stored text of an observation that search matches and meaning embeds."""
+    return _joined(hit.get("title"), hit.get("subtitle"), hit.get("narrative"),
+                   hit.get("facts"), hit.get("files_modified"), hit.get("files_read"))
+
+
+def summary_text(hit: dict) -> str:
+    """The stored text of a summary (every field)."""
+    return _joined(hit.get("request"), hit.get("investigated"), hit.get("learned"),
+                   hit.get("completed"), hit.get("next_steps"), hit.get("notes"),
+                   hit.get("files_edited"), hit.get("files_read"))
+
+
 def _observation_hit(row, score):
     hit = observation_dict(row)
     hit.update(kind="observation", score=score)
+    hit["text"] = observation_text(hit)
     return hit
 
 
 def _summary_hit(row, score):
     hit = summary_dict(row)
     hit.update(kind="summary", score=score, title=hit["request"])
+    hit["text"] = summary_text(hit)
     return hit
 
 
 def _prompt_hit(row, score):
     hit = dict(row)
-    hit.update(kind="prompt", title=row["prompt"], score=score)
+    hit.update(kind="prompt", title=row["prompt"], score=score, text=row["prompt"])
     return hit
 
 
@@ -118,49 +209,99 @@ KINDS = {
 
 
 class SearchRoom:
-    """The search method of ``Store`` (mixed in)."""
+    """The search methods of ``Store`` (mixed in)."""
 
     db: sqlite3.Connection
 
     def search(self, text: str, *, project: str | None = None, kinds=("observation",
                "summary", "prompt"), limit: int = 20) -> list[dict]:
-        """Full-text search, best first; each hit is a dict with ``kind`` and ``id``."""
-        query = fts_query(text)
-        if not query:
+        """Full-text search by words, best first; each hit is a dict with ``kind`` and ``id``."""
+        terms = query_terms(text)
+        if not terms:
             return []
         limit = clamp_limit(limit)
         hits: list[dict] = []
         for name in ("observation", "summary", "prompt"):
             if name in kinds:
-                kind = KINDS[name]
-                if self._has_common_term(kind, query):
-                    hits += self._search_tiers(kind, query, project, limit)
-                else:
-                    hits += self._search_ranked(kind, query, project, limit)
+                hits += self._search_kind(KINDS[name], terms, project, limit)
         hits.sort(key=lambda hit: hit["score"])
-        return hits[:limit]
+        return with_agents(self.db, hits[:limit])
 
-    def _has_common_term(self, kind: _Kind, query: str) -> bool:
-        # Terms never hold a space (fts_query splits on whitespace). A quoted term is a
-        # phrase of the tokenizer's tokens ("invoice_total_5" is invoice, total, 5), and
-        # bm25 reads every token's full list, so each token is probed on its own.
-        probes = set()
-        for term in query.split(" "):
-            if term.endswith("*"):
-                probes.add(term)
-                continue
+    def search_terms(self, kind: str, terms: list[str], *, project: str | None = None,
+                     limit: int = 20, counts: dict | None = None, quick: bool = False) -> list[dict]:
+        """``search`` of one kind for already-quoted ``terms`` (see ``query_terms``).
+
+        ``counts``: term -> ``term_matches`` already probed (not probed again). ``quick``:
+        when every word is common, only the cheapest tier (any word, newest first): the
+        every-word tiers intersect long lists and cost milliseconds at 100k rows.
+        """
+        return self._search_kind(KINDS[kind], terms, project, clamp_limit(limit),
+                                 counts=counts, quick=quick)
+
+    def term_matches(self, kind: str, term: str, most: int = EXACT_RANK_MAX_MATCHES + 1) -> int:
+        """How many rows of ``kind`` hold a quoted ``term``, counted up to ``most``."""
+        fts = KINDS[kind].fts
+        return self.db.execute(
+            f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
+            f" ORDER BY rowid DESC LIMIT ?)", (term, most)).fetchone()[0]
+
+    def indexed_rows(self, kind: str) -> int:
+        """About how many rows of ``kind`` the index holds (its highest row id: no count)."""
+        fts = KINDS[kind].fts
+        return self.db.execute(f"SELECT coalesce(max(rowid), 0) FROM {fts}").fetchone()[0]
+
+    def _is_common(self, kind: _Kind, term: str, counts: dict | None = None) -> bool:
+        # A quoted term is a phrase of the tokenizer's tokens ("invoice_total_5" is
+        # invoice, total, 5), and bm25 reads every token's full list, so each token is
+        # probed on its own.
+        if counts is not None and term in counts and " " not in term and not term.endswith("*") \
+                and term[1:-1].isalnum():
+            return counts[term] > EXACT_RANK_MAX_MATCHES
+        if term.endswith("*"):
+            probes = [term]
+        else:
             words = "".join(c if c.isalnum() else " " for c in term[1:-1]).split()
-            if len(words) > 1:
-                probes.update(f'"{word}"' for word in words)
-            else:
-                probes.add(term)
-        for term in sorted(probes):
-            newest = self.db.execute(
-                f"SELECT count(*) FROM (SELECT rowid FROM {kind.fts} WHERE {kind.fts} MATCH ?"
-                f" ORDER BY rowid DESC LIMIT ?)", (term, EXACT_RANK_MAX_MATCHES + 1)).fetchone()[0]
-            if newest > EXACT_RANK_MAX_MATCHES:
-                return True
-        return False
+            probes = [f'"{word}"' for word in words] if len(words) > 1 else [term]
+        return any(self.term_matches(kind.name, probe) > EXACT_RANK_MAX_MATCHES
+                   for probe in probes)
+
+    def _search_kind(self, kind: _Kind, terms: list[str], project, limit: int, *,
+                     counts: dict | None = None, quick: bool = False) -> list[dict]:
+        common = [term for term in terms if self._is_common(kind, term, counts)]
+        rare = [term for term in terms if term not in common]
+        if not rare:
+            return self._search_tiers(kind, terms, project, limit, TIER_SCORE, quick=quick)
+        hits = self._search_ranked(kind, " OR ".join(rare), project,
+                                   max(limit, LIFT_POOL) if common else limit)
+        if common and hits:
+            self._lift(kind, hits, common, len(rare))
+            hits.sort(key=lambda hit: hit["score"])
+        hits = hits[:limit]
+        if common and len(hits) < limit:
+            seen = {hit["id"] for hit in hits}
+            more = self._search_tiers(kind, common, project, limit + len(seen), 0.0, quick=quick)
+            hits += [hit for hit in more if hit["id"] not in seen][:limit - len(hits)]
+        return hits
+
+    def terms_held(self, kind: str, ids: list[int], terms: list[str]) -> dict:
+        """Which of the quoted ``terms`` each row of ``kind`` (by id) holds: {id: set}."""
+        held: dict = {}
+        if not ids:
+            return held
+        fts = KINDS[kind].fts
+        marks = ",".join("?" * len(ids))
+        for term in terms:
+            for (rowid,) in self.db.execute(
+                    f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid IN ({marks})",
+                    (term, *ids)):
+                held.setdefault(rowid, set()).add(term)
+        return held
+
+    def _lift(self, kind: _Kind, hits: list[dict], common: list[str], rare_count: int) -> None:
+        """Lift each ranked hit by the common words it also holds (see ``COMMON_LIFT``)."""
+        held = self.terms_held(kind.name, [hit["id"] for hit in hits], common)
+        for hit in hits:
+            hit["score"] *= 1.0 + COMMON_LIFT * len(held.get(hit["id"], ())) / rare_count
 
     def _search_ranked(self, kind: _Kind, query: str, project, limit: int) -> list[dict]:
         rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
@@ -170,11 +311,20 @@ class SearchRoom:
         params = (query, project, limit) if project else (query, limit)
         return [kind.decode(row, row["score"]) for row in self.db.execute(sql, params)]
 
-    def _search_tiers(self, kind: _Kind, query: str, project, limit: int) -> list[dict]:
+    def _search_tiers(self, kind: _Kind, terms: list[str], project, limit: int,
+                      base: float, *, quick: bool = False) -> list[dict]:
+        """Newest first within tiers: every word in the main column, every word anywhere,
+        any word. Scores start at ``base`` (``TIER_SCORE``: before every bm25 score; 0:
+        after every one) and grow tier by tier, row by row."""
         sql = (f"SELECT {kind.select} FROM {kind.fts} f {kind.join} WHERE {kind.fts} MATCH ?"
                + (f" AND {kind.project_column} = ?" if project else "")
                + " ORDER BY f.rowid DESC LIMIT ?")
-        tiers = [f"{kind.main_column} : ({query})", query] if kind.main_column else [query]
+        every = " ".join(terms)
+        tiers = [f"{kind.main_column} : ({every})"] if kind.main_column and not quick else []
+        if not quick or len(terms) == 1:
+            tiers.append(every)
+        if len(terms) > 1:
+            tiers.append(" OR ".join(terms))
         hits: list[dict] = []
         seen: set = set()
         for tier, match in enumerate(tiers):
@@ -184,8 +334,10 @@ class SearchRoom:
                 if row["id"] in seen:
                     continue
                 seen.add(row["id"])
-                # Newest first inside a tier; the first tier before the second.
-                hits.append(kind.decode(row, TIER_SCORE * (len(tiers) - tier) + len(hits)))
+                score = (base * (len(tiers) - tier) if base else tier * (limit + 1.0)) + len(hits)
+                hits.append(kind.decode(row, score))
+            if len(hits) >= limit:
+                break
         return hits[:limit]
 
     def search_snippets(self, text: str, hits: list[dict], *, start: str = "\x02",

@@ -27,15 +27,16 @@ class SessionsRoom:
                                    (session_id,)).fetchone())
 
     def open_session(self, claude_session_id: str, project: str, cwd: str,
-                     at: float, *, new_run: bool = False) -> dict:
-        """Find or create the session; a finished session that sees new activity reopens."""
+                     at: float, *, new_run: bool = False, agent: str = "claude-code") -> dict:
+        """Find or create the session; a finished session that sees new activity reopens.
+        ``agent``: the coding agent that recorded it, set when the session is created."""
         row = self.session_by_claude_id(claude_session_id)
         # RETURNING: the row as it now is, without reading it again.
         if row is None:
             cursor = self.db.execute(
                 "INSERT INTO sessions (claude_session_id, project, cwd, started_at,"
-                " last_activity_at) VALUES (?, ?, ?, ?, ?) RETURNING *",
-                (claude_session_id, project, cwd, at, at),
+                " last_activity_at, agent) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+                (claude_session_id, project, cwd, at, at, agent),
             )
         elif row["status"] != "active":
             cursor = self.db.execute(

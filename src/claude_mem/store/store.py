@@ -13,10 +13,12 @@ from claude_mem.store.queue import QueueRoom
 from claude_mem.store.search import SearchRoom
 from claude_mem.store.sessions import SessionsRoom
 from claude_mem.store.space import SpaceRoom
+from claude_mem.store.shown import ShownRoom
+from claude_mem.store.vectors import VectorRoom
 
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            SpaceRoom, FeedRoom, ForgetRoom, Database):
+            SpaceRoom, FeedRoom, ForgetRoom, VectorRoom, ShownRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a

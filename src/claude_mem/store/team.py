@@ -10,10 +10,16 @@ Contract:
   again before it was pushed is pushed once, in its newest version (``version``).
   A session belongs to a shared project when its project name is the shared folder's and
   its cwd is that folder or below it (so a nested repository is not swept in).
+- Deleting a row made here of a shared project (``forget``) leaves a tombstone in
+  ``team_tombstones`` (triggers of migration 7, in the same transaction) and drops the row
+  from the outbox; ``unshare`` leaves one for every row of the folder it stops sharing.
 - ``TeamStore(store)`` reads and writes those tables for ``claude-mem team`` and the sync:
-  ``share``/``unshare``, ``outbox_batch``/``outbox_done``, ``apply_pulled`` (rows and the
-  project's pull cursor in the same transactions, short ones: a crash half way repeats nothing), the
-  machine's random id (new with each database) and the last sync's outcome.
+  ``share``/``unshare``, ``outbox_batch``/``outbox_done``, ``tombstone_batch``/
+  ``tombstones_done``, ``apply_pulled`` (rows and the project's pull cursor in the same
+  transactions, short ones (the lock budget): a crash half way repeats nothing; a pulled
+  tombstone deletes our copy of the row, and the teammate's session here once it is
+  empty), the machine's random id (new with each database) and the last sync's outcome.
+  Pulled rows are keyed here by ``member/uid``, as on the server.
 """
 from __future__ import annotations
 
@@ -97,14 +103,27 @@ class TeamStore:
     def unshare(self, root: str) -> tuple[str, str] | None:
         """Stop sharing the folder ``root``; the project too when no folder shares it any more.
 
-        Returns (project_key, name), or None when ``root`` was not shared. Rows already
-        pushed stay on the server (an administrator deletes them there).
+        Returns (project_key, name), or None when ``root`` was not shared. What this folder's
+        sessions made leaves the outbox and gets a tombstone: the next sync takes it off the
+        server and out of teammates' memory.
         """
+        now = time.time()
         with self.store.write():
             row = self.db.execute("SELECT project_key, name FROM team_roots WHERE root = ?",
                                   (root,)).fetchone()
             if row is None:
                 return None
+            for kind, table in (("observation", "observations"), ("summary", "summaries")):
+                mine = (f"SELECT t.id FROM {table} t JOIN sessions s ON s.id = t.session_id"
+                        f" WHERE t.member IS NULL AND s.project = ? AND (s.cwd = ?"
+                        f" OR substr(s.cwd, 1, length(?) + 1) = ? || '/')")
+                args = (row[1], root, root, root)
+                self.db.execute(
+                    f"INSERT OR IGNORE INTO team_tombstones (kind, row_id, project_key, name,"
+                    f" queued_at) SELECT ?, id, ?, ?, ? FROM ({mine})",
+                    (kind, row[0], row[1], now, *args))
+                self.db.execute(f"DELETE FROM team_outbox WHERE kind = ? AND row_id IN ({mine})",
+                                (kind, *args))
             self.db.execute("DELETE FROM team_roots WHERE root = ?", (root,))
             left = self.db.execute("SELECT 1 FROM team_roots WHERE project_key = ?",
                                    (row[0],)).fetchone()
@@ -132,6 +151,29 @@ class TeamStore:
 
     def outbox_depth(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM team_outbox").fetchone()[0]
+
+    def tombstone_depth(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM team_tombstones").fetchone()[0]
+
+    # -- forgetting -------------------------------------------------------------------
+
+    def tombstone_batch(self, limit: int, *, machine_id: str, author: str,
+                        machine_name: str) -> tuple[list[tuple], list[dict]]:
+        """The oldest tombstones waiting (left by ``forget`` and ``unshare``: the triggers of
+        migration 7), as entries for ``tombstones_done`` and as rows for ``bury``."""
+        entries = self.db.execute(
+            "SELECT kind, row_id, project_key, name, queued_at FROM team_tombstones"
+            " ORDER BY queued_at, kind, row_id LIMIT ?", (limit,)).fetchall()
+        records = [{"uid": f"{machine_id}:{kind[0]}:{row_id}", "project_key": key,
+                    "project_name": name, "author": author, "machine_id": machine_id,
+                    "machine_name": machine_name, "at": at}
+                   for kind, row_id, key, name, at in entries]
+        return [(e[0], e[1]) for e in entries], records
+
+    def tombstones_done(self, entries: list[tuple]) -> None:
+        with self.store.write():
+            self.db.executemany("DELETE FROM team_tombstones WHERE kind = ? AND row_id = ?",
+                                entries)
 
     # -- pushing ----------------------------------------------------------------------
 
@@ -221,6 +263,9 @@ class TeamStore:
             for rec in records:
                 if rec["body"] is None:
                     continue
+                if rec["kind"] == "tombstone":
+                    self._bury_pulled(rec)
+                    continue
                 try:
                     stored += self._store_pulled(name, rec, sessions)
                 except (sqlite3.IntegrityError, KeyError, TypeError) as exc:
@@ -234,6 +279,30 @@ class TeamStore:
                 (last["tx"], last["uid"], time.time(), project_key,
                  last["tx"], last["tx"], last["uid"]))
         return stored
+
+    @staticmethod
+    def local_uid(rec: dict) -> str:
+        """A pulled row's key here: its member's role and its uid (the server's key), so a
+        teammate's row under someone else's uid can never stand in for theirs."""
+        return f"{rec['member']}/{rec['uid']}"
+
+    def _bury_pulled(self, rec: dict) -> None:
+        """A teammate forgot a row (or stopped sharing it): our copy goes, and the session
+        standing for theirs goes too once nothing is left in it. Rows pulled before keys
+        had the member in them are matched by their uid alone."""
+        keys = (self.local_uid(rec), rec["uid"])
+        sessions = set()
+        for table in ("observations", "summaries"):
+            for row in self.db.execute(
+                    f"DELETE FROM {table} WHERE uid IN (?, ?) AND member IS NOT NULL"
+                    " RETURNING session_id", keys).fetchall():
+                sessions.add(row[0])
+        for session in sessions:
+            self.db.execute(
+                "DELETE FROM sessions WHERE id = ? AND member IS NOT NULL"
+                " AND NOT EXISTS (SELECT 1 FROM observations WHERE session_id = ?)"
+                " AND NOT EXISTS (SELECT 1 FROM summaries WHERE session_id = ?)",
+                (session, session, session))
 
     def _mirror_session(self, project: str, rec: dict, who: str, where: str) -> int:
         """The local session row standing for a teammate's session (made on first sight)."""
@@ -257,6 +326,7 @@ class TeamStore:
                         " WHERE id = ? AND member IS NOT NULL AND last_activity_at < ?",
                         (rec["updated_at"], session, rec["updated_at"]))
         dumps = lambda v: json.dumps(list(v or []), ensure_ascii=False)  # noqa: E731
+        uid = self.local_uid(rec)
         if rec["kind"] == "observation":
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO observations (session_id, project, prompt_number, type,"
@@ -267,9 +337,13 @@ class TeamStore:
                  str(body["title"]), body.get("subtitle") or "", dumps(body.get("facts")),
                  body.get("narrative") or "", dumps(body.get("concepts")),
                  dumps(body.get("files_read")), dumps(body.get("files_modified")),
-                 body.get("tool_name") or "", "team:" + rec["uid"],
-                 body.get("generated_by") or "?", rec["created_at"], rec["uid"], who, where))
+                 body.get("tool_name") or "", "team:" + uid,
+                 body.get("generated_by") or "?", rec["created_at"], uid, who, where))
             return cursor.rowcount
+        # A summary pulled before keys had the member in them takes the new key, so that
+        # its next version updates it instead of clashing with it.
+        self.db.execute("UPDATE summaries SET uid = ? WHERE uid = ? AND member IS NOT NULL",
+                        (uid, rec["uid"]))
         cursor = self.db.execute(
             "INSERT INTO summaries (session_id, project, prompt_number, request, investigated,"
             " learned, completed, next_steps, notes, files_read, files_edited, generated_by,"
@@ -285,6 +359,6 @@ class TeamStore:
              body.get("investigated") or "", body.get("learned") or "",
              body.get("completed") or "", body.get("next_steps") or "", body.get("notes") or "",
              dumps(body.get("files_read")), dumps(body.get("files_edited")),
-             body.get("generated_by") or "?", rec["created_at"], rec["updated_at"], rec["uid"],
+             body.get("generated_by") or "?", rec["created_at"], rec["updated_at"], uid,
              who, where))
         return cursor.rowcount

@@ -1,11 +1,14 @@
 """One team sync, and the worker's thread that runs it.
 
 Contract:
-- ``sync_once(store, settings)`` pushes the outbox to PostgreSQL in batches (each batch
-  one server transaction, then dropped from the outbox locally) and pulls, per shared
+- ``sync_once(store, settings)`` pushes tombstones (``forget``/``unshare``: our rows on the
+  server become tombstones), then the outbox, to PostgreSQL in batches (each batch
+  one server transaction, then dropped locally) and pulls, per shared
   project, what other machines pushed since the project's cursor (each batch stored
   locally together with the new cursor). A crash anywhere repeats at most one batch,
-  and repeating changes nothing (unique ids, ``ON CONFLICT``). Returns what moved.
+  and repeating changes nothing (unique ids, ``ON CONFLICT``). A pulled tombstone deletes
+  our copy of a teammate's row. Returns what moved (``buried``: tombstones pushed,
+  ``removed``: teammates' tombstones applied).
 - At most one sync runs per data dir at a time (``sync_lock``: an ``flock`` on
   ``team-sync.lock``); ``claude-mem team sync`` waits for it, the worker's thread skips
   a turn when it is taken.
@@ -25,7 +28,7 @@ import time
 
 from claude_mem import config, log
 from claude_mem.store.postgres import SCHEMA_VERSION, TeamDatabase, TeamDatabaseError
-from claude_mem.team.urls import mask_error
+from claude_mem.dburl import mask_error
 
 _MAX_BACKOFF = 300.0
 
@@ -82,14 +85,6 @@ def sync_lock(wait: float = 0.0):
         os.close(fd)
 
 
-def _fault(point: str) -> None:
-    # Fault injection for the tests: die by SIGKILL at an exact point of a sync.
-    if os.environ.get("CLAUDE_MEM_TEAM_FAULT") == point:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def sync_once(store, settings, *, team=None) -> dict:
     """Push the outbox, pull teammates' rows; raises TeamDatabaseError when the server fails.
 
@@ -105,9 +100,10 @@ def sync_once(store, settings, *, team=None) -> dict:
     team = team or TeamStore(store)
     projects = team.shared_projects()
     result: dict = {"started_at": time.time(), "pushed": 0, "pushed_new": 0, "pulled": 0,
+                    "buried": 0, "removed": 0,
                     "pulled_from": {}, "projects": [p["name"] for p in projects],
                     "push_seconds": 0.0, "pull_seconds": 0.0}
-    if not projects and not team.outbox_depth():
+    if not projects and not team.outbox_depth() and not team.tombstone_depth():
         result["note"] = "no shared projects (run `claude-mem team share` in one)"
         return _finish(team, result)
     machine = team.machine_id()
@@ -125,13 +121,22 @@ def sync_once(store, settings, *, team=None) -> dict:
                     f"needs v{SCHEMA_VERSION}: an administrator runs `claude-mem team init-db`")
             result["role"], result["team"] = who["role"], who["team"]
             phase = time.perf_counter()
+            # Tombstones first: a forgotten row's local id may already carry a new row,
+            # whose push below must find the old one buried, not alive.
+            while True:
+                entries, tombstones = team.tombstone_batch(batch, machine_id=machine,
+                                                           author=author, machine_name=host)
+                if not entries:
+                    break
+                pg.bury(tombstones)
+                team.tombstones_done(entries)
+                result["buried"] += len(tombstones)
             while True:
                 entries, records = team.outbox_batch(batch, machine_id=machine, author=author,
                                                      machine_name=host)
                 if not entries:
                     break
                 result["pushed_new"] += pg.push(records)
-                _fault("after-push")
                 team.outbox_done(entries)
                 result["pushed"] += len(records)
             result["push_seconds"] = time.perf_counter() - phase
@@ -144,10 +149,11 @@ def sync_once(store, settings, *, team=None) -> dict:
                     if not rows:
                         break
                     stored = team.apply_pulled(key, rows)
-                    _fault("after-pull")
                     result["pulled"] += stored
                     for row in rows:
-                        if row["body"] is not None:
+                        if row["kind"] == "tombstone":
+                            result["removed"] += row["body"] is not None
+                        elif row["body"] is not None:
                             who_name = row["author"] or row["member"]
                             result["pulled_from"][who_name] = result["pulled_from"].get(who_name, 0) + 1
                     if len(rows) < batch:

@@ -1,7 +1,9 @@
 """The viewer's HTML pages, rendered on the server from what the store returns.
 
 Contract: pure functions from dicts to ``str`` (no I/O). Every stored text goes through
-``esc`` (HTML-escaped), so memory that contains markup shows as text and never runs.
+``esc`` (HTML-escaped), so memory that contains markup shows as text and never runs; the
+model's prose (summaries, replies, narratives) goes through ``markdown.to_html``, which escapes
+everything first and then adds only attribute-free tags (bold, code, lists).
 Pages link one stylesheet and one script from ``/static/`` (served locally, no CDN); they
 work without the script, which only adds the live feed, the status panel's updates and
 keyboard shortcuts.
@@ -14,6 +16,7 @@ import time
 
 from claude_mem.models import OBSERVATION_TYPES
 from claude_mem.text import when
+from claude_mem.viewer import markdown
 
 # What the type filter offers: prompts, summaries, then each observation type.
 FEED_TYPES = ("prompt", "summary", *OBSERVATION_TYPES)
@@ -131,14 +134,17 @@ def _summary_block(summary: dict) -> str:
                        ("Learned", "learned"), ("Completed", "completed"),
                        ("Next steps", "next_steps"), ("Notes", "notes")):
         value = (summary.get(key) or "").strip()
-        if value:
-            rows.append(f"<dt>{label}</dt><dd>{esc(value)}</dd>")
+        if value:  # the model writes Markdown: shown as such, every character escaped first
+            rows.append(f"<dt>{label}</dt><dd class='md'>{markdown.to_html(value)}</dd>")
     for label, key in (("Files read", "files_read"), ("Files edited", "files_edited")):
         if summary.get(key):
             rows.append(f"<dt>{label}</dt><dd>{_files(summary[key])}</dd>")
     return (f"<div class='summary' id='summary-{summary['prompt_number']}'>"
             f"<h4>{mark('summary')} Summary <span class='meta'>{time_tag(summary.get('updated_at'))}"
             f" · {esc(summary.get('generated_by'))}</span></h4><dl>{''.join(rows)}</dl></div>")
+
+
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex", "gemini": "Gemini CLI"}
 
 
 def session_page(detail: dict) -> str:
@@ -167,7 +173,9 @@ def session_page(detail: dict) -> str:
     body = (
         f"<p class='crumbs'><a href='/?project={esc(s['project'])}'>{esc(s['project'])}</a> ›</p>"
         f"<h1>Session #{s['id']} <code>{esc(s['claude_session_id'][:8])}</code></h1>"
-        f"<p class='meta'>{esc(s['project'])} · <code>{esc(s['cwd'])}</code> · {status} · started "
+        f"<p class='meta'>{esc(s['project'])} · <code>{esc(s['cwd'])}</code> · "
+        f"<span class='agent'>{esc(AGENT_NAMES.get(s.get('agent') or 'claude-code', s.get('agent')))}</span> · "
+        f"{status} · started "
         f"{time_tag(s['started_at'])} · last activity {time_tag(s['last_activity_at'])} · "
         f"{len(prompts)} prompts · {len(detail['observations'])} observations · "
         f"runs {s['runs']}</p>"
@@ -187,7 +195,8 @@ def observation_page(obs: dict, session: dict, neighbours: tuple) -> str:
         f"<p class='meta'>#{obs['id']} · {time_tag(obs['created_at'])} · "
         f"{esc(obs.get('tool_name') or 'no tool')} · {esc(obs.get('generated_by'))}</p>",
         f"<h2>Facts</h2><ul class='facts'>{facts}</ul>" if facts else "",
-        f"<h2>Narrative</h2><p class='narrative'>{esc(obs['narrative'])}</p>" if obs.get("narrative") else "",
+        f"<h2>Narrative</h2><div class='narrative md'>{markdown.to_html(obs['narrative'])}</div>"
+        if obs.get("narrative") else "",
     ]
     for label, key in (("Files modified", "files_modified"), ("Files read", "files_read"),
                        ("Concepts", "concepts")):
@@ -212,7 +221,7 @@ def result_link(hit: dict) -> str:
 
 
 def search_page(q: str, project: str, type_: str, hits: list[dict], snippets: dict,
-                projects: list[str], limit: int) -> str:
+                projects: list[str], limit: int, mode: str = "") -> str:
     form = (
         "<form class='search-form' action='/search' role='search'>"
         "<label class='grow'>Words <input name='q' type='search' maxlength='1000' "
@@ -220,10 +229,14 @@ def search_page(q: str, project: str, type_: str, hits: list[dict], snippets: di
         f"<label>Project <select name='project'>{_options(projects, project, 'all projects')}</select></label>"
         "<label>Kind <select name='type'>"
         f"{_options(('observation', 'summary', 'prompt'), type_, 'everything')}</select></label>"
+        "<label>By <select name='mode'>"
+        f"{_options(('words', 'meaning', 'both'), mode, 'default')}</select></label>"
         "<button>Search</button></form>")
     if not q.strip():
         return layout("Search", "<h1>Search</h1>" + form
-                      + "<p class='meta'>Every word must match; a trailing * matches a prefix.</p>",
+                      + "<p class='meta'>Any of the words finds a result, more of them and rarer ones rank it "
+                      "higher; \"words in double quotes\" match as a phrase; a trailing * matches a "
+                      "prefix. With search by meaning installed, results close in meaning come too.</p>",
                       active="search")
     rows = []
     for hit in hits:
@@ -234,7 +247,9 @@ def search_page(q: str, project: str, type_: str, hits: list[dict], snippets: di
             f"<li class='hit'>{mark(label)} <a href='{result_link(hit)}'>{esc(title)}</a> "
             f"<span class='meta'>{esc(hit.get('project'))} · "
             f"{time_tag(hit.get('created_at') or hit.get('updated_at'))}</span>"
-            + (f"<p class='snippet'>{highlighted(snippet)}</p>" if snippet else "") + "</li>")
+            + (f"<p class='snippet'>{highlighted(snippet)}</p>" if snippet else
+               ("<p class='snippet meta'>close in meaning</p>" if hit.get("matched") == "meaning"
+                else "")) + "</li>")
     more = (f"<p class='meta'>Showing the best {limit}; narrow the words or the filters.</p>"
             if len(hits) >= limit else "")
     body = ("<h1>Search</h1>" + form

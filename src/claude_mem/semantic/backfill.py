@@ -1,0 +1,125 @@
+"""The worker's embedding thread: vectors for what was stored, off every hook's path.
+
+Contract:
+- ``EmbedThread.start_for(settings)`` starts it when search by meaning is wanted
+  (``search_mode`` is not ``words``) and its packages are installed; else None. It has
+  its own store connection and loads the model itself, so the worker's drain never waits
+  on the model (and no hook ever does: hooks only queue).
+- It embeds rows without a current vector, newest first (``Store.rows_to_embed``), a
+  batch at a time, each batch stored in one short transaction (``save_vectors``, which
+  skips rows deleted or re-made meanwhile). Existing memory is the same work: the
+  background backfill is this loop finding older rows without vectors.
+- ``poke()`` (the worker calls it after storing something) makes it look again at once;
+  otherwise it looks every ``IDLE_SECONDS``. Once a kind is fully embedded it only looks
+  above the highest id it saw (summaries, which are re-made in place, every time), and
+  all of it again every ``RESCAN_SECONDS``.
+- ``progress()`` is what ``status`` shows: rows embedded since the start, the rate, the
+  model, the last error. ``stop()`` ends it within one batch.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+from claude_mem import log
+
+BATCH = 16
+IDLE_SECONDS = 30.0
+RESCAN_SECONDS = 600.0
+KINDS = ("summary", "observation", "prompt")  # summaries first: the densest memory
+
+
+class EmbedThread(threading.Thread):
+    def __init__(self, settings):
+        super().__init__(name="claude-mem-embed", daemon=True)
+        from claude_mem.semantic.base import model_setting
+
+        self.settings = settings
+        self.model_name = model_setting(settings)
+        self.wake = threading.Event()
+        self.stopping = threading.Event()
+        self.embedded = 0
+        self.busy_seconds = 0.0
+        self.started_at = time.time()
+        self.last_error = ""
+        self.model = ""
+        self.floor = {kind: 0 for kind in KINDS}
+        self.rescan_at = 0.0
+
+    @classmethod
+    def start_for(cls, settings):
+        from claude_mem.semantic.base import available, model_setting
+
+        if str(getattr(settings, "search_mode", "auto")) == "words":
+            return None
+        if not available(model_setting(settings)):
+            return None
+        thread = cls(settings)
+        thread.start()
+        return thread
+
+    def poke(self) -> None:
+        self.wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self.stopping.set()
+        self.wake.set()
+        self.join(timeout)
+
+    def progress(self) -> dict:
+        rate = self.embedded / self.busy_seconds if self.busy_seconds > 0 else 0.0
+        return {"model": self.model, "embedded_since_start": self.embedded,
+                "rows_per_second": round(rate, 1), "last_error": self.last_error}
+
+    def run(self) -> None:
+        from claude_mem.semantic.base import embedder
+        from claude_mem.store import open_store
+
+        store = None
+        try:
+            model = embedder(self.model_name)
+            self.model = model.model
+            store = open_store(busy_timeout_ms=15000)
+            while not self.stopping.is_set():
+                try:
+                    did = self.step(store, model)
+                except Exception as exc:  # a bad row or a locked file: try again later
+                    self.last_error = repr(exc)
+                    log.warning(f"embedding failed: {exc!r}")
+                    did = False
+                if not did:
+                    self.wake.wait(IDLE_SECONDS)
+                    self.wake.clear()
+        except Exception as exc:  # the model cannot load: words-only search goes on
+            self.last_error = repr(exc)
+            log.error(f"search by meaning is off: the embedding model did not load: {exc!r}")
+        finally:
+            if store is not None:
+                store.close()
+
+    def step(self, store, model) -> bool:
+        """Embed one batch of whatever waits; False when nothing waited."""
+        from claude_mem.semantic import codec
+        from claude_mem.store.search import observation_text, summary_text
+
+        now = time.monotonic()
+        if now >= self.rescan_at:
+            self.floor = {kind: 0 for kind in KINDS}
+            self.rescan_at = now + RESCAN_SECONDS
+        text_of = {"observation": observation_text, "summary": summary_text,
+                   "prompt": lambda row: row["prompt"]}
+        for kind in KINDS:
+            top = store.highest_id(kind)
+            rows = store.rows_to_embed(kind, model.model, above=self.floor[kind], limit=BATCH)
+            if not rows:
+                if kind != "summary":
+                    self.floor[kind] = top  # all below is embedded: look above it only
+                continue
+            started = time.monotonic()
+            vectors = model.passages([text_of[kind](row) for row in rows])
+            items = [(kind, row, codec.pack(vector)) for row, vector in zip(rows, vectors)]
+            stored = store.save_vectors(items, model.model)
+            self.busy_seconds += time.monotonic() - started
+            self.embedded += stored
+            return True
+        return False

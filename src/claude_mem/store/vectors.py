@@ -1,0 +1,134 @@
+"""Vectors for search by meaning: what is embedded, what waits, and reading them back.
+
+Contract:
+- One vector per observation, summary and prompt (``vectors``, migration 8), for one
+  ``model`` name; a row embedded by another model counts as waiting. Vectors are opaque
+  BLOBs here (``semantic.codec`` packs them); the store never imports numpy.
+- ``rows_to_embed(kind, model, below, limit)``: rows without a current vector, newest
+  first, below an id (the backfill walks down from the top); each with its ``project``
+  and the columns the text is made of (the stored, privacy-cleaned text: never anything
+  else). ``save_vectors`` stores a batch in one transaction, skipping rows deleted or
+  changed meanwhile (a summary re-made while it was being embedded keeps no stale vector).
+- Triggers (see ``migrations.m008_asking_memory``) delete the vector of a deleted row or a row
+  whose text changed, so forget, cascades and re-made summaries need nothing here.
+- ``vectors_after(id, model)`` reads vectors stored after an id, in id order (ids only
+  grow); ``vectors_mark(model)`` is (count, highest id): a reader's copy is current when
+  it holds that many vectors up to that id.
+"""
+
+import time
+
+from claude_mem.store.db import observation_dict, summary_dict
+from claude_mem.store.driver import sqlite3
+
+VECTOR_KINDS = ("observation", "summary", "prompt")
+
+# What each kind's text is read from; the project comes along (prompts: their session's).
+_WAITING = {
+    "observation": ("SELECT o.* FROM observations o LEFT JOIN vectors v"
+                    " ON v.kind = 'observation' AND v.item_id = o.id"
+                    " WHERE (v.id IS NULL OR v.model != ?) AND o.id < ? AND o.id > ? ORDER BY o.id DESC LIMIT ?"),
+    "summary": ("SELECT m.* FROM summaries m LEFT JOIN vectors v"
+                " ON v.kind = 'summary' AND v.item_id = m.id"
+                " WHERE (v.id IS NULL OR v.model != ?) AND m.id < ? AND m.id > ? ORDER BY m.id DESC LIMIT ?"),
+    "prompt": ("SELECT p.*, s.project FROM user_prompts p JOIN sessions s ON s.id = p.session_id"
+               " LEFT JOIN vectors v ON v.kind = 'prompt' AND v.item_id = p.id"
+               " WHERE (v.id IS NULL OR v.model != ?) AND p.id < ? AND p.id > ? ORDER BY p.id DESC LIMIT ?"),
+}
+_DECODE = {"observation": observation_dict, "summary": summary_dict, "prompt": dict}
+# The row is still there with the text that was embedded (a summary: not re-made since).
+_STILL = {
+    "observation": "SELECT project FROM observations WHERE id = ?",
+    "summary": "SELECT project FROM summaries WHERE id = ? AND updated_at = ?",
+    "prompt": ("SELECT s.project FROM user_prompts p JOIN sessions s ON s.id = p.session_id"
+               " WHERE p.id = ? AND p.prompt = ?"),
+}
+_TABLE = {"observation": "observations", "summary": "summaries", "prompt": "user_prompts"}
+TOP = 2**63 - 1
+
+
+class VectorRoom:
+    """Vector methods of ``Store`` (mixed in)."""
+
+    db: sqlite3.Connection
+
+    def rows_to_embed(self, kind: str, model: str, *, below: int = TOP, above: int = 0,
+                      limit: int = 32) -> list[dict]:
+        """Rows of ``kind`` with no vector of ``model``, newest first, ids between
+        ``above`` and ``below`` (both excluded)."""
+        return [_DECODE[kind](row) for row in self.db.execute(
+            _WAITING[kind], (model, below, above, limit))]
+
+    def highest_id(self, kind: str) -> int:
+        return self.db.execute(f"SELECT coalesce(max(id), 0) FROM {_TABLE[kind]}").fetchone()[0]
+
+    def save_vectors(self, items, model: str) -> int:
+        """Store ``(kind, row, blob)`` items in one transaction; returns how many were stored.
+
+        ``row`` is the dict ``rows_to_embed`` gave; a row deleted or changed since is skipped.
+        """
+        stored = 0
+        now = time.time()
+        with self.write():
+            for kind, row, blob in items:
+                check = (row["id"], row["updated_at"]) if kind == "summary" else (
+                    (row["id"], row["prompt"]) if kind == "prompt" else (row["id"],))
+                found = self.db.execute(_STILL[kind], check).fetchone()
+                if found is None:
+                    continue
+                self.db.execute(
+                    "INSERT INTO vectors (kind, item_id, project, model, vector, made_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, item_id) DO UPDATE SET"
+                    " project = excluded.project, model = excluded.model,"
+                    " vector = excluded.vector, made_at = excluded.made_at",
+                    (kind, row["id"], found[0], model, blob, now))
+                stored += 1
+        return stored
+
+    def vectors_after(self, after_id: int, model: str, limit: int = 50_000) -> list[tuple]:
+        """``(id, kind, item_id, project, blob)`` of vectors stored after ``after_id``."""
+        return self.db.execute(
+            "SELECT id, kind, item_id, project, vector FROM vectors WHERE id > ? AND model = ?"
+            " ORDER BY id LIMIT ?", (after_id, model, limit)).fetchall()
+
+    def vectors_mark(self, model: str) -> tuple[int, int]:
+        """(how many vectors of ``model``, the highest id of any vector)."""
+        count = self.db.execute("SELECT count(*) FROM vectors WHERE model = ?", (model,)).fetchone()[0]
+        top = self.db.execute("SELECT coalesce(max(id), 0) FROM vectors").fetchone()[0]
+        return count, top
+
+    def vector_progress(self, model: str) -> dict:
+        """Per kind: rows, rows embedded by ``model``; and the totals."""
+        done = dict(self.db.execute(
+            "SELECT kind, count(*) FROM vectors WHERE model = ? GROUP BY kind", (model,)).fetchall())
+        report = {}
+        for kind in VECTOR_KINDS:
+            rows = self.db.execute(f"SELECT count(*) FROM {_TABLE[kind]}").fetchone()[0]
+            report[kind] = {"rows": rows, "embedded": min(rows, done.get(kind, 0))}
+        report["rows"] = sum(report[k]["rows"] for k in VECTOR_KINDS)
+        report["embedded"] = sum(report[k]["embedded"] for k in VECTOR_KINDS)
+        return report
+
+    def has_vectors(self, model: str) -> bool:
+        return self.db.execute("SELECT 1 FROM vectors WHERE model = ? LIMIT 1", (model,)).fetchone() is not None
+
+    def hits_by_ids(self, kind: str, ids) -> dict:
+        """Search-hit dicts (as ``search`` makes them, score 0) for ids of one kind, by id."""
+        from claude_mem.store.search import KINDS
+
+        ids = [int(i) for i in ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        decode = KINDS[kind].decode
+        return {row["id"]: decode(row, 0.0)
+                for row in self.db.execute(_BY_ID[kind].format(marks=marks), ids)}
+
+
+_BY_ID = {
+    "observation": "SELECT o.* FROM observations o WHERE o.id IN ({marks})",
+    "summary": ("SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s"
+                " ON s.id = m.session_id WHERE m.id IN ({marks})"),
+    "prompt": ("SELECT p.*, s.project, s.claude_session_id FROM user_prompts p JOIN sessions s"
+               " ON s.id = p.session_id WHERE p.id IN ({marks})"),
+}

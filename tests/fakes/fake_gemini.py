@@ -1,0 +1,131 @@
+"""A fake Gemini API for the real Gemini CLI (standard library only).
+
+Gemini CLI (``GOOGLE_GEMINI_BASE_URL`` pointed here, an API key of any value) POSTs
+``/v1beta/models/<model>:streamGenerateContent?alt=sse`` once per model turn and reads
+server-sent events, each ``data: {"candidates": [{"content": {"role": "model", "parts": [...]},
+"finishReason": ...}], "usageMetadata": ...}``. A part is ``{"text": …}`` or
+``{"functionCall": {"name", "args"}}``. ``generateContent`` (no stream) gets the same reply as
+one JSON object.
+
+Replies come from the same stateless ``Script`` of ``Rule``s as the Responses fake
+(``fake_responses``): the rule whose ``match`` is in the last user text (not a function
+response) is chosen, the turn is the number of function responses after it. Turns:
+``Shell(cmd)`` -> ``run_shell_command``, ``WriteFile(path, content)`` -> ``write_file``,
+``Say(text)`` -> the final text. Requests are recorded in ``srv.requests`` (parsed bodies).
+"""
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fakes.fake_responses import Rule, Say, Script, Shell  # noqa: F401 - one vocabulary
+
+__all__ = ["FakeGeminiServer", "WriteFile", "Rule", "Say", "Script", "Shell"]
+
+
+@dataclass(frozen=True)
+class WriteFile:
+    path: str
+    content: str
+
+
+def _last_prompt(body: dict) -> tuple[str, int]:
+    contents = body.get("contents") or []
+    for i in range(len(contents) - 1, -1, -1):
+        parts = contents[i].get("parts") or [] if isinstance(contents[i], dict) else []
+        if contents[i].get("role") == "user" and not any("functionResponse" in p for p in parts):
+            text = "".join(p.get("text", "") for p in parts if isinstance(p, dict))
+            if text.strip():
+                turn = sum(1 for c in contents[i + 1:] for p in c.get("parts") or []
+                           if isinstance(p, dict) and "functionResponse" in p)
+                return text, turn
+    return "", 0
+
+
+def _reply(script: Script, body: dict) -> dict:
+    prompt, turn = _last_prompt(body)
+    step = script.default
+    for rule in script.rules:
+        if rule.match in prompt:
+            step = rule.turns[turn] if turn < len(rule.turns) else script.default
+            break
+    if isinstance(step, Shell):
+        part = {"functionCall": {"name": "run_shell_command", "args": {"command": step.command}}}
+    elif isinstance(step, WriteFile):
+        part = {"functionCall": {"name": "write_file", "args": {"file_path": step.path, "content": step.content}}}
+    else:
+        part = {"text": step.text if isinstance(step, Say) else str(step)}
+    return {"candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
+            "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self._send(404, b'{"error": {"message": "not here"}}')
+
+    def do_POST(self):
+        server = self.server.owner
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._send(400, b'{"error": {"message": "not JSON"}}')
+            return
+        path = self.path.split("?")[0]
+        if path.endswith(":countTokens"):
+            self._send(200, b'{"totalTokens": 10}')
+            return
+        if not path.endswith((":streamGenerateContent", ":generateContent")):
+            self._send(404, b'{"error": {"message": "unknown endpoint"}}')
+            return
+        try:
+            with server.lock:
+                server.requests.append(body)
+            reply = _reply(server.script, body)
+        except Exception as exc:  # a bug in a script: answer 500, keep it for the test
+            server.errors.append(repr(exc))
+            self._send(500, json.dumps({"error": {"message": repr(exc)}}).encode())
+            return
+        if path.endswith(":streamGenerateContent"):
+            self._send(200, f"data: {json.dumps(reply)}\r\n\r\n".encode(), "text/event-stream")
+        else:
+            self._send(200, json.dumps(reply).encode())
+
+
+class FakeGeminiServer:
+    def __init__(self, script: Script):
+        self.script = script
+        self.requests: list[dict] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._httpd.daemon_threads = True
+        self._httpd.owner = self
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._httpd.shutdown()
+        self._httpd.server_close()

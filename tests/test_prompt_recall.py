@@ -1,0 +1,93 @@
+"""Recall at the prompt, through the real hooks and worker: the recorded acme-billing session
+goes in through the hook processes, then new prompts go through UserPromptSubmit as Claude
+Code sends them. A prompt about the earlier work gets a small block with ids; an unrelated
+one gets nothing; nothing is repeated within a session; the setting turns it off."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from helpers import open_store, run_hook, wait_until_drained
+
+CWD = "/home/dev/acme-billing"
+
+
+@pytest.fixture
+def memory(recorded):
+    for event, payload in recorded:
+        assert run_hook(event, payload).returncode == 0
+    wait_until_drained()
+
+
+def prompt(text: str, session: str = "next-session") -> subprocess.CompletedProcess:
+    payload = {"session_id": session, "transcript_path": "/nonexistent.jsonl", "cwd": CWD,
+               "hook_event_name": "UserPromptSubmit", "prompt": text}
+    done = run_hook("UserPromptSubmit", payload)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return done
+
+
+def recalled(done) -> str:
+    if not done.stdout:
+        return ""
+    output = json.loads(done.stdout)
+    assert output["hookSpecificOutput"]["hookEventName"] == "UserPromptSubmit"
+    return output["hookSpecificOutput"]["additionalContext"]
+
+
+def test_a_prompt_about_earlier_work_gets_the_memory_with_ids_within_the_budget(memory):
+    text = recalled(prompt("Why did test_total_with_discount_and_tax fail before the fix?"))
+    assert text, "the failing test is in memory: something must be recalled"
+    assert "obs #" in text or "summary #" in text  # ids to fetch more
+    assert "165.00" in text or "full subtotal" in text.lower() or "tax_rate" in text
+    assert len(text) <= 300 * 4  # prompt_recall_tokens' default, ~4 characters a token
+    with open_store() as store:  # the prompt itself was still queued and stored
+        assert any(p["prompt"].startswith("Why did test_total")
+                   for p in store.prompts(store.session_by_claude_id("next-session")["id"]))
+
+
+@pytest.mark.parametrize("text", [
+    "Add a dark mode toggle to the settings page and remember the choice in localStorage.",
+    "Translate the onboarding email template into Spanish.",
+    "What is the difference between a mutex and a semaphore?",
+])
+def test_an_unrelated_prompt_gets_nothing(memory, text):
+    assert prompt(text).stdout == b""
+
+
+def test_nothing_is_repeated_within_a_session_and_session_start_counts(memory):
+    question = "What was the cause of the wrong invoice total when discount and tax both apply?"
+    first = recalled(prompt(question, session="s-repeat"))
+    assert first
+    again = recalled(prompt(question, session="s-repeat"))
+    shown_first = {line.split(" ", 3)[2] for line in first.splitlines() if line.startswith("- ")}
+    shown_again = {line.split(" ", 3)[2] for line in again.splitlines() if line.startswith("- ")}
+    assert not shown_first & shown_again, "an item recalled once is not recalled again"
+    # A new session's SessionStart shows the latest summary and the observation index:
+    # what it showed is not recalled at that session's prompts.
+    start = run_hook("SessionStart", {"session_id": "s-fresh", "transcript_path": "/x.jsonl",
+                                      "cwd": CWD, "hook_event_name": "SessionStart",
+                                      "source": "startup"})
+    context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
+    later = recalled(prompt(question, session="s-fresh"))
+    for line in later.splitlines():
+        if line.startswith("- obs #"):
+            number = line.split("#", 1)[1].split(" ", 1)[0]
+            assert f"#{number} " not in context
+
+
+def test_prompt_recall_can_be_turned_off(memory):
+    question = "Why did test_total_with_discount_and_tax fail before the fix?"
+    assert recalled(prompt(question, session="on"))
+    done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "config", "set", "prompt_recall",
+                           "false"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert prompt(question, session="off").stdout == b""
+
+
+def test_private_text_of_a_prompt_is_never_searched_or_echoed(memory):
+    done = prompt("<private>acme_billing invoice tax_rate</private> Translate the README into German.")
+    assert b"tax_rate" not in done.stdout and b"acme_billing" not in done.stdout

