@@ -163,9 +163,15 @@ def extra_install_command(extra: str) -> str:
 
 
 def record_interpreter() -> str:
-    """Write this interpreter's path to ``<data dir>/python`` for the plugin's MCP launcher."""
+    """Write this interpreter's path to ``<data dir>/python``: the plugin's hook launcher
+    (hooks/launch.sh) and MCP launcher (mcp_launch.py) use it first. A notice that the plugin's
+    hooks found no Python (``hooks-python-missing``) is void from then on and removed."""
     from claude_mem import config
 
+    try:
+        os.unlink(os.path.join(config.data_dir(), "hooks-python-missing"))
+    except OSError:
+        pass
     path = os.path.join(config.ensure_data_dir(), "python")
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
