@@ -35,6 +35,9 @@ Import-free (str methods only; ``binascii``, a built-in module, only when a valu
 be base64 of text): the hook's prefilter and the redaction run this very code, so what
 one finds the other finds. Cost: one C-speed pass (``encode``/``translate``/``find``)
 over the text to find runs of 12+ letters and digits, then a little Python per run.
+
+Long because its one concern is: every shape and every look-alike above is a rule of the
+same detector, and the prefilter's half must see exactly what the redaction's half sees.
 """
 from __future__ import annotations
 
