@@ -14,7 +14,7 @@ import json
 import pytest
 
 from helpers import wait_for
-from tests.team.kit import REMOTE, git_project, run_session, server_text, settled
+from tests.team.kit import REMOTE, git_project, run_session, server_text
 
 
 def _local_text(machine) -> str:
