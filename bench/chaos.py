@@ -51,6 +51,20 @@ HOOK_NAME = {event: name for name, event in HOOK_EVENTS.items()}
 SKIPPED_TOOL = "ToolSearch"  # in the default skip_tools
 
 
+def _may_print(event: str, stdout: bytes) -> bool:
+    """SessionStart prints its context; UserPromptSubmit may print what it recalls (valid
+    JSON of its own event); every other hook prints nothing."""
+    if event == "SessionStart":
+        return True
+    if event != "UserPromptSubmit":
+        return False
+    try:
+        output = json.loads(stdout)
+        return output["hookSpecificOutput"]["hookEventName"] == "UserPromptSubmit"
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
 def session_script(name: str, cwd: str, n_events: int) -> tuple[list, set, set]:
     """Events for one session; returns (events, tool ids to store, tool ids skipped by rule)."""
     base = {"session_id": name, "cwd": cwd, "transcript_path": f"/tmp/{name}.jsonl",
@@ -209,7 +223,7 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
             with progress_lock:
                 hook_ms.append(elapsed)
                 progress += 1
-                if proc.returncode != 0 or (event != "SessionStart" and proc.stdout):
+                if proc.returncode != 0 or (proc.stdout and not _may_print(event, proc.stdout)):
                     failed_hooks.append(f"{event}: rc={proc.returncode} out={proc.stdout[:200]!r}")
 
     killed: list[int] = []
