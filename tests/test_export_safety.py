@@ -60,15 +60,20 @@ def test_a_precreated_temp_name_is_never_written(tmp_path, memory):
 
 
 def test_a_device_is_never_replaced_and_a_full_disk_is_one_line(tmp_path, memory):
-    if not os.path.exists("/dev/full"):
-        pytest.skip("no /dev/full here")
-    before = os.stat("/dev/full")
-    proc = cli("export", "-o", "/dev/full", expect=1)
+    """The old export, run as root, replaced the device node with a regular file. The test
+    makes its own node of /dev/full's device (1, 7), so code with that bug can only ever
+    replace the test's node, never the machine's /dev/full."""
+    full = tmp_path / "full"
+    try:
+        os.mknod(full, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except (PermissionError, AttributeError):
+        pytest.skip("making a device node needs root (the failure was seen as root)")
+    proc = cli("export", "-o", str(full), expect=1)
     assert "No space left on device" in proc.stderr
-    after = os.stat("/dev/full")
-    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == before.st_rdev
-    with open("/dev/full", "w") as full:
-        proc = cli("export", expect=1, stdout=full)
+    after = os.lstat(full)
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == os.makedev(1, 7)
+    with open(full, "w") as out:
+        proc = cli("export", expect=1, stdout=out)
     assert "cannot write to standard output: No space left on device" in proc.stderr
     assert proc.stderr.count("\n") == 1
 

@@ -140,3 +140,20 @@ def test_doctor_accepts_the_plugins_hooks_and_clears_a_fixed_notice(plugin, tmp_
     report = json.loads(CliRunner().invoke(cli.main, ["doctor", "--claude-config-dir",
                                                       str(config_dir), "--json"]).output)
     assert any(c["status"] == "fix" and "find no Python 3.11+" in c["message"] for c in report["checks"])
+
+
+def test_install_beside_the_plugin_records_the_interpreter_and_adds_no_second_hooks(plugin, tmp_path):
+    from click.testing import CliRunner
+
+    from claude_mem import cli, config
+
+    config_dir = tmp_path / "claude"
+    _install_plugin_record(config_dir, plugin)
+    result = CliRunner().invoke(cli.main, ["install", "--claude-config-dir", str(config_dir)])
+    assert result.exit_code == 0, result.output
+    assert "plugin supplies the hooks and the MCP server" in result.output
+    assert "hooks" not in json.loads((config_dir / "settings.json").read_text())
+    assert Path(config.data_dir(), "python").read_text().strip() == sys.executable
+    # ...and the plugin's hooks now run this interpreter.
+    chosen = _launch(plugin, "--which", path="/nonexistent", data=Path(config.data_dir()))
+    assert chosen.stdout.strip() == sys.executable

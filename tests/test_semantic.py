@@ -192,3 +192,37 @@ def test_without_the_extra_words_work_and_meaning_says_how_to_install(recorded, 
     assert "Traceback" not in meaning.stderr
     text = bare("status").stdout
     assert "meaning: off (search by words only; install the semantic extra" in text
+
+
+def test_the_projected_index_finds_what_the_exact_product_finds(monkeypatch):
+    """Above EXACT_MAX vectors the index scans principal projections and rescores the best
+    exactly: on real embeddings it must give the exact product's best (ties aside)."""
+    from claude_mem.semantic import index as vector_index
+    from claude_mem.semantic.base import embedder
+
+    model = embedder("e5-small")
+    texts = ["pytest failed: AssertionError in test_total", "Permission denied running ./run.sh",
+             "Added a CHANGELOG entry for the fix", "Bumped the version to 0.3.1",
+             "Refactored the parser into two modules", "The rate limiter rounds with Math.floor",
+             "cargo test: 7 passed", "Committed df864f6 Fix the conversion",
+             "KeyError: 'due' when loading old task files", "Rotation deleted the newest backups"]
+    base = model.passages(texts)
+    rng = np.random.default_rng(2)
+    picks = rng.integers(0, len(texts), 600)
+    vectors = base[picks] + rng.normal(0, 0.03, (600, base.shape[1])).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [(n + 1, "observation", n + 1, f"p{n % 3}", codec.pack(v)) for n, v in enumerate(vectors)]
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
+    monkeypatch.setattr(vector_index, "RESCORE", 60)
+    index = vector_index.VectorIndex("m", base.shape[1])
+    index._append(rows[:300])
+    index._append(rows[300:])  # projected rows added to an existing basis
+    assert index.full is None and index.projected.shape == (600, vector_index.PROJECTED)
+    exact = codec.unpack_many([r[4] for r in rows], base.shape[1])
+    for question in ("why did the tests fail", "which commit fixed it", "backups were deleted"):
+        query = model.query(question)
+        truth = np.sort(exact @ query)[::-1][:10]
+        found = index.nearest(query, limit=10)
+        assert abs(found[-1][2] - truth[-1]) < 0.01 and abs(found[0][2] - truth[0]) < 1e-4
+        scoped = index.nearest(query, project="p1", limit=5)
+        assert all(item % 3 == 2 for _, item, _ in scoped)  # row n+1 of project p(n % 3)

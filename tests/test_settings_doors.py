@@ -49,10 +49,10 @@ def test_one_bad_exclude_entry_keeps_the_others(tmp_path):
 
 
 def test_a_deep_value_costs_only_its_setting(tmp_path):
-    _settings('{"context_tokens": 1500, "exclude_projects": ' + "[" * 100_000 + "]" * 100_000
+    _settings('{"context_tokens": 2500, "exclude_projects": ' + "[" * 100_000 + "]" * 100_000
               + "}")
     settings = config.load()
-    assert settings.context_tokens == 1500
+    assert settings.context_tokens == 2500
     assert settings.exclude_projects == [] and settings.problems
 
 

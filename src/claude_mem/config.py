@@ -29,6 +29,20 @@ loader and writer next to it are what keeps every reader and writer on that sche
 import os
 
 
+def is_env_name(text: str) -> bool:
+    """An environment variable's name: ASCII letters, digits and _, not starting with a digit
+    (checked without ``re``: this module is on the hook path)."""
+    return (text.isascii() and (text[:1].isalpha() or text[:1] == "_")
+            and all(c.isalnum() or c == "_" for c in text))
+
+
+def plain_number(number) -> str:
+    """A limit as people write it: 1000000, not 1e+06; 0.05 stays 0.05."""
+    if float(number).is_integer() and abs(number) < 1e16:
+        return str(int(number))
+    return f"{number:g}" if abs(number) >= 1e-4 else repr(float(number))
+
+
 class SettingError(ValueError):
     """A value a setting cannot take; the message names the setting and what it accepts."""
 
@@ -41,7 +55,7 @@ class Setting:
     def __init__(self, name: str, kind: str, default, help: str, *, choices: tuple = (),
                  minimum=None, maximum=None):
         self.name = name
-        self.kind = kind            # text | choice | int | float | list | bool
+        self.kind = kind            # text | name | choice | int | float | list | bool
         self.default = default
         self.help = help
         self.choices = tuple(choices)
@@ -65,12 +79,14 @@ class Setting:
             noun = "an integer" if self.kind == "int" else "a number"
             low, high = self.minimum, self.maximum
             if low is not None and high is not None:
-                return f"{noun} from {low:g} to {high:g}"
+                return f"{noun} from {plain_number(low)} to {plain_number(high)}"
             if low is not None:
-                return f"{noun} of at least {low:g}"
+                return f"{noun} of at least {plain_number(low)}"
             if high is not None:
-                return f"{noun} of at most {high:g}"
+                return f"{noun} of at most {plain_number(high)}"
             return noun
+        if self.kind == "name":
+            return "the name of an environment variable (letters, digits and _), or empty"
         return "text"
 
     def _fail(self, why: str):
@@ -87,6 +103,14 @@ class Setting:
             return self._bool(value)
         if not isinstance(value, str):
             self._fail(f"{value!r} is not text")
+        if kind == "name":
+            name = value.strip()
+            if name and not is_env_name(name):
+                # Never echo it: what lands here is usually the key itself.
+                self._fail("that is not the name of a variable (it looks like the key itself, which "
+                           "would be stored in plain text); put the key in an environment variable, "
+                           "e.g. `export ANTHROPIC_API_KEY=...`, and give its name")
+            return name
         if kind == "choice":
             picked = value.strip().lower()
             if picked not in self.choices:
@@ -111,9 +135,9 @@ class Setting:
         except ValueError:
             self._fail(f"{value!r} is not {'an integer' if self.kind == 'int' else 'a number'}")
         if self.minimum is not None and number < self.minimum:
-            self._fail(f"{number:g} is too small")
+            self._fail(f"{plain_number(number)} is too small")
         if self.maximum is not None and number > self.maximum:
-            self._fail(f"{number:g} is too large")
+            self._fail(f"{plain_number(number)} is too large")
         return number
 
     def _bool(self, value):
@@ -187,7 +211,7 @@ register(
             choices=("heuristic", "claude", "anthropic", "openai")),
     Setting("model", "text", "", "the LLM model; empty means the back-end's default"),
     Setting("llm_base_url", "text", "", "endpoint of the anthropic/openai/claude back-end (proxy, Ollama...)"),
-    Setting("llm_api_key_env", "text", "",
+    Setting("llm_api_key_env", "name", "",
             "name of the environment variable that holds the API key (not the key itself)"),
     Setting("llm_timeout_seconds", "float", 60.0, "seconds one LLM call may take",
             minimum=1, maximum=3600),
@@ -245,8 +269,6 @@ register(
             minimum=1, maximum=100),
     Setting("retry_backoff_seconds", "float", 2.0,
             "pause before a failed row's retry; doubles each time", minimum=0, maximum=3600),
-    Setting("worker_start_delay_seconds", "float", 0.0,
-            "for tests: simulate a slow worker start", minimum=0, maximum=60),
     # Viewer
     Setting("viewer_port", "int", 37737,
             "port of the web viewer on 127.0.0.1; 0 turns it off (not 37777, the original's)",
@@ -273,9 +295,13 @@ SECRET_SETTINGS = ("team_database_url",)
 def display_value(name: str, value):
     """A setting's value as it may be shown or logged."""
     if name in SECRET_SETTINGS and value:
-        from claude_mem.team.urls import mask
+        from claude_mem.dburl import mask
 
         return mask(str(value))
+    setting = SCHEMA.get(name)
+    if setting is not None and setting.kind == "name" and isinstance(value, str) \
+            and value.strip() and not is_env_name(value.strip()):
+        return f"[hidden: not a variable name, {len(value)} characters]"
     return value
 
 # Hard ceiling on what SessionStart prints: Claude Code cuts hook output at 10,000 chars.

@@ -7,11 +7,16 @@ command as a separate process per event with the payload on stdin, into a throwa
 directory. The real worker drains the queue with the heuristic compressor; then the
 next session's SessionStart hook runs and the context it would inject is printed. The
 worker is stopped and the data directory removed at the end (unless ``keep`` is given).
+
+``keep`` names a folder that must be new or empty (``DemoRefused`` otherwise): the demo never
+mixes its session into real memory or stops a worker that serves one. Kept, the folder is a
+data dir of its own, and the demo ends by saying how to look at it.
 """
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -76,10 +81,39 @@ def next_steps() -> list[str]:
             f"  {command} doctor      # checks that everything is in place"]
 
 
+class DemoRefused(Exception):
+    """--keep named a folder the demo must not write into."""
+
+
+def check_keep(folder: str) -> str:
+    """The absolute folder for ``--keep``, or DemoRefused saying why not."""
+    path = os.path.abspath(os.path.expanduser(folder))
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise DemoRefused(f"--keep {folder}: {path} is a file, not a folder")
+    if os.path.isdir(path) and os.listdir(path):
+        raise DemoRefused(
+            f"--keep {folder}: {path} is not empty"
+            + (" (it holds claude-mem memory)" if os.path.exists(os.path.join(path, "claude-mem.db")) else "")
+            + ". The demo keeps its copy in a new or empty folder, so it never mixes into real "
+              "memory or stops the worker that serves it; name another, e.g. --keep /tmp/claude-mem-demo")
+    return path
+
+
+def kept_lines(data_dir: str) -> list[str]:
+    quoted = shlex.quote(data_dir)
+    return ["", f"The demo's memory is kept in {data_dir}, a data dir of its own. Look at it with:",
+            f"  CLAUDE_MEM_DATA_DIR={quoted} claude-mem sessions",
+            f"  CLAUDE_MEM_DATA_DIR={quoted} claude-mem search discount",
+            f"  CLAUDE_MEM_DATA_DIR={quoted} claude-mem viewer --no-open",
+            f"and remove it with: rm -rf {quoted}  (your own memory stays in its data dir)"]
+
+
 def run_demo(out=print, keep: str | None = None) -> str:
     """Run the demo; returns the context the next session receives."""
     from claude_mem.store import open_store
 
+    if keep:
+        keep = check_keep(keep)
     data_dir = keep or tempfile.mkdtemp(prefix="claude-mem-demo-")
     env = {**os.environ, "CLAUDE_MEM_DATA_DIR": data_dir, "CLAUDE_MEM_COMPRESSOR": "heuristic"}
     env.pop("CLAUDE_PROJECT_DIR", None)
@@ -118,6 +152,9 @@ def run_demo(out=print, keep: str | None = None) -> str:
         medians = {e: statistics.median(v) for e, v in timings.items()}
         out("\nMedian hook time: " + ", ".join(f"{e} {m:.0f} ms (n={len(timings[e])})"
                                                for e, m in medians.items()))
+        if keep:
+            for line in kept_lines(data_dir):
+                out(line)
         for line in next_steps():
             out(line)
     finally:

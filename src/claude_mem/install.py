@@ -163,9 +163,15 @@ def extra_install_command(extra: str) -> str:
 
 
 def record_interpreter() -> str:
-    """Write this interpreter's path to ``<data dir>/python`` for the plugin's MCP launcher."""
+    """Write this interpreter's path to ``<data dir>/python``: the plugin's hook launcher
+    (hooks/launch.sh) and MCP launcher (mcp_launch.py) use it first. A notice that the plugin's
+    hooks found no Python (``hooks-python-missing``) is void from then on and removed."""
     from claude_mem import config
 
+    try:
+        os.unlink(os.path.join(config.data_dir(), "hooks-python-missing"))
+    except OSError:
+        pass
     path = os.path.join(config.ensure_data_dir(), "python")
     tmp = f"{path}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -205,7 +211,8 @@ def register_mcp(claude_binary: str | None = None) -> tuple[bool, str]:
 
     binary = claude_binary or shutil.which("claude")
     if not binary:
-        return False, "the `claude` command is not on PATH; run the line above where it is"
+        return False, ("the `claude` command is not on PATH here; run the `claude mcp add` line "
+                       "of step 2 below where it is")
     run = lambda *args: subprocess.run([binary, "mcp", *args], capture_output=True, text=True,  # noqa: E731
                                        timeout=60, stdin=subprocess.DEVNULL)
     try:
@@ -227,7 +234,7 @@ def past_transcripts(config_dir: str | None = None) -> tuple[int, str]:
 
 
 def next_steps(config_dir: str | None = None, *, settings=None, can_import: bool = False,
-               mcp_registered: bool = False) -> dict:
+               mcp_registered: bool = False, mcp_register_tried: bool = False) -> dict:
     """What is true on this machine after install, as data (``--json``) and as lines."""
     from claude_mem import config
 
@@ -241,6 +248,8 @@ def next_steps(config_dir: str | None = None, *, settings=None, can_import: bool
         "mcp_install_command": None if mcp_ready else extra_install_command("mcp"),
         "mcp_add_command": mcp_add_command(),
         "mcp_registered": mcp_registered,
+        # Offering --register-mcp again right after it could not register would go round in circles.
+        "offer_register_mcp": not mcp_registered and not mcp_register_tried,
         "viewer": f"http://127.0.0.1:{port}/" if port > 0 else None,
         "past_transcripts": transcripts,
         "transcripts_folder": folder,
@@ -258,7 +267,8 @@ def next_steps_lines(steps: dict) -> list[str]:
         if steps["mcp_install_command"]:
             lines.append(f"       {steps['mcp_install_command']}")
         lines.append(f"       {steps['mcp_add_command']}")
-        lines.append("     or run `claude-mem install --register-mcp` to have it done.")
+        if steps.get("offer_register_mcp", True):
+            lines.append("     or run `claude-mem install --register-mcp` to have it done.")
     if steps["viewer"]:
         lines.append(f"  3. Browse memory: `claude-mem viewer` (starts it on {steps['viewer']} and opens it "
                      "with your key).")

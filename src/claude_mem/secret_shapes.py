@@ -35,6 +35,9 @@ Import-free (str methods only; ``binascii``, a built-in module, only when a valu
 be base64 of text): the hook's prefilter and the redaction run this very code, so what
 one finds the other finds. Cost: one C-speed pass (``encode``/``translate``/``find``)
 over the text to find runs of 12+ letters and digits, then a little Python per run.
+
+Long because its one concern is: every shape and every look-alike above is a rule of the
+same detector, and the prefilter's half must see exactly what the redaction's half sees.
 """
 from __future__ import annotations
 
@@ -51,13 +54,28 @@ _VALUE_CHARS = _ALNUM | frozenset("+/_-.~!#%*^")
 _SEPARATORS = "_-."
 _MCF_CHARS = _ALNUM | frozenset("./+=,$_-")
 _B64_CHARS = _ALNUM | frozenset("+/=")
-# Every byte that is an ASCII letter or digit becomes "x", everything else a blank: runs
-# of 12+ letters/digits are then found by bytes.find at C speed.
-_RUN_TABLE = bytes(0x78 if chr(i) in _ALNUM else 0x20 for i in range(256))
+
+
+def _table(members, mark: bytes) -> bytes:
+    table = bytearray(b" " * 256)
+    for c in members:
+        table[ord(c)] = mark[0]
+    return bytes(table)
+
+
+# Every byte that is an ASCII letter or digit becomes "x" (a value character "v"),
+# everything else a blank: runs of 12+ letters/digits, and a value's ends, are then found
+# by bytes.find at C speed.
+_RUN_TABLE = _table(_ALNUM, b"x")
+_VALUE_TABLE = _table(_VALUE_CHARS, b"v")
+_MCF_TABLE = _table(_MCF_CHARS, b"m")
+_MCF_NEEDLE = b"m" * 20
+_MCF_LEAD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+_LDAP_TABLE = bytes(c if c == 0x7D else b for c, b in zip(range(256), _table(_B64_CHARS, b"b")))
+_LDAP_NEEDLE = b"}" + b"b" * 16
 _MIN_RUN = 12
 _RUN_NEEDLE = b"x" * _MIN_RUN
 _MAX_VALUE = 1024
-_VALUE_REACH = 256      # how far a value is followed from its run, each way
 _MIN_PREFIXED_BODY = 28
 _WINDOW = 48
 
@@ -230,17 +248,36 @@ def _runs(text: str):
         i = b.find(_RUN_NEEDLE, e)
 
 
-def _value_around(text: str, s: int, e: int) -> tuple[int, int]:
-    lo = max(0, s - _VALUE_REACH)
-    vs = s
-    while vs > lo and text[vs - 1] in _VALUE_CHARS:
-        vs -= 1
-    hi = min(len(text), e + _VALUE_REACH)
-    ve = e
-    while ve < hi and text[ve] in _VALUE_CHARS:
-        ve += 1
+class _Scan:
+    """A text and, made on first use, its map of value characters (one C-speed pass), so
+    a value's ends are found by ``bytes.find`` however long it is: a base64 blob of a
+    megabyte is seen as one value (and skipped) at once, not run by run."""
+
+    __slots__ = ("text", "_map")
+
+    def __init__(self, text: str):
+        self.text = text
+        self._map = None
+
+    def value_bounds(self, s: int, e: int) -> tuple[int, int]:
+        if self._map is None:
+            self._map = self.text.encode("ascii", "replace").translate(_VALUE_TABLE)
+        vs = self._map.rfind(b" ", 0, s) + 1
+        ve = self._map.find(b" ", e)
+        return vs, len(self._map) if ve == -1 else ve
+
+
+def _value_around(scan: _Scan, s: int, e: int) -> tuple[int, int]:
+    """The value holding the run ``s:e``: its characters on both sides, less a trailing
+    full stop or dash and leading punctuation, plus base64 padding. A value longer than
+    ``_MAX_VALUE`` is returned whole (the caller skips it)."""
+    text = scan.text
+    vs, ve = scan.value_bounds(s, e)
+    if ve - vs > _MAX_VALUE:
+        return vs, ve
     while ve > e and text[ve - 1] in ".-_~":   # a sentence's full stop, a trailing dash
         ve -= 1
+    hi = len(text)
     pad = ve
     while pad < hi and pad - ve < 2 and text[pad] == "=":   # base64 padding, never "NAME="
         pad += 1
@@ -330,7 +367,10 @@ def _context_word(window: str) -> int:
 
 
 def _line_start(text: str, pos: int) -> int:
-    return max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
+    """Where the line holding ``pos`` starts, looking back no further than the windows
+    need (a line longer than that starts, for them, where the look-back ends)."""
+    lo = max(0, pos - 4 * _WINDOW)
+    return max(text.rfind("\n", lo, pos), text.rfind("\r", lo, pos), lo - 1) + 1
 
 
 def _after_credential_word(text: str, vs: int, kind: int, lenient: bool) -> bool:
@@ -378,45 +418,42 @@ def _url_user_spans(text: str, out: list) -> None:
 
 
 def _hash_chain_spans(text: str, out: list) -> None:
-    """Modular crypt format: ``$id$…$<hash>`` or ``algo$…$…$<hash>``."""
-    i = text.find("$")
+    """Modular crypt format: ``$id$…$<hash>`` or ``algo$…$…$<hash>``. Chains of 20+
+    crypt characters are found on a translate() map at C speed; only those holding three
+    ``$`` are looked at."""
+    chars = text.encode("ascii", "replace").translate(_MCF_TABLE)
+    i = chars.find(_MCF_NEEDLE)
     while i != -1:
-        s = i
-        while s > 0 and text[s - 1] in _MCF_CHARS and i - s < 24:
-            s -= 1
-        e = i
-        n = len(text)
-        while e < n and text[e] in _MCF_CHARS and e - s < 1024:
-            e += 1
-        chain = text[s:e]
-        fields = chain.split("$")
-        if chain.count("$") >= 3 and len(fields[-1].rstrip("=")) >= 16 and (
-                machine_made(fields[-1].replace(".", "").replace("/", "")) or len(fields[-1]) >= 40):
-            lead = fields[0]
-            if all(c in "abcdefghijklmnopqrstuvwxyz0123456789_-" for c in lead):
+        s = chars.rfind(b" ", 0, i) + 1
+        e = chars.find(b" ", i)
+        e = len(chars) if e == -1 else e
+        if e - s <= 512 and text.count("$", s, e) >= 3:
+            if not all(c in _MCF_LEAD for c in text[s:text.find("$", s, e)]):
+                s = text.find("$", s, e)       # "x=$2y$…": the hash starts at its "$"
+            fields = text[s:e].split("$")
+            last = fields[-1]
+            if text.count("$", s, e) >= 3 and len(last.rstrip("=")) >= 16 and (
+                    machine_made(last.replace(".", "").replace("/", "")) or len(last) >= 40):
                 out.append((s, e))
-        i = text.find("$", e + 1)
+        i = chars.find(_MCF_NEEDLE, e)
 
 
 def _ldap_hash_spans(text: str, out: list) -> None:
-    """``{SSHA}base64`` (htpasswd, LDAP ``userPassword``)."""
-    i = text.find("}")
-    n = len(text)
+    """``{SSHA}base64`` (htpasswd, LDAP ``userPassword``): a ``}`` followed by 16+ base64
+    characters is found on a translate() map at C speed."""
+    chars = text.encode("ascii", "replace").translate(_LDAP_TABLE)
+    i = chars.find(_LDAP_NEEDLE)
     while i != -1:
-        if i + 1 >= n or text[i + 1] not in _B64_CHARS:    # "},", "}}", "}\n": most of them
-            i = text.find("}", i + 1)
-            continue
         open_ = text.rfind("{", max(0, i - 20), i)
         scheme = text[open_ + 1:i] if open_ != -1 else ""
+        e = chars.find(b" ", i + 1)
+        e = len(chars) if e == -1 else e
         if 2 <= len(scheme) and all(c in _UPPER or c in _DIGITS or c == "-" for c in scheme):
-            e = i + 1
-            while e < n and text[e] in _B64_CHARS:
-                e += 1
             value = text[i + 1:e]
-            if len(value) >= 16 and value[0] != "/" and (
-                    machine_made(value) == 2 or (len(value) >= 24 and value.endswith("="))):
+            if value[0] != "/" and (machine_made(value) == 2
+                                    or (len(value) >= 24 and value.endswith("="))):
                 out.append((i + 1, e))
-        i = text.find("}", i + 1)
+        i = chars.find(_LDAP_NEEDLE, e)
 
 
 def _maybe_random(run: str) -> bool:
@@ -431,10 +468,13 @@ def _maybe_random(run: str) -> bool:
     return True
 
 
-def _analyze_run(text: str, s: int, e: int, lenient: bool):
+def _analyze_run(scan: _Scan, s: int, e: int, lenient: bool):
     """The span a run of letters and digits makes secret, None if none, and where the
     value around it ends (runs inside it need no second look)."""
-    vs, ve = _value_around(text, s, e)
+    text = scan.text
+    vs, ve = _value_around(scan, s, e)
+    if ve - vs > _MAX_VALUE:
+        return None, ve
     value = text[vs:ve]
     kind, start = _best_run(text, vs, ve)
     if not kind or ordinary(value, text[max(0, vs - 8):vs]):
@@ -452,10 +492,11 @@ def spans(text: str) -> list[tuple[int, int]]:
     """Spans of ``text`` holding machine-made secrets (see the module doc)."""
     out: list[tuple[int, int]] = []
     seen_end = -1
+    scan = _Scan(text)
     for s, e in _runs(text):
         if e - s > _MAX_VALUE or s < seen_end or not _maybe_random(text[s:e]):
             continue
-        span, seen_end = _analyze_run(text, s, e, False)
+        span, seen_end = _analyze_run(scan, s, e, False)
         if span:
             out.append(span)
     if "://" in text and "@" in text:
@@ -477,9 +518,9 @@ def spans(text: str) -> list[tuple[int, int]]:
 
 
 # Raw JSON is decoded only around a run that passed the first look: enough on each side
-# for the value (256) and the look-back window before it (6 x 48).
-_LOCAL_BEFORE = 600
-_LOCAL_AFTER = 300
+# for the value (up to _MAX_VALUE) and the look-back window before it (6 x 48).
+_LOCAL_BEFORE = _MAX_VALUE + 6 * _WINDOW + 16
+_LOCAL_AFTER = _MAX_VALUE + 16
 
 
 def might_hold(raw: str) -> bool:
@@ -488,10 +529,15 @@ def might_hold(raw: str) -> bool:
     Permissive where ``spans`` is strict: the look-back window is wider and has no line
     bound, and no guard looks back (a hash word, ``public``); each run that passes the
     first look is judged on the text around it with JSON escapes decoded in place."""
+    scan = _Scan(raw)
+    seen_end = -1
     for s, e in _runs(raw):
-        if e - s > _MAX_VALUE or not _maybe_random(raw[s:e]):
+        if e - s > _MAX_VALUE or s < seen_end or not _maybe_random(raw[s:e]):
             continue
-        vs, ve = _value_around(raw, s, e)
+        vs, ve = _value_around(scan, s, e)
+        seen_end = ve
+        if ve - vs > _MAX_VALUE + 8:       # a blob (an image's base64): no credential
+            continue
         if not vs or raw[vs - 1] != "\\":
             # No escape's letter stuck to the value's start: it reads the same decoded, so
             # a value that is not machine-made, or is an id or a digest, needs no decoding.
@@ -501,13 +547,14 @@ def might_hold(raw: str) -> bool:
         lo = max(0, s - _LOCAL_BEFORE)
         local = _decode_lite(raw[lo:e + _LOCAL_AFTER])
         s0, e0 = s - lo, e - lo
-        seen_end = -1
+        local_scan = _Scan(local)
+        local_end = -1
         for rs, re_ in _runs(local):
-            if re_ <= s0 or rs < seen_end or not _maybe_random(local[rs:re_]):
+            if re_ <= s0 or rs < local_end or not _maybe_random(local[rs:re_]):
                 continue
             if rs >= e0:
                 break
-            span, seen_end = _analyze_run(local, rs, re_, True)
+            span, local_end = _analyze_run(local_scan, rs, re_, True)
             if span:
                 return True
     found: list = []

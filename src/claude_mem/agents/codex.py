@@ -136,7 +136,7 @@ def _exit_code_in(line: bytes) -> tuple[str, int] | None:
     command, or the older ``exec_command_end``)."""
     try:
         record = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a line nested 100k deep is no exit code either
         return None
     payload = record.get("payload") if isinstance(record, dict) else None
     if not isinstance(payload, dict):

@@ -13,15 +13,29 @@ def pack(vector) -> bytes:
     return np.float32(scale).tobytes() + quantized.tobytes()
 
 
+def split_many(blobs: list[bytes], dim: int):
+    """``(codes, scales)``: an (n, dim) int8 array and n float32 scales from ``pack``'s
+    BLOBs; a BLOB of the wrong size becomes a zero vector."""
+    size = 4 + dim
+    if all(len(blob) == size for blob in blobs):
+        raw = np.frombuffer(b"".join(blobs), dtype=np.uint8).reshape(len(blobs), size)
+    else:
+        raw = np.zeros((len(blobs), size), dtype=np.uint8)
+        for i, blob in enumerate(blobs):
+            if len(blob) == size:
+                raw[i] = np.frombuffer(blob, dtype=np.uint8)
+    scales = raw[:, :4].copy().view(np.float32).ravel()
+    codes = raw[:, 4:].view(np.int8).copy()
+    return codes, scales
+
+
+def decode(codes, scales):
+    """Float32 vectors from int8 codes and their scales."""
+    out = codes.astype(np.float32)
+    out *= scales[:, None]
+    return out
+
+
 def unpack_many(blobs: list[bytes], dim: int):
     """An (n, dim) float32 array from ``pack``'s BLOBs (wrong-sized ones become zeros)."""
-    out = np.zeros((len(blobs), dim), dtype=np.float32)
-    size = 4 + dim
-    good = [i for i, blob in enumerate(blobs) if len(blob) == size]
-    if not good:
-        return out
-    raw = np.frombuffer(b"".join(blobs[i] for i in good), dtype=np.uint8).reshape(len(good), size)
-    scales = raw[:, :4].copy().view(np.float32).ravel()
-    values = raw[:, 4:].view(np.int8).astype(np.float32)
-    out[good] = values * scales[:, None]
-    return out
+    return decode(*split_many(blobs, dim))

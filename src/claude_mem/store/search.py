@@ -62,7 +62,7 @@ a about above after again against all am an and any are aren't as at be because 
 before being below between both but by can can't cannot could couldn't did didn't do
 does doesn't doing don't down during each ever few for from further had hadn't has hasn't
 have haven't having he her here hers herself him himself his how i i'm i've if in into is
-isn't it it's its itself just let's me more most much my myself no nor not now of off on
+isn't it it's its itself just let's many me more most much my myself no nor not now of off on
 once only or other ought our ours ourselves out over own please same she should shouldn't
 so some such tell than that that's the their theirs them themselves then there there's
 these they they're this those through to too under until up upon us very was wasn't we

@@ -1,7 +1,9 @@
 """The viewer's HTML pages, rendered on the server from what the store returns.
 
 Contract: pure functions from dicts to ``str`` (no I/O). Every stored text goes through
-``esc`` (HTML-escaped), so memory that contains markup shows as text and never runs.
+``esc`` (HTML-escaped), so memory that contains markup shows as text and never runs; the
+model's prose (summaries, replies, narratives) goes through ``markdown.to_html``, which escapes
+everything first and then adds only attribute-free tags (bold, code, lists).
 Pages link one stylesheet and one script from ``/static/`` (served locally, no CDN); they
 work without the script, which only adds the live feed, the status panel's updates and
 keyboard shortcuts.
@@ -14,6 +16,7 @@ import time
 
 from claude_mem.models import OBSERVATION_TYPES
 from claude_mem.text import when
+from claude_mem.viewer import markdown
 
 # What the type filter offers: prompts, summaries, then each observation type.
 FEED_TYPES = ("prompt", "summary", *OBSERVATION_TYPES)
@@ -131,8 +134,8 @@ def _summary_block(summary: dict) -> str:
                        ("Learned", "learned"), ("Completed", "completed"),
                        ("Next steps", "next_steps"), ("Notes", "notes")):
         value = (summary.get(key) or "").strip()
-        if value:
-            rows.append(f"<dt>{label}</dt><dd>{esc(value)}</dd>")
+        if value:  # the model writes Markdown: shown as such, every character escaped first
+            rows.append(f"<dt>{label}</dt><dd class='md'>{markdown.to_html(value)}</dd>")
     for label, key in (("Files read", "files_read"), ("Files edited", "files_edited")):
         if summary.get(key):
             rows.append(f"<dt>{label}</dt><dd>{_files(summary[key])}</dd>")
@@ -192,7 +195,8 @@ def observation_page(obs: dict, session: dict, neighbours: tuple) -> str:
         f"<p class='meta'>#{obs['id']} · {time_tag(obs['created_at'])} · "
         f"{esc(obs.get('tool_name') or 'no tool')} · {esc(obs.get('generated_by'))}</p>",
         f"<h2>Facts</h2><ul class='facts'>{facts}</ul>" if facts else "",
-        f"<h2>Narrative</h2><p class='narrative'>{esc(obs['narrative'])}</p>" if obs.get("narrative") else "",
+        f"<h2>Narrative</h2><div class='narrative md'>{markdown.to_html(obs['narrative'])}</div>"
+        if obs.get("narrative") else "",
     ]
     for label, key in (("Files modified", "files_modified"), ("Files read", "files_read"),
                        ("Concepts", "concepts")):

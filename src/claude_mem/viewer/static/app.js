@@ -68,10 +68,24 @@
     return group.querySelector(".items");
   }
 
+  // The model's `code` and **bold**, as elements whose text is set as text: nothing in a
+  // summary can become markup (the same shapes viewer/markdown.py renders on the pages).
+  function inlineMarkdown(text) {
+    const nodes = [];
+    String(text).split(/(`[^`\n]+`)/).forEach(function (part, i) {
+      if (i % 2) { nodes.push(el("code", {}, part.slice(1, -1))); return; }
+      part.split(/(\*\*(?=\S)[^*]+?\*\*)/).forEach(function (bit, j) {
+        if (j % 2 && bit.length > 4) nodes.push(el("strong", {}, bit.slice(2, -2)));
+        else if (bit) nodes.push(bit);
+      });
+    });
+    return nodes;
+  }
+
   function itemNode(item) {
     const body = el("span", { class: "body" },
       el("a", { href: item.link }, (item.kind === "observation" ? "#" + item.id + " " : "") + item.title));
-    if (item.kind === "summary" && item.text) body.append(el("span", { class: "text" }, item.text));
+    if (item.kind === "summary" && item.text) body.append(el("span", { class: "text" }, ...inlineMarkdown(item.text)));
     if (item.kind === "observation" && item.subtitle) body.append(el("span", { class: "text" }, item.subtitle));
     if (item.files && item.files.length) body.append(el("span", { class: "files" }, item.files.join(", ")));
     return el("li", { class: "item kind-" + item.kind, id: "item-" + item.key, "data-at": String(item.at) },

@@ -8,7 +8,7 @@ import sys
 import click
 
 from claude_mem import config
-from claude_mem.cli import _dump
+from claude_mem.cli.output import dump
 
 
 @click.command("viewer")
@@ -36,12 +36,16 @@ def viewer_cmd(no_open, as_json, stop):
         raise click.ClickException(f"the viewer cannot start: {exc}")
     worker = health.worker_state(timeout=1.0)
     if as_json:
-        _dump({"url": info["url"], "port": info["port"], "pid": info["pid"],
-               "started": info["started"], "worker_running": bool(worker.get("running"))})
+        dump({"url": info["url"], "port": info["port"], "pid": info["pid"],
+               "started": info["started"], "worker_running": bool(worker.get("running")),
+               "port_taken_by": info.get("taken_by")})
         return
     click.echo(info["url"])
     wanted = config.load().viewer_port
-    if not info["started"] and int(wanted) > 0 and info["port"] != int(wanted):
+    if info.get("taken_by"):
+        click.echo(f"note: port {info['viewer_port']} was taken (by {info['taken_by']}), so this "
+                   f"viewer listens on {info['port']}; viewer_port is unchanged")
+    elif not info["started"] and int(wanted) > 0 and info["port"] != int(wanted):
         click.echo(f"note: this viewer was started on port {info['port']}; viewer_port is now {wanted} "
                    "(`claude-mem viewer --stop`, then `claude-mem viewer`, moves it)")
     if worker.get("running"):
