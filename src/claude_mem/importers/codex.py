@@ -93,7 +93,7 @@ class Rollout:
     """One rollout file, read streaming into the hook events it stands for."""
 
     def __init__(self, path: str):
-        from claude_mem.importers.transcripts import parse_time
+        from claude_mem.importers.replay import parse_time
 
         self.path = path
         self.problems: list[str] = []
@@ -117,10 +117,9 @@ class Rollout:
                 self.problems.append(f"line {number}: a JSON {type(entry).__name__}, not an object")
 
     def events(self):
-        from claude_mem.importers import transcripts
+        from claude_mem.importers.replay import ReplayedEvent
 
-        # (name, payload, at): the replayed event of the Claude Code import, whatever it is called.
-        self._event = getattr(transcripts, "ReplayedEvent", None) or transcripts.HookEvent
+        self._event = ReplayedEvent  # (name, payload, at), as the Claude Code replay yields
         self._out: list = []
         self._at = 0.0
         self._turn = ""

@@ -2,22 +2,19 @@
 
 Contract: ``forget obs ID…``, ``forget session ID`` (number, Claude session id or unique
 prefix) and ``forget project NAME`` say what they are about to delete and ask, unless
-``--yes``; then delete it (``store.forgetting``) and scrub the files (FTS merge, VACUUM,
-WAL truncated), and say what was deleted. Shared rows made here leave tombstones
-(``store.team``): the next team sync takes them off the server and out of teammates' memory. Nothing matching is an error (exit 1), never a
-silent success. Registered with one line in ``cli.py``.
+``--yes``; then delete it (``store.forgetting``: in short steps, so hooks firing meanwhile
+never wait) and scrub the files (FTS merge, free pages given back, WAL truncated), and say
+what was deleted. Shared rows made here leave tombstones
+(``store.team``): the next team sync takes them off the server and out of teammates'
+memory. Nothing matching is an error (exit 1), never a silent success. Registered with one line in ``cli.COMMANDS``.
 """
 from __future__ import annotations
 
 import click
 
+from claude_mem.cli.output import open_store
+
 _ID = click.IntRange(min=1, max=2**63 - 1)
-
-
-def _store():
-    from claude_mem.store import open_store
-
-    return open_store()
 
 
 def _describe(counts: dict) -> str:
@@ -42,9 +39,15 @@ def _scrub(store, tombstones_before: int = 0) -> None:
     if queued > 0:
         click.echo(f"{queued} shared record(s) will be taken off the team database and out of "
                    "teammates' memory at the next team sync")
-    if store.scrub():
-        click.echo("the database was rebuilt and its log truncated: no copy is left in its files")
-    else:
+    merged, truncated = store.scrub()
+    if merged and truncated:
+        click.echo("the search index was merged and the log truncated: no copy is left in "
+                   "the database's files")
+        return
+    if not merged:
+        click.echo("deleted; the search index was still being written to, so some of its old "
+                   "segments wait for its next merge")
+    if not truncated:
         click.echo("deleted; the write-ahead log is still in use by a reader and is truncated "
                    "the next time the worker goes idle")
 
@@ -59,7 +62,7 @@ def forget_group():
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget_obs(ids, yes):
     """Forget observations by id."""
-    with _store() as store:
+    with open_store() as store:
         found = [i for i in ids if store.observation(i) is not None]
         missing = sorted(set(ids) - set(found))
         if not found:
@@ -79,7 +82,7 @@ def forget_obs(ids, yes):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget_session(ident, yes):
     """Forget one session with its prompts, observations and summaries."""
-    with _store() as store:
+    with open_store() as store:
         row = store.find_session(ident)
         if row is None:
             raise click.ClickException(f"no session {ident!r}")
@@ -98,7 +101,7 @@ def forget_session(ident, yes):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget_project(name, yes):
     """Forget every session and memory of one project."""
-    with _store() as store:
+    with open_store() as store:
         sessions = store.sessions(name, 1_000_000)
         if not sessions and not store.project_row_count(name):
             raise click.ClickException(f"no memory of project {name!r}")
