@@ -6,20 +6,23 @@
   claude-mem process of this data dir left behind (found by its environment in
   /proc, so other runs on the machine never count) fails the test.
 - ``worker``: a running worker for tests that need one up front; its pid.
+- ``no_strays`` (asked for by the fault-injection modules through ``pytestmark``): wakes
+  a stopped worker, stops it, and fails the test if any claude-mem process outlives it.
+- ``helpers``: processes a test starts for itself (a ``sleep``, a lock holder), killed by pid.
+- ``inject``: ``inject(code)`` makes every Python process the test starts from then on run
+  ``code`` first (``helpers.injection``): fault injection with no switch in product code.
 - ``recorded``: the recorded real-CLI session, only the events claude-mem hooks.
 """
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 
 import pytest
 
-from claude_mem import control
-from helpers import (HOOK_NAME, context_from, hook_argv, load_fixture,  # noqa: F401
-                     open_store, our_processes, run_hook, wait_for, wait_until_drained)
-
-# The names above stay importable from conftest only for branches written before
-# helpers.py existed; new code imports them from helpers.
+from claude_mem import config, control
+from helpers import HOOK_NAME, injection, load_fixture, our_processes, wait_for, worker_pids
 
 
 # Module-scoped fixtures start workers before ``isolated_env`` runs: the same default for them.
@@ -72,6 +75,70 @@ def worker(isolated_env) -> int:
 
 
 @pytest.fixture
+def inject(tmp_path, monkeypatch):
+    def apply(code: str) -> None:
+        for name, value in injection(tmp_path / "inject", code).items():
+            monkeypatch.setenv(name, value)
+    return apply
+
+
+@pytest.fixture
 def recorded():
     """The recorded real-CLI session, only the events claude-mem hooks."""
     return [(e, p) for e, p in load_fixture() if e in HOOK_NAME]
+
+
+class Helpers:
+    """Processes a test starts for itself (a ``sleep``, a lock holder); killed by pid."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def spawn(self, argv, **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, **kwargs)
+        self.procs.append(proc)
+        return proc
+
+    def close(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                try:
+                    os.kill(proc.pid, signal.SIGCONT)
+                    proc.kill()
+                except OSError:
+                    pass
+            proc.wait(timeout=10)
+
+
+@pytest.fixture
+def helpers():
+    """Processes a test starts for itself (``helpers.spawn``), killed by pid at the end."""
+    h = Helpers()
+    yield h
+    h.close()
+
+
+@pytest.fixture
+def no_strays(isolated_env):
+    """Stronger than ``isolated_env``'s check, for tests that stop or kill workers: SIGCONT
+    to a stopped worker, stop it, and fail (after SIGKILL) if any claude-mem process of
+    this data dir is still alive. Modules ask for it with ``pytestmark``."""
+    yield
+    data_dir = config.data_dir()
+    for pid in worker_pids(data_dir):  # a stopped (SIGSTOP) worker cannot obey a stop request
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+    if control.worker_lock_held():
+        control.stop_worker(timeout=5)
+    try:
+        wait_for(lambda: not our_processes(data_dir), timeout=5, what="claude-mem processes to exit")
+    except AssertionError:
+        left = our_processes(data_dir)
+        for pid, _ in left:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        pytest.fail(f"claude-mem processes outlived the test: {left}")

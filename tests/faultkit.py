@@ -1,75 +1,13 @@
-"""Helpers shared by the fault-injection tests (test_faults.py, test_worker_lifecycle.py).
+"""Event builders for small hand-written sessions, shared by the fault-injection tests.
 
-- ``no_strays`` (autouse where imported): after each test, stops the worker and fails if
-  any claude-mem process of this test's data dir is still alive (found by its
-  environment in /proc, so other people's workers on the machine never count), and
-  kills the helper processes the test started through ``helpers``, by pid.
-- Event builders for small hand-written sessions (waiting and process scanning are in
-  ``helpers``).
+Waiting, process scanning and fault injection are in ``helpers``; the ``no_strays`` and
+``helpers`` fixtures in ``conftest``.
 """
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
+import json
 import sys
 
-import pytest
-
-from claude_mem import config, control
-from helpers import our_processes, wait_for, worker_pids
-
-
-class Helpers:
-    """Processes a test starts for itself (a ``sleep``, a lock holder); killed by pid."""
-
-    def __init__(self):
-        self.procs: list[subprocess.Popen] = []
-
-    def spawn(self, argv, **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, **kwargs)
-        self.procs.append(proc)
-        return proc
-
-    def close(self):
-        for proc in self.procs:
-            if proc.poll() is None:
-                try:
-                    os.kill(proc.pid, signal.SIGCONT)
-                    proc.kill()
-                except OSError:
-                    pass
-            proc.wait(timeout=10)
-
-
-@pytest.fixture
-def helpers():
-    h = Helpers()
-    yield h
-    h.close()
-
-
-@pytest.fixture(autouse=True)
-def no_strays(isolated_env):
-    yield
-    data_dir = config.data_dir()
-    for pid in worker_pids(data_dir):  # a stopped (SIGSTOP) worker cannot obey a stop request
-        try:
-            os.kill(pid, signal.SIGCONT)
-        except OSError:
-            pass
-    if control.worker_lock_held():
-        control.stop_worker(timeout=5)
-    try:
-        wait_for(lambda: not our_processes(data_dir), timeout=5, what="claude-mem processes to exit")
-    except AssertionError:
-        left = our_processes(data_dir)
-        for pid, _ in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        pytest.fail(f"claude-mem processes outlived the test: {left}")
 
 
 def python_argv(code: str) -> list[str]:
@@ -105,3 +43,14 @@ def stop(session: str, cwd: str, n: int = 1) -> tuple[str, dict]:
 
 def end(session: str, cwd: str) -> tuple[str, dict]:
     return ("SessionEnd", {**base(session, cwd), "hook_event_name": "SessionEnd", "reason": "other"})
+
+
+def deep_json(payload: dict, levels: int) -> str:
+    """``payload`` as JSON text with ``tool_input.options`` nested ``levels`` deep.
+
+    Built as text: ``json.dumps`` itself cannot write it (RecursionError).
+    """
+    text = json.dumps(payload)
+    assert text.endswith("}}") and '"tool_input": {' in text
+    nested = '{"a": ' * levels + '"bottom"' + "}" * levels
+    return text.replace('"tool_input": {', '"tool_input": {"options": ' + nested + ", ", 1)

@@ -11,6 +11,12 @@ uses the process scanner too.
   ``with no_worker_yet():`` queues hooks' events before any worker may start.
 - ``open_store()``, ``wait_until_drained()``: the test's database, and waiting until the
   worker has processed every queued and spooled event.
+- ``injection(folder, code)``: fault injection without a switch in product code: the
+  environment that makes every Python process started with it (workers, CLI commands;
+  not hooks, which run ``-I -S``) run ``code`` first, as a ``sitecustomize``; ready-made
+  faults: ``held_worker_start(gate)`` (the worker waits after taking its lock, before it
+  listens, until the test creates the file ``gate``) and ``kill_sync_after(point)`` (a team sync dies by SIGKILL). The ``inject``
+  fixture applies one to the test's environment.
 - ``processes(...)``: the one ``/proc`` scanner; ``our_processes(data_dir)`` and
   ``worker_pids(data_dir)`` are claude-mem processes of one data dir (found by their
   environment, so other runs on the machine never count).
@@ -78,7 +84,7 @@ class no_worker_yet:
     events and find a worker "starting" (as while a real one starts), so everything is
     queued before any worker reads the queue. Leaving releases the lock; start a worker
     with ``control.ensure_worker()`` then. Replaces "start slowly and hope the hooks
-    are done by then" (``worker_start_delay_seconds``), which a loaded machine defeats.
+    are done by then", which a loaded machine defeats.
     """
 
     def __enter__(self):
@@ -121,6 +127,66 @@ def _drained() -> bool:
 def wait_until_drained(timeout: float = 30.0) -> None:
     """Wait until the worker has processed every queued and spooled event."""
     wait_for(_drained, timeout, what="the queue to drain")
+
+
+# -- fault injection -----------------------------------------------------------------------
+
+
+def injection(folder: Path, code: str) -> dict:
+    """Environment entries that make Python processes started with them run ``code`` first."""
+    import textwrap
+
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / "sitecustomize.py"
+    before = script.read_text() if script.exists() else ""
+    script.write_text(before + "\n" + textwrap.dedent(code))
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(folder)]
+    return {"PYTHONPATH": os.pathsep.join([str(folder), *rest])}
+
+
+def held_worker_start(gate: Path) -> str:
+    """A worker that, once it holds the lock and wrote its pid file, waits (before it builds
+    anything or listens) until the file ``gate`` exists: a slow start whose end the test
+    chooses, however loaded the machine (at most a minute, so a failed test frees it)."""
+    return f"""
+        import sys
+        if "claude_mem.worker" in sys.orig_argv:
+            import os, time
+            from claude_mem import pidlock
+
+            _write_pid_file = pidlock.write_pid_file
+
+            def _held(*args, **kwargs):
+                _write_pid_file(*args, **kwargs)
+                pidlock.write_pid_file = _write_pid_file  # only the start is held
+                deadline = time.monotonic() + 60
+                while not os.path.exists({str(gate)!r}) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+
+            pidlock.write_pid_file = _held
+        """
+
+
+def kill_sync_after(point: str) -> str:
+    """A ``team sync`` killed by SIGKILL right after the server committed its first pushed
+    batch (``after-push``: before the outbox forgot it) or after the first pulled batch was
+    stored locally (``after-pull``)."""
+    target = {"after-push": ("claude_mem.store.postgres", "TeamDatabase", "push"),
+              "after-pull": ("claude_mem.store.team", "TeamStore", "apply_pulled")}[point]
+    return f"""
+        import sys
+        if "sync" in sys.orig_argv:
+            import importlib, os, signal
+
+            _owner = getattr(importlib.import_module({target[0]!r}), {target[1]!r})
+            _done = getattr(_owner, {target[2]!r})
+
+            def _then_die(*args, **kwargs):
+                _done(*args, **kwargs)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+            setattr(_owner, {target[2]!r}, _then_die)
+        """
 
 
 # -- processes -----------------------------------------------------------------------------

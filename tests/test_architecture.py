@@ -1,8 +1,12 @@
 """The house rules the layout promises (docs/architecture.md, "The rooms"), checked on the source.
 
 - No import cycle between claude-mem's modules, counting imports inside functions too
-  (a lazy import is still an arrow). A package's ``__init__`` is not implied by importing
-  one of its submodules, as tools like import-linter also count it.
+  (a lazy import is still an arrow), and modules named in a string (``"claude_mem.x"`` or
+  ``"claude_mem.x:attr"``): the registries loaded by name (``cli.COMMANDS``,
+  ``compress.llm.BACKENDS``, the store's lazy ``_EXPORTS``) are arrows too; a module name
+  after ``"-m"`` in a command line starts a process and is not. A package's
+  ``__init__`` is not implied by importing one of its submodules, as tools like
+  import-linter also count it.
 - No SQL outside the store package: every statement against our database lives in
   ``claude_mem/store/``. The one exception is an importer reading another program's file
   (the original claude-mem's database), listed in ``FOREIGN_SQL``.
@@ -23,20 +27,37 @@ SQL = re.compile(r"\b(SELECT\b.*\bFROM|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\
                  re.S)
 
 
-def _modules() -> dict[str, Path]:
+# A string that names one of our modules, maybe with an attribute: a registry entry.
+BY_NAME = re.compile(r"^(?P<module>[A-Za-z_]\w*(?:\.\w+)+)(?::\w+)?$")
+
+
+def _modules(package: Path = PACKAGE) -> dict[str, Path]:
     found = {}
-    for path in PACKAGE.rglob("*.py"):
-        parts = list(path.relative_to(SRC).with_suffix("").parts)
+    for path in package.rglob("*.py"):
+        parts = list(path.relative_to(package.parent).with_suffix("").parts)
         if parts[-1] == "__init__":
             parts.pop()
         found[".".join(parts)] = path
     return found
 
 
+def _commands_run(tree) -> set[int]:
+    """The strings after ``"-m"`` in a literal argv: a process started, not an import."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.List, ast.Tuple)):
+            for before, item in zip(node.elts, node.elts[1:]):
+                if isinstance(before, ast.Constant) and before.value == "-m":
+                    found.add(id(item))
+    return found
+
+
 def _imports(name: str, path: Path, modules) -> set[str]:
     is_package = path.name == "__init__.py"
     targets = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    started = _commands_run(tree)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             targets.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -48,6 +69,11 @@ def _imports(name: str, path: Path, modules) -> set[str]:
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
                 targets.add(sub if sub in modules else base)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) not in started:
+            named = BY_NAME.match(node.value)
+            if named and named["module"] in modules:
+                targets.add(named["module"])  # loaded by name: importlib, __import__
     return {t for t in targets if t in modules and t != name}
 
 
@@ -86,10 +112,41 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return found
 
 
+def _graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    modules = _modules(package)
+    return {name: _imports(name, path, modules) for name, path in modules.items()}
+
+
 def test_no_import_cycles():
-    modules = _modules()
-    graph = {name: _imports(name, path, modules) for name, path in modules.items()}
-    assert _cycles(graph) == []
+    assert _cycles(_graph()) == []
+
+
+def test_the_registries_loaded_by_name_are_arrows():
+    graph = _graph()
+    assert "claude_mem.cli.memory" in graph["claude_mem.cli"]             # cli.COMMANDS
+    assert "claude_mem.compress.agent" in graph["claude_mem.compress.llm"]  # BACKENDS
+    assert "claude_mem.store.store" in graph["claude_mem.store"]           # _EXPORTS
+
+
+def test_a_cycle_through_a_registry_loaded_by_name_is_found(tmp_path):
+    """The hidden cycle of the old cli: a registry names a module that imports it back."""
+    package = tmp_path / "app"
+    (package / "commands").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "commands" / "__init__.py").write_text(
+        'import importlib\n\n'
+        'COMMANDS = {"search": "app.commands.search:search_cmd"}\n\n\n'
+        'def load(name):\n'
+        '    module, attr = COMMANDS[name].split(":")\n'
+        '    return getattr(importlib.import_module(module), attr)\n\n\n'
+        'def dump(value):\n'
+        '    print(value)\n')
+    (package / "commands" / "search.py").write_text(
+        "from app.commands import dump\n\n\ndef search_cmd():\n    dump([])\n")
+    assert _cycles(_graph(package)) == [["app.commands", "app.commands.search"]]
+    # Without the registry's string the same files have no cycle: the arrow is that string.
+    (package / "commands" / "__init__.py").write_text("def dump(value):\n    print(value)\n")
+    assert _cycles(_graph(package)) == []
 
 
 def _strings(tree):
@@ -120,12 +177,12 @@ def test_no_sql_outside_the_store_package():
 def test_the_hook_event_table_parsers_and_handlers_agree():
     from claude_mem import events, hooks, install
     from claude_mem.hook_events import BY_EVENT, HOOK_EVENTS, TABLE
-    from claude_mem.worker import Worker
+    from claude_mem.handlers import Handlers
 
     assert hooks.HOOK_EVENTS is HOOK_EVENTS
     assert set(events.PARSERS) == set(BY_EVENT)
     payload = '{"session_id": "s", "cwd": "/w"}'
     kinds = {type(events.parse_event(row.event, payload)) for row in TABLE}
-    assert kinds == set(Worker.HANDLERS)
+    assert kinds == set(Handlers.HANDLERS)
     assert len({row.hook for row in TABLE}) == len(TABLE)
     assert all(install.hook_command(row.hook).endswith(row.hook) for row in TABLE)

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-import time
 
 import pytest
 from click.testing import CliRunner
 
 from claude_mem import cli
-from helpers import run_hook, wait_until_drained
+from helpers import open_store, run_hook, wait_until_drained
 
 SESSION_A = "351e9b10-7539-48d0-b16d-f38661328494"
 
@@ -155,17 +154,20 @@ def test_cleanup_sessions_refuses_a_negative_age_and_summarizes_the_open_request
             break
         assert run_hook(event, payload).returncode == 0
     wait_until_drained()
-    time.sleep(0.5)  # older than the 0.0001 h (0.36 s) asked for below
-    dry = json.loads(invoke("cleanup-sessions", "--max-age", "0.0001", "--dry-run", "--json"))
+    # Its last activity ten minutes ago (time passed in, not slept): older than the 0.1 h
+    # asked for below, younger than the 30 minutes after which the worker closes it itself.
+    with open_store() as store, store.write():
+        store.db.execute("UPDATE sessions SET last_activity_at = last_activity_at - 600")
+    dry = json.loads(invoke("cleanup-sessions", "--max-age", "0.1", "--dry-run", "--json"))
     assert [s["claude_session_id"] for s in dry["sessions"]] == [SESSION_A]
     assert dry["sessions"][0]["open_requests"] == 1 and dry["sessions"][0]["status"] == "active"
-    done = json.loads(invoke("cleanup-sessions", "--max-age", "0.0001", "--json"))
+    done = json.loads(invoke("cleanup-sessions", "--max-age", "0.1", "--json"))
     session = done["sessions"][0]
     assert session["status"] == "failed" and session["end_reason"] == "expired"
     assert session["summarized"] == 1 and done["summarized_requests"] == 1 and done["note"] is None
     detail = json.loads(invoke("show", SESSION_A[:8], "--json"))
     assert detail["summaries"] and "invoice" in detail["summaries"][0]["request"].lower()
-    assert "expired 0 session(s)" in invoke("cleanup-sessions", "--max-age", "0.0001")
+    assert "expired 0 session(s)" in invoke("cleanup-sessions", "--max-age", "0.1")
 
 
 def test_status_and_doctor_say_where_the_viewer_is_or_why_not(monkeypatch):

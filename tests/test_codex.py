@@ -203,7 +203,10 @@ def test_rollout_files_are_found_and_bad_lines_skipped(tmp_path):
     lines = FIXTURE.read_text().splitlines()
     (folder / "rollout-x.jsonl").write_text("\n".join(lines[:3] + ["{not json", "[1]"] + lines[3:]) + "\n")
     (folder / "notes.jsonl").write_text("{}\n")
+    os.mkfifo(folder / "rollout-fifo.jsonl")  # would hang a naive reader: never listed
     assert rollout_files([tmp_path]) == [str(folder / "rollout-x.jsonl")]
+    report = import_rollouts(["/dev/zero"], dry_run=True)  # named outright: refused, not read
+    assert report["skipped_files"] and "regular file" in report["skipped_files"][0]["reason"]
     rollout = Rollout(str(folder / "rollout-x.jsonl"))
     assert len(list(rollout.events())) == 11 and len(rollout.problems) == 2
 

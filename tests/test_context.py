@@ -96,8 +96,6 @@ def test_a_quick_question_does_not_push_the_real_work_out_of_full_view():
 
 
 def test_after_compaction_only_the_other_sessions_come_back():
-    from claude_mem import hooks
-
     with Store(config.db_path()) as store:
         with store.write():
             for sid, request, at in (("old", "Fix the rounding bug", 100.0), ("now", "Add CSV export", 200.0)):
@@ -106,9 +104,9 @@ def test_after_compaction_only_the_other_sessions_come_back():
                     request=request, learned="- Cause: floats", files_edited=("src/money.py",)),
                     "heuristic", at)
     payload = {"session_id": "now", "cwd": "/w/proj", "source": "compact"}
-    text = json.loads(hooks.session_start_output(payload, config.load()))[
+    text = json.loads(context.session_start_output(payload, config.load()))[
         "hookSpecificOutput"]["additionalContext"]
     assert "Fix the rounding bug" in text and "Add CSV export" not in text
     assert "this session's own work is in the summary above" in text
-    startup = hooks.session_start_output({**payload, "source": "startup"}, config.load())
+    startup = context.session_start_output({**payload, "source": "startup"}, config.load())
     assert "Add CSV export" in startup

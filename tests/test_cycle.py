@@ -12,7 +12,7 @@ import threading
 from click.testing import CliRunner
 
 from claude_mem import cli, config, control
-from helpers import context_from, open_store, run_hook, wait_until_drained
+from helpers import context_from, held_worker_start, open_store, run_hook, wait_until_drained
 
 SESSION_A = "351e9b10-7539-48d0-b16d-f38661328494"
 
@@ -111,8 +111,9 @@ def test_stop_is_idempotent_per_prompt(recorded):
         assert store.counts()["summaries"] == 1
 
 
-def test_a_tool_event_before_any_worker_exists_is_not_lost(recorded, monkeypatch):
-    monkeypatch.setenv("CLAUDE_MEM_WORKER_START_DELAY_SECONDS", "1.5")
+def test_a_tool_event_before_any_worker_exists_is_not_lost(recorded, tmp_path, inject):
+    gate = tmp_path / "worker-may-start"
+    inject(held_worker_start(gate))
     assert not control.worker_lock_held()
     tool = next(p for e, p in recorded if e == "PostToolUseFailure")
     proc = run_hook("PostToolUseFailure", tool)
@@ -121,6 +122,7 @@ def test_a_tool_event_before_any_worker_exists_is_not_lost(recorded, monkeypatch
     with open_store() as store:
         assert store.queue_stats()["pending"] == 1
     assert control.worker_lock_held()
+    gate.touch()
     wait_until_drained()
     with open_store() as store:
         hits = store.search("pytest")

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from claude_mem import config, project, worker as worker_module
+from claude_mem import config, drain as drain_module, project
 from claude_mem.store import Store
 from claude_mem.worker import Worker
 from faultkit import bash, end, prompt, stop
@@ -70,11 +70,11 @@ def commits_while(w: Worker, action) -> int:
 
 def make_worker(monkeypatch, *, quiet: bool, poison: str | None = None) -> Worker:
     # One shared transaction per pass, whatever the machine's speed (no timing in tests).
-    monkeypatch.setattr(worker_module, "_GROUP_COMMIT_SECONDS", 3600.0)
+    monkeypatch.setattr(drain_module, "_GROUP_COMMIT_SECONDS", 3600.0)
     w = Worker(config.load())
     # "Quiet": passes in a row began with nothing new queued.
-    w.last_arrivals = w.store.queue_sequence() if quiet else -1
-    w.quiet_passes = worker_module._QUIET_PASSES if quiet else 0
+    w.drain.last_arrivals = w.store.queue_sequence() if quiet else -1
+    w.drain.quiet_passes = drain_module._QUIET_PASSES if quiet else 0
     if poison:
         observe = w.compressor.observe
 
@@ -95,7 +95,7 @@ def test_a_quiet_queue_is_stored_in_fewer_transactions_with_the_same_memory(tmp_
         # Unit by unit it would be 8 commits (per session: prompt, tools, reply, end) and
         # one to count the attempts: here that one, and one for all the work.
 
-        assert commits_while(w, w.drain) == 2
+        assert commits_while(w, w.drain.run) == 2
         assert not pending()
     finally:
         w.store.close()
@@ -107,7 +107,7 @@ def test_a_quiet_queue_is_stored_in_fewer_transactions_with_the_same_memory(tmp_
     queue(two_sessions(cwd))
     w = make_worker(monkeypatch, quiet=False)
     try:
-        assert commits_while(w, w.drain) == 1 + 8
+        assert commits_while(w, w.drain.run) == 1 + 8
         assert not pending()
     finally:
         w.store.close()
@@ -121,7 +121,7 @@ def test_a_unit_failing_inside_a_shared_transaction_is_parked_alone(tmp_path, mo
     ids = queue(two_sessions(cwd, poison_in="A"))
     w = make_worker(monkeypatch, quiet=True, poison="POISON")
     try:
-        w.drain()
+        w.drain.run()
         rows = pending()
         # A's tool group (all three calls, one unit) failed; B, queued after it, is stored,
         # and so is A's prompt, which shared the rolled-back transaction and was redone.
@@ -134,7 +134,7 @@ def test_a_unit_failing_inside_a_shared_transaction_is_parked_alone(tmp_path, mo
         assert {o[0] for o in memory_dump()["observations"]} == {
             "toolu_B_1_0", "toolu_B_1_1", "toolu_B_1_2"}
         for _ in range(6):  # retried alone (the innocent calls then stored), then parked
-            w.drain()
+            w.drain.run()
     finally:
         w.store.close()
     rows = pending()
@@ -147,13 +147,13 @@ def test_a_unit_failing_inside_a_shared_transaction_is_parked_alone(tmp_path, mo
 
 CRASH_MID_GROUP = """
 import json, os, sys
-from claude_mem import config, worker as worker_module
+from claude_mem import config, drain as drain_module
 from claude_mem.worker import Worker
 
-worker_module._GROUP_COMMIT_SECONDS = 3600.0
+drain_module._GROUP_COMMIT_SECONDS = 3600.0
 w = Worker(config.load())
-w.last_arrivals = w.store.queue_sequence()  # quiet: one shared transaction
-w.quiet_passes = worker_module._QUIET_PASSES
+w.drain.last_arrivals = w.store.queue_sequence()  # quiet: one shared transaction
+w.drain.quiet_passes = drain_module._QUIET_PASSES
 observe = w.compressor.observe
 
 def crash(ctx, events):
@@ -162,7 +162,7 @@ def crash(ctx, events):
     return observe(ctx, events)
 
 w.compressor.observe = crash
-w.drain()
+w.drain.run()
 """
 
 
@@ -195,7 +195,7 @@ def test_a_crash_inside_a_shared_transaction_loses_no_row(tmp_path, monkeypatch)
     w = make_worker(monkeypatch, quiet=True)
     try:
         for _ in range(4):
-            w.drain()
+            w.drain.run()
     finally:
         w.store.close()
     rows = pending()
@@ -229,11 +229,11 @@ def test_a_marker_file_created_between_passes_is_honoured(tmp_path, monkeypatch)
     queue([prompt("M", str(cwd)), bash("M", str(cwd), 0)])
     w = make_worker(monkeypatch, quiet=False)
     try:
-        w.drain()
+        w.drain.run()
         assert {o[0] for o in memory_dump()["observations"]} == {"toolu_M_1_0"}
         (cwd / ".claude-mem-ignore").write_text("")
         queue([bash("M", str(cwd), 1)])
-        w.drain()
+        w.drain.run()
     finally:
         w.store.close()
     assert not pending()  # dropped, as an opted-out project's events are
@@ -247,13 +247,13 @@ def test_grouping_waits_for_passes_in_a_row_with_nothing_new(tmp_path, monkeypat
         passes = []
         for i in range(4):
             queue([prompt(f"Q{i}", cwd)] if i == 0 else [])  # one arrival, then none
-            commits = commits_while(w, w.drain)
-            passes.append(w.quiet_passes)
+            commits = commits_while(w, w.drain.run)
+            passes.append(w.drain.quiet_passes)
         assert passes == [0, 1, 2, 3]
         # Arrivals start the count again.
         queue([prompt("Q9", cwd)])
-        w.drain()
-        assert w.quiet_passes == 0
+        w.drain.run()
+        assert w.drain.quiet_passes == 0
     finally:
         w.store.close()
     assert commits == 0  # nothing left to do: an empty pass writes nothing
@@ -266,7 +266,7 @@ def test_rows_a_pass_never_began_get_their_count_back(tmp_path, monkeypatch, qui
     w = make_worker(monkeypatch, quiet=quiet)
     w.stopping.set()  # stopping before the first unit: nothing begins
     try:
-        assert w.drain() is False
+        assert w.drain.run() is False
     finally:
         w.store.close()
     assert [r["attempts"] for r in pending().values()] == [0] * len(ids)
@@ -302,7 +302,7 @@ def test_the_worker_cleans_rows_that_came_another_way_and_trusts_a_hook_s(tmp_pa
     monkeypatch.setattr(privacy, "needs_cleaning", lambda raw: scanned.append(raw) or needs_cleaning(raw))
     w = make_worker(monkeypatch, quiet=False)
     try:
-        w.drain()
+        w.drain.run()
     finally:
         w.store.close()
     assert unmarked in scanned and marked not in scanned  # the hook's row was not scanned

@@ -1,7 +1,8 @@
 """Tests of the fake LLM server itself (tests/fakes/fake_llm_server.py).
 
 Real SDK clients (anthropic, openai) are the judges of wire-format correctness; urllib is used
-where we want to see the raw bytes. Every test should finish well under 2 s.
+where we want to see the raw bytes. No test times anything: a hang is judged by the
+client's own timeout, or by the hung client getting an error when the server stops.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 import urllib.error
 import urllib.request
 
@@ -291,11 +291,9 @@ def test_script_can_fault_a_single_request():
 def test_hang_forever_times_out_client_and_stop_is_prompt():
     with FakeLLMServer("late") as srv:
         srv.fail_next(Fault.hang())
-        t0 = time.monotonic()
-        with pytest.raises(anthropic.APITimeoutError):
+        with pytest.raises(anthropic.APITimeoutError):  # the client's own timeout ended it
             _anthropic(srv, timeout=0.3).messages.create(model="m", max_tokens=5,
                                                           messages=[USER("x")])
-        assert time.monotonic() - t0 < 1.5
         # A second client blocks on another endless hang while we stop the server.
         srv.fault = Fault.hang()
         outcome = []
@@ -309,9 +307,7 @@ def test_hang_forever_times_out_client_and_stop_is_prompt():
         waiter = threading.Thread(target=hung_client)
         waiter.start()
         assert srv.wait_for_requests(2, timeout=1)
-        t0 = time.monotonic()
-    # __exit__ -> stop() has run here
-    assert time.monotonic() - t0 < 1.0
+    # __exit__ -> stop() has run here, with a client still hung on it
     waiter.join(timeout=2)
     assert not waiter.is_alive()  # the hung connection was closed...
     assert isinstance(outcome[0], Exception)  # ...and the client got an error, not a reply
@@ -319,9 +315,7 @@ def test_hang_forever_times_out_client_and_stop_is_prompt():
 
 def test_timed_hang_then_answers():
     with FakeLLMServer("after the wait", fault=Fault.hang(0.2)) as srv:
-        t0 = time.monotonic()
         msg = _anthropic(srv).messages.create(model="m", max_tokens=5, messages=[USER("x")])
-        assert time.monotonic() - t0 >= 0.2
     assert msg.content[0].text == "after the wait" and srv.fault_count == 1
 
 

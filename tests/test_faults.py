@@ -17,7 +17,6 @@ import os
 import shutil
 import subprocess
 import sys
-import textwrap
 import time
 from functools import lru_cache
 
@@ -27,9 +26,11 @@ from click.testing import CliRunner
 from bench.chaos import format_report, run_chaos
 from claude_mem import cli, config, control, install, log
 from claude_mem.store import Store
-from faultkit import (bash, end, helpers, no_strays, prompt, python_argv, stop)  # noqa: F401
+from faultkit import bash, end, prompt, python_argv, stop
 from helpers import (HOOK_NAME, no_worker_yet, open_store, our_processes, run_hook, wait_for,
                      wait_until_drained)
+
+pytestmark = pytest.mark.usefixtures("no_strays")
 
 
 def observation_ids() -> dict[str, int]:
@@ -70,12 +71,13 @@ def test_kill_9_at_random_moments_under_five_concurrent_sessions(tmp_path):
 
 # -- the database locked by someone else ---------------------------------------------------
 
+# Holds the database until its stdin closes: the test says when, no clock decides.
 LOCKER = """
-import sqlite3, sys, time
+import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], isolation_level=None)
 db.execute("BEGIN EXCLUSIVE")
 print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
+sys.stdin.read()
 db.execute("COMMIT")
 """
 
@@ -85,21 +87,21 @@ def test_hooks_spool_quickly_while_another_process_holds_the_database(tmp_path, 
     cwd = str(tmp_path)
     assert run_hook(*prompt("s1", cwd)).returncode == 0
     wait_until_drained()
-    # Held long enough for both hooks below to meet it even on a loaded machine.
-    locker = helpers.spawn([*python_argv(LOCKER), config.db_path(), "3.5"], stdout=subprocess.PIPE)
+    # Held until the test lets go: both hooks below meet it, however loaded the machine.
+    locker = helpers.spawn([*python_argv(LOCKER), config.db_path()], stdin=subprocess.PIPE,
+                           stdout=subprocess.PIPE)
     assert locker.stdout.readline() == b"locked\n"
     spool = os.path.join(config.data_dir(), "spool")
-    timings = []
     for event, payload in [bash("s1", cwd, 0), bash("s1", cwd, 1)]:
-        began = time.monotonic()
         proc = run_hook(event, payload)
-        timings.append(time.monotonic() - began)
         assert proc.returncode == 0 and proc.stdout == b""
-    # They waited ~0.75 s for the lock, then wrote their events to the spool.
-    assert all(t < 2.0 for t in timings), timings
+    # They returned while the lock was still held: each waited its bounded while (0.75 s,
+    # timed by bench/hook_latency.py), then wrote its event to the spool.
+    assert locker.poll() is None
     assert len([n for n in os.listdir(spool) if n.endswith(".json")]) == 2
     assert sum("database unavailable (database is locked); spooling" in line
                for line in log.tail(20, "warn")) == 2
+    locker.stdin.close()
     assert locker.wait(timeout=10) == 0
     for event, payload in [bash("s1", cwd, 2), stop("s1", cwd), end("s1", cwd)]:
         assert run_hook(event, payload).returncode == 0
@@ -130,10 +132,8 @@ def test_data_dir_that_cannot_exist_hooks_exit_0_and_say_so(tmp_path):
     cwd = str(tmp_path)
     for event, payload in [("SessionStart", {"session_id": "s1", "cwd": cwd, "source": "startup"}),
                            prompt("s1", cwd), bash("s1", cwd, 0), stop("s1", cwd), end("s1", cwd)]:
-        began = time.monotonic()
         proc = run_hook(event, payload, env=env)
         assert proc.returncode == 0 and proc.stdout == b"", (event, proc)
-        assert time.monotonic() - began < 5
         assert b"Traceback" not in proc.stderr
         if event != "SessionStart":
             err = proc.stderr.decode()
@@ -159,26 +159,18 @@ def _can_mount_privately() -> bool:
 
 NAMESPACE_SCRIPT = r"""
 import json, os, subprocess, sys, time
+sys.path.insert(0, %(tests)r)
 from claude_mem import config, control, install
 from claude_mem.store import Store
+from helpers import wait_for, worker_pids
 
 data, phases_file = sys.argv[1], sys.argv[2]
 phases = json.load(open(phases_file))
 HOOK = %(hooks)r
-marker = ("CLAUDE_MEM_DATA_DIR=" + data).encode()
 
 
 def workers():
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = open(f"/proc/{pid}/cmdline", "rb").read()
-            env = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
-        except OSError:
-            continue
-        if b"claude_mem.worker" in cmd and marker in env:
-            found.append(int(pid))
-    return found
+    return worker_pids(data)
 
 
 def log_text():
@@ -192,28 +184,28 @@ def play(name):
     results = []
     for event, payload in phases[name]:
         before = log_text()
-        began = time.monotonic()
         proc = subprocess.run([sys.executable, "-I", "-S", install.ENTRY, HOOK[event]],
-                              input=json.dumps(payload).encode(), capture_output=True)
+                              input=json.dumps(payload).encode(), capture_output=True, timeout=60)
         after = log_text()
         results.append({"event": event, "tool_use_id": payload.get("tool_use_id"),
                         "rc": proc.returncode, "out": proc.stdout.decode(errors="replace"),
                         "err": proc.stderr.decode(errors="replace"),
-                        "log": after[len(before):] if after.startswith(before) else after,
-                        "secs": time.monotonic() - began})
+                        "log": after[len(before):] if after.startswith(before) else after})
     return results
 
 
+def _drained():
+    with Store(config.db_path()) as store:
+        spool = os.path.join(data, "spool")
+        return store.queue_stats()["pending"] == 0 and not (
+            os.path.isdir(spool) and any(n.endswith(".json") for n in os.listdir(spool)))
+
+
 def drained(timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with Store(config.db_path()) as store:
-            spool = os.path.join(data, "spool")
-            if store.queue_stats()["pending"] == 0 and not (
-                    os.path.isdir(spool) and any(n.endswith(".json") for n in os.listdir(spool))):
-                return True
-        time.sleep(0.05)
-    return False
+    try:
+        return wait_for(_drained, timeout, what="the queue to drain")
+    except AssertionError:
+        return False
 
 
 out = {}
@@ -253,7 +245,10 @@ with Store(config.db_path()) as store:
     out["summaries"] = store.counts()["summaries"]
     out["parked"] = store.queue_stats()["parked"]
 out["stopped"] = control.stop_worker()
-time.sleep(0.2)
+try:
+    wait_for(lambda: not workers(), 5, what="the worker to exit")
+except AssertionError:
+    pass
 out["workers_at_end"] = workers()
 print(json.dumps(out))
 """
@@ -265,7 +260,7 @@ def test_disk_full_and_read_only_data_dir_in_a_private_mount_namespace(tmp_path)
     bind mount), both visible only inside ``unshare --mount``, so root cannot write
     through them and nothing leaks to the rest of the machine.
 
-    Proven: every hook exits 0 fast with nothing on stdout; each event is either stored
+    Proven: every hook exits 0 with nothing on stdout; each event is either stored
     or reported lost by a line (log file, else stderr); the worker survives the full
     disk and catches up once space is back; none starts while the dir is read-only.
     """
@@ -286,7 +281,8 @@ def test_disk_full_and_read_only_data_dir_in_a_private_mount_namespace(tmp_path)
     (tmp_path / "phases.json").write_text(json.dumps(phases))
     config.ensure_data_dir()  # the mount point
     script = tmp_path / "in_namespace.py"
-    script.write_text(NAMESPACE_SCRIPT % {"hooks": HOOK_NAME})
+    script.write_text(NAMESPACE_SCRIPT % {"hooks": HOOK_NAME,
+                                          "tests": os.path.dirname(os.path.abspath(__file__))})
     proc = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
                            str(script), config.data_dir(), str(tmp_path / "phases.json")],
                           capture_output=True, timeout=120)
@@ -303,7 +299,6 @@ def test_disk_full_and_read_only_data_dir_in_a_private_mount_namespace(tmp_path)
         for result in out[phase]:
             assert result["rc"] == 0, result
             assert result["out"] == "" or json.loads(result["out"]), result
-            assert result["secs"] < 5, result
             assert "Traceback" not in result["err"]
             stored = out["observations"].get(result["tool_use_id"], 0)
             if result["event"] in ("PostToolUse", "PostToolUseFailure"):
@@ -360,17 +355,9 @@ heuristic.HeuristicCompressor.observe = observe
 """
 
 
-def inject_into_worker(tmp_path, monkeypatch, code: str) -> None:
-    """Make every worker started from now on import ``code`` at start-up."""
-    folder = tmp_path / "inject"
-    folder.mkdir(exist_ok=True)
-    (folder / "sitecustomize.py").write_text(textwrap.dedent(code))
-    monkeypatch.setenv("PYTHONPATH", str(folder))
-
-
 @pytest.mark.slow
-def test_poison_event_is_parked_not_dropped_while_other_sessions_flow(tmp_path, monkeypatch):
-    inject_into_worker(tmp_path, monkeypatch, RAISE_ON_POISON)
+def test_poison_event_is_parked_not_dropped_while_other_sessions_flow(tmp_path, monkeypatch, inject):
+    inject(RAISE_ON_POISON)
     monkeypatch.setenv("CLAUDE_MEM_MAX_ATTEMPTS", "3")
     monkeypatch.setenv("CLAUDE_MEM_RETRY_BACKOFF_SECONDS", "0.05")
     cwd = str(tmp_path)
@@ -407,8 +394,8 @@ def test_poison_event_is_parked_not_dropped_while_other_sessions_flow(tmp_path, 
 
 
 @pytest.mark.slow
-def test_event_that_kills_the_worker_is_parked_after_max_attempts(tmp_path, monkeypatch):
-    inject_into_worker(tmp_path, monkeypatch, CRASH_ON_POISON)
+def test_event_that_kills_the_worker_is_parked_after_max_attempts(tmp_path, monkeypatch, inject):
+    inject(CRASH_ON_POISON)
     monkeypatch.setenv("CLAUDE_MEM_MAX_ATTEMPTS", "2")
     cwd = str(tmp_path)
     with no_worker_yet():  # queue it all first: the poison row has a batch-mate

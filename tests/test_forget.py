@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from click.testing import CliRunner
 
 from claude_mem import cli, config
-from conftest import open_store, run_hook, wait_until_drained
-from faultkit import bash, end, no_strays, prompt, stop  # noqa: F401
+from helpers import open_store, run_hook, wait_until_drained
+from faultkit import bash, end, prompt, stop
+
+pytestmark = pytest.mark.usefixtures("no_strays")
 
 
 def file_bytes() -> bytes:

@@ -265,7 +265,7 @@ def test_relative_path_says_what_os_path_relpath_says():
 
 
 def test_a_pasted_log_keeps_its_error_in_the_request():
-    from claude_mem.compress.heuristic import _with_pasted_error
+    from claude_mem.compress.request_summary import _with_pasted_error
 
     log = "❯ ./run.sh\n" + "\n".join(f" => [build {i}/9] RUN step {i} {'.' * 40} 1.{i}s" for i in range(12))
     request = log + "\nnpm error Exit handler never called!\n" + " => exporting layers 0.1s\n" * 5

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from claude_mem import control
-from tests.conftest import HOOK_NAME, load_fixture, open_store, run_hook, wait_until_drained
+from helpers import HOOK_NAME, load_fixture, open_store, run_hook, wait_until_drained
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LEGACY_DB = FIXTURES / "claude-mem-13" / "claude-mem.db"

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from claude_mem import control
-from claude_mem.importers.transcripts import Transcript
-from tests.conftest import HOOK_NAME, run_hook, wait_until_drained
+from claude_mem.importers.replay import Transcript
+from helpers import HOOK_NAME, run_hook, wait_until_drained
 
 RECORDED = Path(__file__).parent / "fixtures" / "recorded"
 TRANSCRIPTS = sorted(RECORDED.rglob("*.transcript.jsonl")) if RECORDED.is_dir() else []

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 
 from claude_mem import config, control
-from claude_mem.importers.transcripts import Transcript, find_transcripts
-from tests.conftest import open_store, run_hook, wait_until_drained
+from claude_mem.importers.replay import Transcript
+from claude_mem.importers.transcripts import find_transcripts
+from helpers import open_store, run_hook, wait_until_drained
 
 REAL = Path(__file__).parent / "fixtures" / "real-world"
 # Where each session ran (as its transcript says) and where its payloads say it ran.
@@ -300,7 +301,7 @@ def test_import_under_an_llm_back_end_respects_the_cost_caps(tmp_path, monkeypat
     a cap of 6 calls: 6 model calls are made, the rest of the session falls back to the
     heuristic, and the dry run predicted those 6 calls."""
     from tests.fakes.fake_llm_server import FakeLLMServer
-    from tests.test_llm_backends import recorder_script
+    from llmkit import recorder_script
 
     project = _project(tmp_path, "spotter-dov")
     path = str(_moved_transcript(tmp_path, "dov", project))

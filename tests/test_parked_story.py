@@ -3,12 +3,11 @@ and once it is gone doctor is back to exit 0 (real hook, real worker, real CLI).
 from __future__ import annotations
 
 import json
-import time
 
 from click.testing import CliRunner
 
 from claude_mem import cli
-from helpers import open_store, run_hook
+from helpers import open_store, run_hook, wait_for
 
 
 def invoke(*args, code=0):
@@ -18,14 +17,12 @@ def invoke(*args, code=0):
 
 
 def wait_parked(count: int, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def parked() -> bool:
         with open_store() as store:
             stats = store.queue_stats()
-        if stats["parked"] == count and stats["pending"] == 0:
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"expected {count} parked row(s), queue is {stats}")
+        return stats["parked"] == count and stats["pending"] == 0
+
+    wait_for(parked, timeout, interval=0.1, what=f"{count} parked row(s) and nothing pending")
 
 
 def test_a_payload_without_session_id_is_parked_then_discarded_and_doctor_recovers(tmp_path):

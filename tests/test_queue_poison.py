@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from click.testing import CliRunner
 
 from claude_mem import cli, config, control
 from claude_mem.store import Store
-from conftest import open_store, run_hook, wait_until_drained
-from faultkit import bash, end, no_strays, prompt, stop  # noqa: F401
-from test_faults import inject_into_worker
+from helpers import open_store, run_hook, wait_until_drained
+from faultkit import bash, deep_json, end, prompt, stop
+
+pytestmark = pytest.mark.usefixtures("no_strays")
 
 RAISE_WHILE_PARSING = """
 from claude_mem import events
@@ -39,17 +42,6 @@ def observation_ids() -> set[str]:
         return {row[0] for row in store.db.execute("SELECT tool_use_id FROM observations")}
 
 
-def deep_json(payload: dict, levels: int) -> str:
-    """``payload`` as JSON text with ``tool_input.options`` nested ``levels`` deep.
-
-    Built as text: ``json.dumps`` itself cannot write it (RecursionError).
-    """
-    text = json.dumps(payload)
-    assert text.endswith("}}") and '"tool_input": {' in text
-    nested = '{"a": ' * levels + '"bottom"' + "}" * levels
-    return text.replace('"tool_input": {', '"tool_input": {"options": ' + nested + ", ", 1)
-
-
 def test_a_payload_nested_1000_levels_deep_costs_nothing_and_blocks_nothing(tmp_path):
     cwd = str(tmp_path)
     event, payload = bash("D", cwd, 0)
@@ -67,8 +59,8 @@ def test_a_payload_nested_1000_levels_deep_costs_nothing_and_blocks_nothing(tmp_
         assert {r["status"] for r in store.db.execute("SELECT status FROM sessions")} == {"completed"}
 
 
-def test_any_exception_while_parsing_is_retried_then_parked_and_others_flow(tmp_path, monkeypatch):
-    inject_into_worker(tmp_path, monkeypatch, RAISE_WHILE_PARSING)
+def test_any_exception_while_parsing_is_retried_then_parked_and_others_flow(tmp_path, monkeypatch, inject):
+    inject(RAISE_WHILE_PARSING)
     monkeypatch.setenv("CLAUDE_MEM_MAX_ATTEMPTS", "2")
     monkeypatch.setenv("CLAUDE_MEM_RETRY_BACKOFF_SECONDS", "0.05")
     cwd = str(tmp_path)

@@ -19,10 +19,11 @@ import pytest
 from click.testing import CliRunner
 
 from claude_mem import cli, config, control
-from conftest import context_from, run_hook, wait_until_drained
-from faultkit import no_strays  # noqa: F401
+from helpers import context_from, run_hook, wait_until_drained
 from secret_corpus import LOOK_ALIKES, PLACEMENTS, events_for, secret_shapes
 from tests.fakes.fake_llm_server import FakeLLMServer, Text
+
+pytestmark = pytest.mark.usefixtures("no_strays")
 
 CHUNK = 25
 

@@ -262,9 +262,9 @@ def test_settings_change_only_from_the_viewers_own_form(viewer):
     from urllib.parse import urlencode
 
     from claude_mem import config
-    from claude_mem.viewer import access, server
+    from claude_mem.viewer import access, routes
 
-    if not server.settings_editable():
+    if not routes.settings_editable():
         pytest.skip("config.set_value (the CLI's settings schema) is not in this tree yet")
     key = access.form_key(viewer.token)
     page = fetch(viewer.port, "/settings", token=viewer.token)[2].decode()

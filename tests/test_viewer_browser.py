@@ -149,9 +149,9 @@ def test_narrow_and_dark_pages_stay_readable(viewer, browser):
 
 def test_a_setting_changed_on_the_page_reaches_the_cli(viewer, page):
     from claude_mem import config
-    from claude_mem.viewer import server
+    from claude_mem.viewer import routes
 
-    if not server.settings_editable():
+    if not routes.settings_editable():
         pytest.skip("config.set_value (the CLI's settings schema) is not in this tree yet")
     page.goto(viewer.url)
     page.goto(viewer.base + "/settings")

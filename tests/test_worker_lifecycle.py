@@ -2,7 +2,7 @@
 workers, the idle and silence watchdogs, expiry of abandoned sessions, status and doctor.
 
 Every test runs real hook processes against a real worker in its own data dir, and
-``faultkit.no_strays`` fails it if any claude-mem process of that data dir survives it.
+``no_strays`` (conftest) fails it if any claude-mem process of that data dir survives it.
 """
 from __future__ import annotations
 
@@ -21,9 +21,11 @@ from click.testing import CliRunner
 
 from claude_mem import cli, config, control, log, worker
 from claude_mem.store import Store
-from faultkit import bash, end, helpers, no_strays, prompt, python_argv, stop  # noqa: F401
-from helpers import (open_store, our_processes, run_hook, wait_for, wait_until_drained,
+from faultkit import bash, end, prompt, python_argv, stop
+from helpers import (held_worker_start, open_store, our_processes, run_hook, wait_for, wait_until_drained,
                      worker_pids)
+
+pytestmark = pytest.mark.usefixtures("no_strays")
 
 
 def cli_run(*args) -> str:
@@ -169,11 +171,9 @@ def test_a_lock_holder_that_dies_leaves_no_lock_behind(tmp_path, helpers):
     holder = helpers.spawn([*python_argv(LOCK_HOLDER), config.lock_path()], stdout=-1)
     assert holder.stdout.readline() == b"locked\n"
     cwd = str(tmp_path)
-    # While it holds the lock no worker can start, but hooks still return at once and
-    # their events are committed.
-    started = time.monotonic()
+    # While it holds the lock no worker can start, but hooks still return (a hook that
+    # waited for a worker would never return: none can start) and their events are committed.
     assert all(p.returncode == 0 for p in play([prompt("s1", cwd), bash("s1", cwd, 0)]))
-    assert time.monotonic() - started < 5
     assert not worker_pids(config.data_dir())
     with open_store() as store:
         assert store.queue_stats()["pending"] == 2
@@ -193,9 +193,10 @@ def test_a_hung_worker_is_reported_then_replaced_without_losing_events(tmp_path,
     wait_until_drained()
     pid = exactly_one_worker()
     os.kill(pid, signal.SIGSTOP)  # alive, holding the lock, answering nothing
-    started = time.monotonic()
+    # Hooks return although it never answers (how long they take: bench/hook_latency.py).
     assert all(p.returncode == 0 for p in play([bash("s1", cwd, 1), bash("s1", cwd, 2)]))
-    assert time.monotonic() - started < 5, "hooks waited on a hung worker"
+    with open_store() as store:
+        assert store.queue_stats()["pending"] == 2  # committed, waiting for a live worker
     result = CliRunner().invoke(cli.main, ["doctor"])
     assert result.exit_code == 1
     assert f"FIX   the worker (pid {pid}) holds the lock but does not answer" in result.output
@@ -214,18 +215,16 @@ def test_a_hung_worker_is_reported_then_replaced_without_losing_events(tmp_path,
 
 
 @pytest.mark.slow
-def test_slow_worker_start_loses_nothing_and_racing_hooks_start_one_worker(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLAUDE_MEM_WORKER_START_DELAY_SECONDS", "1.5")
+def test_slow_worker_start_loses_nothing_and_racing_hooks_start_one_worker(tmp_path, inject):
+    gate = tmp_path / "worker-may-start"
+    inject(held_worker_start(gate))
     cwd = str(tmp_path)
-    timings = []
     for event, payload in [prompt("s1", cwd), bash("s1", cwd, 0)]:
-        began = time.monotonic()
         assert run_hook(event, payload).returncode == 0
-        timings.append(time.monotonic() - began)
     procs = play_concurrently([bash("s1", cwd, i) for i in range(1, 6)])
     assert all(p.returncode == 0 for p in procs)
-    assert max(timings) < 1.5, f"a hook waited for the starting worker: {timings}"
-    with open_store() as store:  # all committed while the worker was still asleep
+    # Every hook returned while the worker was still held in its start: none waited for it.
+    with open_store() as store:  # all committed while the worker was still starting
         assert store.queue_stats()["pending"] == 7
     assert len(worker_pids(config.data_dir())) == 1
     assert control.request({"cmd": "ping"}, timeout=0.5) is None  # not listening yet
@@ -233,6 +232,7 @@ def test_slow_worker_start_loses_nothing_and_racing_hooks_start_one_worker(tmp_p
     first = worker_pids(config.data_dir())[0]
     os.kill(first, signal.SIGKILL)
     wait_for(lambda: not control.is_alive(first), what="the killed worker to go")
+    gate.touch()
     assert run_hook(*stop("s1", cwd)).returncode == 0
     assert exactly_one_worker() != first
     wait_until_drained()

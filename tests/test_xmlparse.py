@@ -457,13 +457,12 @@ def test_non_str_input_does_not_raise():
     assert parse_observations(b"<observation><title>T</title></observation>")[0][0].title == "T"
 
 
-def test_huge_input_is_fast():
-    import time
+def test_hostile_input_still_yields_its_observations():
+    # How long it takes (linear, not quadratic) is bench/xmlparse_worst_case.py's to measure.
     text = ("<observation><title>T</title>" + "<" * 50000 + " " * 50000 + '<a "' * 20000 +
             "<!--" * 20000 + "</observation>") * 2
-    t0 = time.perf_counter()
-    parse_reply(text)
-    assert time.perf_counter() - t0 < 5.0  # quadratic scanning would take minutes
+    observations = parse_reply(text)[0]
+    assert [o.title for o in observations] == ["T", "T"]
 
 
 # --- property tests --------------------------------------------------------------

@@ -269,8 +269,6 @@ register(
             minimum=1, maximum=100),
     Setting("retry_backoff_seconds", "float", 2.0,
             "pause before a failed row's retry; doubles each time", minimum=0, maximum=3600),
-    Setting("worker_start_delay_seconds", "float", 0.0,
-            "for tests: simulate a slow worker start", minimum=0, maximum=60),
     # Viewer
     Setting("viewer_port", "int", 37737,
             "port of the web viewer on 127.0.0.1; 0 turns it off (not 37777, the original's)",
@@ -297,7 +295,7 @@ SECRET_SETTINGS = ("team_database_url",)
 def display_value(name: str, value):
     """A setting's value as it may be shown or logged."""
     if name in SECRET_SETTINGS and value:
-        from claude_mem.team.urls import mask
+        from claude_mem.dburl import mask
 
         return mask(str(value))
     setting = SCHEMA.get(name)

@@ -7,12 +7,23 @@ model's final reply as the outcome, what was learned (causes, fixes, decisions),
 still open, what was completed (files with the symbols they touched, test outcomes,
 commits) — then earlier requests a line each with what they learned, then an index of
 recent observations with their ids so the model can ask for details (``claude-mem show
-obs ID`` or the MCP tools) with what is left. An empty memory renders as "". ``hook_json(text)`` wraps it as SessionStart output and guarantees
-the printed JSON stays under Claude Code's 10,000-character cut.
+obs ID`` or the MCP tools) with what is left. An empty memory renders as "".
+``hook_json(text)`` wraps it as SessionStart output and guarantees the printed JSON stays
+under Claude Code's 10,000-character cut.
+
+The SessionStart policy (``session_start_output(payload, settings, store=None)``, what the
+hook prints and ``claude-mem context`` shows): nothing for a source not in
+``context_sources`` or an excluded project; on ``resume``, when the transcript already
+holds our context (Claude Code replays it), only what is new since the session's last
+activity from other sessions; on ``compact``, the other sessions' memory only (the
+compaction summary keeps this session's own work).
 Standard library only: this runs inside the SessionStart hook.
 """
+import os
+import time
 
-from claude_mem.config import CONTEXT_HARD_LIMIT_CHARS
+from claude_mem import log
+from claude_mem.config import CONTEXT_HARD_LIMIT_CHARS, db_path
 from claude_mem.text import ago, files as file_list, one_line, when
 
 
@@ -308,3 +319,106 @@ def hook_json(text: str) -> str:
         text = text[: text.rfind("\n") + 1] if "\n" in text else text
         out = wrap(text + "…(trimmed)\n")
     return out
+
+
+# -- the SessionStart policy -----------------------------------------------------------
+
+# A resumed SessionStart looks for our context in the transcript: at most this much of it.
+_TRANSCRIPT_BYTES = 64 * 1024 * 1024
+_TRANSCRIPT_SECONDS = 1.5
+
+
+def _transcript_has_context(path) -> bool:
+    """True when the session's transcript already holds a claude-mem context block."""
+    if not path or not isinstance(path, str):
+        return False
+    needle = HEADER.encode()
+    deadline = time.monotonic() + _TRANSCRIPT_SECONDS
+    try:
+        # Non-blocking open: a FIFO must not wait for a writer. Only a regular file is
+        # read (not /dev/zero, a FIFO or a socket), and only so much of it, so briefly.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError):
+        return False
+    try:
+        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
+            return False
+        tail = b""
+        left = _TRANSCRIPT_BYTES
+        while left > 0 and time.monotonic() < deadline:
+            chunk = os.read(fd, min(1 << 20, left))
+            if not chunk:
+                return False
+            left -= len(chunk)
+            if needle in tail + chunk:
+                return True
+            tail = chunk[-len(needle):]
+        log.warning(f"transcript {path!r}: stopped looking after {_TRANSCRIPT_BYTES - left} bytes")
+        return False
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def open_memory():
+    """The memory database for SessionStart (context rooms and the queue, one connection),
+    or None when there is no database yet."""
+    if not os.path.exists(db_path()):
+        return None
+    from claude_mem.store.memory import open_context_store
+
+    return open_context_store(busy_timeout_ms=2000)
+
+
+def session_start_output(payload: dict, settings, store=None) -> str:
+    """The JSON SessionStart prints, or "" when there is nothing to add.
+
+    ``store``: an open ``open_memory()`` connection to read through (the hook then queues
+    its event on the same one); without it one is opened and closed here.
+    """
+    from claude_mem import project
+
+    source = str(payload.get("source") or "startup")
+    if source not in settings.context_sources:
+        return ""
+    cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") \
+        or project.current_dir()
+    if project.is_excluded(cwd, settings.exclude_projects):
+        return ""
+    owned = store is None
+    if owned:
+        store = open_memory()
+        if store is None:
+            return ""
+    try:
+        filters = {}
+        if source == "resume" and _transcript_has_context(payload.get("transcript_path")):
+            # Claude Code replays earlier hook output from the transcript on --resume:
+            # a second full copy would only repeat it. Send what is new since.
+            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
+            if session is not None:
+                filters = {"since": session["last_activity_at"], "exclude_session": session["id"]}
+        elif source == "compact":
+            # Measured (README, "How good is the memory?"): Claude Code's compaction summary
+            # keeps this session's own work; what it drops is the memory of the others.
+            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
+            filters = {"exclude_session": session["id"] if session is not None else None,
+                       "after_compaction": True}
+        name = project.project_name(cwd)
+        text = render(store, name, settings, **filters)
+        if text and settings.prompt_recall:
+            try:  # so prompt recall does not repeat it (recall.py)
+                from claude_mem import recall
+
+                recall.record_context(store, str(payload.get("session_id") or ""), text, name,
+                                      settings, {k: v for k, v in filters.items()
+                                                 if k in ("since", "exclude_session")})
+            except Exception as exc:  # the context still goes out
+                log.error(f"SessionStart: recording what was shown failed: {exc!r}")
+    finally:
+        if owned:
+            store.close()
+    if not text:
+        return ""
+    return hook_json(text)

@@ -1,8 +1,9 @@
 """What each hook event becomes in the store: the worker's handlers, one per event kind.
 
-Contract (``EventHandlers``, mixed into ``worker.Worker``; uses ``self.store``,
-``self.compressor``, ``self.settings``, ``self.prompt_memory`` and ``self.projects``, a
-``project.ProjectLookup`` the worker clears at every pass):
+Contract (``Handlers(store, compressor, settings, prompt_memory, projects)``: given the
+store, the compressor, the settings, the open requests' observations (``PromptMemory``)
+and the per-pass project lookup (``project.ProjectLookup``, which the drain clears at
+every pass); it knows nothing of the queue's retry policy or of the worker's lifecycle):
 - ``handle(event, group)`` takes one event (and, for tool events, the batch of rows it
   leads) and stores what it means; the queue rows are deleted in the same transaction
   that stores what was made from them (at-least-once, never lost).
@@ -12,7 +13,7 @@ Contract (``EventHandlers``, mixed into ``worker.Worker``; uses ``self.store``,
 - ``finalize`` summarizes what has no summary yet and closes the session run (SessionEnd,
   and the watchdogs).
 - Each handler makes its writes in one ``store.write()`` unit, which joins the worker's
-  shared transaction when there is one (the heuristic's group commit, see worker.py); an
+  shared transaction when there is one (the heuristic's group commit, see drain.py); an
   LLM compressor always runs outside any transaction, so model calls never hold the lock.
 """
 from __future__ import annotations
@@ -36,15 +37,23 @@ def content_hash(*parts) -> str:
     return digest.hexdigest()[:40]
 
 
-def _ids(group) -> list[int]:
+def row_ids(group) -> list[int]:
+    """The queue row ids of a unit's group of ``(row, event)`` pairs."""
     return [r["id"] for r, _ in group]
 
 
-class EventHandlers:
-    """The event handlers of ``worker.Worker``."""
+class Handlers:
+    """What each event becomes in the store, one method per event kind."""
+
+    def __init__(self, store, compressor, settings, prompt_memory, projects):
+        self.store = store
+        self.compressor = compressor
+        self.settings = settings
+        self.prompt_memory = prompt_memory
+        self.projects = projects
 
     def handle(self, event, group) -> None:
-        ids = _ids(group)
+        ids = row_ids(group)
         at = group[-1][0]["received_at"]
         cwd = event.cwd
         if self.projects.excluded(cwd):
@@ -66,7 +75,7 @@ class EventHandlers:
             if self.store.session_by_claude_id(event.session_id) is not None:
                 self.store.open_session(event.session_id, name, event.cwd, at,
                                         new_run=event.source == "resume", agent=event.agent)
-            self.store.delete_pending(_ids(group))
+            self.store.delete_pending(row_ids(group))
 
     def handle_prompt(self, event: UserPrompt, group, name: str, at: float) -> None:
         kind, text = wrappers.classify(event.prompt)
@@ -76,7 +85,7 @@ class EventHandlers:
             kind, text = "prompt", IMAGE_ONLY_PROMPT
         if kind == "prompt":
             # The hook cuts only payloads it had to clean; this cut holds for every prompt.
-            text = privacy.truncate(text, privacy.clamp_limit(
+            text = privacy.cut(text, privacy.clamp_limit(
                 self.settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS))
         with self.store.write():
             session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
@@ -84,7 +93,7 @@ class EventHandlers:
             # request: what follows belongs to the request that is still running.
             if kind == "prompt":
                 self.store.add_prompt(session["id"], event.prompt_id or None, text, at)
-            self.store.delete_pending(_ids(group))
+            self.store.delete_pending(row_ids(group))
 
     def context_for(self, session, prompt_number: int) -> SessionContext:
         prompt = self.store.prompt(session["id"], prompt_number) if prompt_number else None
@@ -127,7 +136,7 @@ class EventHandlers:
                 unique.append((r, e))
         if not unique:
             with self.store.write():
-                self.store.delete_pending(_ids(group))
+                self.store.delete_pending(row_ids(group))
             return
         produced = self.compressor.observe(ctx, [e for _, e in unique])
         # One hash per source event (its tool_use_id) and position, so a redelivered
@@ -144,7 +153,7 @@ class EventHandlers:
                                            content_hash(event.session_id, key, position),
                                            produced.generated_by, at)
             self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)
-            self.store.delete_pending(_ids(group))
+            self.store.delete_pending(row_ids(group))
 
     def summarize_prompt(self, session, prompt_number: int, last_message: str) -> tuple:
         ctx = self.context_for(session, prompt_number)
@@ -152,7 +161,7 @@ class EventHandlers:
         return produced.summary, produced.generated_by
 
     def handle_stop(self, event: Stop, group, name: str, at: float) -> None:
-        ids = _ids(group)
+        ids = row_ids(group)
         session = self._session(event, name, at)
         prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
         summary = generated_by = None
@@ -189,9 +198,9 @@ class EventHandlers:
         session = self.store.session_by_claude_id(event.session_id)
         if session is None:  # it never took a prompt or a tool call: nothing to remember
             with self.store.write():
-                self.store.delete_pending(_ids(group))
+                self.store.delete_pending(row_ids(group))
             return
-        self.finalize(session, event.reason, at, _ids(group))
+        self.finalize(session, event.reason, at, row_ids(group))
 
     # One handler per event kind (parse_event's classes): adding a kind is one line here.
     HANDLERS = {SessionStart: handle_start, UserPrompt: handle_prompt, ToolEvent: handle_tools,

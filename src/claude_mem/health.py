@@ -4,7 +4,9 @@ Contract: ``status()`` gathers a JSON-able report (worker liveness by a ping ove
 socket, else what the lock, pid file and socket file say; queue depth and oldest pending
 event, parked rows, spooled events, active sessions, LLM spending per day, recent errors
 from the log) without changing anything. ``doctor()`` returns (problems, lines): each
-check as a line (``ok``, ``FIX`` with what to do, or ``info``), problems counted.
+check as a line (``ok``, ``FIX`` with what to do, or ``info``), problems counted. Both
+take the viewer's state from their caller (``viewer.process.state``): the viewer shows
+this report, so this module does not import the viewer.
 """
 from __future__ import annotations
 
@@ -59,33 +61,19 @@ def queue_head(store, worker_running: bool | None = None) -> dict | None:
     return head
 
 
-def viewer_state(settings) -> dict:
-    """Whether the web viewer runs, where (the address without the key), or why not."""
-    port = int(settings.viewer_port)
-    if port <= 0:
-        return {"running": False, "port": 0,
-                "text": "viewer turned off (viewer_port is 0; `claude-mem config set viewer_port 37737`)"}
-    from claude_mem.viewer import process
-
-    live = process.running()
-    if live:
-        url = f"http://127.0.0.1:{live['port']}/"
-        return {"running": True, "pid": live["pid"], "port": live["port"], "url": url,
-                "text": f"viewer on {url} (pid {live['pid']}; `claude-mem viewer` opens it with your key)"}
-    return {"running": False, "port": port,
-            "text": f"viewer not running (`claude-mem viewer` starts it on 127.0.0.1:{port})"}
-
-
 def spooled_events() -> int:
     return len(config.spooled_names())
 
 
-def status() -> dict:
+def status(viewer: dict | None = None) -> dict:
+    """The status report; ``viewer`` is the viewer's state (``viewer.process.state``), which
+    the doors that show it pass in (this module does not reach up into the viewer)."""
     from claude_mem.store import open_store
 
     report: dict = {"data_dir": config.data_dir(), "database": config.db_path()}
     report["worker"] = worker_state()
-    report["viewer"] = viewer_state(config.load())
+    if viewer is not None:
+        report["viewer"] = viewer
     report["spooled"] = spooled_events()
     report["recent_errors"] = log.tail(5, "error")
     if not os.path.exists(config.db_path()):
@@ -209,7 +197,9 @@ def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = N
             "gemini": install_gemini.status()}
 
 
-def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) -> tuple[int, list[str]]:
+def doctor(claude_config_dir: str | None = None, codex_home: str | None = None,
+           viewer: dict | None = None) -> tuple[int, list[str]]:
+    """(problems, lines): the checks ``claude-mem doctor`` prints; ``viewer`` as in ``status``."""
     from claude_mem import install
     from claude_mem.hook_events import HOOK_EVENTS
     from claude_mem.store import open_store
@@ -314,8 +304,8 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None) 
         stale = " (a dead worker's socket/pid file is left; harmless, replaced on start)" \
             if w.get("stale_socket") or w.get("stale_pid_file") else ""
         lines.append("info  worker not running (started on demand by the hooks)" + stale)
-    v = viewer_state(settings)
-    lines.append(("ok    " if v.get("running") else "info  ") + v["text"])
+    if viewer is not None:
+        lines.append(("ok    " if viewer.get("running") else "info  ") + viewer["text"])
     from claude_mem.team.status import doctor_lines
 
     for ok, text in doctor_lines():

@@ -15,7 +15,7 @@ Claude Code queues its event as ``"<agent>:<Event>"`` (``queue_event``), and the
 turns it into the same events. Sessions record the agent.
 
 Adding an event: a row here, a parser in ``events.PARSERS`` and a handler in
-``handlers.EventHandlers.HANDLERS``; ``tests/test_architecture.py`` checks the three agree.
+``handlers.Handlers.HANDLERS``; ``tests/test_architecture.py`` checks the three agree.
 
 Hook path: plain tuples, no imports (no ``dataclasses``: it pulls in ``inspect``).
 """

@@ -11,8 +11,9 @@ Contract (every event):
   later; only if that fails too is it dropped, with a log line saying so.
 - SessionStart reads SQLite directly and prints
   ``{"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": ...}}``
-  for the configured sources; an empty memory prints nothing. It records the ids it
-  showed, so recall at the prompt does not repeat them.
+  for the configured sources; an empty memory prints nothing. What it injects (the
+  sources, the resume and compact filters) is ``context.session_start_output``. It records
+  the ids it showed, so recall at the prompt does not repeat them.
 - UserPromptSubmit, once its prompt is queued, may print the earlier memories the prompt
   is most likely about (``recall.py``: words only, on the same connection, nothing when
   nothing clears the relevance floor; ``prompt_recall`` turns it off).
@@ -39,9 +40,6 @@ _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
 
 # Stdin beyond this is read and thrown away: no real payload is this large.
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
-# A resumed SessionStart looks for our context in the transcript: at most this much of it.
-_TRANSCRIPT_BYTES = 64 * 1024 * 1024
-_TRANSCRIPT_SECONDS = 1.5
 # How long a hook waits for a locked database before spooling the event instead.
 _HOOK_BUSY_TIMEOUT_MS = 750
 
@@ -67,35 +65,6 @@ def read_stdin() -> str:
     if size > _STDIN_HARD_LIMIT:
         log.warning(f"stdin of {size} bytes cut to {_STDIN_HARD_LIMIT}")
     return b"".join(chunks).decode("utf-8", "replace").strip()
-
-
-def _clean_payload(raw: str, settings) -> str | None:
-    """The payload as it may be stored: raw when nothing needs removing, else cleaned JSON.
-
-    None only for text that is not JSON. Cleaning never raises: if the JSON cleaner fails
-    on something unforeseen, the raw text is cleaned as text instead (secrets still go),
-    because an event must never be lost over how it was cleaned.
-    """
-    from claude_mem import privacy
-
-    max_payload = privacy.clamp_limit(settings.max_payload_bytes, privacy.DEFAULT_MAX_PAYLOAD)
-    if len(raw) <= max_payload and not privacy.needs_cleaning(raw):
-        return raw
-    max_chars = privacy.clamp_limit(settings.max_tool_output_chars, privacy.DEFAULT_MAX_CHARS)
-    try:
-        return privacy.clean_json_text(raw, max_chars_per_string=max_chars,
-                                       max_total_chars=max_payload)
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        log.error(f"cleaning the payload as JSON failed ({exc!r}); cleaning it as text")
-        return privacy.clean_raw_json_text(raw, max_payload)
-
-
-def _cwd() -> str:
-    """The working directory, or "" when it was deleted under us (never an exception)."""
-    try:
-        return os.getcwd()
-    except OSError:
-        return ""
 
 
 def enqueue(event: str, payload: str, store=None) -> None:
@@ -146,103 +115,6 @@ def enqueue(event: str, payload: str, store=None) -> None:
             log.error(f"{event}: could not wake or start the worker ({exc})")
 
 
-def _transcript_has_context(path) -> bool:
-    """True when the session's transcript already holds a claude-mem context block."""
-    from claude_mem.context import HEADER
-
-    if not path or not isinstance(path, str):
-        return False
-    needle = HEADER.encode()
-    deadline = time.monotonic() + _TRANSCRIPT_SECONDS
-    try:
-        # Non-blocking open: a FIFO must not wait for a writer. Only a regular file is
-        # read (not /dev/zero, a FIFO or a socket), and only so much of it, so briefly.
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
-    except (OSError, ValueError):
-        return False
-    try:
-        if os.fstat(fd).st_mode & 0o170000 != 0o100000:
-            return False
-        tail = b""
-        left = _TRANSCRIPT_BYTES
-        while left > 0 and time.monotonic() < deadline:
-            chunk = os.read(fd, min(1 << 20, left))
-            if not chunk:
-                return False
-            left -= len(chunk)
-            if needle in tail + chunk:
-                return True
-            tail = chunk[-len(needle):]
-        log.warning(f"transcript {path!r}: stopped looking after {_TRANSCRIPT_BYTES - left} bytes")
-        return False
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def open_memory():
-    """The memory database for SessionStart (context rooms and the queue, one connection),
-    or None when there is no database yet."""
-    if not os.path.exists(config.db_path()):
-        return None
-    from claude_mem.store.memory import open_context_store
-
-    return open_context_store(busy_timeout_ms=2000)
-
-
-def session_start_output(payload: dict, settings, store=None) -> str:
-    """The JSON SessionStart prints, or "" when there is nothing to add.
-
-    ``store``: an open ``open_memory()`` connection to read through (the hook then queues
-    its event on the same one); without it one is opened and closed here.
-    """
-    from claude_mem import context, project
-
-    source = str(payload.get("source") or "startup")
-    if source not in settings.context_sources:
-        return ""
-    cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
-    if project.is_excluded(cwd, settings.exclude_projects):
-        return ""
-    owned = store is None
-    if owned:
-        store = open_memory()
-        if store is None:
-            return ""
-    try:
-        filters = {}
-        if source == "resume" and _transcript_has_context(payload.get("transcript_path")):
-            # Claude Code replays earlier hook output from the transcript on --resume:
-            # a second full copy would only repeat it. Send what is new since.
-            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
-            if session is not None:
-                filters = {"since": session["last_activity_at"], "exclude_session": session["id"]}
-        elif source == "compact":
-            # Measured (README, "How good is the memory?"): Claude Code's compaction summary
-            # keeps this session's own work; what it drops is the memory of the others.
-            session = store.session_by_claude_id(str(payload.get("session_id") or ""))
-            filters = {"exclude_session": session["id"] if session is not None else None,
-                       "after_compaction": True}
-        name = project.project_name(cwd)
-        text = context.render(store, name, settings, **filters)
-        if text and settings.prompt_recall:
-            try:  # so prompt recall does not repeat it (recall.py)
-                from claude_mem import recall
-
-                recall.record_context(store, str(payload.get("session_id") or ""), text, name,
-                                      settings, {k: v for k, v in filters.items()
-                                                 if k in ("since", "exclude_session")})
-            except Exception as exc:  # the context still goes out
-                log.error(f"SessionStart: recording what was shown failed: {exc!r}")
-    finally:
-        if owned:
-            store.close()
-    if not text:
-        return ""
-    return context.hook_json(text)
-
-
 def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     """SessionStart: the context to print, and the event queued through the same connection
     (opening SQLite is a fair share of the hook's own time)."""
@@ -258,19 +130,23 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     except ValueError as exc:
         log.warning(f"SessionStart: stdin is not JSON ({exc})")
         return ""
+    from claude_mem import context
+
     output = ""
     store = None
     try:
-        store = open_memory()
+        store = context.open_memory()
     except Exception as exc:  # the event is still queued below, on a connection of its own
         log.error(f"SessionStart: cannot open the memory: {exc!r}")
     try:
         if isinstance(payload, dict) and store is not None:
             try:
-                output = session_start_output(payload, settings, store)
+                output = context.session_start_output(payload, settings, store)
             except Exception as exc:  # context is a bonus; recording must still happen
                 log.error(f"SessionStart: context failed: {exc!r}")
-        cleaned = _clean_payload(raw, settings)
+        from claude_mem.privacy import clean_payload
+
+        cleaned = clean_payload(raw, settings)
         if cleaned is None:
             log.warning(f"SessionStart: stdin is not valid JSON ({len(raw)} chars), ignored")
             return output
@@ -300,14 +176,16 @@ def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:
     if not (raw.startswith("{") and raw.endswith("}")):
         log.warning(f"{event}: stdin is not a JSON object ({len(raw)} chars), ignored")
         return ""
-    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or _cwd()
     from claude_mem import project
 
+    project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or project.current_dir()
     if project_dir and project.is_excluded(project_dir, settings.exclude_projects):
         return ""
     if event == "SessionStart":
         return session_start(raw, settings, agent)
-    payload = _clean_payload(raw, settings)
+    from claude_mem.privacy import clean_payload
+
+    payload = clean_payload(raw, settings)
     if payload is None:
         log.warning(f"{event}: stdin is not valid JSON ({len(raw)} chars), ignored")
         return ""

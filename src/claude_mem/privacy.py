@@ -28,9 +28,8 @@ through here before it is stored in SQLite or sent to an LLM.
 * ``clean_json_text`` parses, ``clean_value``-s and re-dumps compactly
   (``ensure_ascii=False``); returns None for invalid JSON.
 
-Hook usage: run the prefilter on the whole raw stdin text, and only if it
-says True call ``clean_json_text(raw)`` (None means "not JSON": fall back to
-``clean_text(raw)``). Do not prefilter single decoded values instead: the
+Hook usage: ``clean_payload(raw, settings)`` runs the prefilter on the whole raw stdin
+text, and only if it says True calls ``clean_json_text(raw)``. Do not prefilter single decoded values instead: the
 key-aware rule needs the ``"key":`` context that only the raw text has.
 
 Importing this module imports nothing: ``re`` and ``json`` (~8 ms together)
@@ -324,7 +323,6 @@ REDACTED = "[REDACTED]"
 PRIVATE = "[private]"
 _PEM_MARKER = "[REDACTED PRIVATE KEY]"
 _MARKERS = (_PEM_MARKER, REDACTED, PRIVATE)
-_TRUNC = "\n[... {} chars truncated ...]\n"
 
 # Keyword alternation shared by the assignment, CLI-flag and JSON-key rules.
 _NAME_KW = (r"(?:passw(?:or)?d|passphrase|pwd|pass|secret|token|credential|auth"
@@ -946,16 +944,6 @@ def _redact(text: str) -> str:
     return text
 
 
-def _safe_cut(text: str, i: int, forward: bool) -> int:
-    """Move cut index ``i`` off any marker it would split in two."""
-    for mk in _MARKERS:
-        # find() with these bounds only returns a j with j < i < j + len(mk).
-        j = text.find(mk, max(0, i - len(mk) + 1), i + len(mk) - 1)
-        if j != -1:
-            return j + len(mk) if forward else j
-    return i
-
-
 DEFAULT_MAX_CHARS = 6000
 DEFAULT_MAX_PAYLOAD = 1_000_000
 # Settings are clamped where they are used: a typo in settings.json may make memory
@@ -973,23 +961,11 @@ def clamp_limit(value, default: int) -> int:
     return min(max(value, _MIN_CHARS), _MAX_CHARS)
 
 
-def truncate(text: str, max_chars: int | None) -> str:
-    """Shorten ``text`` to at most ``max_chars``: head, marker, short tail.
+def cut(text: str, max_chars: int | None) -> str:
+    """``text.truncate`` as stored text is cut: a short tail, no redaction marker cut in two."""
+    from claude_mem.text import truncate
 
-    ``None`` means no limit; a negative limit counts as 0. If ``max_chars`` is
-    too small to hold the marker, the text is simply cut to ``max_chars``.
-    """
-    if max_chars is None or len(text) <= max_chars:
-        return text
-    max_chars = max(0, max_chars)
-    n = len(text)
-    budget = max_chars - len(_TRUNC.format(n))    # n has >= digits than cut
-    if budget < 20:
-        return text[:max_chars]
-    tail = min(budget // 5, 1000)
-    head = _safe_cut(text, budget - tail, forward=False)
-    tail_start = max(head, _safe_cut(text, n - tail, forward=True))
-    return text[:head] + _TRUNC.format(tail_start - head) + text[tail_start:]
+    return truncate(text, max_chars, tail_part=5, max_tail=1000, whole=_MARKERS)
 
 
 # Text kept on each side of a cut beyond what the limit keeps: a secret that straddles
@@ -1007,7 +983,7 @@ def clean_text(text: str, max_chars: int | None = None) -> str:
         return _clean_long(text, max(0, max_chars))
     if needs_cleaning(text):
         text = _redact(strip_private(text))
-    return truncate(text, max_chars)
+    return cut(text, max_chars)
 
 
 def _clean_long(text: str, max_chars: int) -> str:
@@ -1031,7 +1007,7 @@ def _clean_long(text: str, max_chars: int) -> str:
     # Never keep the first characters of the tail: they may be the end of a secret
     # whose start was cut away.
     tail = tail[_CUT_MARGIN:] if len(tail) > _CUT_MARGIN else tail
-    return truncate(head + "\u2026" + tail, max_chars)
+    return cut(head + "\u2026" + tail, max_chars)
 
 
 def _open_private(text: str, end: int) -> bool:
@@ -1097,7 +1073,9 @@ def clean_value(obj, max_chars: int | None = None, budget: list | None = None):
 def _budgeted(text: str, max_chars: int | None, budget: list | None) -> str:
     if budget is not None:
         if budget[0] <= 0:
-            return _TRUNC.format(len(text)).strip()
+            from claude_mem.text import TRUNCATED
+
+            return TRUNCATED.format(len(text)).strip()
         limit = budget[0] if max_chars is None else min(max_chars, budget[0])
         out = clean_text(text, max(limit, 200))
         budget[0] -= len(out)
@@ -1133,4 +1111,26 @@ def clean_raw_json_text(raw: str, max_chars: int) -> str:
     it with the reason, which is better than losing it or storing a secret.
     """
     text = clean_text(raw[:max(0, max_chars) + 4096])
-    return truncate(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")
+    return cut(text, max_chars).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def clean_payload(raw: str, settings) -> str | None:
+    """A hook's stdin as it may be stored: raw when nothing needs removing, else cleaned JSON.
+
+    The one cleaning every way into the queue shares (the hooks, the transcript import),
+    sized by ``settings.max_payload_bytes`` and ``max_tool_output_chars``. None only for
+    text that is not JSON. Never raises: if the JSON cleaner fails on something
+    unforeseen, the raw text is cleaned as text instead (secrets still go), because an
+    event must never be lost over how it was cleaned.
+    """
+    max_payload = clamp_limit(settings.max_payload_bytes, DEFAULT_MAX_PAYLOAD)
+    if len(raw) <= max_payload and not needs_cleaning(raw):
+        return raw
+    max_chars = clamp_limit(settings.max_tool_output_chars, DEFAULT_MAX_CHARS)
+    try:
+        return clean_json_text(raw, max_chars_per_string=max_chars, max_total_chars=max_payload)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        from claude_mem import log
+
+        log.error(f"cleaning the payload as JSON failed ({exc!r}); cleaning it as text")
+        return clean_raw_json_text(raw, max_payload)

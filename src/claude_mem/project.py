@@ -1,6 +1,7 @@
 """Which project a working directory belongs to, and whether it is opted out.
 
 Contract:
+- ``current_dir()`` is the working directory, or "" when it was deleted under us.
 - ``clean_cwd(cwd)`` is the absolute path a hook's ``cwd`` means (``~`` expanded), or ""
   for junk: not a string, empty or only whitespace.
 - ``project_root(cwd)`` is the top level of the git repository containing ``cwd``, found by
@@ -29,6 +30,14 @@ import os
 UNKNOWN = "unknown"
 ROOT_NAME = "root"
 _WILDCARDS = ("*", "?", "[")
+
+
+def current_dir() -> str:
+    """The working directory, or "" when it was deleted under us (never an exception)."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return ""
 
 
 def clean_cwd(cwd) -> str:

@@ -10,7 +10,8 @@ instead of its own copy, so "when", "one line" and "cut" mean the same everywher
 - ``one_line(text, limit)`` all whitespace runs folded to one space, cut with "…".
 - ``files(items, limit)`` ``a, b, c (+2 more)``.
 - ``truncate(text, limit)`` keeps the head and the tail around a marker that says how
-  much was cut (command output ends with what matters most).
+  much was cut (command output ends with what matters most); the one cut every module
+  uses (privacy's, for stored payloads, with a shorter tail and its markers kept whole).
 """
 
 import time
@@ -55,18 +56,42 @@ def files(items, limit: int) -> str:
     return shown + (f" (+{len(items) - limit} more)" if len(items) > limit else "")
 
 
-def truncate(text: str, limit: int) -> str:
-    """Cut ``text`` to about ``limit`` characters, keeping head and tail.
+# What replaces the middle of a cut text; the number is how many characters went.
+TRUNCATED = "\n[... {} chars truncated ...]\n"
 
-    The tail is kept because command output ends with what matters most
-    (the failing assertion, the exit status, the summary line).
+
+def truncate(text: str, limit: int | None, *, tail_part: int = 3, max_tail: int | None = None,
+             whole: tuple[str, ...] = ()) -> str:
+    """``text`` in at most ``limit`` characters: its head, a marker counting what was cut,
+    its tail.
+
+    The tail gets ``1/tail_part`` of the room (at most ``max_tail``), because command
+    output ends with what matters most (the failing assertion, the exit status); a stored
+    payload keeps a shorter tail (``tail_part=5, max_tail=1000``). No cut splits one of the
+    ``whole`` strings (privacy's redaction markers). ``None`` means no limit, a negative
+    limit counts as 0, and a limit too small for the marker is a plain cut.
     """
-    limit = max(int(limit), 0)
-    if len(text) <= limit:
+    if limit is None or len(text) <= limit:
         return text
-    marker_len = len(f"\n[… {len(text)} chars truncated …]\n")
-    keep = max(limit - marker_len, 0)
-    head = keep * 2 // 3
-    tail = keep - head
-    marker = f"\n[… {len(text) - keep} chars truncated …]\n"
-    return text[:head] + marker + (text[len(text) - tail:] if tail else "")
+    limit = max(0, int(limit))
+    n = len(text)
+    room = limit - len(TRUNCATED.format(n))  # n has at least as many digits as the cut
+    if room < 20:
+        return text[:limit]
+    tail = room // tail_part
+    if max_tail is not None:
+        tail = min(tail, max_tail)
+    head = _off_whole(text, room - tail, whole, forward=False)
+    tail_start = max(head, _off_whole(text, n - tail, whole, forward=True))
+    return text[:head] + TRUNCATED.format(tail_start - head) + text[tail_start:]
+
+
+def _off_whole(text: str, i: int, whole: tuple[str, ...], forward: bool) -> int:
+    """Cut index ``i`` moved off any of the ``whole`` strings it would split in two."""
+    for mark in whole:
+        # find() with these bounds only returns a j with j < i < j + len(mark).
+        j = text.find(mark, max(0, i - len(mark) + 1), i + len(mark) - 1)
+        if j != -1:
+            return j + len(mark) if forward else j
+    return i
+

@@ -106,7 +106,7 @@ def test_real_cli_transcript_imports_like_live_capture(tmp_path, monkeypatch):
 
     # 1. The transcript replays the events the hooks saw (a --resume fires SessionStart
     # "resume" and SessionEnd again: a transcript keeps one run's start and end).
-    from claude_mem.importers.transcripts import Transcript
+    from claude_mem.importers.replay import Transcript
 
     def sig(name, p):
         return (name, p.get("prompt") or p.get("tool_use_id") or p.get("source") or

@@ -18,7 +18,7 @@ import secrets
 import pytest
 
 from tests.pgcluster import Cluster, find_bin
-from tests.team.kit import Machine
+from tests.team.kit import Machine, with_db
 
 
 def _psycopg():
@@ -45,15 +45,6 @@ def pg_cluster():
         yield {"url": cluster.url, "cluster": cluster}
     finally:
         cluster.destroy()
-
-
-def with_db(url: str, dbname: str, user: str | None = None, password: str | None = None) -> str:
-    from psycopg.conninfo import make_conninfo
-
-    extra = {"dbname": dbname}
-    if user:
-        extra.update(user=user, password=password)
-    return make_conninfo(url, **extra)
 
 
 class TeamDB:

@@ -2,6 +2,9 @@
 
 ``Machine``: a data dir, HOME and settings of its own; hooks run as real processes and
 start that machine's real worker; ``cli()`` runs ``claude-mem`` as that machine.
+``run_session`` plays one session through a machine's hooks, ``context_of`` is what its
+next session starts with, ``settled`` says its queue and outbox are empty,
+``server_text`` dumps the team database's records, ``with_db`` names a database in a URL.
 """
 from __future__ import annotations
 
@@ -9,11 +12,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from helpers import our_processes
+from faultkit import bash, end, prompt, stop
+from helpers import our_processes, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
+REMOTE = "git@github.com:Acme/Billing.git"
 
 
 def git_project(folder: Path, remote: str | None) -> Path:
@@ -67,12 +73,12 @@ class Machine:
         return Store(str(self.data / "claude-mem.db"))
 
     def stop(self) -> None:
-        import time
-
         self.cli("worker", "stop", check=False)
-        deadline = time.monotonic() + 5
-        while our_processes(str(self.data)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        try:
+            wait_for(lambda: not our_processes(str(self.data)), timeout=5,
+                     what=f"machine {self.name}'s processes to exit")
+        except AssertionError:
+            pass  # killed and reported below
         left = our_processes(str(self.data))
         for pid, _ in left:
             try:
@@ -82,3 +88,43 @@ class Machine:
         assert not left, f"processes of machine {self.name} outlived the test: {left}"
 
 
+def with_db(url: str, dbname: str, user: str | None = None, password: str | None = None) -> str:
+    from psycopg.conninfo import make_conninfo
+
+    extra = {"dbname": dbname}
+    if user:
+        extra.update(user=user, password=password)
+    return make_conninfo(url, **extra)
+
+
+def run_session(machine, sid: str, cwd, commands: list[str], text: str | None = None) -> None:
+    cwd = str(cwd)
+    events = [("SessionStart", {"session_id": sid, "cwd": cwd, "hook_event_name": "SessionStart",
+                                "source": "startup", "transcript_path": f"/tmp/{sid}.jsonl"}),
+              prompt(sid, cwd, 1, text)]
+    events += [bash(sid, cwd, i, command=c) for i, c in enumerate(commands)]
+    events += [stop(sid, cwd), end(sid, cwd)]
+    for event, payload in events:
+        done = machine.hook(event, payload)
+        assert done.returncode == 0, done.stderr
+
+
+def settled(machine) -> bool:
+    """Queue drained and outbox empty on ``machine``."""
+    with machine.store() as store:
+        queue = store.queue_stats()["pending"]
+        outbox = store.db.execute("SELECT COUNT(*) FROM team_outbox").fetchone()[0]
+    return queue == 0 and outbox == 0
+
+
+def context_of(machine, cwd) -> str:
+    done = machine.hook("SessionStart", {"session_id": f"next-{time.time_ns()}", "cwd": str(cwd),
+                                         "hook_event_name": "SessionStart", "source": "startup",
+                                         "transcript_path": "/tmp/none.jsonl"})
+    assert done.returncode == 0
+    return json.loads(done.stdout)["hookSpecificOutput"]["additionalContext"] if done.stdout.strip() else ""
+
+
+def server_text(team_db) -> str:
+    return "\n".join(json.dumps(row, default=str) for row in team_db.query(
+        "SELECT * FROM claude_mem.records ORDER BY uid"))

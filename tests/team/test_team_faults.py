@@ -11,10 +11,9 @@ import sys
 
 import pytest
 
-from tests.faultkit import wait_for
+from helpers import injection, kill_sync_after, wait_for
 from tests.pgcluster import Cluster, find_bin
-from tests.team.kit import ROOT, git_project
-from tests.team.test_team_sync import REMOTE, context_of, run_session
+from tests.team.kit import REMOTE, ROOT, context_of, git_project, run_session
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +44,8 @@ def record(machine, sid: str, cwd, n: int, tag: str) -> None:
 def test_hooks_never_load_the_team_code():
     # The structural half of "a dead or slow PostgreSQL never slows a hook": the hook
     # path imports neither the driver nor anything of team memory.
-    code = ("import sys; from claude_mem import config, hooks; "
-            "hooks.session_start_output({'cwd': '.', 'source': 'startup'}, config.load()); "
+    code = ("import sys; from claude_mem import config, context, hooks; "
+            "context.session_start_output({'cwd': '.', 'source': 'startup'}, config.load()); "
             "print([m for m in sys.modules if 'psycopg' in m or m.startswith('claude_mem.team')])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "[]", done.stdout + done.stderr
@@ -122,7 +121,8 @@ def test_sync_killed_half_way_repeats_nothing(team_db, machines, tmp_path):
     small = {"CLAUDE_MEM_TEAM_SYNC_BATCH": "2"}
 
     # Killed right after the server committed the first batch, before the outbox forgot it.
-    killed, _ = laptop.sync(check=False, env={**small, "CLAUDE_MEM_TEAM_FAULT": "after-push"})
+    killed, _ = laptop.sync(check=False, env={**small, **injection(tmp_path / "push-fault",
+                                                                  kill_sync_after("after-push"))})
     assert killed.returncode == -9
     on_server = team_db.query("SELECT count(*) FROM claude_mem.records")[0][0]
     assert on_server == 2 and outbox(laptop) == made
@@ -131,7 +131,8 @@ def test_sync_killed_half_way_repeats_nothing(team_db, machines, tmp_path):
     assert team_db.query("SELECT count(*) FROM claude_mem.records")[0][0] == made
 
     # Killed after storing the first pulled batch (and its cursor) locally.
-    killed, _ = desktop.sync(check=False, env={**small, "CLAUDE_MEM_TEAM_FAULT": "after-pull"})
+    killed, _ = desktop.sync(check=False, env={**small, **injection(tmp_path / "pull-fault",
+                                                                   kill_sync_after("after-pull"))})
     assert killed.returncode == -9
     assert local_count(desktop, mine=False) == 2
     _, result = desktop.sync(env=small)

@@ -10,8 +10,8 @@ import pytest
 from claude_mem import project
 from claude_mem.models import Observation, Summary
 from claude_mem.store.team import TeamStore
-from claude_mem.team.urls import mask, mask_error
-from tests.conftest import open_store
+from claude_mem.dburl import mask, mask_error
+from helpers import open_store
 from tests.team.kit import ROOT, git_project
 
 

@@ -10,44 +10,8 @@ import json
 import os
 import time
 
-from tests.faultkit import bash, end, prompt, stop, wait_for
-from tests.team.kit import git_project
-
-REMOTE = "git@github.com:Acme/Billing.git"
-
-
-def run_session(machine, sid: str, cwd, commands: list[str], text: str | None = None) -> None:
-    cwd = str(cwd)
-    events = [("SessionStart", {"session_id": sid, "cwd": cwd, "hook_event_name": "SessionStart",
-                                "source": "startup", "transcript_path": f"/tmp/{sid}.jsonl"}),
-              prompt(sid, cwd, 1, text)]
-    events += [bash(sid, cwd, i, command=c) for i, c in enumerate(commands)]
-    events += [stop(sid, cwd), end(sid, cwd)]
-    for event, payload in events:
-        done = machine.hook(event, payload)
-        assert done.returncode == 0, done.stderr
-
-
-def settled(machine) -> bool:
-    """Queue drained and outbox empty on ``machine``."""
-    with machine.store() as store:
-        queue = store.queue_stats()["pending"]
-        outbox = store.db.execute("SELECT COUNT(*) FROM team_outbox").fetchone()[0]
-    return queue == 0 and outbox == 0
-
-
-def context_of(machine, cwd) -> str:
-    done = machine.hook("SessionStart", {"session_id": f"next-{time.time_ns()}", "cwd": str(cwd),
-                                         "hook_event_name": "SessionStart", "source": "startup",
-                                         "transcript_path": "/tmp/none.jsonl"})
-    assert done.returncode == 0
-    return json.loads(done.stdout)["hookSpecificOutput"]["additionalContext"] if done.stdout.strip() else ""
-
-
-def server_text(team_db) -> str:
-    return "\n".join(json.dumps(row, default=str) for row in team_db.query(
-        "SELECT * FROM claude_mem.records ORDER BY uid"))
-
+from helpers import wait_for
+from tests.team.kit import REMOTE, context_of, git_project, run_session, server_text, settled
 
 def test_two_machines_exchange_shared_memory_and_nothing_else(team_db, machines, tmp_path):
     laptop = machines("laptop", team_db.url_for("alice"), "alice")
@@ -148,8 +112,7 @@ def test_init_db_is_repeatable_and_its_sql_works_in_psql(pg_cluster, tmp_path):
     import psycopg
 
     from tests.pgcluster import find_bin
-    from tests.team.conftest import with_db
-    from tests.team.kit import ROOT
+    from tests.team.kit import ROOT, with_db
 
     server = pg_cluster["url"]
     names = [f"cm_init_{time.time_ns()}_{i}" for i in range(2)]

@@ -13,7 +13,7 @@ by the worker only, outside any database transaction:
 Back-ends: ``heuristic`` (offline, deterministic, the default) and the LLM back-ends
 (``claude``, ``anthropic``, ``openai``), which are optional extras and fall back to the
 heuristic for any work they cannot do. ``make_compressor`` picks one from settings;
-the LLM back-ends are registered in ``base.BACKENDS`` (one line each).
+the LLM back-ends are registered in ``llm.BACKENDS`` (one line each).
 """
 from __future__ import annotations
 

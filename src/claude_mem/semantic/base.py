@@ -5,7 +5,8 @@ numbers: ``passages(texts)`` for stored memory, ``query(text)`` for a question (
 such as E5 embed the two differently). ``model`` is the name recorded with each vector:
 vectors of another model (or version) are re-made, never mixed. ``EMBEDDERS`` maps a
 setting's value (``semantic_model``) to ``(module:class, required packages)``; the
-module is imported only when the model is used.
+module is imported only when the model is used. ``Embedder`` itself is
+``semantic.embedder``: a model's module imports that, never this registry that names it.
 """
 from __future__ import annotations
 
@@ -13,36 +14,11 @@ import importlib
 import importlib.util
 import threading
 
+from claude_mem.semantic.embedder import Embedder
+
 
 class SemanticUnavailable(RuntimeError):
     """The model's packages are not installed (the [semantic] extra)."""
-
-
-class Embedder:
-    """One embedding model, loaded once per process (see ``embedder``)."""
-
-    name = ""      # the registry name (the semantic_model setting)
-    model = ""     # recorded with every vector
-    dim = 0
-    # Text beyond this many characters is not embedded: the head of a memory (its title,
-    # the first facts) says what it is about, and long inputs cost time linearly.
-    max_chars = 1200
-
-    @classmethod
-    def model_id(cls) -> str:
-        """``model`` without loading the model (from the package's version)."""
-        raise NotImplementedError
-
-    def passages(self, texts: list[str]):
-        """An (n, dim) float32 array, one normalized vector per text."""
-        raise NotImplementedError
-
-    def query(self, text: str):
-        """A (dim,) float32 normalized vector for a search question."""
-        raise NotImplementedError
-
-    def close(self) -> None:
-        pass
 
 
 EMBEDDERS = {

@@ -6,7 +6,7 @@ E5 embeds "query: ..." and "passage: ..." differently, which ``query``/``passage
 """
 from __future__ import annotations
 
-from claude_mem.semantic.base import Embedder
+from claude_mem.semantic.embedder import Embedder
 
 
 class E5Small(Embedder):

@@ -127,7 +127,7 @@ def connect(url: str, *, connect_timeout: float = 5.0, statement_timeout: float 
             user: str | None = None, autocommit: bool = False):
     """A psycopg connection with bounded waits; ``user`` when the URL names none."""
     psycopg = driver()
-    from claude_mem.team.urls import mask_error
+    from claude_mem.dburl import mask_error
 
     kwargs: dict = {"connect_timeout": max(1, int(round(connect_timeout))),
                     "options": f"-c statement_timeout={int(statement_timeout * 1000)}",

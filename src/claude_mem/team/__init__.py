@@ -9,6 +9,7 @@ actually talks to the server.
 
 The PostgreSQL side (schema, migrations, roles, push/pull SQL) is a store beside the
 SQLite one, so it lives in the store package: ``claude_mem.store.postgres``.
-Modules: ``sync`` (one sync, the worker's sync thread, the per-machine sync lock), ``urls``
-(masking a libpq URL's password for anything printed or logged).
+Modules: ``sync`` (one sync, the worker's sync thread, the per-machine sync lock),
+``status`` (what ``team status`` and ``doctor`` say). Masking a URL's password is the leaf
+``claude_mem.dburl``, which config and the PostgreSQL store use too.
 """

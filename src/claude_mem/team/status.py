@@ -18,7 +18,7 @@ def team_status(check_connection: bool = True) -> dict:
     """The report behind ``team status`` (and ``doctor``)."""
     from claude_mem.store.team import TeamStore
     from claude_mem.team.sync import member_name
-    from claude_mem.team.urls import mask
+    from claude_mem.dburl import mask
 
     settings = config.load()
     url = str(settings.team_database_url or "")

@@ -28,7 +28,7 @@ import time
 
 from claude_mem import config, log
 from claude_mem.store.postgres import SCHEMA_VERSION, TeamDatabase, TeamDatabaseError
-from claude_mem.team.urls import mask_error
+from claude_mem.dburl import mask_error
 
 _MAX_BACKOFF = 300.0
 
@@ -85,14 +85,6 @@ def sync_lock(wait: float = 0.0):
         os.close(fd)
 
 
-def _fault(point: str) -> None:
-    # Fault injection for the tests: die by SIGKILL at an exact point of a sync.
-    if os.environ.get("CLAUDE_MEM_TEAM_FAULT") == point:
-        import signal
-
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
 def sync_once(store, settings, *, team=None) -> dict:
     """Push the outbox, pull teammates' rows; raises TeamDatabaseError when the server fails.
 
@@ -145,7 +137,6 @@ def sync_once(store, settings, *, team=None) -> dict:
                 if not entries:
                     break
                 result["pushed_new"] += pg.push(records)
-                _fault("after-push")
                 team.outbox_done(entries)
                 result["pushed"] += len(records)
             result["push_seconds"] = time.perf_counter() - phase
@@ -158,7 +149,6 @@ def sync_once(store, settings, *, team=None) -> dict:
                     if not rows:
                         break
                     stored = team.apply_pulled(key, rows)
-                    _fault("after-pull")
                     result["pulled"] += stored
                     for row in rows:
                         if row["kind"] == "tombstone":

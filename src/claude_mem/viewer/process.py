@@ -10,6 +10,8 @@ Contract:
   as ``ViewerError`` with that reason. ``stop()`` ends it (SIGTERM, then SIGKILL), never a
   process that is not a claude-mem viewer, whatever the state file says.
 - ``address(port)`` is the URL that lets the owner in: it carries the access token.
+- ``state(settings)``: whether the viewer runs, where (the address without the key), or
+  why not, as the status report shows it.
 """
 from __future__ import annotations
 
@@ -38,6 +40,21 @@ def state_path() -> str:
 
 def address(port: int) -> str:
     return f"http://127.0.0.1:{port}/?token={access.token()}"
+
+
+def state(settings) -> dict:
+    """Whether the web viewer runs, where (the address without the key), or why not."""
+    port = int(settings.viewer_port)
+    if port <= 0:
+        return {"running": False, "port": 0,
+                "text": "viewer turned off (viewer_port is 0; `claude-mem config set viewer_port 37737`)"}
+    live = running()
+    if live:
+        url = f"http://127.0.0.1:{live['port']}/"
+        return {"running": True, "pid": live["pid"], "port": live["port"], "url": url,
+                "text": f"viewer on {url} (pid {live['pid']}; `claude-mem viewer` opens it with your key)"}
+    return {"running": False, "port": port,
+            "text": f"viewer not running (`claude-mem viewer` starts it on 127.0.0.1:{port})"}
 
 
 def lock_held() -> bool:

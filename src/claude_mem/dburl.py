@@ -4,7 +4,8 @@ Contract: ``mask(text)`` replaces every password in ``text`` — the ``user:secr
 of a ``postgresql://`` URL, a ``password=`` key (conninfo or URL query) — by ``****``;
 anything else is returned unchanged. ``mask_error(exc, url)`` is an exception's message
 with the URL's password masked too (wherever a driver chose to quote it). Every place
-that prints, logs or returns a team URL goes through here.
+that prints, logs or returns a team URL goes through here. A leaf (standard library
+only): config, the PostgreSQL store and team memory all import it.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """``claude-mem config …``: show, get, set and unset settings, checked against the schema in
-``config.py``. Loaded by ``cli`` only when used."""
+``config.py``. Loaded by ``cli`` only when used (``cli.COMMANDS``)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,7 @@ import os
 import click
 
 from claude_mem import config, control
-from claude_mem.cli import _dump
+from claude_mem.cli.output import dump
 
 
 @click.group("config", invoke_without_command=True)
@@ -21,7 +21,7 @@ def config_group(ctx, as_json):
     settings = config.load()
     shown = {name: config.display_value(name, value) for name, value in settings.as_dict().items()}
     if as_json:
-        _dump(shown)
+        dump(shown)
     else:
         width = max(len(name) for name in config.SCHEMA)
         for name, value in shown.items():
@@ -62,7 +62,7 @@ def config_get(name, as_json):
               "help": setting.help,
               "problems": [p for p in settings.problems if name in p]}
     if as_json:
-        _dump(report)
+        dump(report)
         return
     click.echo(f"{name} = {json.dumps(report['value'])}   (from {report['source']})")
     click.echo(f"  {setting.help}")
@@ -99,7 +99,7 @@ def config_set(name, value, as_json):
             warnings.append(problem)
     shown = config.display_value(name, parsed)
     if as_json:
-        _dump({"name": name, "value": shown, "file": config.settings_path(),
+        dump({"name": name, "value": shown, "file": config.settings_path(),
                "worker_stopped": bool(note), "warnings": warnings})
         return
     click.echo(f"{name} = {json.dumps(shown)} (written to {config.settings_path()}){note}")
@@ -118,7 +118,7 @@ def config_unset(name, as_json):
     except config.SettingsFileError as exc:
         raise click.ClickException(f"{exc}; fix or remove it first") from None
     if as_json:
-        _dump({"name": name, "removed": bool(removed), "settings_file": config.settings_path(),
+        dump({"name": name, "removed": bool(removed), "settings_file": config.settings_path(),
                "value": config.display_value(name, config.load().values[name])})
         return
     if not removed:

@@ -8,7 +8,7 @@ import sys
 import click
 
 from claude_mem import config
-from claude_mem.cli import _dump
+from claude_mem.cli.output import dump
 
 
 @click.command("viewer")
@@ -36,7 +36,7 @@ def viewer_cmd(no_open, as_json, stop):
         raise click.ClickException(f"the viewer cannot start: {exc}")
     worker = health.worker_state(timeout=1.0)
     if as_json:
-        _dump({"url": info["url"], "port": info["port"], "pid": info["pid"],
+        dump({"url": info["url"], "port": info["port"], "pid": info["pid"],
                "started": info["started"], "worker_running": bool(worker.get("running")),
                "port_taken_by": info.get("taken_by")})
         return

@@ -4,20 +4,16 @@ Contract: ``forget obs ID…``, ``forget session ID`` (number, Claude session id
 prefix) and ``forget project NAME`` say what they are about to delete and ask, unless
 ``--yes``; then delete it (``store.forgetting``) and scrub the files (FTS merge, VACUUM,
 WAL truncated), and say what was deleted. Shared rows made here leave tombstones
-(``store.team``): the next team sync takes them off the server and out of teammates' memory. Nothing matching is an error (exit 1), never a
-silent success. Registered with one line in ``cli.py``.
+(``store.team``): the next team sync takes them off the server and out of teammates'
+memory. Nothing matching is an error (exit 1), never a silent success. Registered with one line in ``cli.COMMANDS``.
 """
 from __future__ import annotations
 
 import click
 
+from claude_mem.cli.output import open_store
+
 _ID = click.IntRange(min=1, max=2**63 - 1)
-
-
-def _store():
-    from claude_mem.store import open_store
-
-    return open_store()
 
 
 def _describe(counts: dict) -> str:
@@ -59,7 +55,7 @@ def forget_group():
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget_obs(ids, yes):
     """Forget observations by id."""
-    with _store() as store:
+    with open_store() as store:
         found = [i for i in ids if store.observation(i) is not None]
         missing = sorted(set(ids) - set(found))
         if not found:
@@ -79,7 +75,7 @@ def forget_obs(ids, yes):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget_session(ident, yes):
     """Forget one session with its prompts, observations and summaries."""
-    with _store() as store:
+    with open_store() as store:
         row = store.find_session(ident)
         if row is None:
             raise click.ClickException(f"no session {ident!r}")
@@ -98,7 +94,7 @@ def forget_session(ident, yes):
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def forget_project(name, yes):
     """Forget every session and memory of one project."""
-    with _store() as store:
+    with open_store() as store:
         sessions = store.sessions(name, 1_000_000)
         if not sessions and not store.project_row_count(name):
             raise click.ClickException(f"no memory of project {name!r}")

@@ -7,29 +7,18 @@ Contract:
 - Administrators: ``init-db [--url URL] [--print-sql]`` (create or upgrade the schema,
   roles and row-level security, once), ``add-member ROLE --team NAME`` (a login role for
   one member; the password is typed, or read from an environment variable).
-- A connection URL is only ever shown masked (``team.urls.mask``). A person's mistake
+- A connection URL is only ever shown masked (``dburl.mask``). A person's mistake
   (no URL, no remote, server unreachable) is one line and exit code 1.
 """
 from __future__ import annotations
 
-import json
 import os
 
 import click
 
 from claude_mem import config
+from claude_mem.cli.output import dump, open_store
 from claude_mem.text import ago
-
-
-def _dump(value) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
-
-
-def _store():
-    from claude_mem.store import open_store
-
-    config.ensure_data_dir()
-    return open_store()
 
 
 def _this_project(cwd: str) -> tuple[str, str, str]:
@@ -58,7 +47,7 @@ def share_cmd(cwd):
     key, name, root = _this_project(cwd)
     from claude_mem.store.team import TeamStore
 
-    with _store() as store:
+    with open_store(make_dir=True) as store:
         queued = TeamStore(store).share(key, name, root)
     click.echo(f"sharing {name} as {key} ({root}); {queued} record(s) queued for the next sync")
     if not config.load().team_database_url:
@@ -74,7 +63,7 @@ def unshare_cmd(cwd):
     from claude_mem.store.team import TeamStore
 
     root = project.project_root(os.path.abspath(cwd))
-    with _store() as store:
+    with open_store(make_dir=True) as store:
         gone = TeamStore(store).unshare(root)
     if gone is None:
         raise click.ClickException(f"{root} is not shared")
@@ -98,19 +87,19 @@ def sync_cmd(as_json):
     from claude_mem.team.sync import sync_lock, sync_once
 
     settings = config.load()
-    with _store() as store, sync_lock(wait=60.0) as held:
+    with open_store(make_dir=True) as store, sync_lock(wait=60.0) as held:
         if not held:
             raise click.ClickException("another sync of this data dir is still running")
         try:
             result = sync_once(store, settings)
         except TeamDatabaseError as exc:
             if as_json:
-                _dump({"ok": False, "error": str(exc)})
+                dump({"ok": False, "error": str(exc)})
                 raise SystemExit(1)
             raise click.ClickException(str(exc))
     result["ok"] = True
     if as_json:
-        _dump(result)
+        dump(result)
         return
     if result.get("note"):
         click.echo(result["note"])
@@ -133,7 +122,7 @@ def status_cmd(as_json):
 
     report = team_status()
     if as_json:
-        _dump(report)
+        dump(report)
         return
     if not report["configured"]:
         click.echo("team memory: off (set team_database_url; see README, \"Team memory\")")
@@ -178,7 +167,7 @@ def _admin_url(url: str | None) -> str:
 def init_db_cmd(url, print_sql):
     """Create or upgrade the team schema, roles and row-level security (administrators)."""
     from claude_mem.store import postgres as pgstore
-    from claude_mem.team.urls import mask
+    from claude_mem.dburl import mask
 
     if print_sql:
         click.echo(pgstore.schema_sql(), nl=False)
@@ -189,7 +178,7 @@ def init_db_cmd(url, print_sql):
     except pgstore.TeamDatabaseError as exc:
         raise click.ClickException(str(exc))
     except Exception as exc:  # e.g. not allowed to create roles
-        from claude_mem.team.urls import mask_error
+        from claude_mem.dburl import mask_error
 
         raise click.ClickException(f"init-db failed: {mask_error(exc, url)}")
     done = ", ".join(str(v) for v in applied) if applied else "none (already current)"
@@ -207,7 +196,7 @@ def init_db_cmd(url, print_sql):
 def add_member_cmd(role, team_name, url, password_env, no_password):
     """Create a member's login role in a team (administrators)."""
     from claude_mem.store import postgres as pgstore
-    from claude_mem.team.urls import mask_error
+    from claude_mem.dburl import mask_error
 
     url = _admin_url(url)
     if no_password:
