@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from claude_mem import cli, config
-from helpers import open_store, run_hook, wait_until_drained
+from helpers import open_store, run_hook, wait_for, wait_until_drained
 from viewer_kit import fetch, free_port, stop_viewer, viewer  # noqa: F401
 
 KEY = "sk-ant-api03-" + "Q7x" * 30 + "-AA"
@@ -144,14 +144,11 @@ def test_a_negative_number_is_refused_for_what_it_is():
 def test_a_row_parked_at_once_does_not_read_as_zero_attempts(tmp_path):
     run_hook("UserPromptSubmit", {"hook_event_name": "UserPromptSubmit", "cwd": str(tmp_path),
                                   "prompt": "no session id"})
-    import time
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def parked() -> bool:
         with open_store() as store:
-            if store.queue_stats()["parked"] == 1:
-                break
-        time.sleep(0.1)
+            return store.queue_stats()["parked"] == 1
+
+    wait_for(parked, 60, interval=0.1, what="the row to be parked")
     out = invoke("worker", "parked").output
     assert "parked at once, it can never become an event" in out and "0 attempt" not in out
     doctor = invoke("doctor", code=1).output

@@ -35,6 +35,9 @@ Import-free (str methods only; ``binascii``, a built-in module, only when a valu
 be base64 of text): the hook's prefilter and the redaction run this very code, so what
 one finds the other finds. Cost: one C-speed pass (``encode``/``translate``/``find``)
 over the text to find runs of 12+ letters and digits, then a little Python per run.
+
+Long because its one concern is: every shape and every look-alike above is a rule of the
+same detector, and the prefilter's half must see exactly what the redaction's half sees.
 """
 from __future__ import annotations
 
@@ -65,6 +68,11 @@ def _table(members, mark: bytes) -> bytes:
 # by bytes.find at C speed.
 _RUN_TABLE = _table(_ALNUM, b"x")
 _VALUE_TABLE = _table(_VALUE_CHARS, b"v")
+_MCF_TABLE = _table(_MCF_CHARS, b"m")
+_MCF_NEEDLE = b"m" * 20
+_MCF_LEAD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+_LDAP_TABLE = bytes(c if c == 0x7D else b for c, b in zip(range(256), _table(_B64_CHARS, b"b")))
+_LDAP_NEEDLE = b"}" + b"b" * 16
 _MIN_RUN = 12
 _RUN_NEEDLE = b"x" * _MIN_RUN
 _MAX_VALUE = 1024
@@ -359,7 +367,10 @@ def _context_word(window: str) -> int:
 
 
 def _line_start(text: str, pos: int) -> int:
-    return max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
+    """Where the line holding ``pos`` starts, looking back no further than the windows
+    need (a line longer than that starts, for them, where the look-back ends)."""
+    lo = max(0, pos - 4 * _WINDOW)
+    return max(text.rfind("\n", lo, pos), text.rfind("\r", lo, pos), lo - 1) + 1
 
 
 def _after_credential_word(text: str, vs: int, kind: int, lenient: bool) -> bool:
@@ -407,45 +418,42 @@ def _url_user_spans(text: str, out: list) -> None:
 
 
 def _hash_chain_spans(text: str, out: list) -> None:
-    """Modular crypt format: ``$id$…$<hash>`` or ``algo$…$…$<hash>``."""
-    i = text.find("$")
+    """Modular crypt format: ``$id$…$<hash>`` or ``algo$…$…$<hash>``. Chains of 20+
+    crypt characters are found on a translate() map at C speed; only those holding three
+    ``$`` are looked at."""
+    chars = text.encode("ascii", "replace").translate(_MCF_TABLE)
+    i = chars.find(_MCF_NEEDLE)
     while i != -1:
-        s = i
-        while s > 0 and text[s - 1] in _MCF_CHARS and i - s < 24:
-            s -= 1
-        e = i
-        n = len(text)
-        while e < n and text[e] in _MCF_CHARS and e - s < 1024:
-            e += 1
-        chain = text[s:e]
-        fields = chain.split("$")
-        if chain.count("$") >= 3 and len(fields[-1].rstrip("=")) >= 16 and (
-                machine_made(fields[-1].replace(".", "").replace("/", "")) or len(fields[-1]) >= 40):
-            lead = fields[0]
-            if all(c in "abcdefghijklmnopqrstuvwxyz0123456789_-" for c in lead):
+        s = chars.rfind(b" ", 0, i) + 1
+        e = chars.find(b" ", i)
+        e = len(chars) if e == -1 else e
+        if e - s <= 512 and text.count("$", s, e) >= 3:
+            if not all(c in _MCF_LEAD for c in text[s:text.find("$", s, e)]):
+                s = text.find("$", s, e)       # "x=$2y$…": the hash starts at its "$"
+            fields = text[s:e].split("$")
+            last = fields[-1]
+            if text.count("$", s, e) >= 3 and len(last.rstrip("=")) >= 16 and (
+                    machine_made(last.replace(".", "").replace("/", "")) or len(last) >= 40):
                 out.append((s, e))
-        i = text.find("$", e + 1)
+        i = chars.find(_MCF_NEEDLE, e)
 
 
 def _ldap_hash_spans(text: str, out: list) -> None:
-    """``{SSHA}base64`` (htpasswd, LDAP ``userPassword``)."""
-    i = text.find("}")
-    n = len(text)
+    """``{SSHA}base64`` (htpasswd, LDAP ``userPassword``): a ``}`` followed by 16+ base64
+    characters is found on a translate() map at C speed."""
+    chars = text.encode("ascii", "replace").translate(_LDAP_TABLE)
+    i = chars.find(_LDAP_NEEDLE)
     while i != -1:
-        if i + 1 >= n or text[i + 1] not in _B64_CHARS:    # "},", "}}", "}\n": most of them
-            i = text.find("}", i + 1)
-            continue
         open_ = text.rfind("{", max(0, i - 20), i)
         scheme = text[open_ + 1:i] if open_ != -1 else ""
+        e = chars.find(b" ", i + 1)
+        e = len(chars) if e == -1 else e
         if 2 <= len(scheme) and all(c in _UPPER or c in _DIGITS or c == "-" for c in scheme):
-            e = i + 1
-            while e < n and text[e] in _B64_CHARS:
-                e += 1
             value = text[i + 1:e]
-            if len(value) >= 16 and value[0] != "/" and (
-                    machine_made(value) == 2 or (len(value) >= 24 and value.endswith("="))):
+            if value[0] != "/" and (machine_made(value) == 2
+                                    or (len(value) >= 24 and value.endswith("="))):
                 out.append((i + 1, e))
-        i = text.find("}", i + 1)
+        i = chars.find(_LDAP_NEEDLE, e)
 
 
 def _maybe_random(run: str) -> bool:

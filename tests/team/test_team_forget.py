@@ -13,9 +13,8 @@ import json
 
 import pytest
 
-from tests.faultkit import wait_for
-from tests.team.kit import git_project
-from tests.team.test_team_sync import REMOTE, run_session, server_text, settled
+from helpers import wait_for
+from tests.team.kit import REMOTE, git_project, run_session, server_text
 
 
 def _local_text(machine) -> str:
