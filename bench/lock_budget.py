@@ -65,7 +65,7 @@ def pct(values: list[float], q: float) -> float:
 class HookStream:
     """Real hook processes started every ``interval`` seconds, each timed, until stopped."""
 
-    def __init__(self, env: dict, interval: float, project_dir: str):
+    def __init__(self, env: dict, interval: float, project_dir: str, in_flight: int = 4):
         from claude_mem import install
 
         self.env = env
@@ -76,7 +76,12 @@ class HookStream:
         self.times: list[tuple[float, str, float]] = []  # (started at, hook, ms)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
-        self.pool = ThreadPoolExecutor(max_workers=16)
+        # At most this many hooks at once: on a loaded machine a slower hook must not make
+        # the bench start ever more of them (it would measure its own load). A tick that
+        # finds them all busy is skipped and counted.
+        self.slots = threading.Semaphore(in_flight)
+        self.skipped = 0
+        self.pool = ThreadPoolExecutor(max_workers=in_flight)
 
     def _payload(self, n: int, hook: str) -> bytes:
         base = {"session_id": f"lock-bench-{n // 30}", "cwd": self.project_dir,
@@ -100,15 +105,21 @@ class HookStream:
         payload = self._payload(n, hook)
         started_at = time.time()
         started = time.perf_counter()
-        subprocess.run(self.commands[hook], input=payload, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, env=self.env, check=False)
+        try:
+            subprocess.run(self.commands[hook], input=payload, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, env=self.env, check=False)
+        finally:
+            self.slots.release()
         self.times.append((started_at, hook, (time.perf_counter() - started) * 1000))
 
     def _run(self) -> None:
         n = 0
         next_at = time.monotonic()
         while not self.stopping.is_set():
-            self.pool.submit(self._one, n)
+            if self.slots.acquire(blocking=False):
+                self.pool.submit(self._one, n)
+            else:
+                self.skipped += 1
             n += 1
             next_at += self.interval
             delay = next_at - time.monotonic()
@@ -222,8 +233,10 @@ def main() -> int:
     parser.add_argument("--backlog", type=int, default=100_000, help="hook events queued")
     parser.add_argument("--projects", type=int, default=5,
                         help="projects the memory is spread over (the first is forgotten)")
-    parser.add_argument("--hook-interval", type=float, default=0.05,
+    parser.add_argument("--hook-interval", type=float, default=0.1,
                         help="seconds between two hook processes' starts")
+    parser.add_argument("--in-flight", type=int, default=4,
+                        help="at most this many hook processes at once (a busy tick is skipped)")
     parser.add_argument("--transcript-mb", type=float, default=4.0)
     parser.add_argument("--reclaim-timeout", type=float, default=300.0)
     parser.add_argument("--keep", help="keep the data directory here")
@@ -274,7 +287,7 @@ def main() -> int:
         os.environ["CLAUDE_MEM_LOCK_TRACE"] = trace  # the worker started below inherits it
         os.environ.update({k: env[k] for k in ("CLAUDE_MEM_WORKER_IDLE_SECONDS",
                                                "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_VIEWER_PORT")})
-        stream = HookStream(env, args.hook_interval, project_dir)
+        stream = HookStream(env, args.hook_interval, project_dir, args.in_flight)
         probe = Probe(db_path)
         stream.start()
         probe.start()
@@ -295,6 +308,7 @@ def main() -> int:
         stream.stop()
         probe.stop()
         hook_times, probe_waits = stream.times, probe.waits
+        report["hook_ticks_skipped"] = stream.skipped
         stream = probe = None
         control.stop_worker()
         report["spooled"] = spooled_between(log_path, spooled_before)
@@ -350,7 +364,8 @@ def _print(report: dict, args) -> int:
               f"{p['hook_p99_ms']:>4.1f}ms {p['hook_max_ms']:>4.0f}ms  {p['longest_hold_by']}")
     for p in report["phases"]:
         print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}")
-    print(f"bare interpreter start (-I -S) p50: {report.get('bare_python_ms')} ms")
+    print(f"bare interpreter start (-I -S) p50: {report.get('bare_python_ms')} ms; hook ticks "
+          f"skipped with {args.in_flight} hooks already running: {report.get('hook_ticks_skipped')}")
     print(f"spooled for a locked database: {report.get('spooled')}; reclaim: {report.get('reclaim')}")
     print(f"forget: {report.get('forget')}")
     print(f"import: {report.get('import')}")

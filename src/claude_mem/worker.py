@@ -40,6 +40,7 @@ from claude_mem.compress import make_compressor
 from claude_mem.drain import Drain
 from claude_mem.handlers import Handlers
 from claude_mem.project import ProjectLookup
+from claude_mem.presence import HookPresence
 from claude_mem.prompt_memory import PromptMemory
 from claude_mem.store import budget, open_store
 
@@ -73,10 +74,14 @@ class Worker:
         self.handlers = Handlers(self.store, self.compressor, self.settings,
                                  PromptMemory(self.store),
                                  ProjectLookup(self.settings.exclude_projects))
-        self.drain = Drain(self.store, self.settings, self.handlers, self.stopping)
+        # Hooks about to write (their ``h`` on the wake-up FIFO): the worker steps aside.
+        self.presence = HookPresence()
+        self.drain = Drain(self.store, self.settings, self.handlers, self.stopping,
+                           presence=self.presence)
         self.started_at = time.time()
         self.last_work_at = time.monotonic()
-        self.control = ControlServer({"wake": self._on_wake, "ping": self.describe,
+        self.control = ControlServer({"wake": self._on_wake, "fifo": self.presence.heard,
+                                      "ping": self.describe,
                                       "status": self.describe, "stop": self._on_stop,
                                       "expire": self._on_expire},
                                      self.stopping)
@@ -162,7 +167,8 @@ class Worker:
                 if self.embedding is not None:
                     self.embedding.poke()  # embed what was just stored, off this thread
                 continue
-            if self.scrub_due_at is not None and time.monotonic() >= self.scrub_due_at:
+            if (self.scrub_due_at is not None and time.monotonic() >= self.scrub_due_at
+                    and not self.presence.waiting()):  # never while a hook is about to write
                 # The queue stayed drained: let the deleted rows' bytes leave the WAL too
                 # (a reader holding the WAL open makes it fail: try again a bit later).
                 self.scrub_due_at = (None if self.store.scrub_files()
@@ -212,6 +218,9 @@ class Worker:
         """Bounded housekeeping while idle (see store/space.py); True if there is more."""
         now = time.monotonic()
         if now < self.next_maintenance_at:
+            return False
+        if self.presence.waiting():  # a hook is about to write: its turn first
+            self.next_maintenance_at = now + budget.MIN_GAP_S
             return False
         returned = 0
         try:

@@ -135,14 +135,21 @@ class ForgetRoom:
         While another process keeps writing (the worker, hooks' events), the merge chases
         the new segments and never finishes, and on SQLite 3.40 about a thousand such steps
         corrupted the index (reproduced: its structure record grew with every step). So it
-        stops after ``_MERGE_STEPS`` steps or once that record has doubled; what is left
-        is merged by FTS5's own automerge as the index grows, and by the next ``forget``.
+        stops once it has merged twice the pages the index had when it began (all of the
+        old segments have then been through a merge), after ``_MERGE_STEPS`` steps, or once
+        that record has doubled; what is left is merged by FTS5's own automerge as the
+        index grows, and by the next ``forget``.
         """
         complete = True
         for table in FTS_TABLES:
             steps = budget.Steps(first=16, least=4, most=4096)
             first_size = self._fts_structure_size(table)
+            enough = 2 * self.db.execute(f"SELECT count(*) FROM {table}_data").fetchone()[0] + 16
+            merged = 0
             for _ in range(_MERGE_STEPS):
+                if merged >= enough:
+                    complete = False
+                    break
                 with self.housekeeping_step(), self.write():
                     began = time.perf_counter()
                     before = self.db.total_changes
@@ -151,6 +158,7 @@ class ForgetRoom:
                                     (-pages,))
                     changed = self.db.total_changes - before
                 steps.done(pages, time.perf_counter() - began)
+                merged += pages
                 if changed < 2:
                     break
                 if self._fts_structure_size(table) > 2 * first_size + 1024:
