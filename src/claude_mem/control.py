@@ -281,9 +281,12 @@ class ControlServer:
                 if self.sock is not server:
                     return
                 if fifo in ready:
-                    wakeup.drain(fifo)  # every wake-up waiting, then one wake
+                    data = wakeup.drain(fifo)  # every byte waiting, then one wake
+                    heard = self.handlers.get("fifo")
+                    if heard is not None:
+                        heard(data)
                     wake = self.handlers.get("wake")
-                    if wake is not None:
+                    if wake is not None and (not data or data.strip(b"h")):
                         wake({"cmd": "wake"})
                 if server not in ready:
                     continue

@@ -1,6 +1,6 @@
 """The drain pass: one pass over the durable queue, rows turned into memory in order.
 
-Contract (``Drain(store, settings, handlers, stopping)``; ``run()`` is one pass, True if
+Contract (``Drain(store, settings, handlers, stopping, presence)``; ``run()`` is one pass, True if
 any row was processed or parked; the worker's loop calls it and reads ``retry_at``,
 ``waiting_sessions``, ``max_seen_id`` and ``processed``):
 - Rows are taken oldest first, per session in order. A row is deleted only in the same
@@ -18,6 +18,10 @@ any row was processed or parked; the worker's loop calls it and reads ``retry_at
 - The heuristic (local, quick) stores several units per transaction while the queue is
   quiet (nothing queued for two passes in a row), one by one while hooks are queueing, so
   their inserts are not kept waiting (``_GroupCommit``). An LLM's units each commit alone.
+- The lock budget (``store.budget``): a shared transaction is cut after
+  ``_GROUP_COMMIT_SECONDS``, and at once when a hook announces it is about to write
+  (``presence``); between two units the pass steps aside while such a hook waits, so a
+  hook waits at most one unit's transaction.
 - ``stopping`` (a ``threading.Event``) ends a pass between two units.
 """
 from __future__ import annotations
@@ -32,8 +36,9 @@ from claude_mem.handlers import row_ids
 # Longest pause between two attempts at a failing queue row.
 _MAX_RETRY_PAUSE = 60.0
 # While the queue is quiet, the heuristic's units of work share a write transaction for
-# at most this long (see ``_GroupCommit``).
-_GROUP_COMMIT_SECONDS = 0.1
+# at most this long (see ``_GroupCommit``): half the lock budget (``store.budget``), as a
+# unit that begins just before the cut adds its own time.
+_GROUP_COMMIT_SECONDS = 0.025
 # The queue is quiet once this many passes in a row began with nothing new queued. One was
 # not enough: hooks kept waiting by one grouped pass could leave the next one looking quiet
 # too (measured with a hook every 10 ms during a backlog: p99 wait 35-80 ms against 10-20).
@@ -43,8 +48,10 @@ _QUIET_PASSES = 2
 class Drain:
     """The queue's passes and their retry policy; its state outlives a pass."""
 
-    def __init__(self, store, settings, handlers, stopping):
+    def __init__(self, store, settings, handlers, stopping, presence=None):
         self.store = store
+        # Hooks about to write (``presence.HookPresence``); None: nobody tells (tests).
+        self.presence = presence
         self.settings = settings
         self.handlers = handlers
         self.stopping = stopping
@@ -133,6 +140,7 @@ class Drain:
                 started.update(ids)
                 progress = True
                 if batch is None or not fresh or parse_error is not None:
+                    self._step_aside()
                     self._attempt(unit, blocked)
                     continue
                 try:
@@ -148,8 +156,9 @@ class Drain:
                         if again[3] not in blocked:
                             self._attempt(again, blocked)
                     continue
-                if batch.due():
+                if batch.due() or self._hook_waiting():
                     self._commit_group(batch)
+                    self._step_aside()
                     if self.store.queue_sequence() != arrivals:
                         batch = None  # a hook got in: commit unit by unit from here on
         finally:
@@ -158,6 +167,14 @@ class Drain:
             # worker is stopping): give the attempt back.
             self.store.unmark_attempt(premarked - started)
         return progress
+
+    def _hook_waiting(self) -> bool:
+        return self.presence is not None and self.presence.waiting()
+
+    def _step_aside(self) -> None:
+        """Between two units: a hook about to write gets the lock first (lock budget)."""
+        if self.presence is not None:
+            self.presence.yield_to_hooks()
 
     def _attempt(self, unit, blocked: set) -> None:
         """Turn one unit into memory in its own transactions; a failure blocks its session."""

@@ -87,6 +87,11 @@ def enqueue(event: str, payload: str, store=None) -> None:
         else:
             opened = None
             store.set_busy_timeout(_HOOK_BUSY_TIMEOUT_MS)
+        from claude_mem import wakeup
+
+        # "A hook is about to write": a running worker leaves the write lock free until
+        # this hook's wake-up says it is done (``presence``); ~0.02 ms.
+        wakeup.announce()
         try:
             try:
                 store.enqueue(event, payload, received_at, cleaned=True)

@@ -12,7 +12,11 @@ Contract:
   (socket, then the lock and a start). A full pipe means unread wake-ups: the worker is awake.
 - ``make()`` (worker end, lock held) replaces whatever is at the path with a new FIFO and
   opens it read-write and non-blocking (read-only would read EOF whenever no hook writes).
-- ``drain(fd)`` reads every byte waiting; ``remove()`` unlinks the path, which the worker
+- ``announce()`` (hook, just before its insert) writes ``h``: "a hook is about to write".
+  The worker counts them against the ``w`` each hook writes once it has committed
+  (``presence.HookPresence``) and leaves the write lock free while one waits: the lock
+  budget's cheap way of knowing a hook is there. Nothing else changes if no worker reads.
+- ``drain(fd)`` reads every byte waiting and returns them; ``remove()`` unlinks the path, which the worker
   does *before* closing it and releasing the lock when it leaves, so from then on a hook's
   ``poke`` fails and it goes on to the lock: no wake-up lands in a leaving worker.
 - Hook path: ``os`` only.
@@ -27,6 +31,15 @@ _S_IFMT, _S_IFIFO = 0o170000, 0o010000
 
 def poke() -> bool:
     """Wake the running worker through its FIFO; False when no worker reads it."""
+    return _write(b"w")
+
+
+def announce() -> None:
+    """Tell a running worker a hook is about to write (see the module docstring)."""
+    _write(b"h")
+
+
+def _write(byte: bytes) -> bool:
     try:
         fd = os.open(config.wake_path(), os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC)
     except OSError:  # ENXIO: no reader (no worker); ENOENT: no FIFO made
@@ -35,7 +48,7 @@ def poke() -> bool:
         if os.fstat(fd).st_mode & _S_IFMT != _S_IFIFO:
             return False
         try:
-            os.write(fd, b"w")
+            os.write(fd, byte)
         except BlockingIOError:
             pass
         return True
@@ -56,13 +69,18 @@ def make() -> int:
     return os.open(path, os.O_RDWR | os.O_NONBLOCK | _CLOEXEC)
 
 
-def drain(fd: int) -> None:
-    """Read every wake-up waiting (they all mean the same thing)."""
+def drain(fd: int) -> bytes:
+    """Read every byte waiting: ``w`` wake-ups (all alike) and ``h`` announcements."""
+    chunks = []
     try:
-        while os.read(fd, 4096):
-            pass
+        while True:
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
     except BlockingIOError:
         pass
+    return b"".join(chunks)
 
 
 def remove() -> None:

@@ -40,13 +40,15 @@ from claude_mem.compress import make_compressor
 from claude_mem.drain import Drain
 from claude_mem.handlers import Handlers
 from claude_mem.project import ProjectLookup
+from claude_mem.presence import HookPresence
 from claude_mem.prompt_memory import PromptMemory
-from claude_mem.store import open_store
+from claude_mem.store import budget, open_store
 
 
-# Idle housekeeping: at most this many free pages (4 KiB each) returned per step, and
-# a step at most this often once nothing is left to return.
-_RECLAIM_PAGES_PER_STEP = 8192
+# Idle housekeeping: a step of giving pages back holds the write lock about
+# ``budget.STEP_MS`` (sized by time in ``store.space``), the lock then stays free for
+# ``budget.gap`` so a waiting hook gets in, and once nothing is left to give back the
+# next look comes this much later.
 _MAINTENANCE_INTERVAL = 30.0
 # The WAL is truncated (``scrub_files``) once the queue has stayed empty this long, not
 # after every drain: a TRUNCATE checkpoint holds writers off while it copies and syncs, and
@@ -72,10 +74,14 @@ class Worker:
         self.handlers = Handlers(self.store, self.compressor, self.settings,
                                  PromptMemory(self.store),
                                  ProjectLookup(self.settings.exclude_projects))
-        self.drain = Drain(self.store, self.settings, self.handlers, self.stopping)
+        # Hooks about to write (their ``h`` on the wake-up FIFO): the worker steps aside.
+        self.presence = HookPresence()
+        self.drain = Drain(self.store, self.settings, self.handlers, self.stopping,
+                           presence=self.presence)
         self.started_at = time.time()
         self.last_work_at = time.monotonic()
-        self.control = ControlServer({"wake": self._on_wake, "ping": self.describe,
+        self.control = ControlServer({"wake": self._on_wake, "fifo": self.presence.heard,
+                                      "ping": self.describe,
                                       "status": self.describe, "stop": self._on_stop,
                                       "expire": self._on_expire},
                                      self.stopping)
@@ -161,13 +167,13 @@ class Worker:
                 if self.embedding is not None:
                     self.embedding.poke()  # embed what was just stored, off this thread
                 continue
-            if self.scrub_due_at is not None and time.monotonic() >= self.scrub_due_at:
+            if (self.scrub_due_at is not None and time.monotonic() >= self.scrub_due_at
+                    and not self.presence.waiting()):  # never while a hook is about to write
                 # The queue stayed drained: let the deleted rows' bytes leave the WAL too
                 # (a reader holding the WAL open makes it fail: try again a bit later).
                 self.scrub_due_at = (None if self.store.scrub_files()
                                      else time.monotonic() + _SCRUB_AFTER_QUIET_SECONDS)
-            if self.maintain():
-                continue  # more space to give back; idle time keeps counting
+            self.maintain()  # a step of giving space back, when its turn has come
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break
@@ -184,6 +190,8 @@ class Worker:
                 wait = min(wait, max(0.02, min(self.drain.retry_at.values()) - time.monotonic()))
             if self.scrub_due_at is not None:
                 wait = min(wait, max(0.02, self.scrub_due_at - time.monotonic()))
+            # The next housekeeping step (the lock stays free for hooks until then).
+            wait = min(wait, max(0.0, self.next_maintenance_at - time.monotonic()))
             self.wakeup.wait(wait)
             self.wakeup.clear()
 
@@ -211,16 +219,22 @@ class Worker:
         now = time.monotonic()
         if now < self.next_maintenance_at:
             return False
+        if self.presence.waiting():  # a hook is about to write: its turn first
+            self.next_maintenance_at = now + budget.MIN_GAP_S
+            return False
         returned = 0
         try:
             if not self.conversion_checked:
                 self.conversion_checked = True
                 if not self.store.queue_stats()["pending"] and self.store.convert_to_incremental():
                     log.info("database converted to incremental auto-vacuum (one VACUUM)")
-            returned = self.store.reclaim_space(_RECLAIM_PAGES_PER_STEP)
+            returned = self.store.reclaim_space(wait=False)
         except Exception as exc:  # housekeeping must never stop the worker
             log.warning(f"reclaiming space failed: {exc!r}")
-        self.next_maintenance_at = now + (0.0 if returned else _MAINTENANCE_INTERVAL)
+        # A step taken or not our turn (another process's step, ``budget.StepTurn``):
+        # look again once the lock has been free a while.
+        self.next_maintenance_at = (time.monotonic() + budget.MIN_GAP_S if returned is None
+                                    or returned else now + _MAINTENANCE_INTERVAL)
         return bool(returned)
 
     def leave_when_idle(self, idle: float) -> bool:

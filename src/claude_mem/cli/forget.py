@@ -2,8 +2,9 @@
 
 Contract: ``forget obs ID…``, ``forget session ID`` (number, Claude session id or unique
 prefix) and ``forget project NAME`` say what they are about to delete and ask, unless
-``--yes``; then delete it (``store.forgetting``) and scrub the files (FTS merge, VACUUM,
-WAL truncated), and say what was deleted. Shared rows made here leave tombstones
+``--yes``; then delete it (``store.forgetting``: in short steps, so hooks firing meanwhile
+never wait) and scrub the files (FTS merge, free pages given back, WAL truncated), and say
+what was deleted. Shared rows made here leave tombstones
 (``store.team``): the next team sync takes them off the server and out of teammates'
 memory. Nothing matching is an error (exit 1), never a silent success. Registered with one line in ``cli.COMMANDS``.
 """
@@ -38,9 +39,15 @@ def _scrub(store, tombstones_before: int = 0) -> None:
     if queued > 0:
         click.echo(f"{queued} shared record(s) will be taken off the team database and out of "
                    "teammates' memory at the next team sync")
-    if store.scrub():
-        click.echo("the database was rebuilt and its log truncated: no copy is left in its files")
-    else:
+    merged, truncated = store.scrub()
+    if merged and truncated:
+        click.echo("the search index was merged and the log truncated: no copy is left in "
+                   "the database's files")
+        return
+    if not merged:
+        click.echo("deleted; the search index was still being written to, so some of its old "
+                   "segments wait for its next merge")
+    if not truncated:
         click.echo("deleted; the write-ahead log is still in use by a reader and is truncated "
                    "the next time the worker goes idle")
 

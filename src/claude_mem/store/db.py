@@ -9,9 +9,15 @@ Contract:
   e.g. a full disk).
 - Standard library only, on the hook path: ``json`` is imported lazily because a hook
   never decodes a list column.
+- Lock tracing (benches only): with ``CLAUDE_MEM_LOCK_TRACE`` set to a file path, every
+  write unit and every statement that takes the write lock on its own (``locked``) appends
+  ``<pid> <unix time> <milliseconds held> <what>`` to that file when it held the lock 1 ms or more.
+  ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
+  ``write()`` hands out the untimed unit.
 """
 
 import os
+import time
 
 from claude_mem.store.driver import sqlite3
 
@@ -22,6 +28,13 @@ from claude_mem.store.driver import sqlite3
 SCHEMA_VERSION = 8
 
 _jsonlite = None
+
+# How long the WAL's TRUNCATE checkpoint waits for the write lock or a reader (see
+# ``scrub_files``): while it waits for a reader it holds other writers off.
+_TRUNCATE_WAIT_MS = 10
+
+# See the module docstring: read once, so an untraced process never looks again.
+_LOCK_TRACE = os.environ.get("CLAUDE_MEM_LOCK_TRACE") or None
 
 
 def _json():
@@ -126,7 +139,31 @@ class Database:
         Nested use joins the outer unit of work. (A small class rather than
         ``contextlib.contextmanager``: contextlib costs the hooks another import chain.)
         """
+        if _LOCK_TRACE is not None:
+            return _TimedWriteTransaction(self.db)
         return _WriteTransaction(self.db)
+
+    def locked(self, sql: str, what: str = ""):
+        """Run one statement that takes the write lock by itself (a PRAGMA that writes,
+        a checkpoint, VACUUM); its hold is traced like a write unit's. Returns the rows."""
+        if _LOCK_TRACE is None:
+            return self.db.execute(sql).fetchall()
+        started = time.perf_counter()
+        try:
+            return self.db.execute(sql).fetchall()
+        finally:
+            trace_hold(started, what or sql)
+
+    def housekeeping_step(self, wait: bool = True):
+        """``with store.housekeeping_step(wait) as mine:`` one step of long work, in turn
+        with every other process's (``budget.StepTurn``): the write lock then stays free
+        for hooks a while. ``mine`` is False only with ``wait=False`` when it is not ours."""
+        turn = self.__dict__.get("_turn")
+        if turn is None:
+            from claude_mem.store.budget import StepTurn
+
+            turn = self.__dict__["_turn"] = StepTurn(self.path)
+        return turn.step(wait)
 
     @property
     def in_transaction(self) -> bool:
@@ -137,6 +174,9 @@ class Database:
         self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
     def close(self) -> None:
+        turn = self.__dict__.pop("_turn", None)
+        if turn is not None:
+            turn.close()
         try:
             self.db.close()
         except sqlite3.Error:
@@ -148,17 +188,20 @@ class Database:
         With ``secure_delete`` the database pages no longer hold deleted rows; the WAL
         still holds old page images until it is reset, so this is what makes deleted
         bytes (a processed queue row, a forgotten observation) leave the files. False
-        when a reader kept the WAL from being reset (the next call retries).
+        when a reader or a writer kept the WAL from being reset (the next call retries).
         """
-        # A TRUNCATE checkpoint holds off writers while it waits for readers: wait only
-        # briefly (hooks must not queue behind it), and try again on a later call.
+        # A TRUNCATE checkpoint holds writers off while it copies, syncs and waits for
+        # readers. So the copying is done first by a PASSIVE checkpoint, which writers go
+        # on beside; the TRUNCATE then has (almost) nothing left to copy, and it waits for
+        # a busy lock or reader only a few milliseconds: hooks must not queue behind it.
         try:
             timeout = self.db.execute("PRAGMA busy_timeout").fetchone()[0]
         except sqlite3.Error:  # closed already
             return False
         try:
-            self.db.execute("PRAGMA busy_timeout = 100")
-            busy = self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.db.execute(f"PRAGMA busy_timeout = {_TRUNCATE_WAIT_MS}")
+            busy = self.locked("PRAGMA wal_checkpoint(TRUNCATE)", "wal_checkpoint(TRUNCATE)")[0][0]
         except sqlite3.Error:
             return False
         finally:
@@ -170,6 +213,30 @@ class Database:
 
     def __exit__(self, *exc):
         self.close()
+
+def trace_hold(started: float, what: str) -> None:
+    """Append one lock hold to the trace file (see the module docstring)."""
+    held = (time.perf_counter() - started) * 1000
+    if _LOCK_TRACE is None or held < 1.0:
+        return
+    import sys
+
+    caller = sys._getframe(2)
+    where = []
+    while caller is not None and len(where) < 4:  # the first few callers outside this file
+        if caller.f_code.co_filename != __file__:
+            where.append(caller.f_code.co_name)
+        caller = caller.f_back
+    line = f"{os.getpid()} {time.time():.3f} {held:.2f} {what or '/'.join(where)}\n".encode()
+    try:
+        fd = os.open(_LOCK_TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
 
 class _WriteTransaction:
     __slots__ = ("db", "outermost")
@@ -188,6 +255,24 @@ class _WriteTransaction:
         if self.outermost:
             self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
         return False
+
+
+class _TimedWriteTransaction(_WriteTransaction):
+    """A write unit whose lock hold (BEGIN IMMEDIATE returned .. COMMIT returned) is traced."""
+
+    __slots__ = ("started",)
+
+    def __enter__(self):
+        db = super().__enter__()
+        self.started = time.perf_counter()
+        return db
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            return super().__exit__(exc_type, exc, tb)
+        finally:
+            if self.outermost:
+                trace_hold(self.started, "")
 
 
 def observation_dict(row) -> dict:

@@ -1,21 +1,34 @@
 """Forgetting: memory removed from the tables, the search index and the file's bytes.
 
 Contract: ``forget_observations(ids)``, ``forget_session(session_id)`` and
-``forget_project(name)`` delete in one transaction and return what they deleted (counts
-per table, and the observation ids). A session goes with its prompts, observations,
-summaries, processed-tool marks and any queue rows still waiting for it; a project with
-all its sessions and every memory row filed under it. ``scrub()`` then makes the bytes
-leave the files: the FTS5 indexes are merged (``optimize``: a deleted row's terms live in
-old index segments until a merge), the database is rebuilt (``VACUUM``: only live content
-is copied) and the WAL is checkpointed and truncated. The connection runs with
-``secure_delete`` too, so nothing waits for the scrub to be zeroed in the table pages.
+``forget_project(name)`` delete and return what they deleted (counts per table, and the
+observation ids). A session goes with its prompts, observations, summaries, processed-tool
+marks and any queue rows still waiting for it; a project with all its sessions and every
+memory row filed under it. ``scrub()`` then makes the bytes leave the files: the FTS5
+indexes are merged (a deleted row's terms live in old index segments until a merge), the
+free pages are given back to the file system and the WAL is checkpointed and truncated.
+The connection runs with ``secure_delete``, so a deleted row is zeroed in the table pages
+(and in the pages it leaves free) by the delete itself.
+
+The lock budget (``budget``): a large project is thousands of rows, and one transaction
+deleting them held the write lock for seconds while hooks spooled their events. So every
+delete, merge and vacuum goes in steps sized by time (about ``budget.STEP_MS`` each) with
+the lock free in between. Children go before their parents (observations, summaries,
+prompts, marks, queue rows, then the session rows), so an interrupted ``forget`` leaves no
+orphan, only less memory; running it again finishes the job.
 """
 
 import time
 
+from claude_mem.store import budget
 from claude_mem.store.driver import sqlite3
 
 FTS_TABLES = ("observations_fts", "summaries_fts", "user_prompts_fts")
+
+# At most this many merge steps per index (see ``merge_search_index``).
+_MERGE_STEPS = 400
+
+_COUNTS = ("sessions", "prompts", "observations", "summaries", "queued")
 
 
 class ForgetRoom:
@@ -25,29 +38,19 @@ class ForgetRoom:
 
     def forget_observations(self, ids) -> dict:
         ids = sorted({int(i) for i in ids})
-        with self.write():
-            found = [row[0] for row in self.db.execute(
-                "SELECT id FROM observations WHERE id IN (SELECT value FROM json_each(?))",
-                (_json_list(ids),))]
-            self.db.execute("DELETE FROM observations WHERE id IN (SELECT value FROM json_each(?))",
-                            (_json_list(found),))
+        found = [row[0] for row in self.db.execute(
+            "SELECT id FROM observations WHERE id IN (SELECT value FROM json_each(?))",
+            (_json_list(ids),))]
+        self._delete_ids("observations", found)
         return {"observations": len(found), "ids": found}
 
     def forget_session(self, session_id: int) -> dict:
-        with self.write():
-            return self._forget_sessions([session_id])
+        return self._forget(session_ids=[session_id], project=None)
 
     def forget_project(self, project: str) -> dict:
-        with self.write():
-            ids = [row[0] for row in self.db.execute(
-                "SELECT id FROM sessions WHERE project = ?", (project,))]
-            counts = self._forget_sessions(ids)
-            # Rows filed under the project but in a session of another (imports, renames).
-            counts["observations"] += self.db.execute(
-                "DELETE FROM observations WHERE project = ?", (project,)).rowcount
-            counts["summaries"] += self.db.execute(
-                "DELETE FROM summaries WHERE project = ?", (project,)).rowcount
-        return counts
+        ids = [row[0] for row in self.db.execute(
+            "SELECT id FROM sessions WHERE project = ?", (project,))]
+        return self._forget(session_ids=ids, project=project)
 
     def project_row_count(self, project: str) -> int:
         """How many observations and summaries are filed under ``project``."""
@@ -55,39 +58,132 @@ class ForgetRoom:
             "SELECT (SELECT COUNT(*) FROM observations WHERE project = ?)"
             " + (SELECT COUNT(*) FROM summaries WHERE project = ?)", (project, project)).fetchone()[0]
 
-    def _forget_sessions(self, ids) -> dict:
-        counts = {"sessions": 0, "prompts": 0, "observations": 0, "summaries": 0, "queued": 0}
-        for session_id in ids:
-            row = self.db.execute("SELECT claude_session_id FROM sessions WHERE id = ?",
-                                  (session_id,)).fetchone()
-            if row is None:
-                continue
-            # Children by name rather than by cascade: the counts are for the person.
-            counts["observations"] += self.db.execute(
-                "DELETE FROM observations WHERE session_id = ?", (session_id,)).rowcount
-            counts["summaries"] += self.db.execute(
-                "DELETE FROM summaries WHERE session_id = ?", (session_id,)).rowcount
-            counts["prompts"] += self.db.execute(
-                "DELETE FROM user_prompts WHERE session_id = ?", (session_id,)).rowcount
-            self.db.execute("DELETE FROM processed_tool_uses WHERE session_id = ?", (session_id,))
-            counts["queued"] += self.db.execute(
-                "DELETE FROM pending WHERE json_valid(payload)"
-                " AND json_extract(payload, '$.session_id') = ?", (row[0],)).rowcount
-            counts["sessions"] += self.db.execute(
-                "DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount
+    def _forget(self, *, session_ids, project) -> dict:
+        """Delete the sessions ``session_ids`` with everything in them, and (``project``)
+        every observation and summary filed under that project, in steps (module doc)."""
+        counts = dict.fromkeys(_COUNTS, 0)
+        sessions = dict(self.db.execute(
+            "SELECT id, claude_session_id FROM sessions WHERE id IN (SELECT value FROM json_each(?))",
+            (_json_list(session_ids),)).fetchall())
+        ids = sorted(sessions)
+        # Rows are looked up without the lock, then deleted by id in steps.
+        in_sessions = "session_id IN (SELECT value FROM json_each(?))"
+        for table, key in (("observations", "observations"), ("summaries", "summaries")):
+            found = self._ids_where(table, in_sessions, (_json_list(ids),)) if ids else []
+            if project is not None:
+                found = sorted(set(found) | set(self._ids_where(table, "project = ?", (project,))))
+            counts[key] += self._delete_ids(table, found)
+        if ids:
+            counts["prompts"] += self._delete_ids(
+                "user_prompts", self._ids_where("user_prompts", in_sessions, (_json_list(ids),)))
+            self._delete_marks(ids)
+            counts["queued"] += self._delete_ids("pending", self._queued_for(set(sessions.values())))
+            counts["sessions"] += self._delete_ids("sessions", ids)
         return counts
 
-    def scrub(self) -> bool:
-        """Make deleted content leave the files (see the module doc); True when complete."""
+    def _ids_where(self, table: str, where: str, params) -> list[int]:
+        return [row[0] for row in self.db.execute(
+            f"SELECT id FROM {table} WHERE {where} ORDER BY id", params)]
+
+    def _queued_for(self, claude_ids: set) -> list[int]:
+        """The queue rows still waiting for any of these Claude Code sessions (one scan)."""
+        if not claude_ids:
+            return []
+        return [row[0] for row in self.db.execute(
+            "SELECT id, CASE WHEN json_valid(payload) THEN json_extract(payload, '$.session_id')"
+            " END AS sid FROM pending ORDER BY id") if row[1] in claude_ids]
+
+    def _delete_ids(self, table: str, ids: list[int]) -> int:
+        """``DELETE FROM table WHERE id IN ids``, in steps of about ``budget.STEP_MS``."""
+        steps = budget.Steps(first=10)
+        deleted = 0
+        start = 0
+        while start < len(ids):
+            chunk = ids[start:start + steps.size()]
+            with self.housekeeping_step(), self.write():
+                began = time.perf_counter()
+                deleted += self.db.execute(
+                    f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                    (_json_list(chunk),)).rowcount
+            steps.done(len(chunk), time.perf_counter() - began)
+            start += len(chunk)
+        return deleted
+
+    def _delete_marks(self, session_ids: list[int]) -> None:
+        """The processed-tool marks of these sessions (a table without row ids), in steps."""
+        steps = budget.Steps(first=200)
+        for session_id in session_ids:
+            while True:
+                with self.housekeeping_step(), self.write():
+                    began = time.perf_counter()
+                    size = steps.size()
+                    count = self.db.execute(
+                        "DELETE FROM processed_tool_uses WHERE session_id = ? AND tool_use_id IN"
+                        " (SELECT tool_use_id FROM processed_tool_uses WHERE session_id = ?"
+                        " LIMIT ?)", (session_id, session_id, size)).rowcount
+                steps.done(count, time.perf_counter() - began)
+                if count < size:
+                    break
+
+    def merge_search_index(self) -> bool:
+        """Merge each full-text index into one segment, in steps of bounded work; True
+        when every index got there.
+
+        Same end as FTS5's ``optimize`` (which rewrote a 100k-row index in one transaction):
+        a negative ``merge`` first puts every segment on one level, then merges about that
+        many pages per call; a call that changed fewer than two rows found nothing to do.
+        While another process keeps writing (the worker, hooks' events), the merge chases
+        the new segments and never finishes, and on SQLite 3.40 about a thousand such steps
+        corrupted the index (reproduced: its structure record grew with every step). So it
+        stops once it has merged twice the pages the index had when it began (all of the
+        old segments have then been through a merge), after ``_MERGE_STEPS`` steps, or once
+        that record has doubled; what is left is merged by FTS5's own automerge as the
+        index grows, and by the next ``forget``.
+        """
+        complete = True
         for table in FTS_TABLES:
-            with self.write():
-                self.db.execute(f"INSERT INTO {table}({table}) VALUES ('optimize')")
-        self.db.execute("VACUUM")
+            steps = budget.Steps(first=16, least=4, most=4096)
+            first_size = self._fts_structure_size(table)
+            enough = 2 * self.db.execute(f"SELECT count(*) FROM {table}_data").fetchone()[0] + 16
+            merged = 0
+            for _ in range(_MERGE_STEPS):
+                if merged >= enough:
+                    complete = False
+                    break
+                with self.housekeeping_step(), self.write():
+                    began = time.perf_counter()
+                    before = self.db.total_changes
+                    pages = steps.size()
+                    self.db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('merge', ?)",
+                                    (-pages,))
+                    changed = self.db.total_changes - before
+                steps.done(pages, time.perf_counter() - began)
+                merged += pages
+                if changed < 2:
+                    break
+                if self._fts_structure_size(table) > 2 * first_size + 1024:
+                    complete = False
+                    break
+            else:
+                complete = False
+        return complete
+
+    def _fts_structure_size(self, table: str) -> int:
+        # FTS5 keeps its list of segments in row 10 of its data table.
+        row = self.db.execute(f"SELECT length(block) FROM {table}_data WHERE id = 10").fetchone()
+        return row[0] if row and row[0] else 0
+
+    def scrub(self) -> tuple[bool, bool]:
+        """Make deleted content leave the files (see the module doc):
+        ``(index merged, WAL truncated)``."""
+        merged = self.merge_search_index()
+        while self.reclaim_space():  # free pages back to the file system, step by step
+            pass
         for _ in range(30):  # a reader (a hook, the worker) may hold the WAL for a moment
             if self.scrub_files():
-                return True
+                return merged, True
             time.sleep(0.1)
-        return False
+        return merged, False
 
 
 def _json_list(values) -> str:

@@ -8,6 +8,9 @@ original claude-mem, an export) once, never overwriting what is here, under thei
 when those are free.
 """
 
+import time
+
+from claude_mem.store import budget
 from claude_mem.store.db import _dumps, one
 from claude_mem.store.driver import sqlite3
 
@@ -56,16 +59,33 @@ class ImportRoom:
         self.db.execute("DROP TABLE IF EXISTS temp.import_staging")
 
     def commit_staged(self) -> tuple[int, int]:
-        """Move the staged rows to the queue in one transaction; ``(rows, highest id)``."""
+        """Move the staged rows to the queue, in order; ``(rows, highest id)``.
+
+        In steps of about ``budget.STEP_MS`` of holding the write lock, taken in turn with
+        other housekeeping (``budget``): a long session staged at once is thousands of
+        rows, and hooks must not wait for them. A crash between steps leaves the first
+        steps queued; the import, run again, sees them as what memory already has.
+        """
         exists = self.db.execute(
             "SELECT 1 FROM temp.sqlite_master WHERE name = 'import_staging'").fetchone()
         if not exists:
             return 0, 0
-        with self.write():
-            count = self.db.execute(
-                "INSERT INTO pending (event, payload, received_at) SELECT event, payload,"
-                " received_at FROM temp.import_staging ORDER BY seq").rowcount
-            last = self.db.execute("SELECT MAX(id) FROM pending").fetchone()[0] or 0
+        bounds = self.db.execute("SELECT MIN(seq), MAX(seq) FROM temp.import_staging").fetchone()
+        count = last = 0
+        if bounds[0] is not None:
+            steps = budget.Steps(first=64)
+            seq, end = bounds
+            while seq <= end:
+                size = steps.size()
+                with self.housekeeping_step(), self.write():
+                    began = time.perf_counter()
+                    count += self.db.execute(
+                        "INSERT INTO pending (event, payload, received_at) SELECT event, payload,"
+                        " received_at FROM temp.import_staging WHERE seq >= ? AND seq < ?"
+                        " ORDER BY seq", (seq, seq + size)).rowcount
+                    last = self.db.execute("SELECT MAX(id) FROM pending").fetchone()[0] or 0
+                steps.done(size, time.perf_counter() - began)
+                seq += size
         self.discard_staged()
         return count, last
 

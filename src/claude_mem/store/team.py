@@ -15,11 +15,11 @@ Contract:
   from the outbox; ``unshare`` leaves one for every row of the folder it stops sharing.
 - ``TeamStore(store)`` reads and writes those tables for ``claude-mem team`` and the sync:
   ``share``/``unshare``, ``outbox_batch``/``outbox_done``, ``tombstone_batch``/
-  ``tombstones_done``, ``apply_pulled`` (rows and the project's pull cursor in one
-  transaction, so a crash half way repeats nothing; a pulled tombstone deletes our copy
-  of the row, and the teammate's session here once it is empty), the machine's random id
-  (new with each database) and the last sync's outcome. Pulled rows are keyed here by
-  ``member/uid``, as on the server.
+  ``tombstones_done``, ``apply_pulled`` (rows and the project's pull cursor in the same
+  transactions, short ones (the lock budget): a crash half way repeats nothing; a pulled
+  tombstone deletes our copy of the row, and the teammate's session here once it is
+  empty), the machine's random id (new with each database) and the last sync's outcome.
+  Pulled rows are keyed here by ``member/uid``, as on the server.
 """
 from __future__ import annotations
 
@@ -225,23 +225,41 @@ class TeamStore:
         return (row[0], row[1]) if row else (0, "")
 
     def apply_pulled(self, project_key: str, records: list[dict]) -> int:
-        """Store teammates' rows and move the project's cursor, in one transaction.
+        """Store teammates' rows and move the project's cursor past them.
 
         Returns how many rows were new or newer here. Rows of this machine (no body) only
-        move the cursor. Storing a row twice changes nothing (its uid is unique).
+        move the cursor. Storing a row twice changes nothing (its uid is unique). The rows
+        go in steps of about ``budget.STEP_MS`` of holding the write lock (a 500-row
+        batch in one transaction kept hooks waiting), each step with the cursor moved to
+        its last row in the same transaction, so a crash half way repeats nothing.
         """
+        from claude_mem.store import budget
+
+        steps = budget.Steps(first=32)
+        stored = start = 0
+        sessions: dict[str, int] = {}  # claude session id -> local mirror session id
+        while start < len(records):
+            chunk = records[start:start + steps.size()]
+            began = time.perf_counter()
+            done = self._apply_pulled_step(project_key, chunk, sessions)
+            steps.done(len(chunk), time.perf_counter() - began)
+            if done is None:  # unshared while we pulled
+                break
+            stored += done
+            start += len(chunk)
+        return stored
+
+    def _apply_pulled_step(self, project_key: str, records: list[dict],
+                           sessions: dict) -> int | None:
         from claude_mem.store.driver import sqlite3
 
-        if not records:
-            return 0
         stored = 0
         with self.store.write():
             share = self.db.execute("SELECT name FROM team_projects WHERE project_key = ?",
                                     (project_key,)).fetchone()
-            if share is None:  # unshared while we pulled
-                return 0
+            if share is None:
+                return None
             name = share[0]
-            sessions: dict[str, int] = {}  # claude session id -> local mirror session id
             for rec in records:
                 if rec["body"] is None:
                     continue

@@ -1,0 +1,67 @@
+"""Hooks waiting for the write lock, as the worker sees them (the lock budget's signal).
+
+A hook writes ``h`` into the worker's wake-up FIFO just before its insert and ``w`` once
+it has committed (``wakeup.announce`` / ``wakeup.poke``). ``HookPresence.heard(bytes)`` is
+fed what the FIFO's reader got; ``waiting()`` is True while more hooks announced
+themselves than said they are done, for at most ``_STALE_SECONDS`` after the last
+announcement (a hook that spooled its event, died or found no worker never says it is
+done: it must not keep the worker waiting). ``yield_to_hooks()`` blocks until those hooks
+are done or ``_YIELD_SECONDS`` have passed.
+
+The worker asks before taking the lock for something that can wait (a group commit, a
+housekeeping step, the WAL truncation) and between units of a drain pass: a hook then
+waits at most one unit's transaction, not a run of them. Bytes of older hooks (``w``
+only) just count as done. Thread-safe: the FIFO is read on the control thread.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+# An announcement older than this no longer counts (see the module docstring).
+_STALE_SECONDS = 0.25
+# The longest the worker leaves the lock to hooks in one go.
+_YIELD_SECONDS = 0.05
+
+
+class HookPresence:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.done = threading.Condition(self.lock)
+        self.pending = 0
+        self.announced_at = 0.0
+        self.yields = 0  # how often the worker stepped aside (status, tests)
+
+    def heard(self, data: bytes) -> None:
+        arrived, finished = data.count(b"h"), data.count(b"w")
+        if not arrived and not finished:
+            return
+        with self.lock:
+            if arrived:
+                self.announced_at = time.monotonic()
+            self.pending = max(0, self.pending + arrived - finished)
+            if self.pending == 0:
+                self.done.notify_all()
+
+    def waiting(self) -> bool:
+        with self.lock:
+            return self._waiting(time.monotonic())
+
+    def _waiting(self, now: float) -> bool:
+        if self.pending and now - self.announced_at > _STALE_SECONDS:
+            self.pending = 0  # their goodbyes never came: spooled, died, no worker then
+        return self.pending > 0
+
+    def yield_to_hooks(self) -> bool:
+        """Wait (lock free) until the announced hooks are done; True if there were any."""
+        deadline = time.monotonic() + _YIELD_SECONDS
+        with self.lock:
+            if not self._waiting(time.monotonic()):
+                return False
+            self.yields += 1
+            while self._waiting(time.monotonic()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                self.done.wait(left)
+        return True

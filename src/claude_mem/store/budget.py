@@ -1,0 +1,142 @@
+"""The lock budget: no writer holds SQLite's write lock long enough to keep a hook waiting.
+
+Why: hooks put their event on the queue with a 0.75 s busy timeout and spool it past that;
+a person waits for every hook. SQLite has one write lock, and a waiting writer retries
+through its busy handler 1, 2, 5, 10, 15, 20, 25, 25 ... ms apart. So a long write (space
+given back after a big drain, forgetting a large project, an import's queue part) is cut
+into steps that each hold the lock about ``STEP_MS`` (the budget is 50 ms), and between two
+steps the lock stays free ``gap(held)`` long: longer than a waiting writer's next retry,
+so it surely gets in.
+
+Contract:
+- ``Steps(first)`` sizes one kind of repeated work by time: ``size()`` is how many items
+  the next step should take, ``done(items, seconds)`` feeds back what a step took. The
+  rate is remembered between steps (items per second, smoothed) and the next size aims at
+  ``STEP_MS``; it grows at most fourfold a step, so one cheap step cannot make the next
+  one long.
+- ``pause(held_seconds)`` sleeps the gap after a step that held the lock that long.
+- ``StepTurn(db_path)``: whose turn it is to take a step, across processes. Two
+  housekeepers each leaving gaps (the worker giving space back after a ``forget`` while
+  the ``forget`` command deletes and merges) would fill each other's gaps and leave the
+  hooks none. So a step is taken under an ``flock`` on ``housekeeping.lock`` beside the
+  database, and its end writes into that file the time until which the lock must stay
+  free; the next step (of any process) begins only after it. ``step(wait)`` is the
+  context manager: with ``wait=False`` (the worker, which has a queue to serve) it yields
+  False instead of waiting for its turn.
+- Standard library only; nothing here runs on the hook path.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import struct
+import time
+
+# What a step aims at, and the budget no step may pass (bench/lock_budget.py checks it).
+STEP_MS = 20.0
+BUDGET_MS = 50.0
+# The lock stays free at least this long between two steps: a writer that started waiting
+# during the step retries within it (its busy handler sleeps at most 25 ms at a time
+# during its first ~150 ms of waiting).
+MIN_GAP_S = 0.03
+
+
+def gap(held_seconds: float) -> float:
+    """How long the lock stays free after a step that held it ``held_seconds``."""
+    return max(MIN_GAP_S, held_seconds)
+
+
+def pause(held_seconds: float) -> None:
+    time.sleep(gap(held_seconds))
+
+
+class Steps:
+    """How many items of one kind of work fit in a step of ``STEP_MS`` (see the module doc)."""
+
+    def __init__(self, first: int = 64, least: int = 1, most: int = 1_000_000):
+        self.next = max(least, first)
+        self.least, self.most = least, most
+        self.rate: float | None = None  # items per second, smoothed
+
+    def size(self) -> int:
+        return self.next
+
+    def done(self, items: int, seconds: float) -> None:
+        if items <= 0:
+            return
+        rate = items / max(seconds, 1e-4)
+        self.rate = rate if self.rate is None else 0.5 * self.rate + 0.5 * rate
+        # Aim at the slower of the two (the last step, the smoothed one): a step that
+        # took long is believed at once, a fast one only gradually.
+        aim = min(rate, self.rate) * STEP_MS / 1000
+        self.next = int(max(self.least, min(self.most, 4 * items, aim)))
+
+
+class StepTurn:
+    """Steps of housekeeping take turns across processes (see the module docstring)."""
+
+    def __init__(self, db_path: str):
+        self.path = os.path.join(os.path.dirname(os.path.abspath(db_path)), "housekeeping.lock")
+        self.fd: int | None = None
+
+    def _open(self) -> int:
+        if self.fd is None:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+                              0o600)
+        return self.fd
+
+    def _free_until(self, fd: int) -> float:
+        data = os.pread(fd, 8, 0)
+        return struct.unpack("<d", data)[0] if len(data) == 8 else 0.0
+
+    def step(self, wait: bool = True) -> "_Step":
+        return _Step(self, wait)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class _Step:
+    """``with turn.step(wait) as mine:`` -- ``mine`` False: not this caller's turn (wait=False)."""
+
+    __slots__ = ("turn", "wait", "began", "mine")
+
+    def __init__(self, turn: StepTurn, wait: bool):
+        self.turn, self.wait, self.mine, self.began = turn, wait, False, 0.0
+
+    def __enter__(self) -> bool:
+        try:
+            fd = self.turn._open()
+        except OSError:  # no lock file possible (read-only folder): steps still leave gaps
+            self.began = time.perf_counter()
+            return True
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                return False
+            # time.time(), not monotonic: the file is read by other processes.
+            left = self.turn._free_until(fd) - time.time()
+            if left <= 0:
+                self.mine = True
+                self.began = time.perf_counter()
+                return True
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            if not self.wait:
+                return False
+            time.sleep(min(left, 1.0))
+
+    def __exit__(self, *exc) -> bool:
+        held = time.perf_counter() - self.began
+        if self.mine:
+            fd = self.turn.fd
+            try:
+                os.pwrite(fd, struct.pack("<d", time.time() + gap(held)), 0)
+            except OSError:
+                pass
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        elif self.turn.fd is None and self.began:
+            pause(held)  # no lock file: this caller leaves its own gap
+        return False

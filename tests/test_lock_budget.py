@@ -1,0 +1,162 @@
+"""The lock budget's parts: steps sized by time, steps taken in turn across processes,
+hooks announcing themselves through the wake-up FIFO, and the long writes (forget, an
+import's queue part) cut into steps that still do all their work, in order.
+
+How long the lock is held is measured by ``bench/lock_budget.py``, never asserted here."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from claude_mem import config, wakeup
+from claude_mem.control import ControlServer
+from claude_mem.models import Observation
+from claude_mem.presence import HookPresence
+from claude_mem.store import Store, budget
+from helpers import wait_for
+
+
+def test_steps_aim_at_the_step_time_and_grow_gradually():
+    steps = budget.Steps(first=10, most=1_000_000)
+    # 10 items took 1 ms: 10,000 a second, so a 20 ms step would be 200, but a step may
+    # only grow fourfold.
+    steps.done(10, 0.001)
+    assert steps.size() == 40
+    for _ in range(10):
+        steps.done(steps.size(), steps.size() / 10_000)
+    assert steps.size() == int(10_000 * budget.STEP_MS / 1000)
+    # A slow step is believed at once.
+    steps.done(200, 0.2)
+    assert steps.size() <= 20
+
+
+def test_a_step_leaves_the_lock_free_for_the_next_process(tmp_path):
+    db = str(tmp_path / "x.db")
+    # Two opens of the lock file contend like two processes (flock is per open file).
+    mine, theirs = budget.StepTurn(db), budget.StepTurn(db)
+    try:
+        with mine.step(wait=False) as ok:
+            assert ok
+            with theirs.step(wait=False) as during:
+                assert not during  # a step in progress is nobody else's turn
+            time.sleep(0.3)  # a long step: the lock then stays free as long
+        with theirs.step(wait=False) as right_after:
+            assert not right_after
+        with theirs.step(wait=True) as waited:
+            assert waited  # a waiting step gets its turn once the gap has passed
+    finally:
+        mine.close()
+        theirs.close()
+
+
+def test_presence_counts_announced_hooks_until_they_are_done():
+    presence = HookPresence()
+    assert not presence.waiting()
+    presence.heard(b"hh")
+    assert presence.waiting()
+    presence.heard(b"w")
+    assert presence.waiting()
+    presence.heard(b"w")
+    assert not presence.waiting()
+    presence.heard(b"w")  # an older hook's wake-up alone never counts below zero
+    presence.heard(b"h")
+    assert presence.waiting()
+
+
+def test_a_hook_that_never_says_it_is_done_stops_counting():
+    presence = HookPresence()
+    presence.heard(b"h")
+    started = time.monotonic()
+    assert presence.yield_to_hooks()  # waits its bounded while, then goes on
+    assert time.monotonic() - started < 5
+    time.sleep(0.3)
+    assert not presence.waiting()
+
+
+def test_the_worker_hears_hooks_announce_themselves_through_the_fifo():
+    config.ensure_data_dir()
+    presence = HookPresence()
+    woken = threading.Event()
+    stopping = threading.Event()
+    server = ControlServer({"fifo": presence.heard, "wake": lambda _m: woken.set()}, stopping)
+    assert server.listen()
+    try:
+        wakeup.announce()
+        wait_for(presence.waiting, 5, what="the announcement to be heard")
+        assert not woken.is_set()  # an announcement alone wakes nobody
+        assert wakeup.poke()
+        wait_for(woken.is_set, 5, what="the wake-up")
+        wait_for(lambda: not presence.waiting(), 5, what="the hook to count as done")
+    finally:
+        stopping.set()
+        server.close(remove_file=True)
+
+
+def _fill(store, project: str, sessions: int, per_session: int) -> None:
+    with store.write():
+        for s in range(sessions):
+            session = store.open_session(f"{project}-{s}", project, f"/w/{project}", time.time())
+            store.add_prompt(session["id"], f"{project}-{s}-p", f"prompt of {project}", time.time())
+            for i in range(per_session):
+                store.add_observation(session["id"], project, 1, Observation(
+                    type="change", title=f"{project} edit {s} {i} zzq{project}",
+                    facts=(f"fact {i}",), tool_name="Edit"), f"{project}-{s}-{i}", "heuristic",
+                    time.time())
+
+
+def test_forgetting_a_large_project_in_steps_leaves_nothing_of_it_and_all_of_the_rest():
+    with Store(config.db_path()) as store:
+        _fill(store, "big", 12, 150)
+        _fill(store, "kept", 3, 20)
+        with store.write():
+            for s in range(12):
+                store.enqueue("PostToolUse", json.dumps({"session_id": f"big-{s}", "x": s}))
+            store.enqueue("PostToolUse", json.dumps({"session_id": "kept-0"}))
+        counts = store.forget_project("big")
+        assert counts == {"sessions": 12, "prompts": 12, "observations": 1800, "summaries": 0,
+                          "queued": 12}
+        assert store.project_row_count("big") == 0 and store.search("zzqbig") == []
+        assert store.project_row_count("kept") == 60 and store.search("zzqkept")
+        assert store.queue_stats()["pending"] == 1
+        merged, truncated = store.scrub()
+        assert merged
+        for table in ("observations_fts", "summaries_fts", "user_prompts_fts"):
+            store.db.execute(f"INSERT INTO {table}({table}, rank) VALUES ('integrity-check', 1)")
+        assert store.integrity() == "ok"
+
+
+def test_an_import_queues_its_staged_rows_in_steps_in_order():
+    with Store(config.db_path()) as store:
+        rows = [("PostToolUse", json.dumps({"n": n, "pad": "x" * 500}), 1000.0 + n)
+                for n in range(3000)]
+        store.stage_events(rows)
+        count, last = store.commit_staged()
+        assert count == 3000
+        queued = [json.loads(r[0])["n"] for r in store.db.execute(
+            "SELECT payload FROM pending ORDER BY id")]
+        assert queued == list(range(3000))
+        assert last == store.db.execute("SELECT MAX(id) FROM pending").fetchone()[0]
+
+
+def test_lock_tracing_records_holds_only_when_asked(tmp_path):
+    trace = tmp_path / "trace.txt"
+    code = ("from claude_mem.store import Store\n"
+            "import time\n"
+            f"s = Store({str(tmp_path / 'x.db')!r})\n"
+            "with s.write():\n"
+            "    time.sleep(0.01)\n"
+            "s.close()\n")
+    env = {**os.environ, "CLAUDE_MEM_LOCK_TRACE": str(trace)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    lines = trace.read_text().splitlines()
+    assert lines, "a 10 ms write unit must be traced"
+    pid, at, held, what = lines[-1].split(" ", 3)
+    assert int(pid) > 0 and float(at) > 0 and float(held) >= 1.0 and what
+    trace.unlink()
+    env.pop("CLAUDE_MEM_LOCK_TRACE")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    assert not trace.exists()
