@@ -51,20 +51,6 @@ HOOK_NAME = {event: name for name, event in HOOK_EVENTS.items()}
 SKIPPED_TOOL = "ToolSearch"  # in the default skip_tools
 
 
-def _may_print(event: str, stdout: bytes) -> bool:
-    """SessionStart prints its context; UserPromptSubmit may print what it recalls (valid
-    JSON of its own event); every other hook prints nothing."""
-    if event == "SessionStart":
-        return True
-    if event != "UserPromptSubmit":
-        return False
-    try:
-        output = json.loads(stdout)
-        return output["hookSpecificOutput"]["hookEventName"] == "UserPromptSubmit"
-    except (ValueError, KeyError, TypeError):
-        return False
-
-
 def session_script(name: str, cwd: str, n_events: int) -> tuple[list, set, set]:
     """Events for one session; returns (events, tool ids to store, tool ids skipped by rule)."""
     base = {"session_id": name, "cwd": cwd, "transcript_path": f"/tmp/{name}.jsonl",
@@ -172,6 +158,21 @@ def _queued(db_path: str) -> int:
         return -1
 
 
+def _valid_hook_output(event: str, stdout: bytes) -> bool:
+    """What Claude Code accepts from a hook: nothing, or (SessionStart, and UserPromptSubmit
+    with prompt-time recall) one JSON object naming its own event."""
+    if not stdout:
+        return True
+    if event not in ("SessionStart", "UserPromptSubmit"):
+        return False
+    try:
+        out = json.loads(stdout)
+    except ValueError:
+        return False
+    hook_output = out.get("hookSpecificOutput") if isinstance(out, dict) else None
+    return isinstance(hook_output, dict) and hook_output.get("hookEventName") == event
+
+
 def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int = 5,
               seed: int = 1, baseline_runs: int = 20, drain_timeout: float = 90.0,
               compress_delay_ms: float = 0.0) -> dict:
@@ -223,7 +224,7 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
             with progress_lock:
                 hook_ms.append(elapsed)
                 progress += 1
-                if proc.returncode != 0 or (proc.stdout and not _may_print(event, proc.stdout)):
+                if proc.returncode != 0 or not _valid_hook_output(event, proc.stdout):
                     failed_hooks.append(f"{event}: rc={proc.returncode} out={proc.stdout[:200]!r}")
 
     killed: list[int] = []
