@@ -50,6 +50,9 @@ from claude_mem.store import budget, open_store
 # ``budget.gap`` so a waiting hook gets in, and once nothing is left to give back the
 # next look comes this much later.
 _MAINTENANCE_INTERVAL = 30.0
+# The worker copies the WAL into the database between passes past this size (SQLite's own
+# automatic checkpoint, which it turns off for its connection, starts at 1,000 pages).
+_CHECKPOINT_BYTES = 4 * 1024 * 1024
 # The WAL is truncated (``scrub_files``) once the queue has stayed empty this long, not
 # after every drain: a TRUNCATE checkpoint holds writers off while it copies and syncs, and
 # during a burst of tool calls each hook would wait behind the one its predecessor caused
@@ -64,6 +67,11 @@ class Worker:
     def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
         self.store = open_store(busy_timeout_ms=15000)
+        # The worker's commits do not copy the WAL into the database themselves (SQLite's
+        # automatic checkpoint runs inside the COMMIT that crosses 1,000 pages, stalling the
+        # drain for up to seconds on a busy disk): ``checkpoint_if_large`` does it between
+        # passes, outside any transaction, when no hook is about to write.
+        self.store.db.execute("PRAGMA wal_autocheckpoint = 0")
         self.next_maintenance_at = 0.0
         self.conversion_checked = False
         self.compressor = make_compressor(self.settings, self.store)
@@ -160,6 +168,7 @@ class Worker:
                 did = False
                 self.stopping.wait(1.0)
             if did:
+                self.checkpoint_if_large()
                 self.last_work_at = time.monotonic()
                 self.scrub_due_at = self.last_work_at + _SCRUB_AFTER_QUIET_SECONDS
                 if self.team_sync is not None:
@@ -213,6 +222,16 @@ class Worker:
                 store, finalize, self.settings.session_silence_seconds,
                 self.drain.waiting_sessions, stopping)
         return did
+
+    def checkpoint_if_large(self) -> None:
+        """Copy the WAL into the database (PASSIVE: writers go on beside it) once it holds
+        more than ``_CHECKPOINT_BYTES``, unless a hook is about to write."""
+        try:
+            if (os.path.getsize(config.db_path() + "-wal") > _CHECKPOINT_BYTES
+                    and not self.presence.waiting()):
+                self.store.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except (OSError, Exception) as exc:  # housekeeping must never stop the worker
+            log.warning(f"checkpoint failed: {exc!r}")
 
     def maintain(self) -> bool:
         """Bounded housekeeping while idle (see store/space.py); True if there is more."""
