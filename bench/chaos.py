@@ -158,6 +158,21 @@ def _queued(db_path: str) -> int:
         return -1
 
 
+def _valid_hook_output(event: str, stdout: bytes) -> bool:
+    """What Claude Code accepts from a hook: nothing, or (SessionStart, and UserPromptSubmit
+    with prompt-time recall) one JSON object naming its own event."""
+    if not stdout:
+        return True
+    if event not in ("SessionStart", "UserPromptSubmit"):
+        return False
+    try:
+        out = json.loads(stdout)
+    except ValueError:
+        return False
+    hook_output = out.get("hookSpecificOutput") if isinstance(out, dict) else None
+    return isinstance(hook_output, dict) and hook_output.get("hookEventName") == event
+
+
 def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int = 5,
               seed: int = 1, baseline_runs: int = 20, drain_timeout: float = 90.0,
               compress_delay_ms: float = 0.0) -> dict:
@@ -209,7 +224,7 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
             with progress_lock:
                 hook_ms.append(elapsed)
                 progress += 1
-                if proc.returncode != 0 or (event != "SessionStart" and proc.stdout):
+                if proc.returncode != 0 or not _valid_hook_output(event, proc.stdout):
                     failed_hooks.append(f"{event}: rc={proc.returncode} out={proc.stdout[:200]!r}")
 
     killed: list[int] = []

@@ -124,6 +124,22 @@ def plugin_rows(payload: dict, env: dict, tmp: str, data_dir: str, runs: int) ->
     return rows
 
 
+def cpu_and_wall(argv: list[str], stdin: bytes, env: dict) -> tuple[float, float]:
+    """One run's CPU time (user + system, the process and its children, ms) and wall time (ms).
+
+    CPU time hardly moves with the machine's load (eight sessions share two cores here),
+    while wall time waits for a core; both are reported."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env)
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0  # reaped above
+    wall = (time.perf_counter() - started) * 1000
+    return (usage.ru_utime + usage.ru_stime) * 1000, wall
+
+
 def agent_rows(agent: str, env: dict, project_cwd: str, runs: int) -> list:
     """Each hook of ``agent`` (codex, gemini) as its install writes it, fed what that CLI sent
     (the payload's cwd: the bench project)."""
@@ -145,11 +161,15 @@ def agent_rows(agent: str, env: dict, project_cwd: str, runs: int) -> list:
         tool = f" ({payload['tool_name']})" if payload.get("tool_name") else ""
         # Run by run, the hook and then the bare interpreter: on a shared machine the load
         # changes over a long bench, and a ratio to a baseline measured minutes earlier drifts.
-        hook_times, base_times = [], []
+        hook_cpu, hook_wall, base_cpu, base_wall = [], [], [], []
         for _ in range(runs):
-            hook_times += timed(argv, data, env, 1)
-            base_times += timed([sys.executable, "-c", "pass"], b"", env, 1)
-        rows.append((f"{label} {record['event']} hook{tool}", hook_times, base_times))
+            cpu, wall = cpu_and_wall(argv, data, env)
+            hook_cpu.append(cpu)
+            hook_wall.append(wall)
+            cpu, wall = cpu_and_wall([sys.executable, "-c", "pass"], b"", env)
+            base_cpu.append(cpu)
+            base_wall.append(wall)
+        rows.append((f"{label} {record['event']} hook{tool}", hook_wall, base_wall, hook_cpu, base_cpu))
     return rows
 
 
@@ -211,6 +231,15 @@ def main() -> int:
         if args.plugin:
             rows += plugin_rows(payload, env, tmp, data_dir, args.runs)
         paired = []
+        if args.codex or args.gemini:  # Claude Code's own hooks, timed the same way, for reference
+            for name in ("session-start", "post-tool-use"):
+                event = HOOK_EVENTS[name]
+                data = json.dumps(payload[event]).encode()
+                cpu_runs = [(cpu_and_wall(commands[name], data, env), cpu_and_wall(
+                    [sys.executable, "-c", "pass"], b"", env)) for _ in range(args.runs)]
+                paired.append((f"Claude Code {event} hook (reference)", [h[1] for h, _ in cpu_runs],
+                               [b[1] for _, b in cpu_runs], [h[0] for h, _ in cpu_runs],
+                               [b[0] for _, b in cpu_runs]))
         for agent in ("codex", "gemini"):
             if getattr(args, agent):
                 paired += agent_rows(agent, env, project_cwd, args.runs)
@@ -227,11 +256,12 @@ def main() -> int:
             print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / base:>10.2f}x")
         if paired:
             print(f"{'other agents (each run: hook, then bare python)':<44} {'median ms':>10} {'p95 ms':>8}"
-                  f" {'x own base':>11}")
-            for label, times, base_times in paired:
+                  f" {'x own base':>11} {'cpu ms':>8} {'x base cpu':>11}")
+            for label, times, base_times, cpu, base_cpu in paired:
                 med = statistics.median(times)
                 p95 = sorted(times)[int(len(times) * 0.95) - 1]
-                print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / statistics.median(base_times):>10.2f}x")
+                print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / statistics.median(base_times):>10.2f}x"
+                      f" {statistics.median(cpu):>8.1f} {statistics.median(cpu) / statistics.median(base_cpu):>10.2f}x")
         if real_times:
             from claude_mem import privacy
 

@@ -173,6 +173,8 @@ def test_two_sessions_in_parallel_do_not_mix(tmp_path):
             assert session["project"] == name and session["status"] == "completed"
             detail = store.session_detail(session["id"])
             titles = [o["title"] for o in detail["observations"]]
+            # A one-line output is a look's finding and ends its title, unless it only
+            # echoes the command's own words (as echo does).
             assert titles == [f"`echo {name}-{i}` succeeded" for i in range(8)]
             assert [s["request"] for s in detail["summaries"]] == [f"Work on {name}"]
         alpha_context = store.recent_observations("alpha", 100)

@@ -93,3 +93,13 @@ def test_missing_folder_and_a_folder_are_clear_errors(tmp_path, memory):
     assert "no such folder" in proc.stderr
     proc = cli("export", "-o", str(tmp_path), expect=2)  # click: a folder is not a file
     assert "directory" in proc.stderr.lower()
+
+
+def test_symlinks_yours_are_followed_a_loop_is_refused(tmp_path, memory):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    assert "loop" in cli("export", "-o", str(tmp_path / "a"), expect=1).stderr
+    (tmp_path / "link.json").symlink_to(tmp_path / "real.json")
+    cli("export", "-o", str(tmp_path / "link.json"))
+    assert (tmp_path / "link.json").is_symlink()
+    assert json.loads((tmp_path / "real.json").read_text())["format"] == "claude-mem-export/1"

@@ -209,6 +209,11 @@ def test_the_installed_viewer_is_styled_and_live_in_chromium(pip_installed):
                                          "interrupted": False, "isImage": False}}
             _hook(pip_installed, "PostToolUse", payload)
             page.locator("#feed .item", has_text="platypus-from-the-wheel").wait_for()
+            # The request's summary arrives live too, its `code` shown as code, not backticks.
+            _hook(pip_installed, "Stop", PAYLOADS["Stop"])
+            code = page.locator("#feed .item.kind-summary .text code").first
+            code.wait_for()
+            assert "`" not in page.locator("#feed .item.kind-summary .text").first.inner_text()
         finally:
             browser.close()
 

@@ -6,7 +6,8 @@ JSON keys), go through the real hooks into the real worker, whose compressor is 
 anthropic back-end pointed at a fake Messages API that *echoes* what it is sent into the
 observations it returns (so anything the model saw would be stored too). Then: no byte of
 any secret in any file under the data directory (database, WAL, logs, spool), in
-``export``, ``search``, the SessionStart context, or in any request the fake LLM received;
+``export``, ``search``, the SessionStart context, what hooks print (prompt recall), or in
+any request the fake LLM received;
 every look-alike kept in the stored prompts and in what the model saw.
 """
 from __future__ import annotations
@@ -70,6 +71,7 @@ def test_no_secret_survives_anywhere_and_look_alikes_are_kept(tmp_path, monkeypa
         monkeypatch.setenv("CLAUDE_MEM_LLM_MAX_CALLS_PER_SESSION", "1000")
         monkeypatch.setenv("CLAUDE_MEM_LLM_MAX_TOKENS_PER_SESSION", "100000000")
         sessions = []
+        outputs = []  # what hooks print (prompt recall at UserPromptSubmit): checked for leaks
         for kind in PLACEMENTS:
             sid = f"secrets-{kind}"
             sessions.append(sid)
@@ -82,7 +84,10 @@ def test_no_secret_survives_anywhere_and_look_alikes_are_kept(tmp_path, monkeypa
             for event, payload in events:
                 payload = {**base, "hook_event_name": event, "prompt_id": f"{sid}-p1", **payload}
                 result = run_hook(event, payload)
-                assert result.returncode == 0 and not result.stdout, result
+                assert result.returncode == 0, result
+                if result.stdout:
+                    assert event == "UserPromptSubmit", result
+                    outputs.append(json.dumps(json.loads(result.stdout)))
         look = "\n".join(LOOK_ALIKES)
         base = {"session_id": "lookalikes", "cwd": cwd, "transcript_path": "/tmp/l.jsonl", "prompt_id": "l1"}
         for event, payload in [
@@ -113,7 +118,7 @@ def test_no_secret_survives_anywhere_and_look_alikes_are_kept(tmp_path, monkeypa
     assert "claude-mem.db" in files
     leaks = {where: find_leaks(blob, shapes) for where, blob in
              [*files.items(), ("export", exported), ("search", searched), ("context", context),
-              ("llm requests", requests)]}
+              ("llm requests", requests), ("hook output", "\n".join(outputs))]}
     assert {where: found for where, found in leaks.items() if found} == {}
     # Look-alikes: kept verbatim where the prompt is stored, and sent to the model intact.
     prompts = json.loads(exported)

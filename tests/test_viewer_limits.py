@@ -31,7 +31,7 @@ def _closed_by_server(sock: socket.socket) -> bytes:
 
 
 def test_idle_connections_are_capped_and_closed(tmp_path):
-    server = ViewerServer(("127.0.0.1", 0), "secret", idle_seconds=3.0, request_seconds=2.0,
+    server = ViewerServer(("127.0.0.1", 0), "secret", idle_seconds=4.0, request_seconds=2.0,
                           max_connections=8)
     port = server.server_address[1]
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})

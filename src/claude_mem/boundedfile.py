@@ -221,12 +221,27 @@ def json_lines(path: str, max_line_bytes: int = MAX_LINE_BYTES, seconds: float |
                 yield number, None, f"not UTF-8 (byte {exc.start})"
                 continue
             try:
-                yield number, _line_value(text), None
+                yield number, _line_value(line, text), None
             except ValueError as exc:
                 yield number, None, f"not JSON ({str(exc)[:80]})"
 
 
-def _line_value(text: str):
+def _line_value(line: bytes, text: str):
+    """One line's value, deep containers cut and lone surrogates repaired.
+
+    ``text`` was decoded strictly from ``line``, so a lone surrogate can only come from a
+    ``\\ud…`` escape, and the line can only nest as deep as it has brackets: both are
+    checked on the bytes (cheap), and only such lines are walked.
+    """
+    import json
+
     from claude_mem import boundedjson
 
-    return boundedjson.loads(text)
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return boundedjson.loads(text)  # deeper than the C parser goes: cut on the text
+    if b"\\ud" in line or b"\\uD" in line \
+            or line.count(b"[") + line.count(b"{") > boundedjson.MAX_DEPTH:
+        value = boundedjson.bound(value)
+    return value

@@ -111,6 +111,15 @@ def _bound(value, max_depth: int, fix: bool):
     return value
 
 
+def bound(value, max_depth: int = MAX_DEPTH, fix_surrogates: bool = True):
+    """A parsed value cut at ``max_depth`` (and its lone surrogates repaired), in place.
+
+    For a caller that parsed the text itself and knows it may be deep or hold ``\\ud…``
+    escapes; ``loads`` does both checks on the text.
+    """
+    return _bound(value, max_depth, fix_surrogates)
+
+
 def loads(text: str, max_depth: int = MAX_DEPTH):
     """``json.loads`` with bounded nesting and strings that always encode; ValueError if not JSON."""
     import json

@@ -296,7 +296,12 @@ def render(store, project: str, settings, *, since: float | None = None,
     add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening)
     # A commit already named above needs no index line of its own.
     above = "\n".join(lines)
-    index = [o for o in observations if _commit_hash(o.get("title") or "") not in above]
+    index, titles = [], set()
+    for o in observations:  # newest first: an older twin ("Edited X" again) adds nothing new
+        title = o.get("title") or ""
+        if _commit_hash(title) not in above and title not in titles:
+            index.append(o)
+            titles.add(title)
     add_section("## Recent observations", [[render_observation_line(o, mixed)] for o in index],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"

@@ -135,17 +135,20 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     except ValueError as exc:
         log.warning(f"SessionStart: stdin is not JSON ({exc})")
         return ""
-    from claude_mem import context
-
     output = ""
     store = None
     try:
-        store = context.open_memory()
+        if os.path.exists(config.db_path()):  # nothing to read yet: context is not imported
+            from claude_mem import context
+
+            store = context.open_memory()
     except Exception as exc:  # the event is still queued below, on a connection of its own
         log.error(f"SessionStart: cannot open the memory: {exc!r}")
     try:
         if isinstance(payload, dict) and store is not None:
             try:
+                from claude_mem import context
+
                 output = context.session_start_output(payload, settings, store)
             except Exception as exc:  # context is a bonus; recording must still happen
                 log.error(f"SessionStart: context failed: {exc!r}")

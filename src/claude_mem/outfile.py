@@ -58,7 +58,10 @@ def write_private(path: str, write) -> dict:
         if info.st_uid != os.geteuid():
             raise OutputError(f"{path} is a symbolic link owned by someone else; "
                               "name the file itself")
-        return write_private(os.path.realpath(path), write)
+        target = os.path.realpath(path)
+        if os.path.islink(target):  # a loop: realpath gives up and hands back a link
+            raise OutputError(f"{path} is a symbolic link that leads nowhere (a loop)")
+        return write_private(target, write)
     if info is not None and (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
         return _write_straight(path, write)
     if info is not None and not stat.S_ISREG(info.st_mode):

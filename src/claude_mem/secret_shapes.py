@@ -366,6 +366,9 @@ def _context_word(window: str) -> int:
     return best
 
 
+_LENIENT_WINDOW = 2 * (5 * _WINDOW + 8)
+
+
 def _line_start(text: str, pos: int) -> int:
     """Where the line holding ``pos`` starts, looking back no further than the windows
     need (a line longer than that starts, for them, where the look-back ends)."""
@@ -374,8 +377,11 @@ def _line_start(text: str, pos: int) -> int:
 
 
 def _after_credential_word(text: str, vs: int, kind: int, lenient: bool) -> bool:
-    if lenient:     # raw JSON: escapes widen the text and lines may be joined; look further
-        window = text[max(0, vs - 6 * _WINDOW):vs]
+    if lenient:
+        # Raw JSON: escapes widen the text (up to twice) and lines are joined, so look as
+        # far back as the strict reading ever does (the line above a "value:" line, its
+        # indentation, this line), doubled.
+        window = text[max(0, vs - _LENIENT_WINDOW):vs]
         return _context_word(window) != -1
     line = _line_start(text, vs)
     start = max(line, vs - _WINDOW)
@@ -518,8 +524,8 @@ def spans(text: str) -> list[tuple[int, int]]:
 
 
 # Raw JSON is decoded only around a run that passed the first look: enough on each side
-# for the value (up to _MAX_VALUE) and the look-back window before it (6 x 48).
-_LOCAL_BEFORE = _MAX_VALUE + 6 * _WINDOW + 16
+# for the value (up to _MAX_VALUE) and the lenient look-back window before it.
+_LOCAL_BEFORE = _MAX_VALUE + _LENIENT_WINDOW + 16
 _LOCAL_AFTER = _MAX_VALUE + 16
 
 

@@ -347,8 +347,10 @@ class HeuristicCompressor:
             facts.append(f"Listed: {extract.listing(lines)}")
         else:
             status = "succeeded"
-            # A look's finding is what it printed, when that is a line or two.
+            # A look's finding is what it printed, when that is a line or two (and not the
+            # command's own words echoed back).
             said = (lines[0].strip() if read_only and 0 < len(lines) <= 2 and lines[0].strip()
+                    and lines[0].strip() not in command
                     else "" if read_only else extract.conclusion(lines))
             if said:
                 status += f": {one_line(said, 140)}"

@@ -126,7 +126,10 @@ def _with_pasted_error(request: str, head: int = 240) -> str:
 def _failure_line(obs) -> str:
     title = obs["title"]
     why = first_fact(obs, "Cause")
-    return title + (f" — {one_line(why, 160)}" if why and why not in title else "")
+    # The title may hold the cause cut short ("… error TS2322: Type '"press"' is not…"):
+    # repeating it adds nothing.
+    shown = why and (why in title or why[:60] in title)
+    return title + (f" — {one_line(why, 160)}" if why and not shown else "")
 
 
 def _step_key(obs) -> str:
