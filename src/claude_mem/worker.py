@@ -71,7 +71,7 @@ class Worker:
         # automatic checkpoint runs inside the COMMIT that crosses 1,000 pages, stalling the
         # drain for up to seconds on a busy disk): ``checkpoint_if_large`` does it between
         # passes, outside any transaction, when no hook is about to write.
-        self.store.db.execute("PRAGMA wal_autocheckpoint = 0")
+        self.store.stop_automatic_checkpoints()
         self.next_maintenance_at = 0.0
         self.conversion_checked = False
         self.compressor = make_compressor(self.settings, self.store)
@@ -229,7 +229,7 @@ class Worker:
         try:
             if (os.path.getsize(config.db_path() + "-wal") > _CHECKPOINT_BYTES
                     and not self.presence.waiting()):
-                self.store.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self.store.checkpoint_passive()
         except (OSError, Exception) as exc:  # housekeeping must never stop the worker
             log.warning(f"checkpoint failed: {exc!r}")
 

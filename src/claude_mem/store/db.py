@@ -175,6 +175,15 @@ class Database:
     def in_transaction(self) -> bool:
         return self.db.in_transaction
 
+    def checkpoint_passive(self) -> None:
+        """Copy what the WAL holds into the database without holding writers off."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def stop_automatic_checkpoints(self) -> None:
+        """This connection's commits no longer copy the WAL themselves (the caller does,
+        with ``checkpoint_passive``, at a time of its choosing)."""
+        self.db.execute("PRAGMA wal_autocheckpoint = 0")
+
     def set_busy_timeout(self, milliseconds: int) -> None:
         """How long a statement waits for a locked database before it fails."""
         self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
