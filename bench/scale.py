@@ -294,6 +294,7 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
     related_out = subprocess.run(prompt_hook, input=related, capture_output=True, env=env).stdout
     prompt_times = timed(prompt_hook, related, env, runs)
     unrelated_times = timed(prompt_hook, prompt_payload(project_dir, UNRELATED_PROMPT), env, runs)
+    off_times = timed(prompt_hook, related, {**env, "CLAUDE_MEM_PROMPT_RECALL": "false"}, runs)
     cli = str(Path(sys.executable).with_name("claude-mem"))
     cli_times = timed([cli, "search", "test", "--limit", "10"], b"", env, max(5, runs // 3))
     search = measure_search(store, max(3, runs // 4))
@@ -313,6 +314,8 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
         "prompt_related_x_bare": round(statistics.median(prompt_times) / statistics.median(bare), 2),
         "prompt_unrelated_ms": round(statistics.median(unrelated_times), 1),
         "prompt_unrelated_x_bare": round(statistics.median(unrelated_times) / statistics.median(bare), 2),
+        "prompt_recall_off_ms": round(statistics.median(off_times), 1),
+        "prompt_recall_off_x_bare": round(statistics.median(off_times) / statistics.median(bare), 2),
     }
 
 
@@ -538,7 +541,8 @@ def main() -> int:
         print(f"{'':>12} search p95 by kind (ms): {r['search_p95_by_kind_ms']}")
         print(f"{'':>12} UserPromptSubmit (recall on): related {r['prompt_related_ms']}ms = "
               f"{r['prompt_related_x_bare']}x bare ({r['prompt_recalled_chars']} chars out), "
-              f"unrelated {r['prompt_unrelated_ms']}ms = {r['prompt_unrelated_x_bare']}x bare")
+              f"unrelated {r['prompt_unrelated_ms']}ms = {r['prompt_unrelated_x_bare']}x bare; "
+              f"recall off {r['prompt_recall_off_ms']}ms = {r['prompt_recall_off_x_bare']}x bare")
         if r.get("semantic"):
             m = r["semantic"]
             print(f"{'':>12} with vectors: search both p50 {m['both_p50_ms']}ms p95 "

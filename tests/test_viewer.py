@@ -128,6 +128,8 @@ def test_pages_and_api_show_the_memory(viewer):
     status_report = json.loads(fetch(viewer.port, "/api/status", token=viewer.token)[2])
     assert status_report["queue"]["pending"] == 0 and status_report["database_bytes"] > 0
     assert status_report["counts"]["observations"] == 8
+    # Search by meaning's line (off in tests: search_mode words, or the extra absent).
+    assert "meaning: off" in status_report["text"] and "semantic" in status_report
     settings = json.loads(fetch(viewer.port, "/api/settings", token=viewer.token)[2])
     assert settings["values"]["viewer_port"] == viewer.port
 

@@ -209,7 +209,7 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
     store = None
     if os.path.exists(config.db_path()):
         try:
-            from claude_mem.store.memory import open_recall_store
+            from claude_mem.store.shown import open_recall_store
 
             store = open_recall_store(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         except Exception as exc:  # queue it on a connection of its own below

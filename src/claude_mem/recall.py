@@ -53,6 +53,9 @@ FLOOR_ASKED = 0.35
 MAX_PROMPT_TERMS = 12
 MAX_PROMPT_CHARS = 4000
 CANDIDATES = 8
+# A word's matches are counted up to this many (its weight); more is "common": then its
+# rows come newest first rather than by bm25, which would read all of them.
+PROBE = 200
 # Kinds recalled: what was done and learned; earlier prompts only repeat the asking.
 RECALL_KINDS = ("summary", "observation")
 # shown_memory rows older than this are dropped (a session resumed after that may repeat).
@@ -88,21 +91,14 @@ def _stem(word: str) -> str:
 
 
 def held_terms(text: str, terms: list[str]) -> set:
-    """The quoted ``terms`` that ``text`` holds (a phrase: all its words; a prefix: any
-    word starting with it), by stems."""
-    words = "".join(c if c.isalnum() else " " for c in str(text).lower()).split()
-    stems = {_stem(w) for w in words}
+    """The quoted ``terms`` that ``text`` holds (a phrase: all its words), each word found
+    by its stem inside the text (substring: cheap, and only ever used to weigh)."""
+    low = str(text).lower()
     held = set()
     for term in terms:
         bare = term.rstrip("*").strip('"').lower()
         parts = "".join(c if c.isalnum() else " " for c in bare).split()
-        if not parts:
-            continue
-        if term.endswith("*"):
-            if any(w.startswith(parts[-1]) for w in words) and all(
-                    _stem(p) in stems for p in parts[:-1]):
-                held.add(term)
-        elif all(_stem(p) in stems for p in parts):
+        if parts and all(_stem(part) in low for part in parts):
             held.add(term)
     return held
 
@@ -124,11 +120,13 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         rows = store.indexed_rows(name)
         if not rows:
             continue
-        counts = {term: store.term_matches(name, term) for term in terms}
+        counts = {term: store.term_matches(name, term, PROBE + 1) for term in terms}
+        if sum(1 for term in terms if counts[term]) < need:
+            continue  # too few of the words are in this kind of memory at all
         weight = {term: _idf(rows, counts[term]) for term in terms}
         total = sum(weight.values())
         hits = [hit for hit in store.search_terms(name, terms, project=project, limit=CANDIDATES,
-                                                  counts=counts, quick=True)
+                                                  counts=counts, quick=True, common_above=PROBE)
                 if (name, hit["id"]) not in exclude]
         for hit in hits:
             matched = held_terms(hit.get("text", ""), terms)
@@ -151,8 +149,8 @@ def _lines_holding(text: str, words: list[str], room: int) -> list[str]:
             continue
         low = line.lower()
         score = sum(1 for stem in stems if stem in low)
-        if score:
-            scored.append((-score, n, line))
+        if score and not any(line == seen for _, _, seen in scored):
+            scored.append((-score, n + 10, line))
     out, used = [], 0
     for _, _, line in sorted(scored)[:4]:
         line = line if len(line) <= 240 else line[:239] + "…"

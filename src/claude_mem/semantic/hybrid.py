@@ -27,6 +27,8 @@ ALL_KINDS = ("observation", "summary", "prompt")
 RRF_K = 60
 # How deep each ranking is read before fusing.
 POOL = 50
+# What a rank in the meaning list counts for, against the same rank in the words list.
+MEANING_WEIGHT = 1.0
 
 _indexes: dict = {}
 _lock = threading.Lock()
@@ -99,7 +101,8 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
         fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
     for rank, (kind, item, sim) in enumerate(near):
         key = (kind, item)
-        fused[key] = fused.get(key, 0.0) + (1.0 / (RRF_K + rank + 1) if mode == "both" else sim)
+        fused[key] = fused.get(key, 0.0) + (MEANING_WEIGHT / (RRF_K + rank + 1) if mode == "both"
+                                            else sim)
     order = sorted(fused, key=lambda key: -fused[key])[: int(limit)]
     for kind in ALL_KINDS:
         missing = [item for k, item in order if k == kind and (k, item) not in found]

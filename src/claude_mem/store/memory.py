@@ -175,17 +175,3 @@ def open_context_store(*, busy_timeout_ms: int = 2000):
 
     return ContextStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
 
-
-def open_recall_store(*, busy_timeout_ms: int = 2000):
-    """Search, the queue and what a session was shown: the UserPromptSubmit hook queues the
-    prompt and looks for earlier memory on one connection (recall.py)."""
-    from claude_mem import config
-    from claude_mem.store.db import Database
-    from claude_mem.store.queue import QueueRoom
-    from claude_mem.store.search import SearchRoom
-    from claude_mem.store.shown import ShownRoom
-
-    class RecallStore(SearchRoom, MemoryRoom, QueueRoom, ShownRoom, Database):
-        pass
-
-    return RecallStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)

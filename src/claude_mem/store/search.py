@@ -228,15 +228,18 @@ class SearchRoom:
         return with_agents(self.db, hits[:limit])
 
     def search_terms(self, kind: str, terms: list[str], *, project: str | None = None,
-                     limit: int = 20, counts: dict | None = None, quick: bool = False) -> list[dict]:
+                     limit: int = 20, counts: dict | None = None, quick: bool = False,
+                     common_above: int = 0) -> list[dict]:
         """``search`` of one kind for already-quoted ``terms`` (see ``query_terms``).
 
-        ``counts``: term -> ``term_matches`` already probed (not probed again). ``quick``:
+        ``counts``: term -> ``term_matches`` already probed (not probed again), a word with
+        more than ``common_above`` (default ``EXACT_RANK_MAX_MATCHES``) counting as common. ``quick``:
         when every word is common, only the cheapest tier (any word, newest first): the
         every-word tiers intersect long lists and cost milliseconds at 100k rows.
         """
         return self._search_kind(KINDS[kind], terms, project, clamp_limit(limit),
-                                 counts=counts, quick=quick)
+                                 counts=counts, quick=quick,
+                                 common_above=common_above or EXACT_RANK_MAX_MATCHES)
 
     def term_matches(self, kind: str, term: str, most: int = EXACT_RANK_MAX_MATCHES + 1) -> int:
         """How many rows of ``kind`` hold a quoted ``term``, counted up to ``most``."""
@@ -250,13 +253,14 @@ class SearchRoom:
         fts = KINDS[kind].fts
         return self.db.execute(f"SELECT coalesce(max(rowid), 0) FROM {fts}").fetchone()[0]
 
-    def _is_common(self, kind: _Kind, term: str, counts: dict | None = None) -> bool:
+    def _is_common(self, kind: _Kind, term: str, counts: dict | None = None,
+                   common_above: int = 0) -> bool:
         # A quoted term is a phrase of the tokenizer's tokens ("invoice_total_5" is
         # invoice, total, 5), and bm25 reads every token's full list, so each token is
         # probed on its own.
         if counts is not None and term in counts and " " not in term and not term.endswith("*") \
                 and term[1:-1].isalnum():
-            return counts[term] > EXACT_RANK_MAX_MATCHES
+            return counts[term] > (common_above or EXACT_RANK_MAX_MATCHES)
         if term.endswith("*"):
             probes = [term]
         else:
@@ -266,8 +270,9 @@ class SearchRoom:
                    for probe in probes)
 
     def _search_kind(self, kind: _Kind, terms: list[str], project, limit: int, *,
-                     counts: dict | None = None, quick: bool = False) -> list[dict]:
-        common = [term for term in terms if self._is_common(kind, term, counts)]
+                     counts: dict | None = None, quick: bool = False,
+                     common_above: int = 0) -> list[dict]:
+        common = [term for term in terms if self._is_common(kind, term, counts, common_above)]
         rare = [term for term in terms if term not in common]
         if not rare:
             return self._search_tiers(kind, terms, project, limit, TIER_SCORE, quick=quick)

@@ -26,3 +26,18 @@ class ShownRoom:
             self.db.executemany(
                 "INSERT OR IGNORE INTO shown_memory (claude_session_id, kind, item_id, shown_at)"
                 " VALUES (?, ?, ?, ?)", [(session, kind, item, at) for kind, item in items])
+
+
+def open_recall_store(*, busy_timeout_ms: int = 2000):
+    """Search, the queue and what a session was shown: the UserPromptSubmit hook queues the
+    prompt and looks for earlier memory on one connection (recall.py). Only these rooms: each
+    module imported costs every prompt."""
+    from claude_mem import config
+    from claude_mem.store.db import Database
+    from claude_mem.store.queue import QueueRoom
+    from claude_mem.store.search import SearchRoom
+
+    class RecallStore(SearchRoom, QueueRoom, ShownRoom, Database):
+        pass
+
+    return RecallStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
