@@ -226,3 +226,43 @@ def test_the_projected_index_finds_what_the_exact_product_finds(monkeypatch):
         assert abs(found[-1][2] - truth[-1]) < 0.01 and abs(found[0][2] - truth[0]) < 1e-4
         scoped = index.nearest(query, project="p1", limit=5)
         assert all(item % 3 == 2 for _, item, _ in scoped)  # row n+1 of project p(n % 3)
+
+
+def test_an_index_in_memory_follows_new_deleted_and_remade_vectors():
+    """What a long-lived process (MCP server, viewer) holds: refreshed by what was added,
+    read again when rows were deleted or re-made (forget, a re-made summary)."""
+    from claude_mem.models import Observation
+    from claude_mem.semantic import index as vector_index
+    from claude_mem.store import Store
+
+    rng = np.random.default_rng(3)
+    with Store(config.db_path()) as store:
+        with store.write():
+            session = store.open_session("s", "proj", "/w/proj", 1.0)
+            for n in range(6):
+                store.add_observation(session["id"], "proj", 1, Observation(
+                    type="change", title=f"step {n}"), f"h{n}", "test", 1.0 + n)
+
+        def embed_waiting():
+            rows = store.rows_to_embed("observation", "m", limit=100)
+            vectors = rng.normal(size=(len(rows), 8)).astype(np.float32)
+            return store.save_vectors([("observation", row, codec.pack(v))
+                                       for row, v in zip(rows, vectors)], "m")
+
+        assert embed_waiting() == 6
+        index = vector_index.VectorIndex("m", 8)
+        index.refresh(store, force=True)
+        assert len(index) == 6
+        with store.write():
+            store.add_observation(session["id"], "proj", 1, Observation(type="change", title="new"),
+                                  "h-new", "test", 9.0)
+        assert embed_waiting() == 1
+        index.refresh(store, force=True)
+        assert len(index) == 7  # only the new one was read
+        gone = store.db.execute("SELECT min(id) FROM observations").fetchone()[0]
+        with store.write():
+            store.db.execute("DELETE FROM observations WHERE id = ?", (gone,))
+        index.refresh(store, force=True)
+        assert len(index) == 6
+        found = {item for _, item, _ in index.nearest(np.ones(8, dtype=np.float32), limit=10)}
+        assert gone not in found and len(found) == 6

@@ -54,6 +54,7 @@ class VectorIndex:
         self.project_codes: dict[str, int] = {}
         self.count = 0
         self.top_id = 0
+        self.seen_total = 0  # vectors of every model in the table when last read
         self._subsets: dict = {}  # (project code, kinds) -> the row numbers it allows
 
     def __len__(self) -> int:
@@ -65,15 +66,15 @@ class VectorIndex:
             if not force and now - self.checked_at < REFRESH_SECONDS:
                 return
             self.checked_at = now
-            count, top = store.vectors_mark(self.model)
-            if count == self.count and top <= self.top_id:
+            total, top = store.vectors_mark()
+            if total == self.seen_total and top <= self.top_id:
                 return
-            rows = self._read_after(store, self.top_id)
-            if self.count + len(rows) != count:  # some were deleted or replaced: start over
+            added = store.vectors_added_after(self.top_id)
+            if total != self.seen_total + added:  # some were deleted or replaced: start over
                 self._reset()
-                rows = self._read_after(store, 0)
-            self._append(rows)
+            self._append(self._read_after(store, self.top_id))
             self.top_id = max(self.top_id, top)
+            self.seen_total = total
 
     def _read_after(self, store, after: int) -> list:
         rows: list = []

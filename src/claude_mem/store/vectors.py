@@ -12,8 +12,9 @@ Contract:
 - Triggers (see ``migrations.m008_asking_memory``) delete the vector of a deleted row or a row
   whose text changed, so forget, cascades and re-made summaries need nothing here.
 - ``vectors_after(id, model)`` reads vectors stored after an id, in id order (ids only
-  grow); ``vectors_mark(model)`` is (count, highest id): a reader's copy is current when
-  it holds that many vectors up to that id.
+  grow); ``vectors_mark()`` is (count of all, highest id) and ``vectors_added_after(id)``
+  how many came after an id: a reader whose copy saw N vectors up to id T is current when
+  nothing is above T, and lost none when the count is N plus what is above T.
 """
 
 import time
@@ -91,11 +92,15 @@ class VectorRoom:
             "SELECT id, kind, item_id, project, vector FROM vectors WHERE id > ? AND model = ?"
             " ORDER BY id LIMIT ?", (after_id, model, limit)).fetchall()
 
-    def vectors_mark(self, model: str) -> tuple[int, int]:
-        """(how many vectors of ``model``, the highest id of any vector)."""
-        count = self.db.execute("SELECT count(*) FROM vectors WHERE model = ?", (model,)).fetchone()[0]
-        top = self.db.execute("SELECT coalesce(max(id), 0) FROM vectors").fetchone()[0]
+    def vectors_mark(self) -> tuple[int, int]:
+        """(how many vectors there are, of any model; the highest id). Counting reads the
+        smallest index, not the vectors (a ``WHERE model`` count read them all: ~10 ms at 100k)."""
+        count, top = self.db.execute("SELECT count(*), coalesce(max(id), 0) FROM vectors").fetchone()
         return count, top
+
+    def vectors_added_after(self, after_id: int) -> int:
+        """How many vectors, of any model, have ids above ``after_id`` (a range of the key)."""
+        return self.db.execute("SELECT count(*) FROM vectors WHERE id > ?", (after_id,)).fetchone()[0]
 
     def vector_progress(self, model: str) -> dict:
         """Per kind: rows, rows embedded by ``model``; and the totals."""
