@@ -40,12 +40,12 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from tests.fakes.cli_process import run_in_own_group
 
 __all__ = ["find_claude_binary", "claude_env", "run_claude", "ClaudeResult", "ClaudeTimeout"]
 
@@ -170,22 +170,11 @@ def run_claude(prompt: str, *, cwd: str | os.PathLike, home: str | os.PathLike,
     via_stdin = prompt.startswith("-")
     argv = [exe, "-p", *([] if via_stdin else [prompt]), "--output-format", "json", *extra_args]
     start = time.monotonic()
-    # Own session/process group so a timeout can kill the CLI *and* the hooks it spawned.
-    proc = subprocess.Popen(argv, cwd=str(cwd),
-                            env=claude_env(home=home, config_dir=config_dir, base_url=base_url,
-                                           env=env),
-                            stdin=subprocess.PIPE if via_stdin else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(prompt.encode() if via_stdin else None, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-        out, err = proc.communicate()
-        raise ClaudeTimeout(argv, timeout, _text(out), _text(err)) from None
+    returncode, out, err, timed_out = run_in_own_group(
+        argv, cwd=cwd, env=claude_env(home=home, config_dir=config_dir, base_url=base_url, env=env),
+        timeout=timeout, stdin_data=prompt.encode() if via_stdin else None)
+    if timed_out:
+        raise ClaudeTimeout(argv, timeout, _text(out), _text(err))
     stdout, stderr = _text(out), _text(err)
-    return ClaudeResult(proc.returncode, _parse_json(stdout), stdout, stderr,
+    return ClaudeResult(returncode, _parse_json(stdout), stdout, stderr,
                         time.monotonic() - start, argv)
