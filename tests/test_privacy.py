@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from claude_mem.privacy import (
@@ -417,6 +417,9 @@ def test_prefilter_is_superset(text):
 
 @FAST
 @given(texts)
+# Found by CI: the escape's letters ("u0007") join the credential word into one raw run,
+# and decoding moved the value's run past that run's end.
+@example("\x07passwordsk-PASSWORDPASSWORD00000000A0A0")
 def test_prefilter_superset_for_raw_json(text):
     for raw in (json.dumps(text), json.dumps(text, ensure_ascii=False),
                 json.dumps({"k": text, text[:12]: [text]})):

@@ -78,19 +78,38 @@ def _without_ours(hooks: dict) -> dict:
     return cleaned
 
 
+def hook_group(command: str, timeout: int, matcher: str | None = None) -> dict:
+    """One hook group of a settings file (Claude Code's, Codex's, Gemini CLI's): the matcher
+    if any, then our one command hook."""
+    group: dict = {"matcher": matcher} if matcher is not None else {}
+    group["hooks"] = [{"type": "command", "command": command, "timeout": timeout}]
+    return group
+
+
+def put_our_hooks(data: dict, groups) -> None:
+    """Make ``groups`` ((event, group) pairs) our only hooks in settings ``data``; others' stay."""
+    hooks = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}
+    hooks = _without_ours(hooks)
+    for event, group in groups:
+        hooks.setdefault(event, []).append(group)
+    data["hooks"] = hooks
+
+
+def drop_our_hooks(data: dict) -> None:
+    """Take our hooks out of settings ``data`` (and ``hooks`` itself once nothing is left)."""
+    if isinstance(data.get("hooks"), dict):
+        hooks = _without_ours(data["hooks"])
+        if hooks:
+            data["hooks"] = hooks
+        else:
+            data.pop("hooks")
+
+
 def install(config_dir: str | None = None, python: str | None = None) -> str:
     path = os.path.join(config_dir or default_config_dir(), "settings.json")
     data = read_settings(path)
-    hooks = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}
-    hooks = _without_ours(hooks)
-    for row in TABLE:
-        entry = {"type": "command", "command": hook_command(row.hook, python),
-                 "timeout": row.timeout}
-        group = {"hooks": [entry]}
-        if row.matcher is not None:
-            group = {"matcher": row.matcher, **group}
-        hooks.setdefault(row.event, []).append(group)
-    data["hooks"] = hooks
+    put_our_hooks(data, ((row.event, hook_group(hook_command(row.hook, python), row.timeout, row.matcher))
+                         for row in TABLE))
     write_settings(path, data)
     return path
 
@@ -100,12 +119,7 @@ def uninstall(config_dir: str | None = None) -> str:
     if not os.path.exists(path):
         return path
     data = read_settings(path)
-    if isinstance(data.get("hooks"), dict):
-        hooks = _without_ours(data["hooks"])
-        if hooks:
-            data["hooks"] = hooks
-        else:
-            data.pop("hooks")
+    drop_our_hooks(data)
     write_settings(path, data)
     return path
 

@@ -32,7 +32,8 @@ import sys
 import time
 
 from claude_mem.hook_events import CODEX, rows_for
-from claude_mem.install import ENTRY, MCP_NAME, SettingsError, is_ours, read_settings, write_settings
+from claude_mem.install import (ENTRY, MCP_NAME, SettingsError, drop_our_hooks, hook_group, is_ours,
+                                put_our_hooks, read_settings, write_settings)
 
 BEGIN = "# >>> claude-mem (written by `claude-mem install --agent codex`; edit outside this block) >>>"
 END = "# <<< claude-mem <<<"
@@ -60,12 +61,6 @@ def _hooks_path(home: str) -> str:
     return os.path.join(home, "hooks.json")
 
 
-def _without_ours(hooks: dict) -> dict:
-    from claude_mem.install import _without_ours as strip
-
-    return strip(hooks)
-
-
 def installed_commands(codex_home: str | None = None) -> dict[str, str]:
     """Our hook command per Codex event, as found in hooks.json."""
     found: dict[str, str] = {}
@@ -85,15 +80,8 @@ def installed_commands(codex_home: str | None = None) -> dict[str, str]:
 def _write_hooks(home: str, python: str | None) -> str:
     path = _hooks_path(home)
     data = read_settings(path)
-    hooks = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}
-    hooks = _without_ours(hooks)
-    for row in rows_for(CODEX):
-        group = {"hooks": [{"type": "command", "command": hook_command(row.hook, python),
-                            "timeout": row.timeout}]}
-        if row.matcher is not None:
-            group = {"matcher": row.matcher, **group}
-        hooks.setdefault(row.event, []).append(group)
-    data["hooks"] = hooks
+    put_our_hooks(data, ((row.event, hook_group(hook_command(row.hook, python), row.timeout, row.matcher))
+                         for row in rows_for(CODEX)))
     write_settings(path, data)
     return path
 
@@ -104,12 +92,7 @@ def _remove_hooks(home: str) -> list[str]:
         return []
     data = read_settings(path)
     before = sorted(installed_commands(home))
-    if isinstance(data.get("hooks"), dict):
-        hooks = _without_ours(data["hooks"])
-        if hooks:
-            data["hooks"] = hooks
-        else:
-            data.pop("hooks")
+    drop_our_hooks(data)
     if data:
         write_settings(path, data)
     else:

@@ -19,7 +19,8 @@ import shlex
 import sys
 
 from claude_mem.hook_events import GEMINI, GEMINI_EVENTS, rows_for
-from claude_mem.install import ENTRY, MCP_NAME, _without_ours, is_ours, read_settings, write_settings
+from claude_mem.install import (ENTRY, MCP_NAME, drop_our_hooks, hook_group, is_ours, put_our_hooks,
+                                read_settings, write_settings)
 
 
 def default_gemini_dir() -> str:
@@ -62,14 +63,11 @@ def installed_commands(gemini_dir: str | None = None) -> dict[str, str]:
 def install(gemini_dir: str | None = None, python: str | None = None) -> dict:
     path = settings_path(gemini_dir)
     data = read_settings(path)
-    hooks = data.get("hooks") if isinstance(data.get("hooks"), dict) else {}
-    hooks = _without_ours(hooks)
-    for row in rows_for(GEMINI):
-        group = {"matcher": "*"} if row.matcher is not None else {}
-        group["hooks"] = [{"type": "command", "command": hook_command(row.hook, python),
-                           "timeout": row.timeout * 1000}]
-        hooks.setdefault(GEMINI_EVENTS[row.event], []).append(group)
-    data["hooks"] = hooks
+    # Gemini counts timeouts in milliseconds, and a matcher of "*" stands for "any tool"
+    put_our_hooks(data, ((GEMINI_EVENTS[row.event],
+                          hook_group(hook_command(row.hook, python), row.timeout * 1000,
+                                     "*" if row.matcher is not None else None))
+                         for row in rows_for(GEMINI)))
     servers = data.get("mcpServers") if isinstance(data.get("mcpServers"), dict) else {}
     mcp_note = ""
     if MCP_NAME in servers and not _is_our_mcp(servers[MCP_NAME]):
@@ -88,12 +86,7 @@ def uninstall(gemini_dir: str | None = None) -> dict:
         return {"agent": GEMINI, "settings_file": path, "removed_hooks": []}
     before = sorted(installed_commands(gemini_dir))
     data = read_settings(path)
-    if isinstance(data.get("hooks"), dict):
-        hooks = _without_ours(data["hooks"])
-        if hooks:
-            data["hooks"] = hooks
-        else:
-            data.pop("hooks")
+    drop_our_hooks(data)
     servers = data.get("mcpServers")
     if isinstance(servers, dict) and _is_our_mcp(servers.get(MCP_NAME)):
         servers.pop(MCP_NAME)

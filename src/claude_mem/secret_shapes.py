@@ -552,7 +552,10 @@ def might_hold(raw: str) -> bool:
                 continue
         lo = max(0, s - _LOCAL_BEFORE)
         local = _decode_lite(raw[lo:e + _LOCAL_AFTER])
-        s0, e0 = s - lo, e - lo
+        # Every run of the value is judged here: later raw runs inside it are skipped above
+        # (seen_end), and decoding can move a run's start past this raw run's end
+        # ("\u0007passwordsk-…": the escape's letters make one raw run of the word).
+        s0, e0 = s - lo, max(e, ve) - lo
         local_scan = _Scan(local)
         local_end = -1
         for rs, re_ in _runs(local):

@@ -4,8 +4,9 @@ Made of parts, each given only what it uses: ``handlers`` (what each event becom
 store), ``drain`` (one pass over the queue, its retry policy and group commits),
 ``watchdogs`` (sessions that never said goodbye), ``pidlock`` (who is the worker: lock and
 pid file), ``control`` (the control socket, both ends), ``spool`` (events SQLite could not
-take), ``store`` (all SQL). This module keeps the lifecycle: start, the loop, idle
-housekeeping, the idle exit, stop.
+take), ``housekeeping`` (the WAL and free pages, within the lock budget), ``presence``
+(hooks about to write, heard on the wake-up FIFO: the worker steps aside for them),
+``store`` (all SQL). This module keeps the lifecycle: start, the loop, the idle exit, stop.
 
 Contract:
 - Runs only while it holds the worker lock (``flock`` on ``worker.lock``, inherited from
@@ -42,20 +43,9 @@ from claude_mem.handlers import Handlers
 from claude_mem.project import ProjectLookup
 from claude_mem.presence import HookPresence
 from claude_mem.prompt_memory import PromptMemory
-from claude_mem.store import budget, open_store
+from claude_mem.housekeeping import Housekeeping
+from claude_mem.store import open_store
 
-
-# Idle housekeeping: a step of giving pages back holds the write lock about
-# ``budget.STEP_MS`` (sized by time in ``store.space``), the lock then stays free for
-# ``budget.gap`` so a waiting hook gets in, and once nothing is left to give back the
-# next look comes this much later.
-_MAINTENANCE_INTERVAL = 30.0
-# The WAL is truncated (``scrub_files``) once the queue has stayed empty this long, not
-# after every drain: a TRUNCATE checkpoint holds writers off while it copies and syncs, and
-# during a burst of tool calls each hook would wait behind the one its predecessor caused
-# (measured: SessionStart's enqueue 2 -> 11 ms). Deleted rows still leave the files within
-# about a second of the burst's end, and at exit.
-_SCRUB_AFTER_QUIET_SECONDS = 1.0
 
 
 class Worker:
@@ -64,8 +54,6 @@ class Worker:
     def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
         self.store = open_store(busy_timeout_ms=15000)
-        self.next_maintenance_at = 0.0
-        self.conversion_checked = False
         self.compressor = make_compressor(self.settings, self.store)
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -92,9 +80,8 @@ class Worker:
         self.lock_fd = lock_fd
         self.holds_lock = lock_fd is not None
         self.expired_checked = False
-        # When to truncate the WAL (see ``scrub_files``): set once work is done, cleared
-        # once it has been truncated; None means nothing new to scrub.
-        self.scrub_due_at: float | None = None
+        # The WAL and free pages, within the lock budget (see housekeeping.py).
+        self.housekeeping = Housekeeping(self.store, self.presence)
         self.team_sync = None  # team memory's sync thread, when a team database is configured
         self.embedding = None  # search by meaning's embedding thread (the [semantic] extra)
 
@@ -160,20 +147,14 @@ class Worker:
                 did = False
                 self.stopping.wait(1.0)
             if did:
+                self.housekeeping.after_work()
                 self.last_work_at = time.monotonic()
-                self.scrub_due_at = self.last_work_at + _SCRUB_AFTER_QUIET_SECONDS
                 if self.team_sync is not None:
                     self.team_sync.poke()  # push what was just stored, off this thread
                 if self.embedding is not None:
                     self.embedding.poke()  # embed what was just stored, off this thread
                 continue
-            if (self.scrub_due_at is not None and time.monotonic() >= self.scrub_due_at
-                    and not self.presence.waiting()):  # never while a hook is about to write
-                # The queue stayed drained: let the deleted rows' bytes leave the WAL too
-                # (a reader holding the WAL open makes it fail: try again a bit later).
-                self.scrub_due_at = (None if self.store.scrub_files()
-                                     else time.monotonic() + _SCRUB_AFTER_QUIET_SECONDS)
-            self.maintain()  # a step of giving space back, when its turn has come
+            self.housekeeping.when_idle()  # WAL truncation, a step of giving space back
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break
@@ -188,10 +169,7 @@ class Worker:
                        max(0.05, float(self.settings.session_silence_seconds) / 2))
             if self.drain.retry_at:
                 wait = min(wait, max(0.02, min(self.drain.retry_at.values()) - time.monotonic()))
-            if self.scrub_due_at is not None:
-                wait = min(wait, max(0.02, self.scrub_due_at - time.monotonic()))
-            # The next housekeeping step (the lock stays free for hooks until then).
-            wait = min(wait, max(0.0, self.next_maintenance_at - time.monotonic()))
+            wait = min(wait, self.housekeeping.wait_hint())
             self.wakeup.wait(wait)
             self.wakeup.clear()
 
@@ -213,29 +191,6 @@ class Worker:
                 store, finalize, self.settings.session_silence_seconds,
                 self.drain.waiting_sessions, stopping)
         return did
-
-    def maintain(self) -> bool:
-        """Bounded housekeeping while idle (see store/space.py); True if there is more."""
-        now = time.monotonic()
-        if now < self.next_maintenance_at:
-            return False
-        if self.presence.waiting():  # a hook is about to write: its turn first
-            self.next_maintenance_at = now + budget.MIN_GAP_S
-            return False
-        returned = 0
-        try:
-            if not self.conversion_checked:
-                self.conversion_checked = True
-                if not self.store.queue_stats()["pending"] and self.store.convert_to_incremental():
-                    log.info("database converted to incremental auto-vacuum (one VACUUM)")
-            returned = self.store.reclaim_space(wait=False)
-        except Exception as exc:  # housekeeping must never stop the worker
-            log.warning(f"reclaiming space failed: {exc!r}")
-        # A step taken or not our turn (another process's step, ``budget.StepTurn``):
-        # look again once the lock has been free a while.
-        self.next_maintenance_at = (time.monotonic() + budget.MIN_GAP_S if returned is None
-                                    or returned else now + _MAINTENANCE_INTERVAL)
-        return bool(returned)
 
     def leave_when_idle(self, idle: float) -> bool:
         """The idle exit handshake; True to exit, False when new work kept us running.

@@ -40,14 +40,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-__all__ = ["find_claude_binary", "claude_env", "run_claude", "ClaudeResult", "ClaudeTimeout"]
+from tests.fakes.cli_process import run_in_own_group
+
+__all__ = ["find_claude_binary", "claude_env", "run_claude", "hook_responses", "ClaudeResult", "ClaudeTimeout"]
 
 DUMMY_API_KEY = "sk-test-dummy"
 
@@ -155,6 +155,20 @@ def _text(data: Any) -> str:
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
 
 
+def hook_responses(stream_json: str) -> list[dict]:
+    """The ``hook_response`` events in the CLI's ``--output-format stream-json --verbose
+    --include-hook-events`` output: each hook's name, stdout, stderr and exit code."""
+    events = []
+    for line in stream_json.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("subtype") == "hook_response":
+            events.append(event)
+    return events
+
+
 def run_claude(prompt: str, *, cwd: str | os.PathLike, home: str | os.PathLike,
                config_dir: str | os.PathLike, base_url: str, extra_args: Sequence[str] = (),
                env: Mapping[str, str] | None = None, timeout: float = 120,
@@ -170,22 +184,11 @@ def run_claude(prompt: str, *, cwd: str | os.PathLike, home: str | os.PathLike,
     via_stdin = prompt.startswith("-")
     argv = [exe, "-p", *([] if via_stdin else [prompt]), "--output-format", "json", *extra_args]
     start = time.monotonic()
-    # Own session/process group so a timeout can kill the CLI *and* the hooks it spawned.
-    proc = subprocess.Popen(argv, cwd=str(cwd),
-                            env=claude_env(home=home, config_dir=config_dir, base_url=base_url,
-                                           env=env),
-                            stdin=subprocess.PIPE if via_stdin else subprocess.DEVNULL,
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(prompt.encode() if via_stdin else None, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-        out, err = proc.communicate()
-        raise ClaudeTimeout(argv, timeout, _text(out), _text(err)) from None
+    returncode, out, err, timed_out = run_in_own_group(
+        argv, cwd=cwd, env=claude_env(home=home, config_dir=config_dir, base_url=base_url, env=env),
+        timeout=timeout, stdin_data=prompt.encode() if via_stdin else None)
+    if timed_out:
+        raise ClaudeTimeout(argv, timeout, _text(out), _text(err))
     stdout, stderr = _text(out), _text(err)
-    return ClaudeResult(proc.returncode, _parse_json(stdout), stdout, stderr,
+    return ClaudeResult(returncode, _parse_json(stdout), stdout, stderr,
                         time.monotonic() - start, argv)

@@ -23,11 +23,11 @@ import glob
 import json
 import os
 import shutil
-import signal
-import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.fakes.cli_process import run_in_own_group
 
 REPO = Path(__file__).resolve().parents[2]
 FAKE_KEY_VAR = "CLAUDE_MEM_FAKE_OPENAI_KEY"
@@ -110,17 +110,9 @@ def run_codex(prompt: str, *, cwd, home, codex_home, env=None, extra_args=(), ti
     argv = [exe, "exec", "--skip-git-repo-check", "--json", "-s", "danger-full-access",
             *(["--dangerously-bypass-hook-trust"] if bypass_trust else []), *extra_args, prompt]
     start = time.monotonic()
-    proc = subprocess.Popen(argv, cwd=str(cwd), env=codex_env(home=home, codex_home=codex_home, env=env),
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-        out, err = proc.communicate()
-        raise CodexTimeout(f"codex did not finish within {timeout}s: {argv!r}\n{err[-3000:]!r}") from None
-    return CodexResult(proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+    returncode, out, err, timed_out = run_in_own_group(
+        argv, cwd=cwd, env=codex_env(home=home, codex_home=codex_home, env=env), timeout=timeout)
+    if timed_out:
+        raise CodexTimeout(f"codex did not finish within {timeout}s: {argv!r}\n{err[-3000:]!r}")
+    return CodexResult(returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
                        time.monotonic() - start, argv)

@@ -16,11 +16,10 @@ response) is chosen, the turn is the number of function responses after it. Turn
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from tests.fakes.fake_responses import Rule, Say, Script, Shell  # noqa: F401 - one vocabulary
+from tests.fakes.json_post_server import JsonPostHandler, ScriptedServer
 
 __all__ = ["FakeGeminiServer", "WriteFile", "Rule", "Say", "Script", "Shell"]
 
@@ -61,71 +60,18 @@ def _reply(script: Script, body: dict) -> dict:
             "usageMetadata": {"promptTokenCount": 10, "candidatesTokenCount": 5, "totalTokenCount": 15}}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):
-        pass
-
-    def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        self._send(404, b'{"error": {"message": "not here"}}')
-
-    def do_POST(self):
-        server = self.server.owner
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            self._send(400, b'{"error": {"message": "not JSON"}}')
-            return
-        path = self.path.split("?")[0]
+class _Handler(JsonPostHandler):
+    def answer(self, server, path, body):
         if path.endswith(":countTokens"):
-            self._send(200, b'{"totalTokens": 10}')
-            return
+            return 200, b'{"totalTokens": 10}', "application/json"
         if not path.endswith((":streamGenerateContent", ":generateContent")):
-            self._send(404, b'{"error": {"message": "unknown endpoint"}}')
-            return
-        try:
-            with server.lock:
-                server.requests.append(body)
-            reply = _reply(server.script, body)
-        except Exception as exc:  # a bug in a script: answer 500, keep it for the test
-            server.errors.append(repr(exc))
-            self._send(500, json.dumps({"error": {"message": repr(exc)}}).encode())
-            return
+            return 404, b'{"error": {"message": "unknown endpoint"}}', "application/json"
+        server.record(body)
+        reply = _reply(server.script, body)
         if path.endswith(":streamGenerateContent"):
-            self._send(200, f"data: {json.dumps(reply)}\r\n\r\n".encode(), "text/event-stream")
-        else:
-            self._send(200, json.dumps(reply).encode())
+            return 200, f"data: {json.dumps(reply)}\r\n\r\n".encode(), "text/event-stream"
+        return 200, json.dumps(reply).encode(), "application/json"
 
 
-class FakeGeminiServer:
-    def __init__(self, script: Script):
-        self.script = script
-        self.requests: list[dict] = []
-        self.errors: list[str] = []
-        self.lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._httpd.shutdown()
-        self._httpd.server_close()
+class FakeGeminiServer(ScriptedServer):
+    handler = _Handler

@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fakes.json_post_server import JsonPostHandler, ScriptedServer
 
 __all__ = ["Shell", "Patch", "Say", "Rule", "Script", "FakeResponsesServer", "last_user_prompt"]
 
@@ -149,70 +149,19 @@ def stream(body: dict, turn, n: int) -> bytes:
             + _sse("response.completed", {"response": {"id": rid, "status": "completed", "usage": usage}}))
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args):  # quiet
-        pass
-
-    def _send(self, status: int, body: bytes, kind: str = "application/json") -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_GET(self):
-        self._send(404, b'{"error": {"message": "not here"}}')
-
-    def do_POST(self):
-        server = self.server.owner
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError:
-            self._send(400, b'{"error": {"message": "not JSON"}}')
-            return
-        if not self.path.split("?")[0].endswith("/responses"):
-            self._send(404, b'{"error": {"message": "unknown endpoint"}}')
-            return
-        try:
-            with server.lock:
-                server.requests.append(body)
-                n = next(server.counter)
-            payload = stream(body, server.script.reply(body), n)
-        except Exception as exc:  # a bug in a script: answer 500, keep it for the test
-            server.errors.append(repr(exc))
-            self._send(500, json.dumps({"error": {"message": repr(exc)}}).encode())
-            return
-        self._send(200, payload, "text/event-stream")
+class _Handler(JsonPostHandler):
+    def answer(self, server, path, body):
+        if not path.endswith("/responses"):
+            return 404, b'{"error": {"message": "unknown endpoint"}}', "application/json"
+        with server.lock:
+            server.requests.append(body)
+            n = next(server.counter)
+        return 200, stream(body, server.script.reply(body), n), "text/event-stream"
 
 
-class FakeResponsesServer:
+class FakeResponsesServer(ScriptedServer):
+    handler = _Handler
+
     def __init__(self, script: Script):
-        self.script = script
-        self.requests: list[dict] = []
-        self.errors: list[str] = []
-        self.lock = threading.Lock()
+        super().__init__(script)
         self.counter = itertools.count(1)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._httpd.daemon_threads = True
-        self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()

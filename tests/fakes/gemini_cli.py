@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import subprocess
 from pathlib import Path
+
+from tests.fakes.cli_process import run_in_own_group
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,16 +51,8 @@ def run_gemini(prompt: str, *, cwd, home, base_url: str, env=None, model: str = 
     full_env = {"PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"), "HOME": str(home),
                 "GEMINI_API_KEY": "fake-key", "GOOGLE_GEMINI_BASE_URL": base_url,
                 "GEMINI_CLI_TRUST_WORKSPACE": "true", "NO_COLOR": "1", **(env or {})}
-    proc = subprocess.Popen([exe, "-p", prompt, "--yolo", "--output-format", "json", "-m", model],
-                            cwd=str(cwd), env=full_env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            proc.kill()
-        out, err = proc.communicate()
-        raise AssertionError(f"gemini did not finish within {timeout}s\n{err[-3000:]!r}") from None
-    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+    argv = [exe, "-p", prompt, "--yolo", "--output-format", "json", "-m", model]
+    returncode, out, err, timed_out = run_in_own_group(argv, cwd=cwd, env=full_env, timeout=timeout)
+    if timed_out:
+        raise AssertionError(f"gemini did not finish within {timeout}s\n{err[-3000:]!r}")
+    return returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")

@@ -5,6 +5,8 @@ start that machine's real worker; ``cli()`` runs ``claude-mem`` as that machine.
 ``run_session`` plays one session through a machine's hooks, ``context_of`` is what its
 next session starts with, ``settled`` says its queue and outbox are empty,
 ``server_text`` dumps the team database's records, ``with_db`` names a database in a URL.
+``share_billing_clones`` gives two machines a shared clone each of one repository;
+``sharing_store`` is a bare store (no hooks, no worker) sharing it, with its member's settings.
 """
 from __future__ import annotations
 
@@ -128,3 +130,28 @@ def context_of(machine, cwd) -> str:
 def server_text(team_db) -> str:
     return "\n".join(json.dumps(row, default=str) for row in team_db.query(
         "SELECT * FROM claude_mem.records ORDER BY uid"))
+
+
+def share_billing_clones(tmp_path: Path, first, second, folders: tuple[str, str] = ("a", "b")
+                         ) -> tuple[Path, Path]:
+    """A clone of ``REMOTE`` for each machine (``tmp_path/<folder>/billing``), shared by each."""
+    clones = []
+    for machine, folder in zip((first, second), folders):
+        clone = git_project(tmp_path / folder / "billing", REMOTE)
+        machine.cli("team", "share", "--cwd", str(clone))
+        clones.append(clone)
+    return clones[0], clones[1]
+
+
+def sharing_store(tmp_path: Path, team_db, alias: str, monkeypatch):
+    """``alias``'s own Store sharing the billing project, and the settings naming ``alias`` as the
+    member (``(store, settings)``); the member's URL and name are left in the environment."""
+    from claude_mem import config
+    from claude_mem.store import Store
+    from claude_mem.store.team import TeamStore
+
+    store = Store(str(tmp_path / alias / "claude-mem.db"))
+    TeamStore(store).share("github.com/acme/billing", "billing", f"/src/{alias}/billing")
+    monkeypatch.setenv("CLAUDE_MEM_TEAM_DATABASE_URL", team_db.url_for(alias))
+    monkeypatch.setenv("CLAUDE_MEM_TEAM_MEMBER", alias)
+    return store, config.load()

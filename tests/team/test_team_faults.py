@@ -13,7 +13,7 @@ import pytest
 
 from helpers import injection, kill_sync_after, wait_for
 from tests.pgcluster import Cluster, find_bin
-from tests.team.kit import REMOTE, ROOT, context_of, git_project, run_session
+from tests.team.kit import REMOTE, ROOT, context_of, git_project, run_session, share_billing_clones
 
 pytestmark = pytest.mark.slow
 
@@ -77,10 +77,7 @@ def test_server_stopped_during_sessions_then_sync_catches_up(own_server, machine
     cluster, members = own_server
     laptop = machines("laptop", members["alice"], "alice")
     desktop = machines("desktop", members["bob"], "bob", worker_syncs=False)
-    billing_a = git_project(tmp_path / "a" / "billing", REMOTE)
-    billing_b = git_project(tmp_path / "b" / "billing", REMOTE)
-    laptop.cli("team", "share", "--cwd", str(billing_a))
-    desktop.cli("team", "share", "--cwd", str(billing_b))
+    billing_a, billing_b = share_billing_clones(tmp_path, laptop, desktop)
 
     record(laptop, "s-before", billing_a, 2, "before-outage")
     wait_for(lambda: outbox(laptop) == 0, timeout=60, what="the first push")
@@ -112,10 +109,7 @@ def test_server_stopped_during_sessions_then_sync_catches_up(own_server, machine
 def test_sync_killed_half_way_repeats_nothing(team_db, machines, tmp_path):
     laptop = machines("laptop", team_db.url_for("alice"), "alice", worker_syncs=False)
     desktop = machines("desktop", team_db.url_for("bob"), "bob", worker_syncs=False)
-    billing_a = git_project(tmp_path / "a" / "billing", REMOTE)
-    billing_b = git_project(tmp_path / "b" / "billing", REMOTE)
-    laptop.cli("team", "share", "--cwd", str(billing_a))
-    desktop.cli("team", "share", "--cwd", str(billing_b))
+    billing_a, billing_b = share_billing_clones(tmp_path, laptop, desktop)
     record(laptop, "s-1", billing_a, 6, "killed-sync")
     made = local_count(laptop, mine=True)
     small = {"CLAUDE_MEM_TEAM_SYNC_BATCH": "2"}

@@ -14,7 +14,7 @@ import json
 import pytest
 
 from helpers import wait_for
-from tests.team.kit import REMOTE, git_project, run_session, server_text
+from tests.team.kit import run_session, server_text, share_billing_clones, sharing_store
 
 
 def _local_text(machine) -> str:
@@ -27,10 +27,7 @@ def _local_text(machine) -> str:
 def test_a_forgotten_session_leaves_the_server_and_a_teammates_memory(team_db, machines, tmp_path):
     laptop = machines("laptop", team_db.url_for("alice"), "alice", worker_syncs=False)
     desktop = machines("desktop", team_db.url_for("bob"), "bob", worker_syncs=False)
-    billing_a = git_project(tmp_path / "a" / "billing", REMOTE)
-    billing_b = git_project(tmp_path / "b" / "billing", REMOTE)
-    laptop.cli("team", "share", "--cwd", str(billing_a))
-    desktop.cli("team", "share", "--cwd", str(billing_b))
+    billing_a, billing_b = share_billing_clones(tmp_path, laptop, desktop)
     run_session(laptop, "sess-forget-me", billing_a, ["make forget-me-marker"],
                 text="Rotate the forget-me-marker credentials")
     run_session(laptop, "sess-keep-me", billing_a, ["make keep-me-marker"])
@@ -71,10 +68,7 @@ def test_unshare_takes_the_folders_rows_off_the_server_and_out_of_teammates_memo
         team_db, machines, tmp_path):
     laptop = machines("laptop", team_db.url_for("alice"), "alice", worker_syncs=False)
     desktop = machines("desktop", team_db.url_for("bob"), "bob", worker_syncs=False)
-    billing_a = git_project(tmp_path / "a" / "billing", REMOTE)
-    billing_b = git_project(tmp_path / "b" / "billing", REMOTE)
-    laptop.cli("team", "share", "--cwd", str(billing_a))
-    desktop.cli("team", "share", "--cwd", str(billing_b))
+    billing_a, billing_b = share_billing_clones(tmp_path, laptop, desktop)
     run_session(laptop, "sess-unshared", billing_a, ["make unshared-later-marker"])
     wait_for(lambda: settled_queue(laptop), timeout=60, what="the laptop to store its session")
     laptop.sync()
@@ -94,20 +88,11 @@ def test_unshare_takes_the_folders_rows_off_the_server_and_out_of_teammates_memo
 def test_a_teammates_row_under_my_future_uid_does_not_block_my_pushes(team_db, tmp_path, monkeypatch):
     import psycopg
 
-    from claude_mem import config
     from claude_mem.models import Summary
-    from claude_mem.store import Store
     from claude_mem.store.team import TeamStore
     from claude_mem.team.sync import sync_once
 
-    def machine(alias: str):
-        store = Store(str(tmp_path / alias / "claude-mem.db"))
-        TeamStore(store).share("github.com/acme/billing", "billing", f"/src/{alias}/billing")
-        monkeypatch.setenv("CLAUDE_MEM_TEAM_DATABASE_URL", team_db.url_for(alias))
-        monkeypatch.setenv("CLAUDE_MEM_TEAM_MEMBER", alias)
-        return store, config.load()
-
-    (laptop, laptop_settings) = machine("alice")
+    (laptop, laptop_settings) = sharing_store(tmp_path, team_db, "alice", monkeypatch)
     machine_id = TeamStore(laptop).machine_id()
     with laptop.write():
         session = laptop.open_session("s-1", "billing", "/src/alice/billing", 1.0)["id"]
@@ -130,7 +115,8 @@ def test_a_teammates_row_under_my_future_uid_does_not_block_my_pushes(team_db, t
     assert sorted(rows) == sorted([(team_db.role("alice"), "alice's real request"),
                                    (team_db.role("bob"), "planted")])
     # A teammate pulls both, each under its member: the planted row takes nothing from hers.
-    (carol_store, carol_settings) = machine("bob")  # bob's other machine reads the team's rows
+    # bob's other machine reads the team's rows
+    (carol_store, carol_settings) = sharing_store(tmp_path, team_db, "bob", monkeypatch)
     sync_once(carol_store, carol_settings)
     requests = {r[0] for r in carol_store.db.execute("SELECT request FROM summaries")}
     assert "alice's real request" in requests

@@ -11,7 +11,8 @@ import os
 import time
 
 from helpers import wait_for
-from tests.team.kit import REMOTE, context_of, git_project, run_session, server_text, settled
+from tests.team.kit import (REMOTE, context_of, git_project, run_session, server_text, settled,
+                            share_billing_clones, sharing_store)
 
 def test_two_machines_exchange_shared_memory_and_nothing_else(team_db, machines, tmp_path):
     laptop = machines("laptop", team_db.url_for("alice"), "alice")
@@ -94,10 +95,7 @@ def test_two_machines_exchange_shared_memory_and_nothing_else(team_db, machines,
 def test_a_member_of_another_team_reads_nothing(team_db, machines, tmp_path):
     laptop = machines("laptop", team_db.url_for("alice"), "alice")
     outsider = machines("outsider", team_db.url_for("carol"), "carol")
-    billing_a = git_project(tmp_path / "a" / "billing", REMOTE)
-    billing_c = git_project(tmp_path / "c" / "billing", REMOTE)
-    laptop.cli("team", "share", "--cwd", str(billing_a))
-    outsider.cli("team", "share", "--cwd", str(billing_c))
+    billing_a, billing_c = share_billing_clones(tmp_path, laptop, outsider, ("a", "c"))
     run_session(laptop, "sess-a", billing_a, ["make acme-only-work"])
     wait_for(lambda: settled(laptop), timeout=60, what="laptop to push")
     synced = json.loads(outsider.cli("team", "sync", "--json").stdout)
@@ -144,18 +142,11 @@ def test_init_db_is_repeatable_and_its_sql_works_in_psql(pg_cluster, tmp_path):
 
 
 def test_a_summary_updated_after_its_push_travels_again(team_db, tmp_path, monkeypatch):
-    from claude_mem import config
     from claude_mem.models import Summary
-    from claude_mem.store import Store
-    from claude_mem.store.team import TeamStore
     from claude_mem.team.sync import sync_once
 
     def machine(alias: str):
-        store = Store(str(tmp_path / alias / "claude-mem.db"))
-        TeamStore(store).share("github.com/acme/billing", "billing", f"/src/{alias}/billing")
-        monkeypatch.setenv("CLAUDE_MEM_TEAM_DATABASE_URL", team_db.url_for(alias))
-        monkeypatch.setenv("CLAUDE_MEM_TEAM_MEMBER", alias)
-        return store, config.load()
+        return sharing_store(tmp_path, team_db, alias, monkeypatch)
 
     (laptop, laptop_settings), (desktop, desktop_settings) = machine("alice"), machine("bob")
     with laptop.write():

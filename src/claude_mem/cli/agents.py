@@ -10,18 +10,42 @@ import click
 from claude_mem import config
 
 
+def _installer_step(step, *args, **kwargs) -> dict:
+    """Run an installer's install/uninstall; a settings file it cannot use is a clear CLI error."""
+    from claude_mem import install as claude_install
+
+    try:
+        return step(*args, **kwargs)
+    except claude_install.SettingsError as exc:
+        raise click.ClickException(str(exc))
+
+
+def _installed(step, *args, **kwargs) -> dict:
+    """Install one agent's hooks, then the data directory and interpreter they all share."""
+    from claude_mem import install as claude_install
+
+    report = _installer_step(step, *args, **kwargs)
+    config.ensure_data_dir()
+    claude_install.record_interpreter()
+    report.update(data_dir=config.data_dir(), database=config.db_path())
+    return report
+
+
+def _uninstalled(step, where, as_json: bool) -> dict | None:
+    """Uninstall one agent's hooks: the report to describe, or None once printed as JSON."""
+    report = _installer_step(step, where)
+    if as_json:
+        click.echo(json.dumps({**report, "data_dir_kept": config.data_dir()}, indent=2))
+        return None
+    return report
+
+
 def install(codex_home, codex_bin, trust: bool, as_json: bool) -> None:
     from claude_mem import install as claude_install
     from claude_mem import install_codex
 
-    try:
-        report = install_codex.install(codex_home, codex_bin=codex_bin, trust=trust)
-    except claude_install.SettingsError as exc:
-        raise click.ClickException(str(exc))
-    config.ensure_data_dir()
-    claude_install.record_interpreter()
-    report.update(data_dir=config.data_dir(), database=config.db_path(),
-                  mcp_extra_installed=claude_install.has_module("mcp"),
+    report = _installed(install_codex.install, codex_home, codex_bin=codex_bin, trust=trust)
+    report.update(mcp_extra_installed=claude_install.has_module("mcp"),
                   import_command="claude-mem import codex")
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
@@ -40,15 +64,10 @@ def install(codex_home, codex_bin, trust: bool, as_json: bool) -> None:
 
 
 def uninstall(codex_home, as_json: bool) -> None:
-    from claude_mem import install as claude_install
     from claude_mem import install_codex
 
-    try:
-        report = install_codex.uninstall(codex_home)
-    except claude_install.SettingsError as exc:
-        raise click.ClickException(str(exc))
-    if as_json:
-        click.echo(json.dumps({**report, "data_dir_kept": config.data_dir()}, indent=2))
+    report = _uninstalled(install_codex.uninstall, codex_home, as_json)
+    if report is None:
         return
     removed = report["removed_hooks"]
     click.echo((f"Removed claude-mem's {len(removed)} Codex hooks" if removed else "No claude-mem hooks were")
@@ -59,16 +78,9 @@ def uninstall(codex_home, as_json: bool) -> None:
 
 
 def install_gemini(gemini_dir, as_json: bool) -> None:
-    from claude_mem import install as claude_install
     from claude_mem import install_gemini as gemini
 
-    try:
-        report = gemini.install(gemini_dir)
-    except claude_install.SettingsError as exc:
-        raise click.ClickException(str(exc))
-    config.ensure_data_dir()
-    claude_install.record_interpreter()
-    report.update(data_dir=config.data_dir(), database=config.db_path())
+    report = _installed(gemini.install, gemini_dir)
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
@@ -79,15 +91,10 @@ def install_gemini(gemini_dir, as_json: bool) -> None:
 
 
 def uninstall_gemini(gemini_dir, as_json: bool) -> None:
-    from claude_mem import install as claude_install
     from claude_mem import install_gemini as gemini
 
-    try:
-        report = gemini.uninstall(gemini_dir)
-    except claude_install.SettingsError as exc:
-        raise click.ClickException(str(exc))
-    if as_json:
-        click.echo(json.dumps({**report, "data_dir_kept": config.data_dir()}, indent=2))
+    report = _uninstalled(gemini.uninstall, gemini_dir, as_json)
+    if report is None:
         return
     removed = report["removed_hooks"]
     click.echo((f"Removed claude-mem's {len(removed)} Gemini CLI hooks" if removed else "No claude-mem hooks were")

@@ -28,6 +28,15 @@ def _confirm(what: str, yes: bool) -> None:
         raise click.ClickException("nothing forgotten")
 
 
+def _forget_confirmed(store, what: str, yes: bool, forget, said) -> None:
+    """Ask (unless --yes), ``forget()``, print ``said(result)``, then scrub what is left of it
+    (and say how many shared records go to the team database's tombstones)."""
+    _confirm(what, yes)
+    before = _tombstones(store)
+    click.echo(said(forget()))
+    _scrub(store, before)
+
+
 def _tombstones(store) -> int:
     from claude_mem.store.team import TeamStore
 
@@ -67,14 +76,15 @@ def forget_obs(ids, yes):
         missing = sorted(set(ids) - set(found))
         if not found:
             raise click.ClickException("no such observation: " + ", ".join(f"#{i}" for i in missing))
-        _confirm(f"{len(found)} observation(s) " + ", ".join(f"#{i}" for i in found), yes)
-        before = _tombstones(store)
-        result = store.forget_observations(found)
-        click.echo(f"forgot {result['observations']} observation(s): "
-                   + ", ".join(f"#{i}" for i in result["ids"]))
-        if missing:
-            click.echo("not found (nothing done): " + ", ".join(f"#{i}" for i in missing))
-        _scrub(store, before)
+
+        def said(result: dict) -> str:
+            return (f"forgot {result['observations']} observation(s): "
+                    + ", ".join(f"#{i}" for i in result["ids"])
+                    + ("\nnot found (nothing done): " + ", ".join(f"#{i}" for i in missing)
+                       if missing else ""))
+
+        _forget_confirmed(store, f"{len(found)} observation(s) " + ", ".join(f"#{i}" for i in found),
+                          yes, lambda: store.forget_observations(found), said)
 
 
 @forget_group.command("session")
@@ -87,13 +97,12 @@ def forget_session(ident, yes):
         if row is None:
             raise click.ClickException(f"no session {ident!r}")
         detail = store.session_detail(row["id"])
-        _confirm(f"session {row['claude_session_id']} [{row['project']}] "
-                 f"({len(detail['prompts'])} prompts, {len(detail['observations'])} observations, "
-                 f"{len(detail['summaries'])} summaries)", yes)
-        before = _tombstones(store)
-        counts = store.forget_session(row["id"])
-        click.echo(f"forgot session {row['claude_session_id']}: {_describe(counts)}")
-        _scrub(store, before)
+        what = (f"session {row['claude_session_id']} [{row['project']}] "
+                f"({len(detail['prompts'])} prompts, {len(detail['observations'])} observations, "
+                f"{len(detail['summaries'])} summaries)")
+        _forget_confirmed(store, what, yes,
+                          lambda: store.forget_session(row["id"]),
+                          lambda counts: f"forgot session {row['claude_session_id']}: {_describe(counts)}")
 
 
 @forget_group.command("project")
@@ -105,8 +114,6 @@ def forget_project(name, yes):
         sessions = store.sessions(name, 1_000_000)
         if not sessions and not store.project_row_count(name):
             raise click.ClickException(f"no memory of project {name!r}")
-        _confirm(f"project {name!r} ({len(sessions)} sessions)", yes)
-        before = _tombstones(store)
-        counts = store.forget_project(name)
-        click.echo(f"forgot project {name!r}: {_describe(counts)}")
-        _scrub(store, before)
+        _forget_confirmed(store, f"project {name!r} ({len(sessions)} sessions)", yes,
+                          lambda: store.forget_project(name),
+                          lambda counts: f"forgot project {name!r}: {_describe(counts)}")

@@ -11,22 +11,31 @@ from claude_mem import config, control
 from claude_mem.cli.output import dump
 
 
+def _agent_option(help_text: str):
+    """``--agent``: which coding agent ``install`` / ``uninstall`` works on."""
+    return click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]),
+                        default="claude-code", show_default=True, help=help_text)
+
+
+_CODEX_HOME_OPTION = click.option("--codex-home", type=click.Path(file_okay=False),
+                                  help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
+_GEMINI_DIR_OPTION = click.option("--gemini-dir", type=click.Path(file_okay=False),
+                                  help="Gemini CLI's config folder (default: ~/.gemini).")
+
+
 @click.command("install")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False),
               help="Claude Code's config folder (default: $CLAUDE_CONFIG_DIR, else ~/.claude).")
 @click.option("--register-mcp", is_flag=True,
               help="Also register the MCP server with Claude Code (runs `claude mcp add`).")
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
-              show_default=True, help="The coding agent to install into.")
-@click.option("--codex-home", type=click.Path(file_okay=False),
-              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
+@_agent_option("The coding agent to install into.")
+@_CODEX_HOME_OPTION
 @click.option("--codex-bin", type=click.Path(dir_okay=False),
               help="The codex command that trusts the hooks (default: codex on PATH).")
 @click.option("--trust/--no-trust", default=True, show_default=True,
               help="Codex: record claude-mem's hooks as trusted (asks `codex app-server`).")
-@click.option("--gemini-dir", type=click.Path(file_okay=False),
-              help="Gemini CLI's config folder (default: ~/.gemini).")
+@_GEMINI_DIR_OPTION
 def install_cmd(claude_config_dir, register_mcp, as_json, agent, codex_home, codex_bin, trust, gemini_dir):
     """Add claude-mem's hooks to Claude Code's settings.json, or to Codex CLI with
     --agent codex / gemini (idempotent), and say what next."""
@@ -110,12 +119,9 @@ def _install_for_plugin(plugin: dict, as_json: bool) -> None:
 @click.command("uninstall")
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Report what was done as JSON.")
-@click.option("--agent", type=click.Choice(["claude-code", "codex", "gemini"]), default="claude-code",
-              show_default=True, help="The coding agent to remove claude-mem from.")
-@click.option("--codex-home", type=click.Path(file_okay=False),
-              help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
-@click.option("--gemini-dir", type=click.Path(file_okay=False),
-              help="Gemini CLI's config folder (default: ~/.gemini).")
+@_agent_option("The coding agent to remove claude-mem from.")
+@_CODEX_HOME_OPTION
+@_GEMINI_DIR_OPTION
 def uninstall_cmd(claude_config_dir, as_json, agent, codex_home, gemini_dir):
     """Remove claude-mem's hooks (and only those) from settings.json (or Codex's config)."""
     from claude_mem import install

@@ -36,6 +36,7 @@ import json
 import os
 
 from claude_mem.agents.codex import PATCH_TOOLS, SHELL_TOOLS, output_and_exit_code, shell_text
+from claude_mem.importers.replay import EventReplay
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 _CALL_TYPES = ("function_call", "custom_tool_call", "local_shell_call")
@@ -89,7 +90,7 @@ def _text(content) -> str:
     return ""
 
 
-class Rollout:
+class Rollout(EventReplay):
     """One rollout file, read streaming into the hook events it stands for."""
 
     def __init__(self, path: str):
@@ -117,9 +118,6 @@ class Rollout:
                 self.problems.append(f"line {number}: a JSON {type(entry).__name__}, not an object")
 
     def events(self):
-        from claude_mem.importers.replay import ReplayedEvent
-
-        self._event = ReplayedEvent  # (name, payload, at), as the Claude Code replay yields
         self._out: list = []
         self._at = 0.0
         self._turn = ""
@@ -142,19 +140,11 @@ class Rollout:
             self._emit("SessionEnd", {"reason": "import"})
         yield from self._drain()
 
-    def _drain(self):
-        out, self._out = self._out, []
-        yield from out
-
     def _emit(self, name: str, fields: dict, at: float | None = None) -> None:
-        at = max(self._at, at if at is not None else self._at)
-        self._at = at
-        payload = {"session_id": self.session_id, "transcript_path": self.path, "cwd": self.cwd,
-                   "hook_event_name": name}
+        ids = {}
         if name not in ("SessionStart", "SessionEnd") and self._turn:
-            payload["turn_id"] = payload["prompt_id"] = self._turn
-        payload.update(fields)
-        self._out.append(self._event(name, payload, at))
+            ids["turn_id"] = ids["prompt_id"] = self._turn
+        self._queue(name, ids, fields, at)
 
     # -- one record ----------------------------------------------------------------------
 

@@ -135,7 +135,26 @@ class _Turn:
     failed: bool = False        # ended by an API error: no Stop fires
 
 
-class Transcript:
+class EventReplay:
+    """What a transcript replay (this module's, and Codex's rollouts) shares: the hook events one
+    record stands for are queued with the payload fields every hook gets, their moments never
+    going backwards, and drained after each record. A subclass sets ``session_id``, ``path``,
+    ``cwd``, ``_at`` and ``_out``."""
+
+    def _drain(self):
+        out, self._out = self._out, []
+        yield from out
+
+    def _queue(self, name: str, ids: dict, fields: dict, at: float | None) -> None:
+        """Queue ``name`` at ``at`` (None: the last moment): the common fields, ``ids``, ``fields``."""
+        at = max(self._at, at if at is not None else self._at)
+        self._at = at
+        payload = {"session_id": self.session_id, "transcript_path": self.path, "cwd": self.cwd,
+                   "hook_event_name": name, **ids, **fields}
+        self._out.append(ReplayedEvent(name, payload, at))
+
+
+class Transcript(EventReplay):
     """One transcript file, read streaming into the hook events it stands for."""
 
     def __init__(self, path: str):
@@ -197,21 +216,13 @@ class Transcript:
             self._emit("SessionEnd", {"reason": "import"})
         yield from self._drain()
 
-    def _drain(self):
-        out, self._out = self._out, []
-        yield from out
-
     def _emit(self, name: str, fields: dict, at: float | None = None) -> None:
-        at = max(self._at, at if at is not None else self._at)
-        self._at = at
-        payload = {"session_id": self.session_id, "transcript_path": self.path, "cwd": self.cwd,
-                   "hook_event_name": name}
+        ids = {}
         if name not in ("SessionStart",):
-            payload["prompt_id"] = self._prompt_id
+            ids["prompt_id"] = self._prompt_id
         if name in ("UserPromptSubmit", "PostToolUse", "PostToolUseFailure", "Stop"):
-            payload["permission_mode"] = self._permission_mode
-        payload.update(fields)
-        self._out.append(ReplayedEvent(name, payload, at))
+            ids["permission_mode"] = self._permission_mode
+        self._queue(name, ids, fields, at)
 
     def _start(self, at: float) -> None:
         if not self._started and self.session_id:

@@ -143,16 +143,22 @@ class Database:
             return _TimedWriteTransaction(self.db)
         return _WriteTransaction(self.db)
 
-    def locked(self, sql: str, what: str = ""):
+    def locked(self, sql: str, what: str = "", *, to_the_end: bool = False):
         """Run one statement that takes the write lock by itself (a PRAGMA that writes,
-        a checkpoint, VACUUM); its hold is traced like a write unit's. Returns the rows."""
-        if _LOCK_TRACE is None:
-            return self.db.execute(sql).fetchall()
+        a checkpoint, VACUUM); its hold is traced like a write unit's. Returns the rows.
+
+        ``to_the_end``: a statement without result columns that does its work one step
+        at a time (``PRAGMA incremental_vacuum(N)`` frees one page a step): ``execute``
+        steps it once, so it runs through ``executescript``, which steps it to the end."""
         started = time.perf_counter()
         try:
+            if to_the_end:
+                self.db.executescript(sql + ";")
+                return []
             return self.db.execute(sql).fetchall()
         finally:
-            trace_hold(started, what or sql)
+            if _LOCK_TRACE is not None:
+                trace_hold(started, what or sql)
 
     def housekeeping_step(self, wait: bool = True):
         """``with store.housekeeping_step(wait) as mine:`` one step of long work, in turn
@@ -168,6 +174,15 @@ class Database:
     @property
     def in_transaction(self) -> bool:
         return self.db.in_transaction
+
+    def checkpoint_passive(self) -> None:
+        """Copy what the WAL holds into the database without holding writers off."""
+        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def stop_automatic_checkpoints(self) -> None:
+        """This connection's commits no longer copy the WAL themselves (the caller does,
+        with ``checkpoint_passive``, at a time of its choosing)."""
+        self.db.execute("PRAGMA wal_autocheckpoint = 0")
 
     def set_busy_timeout(self, milliseconds: int) -> None:
         """How long a statement waits for a locked database before it fails."""

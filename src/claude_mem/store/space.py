@@ -80,6 +80,7 @@ class SpaceRoom:
             if not mine:
                 return None
             began = time.perf_counter()
-            self.locked(f"PRAGMA incremental_vacuum({int(count)})", "incremental_vacuum")
+            self.locked(f"PRAGMA incremental_vacuum({int(count)})", "incremental_vacuum",
+                        to_the_end=True)
             steps.done(count, time.perf_counter() - began)
         return count

@@ -10,6 +10,9 @@ Contract:
 - ``stream(handler, query)`` serves ``/api/events`` (server-sent events: ``item`` for each
   prompt, observation or summary as it is stored, ``status`` when anything changed, at
   least every ``STATUS_EVERY_SECONDS``), resuming from the browser's ``Last-Event-ID``.
+- ``status_report()`` is the status panel's report (``health.status`` with the viewer's own
+  state, and its text) and ``open_store()`` the store every read opens: the stream and the
+  routes (``routes``) both use them.
 """
 from __future__ import annotations
 

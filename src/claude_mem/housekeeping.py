@@ -1,0 +1,92 @@
+"""The worker's housekeeping: the WAL copied and truncated, free pages given back, all of
+it within the lock budget (``store.budget``) and never while a hook is about to write.
+
+Contract (``Housekeeping(store, presence)``; the worker's loop calls ``after_work()`` after
+a pass that did something, ``when_idle()`` after one that did not, and sleeps at most
+``wait_hint()`` seconds):
+- The worker's connection does not checkpoint inside its commits (SQLite's automatic
+  checkpoint runs inside the COMMIT that crosses 1,000 pages and stalled the drain for up
+  to seconds on a busy disk); ``after_work`` copies the WAL into the database (PASSIVE:
+  writers go on beside it) once it holds more than ``CHECKPOINT_BYTES``.
+- The WAL is truncated (``scrub_files``: deleted rows' bytes leave the files) once the queue
+  has stayed empty ``SCRUB_AFTER_QUIET_SECONDS``, not after every pass: a TRUNCATE
+  checkpoint holds writers off while it runs, and during a burst of tool calls each hook
+  would wait behind the one its predecessor caused (measured: SessionStart's enqueue 2 ->
+  11 ms). A reader holding the WAL makes it fail: it is tried again a bit later.
+- Free pages go back to the file system in steps of about ``budget.STEP_MS``, taken in
+  turn with other processes' steps (``budget.StepTurn``), the lock then free for
+  ``budget.gap``; once nothing is left the next look comes ``MAINTENANCE_INTERVAL`` later.
+  An older file is converted to incremental auto-vacuum once, when the queue is empty.
+- Nothing here raises: housekeeping must never stop the worker (failures are logged).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from claude_mem import config, log
+from claude_mem.store import budget
+
+MAINTENANCE_INTERVAL = 30.0
+CHECKPOINT_BYTES = 4 * 1024 * 1024
+SCRUB_AFTER_QUIET_SECONDS = 1.0
+
+
+class Housekeeping:
+    def __init__(self, store, presence):
+        self.store = store
+        self.presence = presence
+        store.stop_automatic_checkpoints()
+        self.next_step_at = 0.0
+        self.conversion_checked = False
+        # When to truncate the WAL: set once work is done, cleared once it has been
+        # truncated; None means nothing new to scrub.
+        self.scrub_due_at: float | None = None
+
+    def after_work(self) -> None:
+        self.scrub_due_at = time.monotonic() + SCRUB_AFTER_QUIET_SECONDS
+        try:
+            if (os.path.getsize(config.db_path() + "-wal") > CHECKPOINT_BYTES
+                    and not self.presence.waiting()):
+                self.store.checkpoint_passive()
+        except Exception as exc:  # noqa: BLE001 - see the module docstring
+            log.warning(f"checkpoint failed: {exc!r}")
+
+    def when_idle(self) -> None:
+        now = time.monotonic()
+        if (self.scrub_due_at is not None and now >= self.scrub_due_at
+                and not self.presence.waiting()):
+            self.scrub_due_at = (None if self.store.scrub_files()
+                                 else time.monotonic() + SCRUB_AFTER_QUIET_SECONDS)
+        self.give_space_back()
+
+    def wait_hint(self) -> float:
+        """Seconds until the next thing to do here."""
+        now = time.monotonic()
+        wait = max(0.0, self.next_step_at - now)
+        if self.scrub_due_at is not None:
+            wait = min(wait, max(0.02, self.scrub_due_at - now))
+        return wait
+
+    def give_space_back(self) -> bool:
+        """One step of giving space back, when its turn has come; True if it took one."""
+        now = time.monotonic()
+        if now < self.next_step_at:
+            return False
+        if self.presence.waiting():  # a hook is about to write: its turn first
+            self.next_step_at = now + budget.MIN_GAP_S
+            return False
+        returned = 0
+        try:
+            if not self.conversion_checked:
+                self.conversion_checked = True
+                if not self.store.queue_stats()["pending"] and self.store.convert_to_incremental():
+                    log.info("database converted to incremental auto-vacuum (one VACUUM)")
+            returned = self.store.reclaim_space(wait=False)
+        except Exception as exc:  # noqa: BLE001 - see the module docstring
+            log.warning(f"reclaiming space failed: {exc!r}")
+        # A step taken, or not our turn (another process's step): look again once the
+        # lock has been free a while.
+        self.next_step_at = (time.monotonic() + budget.MIN_GAP_S if returned is None
+                             or returned else now + MAINTENANCE_INTERVAL)
+        return bool(returned)
