@@ -19,12 +19,14 @@ uses the process scanner too.
   fixture applies one to the test's environment.
 - ``processes(...)``: the one ``/proc`` scanner; ``our_processes(data_dir)`` and
   ``worker_pids(data_dir)`` are claude-mem processes of one data dir (found by their
-  environment, so other runs on the machine never count).
+  environment, so other runs on the machine never count); ``kill_leftovers(pids, what)``
+  kills the ones a test's teardown found still running and fails naming them.
 """
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -227,6 +229,17 @@ def our_processes(data_dir: str) -> list[tuple[int, str]]:
     """Live claude-mem processes (pid, command line) whose environment names ``data_dir``."""
     return sorted(processes(cmdline_has=(b"claude_mem", b"claude-mem"),
                             environ_has=(f"CLAUDE_MEM_DATA_DIR={data_dir}".encode(),)).items())
+
+
+def kill_leftovers(left, what: str) -> None:
+    """Kill (SIGKILL, by pid) the processes in ``left`` that should have stopped by now, then fail
+    naming them and ``what`` they outlived: a leak is reported without leaving it running."""
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    assert not left, f"{what}: {left}"
 
 
 def worker_pids(data_dir: str) -> list[int]:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import load_fixture, processes, wait_for
+from helpers import kill_leftovers, load_fixture, processes, wait_for
 
 pytestmark = pytest.mark.packaging
 
@@ -117,12 +117,7 @@ class Installed:
         self.run("claude-mem", "worker", "stop", check=False)
         left = processes(cmdline_has=(b"claude_mem",),
                          environ_has=(f"CLAUDE_MEM_DATA_DIR={self.data}".encode(),))
-        for pid in left:
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
-        assert not left, f"processes of the installed copy outlived the test: {left}"
+        kill_leftovers(left, "processes of the installed copy outlived the test")
 
 
 @pytest.fixture(scope="session")

@@ -26,14 +26,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import processes, wait_for
+from helpers import kill_leftovers, processes, wait_for
 from tests.fakes.claude_cli import find_claude_binary, run_claude
 from tests.fakes.codex_cli import find_codex_binary, run_codex, write_provider
 from tests.fakes.fake_llm_server import FakeLLMServer
@@ -145,12 +144,7 @@ class Lab:
                        env={**os.environ, **self.env(data_dir)}, timeout=60)
         left = processes(cmdline_has=(b"claude_mem",),
                          environ_has=(f"CLAUDE_MEM_DATA_DIR={data_dir or self.data_dir}".encode(),))
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        assert not left, f"claude-mem processes outlived the test: {left}"
+        kill_leftovers(left, "claude-mem processes outlived the test")
 
 
 def _git_init(folder: Path) -> Path:

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import processes, wait_for
-from tests.fakes.claude_cli import claude_env, find_claude_binary, run_claude
+from helpers import kill_leftovers, processes, wait_for
+from tests.fakes.claude_cli import claude_env, find_claude_binary, hook_responses, run_claude
 from tests.fakes.fake_llm_server import FakeLLMServer, Rule, Script, Text, ToolUse
 
 pytestmark = pytest.mark.e2e
@@ -105,12 +105,7 @@ def lab(tmp_path_factory):
     finally:
         lab.claude_mem("worker", "stop")
         left = lab.ours()
-        for pid in left:
-            try:
-                os.kill(pid, 9)
-            except OSError:
-                pass
-        assert not left, f"claude-mem processes outlived the plugin tests: {left}"
+        kill_leftovers(left, "claude-mem processes outlived the plugin tests")
 
 
 def test_claude_plugin_validate_passes(lab):
@@ -121,18 +116,6 @@ def test_claude_plugin_validate_passes(lab):
     assert manifest.returncode == 0, manifest.stdout + manifest.stderr
     listed = lab.claude("plugin", "list")
     assert "coding-memory@coding-memory" in listed.stdout, listed.stdout + listed.stderr
-
-
-def _hook_responses(stdout: str) -> list[dict]:
-    events = []
-    for line in stdout.splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict) and event.get("subtype") == "hook_response":
-            events.append(event)
-    return events
 
 
 def _run(lab, server, prompt, project, env):
@@ -166,7 +149,7 @@ def test_the_marketplace_plugin_records_a_session_and_the_next_one_remembers(lab
     with FakeLLMServer(SCRIPT) as server:
         env = lab.env(ANTHROPIC_BASE_URL=server.url)
         first = _run(lab, server, PROMPT_1, project, env)
-        hooks = _hook_responses(first.stdout)
+        hooks = hook_responses(first.stdout)
         assert {h["hook_name"].split(":")[0] for h in hooks} >= {
             "SessionStart", "UserPromptSubmit", "PostToolUse", "Stop"}, first.stdout[-3000:]
         assert all(h.get("exit_code") == 0 for h in hooks), [(h["hook_name"], h.get("exit_code"), h.get("stderr")) for h in hooks]
@@ -225,7 +208,7 @@ def test_with_no_python_311_the_session_start_says_so_and_doctor_names_it(lab, t
                       CLAUDE_MEM_DATA_DIR=str(tmp_path / "data"))
         result = _run(lab, server, PROMPT_OLD, project, env)
         first_request = json.dumps(server.model_requests[0].body)
-    hooks = _hook_responses(result.stdout)
+    hooks = hook_responses(result.stdout)
     assert hooks and all(h.get("exit_code") == 0 for h in hooks), hooks
     start = [h for h in hooks if h["hook_name"].startswith("SessionStart")]
     assert "needs Python 3.11" not in first_request  # (wording guard for the line below)

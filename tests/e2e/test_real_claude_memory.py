@@ -35,7 +35,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -43,8 +42,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import processes, wait_for
-from tests.fakes.claude_cli import ClaudeResult, find_claude_binary, run_claude
+from helpers import kill_leftovers, processes, wait_for
+from tests.fakes.claude_cli import ClaudeResult, find_claude_binary, hook_responses, run_claude
 from tests.fakes.fake_llm_server import FakeLLMServer, RecordedRequest, Rule, Script, Text, ToolUse
 
 pytestmark = pytest.mark.e2e
@@ -100,15 +99,7 @@ class Run:
     @property
     def hook_responses(self) -> list[dict]:
         """The CLI's ``hook_response`` events (stream-json): each hook's stdout/stderr/exit."""
-        events = []
-        for line in self.result.stdout.splitlines():
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and event.get("subtype") == "hook_response":
-                events.append(event)
-        return events
+        return hook_responses(self.result.stdout)
 
     def hook_stdout(self, hook_name: str) -> str:
         [event] = [e for e in self.hook_responses if e["hook_name"] == hook_name]
@@ -262,12 +253,7 @@ def _tear_down(lab: Lab) -> None:
     """Stop the worker; kill (by pid) anything of ours that would not stop, and say so."""
     lab.claude_mem("worker", "stop", check=False)
     left = lab.processes()
-    for pid in left:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    assert not left, f"claude-mem processes outlived the e2e module: {left}"
+    kill_leftovers(left, "claude-mem processes outlived the e2e module")
 
 
 # --------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ from typing import Any, Mapping, Sequence
 
 from tests.fakes.cli_process import run_in_own_group
 
-__all__ = ["find_claude_binary", "claude_env", "run_claude", "ClaudeResult", "ClaudeTimeout"]
+__all__ = ["find_claude_binary", "claude_env", "run_claude", "hook_responses", "ClaudeResult", "ClaudeTimeout"]
 
 DUMMY_API_KEY = "sk-test-dummy"
 
@@ -153,6 +153,20 @@ def _text(data: Any) -> str:
     if data is None:
         return ""
     return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+
+def hook_responses(stream_json: str) -> list[dict]:
+    """The ``hook_response`` events in the CLI's ``--output-format stream-json --verbose
+    --include-hook-events`` output: each hook's name, stdout, stderr and exit code."""
+    events = []
+    for line in stream_json.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict) and event.get("subtype") == "hook_response":
+            events.append(event)
+    return events
 
 
 def run_claude(prompt: str, *, cwd: str | os.PathLike, home: str | os.PathLike,
