@@ -11,7 +11,7 @@ Contract:
   memory with its id (``obs #12``, ``summary #3``) so more can be fetched (MCP
   ``get_observations``, ``claude-mem show obs 12``), and the lines of its stored text that
   hold the prompt's words (where an answer usually is).
-- Never repeats itself within a session: what SessionStart printed (``record_context``)
+- Never repeats itself within a session: what SessionStart printed (``context.record_context``)
   and what an earlier prompt already got are recorded in ``shown_memory`` (ids only) and
   skipped.
 - Words only (FTS5 on the hook's own connection), standard library only: the hook never
@@ -58,8 +58,6 @@ CANDIDATES = 8
 PROBE = 200
 # Kinds recalled: what was done and learned; earlier prompts only repeat the asking.
 RECALL_KINDS = ("summary", "observation")
-# shown_memory rows older than this are dropped (a session resumed after that may repeat).
-SHOWN_KEEP_SECONDS = 14 * 86400
 
 
 def asks_about_the_past(prompt: str) -> bool:
@@ -218,24 +216,3 @@ def prompt_context(store, payload: dict, settings, project: str) -> str:
     return jsonlite.dumps({"hookSpecificOutput": {"hookEventName": "UserPromptSubmit",
                                                   "additionalContext": text}})
 
-
-def record_context(store, session: str, text: str, project: str, settings, filters: dict) -> None:
-    """Remember what SessionStart printed for ``session`` (observation ids by their ``#N``,
-    summaries by their request line), so prompt recall does not repeat it."""
-    if not session or not text:
-        return
-    shown = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("- #"):
-            number = line[3:].split(" ", 1)[0]
-            if number.isdigit():
-                shown.append(("observation", int(number)))
-    from claude_mem.text import one_line
-
-    for summary in store.recent_summaries(project, int(settings.context_summaries) + 1, **filters):
-        request = one_line(summary.get("request"), 60).rstrip("…")
-        if request and request in text:
-            shown.append(("summary", summary["id"]))
-    now = time.time()
-    store.record_shown(session, shown, now, forget_before=now - SHOWN_KEEP_SECONDS)

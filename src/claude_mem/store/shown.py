@@ -8,6 +8,9 @@ older than ``forget_before`` when given; ``shown_memory(session)`` is the set of
 
 from claude_mem.store.driver import sqlite3
 
+# Rows older than this are dropped (a session resumed after that may repeat).
+SHOWN_KEEP_SECONDS = 14 * 86400
+
 
 class ShownRoom:
     db: sqlite3.Connection
