@@ -64,6 +64,9 @@ def test_readme_is_a_five_minute_read_that_starts_with_the_quick_start():
         "python3 -m venv .venv && .venv/bin/pip install -q -e . && .venv/bin/claude-mem demo",
         "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/python -m pytest",
     ]
+    # CI runs that very test command (after setting up what the tests need).
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert any(line.startswith(commands[1]) for line in ci.splitlines())
     # Every doc in docs/ is reachable from the README.
     linked = {Path(t.partition("#")[0]).name for t in _relative_links(ROOT / "README.md")}
     assert {p.name for p in DOCS[1:]} <= linked
