@@ -56,6 +56,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+from memory_quality import shared_fixtures  # noqa: E402  (bench/ is sys.path[0])
+
 QUESTIONS = ROOT / "bench" / "recall_questions"
 FIXTURES = ROOT / "tests" / "fixtures"
 SETS = ("tune", "heldout")
@@ -66,14 +68,6 @@ CHARS_PER_TOKEN = 4
 
 
 # -- questions and sessions ------------------------------------------------------------------
-
-
-def shared_fixtures() -> Path | None:
-    for base in (ROOT.parent, ROOT.parent.parent):
-        candidate = base / "shared" / "fixtures"
-        if candidate.is_dir():
-            return candidate
-    return None
 
 
 def fixture_path(rel: str) -> Path:
