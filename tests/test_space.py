@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 from claude_mem import config
+from claude_mem.housekeeping import Housekeeping
+from claude_mem.presence import HookPresence
 from claude_mem.store import Store
+from claude_mem.store.shown import SHOWN_KEEP_SECONDS
 from claude_mem.store.driver import sqlite3
 
 
@@ -44,3 +48,18 @@ def test_reclaiming_returns_the_pages_a_drained_queue_freed():
         assert stats["free_pages"] < 256
         assert stats["wal_bytes"] == 0
         assert os.path.getsize(config.db_path()) < full / 3
+
+
+def test_housekeeping_forgets_old_recall_records_so_no_hook_has_to():
+    now = time.time()
+    with Store(config.db_path()) as store:
+        store.record_shown("old-session", [("observation", 1)], now - SHOWN_KEEP_SECONDS - 60)
+        store.record_shown("new-session", [("observation", 2)], now)
+        keeping = Housekeeping(store, HookPresence())
+        keeping.when_idle()
+        assert store.shown_memory("old-session") == set()
+        assert store.shown_memory("new-session") == {("observation", 2)}
+        # Once per maintenance interval, not on every idle pass.
+        store.record_shown("old-again", [("summary", 3)], now - SHOWN_KEEP_SECONDS - 60)
+        keeping.when_idle()
+        assert store.shown_memory("old-again") == {("summary", 3)}

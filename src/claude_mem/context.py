@@ -444,7 +444,4 @@ def record_context(store, session: str, text: str, project: str, settings, filte
         request = one_line(summary.get("request"), 60).rstrip("…")
         if request and request in text:
             shown.append(("summary", summary["id"]))
-    from claude_mem.store.shown import SHOWN_KEEP_SECONDS
-
-    now = time.time()
-    store.record_shown(session, shown, now, forget_before=now - SHOWN_KEEP_SECONDS)
+    store.record_shown(session, shown, time.time())

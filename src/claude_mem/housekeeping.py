@@ -17,6 +17,8 @@ a pass that did something, ``when_idle()`` after one that did not, and sleeps at
   turn with other processes' steps (``budget.StepTurn``), the lock then free for
   ``budget.gap``; once nothing is left the next look comes ``MAINTENANCE_INTERVAL`` later.
   An older file is converted to incremental auto-vacuum once, when the queue is empty.
+- Prompt recall's record of what each session was shown (``store.shown``) loses rows older
+  than ``SHOWN_KEEP_SECONDS`` every ``MAINTENANCE_INTERVAL``: here, so no hook pays for it.
 - Nothing here raises: housekeeping must never stop the worker (failures are logged).
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ import time
 
 from claude_mem import config, log
 from claude_mem.store import budget
+from claude_mem.store.shown import SHOWN_KEEP_SECONDS
 
 MAINTENANCE_INTERVAL = 30.0
 CHECKPOINT_BYTES = 4 * 1024 * 1024
@@ -38,6 +41,7 @@ class Housekeeping:
         self.presence = presence
         store.stop_automatic_checkpoints()
         self.next_step_at = 0.0
+        self.shown_pruned_at: float | None = None
         self.conversion_checked = False
         # When to truncate the WAL: set once work is done, cleared once it has been
         # truncated; None means nothing new to scrub.
@@ -58,7 +62,19 @@ class Housekeeping:
                 and not self.presence.waiting()):
             self.scrub_due_at = (None if self.store.scrub_files()
                                  else time.monotonic() + SCRUB_AFTER_QUIET_SECONDS)
+        self.forget_old_shown()
         self.give_space_back()
+
+    def forget_old_shown(self) -> None:
+        now = time.monotonic()
+        if (self.shown_pruned_at is not None and now - self.shown_pruned_at < MAINTENANCE_INTERVAL) \
+                or self.presence.waiting():
+            return
+        self.shown_pruned_at = now
+        try:
+            self.store.forget_shown_before(time.time() - SHOWN_KEEP_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - see the module docstring
+            log.warning(f"forgetting old recall records failed: {exc!r}")
 
     def wait_hint(self) -> float:
         """Seconds until the next thing to do here."""

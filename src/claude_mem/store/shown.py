@@ -1,9 +1,10 @@
 """What a session was already given from memory: ids only, for recall at the prompt.
 
 Contract: ``record_shown(session, [(kind, id)...], at)`` remembers items shown to a
-Claude Code session (its SessionStart context, earlier prompt recalls), dropping records
-older than ``forget_before`` when given; ``shown_memory(session)`` is the set of
-``(kind, id)`` shown to it. Standard library only: the hooks use it.
+Claude Code session (its SessionStart context, earlier prompt recalls);
+``shown_memory(session)`` is the set of ``(kind, id)`` shown to it;
+``forget_shown_before(at)`` drops older records (the worker's housekeeping, off the hooks'
+path, with ``SHOWN_KEEP_SECONDS``). Standard library only: the hooks use it.
 """
 
 from claude_mem.store.driver import sqlite3
@@ -19,16 +20,18 @@ class ShownRoom:
         return {(kind, item) for kind, item in self.db.execute(
             "SELECT kind, item_id FROM shown_memory WHERE claude_session_id = ?", (session,))}
 
-    def record_shown(self, session: str, items, at: float, *, forget_before: float | None = None) -> None:
+    def record_shown(self, session: str, items, at: float) -> None:
         items = list(items)
-        if not items and forget_before is None:
+        if not items:
             return
         with self.write():
-            if forget_before is not None:
-                self.db.execute("DELETE FROM shown_memory WHERE shown_at < ?", (forget_before,))
             self.db.executemany(
                 "INSERT OR IGNORE INTO shown_memory (claude_session_id, kind, item_id, shown_at)"
                 " VALUES (?, ?, ?, ?)", [(session, kind, item, at) for kind, item in items])
+
+    def forget_shown_before(self, at: float) -> int:
+        with self.write():
+            return self.db.execute("DELETE FROM shown_memory WHERE shown_at < ?", (at,)).rowcount
 
 
 def open_recall_store(*, busy_timeout_ms: int = 2000):
