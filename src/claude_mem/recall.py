@@ -123,6 +123,8 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
             continue  # too few of the words are in this kind of memory at all
         weight = {term: _idf(rows, counts[term]) for term in terms}
         total = sum(weight.values())
+        shares = {term.strip('"*').lower(): (w / total if total else 0.0)
+                  for term, w in weight.items()}
         hits = [hit for hit in store.search_terms(name, terms, project=project, limit=CANDIDATES,
                                                   counts=counts, quick=True, common_above=PROBE)
                 if (name, hit["id"]) not in exclude]
@@ -132,68 +134,234 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
             if len(matched) >= need and coverage >= floor:
                 hit["coverage"] = round(coverage, 3)
                 hit["matched_terms"] = sorted(t.strip('"*') for t in matched)
+                hit["weights"] = shares
                 found.append(hit)
     found.sort(key=lambda hit: (-hit["coverage"], hit["score"]))
     return found
 
 
-def _lines_holding(text: str, words: list[str], room: int) -> list[str]:
-    """The lines of ``text`` holding most of ``words`` (stems: a word's first 5 letters)."""
-    stems = [w.lower()[:5] for w in words]
-    scored = []
-    for n, line in enumerate(str(text or "").splitlines()[1:]):  # the first is the title
-        line = " ".join(line.split())
-        if not line:
-            continue
-        low = line.lower()
-        score = sum(1 for stem in stems if stem in low)
-        if score and not any(line == seen for _, _, seen in scored):
-            scored.append((-score, n + 10, line))
-    out, used = [], 0
-    for _, _, line in sorted(scored)[:4]:
-        line = line if len(line) <= 240 else line[:239] + "…"
-        if used + len(line) + 5 > room:
-            break
-        out.append(line)
-        used += len(line) + 5
+# -- what each recalled memory shows ------------------------------------------------------------
+#
+# A memory's title rarely holds the answer; a line of its stored text usually does (the
+# error and its cause, the figure, the name). Each memory is cut into segments (its lines,
+# long lines into sentences), and a segment is worth the prompt's weight it holds (the
+# rarer words count more, as in the floor) plus a bonus when it has the marks of what the
+# prompt asks for (``ASKS``): a cause, a fix, a figure, a name, a decision, what is open.
+# The block then takes the best segment of each memory in turn, best memory first, and
+# goes round again while room is left: several memories, each with its answer line,
+# before a second line of any one.
+
+# What a prompt asks for: the words of a prompt that ask it, and the marks of a segment
+# that tends to hold it, each mark group with its bonus (against 1.0 for all the prompt's
+# words). Explanations ("because", "so") count more than the mere mention of a failure.
+ASKS = {
+    "cause": (frozenset("""why cause caused causes wrong error errors fail failed failing fails
+              failure broke broken break breaks crash crashed crashing bug problem issue
+              complain complained report reported warn warning warned flag flagged went""".split()),
+              ((0.4, ("cause", "because", "due to", " so ", "so that", "instead", "since",
+                      "never", "wrong", "problem", "turned out", "root")),
+               (0.2, ("error", "exception", "failed", "fatal", "panic", "traceback", "cannot",
+                      "can't", "could not", "not found", "denied", "expected", "missing",
+                      "invalid", "warning", "left:", "assert")))),
+    "fix": (frozenset("fix fixed fixing solve solved resolve resolved workaround".split()),
+            ((0.4, ("fix", "switched", "changed", "replaced", "instead", "now uses")),
+             (0.2, ("→", "edited", "now ")))),
+    "figure": (frozenset("""many much count number total coverage percent values value size
+               version figure figures""".split()),
+               ((0.4, ("passed", "tests", "failures", "failed", "%", "total", "coverage",
+                       "version")),)),
+    "name": (frozenset("""which name named called file function method class module
+             command commit branch image package tool id""".split()),
+             ((0.2, ("`", "_", "/", "commit", "branch", "created", "named", "called")),)),
+    "decision": (frozenset("""decide decided decision settle settled choose chose chosen pick
+                 picked agree agreed prefer""".split()),
+                 ((0.4, ("decided", "chose", "settled", "agreed", "going with", "instead",
+                         "prefer", "pick", "use ")),)),
+    "open": (frozenset("""left open still todo remaining next pending unfinished outstanding
+             later""".split()),
+             ((0.4, ("next", "todo", "left", "still", "remaining", "not yet", "open", "later",
+                     "follow", "should", "need", "pending")),)),
+}
+# Fields of a memory where what is asked is usually told: a summary's closing notes (the
+# agent's own account: causes, decisions) and what it learned; what is left in next steps.
+FIELD_BONUS = {
+    "cause": {"notes": 0.2, "learned": 0.1, "facts": 0.1, "narrative": 0.1},
+    "fix": {"notes": 0.2, "completed": 0.1},
+    "figure": {"notes": 0.1, "completed": 0.1, "learned": 0.1},
+    "decision": {"notes": 0.2},
+    "open": {"next_steps": 0.3, "notes": 0.1},
+}
+INFO_BONUS = 0.05    # a segment with a figure or a name in it says more than prose
+SEGMENT_CHARS = 220  # a longer segment is shown as a window around what it holds
+SEGMENTS_PER_MEMORY = 3
+MAX_MEMORIES = 6
+HEAD_CHARS = 110
+OPENING_CHARS = 12
+REPEAT_FACTOR = 0.5
+# A memory's fields in the order they are shown; the first (title, request) is its head.
+FIELDS = {"observation": ("subtitle", "narrative", "facts", "files_modified", "files_read"),
+          "summary": ("investigated", "learned", "completed", "next_steps", "notes",
+                      "files_edited", "files_read")}
+
+
+def asked_for(prompt: str) -> list[str]:
+    """What the prompt asks for (keys of ``ASKS``), from its words."""
+    words = {w.strip("?!.,;:()[]{}<>'\"`").lower() for w in prompt.split()}
+    return [name for name, (asking, _) in ASKS.items() if words & asking]
+
+
+def _split(line: str) -> list[str]:
+    """A line as segments: itself, or when long its sentences packed up to SEGMENT_CHARS."""
+    if len(line) <= SEGMENT_CHARS:
+        return [line]
+    out, sentence = [], ""
+    for part in line.replace(". ", ".\n").replace("; ", ";\n").splitlines():
+        if sentence and len(sentence) + len(part) + 1 > SEGMENT_CHARS:
+            out.append(sentence)
+            sentence = ""
+        sentence = (sentence + " " + part).strip()
+    if sentence:
+        out.append(sentence)
     return out
 
 
-def _entry(hit: dict, room: int) -> str:
+def _segments(hit: dict) -> list[tuple[str, str]]:
+    """(field, segment) of a memory's stored text after its head, in order."""
+    fields = FIELDS.get(hit.get("kind"), ())
+    out = []
+    if fields and any(hit.get(f) for f in fields):
+        for field in fields:
+            value = hit.get(field)
+            lines = value if isinstance(value, (list, tuple)) else str(value or "").splitlines()
+            for line in lines:
+                line = " ".join(str(line).split())
+                out.extend((field, part) for part in _split(line) if line)
+        return out
+    for line in str(hit.get("text") or "").splitlines()[1:]:
+        line = " ".join(line.split())
+        out.extend(("", part) for part in _split(line) if line)
+    return out
+
+
+def _find_word(low: str, stem: str) -> int:
+    """Where ``stem`` starts a word of ``low`` (-1 if nowhere)."""
+    at = low.find(stem)
+    while at > 0 and low[at - 1].isalnum():
+        at = low.find(stem, at + 1)
+    return at
+
+
+def _segment_score(low: str, field: str, weights: dict, asks: list[str]) -> tuple[float, int]:
+    """(worth, where the best of it starts) of a lowered segment."""
+    score, where, best = 0.0, -1, 0.0
+    for word, weight in weights.items():
+        at = _find_word(low, word)
+        if at >= 0:
+            score += weight
+            if weight > best:
+                best, where = weight, at
+    for name in asks:
+        if name == "figure" and not any(c.isdigit() for c in low):
+            continue
+        for bonus, marks in ASKS[name][1]:
+            at = next((low.find(mark) for mark in marks if mark in low), -1)
+            if at >= 0:
+                score += bonus
+                if where < 0:
+                    where = at
+        score += FIELD_BONUS.get(name, {}).get(field, 0.0)
+    if any(c.isdigit() for c in low) or "`" in low:
+        score += INFO_BONUS
+    return score, max(where, 0)
+
+
+def _window(segment: str, where: int) -> str:
+    """``segment`` cut to ``SEGMENT_CHARS`` around position ``where``."""
+    if len(segment) <= SEGMENT_CHARS:
+        return segment
+    start = max(0, min(where - SEGMENT_CHARS // 3, len(segment) - SEGMENT_CHARS + 2))
+    cut = segment[start:start + SEGMENT_CHARS - 2]
+    return ("…" if start else "") + cut + ("…" if start + len(cut) < len(segment) else "")
+
+
+def _words(text: str) -> set:
+    return set("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+def _head(hit: dict) -> str:
     from claude_mem.text import one_line, when
 
     if hit["kind"] == "observation":
-        head = (f"- obs #{hit['id']} ({when(hit.get('created_at'))}, {hit.get('type', '')}): "
-                f"{one_line(hit.get('title'), 160)}")
-    else:
-        head = (f"- summary #{hit['id']} ({when(hit.get('updated_at') or hit.get('created_at'))}): "
-                f"request: {one_line(hit.get('request'), 160)}")
-    lines = [head] + ["  " + line for line in
-                      _lines_holding(hit.get("text", ""), hit.get("matched_terms", []),
-                                     room - len(head))]
-    return "\n".join(lines)
+        return (f"- obs #{hit['id']} ({when(hit.get('created_at'))}, {hit.get('type', '')}): "
+                f"{one_line(hit.get('title'), HEAD_CHARS)}")
+    return (f"- summary #{hit['id']} ({when(hit.get('updated_at') or hit.get('created_at'))}): "
+            f"{one_line(hit.get('request'), HEAD_CHARS)}")
+
+
+def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple[float, int, str]]:
+    """(worth, position, shown text) of the segments worth showing, best first; a segment
+    whose words the head or a better segment already said is left out."""
+    weights = {_stem(t): w for t, w in (hit.get("weights") or {}).items()}
+    scored = []
+    for n, (field, segment) in enumerate(_segments(hit)):
+        score, where = _segment_score(segment.lower(), field, weights, asks)
+        if score > 0:
+            scored.append((-score, n, _window(segment, where)))
+    said = _words(head)
+    out, openings = [], set()
+    for negative, n, shown in sorted(scored):
+        words = _words(shown)
+        if not words or len(words - said) <= len(words) // 5:
+            continue
+        said |= words
+        opening = shown[:OPENING_CHARS]
+        # A run of look-alike lines ("No files match `a`", "No files match `b`"): the
+        # first speaks for them; the others go to the back.
+        out.append((-negative * (REPEAT_FACTOR if opening in openings else 1.0), n, shown))
+        openings.add(opening)
+    out.sort(key=lambda segment: (-segment[0], segment[1]))
+    return out
 
 
 HEADER = ("claude-mem: earlier work in this project that this prompt may be about "
           "(more: MCP get_observations / `claude-mem show obs ID`):")
 
 
-def render(hits: list[dict], budget_chars: int) -> tuple[str, list[dict]]:
-    """The block and the hits it holds (as many as fit, best first)."""
-    parts = [HEADER]
+def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict]]:
+    """The block and the hits it holds: each memory's head and its best segment, best
+    memory first, while they fit; then more segments round by round."""
     used = len(HEADER) + 1
-    taken = []
-    for hit in hits:
-        room = budget_chars - used
-        if room < 120:
-            break
-        entry = _entry(hit, min(room, max(300, budget_chars // 2)))
-        if len(entry) + 1 > room:
-            entry = entry[: room - 2] + "…"
-        parts.append(entry)
-        used += len(entry) + 1
-        taken.append(hit)
-    return ("\n".join(parts) if taken else ""), taken
+    entries = []  # [hit, head, ranked segments, chosen]
+    for hit in hits[:MAX_MEMORIES]:
+        head = _head(hit)
+        ranked = _ranked_segments(hit, head, list(asks))
+        first = ranked[:1]
+        cost = len(head) + 1 + sum(len(s) + 3 for _, _, s in first)
+        if used + cost > budget_chars:
+            if used + len(head) + 1 > budget_chars or entries:
+                continue  # a later, shorter memory may still fit
+            first = []
+            cost = len(head) + 1
+        entries.append([hit, head, ranked, first])
+        used += cost
+    for depth in range(1, SEGMENTS_PER_MEMORY):
+        for entry in entries:
+            ranked, chosen = entry[2], entry[3]
+            if len(ranked) <= depth or len(chosen) < depth:
+                continue
+            segment = ranked[depth]
+            if segment[0] < ranked[0][0] * 0.5:
+                continue  # much weaker than the memory's best: not worth the room
+            if used + len(segment[2]) + 3 <= budget_chars:
+                chosen.append(segment)
+                used += len(segment[2]) + 3
+    if not entries:
+        return "", []
+    parts = [HEADER]
+    for hit, head, _, chosen in entries:
+        parts.append(head)
+        parts.extend("  " + text for _, _, text in sorted(chosen, key=lambda s: s[1]))
+    return "\n".join(parts), [entry[0] for entry in entries]
 
 
 def prompt_context(store, payload: dict, settings, project: str) -> str:
@@ -207,7 +375,7 @@ def prompt_context(store, payload: dict, settings, project: str) -> str:
     if not hits:
         return ""
     budget = max(200, min(int(settings.prompt_recall_tokens), 500) * 4)
-    text, taken = render(hits, budget)
+    text, taken = render(hits, budget, asked_for(prompt))
     if not taken:
         return ""
     store.record_shown(session, [(hit["kind"], hit["id"]) for hit in taken], time.time())
