@@ -91,3 +91,32 @@ def test_prompt_recall_can_be_turned_off(memory):
 def test_private_text_of_a_prompt_is_never_searched_or_echoed(memory):
     done = prompt("<private>acme_billing invoice tax_rate</private> Translate the README into German.")
     assert b"tax_rate" not in done.stdout and b"acme_billing" not in done.stdout
+
+
+def _recalled_lines(text: str) -> list[str]:
+    """The lines a recalled memory shows under its head (indented), not the heads."""
+    return [line.strip() for line in text.splitlines() if line.startswith("  ")]
+
+
+def test_the_lines_shown_are_the_ones_that_hold_the_answer(memory):
+    # "why ... fail" asks for a cause: the summary's closing account says it ("**Cause:** ...
+    # on the full subtotal"), a line that holds none of the prompt's rarer words.
+    text = recalled(prompt("Why did the invoice test fail before?", session="s-cause"))
+    lines = _recalled_lines(text)
+    assert any("full subtotal" in line for line in lines), text
+    # "what was left" asks what is open: the follow-up line, not the changelog's title.
+    text = recalled(prompt("What was left to do after the changelog last time?", session="s-open"))
+    assert any("0.3.1" in line for line in _recalled_lines(text)), text
+
+
+def test_the_block_keeps_to_its_budget_and_gives_each_memory_its_best_line_first(memory):
+    question = "Why did the invoice test fail before?"
+    roomy = recalled(prompt(question, session="s-roomy"))
+    done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "config", "set",
+                           "prompt_recall_tokens", "100"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    tight = recalled(prompt(question, session="s-tight"))
+    assert tight and len(tight) <= 100 * 4, tight
+    assert len(roomy) > len(tight)
+    # The tight block still names its best memory with an id to fetch the rest.
+    assert "obs #" in tight or "summary #" in tight

@@ -158,8 +158,8 @@ ASKS = {
     "cause": (frozenset("""why cause caused causes wrong error errors fail failed failing fails
               failure broke broken break breaks crash crashed crashing bug problem issue
               complain complained report reported warn warning warned flag flagged went""".split()),
-              ((0.4, ("cause", "because", "due to", " so ", "so that", "instead", "since",
-                      "never", "wrong", "problem", "turned out", "root")),
+              ((0.8, ("cause", "because", "due to", "turned out", "root")),
+               (0.3, (" so ", "so that", "instead", "since", "never", "wrong", "problem")),
                (0.2, ("error", "exception", "failed", "fatal", "panic", "traceback", "cannot",
                       "can't", "could not", "not found", "denied", "expected", "missing",
                       "invalid", "warning", "left:", "assert")))),
@@ -198,6 +198,7 @@ MAX_MEMORIES = 6
 HEAD_CHARS = 110
 OPENING_CHARS = 12
 REPEAT_FACTOR = 0.5
+HEAD_WORD_FACTOR = 0.3
 # A memory's fields in the order they are shown; the first (title, request) is its head.
 FIELDS = {"observation": ("subtitle", "narrative", "facts", "files_modified", "files_read"),
           "summary": ("investigated", "learned", "completed", "next_steps", "notes",
@@ -251,28 +252,51 @@ def _find_word(low: str, stem: str) -> int:
     return at
 
 
-def _segment_score(low: str, field: str, weights: dict, asks: list[str]) -> tuple[float, int]:
-    """(worth, where the best of it starts) of a lowered segment."""
+_DIGITS = frozenset("0123456789")
+
+
+def _has_digit(low: str) -> bool:
+    return not _DIGITS.isdisjoint(low)
+
+
+def _segment_score(low: str, field: str, weights: dict, marks: list) -> tuple[float, int]:
+    """(worth, where the best of it starts) of a lowered segment; ``marks`` as
+    ``_marks_of`` gives them."""
     score, where, best = 0.0, -1, 0.0
     for word, weight in weights.items():
-        at = _find_word(low, word)
+        at = low.find(word)
+        if at > 0 and low[at - 1].isalnum():
+            at = _find_word(low, word)
         if at >= 0:
             score += weight
             if weight > best:
                 best, where = weight, at
-    for name in asks:
-        if name == "figure" and not any(c.isdigit() for c in low):
+    digit = _has_digit(low)
+    for needs_digit, groups, fields in marks:
+        if needs_digit and not digit:
             continue
-        for bonus, marks in ASKS[name][1]:
-            at = next((low.find(mark) for mark in marks if mark in low), -1)
-            if at >= 0:
-                score += bonus
-                if where < 0:
-                    where = at
-        score += FIELD_BONUS.get(name, {}).get(field, 0.0)
-    if any(c.isdigit() for c in low) or "`" in low:
+        for bonus, group in groups:
+            for mark in group:
+                at = low.find(mark)
+                if at >= 0:
+                    score += bonus
+                    if where < 0:
+                        where = at
+                    break
+        score += fields.get(field, 0.0)
+    if digit or "`" in low:
         score += INFO_BONUS
     return score, max(where, 0)
+
+
+def _marks_of(asks: list[str], text: str) -> list:
+    """For each thing asked: (needs a figure, [(bonus, its marks found in ``text``)],
+    field bonuses); marks absent from the memory's whole text are never looked for."""
+    out = []
+    for name in asks:
+        groups = [(bonus, [m for m in group if m in text]) for bonus, group in ASKS[name][1]]
+        out.append((name == "figure", [g for g in groups if g[1]], FIELD_BONUS.get(name, {})))
+    return out
 
 
 def _window(segment: str, where: int) -> str:
@@ -284,8 +308,11 @@ def _window(segment: str, where: int) -> str:
     return ("…" if start else "") + cut + ("…" if start + len(cut) < len(segment) else "")
 
 
+_WORD_CHARS = str.maketrans({c: " " for c in "`'\"()[]{}<>.,;:!?/\\|=+*&^%$#@~-_→…"})
+
+
 def _words(text: str) -> set:
-    return set("".join(c if c.isalnum() else " " for c in text.lower()).split())
+    return set(text.lower().translate(_WORD_CHARS).split())
 
 
 def _head(hit: dict) -> str:
@@ -301,15 +328,23 @@ def _head(hit: dict) -> str:
 def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple[float, int, str]]:
     """(worth, position, shown text) of the segments worth showing, best first; a segment
     whose words the head or a better segment already said is left out."""
-    weights = {_stem(t): w for t, w in (hit.get("weights") or {}).items()}
+    text = str(hit.get("text") or "").lower()
+    # A word the head already shows says which memory this is, not which of its lines
+    # answers: it counts for less there.
+    shown = head.lower()
+    weights = {stem: w * (HEAD_WORD_FACTOR if stem in shown else 1.0)
+               for stem, w in ((_stem(t), w) for t, w in (hit.get("weights") or {}).items())
+               if stem in text}
+    marks = _marks_of(asks, text)
     scored = []
     for n, (field, segment) in enumerate(_segments(hit)):
-        score, where = _segment_score(segment.lower(), field, weights, asks)
+        score, where = _segment_score(segment.lower(), field, weights, marks)
         if score > 0:
             scored.append((-score, n, _window(segment, where)))
+    scored.sort()
     said = _words(head)
     out, openings = [], set()
-    for negative, n, shown in sorted(scored):
+    for negative, n, shown in scored:
         words = _words(shown)
         if not words or len(words - said) <= len(words) // 5:
             continue
@@ -319,6 +354,8 @@ def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple[float,
         # first speaks for them; the others go to the back.
         out.append((-negative * (REPEAT_FACTOR if opening in openings else 1.0), n, shown))
         openings.add(opening)
+        if len(out) > SEGMENTS_PER_MEMORY + 2:
+            break  # enough to choose from
     out.sort(key=lambda segment: (-segment[0], segment[1]))
     return out
 
