@@ -39,6 +39,7 @@ lets get set use using run show give take put try see look find change update im
 build remind explain tell know think remember please thanks thank okay ok sure now new also
 still again last time before earlier previously previous ago first later next thing things
 something way one ones bit little quick quickly just maybe really actually going go
+called named call happen happened happens mean means meant say said went came got stuff
 """.split())
 
 # Phrases of a prompt that turns back to earlier work.
@@ -47,8 +48,8 @@ ASKED_CUES = ("last time", "before", "earlier", "previous", "again", "remind", "
               "we left", "at first", "yesterday", "last week", "what did", "which commit",
               "which branch", "what happened", "we decided", "we settled", "left open", "back then")
 
-FLOOR = 0.6
-FLOOR_ASKED = 0.35
+FLOOR = 0.45
+FLOOR_ASKED = 0.3
 # At most this many words of a prompt are looked up (a pasted log is not a question).
 MAX_PROMPT_TERMS = 12
 MAX_PROMPT_CHARS = 4000
