@@ -365,38 +365,61 @@ HEADER = ("claude-mem: earlier work in this project that this prompt may be abou
           "(more: MCP get_observations / `claude-mem show obs ID`):")
 
 
+def _new_to(words: set, said: set) -> bool:
+    """Whether a segment of ``words`` says enough that ``said`` does not (a fifth)."""
+    return bool(words) and len(words - said) > len(words) // 5
+
+
 def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict]]:
     """The block and the hits it holds: each memory's head and its best segment, best
-    memory first, while they fit; then more segments round by round."""
+    memory first, while they fit; then more segments round by round. A memory whose title
+    an earlier one already shows, and a segment an earlier memory already said (a summary
+    repeats its observations' titles), are left out."""
     used = len(HEADER) + 1
     entries = []  # [hit, head, ranked segments, chosen]
+    titles, said = set(), set()
+
+    def pick(ranked, start):
+        """The first segment from ``start`` that says something new: (index, segment)."""
+        for index in range(start, len(ranked)):
+            words = _words(ranked[index][2])
+            if _new_to(words, said):
+                return index, ranked[index], words
+        return len(ranked), None, set()
+
     for hit in hits[:MAX_MEMORIES]:
+        title = " ".join(str(hit.get("title") or "").split()).lower()
+        if title in titles:
+            continue  # the same thing done again ("Read core.py" twice): one is enough
         head = _head(hit)
         ranked = _ranked_segments(hit, head, list(asks))
-        first = ranked[:1]
-        cost = len(head) + 1 + sum(len(s) + 3 for _, _, s in first)
+        index, first, words = pick(ranked, 0)
+        cost = len(head) + 1 + (len(first[2]) + 3 if first else 0)
         if used + cost > budget_chars:
             if used + len(head) + 1 > budget_chars or entries:
                 continue  # a later, shorter memory may still fit
-            first = []
-            cost = len(head) + 1
-        entries.append([hit, head, ranked, first])
+            first, cost = None, len(head) + 1
+        titles.add(title)
+        said |= _words(head) | (words if first else set())
+        entries.append([hit, head, ranked, [first] if first else [], index + 1])
         used += cost
-    for depth in range(1, SEGMENTS_PER_MEMORY):
+    for _ in range(1, SEGMENTS_PER_MEMORY):
         for entry in entries:
-            ranked, chosen = entry[2], entry[3]
-            if len(ranked) <= depth or len(chosen) < depth:
+            ranked, chosen, start = entry[2], entry[3], entry[4]
+            if not chosen:
                 continue
-            segment = ranked[depth]
-            if segment[0] < ranked[0][0] * 0.5:
+            index, segment, words = pick(ranked, start)
+            entry[4] = index + 1
+            if segment is None or segment[0] < chosen[0][0] * 0.5:
                 continue  # much weaker than the memory's best: not worth the room
             if used + len(segment[2]) + 3 <= budget_chars:
                 chosen.append(segment)
+                said |= words
                 used += len(segment[2]) + 3
     if not entries:
         return "", []
     parts = [HEADER]
-    for hit, head, _, chosen in entries:
+    for hit, head, _, chosen, _ in entries:
         parts.append(head)
         parts.extend("  " + text for _, _, text in sorted(chosen, key=lambda s: s[1]))
     return "\n".join(parts), [entry[0] for entry in entries]
