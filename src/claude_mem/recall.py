@@ -82,10 +82,14 @@ def prompt_terms(prompt: str) -> list[str]:
 def _stem(word: str) -> str:
     """A crude stem, enough to tell whether a text holds a word (the index's porter stemmer
     decides what is found; this only weighs it): common endings off, at least 3 letters."""
-    for ending in ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es",
-                   "ly", "s"):
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
+    for ending in ("ations", "ation", "tions", "tion", "ings", "ing", "ies", "ied", "ers", "er",
+                   "ed", "es", "ly", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= (4 if "tion" in ending else 3):
+            stem = word[: -len(ending)]
+            # "splitting" -> "split", "stopped" -> "stop": a doubled last letter goes too.
+            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiousl":
+                stem = stem[:-1]
+            return stem
     return word
 
 
