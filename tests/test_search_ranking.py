@@ -210,3 +210,23 @@ def test_term_frequency_is_exact_below_the_probe_and_estimated_above(store, monk
     assert estimate >= 6  # more than the probe read
     assert exact / 3 <= estimate <= exact * 3  # from how far back the newest matches reach
     assert store.term_frequency("observation", '"nosuchword"') == 0
+
+
+def test_a_common_word_still_counts_in_what_a_row_holds(monkeypatch):
+    # With "tests" common (more matches than the exact-rank bound), the candidates come
+    # from "scheduler" alone, and holding "tests" as well still ranks a row first.
+    monkeypatch.setattr(search_module, "EXACT_RANK_MAX_MATCHES", 5)
+    s = _memory([("other", f"Ran tests {n}", "tests passed") for n in range(30)] + [
+        ("app", "scheduler scheduler", "the scheduler queue"),
+        ("app", "Ran tests of the scheduler", "tests passed"),
+        ("app", "scheduler notes", "scheduler design"),
+    ])
+    try:
+        assert s.term_frequency("observation", '"tests"') > 5
+        hits = s.search("scheduler tests", kinds=("observation",), limit=5)
+        assert hits[0]["title"] == "Ran tests of the scheduler"
+        assert {h["title"] for h in hits[1:3]} == {"scheduler scheduler", "scheduler notes"}
+        # rows holding only the common word come after every row holding the rare one
+        assert all(h["title"].startswith("Ran tests ") for h in hits[3:])
+    finally:
+        s.close()

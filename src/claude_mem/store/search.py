@@ -3,10 +3,19 @@
 Contract: FTS5 tables (kept in sync by triggers, see ``migrations``) searched best first.
 A query in plain words means "any of these words, ranked" (``query_terms``): stop words
 ("why", "did", "the" ...) are dropped unless nothing else is left, each remaining word is
-quoted (so user text is never FTS syntax) and the words are joined with OR; a row holding
-more of them, and rarer ones, ranks higher (bm25 sums over the words it holds). Text in
+quoted (so user text is never FTS syntax) and the words are joined with OR. Text in
 double quotes stays one exact phrase, and a trailing ``*`` keeps its prefix meaning
 (``pars*``). The porter tokenizer already folds stems (``failing`` finds ``failed``).
+
+Ranking (``search``): a question names a few things; the row that answers it usually
+names several of them, while a row that repeats one of them is usually beside the point.
+So with several words, a row's score is ``COVERAGE_WEIGHT`` times the share of the
+query's weight it holds (each distinct word weighted by its idf over the kinds searched,
+as bm25 weighs words) plus its bm25 relative to the best candidate's (at most 1): a row
+holding more of the rarer words comes first, and bm25 (column weights: an observation's
+title counts most) orders rows that hold as much. One word: bm25 alone. Candidates are
+each kind's best ``RERANK_POOL`` rows by bm25 (only ids and scores are read), which words
+each holds is asked of the index (``_held``), and only the final ``limit`` rows are read.
 
 Every hit is a dict with ``kind`` (observation|summary|prompt), ``id``, ``score`` (lower
 is better), ``title`` and ``text`` (the stored text the words were matched against: for
@@ -17,19 +26,20 @@ How it stays fast at a million rows: FTS5's ``bm25()`` needs, for every query te
 pass over all rows holding that term (for its idf) and then a score for every match, so
 its cost grows with the number of matches: a word in a fifth of all rows took seconds at
 1M observations. So the ranking depends on how common the words are, which costs one
-bounded probe per word (the newest ``EXACT_RANK_MAX_MATCHES + 1`` row ids, in the index):
-- the rare words (at most that many matches) are ranked by exact weighted bm25 over any
-  of them; each common word a ranked row also holds lifts it a little (``COMMON_LIFT``:
-  a common word's idf is small, so it counts less than a rare one, as in bm25). Rows that
-  hold only common words come after them, as below;
+bounded probe per word (the newest ``EXACT_RANK_MAX_MATCHES + 1`` row ids, in the index;
+``term_frequency`` estimates a common word's count from how far back they reach):
+- the rare words (at most that many matches) give the candidates, by exact weighted bm25
+  over any of them; a common word only counts in what a candidate holds (tested as
+  ``common AND (rare words)``, which walks the rare words' short lists). Rows that hold
+  only common words come after them, as below;
 - every word is common: relevance tiers, newest first within each tier: the entries
   whose main column (an observation's title, a summary's request) holds every word, then
   those holding every word anywhere, then those holding any of them. Each tier is read
   from the index in row-id order and stops at ``limit`` rows, so its cost does not
   depend on how many rows match.
-Hits of all kinds are merged by ``score``; tiered hits of an all-common query carry
-scores below every bm25 score (bm25 of a real match is never below ``TIER_SCORE``), first
-tier first; the common-word rows after a ranked list carry scores above every bm25 score.
+``search_terms`` (prompt recall's path, one kind, its own relevance floor) keeps the
+earlier ranking: bm25 of the rare words, each common word a row also holds lifting it
+(``COMMON_LIFT``), tiered scores below every bm25 score (``TIER_SCORE``).
 """
 
 import math
@@ -167,6 +177,16 @@ class _Found:
         self.searched, self.holds_all = searched, holds_all
 
 
+def _probe_words(term: str) -> list[str]:
+    """The quoted words whose counts stand for a quoted term's: a phrase is a run of the
+    tokenizer's tokens ("invoice_total_5" is invoice, total, 5) and bm25 reads every token's
+    full list, so each token is probed on its own; a prefix term is probed as it is."""
+    if term.endswith("*"):
+        return [term]
+    words = "".join(c if c.isalnum() else " " for c in term[1:-1]).split()
+    return [f'"{word}"' for word in words] if len(words) > 1 else [term]
+
+
 class _Kind:
     """How one FTS table is searched: its join, its project column, its main column."""
 
@@ -274,10 +294,21 @@ class SearchRoom:
         return with_agents(self.db, self._decoded(found[:limit]))
 
     def _frequencies(self, name: str, terms: list[str]) -> dict:
-        """term -> how many rows of kind ``name`` hold it (``term_frequency``)."""
+        """term -> how many rows of kind ``name`` hold it (``term_frequency``; a phrase:
+        its rarest word's count, an upper bound that never reads a phrase's matches) and
+        ``_common`` -> the terms with a common word in them (see ``_probe_words``)."""
         newest = self.indexed_rows(name)
-        return {term: self.term_frequency(name, term, newest=newest) if newest else 0
-                for term in terms}
+        counts: dict = {"_common": set()}
+        probed: dict = {}
+        for term in terms:
+            words = _probe_words(term)
+            for word in words:
+                if word not in probed:
+                    probed[word] = self.term_frequency(name, word, newest=newest) if newest else 0
+            counts[term] = min(probed[word] for word in words)
+            if any(probed[word] > EXACT_RANK_MAX_MATCHES for word in words):
+                counts["_common"].add(term)
+        return counts
 
     def term_frequency(self, kind: str, term: str, *, newest: int | None = None) -> int:
         """How many rows of ``kind`` hold a quoted ``term``: exact up to
@@ -302,7 +333,7 @@ class SearchRoom:
         present = [term for term in terms if counts.get(term)]
         if not present:
             return []
-        common = [term for term in present if self._is_common(kind, term, counts)]
+        common = [term for term in present if term in counts["_common"]]
         rare = [term for term in present if term not in common]
         found: list[_Found] = []
         if rare:
@@ -334,7 +365,7 @@ class SearchRoom:
         So a row naming three of the question's words outranks one that repeats a single
         word in its title, and bm25 decides between rows holding as much."""
         rows = sum(self.indexed_rows(name) for name in counts) or 1
-        matches = {term: sum(c.get(term, 0) for c in counts.values()) for term in terms}
+        matches = {term: sum(c[term] for c in counts.values()) for term in terms}
         weight = {term: _idf(rows, n) for term, n in matches.items()}
         # A word no row holds tells rows apart no more than a stop word: it is not counted.
         total = sum(w for term, w in weight.items() if matches[term]) or 1.0
@@ -425,19 +456,11 @@ class SearchRoom:
 
     def _is_common(self, kind: _Kind, term: str, counts: dict | None = None,
                    common_above: int = 0) -> bool:
-        # A quoted term is a phrase of the tokenizer's tokens ("invoice_total_5" is
-        # invoice, total, 5), and bm25 reads every token's full list, so each token is
-        # probed on its own.
         if counts is not None and term in counts and " " not in term and not term.endswith("*") \
                 and term[1:-1].isalnum():
             return counts[term] > (common_above or EXACT_RANK_MAX_MATCHES)
-        if term.endswith("*"):
-            probes = [term]
-        else:
-            words = "".join(c if c.isalnum() else " " for c in term[1:-1]).split()
-            probes = [f'"{word}"' for word in words] if len(words) > 1 else [term]
         return any(self.term_matches(kind.name, probe) > EXACT_RANK_MAX_MATCHES
-                   for probe in probes)
+                   for probe in _probe_words(term))
 
     def _search_kind(self, kind: _Kind, terms: list[str], project, limit: int, *,
                      counts: dict | None = None, quick: bool = False,
