@@ -178,14 +178,16 @@ class Probe:
         self.thread.join()
 
 
-def read_trace(path: str) -> list[tuple[float, float, str]]:
+def read_trace(path: str) -> list[tuple[float, float, str, float, float]]:
+    """(when, ms held, what, ms of it on a CPU, ms of it waiting for a CPU) per hold."""
     holds = []
     try:
         with open(path, encoding="utf-8") as fh:
             for line in fh:
-                parts = line.rstrip("\n").split(" ", 3)
-                if len(parts) == 4:
-                    holds.append((float(parts[1]), float(parts[2]), parts[3]))
+                parts = line.rstrip("\n").split(" ", 5)
+                if len(parts) == 6:
+                    holds.append((float(parts[1]), float(parts[2]), parts[5], float(parts[3]),
+                                  float(parts[4])))
     except FileNotFoundError:
         pass
     return holds
@@ -336,11 +338,31 @@ def main() -> int:
     holds = read_trace(trace)
     for (name, begin), (_, end) in zip(phases, phases[1:]):
         mine = [h for h in holds if begin <= h[0] < end]
-        longest = max(mine, key=lambda h: h[1], default=(0, 0.0, "-"))
+        longest = max(mine, key=lambda h: h[1], default=(0, 0.0, "-", 0.0, 0.0))
         hooks = [ms for at, _, ms in hook_times if begin <= at < end]
         waits = [ms for at, ms in probe_waits if begin <= at < end]
+        over = [h for h in mine if h[1] > BUDGET_MS]
+        # Why each hold over the budget was long: its own work on a CPU, the process being
+        # runnable but preempted by other programs, or neither (blocked: the disk).
+        why = {"work": 0, "preempted": 0, "blocked": 0}
+        for _, held, _, cpu, waited in over:
+            if cpu > BUDGET_MS:
+                why["work"] += 1
+            elif waited >= held - cpu - waited:
+                why["preempted"] += 1
+            else:
+                why["blocked"] += 1
+        by_caller: dict[str, list[float]] = {}
+        for h in over:
+            by_caller.setdefault(h[2], []).append(h[1])
         report["phases"].append({
             "phase": name, "seconds": round(end - begin, 1),
+            "over_budget_why": why,
+            "over_budget_by": {k: [len(v), round(max(v), 1)] for k, v in sorted(
+                by_caller.items(), key=lambda kv: -len(kv[1]))},
+            "longest_cpu_in_a_hold_ms": round(max((h[3] for h in mine), default=0.0), 1),
+            "longest_hold_cpu_ms": round(longest[3], 1) if len(longest) > 3 else 0.0,
+            "longest_hold_preempted_ms": round(longest[4], 1) if len(longest) > 3 else 0.0,
             "holds_traced": len(mine), "longest_hold_ms": round(longest[1], 1),
             "longest_hold_by": longest[2], "holds_over_budget": sum(h[1] > BUDGET_MS for h in mine),
             "probe_max_wait_ms": round(max(waits, default=0.0), 1),
@@ -373,6 +395,11 @@ def _print(report: dict, args) -> int:
               f"{p['hook_p99_ms']:>4.1f}ms {p['hook_max_ms']:>4.0f}ms  {p['longest_hold_by']}")
     for p in report["phases"]:
         print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}")
+    for p in report["phases"]:
+        print(f"{p['phase']:<12} traced holds over {BUDGET_MS:.0f} ms, why: {p['over_budget_why']}"
+              f"; longest hold: {p['longest_hold_ms']} ms = {p['longest_hold_cpu_ms']} on a CPU"
+              f" + {p['longest_hold_preempted_ms']} preempted + rest blocked; most CPU in one"
+              f" hold: {p['longest_cpu_in_a_hold_ms']} ms; by: {p['over_budget_by']}")
     print(f"bare interpreter start (-I -S) p50: {report.get('bare_python_ms')} ms; hook ticks "
           f"skipped with {args.in_flight} hooks already running: {report.get('hook_ticks_skipped')}")
     print(f"spooled for a locked database: {report.get('spooled')}; reclaim: {report.get('reclaim')}")

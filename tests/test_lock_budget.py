@@ -154,8 +154,10 @@ def test_lock_tracing_records_holds_only_when_asked(tmp_path):
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
     lines = trace.read_text().splitlines()
     assert lines, "a 10 ms write unit must be traced"
-    pid, at, held, what = lines[-1].split(" ", 3)
+    pid, at, held, cpu, waited, what = lines[-1].split(" ", 5)
     assert int(pid) > 0 and float(at) > 0 and float(held) >= 1.0 and what
+    # The unit slept: it held the lock without working on a CPU or waiting for one.
+    assert 0 <= float(cpu) < float(held) and 0 <= float(waited) <= float(held)
     trace.unlink()
     env.pop("CLAUDE_MEM_LOCK_TRACE")
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
