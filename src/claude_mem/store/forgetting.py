@@ -94,19 +94,25 @@ class ForgetRoom:
             " END AS sid FROM pending ORDER BY id") if row[1] in claude_ids]
 
     def _delete_ids(self, table: str, ids: list[int]) -> int:
-        """``DELETE FROM table WHERE id IN ids``, in steps of about ``budget.STEP_MS``."""
-        steps = budget.Steps(first=10)
+        """``DELETE FROM table WHERE id IN ids``, in steps of about ``budget.STEP_MS``.
+
+        A step is several small deletes, ended by its clock (``budget.StepClock``): the
+        cost of a row varies with its text (every term leaves the search index), so a
+        step sized by a count alone ran past the budget now and then."""
+        per_statement = budget.Steps(first=4, most=256, aim_ms=budget.STEP_MS / 4)
         deleted = 0
         start = 0
         while start < len(ids):
-            chunk = ids[start:start + steps.size()]
             with self.housekeeping_step(), self.write():
-                began = time.perf_counter()
-                deleted += self.db.execute(
-                    f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                    (_json_list(chunk),)).rowcount
-            steps.done(len(chunk), time.perf_counter() - began)
-            start += len(chunk)
+                clock = budget.StepClock()
+                while start < len(ids) and not clock.over():
+                    chunk = ids[start:start + per_statement.size()]
+                    began = time.perf_counter()
+                    deleted += self.db.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                        (_json_list(chunk),)).rowcount
+                    per_statement.done(len(chunk), time.perf_counter() - began)
+                    start += len(chunk)
         return deleted
 
     def _delete_marks(self, session_ids: list[int]) -> None:
