@@ -17,9 +17,9 @@ Contract:
   index when nobody merges (no worker running). Idempotent; True when it changed a table.
 - ``merge_index_step(wait)``: one step of merging: FTS5's positive ``merge`` command,
   the same policy as its automerge (a level with ``usermerge`` = 4 segments or more, or
-  a merge in progress, goes first), a few pages a statement, statements until the step
-  has held the lock ``budget.STEP_MS`` (``budget.StepClock``); taken in turn with other
-  processes' steps (``budget.StepTurn``). Returns True when it merged something (more
+  a merge in progress, goes first), a few pages a statement (at most 64), statements
+  until the step has held the lock ``budget.STEP_MS`` (``budget.StepClock``); taken in
+  turn with other processes' steps (``budget.StepTurn``). Returns True when it merged something (more
   may wait), False when nothing was left, None when it was not this caller's turn
   (``wait=False``).
 - ``index_levels(table)``: how many levels an index's structure has (read from its
@@ -38,7 +38,7 @@ from claude_mem.store.driver import sqlite3
 
 from claude_mem.store.forgetting import FTS_TABLES
 
-# Pages a merge statement starts with; then sized to about a quarter of a step.
+# Pages a merge statement starts with; then sized to about an eighth of a step.
 _FIRST_PAGES = 16
 
 
@@ -84,7 +84,7 @@ class IndexMergeRoom:
         pages = self.__dict__.get("_merge_pages")
         if pages is None:
             pages = self.__dict__["_merge_pages"] = budget.Steps(
-                first=_FIRST_PAGES, least=4, most=256, aim_ms=budget.STEP_MS / 4)
+                first=_FIRST_PAGES, least=4, most=64, aim_ms=budget.STEP_MS / 8)
         left = self.__dict__.setdefault("_merge_left", set(FTS_TABLES))
         if not left:
             left.update(FTS_TABLES)
