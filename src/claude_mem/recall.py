@@ -128,7 +128,8 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
             continue  # too few of the words are in this kind of memory at all
         weight = {term: _idf(rows, counts[term]) for term in terms}
         total = sum(weight.values())
-        shares = {term.strip('"*').lower(): (w / total if total else 0.0)
+        # Each word's share of the prompt's weight, by its stem (for the lines shown).
+        shares = {_stem(term.strip('"*').lower()): (w / total if total else 0.0)
                   for term, w in weight.items()}
         hits = [hit for hit in store.search_terms(name, terms, project=project, limit=CANDIDATES,
                                                   counts=counts, quick=True, common_above=PROBE)
@@ -330,37 +331,30 @@ def _head(hit: dict) -> str:
             f"{one_line(hit.get('request'), HEAD_CHARS)}")
 
 
-def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple[float, int, str]]:
-    """(worth, position, shown text) of the segments worth showing, best first; a segment
-    whose words the head or a better segment already said is left out."""
+def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple]:
+    """(worth, position, shown text, its words) of a memory's best segments, best first."""
     text = str(hit.get("text") or "").lower()
     # A word the head already shows says which memory this is, not which of its lines
     # answers: it counts for less there.
     shown = head.lower()
     weights = {stem: w * (HEAD_WORD_FACTOR if stem in shown else 1.0)
-               for stem, w in ((_stem(t), w) for t, w in (hit.get("weights") or {}).items())
-               if stem in text}
+               for stem, w in (hit.get("weights") or {}).items() if stem in text}
     marks = _marks_of(asks, text)
     scored = []
     for n, (field, segment) in enumerate(_segments(hit)):
         score, where = _segment_score(segment.lower(), field, weights, marks)
         if score > 0:
-            scored.append((-score, n, _window(segment, where)))
+            scored.append((-score, n, segment, where))
     scored.sort()
-    said = _words(head)
     out, openings = [], set()
-    for negative, n, shown in scored:
-        words = _words(shown)
-        if not words or len(words - said) <= len(words) // 5:
-            continue
-        said |= words
+    for negative, n, segment, where in scored[:SEGMENTS_PER_MEMORY + 4]:
+        shown = _window(segment, where)
         opening = shown[:OPENING_CHARS]
         # A run of look-alike lines ("No files match `a`", "No files match `b`"): the
         # first speaks for them; the others go to the back.
-        out.append((-negative * (REPEAT_FACTOR if opening in openings else 1.0), n, shown))
+        out.append((-negative * (REPEAT_FACTOR if opening in openings else 1.0), n, shown,
+                    _words(shown)))
         openings.add(opening)
-        if len(out) > SEGMENTS_PER_MEMORY + 2:
-            break  # enough to choose from
     out.sort(key=lambda segment: (-segment[0], segment[1]))
     return out
 
@@ -386,7 +380,7 @@ def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict
     def pick(ranked, start):
         """The first segment from ``start`` that says something new: (index, segment)."""
         for index in range(start, len(ranked)):
-            words = _words(ranked[index][2])
+            words = ranked[index][3]
             if _new_to(words, said):
                 return index, ranked[index], words
         return len(ranked), None, set()
@@ -425,7 +419,7 @@ def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict
     parts = [HEADER]
     for hit, head, _, chosen, _ in entries:
         parts.append(head)
-        parts.extend("  " + text for _, _, text in sorted(chosen, key=lambda s: s[1]))
+        parts.extend("  " + segment[2] for segment in sorted(chosen, key=lambda s: s[1]))
     return "\n".join(parts), [entry[0] for entry in entries]
 
 
