@@ -52,6 +52,8 @@ FLOOR = 0.45
 FLOOR_ASKED = 0.3
 # At most this many words of a prompt are looked up (a pasted log is not a question).
 MAX_PROMPT_TERMS = 12
+# A memory longer than this must hold two of the prompt's words in one line (_words_meet).
+LONG_MEMORY_CHARS = 1500
 MAX_PROMPT_CHARS = 4000
 CANDIDATES = 8
 # A word's matches are counted up to this many (its weight); more is "common": then its
@@ -95,15 +97,33 @@ def _stem(word: str) -> str:
 
 def held_terms(text: str, terms: list[str]) -> set:
     """The quoted ``terms`` that ``text`` holds (a phrase: all its words), each word found
-    by its stem inside the text (substring: cheap, and only ever used to weigh)."""
+    by its stem at the start of a word of the text ("ten" is not in "written")."""
     low = str(text).lower()
     held = set()
     for term in terms:
         bare = term.rstrip("*").strip('"').lower()
         parts = "".join(c if c.isalnum() else " " for c in bare).split()
-        if parts and all(_stem(part) in low for part in parts):
+        if parts and all(_find_word(low, _stem(part)) >= 0 for part in parts):
             held.add(term)
     return held
+
+
+def _words_meet(hit: dict, matched: set, need: int) -> bool:
+    """Whether a long memory holds ``need`` of the ``matched`` words in one line: a long
+    session's summary holds most words somewhere (measured: unrelated prompts cleared the
+    floor on them by words scattered over dozens of lines), while a memory a prompt is
+    about holds its words together where it tells of it. A short memory is one such
+    place."""
+    text = str(hit.get("text") or "")
+    if need < 2 or len(text) <= LONG_MEMORY_CHARS:
+        return True
+    stems = [[_stem(part) for part in
+              "".join(c if c.isalnum() else " " for c in term.strip('"*').lower()).split()]
+             for term in matched]
+    for line in text.lower().splitlines():
+        if sum(1 for parts in stems if all(_find_word(line, part) >= 0 for part in parts)) >= need:
+            return True
+    return False
 
 
 def _idf(rows: int, matches: int) -> float:
@@ -137,7 +157,7 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         for hit in hits:
             matched = held_terms(hit.get("text", ""), terms)
             coverage = sum(weight[t] for t in matched) / total if total else 0.0
-            if len(matched) >= need and coverage >= floor:
+            if len(matched) >= need and coverage >= floor and _words_meet(hit, matched, need):
                 hit["coverage"] = round(coverage, 3)
                 hit["matched_terms"] = sorted(t.strip('"*') for t in matched)
                 hit["weights"] = shares
