@@ -121,3 +121,47 @@ def test_the_block_keeps_to_its_budget_and_gives_each_memory_its_best_line_first
     assert len(roomy) > len(tight)
     # The tight block still names its best memory with an id to fetch the rest.
     assert "obs #" in tight or "summary #" in tight
+
+
+LONG_CWD = "/home/dev/long-project"
+
+
+@pytest.fixture
+def long_memory(memory):
+    """Beside the recorded session, a long session's summary in another project: many
+    lines, each on its own subject, as a long real session's summary is."""
+    import time
+
+    from claude_mem.models import Summary
+
+    lines = [f"- Step {n}: adjusted module_{n} and re-ran its checks" for n in range(40)]
+    lines[5] = "- Ran the dark launch script for the billing export"
+    lines[14] = "- Switched the logger to debug mode for the importer"
+    lines[23] = "- Added a feature toggle for the new parser"
+    lines[31] = "- Read the settings loader"
+    lines[36] = "- The report page crashed because the cache key ignored the locale"
+    with open_store() as store:
+        with store.write():
+            session = store.open_session("long-session", "long-project", LONG_CWD, time.time())
+            store.upsert_summary(session["id"], "long-project", 1, Summary(
+                request="Work through the importer backlog", completed="\n".join(lines)),
+                "heuristic", time.time())
+
+
+def long_prompt(text: str, session: str) -> str:
+    payload = {"session_id": session, "transcript_path": "/nonexistent.jsonl", "cwd": LONG_CWD,
+               "hook_event_name": "UserPromptSubmit", "prompt": text}
+    done = run_hook("UserPromptSubmit", payload)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return recalled(done)
+
+
+def test_words_scattered_over_a_long_memory_do_not_make_it_relevant(long_memory):
+    # dark, mode, toggle, settings and page are all in that summary, each on another line:
+    # the prompt is not about it.
+    assert long_prompt("Add a dark mode toggle to the settings page.", "s-long-1") == ""
+    # Where the prompt's words meet in one line, it is about that memory, and that line
+    # (with its cause) is what is shown.
+    text = long_prompt("Why did the report page crash last time?", "s-long-2")
+    assert "summary #" in text
+    assert any("cache key ignored the locale" in line for line in _recalled_lines(text)), text
