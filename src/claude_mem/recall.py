@@ -89,7 +89,8 @@ def _stem(word: str) -> str:
         if word.endswith(ending) and len(word) - len(ending) >= (4 if "tion" in ending else 3):
             stem = word[: -len(ending)]
             # "splitting" -> "split", "stopped" -> "stop": a doubled last letter goes too.
-            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiousl":
+            if ending in ("ing", "ed") and len(stem) > 3 and stem[-1] == stem[-2] \
+                    and stem[-1] not in "aeiousl":
                 stem = stem[:-1]
             return stem
     return word
