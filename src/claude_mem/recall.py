@@ -406,7 +406,9 @@ def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict
                 return index, ranked[index], words
         return len(ranked), None, set()
 
-    for hit in hits[:MAX_MEMORIES]:
+    for hit in hits[:MAX_MEMORIES + 4]:
+        if len(entries) >= MAX_MEMORIES:
+            break
         title = " ".join(str(hit.get("title") or "").split()).lower()
         if title in titles:
             continue  # the same thing done again ("Read core.py" twice): one is enough
