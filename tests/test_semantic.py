@@ -68,6 +68,7 @@ def test_embedded_by_the_worker_found_by_meaning_forgotten_with_the_rows(embedde
     worker_embeds_what_it_stored_and_status_says_so(embedded)
     meaning_finds_what_shares_no_word_with_the_question()
     the_mcp_search_tool_takes_a_mode(tmp_path)
+    the_cli_asks_the_running_worker_else_does_it_itself()
     a_remade_summary_loses_its_stale_vector()
     forget_takes_the_vectors_with_the_rows()
 
@@ -138,6 +139,81 @@ def the_mcp_search_tool_takes_a_mode(tmp_path):
     assert not answers["meaning"][0] and "obs #" in answers["meaning"][1]
     assert not answers["both"][0] and "match" in answers["both"][1]
     assert not answers["words"][0]
+
+
+def the_cli_asks_the_running_worker_else_does_it_itself():
+    """The one-shot CLI gets the meaning half from the worker (model and vectors loaded
+    there); the answer is the one this process computes itself, and without a worker the
+    CLI computes it alone."""
+    from claude_mem import control
+    from claude_mem.semantic import hybrid
+
+    question = "which check went red before the repair"
+
+    def answered():
+        return control.request({"cmd": "status"})["searches_answered"]
+
+    before = answered()
+    done = cli("search", question, "--mode", "meaning", "--json", "--limit", "5")
+    assert done.returncode == 0, done.stderr
+    asked = [(h["kind"], h["id"]) for h in json.loads(done.stdout)]
+    assert answered() == before + 1
+    with open_store() as store:
+        here = [(h["kind"], h["id"]) for h in hybrid.search(store, question, mode="meaning", limit=5)]
+    assert asked == here and len(here) == 5
+    # A bad request gets an error, not hits, and the worker goes on.
+    assert "hits" not in control.request({"cmd": "nearest", "text": "", "limit": 5})
+    assert "hits" not in control.request({"cmd": "nearest", "text": "x", "kinds": ["nope"]})
+    assert control.stop_worker()
+    alone = cli("search", question, "--mode", "meaning", "--json", "--limit", "5")
+    assert alone.returncode == 0, alone.stderr
+    assert [(h["kind"], h["id"]) for h in json.loads(alone.stdout)] == here
+
+
+def test_passages_of_a_memory():
+    """A short memory is one passage; a long one is its first line followed by windows of
+    its lines, none longer than the window (a long line cut at spaces), nothing lost."""
+    from claude_mem.semantic import passages as recipe
+
+    assert recipe.split("pytest failed: 1 failed, 4 passed") == ["pytest failed: 1 failed, 4 passed"]
+    assert recipe.split("") == [" "]
+    lines = ["Fix the rounding of invoice totals"] + [f"- step {n}: ran check {n} and it passed"
+                                                     for n in range(40)]
+    lines.append("word " * 200)  # one line far longer than a window
+    parts = recipe.split("\n".join(lines))
+    assert len(parts) > 5
+    assert all(p.startswith("Fix the rounding of invoice totals\n") for p in parts)
+    head = len(lines[0]) + 1
+    assert all(len(p) - head <= recipe.WINDOW for p in parts)
+    body = " ".join(p[head:].replace("\n", " ") for p in parts).split()
+    assert body == " ".join(lines[1:]).split()  # every word of the body, in order
+    many = recipe.split("title\n" + "\n".join("x" * 250 for _ in range(100)))
+    assert len(many) == recipe.MAX_PASSAGES
+
+
+def test_a_memory_is_found_by_its_best_passage():
+    """The index keeps every passage's vector; a memory scores its best passage's cosine
+    and comes once, however many of its passages are near."""
+    from claude_mem.semantic import index as vector_index
+
+    rng = np.random.default_rng(4)
+    target = rng.normal(size=16).astype(np.float32)
+    target /= np.linalg.norm(target)
+    noise = rng.normal(size=(9, 16)).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    near = target + rng.normal(0, 0.05, size=(3, 16)).astype(np.float32)
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    rows = [(1, "summary", 7, "p", codec.pack_many(np.vstack([noise[:4], near]))),
+            (2, "observation", 8, "p", codec.pack_many(noise[4:5])),
+            (3, "observation", 9, "p", codec.pack_many(noise[5:]))]
+    index = vector_index.VectorIndex("m", 16)
+    index._append(rows)
+    assert len(index) == 4 + 3 + 1 + 4
+    found = index.nearest(target, limit=3)
+    assert found[0][:2] == ("summary", 7) and len({f[:2] for f in found}) == 3
+    assert abs(found[0][2] - float((near @ target).max())) < 0.01
+    codes, scales, owners = codec.split_rows([rows[0][4], b"", rows[1][4]], 16)
+    assert owners.tolist() == [0] * 7 + [1, 2] and not codes[7].any()
 
 
 def forget_takes_the_vectors_with_the_rows():

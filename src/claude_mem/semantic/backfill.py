@@ -27,7 +27,8 @@ import time
 from claude_mem import log
 
 BATCH = 16
-PASSAGES_PER_CALL = 48
+# Passages per call of the model: a search the worker answers waits for one call at most.
+PASSAGES_PER_CALL = 16
 IDLE_SECONDS = 30.0
 RESCAN_SECONDS = 600.0
 KINDS = ("summary", "observation", "prompt")  # summaries first: the densest memory
