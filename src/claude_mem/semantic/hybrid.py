@@ -110,7 +110,7 @@ class _Meaning(threading.Thread):
         try:
             if self.ask_worker:
                 self.found = worker_nearest(self.text, project=self.project, kinds=self.kinds,
-                                        limit=self.limit, model=model_setting(self.settings))
+                                            limit=self.limit, model=model_setting(self.settings))
                 if self.found is not None:
                     return
             self.model = embedder(model_setting(self.settings))
@@ -129,7 +129,7 @@ class _Meaning(threading.Thread):
 
 
 def worker_nearest(text: str, *, project=None, kinds=ALL_KINDS, limit: int = POOL,
-               model: str = "e5-small", timeout: float = WORKER_TIMEOUT):
+                   model: str = "e5-small", timeout: float = WORKER_TIMEOUT):
     """The running worker's ``nearest`` answer, or None (no worker, or it could not)."""
     from claude_mem import control
 
