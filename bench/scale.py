@@ -226,6 +226,7 @@ def fill_vectors(store) -> dict:
 
     from claude_mem.semantic import codec
     from claude_mem.semantic.base import embedder_class
+    from claude_mem.semantic.passages import passages
 
     model = embedder_class("e5-small").model_id()
     rng = np.random.default_rng(7)
@@ -235,10 +236,12 @@ def fill_vectors(store) -> dict:
             rows = store.rows_to_embed(kind, model, limit=5000)
             if not rows:
                 break
-            vectors = rng.normal(size=(len(rows), 384)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            made += store.save_vectors([(kind, row, codec.pack(v)) for row, v in zip(rows, vectors)],
-                                       model)
+            items = []
+            for row in rows:  # one vector per passage, as the worker makes them
+                vectors = rng.normal(size=(len(passages(kind, row)), 384)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                items.append((kind, row, codec.pack_many(vectors)))
+            made += store.save_vectors(items, model)
     return {"vectors_made": made}
 
 

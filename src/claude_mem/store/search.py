@@ -414,8 +414,10 @@ class SearchRoom:
         for name in {f.kind for f in found if f.hit is None}:
             kind = KINDS[name]
             ids = [f.id for f in found if f.kind == name and f.hit is None]
-            sql = f"{kind.fetch} ({','.join('?' * len(ids))})"
-            rows.update(((name, row["id"]), row) for row in self.db.execute(sql, ids))
+            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+                chunk = ids[start:start + 500]
+                sql = f"{kind.fetch} ({','.join('?' * len(chunk))})"
+                rows.update(((name, row["id"]), row) for row in self.db.execute(sql, chunk))
         hits = []
         for f in found:
             if f.hit is not None:
