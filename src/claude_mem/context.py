@@ -121,13 +121,20 @@ def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) 
     return lines
 
 
-def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False) -> str:
+def _stamp(epoch, day: str = "") -> str:
+    """When, as "2026-03-04 05:06"; only "05:06" on ``day`` (the date the digest already
+    gave once): a repeated date is a dozen characters of budget a line that say nothing."""
+    stamp = when(epoch)
+    return stamp[len(day) + 1:] if day and stamp.startswith(day + " ") else stamp
+
+
+def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False, day: str = "") -> str:
     """One earlier request: what was asked and what came of it; ``rich`` adds the final reply."""
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
     outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
-    line = (f"- {when(summary.get('updated_at'))}{agent_tag(summary, mixed)}{whose(summary, 'updated_at')} — "
-            f"{_one_line(summary.get('request'), 200)}")
+    line = (f"- {_stamp(summary.get('updated_at'), day)}{agent_tag(summary, mixed)}"
+            f"{whose(summary, 'updated_at')} — {_one_line(summary.get('request'), 200)}")
     if notes:
         line += f"\n  → {notes}"
     elif outcome:
@@ -160,6 +167,29 @@ def _commit_hash(title: str) -> str:
 
 def _plain(text) -> str:
     return " ".join(str(text or "").replace("**", "").split())
+
+
+# What an index line is worth when not all of them fit (higher first; recency breaks ties).
+# The index is the only place a long session's middle and the work done out of sight
+# (subagents) can still show: a failure and its cause, a finding, a change with its names
+# beat a bare "`git status` succeeded" or one more todo list.
+def _index_value(obs: dict, above: str) -> int:
+    title = str(obs.get("title") or "")
+    concepts = obs.get("concepts") or []
+    if "failure" in concepts or " failed" in title or title.startswith("Delegated:"):
+        return 3
+    if title.startswith(("User decided", "Plan:")):
+        return 3
+    if title.startswith("Todo list:"):
+        return 0
+    if title.endswith((" succeeded", " was interrupted")) or title.startswith(("Listed files matching",
+                                                                                "Searched code for")):
+        return 0  # a command or search that found nothing worth a title
+    files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
+    bare = title in (f"Edited {files[0]}", f"Read {files[0]}", f"Created {files[0]}") if files else False
+    if bare:
+        return 0 if files[0] in above else 1
+    return 2
 
 
 def render_observation_line(obs: dict, mixed: bool = False) -> str:
@@ -228,8 +258,8 @@ def render(store, project: str, settings, *, since: float | None = None,
     elif since is None and exclude_session is None:
         header = [
             f"{HEADER} {project}",
-            f"From earlier {sessions_of} here, newest first. Details of an observation "
-            "by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
+            f"From earlier {sessions_of} here, newest first. Details by id: the claude-mem "
+            "MCP tools or `claude-mem show obs ID`.",
             "",
         ]
     else:
@@ -283,8 +313,9 @@ def render(store, project: str, settings, *, since: float | None = None,
             used = sum(len(line) + 1 for line in lines)
 
     others = [s for s in summaries if s is not full]
-    earlier = [[render_summary_line(s, rich=True, mixed=mixed), render_summary_line(s, mixed=mixed)]
-               for s in others]
+    day = when(full.get("updated_at"))[:10] if full is not None else ""
+    earlier = [[render_summary_line(s, rich=True, mixed=mixed, day=day),
+                render_summary_line(s, mixed=mixed, day=day)] for s in others]
     # In a long session the request that opened it set the thread (what is being built,
     # what was decided first): it keeps a line even when the later ones crowd the budget.
     opening = None
@@ -294,15 +325,24 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(same) >= 3:
             opening = min(same, key=lambda n: others[n].get("prompt_number") or 0)
     add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening)
-    # A commit already named above needs no index line of its own.
+    # A commit already named above needs no index line of its own, nor a title the
+    # summaries above already print word for word.
     above = "\n".join(lines)
     index, titles = [], set()
     for o in observations:  # newest first: an older twin ("Edited X" again) adds nothing new
         title = o.get("title") or ""
-        if _commit_hash(title) not in above and title not in titles:
+        if _commit_hash(title) not in above and title not in titles and (len(title) < 24 or title not in above):
             index.append(o)
             titles.add(title)
-    add_section("## Recent observations", [[render_observation_line(o, mixed)] for o in index],
+    rendered = [render_observation_line(o, mixed) for o in index]
+    # When not all fit, the most telling lines are chosen (then shown newest first).
+    room = budget - used - len("## Recent observations") - 2
+    keep = set()
+    for n in sorted(range(len(index)), key=lambda n: -_index_value(index[n], above)):
+        if len(rendered[n]) + 1 <= room:
+            keep.add(n)
+            room -= len(rendered[n]) + 1
+    add_section("## Recent observations", [[line] for n, line in enumerate(rendered) if n in keep],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head

@@ -16,6 +16,8 @@ reads what real tools print, across ecosystems, and returns "" / [] when it find
 - ``shell_code(command)`` — a command with quoted strings and heredoc bodies blanked, so
   a commit message is never read as a file name or a redirect.
 - ``commit(stdout)`` — the short hash and subject that ``git commit`` printed;
+  ``commit_message(command)`` / ``commit_body(command)`` — the subject and, in a line, the
+  body of the message a ``git commit -m`` gives;
   ``conclusion(lines)`` — the line a state-changing command ends on.
 - ``answers(tool_response)`` — the user's answers to the model's AskUserQuestion.
 - ``manifest(content, path)`` — name, version (and package manager) of a package manifest;
@@ -410,15 +412,33 @@ _COMMIT_MESSAGE = re.compile(
     r"|'(?P<single>[^']*)'|\"(?P<double>(?:[^\"\\]|\\.)*)\"|(?P<bare>\S+))", re.S)
 
 
-def commit_message(command: str) -> str:
-    """The subject line of the message a ``git commit -m …`` command gives (heredocs too)."""
+def _message_text(command: str) -> str:
     match = _COMMIT_MESSAGE.search(str(command or ""))
     if not match:
         return ""
-    text = next((g for g in (match.group("heredoc"), match.group("single"), match.group("double"),
+    return next((g for g in (match.group("heredoc"), match.group("single"), match.group("double"),
                              match.group("bare")) if g), "")
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def commit_message(command: str) -> str:
+    """The subject line of the message a ``git commit -m …`` command gives (heredocs too)."""
+    first = next((line.strip() for line in _message_text(command).splitlines() if line.strip()), "")
     return first[:200]
+
+
+_TRAILER = re.compile(r"^(?:[\w-]+-by|Co-Authored-By|Signed-off-by|Refs?|Closes|Fixes|Change-Id):|"
+                      r"^(?:🤖 )?Generated with|^https?://", re.I)
+
+
+def commit_body(command: str, limit: int = 240) -> str:
+    """The body of a ``git commit -m …`` message in a line: why the change was made and
+    what it holds, written by whoever committed it (trailers and sign-offs left out)."""
+    lines = [line.strip().lstrip("-*• ").strip() for line in _message_text(command).splitlines()]
+    lines = [line for line in lines if line]
+    body = [line for line in lines[1:] if not _TRAILER.match(line)]
+    text = " ".join(line if line.endswith((".", ":", ";", "!", "?")) else line + ";" for line in body)
+    text = text.rstrip(";")
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 # -- the user's answers -----------------------------------------------------------------

@@ -11,7 +11,7 @@ reads back (they are plain text, so search finds them too):
 ``Command:`` (the shell command), ``Outcome:`` (a test/build/lint result line in its
 tool's own words), ``Cause:`` (the line that says what went wrong), ``Problem:``
 (``path:line`` diagnostics printed by a run that exited 0), ``Commit:`` (hash and
-subject), ``Symbols:`` (modules, classes, functions defined or changed), ``Answer:``
+subject), ``Commit body:`` (the message's body in a line), ``Symbols:`` (modules, classes, functions defined or changed), ``Answer:``
 (the user's answer to the model's question), ``Output:`` (the first line a state-changing
 command printed).
 
@@ -242,8 +242,12 @@ class HeuristicCompressor:
                 title += ": " + _symbol_text(names, removed)
                 if before and len(old_lines) <= 12:
                     title += f": {code_span(before, 50)} → {code_span(after, 50)}"
+            elif before:  # a config, manifest or text block: the changed line is the news
+                title += f": {code_span(before, 50)} → {code_span(after, 50)}"
         elif edits:
-            title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else "")
+            title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else
+                                                   f": {code_span(before, 50)} → {code_span(after, 50)}"
+                                                   if before else "")
         if names or removed:
             facts.insert(0, "Symbols: " + _symbol_text(names, removed, limit=LIST_LIMIT))
         if all_:
@@ -322,6 +326,9 @@ class HeuristicCompressor:
         if message and not sha:
             # ``git commit -q`` prints no hash: the message says what was committed.
             facts.append(f"Commit: {message}")
+        body = extract.commit_body(command)
+        if body:  # the why and the what of a commit, in its author's words
+            facts.append(f"Commit body: {body}")
         concepts = ["command"]
         read_only = bool(READ_ONLY.match(core))
         if interrupted:

@@ -46,6 +46,7 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
 
     # Short, dense facts first (commits, outcomes, state changes), then the edits.
     completed = [f"Committed {_with_hash(first_fact(o, 'Commit'), observations[i:])}"
+                 + (f" — {one_line(first_fact(o, 'Commit body'), 160)}" if first_fact(o, "Commit body") else "")
                  for i, o in enumerate(observations) if first_fact(o, "Commit")]
     completed += _outcomes(observations)
     completed += _notable_commands(observations)
@@ -55,7 +56,7 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
         # what came of the request.
         completed.append(next((x for x in sentences if not _interjection(x)), sentences[0]))
 
-    investigated = dedupe(o["title"] for o in observations
+    investigated = dedupe(_finding(o) for o in observations
                            if o.get("type") == "discovery" and not is_failure(o)
                            and "command" not in o.get("concepts", []))
     investigated = list(investigated)[:4] + [o["title"] for o in observations
@@ -121,6 +122,16 @@ def _with_pasted_error(request: str, head: int = 240) -> str:
     if not why or why in request[:head]:
         return request
     return f"{request[:head].rstrip()} … {why}"
+
+
+def _finding(obs) -> str:
+    """What a look found: its title; a subagent's with more of its report, since the
+    report is all that is left of work done out of sight."""
+    if "subagent" not in obs.get("concepts", []):
+        return obs["title"]
+    title = obs["title"]
+    more = [one_line(f, 120) for f in obs.get("facts", [])[1:] if f and f[:40] not in title][:3]
+    return title + (": " + "; ".join(more) if more else "")
 
 
 def _failure_line(obs) -> str:
