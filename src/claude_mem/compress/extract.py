@@ -190,11 +190,26 @@ _DIAGNOSTIC = re.compile(
     r"^\s*(?:error|warning)(?:\[\w+\])?: .+")
 
 
+# ESLint's default ("stylish") output: a file's path on its own line, then its problems
+# as "  12:5  error  message  rule".
+_STYLISH_FILE = re.compile(r"^(?:/|\.{0,2}/)?(?:[\w.@-]+/)*[\w.@-]+\.\w{1,5}$")
+_STYLISH_PROBLEM = re.compile(r"^(\d+):(\d+)\s+(error|warning)\s+(.+?)(?:\s{2,}([@\w/-]+))?$")
+
+
 def diagnostics(lines, limit: int = 3) -> list[str]:
-    """``path:line: problem`` lines (linters, type checkers, compilers) in a run's output."""
+    """``path:line: problem`` lines (linters, type checkers, compilers) in a run's output;
+    ESLint's per-file blocks are read as ``path:line:col: message (rule)``."""
     out = []
+    current = ""
     for line in lines:
         text = line.strip()
+        if _STYLISH_FILE.match(text):
+            current = text
+            continue
+        stylish = _STYLISH_PROBLEM.match(text) if current else None
+        if stylish:
+            row, col, _, message, rule = stylish.groups()
+            text = f"{current}:{row}:{col}: {message}" + (f" ({rule})" if rule else "")
         if _DIAGNOSTIC.match(text) and not _NOISE.match(text) and re.search(
                 r"[a-z]{3}", text.split(":", 2)[-1] if ":" in text else text, re.I):
             if text[:200] not in out:

@@ -440,6 +440,9 @@ class HeuristicCompressor:
         errors = [one_line(re.sub(r"^E\s+", "", l.strip()), 200) for l in lines
                   if re.search(r"(Error|Exception|error:|^E\s|fatal:|panicked|FAILED)", l)]
         facts += errors[:4] or [one_line(line, 200) for line in lines[-3:]]
+        if event.tool_name == "Bash" and CHECK_COMMAND.search(core):
+            # A linter or type checker that exits non-zero: its findings say where and what.
+            facts += [f"Problem: {p}" for p in extract.diagnostics(lines)]
         files = dedupe(self.rel(m, ctx) for m in re.findall(r"([\w./-]+\.\w+):\d+", error))
         return dict(type="discovery", title=title, subtitle=one_line(data.get("description") or "", 120),
                     facts=tuple(dedupe(facts)), files_read=files[:LIST_LIMIT],

@@ -33,6 +33,9 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
 
     learned = []
     for failure, fix in fixed:
+        if is_failure(fix):  # failed for another reason first
+            learned.append(f"First: {_failure_line(failure)}")
+            continue
         learned.append(_failure_line(failure) + f" → fixed: {code_span(first_fact(fix, 'Command') or fix['title'], 70)}")
     # A look that failed (``cat`` of a missing file) found something out; a failed
     # action (tests, build, push) nothing later fixed is still open.
@@ -164,6 +167,7 @@ def _failures(observations) -> tuple[list, list]:
         if not is_failure(obs):
             continue
         key = _step_key(obs)
+        first_command = bool(first_fact(obs, "Command"))
         later = [o for o in observations[i + 1:] if _step_key(o) == key
                  or (key.split(":", 1)[0] in ("Edit", "Write", "MultiEdit", "apply_patch")
                      and key.split(":", 1)[1] in (o.get("files_modified") or []))]
@@ -171,7 +175,12 @@ def _failures(observations) -> tuple[list, list]:
         if fix is not None:
             fixed.append((obs, fix))
         elif later:
-            continue  # a later attempt failed too: that one speaks for both
+            # A later attempt failed too: that one speaks for both, unless this one failed
+            # for another reason (the first obstacle, got past, is knowledge of its own).
+            why = first_fact(obs, "Cause")
+            if why and first_command and all(first_fact(o, "Cause") != why for o in later if is_failure(o)):
+                fixed.append((obs, next(o for o in later if is_failure(o))))
+            continue
         else:
             open_.append(obs)
     # Edit-tool hiccups fixed by a retry are noise; failed commands and their fix are knowledge.
