@@ -273,3 +273,77 @@ def test_a_pasted_log_keeps_its_error_in_the_request():
     assert short.startswith("❯ ./run.sh") and short.endswith("npm error Exit handler never called!")
     assert len(short) < 400
     assert _with_pasted_error("Fix the login form, it fails on Safari.") == "Fix the login form, it fails on Safari."
+
+
+# -- issue 21, round 4: what the digest of an unseen session needs --------------------------
+
+
+def _tool(name, tool_input, response, tool_use_id="t"):
+    return parse_event("PostToolUse", json.dumps({
+        "session_id": "s", "cwd": CWD, "tool_name": name, "tool_use_id": tool_use_id,
+        "tool_input": tool_input, "tool_response": response}))
+
+
+def test_a_commit_bodys_why_reaches_the_summary_without_its_trailers():
+    commit = _bash("git add docker/Containerfile && git commit -m \"$(cat <<'EOF'\nFix npm ci in the container\n\n"
+                   "Use npm install instead of npm ci to avoid the 'Exit handler never called' bug.\n"
+                   "- pin npm 10\n\nCo-Authored-By: Someone <a@b.c>\nEOF\n)\"",
+                   "[main 0bc41d9] Fix npm ci in the container\n 1 file changed")
+    summary, observations = _summary([commit])
+    assert ("Commit body: Use npm install instead of npm ci to avoid the 'Exit handler never called' bug. "
+            "pin npm 10") in observations[0]["facts"]
+    assert ("- Committed 0bc41d9 Fix npm ci in the container — Use npm install instead of npm ci to avoid "
+            "the 'Exit handler never called' bug. pin npm 10") in summary.completed.splitlines()
+
+
+def test_an_edit_without_symbols_names_the_line_it_changed():
+    edit = _tool("Edit", {"file_path": f"{CWD}/docker/Containerfile",
+                          "old_string": "COPY package*.json ./\nRUN npm ci\nRUN npx playwright install",
+                          "new_string": "COPY package*.json ./\nRUN npm install --legacy-peer-deps\n"
+                                        "RUN npx playwright install"},
+                 {"originalFile": "FROM node:20\nCOPY package*.json ./\nRUN npm ci\nRUN npx playwright install\n"})
+    summary, observations = _summary([edit])
+    assert observations[0]["title"] == ("Edited docker/Containerfile: `RUN npm ci` → "
+                                        "`RUN npm install --legacy-peer-deps`")
+    assert summary.completed == "- " + observations[0]["title"]
+
+
+def test_a_failed_lint_run_keeps_its_findings_eslint_stylish_too():
+    lint = _bash("npx eslint src", error="Exit code 1\n\n/home/dev/acme-billing/src/cart.js\n"
+                 "  12:5  error  'total' is assigned a value but never used  no-unused-vars\n"
+                 "  30:1  warning  Unexpected console statement  no-console\n\n"
+                 "✖ 2 problems (1 error, 1 warning)\n")
+    fix = _tool("Edit", {"file_path": f"{CWD}/src/cart.js", "old_string": "  const total = 0;\n",
+                         "new_string": "\n"}, {"originalFile": "x\n"}, "e")
+    summary, observations = _summary([lint, fix])
+    assert ("Problem: /home/dev/acme-billing/src/cart.js:12:5: 'total' is assigned a value but never used "
+            "(no-unused-vars)") in observations[0]["facts"]
+    assert ("`npx eslint src`: /home/dev/acme-billing/src/cart.js:12:5: 'total' is assigned a value but "
+            "never used (no-unused-vars) → fixed") in summary.learned
+
+
+def test_a_first_failure_with_another_cause_is_not_lost_behind_the_last_one():
+    summary, _ = _summary([
+        _bash("./run_tests.sh", error="Exit code 126\nbash: ./run_tests.sh: Permission denied", tool_use_id="1"),
+        _bash("./run_tests.sh", error="Exit code 1\nAssertionError: expected 3, got 4\n1 failed", tool_use_id="2"),
+    ])
+    assert "Permission denied" in summary.learned and summary.learned.startswith("- First: ")
+    assert "Still failing: `./run_tests.sh` failed (exit code 1)" in summary.next_steps
+    # The same cause twice is one failure: the later attempt speaks for both.
+    summary, _ = _summary([
+        _bash("./run_tests.sh", error="Exit code 126\nbash: ./run_tests.sh: Permission denied", tool_use_id="1"),
+        _bash("./run_tests.sh", error="Exit code 126\nbash: ./run_tests.sh: Permission denied", tool_use_id="2"),
+    ])
+    assert "First:" not in summary.learned
+
+
+def test_a_subagents_report_reaches_the_summary_beyond_its_title():
+    report = ("I'll summarize what I found.\n\n- The hook is `TranscriptHighlighter` in assets/js/app.js\n"
+              "- `SessionLive` renders rows in lib/spotter_web/live/session_live.ex\n"
+              "- Version 1.7.2 of phoenix_live_view is pinned\n- `WaitingSummary.build/2` is unused\n")
+    task = _tool("Task", {"description": "Explore transcript rendering", "prompt": "look"},
+                 {"content": [{"type": "text", "text": report}]})
+    summary, observations = _summary([task], request="Explore how transcripts render")
+    assert observations[0]["title"].startswith("Delegated: Explore transcript rendering → The hook is")
+    investigated = summary.investigated
+    assert "`SessionLive` renders rows" in investigated and "1.7.2" in investigated

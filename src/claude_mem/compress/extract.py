@@ -326,7 +326,7 @@ def changed_line(old: str, new: str) -> tuple[str, str]:
         if tag == "replace":
             # The most alike pair in the block (a comment added above the changed line must
             # not pair with it), then the part that changed, not a long shared start.
-            pairs = [(x, y) for x in a[i1:i1 + 8] for y in b[j1:j1 + 8] if x != y]
+            pairs = [(x, y) for x in a[i1:min(i2, i1 + 8)] for y in b[j1:min(j2, j1 + 8)] if x != y]
             if not pairs:
                 continue
             x, y = max(pairs, key=lambda pair: difflib.SequenceMatcher(None, *pair).ratio())
