@@ -347,3 +347,16 @@ def test_a_subagents_report_reaches_the_summary_beyond_its_title():
     assert observations[0]["title"].startswith("Delegated: Explore transcript rendering → The hook is")
     investigated = summary.investigated
     assert "`SessionLive` renders rows" in investigated and "1.7.2" in investigated
+
+
+def test_a_written_source_file_says_what_it_is_jsdoc_and_moduledoc_too():
+    ts = _tool("Write", {"file_path": f"{CWD}/src/types/scenario.ts",
+                         "content": "/**\n * Scenario type definitions for the test agent\n */\n\n"
+                                    "export interface Scenario {\n  id: string;\n}\n"}, {"type": "create"}, "w1")
+    ex = _tool("Write", {"file_path": f"{CWD}/lib/app/renderer.ex",
+                         "content": "defmodule App.Renderer do\n  @moduledoc \"\"\"\n  Renders transcript rows.\n"
+                                    "  \"\"\"\n  def render(rows), do: rows\nend\n"}, {"type": "create"}, "w2")
+    _, observations = _summary([ts, ex])
+    assert observations[0]["title"] == ("Created src/types/scenario.ts: Scenario — Scenario type definitions "
+                                        "for the test agent")
+    assert observations[1]["title"] == "Created lib/app/renderer.ex: App.Renderer, render — Renders transcript rows."

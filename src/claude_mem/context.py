@@ -132,7 +132,10 @@ def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False, 
     """One earlier request: what was asked and what came of it; ``rich`` adds the final reply."""
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
-    outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
+    first = done[0].lstrip("- ") if done else ""
+    if first.startswith("Committed ") and " — " in first and not rich:
+        first = first.split(" — ", 1)[0]  # the commit's subject; its body when there is room
+    outcome = _one_line(first, 200)
     line = (f"- {_stamp(summary.get('updated_at'), day)}{agent_tag(summary, mixed)}"
             f"{whose(summary, 'updated_at')} — {_one_line(summary.get('request'), 200)}")
     if notes:

@@ -448,11 +448,19 @@ _TRAILER = re.compile(r"^(?:[\w-]+-by|Co-Authored-By|Signed-off-by|Refs?|Closes|
 def commit_body(command: str, limit: int = 240) -> str:
     """The body of a ``git commit -m …`` message in a line: why the change was made and
     what it holds, written by whoever committed it (trailers and sign-offs left out)."""
-    lines = [line.strip().lstrip("-*• ").strip() for line in _message_text(command).splitlines()]
-    lines = [line for line in lines if line]
-    body = [line for line in lines[1:] if not _TRAILER.match(line)]
-    text = " ".join(line if line.endswith((".", ":", ";", "!", "?")) else line + ";" for line in body)
-    text = text.rstrip(";")
+    raw = [line.strip() for line in _message_text(command).splitlines()]
+    raw = [line for line in raw if line][1:]
+    text = ""
+    for line in raw:
+        item = line.lstrip("-*• ").strip()
+        if not item or _TRAILER.match(item):
+            continue
+        if not text:
+            text = item
+        elif item is not line and not text.endswith((".", ":", ";", "!", "?")):
+            text += "; " + item  # a new list item
+        else:
+            text += " " + item  # a wrapped line goes on, as does a new sentence
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 

@@ -284,6 +284,9 @@ class HeuristicCompressor:
             kind = "feature"
         title = f"{verb} {path}" + (": " + ", ".join(names[:5]) if names else "")
         subtitle = _first_comment(content) or (headings[0].lstrip("# ") if headings else "")
+        doc = "" if DOC_FILE.search(path) else _first_comment(content)
+        if doc:  # what a source file is, as its author wrote it (the index shows titles)
+            title += f" — {one_line(doc, 70)}"
         return dict(type=kind, title=title, subtitle=one_line(subtitle, 140), facts=tuple(facts),
                     files_modified=(path,), concepts=("write", "created") if created else ("write",))
 
@@ -555,16 +558,29 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
                    for t in targets)
 
 
+_MODULEDOC = re.compile(r'^\s*@moduledoc\s+(?:~[sS])?(?:"""|"(.+)"$)')
+
+
 def _first_comment(content: str) -> str:
-    for line in content.splitlines()[:8]:
+    """The comment or docstring a file opens with: what it is, in its author's words.
+    A JSDoc block (``/**`` then `` * text``) and an Elixir ``@moduledoc`` count too."""
+    lines = content.splitlines()[:12]
+    for n, line in enumerate(lines):  # Elixir: the module's doc, right below ``defmodule``
+        match = _MODULEDOC.match(line)
+        if match:
+            text = match.group(1) or next((l.strip() for l in lines[n + 1:] if l.strip()), "")
+            return "" if text.startswith('"""') else one_line(text.lstrip("# "), 140)
+    in_block = False
+    for line in lines[:8]:
         # A shebang says how to run the file, a C directive (an include guard) how to build
         # it: neither says what it is.
         if line.startswith("#!") or re.match(r"#(include|ifndef|ifdef|define|pragma|if|endif|import)\b", line):
             continue
         stripped = line.strip().strip('"\'').strip()
-        if line.strip().startswith(('"""', "'''", "#", "//", "/*")):
+        if line.strip().startswith(('"""', "'''", "#", "//", "/*")) or (in_block and line.strip().startswith("*")):
+            in_block = line.strip().startswith("/*") and "*/" not in line or (in_block and "*/" not in line)
             text = stripped.lstrip("#/*! ").rstrip("*/ ").strip('"\'').strip()
-            if text and not text.startswith("!"):
+            if text and not text.startswith(("!", "@")):
                 return one_line(text, 140)
         elif stripped:
             return ""
