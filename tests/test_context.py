@@ -188,3 +188,26 @@ def test_an_earlier_requests_line_keeps_its_checks_figures_the_reply_does_not_gi
         text = context.render(store, "proj", config.load())
     earlier = text[text.index("## Earlier requests"):]
     assert "212 passed in 3.1s" in earlier and "TOTAL 1200 60 95%" in earlier
+
+
+def test_a_request_cut_off_before_its_summary_shows_what_was_asked_and_reaches_further_back():
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "proj", "/w/proj", 1.0)
+            store.add_prompt(s["id"], "p1", "Audit the token store for leaks", 1.0)
+            store.upsert_summary(s["id"], "proj", 1, Summary(request="Audit the token store for leaks",
+                                                             completed="- Read src/store.py"), "heuristic", 2.0)
+            store.add_prompt(s["id"], "p2", "continue", 3.0)
+            store.add_observation(s["id"], "proj", 2, Observation(
+                type="discovery", title="`pytest -q` failed (exit code 1): KeyError: 'token'",
+                concepts=("command", "failure")), "old", "heuristic", 4.0)
+            for n in range(60):  # the rest of the cut-off request, newer
+                store.add_observation(s["id"], "proj", 2, Observation(
+                    type="discovery", title=f"Read src/part_{n}.py — part {n} of the store",
+                    files_read=(f"src/part_{n}.py",)), f"o{n}", "heuristic", 5.0 + n)
+        text = context.render(store, "proj", config.load())
+    assert ("## In progress, not summarized yet" in text and
+            "**Request:** continue (continuing: Audit the token store for leaks)" in text)
+    assert text.index("## In progress") < text.index("## Latest work")
+    # 61 observations, 40 in the first pool: the budget left unused reaches the oldest one
+    assert "KeyError: 'token'" in text

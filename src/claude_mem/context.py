@@ -236,6 +236,40 @@ def _newest_first(summaries: list[dict]) -> list[dict]:
     return sorted(summaries, key=lambda s: (-latest[s.get("session_id")], -(s.get("prompt_number") or 0)))
 
 
+def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: bool) -> list[str]:
+    """The request the newest observations belong to, when it has no summary yet (a session
+    cut off mid-request, or still running): what was asked, so the index below has its
+    thread. One small query, only then."""
+    if not observations:
+        return []
+    newest = observations[0]
+    key = (newest.get("session_id"), newest.get("prompt_number"))
+    if any((s.get("session_id"), s.get("prompt_number")) == key for s in summaries):
+        return []
+    prompt = store.prompt(*key) if None not in key else None
+    request = _one_line((prompt or {}).get("prompt"), 400)
+    if not request:
+        return []
+    if len(request) < 40 and (key[1] or 0) > 1:  # "continue": the session's first request says what
+        first = _one_line((store.prompt(key[0], 1) or {}).get("prompt"), 300)
+        request += f" (continuing: {first})" if first and first != request else ""
+    return [f"## In progress, not summarized yet — {when(newest.get('created_at'))} (prompt {key[1]})"
+            + agent_tag(newest, mixed) + whose(newest), f"**Request:** {request}", ""]
+
+
+def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict], list[str]]:
+    """The observations worth an index line, and their lines. A commit already named above
+    needs none, nor a title the summaries above print word for word, nor an older twin of a
+    newer line ("Edited X" again)."""
+    index, titles = [], set()
+    for o in observations:  # newest first
+        title = o.get("title") or ""
+        if _commit_hash(title) not in above and title not in titles and (len(title) < 24 or title not in above):
+            index.append(o)
+            titles.add(title)
+    return index, [render_observation_line(o, mixed) for o in index]
+
+
 def render(store, project: str, settings, *, since: float | None = None,
            exclude_session: int | None = None, after_compaction: bool = False) -> str:
     """The context for ``project``; with ``since``/``exclude_session``, only what is new.
@@ -277,6 +311,7 @@ def render(store, project: str, settings, *, since: float | None = None,
             "",
         ]
     lines = list(header)
+    lines += _in_progress(store, summaries, observations, mixed)
     used = sum(len(line) + 1 for line in lines)
     # The newest request with substance is shown in full: a quick question answered
     # without touching anything must not push the real work down to a one-line entry.
@@ -332,18 +367,17 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(same) >= 3:
             opening = min(same, key=lambda n: others[n].get("prompt_number") or 0)
     add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening)
-    # A commit already named above needs no index line of its own, nor a title the
-    # summaries above already print word for word.
     above = "\n".join(lines)
-    index, titles = [], set()
-    for o in observations:  # newest first: an older twin ("Edited X" again) adds nothing new
-        title = o.get("title") or ""
-        if _commit_hash(title) not in above and title not in titles and (len(title) < 24 or title not in above):
-            index.append(o)
-            titles.add(title)
-    rendered = [render_observation_line(o, mixed) for o in index]
-    # When not all fit, the most telling lines are chosen (then shown newest first).
     room = budget - used - len("## Recent observations") - 2
+    limit = int(settings.context_observations)
+    index, rendered = _index(observations, above, mixed)
+    if limit > 0 and len(observations) >= limit and sum(len(r) + 1 for r in rendered) < room * 0.75:
+        # The summaries left much of the budget unused (a session cut off mid-request has
+        # no summary of it yet): the index reaches further back, into the middle of it.
+        # A second query only then; the usual digest is full before its index.
+        observations = store.recent_observations(project, limit * 3, **filters)
+        index, rendered = _index(observations, above, mixed)
+    # When not all fit, the most telling lines are chosen (then shown newest first).
     keep = set()
     for n in sorted(range(len(index)), key=lambda n: -_index_value(index[n], above)):
         if len(rendered[n]) + 1 <= room:
