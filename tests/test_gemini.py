@@ -64,5 +64,9 @@ def test_install_agent_gemini_keeps_the_settings_and_is_idempotent(tmp_path):
     assert (folder / "settings.json").read_bytes() == before
     doctor = json.loads(_cli("doctor", "--json", check=False).stdout)
     assert not doctor["agents"]["gemini"]["installed"]  # ~/.gemini, not the folder named above
+    named = json.loads(_cli("doctor", "--gemini-dir", str(folder), "--json", check=False).stdout)
+    assert named["agents"]["gemini"]["installed"]
+    assert all(h["installed"] for h in named["agents"]["gemini"]["hooks"].values())
+    assert any(c["message"].startswith("Gemini CLI: all") for c in named["checks"])
     _cli("uninstall", "--agent", "gemini", "--gemini-dir", str(folder))
     assert json.loads((folder / "settings.json").read_text()) == mine

@@ -44,6 +44,7 @@ def test_a_prompt_about_earlier_work_gets_the_memory_with_ids_within_the_budget(
     assert "obs #" in text or "summary #" in text  # ids to fetch more
     assert "165.00" in text or "full subtotal" in text.lower() or "tax_rate" in text
     assert len(text) <= 300 * 4  # prompt_recall_tokens' default, ~4 characters a token
+    wait_until_drained()  # the hook never waits for the worker: the test does
     with open_store() as store:  # the prompt itself was still queued and stored
         assert any(p["prompt"].startswith("Why did test_total")
                    for p in store.prompts(store.session_by_claude_id("next-session")["id"]))

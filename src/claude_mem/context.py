@@ -457,11 +457,14 @@ def open_memory():
     return open_context_store(busy_timeout_ms=2000)
 
 
-def session_start_output(payload: dict, settings, store=None) -> str:
+def session_start_output(payload: dict, settings, store=None, shown: list | None = None) -> str:
     """The JSON SessionStart prints, or "" when there is nothing to add.
 
     ``store``: an open ``open_memory()`` connection to read through (the hook then queues
     its event on the same one); without it one is opened and closed here.
+    ``shown``: a list that receives the ``(kind, id)`` items the context holds, for the
+    caller to record with its own write (the hook: with its event, one transaction);
+    without it they are recorded here (``record_context``).
     """
     from claude_mem import project
 
@@ -497,8 +500,8 @@ def session_start_output(payload: dict, settings, store=None) -> str:
             try:  # so prompt recall does not repeat it (recall.py); here, not in recall,
                 # so SessionStart does not import the search room (~0.9 ms a session)
                 record_context(store, str(payload.get("session_id") or ""), text, name,
-                                      settings, {k: v for k, v in filters.items()
-                                                 if k in ("since", "exclude_session")})
+                               settings, {k: v for k, v in filters.items()
+                                          if k in ("since", "exclude_session")}, into=shown)
             except Exception as exc:  # the context still goes out
                 log.error(f"SessionStart: recording what was shown failed: {exc!r}")
     finally:
@@ -509,9 +512,11 @@ def session_start_output(payload: dict, settings, store=None) -> str:
     return hook_json(text)
 
 
-def record_context(store, session: str, text: str, project: str, settings, filters: dict) -> None:
+def record_context(store, session: str, text: str, project: str, settings, filters: dict,
+                   into: list | None = None) -> None:
     """Remember what SessionStart printed for ``session`` (observation ids by their ``#N``,
-    summaries by their request line), so prompt recall does not repeat it."""
+    summaries by their request line), so prompt recall does not repeat it; with ``into``,
+    the items are appended there for the caller to record instead."""
     if not session or not text:
         return
     shown = []
@@ -525,4 +530,7 @@ def record_context(store, session: str, text: str, project: str, settings, filte
         request = one_line(summary.get("request"), 60).rstrip("…")
         if request and request in text:
             shown.append(("summary", summary["id"]))
+    if into is not None:
+        into.extend(shown)
+        return
     store.record_shown(session, shown, time.time())

@@ -179,7 +179,8 @@ def format_status(report: dict) -> str:
     return "\n".join(lines)
 
 
-def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = None) -> dict:
+def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = None,
+                gemini_dir: str | None = None) -> dict:
     """Each agent's hooks as installed: ``{agent: {"installed", "hooks": {event: {...}}}}``."""
     from claude_mem import install, install_codex
     from claude_mem.hook_events import CLAUDE_CODE, rows_for
@@ -194,11 +195,11 @@ def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = N
     return {"claude-code": claude,
             "codex": {"codex_home": codex["codex_home"], "hooks_file": codex["hooks_file"],
                       "installed": codex["installed"], "hooks": codex["events"]},
-            "gemini": install_gemini.status()}
+            "gemini": install_gemini.status(gemini_dir)}
 
 
 def doctor(claude_config_dir: str | None = None, codex_home: str | None = None,
-           viewer: dict | None = None) -> tuple[int, list[str]]:
+           viewer: dict | None = None, gemini_dir: str | None = None) -> tuple[int, list[str]]:
     """(problems, lines): the checks ``claude-mem doctor`` prints; ``viewer`` as in ``status``."""
     from claude_mem import install
     from claude_mem.hook_events import HOOK_EVENTS
@@ -252,7 +253,8 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None,
         if not os.path.exists(python):
             check(False, "", f"{event} hook points at a missing interpreter {python}; re-run install")
             break
-    codex = agent_hooks(claude_config_dir, codex_home)["codex"]
+    agents = agent_hooks(claude_config_dir, codex_home, gemini_dir)
+    codex = agents["codex"]
     if codex["installed"]:
         missing = [e for e, h in codex["hooks"].items() if not h["installed"]]
         check(not missing, f"Codex: all {len(codex['hooks'])} hooks installed in {codex['hooks_file']}",
@@ -264,7 +266,7 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None,
     else:
         lines.append(f"info  Codex: not installed in {codex['codex_home']} "
                      "(`claude-mem install --agent codex` to share this memory with Codex CLI)")
-    gemini = agent_hooks(claude_config_dir, codex_home)["gemini"]
+    gemini = agents["gemini"]
     if gemini["installed"]:
         missing = [e for e, h in gemini["hooks"].items() if not h["installed"]]
         check(not missing, f"Gemini CLI: all {len(gemini['hooks'])} hooks installed in {gemini['settings_file']}",

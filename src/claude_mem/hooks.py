@@ -14,9 +14,12 @@ Contract (every event):
   for the configured sources; an empty memory prints nothing. What it injects (the
   sources, the resume and compact filters) is ``context.session_start_output``. It records
   the ids it showed, so recall at the prompt does not repeat them.
-- UserPromptSubmit, once its prompt is queued, may print the earlier memories the prompt
-  is most likely about (``recall.py``: words only, on the same connection, nothing when
-  nothing clears the relevance floor; ``prompt_recall`` turns it off).
+- UserPromptSubmit may print the earlier memories the prompt is most likely about
+  (``recall.py``: words only, read on the connection the prompt is then queued through,
+  nothing when nothing clears the relevance floor; ``prompt_recall`` turns it off).
+- One write per hook: what SessionStart and UserPromptSubmit showed a session
+  (``shown_memory``, so recall does not repeat it) is committed in the same transaction
+  as the hook's event, after one announcement to the worker (``enqueue``).
 - Private ``<private>`` text and secrets are removed before anything is stored: a cheap
   substring prefilter decides whether the payload must be parsed and cleaned at all, so
   the common case stores the raw text without importing ``json``.
@@ -67,17 +70,21 @@ def read_stdin() -> str:
     return b"".join(chunks).decode("utf-8", "replace").strip()
 
 
-def enqueue(event: str, payload: str, store=None) -> None:
+def enqueue(event: str, payload: str, store=None, shown=None) -> bool:
     """Commit one event to the durable queue (or the spool), then wake/start the worker.
 
     ``store``: a connection this hook already has open (SessionStart reads its context
     through one); otherwise the queue is opened here. Either way it waits for a locked
     database at most ``_HOOK_BUSY_TIMEOUT_MS`` before spooling.
+    ``shown``: ``(session, [(kind, id), ...])``, what this hook showed the session from
+    memory (``store.shown``), committed in the same write transaction as the event: one
+    hook takes the write lock once, right after it announced itself to the worker.
+    Returns True when the event (and ``shown``) went into the database, not the spool.
     """
     from claude_mem.store.driver import sqlite3
 
     received_at = time.time()
-    stored = False
+    stored = in_database = False
     try:
         if store is None:
             from claude_mem.store.queue import open_queue
@@ -94,11 +101,11 @@ def enqueue(event: str, payload: str, store=None) -> None:
         wakeup.announce()
         try:
             try:
-                store.enqueue(event, payload, received_at, cleaned=True)
+                _commit(store, event, payload, received_at, shown)
             except UnicodeEncodeError:  # a lone surrogate that reached us unescaped
                 payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
-                store.enqueue(event, payload, received_at, cleaned=True)
-            stored = True
+                _commit(store, event, payload, received_at, shown)
+            stored = in_database = True
         finally:
             if opened is not None:
                 opened.close()
@@ -111,13 +118,25 @@ def enqueue(event: str, payload: str, store=None) -> None:
         from claude_mem import wakeup
 
         if wakeup.poke():  # a running worker: the common case, without importing control
-            return
+            return in_database
         from claude_mem import control
 
         try:
             control.ensure_worker()
         except OSError as exc:
             log.error(f"{event}: could not wake or start the worker ({exc})")
+    return in_database
+
+
+def _commit(store, event: str, payload: str, received_at: float, shown) -> None:
+    """The event alone is one statement (its own transaction); with ``shown`` items, the
+    event and the items are one ``BEGIN IMMEDIATE`` unit."""
+    if not shown or not shown[0] or not shown[1]:
+        store.enqueue(event, payload, received_at, cleaned=True)
+        return
+    with store.write():
+        store.enqueue(event, payload, received_at, cleaned=True)
+        store.record_shown(shown[0], shown[1], received_at)
 
 
 def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
@@ -137,6 +156,7 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
         return ""
     output = ""
     store = None
+    shown: list = []  # what the context holds, recorded with the event (prompt recall)
     try:
         if os.path.exists(config.db_path()):  # nothing to read yet: context is not imported
             from claude_mem import context
@@ -149,16 +169,18 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
             try:
                 from claude_mem import context
 
-                output = context.session_start_output(payload, settings, store)
+                output = context.session_start_output(payload, settings, store, shown=shown)
             except Exception as exc:  # context is a bonus; recording must still happen
                 log.error(f"SessionStart: context failed: {exc!r}")
+                shown = []
         from claude_mem.privacy import clean_payload
 
         cleaned = clean_payload(raw, settings)
         if cleaned is None:
             log.warning(f"SessionStart: stdin is not valid JSON ({len(raw)} chars), ignored")
             return output
-        enqueue(queue_event(agent, "SessionStart"), cleaned, store)
+        session = str(payload.get("session_id") or "") if isinstance(payload, dict) else ""
+        enqueue(queue_event(agent, "SessionStart"), cleaned, store, shown=(session, shown))
     finally:
         if store is not None:
             store.close()
@@ -204,8 +226,10 @@ def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:
 
 
 def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
-    """Queue the (cleaned) prompt, then look for earlier memory it may be about (recall.py)
-    on the same connection; returns what to print ("" when nothing clears the floor)."""
+    """Look for earlier memory the (cleaned) prompt may be about (recall.py), then queue the
+    prompt and record what recall showed in one write, on one connection; returns what to
+    print ("" when nothing clears the floor, or when what it showed could not be recorded:
+    recall must not repeat itself later in the session)."""
     store = None
     if os.path.exists(config.db_path()):
         try:
@@ -214,21 +238,25 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
             store = open_recall_store(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         except Exception as exc:  # queue it on a connection of its own below
             log.error(f"UserPromptSubmit: cannot open the memory: {exc!r}")
+    output, session, shown = "", "", []
     try:
-        enqueue("UserPromptSubmit", payload, store)
-        if store is None:
-            return ""
-        try:
-            from claude_mem import jsonlite, project, recall
+        if store is not None:
+            # Recall only reads (bounded queries, no lock), and any failure of it is
+            # caught here: the prompt is queued below whatever happens.
+            try:
+                from claude_mem import jsonlite, project, recall
 
-            parsed = jsonlite.loads(payload)
-            if not isinstance(parsed, dict):
-                return ""
-            cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
-            return recall.prompt_context(store, parsed, settings, project.project_name(cwd))
-        except Exception as exc:  # recall is a bonus; the prompt is queued already
-            log.error(f"UserPromptSubmit: recall failed: {exc!r}")
-            return ""
+                parsed = jsonlite.loads(payload)
+                if isinstance(parsed, dict):
+                    cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
+                    session = str(parsed.get("session_id") or "")
+                    output = recall.prompt_context(store, parsed, settings,
+                                                   project.project_name(cwd), shown=shown)
+            except Exception as exc:  # recall is a bonus; the prompt must still be queued
+                log.error(f"UserPromptSubmit: recall failed: {exc!r}")
+                output, shown = "", []
+        recorded = enqueue("UserPromptSubmit", payload, store, shown=(session, shown))
+        return output if recorded else ""
     finally:
         if store is not None:
             store.close()

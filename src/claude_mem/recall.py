@@ -196,8 +196,12 @@ def render(hits: list[dict], budget_chars: int) -> tuple[str, list[dict]]:
     return ("\n".join(parts) if taken else ""), taken
 
 
-def prompt_context(store, payload: dict, settings, project: str) -> str:
-    """The UserPromptSubmit output for this prompt, or "" (see the module contract)."""
+def prompt_context(store, payload: dict, settings, project: str, shown: list | None = None) -> str:
+    """The UserPromptSubmit output for this prompt, or "" (see the module contract).
+
+    ``shown``: a list that receives the ``(kind, id)`` items the output holds, for the
+    caller to record in its own write (the hook: with the queued prompt, one transaction);
+    without it they are recorded here."""
     prompt = str(payload.get("prompt") or "")
     session = str(payload.get("session_id") or "")
     if not prompt.strip() or not session:
@@ -210,7 +214,11 @@ def prompt_context(store, payload: dict, settings, project: str) -> str:
     text, taken = render(hits, budget)
     if not taken:
         return ""
-    store.record_shown(session, [(hit["kind"], hit["id"]) for hit in taken], time.time())
+    items = [(hit["kind"], hit["id"]) for hit in taken]
+    if shown is not None:
+        shown.extend(items)
+    else:
+        store.record_shown(session, items, time.time())
     from claude_mem import jsonlite
 
     return jsonlite.dumps({"hookSpecificOutput": {"hookEventName": "UserPromptSubmit",

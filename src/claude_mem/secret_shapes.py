@@ -38,8 +38,10 @@ over the text to find runs of 12+ letters and digits, then a little Python per r
 
 Long because its one concern is: every shape and every look-alike above is a rule of the
 same detector, and the prefilter's half must see exactly what the redaction's half sees.
+
+No ``from __future__ import annotations``: every hook imports this module, and that import
+is a stdlib module of its own (~0.1 ms); the annotations here evaluate as they are on 3.11.
 """
-from __future__ import annotations
 
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _UPPER = frozenset(_LETTERS[:26])

@@ -163,3 +163,32 @@ def test_a_summary_updated_after_its_push_travels_again(team_db, tmp_path, monke
     assert team_db.query("SELECT count(*) FROM claude_mem.records")[0][0] == 1
     laptop.close()
     desktop.close()
+
+
+def test_the_agent_that_recorded_a_session_travels_with_its_memory(team_db, tmp_path, monkeypatch):
+    """A teammate's Codex session reads as Codex here (not as the default, Claude Code); a
+    record pushed by an older client, which did not say, reads as Claude Code."""
+    from claude_mem.models import Summary
+    from claude_mem.team.sync import sync_once
+
+    (laptop, laptop_settings), (desktop, desktop_settings) = (
+        sharing_store(tmp_path, team_db, alias, monkeypatch) for alias in ("alice", "bob"))
+    with laptop.write():
+        codex = laptop.open_session("codex-1", "billing", "/src/alice/billing", 1.0,
+                                    agent="codex")["id"]
+        claude = laptop.open_session("claude-1", "billing", "/src/alice/billing", 1.5)["id"]
+        laptop.upsert_summary(codex, "billing", 1, Summary("made by codex"), "test", 2.0)
+        laptop.upsert_summary(claude, "billing", 1, Summary("made by claude"), "test", 2.5)
+    assert sync_once(laptop, laptop_settings)["pushed"] == 2
+    bodies = {row[0]: row[1] for row in team_db.query(
+        "SELECT claude_session_id, body->>'agent' FROM claude_mem.records")}
+    assert bodies == {"codex-1": "codex", "claude-1": "claude-code"}
+    # An older client's record: no agent in its body.
+    team_db.query("UPDATE claude_mem.records SET body = body - 'agent'"
+                  " WHERE claude_session_id = 'claude-1' RETURNING 1")
+    assert sync_once(desktop, desktop_settings)["pulled"] == 2
+    agents = {row["claude_session_id"]: row["agent"] for row in desktop.db.execute(
+        "SELECT claude_session_id, agent FROM sessions WHERE member = 'alice'")}
+    assert agents == {"codex-1": "codex", "claude-1": "claude-code"}
+    laptop.close()
+    desktop.close()

@@ -32,9 +32,11 @@ def status_cmd(as_json):
 @click.option("--claude-config-dir", type=click.Path(file_okay=False))
 @click.option("--codex-home", type=click.Path(file_okay=False),
               help="Codex's config folder (default: $CODEX_HOME, else ~/.codex).")
+@click.option("--gemini-dir", type=click.Path(file_okay=False),
+              help="Gemini CLI's config folder (default: ~/.gemini).")
 @click.option("--json", "as_json", is_flag=True,
               help="Each check as {status, message}, and each agent's hooks; exit code as without --json.")
-def doctor_cmd(claude_config_dir, codex_home, as_json):
+def doctor_cmd(claude_config_dir, codex_home, gemini_dir, as_json):
     """Check the installation (Claude Code and Codex CLI) and the data; exit 1 when something
     needs attention."""
     from claude_mem import health
@@ -42,11 +44,11 @@ def doctor_cmd(claude_config_dir, codex_home, as_json):
     from claude_mem.viewer import process
 
     problems, lines = health.doctor(claude_config_dir, codex_home,
-                                    viewer=process.state(config.load()))
+                                    viewer=process.state(config.load()), gemini_dir=gemini_dir)
     if as_json:
         checks = [{"status": line[:6].strip().lower(), "message": line[6:]} for line in lines]
         dump({"ok": not problems, "problems": problems, "checks": checks,
-               "agents": health.agent_hooks(claude_config_dir, codex_home)})
+               "agents": health.agent_hooks(claude_config_dir, codex_home, gemini_dir)})
     else:
         for line in lines:
             click.echo(line)

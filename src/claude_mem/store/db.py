@@ -114,7 +114,8 @@ class Database:
             except OSError:
                 pass
         self.db.row_factory = sqlite3.Row
-        self.db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        # (``timeout`` above is SQLite's busy timeout already: no PRAGMA for it.)
+        self._busy_timeout_ms = int(busy_timeout_ms)
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.execute("PRAGMA synchronous = NORMAL")
         # Deleted content is overwritten, not left in free pages: a forgotten observation
@@ -186,7 +187,10 @@ class Database:
 
     def set_busy_timeout(self, milliseconds: int) -> None:
         """How long a statement waits for a locked database before it fails."""
+        if int(milliseconds) == self.__dict__.get("_busy_timeout_ms"):
+            return  # a hook sets the value it opened with: one statement less
         self.db.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
+        self._busy_timeout_ms = int(milliseconds)
 
     def close(self) -> None:
         turn = self.__dict__.pop("_turn", None)

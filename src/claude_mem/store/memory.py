@@ -171,7 +171,14 @@ def open_context_store(*, busy_timeout_ms: int = 2000):
     from claude_mem.store.shown import ShownRoom
 
     class ContextStore(SessionsRoom, MemoryRoom, QueueRoom, ShownRoom, Database):
-        pass
+        def recent_summaries(self, project: str, limit: int, **filters) -> list[dict]:
+            # SessionStart asks twice (the context, then which summaries it showed): read
+            # once, so both see the same rows and the hook pays for one query.
+            key = (project, limit, filters.get("since"), filters.get("exclude_session"))
+            memo = self.__dict__.setdefault("_summaries", {})
+            if key not in memo:
+                memo[key] = MemoryRoom.recent_summaries(self, project, limit, **filters)
+            return list(memo[key])
 
     return ContextStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
 

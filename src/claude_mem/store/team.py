@@ -35,6 +35,12 @@ _SUMMARY_FIELDS = ("request", "investigated", "learned", "completed", "next_step
 _SUMMARY_LISTS = ("files_read", "files_edited")
 
 
+def _agent_of(rec: dict) -> str:
+    """The agent a pulled record's session was recorded by (older clients did not say)."""
+    agent = (rec.get("body") or {}).get("agent")
+    return agent if isinstance(agent, str) and agent.strip() else "claude-code"
+
+
 def _list(text) -> list:
     try:
         value = json.loads(text or "[]")
@@ -192,7 +198,7 @@ class TeamStore:
         for kind, row_id, _, project_key, name in entries:
             table = "observations" if kind == "observation" else "summaries"
             row = self.db.execute(
-                f"SELECT t.*, s.claude_session_id FROM {table} t JOIN sessions s"
+                f"SELECT t.*, s.claude_session_id, s.agent FROM {table} t JOIN sessions s"
                 f" ON s.id = t.session_id WHERE t.id = ? AND t.member IS NULL", (row_id,)).fetchone()
             if row is None:
                 continue
@@ -200,6 +206,9 @@ class TeamStore:
                              else (_SUMMARY_FIELDS, _SUMMARY_LISTS))
             body = {f: row[f] for f in fields}
             body.update({f: _list(row[f]) for f in lists})
+            # Which coding agent recorded the session travels inside the body: the server's
+            # schema stays as it is, and a teammate on an older version ignores the key.
+            body["agent"] = row["agent"]
             records.append({
                 "uid": f"{machine_id}:{kind[0]}:{row_id}", "kind": kind,
                 "project_key": project_key, "project_name": name, "author": author,
@@ -308,10 +317,10 @@ class TeamStore:
         """The local session row standing for a teammate's session (made on first sight)."""
         self.db.execute(
             "INSERT OR IGNORE INTO sessions (claude_session_id, project, cwd, status, started_at,"
-            " last_activity_at, completed_at, member, machine)"
-            " VALUES (?, ?, '', 'completed', ?, ?, ?, ?, ?)",
+            " last_activity_at, completed_at, member, machine, agent)"
+            " VALUES (?, ?, '', 'completed', ?, ?, ?, ?, ?, ?)",
             (rec["claude_session_id"], project, rec["created_at"], rec["updated_at"],
-             rec["updated_at"], who, where))
+             rec["updated_at"], who, where, _agent_of(rec)))
         return self.db.execute("SELECT id FROM sessions WHERE claude_session_id = ?",
                                (rec["claude_session_id"],)).fetchone()[0]
 
