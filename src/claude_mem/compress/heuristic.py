@@ -266,8 +266,14 @@ class HeuristicCompressor:
         names = extract.symbols(content, path)
         if names:
             facts.append("Symbols: " + ", ".join(names[:LIST_LIMIT]))
-        headings = [one_line(line.strip(), 160) for line in lines if line.lstrip().startswith("#")][:4]
+        is_doc = bool(DOC_FILE.search(path))
+        headings = [one_line(line.strip(), 160) for line in lines
+                    if line.lstrip().startswith("#")][:10 if is_doc else 4]
         facts += headings if not names else []
+        if is_doc:
+            # A document the model wrote (a CLAUDE.md, a report, a plan) is its own summary
+            # of what it found: its fact-bearing lines (commands, names, versions, figures).
+            facts += [f"Content: {line}" for line in extract.report_lines(content, limit=6)]
         if len(facts) == 1:
             facts += [one_line(line.strip(), 160) for line in lines[:3]]
         patch = response.get("structuredPatch") if isinstance(response, dict) else None

@@ -102,7 +102,7 @@ NEXT_WORDS = re.compile(
     r"not yet|when you)\b", re.I)
 
 
-NOTES_LIMIT = 1800
+NOTES_LIMIT = 2400
 
 
 def _facts(obs, tag: str) -> list[str]:
@@ -199,6 +199,7 @@ def _merged_edits(observations) -> list[str]:
             entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"],
                                            "change": ""})
             entry["change"] = entry["change"] or first_fact(obs, "Change")
+            entry["content"] = _facts(obs, "Content") or entry.get("content") or []
             if path not in order:
                 order.append(path)
             entry["edits"] += 1
@@ -211,6 +212,9 @@ def _merged_edits(observations) -> list[str]:
     lines = []
     for path in order:
         entry = info[path]
+        if entry.get("content"):  # a document written: what it says, in its own lines
+            lines.append(entry["title"] + " — " + one_line("; ".join(entry["content"][:3]), 300))
+            continue
         if entry["edits"] == 1 and not entry["names"]:
             lines.append(entry["title"])
             continue
@@ -307,7 +311,8 @@ def _bounded_reply(reply: str) -> str:
     """The final reply kept as notes: blank lines and table rules squeezed, then bounded."""
     lines = []
     for line in str(reply or "").splitlines():
-        if not line.strip() or re.match(r"^\s*\|?[\s:|-]+\|?\s*$", line):
+        # Blank lines, table rules and code fences cost budget and say nothing.
+        if not line.strip() or re.match(r"^\s*\|?[\s:|-]+\|?\s*$|^\s*(```|~~~)\w*\s*$", line):
             continue
         lines.append(line.rstrip())
     text = "\n".join(lines)
