@@ -360,3 +360,27 @@ def test_a_written_source_file_says_what_it_is_jsdoc_and_moduledoc_too():
     assert observations[0]["title"] == ("Created src/types/scenario.ts: Scenario — Scenario type definitions "
                                         "for the test agent")
     assert observations[1]["title"] == "Created lib/app/renderer.ex: App.Renderer, render — Renders transcript rows."
+
+
+def test_a_document_the_model_writes_keeps_what_it_says():
+    doc = ("# CLAUDE.md\n\nThis file guides Claude Code in this repository.\n\n## Commands\n\n"
+           "- `pnpm dev` starts the viewer on port 3400\n- `pnpm test` runs vitest (212 tests)\n\n"
+           "## Architecture\n\n- **Next.js 15** app router; transcripts parsed in `src/lib/parse.ts`\n")
+    write = _tool("Write", {"file_path": f"{CWD}/CLAUDE.md", "content": doc}, {"type": "create"})
+    summary, observations = _summary([write], request="/init")
+    facts = observations[0]["facts"]
+    assert "## Commands" in facts and "## Architecture" in facts
+    assert "Content: `pnpm dev` starts the viewer on port 3400" in facts
+    assert observations[0]["title"] == "Created CLAUDE.md"  # the title stays short
+    line = summary.completed.splitlines()[0]
+    assert line.startswith("- Created CLAUDE.md — ") and "`pnpm test` runs vitest (212 tests)" in line
+
+
+def test_a_subagent_late_in_a_long_request_still_reaches_investigated():
+    reads = [_tool("Read", {"file_path": f"{CWD}/src/m{n}.py"},
+                   {"type": "text", "file": {"filePath": f"{CWD}/src/m{n}.py", "content": f"x = {n}\n"}}, f"r{n}")
+             for n in range(8)]
+    task = _tool("Task", {"description": "Audit token handling"},
+                 {"content": [{"type": "text", "text": "- `TokenCache.evict` never runs: the TTL is 0\n"}]}, "t")
+    summary, _ = _summary(reads + [task], request="Audit the token store")
+    assert summary.investigated.startswith("- Delegated: Audit token handling → `TokenCache.evict` never runs")

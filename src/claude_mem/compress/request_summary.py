@@ -59,13 +59,16 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
         # what came of the request.
         completed.append(next((x for x in sentences if not _interjection(x)), sentences[0]))
 
-    investigated = dedupe(_finding(o) for o in observations
-                           if o.get("type") == "discovery" and not is_failure(o)
-                           and "command" not in o.get("concepts", []))
-    investigated = list(investigated)[:4] + [o["title"] for o in observations
-                                             if "command" in o.get("concepts", [])
-                                             and o.get("type") == "discovery"
-                                             and not is_failure(o) and "test" not in o.get("concepts", [])][-3:]
+    looked = [o for o in observations if o.get("type") == "discovery" and not is_failure(o)
+              and "command" not in o.get("concepts", [])]
+    # Subagents' findings first, wherever they came in the request (work done out of
+    # sight has no other summary), then the first looks, then the last commands' findings.
+    delegated = [_finding(o) for o in looked if "subagent" in o.get("concepts", [])][:4]
+    investigated = delegated + list(dedupe(_finding(o) for o in looked
+                                           if "subagent" not in o.get("concepts", [])))[:4]
+    investigated += [o["title"] for o in observations
+                     if "command" in o.get("concepts", []) and o.get("type") == "discovery"
+                     and not is_failure(o) and "test" not in o.get("concepts", [])][-3:]
 
     next_steps = []
     for obs in observations:
@@ -82,7 +85,7 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
         request = f"{request.strip()} (continuing: {goal.strip()})" if request.strip() else goal
     return Summary(
         request=one_line(request or "(no prompt recorded)", 1000),
-        investigated=_join(dedupe(investigated), 7),
+        investigated=_join(dedupe(investigated), 10),
         learned=_join(dedupe(learned), 8),
         completed=_join(dedupe(completed), 18),
         next_steps=_join(dedupe(next_steps), 5),
