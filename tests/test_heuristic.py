@@ -384,3 +384,16 @@ def test_a_subagent_late_in_a_long_request_still_reaches_investigated():
                  {"content": [{"type": "text", "text": "- `TokenCache.evict` never runs: the TTL is 0\n"}]}, "t")
     summary, _ = _summary(reads + [task], request="Audit the token store")
     assert summary.investigated.startswith("- Delegated: Audit token handling → `TokenCache.evict` never runs")
+
+
+def test_a_long_request_in_words_is_not_cut_down_to_an_error_line():
+    from claude_mem.compress.request_summary import _with_pasted_error
+
+    request = ("Please orchestrate the CLAUDE.md update for this repository.\n"
+               "1. Read the existing docs and the package manifest first.\n"
+               "2. If a command is missing from the docs, add it with what it does.\n"
+               "3. If the tests fail, do not touch them: report which ones and why.\n"
+               "4. Keep the architecture section short and name the main modules.\n"
+               "5. Write everything in English, even though this prompt mentions the team in Tokyo.\n"
+               "6. Finish with a list of what you could not verify.\n")
+    assert _with_pasted_error(request) == request

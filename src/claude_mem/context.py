@@ -84,16 +84,14 @@ def _section(label: str, value: str, room: int) -> list[str]:
     return out if len(out) > 1 else []
 
 
-def request_line(summary: dict) -> str:
-    return _one_line(summary.get("request"), 400)
-
-
 def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) -> list[str]:
     lines = [
         f"## Latest work — {when(summary.get('updated_at'))}"
         f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})"
         + agent_tag(summary, mixed) + whose(summary, "updated_at"),
-        f"**Request:** {request_line(summary)}",
+        # A long request (a pasted plan, an orchestrator's instructions) sets the thread:
+        # with a larger budget more of it is kept.
+        f"**Request:** {_one_line(summary.get('request'), max(400, min(1000, budget // 8)))}",
     ]
     room = budget - sum(len(line) + 1 for line in lines)
     edited = summary.get("files_edited") or []

@@ -38,6 +38,7 @@ BUG_WORDS = re.compile(
 REFACTOR_WORDS = re.compile(r"\b(refactor\w*|renam\w*|clean\s*up|extract\w*|simplif\w*|reorgani[sz]\w*|move)\b", re.I)
 FEATURE_WORDS = re.compile(r"\b(add\w*|implement\w*|creat\w*|support\w*|new|introduc\w*|build)\b", re.I)
 DOC_FILE = re.compile(r"(\.(md|rst|txt|adoc)$|(^|/)(CHANGELOG|README|LICENSE|NOTICE|AUTHORS)[^/]*$)", re.I)
+TEST_RUNNER = re.compile(r"\b(test|tests|pytest|unittest|tox|nox|jest|vitest|mocha|rspec|phpunit|ctest|spec)\b")
 EXIT_CODE = re.compile(r"^Exit code (\d+)", re.I)
 REDIRECT = re.compile(r"(?<![<>&\d=-])>>?\s*([^\s;&|<>()'\"]+)")
 
@@ -449,8 +450,9 @@ class HeuristicCompressor:
         errors = [one_line(re.sub(r"^E\s+", "", l.strip()), 200) for l in lines
                   if re.search(r"(Error|Exception|error:|^E\s|fatal:|panicked|FAILED)", l)]
         facts += errors[:4] or [one_line(line, 200) for line in lines[-3:]]
-        if event.tool_name == "Bash" and CHECK_COMMAND.search(core):
+        if event.tool_name == "Bash" and CHECK_COMMAND.search(core) and not TEST_RUNNER.search(core):
             # A linter or type checker that exits non-zero: its findings say where and what.
+            # (A test run's ``path:line: in <module>`` lines are stack frames, not findings.)
             facts += [f"Problem: {p}" for p in extract.diagnostics(lines)]
         files = dedupe(self.rel(m, ctx) for m in re.findall(r"([\w./-]+\.\w+):\d+", error))
         return dict(type="discovery", title=title, subtitle=one_line(data.get("description") or "", 120),

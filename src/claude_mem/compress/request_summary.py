@@ -124,10 +124,19 @@ def _with_pasted_error(request: str, head: int = 240) -> str:
     (which a one-line rendering of the request would otherwise cut away)."""
     if len(request) <= 2 * head:
         return request
-    why = extract.cause(request.splitlines())
-    if not why or why in request[:head]:
-        return request
+    lines = request.splitlines()
+    why = extract.cause(lines)
+    if not why or why in request[:head] or not _looks_like_log(lines):
+        return request  # a long request in words ("if the tests fail, …") is kept as it is
     return f"{request[:head].rstrip()} … {why}"
+
+
+def _looks_like_log(lines) -> bool:
+    """Most lines carry figures inside them (times, sizes, counts, line numbers), as a tool's
+    output does; a list of instructions numbers its lines at their start only."""
+    body = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line) for line in lines if line.strip()]
+    with_figures = [line for line in body if re.search(r"\d", line)]
+    return len(body) >= 6 and len(with_figures) >= len(body) / 2
 
 
 def _finding(obs) -> str:
@@ -216,7 +225,8 @@ def _merged_edits(observations) -> list[str]:
     for path in order:
         entry = info[path]
         if entry.get("content"):  # a document written: what it says, in its own lines
-            lines.append(entry["title"] + " — " + one_line("; ".join(entry["content"][:3]), 300))
+            said = "; ".join(c.rstrip(" ;") for c in entry["content"][:3])
+            lines.append(entry["title"] + " — " + one_line(said, 300))
             continue
         if entry["edits"] == 1 and not entry["names"]:
             lines.append(entry["title"])
