@@ -154,9 +154,60 @@ def test_lock_tracing_records_holds_only_when_asked(tmp_path):
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
     lines = trace.read_text().splitlines()
     assert lines, "a 10 ms write unit must be traced"
-    pid, at, held, what = lines[-1].split(" ", 3)
+    pid, at, held, cpu, waited, what = lines[-1].split(" ", 5)
     assert int(pid) > 0 and float(at) > 0 and float(held) >= 1.0 and what
+    # The unit slept: it held the lock without working on a CPU or waiting for one.
+    assert 0 <= float(cpu) < float(held) and 0 <= float(waited) <= float(held)
     trace.unlink()
     env.pop("CLAUDE_MEM_LOCK_TRACE")
     subprocess.run([sys.executable, "-c", code], env=env, check=True)
     assert not trace.exists()
+
+
+def _statements(store, *starts: str) -> list[str]:
+    """The statements beginning with one of ``starts`` that the store's connection runs
+    from now on, in order (SQLite's own trace; it repeats a statement once per trigger
+    program it runs, so repeats in a row count once)."""
+    seen: list[str] = []
+
+    def heard(sql: str) -> None:
+        if sql.startswith(starts) and (not seen or seen[-1] != sql):
+            seen.append(sql)
+
+    store.db.set_trace_callback(heard)
+    return seen
+
+
+def test_a_forget_step_ends_on_its_clock_after_a_costly_row():
+    with Store(config.db_path()) as store:
+        _fill(store, "big", 4, 50)
+        slow = store.db.execute("SELECT id FROM observations WHERE title LIKE 'big edit 1 7 %'"
+                                ).fetchone()[0]
+        # A row whose delete costs more than a whole step (a stand-in for a long text's
+        # search-index terms): its step must end right after it, not go on by its count.
+        store.db.create_function("costly", 1, lambda rid: time.sleep(0.06) or 0)
+        store.db.execute("CREATE TEMP TRIGGER slow_delete AFTER DELETE ON observations"
+                         f" WHEN old.id = {slow} BEGIN SELECT costly(old.id); END")
+        seen = _statements(store, "BEGIN", "COMMIT", "DELETE FROM observations")
+        assert store.forget_project("big")["observations"] == 200
+        store.db.set_trace_callback(None)
+        deletes = [i for i, sql in enumerate(seen) if sql.startswith("DELETE")]
+        assert len(deletes) > 1
+        # The delete that took the costly row is the last of its transaction.
+        costly_at = next(i for i in deletes if slow in json.loads(seen[i].split("'")[1]))
+        assert seen[costly_at + 1] == "COMMIT"
+        # Every step is several deletes and a step ends with its clock, then the next one
+        # begins: all 200 rows went, each in exactly one delete.
+        taken = [i for d in deletes for i in json.loads(seen[d].split("'")[1])]
+        assert len(taken) == len(set(taken)) == 200
+        per_step, count = [], 0
+        for sql in seen:
+            if sql == "COMMIT":
+                per_step.append(count)
+                count = 0
+            elif sql.startswith("DELETE"):
+                count += 1
+        assert max(per_step) > 1 and sum(per_step) == len(deletes)
+        assert store.project_row_count("big") == 0
+        store.db.execute("INSERT INTO observations_fts(observations_fts, rank)"
+                         " VALUES ('integrity-check', 1)")

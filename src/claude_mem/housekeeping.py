@@ -17,6 +17,10 @@ a pass that did something, ``when_idle()`` after one that did not, and sleeps at
   turn with other processes' steps (``budget.StepTurn``), the lock then free for
   ``budget.gap``; once nothing is left the next look comes ``MAINTENANCE_INTERVAL`` later.
   An older file is converted to incremental auto-vacuum once, when the queue is empty.
+- The search index is merged here, not inside commits (``store.index_merge``): the
+  worker turns FTS5's automerge off when it starts, and takes a step of merging after
+  every pass that stored something and while idle until nothing is left, in turn with
+  other processes' steps and never while a hook is about to write.
 - Prompt recall's record of what each session was shown (``store.shown``) loses rows older
   than ``SHOWN_KEEP_SECONDS`` every ``MAINTENANCE_INTERVAL``: here, so no hook pays for it.
 - Nothing here raises: housekeeping must never stop the worker (failures are logged).
@@ -46,9 +50,19 @@ class Housekeeping:
         # When to truncate the WAL: set once work is done, cleared once it has been
         # truncated; None means nothing new to scrub.
         self.scrub_due_at: float | None = None
+        # Whether the search index may have segments to merge (an older file may have
+        # some waiting, so look once at the start).
+        self.merge_due = True
+        try:
+            if store.defer_index_merges():
+                log.info("the search index is merged by the worker now, in steps")
+        except Exception as exc:  # noqa: BLE001 - see the module docstring
+            log.warning(f"turning the search index's automerge off failed: {exc!r}")
 
     def after_work(self) -> None:
         self.scrub_due_at = time.monotonic() + SCRUB_AFTER_QUIET_SECONDS
+        self.merge_due = True
+        self.merge_index()
         try:
             if (os.path.getsize(config.db_path() + "-wal") > CHECKPOINT_BYTES
                     and not self.presence.waiting()):
@@ -63,7 +77,21 @@ class Housekeeping:
             self.scrub_due_at = (None if self.store.scrub_files()
                                  else time.monotonic() + SCRUB_AFTER_QUIET_SECONDS)
         self.forget_old_shown()
+        self.merge_index()
         self.give_space_back()
+
+    def merge_index(self) -> None:
+        """A step of merging the search index, when there may be some to do, it is our
+        turn and no hook is about to write (the next call comes after the gap)."""
+        if not self.merge_due or self.presence.waiting():
+            return
+        try:
+            more = self.store.merge_index_step(wait=False)
+        except Exception as exc:  # noqa: BLE001 - see the module docstring
+            log.warning(f"merging the search index failed: {exc!r}")
+            more = False
+        if more is not None:  # None: another process's step (or our gap): look again later
+            self.merge_due = more
 
     def forget_old_shown(self) -> None:
         now = time.monotonic()
@@ -80,6 +108,8 @@ class Housekeeping:
         """Seconds until the next thing to do here."""
         now = time.monotonic()
         wait = max(0.0, self.next_step_at - now)
+        if self.merge_due:
+            wait = min(wait, budget.MIN_GAP_S)
         if self.scrub_due_at is not None:
             wait = min(wait, max(0.02, self.scrub_due_at - now))
         return wait

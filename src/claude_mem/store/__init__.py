@@ -18,6 +18,7 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``feed``       the viewer's live feed: what was stored after a cursor
 - ``postgres``   the team's PostgreSQL store (not imported here: psycopg is an extra)
 - ``forgetting`` ``claude-mem forget``: deletes, then the bytes leave the files
+- ``index_merge`` the search index's merges, out of the commits, in steps (lock budget)
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
                  queueing of a replayed session, copying rows from elsewhere
 

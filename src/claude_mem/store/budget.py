@@ -14,6 +14,13 @@ Contract:
   rate is remembered between steps (items per second, smoothed) and the next size aims at
   ``STEP_MS``; it grows at most fourfold a step, so one cheap step cannot make the next
   one long.
+- ``Steps(first, aim_ms=...)`` can aim at a fraction of a step instead: the size of one
+  statement of several inside a step (see ``StepClock``).
+- ``StepClock()``, started once a step holds the lock: ``over()`` is True once the step
+  has held it ``STEP_MS``. A step made of several small statements ends on that clock, not
+  on a guess of how many items fit: one unexpectedly costly item (a long observation's
+  search-index terms) or a moment the process was preempted then ends the step early
+  instead of making it long.
 - ``pause(held_seconds)`` sleeps the gap after a step that held the lock that long.
 - ``StepTurn(db_path)``: whose turn it is to take a step, across processes. Two
   housekeepers each leaving gaps (the worker giving space back after a ``forget`` while
@@ -53,9 +60,11 @@ def pause(held_seconds: float) -> None:
 class Steps:
     """How many items of one kind of work fit in a step of ``STEP_MS`` (see the module doc)."""
 
-    def __init__(self, first: int = 64, least: int = 1, most: int = 1_000_000):
+    def __init__(self, first: int = 64, least: int = 1, most: int = 1_000_000,
+                 aim_ms: float = STEP_MS):
         self.next = max(least, first)
         self.least, self.most = least, most
+        self.aim_ms = aim_ms
         self.rate: float | None = None  # items per second, smoothed
 
     def size(self) -> int:
@@ -68,8 +77,20 @@ class Steps:
         self.rate = rate if self.rate is None else 0.5 * self.rate + 0.5 * rate
         # Aim at the slower of the two (the last step, the smoothed one): a step that
         # took long is believed at once, a fast one only gradually.
-        aim = min(rate, self.rate) * STEP_MS / 1000
+        aim = min(rate, self.rate) * self.aim_ms / 1000
         self.next = int(max(self.least, min(self.most, 4 * items, aim)))
+
+
+class StepClock:
+    """Started when a step has the lock; ``over()`` once it has held it ``STEP_MS``."""
+
+    __slots__ = ("ends",)
+
+    def __init__(self, ms: float = STEP_MS):
+        self.ends = time.perf_counter() + ms / 1000
+
+    def over(self) -> bool:
+        return time.perf_counter() >= self.ends
 
 
 class StepTurn:

@@ -11,8 +11,11 @@ Contract:
   never decodes a list column.
 - Lock tracing (benches only): with ``CLAUDE_MEM_LOCK_TRACE`` set to a file path, every
   write unit and every statement that takes the write lock on its own (``locked``) appends
-  ``<pid> <unix time> <milliseconds held> <what>`` to that file when it held the lock 1 ms or more.
-  ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
+  ``<pid> <unix time> <ms held> <ms on a CPU> <ms waiting for a CPU> <what>`` to that file
+  when it held the lock 1 ms or more. The two CPU figures (this thread's, from Linux's
+  ``/proc/thread-self/schedstat``; elsewhere CPU time only and 0) tell a hold that did
+  work from one whose process was runnable but preempted by other programs, or blocked
+  on the disk (what is left of the hold). ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
   ``write()`` hands out the untimed unit.
 """
 
@@ -152,6 +155,7 @@ class Database:
         at a time (``PRAGMA incremental_vacuum(N)`` frees one page a step): ``execute``
         steps it once, so it runs through ``executescript``, which steps it to the end."""
         started = time.perf_counter()
+        sched = _sched() if _LOCK_TRACE is not None else None
         try:
             if to_the_end:
                 self.db.executescript(sql + ";")
@@ -159,7 +163,7 @@ class Database:
             return self.db.execute(sql).fetchall()
         finally:
             if _LOCK_TRACE is not None:
-                trace_hold(started, what or sql)
+                trace_hold(started, what or sql, sched)
 
     def housekeeping_step(self, wait: bool = True):
         """``with store.housekeeping_step(wait) as mine:`` one step of long work, in turn
@@ -233,11 +237,26 @@ class Database:
     def __exit__(self, *exc):
         self.close()
 
-def trace_hold(started: float, what: str) -> None:
-    """Append one lock hold to the trace file (see the module docstring)."""
+def _sched() -> tuple[float, float]:
+    """This thread's milliseconds on a CPU and waiting for one, so far (lock tracing)."""
+    try:
+        with open("/proc/thread-self/schedstat", "rb") as fh:
+            fields = fh.read().split()
+        return int(fields[0]) / 1e6, int(fields[1]) / 1e6
+    except (OSError, ValueError, IndexError):
+        return time.thread_time() * 1000, 0.0
+
+
+def trace_hold(started: float, what: str, sched: tuple[float, float] | None = None) -> None:
+    """Append one lock hold to the trace file (see the module docstring); ``sched`` is
+    ``_sched()`` when the hold began."""
     held = (time.perf_counter() - started) * 1000
     if _LOCK_TRACE is None or held < 1.0:
         return
+    cpu = waited = 0.0
+    if sched is not None:
+        now = _sched()
+        cpu, waited = now[0] - sched[0], now[1] - sched[1]
     import sys
 
     caller = sys._getframe(2)
@@ -246,7 +265,8 @@ def trace_hold(started: float, what: str) -> None:
         if caller.f_code.co_filename != __file__:
             where.append(caller.f_code.co_name)
         caller = caller.f_back
-    line = f"{os.getpid()} {time.time():.3f} {held:.2f} {what or '/'.join(where)}\n".encode()
+    line = (f"{os.getpid()} {time.time():.3f} {held:.2f} {cpu:.2f} {waited:.2f} "
+            f"{what or '/'.join(where)}\n").encode()
     try:
         fd = os.open(_LOCK_TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -279,11 +299,12 @@ class _WriteTransaction:
 class _TimedWriteTransaction(_WriteTransaction):
     """A write unit whose lock hold (BEGIN IMMEDIATE returned .. COMMIT returned) is traced."""
 
-    __slots__ = ("started",)
+    __slots__ = ("started", "sched")
 
     def __enter__(self):
         db = super().__enter__()
         self.started = time.perf_counter()
+        self.sched = _sched()
         return db
 
     def __exit__(self, exc_type, exc, tb):
@@ -291,7 +312,7 @@ class _TimedWriteTransaction(_WriteTransaction):
             return super().__exit__(exc_type, exc, tb)
         finally:
             if self.outermost:
-                trace_hold(self.started, "")
+                trace_hold(self.started, "", self.sched)
 
 
 def observation_dict(row) -> dict:

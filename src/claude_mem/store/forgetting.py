@@ -27,6 +27,8 @@ FTS_TABLES = ("observations_fts", "summaries_fts", "user_prompts_fts")
 
 # At most this many merge steps per index (see ``merge_search_index``).
 _MERGE_STEPS = 400
+# At most this many levels added to an index by one ``forget`` (see ``merge_search_index``).
+_MAX_NEW_LEVELS = 8
 
 _COUNTS = ("sessions", "prompts", "observations", "summaries", "queued")
 
@@ -94,19 +96,27 @@ class ForgetRoom:
             " END AS sid FROM pending ORDER BY id") if row[1] in claude_ids]
 
     def _delete_ids(self, table: str, ids: list[int]) -> int:
-        """``DELETE FROM table WHERE id IN ids``, in steps of about ``budget.STEP_MS``."""
-        steps = budget.Steps(first=10)
+        """``DELETE FROM table WHERE id IN ids``, in steps of about ``budget.STEP_MS``.
+
+        A step is several small deletes, ended by its clock (``budget.StepClock``): the
+        cost of a row varies with its text (every term leaves the search index), so a
+        step sized by a count alone ran past the budget now and then."""
+        per_statement = budget.Steps(first=4, most=64, aim_ms=budget.STEP_MS / 8)
         deleted = 0
         start = 0
         while start < len(ids):
-            chunk = ids[start:start + steps.size()]
             with self.housekeeping_step(), self.write():
-                began = time.perf_counter()
-                deleted += self.db.execute(
-                    f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                    (_json_list(chunk),)).rowcount
-            steps.done(len(chunk), time.perf_counter() - began)
-            start += len(chunk)
+                # The commit adds its own work (it writes the search index's deletions),
+                # so the statements stop a quarter early.
+                clock = budget.StepClock(budget.STEP_MS * 0.75)
+                while start < len(ids) and not clock.over():
+                    chunk = ids[start:start + per_statement.size()]
+                    began = time.perf_counter()
+                    deleted += self.db.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                        (_json_list(chunk),)).rowcount
+                    per_statement.done(len(chunk), time.perf_counter() - began)
+                    start += len(chunk)
         return deleted
 
     def _delete_marks(self, session_ids: list[int]) -> None:
@@ -136,14 +146,19 @@ class ForgetRoom:
         the new segments and never finishes, and on SQLite 3.40 about a thousand such steps
         corrupted the index (reproduced: its structure record grew with every step). So it
         stops once it has merged twice the pages the index had when it began (all of the
-        old segments have then been through a merge), after ``_MERGE_STEPS`` steps, or once
-        that record has doubled; what is left is merged by FTS5's own automerge as the
-        index grows, and by the next ``forget``.
+        old segments have then been through a merge), after ``_MERGE_STEPS`` steps, once
+        that record has doubled, or once the index has ``_MAX_NEW_LEVELS`` more levels: a
+        negative merge that finds segments on more than one level puts them all on a new
+        level above the others, and levels are never taken away (one ``forget`` beside a
+        draining worker left the observations index with 230 levels, and FTS5's automerge
+        then did 64 pages of work per level inside a single commit). What is left is
+        merged in steps by the worker (``store.index_merge``) and by the next ``forget``.
         """
         complete = True
         for table in FTS_TABLES:
             steps = budget.Steps(first=16, least=4, most=4096)
             first_size = self._fts_structure_size(table)
+            first_levels = self.index_levels(table)
             enough = 2 * self.db.execute(f"SELECT count(*) FROM {table}_data").fetchone()[0] + 16
             merged = 0
             for _ in range(_MERGE_STEPS):
@@ -161,7 +176,8 @@ class ForgetRoom:
                 merged += pages
                 if changed < 2:
                     break
-                if self._fts_structure_size(table) > 2 * first_size + 1024:
+                if (self._fts_structure_size(table) > 2 * first_size + 1024
+                        or self.index_levels(table) > first_levels + _MAX_NEW_LEVELS):
                     complete = False
                     break
             else:

@@ -61,9 +61,10 @@ class ImportRoom:
     def commit_staged(self) -> tuple[int, int]:
         """Move the staged rows to the queue, in order; ``(rows, highest id)``.
 
-        In steps of about ``budget.STEP_MS`` of holding the write lock, taken in turn with
-        other housekeeping (``budget``): a long session staged at once is thousands of
-        rows, and hooks must not wait for them. A crash between steps leaves the first
+        In steps of about ``budget.STEP_MS`` of holding the write lock (several inserts
+        each, ended by the step's clock), taken in turn with other housekeeping
+        (``budget``): a long session staged at once is thousands of rows, and hooks must
+        not wait for them. A crash between steps leaves the first
         steps queued; the import, run again, sees them as what memory already has.
         """
         exists = self.db.execute(
@@ -73,19 +74,21 @@ class ImportRoom:
         bounds = self.db.execute("SELECT MIN(seq), MAX(seq) FROM temp.import_staging").fetchone()
         count = last = 0
         if bounds[0] is not None:
-            steps = budget.Steps(first=64)
+            per_statement = budget.Steps(first=16, aim_ms=budget.STEP_MS / 4)
             seq, end = bounds
             while seq <= end:
-                size = steps.size()
                 with self.housekeeping_step(), self.write():
-                    began = time.perf_counter()
-                    count += self.db.execute(
-                        "INSERT INTO pending (event, payload, received_at) SELECT event, payload,"
-                        " received_at FROM temp.import_staging WHERE seq >= ? AND seq < ?"
-                        " ORDER BY seq", (seq, seq + size)).rowcount
+                    clock = budget.StepClock()
+                    while seq <= end and not clock.over():
+                        size = per_statement.size()
+                        began = time.perf_counter()
+                        count += self.db.execute(
+                            "INSERT INTO pending (event, payload, received_at) SELECT event,"
+                            " payload, received_at FROM temp.import_staging WHERE seq >= ?"
+                            " AND seq < ? ORDER BY seq", (seq, seq + size)).rowcount
+                        per_statement.done(size, time.perf_counter() - began)
+                        seq += size
                     last = self.db.execute("SELECT MAX(id) FROM pending").fetchone()[0] or 0
-                steps.done(size, time.perf_counter() - began)
-                seq += size
         self.discard_staged()
         return count, last
 

@@ -3,10 +3,19 @@
 Contract: FTS5 tables (kept in sync by triggers, see ``migrations``) searched best first.
 A query in plain words means "any of these words, ranked" (``query_terms``): stop words
 ("why", "did", "the" ...) are dropped unless nothing else is left, each remaining word is
-quoted (so user text is never FTS syntax) and the words are joined with OR; a row holding
-more of them, and rarer ones, ranks higher (bm25 sums over the words it holds). Text in
+quoted (so user text is never FTS syntax) and the words are joined with OR. Text in
 double quotes stays one exact phrase, and a trailing ``*`` keeps its prefix meaning
 (``pars*``). The porter tokenizer already folds stems (``failing`` finds ``failed``).
+
+Ranking (``search``): a question names a few things; the row that answers it usually
+names several of them, while a row that repeats one of them is usually beside the point.
+So with several words, a row's score is ``COVERAGE_WEIGHT`` times the share of the
+query's weight it holds (each distinct word weighted by its idf over the kinds searched,
+as bm25 weighs words) plus its bm25 relative to the best candidate's (at most 1): a row
+holding more of the rarer words comes first, and bm25 (column weights: an observation's
+title counts most) orders rows that hold as much. One word: bm25 alone. Candidates are
+each kind's best ``RERANK_POOL`` rows by bm25 (only ids and scores are read), which words
+each holds is asked of the index (``_held``), and only the final ``limit`` rows are read.
 
 Every hit is a dict with ``kind`` (observation|summary|prompt), ``id``, ``score`` (lower
 is better), ``title`` and ``text`` (the stored text the words were matched against: for
@@ -17,20 +26,23 @@ How it stays fast at a million rows: FTS5's ``bm25()`` needs, for every query te
 pass over all rows holding that term (for its idf) and then a score for every match, so
 its cost grows with the number of matches: a word in a fifth of all rows took seconds at
 1M observations. So the ranking depends on how common the words are, which costs one
-bounded probe per word (the newest ``EXACT_RANK_MAX_MATCHES + 1`` row ids, in the index):
-- the rare words (at most that many matches) are ranked by exact weighted bm25 over any
-  of them; each common word a ranked row also holds lifts it a little (``COMMON_LIFT``:
-  a common word's idf is small, so it counts less than a rare one, as in bm25). Rows that
-  hold only common words come after them, as below;
+bounded probe per word (the newest ``EXACT_RANK_MAX_MATCHES + 1`` row ids, in the index;
+``term_frequency`` estimates a common word's count from how far back they reach):
+- the rare words (at most that many matches) give the candidates, by exact weighted bm25
+  over any of them; a common word only counts in what a candidate holds (tested as
+  ``common AND (rare words)``, which walks the rare words' short lists). Rows that hold
+  only common words come after them, as below;
 - every word is common: relevance tiers, newest first within each tier: the entries
   whose main column (an observation's title, a summary's request) holds every word, then
   those holding every word anywhere, then those holding any of them. Each tier is read
   from the index in row-id order and stops at ``limit`` rows, so its cost does not
   depend on how many rows match.
-Hits of all kinds are merged by ``score``; tiered hits of an all-common query carry
-scores below every bm25 score (bm25 of a real match is never below ``TIER_SCORE``), first
-tier first; the common-word rows after a ranked list carry scores above every bm25 score.
+``search_terms`` (prompt recall's path, one kind, its own relevance floor) keeps the
+earlier ranking: bm25 of the rare words, each common word a row also holds lifting it
+(``COMMON_LIFT``), tiered scores below every bm25 score (``TIER_SCORE``).
 """
+
+import math
 
 from claude_mem.store.db import observation_dict, summary_dict, with_agents
 from claude_mem.store.driver import sqlite3
@@ -138,16 +150,52 @@ TIER_SCORE = -1.0e6
 COMMON_LIFT = 0.3
 # How many of the rare words' best rows are looked at when common words lift them.
 LIFT_POOL = 100
+# How many of each kind's best rows by bm25 a query of several words ranks by coverage.
+RERANK_POOL = 100
+# How much holding all of a question's words counts against bm25 (relative to the best
+# row's bm25, at most 1): more than the whole of it, so a row holding more of the rare
+# words comes first; set on the tune questions of bench/recall.py (1.0-2.0 did as well).
+COVERAGE_WEIGHT = 1.5
+
+
+def _idf(rows: int, matches: int) -> float:
+    """bm25's inverse document frequency of a word held by ``matches`` of ``rows`` rows."""
+    return math.log(1.0 + (rows - matches + 0.5) / (matches + 0.5))
+
+
+class _Found:
+    """A candidate row of a search: kind, id, its bm25 (None when it came from a tier),
+    the hit dict when already read (tiers), its final score and its place in the pool."""
+
+    __slots__ = ("kind", "id", "bm25", "hit", "score", "order", "searched", "holds_all")
+
+    def __init__(self, kind: str, rowid: int, *, bm25: float | None = None,
+                 hit: dict | None = None, searched: tuple = (), holds_all: bool = False):
+        self.kind, self.id, self.bm25, self.hit = kind, rowid, bm25, hit
+        self.score, self.order = 0.0, 0
+        # the terms whose query found it; holds_all: a tier that holds every one of them
+        self.searched, self.holds_all = searched, holds_all
+
+
+def _probe_words(term: str) -> list[str]:
+    """The quoted words whose counts stand for a quoted term's: a phrase is a run of the
+    tokenizer's tokens ("invoice_total_5" is invoice, total, 5) and bm25 reads every token's
+    full list, so each token is probed on its own; a prefix term is probed as it is."""
+    if term.endswith("*"):
+        return [term]
+    words = "".join(c if c.isalnum() else " " for c in term[1:-1]).split()
+    return [f'"{word}"' for word in words] if len(words) > 1 else [term]
 
 
 class _Kind:
     """How one FTS table is searched: its join, its project column, its main column."""
 
     def __init__(self, name, fts, weights, select, join, project_column, main_column,
-                 decode):
+                 decode, fetch):
         self.name, self.fts, self.weights = name, fts, weights
         self.select, self.join = select, join
         self.project_column, self.main_column, self.decode = project_column, main_column, decode
+        self.fetch = fetch  # the rows by id: "SELECT ... WHERE <id> IN"
 
 
 def _joined(*parts) -> str:
@@ -196,15 +244,20 @@ def _prompt_hit(row, score):
 KINDS = {
     "observation": _Kind(
         "observation", "observations_fts", OBSERVATION_WEIGHTS, "o.*",
-        "JOIN observations o ON o.id = f.rowid", "o.project", "title", _observation_hit),
+        "JOIN observations o ON o.id = f.rowid", "o.project", "title", _observation_hit,
+        "SELECT o.* FROM observations o WHERE o.id IN"),
     "summary": _Kind(
         "summary", "summaries_fts", SUMMARY_WEIGHTS, "m.*, s.claude_session_id",
         "JOIN summaries m ON m.id = f.rowid JOIN sessions s ON s.id = m.session_id",
-        "m.project", "request", _summary_hit),
+        "m.project", "request", _summary_hit,
+        "SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s ON s.id = m.session_id"
+        " WHERE m.id IN"),
     "prompt": _Kind(
         "prompt", "user_prompts_fts", "", "p.*, s.project, s.claude_session_id",
         "JOIN user_prompts p ON p.id = f.rowid JOIN sessions s ON s.id = p.session_id",
-        "s.project", None, _prompt_hit),
+        "s.project", None, _prompt_hit,
+        "SELECT p.*, s.project, s.claude_session_id FROM user_prompts p"
+        " JOIN sessions s ON s.id = p.session_id WHERE p.id IN"),
 }
 
 
@@ -215,17 +268,165 @@ class SearchRoom:
 
     def search(self, text: str, *, project: str | None = None, kinds=("observation",
                "summary", "prompt"), limit: int = 20) -> list[dict]:
-        """Full-text search by words, best first; each hit is a dict with ``kind`` and ``id``."""
+        """Full-text search by words, best first; each hit is a dict with ``kind`` and ``id``.
+
+        Rows holding more of the question's distinct words, weighted by rarity, come first
+        (``_rank_by_coverage``); bm25 orders rows that hold as much."""
         terms = query_terms(text)
         if not terms:
             return []
         limit = clamp_limit(limit)
-        hits: list[dict] = []
-        for name in ("observation", "summary", "prompt"):
-            if name in kinds:
-                hits += self._search_kind(KINDS[name], terms, project, limit)
-        hits.sort(key=lambda hit: hit["score"])
-        return with_agents(self.db, hits[:limit])
+        names = [name for name in ("observation", "summary", "prompt") if name in kinds]
+        pool = limit if len(terms) == 1 else max(limit, RERANK_POOL)
+        counts = {name: self._frequencies(name, terms) for name in names}
+        found: list[_Found] = []
+        for name in names:
+            found += self._candidates(KINDS[name], terms, project, limit, pool, counts[name])
+        for order, f in enumerate(found):  # ties keep the pool's order (tiers: newest first)
+            f.order = order
+        if len(terms) > 1:
+            self._rank_by_coverage(found, terms, counts)
+        else:
+            best = min((f.bm25 for f in found if f.bm25 is not None), default=-1.0)
+            for f in found:
+                f.score = -(f.bm25 / best if f.bm25 is not None else 0.0)
+        found.sort(key=lambda f: (f.score, f.order))
+        return with_agents(self.db, self._decoded(found[:limit]))
+
+    def _frequencies(self, name: str, terms: list[str]) -> dict:
+        """term -> how many rows of kind ``name`` hold it (``term_frequency``; a phrase:
+        its rarest word's count, an upper bound that never reads a phrase's matches) and
+        ``_common`` -> the terms with a common word in them (see ``_probe_words``)."""
+        newest = self.indexed_rows(name)
+        counts: dict = {"_common": set()}
+        probed: dict = {}
+        for term in terms:
+            words = _probe_words(term)
+            for word in words:
+                if word not in probed:
+                    probed[word] = self.term_frequency(name, word, newest=newest) if newest else 0
+            counts[term] = min(probed[word] for word in words)
+            if any(probed[word] > EXACT_RANK_MAX_MATCHES for word in words):
+                counts["_common"].add(term)
+        return counts
+
+    def term_frequency(self, kind: str, term: str, *, newest: int | None = None) -> int:
+        """How many rows of ``kind`` hold a quoted ``term``: exact up to
+        ``EXACT_RANK_MAX_MATCHES``, above it estimated from how far back the newest
+        ``EXACT_RANK_MAX_MATCHES + 1`` matches reach (the same bounded read as
+        ``term_matches``: a common word's rows are never all read)."""
+        fts = KINDS[kind].fts
+        most = EXACT_RANK_MAX_MATCHES + 1
+        count, oldest = self.db.execute(
+            f"SELECT count(*), min(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
+            f" ORDER BY rowid DESC LIMIT ?)", (term, most)).fetchone()
+        if count < most:
+            return count
+        newest = newest if newest is not None else self.indexed_rows(kind)
+        return max(count, round(count * newest / max(1, newest - oldest + 1)))
+
+    def _candidates(self, kind: "_Kind", terms: list[str], project, limit: int, pool: int,
+                    counts: dict) -> list["_Found"]:
+        """The rows of one kind worth ranking: the rare words' best ``pool`` rows by
+        weighted bm25 (ids and scores only), then, when that leaves fewer than ``limit``,
+        rows of the common words in tiers (see the module docstring)."""
+        present = [term for term in terms if counts.get(term)]
+        if not present:
+            return []
+        common = [term for term in present if term in counts["_common"]]
+        rare = [term for term in present if term not in common]
+        found: list[_Found] = []
+        if rare:
+            rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
+            join = kind.join if project else ""
+            sql = (f"SELECT f.rowid, {rank} FROM {kind.fts} f {join} WHERE {kind.fts} MATCH ?"
+                   + (f" AND {kind.project_column} = ?" if project else "")
+                   + " ORDER BY 2 LIMIT ?")
+            query = " OR ".join(rare)
+            params = (query, project, pool) if project else (query, pool)
+            searched = tuple(rare)
+            found = [_Found(kind.name, rowid, bm25=score, searched=searched)
+                     for rowid, score in self.db.execute(sql, params)]
+        if not rare or (common and len(found) < limit):
+            seen = {f.id for f in found}
+            words = common if rare else present
+            every: set = set()
+            tiered = self._search_tiers(kind, words, project, limit + len(seen), TIER_SCORE,
+                                        every_word=every)
+            found += [_Found(kind.name, hit["id"], hit=hit, searched=tuple(words),
+                             holds_all=hit["id"] in every)
+                      for hit in tiered if hit["id"] not in seen][:limit - len(found) if rare else limit]
+        return found
+
+    def _rank_by_coverage(self, found: list["_Found"], terms: list[str], counts: dict) -> None:
+        """Score each candidate (lower is better): the share of the query's weight its
+        row holds (each distinct word weighted by its idf over the kinds searched, as in
+        bm25) times ``COVERAGE_WEIGHT``, plus its bm25 relative to the best candidate's.
+        So a row naming three of the question's words outranks one that repeats a single
+        word in its title, and bm25 decides between rows holding as much."""
+        rows = sum(self.indexed_rows(name) for name in counts) or 1
+        matches = {term: sum(c[term] for c in counts.values()) for term in terms}
+        weight = {term: _idf(rows, n) for term, n in matches.items()}
+        # A word no row holds tells rows apart no more than a stop word: it is not counted.
+        total = sum(w for term, w in weight.items() if matches[term]) or 1.0
+        held: dict = {}
+        for name, kind_counts in counts.items():
+            mine = [f for f in found if f.kind == name]
+            present = [term for term in terms if kind_counts.get(term)]
+            if mine and present:
+                for rowid, words in self._held(KINDS[name], mine, present).items():
+                    held[(name, rowid)] = words
+        best = min((f.bm25 for f in found if f.bm25 is not None), default=-1.0)
+        for f in found:
+            share = sum(weight[t] for t in held.get((f.kind, f.id), ())) / total
+            relative = f.bm25 / best if f.bm25 is not None and best < 0 else 0.0
+            f.score = -(COVERAGE_WEIGHT * share + relative)
+
+    def _held(self, kind: "_Kind", found: list["_Found"], terms: list[str]) -> dict:
+        """{id: the quoted ``terms`` its row holds} for candidates of one kind.
+
+        Never reads a common word's whole list of rows: candidates found by rare words
+        are tested with ``word AND (the rare words)``, which FTS5 answers by walking the
+        rare words' short lists; rows of the tiers hold every word of theirs or are the
+        newest rows, tested in their narrow range of row ids."""
+        held: dict = {}
+        groups: dict = {}
+        for f in found:
+            if f.holds_all:
+                held[f.id] = set(f.searched)
+            else:
+                groups.setdefault(f.searched, []).append(f.id)
+        fts = kind.fts
+        sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid BETWEEN ? AND ?"
+        for searched, ids in groups.items():
+            wanted, low, high = set(ids), min(ids), max(ids)
+            within = " OR ".join(searched)
+            for term in terms:
+                match = term if term in searched else f"{term} AND ({within})"
+                for (rowid,) in self.db.execute(sql, (match, low, high)):
+                    if rowid in wanted:
+                        held.setdefault(rowid, set()).add(term)
+        return held
+
+    def _decoded(self, found: list["_Found"]) -> list[dict]:
+        """The hit dicts of ``found`` in its order, rows fetched by id (kind by kind)."""
+        rows: dict = {}
+        for name in {f.kind for f in found if f.hit is None}:
+            kind = KINDS[name]
+            ids = [f.id for f in found if f.kind == name and f.hit is None]
+            sql = f"{kind.fetch} ({','.join('?' * len(ids))})"
+            rows.update(((name, row["id"]), row) for row in self.db.execute(sql, ids))
+        hits = []
+        for f in found:
+            if f.hit is not None:
+                hit = f.hit
+                hit["score"] = f.score
+            elif (f.kind, f.id) in rows:  # a row deleted meanwhile is skipped
+                hit = KINDS[f.kind].decode(rows[(f.kind, f.id)], f.score)
+            else:
+                continue
+            hits.append(hit)
+        return hits
 
     def search_terms(self, kind: str, terms: list[str], *, project: str | None = None,
                      limit: int = 20, counts: dict | None = None, quick: bool = False,
@@ -255,19 +456,11 @@ class SearchRoom:
 
     def _is_common(self, kind: _Kind, term: str, counts: dict | None = None,
                    common_above: int = 0) -> bool:
-        # A quoted term is a phrase of the tokenizer's tokens ("invoice_total_5" is
-        # invoice, total, 5), and bm25 reads every token's full list, so each token is
-        # probed on its own.
         if counts is not None and term in counts and " " not in term and not term.endswith("*") \
                 and term[1:-1].isalnum():
             return counts[term] > (common_above or EXACT_RANK_MAX_MATCHES)
-        if term.endswith("*"):
-            probes = [term]
-        else:
-            words = "".join(c if c.isalnum() else " " for c in term[1:-1]).split()
-            probes = [f'"{word}"' for word in words] if len(words) > 1 else [term]
         return any(self.term_matches(kind.name, probe) > EXACT_RANK_MAX_MATCHES
-                   for probe in probes)
+                   for probe in _probe_words(term))
 
     def _search_kind(self, kind: _Kind, terms: list[str], project, limit: int, *,
                      counts: dict | None = None, quick: bool = False,
@@ -317,10 +510,12 @@ class SearchRoom:
         return [kind.decode(row, row["score"]) for row in self.db.execute(sql, params)]
 
     def _search_tiers(self, kind: _Kind, terms: list[str], project, limit: int,
-                      base: float, *, quick: bool = False) -> list[dict]:
+                      base: float, *, quick: bool = False,
+                      every_word: set | None = None) -> list[dict]:
         """Newest first within tiers: every word in the main column, every word anywhere,
         any word. Scores start at ``base`` (``TIER_SCORE``: before every bm25 score; 0:
-        after every one) and grow tier by tier, row by row."""
+        after every one) and grow tier by tier, row by row. ``every_word`` (a set) gets
+        the ids of the rows known to hold every word (those of the first tiers)."""
         sql = (f"SELECT {kind.select} FROM {kind.fts} f {kind.join} WHERE {kind.fts} MATCH ?"
                + (f" AND {kind.project_column} = ?" if project else "")
                + " ORDER BY f.rowid DESC LIMIT ?")
@@ -339,6 +534,8 @@ class SearchRoom:
                 if row["id"] in seen:
                     continue
                 seen.add(row["id"])
+                if every_word is not None and (len(terms) == 1 or tier < len(tiers) - 1):
+                    every_word.add(row["id"])
                 score = (base * (len(tiers) - tier) if base else tier * (limit + 1.0)) + len(hits)
                 hits.append(kind.decode(row, score))
             if len(hits) >= limit:

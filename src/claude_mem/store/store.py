@@ -8,6 +8,7 @@ from claude_mem.store.db import Database
 from claude_mem.store.feed import FeedRoom
 from claude_mem.store.forgetting import ForgetRoom
 from claude_mem.store.importing import ImportRoom
+from claude_mem.store.index_merge import IndexMergeRoom
 from claude_mem.store.memory import MemoryRoom
 from claude_mem.store.queue import QueueRoom
 from claude_mem.store.search import SearchRoom
@@ -18,7 +19,7 @@ from claude_mem.store.vectors import VectorRoom
 
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            SpaceRoom, FeedRoom, ForgetRoom, VectorRoom, ShownRoom, Database):
+            SpaceRoom, FeedRoom, ForgetRoom, IndexMergeRoom, VectorRoom, ShownRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a
