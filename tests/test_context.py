@@ -39,8 +39,9 @@ def test_latest_summary_in_full_then_earlier_lines_then_observation_index():
     index = text.index("## Recent observations")
     assert latest < earlier < index
     assert "- #5 " in text[index:] and "Read src/file_4.py" in text[index:]
-    # newest first
-    assert text.index("#5 ") < text.index("#1 ")
+    # newest first; a bare "Read src/file_0.py" adds nothing when the summaries name that file
+    assert text.index("#5 ") < text.index("#4 ")
+    assert "- #1 " not in text and "src/file_0.py" in text
 
 
 def test_the_budget_holds_with_10000_observations_and_huge_fields(monkeypatch):

@@ -178,7 +178,7 @@ def _plain(text) -> str:
 # The index is the only place a long session's middle and the work done out of sight
 # (subagents) can still show: a failure and its cause, a finding, a change with its names
 # beat a bare "`git status` succeeded" or one more todo list.
-def _index_value(obs: dict, above: str) -> int:
+def _index_value(obs: dict) -> int:
     title = str(obs.get("title") or "")
     concepts = obs.get("concepts") or []
     if "failure" in concepts or " failed" in title or title.startswith("Delegated:"):
@@ -191,9 +191,8 @@ def _index_value(obs: dict, above: str) -> int:
                                                                                 "Searched code for")):
         return 0  # a command or search that found nothing worth a title
     files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
-    bare = title in (f"Edited {files[0]}", f"Read {files[0]}", f"Created {files[0]}") if files else False
-    if bare:
-        return 0 if files[0] in above else 1
+    if files and title in (f"Edited {files[0]}", f"Read {files[0]}", f"Created {files[0]}"):
+        return 1  # a bare touch of a file (those named above have no line at all)
     return 2
 
 
@@ -262,6 +261,10 @@ def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict
     index, titles = [], set()
     for o in observations:  # newest first
         title = o.get("title") or ""
+        files = list(o.get("files_modified") or []) or list(o.get("files_read") or [])
+        if files and title in (f"Edited {files[0]}", f"Created {files[0]}", f"Read {files[0]}") \
+                and files[0] in above:
+            continue  # a bare "Edited X" when X is named above says nothing new
         if _commit_hash(title) not in above and title not in titles and (len(title) < 24 or title not in above):
             index.append(o)
             titles.add(title)
@@ -377,7 +380,7 @@ def render(store, project: str, settings, *, since: float | None = None,
         index, rendered = _index(observations, above, mixed)
     # When not all fit, the most telling lines are chosen (then shown newest first).
     keep = set()
-    for n in sorted(range(len(index)), key=lambda n: -_index_value(index[n], above)):
+    for n in sorted(range(len(index)), key=lambda n: -_index_value(index[n])):
         if len(rendered[n]) + 1 <= room:
             keep.add(n)
             room -= len(rendered[n]) + 1

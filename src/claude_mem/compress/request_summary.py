@@ -225,8 +225,8 @@ def _merged_edits(observations) -> list[str]:
     for path in order:
         entry = info[path]
         if entry.get("content"):  # a document written: what it says, in its own lines
-            said = "; ".join(c.rstrip(" ;") for c in entry["content"][:3])
-            lines.append(entry["title"] + " — " + one_line(said, 300))
+            said = "; ".join(c.rstrip(" ;") for c in entry["content"][:2])
+            lines.append(entry["title"] + " — " + one_line(said, 200))
             continue
         if entry["edits"] == 1 and not entry["names"]:
             lines.append(entry["title"])
