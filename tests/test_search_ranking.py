@@ -230,3 +230,16 @@ def test_a_common_word_still_counts_in_what_a_row_holds(monkeypatch):
         assert all(h["title"].startswith("Ran tests ") for h in hits[3:])
     finally:
         s.close()
+
+
+def test_a_large_limit_returns_every_matching_row_once():
+    s = _memory([("app", f"Ran invoice check {n}", "refund ok" if n % 3 else "nothing")
+                 for n in range(700)])
+    try:
+        everything = s.search("invoice refund", limit=10_000)
+        keys = [(h["kind"], h["id"]) for h in everything]
+        assert len(keys) == len(set(keys)) == 700  # read in chunks below SQLite's variable limit
+        holding_both = [h for h in everything if "refund" in h["text"]]
+        assert everything[:len(holding_both)] == holding_both  # both words before one
+    finally:
+        s.close()

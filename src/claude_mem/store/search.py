@@ -414,8 +414,10 @@ class SearchRoom:
         for name in {f.kind for f in found if f.hit is None}:
             kind = KINDS[name]
             ids = [f.id for f in found if f.kind == name and f.hit is None]
-            sql = f"{kind.fetch} ({','.join('?' * len(ids))})"
-            rows.update(((name, row["id"]), row) for row in self.db.execute(sql, ids))
+            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+                chunk = ids[start:start + 500]
+                sql = f"{kind.fetch} ({','.join('?' * len(chunk))})"
+                rows.update(((name, row["id"]), row) for row in self.db.execute(sql, chunk))
         hits = []
         for f in found:
             if f.hit is not None:
@@ -487,12 +489,18 @@ class SearchRoom:
         if not ids:
             return held
         fts = KINDS[kind].fts
-        marks = ",".join("?" * len(ids))
+        wanted = set(ids)
+        low, high = min(wanted), max(wanted)
         for term in terms:
+            # A rowid range, filtered here, not ``rowid IN (...)``: for an IN list FTS5 reads
+            # the word's whole list (~2 ms for a common word at 100k rows, per word, inside
+            # the UserPromptSubmit hook); for a range it seeks to the start and stops at the
+            # end (~0.07 ms for a page of recent hits). The same rows either way.
             for (rowid,) in self.db.execute(
-                    f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid IN ({marks})",
-                    (term, *ids)):
-                held.setdefault(rowid, set()).add(term)
+                    f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid BETWEEN ? AND ?",
+                    (term, low, high)):
+                if rowid in wanted:
+                    held.setdefault(rowid, set()).add(term)
         return held
 
     def _lift(self, kind: _Kind, hits: list[dict], common: list[str], rare_count: int) -> None:
