@@ -296,9 +296,10 @@ class SearchRoom:
     def _frequencies(self, name: str, terms: list[str]) -> dict:
         """term -> how many rows of kind ``name`` hold it (``term_frequency``; a phrase:
         its rarest word's count, an upper bound that never reads a phrase's matches) and
-        ``_common`` -> the terms with a common word in them (see ``_probe_words``)."""
+        ``_common`` -> the terms with a common word in them (see ``_probe_words``),
+        ``_rows`` -> about how many rows the kind has (``indexed_rows``)."""
         newest = self.indexed_rows(name)
-        counts: dict = {"_common": set()}
+        counts: dict = {"_common": set(), "_rows": newest}
         probed: dict = {}
         for term in terms:
             words = _probe_words(term)
@@ -364,7 +365,7 @@ class SearchRoom:
         bm25) times ``COVERAGE_WEIGHT``, plus its bm25 relative to the best candidate's.
         So a row naming three of the question's words outranks one that repeats a single
         word in its title, and bm25 decides between rows holding as much."""
-        rows = sum(self.indexed_rows(name) for name in counts) or 1
+        rows = sum(c["_rows"] for c in counts.values()) or 1
         matches = {term: sum(c[term] for c in counts.values()) for term in terms}
         weight = {term: _idf(rows, n) for term, n in matches.items()}
         # A word no row holds tells rows apart no more than a stop word: it is not counted.
