@@ -302,13 +302,17 @@ class SearchRoom:
         counts: dict = {"_common": set(), "_rows": newest}
         probed: dict = {}
         for term in terms:
-            words = _probe_words(term)
-            for word in words:
+            seen = []
+            for word in _probe_words(term):
                 if word not in probed:
                     probed[word] = self.term_frequency(name, word, newest=newest) if newest else 0
-            counts[term] = min(probed[word] for word in words)
-            if any(probed[word] > EXACT_RANK_MAX_MATCHES for word in words):
-                counts["_common"].add(term)
+                seen.append(probed[word])
+                if probed[word] > EXACT_RANK_MAX_MATCHES:
+                    # one common word makes the term common: its other words go unprobed
+                    # (its count is then an upper bound, its weight a lower one)
+                    counts["_common"].add(term)
+                    break
+            counts[term] = min(seen)
         return counts
 
     def term_frequency(self, kind: str, term: str, *, newest: int | None = None) -> int:
