@@ -43,7 +43,7 @@ def test_a_prompt_about_earlier_work_gets_the_memory_with_ids_within_the_budget(
     assert text, "the failing test is in memory: something must be recalled"
     assert "obs #" in text or "summary #" in text  # ids to fetch more
     assert "165.00" in text or "full subtotal" in text.lower() or "tax_rate" in text
-    assert len(text) <= 300 * 4  # prompt_recall_tokens' default, ~4 characters a token
+    assert len(text) <= 450 * 4  # prompt_recall_tokens' default, ~4 characters a token
     wait_until_drained()  # the hook never waits for the worker: the test does
     with open_store() as store:  # the prompt itself was still queued and stored
         assert any(p["prompt"].startswith("Why did test_total")
@@ -92,3 +92,76 @@ def test_prompt_recall_can_be_turned_off(memory):
 def test_private_text_of_a_prompt_is_never_searched_or_echoed(memory):
     done = prompt("<private>acme_billing invoice tax_rate</private> Translate the README into German.")
     assert b"tax_rate" not in done.stdout and b"acme_billing" not in done.stdout
+
+
+def _recalled_lines(text: str) -> list[str]:
+    """The lines a recalled memory shows under its head (indented), not the heads."""
+    return [line.strip() for line in text.splitlines() if line.startswith("  ")]
+
+
+def test_the_lines_shown_are_the_ones_that_hold_the_answer(memory):
+    # "why ... fail" asks for a cause: the summary's closing account says it ("**Cause:** ...
+    # on the full subtotal"), a line that holds none of the prompt's rarer words.
+    text = recalled(prompt("Why did the invoice test fail before?", session="s-cause"))
+    lines = _recalled_lines(text)
+    assert any("full subtotal" in line for line in lines), text
+    # "what was left" asks what is open: the follow-up line, not the changelog's title.
+    text = recalled(prompt("What was left to do after the changelog last time?", session="s-open"))
+    assert any("0.3.1" in line for line in _recalled_lines(text)), text
+
+
+def test_the_block_keeps_to_its_budget_and_gives_each_memory_its_best_line_first(memory):
+    question = "Why did the invoice test fail before?"
+    roomy = recalled(prompt(question, session="s-roomy"))
+    done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "config", "set",
+                           "prompt_recall_tokens", "100"], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    tight = recalled(prompt(question, session="s-tight"))
+    assert tight and len(tight) <= 100 * 4, tight
+    assert len(roomy) > len(tight)
+    # The tight block still names its best memory with an id to fetch the rest.
+    assert "obs #" in tight or "summary #" in tight
+
+
+LONG_CWD = "/home/dev/long-project"
+
+
+@pytest.fixture
+def long_memory(memory):
+    """Beside the recorded session, a long session's summary in another project: many
+    lines, each on its own subject, as a long real session's summary is."""
+    import time
+
+    from claude_mem.models import Summary
+
+    lines = [f"- Step {n}: adjusted module_{n} and re-ran its checks" for n in range(40)]
+    lines[5] = "- Ran the dark launch script for the billing export"
+    lines[14] = "- Switched the logger to debug mode for the importer"
+    lines[23] = "- Added a feature toggle for the new parser"
+    lines[31] = "- Read the settings loader"
+    lines[36] = "- The report page crashed because the cache key ignored the locale"
+    with open_store() as store:
+        with store.write():
+            session = store.open_session("long-session", "long-project", LONG_CWD, time.time())
+            store.upsert_summary(session["id"], "long-project", 1, Summary(
+                request="Work through the importer backlog", completed="\n".join(lines)),
+                "heuristic", time.time())
+
+
+def long_prompt(text: str, session: str) -> str:
+    payload = {"session_id": session, "transcript_path": "/nonexistent.jsonl", "cwd": LONG_CWD,
+               "hook_event_name": "UserPromptSubmit", "prompt": text}
+    done = run_hook("UserPromptSubmit", payload)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    return recalled(done)
+
+
+def test_words_scattered_over_a_long_memory_do_not_make_it_relevant(long_memory):
+    # dark, mode, toggle, settings and page are all in that summary, each on another line:
+    # the prompt is not about it.
+    assert long_prompt("Add a dark mode toggle to the settings page.", "s-long-1") == ""
+    # Where the prompt's words meet in one line, it is about that memory, and that line
+    # (with its cause) is what is shown.
+    text = long_prompt("Why did the report page crash last time?", "s-long-2")
+    assert "summary #" in text
+    assert any("cache key ignored the locale" in line for line in _recalled_lines(text)), text

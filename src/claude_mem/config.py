@@ -253,7 +253,7 @@ register(
             choices=("e5-small",)),
     Setting("prompt_recall", "bool", True,
             "add the earlier memories most relevant to each prompt (nothing when none is)"),
-    Setting("prompt_recall_tokens", "int", 300,
+    Setting("prompt_recall_tokens", "int", 450,
             "most tokens prompt recall adds to a prompt (~4 characters a token)",
             minimum=50, maximum=500),
     # Worker lifecycle

@@ -39,6 +39,7 @@ lets get set use using run show give take put try see look find change update im
 build remind explain tell know think remember please thanks thank okay ok sure now new also
 still again last time before earlier previously previous ago first later next thing things
 something way one ones bit little quick quickly just maybe really actually going go
+called named call happen happened happens mean means meant say said went came got stuff
 """.split())
 
 # Phrases of a prompt that turns back to earlier work.
@@ -47,10 +48,12 @@ ASKED_CUES = ("last time", "before", "earlier", "previous", "again", "remind", "
               "we left", "at first", "yesterday", "last week", "what did", "which commit",
               "which branch", "what happened", "we decided", "we settled", "left open", "back then")
 
-FLOOR = 0.6
-FLOOR_ASKED = 0.35
+FLOOR = 0.45
+FLOOR_ASKED = 0.3
 # At most this many words of a prompt are looked up (a pasted log is not a question).
 MAX_PROMPT_TERMS = 12
+# A memory longer than this must hold two of the prompt's words in one line (_words_meet).
+LONG_MEMORY_CHARS = 1500
 MAX_PROMPT_CHARS = 4000
 CANDIDATES = 8
 # A word's matches are counted up to this many (its weight); more is "common": then its
@@ -81,24 +84,46 @@ def prompt_terms(prompt: str) -> list[str]:
 def _stem(word: str) -> str:
     """A crude stem, enough to tell whether a text holds a word (the index's porter stemmer
     decides what is found; this only weighs it): common endings off, at least 3 letters."""
-    for ending in ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "ed", "es",
-                   "ly", "s"):
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
+    for ending in ("ations", "ation", "tions", "tion", "ings", "ing", "ies", "ied", "ers", "er",
+                   "ed", "es", "ly", "s"):
+        if word.endswith(ending) and len(word) - len(ending) >= (4 if "tion" in ending else 3):
+            stem = word[: -len(ending)]
+            # "splitting" -> "split", "stopped" -> "stop": a doubled last letter goes too.
+            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiousl":
+                stem = stem[:-1]
+            return stem
     return word
 
 
 def held_terms(text: str, terms: list[str]) -> set:
     """The quoted ``terms`` that ``text`` holds (a phrase: all its words), each word found
-    by its stem inside the text (substring: cheap, and only ever used to weigh)."""
+    by its stem at the start of a word of the text ("ten" is not in "written")."""
     low = str(text).lower()
     held = set()
     for term in terms:
         bare = term.rstrip("*").strip('"').lower()
         parts = "".join(c if c.isalnum() else " " for c in bare).split()
-        if parts and all(_stem(part) in low for part in parts):
+        if parts and all(_find_word(low, _stem(part)) >= 0 for part in parts):
             held.add(term)
     return held
+
+
+def _words_meet(hit: dict, matched: set, need: int) -> bool:
+    """Whether a long memory holds ``need`` of the ``matched`` words in one line: a long
+    session's summary holds most words somewhere (measured: unrelated prompts cleared the
+    floor on them by words scattered over dozens of lines), while a memory a prompt is
+    about holds its words together where it tells of it. A short memory is one such
+    place."""
+    text = str(hit.get("text") or "")
+    if need < 2 or len(text) <= LONG_MEMORY_CHARS:
+        return True
+    stems = [[_stem(part) for part in
+              "".join(c if c.isalnum() else " " for c in term.strip('"*').lower()).split()]
+             for term in matched]
+    for line in text.lower().splitlines():
+        if sum(1 for parts in stems if all(_find_word(line, part) >= 0 for part in parts)) >= need:
+            return True
+    return False
 
 
 def _idf(rows: int, matches: int) -> float:
@@ -123,77 +148,299 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
             continue  # too few of the words are in this kind of memory at all
         weight = {term: _idf(rows, counts[term]) for term in terms}
         total = sum(weight.values())
+        # Each word's share of the prompt's weight, by its stem (for the lines shown).
+        shares = {_stem(term.strip('"*').lower()): (w / total if total else 0.0)
+                  for term, w in weight.items()}
         hits = [hit for hit in store.search_terms(name, terms, project=project, limit=CANDIDATES,
                                                   counts=counts, quick=True, common_above=PROBE)
                 if (name, hit["id"]) not in exclude]
         for hit in hits:
             matched = held_terms(hit.get("text", ""), terms)
             coverage = sum(weight[t] for t in matched) / total if total else 0.0
-            if len(matched) >= need and coverage >= floor:
+            if len(matched) >= need and coverage >= floor and _words_meet(hit, matched, need):
                 hit["coverage"] = round(coverage, 3)
                 hit["matched_terms"] = sorted(t.strip('"*') for t in matched)
+                hit["weights"] = shares
                 found.append(hit)
     found.sort(key=lambda hit: (-hit["coverage"], hit["score"]))
     return found
 
 
-def _lines_holding(text: str, words: list[str], room: int) -> list[str]:
-    """The lines of ``text`` holding most of ``words`` (stems: a word's first 5 letters)."""
-    stems = [w.lower()[:5] for w in words]
-    scored = []
-    for n, line in enumerate(str(text or "").splitlines()[1:]):  # the first is the title
-        line = " ".join(line.split())
-        if not line:
-            continue
-        low = line.lower()
-        score = sum(1 for stem in stems if stem in low)
-        if score and not any(line == seen for _, _, seen in scored):
-            scored.append((-score, n + 10, line))
-    out, used = [], 0
-    for _, _, line in sorted(scored)[:4]:
-        line = line if len(line) <= 240 else line[:239] + "…"
-        if used + len(line) + 5 > room:
-            break
-        out.append(line)
-        used += len(line) + 5
+# -- what each recalled memory shows ------------------------------------------------------------
+#
+# A memory's title rarely holds the answer; a line of its stored text usually does (the
+# error and its cause, the figure, the name). Each memory is cut into segments (its lines,
+# long lines into sentences), and a segment is worth the prompt's weight it holds (the
+# rarer words count more, as in the floor) plus a bonus when it has the marks of what the
+# prompt asks for (``ASKS``): a cause, a fix, a figure, a name, a decision, what is open.
+# The block then takes the best segment of each memory in turn, best memory first, and
+# goes round again while room is left: several memories, each with its answer line,
+# before a second line of any one.
+
+# What a prompt asks for: the words of a prompt that ask it, and the marks of a segment
+# that tends to hold it, each mark group with its bonus (against 1.0 for all the prompt's
+# words). Explanations ("because", "so") count more than the mere mention of a failure.
+ASKS = {
+    "cause": (frozenset("""why cause caused causes wrong error errors fail failed failing fails
+              failure broke broken break breaks crash crashed crashing bug problem issue
+              complain complained report reported warn warning warned flag flagged went""".split()),
+              ((0.8, ("cause", "because", "due to", "turned out", "root")),
+               (0.3, (" so ", "so that", "instead", "since", "never", "wrong", "problem")),
+               (0.2, ("error", "exception", "failed", "fatal", "panic", "traceback", "cannot",
+                      "can't", "could not", "not found", "denied", "expected", "missing",
+                      "invalid", "warning", "left:", "assert")))),
+    "fix": (frozenset("fix fixed fixing solve solved resolve resolved workaround".split()),
+            ((0.4, ("fix", "switched", "changed", "replaced", "instead", "now uses")),
+             (0.2, ("→", "edited", "now ")))),
+    "figure": (frozenset("""many much count number total coverage percent values value size
+               version figure figures""".split()),
+               ((0.4, ("passed", "tests", "failures", "failed", "%", "total", "coverage",
+                       "version")),)),
+    "name": (frozenset("""which name named called file function method class module
+             command commit branch image package tool id""".split()),
+             ((0.2, ("`", "_", "/", "commit", "branch", "created", "named", "called")),)),
+    "decision": (frozenset("""decide decided decision settle settled choose chose chosen pick
+                 picked agree agreed prefer""".split()),
+                 ((0.4, ("decided", "chose", "settled", "agreed", "going with", "instead",
+                         "prefer", "pick", "use ")),)),
+    "open": (frozenset("""left open still todo remaining next pending unfinished outstanding
+             later""".split()),
+             ((0.4, ("next", "todo", "left", "still", "remaining", "not yet", "open", "later",
+                     "follow", "should", "need", "pending")),)),
+}
+# Fields of a memory where what is asked is usually told: a summary's closing notes (the
+# agent's own account: causes, decisions) and what it learned; what is left in next steps.
+FIELD_BONUS = {
+    "cause": {"notes": 0.2, "learned": 0.1, "facts": 0.1, "narrative": 0.1},
+    "fix": {"notes": 0.2, "completed": 0.1},
+    "figure": {"notes": 0.1, "completed": 0.1, "learned": 0.1},
+    "decision": {"notes": 0.2},
+    "open": {"next_steps": 0.3, "notes": 0.1},
+}
+INFO_BONUS = 0.05    # a segment with a figure or a name in it says more than prose
+SEGMENT_CHARS = 220  # a longer segment is shown as a window around what it holds
+SEGMENTS_PER_MEMORY = 3
+MAX_MEMORIES = 6
+HEAD_CHARS = 110
+OPENING_CHARS = 12
+REPEAT_FACTOR = 0.5
+HEAD_WORD_FACTOR = 0.3
+# A memory's fields in the order they are shown; the first (title, request) is its head.
+FIELDS = {"observation": ("subtitle", "narrative", "facts", "files_modified", "files_read"),
+          "summary": ("investigated", "learned", "completed", "next_steps", "notes",
+                      "files_edited", "files_read")}
+
+
+def asked_for(prompt: str) -> list[str]:
+    """What the prompt asks for (keys of ``ASKS``), from its words."""
+    words = {w.strip("?!.,;:()[]{}<>'\"`").lower() for w in prompt.split()}
+    return [name for name, (asking, _) in ASKS.items() if words & asking]
+
+
+def _split(line: str) -> list[str]:
+    """A line as segments: itself, or when long its sentences packed up to SEGMENT_CHARS."""
+    if len(line) <= SEGMENT_CHARS:
+        return [line]
+    out, sentence = [], ""
+    for part in line.replace(". ", ".\n").replace("; ", ";\n").splitlines():
+        if sentence and len(sentence) + len(part) + 1 > SEGMENT_CHARS:
+            out.append(sentence)
+            sentence = ""
+        sentence = (sentence + " " + part).strip()
+    if sentence:
+        out.append(sentence)
     return out
 
 
-def _entry(hit: dict, room: int) -> str:
+def _segments(hit: dict) -> list[tuple[str, str]]:
+    """(field, segment) of a memory's stored text after its head, in order."""
+    fields = FIELDS.get(hit.get("kind"), ())
+    out = []
+    if fields and any(hit.get(f) for f in fields):
+        for field in fields:
+            value = hit.get(field)
+            lines = value if isinstance(value, (list, tuple)) else str(value or "").splitlines()
+            for line in lines:
+                line = " ".join(str(line).split())
+                out.extend((field, part) for part in _split(line) if line)
+        return out
+    for line in str(hit.get("text") or "").splitlines()[1:]:
+        line = " ".join(line.split())
+        out.extend(("", part) for part in _split(line) if line)
+    return out
+
+
+def _find_word(low: str, stem: str) -> int:
+    """Where ``stem`` starts a word of ``low`` (-1 if nowhere)."""
+    at = low.find(stem)
+    while at > 0 and low[at - 1].isalnum():
+        at = low.find(stem, at + 1)
+    return at
+
+
+_DIGITS = frozenset("0123456789")
+
+
+def _has_digit(low: str) -> bool:
+    return not _DIGITS.isdisjoint(low)
+
+
+def _segment_score(low: str, field: str, weights: dict, marks: list) -> tuple[float, int]:
+    """(worth, where the best of it starts) of a lowered segment; ``marks`` as
+    ``_marks_of`` gives them."""
+    score, where, best = 0.0, -1, 0.0
+    for word, weight in weights.items():
+        at = low.find(word)
+        if at > 0 and low[at - 1].isalnum():
+            at = _find_word(low, word)
+        if at >= 0:
+            score += weight
+            if weight > best:
+                best, where = weight, at
+    digit = _has_digit(low)
+    for needs_digit, groups, fields in marks:
+        if needs_digit and not digit:
+            continue
+        for bonus, group in groups:
+            for mark in group:
+                at = low.find(mark)
+                if at >= 0:
+                    score += bonus
+                    if where < 0:
+                        where = at
+                    break
+        score += fields.get(field, 0.0)
+    if digit or "`" in low:
+        score += INFO_BONUS
+    return score, max(where, 0)
+
+
+def _marks_of(asks: list[str], text: str) -> list:
+    """For each thing asked: (needs a figure, [(bonus, its marks found in ``text``)],
+    field bonuses); marks absent from the memory's whole text are never looked for."""
+    out = []
+    for name in asks:
+        groups = [(bonus, [m for m in group if m in text]) for bonus, group in ASKS[name][1]]
+        out.append((name == "figure", [g for g in groups if g[1]], FIELD_BONUS.get(name, {})))
+    return out
+
+
+def _window(segment: str, where: int) -> str:
+    """``segment`` cut to ``SEGMENT_CHARS`` around position ``where``."""
+    if len(segment) <= SEGMENT_CHARS:
+        return segment
+    start = max(0, min(where - SEGMENT_CHARS // 3, len(segment) - SEGMENT_CHARS + 2))
+    cut = segment[start:start + SEGMENT_CHARS - 2]
+    return ("…" if start else "") + cut + ("…" if start + len(cut) < len(segment) else "")
+
+
+_WORD_CHARS = str.maketrans({c: " " for c in "`'\"()[]{}<>.,;:!?/\\|=+*&^%$#@~-_→…"})
+
+
+def _words(text: str) -> set:
+    return set(text.lower().translate(_WORD_CHARS).split())
+
+
+def _head(hit: dict) -> str:
     from claude_mem.text import one_line, when
 
     if hit["kind"] == "observation":
-        head = (f"- obs #{hit['id']} ({when(hit.get('created_at'))}, {hit.get('type', '')}): "
-                f"{one_line(hit.get('title'), 160)}")
-    else:
-        head = (f"- summary #{hit['id']} ({when(hit.get('updated_at') or hit.get('created_at'))}): "
-                f"request: {one_line(hit.get('request'), 160)}")
-    lines = [head] + ["  " + line for line in
-                      _lines_holding(hit.get("text", ""), hit.get("matched_terms", []),
-                                     room - len(head))]
-    return "\n".join(lines)
+        return (f"- obs #{hit['id']} ({when(hit.get('created_at'))}, {hit.get('type', '')}): "
+                f"{one_line(hit.get('title'), HEAD_CHARS)}")
+    return (f"- summary #{hit['id']} ({when(hit.get('updated_at') or hit.get('created_at'))}): "
+            f"{one_line(hit.get('request'), HEAD_CHARS)}")
+
+
+def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple]:
+    """(worth, position, shown text, its words) of a memory's best segments, best first."""
+    text = str(hit.get("text") or "").lower()
+    # A word the head already shows says which memory this is, not which of its lines
+    # answers: it counts for less there.
+    shown = head.lower()
+    weights = {stem: w * (HEAD_WORD_FACTOR if stem in shown else 1.0)
+               for stem, w in (hit.get("weights") or {}).items() if stem in text}
+    marks = _marks_of(asks, text)
+    scored = []
+    for n, (field, segment) in enumerate(_segments(hit)):
+        score, where = _segment_score(segment.lower(), field, weights, marks)
+        if score > 0:
+            scored.append((-score, n, segment, where))
+    scored.sort()
+    out, openings = [], set()
+    for negative, n, segment, where in scored[:SEGMENTS_PER_MEMORY + 4]:
+        shown = _window(segment, where)
+        opening = shown[:OPENING_CHARS]
+        # A run of look-alike lines ("No files match `a`", "No files match `b`"): the
+        # first speaks for them; the others go to the back.
+        out.append((-negative * (REPEAT_FACTOR if opening in openings else 1.0), n, shown,
+                    _words(shown)))
+        openings.add(opening)
+    out.sort(key=lambda segment: (-segment[0], segment[1]))
+    return out
 
 
 HEADER = ("claude-mem: earlier work in this project that this prompt may be about "
           "(more: MCP get_observations / `claude-mem show obs ID`):")
 
 
-def render(hits: list[dict], budget_chars: int) -> tuple[str, list[dict]]:
-    """The block and the hits it holds (as many as fit, best first)."""
-    parts = [HEADER]
+def _new_to(words: set, said: set) -> bool:
+    """Whether a segment of ``words`` says enough that ``said`` does not (a fifth)."""
+    return bool(words) and len(words - said) > len(words) // 5
+
+
+def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict]]:
+    """The block and the hits it holds: each memory's head and its best segment, best
+    memory first, while they fit; then more segments round by round. A memory whose title
+    an earlier one already shows, and a segment an earlier memory already said (a summary
+    repeats its observations' titles), are left out."""
     used = len(HEADER) + 1
-    taken = []
-    for hit in hits:
-        room = budget_chars - used
-        if room < 120:
-            break
-        entry = _entry(hit, min(room, max(300, budget_chars // 2)))
-        if len(entry) + 1 > room:
-            entry = entry[: room - 2] + "…"
-        parts.append(entry)
-        used += len(entry) + 1
-        taken.append(hit)
-    return ("\n".join(parts) if taken else ""), taken
+    entries = []  # [hit, head, ranked segments, chosen]
+    titles, said = set(), set()
+
+    def pick(ranked, start):
+        """The first segment from ``start`` that says something new: (index, segment)."""
+        for index in range(start, len(ranked)):
+            words = ranked[index][3]
+            if _new_to(words, said):
+                return index, ranked[index], words
+        return len(ranked), None, set()
+
+    for hit in hits[:MAX_MEMORIES]:
+        title = " ".join(str(hit.get("title") or "").split()).lower()
+        if title in titles:
+            continue  # the same thing done again ("Read core.py" twice): one is enough
+        head = _head(hit)
+        ranked = _ranked_segments(hit, head, list(asks))
+        index, first, words = pick(ranked, 0)
+        cost = len(head) + 1 + (len(first[2]) + 3 if first else 0)
+        if used + cost > budget_chars:
+            if used + len(head) + 1 > budget_chars or entries:
+                continue  # a later, shorter memory may still fit
+            first, cost = None, len(head) + 1
+        titles.add(title)
+        said |= _words(head) | (words if first else set())
+        entries.append([hit, head, ranked, [first] if first else [], index + 1])
+        used += cost
+    for _ in range(1, SEGMENTS_PER_MEMORY):
+        for entry in entries:
+            ranked, chosen, start = entry[2], entry[3], entry[4]
+            if not chosen:
+                continue
+            index, segment, words = pick(ranked, start)
+            entry[4] = index + 1
+            if segment is None or segment[0] < chosen[0][0] * 0.5:
+                continue  # much weaker than the memory's best: not worth the room
+            if used + len(segment[2]) + 3 <= budget_chars:
+                chosen.append(segment)
+                said |= words
+                used += len(segment[2]) + 3
+    if not entries:
+        return "", []
+    parts = [HEADER]
+    for hit, head, _, chosen, _ in entries:
+        parts.append(head)
+        parts.extend("  " + segment[2] for segment in sorted(chosen, key=lambda s: s[1]))
+    return "\n".join(parts), [entry[0] for entry in entries]
 
 
 def prompt_context(store, payload: dict, settings, project: str, shown: list | None = None) -> str:
@@ -211,7 +458,7 @@ def prompt_context(store, payload: dict, settings, project: str, shown: list | N
     if not hits:
         return ""
     budget = max(200, min(int(settings.prompt_recall_tokens), 500) * 4)
-    text, taken = render(hits, budget)
+    text, taken = render(hits, budget, asked_for(prompt))
     if not taken:
         return ""
     items = [(hit["kind"], hit["id"]) for hit in taken]
