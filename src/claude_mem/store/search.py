@@ -163,6 +163,15 @@ def _idf(rows: int, matches: int) -> float:
     return math.log(1.0 + (rows - matches + 0.5) / (matches + 0.5))
 
 
+def _relative(found: "_Found", best: float) -> float:
+    """A candidate's bm25 relative to the best one's (1 for the best). A row of a tier has
+    no bm25: one of the every-word tiers (title first, newest first) counts as the best
+    row, a row holding only some of the words as none."""
+    if found.bm25 is None:
+        return 1.0 if found.holds_all else 0.0
+    return found.bm25 / best if best < 0 else 0.0
+
+
 class _Found:
     """A candidate row of a search: kind, id, its bm25 (None when it came from a tier),
     the hit dict when already read (tiers), its final score and its place in the pool."""
@@ -289,7 +298,7 @@ class SearchRoom:
         else:
             best = min((f.bm25 for f in found if f.bm25 is not None), default=-1.0)
             for f in found:
-                f.score = -(f.bm25 / best if f.bm25 is not None else 0.0)
+                f.score = -_relative(f, best)
         found.sort(key=lambda f: (f.score, f.order))
         return with_agents(self.db, self._decoded(found[:limit]))
 
@@ -384,8 +393,7 @@ class SearchRoom:
         best = min((f.bm25 for f in found if f.bm25 is not None), default=-1.0)
         for f in found:
             share = sum(weight[t] for t in held.get((f.kind, f.id), ())) / total
-            relative = f.bm25 / best if f.bm25 is not None and best < 0 else 0.0
-            f.score = -(COVERAGE_WEIGHT * share + relative)
+            f.score = -(COVERAGE_WEIGHT * share + _relative(f, best))
 
     def _held(self, kind: "_Kind", found: list["_Found"], terms: list[str]) -> dict:
         """{id: the quoted ``terms`` its row holds} for candidates of one kind.
