@@ -183,12 +183,14 @@ class Run:
             time.sleep(0.05)
         return True
 
-    def wait_embedded(self, timeout: float = 600) -> dict | None:
+    def wait_embedded(self, timeout: float = 3600, stalled: float = 300) -> dict | None:
         """With the semantic extra: wait until ``status --json`` reports no memory left to
-        embed. Returns the last status's embedding part (None when status has none)."""
+        embed (at most ``timeout`` s, or ``stalled`` s without progress: on a busy machine
+        the backfill of every session takes longer than ten minutes). Returns the last
+        status's embedding part (None when status has none)."""
         deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
+        last, progressed = None, time.monotonic()
+        while time.monotonic() < deadline and time.monotonic() - progressed < stalled:
             proc, _ = self.cli_run("status", "--json")
             try:
                 status = json.loads(proc.stdout or b"{}")
@@ -197,6 +199,8 @@ class Run:
             part = _embedding_status(status)
             if part is None:
                 return None
+            if last is None or part.get("embedded") != last.get("embedded"):
+                progressed = time.monotonic()
             last = part
             if not _embedding_pending(part):
                 return last

@@ -11,7 +11,10 @@ generator: realistic titles, commands, outcomes). Then, through the real worker 
    embedded / seconds (observations, summaries and prompts all count).
 2. **Idle RSS with the model loaded**: once the backfill is done and the worker idles, its
    VmRSS from /proc (the median of five readings a second apart).
-3. **Idle RSS without it**: the worker restarted with ``search_mode`` ``words`` (the same
+3. **A one-shot CLI search** (``search Q --mode both``, the whole process, five questions):
+   answered by the worker (its model and index loaded; then its RSS again), and with no
+   worker running (the CLI loads the model and the vectors itself).
+4. **Idle RSS without it**: the worker restarted with ``search_mode`` ``words`` (the same
    process as without the extra: no thread, nothing of the extra imported), same reading.
 
 Exits 0 (a measurement, not a test).
@@ -55,6 +58,24 @@ def status(env: dict) -> dict:
     done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "status", "--json"],
                           capture_output=True, text=True, env=env, timeout=60)
     return json.loads(done.stdout)
+
+
+CLI_QUESTIONS = ("why did the tests fail", "which command was slow", "what changed in the parser",
+                 "how was the rounding fixed", "what did the deploy step print")
+
+
+def cli_search_ms(env: dict) -> dict:
+    """p50 / max of a whole ``claude-mem search Q --mode both`` process, five questions."""
+    times = []
+    for question in CLI_QUESTIONS:
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "search", question,
+                               "--mode", "both", "--json", "--limit", "5"],
+                              capture_output=True, env=env, timeout=120)
+        times.append((time.perf_counter() - started) * 1000)
+        if done.returncode != 0:
+            raise SystemExit(f"search failed: {done.stderr.decode(errors='replace')[-300:]}")
+    return {"p50": round(statistics.median(times), 1), "max": round(max(times), 1)}
 
 
 def start_worker(env: dict) -> int:
@@ -110,8 +131,19 @@ def main() -> int:
         report["backfill"] = {"rows": rows, "seconds": round(seconds, 1),
                               "rows_per_second": round(rows / seconds, 2),
                               "worker_rate": (semantic.get("worker") or {}).get("rows_per_second")}
+        with Store(config.db_path()) as store:
+            vectors = store.db.execute("SELECT count(*), coalesce(sum(length(vector)), 0)"
+                                       " FROM vectors").fetchone()
+        passages = vectors[1] // (4 + 384)
+        report["backfill"]["passages"] = passages
+        report["backfill"]["passages_per_second"] = round(passages / seconds, 2)
         report["idle_rss_mb_with_model"] = idle_rss(pid)
+        # A one-shot CLI search in ``both`` mode, answered by this worker (its model and
+        # index loaded), then with no worker (the CLI loads both itself).
+        report["cli_search_ms_worker"] = cli_search_ms(env)
+        report["idle_rss_mb_after_answering"] = idle_rss(pid)
         control.stop_worker()
+        report["cli_search_ms_alone"] = cli_search_ms(env)
         env["CLAUDE_MEM_SEARCH_MODE"] = "words"
         pid = start_worker(env)
         time.sleep(2.0)
@@ -132,8 +164,13 @@ def main() -> int:
     print(f"backfill: {b['rows']} rows (observations, summaries, prompts) embedded in "
           f"{b['seconds']}s = {b['rows_per_second']} rows/s (the worker's own busy rate: "
           f"{b['worker_rate']}/s)")
+    print(f"  {b['passages']} passages embedded = {b['passages_per_second']} passages/s")
     print(f"worker idle RSS: {report['idle_rss_mb_with_model']} MB with the model loaded, "
-          f"{report['idle_rss_mb_words_only']} MB words only")
+          f"{report['idle_rss_mb_after_answering']} MB after answering CLI searches (index "
+          f"loaded), {report['idle_rss_mb_words_only']} MB words only")
+    print(f"CLI search --mode both (whole process, p50 / max ms): worker answering "
+          f"{report['cli_search_ms_worker']['p50']} / {report['cli_search_ms_worker']['max']}, "
+          f"no worker {report['cli_search_ms_alone']['p50']} / {report['cli_search_ms_alone']['max']}")
     return 0
 
 

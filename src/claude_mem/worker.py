@@ -13,7 +13,8 @@ Contract:
   the hook that started it or taken here); a second worker exits at once. While holding
   the lock any leftover socket file is stale by definition and is replaced.
 - Listens on ``<data dir>/worker.sock`` (data dir 0700) for one-line JSON commands:
-  ``wake``, ``ping``, ``status``, ``stop``, ``expire``. Writes ``worker.pid``; removes
+  ``wake``, ``ping``, ``status``, ``stop``, ``expire``, ``nearest`` (search by meaning
+  for a one-shot CLI search, semantic/serve.py). Writes ``worker.pid``; removes
   both on exit.
 - Drains the queue with ``drain.Drain`` (at-least-once, per-session order, counted
   attempts, growing retry pauses, parking after ``max_attempts``; see its contract).
@@ -71,7 +72,7 @@ class Worker:
         self.control = ControlServer({"wake": self._on_wake, "fifo": self.presence.heard,
                                       "ping": self.describe,
                                       "status": self.describe, "stop": self._on_stop,
-                                      "expire": self._on_expire},
+                                      "expire": self._on_expire, "nearest": self._on_nearest},
                                      self.stopping)
         # `claude-mem cleanup-sessions` asks for these (max age in hours); the loop runs them.
         self.expire_requests: list[float] = []
@@ -84,6 +85,7 @@ class Worker:
         self.housekeeping = Housekeeping(self.store, self.presence)
         self.team_sync = None  # team memory's sync thread, when a team database is configured
         self.embedding = None  # search by meaning's embedding thread (the [semantic] extra)
+        self.nearest = None  # answers a one-shot search's meaning half (semantic/serve.py)
 
     # -- control socket ----------------------------------------------------------------
 
@@ -110,6 +112,15 @@ class Worker:
         self.wakeup.set()
         return {"queued": True}
 
+    def _on_nearest(self, message: dict) -> dict:
+        """A one-shot ``claude-mem search`` asks for the memories nearest in meaning: this
+        worker's model and vectors are loaded once (see semantic/serve.py)."""
+        if self.nearest is None:
+            from claude_mem.semantic.serve import Nearest
+
+            self.nearest = Nearest(self.settings)
+        return self.nearest.answer(message)
+
     def _on_wake(self, message=None) -> None:
         self.wakeup.set()
         return None  # hooks do not wait for an answer
@@ -124,7 +135,8 @@ class Worker:
                 "processed": self.drain.processed,
                 "compressor": getattr(self.compressor, "name", "?"),
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
-                "embedding": self.embedding.progress() if self.embedding is not None else None}
+                "embedding": self.embedding.progress() if self.embedding is not None else None,
+                "searches_answered": self.nearest.answered if self.nearest is not None else 0}
 
     # -- the main loop -------------------------------------------------------------------
 
@@ -202,6 +214,8 @@ class Worker:
         """
         log.info(f"worker idle for {idle:.0f}s, exiting")
         self.stop_listening()
+        if self.nearest is not None:
+            self.nearest.close()
         pidlock.remove_own_pid_file()
         if self.lock_fd is None:
             return True
@@ -236,6 +250,8 @@ class Worker:
         if self.embedding is not None:
             self.embedding.stop()
         self.stop_listening()
+        if self.nearest is not None:
+            self.nearest.close()
         pidlock.remove_own_pid_file()
         try:
             self.compressor.close()

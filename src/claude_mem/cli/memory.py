@@ -90,7 +90,10 @@ def _search(store, text, mode, project, kinds, limit) -> list[dict]:
     from claude_mem.semantic.base import SemanticUnavailable
 
     try:
-        return semantic.search(store, text, mode=mode, project=project, kinds=kinds, limit=limit)
+        # A one-shot process: the running worker answers the meaning half with its model
+        # and vectors already loaded (else this process loads them).
+        return semantic.search(store, text, mode=mode, project=project, kinds=kinds, limit=limit,
+                               ask_worker=True)
     except (SemanticUnavailable, ValueError) as exc:
         raise click.ClickException(str(exc))
 

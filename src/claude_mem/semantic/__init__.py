@@ -28,11 +28,14 @@ from claude_mem.semantic.base import available, install_hint, model_setting  # n
 
 
 def search(store, text: str, *, mode=None, project=None,
-           kinds=("observation", "summary", "prompt"), limit: int = 20, settings=None) -> list[dict]:
+           kinds=("observation", "summary", "prompt"), limit: int = 20, settings=None,
+           ask_worker: bool = False) -> list[dict]:
     """The one search entry point (CLI, MCP, viewer): by words, or in ``mode`` through
     ``hybrid`` when meaning is wanted and installed. Loads nothing of the extra when the
-    answer is words only. Raises ``base.SemanticUnavailable`` when meaning is asked for
-    without the extra, ``ValueError`` for an unknown mode."""
+    answer is words only. ``ask_worker`` (the one-shot CLI): the running worker finds the
+    nearest memories by meaning (its model and vectors are loaded already). Raises
+    ``base.SemanticUnavailable`` when meaning is asked for without the extra,
+    ``ValueError`` for an unknown mode."""
     if settings is None:
         from claude_mem import config
 
@@ -46,7 +49,7 @@ def search(store, text: str, *, mode=None, project=None,
     from claude_mem.semantic import hybrid
 
     return hybrid.search(store, text, mode=wanted, project=project, kinds=kinds, limit=limit,
-                         settings=settings)
+                         settings=settings, ask_worker=ask_worker)
 
 
 def status(store, settings, worker: dict | None = None) -> dict:

@@ -6,9 +6,12 @@ Contract:
   its own store connection and loads the model itself, so the worker's drain never waits
   on the model (and no hook ever does: hooks only queue).
 - It embeds rows without a current vector, newest first (``Store.rows_to_embed``), a
-  batch at a time, each batch stored in one short transaction (``save_vectors``, which
-  skips rows deleted or re-made meanwhile). Existing memory is the same work: the
-  background backfill is this loop finding older rows without vectors.
+  batch at a time, each row as its passages (``passages``: one vector each, stored
+  together in the row's BLOB), each batch stored in one short transaction
+  (``save_vectors``, which skips rows deleted or re-made meanwhile). Existing memory is
+  the same work: the background backfill is this loop finding older rows without vectors.
+- Vectors of another model or recipe (an upgrade changed what is embedded) are deleted
+  first, a short transaction at a time, so every row is embedded again the current way.
 - ``poke()`` (the worker calls it after storing something) makes it look again at once;
   otherwise it looks every ``IDLE_SECONDS``. Once a kind is fully embedded it only looks
   above the highest id it saw (summaries, which are re-made in place, every time), and
@@ -24,6 +27,8 @@ import time
 from claude_mem import log
 
 BATCH = 16
+# Passages per call of the model: a search the worker answers waits for one call at most.
+PASSAGES_PER_CALL = 16
 IDLE_SECONDS = 30.0
 RESCAN_SECONDS = 600.0
 KINDS = ("summary", "observation", "prompt")  # summaries first: the densest memory
@@ -45,6 +50,7 @@ class EmbedThread(threading.Thread):
         self.model = ""
         self.floor = {kind: 0 for kind in KINDS}
         self.rescan_at = 0.0
+        self.purged = False
 
     @classmethod
     def start_for(cls, settings):
@@ -99,15 +105,16 @@ class EmbedThread(threading.Thread):
 
     def step(self, store, model) -> bool:
         """Embed one batch of whatever waits; False when nothing waited."""
-        from claude_mem.semantic import codec
-        from claude_mem.store.search import observation_text, summary_text
-
         now = time.monotonic()
         if now >= self.rescan_at:
             self.floor = {kind: 0 for kind in KINDS}
             self.rescan_at = now + RESCAN_SECONDS
-        text_of = {"observation": observation_text, "summary": summary_text,
-                   "prompt": lambda row: row["prompt"]}
+        if not self.purged:
+            # Vectors another model or recipe made are never read: drop them (a batch at a
+            # time, each a short write) so the rows count as waiting and get re-made.
+            while store.drop_vectors_not_of(model.model, limit=2000) and not self.stopping.is_set():
+                pass
+            self.purged = True
         for kind in KINDS:
             top = store.highest_id(kind)
             rows = store.rows_to_embed(kind, model.model, above=self.floor[kind], limit=BATCH)
@@ -116,10 +123,33 @@ class EmbedThread(threading.Thread):
                     self.floor[kind] = top  # all below is embedded: look above it only
                 continue
             started = time.monotonic()
-            vectors = model.passages([text_of[kind](row) for row in rows])
-            items = [(kind, row, codec.pack(vector)) for row, vector in zip(rows, vectors)]
+            items = self.embed_rows(kind, rows, model)
+            if items is None:  # stopping
+                return False
             stored = store.save_vectors(items, model.model)
             self.busy_seconds += time.monotonic() - started
             self.embedded += stored
             return True
         return False
+
+    def embed_rows(self, kind, rows, model):
+        """``(kind, row, blob)`` for each row: its passages embedded (at most
+        ``PASSAGES_PER_CALL`` in one call of the model, so stopping waits for one call
+        only); None when asked to stop meanwhile."""
+        from claude_mem.semantic import codec
+        from claude_mem.semantic.passages import passages
+
+        texts, owners = [], []
+        for n, row in enumerate(rows):
+            for text in passages(kind, row):
+                texts.append(text)
+                owners.append(n)
+        vectors = []
+        for start in range(0, len(texts), PASSAGES_PER_CALL):
+            if self.stopping.is_set():
+                return None
+            vectors.extend(model.passages(texts[start:start + PASSAGES_PER_CALL]))
+        per_row: list[list] = [[] for _ in rows]
+        for owner, vector in zip(owners, vectors):
+            per_row[owner].append(vector)
+        return [(kind, row, codec.pack_many(found)) for row, found in zip(rows, per_row)]

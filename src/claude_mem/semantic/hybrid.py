@@ -13,6 +13,9 @@ Contract:
   Meaning alone: the score is the negated cosine.
 - The model and each database's vectors are loaded once per process and refreshed
   incrementally (``index``), so a long-lived process (MCP server, viewer) pays the load once.
+  The one-shot CLI passes ``ask_worker``: the running worker, which keeps both loaded,
+  answers the meaning half (``serve``); without a worker it is done in the CLI's process.
+- The query is embedded in a thread while the words search runs (see ``_Meaning``).
 """
 from __future__ import annotations
 
@@ -29,6 +32,9 @@ RRF_K = 60
 POOL = 50
 # What a rank in the meaning list counts for, against the same rank in the words list.
 MEANING_WEIGHT = 1.0
+# How long the one-shot CLI waits for the worker's answer (its first loads the vectors; it
+# may be finishing a call of the model for the backfill) before doing the work itself.
+WORKER_TIMEOUT = 5.0
 
 _indexes: dict = {}
 _lock = threading.Lock()
@@ -73,12 +79,74 @@ def nearest(store, text: str, *, project=None, kinds=ALL_KINDS, limit: int = POO
 
         settings = config.load()
     model = embedder(model_setting(settings))
-    query = model.query(text)
+    return scan(store, model, model.query(text), project=project, kinds=kinds, limit=limit)
+
+
+def scan(store, model, query, *, project=None, kinds=ALL_KINDS, limit: int = POOL):
+    """The memories nearest to an embedded ``query`` (this process's index of ``store``)."""
     return index_for(store, model).nearest(query, project=project, kinds=kinds, limit=limit)
 
 
+class _Meaning(threading.Thread):
+    """The query's meaning, found beside the words search: the model's C code and SQLite
+    both run without the GIL, so on two cores the query's embedding (~11 ms, the largest
+    part of a search) costs no time the words search does not already take.
+
+    Asked with ``ask_worker`` (the one-shot CLI), the running worker is asked for the
+    nearest memories over its control socket: its model and its index of the vectors are
+    loaded already, where this process would load both (~1 s at 100k vectors). Without an
+    answer (no worker, an older one, an error) the query is embedded here."""
+
+    def __init__(self, text, project, kinds, limit, settings, ask_worker):
+        super().__init__(name="claude-mem-query", daemon=True)
+        self.text, self.project, self.kinds, self.limit = text, project, kinds, limit
+        self.settings, self.ask_worker = settings, ask_worker
+        self.found = None      # (kind, id, cosine) list from the worker
+        self.model = self.query = None
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            if self.ask_worker:
+                self.found = worker_nearest(self.text, project=self.project, kinds=self.kinds,
+                                            limit=self.limit, model=model_setting(self.settings))
+                if self.found is not None:
+                    return
+            self.model = embedder(model_setting(self.settings))
+            self.query = self.model.query(self.text)
+        except BaseException as exc:  # handed to the caller
+            self.error = exc
+
+    def result(self, store) -> list[tuple[str, int, float]]:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        if self.found is not None:
+            return self.found
+        return scan(store, self.model, self.query, project=self.project, kinds=self.kinds,
+                    limit=self.limit)
+
+
+def worker_nearest(text: str, *, project=None, kinds=ALL_KINDS, limit: int = POOL,
+                   model: str = "e5-small", timeout: float = WORKER_TIMEOUT):
+    """The running worker's ``nearest`` answer, or None (no worker, or it could not)."""
+    from claude_mem import control
+
+    reply = control.request({"cmd": "nearest", "text": text, "project": project,
+                             "kinds": list(kinds), "limit": int(limit), "model": model},
+                            timeout=timeout)
+    hits = reply.get("hits") if isinstance(reply, dict) and reply.get("ok") else None
+    if not isinstance(hits, list):
+        return None
+    try:
+        return [(str(kind), int(item), float(cosine)) for kind, item, cosine in hits]
+    except (TypeError, ValueError):
+        return None
+
+
 def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit: int = 20,
-           settings=None) -> list[dict]:
+           settings=None, ask_worker: bool = False) -> list[dict]:
     if settings is None:
         from claude_mem import config
 
@@ -90,8 +158,10 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
             hit["matched"] = "words"
         return hits
     pool = max(int(limit), POOL)
-    near = nearest(store, text, project=project, kinds=kinds, limit=pool, settings=settings)
+    meaning = (_Meaning(text, project, tuple(kinds), pool, settings, ask_worker)
+               if str(text or "").strip() else None)
     words = store.search(text, project=project, kinds=kinds, limit=pool) if mode == "both" else []
+    near = meaning.result(store) if meaning is not None else []
     fused: dict = {}
     found: dict = {}
     similarity = {(kind, item): sim for kind, item, sim in near}

@@ -14,6 +14,11 @@ int8 codes they are stored as (a quarter of the size) plus a projection onto the
 of the vectors themselves, again each time the index has doubled). A query is scored
 against the projections first, and the best ``RESCORE`` are scored again exactly from
 their codes: the projection only has to keep the true best among its best few hundred.
+
+A memory may have several vectors (one per passage, see ``passages``): each is a row of
+the index with its memory's kind and id, and a memory's score is its best passage's
+cosine (``nearest`` reads ``PASSAGES_READ`` times as many vectors as memories wanted and
+keeps each memory's first). ``len(index)`` counts vectors.
 """
 from __future__ import annotations
 
@@ -32,6 +37,8 @@ PROJECTED = 128
 RESCORE = 2000
 _SAMPLE = 4096
 _READ_BATCH = 50_000
+# Vectors read per memory wanted: a memory's other passages take places in the best list.
+PASSAGES_READ = 4
 
 
 class VectorIndex:
@@ -89,18 +96,18 @@ class VectorIndex:
         if not rows:
             return
         n = len(rows)
-        codes, scales = codec.split_many([r[4] for r in rows], self.dim)
+        codes, scales, owners = codec.split_rows([r[4] for r in rows], self.dim)
         known = self.project_codes
         projects = np.fromiter((known.setdefault(r[3], len(known)) for r in rows),
                                dtype=np.int32, count=n)
+        kinds = np.fromiter((KIND_CODES[r[1]] for r in rows), dtype=np.int8, count=n)
+        items = np.fromiter((r[2] for r in rows), dtype=np.int64, count=n)
         self.codes = np.concatenate([self.codes, codes])
         self.scales = np.concatenate([self.scales, scales])
-        self.kinds = np.concatenate([self.kinds, np.fromiter(
-            (KIND_CODES[r[1]] for r in rows), dtype=np.int8, count=n)])
-        self.item_ids = np.concatenate([self.item_ids, np.fromiter(
-            (r[2] for r in rows), dtype=np.int64, count=n)])
-        self.projects = np.concatenate([self.projects, projects])
-        self.count += n
+        self.kinds = np.concatenate([self.kinds, kinds[owners]])
+        self.item_ids = np.concatenate([self.item_ids, items[owners]])
+        self.projects = np.concatenate([self.projects, projects[owners]])
+        self.count += len(owners)
         self.top_id = max(self.top_id, rows[-1][0])
         self._subsets = {}
         if self.count <= EXACT_MAX:
@@ -142,17 +149,17 @@ class VectorIndex:
             if rows is not None and not len(rows):
                 return []
             total = self.count if rows is None else len(rows)
-            limit = max(1, min(int(limit), total))
+            limit = max(1, int(limit))
             if self.full is not None:
                 matrix = self.full if rows is None else self.full[rows]
                 scores = matrix @ query
-                wanted = limit
+                wanted = min(total, limit * PASSAGES_READ)
             else:
                 # Rank by the projections (the mean's share of every score is the same
                 # constant, so it does not change the order), then rescore exactly.
                 matrix = self.projected if rows is None else self.projected[rows]
                 scores = matrix @ (query @ self.basis)
-                wanted = min(total, max(RESCORE, 8 * limit))
+                wanted = min(total, max(RESCORE, 8 * limit * PASSAGES_READ))
             best = np.argpartition(-scores, wanted - 1)[:wanted]
             if rows is not None:
                 best = rows[best]
@@ -160,10 +167,18 @@ class VectorIndex:
                 values = codec.decode(self.codes[best], self.scales[best]) @ query
             else:
                 values = scores[best] if rows is None else self.full[best] @ query
-            order = np.argsort(-values)[:limit]
+            order = np.argsort(-values)
             best, values = best[order], values[order]
-            return [(KIND_NAMES[int(self.kinds[i])], int(self.item_ids[i]), float(v))
-                    for i, v in zip(best, values)]
+            found, seen = [], set()
+            for i, value in zip(best.tolist(), values.tolist()):
+                key = (KIND_NAMES[int(self.kinds[i])], int(self.item_ids[i]))
+                if key in seen:  # another passage of a memory already found, scored lower
+                    continue
+                seen.add(key)
+                found.append((key[0], key[1], float(value)))
+                if len(found) == limit:
+                    break
+            return found
 
     def _subset(self, project, kinds):
         """The row numbers of one project and/or some kinds (cached until rows are added)."""

@@ -9,6 +9,9 @@ Contract:
   and the columns the text is made of (the stored, privacy-cleaned text: never anything
   else). ``save_vectors`` stores a batch in one transaction, skipping rows deleted or
   changed meanwhile (a summary re-made while it was being embedded keeps no stale vector).
+- A row's BLOB may hold several vectors (one per passage, ``semantic.passages``); the
+  model name includes the recipe, so ``drop_vectors_not_of`` clears what an older
+  recipe made and the backfill re-makes it.
 - Triggers (see ``migrations.m008_asking_memory``) delete the vector of a deleted row or a row
   whose text changed, so forget, cascades and re-made summaries need nothing here.
 - ``vectors_after(id, model)`` reads vectors stored after an id, in id order (ids only
@@ -77,14 +80,23 @@ class VectorRoom:
                 found = self.db.execute(_STILL[kind], check).fetchone()
                 if found is None:
                     continue
+                # A new id, never an update in place: readers take what is above the
+                # highest id they saw (``vectors_after``), so a replaced vector must be new.
+                self.db.execute("DELETE FROM vectors WHERE kind = ? AND item_id = ?",
+                                (kind, row["id"]))
                 self.db.execute(
                     "INSERT INTO vectors (kind, item_id, project, model, vector, made_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kind, item_id) DO UPDATE SET"
-                    " project = excluded.project, model = excluded.model,"
-                    " vector = excluded.vector, made_at = excluded.made_at",
-                    (kind, row["id"], found[0], model, blob, now))
+                    " VALUES (?, ?, ?, ?, ?, ?)", (kind, row["id"], found[0], model, blob, now))
                 stored += 1
         return stored
+
+    def drop_vectors_not_of(self, model: str, limit: int = 2000) -> int:
+        """Delete up to ``limit`` vectors made by another model or recipe (one short
+        transaction); returns how many. Their rows then wait to be embedded again."""
+        with self.write():
+            return self.db.execute(
+                "DELETE FROM vectors WHERE id IN (SELECT id FROM vectors WHERE model != ?"
+                " LIMIT ?)", (model, int(limit))).rowcount
 
     def vectors_after(self, after_id: int, model: str, limit: int = 50_000) -> list[tuple]:
         """``(id, kind, item_id, project, blob)`` of vectors stored after ``after_id``."""
