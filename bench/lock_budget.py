@@ -36,8 +36,9 @@ between sessions first and ``nice`` only ranks processes within one session; the
 starts its own session (it is a daemon), so ``nice -n -10 bench/lock_budget.py`` would not
 reach it, and neither would it rank the bench against other sessions on a shared machine.
 So when the bench runs with a negative niceness it starts a session of its own (its hooks
-and commands are in it; the shell that started it is not) and gives that session's
-autogroup and the worker's the same niceness (``/proc/<pid>/autogroup``, which needs the privilege that
+are in it; the shell that started it is not; ``forget`` and ``import`` run in sessions of
+their own, as from a person's terminal) and gives those sessions' autogroups and the
+worker's the same niceness (``/proc/<pid>/autogroup``, which needs the privilege that
 negative nice values need anyway) and prints what it set. Acceptance (issue 23): longest hold <= 50 ms in every phase, hook p99
 <= 100 ms, none spooled. On a shared machine compare phases with each other and repeat.
 """
@@ -254,12 +255,18 @@ def autogroup_nice(pid: int | str, value: int | None = None) -> int | None:
 
 
 def run_cli(args: list[str], env: dict) -> dict:
+    """``claude-mem <args>`` as a person runs it: from a terminal, a session of its own
+    (not the one Claude Code's hooks run in), with the bench's niceness when negative."""
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "claude_mem.cli", *args], env=env,
-                          capture_output=True, text=True, cwd=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "claude_mem.cli", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=str(ROOT), start_new_session=True)
+    if os.nice(0) < 0:
+        autogroup_nice(proc.pid, os.nice(0))
+    out, err = proc.communicate()
     if proc.returncode != 0:
-        raise SystemExit(f"claude-mem {' '.join(args)} failed: {proc.stderr[-2000:]}")
-    return {"seconds": round(time.perf_counter() - started, 2), "out": proc.stdout.strip()[-300:]}
+        raise SystemExit(f"claude-mem {' '.join(args)} failed: {err[-2000:]}")
+    return {"seconds": round(time.perf_counter() - started, 2), "out": out.strip()[-300:]}
 
 
 def main() -> int:

@@ -22,7 +22,7 @@ multi-word and prefix queries, with and without a project filter; ``claude-mem s
 wall time; the SessionStart hook (the exact command ``install`` writes) and the context
 build in-process; UserPromptSubmit with recall at the prompt on (a prompt about the
 generated work, and an unrelated one); and the ratios of the hooks to a bare start of the
-same interpreter. With ``--semantic`` (the extra installed) every row also gets a vector
+same interpreter (the bare starts and the hooks timed in turn, run by run). With ``--semantic`` (the extra installed) every row also gets a vector
 (random unit vectors under the real model's name: timing does not depend on their
 numbers) and search in ``both`` and ``meaning`` modes is timed in-process, the query's
 real embedding included.
@@ -289,15 +289,25 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
     out = subprocess.run(hook, input=payload, capture_output=True, env=env, check=False).stdout
     assert b"additionalContext" in out, "SessionStart printed no context: the bench is broken"
     timed(hook, payload, env, 3)
-    bare = timed([sys.executable, "-c", "pass"], b"", env, runs)
-    bare_is = timed([sys.executable, "-I", "-S", "-c", "pass"], b"", env, runs)
-    hook_times = timed(hook, payload, env, runs)
     prompt_hook = shlex.split(install.hook_command("user-prompt-submit"))
     related = prompt_payload(project_dir, RELATED_PROMPT)
     related_out = subprocess.run(prompt_hook, input=related, capture_output=True, env=env).stdout
-    prompt_times = timed(prompt_hook, related, env, runs)
-    unrelated_times = timed(prompt_hook, prompt_payload(project_dir, UNRELATED_PROMPT), env, runs)
-    off_times = timed(prompt_hook, related, {**env, "CLAUDE_MEM_PROMPT_RECALL": "false"}, runs)
+    # Run by run, each command once in turn: on a shared machine the load drifts, and
+    # timing 20 of one command and then 20 of the next put that drift into the ratios.
+    commands = {
+        "bare": ([sys.executable, "-c", "pass"], b"", env),
+        "bare_is": ([sys.executable, "-I", "-S", "-c", "pass"], b"", env),
+        "session_start": (hook, payload, env),
+        "related": (prompt_hook, related, env),
+        "unrelated": (prompt_hook, prompt_payload(project_dir, UNRELATED_PROMPT), env),
+        "off": (prompt_hook, related, {**env, "CLAUDE_MEM_PROMPT_RECALL": "false"}),
+    }
+    taken: dict = {name: [] for name in commands}
+    for _ in range(runs):
+        for name, (argv, stdin, command_env) in commands.items():
+            taken[name] += timed(argv, stdin, command_env, 1)
+    bare, bare_is, hook_times = taken["bare"], taken["bare_is"], taken["session_start"]
+    prompt_times, unrelated_times, off_times = taken["related"], taken["unrelated"], taken["off"]
     cli = str(Path(sys.executable).with_name("claude-mem"))
     cli_times = timed([cli, "search", "test", "--limit", "10"], b"", env, max(5, runs // 3))
     search = measure_search(store, max(3, runs // 4))
