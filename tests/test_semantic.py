@@ -42,8 +42,10 @@ def status() -> dict:
 
 @pytest.fixture
 def embedded(recorded, monkeypatch):
-    """The recorded session stored and embedded by the real worker."""
+    """The recorded session stored and embedded by the real worker, whose idle time is
+    shorter than the embedding takes: it stays while its backfill goes on."""
     monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "auto")
+    monkeypatch.setenv("CLAUDE_MEM_WORKER_IDLE_SECONDS", "2")
     for event, payload in recorded:
         assert run_hook(event, payload).returncode == 0
     wait_until_drained()
@@ -154,6 +156,9 @@ def the_cli_asks_the_running_worker_else_does_it_itself():
     def answered():
         return control.request({"cmd": "status"})["searches_answered"]
 
+    control.start_worker()  # unless it still runs (its idle time here is 2 s)
+    wait_for(lambda: control.request({"cmd": "ping"}) is not None, timeout=30, interval=0.2,
+             what="the worker to answer")
     before = answered()
     done = cli("search", question, "--mode", "meaning", "--json", "--limit", "5")
     assert done.returncode == 0, done.stderr
