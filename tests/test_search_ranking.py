@@ -243,3 +243,22 @@ def test_a_large_limit_returns_every_matching_row_once():
         assert everything[:len(holding_both)] == holding_both  # both words before one
     finally:
         s.close()
+
+
+def test_a_common_words_title_rows_come_first_newest_first(monkeypatch):
+    # "deploy" is common among observations (tiers: every word in the title, newest first)
+    # and rare among summaries (bm25): the title rows still lead, as the best bm25 row would.
+    monkeypatch.setattr(search_module, "EXACT_RANK_MAX_MATCHES", 5)
+    s = _memory([("app", f"Ran deploy {n}", "rollout") for n in range(10)]
+                + [("app", f"Read notes {n}", "the deploy checklist") for n in range(3)])
+    try:
+        with s.write():
+            session = s.open_session("s-app", "app", "/w/app", 1.0)
+            s.upsert_summary(session["id"], "app", 1, Summary(request="check the rollout",
+                                                              learned="deploy works"), "heuristic", 5.0)
+        hits = s.search("deploy", limit=20)
+        titles = [h["title"] for h in hits]
+        assert titles[:10] == [f"Ran deploy {n}" for n in reversed(range(10))]
+        assert "check the rollout" in titles and len(hits) == 14
+    finally:
+        s.close()

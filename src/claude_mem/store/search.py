@@ -164,6 +164,15 @@ def _idf(rows: int, matches: int) -> float:
     return math.log(1.0 + (rows - matches + 0.5) / (matches + 0.5))
 
 
+def _relative(found: "_Found", best: float) -> float:
+    """A candidate's bm25 relative to the best one's (1 for the best). A row of a tier has
+    no bm25: one of the every-word tiers (title first, newest first) counts as the best
+    row, a row holding only some of the words as none."""
+    if found.bm25 is None:
+        return 1.0 if found.holds_all else 0.0
+    return found.bm25 / best if best < 0 else 0.0
+
+
 class _Found:
     """A candidate row of a search: kind, id, its bm25 (None when it came from a tier),
     the hit dict when already read (tiers), its final score and its place in the pool."""
@@ -290,25 +299,30 @@ class SearchRoom:
         else:
             best = min((f.bm25 for f in found if f.bm25 is not None), default=-1.0)
             for f in found:
-                f.score = -(f.bm25 / best if f.bm25 is not None else 0.0)
+                f.score = -_relative(f, best)
         found.sort(key=lambda f: (f.score, f.order))
         return with_agents(self.db, self._decoded(found[:limit]))
 
     def _frequencies(self, name: str, terms: list[str]) -> dict:
         """term -> how many rows of kind ``name`` hold it (``term_frequency``; a phrase:
         its rarest word's count, an upper bound that never reads a phrase's matches) and
-        ``_common`` -> the terms with a common word in them (see ``_probe_words``)."""
+        ``_common`` -> the terms with a common word in them (see ``_probe_words``),
+        ``_rows`` -> about how many rows the kind has (``indexed_rows``)."""
         newest = self.indexed_rows(name)
-        counts: dict = {"_common": set()}
+        counts: dict = {"_common": set(), "_rows": newest}
         probed: dict = {}
         for term in terms:
-            words = _probe_words(term)
-            for word in words:
+            seen = []
+            for word in _probe_words(term):
                 if word not in probed:
                     probed[word] = self.term_frequency(name, word, newest=newest) if newest else 0
-            counts[term] = min(probed[word] for word in words)
-            if any(probed[word] > EXACT_RANK_MAX_MATCHES for word in words):
-                counts["_common"].add(term)
+                seen.append(probed[word])
+                if probed[word] > EXACT_RANK_MAX_MATCHES:
+                    # one common word makes the term common: its other words go unprobed
+                    # (its count is then an upper bound, its weight a lower one)
+                    counts["_common"].add(term)
+                    break
+            counts[term] = min(seen)
         return counts
 
     def term_frequency(self, kind: str, term: str, *, newest: int | None = None) -> int:
@@ -365,7 +379,7 @@ class SearchRoom:
         bm25) times ``COVERAGE_WEIGHT``, plus its bm25 relative to the best candidate's.
         So a row naming three of the question's words outranks one that repeats a single
         word in its title, and bm25 decides between rows holding as much."""
-        rows = sum(self.indexed_rows(name) for name in counts) or 1
+        rows = sum(c["_rows"] for c in counts.values()) or 1
         matches = {term: sum(c[term] for c in counts.values()) for term in terms}
         weight = {term: _idf(rows, n) for term, n in matches.items()}
         # A word no row holds tells rows apart no more than a stop word: it is not counted.
@@ -380,8 +394,7 @@ class SearchRoom:
         best = min((f.bm25 for f in found if f.bm25 is not None), default=-1.0)
         for f in found:
             share = sum(weight[t] for t in held.get((f.kind, f.id), ())) / total
-            relative = f.bm25 / best if f.bm25 is not None and best < 0 else 0.0
-            f.score = -(COVERAGE_WEIGHT * share + relative)
+            f.score = -(COVERAGE_WEIGHT * share + _relative(f, best))
 
     def _held(self, kind: "_Kind", found: list["_Found"], terms: list[str]) -> dict:
         """{id: the quoted ``terms`` its row holds} for candidates of one kind.
