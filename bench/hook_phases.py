@@ -14,7 +14,8 @@ recall on (a prompt about the generated work, an unrelated one) and PostToolUse,
 payloads ``bench/scale.py`` uses, against a memory grown with ``scale.py``'s generator (kept
 in ``--data-dir`` when given, so a second run skips the ~40 s build). With ``--compare`` the
 same phases are timed for another checkout's ``src`` in the same loop (an A/B on one
-machine, one memory, one worker). Prints medians in milliseconds. Exits 0.
+machine, one memory, one worker; the two take turns going first). Prints medians in
+milliseconds. Exits 0.
 """
 from __future__ import annotations
 
@@ -133,12 +134,14 @@ def main() -> int:
         figures: dict = {}
         for name, argv in bare.items():  # warm the caches once
             cpu_of(argv, b"", env)
-        for _ in range(args.runs):
+        for run_number in range(args.runs):
             for name, argv in bare.items():
                 wall, cpu, _ = cpu_of(argv, b"", env)
                 figures.setdefault(name, []).append((wall, cpu, 0, 0, 0))
             for label, hook, payload in hooks:
-                for tag, src in sources:
+                # Every other run the other checkout goes first: the one right after the
+                # previous hook meets the worker still storing that hook's event (~1 ms).
+                for tag, src in (sources if run_number % 2 == 0 else sources[::-1]):
                     # As that checkout's hook_entry.py does: the collector off, or not.
                     gc_mode = "gc-off" if "gc.disable()" in Path(src, "claude_mem", "hook_entry.py") \
                         .read_text() else "gc-on"

@@ -158,6 +158,10 @@ def build(store, start: int, end: int, rng: random.Random, clock: list[float]) -
                         completed=f"- Fixed {goal}; tests passed",
                         next_steps=f"- Review {pick(rng)}",
                         files_edited=tuple(edited[:3])), "heuristic", clock[0])
+                # Ended, as a real memory's old sessions are: a session left open is one
+                # the worker's watchdog closes (summarizing) once it is old, and at 100k that
+                # was ~1,700 sessions of work right when the hooks were being timed.
+                store.complete_session(session["id"], "exit", clock[0], "completed")
                 if made >= end:
                     break
 
@@ -289,6 +293,14 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
     out = subprocess.run(hook, input=payload, capture_output=True, env=env, check=False).stdout
     assert b"additionalContext" in out, "SessionStart printed no context: the bench is broken"
     timed(hook, payload, env, 3)
+    # The steady state: a worker running and idle (the first hook started it; its start,
+    # ~0.3 s of CPU, and the events of the warm-up runs are not the hooks' time).
+    from claude_mem import control
+
+    ready = time.monotonic() + 30
+    while control.request({"cmd": "ping"}, timeout=1.0) is None and time.monotonic() < ready:
+        time.sleep(0.05)
+    time.sleep(1.0)
     prompt_hook = shlex.split(install.hook_command("user-prompt-submit"))
     related = prompt_payload(project_dir, RELATED_PROMPT)
     related_out = subprocess.run(prompt_hook, input=related, capture_output=True, env=env).stdout

@@ -39,8 +39,9 @@ def test_latest_summary_in_full_then_earlier_lines_then_observation_index():
     index = text.index("## Recent observations")
     assert latest < earlier < index
     assert "- #5 " in text[index:] and "Read src/file_4.py" in text[index:]
-    # newest first
-    assert text.index("#5 ") < text.index("#1 ")
+    # newest first; a bare "Read src/file_0.py" adds nothing when the summaries name that file
+    assert text.index("#5 ") < text.index("#4 ")
+    assert "- #1 " not in text and "src/file_0.py" in text
 
 
 def test_the_budget_holds_with_10000_observations_and_huge_fields(monkeypatch):
@@ -110,3 +111,104 @@ def test_after_compaction_only_the_other_sessions_come_back():
     assert "this session's own work is in the summary above" in text
     startup = context.session_start_output({**payload, "source": "startup"}, config.load())
     assert "Add CSV export" in startup
+
+
+# -- issue 21, round 4: more knowledge in the same budget -----------------------------------
+
+
+def _obs(store, session, title, at, **fields):
+    store.add_observation(session["id"], "proj", 1, Observation(type=fields.pop("type", "discovery"),
+                                                                title=title, **fields),
+                          f"t{at}", "heuristic", at)
+
+
+def test_earlier_requests_of_the_same_day_give_the_date_once():
+    day = time.mktime((2026, 3, 4, 9, 0, 0, 0, 0, -1))
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "proj", "/w/proj", day)
+            for n, request in enumerate(("Fix the rounding bug", "Add CSV export", "Ship it")):
+                store.upsert_summary(s["id"], "proj", n + 1, Summary(
+                    request=request, completed="- Edited src/money.py\n- Ran it", files_edited=("src/money.py",)),
+                    "heuristic", day + 60 * n)
+            other = store.open_session("t", "proj", "/w/proj", day - 86400)
+            store.upsert_summary(other["id"], "proj", 1, Summary(request="Yesterday's work"), "heuristic",
+                                 day - 86400)
+        text = context.render(store, "proj", config.load())
+    assert "## Latest work — 2026-03-04 09:02" in text
+    assert "- 09:01 — Add CSV export" in text and "- 09:00 — Fix the rounding bug" in text
+    assert "- 2026-03-03 09:00 — Yesterday's work" in text
+
+
+def test_the_index_keeps_its_most_telling_lines_when_not_all_fit(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "400")
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "proj", "/w/proj", 1.0)
+            store.upsert_summary(s["id"], "proj", 1, Summary(request="Make the tests pass"), "heuristic", 10.0)
+            _obs(store, s, "`pytest -q` failed (exit code 1): 1 failed, 9 passed — KeyError: 'due'", 20.0,
+                 concepts=("command", "failure"))
+            _obs(store, s, "Delegated: map the scheduler → `Scheduler.tick` drops due dates", 21.0,
+                 concepts=("subagent",))
+            for n in range(19):  # newer, and worth little: they used to take every line
+                _obs(store, s, f"Todo list: {n} completed, 1 in progress; doing: step {n}", 30.0 + n,
+                     type="decision", concepts=("todo",))
+                _obs(store, s, f"`git status --short -- part{n}` succeeded", 100.0 + n, concepts=("command",))
+        text = context.render(store, "proj", config.load())
+    index = text[text.index("## Recent observations"):]
+    assert "KeyError: 'due'" in index and "`Scheduler.tick` drops due dates" in index
+    assert index.index("Delegated:") < index.index("KeyError")  # still newest first
+    assert len(text) <= 1600
+
+
+def test_an_index_line_the_summary_already_prints_is_not_repeated():
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "proj", "/w/proj", 1.0)
+            _obs(store, s, "No files match `package.json`", 5.0)
+            _obs(store, s, "Read src/money.py — Money arithmetic in cents", 6.0, files_read=("src/money.py",))
+            store.upsert_summary(s["id"], "proj", 1, Summary(
+                request="Look around", investigated="- No files match `package.json`\n- Read src/other.py"),
+                "heuristic", 10.0)
+        text = context.render(store, "proj", config.load())
+    assert text.count("No files match `package.json`") == 1
+    assert "- #2 " in text and "Money arithmetic in cents" in text
+
+
+def test_an_earlier_requests_line_keeps_its_checks_figures_the_reply_does_not_give():
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "proj", "/w/proj", 1.0)
+            store.upsert_summary(s["id"], "proj", 1, Summary(
+                request="Raise coverage", notes="Done: coverage is up and everything passes.",
+                completed="- Edited tests/test_money.py\n- `pytest --cov`: 212 passed in 3.1s\n"
+                          "- `coverage report`: TOTAL 1200 60 95%"), "heuristic", 10.0)
+            store.upsert_summary(s["id"], "proj", 2, Summary(
+                request="Now the docs", completed="- Edited README.md\n- Edited docs/a.md",
+                files_edited=("README.md",)), "heuristic", 20.0)
+        text = context.render(store, "proj", config.load())
+    earlier = text[text.index("## Earlier requests"):]
+    assert "212 passed in 3.1s" in earlier and "TOTAL 1200 60 95%" in earlier
+
+
+def test_a_request_cut_off_before_its_summary_shows_what_was_asked_and_reaches_further_back():
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "proj", "/w/proj", 1.0)
+            store.add_prompt(s["id"], "p1", "Audit the token store for leaks", 1.0)
+            store.upsert_summary(s["id"], "proj", 1, Summary(request="Audit the token store for leaks",
+                                                             completed="- Read src/store.py"), "heuristic", 2.0)
+            store.add_prompt(s["id"], "p2", "continue", 3.0)
+            store.add_observation(s["id"], "proj", 2, Observation(
+                type="discovery", title="`pytest -q` failed (exit code 1): KeyError: 'token'",
+                concepts=("command", "failure")), "old", "heuristic", 4.0)
+            for n in range(60):  # the rest of the cut-off request, newer
+                store.add_observation(s["id"], "proj", 2, Observation(
+                    type="discovery", title=f"Read src/part_{n}.py — part {n} of the store",
+                    files_read=(f"src/part_{n}.py",)), f"o{n}", "heuristic", 5.0 + n)
+        text = context.render(store, "proj", config.load())
+    assert ("## In progress, not summarized yet" in text and
+            "**Request:** continue (continuing: Audit the token store for leaks)" in text)
+    assert text.index("## In progress") < text.index("## Latest work")
+    # 61 observations, 40 in the first pool: the budget left unused reaches the oldest one
+    assert "KeyError: 'token'" in text

@@ -265,3 +265,21 @@ def test_the_lines_of_a_report_that_carry_facts():
     assert extract.report_lines(report) == [
         "Express: 4.19.2 (the docs still say 4.17)",
         "The router lives in `src/routes/index.ts` with **three** handlers"]
+
+
+def test_commit_body_in_a_line_without_trailers():
+    command = ("git commit -m \"$(cat <<'EOF'\nfeat: retry policy\n\nBackoff doubles, capped at 30s.\n"
+               "Jitter avoids thundering herds\n\n🤖 Generated with Claude Code\nCo-Authored-By: X <x@y>\nEOF\n)\"")
+    assert extract.commit_message(command) == "feat: retry policy"
+    assert extract.commit_body(command) == "Backoff doubles, capped at 30s. Jitter avoids thundering herds"
+    assert extract.commit_body("git commit -m 'one line only'") == ""
+    assert len(extract.commit_body("git commit -m 'a\n\n" + "word " * 200 + "'")) <= 240
+
+
+def test_eslint_stylish_blocks_read_as_path_line_diagnostics():
+    lines = ["/repo/src/app.ts", "  3:10  error  'x' is defined but never used  @typescript-eslint/no-unused-vars",
+             "  9:1   warning  Unexpected any  @typescript-eslint/no-explicit-any", "",
+             "✖ 2 problems (1 error, 1 warning)"]
+    assert extract.diagnostics(lines) == [
+        "/repo/src/app.ts:3:10: 'x' is defined but never used (@typescript-eslint/no-unused-vars)",
+        "/repo/src/app.ts:9:1: Unexpected any (@typescript-eslint/no-explicit-any)"]

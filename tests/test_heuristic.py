@@ -273,3 +273,127 @@ def test_a_pasted_log_keeps_its_error_in_the_request():
     assert short.startswith("❯ ./run.sh") and short.endswith("npm error Exit handler never called!")
     assert len(short) < 400
     assert _with_pasted_error("Fix the login form, it fails on Safari.") == "Fix the login form, it fails on Safari."
+
+
+# -- issue 21, round 4: what the digest of an unseen session needs --------------------------
+
+
+def _tool(name, tool_input, response, tool_use_id="t"):
+    return parse_event("PostToolUse", json.dumps({
+        "session_id": "s", "cwd": CWD, "tool_name": name, "tool_use_id": tool_use_id,
+        "tool_input": tool_input, "tool_response": response}))
+
+
+def test_a_commit_bodys_why_reaches_the_summary_without_its_trailers():
+    commit = _bash("git add docker/Containerfile && git commit -m \"$(cat <<'EOF'\nFix npm ci in the container\n\n"
+                   "Use npm install instead of npm ci to avoid the 'Exit handler never called' bug.\n"
+                   "- pin npm 10\n\nCo-Authored-By: Someone <a@b.c>\nEOF\n)\"",
+                   "[main 0bc41d9] Fix npm ci in the container\n 1 file changed")
+    summary, observations = _summary([commit])
+    assert ("Commit body: Use npm install instead of npm ci to avoid the 'Exit handler never called' bug. "
+            "pin npm 10") in observations[0]["facts"]
+    assert ("- Committed 0bc41d9 Fix npm ci in the container — Use npm install instead of npm ci to avoid "
+            "the 'Exit handler never called' bug. pin npm 10") in summary.completed.splitlines()
+
+
+def test_an_edit_without_symbols_names_the_line_it_changed():
+    edit = _tool("Edit", {"file_path": f"{CWD}/docker/Containerfile",
+                          "old_string": "COPY package*.json ./\nRUN npm ci\nRUN npx playwright install",
+                          "new_string": "COPY package*.json ./\nRUN npm install --legacy-peer-deps\n"
+                                        "RUN npx playwright install"},
+                 {"originalFile": "FROM node:20\nCOPY package*.json ./\nRUN npm ci\nRUN npx playwright install\n"})
+    summary, observations = _summary([edit])
+    assert observations[0]["title"] == ("Edited docker/Containerfile: `RUN npm ci` → "
+                                        "`RUN npm install --legacy-peer-deps`")
+    assert summary.completed == "- " + observations[0]["title"]
+
+
+def test_a_failed_lint_run_keeps_its_findings_eslint_stylish_too():
+    lint = _bash("npx eslint src", error="Exit code 1\n\n/home/dev/acme-billing/src/cart.js\n"
+                 "  12:5  error  'total' is assigned a value but never used  no-unused-vars\n"
+                 "  30:1  warning  Unexpected console statement  no-console\n\n"
+                 "✖ 2 problems (1 error, 1 warning)\n")
+    fix = _tool("Edit", {"file_path": f"{CWD}/src/cart.js", "old_string": "  const total = 0;\n",
+                         "new_string": "\n"}, {"originalFile": "x\n"}, "e")
+    summary, observations = _summary([lint, fix])
+    assert ("Problem: /home/dev/acme-billing/src/cart.js:12:5: 'total' is assigned a value but never used "
+            "(no-unused-vars)") in observations[0]["facts"]
+    assert ("`npx eslint src`: /home/dev/acme-billing/src/cart.js:12:5: 'total' is assigned a value but "
+            "never used (no-unused-vars) → fixed") in summary.learned
+
+
+def test_a_first_failure_with_another_cause_is_not_lost_behind_the_last_one():
+    summary, _ = _summary([
+        _bash("./run_tests.sh", error="Exit code 126\nbash: ./run_tests.sh: Permission denied", tool_use_id="1"),
+        _bash("./run_tests.sh", error="Exit code 1\nAssertionError: expected 3, got 4\n1 failed", tool_use_id="2"),
+    ])
+    assert "Permission denied" in summary.learned and summary.learned.startswith("- First: ")
+    assert "Still failing: `./run_tests.sh` failed (exit code 1)" in summary.next_steps
+    # The same cause twice is one failure: the later attempt speaks for both.
+    summary, _ = _summary([
+        _bash("./run_tests.sh", error="Exit code 126\nbash: ./run_tests.sh: Permission denied", tool_use_id="1"),
+        _bash("./run_tests.sh", error="Exit code 126\nbash: ./run_tests.sh: Permission denied", tool_use_id="2"),
+    ])
+    assert "First:" not in summary.learned
+
+
+def test_a_subagents_report_reaches_the_summary_beyond_its_title():
+    report = ("I'll summarize what I found.\n\n- The hook is `TranscriptHighlighter` in assets/js/app.js\n"
+              "- `SessionLive` renders rows in lib/spotter_web/live/session_live.ex\n"
+              "- Version 1.7.2 of phoenix_live_view is pinned\n- `WaitingSummary.build/2` is unused\n")
+    task = _tool("Task", {"description": "Explore transcript rendering", "prompt": "look"},
+                 {"content": [{"type": "text", "text": report}]})
+    summary, observations = _summary([task], request="Explore how transcripts render")
+    assert observations[0]["title"].startswith("Delegated: Explore transcript rendering → The hook is")
+    investigated = summary.investigated
+    assert "`SessionLive` renders rows" in investigated and "1.7.2" in investigated
+
+
+def test_a_written_source_file_says_what_it_is_jsdoc_and_moduledoc_too():
+    ts = _tool("Write", {"file_path": f"{CWD}/src/types/scenario.ts",
+                         "content": "/**\n * Scenario type definitions for the test agent\n */\n\n"
+                                    "export interface Scenario {\n  id: string;\n}\n"}, {"type": "create"}, "w1")
+    ex = _tool("Write", {"file_path": f"{CWD}/lib/app/renderer.ex",
+                         "content": "defmodule App.Renderer do\n  @moduledoc \"\"\"\n  Renders transcript rows.\n"
+                                    "  \"\"\"\n  def render(rows), do: rows\nend\n"}, {"type": "create"}, "w2")
+    _, observations = _summary([ts, ex])
+    assert observations[0]["title"] == ("Created src/types/scenario.ts: Scenario — Scenario type definitions "
+                                        "for the test agent")
+    assert observations[1]["title"] == "Created lib/app/renderer.ex: App.Renderer, render — Renders transcript rows."
+
+
+def test_a_document_the_model_writes_keeps_what_it_says():
+    doc = ("# CLAUDE.md\n\nThis file guides Claude Code in this repository.\n\n## Commands\n\n"
+           "- `pnpm dev` starts the viewer on port 3400\n- `pnpm test` runs vitest (212 tests)\n\n"
+           "## Architecture\n\n- **Next.js 15** app router; transcripts parsed in `src/lib/parse.ts`\n")
+    write = _tool("Write", {"file_path": f"{CWD}/CLAUDE.md", "content": doc}, {"type": "create"})
+    summary, observations = _summary([write], request="/init")
+    facts = observations[0]["facts"]
+    assert "## Commands" in facts and "## Architecture" in facts
+    assert "Content: `pnpm dev` starts the viewer on port 3400" in facts
+    assert observations[0]["title"] == "Created CLAUDE.md"  # the title stays short
+    line = summary.completed.splitlines()[0]
+    assert line.startswith("- Created CLAUDE.md — ") and "`pnpm test` runs vitest (212 tests)" in line
+
+
+def test_a_subagent_late_in_a_long_request_still_reaches_investigated():
+    reads = [_tool("Read", {"file_path": f"{CWD}/src/m{n}.py"},
+                   {"type": "text", "file": {"filePath": f"{CWD}/src/m{n}.py", "content": f"x = {n}\n"}}, f"r{n}")
+             for n in range(8)]
+    task = _tool("Task", {"description": "Audit token handling"},
+                 {"content": [{"type": "text", "text": "- `TokenCache.evict` never runs: the TTL is 0\n"}]}, "t")
+    summary, _ = _summary(reads + [task], request="Audit the token store")
+    assert summary.investigated.startswith("- Delegated: Audit token handling → `TokenCache.evict` never runs")
+
+
+def test_a_long_request_in_words_is_not_cut_down_to_an_error_line():
+    from claude_mem.compress.request_summary import _with_pasted_error
+
+    request = ("Please orchestrate the CLAUDE.md update for this repository.\n"
+               "1. Read the existing docs and the package manifest first.\n"
+               "2. If a command is missing from the docs, add it with what it does.\n"
+               "3. If the tests fail, do not touch them: report which ones and why.\n"
+               "4. Keep the architecture section short and name the main modules.\n"
+               "5. Write everything in English, even though this prompt mentions the team in Tokyo.\n"
+               "6. Finish with a list of what you could not verify.\n")
+    assert _with_pasted_error(request) == request

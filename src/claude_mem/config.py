@@ -240,7 +240,8 @@ register(
     Setting("context_sources", "list", ["startup", "resume", "compact"],
             "SessionStart sources that get context (compact: the other sessions' memory only)",
             choices=("startup", "resume", "clear", "compact")),
-    Setting("context_observations", "int", 40, "recent observations considered for the context",
+    Setting("context_observations", "int", 40, "recent observations considered for the context "
+            "(three times as many when the summaries leave most of the budget unused)",
             minimum=0, maximum=1000),
     Setting("context_summaries", "int", 16, "recent request summaries considered for the context",
             minimum=0, maximum=200),

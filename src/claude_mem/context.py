@@ -84,16 +84,14 @@ def _section(label: str, value: str, room: int) -> list[str]:
     return out if len(out) > 1 else []
 
 
-def request_line(summary: dict) -> str:
-    return _one_line(summary.get("request"), 400)
-
-
 def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) -> list[str]:
     lines = [
         f"## Latest work — {when(summary.get('updated_at'))}"
         f" (session {str(summary.get('claude_session_id', ''))[:8]}, prompt {summary.get('prompt_number')})"
         + agent_tag(summary, mixed) + whose(summary, "updated_at"),
-        f"**Request:** {request_line(summary)}",
+        # A long request (a pasted plan, an orchestrator's instructions) sets the thread:
+        # with a larger budget more of it is kept.
+        f"**Request:** {_one_line(summary.get('request'), max(400, min(1000, budget // 8)))}",
     ]
     room = budget - sum(len(line) + 1 for line in lines)
     edited = summary.get("files_edited") or []
@@ -121,13 +119,23 @@ def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) 
     return lines
 
 
-def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False) -> str:
+def _stamp(epoch, day: str = "") -> str:
+    """When, as "2026-03-04 05:06"; only "05:06" on ``day`` (the date the digest already
+    gave once): a repeated date is a dozen characters of budget a line that say nothing."""
+    stamp = when(epoch)
+    return stamp[len(day) + 1:] if day and stamp.startswith(day + " ") else stamp
+
+
+def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False, day: str = "") -> str:
     """One earlier request: what was asked and what came of it; ``rich`` adds the final reply."""
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
-    outcome = _one_line(done[0].lstrip("- ") if done else "", 200)
-    line = (f"- {when(summary.get('updated_at'))}{agent_tag(summary, mixed)}{whose(summary, 'updated_at')} — "
-            f"{_one_line(summary.get('request'), 200)}")
+    first = done[0].lstrip("- ") if done else ""
+    if first.startswith("Committed ") and " — " in first and not rich:
+        first = first.split(" — ", 1)[0]  # the commit's subject; its body when there is room
+    outcome = _one_line(first, 200)
+    line = (f"- {_stamp(summary.get('updated_at'), day)}{agent_tag(summary, mixed)}"
+            f"{whose(summary, 'updated_at')} — {_one_line(summary.get('request'), 200)}")
     if notes:
         line += f"\n  → {notes}"
     elif outcome:
@@ -142,8 +150,12 @@ def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False) 
         line += f"\n  - learned: {_one_line(insight, 240)}"
     if rich:
         completed = [l.strip().lstrip("- ") for l in (summary.get("completed") or "").splitlines() if l.strip()]
-        if notes:  # the reply says what was done; commits are short and say what now exists
+        if notes:  # the reply says what was done; commits are short and say what now exists,
+            # a check's figures ("`mix test`: 410 tests, 0 failures") what state it was left in
             done = [c for c in completed if c.startswith("Committed ") and _plain(c)[10:].lower() not in said][:2]
+            done += [c for c in completed if c.startswith("`") and "`: " in c
+                     and any(ch.isdigit() for ch in c.split("`: ", 1)[1])
+                     and c.split("`: ", 1)[1].lower() not in said][-2:]
         else:  # no reply to tell it: what the observations say was done
             done = completed[1:6]
         for item in done:
@@ -160,6 +172,28 @@ def _commit_hash(title: str) -> str:
 
 def _plain(text) -> str:
     return " ".join(str(text or "").replace("**", "").split())
+
+
+# What an index line is worth when not all of them fit (higher first; recency breaks ties).
+# The index is the only place a long session's middle and the work done out of sight
+# (subagents) can still show: a failure and its cause, a finding, a change with its names
+# beat a bare "`git status` succeeded" or one more todo list.
+def _index_value(obs: dict) -> int:
+    title = str(obs.get("title") or "")
+    concepts = obs.get("concepts") or []
+    if "failure" in concepts or " failed" in title or title.startswith("Delegated:"):
+        return 3
+    if title.startswith(("User decided", "Plan:")):
+        return 3
+    if title.startswith("Todo list:"):
+        return 0
+    if title.endswith((" succeeded", " was interrupted")) or title.startswith(("Listed files matching",
+                                                                                "Searched code for")):
+        return 0  # a command or search that found nothing worth a title
+    files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
+    if files and title in (f"Edited {files[0]}", f"Read {files[0]}", f"Created {files[0]}"):
+        return 1  # a bare touch of a file (those named above have no line at all)
+    return 2
 
 
 def render_observation_line(obs: dict, mixed: bool = False) -> str:
@@ -199,6 +233,44 @@ def _newest_first(summaries: list[dict]) -> list[dict]:
     return sorted(summaries, key=lambda s: (-latest[s.get("session_id")], -(s.get("prompt_number") or 0)))
 
 
+def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: bool) -> list[str]:
+    """The request the newest observations belong to, when it has no summary yet (a session
+    cut off mid-request, or still running): what was asked, so the index below has its
+    thread. One small query, only then."""
+    if not observations:
+        return []
+    newest = observations[0]
+    key = (newest.get("session_id"), newest.get("prompt_number"))
+    if any((s.get("session_id"), s.get("prompt_number")) == key for s in summaries):
+        return []
+    prompt = store.prompt(*key) if None not in key else None
+    request = _one_line((prompt or {}).get("prompt"), 400)
+    if not request:
+        return []
+    if len(request) < 40 and (key[1] or 0) > 1:  # "continue": the session's first request says what
+        first = _one_line((store.prompt(key[0], 1) or {}).get("prompt"), 300)
+        request += f" (continuing: {first})" if first and first != request else ""
+    return [f"## In progress, not summarized yet — {when(newest.get('created_at'))} (prompt {key[1]})"
+            + agent_tag(newest, mixed) + whose(newest), f"**Request:** {request}", ""]
+
+
+def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict], list[str]]:
+    """The observations worth an index line, and their lines. A commit already named above
+    needs none, nor a title the summaries above print word for word, nor an older twin of a
+    newer line ("Edited X" again)."""
+    index, titles = [], set()
+    for o in observations:  # newest first
+        title = o.get("title") or ""
+        files = list(o.get("files_modified") or []) or list(o.get("files_read") or [])
+        if files and title in (f"Edited {files[0]}", f"Created {files[0]}", f"Read {files[0]}") \
+                and files[0] in above:
+            continue  # a bare "Edited X" when X is named above says nothing new
+        if _commit_hash(title) not in above and title not in titles and (len(title) < 24 or title not in above):
+            index.append(o)
+            titles.add(title)
+    return index, [render_observation_line(o, mixed) for o in index]
+
+
 def render(store, project: str, settings, *, since: float | None = None,
            exclude_session: int | None = None, after_compaction: bool = False) -> str:
     """The context for ``project``; with ``since``/``exclude_session``, only what is new.
@@ -228,8 +300,8 @@ def render(store, project: str, settings, *, since: float | None = None,
     elif since is None and exclude_session is None:
         header = [
             f"{HEADER} {project}",
-            f"From earlier {sessions_of} here, newest first. Details of an observation "
-            "by id: the claude-mem MCP tools or `claude-mem show obs ID`.",
+            f"From earlier {sessions_of} here, newest first. Details by id: the claude-mem "
+            "MCP tools or `claude-mem show obs ID`.",
             "",
         ]
     else:
@@ -240,6 +312,7 @@ def render(store, project: str, settings, *, since: float | None = None,
             "",
         ]
     lines = list(header)
+    lines += _in_progress(store, summaries, observations, mixed)
     used = sum(len(line) + 1 for line in lines)
     # The newest request with substance is shown in full: a quick question answered
     # without touching anything must not push the real work down to a one-line entry.
@@ -283,8 +356,9 @@ def render(store, project: str, settings, *, since: float | None = None,
             used = sum(len(line) + 1 for line in lines)
 
     others = [s for s in summaries if s is not full]
-    earlier = [[render_summary_line(s, rich=True, mixed=mixed), render_summary_line(s, mixed=mixed)]
-               for s in others]
+    day = when(full.get("updated_at"))[:10] if full is not None else ""
+    earlier = [[render_summary_line(s, rich=True, mixed=mixed, day=day),
+                render_summary_line(s, mixed=mixed, day=day)] for s in others]
     # In a long session the request that opened it set the thread (what is being built,
     # what was decided first): it keeps a line even when the later ones crowd the budget.
     opening = None
@@ -294,15 +368,23 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(same) >= 3:
             opening = min(same, key=lambda n: others[n].get("prompt_number") or 0)
     add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening)
-    # A commit already named above needs no index line of its own.
     above = "\n".join(lines)
-    index, titles = [], set()
-    for o in observations:  # newest first: an older twin ("Edited X" again) adds nothing new
-        title = o.get("title") or ""
-        if _commit_hash(title) not in above and title not in titles:
-            index.append(o)
-            titles.add(title)
-    add_section("## Recent observations", [[render_observation_line(o, mixed)] for o in index],
+    room = budget - used - len("## Recent observations") - 2
+    limit = int(settings.context_observations)
+    index, rendered = _index(observations, above, mixed)
+    if limit > 0 and len(observations) >= limit and sum(len(r) + 1 for r in rendered) < room * 0.75:
+        # The summaries left much of the budget unused (a session cut off mid-request has
+        # no summary of it yet): the index reaches further back, into the middle of it.
+        # A second query only then; the usual digest is full before its index.
+        observations = store.recent_observations(project, limit * 3, **filters)
+        index, rendered = _index(observations, above, mixed)
+    # When not all fit, the most telling lines are chosen (then shown newest first).
+    keep = set()
+    for n in sorted(range(len(index)), key=lambda n: -_index_value(index[n])):
+        if len(rendered[n]) + 1 <= room:
+            keep.add(n)
+            room -= len(rendered[n]) + 1
+    add_section("## Recent observations", [[line] for n, line in enumerate(rendered) if n in keep],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head

@@ -9,8 +9,10 @@ Contract:
   attention; a missing one costs nothing.
 - The block holds at most ``prompt_recall_tokens`` tokens (~4 characters each), each
   memory with its id (``obs #12``, ``summary #3``) so more can be fetched (MCP
-  ``get_observations``, ``claude-mem show obs 12``), and the lines of its stored text that
-  hold the prompt's words (where an answer usually is).
+  ``get_observations``, ``claude-mem show obs 12``), a short head, and the lines of its
+  stored text that hold the answer (``render``: the prompt's rarer words, the marks of what
+  it asks for -- a cause, a fix, a figure, a name, a decision, what is open); every
+  memory's best line before any memory's second.
 - Never repeats itself within a session: what SessionStart printed (``context.record_context``)
   and what an earlier prompt already got are recorded in ``shown_memory`` (ids only) and
   skipped.
@@ -23,8 +25,10 @@ carry at least ``FLOOR`` of the prompt's weight, each word weighted by its rarit
 memory (idf, as bm25 does), and at least two distinct words (one, when the prompt has only
 one or two). A prompt that turns back to earlier work ("last time", "why did", "remind
 me") is asking the memory, so its floor is lower (``FLOOR_ASKED``). Words that say what to
-do rather than what about ("add", "write", "fix") carry no weight. The floors were set on
-the tune questions of bench/recall.py, never on the held-out ones.
+do rather than what about ("add", "write", "fix") carry no weight. A word counts where it
+starts a word of the memory, and a long memory must hold two of the words in one line
+(``_words_meet``). The floors were set on the tune set of bench/recall.py, never on the
+held-out one (docs/recall.md, "Recall at the prompt: how it chooses").
 """
 
 import time
@@ -88,7 +92,8 @@ def _stem(word: str) -> str:
         if word.endswith(ending) and len(word) - len(ending) >= (4 if "tion" in ending else 3):
             stem = word[: -len(ending)]
             # "splitting" -> "split", "stopped" -> "stop": a doubled last letter goes too.
-            if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in "aeiousl":
+            if ending in ("ing", "ed") and len(stem) > 3 and stem[-1] == stem[-2] \
+                    and stem[-1] not in "aeiousl":
                 stem = stem[:-1]
             return stem
     return word
@@ -406,7 +411,9 @@ def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict
                 return index, ranked[index], words
         return len(ranked), None, set()
 
-    for hit in hits[:MAX_MEMORIES]:
+    for hit in hits[:MAX_MEMORIES + 4]:
+        if len(entries) >= MAX_MEMORIES:
+            break
         title = " ".join(str(hit.get("title") or "").split()).lower()
         if title in titles:
             continue  # the same thing done again ("Read core.py" twice): one is enough

@@ -16,6 +16,8 @@ reads what real tools print, across ecosystems, and returns "" / [] when it find
 - ``shell_code(command)`` — a command with quoted strings and heredoc bodies blanked, so
   a commit message is never read as a file name or a redirect.
 - ``commit(stdout)`` — the short hash and subject that ``git commit`` printed;
+  ``commit_message(command)`` / ``commit_body(command)`` — the subject and, in a line, the
+  body of the message a ``git commit -m`` gives;
   ``conclusion(lines)`` — the line a state-changing command ends on.
 - ``answers(tool_response)`` — the user's answers to the model's AskUserQuestion.
 - ``manifest(content, path)`` — name, version (and package manager) of a package manifest;
@@ -188,11 +190,26 @@ _DIAGNOSTIC = re.compile(
     r"^\s*(?:error|warning)(?:\[\w+\])?: .+")
 
 
+# ESLint's default ("stylish") output: a file's path on its own line, then its problems
+# as "  12:5  error  message  rule".
+_STYLISH_FILE = re.compile(r"^(?:/|\.{0,2}/)?(?:[\w.@-]+/)*[\w.@-]+\.\w{1,5}$")
+_STYLISH_PROBLEM = re.compile(r"^(\d+):(\d+)\s+(error|warning)\s+(.+?)(?:\s{2,}([@\w/-]+))?$")
+
+
 def diagnostics(lines, limit: int = 3) -> list[str]:
-    """``path:line: problem`` lines (linters, type checkers, compilers) in a run's output."""
+    """``path:line: problem`` lines (linters, type checkers, compilers) in a run's output;
+    ESLint's per-file blocks are read as ``path:line:col: message (rule)``."""
     out = []
+    current = ""
     for line in lines:
         text = line.strip()
+        if _STYLISH_FILE.match(text):
+            current = text
+            continue
+        stylish = _STYLISH_PROBLEM.match(text) if current else None
+        if stylish:
+            row, col, _, message, rule = stylish.groups()
+            text = f"{current}:{row}:{col}: {message}" + (f" ({rule})" if rule else "")
         if _DIAGNOSTIC.match(text) and not _NOISE.match(text) and re.search(
                 r"[a-z]{3}", text.split(":", 2)[-1] if ":" in text else text, re.I):
             if text[:200] not in out:
@@ -309,7 +326,7 @@ def changed_line(old: str, new: str) -> tuple[str, str]:
         if tag == "replace":
             # The most alike pair in the block (a comment added above the changed line must
             # not pair with it), then the part that changed, not a long shared start.
-            pairs = [(x, y) for x in a[i1:i1 + 8] for y in b[j1:j1 + 8] if x != y]
+            pairs = [(x, y) for x in a[i1:min(i2, i1 + 8)] for y in b[j1:min(j2, j1 + 8)] if x != y]
             if not pairs:
                 continue
             x, y = max(pairs, key=lambda pair: difflib.SequenceMatcher(None, *pair).ratio())
@@ -410,15 +427,41 @@ _COMMIT_MESSAGE = re.compile(
     r"|'(?P<single>[^']*)'|\"(?P<double>(?:[^\"\\]|\\.)*)\"|(?P<bare>\S+))", re.S)
 
 
-def commit_message(command: str) -> str:
-    """The subject line of the message a ``git commit -m …`` command gives (heredocs too)."""
+def _message_text(command: str) -> str:
     match = _COMMIT_MESSAGE.search(str(command or ""))
     if not match:
         return ""
-    text = next((g for g in (match.group("heredoc"), match.group("single"), match.group("double"),
+    return next((g for g in (match.group("heredoc"), match.group("single"), match.group("double"),
                              match.group("bare")) if g), "")
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def commit_message(command: str) -> str:
+    """The subject line of the message a ``git commit -m …`` command gives (heredocs too)."""
+    first = next((line.strip() for line in _message_text(command).splitlines() if line.strip()), "")
     return first[:200]
+
+
+_TRAILER = re.compile(r"^(?:[\w-]+-by|Co-Authored-By|Signed-off-by|Refs?|Closes|Fixes|Change-Id):|"
+                      r"^(?:🤖 )?Generated with|^https?://", re.I)
+
+
+def commit_body(command: str, limit: int = 240) -> str:
+    """The body of a ``git commit -m …`` message in a line: why the change was made and
+    what it holds, written by whoever committed it (trailers and sign-offs left out)."""
+    raw = [line.strip() for line in _message_text(command).splitlines()]
+    raw = [line for line in raw if line][1:]
+    text = ""
+    for line in raw:
+        item = line.lstrip("-*• ").strip()
+        if not item or _TRAILER.match(item):
+            continue
+        if not text:
+            text = item
+        elif item is not line and not text.endswith((".", ":", ";", "!", "?")):
+            text += "; " + item  # a new list item
+        else:
+            text += " " + item  # a wrapped line goes on, as does a new sentence
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
 # -- the user's answers -----------------------------------------------------------------

@@ -11,7 +11,7 @@ reads back (they are plain text, so search finds them too):
 ``Command:`` (the shell command), ``Outcome:`` (a test/build/lint result line in its
 tool's own words), ``Cause:`` (the line that says what went wrong), ``Problem:``
 (``path:line`` diagnostics printed by a run that exited 0), ``Commit:`` (hash and
-subject), ``Symbols:`` (modules, classes, functions defined or changed), ``Answer:``
+subject), ``Commit body:`` (the message's body in a line), ``Symbols:`` (modules, classes, functions defined or changed), ``Answer:``
 (the user's answer to the model's question), ``Output:`` (the first line a state-changing
 command printed).
 
@@ -38,6 +38,7 @@ BUG_WORDS = re.compile(
 REFACTOR_WORDS = re.compile(r"\b(refactor\w*|renam\w*|clean\s*up|extract\w*|simplif\w*|reorgani[sz]\w*|move)\b", re.I)
 FEATURE_WORDS = re.compile(r"\b(add\w*|implement\w*|creat\w*|support\w*|new|introduc\w*|build)\b", re.I)
 DOC_FILE = re.compile(r"(\.(md|rst|txt|adoc)$|(^|/)(CHANGELOG|README|LICENSE|NOTICE|AUTHORS)[^/]*$)", re.I)
+TEST_RUNNER = re.compile(r"\b(test|tests|pytest|unittest|tox|nox|jest|vitest|mocha|rspec|phpunit|ctest|spec)\b")
 EXIT_CODE = re.compile(r"^Exit code (\d+)", re.I)
 REDIRECT = re.compile(r"(?<![<>&\d=-])>>?\s*([^\s;&|<>()'\"]+)")
 
@@ -242,8 +243,12 @@ class HeuristicCompressor:
                 title += ": " + _symbol_text(names, removed)
                 if before and len(old_lines) <= 12:
                     title += f": {code_span(before, 50)} → {code_span(after, 50)}"
+            elif before:  # a config, manifest or text block: the changed line is the news
+                title += f": {code_span(before, 50)} → {code_span(after, 50)}"
         elif edits:
-            title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else "")
+            title += f" ({len(edits)} changes)" + (": " + _symbol_text(names, removed) if names or removed else
+                                                   f": {code_span(before, 50)} → {code_span(after, 50)}"
+                                                   if before else "")
         if names or removed:
             facts.insert(0, "Symbols: " + _symbol_text(names, removed, limit=LIST_LIMIT))
         if all_:
@@ -262,8 +267,14 @@ class HeuristicCompressor:
         names = extract.symbols(content, path)
         if names:
             facts.append("Symbols: " + ", ".join(names[:LIST_LIMIT]))
-        headings = [one_line(line.strip(), 160) for line in lines if line.lstrip().startswith("#")][:4]
+        is_doc = bool(DOC_FILE.search(path))
+        headings = [one_line(line.strip(), 160) for line in lines
+                    if line.lstrip().startswith("#")][:10 if is_doc else 4]
         facts += headings if not names else []
+        if is_doc:
+            # A document the model wrote (a CLAUDE.md, a report, a plan) is its own summary
+            # of what it found: its fact-bearing lines (commands, names, versions, figures).
+            facts += [f"Content: {line}" for line in extract.report_lines(content, limit=6)]
         if len(facts) == 1:
             facts += [one_line(line.strip(), 160) for line in lines[:3]]
         patch = response.get("structuredPatch") if isinstance(response, dict) else None
@@ -280,6 +291,9 @@ class HeuristicCompressor:
             kind = "feature"
         title = f"{verb} {path}" + (": " + ", ".join(names[:5]) if names else "")
         subtitle = _first_comment(content) or (headings[0].lstrip("# ") if headings else "")
+        doc = "" if DOC_FILE.search(path) else _first_comment(content)
+        if doc:  # what a source file is, as its author wrote it (the index shows titles)
+            title += f" — {one_line(doc, 70)}"
         return dict(type=kind, title=title, subtitle=one_line(subtitle, 140), facts=tuple(facts),
                     files_modified=(path,), concepts=("write", "created") if created else ("write",))
 
@@ -322,6 +336,9 @@ class HeuristicCompressor:
         if message and not sha:
             # ``git commit -q`` prints no hash: the message says what was committed.
             facts.append(f"Commit: {message}")
+        body = extract.commit_body(command)
+        if body:  # the why and the what of a commit, in its author's words
+            facts.append(f"Commit body: {body}")
         concepts = ["command"]
         read_only = bool(READ_ONLY.match(core))
         if interrupted:
@@ -433,6 +450,10 @@ class HeuristicCompressor:
         errors = [one_line(re.sub(r"^E\s+", "", l.strip()), 200) for l in lines
                   if re.search(r"(Error|Exception|error:|^E\s|fatal:|panicked|FAILED)", l)]
         facts += errors[:4] or [one_line(line, 200) for line in lines[-3:]]
+        if event.tool_name == "Bash" and CHECK_COMMAND.search(core) and not TEST_RUNNER.search(core):
+            # A linter or type checker that exits non-zero: its findings say where and what.
+            # (A test run's ``path:line: in <module>`` lines are stack frames, not findings.)
+            facts += [f"Problem: {p}" for p in extract.diagnostics(lines)]
         files = dedupe(self.rel(m, ctx) for m in re.findall(r"([\w./-]+\.\w+):\d+", error))
         return dict(type="discovery", title=title, subtitle=one_line(data.get("description") or "", 120),
                     facts=tuple(dedupe(facts)), files_read=files[:LIST_LIMIT],
@@ -545,16 +566,29 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
                    for t in targets)
 
 
+_MODULEDOC = re.compile(r'^\s*@moduledoc\s+(?:~[sS])?(?:"""|"(.+)"$)')
+
+
 def _first_comment(content: str) -> str:
-    for line in content.splitlines()[:8]:
+    """The comment or docstring a file opens with: what it is, in its author's words.
+    A JSDoc block (``/**`` then `` * text``) and an Elixir ``@moduledoc`` count too."""
+    lines = content.splitlines()[:12]
+    for n, line in enumerate(lines):  # Elixir: the module's doc, right below ``defmodule``
+        match = _MODULEDOC.match(line)
+        if match:
+            text = match.group(1) or next((l.strip() for l in lines[n + 1:] if l.strip()), "")
+            return "" if text.startswith('"""') else one_line(text.lstrip("# "), 140)
+    in_block = False
+    for line in lines[:8]:
         # A shebang says how to run the file, a C directive (an include guard) how to build
         # it: neither says what it is.
         if line.startswith("#!") or re.match(r"#(include|ifndef|ifdef|define|pragma|if|endif|import)\b", line):
             continue
         stripped = line.strip().strip('"\'').strip()
-        if line.strip().startswith(('"""', "'''", "#", "//", "/*")):
+        if line.strip().startswith(('"""', "'''", "#", "//", "/*")) or (in_block and line.strip().startswith("*")):
+            in_block = line.strip().startswith("/*") and "*/" not in line or (in_block and "*/" not in line)
             text = stripped.lstrip("#/*! ").rstrip("*/ ").strip('"\'').strip()
-            if text and not text.startswith("!"):
+            if text and not text.startswith(("!", "@")):
                 return one_line(text, 140)
         elif stripped:
             return ""

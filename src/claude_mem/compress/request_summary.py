@@ -33,6 +33,9 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
 
     learned = []
     for failure, fix in fixed:
+        if is_failure(fix):  # failed for another reason first
+            learned.append(f"First: {_failure_line(failure)}")
+            continue
         learned.append(_failure_line(failure) + f" → fixed: {code_span(first_fact(fix, 'Command') or fix['title'], 70)}")
     # A look that failed (``cat`` of a missing file) found something out; a failed
     # action (tests, build, push) nothing later fixed is still open.
@@ -46,6 +49,7 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
 
     # Short, dense facts first (commits, outcomes, state changes), then the edits.
     completed = [f"Committed {_with_hash(first_fact(o, 'Commit'), observations[i:])}"
+                 + (f" — {one_line(first_fact(o, 'Commit body'), 160)}" if first_fact(o, "Commit body") else "")
                  for i, o in enumerate(observations) if first_fact(o, "Commit")]
     completed += _outcomes(observations)
     completed += _notable_commands(observations)
@@ -55,13 +59,16 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
         # what came of the request.
         completed.append(next((x for x in sentences if not _interjection(x)), sentences[0]))
 
-    investigated = dedupe(o["title"] for o in observations
-                           if o.get("type") == "discovery" and not is_failure(o)
-                           and "command" not in o.get("concepts", []))
-    investigated = list(investigated)[:4] + [o["title"] for o in observations
-                                             if "command" in o.get("concepts", [])
-                                             and o.get("type") == "discovery"
-                                             and not is_failure(o) and "test" not in o.get("concepts", [])][-3:]
+    looked = [o for o in observations if o.get("type") == "discovery" and not is_failure(o)
+              and "command" not in o.get("concepts", [])]
+    # Subagents' findings first, wherever they came in the request (work done out of
+    # sight has no other summary), then the first looks, then the last commands' findings.
+    delegated = [_finding(o) for o in looked if "subagent" in o.get("concepts", [])][:4]
+    investigated = delegated + list(dedupe(_finding(o) for o in looked
+                                           if "subagent" not in o.get("concepts", [])))[:4]
+    investigated += [o["title"] for o in observations
+                     if "command" in o.get("concepts", []) and o.get("type") == "discovery"
+                     and not is_failure(o) and "test" not in o.get("concepts", [])][-3:]
 
     next_steps = []
     for obs in observations:
@@ -78,7 +85,7 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
         request = f"{request.strip()} (continuing: {goal.strip()})" if request.strip() else goal
     return Summary(
         request=one_line(request or "(no prompt recorded)", 1000),
-        investigated=_join(dedupe(investigated), 7),
+        investigated=_join(dedupe(investigated), 10),
         learned=_join(dedupe(learned), 8),
         completed=_join(dedupe(completed), 18),
         next_steps=_join(dedupe(next_steps), 5),
@@ -98,7 +105,7 @@ NEXT_WORDS = re.compile(
     r"not yet|when you)\b", re.I)
 
 
-NOTES_LIMIT = 1800
+NOTES_LIMIT = 2400
 
 
 def _facts(obs, tag: str) -> list[str]:
@@ -117,10 +124,29 @@ def _with_pasted_error(request: str, head: int = 240) -> str:
     (which a one-line rendering of the request would otherwise cut away)."""
     if len(request) <= 2 * head:
         return request
-    why = extract.cause(request.splitlines())
-    if not why or why in request[:head]:
-        return request
+    lines = request.splitlines()
+    why = extract.cause(lines)
+    if not why or why in request[:head] or not _looks_like_log(lines):
+        return request  # a long request in words ("if the tests fail, …") is kept as it is
     return f"{request[:head].rstrip()} … {why}"
+
+
+def _looks_like_log(lines) -> bool:
+    """Most lines carry figures inside them (times, sizes, counts, line numbers), as a tool's
+    output does; a list of instructions numbers its lines at their start only."""
+    body = [re.sub(r"^\s*(?:[-*•]|\d+[.)])\s*", "", line) for line in lines if line.strip()]
+    with_figures = [line for line in body if re.search(r"\d", line)]
+    return len(body) >= 6 and len(with_figures) >= len(body) / 2
+
+
+def _finding(obs) -> str:
+    """What a look found: its title; a subagent's with more of its report, since the
+    report is all that is left of work done out of sight."""
+    if "subagent" not in obs.get("concepts", []):
+        return obs["title"]
+    title = obs["title"]
+    more = [one_line(f, 120) for f in obs.get("facts", [])[1:] if f and f[:40] not in title][:3]
+    return title + (": " + "; ".join(more) if more else "")
 
 
 def _failure_line(obs) -> str:
@@ -153,6 +179,7 @@ def _failures(observations) -> tuple[list, list]:
         if not is_failure(obs):
             continue
         key = _step_key(obs)
+        first_command = bool(first_fact(obs, "Command"))
         later = [o for o in observations[i + 1:] if _step_key(o) == key
                  or (key.split(":", 1)[0] in ("Edit", "Write", "MultiEdit", "apply_patch")
                      and key.split(":", 1)[1] in (o.get("files_modified") or []))]
@@ -160,7 +187,12 @@ def _failures(observations) -> tuple[list, list]:
         if fix is not None:
             fixed.append((obs, fix))
         elif later:
-            continue  # a later attempt failed too: that one speaks for both
+            # A later attempt failed too: that one speaks for both, unless this one failed
+            # for another reason (the first obstacle, got past, is knowledge of its own).
+            why = first_fact(obs, "Cause")
+            if why and first_command and all(first_fact(o, "Cause") != why for o in later if is_failure(o)):
+                fixed.append((obs, next(o for o in later if is_failure(o))))
+            continue
         else:
             open_.append(obs)
     # Edit-tool hiccups fixed by a retry are noise; failed commands and their fix are knowledge.
@@ -179,6 +211,7 @@ def _merged_edits(observations) -> list[str]:
             entry = info.setdefault(path, {"created": False, "edits": 0, "names": [], "title": obs["title"],
                                            "change": ""})
             entry["change"] = entry["change"] or first_fact(obs, "Change")
+            entry["content"] = _facts(obs, "Content") or entry.get("content") or []
             if path not in order:
                 order.append(path)
             entry["edits"] += 1
@@ -191,6 +224,10 @@ def _merged_edits(observations) -> list[str]:
     lines = []
     for path in order:
         entry = info[path]
+        if entry.get("content"):  # a document written: what it says, in its own lines
+            said = "; ".join(c.rstrip(" ;") for c in entry["content"][:2])
+            lines.append(entry["title"] + " — " + one_line(said, 200))
+            continue
         if entry["edits"] == 1 and not entry["names"]:
             lines.append(entry["title"])
             continue
@@ -287,7 +324,8 @@ def _bounded_reply(reply: str) -> str:
     """The final reply kept as notes: blank lines and table rules squeezed, then bounded."""
     lines = []
     for line in str(reply or "").splitlines():
-        if not line.strip() or re.match(r"^\s*\|?[\s:|-]+\|?\s*$", line):
+        # Blank lines, table rules and code fences cost budget and say nothing.
+        if not line.strip() or re.match(r"^\s*\|?[\s:|-]+\|?\s*$|^\s*(```|~~~)\w*\s*$", line):
             continue
         lines.append(line.rstrip())
     text = "\n".join(lines)
