@@ -143,3 +143,14 @@ def test_prefilter_is_a_superset_of_the_detector(text):
 def test_cleaning_is_idempotent(text):
     once = clean_text(text)
     assert clean_text(once) == once
+
+
+def test_a_backslash_of_plain_text_before_an_id_prefix_still_calls_for_cleaning():
+    # Found by the property above: in plain text "\\ntoolu_…" is no line break, so the value
+    # is no tool id and the detector redacts it; the prefilter must not read the backslash
+    # as a JSON escape only.
+    text = "\\ntoolu_Zq8Lr2Vb6Nm4Xc1Ks9Pd3Fh7Jt5Wy0Ge8Ra2Ub6M"
+    assert secret_shapes.spans(text)
+    assert needs_cleaning(text)
+    # A real tool id after a line break, as raw JSON or as text, is still left alone.
+    assert not secret_shapes.spans("\ntoolu_Zq8Lr2Vb6Nm4Xc1Ks9Pd3Fh7Jt5Wy0Ge8Ra2Ub6M")

@@ -42,8 +42,10 @@ def status() -> dict:
 
 @pytest.fixture
 def embedded(recorded, monkeypatch):
-    """The recorded session stored and embedded by the real worker."""
+    """The recorded session stored and embedded by the real worker, whose idle time is
+    shorter than the embedding takes: it stays while its backfill goes on."""
     monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "auto")
+    monkeypatch.setenv("CLAUDE_MEM_WORKER_IDLE_SECONDS", "2")
     for event, payload in recorded:
         assert run_hook(event, payload).returncode == 0
     wait_until_drained()
@@ -154,6 +156,9 @@ def the_cli_asks_the_running_worker_else_does_it_itself():
     def answered():
         return control.request({"cmd": "status"})["searches_answered"]
 
+    control.start_worker()  # unless it still runs (its idle time here is 2 s)
+    wait_for(lambda: control.request({"cmd": "ping"}) is not None, timeout=30, interval=0.2,
+             what="the worker to answer")
     before = answered()
     done = cli("search", question, "--mode", "meaning", "--json", "--limit", "5")
     assert done.returncode == 0, done.stderr
@@ -371,3 +376,46 @@ def test_an_index_in_memory_follows_new_deleted_and_remade_vectors():
         assert len(index) == 6
         found = {item for _, item, _ in index.nearest(np.ones(8, dtype=np.float32), limit=10)}
         assert gone not in found and len(found) == 6
+
+
+def test_between_counts_the_index_reads_only_new_vectors(monkeypatch):
+    """A search in a long-lived process looks for new vectors by the highest id (cheap);
+    the count that finds deletions runs every RECOUNT_SECONDS, and search drops rows that
+    are gone meanwhile."""
+    from claude_mem.models import Observation
+    from claude_mem.semantic import index as vector_index
+    from claude_mem.store import Store
+
+    rng = np.random.default_rng(5)
+    monkeypatch.setattr(vector_index, "REFRESH_SECONDS", 0.0)
+    with Store(config.db_path()) as store:
+        with store.write():
+            session = store.open_session("s", "proj", "/w/proj", 1.0)
+            for n in range(3):
+                store.add_observation(session["id"], "proj", 1, Observation(
+                    type="change", title=f"step {n}"), f"h{n}", "test", 1.0 + n)
+
+        def embed_waiting():
+            rows = store.rows_to_embed("observation", "m", limit=100)
+            return store.save_vectors([("observation", row, codec.pack(rng.normal(size=8)))
+                                       for row in rows], "m")
+
+        embed_waiting()
+        index = vector_index.VectorIndex("m", 8)
+        index.refresh(store)
+        counts = []
+        real_mark = store.vectors_mark
+        monkeypatch.setattr(store, "vectors_mark", lambda: counts.append(1) or real_mark())
+        with store.write():
+            store.add_observation(session["id"], "proj", 1, Observation(type="change", title="new"),
+                                  "h-new", "test", 9.0)
+        embed_waiting()
+        index.refresh(store)
+        assert len(index) == 4 and counts == []  # the new one, found without a count
+        with store.write():
+            store.db.execute("DELETE FROM observations WHERE title = 'step 0'")
+        index.refresh(store)
+        assert len(index) == 4 and counts == []  # not counted yet
+        index.counted_at = float("-inf")  # RECOUNT_SECONDS later
+        index.refresh(store)
+        assert len(index) == 3 and counts == [1]

@@ -546,12 +546,17 @@ def might_hold(raw: str) -> bool:
         seen_end = ve
         if ve - vs > _MAX_VALUE + 8:       # a blob (an image's base64): no credential
             continue
+        kind, _ = _best_run(raw, vs, ve)
         if not vs or raw[vs - 1] != "\\":
             # No escape's letter stuck to the value's start: it reads the same decoded, so
             # a value that is not machine-made, or is an id or a digest, needs no decoding.
-            kind, _ = _best_run(raw, vs, ve)
             if not kind or ordinary(raw[vs:ve], raw[max(0, vs - 8):vs]):
                 continue
+        elif kind and not ordinary(raw[vs:ve], raw[max(0, vs - 8):vs]):
+            # A backslash before the value may be an escape (raw JSON) or a backslash of
+            # plain text ("\\ntoolu_…" in a text is not an id after a line break): judged
+            # as it reads undecoded too, the prefilter errs towards cleaning.
+            return True
         lo = max(0, s - _LOCAL_BEFORE)
         local = _decode_lite(raw[lo:e + _LOCAL_AFTER])
         # Every run of the value is judged here: later raw runs inside it are skipped above

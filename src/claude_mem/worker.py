@@ -171,6 +171,11 @@ class Worker:
                 log.info("the database is gone (data dir removed?), exiting")
                 break
             idle = time.monotonic() - self.last_work_at
+            if idle >= float(self.settings.worker_idle_seconds) and (
+                    self.embedding is not None and self.embedding.working()):
+                # The backfill is work too: leaving would stop it halfway.
+                self.last_work_at = time.monotonic()
+                continue
             if idle >= float(self.settings.worker_idle_seconds):
                 if self.leave_when_idle(idle):
                     break

@@ -16,6 +16,8 @@ Contract:
   otherwise it looks every ``IDLE_SECONDS``. Once a kind is fully embedded it only looks
   above the highest id it saw (summaries, which are re-made in place, every time), and
   all of it again every ``RESCAN_SECONDS``.
+- ``working()``: a batch was stored lately; the worker's idle exit waits for it (a
+  backfill of a large memory takes longer than the worker's idle time).
 - ``progress()`` is what ``status`` shows: rows embedded since the start, the rate, the
   model, the last error. ``stop()`` ends it within one batch.
 """
@@ -51,6 +53,7 @@ class EmbedThread(threading.Thread):
         self.floor = {kind: 0 for kind in KINDS}
         self.rescan_at = 0.0
         self.purged = False
+        self.last_batch_at = time.monotonic()
 
     @classmethod
     def start_for(cls, settings):
@@ -63,6 +66,11 @@ class EmbedThread(threading.Thread):
         thread = cls(settings)
         thread.start()
         return thread
+
+    def working(self) -> bool:
+        """True while the backfill goes on (a batch stored within ``2 * IDLE_SECONDS``, or
+        the model still loading): the worker does not leave for being idle meanwhile."""
+        return self.is_alive() and time.monotonic() - self.last_batch_at < 2 * IDLE_SECONDS
 
     def poke(self) -> None:
         self.wake.set()
@@ -127,6 +135,7 @@ class EmbedThread(threading.Thread):
             if items is None:  # stopping
                 return False
             stored = store.save_vectors(items, model.model)
+            self.last_batch_at = time.monotonic()
             self.busy_seconds += time.monotonic() - started
             self.embedded += stored
             return True

@@ -110,6 +110,10 @@ class VectorRoom:
         count, top = self.db.execute("SELECT count(*), coalesce(max(id), 0) FROM vectors").fetchone()
         return count, top
 
+    def vectors_top(self) -> int:
+        """The highest vector id (one step down the key: no count)."""
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM vectors").fetchone()[0]
+
     def vectors_added_after(self, after_id: int) -> int:
         """How many vectors, of any model, have ids above ``after_id`` (a range of the key)."""
         return self.db.execute("SELECT count(*) FROM vectors WHERE id > ?", (after_id,)).fetchone()[0]
