@@ -23,7 +23,6 @@ import os
 import time
 
 from claude_mem import log
-from claude_mem.store import shown as shown_kinds
 from claude_mem.config import CONTEXT_HARD_LIMIT_CHARS, db_path
 from claude_mem.text import ago, files as file_list, one_line, when
 
@@ -518,12 +517,7 @@ def record_context(store, session: str, text: str, project: str, settings, filte
                    into: list | None = None) -> None:
     """Remember what SessionStart printed for ``session`` (observation ids by their ``#N``,
     summaries by their request line), so prompt recall does not repeat it; with ``into``,
-    the items are appended there for the caller to record instead.
-
-    The index prints an observation's title only, so it is recorded as
-    ``observation-title``: recall may still show the lines of it that answer a prompt (under
-    a head that does not repeat the title); a summary is printed whole and recorded as
-    ``summary``."""
+    the items are appended there for the caller to record instead."""
     if not session or not text:
         return
     shown = []
@@ -532,7 +526,7 @@ def record_context(store, session: str, text: str, project: str, settings, filte
         if line.startswith("- #"):
             number = line[3:].split(" ", 1)[0]
             if number.isdigit():
-                shown.append((shown_kinds.TITLE_SHOWN, int(number)))
+                shown.append(("observation", int(number)))
     for summary in store.recent_summaries(project, int(settings.context_summaries) + 1, **filters):
         request = one_line(summary.get("request"), 60).rstrip("…")
         if request and request in text:

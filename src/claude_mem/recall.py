@@ -15,9 +15,7 @@ Contract:
   memory's best line before any memory's second.
 - Never repeats itself within a session: what SessionStart printed (``context.record_context``)
   and what an earlier prompt already got are recorded in ``shown_memory`` (ids only) and
-  skipped. An observation whose title only was printed in the start index
-  (``observation-title``) may still give the lines that answer the prompt, under a head
-  that names its id without repeating the title.
+  skipped.
 - Words only (FTS5 on the hook's own connection), standard library only: the hook never
   waits on the worker or an embedding model. Measured cost in docs/search.md.
 - The prompt searched is the cleaned one (``<private>`` text and secrets already gone).
@@ -36,7 +34,6 @@ held-out one (docs/recall.md, "Recall at the prompt: how it chooses").
 import time
 
 from claude_mem.store.search import STOP_WORDS, query_terms
-from claude_mem.store.shown import TITLE_SHOWN
 
 # Words of a request that say what to do, not what about: no weight in the floor.
 ACTION_WORDS = frozenset("""
@@ -164,8 +161,6 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
                                                   counts=counts, quick=True, common_above=PROBE)
                 if (name, hit["id"]) not in exclude]
         for hit in hits:
-            if name == "observation" and (TITLE_SHOWN, hit["id"]) in exclude:
-                hit["title_shown"] = True  # listed at session start: its lines only
             matched = held_terms(hit.get("text", ""), terms)
             coverage = sum(weight[t] for t in matched) / total if total else 0.0
             if len(matched) >= need and coverage >= floor and _words_meet(hit, matched, need):
@@ -424,14 +419,7 @@ def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict
             continue  # the same thing done again ("Read core.py" twice): one is enough
         head = _head(hit)
         ranked = _ranked_segments(hit, head, list(asks))
-        if hit.get("title_shown"):
-            # Its title is already in the session's start context: the head only names it,
-            # and it is worth showing only for a line that says something more.
-            said |= _words(head)
-            head = f"- obs #{hit['id']} (listed at session start):"
         index, first, words = pick(ranked, 0)
-        if first is None and hit.get("title_shown"):
-            continue
         cost = len(head) + 1 + (len(first[2]) + 3 if first else 0)
         if used + cost > budget_chars:
             if used + len(head) + 1 > budget_chars or entries:

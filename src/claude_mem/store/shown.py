@@ -2,8 +2,7 @@
 
 Contract: ``record_shown(session, [(kind, id)...], at)`` remembers items shown to a
 Claude Code session (its SessionStart context, earlier prompt recalls);
-``shown_memory(session)`` is the set of ``(kind, id)`` shown to it (``TITLE_SHOWN``: an
-observation's title line only);
+``shown_memory(session)`` is the set of ``(kind, id)`` shown to it;
 ``forget_shown_before(at)`` drops older records (the worker's housekeeping, off the hooks'
 path, with ``SHOWN_KEEP_SECONDS``). Standard library only: the hooks use it.
 """
@@ -12,9 +11,6 @@ from claude_mem.store.driver import sqlite3
 
 # Rows older than this are dropped (a session resumed after that may repeat).
 SHOWN_KEEP_SECONDS = 14 * 86400
-# The kind of an observation whose title line alone was shown (the start index): recall may
-# still show its other lines. ``observation`` and ``summary`` items were shown whole.
-TITLE_SHOWN = "observation-title"
 
 
 class ShownRoom:
