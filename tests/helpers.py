@@ -244,3 +244,29 @@ def kill_leftovers(left, what: str) -> None:
 
 def worker_pids(data_dir: str) -> list[int]:
     return [pid for pid, cmd in our_processes(data_dir) if "claude_mem.worker" in cmd]
+
+
+def fill_edits(store, project: str, sessions: int, per_session: int, *,
+               commit_each_session: bool = False) -> None:
+    """``sessions`` sessions of ``per_session`` edit observations each in ``project`` (titles
+    carry ``zzq<project>``, a word only that project's rows hold). One transaction, or one per
+    session (``commit_each_session``: many small FTS5 segments, as a worker's commits make)."""
+    from claude_mem.models import Observation
+
+    def add(s: int) -> None:
+        session = store.open_session(f"{project}-{s}", project, f"/w/{project}", time.time())
+        store.add_prompt(session["id"], f"{project}-{s}-p", f"prompt of {project}", time.time())
+        for i in range(per_session):
+            store.add_observation(session["id"], project, 1, Observation(
+                type="change", title=f"{project} edit {s} {i} zzq{project}",
+                facts=(f"fact {i}",), tool_name="Edit"), f"{project}-{s}-{i}", "heuristic",
+                time.time())
+
+    if commit_each_session:
+        for s in range(sessions):
+            with store.write():
+                add(s)
+    else:
+        with store.write():
+            for s in range(sessions):
+                add(s)

@@ -16,7 +16,7 @@ from claude_mem.models import Observation
 from claude_mem.presence import HookPresence
 from claude_mem.store import Store
 from claude_mem.store.forgetting import _MAX_NEW_LEVELS, FTS_TABLES
-from helpers import wait_for
+from helpers import fill_edits, wait_for
 
 # A process that stores observations one small transaction at a time (as a worker does)
 # until it has stored ``rows`` of them; each one's title carries its number.
@@ -36,16 +36,6 @@ store.close()
 """
 
 
-def _fill(store, project: str, sessions: int, per_session: int) -> None:
-    for s in range(sessions):
-        with store.write():
-            session = store.open_session(f"{project}-{s}", project, f"/w/{project}", time.time())
-            store.add_prompt(session["id"], f"{project}-{s}-p", f"prompt of {project}", time.time())
-            for i in range(per_session):
-                store.add_observation(session["id"], project, 1, Observation(
-                    type="change", title=f"{project} edit {s} {i} zzq{project}",
-                    facts=(f"fact {i}",), tool_name="Edit"), f"{project}-{s}-{i}", "heuristic",
-                    time.time())
 
 
 def _automerge(store, table: str):
@@ -70,7 +60,7 @@ def test_the_worker_turns_automerge_off_once_and_merges_in_steps():
         assert all(_automerge(store, t) == 0 for t in FTS_TABLES)
         assert not store.defer_index_merges()  # already off: nothing written
         # Small transactions now leave their segments unmerged (below FTS5's crisis merge).
-        _fill(store, "p", 12, 3)
+        fill_edits(store, "p", 12, 3, commit_each_session=True)
         segments = store.db.execute("SELECT count(*) FROM observations_fts_data").fetchone()[0]
         housekeeping.after_work()  # one step right after a pass
         wait_for(lambda: (housekeeping.when_idle(), not housekeeping.merge_due)[1], 15,
@@ -86,7 +76,7 @@ def test_the_worker_turns_automerge_off_once_and_merges_in_steps():
 def test_merge_steps_beside_a_writing_process_keep_the_index_intact():
     path = config.db_path()
     with Store(path) as store:
-        _fill(store, "base", 20, 10)
+        fill_edits(store, "base", 20, 10, commit_each_session=True)
         store.defer_index_merges()
         writer = _writer(path, "live", 1500)
         steps = merged = 0
@@ -111,7 +101,7 @@ def test_merge_steps_beside_a_writing_process_keep_the_index_intact():
 def test_forget_beside_a_writing_process_adds_few_levels_and_keeps_the_index_intact():
     path = config.db_path()
     with Store(path) as store:
-        _fill(store, "big", 30, 20)
+        fill_edits(store, "big", 30, 20, commit_each_session=True)
         store.defer_index_merges()
         levels = {t: store.index_levels(t) for t in FTS_TABLES}
         writer = _writer(path, "live", 2000)

@@ -14,10 +14,9 @@ import time
 
 from claude_mem import config, wakeup
 from claude_mem.control import ControlServer
-from claude_mem.models import Observation
 from claude_mem.presence import HookPresence
 from claude_mem.store import Store, budget
-from helpers import wait_for
+from helpers import fill_edits, wait_for
 
 
 def test_steps_aim_at_the_step_time_and_grow_gradually():
@@ -96,22 +95,12 @@ def test_the_worker_hears_hooks_announce_themselves_through_the_fifo():
         server.close(remove_file=True)
 
 
-def _fill(store, project: str, sessions: int, per_session: int) -> None:
-    with store.write():
-        for s in range(sessions):
-            session = store.open_session(f"{project}-{s}", project, f"/w/{project}", time.time())
-            store.add_prompt(session["id"], f"{project}-{s}-p", f"prompt of {project}", time.time())
-            for i in range(per_session):
-                store.add_observation(session["id"], project, 1, Observation(
-                    type="change", title=f"{project} edit {s} {i} zzq{project}",
-                    facts=(f"fact {i}",), tool_name="Edit"), f"{project}-{s}-{i}", "heuristic",
-                    time.time())
 
 
 def test_forgetting_a_large_project_in_steps_leaves_nothing_of_it_and_all_of_the_rest():
     with Store(config.db_path()) as store:
-        _fill(store, "big", 12, 150)
-        _fill(store, "kept", 3, 20)
+        fill_edits(store, "big", 12, 150)
+        fill_edits(store, "kept", 3, 20)
         with store.write():
             for s in range(12):
                 store.enqueue("PostToolUse", json.dumps({"session_id": f"big-{s}", "x": s}))
@@ -180,7 +169,7 @@ def _statements(store, *starts: str) -> list[str]:
 
 def test_a_forget_step_ends_on_its_clock_after_a_costly_row():
     with Store(config.db_path()) as store:
-        _fill(store, "big", 4, 50)
+        fill_edits(store, "big", 4, 50)
         slow = store.db.execute("SELECT id FROM observations WHERE title LIKE 'big edit 1 7 %'"
                                 ).fetchone()[0]
         # A row whose delete costs more than a whole step (a stand-in for a long text's
