@@ -410,16 +410,9 @@ class SearchRoom:
                 held[f.id] = set(f.searched)
             else:
                 groups.setdefault(f.searched, []).append(f.id)
-        fts = kind.fts
-        sql = f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid BETWEEN ? AND ?"
         for searched, ids in groups.items():
-            wanted, low, high = set(ids), min(ids), max(ids)
-            within = " OR ".join(searched)
-            for term in terms:
-                match = term if term in searched else f"{term} AND ({within})"
-                for (rowid,) in self.db.execute(sql, (match, low, high)):
-                    if rowid in wanted:
-                        held.setdefault(rowid, set()).add(term)
+            for rowid, holds in self.terms_held(kind.name, ids, terms, within=searched).items():
+                held.setdefault(rowid, set()).update(holds)
         return held
 
     def _decoded(self, found: list["_Found"]) -> list[dict]:
@@ -497,22 +490,29 @@ class SearchRoom:
             hits += [hit for hit in more if hit["id"] not in seen][:limit - len(hits)]
         return hits
 
-    def terms_held(self, kind: str, ids: list[int], terms: list[str]) -> dict:
-        """Which of the quoted ``terms`` each row of ``kind`` (by id) holds: {id: set}."""
+    def terms_held(self, kind: str, ids: list[int], terms: list[str], *,
+                   within: tuple | list = ()) -> dict:
+        """Which of the quoted ``terms`` each row of ``kind`` (by id) holds: {id: set}.
+
+        ``within``: terms every one of ``ids`` is known to hold one of (the rare words that
+        found them); a term outside them is matched as ``term AND (within)``, which FTS5
+        answers by walking the short lists, never the term's own whole list."""
         held: dict = {}
         if not ids:
             return held
         fts = KINDS[kind].fts
         wanted = set(ids)
         low, high = min(wanted), max(wanted)
+        among = " OR ".join(within)
         for term in terms:
+            match = f"{term} AND ({among})" if among and term not in within else term
             # A rowid range, filtered here, not ``rowid IN (...)``: for an IN list FTS5 reads
             # the word's whole list (~2 ms for a common word at 100k rows, per word, inside
             # the UserPromptSubmit hook); for a range it seeks to the start and stops at the
             # end (~0.07 ms for a page of recent hits). The same rows either way.
             for (rowid,) in self.db.execute(
                     f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid BETWEEN ? AND ?",
-                    (term, low, high)):
+                    (match, low, high)):
                 if rowid in wanted:
                     held.setdefault(rowid, set()).add(term)
         return held
