@@ -283,3 +283,25 @@ def test_eslint_stylish_blocks_read_as_path_line_diagnostics():
     assert extract.diagnostics(lines) == [
         "/repo/src/app.ts:3:10: 'x' is defined but never used (@typescript-eslint/no-unused-vars)",
         "/repo/src/app.ts:9:1: Unexpected any (@typescript-eslint/no-explicit-any)"]
+
+
+def test_a_reports_quoted_records_do_not_crowd_out_its_own_findings():
+    report = ("## Draft\n\n```json\n{\n  \"id\": \"proj-2qx\",\n  \"created_at\": \"2026-02-10T23:00:00.000+01:00\",\n"
+              "  \"title\": \"Setup tools\"\n}\n```\n\n## Summary\n"
+              "- Generates the config with `mix credo gen.config`\n- Runs in sequence: credo → dialyzer\n")
+    assert extract.report_lines(report) == ["Generates the config with `mix credo gen.config`",
+                                            "Runs in sequence: credo → dialyzer"]
+    # stored text cut inside a fence: what follows the cut marker is read again
+    cut = "```json\n{\"a\": \"1.2.3\",\n\n[... 4000 chars truncated ...]\n\n- Uses `mix quality` for all three\n"
+    assert extract.report_lines(cut) == ["Uses `mix quality` for all three"]
+    # a report that is only a code block still says something
+    assert extract.report_lines("```\nversion: 1.2.3 of `tool`\n```") == ["version: 1.2.3 of `tool`"]
+
+
+def test_a_progress_meter_is_not_output():
+    lines = ["  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current",
+             "                                 Dload  Upload   Total   Spent    Left  Speed",
+             "100 21.1M    0 21.1M    0     0  1078k      0 --:--:--  0:00:20 --:--:-- 1140k",
+             "(eval):1: no matches found: pkg-master/examples/vanilla-es6/*"]
+    assert extract.without_progress(lines) == ["(eval):1: no matches found: pkg-master/examples/vanilla-es6/*"]
+    assert extract.without_progress(["14 doctests, 410 tests, 0 failures"]) == ["14 doctests, 410 tests, 0 failures"]

@@ -103,8 +103,15 @@ def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) 
         text = " ".join(line.lstrip("- ").replace("**", "").split()).lower()
         return len(text) > 20 and text in notes
 
+    done = " ".join(_plain(summary.get("completed")).split()).lower()
+
+    def done_above(line: str) -> bool:  # a command the Completed list already gives with its result
+        result = line.split(" succeeded: ", 1)[1] if " succeeded: " in line else ""
+        return len(result) >= 12 and " ".join(_plain(result).split()).lower().rstrip("…") in done
+
     sections = [(label, "\n".join(l for l in (summary.get(key) or "").splitlines()
-                                   if key == "notes" or not said(l)), share)
+                                   if key == "notes" or not (said(l) or key == "investigated" and done_above(l))),
+                 share)
                 for label, key, share in FULL_SECTIONS]
     spare = 0
     for label, value, share in sections:
@@ -194,6 +201,51 @@ def _index_value(obs: dict) -> int:
     if files and title in (f"Edited {files[0]}", f"Read {files[0]}", f"Created {files[0]}"):
         return 1  # a bare touch of a file (those named above have no line at all)
     return 2
+
+
+# Facts that only repeat how a tool was called; the index line already names the call.
+_MECHANICAL_FACTS = ("Command:", "Exit code", "Tool:", "Input:", "Commit:", "Purpose:")
+
+
+def _says_something(fact: str) -> bool:
+    """Not a fact's bookkeeping ("Read x.py (10 lines)") nor a progress row ("....... [100%]")."""
+    if fact.startswith(_MECHANICAL_FACTS) or (fact.endswith(" lines)") and fact.startswith(("Read ", "Created ", "Rewrote "))):
+        return False
+    return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
+
+
+def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, list[str]]:
+    """Sub-lines for index entries when every chosen line fits and room is left (a short
+    session, or a budget larger than the memory): what the most telling observations
+    found, a fact or two each (then more, round by round), never one the text above holds.
+
+    Without them such a digest stops at its titles whatever the budget, and a title says
+    that the web was searched or a subagent reported, not what came of it."""
+    out: dict[int, list[str]] = {}
+    if room < 200:
+        return out
+    said = said.lower()
+    order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
+    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str)
+                 and f.strip() and _says_something(f.strip())] for n in order}
+    for per_round in (2, 3, 5):
+        for n in order:
+            while len(out.get(n, [])) < per_round and facts[n]:
+                fact = _one_line(facts[n].pop(0), 200)
+                plain = _plain(fact).lower().rstrip("…")
+                head, sep, rest = plain.partition(": ")
+                value = rest if sep and len(head) <= 12 else plain  # "Output: …" says its value
+                if len(value) < 8 or value in said:
+                    continue
+                line = f"  - {fact}"
+                if len(line) + 1 > room:
+                    continue  # a shorter fact further on may still fit
+                out.setdefault(n, []).append(line)
+                room -= len(line) + 1
+                said += "\n" + plain
+        if room < 60:
+            break
+    return out
 
 
 def render_observation_line(obs: dict, mixed: bool = False) -> str:
@@ -384,7 +436,9 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(rendered[n]) + 1 <= room:
             keep.add(n)
             room -= len(rendered[n]) + 1
-    add_section("## Recent observations", [[line] for n, line in enumerate(rendered) if n in keep],
+    details = _details(index, keep, above + "\n" + "\n".join(rendered), room)
+    add_section("## Recent observations",
+                [["\n".join([line] + details.get(n, []))] for n, line in enumerate(rendered) if n in keep],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head

@@ -526,22 +526,48 @@ def listing(lines) -> str:
     return f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: {shown}"
 
 
+# A download's progress meter (curl's header and its rows of sizes, speeds and
+# ``--:--:--`` times): what a command printed while it ran, never what came of it.
+_PROGRESS = re.compile(r"^\s*(% Total\s+% Received|Dload\s+Upload)|--:--:--|\b\d+:\d\d:\d\d\s+--:--:--")
+
+
+def without_progress(lines) -> list[str]:
+    """``lines`` without a progress meter's lines, so a failure's cause is its real last
+    words ("no matches found: …"), not the meter's header."""
+    return [line for line in lines if not _PROGRESS.search(line)]
+
+
+# The marker ``text.truncate`` leaves where a long stored string was cut.
+TRUNCATION_MARK = re.compile(r"^\[\.\.\. \d+ chars truncated \.\.\.\]$")
+
 _FILLER = re.compile(r"^(perfect|great|excellent|done|ok(?:ay)?|now|let me|i(?:'ll| will| have| can| now)\b|"
                      r"here(?:'s| is)|based on|sure|alright|summary)\b", re.I)
 
 
 def report_lines(text: str, limit: int = 5) -> list[str]:
     """The lines of a subagent's (or any long prose) report that carry facts: names in
-    backticks, versions and figures, ``key: value`` items; never the opening pleasantries."""
-    scored = []
+    backticks, versions and figures, ``key: value`` items; never the opening pleasantries.
+
+    Lines inside code fences count only when the prose outside them has none: a report
+    that quotes a JSON record or a file keeps its own findings, not the record's fields
+    (a timestamp's digits read like a version)."""
+    scored, fenced = [], []
+    inside = False
     for n, raw in enumerate(str(text or "").splitlines()):
+        if raw.strip().startswith(("```", "~~~")):
+            inside = not inside
+            continue
+        if TRUNCATION_MARK.match(raw.strip()):
+            inside = False  # the cut may have taken the fence's end: what follows is unknown
+            continue
         line = raw.strip().lstrip("-*•>#0123456789. ").strip()
-        if len(line) < 12 or _FILLER.match(line) or line.startswith(("```", "|")):
+        if len(line) < 12 or _FILLER.match(line) or line.startswith("|"):
             continue
         score = (2 * len(re.findall(r"`[^`]+`", line)) + 2 * len(re.findall(r"\b\d+(?:\.\d+)+\b", line))
                  + len(re.findall(r"\*\*[^*]+\*\*", line)) + (1 if re.search(r"\w:\s+\S", line) else 0)
                  + len(re.findall(r"\b[\w-]+\.(?:[a-z]{1,4})\b", line)))
         if score:
-            scored.append((score, n, line))
+            (fenced if inside else scored).append((score, n, line))
+    scored = scored or fenced
     best = sorted(sorted(scored, key=lambda s: -s[0])[:limit], key=lambda s: s[1])
     return [line[:200] for _, _, line in best]
