@@ -285,7 +285,8 @@ def _newest_first(summaries: list[dict]) -> list[dict]:
     return sorted(summaries, key=lambda s: (-latest[s.get("session_id")], -(s.get("prompt_number") or 0)))
 
 
-def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: bool) -> list[str]:
+def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: bool,
+                 budget: int = 0) -> list[str]:
     """The request the newest observations belong to, when it has no summary yet (a session
     cut off mid-request, or still running): what was asked, so the index below has its
     thread. One small query, only then."""
@@ -296,7 +297,9 @@ def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: 
     if any((s.get("session_id"), s.get("prompt_number")) == key for s in summaries):
         return []
     prompt = store.prompt(*key) if None not in key else None
-    request = _one_line((prompt or {}).get("prompt"), 400)
+    # Like the latest request's line: a long request (an audit's instructions) sets the
+    # thread, and a larger budget keeps more of it.
+    request = _one_line((prompt or {}).get("prompt"), max(400, min(1000, budget // 8)))
     if not request:
         return []
     if len(request) < 40 and (key[1] or 0) > 1:  # "continue": the session's first request says what
@@ -315,8 +318,10 @@ def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict
         title = o.get("title") or ""
         files = list(o.get("files_modified") or []) or list(o.get("files_read") or [])
         if files and title in (f"Edited {files[0]}", f"Created {files[0]}", f"Read {files[0]}") \
-                and files[0] in above:
-            continue  # a bare "Edited X" when X is named above says nothing new
+                and files[0] in above and not any(_says_something(f) for f in o.get("facts") or []
+                                                  if isinstance(f, str)):
+            continue  # a bare "Edited X" when X is named above says nothing new (unless its
+            # facts do: what a document read or written holds, shown when there is room)
         if _commit_hash(title) not in above and title not in titles and (len(title) < 24 or title not in above):
             index.append(o)
             titles.add(title)
@@ -364,7 +369,7 @@ def render(store, project: str, settings, *, since: float | None = None,
             "",
         ]
     lines = list(header)
-    lines += _in_progress(store, summaries, observations, mixed)
+    lines += _in_progress(store, summaries, observations, mixed, budget)
     used = sum(len(line) + 1 for line in lines)
     # The newest request with substance is shown in full: a quick question answered
     # without touching anything must not push the real work down to a one-line entry.

@@ -29,6 +29,7 @@ tool output; they share the cause-ranking helpers and are tested together.
 """
 from __future__ import annotations
 
+import json
 import re
 
 # -- outcomes ---------------------------------------------------------------------------
@@ -503,6 +504,45 @@ def manifest(content: str, path: str) -> str:
     if not found:
         return ""
     return ", ".join([" ".join(found[:2])] + found[2:])[:160]
+
+
+def manifest_facts(content: str, path: str, limit: int = 12) -> list[str]:
+    """What a package manifest says about working on the project: its scripts (the commands
+    people run) and its dependencies with their versions. package.json and pyproject.toml
+    (the two read most); [] for anything else or a manifest that does not parse."""
+    name = path.rsplit("/", 1)[-1].lower()
+    facts: list[str] = []
+
+    def pairs(label: str, mapping, sep: str) -> None:
+        if isinstance(mapping, dict) and mapping:
+            items = [f"{k}{sep}{v}" if isinstance(v, str) else str(k) for k, v in list(mapping.items())[:limit]]
+            facts.append(f"{label}: " + "; ".join(items)[:300])
+        elif isinstance(mapping, list) and mapping:
+            facts.append(f"{label}: " + "; ".join(str(v) for v in mapping[:limit])[:300])
+
+    if name == "package.json":
+        try:
+            data = json.loads(content)
+        except ValueError:
+            return []
+        if isinstance(data, dict):
+            pairs("Scripts", data.get("scripts"), ": ")
+            pairs("Dependencies", data.get("dependencies"), " ")
+            pairs("Dev dependencies", data.get("devDependencies"), " ")
+    elif name == "pyproject.toml":
+        import tomllib
+
+        try:
+            data = tomllib.loads(content)
+        except (tomllib.TOMLDecodeError, ValueError):
+            return []
+        project = data.get("project") if isinstance(data.get("project"), dict) else {}
+        pairs("Scripts", project.get("scripts"), " = ")
+        pairs("Dependencies", project.get("dependencies"), "")
+        extras = project.get("optional-dependencies")
+        if isinstance(extras, dict) and extras:
+            facts.append("Extras: " + ", ".join(list(extras)[:limit]))
+    return facts
 
 
 def listing(lines) -> str:

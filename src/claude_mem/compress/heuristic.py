@@ -149,6 +149,13 @@ class HeuristicCompressor:
         identity = extract.manifest(content, path)
         if identity:
             facts.append(f"Package: {identity}")
+        facts += extract.manifest_facts(content, path)
+        if DOC_FILE.search(path) and not result:
+            # A document read (a README, a design note, docs) says how the project works:
+            # its headings and fact-bearing lines (commands, names, versions, figures).
+            facts += [one_line(line.strip(), 160) for line in _lines(content)
+                      if line.lstrip().startswith("#")][:6]
+            facts += [f"Content: {line}" for line in extract.report_lines(content, limit=6)]
         subtitle = _first_comment(content)
         what = identity or subtitle
         return dict(type="discovery", title=f"Read {path}" + (f" — {one_line(what, 90)}" if what else ""),
@@ -274,7 +281,7 @@ class HeuristicCompressor:
         if is_doc:
             # A document the model wrote (a CLAUDE.md, a report, a plan) is its own summary
             # of what it found: its fact-bearing lines (commands, names, versions, figures).
-            facts += [f"Content: {line}" for line in extract.report_lines(content, limit=6)]
+            facts += [f"Content: {line}" for line in extract.report_lines(content, limit=10)]
         if len(facts) == 1:
             facts += [one_line(line.strip(), 160) for line in lines[:3]]
         patch = response.get("structuredPatch") if isinstance(response, dict) else None
