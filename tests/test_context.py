@@ -257,3 +257,21 @@ def test_a_full_index_gets_no_facts(monkeypatch):
                     f"full{i}", "heuristic", 1000.0 + i)
         text = context.render(store, "full", config.load())
     assert "A long finding" not in text and len(text) <= 1600
+
+
+def test_a_long_request_in_progress_shows_more_of_itself_with_a_larger_budget(monkeypatch):
+    prompt = "Audit the package for security issues. " + " ".join(f"Check area {n} carefully." for n in range(60))
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "audit", "/w/audit", 1.0)
+            store.add_prompt(s["id"], "p1", prompt, 1.0)
+            store.add_observation(s["id"], "audit", 1, Observation(
+                type="discovery", title="Read src/auth.ts — token checks", files_read=("src/auth.ts",)),
+                "a1", "heuristic", 2.0)
+        shown = {}
+        for tokens in ("1000", "2000"):
+            monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", tokens)
+            text = context.render(store, "audit", config.load())
+            shown[tokens] = next(l for l in text.splitlines() if l.startswith("**Request:**"))
+    assert 400 <= len(shown["1000"]) < len(shown["2000"]) <= 1020
+    assert "Check area 25 carefully." in shown["2000"] and "Check area 25" not in shown["1000"]

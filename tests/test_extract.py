@@ -6,6 +6,7 @@ are written in the exact format their tool prints.
 """
 from __future__ import annotations
 
+import json
 import pytest
 
 from claude_mem.compress import extract
@@ -305,3 +306,19 @@ def test_a_progress_meter_is_not_output():
              "(eval):1: no matches found: pkg-master/examples/vanilla-es6/*"]
     assert extract.without_progress(lines) == ["(eval):1: no matches found: pkg-master/examples/vanilla-es6/*"]
     assert extract.without_progress(["14 doctests, 410 tests, 0 failures"]) == ["14 doctests, 410 tests, 0 failures"]
+
+
+def test_a_manifest_says_its_scripts_and_dependencies():
+    package = json.dumps({"name": "demo", "version": "0.1.0",
+                          "scripts": {"dev": "next dev --turbopack", "build": "next build"},
+                          "dependencies": {"next": "15.1.0", "react": "^19.0.0"},
+                          "devDependencies": {"typescript": "^5"}})
+    assert extract.manifest_facts(package, "web/package.json") == [
+        "Scripts: dev: next dev --turbopack; build: next build",
+        "Dependencies: next 15.1.0; react ^19.0.0", "Dev dependencies: typescript ^5"]
+    pyproject = ('[project]\nname = "x"\ndependencies = ["httpx>=0.27", "rich"]\n'
+                 '[project.scripts]\nx = "x.cli:main"\n[project.optional-dependencies]\ntest = ["pytest"]\n')
+    assert extract.manifest_facts(pyproject, "pyproject.toml") == [
+        "Scripts: x = x.cli:main", "Dependencies: httpx>=0.27; rich", "Extras: test"]
+    assert extract.manifest_facts("{not json", "package.json") == []
+    assert extract.manifest_facts("anything", "notes.txt") == []

@@ -484,3 +484,17 @@ def test_a_failed_fetch_is_learned_and_what_still_fails_comes_before_the_todos()
     assert "Still failing" not in summary.learned
     assert summary.next_steps.splitlines()[0].startswith("- Still failing: `npm run build` failed")
     assert "WebFetch" not in summary.next_steps
+
+
+def test_a_read_manifest_or_document_keeps_what_it_says():
+    package = _tool_event("Read", {"file_path": f"{CWD}/package.json"}, {"type": "text", "file": {
+        "filePath": f"{CWD}/package.json", "numLines": 9, "content": json.dumps(
+            {"name": "demo", "version": "0.1.0", "scripts": {"dev": "next dev --turbopack"},
+             "dependencies": {"next": "15.1.0"}})}})
+    readme = _tool_event("Read", {"file_path": f"{CWD}/README.md"}, {"type": "text", "file": {
+        "filePath": f"{CWD}/README.md", "numLines": 6, "content":
+            "# Demo\n\nA small app.\n\n## Setup\n\nRun `pnpm install` then `pnpm dev` (Node 20.11).\n"}})
+    first, second = HeuristicCompressor(load()).observe(_ctx(), [package, readme]).observations
+    assert "Scripts: dev: next dev --turbopack" in first.facts and "Dependencies: next 15.1.0" in first.facts
+    assert "## Setup" in second.facts
+    assert "Content: Run `pnpm install` then `pnpm dev` (Node 20.11)." in second.facts
