@@ -380,9 +380,23 @@ def m008_asking_memory(db) -> None:
         ("vectors_prompt_changed", "UPDATE OF prompt", "user_prompts", "prompt"))))
 
 
+def m009_shown_context(db) -> None:
+    # shown_context: the text of a session's start context (SessionStart), so recall at the
+    # prompt can show the other lines of a memory the start context listed by its title
+    # and never a line the start context already said (recall.py). Kept as long as
+    # shown_memory; forget drops every row (a copy of memory text must not outlive it).
+    run_script(db, """
+        CREATE TABLE shown_context (
+            claude_session_id TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            shown_at REAL NOT NULL
+        );
+    """)
+
+
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
               m005_queue_cleaned_mark, m006_session_agent, m007_team_tombstones,
-              m008_asking_memory]
+              m008_asking_memory, m009_shown_context]
 
 
 def apply(store) -> list[str]:
