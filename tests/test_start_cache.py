@@ -67,6 +67,11 @@ def shown(session: str) -> set:
         return store.shown_memory(session)
 
 
+def shown_text(session: str) -> str:
+    with open_store() as store:
+        return store.shown_context(session)
+
+
 def record(session: str, word: str, cwd: str = CWD) -> None:
     for event, payload in [prompt(session, cwd, text=f"Look into {word}prompt please"),
                            bash(session, cwd, 0, command=f"echo {word}obs0"),
@@ -87,10 +92,11 @@ def test_the_worker_renders_ahead_exactly_what_the_hook_prints(remembered):
     assert "acme" in context_from(first) and len(rows()) == 1
     row = rendered()
     assert row["output"] == first, "the worker's rendering is the hook's, byte for byte"
-    assert set(startcache.parse_shown(row["shown"])) == shown("s-first") != set()
+    assert shown("s-first") != set() and shown_text("s-first") == context_from(first)
     plant()
     assert context_from(start("s-second")) == MARKER, "a current row is what the hook prints"
     assert shown("s-second") == shown("s-first"), "and it records what the row shows"
+    assert shown_text("s-second") == MARKER
     # Codex's SessionStart reads the same memory, so the same rendering.
     assert context_from(start("s-codex", agent="codex")) == MARKER
 
@@ -193,6 +199,7 @@ def test_a_broken_row_costs_time_never_the_output(remembered):
                 store.db.execute(f"UPDATE context_cache SET {column} = ?", (value,))
         assert start(f"s-junk-{n}") == truth, junk
         assert shown(f"s-junk-{n}") == shown("s-truth"), junk
+        assert shown_text(f"s-junk-{n}") == shown_text("s-truth"), junk
 
 
 def test_every_change_of_what_a_context_shows_drops_it():

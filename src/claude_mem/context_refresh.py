@@ -79,10 +79,14 @@ def render_for_cache(store, project: str, settings: Settings, now: float | None 
     finally:
         text.ago_asked = None
     output = context.hook_json(body) if body else ""
+    if output:  # what the hook will record is what it prints (a cut text included)
+        printed = startcache.start_text(output)
+        shown = [(kind, printed if item == body else item) for kind, item in shown]
+        body = printed
     valid_until = min((text.ago_changes_at(epoch, now) for epoch in asked), default=None)
     if valid_until is not None:
         valid_until = max(valid_until, now + MIN_VALID_SECONDS)
-    return output, startcache.format_shown(shown), valid_until
+    return output, startcache.format_shown(shown, body), valid_until
 
 
 class Refresher:

@@ -41,9 +41,10 @@ RENDER_FILES = tuple(os.path.join(_HERE, *name.split("/")) for name in (
     "context.py", "text.py", "jsonlite.py", "config.py", "startcache.py", "context_refresh.py",
     "store/memory.py", "store/db.py"))
 
-# How ``shown`` names each kind of item (a row lists up to ~100 of them).
-KINDS = {"o": "observation", "s": "summary", "p": "prompt"}
-_CODES = {kind: code for code, kind in KINDS.items()}
+# In ``shown``, an item whose value is the context's text itself (``store.shown``'s
+# CONTEXT_TEXT) is written ``kind:=``; every other item is ``kind:id``.
+_SAME_TEXT = "="
+_KIND_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz-_")
 
 
 def code_mark() -> str:
@@ -105,34 +106,57 @@ def lookup(store, project: str, key: str):
     if valid_until is not None and (not isinstance(valid_until, (int, float))
                                     or time.time() >= valid_until):
         return None
-    items = parse_shown(shown or "")
-    if items is None or (output and not is_start_output(output)):
+    if not output:
+        return ("", []) if not shown else None
+    body = start_text(output)
+    items = parse_shown(shown or "", body) if body is not None else None
+    if items is None:
         return None
     return output, items
 
 
-def is_start_output(output: str) -> bool:
-    """Whether ``output`` is SessionStart JSON as ``context.hook_json`` writes it."""
+def start_text(output: str):
+    """The context in ``output`` when it is SessionStart JSON as ``context.hook_json``
+    writes it, else None."""
     try:
         value = jsonlite.loads(output)
     except ValueError:
-        return False
+        return None
     inner = value.get("hookSpecificOutput") if isinstance(value, dict) else None
-    return (isinstance(inner, dict) and len(value) == 1 and inner.get("hookEventName") == "SessionStart"
-            and isinstance(inner.get("additionalContext"), str) and len(inner) == 2)
+    if not (isinstance(inner, dict) and len(value) == 1 and len(inner) == 2
+            and inner.get("hookEventName") == "SessionStart"):
+        return None
+    body = inner.get("additionalContext")
+    return body if isinstance(body, str) else None
 
 
-def format_shown(items) -> str:
-    return " ".join(f"{_CODES[kind]}{int(item)}" for kind, item in items)
+def format_shown(items, body: str) -> str:
+    """``items`` (what ``context.record_context`` lists) as the row keeps them."""
+    parts = []
+    for kind, item in items:
+        if not (kind and set(kind) <= _KIND_CHARS):
+            raise ValueError(f"cannot keep an item of kind {kind!r}")
+        if isinstance(item, int) and not isinstance(item, bool):
+            parts.append(f"{kind}:{item}")
+        elif item == body:
+            parts.append(f"{kind}:{_SAME_TEXT}")
+        else:
+            raise ValueError(f"cannot keep a {kind} item that is neither an id nor the text")
+    return " ".join(parts)
 
 
-def parse_shown(text: str):
+def parse_shown(text: str, body: str):
     items = []
     for part in text.split():
-        kind, number = KINDS.get(part[:1]), part[1:]
-        if kind is None or not number.isdigit() or not number.isascii():
+        kind, _, value = part.partition(":")
+        if not kind or not set(kind) <= _KIND_CHARS:
             return None
-        items.append((kind, int(number)))
+        if value == _SAME_TEXT:
+            items.append((kind, body))
+        elif value.isdigit() and value.isascii():
+            items.append((kind, int(value)))
+        else:
+            return None
     return items
 
 

@@ -7,6 +7,7 @@ pid file), ``control`` (the control socket, both ends), ``spool`` (events SQLite
 take), ``housekeeping`` (the WAL and free pages, within the lock budget), ``presence``
 (hooks about to write, heard on the wake-up FIFO: the worker steps aside for them),
 ``context_refresh`` (the SessionStart context rendered ahead, once the queue is quiet),
+``reconcile`` (after a Codex session ends, what its rollout holds and no hook saw),
 ``store`` (all SQL). This module keeps the lifecycle: start, the loop, the idle exit, stop.
 
 Contract:
@@ -47,6 +48,7 @@ from claude_mem.project import ProjectLookup
 from claude_mem.presence import HookPresence
 from claude_mem.prompt_memory import PromptMemory
 from claude_mem.housekeeping import Housekeeping
+from claude_mem.reconcile import Reconciler
 from claude_mem.store import open_store
 
 
@@ -65,6 +67,9 @@ class Worker:
         self.handlers = Handlers(self.store, self.compressor, self.settings,
                                  PromptMemory(self.store),
                                  ProjectLookup(self.settings.exclude_projects))
+        # What an ended session's own record holds and no hook saw (Codex's shell patches).
+        self.reconciler = Reconciler(self.store, self.settings)
+        self.handlers.on_end = self.reconciler.want
         # Hooks about to write (their ``h`` on the wake-up FIFO): the worker steps aside.
         self.presence = HookPresence()
         self.drain = Drain(self.store, self.settings, self.handlers, self.stopping,
@@ -163,6 +168,8 @@ class Worker:
                 did = False
                 self.stopping.wait(1.0)
             if did:
+                if self.reconciler.waiting and not self.store.db.in_transaction:
+                    self.reconciler.run()  # queued rows are the next pass's work
                 self.housekeeping.after_work()
                 self.start_context.after_work()
                 self.last_work_at = time.monotonic()

@@ -380,6 +380,20 @@ def m008_asking_memory(db) -> None:
         ("vectors_prompt_changed", "UPDATE OF prompt", "user_prompts", "prompt"))))
 
 
+def m009_shown_context(db) -> None:
+    # shown_context: the text of a session's start context (SessionStart), so recall at the
+    # prompt can show the other lines of a memory the start context listed by its title
+    # and never a line the start context already said (recall.py). Kept as long as
+    # shown_memory; forget drops every row (a copy of memory text must not outlive it).
+    run_script(db, """
+        CREATE TABLE shown_context (
+            claude_session_id TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            shown_at REAL NOT NULL
+        );
+    """)
+
+
 # The projects whose start context a change to a row of session ``{id}`` may alter: the
 # session's own and every project its observations are filed under (a prompt is shown as
 # the in-progress request of the newest observation's request, and a session's first
@@ -401,7 +415,7 @@ def _stale_context(name: str, event: str, table: str, projects: list[str]) -> st
     """
 
 
-def m009_start_context_cache(db) -> None:
+def m010_start_context_cache(db) -> None:
     # The SessionStart context rendered ahead by the worker (startcache.py, store/
     # context_cache.py), one row per project and per what else shapes the text (the
     # context settings, the time zone, the rendering code: ``key``). ``output`` is what the
@@ -449,7 +463,7 @@ def m009_start_context_cache(db) -> None:
 
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
               m005_queue_cleaned_mark, m006_session_agent, m007_team_tombstones,
-              m008_asking_memory, m009_start_context_cache]
+              m008_asking_memory, m009_shown_context, m010_start_context_cache]
 
 
 def apply(store) -> list[str]:
