@@ -213,6 +213,7 @@ ASKS = {
     "name": (frozenset("""which name named called file function method class module
              command commit branch image package tool id""".split()),
              ((0.2, ("`", "_", "/", "commit", "branch", "created", "named", "called")),)),
+    "commit": (frozenset("sha hash revision".split()), ()),  # and COMMIT_ASKED
     "decision": (frozenset("""decide decided decision settle settled choose chose chosen pick
                  picked agree agreed prefer""".split()),
                  ((0.4, ("decided", "chose", "settled", "agreed", "going with", "instead",
@@ -232,6 +233,9 @@ FIELD_BONUS = {
     "open": {"next_steps": 0.3, "notes": 0.1},
 }
 INFO_BONUS = 0.05    # a segment with a figure or a name in it says more than prose
+COMMIT_BONUS = 0.5   # a commit id in a segment, for a prompt asking which commit
+# A prompt asks for a commit id with these (not every prompt naming a commit does).
+COMMIT_ASKED = ("which commit", "what commit", "commit id", "commit hash", "commit was it")
 SEGMENT_CHARS = 220  # a longer segment is shown as a window around what it holds
 SEGMENTS_PER_MEMORY = 3
 MAX_MEMORIES = 6
@@ -251,7 +255,12 @@ FIELDS = {"observation": ("subtitle", "narrative", "facts", "files_modified", "f
 def asked_for(prompt: str) -> list[str]:
     """What the prompt asks for (keys of ``ASKS``), from its words."""
     words = {w.strip("?!.,;:()[]{}<>'\"`").lower() for w in prompt.split()}
-    return [name for name, (asking, _) in ASKS.items() if words & asking]
+    asks = [name for name, (asking, _) in ASKS.items() if words & asking]
+    if "commit" not in asks:
+        text = " ".join(prompt.lower().split())
+        if any(phrase in text for phrase in COMMIT_ASKED):
+            asks.append("commit")
+    return asks
 
 
 def _split(line: str) -> list[str]:
@@ -298,6 +307,10 @@ def _find_word(low: str, stem: str) -> int:
 _DIGITS = frozenset("0123456789")
 
 
+_HEX = frozenset("0123456789abcdef")
+_HEX_LETTERS = frozenset("abcdef")
+
+
 def _has_digit(low: str) -> bool:
     return not _DIGITS.isdisjoint(low)
 
@@ -330,6 +343,16 @@ def _segment_score(low: str, field: str, weights: dict, marks: list) -> tuple[fl
     if digit or "`" in low:
         score += INFO_BONUS
     return score, max(where, 0)
+
+
+def _commit_id_at(low: str) -> int:
+    """Where a commit id (7 to 40 hex digits, letters and digits both) starts in ``low``,
+    or -1: what a prompt asking "which commit" wants to see."""
+    for token in low.translate(_WORD_CHARS).split():
+        if 7 <= len(token) <= 40 and not _DIGITS.isdisjoint(token) \
+                and not _HEX_LETTERS.isdisjoint(token) and _HEX.issuperset(token):
+            return low.find(token)
+    return -1
 
 
 def _marks_of(asks: list[str], text: str) -> list:
@@ -377,9 +400,14 @@ def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple]:
     weights = {stem: w * (HEAD_WORD_FACTOR if stem in shown else 1.0)
                for stem, w in (hit.get("weights") or {}).items() if stem in text}
     marks = _marks_of(asks, text)
+    commit = "commit" in asks and _has_digit(text)
     scored = []
     for n, (field, segment) in enumerate(_segments(hit)):
-        score, where = _segment_score(segment.lower(), field, weights, marks)
+        low = segment.lower()
+        score, where = _segment_score(low, field, weights, marks)
+        if commit and _has_digit(low) and _commit_id_at(low) >= 0:
+            score += COMMIT_BONUS
+            where = where if where >= 0 else _commit_id_at(low)
         if score > 0:
             scored.append((-score, n, segment, where))
     scored.sort()
