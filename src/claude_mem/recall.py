@@ -104,15 +104,24 @@ def _stem(word: str) -> str:
     return word
 
 
-def held_terms(text: str, terms: list[str]) -> set:
-    """The quoted ``terms`` that ``text`` holds (a phrase: all its words), each word found
-    by its stem at the start of a word of the text ("ten" is not in "written")."""
-    low = str(text).lower()
-    held = set()
+def term_stems(terms: list[str]) -> list[tuple[str, list[str]]]:
+    """Each quoted term with the stems of its words (a phrase has several)."""
+    out = []
     for term in terms:
         bare = term.rstrip("*").strip('"').lower()
-        parts = "".join(c if c.isalnum() else " " for c in bare).split()
-        if parts and all(_find_word(low, _stem(part)) >= 0 for part in parts):
+        out.append((term, [_stem(part) for part in
+                           "".join(c if c.isalnum() else " " for c in bare).split()]))
+    return out
+
+
+def held_terms(text: str, terms) -> set:
+    """The quoted ``terms`` that ``text`` holds (a phrase: all its words), each word found
+    by its stem at the start of a word of the text ("ten" is not in "written"). ``terms``:
+    quoted terms, or ``term_stems`` of them (once per prompt, not once per memory)."""
+    low = str(text).lower()
+    held = set()
+    for term, stems in (term_stems(terms) if terms and isinstance(terms[0], str) else terms):
+        if stems and all(_find_word(low, stem) >= 0 for stem in stems):
             held.add(term)
     return held
 
@@ -149,6 +158,7 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         return []
     floor = FLOOR_ASKED if asks_about_the_past(prompt) else FLOOR
     need = 2 if len(terms) > 2 else 1
+    stems = None  # the terms' stems, made once the first candidate comes
     found = []
     for name in RECALL_KINDS:
         listed = next((kind for kind, whole in LISTED.items() if whole == name), None)
@@ -169,7 +179,8 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         for hit in hits:
             if listed and (listed, hit["id"]) in exclude:
                 hit["listed"] = True  # the start context listed it: its other lines only
-            matched = held_terms(hit.get("text", ""), terms)
+            stems = stems or term_stems(terms)
+            matched = held_terms(hit.get("text", ""), stems)
             coverage = sum(weight[t] for t in matched) / total if total else 0.0
             if len(matched) >= need and coverage >= floor and _words_meet(hit, matched, need):
                 hit["coverage"] = round(coverage, 3)
