@@ -243,7 +243,7 @@ FIELD_BONUS = {
     "decision": {"notes": 0.2},
     "open": {"next_steps": 0.3, "notes": 0.1},
 }
-INFO_BONUS = 0.05    # a segment with a figure or a name in it says more than prose
+INFO_BONUS = 0.2     # a segment with a figure or a name in it says more than prose
 COMMIT_BONUS = 0.5   # a commit id in a segment, for a prompt asking which commit
 # A prompt asks for a commit id with these (not every prompt naming a commit does).
 COMMIT_ASKED = ("which commit", "what commit", "commit id", "commit hash", "commit was it")
