@@ -84,6 +84,8 @@ class ForgetRoom:
             self._delete_marks(ids)
             counts["queued"] += self._delete_ids("pending", self._queued_for(set(sessions.values())))
             counts["sessions"] += self._delete_ids("sessions", ids)
+        if project is not None:  # the triggers dropped its cached text; now its rows go too
+            self.drop_project_contexts(project)
         return counts
 
     def _drop_shown_context(self) -> None:
