@@ -143,7 +143,9 @@ class Handlers:
         produced = self.compressor.observe(ctx, [e for _, e in unique])
         # One hash per source event (its tool_use_id) and position, so a redelivered
         # event maps onto the rows it already made.
-        batch_key = content_hash(*(r["payload"] for r, _ in unique))
+        # (Hashing every payload of the batch is only needed for an observation without one.)
+        batch_key = (content_hash(*(r["payload"] for r, _ in unique))
+                     if any(not obs.tool_use_id for obs in produced.observations) else "")
         seen: dict[str, int] = {}
         with self.store.write():
             session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
