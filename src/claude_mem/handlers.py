@@ -147,17 +147,22 @@ class Handlers:
         batch_key = (content_hash(*(r["payload"] for r, _ in unique))
                      if any(not obs.tool_use_id for obs in produced.observations) else "")
         seen: dict[str, int] = {}
+        stored = []
         with self.store.write():
             session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
             for obs in produced.observations:
                 key = obs.tool_use_id or batch_key
                 position = seen.get(key, 0)
                 seen[key] = position + 1
-                self.store.add_observation(session["id"], session["project"], prompt_number, obs,
-                                           content_hash(event.session_id, key, position),
-                                           produced.generated_by, at)
+                row = self.store.store_observation(session["id"], session["project"], prompt_number,
+                                                   obs, content_hash(event.session_id, key, position),
+                                                   produced.generated_by, at)
+                if row is not None:
+                    stored.append(row)
             self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)
             self.store.delete_pending(row_ids(group))
+        # The request's summary reads these again (Stop): kept, not read back.
+        self.prompt_memory.stored(session["id"], prompt_number, stored)
 
     def summarize_prompt(self, session, prompt_number: int, last_message: str) -> tuple:
         ctx = self.context_for(session, prompt_number)
