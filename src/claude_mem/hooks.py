@@ -45,6 +45,10 @@ _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
 # How long a hook waits for a locked database before spooling the event instead.
 _HOOK_BUSY_TIMEOUT_MS = 750
+# When this hook's process started (``hook_entry`` stamps it first thing): the event's time.
+# A hook run in the background may commit after a later hook of its session; the worker
+# orders the queue by this time. None (tests calling in): the time of the commit.
+_started_at: float | None = None
 
 
 def read_stdin() -> str:
@@ -83,7 +87,7 @@ def enqueue(event: str, payload: str, store=None, shown=None) -> bool:
     """
     from claude_mem.store.driver import sqlite3
 
-    received_at = time.time()
+    received_at = _started_at or time.time()
     stored = in_database = False
     try:
         if store is None:
@@ -273,8 +277,12 @@ def split_argv(argv: list[str]) -> tuple[str, str]:
     return agent, (argv[0] if argv else "")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started_at: float | None = None) -> int:
+    """Run the hook named in ``argv``; ``started_at``: when its process started (the
+    event's time)."""
+    global _started_at
     argv = sys.argv[1:] if argv is None else argv
+    _started_at = started_at
     try:
         os.umask(0o077)
         agent, name = split_argv(argv)
