@@ -68,7 +68,10 @@ class SummaryGate:
         if not missing:
             self._forget(row_id)
             return 0.0
-        self._held.setdefault(row_id, time.monotonic())
+        if row_id not in self._held:
+            self._held[row_id] = time.monotonic()
+            log.info(f"Stop of {event.session_id[:8]} waits for {len(missing)} tool event(s) of its "
+                     f"request: {', '.join(sorted(missing))}")
         if age < GRACE_SECONDS:
             return min(POLL_SECONDS, GRACE_SECONDS - age)
         self._recover(missing)
@@ -121,7 +124,8 @@ def request_tool_events(path: str, prompt_id: str) -> dict:
 
 def _request_lines(path: str, prompt_id: str) -> list[bytes]:
     """The transcript's lines from the request's first line to the end, read from the end."""
-    marker = b'"promptId":"' + prompt_id.encode("utf-8", "replace") + b'"'
+    quoted = prompt_id.encode("utf-8", "replace") + b'"'
+    markers = (b'"promptId":"' + quoted, b'"promptId": "' + quoted)  # Claude Code's, and spaced
     try:
         with open(path, "rb") as fh:
             if not os.path.isfile(path):
@@ -132,7 +136,7 @@ def _request_lines(path: str, prompt_id: str) -> list[bytes]:
                 start = max(0, size - step)
                 fh.seek(start)
                 data = fh.read(size - start)
-                at = _first_line_with(data, marker, start > 0)
+                at = _first_line_with(data, markers, start > 0)
                 if at is not None:
                     return data[at:].splitlines()
                 if start == 0 or step >= _MAX_TRANSCRIPT_BYTES:
@@ -142,11 +146,12 @@ def _request_lines(path: str, prompt_id: str) -> list[bytes]:
         return []
 
 
-def _first_line_with(data: bytes, marker: bytes, partial_start: bool) -> int | None:
-    """Where the first whole line holding ``marker`` begins in ``data``, or None."""
-    found = data.find(marker)
-    if found < 0:
+def _first_line_with(data: bytes, markers, partial_start: bool) -> int | None:
+    """Where the first whole line holding one of ``markers`` begins in ``data``, or None."""
+    hits = [at for at in (data.find(m) for m in markers) if at >= 0]
+    if not hits:
         return None
+    found = min(hits)
     begin = data.rfind(b"\n", 0, found) + 1
     if begin == 0 and partial_start:
         return None  # the line began before what was read: read further back
