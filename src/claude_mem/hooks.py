@@ -27,6 +27,8 @@ Contract (every event):
   marks a hook run for Codex CLI: its payload is queued as ``codex:<Event>`` for the
   worker's Codex adapter, unchanged; SessionStart prints the same context JSON (Codex
   reads the same ``hookSpecificOutput.additionalContext``).
+- Each event is timed when its hook process started (``hook_entry`` passes it to ``main``):
+  a hook run in the background (``hook_entry --background``) may commit after a later one.
 - Standard library only. This module is imported by ``hook_entry.py`` under ``python -I -S``
   for speed, so every import here is paid on each hook call.
 """
