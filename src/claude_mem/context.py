@@ -108,8 +108,15 @@ def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) 
         text = " ".join(line.lstrip("- ").replace("**", "").split()).lower()
         return len(text) > 20 and text in notes
 
+    done = " ".join(_plain(summary.get("completed")).split()).lower()
+
+    def done_above(line: str) -> bool:  # a command the Completed list already gives with its result
+        result = line.split(" succeeded: ", 1)[1] if " succeeded: " in line else ""
+        return len(result) >= 12 and " ".join(_plain(result).split()).lower().rstrip("…") in done
+
     sections = [(label, "\n".join(l for l in (summary.get(key) or "").splitlines()
-                                   if key == "notes" or not said(l)), share)
+                                   if key == "notes" or not (said(l) or key == "investigated" and done_above(l))),
+                 share)
                 for label, key, share in FULL_SECTIONS]
     spare = 0
     for label, value, share in sections:
@@ -201,6 +208,51 @@ def _index_value(obs: dict) -> int:
     return 2
 
 
+# Facts that only repeat how a tool was called; the index line already names the call.
+_MECHANICAL_FACTS = ("Command:", "Exit code", "Tool:", "Input:", "Commit:", "Purpose:")
+
+
+def _says_something(fact: str) -> bool:
+    """Not a fact's bookkeeping ("Read x.py (10 lines)") nor a progress row ("....... [100%]")."""
+    if fact.startswith(_MECHANICAL_FACTS) or (fact.endswith(" lines)") and fact.startswith(("Read ", "Created ", "Rewrote "))):
+        return False
+    return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
+
+
+def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, list[str]]:
+    """Sub-lines for index entries when every chosen line fits and room is left (a short
+    session, or a budget larger than the memory): what the most telling observations
+    found, a fact or two each (then more, round by round), never one the text above holds.
+
+    Without them such a digest stops at its titles whatever the budget, and a title says
+    that the web was searched or a subagent reported, not what came of it."""
+    out: dict[int, list[str]] = {}
+    if room < 200:
+        return out
+    said = said.lower()
+    order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
+    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str)
+                 and f.strip() and _says_something(f.strip())] for n in order}
+    for per_round in (2, 3, 5):
+        for n in order:
+            while len(out.get(n, [])) < per_round and facts[n]:
+                fact = _one_line(facts[n].pop(0), 200)
+                plain = _plain(fact).lower().rstrip("…")
+                head, sep, rest = plain.partition(": ")
+                value = rest if sep and len(head) <= 12 else plain  # "Output: …" says its value
+                if len(value) < 8 or value in said:
+                    continue
+                line = f"  - {fact}"
+                if len(line) + 1 > room:
+                    continue  # a shorter fact further on may still fit
+                out.setdefault(n, []).append(line)
+                room -= len(line) + 1
+                said += "\n" + plain
+        if room < 60:
+            break
+    return out
+
+
 def render_observation_line(obs: dict, mixed: bool = False) -> str:
     files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
     line = f"- #{obs['id']} {when(obs.get('created_at'), fmt='%H:%M')} {obs.get('type', '')}: {_one_line(obs.get('title'), 150)}"
@@ -238,7 +290,8 @@ def _newest_first(summaries: list[dict]) -> list[dict]:
     return sorted(summaries, key=lambda s: (-latest[s.get("session_id")], -(s.get("prompt_number") or 0)))
 
 
-def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: bool) -> list[str]:
+def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: bool,
+                 budget: int = 0) -> list[str]:
     """The request the newest observations belong to, when it has no summary yet (a session
     cut off mid-request, or still running): what was asked, so the index below has its
     thread. One small query, only then."""
@@ -249,7 +302,9 @@ def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: 
     if any((s.get("session_id"), s.get("prompt_number")) == key for s in summaries):
         return []
     prompt = store.prompt(*key) if None not in key else None
-    request = _one_line((prompt or {}).get("prompt"), 400)
+    # Like the latest request's line: a long request (an audit's instructions) sets the
+    # thread, and a larger budget keeps more of it.
+    request = _one_line((prompt or {}).get("prompt"), max(400, min(1000, budget // 8)))
     if not request:
         return []
     if len(request) < 40 and (key[1] or 0) > 1:  # "continue": the session's first request says what
@@ -268,8 +323,10 @@ def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict
         title = o.get("title") or ""
         files = list(o.get("files_modified") or []) or list(o.get("files_read") or [])
         if files and title in (f"Edited {files[0]}", f"Created {files[0]}", f"Read {files[0]}") \
-                and files[0] in above:
-            continue  # a bare "Edited X" when X is named above says nothing new
+                and files[0] in above and not any(_says_something(f) for f in o.get("facts") or []
+                                                  if isinstance(f, str)):
+            continue  # a bare "Edited X" when X is named above says nothing new (unless its
+            # facts do: what a document read or written holds, shown when there is room)
         if _commit_hash(title) not in above and title not in titles and (len(title) < 24 or title not in above):
             index.append(o)
             titles.add(title)
@@ -317,7 +374,7 @@ def render(store, project: str, settings, *, since: float | None = None,
             "",
         ]
     lines = list(header)
-    lines += _in_progress(store, summaries, observations, mixed)
+    lines += _in_progress(store, summaries, observations, mixed, budget)
     used = sum(len(line) + 1 for line in lines)
     # The newest request with substance is shown in full: a quick question answered
     # without touching anything must not push the real work down to a one-line entry.
@@ -389,7 +446,9 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(rendered[n]) + 1 <= room:
             keep.add(n)
             room -= len(rendered[n]) + 1
-    add_section("## Recent observations", [[line] for n, line in enumerate(rendered) if n in keep],
+    details = _details(index, keep, above + "\n" + "\n".join(rendered), room)
+    add_section("## Recent observations",
+                [["\n".join([line] + details.get(n, []))] for n, line in enumerate(rendered) if n in keep],
                 budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head
