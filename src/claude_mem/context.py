@@ -328,6 +328,14 @@ def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict
     return index, [render_observation_line(o, mixed) for o in index]
 
 
+def _echoed(observations: list[dict], above: str, index: list[dict]) -> list[dict]:
+    """The observations left out of the index because the summaries above print their
+    title (newest first); not commits, whose facts the summary already gives."""
+    listed = {id(o) for o in index}
+    return [o for o in observations if id(o) not in listed and len(o.get("title") or "") >= 24
+            and (o.get("title") or "") in above and _commit_hash(o.get("title") or "") not in above]
+
+
 def render(store, project: str, settings, *, since: float | None = None,
            exclude_session: int | None = None, after_compaction: bool = False) -> str:
     """The context for ``project``; with ``since``/``exclude_session``, only what is new.
@@ -441,10 +449,23 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(rendered[n]) + 1 <= room:
             keep.add(n)
             room -= len(rendered[n]) + 1
-    details = _details(index, keep, above + "\n" + "\n".join(rendered), room)
-    add_section("## Recent observations",
-                [["\n".join([line] + details.get(n, []))] for n, line in enumerate(rendered) if n in keep],
-                budget - used)
+    said = above + "\n" + "\n".join(rendered)
+    details = _details(index, keep, said, room)
+    room -= sum(len(line) + 1 for part in details.values() for line in part)
+    entries = [(index[n], "\n".join([line] + details.get(n, []))) for n, line in enumerate(rendered) if n in keep]
+    # An observation whose title the summaries print (a subagent's report, a failure
+    # learned) has no index line, so its other facts had no place: with room still left,
+    # they come under a short line with its id.
+    echoed = _echoed(observations, above, index)
+    more = _details(echoed, set(range(len(echoed))), said + "\n" + "\n".join(
+        line for part in details.values() for line in part), room - 40 * len(echoed))
+    for n, part in more.items():
+        head = f"- #{echoed[n]['id']} (named above), more:"
+        if len(head) + 1 + sum(len(line) + 1 for line in part) <= room:
+            entries.append((echoed[n], "\n".join([head] + part)))
+            room -= len(head) + 1 + sum(len(line) + 1 for line in part)
+    entries.sort(key=lambda e: (-(e[0].get("created_at") or 0), -(e[0].get("id") or 0)))
+    add_section("## Recent observations", [[text] for _, text in entries], budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head
         text = text[: budget - 20].rstrip() + "\n…(trimmed)\n"
