@@ -298,3 +298,26 @@ def test_an_observation_the_summary_names_gives_its_other_facts_when_there_is_ro
     assert "(named above), more:" in index
     assert "`mount_computers()` from PaneListLive" in index and "`TranscriptSelection`" in index
     assert len(text) <= 1500 * 4
+
+
+def test_room_filling_facts_do_not_restate_their_title_or_an_earlier_todo_list(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "init", "/w/init", 1.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="decision", title="Todo list: 2 pending; doing: Look around", concepts=("todo",),
+                facts=("[pending] Look around the folder", "[pending] Write the project notes")), "t1", "heuristic", 1.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="discovery", title="No files match `package.json`",
+                facts=("0 files match `package.json`",)), "g1", "heuristic", 2.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="discovery", title="`ls -la` listed empty (total 0)",
+                facts=("drwxr-xr-x 2 USER staff 64 9 3 09:47 .",)), "l1", "heuristic", 3.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="decision", title="Todo list: 1 completed, 1 pending; doing: Write the project notes",
+                concepts=("todo",), facts=("[completed] Look around the folder",
+                                           "[in_progress] Write the project notes")), "t2", "heuristic", 4.0)
+        text = context.render(store, "init", config.load())
+    assert "0 files match" not in text and "drwxr-xr-x" not in text
+    assert text.count("Look around the folder") == 1

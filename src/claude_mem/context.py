@@ -211,7 +211,21 @@ def _says_something(fact: str) -> bool:
     """Not a fact's bookkeeping ("Read x.py (10 lines)") nor a progress row ("....... [100%]")."""
     if fact.startswith(_MECHANICAL_FACTS) or (fact.endswith(" lines)") and fact.startswith(("Read ", "Created ", "Rewrote "))):
         return False
+    if len(fact) > 10 and fact[0] in "-dlcbps" and all(c in "-rwxsStT@+." for c in fact[1:10]):
+        return False  # a row of ``ls -l``: the listing's line says what it listed
     return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
+
+
+def _words(text: str) -> set[str]:
+    word, out = [], set()
+    for c in text.lower() + " ":
+        if c.isalnum() or c == "_":
+            word.append(c)
+        elif word:
+            if not "".join(word).isdigit():
+                out.add("".join(word))
+            word = []
+    return out
 
 
 def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, list[str]]:
@@ -226,8 +240,11 @@ def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, li
         return out
     said = said.lower()
     order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
-    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str)
-                 and f.strip() and _says_something(f.strip())] for n in order}
+    # A fact whose words its title already has ("0 files match `x`" under "No files match
+    # `x`") restates it.
+    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
+                 and _says_something(f.strip()) and not _words(f) <= _words(index[n].get("title") or "")]
+             for n in order}
     for per_round in (2, 3, 5):
         for n in order:
             while len(out.get(n, [])) < per_round and facts[n]:
@@ -235,6 +252,8 @@ def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, li
                 plain = _plain(fact).lower().rstrip("…")
                 head, sep, rest = plain.partition(": ")
                 value = rest if sep and len(head) <= 12 else plain  # "Output: …" says its value
+                if value.startswith("[") and "] " in value[:16]:  # a todo item, in any state
+                    value = value.split("] ", 1)[1]
                 if len(value) < 8 or value in said:
                     continue
                 line = f"  - {fact}"
