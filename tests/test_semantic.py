@@ -419,3 +419,24 @@ def test_between_counts_the_index_reads_only_new_vectors(monkeypatch):
         index.counted_at = float("-inf")  # RECOUNT_SECONDS later
         index.refresh(store)
         assert len(index) == 3 and counts == [1]
+
+
+def test_a_repeated_question_reuses_its_vector(monkeypatch):
+    """The last QUERY_CACHE questions' vectors are kept (a search's largest cost is
+    embedding its question): the same question gives the very same vector, read-only,
+    equal to the model's; the oldest is forgotten past the bound."""
+    from claude_mem.semantic import hybrid
+    from claude_mem.semantic.base import embedder
+
+    model = embedder("e5-small")
+    monkeypatch.setattr(hybrid, "QUERY_CACHE", 2)
+    monkeypatch.setattr(hybrid, "_queries", type(hybrid._queries)())
+    first = hybrid.query_vector(model, "why did the build fail")
+    assert hybrid.query_vector(model, "why did the build fail") is first
+    assert np.allclose(first, model.query("why did the build fail"))
+    with pytest.raises(ValueError):
+        first[0] = 1.0
+    hybrid.query_vector(model, "which commit fixed it")
+    hybrid.query_vector(model, "what is still open")
+    assert (model.model, "why did the build fail") not in hybrid._queries
+    assert hybrid.query_vector(model, "what is still open") is hybrid._queries[(model.model, "what is still open")]
