@@ -380,8 +380,9 @@ def test_an_index_in_memory_follows_new_deleted_and_remade_vectors():
 
 def test_between_counts_the_index_reads_only_new_vectors(monkeypatch):
     """A search in a long-lived process looks for new vectors by the highest id (cheap);
-    the count that finds deletions runs every RECOUNT_SECONDS, and search drops rows that
-    are gone meanwhile."""
+    the count that finds deletions runs every RECOUNT_SECONDS in a thread of its own, on
+    its own connection (never inside a search), and search drops rows that are gone
+    meanwhile; once it found some gone, the next search reads everything again."""
     from claude_mem.models import Observation
     from claude_mem.semantic import index as vector_index
     from claude_mem.store import Store
@@ -416,9 +417,13 @@ def test_between_counts_the_index_reads_only_new_vectors(monkeypatch):
             store.db.execute("DELETE FROM observations WHERE title = 'step 0'")
         index.refresh(store)
         assert len(index) == 4 and counts == []  # not counted yet
-        index.counted_at = float("-inf")  # RECOUNT_SECONDS later
+        index.counted_at -= vector_index.RECOUNT_SECONDS  # RECOUNT_SECONDS later
         index.refresh(store)
-        assert len(index) == 3 and counts == [1]
+        assert counts == []  # the search did not count: a thread does, on its own connection
+        index.counter.join(10)
+        assert index.stale and len(index) == 4
+        index.refresh(store)
+        assert len(index) == 3 and counts == [1]  # read again (one inline count) after the deletion
 
 
 def test_a_repeated_question_reuses_its_vector(monkeypatch):
