@@ -6,7 +6,12 @@ Everything is measured in the same run on the same machine: the baseline is the 
 interpreter the hooks use, started with ``-c pass``; each hook is the exact command
 ``claude-mem install`` writes, fed a recorded Claude Code payload on stdin, with the real
 worker running (the steady state: hooks wake it, they never wait for it). SessionStart is
-measured against a database holding ``--observations`` observations in the project.
+measured against a database holding ``--observations`` observations in the project, once
+the worker has rendered its context ahead (``context_refresh``: what a person starting a
+session meets, the worker rendering once the queue has been quiet a moment; every
+SessionStart row, Codex's and Gemini's too, waits for that rendering first) and again
+"cold", each run after the rendering was dropped (a session started right after the memory
+changed: the hook renders itself, as every SessionStart did before the rendering ahead).
 With ``--parallel N`` (5 by default) the capture hooks and the baseline are also timed N at
 a time, as when Claude Code runs parallel tool calls. Prints a table of medians, p95 and
 ratios to the baseline (the parallel rows to the parallel baseline is fairer: compare
@@ -59,6 +64,45 @@ def timed(argv: list[str], stdin: bytes, env: dict, runs: int, parallel: int = 1
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         for _ in range(runs):
             times += pool.map(lambda _: one(), range(parallel))
+    return times
+
+
+def rendered_ahead(project_cwd: str, timeout: float = 60.0) -> bool:
+    """Wait until the worker has rendered ``project_cwd``'s SessionStart context ahead
+    (``context_refresh``): the steady state a person starting a session meets, since the
+    worker renders it once the queue has been quiet a moment. A hook must have asked for it
+    once (a run without a rendering does). False if it did not come in ``timeout``."""
+    from claude_mem import config, project, startcache
+    from claude_mem.store import open_store
+
+    key = startcache.cache_key(config.load())  # the hooks' settings: the same environment
+    name = project.project_name(project_cwd)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open_store() as store:
+            if store.cached_context(name, key) is not None:
+                return True
+        time.sleep(0.05)
+    print(f"warning: no SessionStart rendering ahead for {name} after {timeout:.0f}s", file=sys.stderr)
+    return False
+
+
+def drop_rendering(project_cwd: str) -> None:
+    """Remove ``project_cwd``'s renderings ahead: the next SessionStart renders itself (cold)."""
+    from claude_mem import project
+    from claude_mem.store import open_store
+
+    with open_store() as store:
+        store.drop_project_contexts(project.project_name(project_cwd))
+
+
+def timed_cold(argv: list[str], stdin: bytes, env: dict, runs: int, project_cwd: str) -> list[float]:
+    """SessionStart with no rendering ahead (a session started before the worker rendered
+    the memory's last change): each run after the project's renderings were dropped."""
+    times = []
+    for _ in range(runs):
+        drop_rendering(project_cwd)
+        times += timed(argv, stdin, env, 1)
     return times
 
 
@@ -159,17 +203,24 @@ def agent_rows(agent: str, env: dict, project_cwd: str, runs: int) -> list:
         data = json.dumps(payload).encode()
         timed(argv, data, env, 3)
         tool = f" ({payload['tool_name']})" if payload.get("tool_name") else ""
-        # Run by run, the hook and then the bare interpreter: on a shared machine the load
-        # changes over a long bench, and a ratio to a baseline measured minutes earlier drifts.
-        hook_cpu, hook_wall, base_cpu, base_wall = [], [], [], []
-        for _ in range(runs):
-            cpu, wall = cpu_and_wall(argv, data, env)
-            hook_cpu.append(cpu)
-            hook_wall.append(wall)
-            cpu, wall = cpu_and_wall([sys.executable, "-c", "pass"], b"", env)
-            base_cpu.append(cpu)
-            base_wall.append(wall)
-        rows.append((f"{label} {record['event']} hook{tool}", hook_wall, base_wall, hook_cpu, base_cpu))
+        # SessionStart rendered ahead, as a person meets it (see main), then cold.
+        for cold in ((False, True) if event == "SessionStart" else (False,)):
+            if event == "SessionStart" and not cold:
+                rendered_ahead(project_cwd)
+            # Run by run, the hook and then the bare interpreter: on a shared machine the load
+            # changes over a long bench, and a ratio to a baseline measured minutes earlier drifts.
+            hook_cpu, hook_wall, base_cpu, base_wall = [], [], [], []
+            for _ in range(runs):
+                if cold:
+                    drop_rendering(project_cwd)
+                cpu, wall = cpu_and_wall(argv, data, env)
+                hook_cpu.append(cpu)
+                hook_wall.append(wall)
+                cpu, wall = cpu_and_wall([sys.executable, "-c", "pass"], b"", env)
+                base_cpu.append(cpu)
+                base_wall.append(wall)
+            rows.append((f"{label} {record['event']} hook{tool}{', cold' if cold else ''}",
+                         hook_wall, base_wall, hook_cpu, base_cpu))
     return rows
 
 
@@ -211,6 +262,12 @@ def main() -> int:
         for name, event in HOOK_EVENTS.items():
             data = json.dumps(payload[event]).encode()
             timed(commands[name], data, env, 3)  # warm caches (bytecode, page cache)
+            if event == "SessionStart":  # as a person meets it: rendered ahead (see rendered_ahead)
+                rendered_ahead(project_cwd)
+                rows.append((f"{event} hook", timed(commands[name], data, env, args.runs)))
+                rows.append((f"{event} hook, not rendered ahead (cold)",
+                             timed_cold(commands[name], data, env, args.runs, project_cwd)))
+                continue
             rows.append((f"{event} hook", timed(commands[name], data, env, args.runs)))
         # The cleaning path: a payload the prefilter sends through the redaction rules.
         secret = json.loads(json.dumps(payload["PostToolUse"]))
@@ -235,6 +292,8 @@ def main() -> int:
             for name in ("session-start", "post-tool-use"):
                 event = HOOK_EVENTS[name]
                 data = json.dumps(payload[event]).encode()
+                if event == "SessionStart":  # the hooks above changed the memory
+                    rendered_ahead(project_cwd)
                 cpu_runs = [(cpu_and_wall(commands[name], data, env), cpu_and_wall(
                     [sys.executable, "-c", "pass"], b"", env)) for _ in range(args.runs)]
                 paired.append((f"Claude Code {event} hook (reference)", [h[1] for h, _ in cpu_runs],

@@ -23,7 +23,7 @@ from claude_mem.compress import patches
 from claude_mem.events import ToolEvent, parse_event
 from claude_mem.hook_events import queue_event, rows_for, split_queue_event
 from claude_mem.importers.codex import Rollout, import_rollouts, rollout_files
-from helpers import open_store, wait_until_drained
+from helpers import open_store, wait_for, wait_until_drained
 
 FIXTURE = Path(__file__).parent / "fixtures" / "codex" / "rollout-tax-engine.jsonl"
 SESSION = "01a24a4a-87e6-71f0-924e-9f371db3057c"
@@ -237,6 +237,58 @@ def test_import_codex_makes_memory_once():
     assert "agent codex" in mcp_server.session_text(SESSION[:13])
     assert "<span class='agent'>Codex</span>" in pages.session_page(detail)
     assert all(s["agent"] == "codex" for s in json.loads(_cli("sessions", "--json").stdout))
+
+
+def _hook(name: str, payload: dict) -> None:
+    hook = {"SessionStart": "session-start", "UserPromptSubmit": "user-prompt-submit",
+            "PostToolUse": "post-tool-use", "Stop": "stop", "SessionEnd": "session-end"}[name]
+    proc = subprocess.run([sys.executable, "-I", "-S", str(ENTRY), "--agent", "codex", hook],
+                          input=json.dumps(payload).encode(), capture_output=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_what_no_hook_saw_is_taken_from_the_rollout_when_the_session_ends():
+    """Codex fires no PostToolUse for an apply_patch run through its shell: live capture
+    misses it, and the worker reads the rollout when the session ends (reconcile.py)."""
+    events = list(Rollout(str(FIXTURE)).events())
+    missed = events[3]  # the apply_patch that creates src/rates.py
+    assert missed.name == "PostToolUse" and missed.payload["tool_name"] == "apply_patch"
+    for event in events:
+        if event is missed:
+            continue
+        payload = {**event.payload, "hook_event_name": event.name}
+        payload.pop("exit_code", None)  # a live hook payload has none (the adapter reads it)
+        if event.name == "SessionEnd":
+            payload["reason"] = "other"  # as Codex says it (the replay says "import")
+        _hook(event.name, payload)
+    wait_for(lambda: _titles_if_drained() and "Created src/rates.py: apply_rate" in _titles_if_drained(),
+             timeout=30, what="the missed apply_patch taken from the rollout")
+    wait_until_drained()
+    with open_store() as store:
+        session = store.session_by_claude_id(SESSION)
+        detail = store.session_detail(session["id"])
+    titles = [o["title"] for o in detail["observations"]]
+    assert len(titles) == len(set(titles)) == 5, titles  # nothing captured live came twice
+    assert [s["prompt_number"] for s in detail["summaries"]] == [1, 2]
+    assert "src/rates.py" in json.dumps(detail["summaries"][0])  # the request's summary again
+    assert [p["prompt"] for p in detail["prompts"]] == ["Add the rate module and check it",
+                                                        "Lower the rate to 0.2"]
+    # The same rollout imported by hand now adds nothing, and a second end reconciles nothing.
+    assert import_rollouts([str(FIXTURE)])["queued_rows"] == 0
+    end = {**events[-1].payload, "hook_event_name": "SessionEnd", "reason": "other"}
+    _hook("SessionEnd", end)
+    wait_until_drained()
+    with open_store() as store:
+        again = store.session_detail(store.session_by_claude_id(SESSION)["id"])
+    assert [o["title"] for o in again["observations"]] == titles
+
+
+def _titles_if_drained() -> list[str]:
+    with open_store() as store:
+        session = store.session_by_claude_id(SESSION)
+        if session is None:
+            return []
+        return [o["title"] for o in store.session_detail(session["id"])["observations"]]
 
 
 # -- install --agent codex ----------------------------------------------------------------------

@@ -68,16 +68,68 @@ def test_nothing_is_repeated_within_a_session_and_session_start_counts(memory):
     shown_again = {line.split(" ", 3)[2] for line in again.splitlines() if line.startswith("- ")}
     assert not shown_first & shown_again, "an item recalled once is not recalled again"
     # A new session's SessionStart shows the latest summary and the observation index:
-    # what it showed is not recalled at that session's prompts.
+    # what it showed whole is not recalled at that session's prompts, and no recalled line
+    # says again what the start context said; a memory it only listed comes under a head
+    # naming its id, without its title.
     start = run_hook("SessionStart", {"session_id": "s-fresh", "transcript_path": "/x.jsonl",
                                       "cwd": CWD, "hook_event_name": "SessionStart",
                                       "source": "startup"})
     context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
     later = recalled(prompt(question, session="s-fresh"))
+    index_titles = {line.split(": ", 1)[1].split(" [", 1)[0] for line in context.splitlines()
+                    if line.startswith("- #") and ": " in line}
     for line in later.splitlines():
         if line.startswith("- obs #"):
             number = line.split("#", 1)[1].split(" ", 1)[0]
-            assert f"#{number} " not in context
+            if f"- #{number} " in context:
+                assert line == f"- obs #{number} (listed at session start):", line
+        assert not any(title and title in line for title in index_titles), line
+        if line.startswith("  "):
+            assert line.strip() not in context, line
+
+
+def test_a_memory_listed_at_session_start_can_still_give_its_answer_line(memory):
+    start = run_hook("SessionStart", {"session_id": "s-index", "transcript_path": "/x.jsonl",
+                                      "cwd": CWD, "hook_event_name": "SessionStart",
+                                      "source": "startup"})
+    context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
+    listed = {int(line[3:].split(" ", 1)[0]) for line in context.splitlines()
+              if line.startswith("- #") and line[3:].split(" ", 1)[0].isdigit()}
+    assert listed, context
+    with open_store() as store:
+        shown = store.shown_memory("s-index")
+        assert {("observation-title", n) for n in listed} <= shown
+        assert not any(kind == "observation" for kind, _ in shown)  # listed, not shown whole
+        # The start context's text was recorded with the ids, in the hook's one write.
+        assert store.shown_context("s-index") == context
+    # The index lists "Read acme_billing/invoice.py — Invoice model …" by its title; what
+    # the file defines is a line of that observation the start context did not show.
+    question = "What does acme_billing/invoice.py define?"
+    text = recalled(prompt(question, session="s-index"))
+    heads = [int(line.split("#", 1)[1].split(" ", 1)[0]) for line in text.splitlines()
+             if line.endswith("(listed at session start):")]
+    assert heads and set(heads) <= listed, text
+    number = heads[0]
+    block = text.split(f"- obs #{number} (listed at session start):", 1)[1]
+    assert "Defines: LineItem" in block.splitlines()[1], text  # its own line, not its title
+    assert "Invoice model and total calculation" not in text
+    with open_store() as store:
+        assert ("observation", number) in store.shown_memory("s-index")  # now shown whole
+    # ... so it never comes again in this session.
+    again = recalled(prompt(question, session="s-index"))
+    assert f"obs #{number} " not in again and f"obs #{number} (" not in again, again
+
+
+def test_forget_drops_the_start_contexts_text(memory):
+    run_hook("SessionStart", {"session_id": "s-forget", "transcript_path": "/x.jsonl",
+                              "cwd": CWD, "hook_event_name": "SessionStart", "source": "startup"})
+    with open_store() as store:
+        assert "acme" in store.shown_context("s-forget").lower()
+        observation = store.recent_observations("acme-billing", 50)[0]
+        store.forget_observations([observation["id"]])
+        # It quotes memory: nothing of it may outlive a forget (recall then only risks a
+        # repeat, never shows forgotten text).
+        assert store.shown_context("s-forget") == ""
 
 
 def test_prompt_recall_can_be_turned_off(memory):

@@ -516,21 +516,28 @@ def session_start_output(payload: dict, settings, store=None, shown: list | None
 def record_context(store, session: str, text: str, project: str, settings, filters: dict,
                    into: list | None = None) -> None:
     """Remember what SessionStart printed for ``session`` (observation ids by their ``#N``,
-    summaries by their request line), so prompt recall does not repeat it; with ``into``,
-    the items are appended there for the caller to record instead."""
+    summaries by their request line, and the text itself), so prompt recall does not repeat
+    it; with ``into``, the items are appended there for the caller to record instead.
+
+    The index prints an observation's title line only (``TITLE_SHOWN``) and a summary may
+    be cut to the budget (``SUMMARY_LISTED``): recall may still show their other lines,
+    never one that the text printed here already says (recall.py, store/shown.py)."""
     if not session or not text:
         return
+    from claude_mem.store.shown import CONTEXT_TEXT, SUMMARY_LISTED, TITLE_SHOWN  # imported
+
     shown = []
     for line in text.splitlines():
         line = line.strip()
         if line.startswith("- #"):
             number = line[3:].split(" ", 1)[0]
             if number.isdigit():
-                shown.append(("observation", int(number)))
+                shown.append((TITLE_SHOWN, int(number)))
     for summary in store.recent_summaries(project, int(settings.context_summaries) + 1, **filters):
         request = one_line(summary.get("request"), 60).rstrip("…")
         if request and request in text:
-            shown.append(("summary", summary["id"]))
+            shown.append((SUMMARY_LISTED, summary["id"]))
+    shown.append((CONTEXT_TEXT, text))
     if into is not None:
         into.extend(shown)
         return

@@ -51,6 +51,8 @@ class Handlers:
         self.settings = settings
         self.prompt_memory = prompt_memory
         self.projects = projects
+        # Told of every stored SessionEnd (``reconcile.Reconciler.want``); None: nobody.
+        self.on_end = None
 
     def handle(self, event, group) -> None:
         ids = row_ids(group)
@@ -201,6 +203,8 @@ class Handlers:
                 self.store.delete_pending(row_ids(group))
             return
         self.finalize(session, event.reason, at, row_ids(group))
+        if self.on_end is not None:
+            self.on_end(event)
 
     # One handler per event kind (parse_event's classes): adding a kind is one line here.
     HANDLERS = {SessionStart: handle_start, UserPrompt: handle_prompt, ToolEvent: handle_tools,

@@ -70,7 +70,7 @@ def read_stdin() -> str:
     return b"".join(chunks).decode("utf-8", "replace").strip()
 
 
-def enqueue(event: str, payload: str, store=None, shown=None) -> bool:
+def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool:
     """Commit one event to the durable queue (or the spool), then wake/start the worker.
 
     ``store``: a connection this hook already has open (SessionStart reads its context
@@ -79,6 +79,8 @@ def enqueue(event: str, payload: str, store=None, shown=None) -> bool:
     ``shown``: ``(session, [(kind, id), ...])``, what this hook showed the session from
     memory (``store.shown``), committed in the same write transaction as the event: one
     hook takes the write lock once, right after it announced itself to the worker.
+    ``want``: ``(project, key)`` of a start context this hook rendered itself, asked of the
+    worker in the same unit (``startcache``; a failure there loses nothing else).
     Returns True when the event (and ``shown``) went into the database, not the spool.
     """
     from claude_mem.store.driver import sqlite3
@@ -101,10 +103,10 @@ def enqueue(event: str, payload: str, store=None, shown=None) -> bool:
         wakeup.announce()
         try:
             try:
-                _commit(store, event, payload, received_at, shown)
+                _commit(store, event, payload, received_at, shown, want)
             except UnicodeEncodeError:  # a lone surrogate that reached us unescaped
                 payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
-                _commit(store, event, payload, received_at, shown)
+                _commit(store, event, payload, received_at, shown, want)
             stored = in_database = True
         finally:
             if opened is not None:
@@ -128,20 +130,31 @@ def enqueue(event: str, payload: str, store=None, shown=None) -> bool:
     return in_database
 
 
-def _commit(store, event: str, payload: str, received_at: float, shown) -> None:
-    """The event alone is one statement (its own transaction); with ``shown`` items, the
-    event and the items are one ``BEGIN IMMEDIATE`` unit."""
-    if not shown or not shown[0] or not shown[1]:
+def _commit(store, event: str, payload: str, received_at: float, shown, want=None) -> None:
+    """The event alone is one statement (its own transaction); with ``shown`` items or a
+    ``want``, they and the event are one ``BEGIN IMMEDIATE`` unit."""
+    items = shown[1] if shown and shown[0] else None
+    if not items and not want:
         store.enqueue(event, payload, received_at, cleaned=True)
         return
     with store.write():
         store.enqueue(event, payload, received_at, cleaned=True)
-        store.record_shown(shown[0], shown[1], received_at)
+        if items:
+            store.record_shown(shown[0], items, received_at)
+        if want:
+            from claude_mem.store.driver import sqlite3
+
+            try:
+                store.want_context(want[0], want[1], received_at)
+            except sqlite3.Error as exc:  # no cache table (an older file?): the event still goes
+                log.warning(f"SessionStart: could not ask for the context ahead: {exc!r}")
 
 
 def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     """SessionStart: the context to print, and the event queued through the same connection
-    (opening SQLite is a fair share of the hook's own time)."""
+    (opening SQLite is a fair share of the hook's own time). The context comes from the
+    worker's rendering ahead when that is current (``startcache``), else it is rendered
+    here, and the worker is asked to keep it rendered."""
     from claude_mem import jsonlite
 
     try:
@@ -157,22 +170,17 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     output = ""
     store = None
     shown: list = []  # what the context holds, recorded with the event (prompt recall)
+    want = None  # (project, key) of a context rendered here: the worker keeps it rendered
     try:
         if os.path.exists(config.db_path()):  # nothing to read yet: context is not imported
-            from claude_mem import context
+            from claude_mem import startcache
 
-            store = context.open_memory()
+            store = startcache.open_start_store()
     except Exception as exc:  # the event is still queued below, on a connection of its own
         log.error(f"SessionStart: cannot open the memory: {exc!r}")
     try:
         if isinstance(payload, dict) and store is not None:
-            try:
-                from claude_mem import context
-
-                output = context.session_start_output(payload, settings, store, shown=shown)
-            except Exception as exc:  # context is a bonus; recording must still happen
-                log.error(f"SessionStart: context failed: {exc!r}")
-                shown = []
+            output, shown, want = _start_context(payload, settings, store)
         from claude_mem.privacy import clean_payload
 
         cleaned = clean_payload(raw, settings)
@@ -180,11 +188,40 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
             log.warning(f"SessionStart: stdin is not valid JSON ({len(raw)} chars), ignored")
             return output
         session = str(payload.get("session_id") or "") if isinstance(payload, dict) else ""
-        enqueue(queue_event(agent, "SessionStart"), cleaned, store, shown=(session, shown))
+        enqueue(queue_event(agent, "SessionStart"), cleaned, store, shown=(session, shown),
+                want=want)
     finally:
         if store is not None:
             store.close()
     return output
+
+
+def _start_context(payload: dict, settings, store) -> tuple[str, list, tuple | None]:
+    """``(output, shown items, want)`` for SessionStart: the cached rendering when it is
+    current, else ``context.session_start_output`` (then ``want`` names the row to ask for)."""
+    from claude_mem import startcache
+
+    planned = None
+    try:
+        planned = startcache.plan(payload, settings)
+        hit = startcache.lookup(store, *planned) if planned is not None else None
+    except Exception as exc:  # a cache that cannot be read: render as without one
+        log.error(f"SessionStart: reading the rendered context failed: {exc!r}")
+        hit = None
+    if hit is not None:
+        output, items = hit
+        return output, (items if output and settings.prompt_recall else []), None
+    shown: list = []
+    try:
+        from claude_mem import context
+        from claude_mem.store.memory import context_store_over
+
+        output = context.session_start_output(payload, settings, context_store_over(store),
+                                              shown=shown)
+    except Exception as exc:  # context is a bonus; recording must still happen
+        log.error(f"SessionStart: context failed: {exc!r}")
+        return "", [], None
+    return output, shown, planned
 
 
 def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:

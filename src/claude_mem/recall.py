@@ -15,7 +15,11 @@ Contract:
   memory's best line before any memory's second.
 - Never repeats itself within a session: what SessionStart printed (``context.record_context``)
   and what an earlier prompt already got are recorded in ``shown_memory`` (ids only) and
-  skipped.
+  skipped. A memory the start context only listed (an observation by its title in the
+  index, a summary cut to the budget: ``store.shown.LISTED``) may still give the lines that
+  answer, under a head naming its id without repeating its title; and no line is shown
+  that the start context already said (all its words but a fifth in one line of the
+  start context's text, ``shown_context``: ``StartLines``).
 - Words only (FTS5 on the hook's own connection), standard library only: the hook never
   waits on the worker or an embedding model. Measured cost in docs/search.md.
 - The prompt searched is the cleaned one (``<private>`` text and secrets already gone).
@@ -34,6 +38,7 @@ held-out one (docs/recall.md, "Recall at the prompt: how it chooses").
 import time
 
 from claude_mem.store.search import STOP_WORDS, query_terms
+from claude_mem.store.shown import LISTED
 
 # Words of a request that say what to do, not what about: no weight in the floor.
 ACTION_WORDS = frozenset("""
@@ -146,6 +151,7 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
     need = 2 if len(terms) > 2 else 1
     found = []
     for name in RECALL_KINDS:
+        listed = next((kind for kind, whole in LISTED.items() if whole == name), None)
         rows = store.indexed_rows(name)
         if not rows:
             continue
@@ -161,6 +167,8 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
                                                   counts=counts, quick=True, common_above=PROBE)
                 if (name, hit["id"]) not in exclude]
         for hit in hits:
+            if listed and (listed, hit["id"]) in exclude:
+                hit["listed"] = True  # the start context listed it: its other lines only
             matched = held_terms(hit.get("text", ""), terms)
             coverage = sum(weight[t] for t in matched) / total if total else 0.0
             if len(matched) >= need and coverage >= floor and _words_meet(hit, matched, need):
@@ -230,6 +238,9 @@ MAX_MEMORIES = 6
 HEAD_CHARS = 110
 OPENING_CHARS = 12
 REPEAT_FACTOR = 0.5
+# A memory the start context listed comes back only for a line at least this good (one
+# with the prompt's words or the marks of what it asks, not a bare "Exit code 0").
+LISTED_MIN = 0.3
 HEAD_WORD_FACTOR = 0.3
 # A memory's fields in the order they are shown; the first (title, request) is its head.
 FIELDS = {"observation": ("subtitle", "narrative", "facts", "files_modified", "files_read"),
@@ -394,11 +405,56 @@ def _new_to(words: set, said: set) -> bool:
     return bool(words) and len(words - said) > len(words) // 5
 
 
-def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict]]:
+def _said_words(text: str) -> list[str]:
+    """The words of ``text`` that say something (not stop words or words of asking), in
+    order; a leading field label ("Purpose:", "Command:") says nothing either."""
+    label, colon, rest = text.partition(": ")
+    if colon and len(label) <= 20 and " " not in label.strip():
+        text = rest
+    return [word for word in text.lower().translate(_WORD_CHARS).split()
+            if word not in STOP_WORDS and word not in ACTION_WORDS]
+
+
+class StartLines:
+    """What a session's start context said, to tell whether a segment says it again: the
+    pairs of neighbouring words that say something, line by line. A segment repeats it
+    when all its pairs but a fifth are there ("Purpose: Write the retry budget" repeats
+    "retry budget = 3"), not when its words are merely scattered over a long paragraph
+    ("Defines: LineItem, amount, Invoice, subtotal" is new beside a reply that mentions
+    each word)."""
+
+    def __init__(self, lines=()):
+        self.pairs: set = set()
+        self.words: set = set()
+        for line in lines:
+            words = _said_words(line)
+            self.words.update(words)
+            self.pairs.update(zip(words, words[1:]))
+
+    def repeats(self, segment: str) -> bool:
+        if not self.words:
+            return False
+        words = _said_words(segment)
+        if len(words) < 2:
+            return bool(words) and words[0] in self.words
+        pairs = set(zip(words, words[1:]))
+        return len(pairs - self.pairs) <= len(pairs) // 5
+
+
+def start_lines(store, session: str) -> StartLines:
+    """What the session's start context said (its text, as SessionStart recorded it)."""
+    return StartLines(store.shown_context(session).splitlines())
+
+
+def render(hits: list[dict], budget_chars: int, asks=(), said_at_start=None
+           ) -> tuple[str, list[dict]]:
     """The block and the hits it holds: each memory's head and its best segment, best
     memory first, while they fit; then more segments round by round. A memory whose title
     an earlier one already shows, and a segment an earlier memory already said (a summary
-    repeats its observations' titles), are left out."""
+    repeats its observations' titles) or the start context said (``said_at_start``, a
+    ``StartLines``), are left out. A memory the start context listed (``listed``) comes
+    under a head without its title, and only with a line of its own."""
+    said_at = said_at_start or StartLines()
     used = len(HEADER) + 1
     entries = []  # [hit, head, ranked segments, chosen]
     titles, said = set(), set()
@@ -407,7 +463,7 @@ def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict
         """The first segment from ``start`` that says something new: (index, segment)."""
         for index in range(start, len(ranked)):
             words = ranked[index][3]
-            if _new_to(words, said):
+            if _new_to(words, said) and not said_at.repeats(ranked[index][2]):
                 return index, ranked[index], words
         return len(ranked), None, set()
 
@@ -419,7 +475,15 @@ def render(hits: list[dict], budget_chars: int, asks=()) -> tuple[str, list[dict
             continue  # the same thing done again ("Read core.py" twice): one is enough
         head = _head(hit)
         ranked = _ranked_segments(hit, head, list(asks))
+        if hit.get("listed"):
+            # The start context listed it by this title: name it by its id only, and show
+            # it only for a line that says more.
+            said |= _words(head)
+            head = f"- {'obs' if hit['kind'] == 'observation' else 'summary'} #{hit['id']}" \
+                   " (listed at session start):"
         index, first, words = pick(ranked, 0)
+        if hit.get("listed") and (first is None or first[0] < LISTED_MIN):
+            continue  # nothing it says is worth more than what the start context listed
         cost = len(head) + 1 + (len(first[2]) + 3 if first else 0)
         if used + cost > budget_chars:
             if used + len(head) + 1 > budget_chars or entries:
@@ -466,7 +530,7 @@ def prompt_context(store, payload: dict, settings, project: str, shown: list | N
     if not hits:
         return ""
     budget = max(200, min(int(settings.prompt_recall_tokens), 500) * 4)
-    text, taken = render(hits, budget, asked_for(prompt))
+    text, taken = render(hits, budget, asked_for(prompt), start_lines(store, session))
     if not taken:
         return ""
     items = [(hit["kind"], hit["id"]) for hit in taken]

@@ -6,7 +6,8 @@ instead of its own copy, so "when", "one line" and "cut" mean the same everywher
 
 - ``when(epoch)`` local time ``YYYY-MM-DD HH:MM`` (``seconds=True`` adds ``:SS``);
   a missing time is ``missing`` ("-" unless the caller's format says otherwise).
-- ``ago(epoch)`` how long since: "just now", "5 min ago", "2 h ago", "3 d ago" ("never").
+- ``ago(epoch)`` how long since: "just now", "5 min ago", "2 h ago", "3 d ago" ("never");
+  ``ago_changes_at(epoch, now)`` when that text next turns (a cached context's end).
 - ``one_line(text, limit)`` all whitespace runs folded to one space, cut with "…".
 - ``files(items, limit)`` ``a, b, c (+2 more)``.
 - ``truncate(text, limit)`` keeps the head and the tail around a marker that says how
@@ -27,10 +28,19 @@ def when(epoch, *, seconds: bool = False, missing: str = "-", fmt: str | None = 
     return time.strftime(fmt or (SECONDS if seconds else MINUTES), time.localtime(epoch))
 
 
+# When a list: every ``epoch`` that ``ago`` is asked about is appended to it. The worker's
+# rendering ahead of the SessionStart context (context_refresh.py) sets it, to learn until
+# when its text holds (``ago_changes_at``); anything else in a context that depends on the
+# clock must say so the same way.
+ago_asked: list | None = None
+
+
 def ago(epoch, now: float | None = None, *, missing: str = "never") -> str:
     """How long since ``epoch``: "just now", "5 min ago", "2 h ago", "3 d ago"."""
     if not epoch:
         return missing
+    if ago_asked is not None:
+        ago_asked.append(float(epoch))
     seconds = max(0.0, (now or time.time()) - float(epoch))
     if seconds < 90:
         return "just now"
@@ -39,6 +49,17 @@ def ago(epoch, now: float | None = None, *, missing: str = "never") -> str:
     if seconds < 48 * 3600:
         return f"{seconds / 3600:.0f} h ago"
     return f"{seconds / 86400:.0f} d ago"
+
+
+def ago_changes_at(epoch, now: float) -> float:
+    """The first moment after ``now`` at which ``ago(epoch)`` may read differently (a
+    second early, never late): "5 min ago" rounds to the minute, so it turns at the half."""
+    age = max(0.0, now - float(epoch))
+    for limit, unit in ((90, None), (5400, 60), (48 * 3600, 3600), (float("inf"), 86400)):
+        if age < limit:
+            turn = limit if unit is None else min(limit, (int(age / unit + 0.5) + 0.5) * unit)
+            return float(epoch) + turn - 1.0
+    return now  # pragma: no cover - the last limit is infinite
 
 
 def one_line(text, limit: int | None = None) -> str:

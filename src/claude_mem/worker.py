@@ -6,6 +6,8 @@ store), ``drain`` (one pass over the queue, its retry policy and group commits),
 pid file), ``control`` (the control socket, both ends), ``spool`` (events SQLite could not
 take), ``housekeeping`` (the WAL and free pages, within the lock budget), ``presence``
 (hooks about to write, heard on the wake-up FIFO: the worker steps aside for them),
+``context_refresh`` (the SessionStart context rendered ahead, once the queue is quiet),
+``reconcile`` (after a Codex session ends, what its rollout holds and no hook saw),
 ``store`` (all SQL). This module keeps the lifecycle: start, the loop, the idle exit, stop.
 
 Contract:
@@ -39,12 +41,14 @@ import time
 from claude_mem import config, log, pidlock, spool, watchdogs
 from claude_mem.control import ControlServer
 from claude_mem.compress import make_compressor
+from claude_mem.context_refresh import Refresher
 from claude_mem.drain import Drain
 from claude_mem.handlers import Handlers
 from claude_mem.project import ProjectLookup
 from claude_mem.presence import HookPresence
 from claude_mem.prompt_memory import PromptMemory
 from claude_mem.housekeeping import Housekeeping
+from claude_mem.reconcile import Reconciler
 from claude_mem.store import open_store
 
 
@@ -63,6 +67,9 @@ class Worker:
         self.handlers = Handlers(self.store, self.compressor, self.settings,
                                  PromptMemory(self.store),
                                  ProjectLookup(self.settings.exclude_projects))
+        # What an ended session's own record holds and no hook saw (Codex's shell patches).
+        self.reconciler = Reconciler(self.store, self.settings)
+        self.handlers.on_end = self.reconciler.want
         # Hooks about to write (their ``h`` on the wake-up FIFO): the worker steps aside.
         self.presence = HookPresence()
         self.drain = Drain(self.store, self.settings, self.handlers, self.stopping,
@@ -83,6 +90,8 @@ class Worker:
         self.expired_checked = False
         # The WAL and free pages, within the lock budget (see housekeeping.py).
         self.housekeeping = Housekeeping(self.store, self.presence)
+        # The SessionStart context, rendered ahead once the queue is quiet (context_refresh.py).
+        self.start_context = Refresher(self.store, self.settings, self.presence)
         self.team_sync = None  # team memory's sync thread, when a team database is configured
         self.embedding = None  # search by meaning's embedding thread (the [semantic] extra)
         self.nearest = None  # answers a one-shot search's meaning half (semantic/serve.py)
@@ -159,7 +168,10 @@ class Worker:
                 did = False
                 self.stopping.wait(1.0)
             if did:
+                if self.reconciler.waiting and not self.store.db.in_transaction:
+                    self.reconciler.run()  # queued rows are the next pass's work
                 self.housekeeping.after_work()
+                self.start_context.after_work()
                 self.last_work_at = time.monotonic()
                 if self.team_sync is not None:
                     self.team_sync.poke()  # push what was just stored, off this thread
@@ -167,6 +179,7 @@ class Worker:
                     self.embedding.poke()  # embed what was just stored, off this thread
                 continue
             self.housekeeping.when_idle()  # WAL truncation, a step of giving space back
+            self.start_context.when_idle()  # the SessionStart context, rendered ahead
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break
@@ -186,7 +199,7 @@ class Worker:
                        max(0.05, float(self.settings.session_silence_seconds) / 2))
             if self.drain.retry_at:
                 wait = min(wait, max(0.02, min(self.drain.retry_at.values()) - time.monotonic()))
-            wait = min(wait, self.housekeeping.wait_hint())
+            wait = min(wait, self.housekeeping.wait_hint(), self.start_context.wait_hint())
             self.wakeup.wait(wait)
             self.wakeup.clear()
 

@@ -52,6 +52,11 @@ CODEX_WRITE = "printf 'rounding = half-even\\n' > ROUNDING.md"
 CODEX_PATCH = ("*** Begin Patch\n*** Add File: ledger_round.py\n"
                "+def round_half_even(amount):\n+    return round(amount, 2)\n*** End Patch\n")
 CODEX_FAIL = "cat config/ledger.yaml"
+# An apply_patch the model runs through the shell: Codex 0.171 fires no PostToolUse for it;
+# the worker finds it in the rollout when the session ends (reconcile.py).
+CODEX_SHELL_PATCH = ("apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: ledger_audit.py\n"
+                     "+def audit_rounding(entries):\n+    return [e for e in entries if e != round(e, 2)]\n"
+                     "*** End Patch\nEOF\n")
 CODEX_REPLY = "Bankers rounding lives in ledger_round.py; config/ledger.yaml is missing."
 CLAUDE_ASKS = "What did the last session change about rounding?"
 
@@ -63,7 +68,8 @@ CLAUDE_REPLY = "RESTOCK.md records a restock threshold of 40."
 CODEX_ASKS = "What is the restock threshold?"
 
 CODEX_SCRIPT = Script([
-    Rule(CODEX_PROMPT, [Shell(CODEX_WRITE), Patch(CODEX_PATCH), Shell(CODEX_FAIL), Say(CODEX_REPLY)]),
+    Rule(CODEX_PROMPT, [Shell(CODEX_WRITE), Patch(CODEX_PATCH), Shell(CODEX_FAIL),
+                        Shell(CODEX_SHELL_PATCH), Say(CODEX_REPLY)]),
     Rule(CODEX_ASKS, [Say("The restock threshold is 40.")]),
 ], default=Say("unexpected request"))
 
@@ -184,6 +190,7 @@ def lab(tmp_path_factory):
 def codex_session(lab):
     result, requests = lab.codex(CODEX_PROMPT, lab.base / LEDGER)
     assert (lab.base / LEDGER / "ledger_round.py").exists(), result.describe()  # apply_patch ran
+    assert (lab.base / LEDGER / "ledger_audit.py").exists(), result.describe()  # and through the shell
     sessions = lab.json("sessions", "--project", LEDGER)
     [session] = sessions
     return result, requests, session
@@ -200,6 +207,13 @@ def test_codex_session_is_recorded(lab, codex_session):
     assert any("ROUNDING.md" in json.dumps(o) for o in detail["observations"]), titles
     modified = {f for o in detail["observations"] for f in o.get("files_modified") or []}
     assert {"ledger_round.py", "ROUNDING.md"} <= modified, modified
+    # The shell's apply_patch fired no hook: the rollout, read when the session ended, has it.
+    wait_for(lambda: "ledger_audit.py" in json.dumps(lab.json("show", str(session["id"]))),
+             timeout=30, what="the shell's apply_patch reconciled from the rollout")
+    detail = lab.json("show", str(session["id"]))
+    assert any("ledger_audit.py" in t and "audit_rounding" in t
+               for t in (o["title"] for o in detail["observations"])), detail["observations"]
+    assert "ledger_audit.py" in json.dumps(detail["summaries"]), detail["summaries"]
     assert detail["summaries"], text
     assert "ledger_round.py" in json.dumps(detail["summaries"]), detail["summaries"]
 

@@ -243,7 +243,7 @@ def _clean_for_storage(settings):
 def import_transcripts(paths, *, store=None, since: float | None = None,
                        project: str | None = None, dry_run: bool = False, settings=None,
                        progress=None, wait: bool = True, reader=None,
-                       agent: str = "claude-code") -> dict:
+                       agent: str = "claude-code", wake: bool = True) -> dict:
     """Queue what the transcripts at ``paths`` hold and memory lacks; returns a report.
 
     ``progress(kind, **info)`` is called with ``"file"`` (index, total, path, bytes_done,
@@ -252,6 +252,7 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
     under an LLM back-end, the estimated calls and tokens. ``reader``: what reads one file
     into events (default ``Transcript``; ``importers.codex.Rollout`` for Codex rollouts) and
     ``agent`` whose events they are (queued as that agent's, ``hook_events.queue_event``).
+    ``wake=False``: the worker is not woken (the worker itself importing, ``reconcile``).
     """
     import time
 
@@ -288,7 +289,7 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
                 outcome = _import_one(path, store, since=since, project=project,
                                       dry_run=dry_run, clean_payload=clean_payload,
                                       clean_text=clean_text, estimate=estimate,
-                                      projects=projects, control=control,
+                                      projects=projects, control=control if wake else None,
                                       reader=reader or Transcript, agent=agent)
             except Exception as exc:  # one bad file must not end the import of the others
                 from claude_mem import log
@@ -310,7 +311,7 @@ def import_transcripts(paths, *, store=None, since: float | None = None,
                     report["queued"][name] = report["queued"].get(name, 0) + count
                 report["queued_rows"] += outcome["rows"]
                 last_id = max(last_id, outcome.get("last_id", 0))
-                if outcome["rows"] and not dry_run:
+                if outcome["rows"] and not dry_run and wake:
                     _poke(control)
             if progress:
                 progress("file", index=index, total=len(files), path=path,
@@ -417,7 +418,8 @@ def _import_one(path, store, *, since, project, dry_run, clean_payload, clean_te
                 # core). It is slower than reading, so the queue does not run dry meanwhile.
                 count, last_id = store.commit_staged()
                 committed += count
-                _poke(control)
+                if control is not None:
+                    _poke(control)
     if since is not None and (transcript.last_at or 0) < since:
         if store is not None and not dry_run:
             store.discard_staged()

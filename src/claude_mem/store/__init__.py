@@ -11,6 +11,7 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``search``     full-text search (FTS5, weighted bm25, safe quoting, any of the words)
 - ``vectors``    search by meaning's vectors: what waits to be embedded, reading them back
 - ``shown``      what a session was already given from memory (recall at the prompt)
+- ``context_cache`` the SessionStart context rendered ahead by the worker (``startcache``)
 - ``accounting`` LLM usage and the store's own figures
 - ``space``      giving disk space back (incremental auto-vacuum, WAL truncation)
 - ``team``       team memory's local side: shared projects, the outbox, teammates' rows

@@ -4,7 +4,8 @@ Contract: ``forget_observations(ids)``, ``forget_session(session_id)`` and
 ``forget_project(name)`` delete and return what they deleted (counts per table, and the
 observation ids). A session goes with its prompts, observations, summaries, processed-tool
 marks and any queue rows still waiting for it; a project with all its sessions and every
-memory row filed under it. ``scrub()`` then makes the bytes leave the files: the FTS5
+memory row filed under it. Every forget also drops the start contexts' text that prompt
+recall keeps (``shown_context``: it quotes memory). ``scrub()`` then makes the bytes leave the files: the FTS5
 indexes are merged (a deleted row's terms live in old index segments until a merge), the
 free pages are given back to the file system and the WAL is checkpointed and truncated.
 The connection runs with ``secure_delete``, so a deleted row is zeroed in the table pages
@@ -39,6 +40,7 @@ class ForgetRoom:
     db: sqlite3.Connection
 
     def forget_observations(self, ids) -> dict:
+        self._drop_shown_context()
         ids = sorted({int(i) for i in ids})
         found = [row[0] for row in self.db.execute(
             "SELECT id FROM observations WHERE id IN (SELECT value FROM json_each(?))",
@@ -63,6 +65,7 @@ class ForgetRoom:
     def _forget(self, *, session_ids, project) -> dict:
         """Delete the sessions ``session_ids`` with everything in them, and (``project``)
         every observation and summary filed under that project, in steps (module doc)."""
+        self._drop_shown_context()
         counts = dict.fromkeys(_COUNTS, 0)
         sessions = dict(self.db.execute(
             "SELECT id, claude_session_id FROM sessions WHERE id IN (SELECT value FROM json_each(?))",
@@ -81,7 +84,15 @@ class ForgetRoom:
             self._delete_marks(ids)
             counts["queued"] += self._delete_ids("pending", self._queued_for(set(sessions.values())))
             counts["sessions"] += self._delete_ids("sessions", ids)
+        if project is not None:  # the triggers dropped its cached text; now its rows go too
+            self.drop_project_contexts(project)
         return counts
+
+    def _drop_shown_context(self) -> None:
+        """The start contexts' text kept for prompt recall (store/shown.py) quotes memory,
+        so any forget drops all of it (a few rows; recall then only risks a repeat)."""
+        with self.housekeeping_step(), self.write():
+            self.db.execute("DELETE FROM shown_context")
 
     def _ids_where(self, table: str, where: str, params) -> list[int]:
         return [row[0] for row in self.db.execute(

@@ -5,7 +5,7 @@ a summary is one row per (session, prompt), replaced when re-made; readers retur
 with list columns decoded (``observation_dict``/``summary_dict``).
 """
 
-from claude_mem.store.db import _dumps, observation_dict, row_id, summary_dict, with_agents
+from claude_mem.store.db import Database, _dumps, observation_dict, row_id, summary_dict, with_agents
 from claude_mem.store.driver import sqlite3
 
 
@@ -160,12 +160,7 @@ class MemoryRoom:
         return summary_dict(row) if row else None
 
 
-def open_context_store(*, busy_timeout_ms: int = 2000):
-    """Sessions, memory and the queue: what the SessionStart hook reads, and where it queues
-    its own event on the same connection (and records what it showed, for prompt recall). It runs at the start of every Claude Code
-    session, so it does not import the rooms it never uses."""
-    from claude_mem import config
-    from claude_mem.store.db import Database
+def _context_store_class():
     from claude_mem.store.queue import QueueRoom
     from claude_mem.store.sessions import SessionsRoom
     from claude_mem.store.shown import ShownRoom
@@ -180,5 +175,22 @@ def open_context_store(*, busy_timeout_ms: int = 2000):
                 memo[key] = MemoryRoom.recent_summaries(self, project, limit, **filters)
             return list(memo[key])
 
-    return ContextStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
+    return ContextStore
 
+
+def open_context_store(*, busy_timeout_ms: int = 2000):
+    """Sessions, memory and the queue: what the SessionStart hook reads, and where it queues
+    its own event on the same connection (and records what it showed, for prompt recall). It runs at the start of every Claude Code
+    session, so it does not import the rooms it never uses."""
+    from claude_mem import config
+
+    return _context_store_class()(config.db_path(), busy_timeout_ms=busy_timeout_ms)
+
+
+def context_store_over(store):
+    """``open_context_store``'s rooms over ``store``'s open connection (the SessionStart
+    hook opened the light store first and found no current context: ``startcache``)."""
+    cls = _context_store_class()
+    view = cls.__new__(cls)
+    view.__dict__.update(store.__dict__)
+    return view

@@ -380,9 +380,90 @@ def m008_asking_memory(db) -> None:
         ("vectors_prompt_changed", "UPDATE OF prompt", "user_prompts", "prompt"))))
 
 
+def m009_shown_context(db) -> None:
+    # shown_context: the text of a session's start context (SessionStart), so recall at the
+    # prompt can show the other lines of a memory the start context listed by its title
+    # and never a line the start context already said (recall.py). Kept as long as
+    # shown_memory; forget drops every row (a copy of memory text must not outlive it).
+    run_script(db, """
+        CREATE TABLE shown_context (
+            claude_session_id TEXT PRIMARY KEY,
+            text TEXT NOT NULL,
+            shown_at REAL NOT NULL
+        );
+    """)
+
+
+# The projects whose start context a change to a row of session ``{id}`` may alter: the
+# session's own and every project its observations are filed under (a prompt is shown as
+# the in-progress request of the newest observation's request, and a session's first
+# prompt as what a short one continues).
+def _projects_of_session(session_id: str) -> str:
+    return (f"SELECT project FROM sessions WHERE id = {session_id}"
+            f" UNION SELECT project FROM observations WHERE session_id = {session_id}")
+
+
+def _stale_context(name: str, event: str, table: str, projects: list[str]) -> str:
+    """A trigger marking the cached start context of ``projects`` (SQL expressions or
+    sub-selects) to be rendered again, in the statement that changed the memory."""
+    where = " OR ".join(f"project IN ({p})" for p in projects)
+    return f"""
+        CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN
+            UPDATE context_cache SET generation = generation + 1, output = NULL,
+                shown = NULL, valid_until = NULL WHERE {where};
+        END;
+    """
+
+
+def m010_start_context_cache(db) -> None:
+    # The SessionStart context rendered ahead by the worker (startcache.py, store/
+    # context_cache.py), one row per project and per what else shapes the text (the
+    # context settings, the time zone, the rendering code: ``key``). ``output`` is what the
+    # hook prints ("" for nothing), NULL while it is to be rendered; ``shown`` the items it
+    # holds (prompt recall must not repeat them); ``valid_until`` when a time in the text
+    # ("alice, 2 h ago") changes, NULL when only a change of the memory ends it.
+    # Every change of what a project's context can show goes through a trigger below, in
+    # the same statement as the change: the text is dropped (so a forgotten row's words
+    # never outlive the row) and ``generation`` moves on, so a rendering that began before
+    # the change is refused when it is stored (``store_context``).
+    run_script(db, """
+        CREATE TABLE context_cache (
+            id INTEGER PRIMARY KEY,
+            project TEXT NOT NULL,
+            key TEXT NOT NULL,
+            generation INTEGER NOT NULL DEFAULT 0,
+            output TEXT,
+            shown TEXT,
+            valid_until REAL,
+            asked_at REAL NOT NULL,
+            made_at REAL,
+            UNIQUE (project, key)
+        );
+    """ + "".join(_stale_context(name, event, table, projects) for name, event, table, projects in (
+        ("context_stale_observation_new", "INSERT", "observations", ["new.project"]),
+        ("context_stale_observation_changed", "UPDATE", "observations",
+         ["old.project", "new.project"]),
+        ("context_stale_observation_gone", "DELETE", "observations", ["old.project"]),
+        ("context_stale_summary_new", "INSERT", "summaries", ["new.project"]),
+        ("context_stale_summary_changed", "UPDATE", "summaries", ["old.project", "new.project"]),
+        ("context_stale_summary_gone", "DELETE", "summaries", ["old.project"]),
+        ("context_stale_prompt_new", "INSERT", "user_prompts",
+         [_projects_of_session("new.session_id")]),
+        ("context_stale_prompt_changed", "UPDATE", "user_prompts",
+         [_projects_of_session("old.session_id"), _projects_of_session("new.session_id")]),
+        ("context_stale_prompt_gone", "DELETE", "user_prompts",
+         [_projects_of_session("old.session_id")]),
+        # What the context reads of a session: its id's head, its agent, who made it.
+        ("context_stale_session_changed",
+         "UPDATE OF project, agent, claude_session_id, member", "sessions",
+         ["old.project", "new.project", _projects_of_session("new.id")]),
+        ("context_stale_session_gone", "DELETE", "sessions", ["old.project"]),
+    )))
+
+
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
               m005_queue_cleaned_mark, m006_session_agent, m007_team_tombstones,
-              m008_asking_memory]
+              m008_asking_memory, m009_shown_context, m010_start_context_cache]
 
 
 def apply(store) -> list[str]:

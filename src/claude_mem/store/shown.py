@@ -1,16 +1,33 @@
-"""What a session was already given from memory: ids only, for recall at the prompt.
+"""What a session was already given from memory, for recall at the prompt.
 
 Contract: ``record_shown(session, [(kind, id)...], at)`` remembers items shown to a
-Claude Code session (its SessionStart context, earlier prompt recalls);
-``shown_memory(session)`` is the set of ``(kind, id)`` shown to it;
+Claude Code session (its SessionStart context, earlier prompt recalls): kind
+``observation`` or ``summary`` for an item shown whole (recall's own blocks), ``LISTED``
+kinds for an item the start context listed (an observation by its title, a summary by
+its request and what fitted of it), and one ``(CONTEXT_TEXT, text)`` item for the start
+context's text itself. ``shown_memory(session)`` is the set of ``(kind, id)`` shown to it;
+``shown_context(session)`` the text of its start context(s) ("" when none), so recall can
+show a listed memory's other lines and never a line the start context already said.
 ``forget_shown_before(at)`` drops older records (the worker's housekeeping, off the hooks'
-path, with ``SHOWN_KEEP_SECONDS``). Standard library only: the hooks use it.
+path, with ``SHOWN_KEEP_SECONDS``); every ``forget`` drops all start contexts' text
+(store/forgetting.py: a copy of memory text must not outlive the memory). Standard library
+only: the hooks use it.
 """
 
 from claude_mem.store.driver import sqlite3
 
 # Rows older than this are dropped (a session resumed after that may repeat).
 SHOWN_KEEP_SECONDS = 14 * 86400
+# Kinds of an item the start context listed without showing all of it (its index prints
+# an observation's title; a summary may be cut to the budget): recall may still show its
+# other lines.
+TITLE_SHOWN = "observation-title"
+SUMMARY_LISTED = "summary-listed"
+LISTED = {TITLE_SHOWN: "observation", SUMMARY_LISTED: "summary"}
+# The "kind" of the item that carries the start context's text.
+CONTEXT_TEXT = "context-text"
+# A start context is at most ~CONTEXT_HARD_LIMIT; resumes append to it up to this.
+_CONTEXT_KEEP_CHARS = 64 * 1024
 
 
 class ShownRoom:
@@ -20,17 +37,31 @@ class ShownRoom:
         return {(kind, item) for kind, item in self.db.execute(
             "SELECT kind, item_id FROM shown_memory WHERE claude_session_id = ?", (session,))}
 
+    def shown_context(self, session: str) -> str:
+        row = self.db.execute("SELECT text FROM shown_context WHERE claude_session_id = ?",
+                              (session,)).fetchone()
+        return row[0] if row else ""
+
     def record_shown(self, session: str, items, at: float) -> None:
         items = list(items)
         if not items:
             return
+        texts = [str(item) for kind, item in items if kind == CONTEXT_TEXT]
         with self.write():
             self.db.executemany(
                 "INSERT OR IGNORE INTO shown_memory (claude_session_id, kind, item_id, shown_at)"
-                " VALUES (?, ?, ?, ?)", [(session, kind, item, at) for kind, item in items])
+                " VALUES (?, ?, ?, ?)",
+                [(session, kind, item, at) for kind, item in items if kind != CONTEXT_TEXT])
+            for text in texts:  # a resume's or compaction's context adds to the first
+                self.db.execute(
+                    "INSERT INTO shown_context (claude_session_id, text, shown_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (claude_session_id) DO UPDATE SET shown_at = excluded.shown_at,"
+                    " text = substr(shown_context.text || char(10) || excluded.text, -?)",
+                    (session, text[-_CONTEXT_KEEP_CHARS:], at, _CONTEXT_KEEP_CHARS))
 
     def forget_shown_before(self, at: float) -> int:
         with self.write():
+            self.db.execute("DELETE FROM shown_context WHERE shown_at < ?", (at,))
             return self.db.execute("DELETE FROM shown_memory WHERE shown_at < ?", (at,)).rowcount
 
 

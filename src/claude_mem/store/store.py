@@ -4,6 +4,7 @@ See the package docstring for the rooms."""
 
 from claude_mem import config
 from claude_mem.store.accounting import AccountingRoom
+from claude_mem.store.context_cache import ContextCacheRoom
 from claude_mem.store.db import Database
 from claude_mem.store.feed import FeedRoom
 from claude_mem.store.forgetting import ForgetRoom
@@ -19,7 +20,8 @@ from claude_mem.store.vectors import VectorRoom
 
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
-            SpaceRoom, FeedRoom, ForgetRoom, IndexMergeRoom, VectorRoom, ShownRoom, Database):
+            SpaceRoom, FeedRoom, ForgetRoom, IndexMergeRoom, VectorRoom, ShownRoom,
+            ContextCacheRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a

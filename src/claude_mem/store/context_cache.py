@@ -1,0 +1,72 @@
+"""The SessionStart context rendered ahead: one row per (project, key) in ``context_cache``.
+
+Contract (the table and its triggers: ``migrations.m009_start_context_cache``):
+- ``cached_context(project, key)``: ``(output, shown, valid_until)`` of a current row, or
+  None when there is none or it is to be rendered again. One indexed read; the hook's.
+- ``want_context(project, key, at)``: a SessionStart hook that rendered itself asks the
+  worker to keep this context rendered (in the hook's own write unit).
+- ``contexts_to_render(now)``: ``(project, key, generation)`` of each row to render:
+  asked for and never rendered, made stale by a change of the memory, or past its
+  ``valid_until``.
+- ``store_context(project, key, generation, output, shown, valid_until, at)``: stores a
+  rendering, and only if no change of the memory happened since ``generation`` was read
+  (the triggers move it on in the statement that changes the memory); True if stored.
+- ``drop_contexts(rows)`` removes rows (keys no longer in use: ``prune``'s choice).
+- ``next_context_expiry()`` the earliest ``valid_until`` of a current row, or None.
+- ``context_rows()`` every row's ``(project, key, asked_at, made_at)`` (pruning, doctor).
+Standard library only: the SessionStart hook imports this room.
+"""
+
+from claude_mem.store.driver import sqlite3
+
+
+class ContextCacheRoom:
+    db: sqlite3.Connection
+
+    def cached_context(self, project: str, key: str):
+        return self.db.execute(
+            "SELECT output, shown, valid_until FROM context_cache WHERE project = ? AND key = ?"
+            " AND output IS NOT NULL", (project, key)).fetchone()
+
+    def want_context(self, project: str, key: str, at: float) -> None:
+        self.db.execute(
+            "INSERT INTO context_cache (project, key, asked_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (project, key) DO UPDATE SET asked_at = excluded.asked_at",
+            (project, key, at))
+
+    def contexts_to_render(self, now: float) -> list[tuple]:
+        return [tuple(row) for row in self.db.execute(
+            "SELECT project, key, generation FROM context_cache"
+            " WHERE output IS NULL OR valid_until <= ? ORDER BY asked_at DESC", (now,))]
+
+    def store_context(self, project: str, key: str, generation: int, output: str, shown: str,
+                      valid_until: float | None, at: float) -> bool:
+        with self.write():
+            return self.db.execute(
+                "UPDATE context_cache SET output = ?, shown = ?, valid_until = ?, made_at = ?"
+                " WHERE project = ? AND key = ? AND generation = ?",
+                (output, shown, valid_until, at, project, key, generation)).rowcount > 0
+
+    def next_context_expiry(self) -> float | None:
+        """The earliest ``valid_until`` of a current row (None: none has a clock)."""
+        return self.db.execute("SELECT min(valid_until) FROM context_cache"
+                               " WHERE output IS NOT NULL").fetchone()[0]
+
+    def context_rows(self) -> list[tuple]:
+        return [tuple(row) for row in self.db.execute(
+            "SELECT project, key, asked_at, made_at FROM context_cache ORDER BY project, asked_at DESC")]
+
+    def drop_contexts(self, rows) -> int:
+        rows = [(project, key) for project, key in rows]
+        if not rows:
+            return 0
+        with self.write():
+            return sum(self.db.execute(
+                "DELETE FROM context_cache WHERE project = ? AND key = ?", row).rowcount
+                for row in rows)
+
+    def drop_project_contexts(self, project: str) -> int:
+        """Every cached context of ``project`` (forgetting the project: not even its name stays)."""
+        with self.write():
+            return self.db.execute("DELETE FROM context_cache WHERE project = ?",
+                                   (project,)).rowcount

@@ -1,0 +1,293 @@
+"""The SessionStart context rendered ahead by the worker (``startcache``, ``context_refresh``,
+``store.context_cache``): real hook processes, the real worker and a real SQLite file.
+
+To tell a hook that read the cached rendering from one that rendered itself (both print
+the same bytes: that is the point), a test plants a marker text in a current row; a hook
+that prints the marker read the row. Every change of the memory (new work, ``forget``, an
+import) must drop the row in the same transaction, so the next hook never prints the
+marker again and shows the change; a broken row must cost only time.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from claude_mem import config, install, startcache, text
+from claude_mem.context import hook_json
+from helpers import context_from, open_store, run_hook, wait_for, wait_until_drained
+from faultkit import bash, end, prompt, stop
+
+pytestmark = pytest.mark.usefixtures("no_strays")
+
+CWD = "/home/dev/acme-billing"
+PROJECT = "acme-billing"
+MARKER = "# claude-mem: MARKER planted in the cache by the test\n"
+
+
+def start(session: str, cwd: str = CWD, *, source: str = "startup", agent: str | None = None,
+          env: dict | None = None) -> str:
+    """One SessionStart hook (Claude Code's, or another agent's command); its context."""
+    payload = {"session_id": session, "transcript_path": f"/tmp/{session}.jsonl", "cwd": cwd,
+               "hook_event_name": "SessionStart", "source": source}
+    command = None
+    if agent is not None:
+        command = " ".join([sys.executable, "-I", "-S", install.ENTRY, "--agent", agent,
+                            "session-start"])
+    done = run_hook("SessionStart", payload, command=command, env=env)
+    assert done.returncode == 0 and done.stderr == b"", done
+    return done.stdout.decode()
+
+
+def rows(project: str = PROJECT) -> list[dict]:
+    with open_store() as store:
+        return [dict(r) for r in store.db.execute(
+            "SELECT * FROM context_cache WHERE project = ? ORDER BY id", (project,))]
+
+
+def rendered(project: str = PROJECT, key: str | None = None) -> dict:
+    """The worker's current rendering of ``project`` (the one key, unless ``key``)."""
+    def current():
+        found = [r for r in rows(project) if r["output"] is not None
+                 and (key is None or r["key"] == key)]
+        return found[0] if found else None
+    return wait_for(current, what=f"the worker to render {project}'s context ahead")
+
+
+def plant(project: str = PROJECT, key: str | None = None) -> None:
+    with open_store() as store, store.write():
+        store.db.execute("UPDATE context_cache SET output = ? WHERE project = ? AND output IS NOT NULL"
+                         " AND (? IS NULL OR key = ?)", (hook_json(MARKER), project, key, key))
+
+
+def shown(session: str) -> set:
+    with open_store() as store:
+        return store.shown_memory(session)
+
+
+def shown_text(session: str) -> str:
+    with open_store() as store:
+        return store.shown_context(session)
+
+
+def record(session: str, word: str, cwd: str = CWD) -> None:
+    for event, payload in [prompt(session, cwd, text=f"Look into {word}prompt please"),
+                           bash(session, cwd, 0, command=f"echo {word}obs0"),
+                           stop(session, cwd), end(session, cwd)]:
+        assert run_hook(event, payload).returncode == 0
+    wait_until_drained()
+
+
+@pytest.fixture
+def remembered(recorded):
+    for event, payload in recorded:
+        assert run_hook(event, payload).returncode == 0
+    wait_until_drained()
+
+
+def test_the_worker_renders_ahead_exactly_what_the_hook_prints(remembered):
+    first = start("s-first")  # nothing rendered yet: the hook renders, and asks for it
+    assert "acme" in context_from(first) and len(rows()) == 1
+    row = rendered()
+    assert row["output"] == first, "the worker's rendering is the hook's, byte for byte"
+    assert shown("s-first") != set() and shown_text("s-first") == context_from(first)
+    plant()
+    assert context_from(start("s-second")) == MARKER, "a current row is what the hook prints"
+    assert shown("s-second") == shown("s-first"), "and it records what the row shows"
+    assert shown_text("s-second") == MARKER
+    # Codex's SessionStart reads the same memory, so the same rendering.
+    assert context_from(start("s-codex", agent="codex")) == MARKER
+
+
+def test_new_work_makes_the_rendering_stale_at_once(remembered):
+    start("s-1")
+    rendered()
+    plant()
+    record("s-new", "quokkawork")
+    # The worker's transaction that stored the new work dropped the planted text.
+    assert all(r["output"] is None or "MARKER" not in r["output"] for r in rows())
+    context = context_from(start("s-2"))
+    assert "quokkawork" in context and "MARKER" not in context
+    assert "quokkawork" in wait_for(lambda: (rendered()["output"] or "") if "quokkawork" in
+                                    (rendered()["output"] or "") else None,
+                                    what="the new rendering")
+
+
+def test_forget_leaves_nothing_of_the_forgotten_in_any_rendering(tmp_path):
+    from click.testing import CliRunner
+
+    from claude_mem import cli
+
+    record("s-keep", "keepme")
+    record("s-gone", "wombatsecret")
+    assert "wombatsecret" in context_from(start("s-a"))
+    assert "wombatsecret" in rendered()["output"]
+    runner = CliRunner()
+    result = runner.invoke(cli.main, ["forget", "session", "s-gone", "--yes"])
+    assert result.exit_code == 0, result.output
+    # Dropped by the forget's own transaction: no rendering holds it, current or not.
+    assert not any("wombatsecret" in (r["output"] or "") for r in rows())
+    context = context_from(start("s-b"))
+    assert "wombatsecret" not in context and "keepme" in context
+    assert "keepme" in rendered()["output"]
+    with open_store() as store:
+        store.scrub()
+    blob = b"".join(p.read_bytes() for p in (tmp_path / "data").rglob("*")
+                    if p.is_file() and not p.name.endswith(".sock"))
+    assert b"wombatsecret" not in blob
+    # Forgetting the project takes its renderings (and its name) with it.
+    assert runner.invoke(cli.main, ["forget", "project", PROJECT, "--yes"]).exit_code == 0
+    assert rows() == [] and context_from(start("s-c")) == ""
+
+
+def test_an_import_and_codex_see_the_imported_memory():
+    from claude_mem.importers.codex import import_rollouts
+    from pathlib import Path
+
+    cwd = "/work/tax-engine"
+    assert start("s-first", cwd, agent="codex") == ""  # no database yet: it is made now
+    assert start("s-before", cwd, agent="codex") == ""  # nothing here yet: asks all the same
+    assert rendered("tax-engine")["output"] == "", "an empty memory is rendered as nothing"
+    rollout = Path(__file__).parent / "fixtures" / "codex" / "rollout-tax-engine.jsonl"
+    import_rollouts([str(rollout)])
+    wait_until_drained()
+    for agent in ("codex", None):
+        context = context_from(start(f"s-after-{agent}", cwd, agent=agent))
+        assert "[Codex]" in context and "src/rates.py" in context
+    assert "src/rates.py" in rendered("tax-engine")["output"]
+
+
+def test_other_context_settings_get_their_own_rendering(remembered):
+    small = {"CLAUDE_MEM_CONTEXT_TOKENS": "150"}
+    default = start("s-default")
+    rendered()
+    budgeted = start("s-small", env=small)
+    assert len(context_from(budgeted)) < len(context_from(default)) and len(rows()) == 2
+    keys = {r["key"] for r in rows()}
+    [small_key] = [k for k in keys if '"context_tokens":150}' in k]
+    assert rendered(key=small_key)["output"] == budgeted
+    plant(key=small_key)
+    assert context_from(start("s-small-2", env=small)) == MARKER
+    assert start("s-default-2") == default, "the default budget's rendering is its own"
+    # The settings file counts the same as the environment.
+    config.set_value("context_tokens", 150)
+    assert context_from(start("s-small-3")) == MARKER
+
+
+JUNK = [
+    {"output": "{not json"},
+    {"output": json.dumps({"hookSpecificOutput": {"hookEventName": "Stop", "additionalContext": "x"}})},
+    {"output": b"\x00binary"},
+    {"output": 12},
+    {"shown": "o1 garbage!"},
+    {"shown": 7},
+    {"valid_until": 1.0},
+    {"valid_until": "soon"},
+]
+
+
+def test_a_broken_row_costs_time_never_the_output(remembered):
+    truth = start("s-truth")
+    good = rendered()
+    for n, junk in enumerate(JUNK):
+        with open_store() as store, store.write():
+            store.db.execute("UPDATE context_cache SET output = ?, shown = ?, valid_until = ?",
+                             (good["output"], good["shown"], good["valid_until"]))
+            for column, value in junk.items():
+                store.db.execute(f"UPDATE context_cache SET {column} = ?", (value,))
+        assert start(f"s-junk-{n}") == truth, junk
+        assert shown(f"s-junk-{n}") == shown("s-truth"), junk
+        assert shown_text(f"s-junk-{n}") == shown_text("s-truth"), junk
+
+
+def test_every_change_of_what_a_context_shows_drops_it():
+    """Each trigger, through the store's own writers, and only for the project it touches."""
+    from claude_mem.models import Observation, Summary
+    from claude_mem.store import open_store as open_configured
+
+    config.ensure_data_dir()
+    with open_configured() as store:
+        with store.write():
+            a = store.open_session("sa", "alpha", "/w/alpha", 1.0)
+            b = store.open_session("sb", "beta", "/w/beta", 1.0)
+            number = store.add_prompt(a["id"], "p1", "first request", 2.0)
+            obs = store.add_observation(a["id"], "alpha", number, Observation(type="change", title="t"),
+                                        "h1", "heuristic", 3.0)
+            store.upsert_summary(a["id"], "alpha", number, Summary(request="r"), "heuristic", 4.0)
+
+        def current(project: str) -> bool:
+            [(generation,)] = store.db.execute(
+                "SELECT generation FROM context_cache WHERE project = ?", (project,)).fetchall()
+            assert store.store_context(project, "k", generation, "", "", None, 5.0)
+            return store.cached_context(project, "k") is not None
+
+        for project in ("alpha", "beta"):
+            store.want_context(project, "k", 5.0)
+        changes = [  # (a write unit of its own?, the change)
+            (True, lambda: store.add_observation(a["id"], "alpha", number,
+                                                 Observation(type="change", title="t2"), "h2",
+                                                 "heuristic", 6.0)),
+            (True, lambda: store.db.execute("UPDATE observations SET title = 'x' WHERE id = ?", (obs,))),
+            (True, lambda: store.upsert_summary(a["id"], "alpha", number, Summary(request="r2"),
+                                                "heuristic", 7.0)),
+            (True, lambda: store.add_prompt(a["id"], "p2", "second request", 8.0)),
+            (True, lambda: store.db.execute("UPDATE user_prompts SET prompt = 'y' WHERE session_id = ?",
+                                            (a["id"],))),
+            (True, lambda: store.db.execute("UPDATE sessions SET agent = 'codex' WHERE id = ?", (a["id"],))),
+            (False, lambda: store.forget_observations([obs])),
+            (False, lambda: store.forget_session(a["id"])),
+        ]
+        for unit, change in changes:
+            assert current("alpha") and current("beta")
+            [(generation,)] = store.db.execute(
+                "SELECT generation FROM context_cache WHERE project = 'alpha'").fetchall()
+            if unit:
+                with store.write():
+                    change()
+            else:
+                change()
+            assert store.cached_context("alpha", "k") is None, change
+            assert store.cached_context("beta", "k") is not None, "another project keeps its own"
+            # A rendering begun before the change is refused.
+            assert not store.store_context("alpha", "k", generation, "", "", None, 9.0)
+        with store.write():
+            store.db.execute("UPDATE sessions SET last_activity_at = 99 WHERE id = ?", (b["id"],))
+        assert store.cached_context("beta", "k") is not None, "activity alone changes no context"
+
+
+def test_a_teammates_ago_ends_the_rendering_when_it_turns():
+    for age in (0, 30, 89, 90, 300, 5399, 5400, 7000, 86000, 172799, 172800, 400000, 10 ** 7):
+        now = 1_000_000_000.0
+        epoch = now - age
+        turns = text.ago_changes_at(epoch, now)
+        assert turns > now - 1 or age == 0
+        for t in (now, (now + turns) / 2, turns - 0.001):
+            assert text.ago(epoch, t) == text.ago(epoch, now), (age, t)
+        later = [text.ago(epoch, turns + step) for step in (1.0, 2.0, 60.0)]
+        assert any(x != text.ago(epoch, now) for x in later) or age >= 172800
+
+
+def test_a_rendering_with_a_teammates_entry_says_until_when_it_holds():
+    import time
+
+    from claude_mem.context_refresh import render_for_cache
+    from claude_mem.models import Observation
+    from claude_mem.store import open_store as open_configured
+
+    config.ensure_data_dir()
+    made = time.time() - 1000
+    with open_configured() as store:
+        with store.write():
+            session = store.open_session("st", "team", "/w/team", made)
+            obs = store.add_observation(session["id"], "team", 1, Observation(type="change", title="Fixed it"),
+                                        "h", "heuristic", made)
+        settings = config.load()
+        assert render_for_cache(store, "team", settings)[2] is None, "no clock in the text"
+        with store.write():
+            store.db.execute("UPDATE observations SET member = 'alice' WHERE id = ?", (obs,))
+        now = time.time()
+        output, _, until = render_for_cache(store, "team", settings, now)
+    assert "alice, 17 min ago" in output
+    assert until == text.ago_changes_at(made, now), "until '17 min ago' turns"
