@@ -445,3 +445,28 @@ def test_a_repeated_question_reuses_its_vector(monkeypatch):
     hybrid.query_vector(model, "what is still open")
     assert (model.model, "why did the build fail") not in hybrid._queries
     assert hybrid.query_vector(model, "what is still open") is hybrid._queries[(model.model, "what is still open")]
+
+
+def test_near_duplicates_are_kept_out_of_the_first_places():
+    """The index says which of its best memories nearly repeat each other (a command run
+    again, a re-written to-do list); the fusion moves a memory that repeats one placed
+    before it after the others of the first APART_DEPTH places, keeping every memory."""
+    from claude_mem.semantic import hybrid
+    from claude_mem.semantic import index as vector_index
+
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=(4, 16)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    twin = base[0] + rng.normal(0, 0.01, 16).astype(np.float32)
+    vectors = [base[0], twin / np.linalg.norm(twin), base[1], base[2], base[3]]
+    index = vector_index.VectorIndex("m", 16)
+    index._append([(n + 1, "observation", n + 1, "p", codec.pack(v)) for n, v in enumerate(vectors)])
+    query = base[0] + 0.3 * base[1]
+    found = index.nearest(query / np.linalg.norm(query), limit=5)
+    ids = [item for _, item, _ in found]
+    assert ids[:2] == [1, 2] or ids[:2] == [2, 1]  # the original and its twin lead by cosine
+    assert found.duplicates == [(0, 1)]
+    order = [(kind, item) for kind, item, _ in found]
+    assert hybrid.apart(order, found) == [order[0]] + order[2:] + [order[1]]
+    plain = vector_index.Found(found)  # no duplicates known (an older worker's answer)
+    assert hybrid.apart(order, plain) == order

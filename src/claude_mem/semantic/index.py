@@ -5,8 +5,13 @@ only the vectors stored since it last looked (ids only grow; at most every
 ``REFRESH_SECONDS``), and reads everything again when some were deleted meanwhile
 (forget, a re-made summary: looked for every ``RECOUNT_SECONDS`` by a count of every
 vector, ~8 ms of CPU at 120k, which runs in a thread of its own on its own connection,
-never inside a search; at once, inline, with ``force`` and on the first refresh). ``nearest(query, project=, kinds=, limit=)`` returns
-``(kind, item_id, cosine)`` best first; the cosines are exact (from the stored vectors).
+never inside a search; at once, inline, with ``force`` and on the first refresh).
+``nearest(query, project=, kinds=, limit=)`` returns ``(kind, item_id, cosine)`` best
+first; the cosines are exact (from the stored vectors). The list also says which of them
+are near-duplicates of each other (``Found.duplicates``: pairs of positions whose best
+passages have a cosine of at least ``DUPLICATE_COSINE``: a command run four times, a
+to-do list re-written at each step), for the fusion to keep them from filling the first
+places (``hybrid``).
 
 How it stays fast at 100k vectors: a matrix product over every float32 vector reads
 1.5 KB a vector (150 MB at 100k: ~15 ms on an idle core, several times that on a busy
@@ -44,6 +49,17 @@ _SAMPLE = 4096
 _READ_BATCH = 50_000
 # Vectors read per memory wanted: a memory's other passages take places in the best list.
 PASSAGES_READ = 4
+# Two memories whose best passages are this close say the same thing (e5's cosines of
+# unrelated texts are ~0.75-0.85; a repeated command's memories ~0.99). Chosen on the
+# tune questions of bench/recall.py (0.97-0.99 gave the same; docs/search.md).
+DUPLICATE_COSINE = 0.98
+
+
+class Found(list):
+    """``(kind, item_id, cosine)`` best first, and ``duplicates``: pairs ``(i, j)``,
+    ``i < j``, of positions in the list whose memories are near-duplicates."""
+
+    duplicates: list = []
 
 
 class VectorIndex:
@@ -197,10 +213,10 @@ class VectorIndex:
         query = np.asarray(query, dtype=np.float32)
         with self.lock:
             if not self.count:
-                return []
+                return Found()
             rows = self._subset(project, kinds)  # None: every row
             if rows is not None and not len(rows):
-                return []
+                return Found()
             total = self.count if rows is None else len(rows)
             limit = max(1, int(limit))
             if self.full is not None:
@@ -222,16 +238,27 @@ class VectorIndex:
                 values = scores[best] if rows is None else self.full[best] @ query
             order = np.argsort(-values)
             best, values = best[order], values[order]
-            found, seen = [], set()
+            found, seen, rows_found = Found(), set(), []
             for i, value in zip(best.tolist(), values.tolist()):
                 key = (KIND_NAMES[int(self.kinds[i])], int(self.item_ids[i]))
                 if key in seen:  # another passage of a memory already found, scored lower
                     continue
                 seen.add(key)
                 found.append((key[0], key[1], float(value)))
+                rows_found.append(i)
                 if len(found) == limit:
                     break
+            found.duplicates = self._duplicates(rows_found)
             return found
+
+    def _duplicates(self, rows) -> list:
+        """Pairs of positions in ``rows`` whose vectors are near-duplicates."""
+        if len(rows) < 2:
+            return []
+        vectors = (self.full[rows] if self.full is not None
+                   else codec.decode(self.codes[rows], self.scales[rows]))
+        close = np.triu((vectors @ vectors.T) >= DUPLICATE_COSINE, 1)
+        return [(int(i), int(j)) for i, j in np.argwhere(close)]
 
     def _subset(self, project, kinds):
         """The row numbers of one project and/or some kinds (cached until rows are added)."""
