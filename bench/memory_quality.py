@@ -2,6 +2,7 @@
 
 Usage: python bench/memory_quality.py [--json] [--budgets 1000,1500,2000] [--only NAME]
                                       [--compressor heuristic] [--jobs 2] [--show NAME]
+                                      [--terms round5]
 
 Each recorded session (``{"event", "stdin"}`` hook payloads, one a line, with a sibling
 ``<name>.keys.json`` listing key terms written before any tuning) is replayed through the
@@ -22,6 +23,9 @@ never printed, so nobody tunes to them), ``real-world`` (the real sessions of ot
 in tests/fixtures/real-world/, else ../shared/fixtures/real-world/, that may be tuned on) and
 ``real-held`` (the real sessions in ``REAL_WORLD_HELD_OUT``, chosen before any tuning on the
 real sessions for issue 21: like ``held-out``, never inspected). Exits 0.
+
+``--terms round5`` scores, instead, the extra key terms in bench/digest_terms_round5.json,
+written in round 5 before tuning, for some tune sessions only (held-out ones are skipped).
 """
 from __future__ import annotations
 
@@ -82,7 +86,14 @@ def keys_path(session: Path) -> Path:
     return session.with_name(session.name[: -len(".jsonl")] + ".keys.json")
 
 
-def load_keys(session: Path) -> tuple[list[str], list[str]]:
+# Extra key terms written later, before tuning on them (tune sessions only): name -> file.
+EXTRA_TERMS = {"round5": ROOT / "bench" / "digest_terms_round5.json"}
+
+
+def load_keys(session: Path, extra: str | None = None) -> tuple[list[str], list[str]]:
+    if extra:  # only the extra terms, measured on their own
+        named = json.loads(EXTRA_TERMS[extra].read_text("utf-8"))["sessions"]
+        return [str(t) for t in named.get(session.name[: -len(".jsonl")], [])], []
     data = json.loads(keys_path(session).read_text("utf-8"))
     if isinstance(data, list):
         return [str(t) for t in data], []
@@ -105,7 +116,7 @@ def _prefix(events: list[dict]) -> str:
 
 
 def replay(session: Path, budgets, compressor: str, *, until_compact: bool = False,
-           no_replies: bool = False) -> dict:
+           no_replies: bool = False, extra: str | None = None) -> dict:
     """Replay one session and measure its next session's context at each budget.
 
     ``until_compact``: replay only what came before the session's first compaction and
@@ -124,7 +135,7 @@ def replay(session: Path, budgets, compressor: str, *, until_compact: bool = Fal
         raw_lines, records = raw_lines[:cut], records[:cut]
     prefix = _prefix(records)
     hooked = set(HOOK_EVENTS.values())
-    terms, request_terms = load_keys(session)
+    terms, request_terms = load_keys(session, extra)
     if until_compact:
         seen = "\n".join(raw_lines).lower()
         terms = [t for t in terms if t.lower() in seen]
@@ -258,6 +269,8 @@ def main(argv=None) -> int:
                         help="folder of recorded sessions (default tests/fixtures/recorded)")
     parser.add_argument("--no-replies", action="store_true",
                         help="replay without the model's final replies (Stop's last_assistant_message)")
+    parser.add_argument("--terms", choices=sorted(EXTRA_TERMS), default=None,
+                        help="score the extra key terms of this name instead (tune sessions that have them)")
     parser.add_argument("--compaction", action="store_true",
                         help="measure what memory adds after a compaction, instead")
     parser.add_argument("--show", action="append", default=[],
@@ -270,6 +283,10 @@ def main(argv=None) -> int:
     if not sessions:
         print("no sessions with key terms found", file=sys.stderr)
         return 0
+    if args.terms:
+        named = json.loads(EXTRA_TERMS[args.terms].read_text("utf-8"))["sessions"]
+        sessions = [(s, p) for s, p in sessions
+                    if s not in HIDDEN_SETS and p.name[: -len(".jsonl")] in named]
     if args.compaction:
         rows = compaction(sessions, budgets, args.compressor)
         if args.json:
@@ -284,7 +301,8 @@ def main(argv=None) -> int:
         return 0
     started = time.perf_counter()
     with concurrent.futures.ProcessPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        futures = [pool.submit(replay, path, budgets, args.compressor, no_replies=args.no_replies)
+        futures = [pool.submit(replay, path, budgets, args.compressor, no_replies=args.no_replies,
+                               extra=args.terms)
                    for _, path in sessions]
         results = [f.result() for f in futures]
     for (set_name, _), result in zip(sessions, results):

@@ -212,3 +212,112 @@ def test_a_request_cut_off_before_its_summary_shows_what_was_asked_and_reaches_f
     assert text.index("## In progress") < text.index("## Latest work")
     # 61 observations, 40 in the first pool: the budget left unused reaches the oldest one
     assert "KeyError: 'token'" in text
+
+
+def test_room_left_after_the_index_shows_what_the_telling_observations_found(monkeypatch):
+    """A short session leaves most of a large budget unused: the index's most telling
+    lines get their facts (not the call's bookkeeping, nothing printed above), within it."""
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    with Store(config.db_path()) as store:
+        with store.write():
+            session = store.open_session("s-short", "short", "/w/short", 1.0)
+            store.add_observation(session["id"], "short", 1, Observation(
+                type="discovery", title="Searched the web for `audit tool setup`",
+                facts=("Input: {\"query\": \"audit tool setup\"}",
+                       "The audit task is run with `mix deps.audit` and reads mix.lock",
+                       "Add it to deps with `{:mix_audit, \"~> 2.1\", only: [:dev, :test]}`"),
+                concepts=("web",)), "short1", "heuristic", 1000.0)
+            store.add_observation(session["id"], "short", 1, Observation(
+                type="discovery", title="Read mix.exs — spotter 0.1.0", files_read=("mix.exs",),
+                facts=("Read mix.exs (84 lines)", "Defines: Spotter.MixProject, deps, aliases")),
+                "short2", "heuristic", 1001.0)
+            store.upsert_summary(session["id"], "short", 1, Summary(
+                request="find how to set up the audit tool", completed="- Read mix.exs"),
+                "heuristic", 1002.0)
+        text = context.render(store, "short", config.load())
+    index = text[text.index("## Recent observations"):]
+    assert "  - The audit task is run with `mix deps.audit` and reads mix.lock" in index
+    assert "`{:mix_audit, \"~> 2.1\"" in index
+    assert "Defines: Spotter.MixProject" in index
+    assert "Input:" not in index and "(84 lines)" not in index
+    assert len(text) <= 1500 * 4
+    # the facts sit under their own line, so the ids stay parseable
+    assert index.index("#1 ") < index.index("mix deps.audit") and index.index("#2 ") < index.index("#1 ")
+
+
+def test_a_full_index_gets_no_facts(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "400")
+    with Store(config.db_path()) as store:
+        with store.write():
+            session = store.open_session("s-full", "full", "/w/full", 1.0)
+            for i in range(60):
+                store.add_observation(session["id"], "full", 1, Observation(
+                    type="discovery", title=f"Found thing number {i} in module_{i}",
+                    facts=(f"A long finding about module_{i} that would take room",)),
+                    f"full{i}", "heuristic", 1000.0 + i)
+        text = context.render(store, "full", config.load())
+    assert "A long finding" not in text and len(text) <= 1600
+
+
+def test_a_long_request_in_progress_shows_more_of_itself_with_a_larger_budget(monkeypatch):
+    prompt = "Audit the package for security issues. " + " ".join(f"Check area {n} carefully." for n in range(60))
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "audit", "/w/audit", 1.0)
+            store.add_prompt(s["id"], "p1", prompt, 1.0)
+            store.add_observation(s["id"], "audit", 1, Observation(
+                type="discovery", title="Read src/auth.ts — token checks", files_read=("src/auth.ts",)),
+                "a1", "heuristic", 2.0)
+        shown = {}
+        for tokens in ("1000", "2000"):
+            monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", tokens)
+            text = context.render(store, "audit", config.load())
+            shown[tokens] = next(l for l in text.splitlines() if l.startswith("**Request:**"))
+    assert 400 <= len(shown["1000"]) < len(shown["2000"]) <= 1020
+    assert "Check area 25 carefully." in shown["2000"] and "Check area 25" not in shown["1000"]
+
+
+def test_an_observation_the_summary_names_gives_its_other_facts_when_there_is_room(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    title = "Delegated: Explore the renderer → Both views render transcripts with their own helpers"
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "views", "/w/views", 1.0)
+            obs = store.add_observation(s["id"], "views", 1, Observation(
+                type="discovery", title=title, concepts=("subagent",),
+                facts=("Both views render transcripts with their own helpers",
+                       "The list view already uses `mount_computers()` from PaneListLive",
+                       "Hook names differ: `TranscriptHighlighter` and `TranscriptSelection`")),
+                "sub", "heuristic", 2.0)
+            store.upsert_summary(s["id"], "views", 1, Summary(
+                request="Unify the two transcript views", investigated=f"- {title}",
+                completed="- Edited lib/views.ex"), "heuristic", 3.0)
+        text = context.render(store, "views", config.load())
+    assert text.count(title) == 1  # the summary names it; the index does not repeat it
+    index = text[text.index("## Recent observations"):]
+    assert "(named above), more:" in index
+    assert "`mount_computers()` from PaneListLive" in index and "`TranscriptSelection`" in index
+    assert len(text) <= 1500 * 4
+
+
+def test_room_filling_facts_do_not_restate_their_title_or_an_earlier_todo_list(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "init", "/w/init", 1.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="decision", title="Todo list: 2 pending; doing: Look around", concepts=("todo",),
+                facts=("[pending] Look around the folder", "[pending] Write the project notes")), "t1", "heuristic", 1.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="discovery", title="No files match `package.json`",
+                facts=("0 files match `package.json`",)), "g1", "heuristic", 2.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="discovery", title="`ls -la` listed empty (total 0)",
+                facts=("drwxr-xr-x 2 USER staff 64 9 3 09:47 .",)), "l1", "heuristic", 3.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="decision", title="Todo list: 1 completed, 1 pending; doing: Write the project notes",
+                concepts=("todo",), facts=("[completed] Look around the folder",
+                                           "[in_progress] Write the project notes")), "t2", "heuristic", 4.0)
+        text = context.render(store, "init", config.load())
+    assert "0 files match" not in text and "drwxr-xr-x" not in text
+    assert text.count("Look around the folder") == 1

@@ -6,6 +6,7 @@ are written in the exact format their tool prints.
 """
 from __future__ import annotations
 
+import json
 import pytest
 
 from claude_mem.compress import extract
@@ -283,3 +284,41 @@ def test_eslint_stylish_blocks_read_as_path_line_diagnostics():
     assert extract.diagnostics(lines) == [
         "/repo/src/app.ts:3:10: 'x' is defined but never used (@typescript-eslint/no-unused-vars)",
         "/repo/src/app.ts:9:1: Unexpected any (@typescript-eslint/no-explicit-any)"]
+
+
+def test_a_reports_quoted_records_do_not_crowd_out_its_own_findings():
+    report = ("## Draft\n\n```json\n{\n  \"id\": \"proj-2qx\",\n  \"created_at\": \"2026-02-10T23:00:00.000+01:00\",\n"
+              "  \"title\": \"Setup tools\"\n}\n```\n\n## Summary\n"
+              "- Generates the config with `mix credo gen.config`\n- Runs in sequence: credo → dialyzer\n")
+    assert extract.report_lines(report) == ["Generates the config with `mix credo gen.config`",
+                                            "Runs in sequence: credo → dialyzer"]
+    # stored text cut inside a fence: what follows the cut marker is read again
+    cut = "```json\n{\"a\": \"1.2.3\",\n\n[... 4000 chars truncated ...]\n\n- Uses `mix quality` for all three\n"
+    assert extract.report_lines(cut) == ["Uses `mix quality` for all three"]
+    # a report that is only a code block still says something
+    assert extract.report_lines("```\nversion: 1.2.3 of `tool`\n```") == ["version: 1.2.3 of `tool`"]
+
+
+def test_a_progress_meter_is_not_output():
+    lines = ["  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current",
+             "                                 Dload  Upload   Total   Spent    Left  Speed",
+             "100 21.1M    0 21.1M    0     0  1078k      0 --:--:--  0:00:20 --:--:-- 1140k",
+             "(eval):1: no matches found: pkg-master/examples/vanilla-es6/*"]
+    assert extract.without_progress(lines) == ["(eval):1: no matches found: pkg-master/examples/vanilla-es6/*"]
+    assert extract.without_progress(["14 doctests, 410 tests, 0 failures"]) == ["14 doctests, 410 tests, 0 failures"]
+
+
+def test_a_manifest_says_its_scripts_and_dependencies():
+    package = json.dumps({"name": "demo", "version": "0.1.0",
+                          "scripts": {"dev": "next dev --turbopack", "build": "next build"},
+                          "dependencies": {"next": "15.1.0", "react": "^19.0.0"},
+                          "devDependencies": {"typescript": "^5"}})
+    assert extract.manifest_facts(package, "web/package.json") == [
+        "Scripts: dev: next dev --turbopack; build: next build",
+        "Dependencies: next 15.1.0; react ^19.0.0", "Dev dependencies: typescript ^5"]
+    pyproject = ('[project]\nname = "x"\ndependencies = ["httpx>=0.27", "rich"]\n'
+                 '[project.scripts]\nx = "x.cli:main"\n[project.optional-dependencies]\ntest = ["pytest"]\n')
+    assert extract.manifest_facts(pyproject, "pyproject.toml") == [
+        "Scripts: x = x.cli:main", "Dependencies: httpx>=0.27; rich", "Extras: test"]
+    assert extract.manifest_facts("{not json", "package.json") == []
+    assert extract.manifest_facts("anything", "notes.txt") == []

@@ -397,3 +397,104 @@ def test_a_long_request_in_words_is_not_cut_down_to_an_error_line():
                "5. Write everything in English, even though this prompt mentions the team in Tokyo.\n"
                "6. Finish with a list of what you could not verify.\n")
     assert _with_pasted_error(request) == request
+
+
+def _tool_event(name, tool_input, response=None, *, error=None, tool_use_id="w"):
+    payload = {"session_id": "s", "cwd": CWD, "tool_name": name, "tool_use_id": tool_use_id,
+               "tool_input": tool_input}
+    if error is not None:
+        payload["error"] = error
+        return parse_event("PostToolUseFailure", json.dumps(payload))
+    payload["tool_response"] = response
+    return parse_event("PostToolUse", json.dumps(payload))
+
+
+def test_a_web_search_keeps_what_it_answered_not_its_links():
+    answer = ("Based on the search results, here's what I found:\n\n## Setup\n\n"
+              "MixAudit provides a `mix deps.audit` task to scan dependencies for known vulnerabilities.\n"
+              "Add `{:mix_audit, \"~> 2.1\", only: [:dev, :test], runtime: false}` to deps.")
+    event = _tool_event("WebSearch", {"query": "mix_audit setup"}, {
+        "query": "mix_audit setup", "durationSeconds": 5.1,
+        "results": [{"tool_use_id": "srv1", "content": [{"title": "mix_audit | Hex", "url": "https://hex.pm/x"}]},
+                    answer]})
+    obs = HeuristicCompressor(load()).observe(_ctx(), [event]).observations[0]
+    assert obs.title.startswith("Searched the web for `mix_audit setup` → MixAudit provides a `mix deps.audit`")
+    assert obs.facts[:2] == ("MixAudit provides a `mix deps.audit` task to scan dependencies for known vulnerabilities.",
+                             "Add `{:mix_audit, \"~> 2.1\", only: [:dev, :test], runtime: false}` to deps.")
+    assert not any("srv1" in f or "tool_use_id" in f for f in obs.facts)
+    # links only: their titles, not the JSON they came in
+    links = _tool_event("WebSearch", {"query": "q"}, {"results": [{"content": [{"title": "Igniter v0.7.0 docs", "url": "u"}]}]})
+    obs = HeuristicCompressor(load()).observe(_ctx(), [links]).observations[0]
+    assert obs.facts == ("Igniter v0.7.0 docs",)
+
+
+def test_a_fetched_page_keeps_its_fact_lines():
+    event = _tool_event("WebFetch", {"url": "https://example.org/tools", "prompt": "what tools?"}, {
+        "code": 200, "result": "# Supported tools\n\nThis is a marketplace.\n\n"
+                               "1. Add the marketplace: `/plugin marketplace add owner/repo`\n"
+                               "2. Install: `/plugin install elixir@elixir`\n"})
+    obs = HeuristicCompressor(load()).observe(_ctx(), [event]).observations[0]
+    assert obs.title == "Fetched https://example.org/tools → Add the marketplace: `/plugin marketplace add owner/repo`"
+    assert "Install: `/plugin install elixir@elixir`" in obs.facts
+
+
+def test_an_mcp_tools_long_prose_keeps_its_fact_lines():
+    notes = ("Key architectural insights:\n\n1. **Oracle via visual reasoning** is the core: a multimodal "
+             "judgment, not hardcoded visual regression.\n2. Use `click(x, y)` instead of `browser_click(ref)`.\n"
+             + "More context that goes on and on without any particular marks. " * 4)
+    event = _tool_event("mcp__journal__process_thoughts", {"technical_insights": notes},
+                  [{"type": "text", "text": "Thoughts recorded successfully."}])
+    obs = HeuristicCompressor(load()).observe(_ctx(), [event]).observations[0]
+    assert obs.title.startswith("Used mcp__journal__process_thoughts → Oracle via visual reasoning")
+    assert "Use `click(x, y)` instead of `browser_click(ref)`." in obs.facts
+
+
+def test_a_check_that_passed_with_findings_names_the_first():
+    out = ("┃ [D] ↘ Nested modules could be aliased at the top of the invoking module.\n"
+           "┃       lib/app/summary.ex:109:10 #(App.Summary.call_llm)\n\n"
+           "Analysis took 0.4 seconds (0.04s to load, 0.3s running 69 checks on 114 files)\n"
+           "876 mods/funs, found 5 software design suggestions.\n")
+    obs = HeuristicCompressor(load()).observe(_ctx(), [_bash("mix credo --strict 2>&1 | tail -15", out)]).observations[0]
+    assert "passed: found 5 software design suggestions. — " in obs.title
+    assert "Nested modules could be aliased" in obs.title
+
+
+def test_a_failure_behind_a_progress_meter_keeps_its_real_cause():
+    error = ("Exit code 1\n  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n"
+             "                                 Dload  Upload   Total   Spent    Left  Speed\n"
+             "100 21.1M    0 21.1M    0     0  1078k      0 --:--:--  0:00:20 --:--:-- 1140k\n"
+             "(eval):1: no matches found: todo-master/examples/vanilla-es6/*")
+    obs = HeuristicCompressor(load()).observe(_ctx(), [_bash(
+        "curl -L https://x/master.zip -o t.zip && unzip -q t.zip && cp -r todo-master/examples/vanilla-es6/* app/",
+        error=error)]).observations[0]
+    assert obs.title.endswith("failed (exit code 1): (eval):1: no matches found: todo-master/examples/vanilla-es6/*")
+    assert not any("% Total" in f or "--:--:--" in f for f in obs.facts)
+
+
+def test_a_failed_fetch_is_learned_and_what_still_fails_comes_before_the_todos():
+    todo = _tool_event("TodoWrite", {"todos": [{"content": f"Step {i}", "status": "pending"} for i in range(6)]},
+                 {"oldTodos": []}, tool_use_id="t")
+    summary, _ = _summary([
+        _tool_event("WebFetch", {"url": "https://example.org/agents"}, error="Request failed with status code 403",
+              tool_use_id="f"),
+        _bash("npm run build", error="Exit code 2\nsrc/a.ts(3,1): error TS2769: No overload matches this call.",
+              tool_use_id="b"),
+        todo])
+    assert "WebFetch failed: Request failed with status code 403" in summary.learned
+    assert "Still failing" not in summary.learned
+    assert summary.next_steps.splitlines()[0].startswith("- Still failing: `npm run build` failed")
+    assert "WebFetch" not in summary.next_steps
+
+
+def test_a_read_manifest_or_document_keeps_what_it_says():
+    package = _tool_event("Read", {"file_path": f"{CWD}/package.json"}, {"type": "text", "file": {
+        "filePath": f"{CWD}/package.json", "numLines": 9, "content": json.dumps(
+            {"name": "demo", "version": "0.1.0", "scripts": {"dev": "next dev --turbopack"},
+             "dependencies": {"next": "15.1.0"}})}})
+    readme = _tool_event("Read", {"file_path": f"{CWD}/README.md"}, {"type": "text", "file": {
+        "filePath": f"{CWD}/README.md", "numLines": 6, "content":
+            "# Demo\n\nA small app.\n\n## Setup\n\nRun `pnpm install` then `pnpm dev` (Node 20.11).\n"}})
+    first, second = HeuristicCompressor(load()).observe(_ctx(), [package, readme]).observations
+    assert "Scripts: dev: next dev --turbopack" in first.facts and "Dependencies: next 15.1.0" in first.facts
+    assert "## Setup" in second.facts
+    assert "Content: Run `pnpm install` then `pnpm dev` (Node 20.11)." in second.facts

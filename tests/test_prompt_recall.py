@@ -89,9 +89,11 @@ def test_nothing_is_repeated_within_a_session_and_session_start_counts(memory):
 
 
 def test_a_memory_listed_at_session_start_can_still_give_its_answer_line(memory):
+    # A budget the digest fills, so its index shows titles only (with room left over,
+    # the index also prints its observations' facts, and then recall has nothing to add).
     start = run_hook("SessionStart", {"session_id": "s-index", "transcript_path": "/x.jsonl",
                                       "cwd": CWD, "hook_event_name": "SessionStart",
-                                      "source": "startup"})
+                                      "source": "startup"}, env={"CLAUDE_MEM_CONTEXT_TOKENS": "700"})
     context = json.loads(start.stdout)["hookSpecificOutput"]["additionalContext"]
     listed = {int(line[3:].split(" ", 1)[0]) for line in context.splitlines()
               if line.startswith("- #") and line[3:].split(" ", 1)[0].isdigit()}

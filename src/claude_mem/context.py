@@ -17,6 +17,9 @@ hook prints and ``claude-mem context`` shows): nothing for a source not in
 holds our context (Claude Code replays it), only what is new since the session's last
 activity from other sessions; on ``compact``, the other sessions' memory only (the
 compaction summary keeps this session's own work).
+Rendered ahead by the worker (``context_refresh``, ``startcache``): ``render`` may depend
+only on the store's rows, ``context_*`` settings, the time zone and this code; clock-
+dependent text only through ``text.ago`` (it tells the worker until when a rendering holds).
 Standard library only: this runs inside the SessionStart hook.
 """
 import os
@@ -103,8 +106,15 @@ def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) 
         text = " ".join(line.lstrip("- ").replace("**", "").split()).lower()
         return len(text) > 20 and text in notes
 
+    done = " ".join(_plain(summary.get("completed")).split()).lower()
+
+    def done_above(line: str) -> bool:  # a command the Completed list already gives with its result
+        result = line.split(" succeeded: ", 1)[1] if " succeeded: " in line else ""
+        return len(result) >= 12 and " ".join(_plain(result).split()).lower().rstrip("…") in done
+
     sections = [(label, "\n".join(l for l in (summary.get(key) or "").splitlines()
-                                   if key == "notes" or not said(l)), share)
+                                   if key == "notes" or not (said(l) or key == "investigated" and done_above(l))),
+                 share)
                 for label, key, share in FULL_SECTIONS]
     spare = 0
     for label, value, share in sections:
@@ -196,6 +206,70 @@ def _index_value(obs: dict) -> int:
     return 2
 
 
+# Facts that only repeat how a tool was called; the index line already names the call.
+_MECHANICAL_FACTS = ("Command:", "Exit code", "Tool:", "Input:", "Commit:", "Purpose:")
+
+
+def _says_something(fact: str) -> bool:
+    """Not a fact's bookkeeping ("Read x.py (10 lines)") nor a progress row ("....... [100%]")."""
+    if fact.startswith(_MECHANICAL_FACTS) or (fact.endswith(" lines)") and fact.startswith(("Read ", "Created ", "Rewrote "))):
+        return False
+    if len(fact) > 10 and fact[0] in "-dlcbps" and all(c in "-rwxsStT@+." for c in fact[1:10]):
+        return False  # a row of ``ls -l``: the listing's line says what it listed
+    return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
+
+
+def _words(text: str) -> set[str]:
+    word, out = [], set()
+    for c in text.lower() + " ":
+        if c.isalnum() or c == "_":
+            word.append(c)
+        elif word:
+            if not "".join(word).isdigit():
+                out.add("".join(word))
+            word = []
+    return out
+
+
+def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, list[str]]:
+    """Sub-lines for index entries when every chosen line fits and room is left (a short
+    session, or a budget larger than the memory): what the most telling observations
+    found, a fact or two each (then more, round by round), never one the text above holds.
+
+    Without them such a digest stops at its titles whatever the budget, and a title says
+    that the web was searched or a subagent reported, not what came of it."""
+    out: dict[int, list[str]] = {}
+    if room < 200:
+        return out
+    said = said.lower()
+    order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
+    # A fact whose words its title already has ("0 files match `x`" under "No files match
+    # `x`") restates it.
+    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
+                 and _says_something(f.strip()) and not _words(f) <= _words(index[n].get("title") or "")]
+             for n in order}
+    for per_round in (2, 3, 5):
+        for n in order:
+            while len(out.get(n, [])) < per_round and facts[n]:
+                fact = _one_line(facts[n].pop(0), 200)
+                plain = _plain(fact).lower().rstrip("…")
+                head, sep, rest = plain.partition(": ")
+                value = rest if sep and len(head) <= 12 else plain  # "Output: …" says its value
+                if value.startswith("[") and "] " in value[:16]:  # a todo item, in any state
+                    value = value.split("] ", 1)[1]
+                if len(value) < 8 or value in said:
+                    continue
+                line = f"  - {fact}"
+                if len(line) + 1 > room:
+                    continue  # a shorter fact further on may still fit
+                out.setdefault(n, []).append(line)
+                room -= len(line) + 1
+                said += "\n" + plain
+        if room < 60:
+            break
+    return out
+
+
 def render_observation_line(obs: dict, mixed: bool = False) -> str:
     files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
     line = f"- #{obs['id']} {when(obs.get('created_at'), fmt='%H:%M')} {obs.get('type', '')}: {_one_line(obs.get('title'), 150)}"
@@ -233,7 +307,8 @@ def _newest_first(summaries: list[dict]) -> list[dict]:
     return sorted(summaries, key=lambda s: (-latest[s.get("session_id")], -(s.get("prompt_number") or 0)))
 
 
-def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: bool) -> list[str]:
+def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: bool,
+                 budget: int = 0) -> list[str]:
     """The request the newest observations belong to, when it has no summary yet (a session
     cut off mid-request, or still running): what was asked, so the index below has its
     thread. One small query, only then."""
@@ -244,7 +319,9 @@ def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: 
     if any((s.get("session_id"), s.get("prompt_number")) == key for s in summaries):
         return []
     prompt = store.prompt(*key) if None not in key else None
-    request = _one_line((prompt or {}).get("prompt"), 400)
+    # Like the latest request's line: a long request (an audit's instructions) sets the
+    # thread, and a larger budget keeps more of it.
+    request = _one_line((prompt or {}).get("prompt"), max(400, min(1000, budget // 8)))
     if not request:
         return []
     if len(request) < 40 and (key[1] or 0) > 1:  # "continue": the session's first request says what
@@ -263,12 +340,22 @@ def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict
         title = o.get("title") or ""
         files = list(o.get("files_modified") or []) or list(o.get("files_read") or [])
         if files and title in (f"Edited {files[0]}", f"Created {files[0]}", f"Read {files[0]}") \
-                and files[0] in above:
-            continue  # a bare "Edited X" when X is named above says nothing new
+                and files[0] in above and not any(_says_something(f) for f in o.get("facts") or []
+                                                  if isinstance(f, str)):
+            continue  # a bare "Edited X" when X is named above says nothing new (unless its
+            # facts do: what a document read or written holds, shown when there is room)
         if _commit_hash(title) not in above and title not in titles and (len(title) < 24 or title not in above):
             index.append(o)
             titles.add(title)
     return index, [render_observation_line(o, mixed) for o in index]
+
+
+def _echoed(observations: list[dict], above: str, index: list[dict]) -> list[dict]:
+    """The observations left out of the index because the summaries above print their
+    title (newest first); not commits, whose facts the summary already gives."""
+    listed = {id(o) for o in index}
+    return [o for o in observations if id(o) not in listed and len(o.get("title") or "") >= 24
+            and (o.get("title") or "") in above and _commit_hash(o.get("title") or "") not in above]
 
 
 def render(store, project: str, settings, *, since: float | None = None,
@@ -312,7 +399,7 @@ def render(store, project: str, settings, *, since: float | None = None,
             "",
         ]
     lines = list(header)
-    lines += _in_progress(store, summaries, observations, mixed)
+    lines += _in_progress(store, summaries, observations, mixed, budget)
     used = sum(len(line) + 1 for line in lines)
     # The newest request with substance is shown in full: a quick question answered
     # without touching anything must not push the real work down to a one-line entry.
@@ -384,8 +471,23 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(rendered[n]) + 1 <= room:
             keep.add(n)
             room -= len(rendered[n]) + 1
-    add_section("## Recent observations", [[line] for n, line in enumerate(rendered) if n in keep],
-                budget - used)
+    said = above + "\n" + "\n".join(rendered)
+    details = _details(index, keep, said, room)
+    room -= sum(len(line) + 1 for part in details.values() for line in part)
+    entries = [(index[n], "\n".join([line] + details.get(n, []))) for n, line in enumerate(rendered) if n in keep]
+    # An observation whose title the summaries print (a subagent's report, a failure
+    # learned) has no index line, so its other facts had no place: with room still left,
+    # they come under a short line with its id.
+    echoed = _echoed(observations, above, index)
+    more = _details(echoed, set(range(len(echoed))), said + "\n" + "\n".join(
+        line for part in details.values() for line in part), room - 40 * len(echoed))
+    for n, part in more.items():
+        head = f"- #{echoed[n]['id']} (named above), more:"
+        if len(head) + 1 + sum(len(line) + 1 for line in part) <= room:
+            entries.append((echoed[n], "\n".join([head] + part)))
+            room -= len(head) + 1 + sum(len(line) + 1 for line in part)
+    entries.sort(key=lambda e: (-(e[0].get("created_at") or 0), -(e[0].get("id") or 0)))
+    add_section("## Recent observations", [[text] for _, text in entries], budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head
         text = text[: budget - 20].rstrip() + "\n…(trimmed)\n"

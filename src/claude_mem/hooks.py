@@ -155,15 +155,19 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     (opening SQLite is a fair share of the hook's own time). The context comes from the
     worker's rendering ahead when that is current (``startcache``), else it is rendered
     here, and the worker is asked to keep it rendered."""
-    from claude_mem import jsonlite
+    from claude_mem import startcache
 
     try:
-        try:
-            payload = jsonlite.loads(raw)
-        except ValueError:  # nested too deeply for the fast path? cut it, don't lose it
-            from claude_mem import boundedjson
+        payload = startcache.flat_object(raw)  # the usual payload, without a JSON module
+        if payload is None:
+            from claude_mem import jsonlite
 
-            payload = boundedjson.loads(raw)
+            try:
+                payload = jsonlite.loads(raw)
+            except ValueError:  # nested too deeply for the fast path? cut it, don't lose it
+                from claude_mem import boundedjson
+
+                payload = boundedjson.loads(raw)
     except ValueError as exc:
         log.warning(f"SessionStart: stdin is not JSON ({exc})")
         return ""
@@ -173,8 +177,6 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     want = None  # (project, key) of a context rendered here: the worker keeps it rendered
     try:
         if os.path.exists(config.db_path()):  # nothing to read yet: context is not imported
-            from claude_mem import startcache
-
             store = startcache.open_start_store()
     except Exception as exc:  # the event is still queued below, on a connection of its own
         log.error(f"SessionStart: cannot open the memory: {exc!r}")

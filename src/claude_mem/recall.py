@@ -104,15 +104,24 @@ def _stem(word: str) -> str:
     return word
 
 
-def held_terms(text: str, terms: list[str]) -> set:
-    """The quoted ``terms`` that ``text`` holds (a phrase: all its words), each word found
-    by its stem at the start of a word of the text ("ten" is not in "written")."""
-    low = str(text).lower()
-    held = set()
+def term_stems(terms: list[str]) -> list[tuple[str, list[str]]]:
+    """Each quoted term with the stems of its words (a phrase has several)."""
+    out = []
     for term in terms:
         bare = term.rstrip("*").strip('"').lower()
-        parts = "".join(c if c.isalnum() else " " for c in bare).split()
-        if parts and all(_find_word(low, _stem(part)) >= 0 for part in parts):
+        out.append((term, [_stem(part) for part in
+                           "".join(c if c.isalnum() else " " for c in bare).split()]))
+    return out
+
+
+def held_terms(text: str, terms) -> set:
+    """The quoted ``terms`` that ``text`` holds (a phrase: all its words), each word found
+    by its stem at the start of a word of the text ("ten" is not in "written"). ``terms``:
+    quoted terms, or ``term_stems`` of them (once per prompt, not once per memory)."""
+    low = str(text).lower()
+    held = set()
+    for term, stems in (term_stems(terms) if terms and isinstance(terms[0], str) else terms):
+        if stems and all(_find_word(low, stem) >= 0 for stem in stems):
             held.add(term)
     return held
 
@@ -149,6 +158,7 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         return []
     floor = FLOOR_ASKED if asks_about_the_past(prompt) else FLOOR
     need = 2 if len(terms) > 2 else 1
+    stems = None  # the terms' stems, made once the first candidate comes
     found = []
     for name in RECALL_KINDS:
         listed = next((kind for kind, whole in LISTED.items() if whole == name), None)
@@ -169,7 +179,8 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         for hit in hits:
             if listed and (listed, hit["id"]) in exclude:
                 hit["listed"] = True  # the start context listed it: its other lines only
-            matched = held_terms(hit.get("text", ""), terms)
+            stems = stems or term_stems(terms)
+            matched = held_terms(hit.get("text", ""), stems)
             coverage = sum(weight[t] for t in matched) / total if total else 0.0
             if len(matched) >= need and coverage >= floor and _words_meet(hit, matched, need):
                 hit["coverage"] = round(coverage, 3)
@@ -213,6 +224,7 @@ ASKS = {
     "name": (frozenset("""which name named called file function method class module
              command commit branch image package tool id""".split()),
              ((0.2, ("`", "_", "/", "commit", "branch", "created", "named", "called")),)),
+    "commit": (frozenset("sha hash revision".split()), ()),  # and COMMIT_ASKED
     "decision": (frozenset("""decide decided decision settle settled choose chose chosen pick
                  picked agree agreed prefer""".split()),
                  ((0.4, ("decided", "chose", "settled", "agreed", "going with", "instead",
@@ -231,16 +243,21 @@ FIELD_BONUS = {
     "decision": {"notes": 0.2},
     "open": {"next_steps": 0.3, "notes": 0.1},
 }
-INFO_BONUS = 0.05    # a segment with a figure or a name in it says more than prose
+INFO_BONUS = 0.2     # a segment with a figure or a name in it says more than prose
+COMMIT_BONUS = 0.5   # a commit id in a segment, for a prompt asking which commit
+# A prompt asks for a commit id with these (not every prompt naming a commit does).
+COMMIT_ASKED = ("which commit", "what commit", "commit id", "commit hash", "commit was it")
 SEGMENT_CHARS = 220  # a longer segment is shown as a window around what it holds
 SEGMENTS_PER_MEMORY = 3
 MAX_MEMORIES = 6
 HEAD_CHARS = 110
 OPENING_CHARS = 12
 REPEAT_FACTOR = 0.5
-# A memory the start context listed comes back only for a line at least this good (one
-# with the prompt's words or the marks of what it asks, not a bare "Exit code 0").
-LISTED_MIN = 0.3
+# A memory the start context listed comes back only for a line at least this good: one
+# with the prompt's words or the marks of what it asks, more than a bare figure
+# ("Created CHANGELOG.md (10 lines)", "Exit code 0"). 0.3 to 0.5 above INFO_BONUS were the
+# same on the tune set.
+LISTED_MIN = INFO_BONUS + 0.3
 HEAD_WORD_FACTOR = 0.3
 # A memory's fields in the order they are shown; the first (title, request) is its head.
 FIELDS = {"observation": ("subtitle", "narrative", "facts", "files_modified", "files_read"),
@@ -251,7 +268,12 @@ FIELDS = {"observation": ("subtitle", "narrative", "facts", "files_modified", "f
 def asked_for(prompt: str) -> list[str]:
     """What the prompt asks for (keys of ``ASKS``), from its words."""
     words = {w.strip("?!.,;:()[]{}<>'\"`").lower() for w in prompt.split()}
-    return [name for name, (asking, _) in ASKS.items() if words & asking]
+    asks = [name for name, (asking, _) in ASKS.items() if words & asking]
+    if "commit" not in asks:
+        text = " ".join(prompt.lower().split())
+        if any(phrase in text for phrase in COMMIT_ASKED):
+            asks.append("commit")
+    return asks
 
 
 def _split(line: str) -> list[str]:
@@ -298,6 +320,10 @@ def _find_word(low: str, stem: str) -> int:
 _DIGITS = frozenset("0123456789")
 
 
+_HEX = frozenset("0123456789abcdef")
+_HEX_LETTERS = frozenset("abcdef")
+
+
 def _has_digit(low: str) -> bool:
     return not _DIGITS.isdisjoint(low)
 
@@ -330,6 +356,16 @@ def _segment_score(low: str, field: str, weights: dict, marks: list) -> tuple[fl
     if digit or "`" in low:
         score += INFO_BONUS
     return score, max(where, 0)
+
+
+def _commit_id_at(low: str) -> int:
+    """Where a commit id (7 to 40 hex digits, letters and digits both) starts in ``low``,
+    or -1: what a prompt asking "which commit" wants to see."""
+    for token in low.translate(_WORD_CHARS).split():
+        if 7 <= len(token) <= 40 and not _DIGITS.isdisjoint(token) \
+                and not _HEX_LETTERS.isdisjoint(token) and _HEX.issuperset(token):
+            return low.find(token)
+    return -1
 
 
 def _marks_of(asks: list[str], text: str) -> list:
@@ -377,9 +413,14 @@ def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple]:
     weights = {stem: w * (HEAD_WORD_FACTOR if stem in shown else 1.0)
                for stem, w in (hit.get("weights") or {}).items() if stem in text}
     marks = _marks_of(asks, text)
+    commit = "commit" in asks and _has_digit(text)
     scored = []
     for n, (field, segment) in enumerate(_segments(hit)):
-        score, where = _segment_score(segment.lower(), field, weights, marks)
+        low = segment.lower()
+        score, where = _segment_score(low, field, weights, marks)
+        if commit and _has_digit(low) and _commit_id_at(low) >= 0:
+            score += COMMIT_BONUS
+            where = where if where >= 0 else _commit_id_at(low)
         if score > 0:
             scored.append((-score, n, segment, where))
     scored.sort()

@@ -29,6 +29,7 @@ tool output; they share the cause-ranking helpers and are tested together.
 """
 from __future__ import annotations
 
+import json
 import re
 
 # -- outcomes ---------------------------------------------------------------------------
@@ -505,6 +506,45 @@ def manifest(content: str, path: str) -> str:
     return ", ".join([" ".join(found[:2])] + found[2:])[:160]
 
 
+def manifest_facts(content: str, path: str, limit: int = 12) -> list[str]:
+    """What a package manifest says about working on the project: its scripts (the commands
+    people run) and its dependencies with their versions. package.json and pyproject.toml
+    (the two read most); [] for anything else or a manifest that does not parse."""
+    name = path.rsplit("/", 1)[-1].lower()
+    facts: list[str] = []
+
+    def pairs(label: str, mapping, sep: str) -> None:
+        if isinstance(mapping, dict) and mapping:
+            items = [f"{k}{sep}{v}" if isinstance(v, str) else str(k) for k, v in list(mapping.items())[:limit]]
+            facts.append(f"{label}: " + "; ".join(items)[:300])
+        elif isinstance(mapping, list) and mapping:
+            facts.append(f"{label}: " + "; ".join(str(v) for v in mapping[:limit])[:300])
+
+    if name == "package.json":
+        try:
+            data = json.loads(content)
+        except ValueError:
+            return []
+        if isinstance(data, dict):
+            pairs("Scripts", data.get("scripts"), ": ")
+            pairs("Dependencies", data.get("dependencies"), " ")
+            pairs("Dev dependencies", data.get("devDependencies"), " ")
+    elif name == "pyproject.toml":
+        import tomllib
+
+        try:
+            data = tomllib.loads(content)
+        except (tomllib.TOMLDecodeError, ValueError):
+            return []
+        project = data.get("project") if isinstance(data.get("project"), dict) else {}
+        pairs("Scripts", project.get("scripts"), " = ")
+        pairs("Dependencies", project.get("dependencies"), "")
+        extras = project.get("optional-dependencies")
+        if isinstance(extras, dict) and extras:
+            facts.append("Extras: " + ", ".join(list(extras)[:limit]))
+    return facts
+
+
 def listing(lines) -> str:
     """What an ``ls`` printed, in a line: ``"empty (total 0)"``, ``"5 entries: a, b, c…"``.
     Long listings (``-l``) are read by their last column; ``.`` and ``..`` do not count."""
@@ -526,22 +566,48 @@ def listing(lines) -> str:
     return f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'}: {shown}"
 
 
+# A download's progress meter (curl's header and its rows of sizes, speeds and
+# ``--:--:--`` times): what a command printed while it ran, never what came of it.
+_PROGRESS = re.compile(r"^\s*(% Total\s+% Received|Dload\s+Upload)|--:--:--|\b\d+:\d\d:\d\d\s+--:--:--")
+
+
+def without_progress(lines) -> list[str]:
+    """``lines`` without a progress meter's lines, so a failure's cause is its real last
+    words ("no matches found: …"), not the meter's header."""
+    return [line for line in lines if not _PROGRESS.search(line)]
+
+
+# The marker ``text.truncate`` leaves where a long stored string was cut.
+TRUNCATION_MARK = re.compile(r"^\[\.\.\. \d+ chars truncated \.\.\.\]$")
+
 _FILLER = re.compile(r"^(perfect|great|excellent|done|ok(?:ay)?|now|let me|i(?:'ll| will| have| can| now)\b|"
                      r"here(?:'s| is)|based on|sure|alright|summary)\b", re.I)
 
 
 def report_lines(text: str, limit: int = 5) -> list[str]:
     """The lines of a subagent's (or any long prose) report that carry facts: names in
-    backticks, versions and figures, ``key: value`` items; never the opening pleasantries."""
-    scored = []
+    backticks, versions and figures, ``key: value`` items; never the opening pleasantries.
+
+    Lines inside code fences count only when the prose outside them has none: a report
+    that quotes a JSON record or a file keeps its own findings, not the record's fields
+    (a timestamp's digits read like a version)."""
+    scored, fenced = [], []
+    inside = False
     for n, raw in enumerate(str(text or "").splitlines()):
+        if raw.strip().startswith(("```", "~~~")):
+            inside = not inside
+            continue
+        if TRUNCATION_MARK.match(raw.strip()):
+            inside = False  # the cut may have taken the fence's end: what follows is unknown
+            continue
         line = raw.strip().lstrip("-*•>#0123456789. ").strip()
-        if len(line) < 12 or _FILLER.match(line) or line.startswith(("```", "|")):
+        if len(line) < 12 or _FILLER.match(line) or line.startswith("|"):
             continue
         score = (2 * len(re.findall(r"`[^`]+`", line)) + 2 * len(re.findall(r"\b\d+(?:\.\d+)+\b", line))
                  + len(re.findall(r"\*\*[^*]+\*\*", line)) + (1 if re.search(r"\w:\s+\S", line) else 0)
                  + len(re.findall(r"\b[\w-]+\.(?:[a-z]{1,4})\b", line)))
         if score:
-            scored.append((score, n, line))
+            (fenced if inside else scored).append((score, n, line))
+    scored = scored or fenced
     best = sorted(sorted(scored, key=lambda s: -s[0])[:limit], key=lambda s: s[1])
     return [line[:200] for _, _, line in best]

@@ -149,6 +149,13 @@ class HeuristicCompressor:
         identity = extract.manifest(content, path)
         if identity:
             facts.append(f"Package: {identity}")
+        facts += extract.manifest_facts(content, path)
+        if DOC_FILE.search(path) and not result:
+            # A document read (a README, a design note, docs) says how the project works:
+            # its headings and fact-bearing lines (commands, names, versions, figures).
+            facts += [one_line(line.strip(), 160) for line in _lines(content)
+                      if line.lstrip().startswith("#")][:6]
+            facts += [f"Content: {line}" for line in extract.report_lines(content, limit=6)]
         subtitle = _first_comment(content)
         what = identity or subtitle
         return dict(type="discovery", title=f"Read {path}" + (f" — {one_line(what, 90)}" if what else ""),
@@ -274,7 +281,7 @@ class HeuristicCompressor:
         if is_doc:
             # A document the model wrote (a CLAUDE.md, a report, a plan) is its own summary
             # of what it found: its fact-bearing lines (commands, names, versions, figures).
-            facts += [f"Content: {line}" for line in extract.report_lines(content, limit=6)]
+            facts += [f"Content: {line}" for line in extract.report_lines(content, limit=10)]
         if len(facts) == 1:
             facts += [one_line(line.strip(), 160) for line in lines[:3]]
         patch = response.get("structuredPatch") if isinstance(response, dict) else None
@@ -311,7 +318,7 @@ class HeuristicCompressor:
         response = response if isinstance(response, dict) else {"stdout": str(response or "")}
         out = str(response.get("stdout") or "")
         err = str(response.get("stderr") or "")
-        lines = _lines(out) + _lines(err)
+        lines = extract.without_progress(_lines(out) + _lines(err))
         return self._command_obs(ctx, command, lines, out, data.get("description") or "",
                                  interrupted=bool(response.get("interrupted")),
                                  background=str(response.get("backgroundTaskId") or ""))
@@ -379,6 +386,13 @@ class HeuristicCompressor:
         if problems and (CHECK_COMMAND.search(core) or "grep" in command):
             facts += [f"Problem: {p}" for p in problems]
             concepts.append("diagnostic")
+            # A check that passed with findings (suggestions, warnings) or a grep for
+            # them: the index shows the title only, so it names the first finding.
+            first = one_line(problems[0].lstrip("┃│|>*•↘↗→ "), 110)
+            if status.startswith("passed: "):
+                status += f" — {first}"
+            elif status.startswith("succeeded"):
+                status = f"succeeded: {first}"
         facts += ["Exit code 0"] if not interrupted else []
         facts += [one_line(line, 200) for line in lines[-3:]]
         modified = _redirect_targets(command, ctx, self)
@@ -411,7 +425,7 @@ class HeuristicCompressor:
     def _failure(self, ctx, event):
         data = event.tool_input or {}
         error = str(event.error or "")
-        lines = _lines(error)
+        lines = extract.without_progress(_lines(error))
         code = None
         if lines and EXIT_CODE.match(lines[0]):
             code = EXIT_CODE.match(lines[0]).group(1)
@@ -490,16 +504,20 @@ class HeuristicCompressor:
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")
-        return dict(type="discovery", title=f"Fetched {one_line(url, 120)}",
+        found = _findings(_web_text(response))
+        title = f"Fetched {one_line(url, 120)}" + (f" → {one_line(found[0], 100)}" if found else "")
+        return dict(type="discovery", title=title,
                     subtitle=one_line(data.get("prompt", ""), 120),
-                    facts=tuple(one_line(line, 200) for line in _lines(_response_text(response))[:5]),
-                    concepts=("web",))
+                    facts=tuple(one_line(line, 200) for line in found), concepts=("web",))
 
     def _websearch(self, ctx, data, response, _):
+        # What the search answered is what was learned; the title says it, as for a
+        # subagent, since a bare "Searched the web for X" is all the index would show.
         query = data.get("query", "")
-        return dict(type="discovery", title=f"Searched the web for {code_span(query, 80)}",
-                    facts=tuple(one_line(line, 200) for line in _lines(_response_text(response))[:5]),
-                    concepts=("web",))
+        found = _findings(_web_text(response))
+        title = f"Searched the web for {code_span(query, 80)}" + (f" → {one_line(found[0], 100)}" if found else "")
+        return dict(type="discovery", title=title,
+                    facts=tuple(one_line(line, 200) for line in found), concepts=("web",))
 
     def _exitplanmode(self, ctx, data, response, _):
         plan = _lines(data.get("plan", "") or (response.get("plan") if isinstance(response, dict) else "") or "")
@@ -526,9 +544,17 @@ class HeuristicCompressor:
         text = _response_text(response)
         if text:
             facts.append("Result: " + one_line(text, 300))
+        # An MCP tool's long prose (notes it was given, a page or record it returned) is
+        # cut at 300 characters above: its fact-bearing lines are kept too, the first in
+        # the title, since the index shows no more of a tool nobody wrote a rule for.
+        prose = [v for v in (data.values() if isinstance(data, dict) else ()) if isinstance(v, str)
+                 and len(v) >= 200] + ([text] if len(text) >= 200 else [])
+        found = [line for value in prose for line in extract.report_lines(value, limit=5)]
+        facts += [one_line(line, 200) for line in found]
         target = data.get("file_path") or data.get("path") or ""
-        return dict(type="discovery", title=f"Used {tool}" + (f" on {self.rel(target, ctx)}" if target else ""),
-                    facts=tuple(facts), concepts=("tool",))
+        title = f"Used {tool}" + (f" on {self.rel(target, ctx)}" if target else "")
+        return dict(type="discovery", title=title + (f" → {one_line(found[0], 100)}" if found else ""),
+                    facts=tuple(dedupe(facts)), concepts=("tool",))
 
     # -- summaries -------------------------------------------------------------------
 
@@ -593,6 +619,25 @@ def _first_comment(content: str) -> str:
         elif stripped:
             return ""
     return ""
+
+
+def _web_text(response) -> str:
+    """The text a web tool answered with: WebFetch's ``result``; WebSearch's answer (the
+    strings among its ``results``, whose other items are only links), else the link titles."""
+    if isinstance(response, dict) and isinstance(response.get("results"), list):
+        results = response["results"]
+        answer = [r for r in results if isinstance(r, str) and r.strip()]
+        if answer:
+            return "\n".join(answer)
+        titles = [link.get("title", "") for r in results if isinstance(r, dict)
+                  for link in (r.get("content") or []) if isinstance(link, dict)]
+        return "\n".join(t for t in titles if t)
+    return _response_text(response)
+
+
+def _findings(text: str, limit: int = 6) -> list[str]:
+    """A web answer's or a tool's prose: its fact-bearing lines, else its first lines."""
+    return extract.report_lines(text, limit=limit) or [one_line(line, 200) for line in _lines(text)[:3]]
 
 
 def _response_text(response) -> str:

@@ -39,7 +39,9 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
         learned.append(_failure_line(failure) + f" → fixed: {code_span(first_fact(fix, 'Command') or fix['title'], 70)}")
     # A look that failed (``cat`` of a missing file) found something out; a failed
     # action (tests, build, push) nothing later fixed is still open.
-    looks = [o for o in unresolved if READ_ONLY.match(core_command(first_fact(o, "Command")))]
+    # (A look is also a fetch, a search or a read that failed: no command, nothing changed.)
+    looks = [o for o in unresolved if READ_ONLY.match(core_command(first_fact(o, "Command")))
+             or (o.get("tool_name") or first_fact(o, "Tool")) in LOOK_TOOLS]
     unresolved = [o for o in unresolved if o not in looks]
     learned += [_failure_line(o) for o in looks]
     learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
@@ -70,12 +72,13 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
                      if "command" in o.get("concepts", []) and o.get("type") == "discovery"
                      and not is_failure(o) and "test" not in o.get("concepts", [])][-3:]
 
-    next_steps = []
+    # What still fails first: a todo list's open items are often the same thing in
+    # plan form, and the summary keeps only the first few steps.
+    next_steps = [f"Still failing: {_failure_line(o)}" for o in unresolved]
     for obs in observations:
         if "todo" in obs.get("concepts", []):
-            next_steps = [f.split("] ", 1)[1] for f in obs.get("facts", [])
-                          if f.startswith(("[pending]", "[in_progress]"))]
-    next_steps += [f"Still failing: {_failure_line(o)}" for o in unresolved]
+            next_steps = next_steps[:len(unresolved)] + [
+                f.split("] ", 1)[1] for f in obs.get("facts", []) if f.startswith(("[pending]", "[in_progress]"))]
     next_steps += [s for s in sentences if NEXT_WORDS.search(s) and s not in learned
                    and not any(_similar(s, step) for step in next_steps)][:2]
 
@@ -94,6 +97,10 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
         files_edited=files_edited[:30],
     )
 
+
+# Tools that only look: one that failed found something out (a page refused, a file
+# missing), like a failed ``cat``; it is not work left open.
+LOOK_TOOLS = frozenset({"WebFetch", "WebSearch", "Read", "Grep", "Glob", "LS", "NotebookRead"})
 
 CAUSE_WORDS = re.compile(
     r"\b(cause|because|root|turns? out|due to|the (bug|problem|issue)|was (computing|using|missing)|"

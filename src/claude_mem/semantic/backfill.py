@@ -86,9 +86,13 @@ class EmbedThread(threading.Thread):
                 "rows_per_second": round(rate, 1), "last_error": self.last_error}
 
     def run(self) -> None:
+        from claude_mem import cpu_priority
         from claude_mem.semantic.base import embedder
         from claude_mem.store import open_store
 
+        # Below the drain, which holds the write lock hooks wait for (cpu_priority.py);
+        # before the model loads, so the engine's threads inherit it.
+        cpu_priority.background_thread()
         store = None
         try:
             model = embedder(self.model_name)
