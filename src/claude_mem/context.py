@@ -17,6 +17,9 @@ hook prints and ``claude-mem context`` shows): nothing for a source not in
 holds our context (Claude Code replays it), only what is new since the session's last
 activity from other sessions; on ``compact``, the other sessions' memory only (the
 compaction summary keeps this session's own work).
+Rendered ahead by the worker (``context_refresh``, ``startcache``): ``render`` may depend
+only on the store's rows, ``context_*`` settings, the time zone and this code; clock-
+dependent text only through ``text.ago`` (it tells the worker until when a rendering holds).
 Standard library only: this runs inside the SessionStart hook.
 """
 import os
@@ -211,7 +214,21 @@ def _says_something(fact: str) -> bool:
     """Not a fact's bookkeeping ("Read x.py (10 lines)") nor a progress row ("....... [100%]")."""
     if fact.startswith(_MECHANICAL_FACTS) or (fact.endswith(" lines)") and fact.startswith(("Read ", "Created ", "Rewrote "))):
         return False
+    if len(fact) > 10 and fact[0] in "-dlcbps" and all(c in "-rwxsStT@+." for c in fact[1:10]):
+        return False  # a row of ``ls -l``: the listing's line says what it listed
     return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
+
+
+def _words(text: str) -> set[str]:
+    word, out = [], set()
+    for c in text.lower() + " ":
+        if c.isalnum() or c == "_":
+            word.append(c)
+        elif word:
+            if not "".join(word).isdigit():
+                out.add("".join(word))
+            word = []
+    return out
 
 
 def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, list[str]]:
@@ -226,8 +243,11 @@ def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, li
         return out
     said = said.lower()
     order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
-    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str)
-                 and f.strip() and _says_something(f.strip())] for n in order}
+    # A fact whose words its title already has ("0 files match `x`" under "No files match
+    # `x`") restates it.
+    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
+                 and _says_something(f.strip()) and not _words(f) <= _words(index[n].get("title") or "")]
+             for n in order}
     for per_round in (2, 3, 5):
         for n in order:
             while len(out.get(n, [])) < per_round and facts[n]:
@@ -235,6 +255,8 @@ def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, li
                 plain = _plain(fact).lower().rstrip("…")
                 head, sep, rest = plain.partition(": ")
                 value = rest if sep and len(head) <= 12 else plain  # "Output: …" says its value
+                if value.startswith("[") and "] " in value[:16]:  # a todo item, in any state
+                    value = value.split("] ", 1)[1]
                 if len(value) < 8 or value in said:
                     continue
                 line = f"  - {fact}"
@@ -326,6 +348,14 @@ def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict
             index.append(o)
             titles.add(title)
     return index, [render_observation_line(o, mixed) for o in index]
+
+
+def _echoed(observations: list[dict], above: str, index: list[dict]) -> list[dict]:
+    """The observations left out of the index because the summaries above print their
+    title (newest first); not commits, whose facts the summary already gives."""
+    listed = {id(o) for o in index}
+    return [o for o in observations if id(o) not in listed and len(o.get("title") or "") >= 24
+            and (o.get("title") or "") in above and _commit_hash(o.get("title") or "") not in above]
 
 
 def render(store, project: str, settings, *, since: float | None = None,
@@ -441,10 +471,23 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(rendered[n]) + 1 <= room:
             keep.add(n)
             room -= len(rendered[n]) + 1
-    details = _details(index, keep, above + "\n" + "\n".join(rendered), room)
-    add_section("## Recent observations",
-                [["\n".join([line] + details.get(n, []))] for n, line in enumerate(rendered) if n in keep],
-                budget - used)
+    said = above + "\n" + "\n".join(rendered)
+    details = _details(index, keep, said, room)
+    room -= sum(len(line) + 1 for part in details.values() for line in part)
+    entries = [(index[n], "\n".join([line] + details.get(n, []))) for n, line in enumerate(rendered) if n in keep]
+    # An observation whose title the summaries print (a subagent's report, a failure
+    # learned) has no index line, so its other facts had no place: with room still left,
+    # they come under a short line with its id.
+    echoed = _echoed(observations, above, index)
+    more = _details(echoed, set(range(len(echoed))), said + "\n" + "\n".join(
+        line for part in details.values() for line in part), room - 40 * len(echoed))
+    for n, part in more.items():
+        head = f"- #{echoed[n]['id']} (named above), more:"
+        if len(head) + 1 + sum(len(line) + 1 for line in part) <= room:
+            entries.append((echoed[n], "\n".join([head] + part)))
+            room -= len(head) + 1 + sum(len(line) + 1 for line in part)
+    entries.sort(key=lambda e: (-(e[0].get("created_at") or 0), -(e[0].get("id") or 0)))
+    add_section("## Recent observations", [[text] for _, text in entries], budget - used)
     text = "\n".join(lines).rstrip() + "\n"
     if len(text) > budget:  # a very long latest summary: keep its head
         text = text[: budget - 20].rstrip() + "\n…(trimmed)\n"

@@ -253,9 +253,11 @@ MAX_MEMORIES = 6
 HEAD_CHARS = 110
 OPENING_CHARS = 12
 REPEAT_FACTOR = 0.5
-# A memory the start context listed comes back only for a line at least this good (one
-# with the prompt's words or the marks of what it asks, not a bare "Exit code 0").
-LISTED_MIN = 0.3
+# A memory the start context listed comes back only for a line at least this good: one
+# with the prompt's words or the marks of what it asks, more than a bare figure
+# ("Created CHANGELOG.md (10 lines)", "Exit code 0"). 0.3 to 0.5 above INFO_BONUS were the
+# same on the tune set.
+LISTED_MIN = INFO_BONUS + 0.3
 HEAD_WORD_FACTOR = 0.3
 # A memory's fields in the order they are shown; the first (title, request) is its head.
 FIELDS = {"observation": ("subtitle", "narrative", "facts", "files_modified", "files_read"),
