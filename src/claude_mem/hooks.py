@@ -107,6 +107,9 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
         # "A hook is about to write": a running worker leaves the write lock free until
         # this hook's wake-up says it is done (``presence``); ~0.02 ms.
         wakeup.announce()
+        from claude_mem.store import db as store_db
+
+        began = time.perf_counter() if store_db._LOCK_TRACE is not None else None  # benches
         try:
             try:
                 _commit(store, event, payload, received_at, shown, want)
@@ -114,6 +117,8 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
                 payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
                 _commit(store, event, payload, received_at, shown, want)
             stored = in_database = True
+            if began is not None:
+                store_db.trace_wait(began, event)
         finally:
             if opened is not None:
                 opened.close()

@@ -15,7 +15,8 @@ Contract:
   when it held the lock 1 ms or more. The two CPU figures (this thread's, from Linux's
   ``/proc/thread-self/schedstat``; elsewhere CPU time only and 0) tell a hold that did
   work from one whose process was runnable but preempted by other programs, or blocked
-  on the disk (what is left of the hold). ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
+  on the disk (what is left of the hold); and for each hook's commit of its event, how
+  long it took with the wait for the lock (``trace_wait``). ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
   ``write()`` hands out the untimed unit.
 """
 
@@ -274,6 +275,20 @@ def trace_hold(started: float, what: str, sched: tuple[float, float] | None = No
         finally:
             os.close(fd)
     except OSError:
+        pass
+
+
+def trace_wait(started: float, what: str) -> None:
+    """Lock tracing (benches): how long a hook took to commit its event, the wait for the
+    write lock included: ``<pid> <unix time> <ms> 0 0 wait:<what>``, every time."""
+    line = f"{os.getpid()} {time.time():.3f} {(time.perf_counter() - started) * 1000:.2f} 0 0 wait:{what}\n"
+    try:
+        fd = os.open(_LOCK_TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    except (OSError, TypeError):
         pass
 
 
