@@ -204,7 +204,10 @@ def _index_value(obs: dict) -> int:
 
 
 # Facts that only repeat how a tool was called; the index line already names the call.
-_MECHANICAL_FACTS = ("Command:", "Exit code", "Tool:", "Input:", "Commit:", "Purpose:")
+_MECHANICAL_FACTS = ("Exit code", "Tool:", "Commit:")
+# How a tool was called: after what it found, and only when its words are not the title's
+# (a long command the title cuts, a tool with no rule of its own).
+_CALL_FACTS = ("Command:", "Input:", "Purpose:")
 
 
 def _says_something(fact: str) -> bool:
@@ -214,6 +217,17 @@ def _says_something(fact: str) -> bool:
     if len(fact) > 10 and fact[0] in "-dlcbps" and all(c in "-rwxsStT@+." for c in fact[1:10]):
         return False  # a row of ``ls -l``: the listing's line says what it listed
     return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
+
+
+def _restates(fact: str, title: str) -> bool:
+    """True when the fact's words (without its label or a JSON input's keys) are all in the title."""
+    label, sep, value = fact.partition(": ")
+    if not sep or len(label) > 12:
+        value = fact
+    keys = set()
+    for part in value.split('":')[:-1]:  # "key": value pairs of a JSON input
+        keys |= _words(part.rsplit('"', 1)[-1])
+    return _words(value) - keys <= _words(title)
 
 
 def _words(text: str) -> set[str]:
@@ -242,8 +256,9 @@ def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, li
     order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
     # A fact whose words its title already has ("0 files match `x`" under "No files match
     # `x`") restates it.
-    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
-                 and _says_something(f.strip()) and not _words(f) <= _words(index[n].get("title") or "")]
+    facts = {n: sorted((f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
+                        and _says_something(f.strip()) and not _restates(f, index[n].get("title") or "")),
+                       key=lambda f: f.startswith(_CALL_FACTS))
              for n in order}
     for per_round in (2, 3, 5):
         for n in order:
