@@ -260,9 +260,10 @@ def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, li
                         and _says_something(f.strip()) and not _restates(f, index[n].get("title") or "")),
                        key=lambda f: f.startswith(_CALL_FACTS))
              for n in order}
-    for per_round in (2, 3, 5):
+    # Rounds: up to 2 found facts each, then 3, then 5; how tools were called last of all.
+    for per_round, calls in ((2, False), (3, False), (5, False), (8, True)):
         for n in order:
-            while len(out.get(n, [])) < per_round and facts[n]:
+            while len(out.get(n, [])) < per_round and facts[n] and (calls or not facts[n][0].startswith(_CALL_FACTS)):
                 fact = _one_line(facts[n].pop(0), 200)
                 plain = _plain(fact).lower().rstrip("…")
                 head, sep, rest = plain.partition(": ")
