@@ -242,14 +242,18 @@ def _words(text: str) -> set[str]:
     return out
 
 
-def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, list[str]]:
+def _details(index: list[dict], keep: set, said: str, room: int,
+             head_cost: dict | None = None) -> dict[int, list[str]]:
     """Sub-lines for index entries when every chosen line fits and room is left (a short
     session, or a budget larger than the memory): what the most telling observations
     found, a fact or two each (then more, round by round), never one the text above holds.
 
     Without them such a digest stops at its titles whatever the budget, and a title says
-    that the web was searched or a subagent reported, not what came of it."""
+    that the web was searched or a subagent reported, not what came of it.
+    ``head_cost``: characters an entry's own line costs, paid with its first fact (an
+    entry that has no line yet)."""
     out: dict[int, list[str]] = {}
+    head_cost = head_cost or {}
     if room < 200:
         return out
     said = said.lower()
@@ -273,10 +277,11 @@ def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, li
                 if len(value) < 8 or value in said:
                     continue
                 line = f"  - {fact}"
-                if len(line) + 1 > room:
+                cost = len(line) + 1 + (0 if n in out else head_cost.get(n, 0))
+                if cost > room:
                     continue  # a shorter fact further on may still fit
                 out.setdefault(n, []).append(line)
-                room -= len(line) + 1
+                room -= cost
                 said += "\n" + plain
         if room < 60:
             break
@@ -484,21 +489,18 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(rendered[n]) + 1 <= room:
             keep.add(n)
             room -= len(rendered[n]) + 1
-    said = above + "\n" + "\n".join(rendered)
-    details = _details(index, keep, said, room)
-    room -= sum(len(line) + 1 for part in details.values() for line in part)
-    entries = [(index[n], "\n".join([line] + details.get(n, []))) for n, line in enumerate(rendered) if n in keep]
     # An observation whose title the summaries print (a subagent's report, a failure
     # learned) has no index line, so its other facts had no place: with room still left,
-    # they come under a short line with its id.
+    # they come under a short line with its id, in the same rounds as the index's own.
+    kept = sorted(keep)
     echoed = _echoed(observations, above, index)
-    more = _details(echoed, set(range(len(echoed))), said + "\n" + "\n".join(
-        line for part in details.values() for line in part), room - 40 * len(echoed))
-    for n, part in more.items():
-        head = f"- #{echoed[n]['id']} (named above), more:"
-        if len(head) + 1 + sum(len(line) + 1 for line in part) <= room:
-            entries.append((echoed[n], "\n".join([head] + part)))
-            room -= len(head) + 1 + sum(len(line) + 1 for line in part)
+    pool = [index[n] for n in kept] + echoed
+    heads = [f"- #{o['id']} (named above), more:" for o in echoed]
+    details = _details(pool, set(range(len(pool))), above + "\n" + "\n".join(rendered), room,
+                       {len(kept) + j: len(h) + 1 for j, h in enumerate(heads)})
+    entries = [(index[n], "\n".join([rendered[n]] + details.get(i, []))) for i, n in enumerate(kept)]
+    entries += [(o, "\n".join([heads[j]] + details[len(kept) + j])) for j, o in enumerate(echoed)
+                if details.get(len(kept) + j)]
     entries.sort(key=lambda e: (-(e[0].get("created_at") or 0), -(e[0].get("id") or 0)))
     add_section("## Recent observations", [[text] for _, text in entries], budget - used)
     text = "\n".join(lines).rstrip() + "\n"
