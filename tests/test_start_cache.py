@@ -166,7 +166,7 @@ def test_other_context_settings_get_their_own_rendering(remembered):
     budgeted = start("s-small", env=small)
     assert len(context_from(budgeted)) < len(context_from(default)) and len(rows()) == 2
     keys = {r["key"] for r in rows()}
-    [small_key] = [k for k in keys if '"context_tokens":150}' in k]
+    [small_key] = [k for k in keys if k.endswith(";context_tokens=150")]
     assert rendered(key=small_key)["output"] == budgeted
     plant(key=small_key)
     assert context_from(start("s-small-2", env=small)) == MARKER
@@ -291,3 +291,46 @@ def test_a_rendering_with_a_teammates_entry_says_until_when_it_holds():
         output, _, until = render_for_cache(store, "team", settings, now)
     assert "alice, 17 min ago" in output
     assert until == text.ago_changes_at(made, now), "until '17 min ago' turns"
+
+
+def test_the_hook_reads_json_without_a_json_module_exactly_as_json_does():
+    import random
+
+    assert startcache.start_text(hook_json("a\nb \"q\" \u00e9 \x01 \\ \U0001f600")) == \
+        "a\nb \"q\" \u00e9 \x01 \\ \U0001f600", "context.hook_json's shape is what the hook reads"
+    rng = random.Random(7)
+    alphabet = ['a', ' ', '"', '\\', '/', '\n', '\x01', '\u00e9', '\ud83d', '\ude00', 'u', '0', 'd', 'D', 'b']
+    pieces = ['{', '}', '"', ':', ',', ' ', '\t', '\\', '\\u', '\\ud83d', '\\ude00', '\\n', '\\x', 'u0041',
+              '"k"', '"v"', '[', '1', 'null', '\n', '\x02']
+    samples = [json.dumps({"session_id": "s", "cwd": "/w", "source": "startup"}), "{}", " { } ",
+               '{"a": "b",}', '{"a" "b"}', '{"a": 1}', '{"a": {"b": "c"}}', '{"a": "b"} x', '{"a": "\\ud83d\\ude00"}']
+    for _ in range(1200):
+        value = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))):
+                 "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(0, 4))}
+        samples.append(json.dumps(value, ensure_ascii=rng.random() < 0.5))
+        samples.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))))
+    for text in samples:
+        try:
+            expected = json.loads(text)
+        except ValueError:
+            expected = None
+        got = startcache.flat_object(text)
+        if got is not None:
+            assert got == expected and list(got) == list(expected), text
+        elif isinstance(expected, dict):
+            assert not all(isinstance(v, str) for v in expected.values()), text
+        output = hook_json(text)
+        assert startcache.start_text(output) == text
+        at = rng.randrange(len(output))
+        broken = output[:at] + rng.choice(['"', '\\', '}', 'x', '\n', '']) + output[at + rng.randint(0, 1):]
+        try:
+            decoded = json.loads(broken)
+            inner = decoded["hookSpecificOutput"]
+            assert list(decoded) == ["hookSpecificOutput"]
+            assert list(inner) == ["hookEventName", "additionalContext"]
+            assert inner["hookEventName"] == "SessionStart" and isinstance(inner["additionalContext"], str)
+            truth = inner["additionalContext"]
+        except (ValueError, KeyError, TypeError, AssertionError):
+            truth = None
+        got_text = startcache.start_text(broken)
+        assert got_text is None or got_text == truth, broken

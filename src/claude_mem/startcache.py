@@ -26,14 +26,13 @@ Contract:
   its ``valid_until`` (a teammate's "2 h ago" in the text) passes.
 - On a miss the hook renders as it always did and asks for the row (``want_context``, in
   its own write unit); the worker renders it when idle.
-Standard library only, on the hook path: this module imports ``jsonlite`` and the light
-store only.
+Standard library only, on the hook path: when the context is current the hook imports no
+JSON module (``flat_object`` reads the payload, ``start_text`` checks the row), and only
+the light store (``open_start_store``).
 """
 
 import os
 import time
-
-from claude_mem import jsonlite
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files whose code shapes the stored text (a change to any of them is a new key).
@@ -74,8 +73,23 @@ def render_settings(settings) -> dict:
             if name.startswith("context_") and name != "context_sources"}
 
 
+def setting_text(value) -> str:
+    """A setting's value as ``config.Setting.parse`` reads it back from text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def settings_part(settings) -> str:
+    return ";".join(f"{name}={setting_text(value)}" for name, value in render_settings(settings).items())
+
+
 def cache_key(settings) -> str:
-    return jsonlite.dumps([LOADED_CODE, time_zone(), render_settings(settings)])
+    """The code, the time zone and the context settings, a line each (no JSON encoder: the
+    hook path does not import one when the context is current)."""
+    return f"{LOADED_CODE}\n{time_zone()}\n{settings_part(settings)}"
 
 
 def plan(payload: dict, settings):
@@ -115,19 +129,104 @@ def lookup(store, project: str, key: str):
     return output, items
 
 
+# ``context.hook_json``'s output around the context's JSON string (a test checks it).
+START_HEAD = '{"hookSpecificOutput":{"hookEventName":"SessionStart","additionalContext":"'
+START_TAIL = '"}}'
+
+
 def start_text(output: str):
     """The context in ``output`` when it is SessionStart JSON as ``context.hook_json``
-    writes it, else None."""
-    try:
-        value = jsonlite.loads(output)
-    except ValueError:
+    writes it (valid JSON of exactly that shape), else None."""
+    if not (output.startswith(START_HEAD) and output.endswith(START_TAIL)):
         return None
-    inner = value.get("hookSpecificOutput") if isinstance(value, dict) else None
-    if not (isinstance(inner, dict) and len(value) == 1 and len(inner) == 2
-            and inner.get("hookEventName") == "SessionStart"):
+    found = json_string(output, len(START_HEAD) - 1)
+    if found is None or found[1] != len(output) - len(START_TAIL) + 1:
         return None
-    body = inner.get("additionalContext")
-    return body if isinstance(body, str) else None
+    return found[0]
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
+            "t": "\t"}
+_HEX = frozenset("0123456789abcdefABCDEF")
+_BLANKS = " \t\n\r"
+
+
+def json_string(text: str, start: int):
+    """``(value, end)`` of the JSON string whose opening quote is at ``start`` (``end``: just
+    past its closing quote), decoded as ``json.loads`` does in strict mode; None when it is
+    not a valid JSON string."""
+    parts = []
+    at = start + 1
+    while True:
+        quote = text.find('"', at)
+        if quote < 0:
+            return None
+        slash = text.find("\\", at, quote)
+        piece = text[at:quote if slash < 0 else slash]
+        if piece and min(piece) < " ":  # a raw control character: not allowed in JSON
+            return None
+        parts.append(piece)
+        if slash < 0:
+            return "".join(parts), quote + 1
+        kind = text[slash + 1:slash + 2]
+        if kind in _ESCAPES:
+            parts.append(_ESCAPES[kind])
+            at = slash + 2
+            continue
+        digits = text[slash + 2:slash + 6]
+        if kind != "u" or len(digits) != 4 or not set(digits) <= _HEX:
+            return None
+        code = int(digits, 16)
+        at = slash + 6
+        if 0xD800 <= code < 0xDC00 and text[at:at + 2] == "\\u":  # a surrogate pair?
+            low = text[at + 2:at + 6]
+            if len(low) == 4 and set(low) <= _HEX and 0xDC00 <= int(low, 16) < 0xE000:
+                code = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+                at += 6
+        parts.append(chr(code))
+
+
+def flat_object(text: str):
+    """``text`` decoded when it is a JSON object whose values are all strings (what Claude
+    Code and Codex send at SessionStart), exactly as ``json.loads`` decodes it; None for
+    anything else (the caller then uses the full decoder). No JSON module: when the context
+    is current, the hook imports none."""
+    at = _skip(text, 0)
+    if text[at:at + 1] != "{":
+        return None
+    at = _skip(text, at + 1)
+    result: dict = {}
+    if text[at:at + 1] == "}":
+        return result if _skip(text, at + 1) == len(text) else None
+    while True:
+        if text[at:at + 1] != '"':
+            return None
+        key = json_string(text, at)
+        if key is None:
+            return None
+        at = _skip(text, key[1])
+        if text[at:at + 1] != ":":
+            return None
+        at = _skip(text, at + 1)
+        if text[at:at + 1] != '"':
+            return None
+        value = json_string(text, at)
+        if value is None:
+            return None
+        result[key[0]] = value[0]
+        at = _skip(text, value[1])
+        mark = text[at:at + 1]
+        if mark == "}":
+            return result if _skip(text, at + 1) == len(text) else None
+        if mark != ",":
+            return None
+        at = _skip(text, at + 1)
+
+
+def _skip(text: str, at: int) -> int:
+    while at < len(text) and text[at] in _BLANKS:
+        at += 1
+    return at
 
 
 def format_shown(items, body: str) -> str:
