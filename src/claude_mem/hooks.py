@@ -27,6 +27,8 @@ Contract (every event):
   marks a hook run for Codex CLI: its payload is queued as ``codex:<Event>`` for the
   worker's Codex adapter, unchanged; SessionStart prints the same context JSON (Codex
   reads the same ``hookSpecificOutput.additionalContext``).
+- Each event is timed when its hook process started (``hook_entry`` passes it to ``main``):
+  a hook run in the background (``hook_entry --background``) may commit after a later one.
 - Standard library only. This module is imported by ``hook_entry.py`` under ``python -I -S``
   for speed, so every import here is paid on each hook call.
 """
@@ -45,6 +47,10 @@ _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
 # How long a hook waits for a locked database before spooling the event instead.
 _HOOK_BUSY_TIMEOUT_MS = 750
+# When this hook's process started (``hook_entry`` stamps it first thing): the event's time.
+# A hook run in the background may commit after a later hook of its session; the worker
+# orders the queue by this time. None (tests calling in): the time of the commit.
+_started_at: float | None = None
 
 
 def read_stdin() -> str:
@@ -85,7 +91,7 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
     """
     from claude_mem.store.driver import sqlite3
 
-    received_at = time.time()
+    received_at = _started_at or time.time()
     stored = in_database = False
     try:
         if store is None:
@@ -312,8 +318,12 @@ def split_argv(argv: list[str]) -> tuple[str, str]:
     return agent, (argv[0] if argv else "")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started_at: float | None = None) -> int:
+    """Run the hook named in ``argv``; ``started_at``: when its process started (the
+    event's time)."""
+    global _started_at
     argv = sys.argv[1:] if argv is None else argv
+    _started_at = started_at
     try:
         os.umask(0o077)
         agent, name = split_argv(argv)

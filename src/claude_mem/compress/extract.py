@@ -323,6 +323,8 @@ def changed_line(old: str, new: str) -> tuple[str, str]:
 
     a = [l.strip() for l in str(old or "").splitlines() if l.strip()]
     b = [l.strip() for l in str(new or "").splitlines() if l.strip()]
+    if len(a) == 1 and len(b) == 1:  # the usual one-line edit: what the matching below finds
+        return ("", "") if a[0] == b[0] else _from_difference(a[0], b[0])
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "replace":
             # The most alike pair in the block (a comment added above the changed line must
@@ -362,6 +364,8 @@ def mask_quoted(command: str) -> str:
     Positions found in the mask (``&&``, ``|``, ``>``) are positions in the command.
     """
     text = str(command or "")
+    if "'" not in text and '"' not in text and "<<" not in text:
+        return text  # nothing quoted, no heredoc: nothing to mask
     chars = list(text)
     for match in _HEREDOC.finditer(text):
         for i in range(match.start(), match.end()):
