@@ -21,6 +21,8 @@ Contract:
   on a guess of how many items fit: one unexpectedly costly item (a long observation's
   search-index terms) or a moment the process was preempted then ends the step early
   instead of making it long.
+- ``CommitCost()``: a ``StepClock`` for one kind of step that leaves room for its commit
+  (``clock()``), fed with how long each commit took (``took(seconds)``).
 - ``pause(held_seconds)`` sleeps the gap after a step that held the lock that long.
 - ``StepTurn(db_path)``: whose turn it is to take a step, across processes. Two
   housekeepers each leaving gaps (the worker giving space back after a ``forget`` while
@@ -94,6 +96,25 @@ class StepClock:
 
     def over(self) -> bool:
         return time.perf_counter() >= self.ends
+
+
+class CommitCost:
+    """How long one kind of step's COMMIT took (the slower of the last and a smoothed
+    value): ``clock()`` is a ``StepClock`` that ends the step's statements that much
+    before ``STEP_MS``, so statements and commit together aim at the step's time (a
+    forget step's commit writes the search index's deletions: up to half its time)."""
+
+    __slots__ = ("ms",)
+
+    def __init__(self):
+        self.ms = 0.0
+
+    def clock(self) -> StepClock:
+        return StepClock(max(STEP_MS / 4, STEP_MS - self.ms))
+
+    def took(self, seconds: float) -> None:
+        ms = seconds * 1000
+        self.ms = max(ms, 0.5 * self.ms + 0.5 * ms)
 
 
 class StepTurn:

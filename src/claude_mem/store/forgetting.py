@@ -113,21 +113,25 @@ class ForgetRoom:
         cost of a row varies with its text (every term leaves the search index), so a
         step sized by a count alone ran past the budget now and then."""
         per_statement = budget.Steps(first=4, most=64, aim_ms=budget.STEP_MS / 8)
+        commit = self.__dict__.setdefault("_delete_commit", budget.CommitCost())
         deleted = 0
         start = 0
         while start < len(ids):
-            with self.housekeeping_step(), self.write():
-                # The commit adds its own work (it writes the search index's deletions),
-                # so the statements stop a quarter early.
-                clock = budget.StepClock(budget.STEP_MS * 0.75)
-                while start < len(ids) and not clock.over():
-                    chunk = ids[start:start + per_statement.size()]
-                    began = time.perf_counter()
-                    deleted += self.db.execute(
-                        f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                        (_json_list(chunk),)).rowcount
-                    per_statement.done(len(chunk), time.perf_counter() - began)
-                    start += len(chunk)
+            with self.housekeeping_step():
+                with self.write():
+                    # The commit adds its own work (it writes the search index's
+                    # deletions): the statements stop as much earlier as it took.
+                    clock = commit.clock()
+                    while start < len(ids) and not clock.over():
+                        chunk = ids[start:start + per_statement.size()]
+                        began = time.perf_counter()
+                        deleted += self.db.execute(
+                            f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                            (_json_list(chunk),)).rowcount
+                        per_statement.done(len(chunk), time.perf_counter() - began)
+                        start += len(chunk)
+                    committing = time.perf_counter()
+                commit.took(time.perf_counter() - committing)
         return deleted
 
     def _delete_marks(self, session_ids: list[int]) -> None:

@@ -88,12 +88,13 @@ class IndexMergeRoom:
         left = self.__dict__.setdefault("_merge_left", set(FTS_TABLES))
         if not left:
             left.update(FTS_TABLES)
+        commit = self.__dict__.setdefault("_merge_commit", budget.CommitCost())
         merged = False
         with self.housekeeping_step(wait) as mine:
             if not mine:
                 return None
             with self.write():
-                clock = budget.StepClock()
+                clock = commit.clock()  # room left for the commit's own writes
                 for table in FTS_TABLES:
                     while table in left and not clock.over():
                         size = pages.size()
@@ -108,4 +109,6 @@ class IndexMergeRoom:
                             # Sized by merges that did work only: finding nothing is quick.
                             pages.done(size, time.perf_counter() - began)
                             merged = True
+                committing = time.perf_counter()
+            commit.took(time.perf_counter() - committing)
         return merged
