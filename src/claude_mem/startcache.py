@@ -149,6 +149,7 @@ _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r"
             "t": "\t"}
 _HEX = frozenset("0123456789abcdefABCDEF")
 _BLANKS = " \t\n\r"
+_CONTROLS = tuple(chr(c) for c in range(0x20))
 
 
 def json_string(text: str, start: int):
@@ -163,8 +164,8 @@ def json_string(text: str, start: int):
             return None
         slash = text.find("\\", at, quote)
         piece = text[at:quote if slash < 0 else slash]
-        if piece and min(piece) < " ":  # a raw control character: not allowed in JSON
-            return None
+        if not piece.isprintable() and any(c in piece for c in _CONTROLS):
+            return None  # a raw control character: not allowed in a JSON string
         parts.append(piece)
         if slash < 0:
             return "".join(parts), quote + 1
