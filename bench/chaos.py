@@ -175,10 +175,13 @@ def _valid_hook_output(event: str, stdout: bytes) -> bool:
 
 def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int = 5,
               seed: int = 1, baseline_runs: int = 20, drain_timeout: float = 90.0,
-              compress_delay_ms: float = 0.0) -> dict:
+              compress_delay_ms: float = 0.0, background: bool = False) -> dict:
     """Run the chaos in the data dir named by ``$CLAUDE_MEM_DATA_DIR``; returns the figures.
 
     ``workdir`` holds the sessions' project folders. Leaves no worker running.
+    ``background``: the hooks run as ``install`` writes them with capture in the background
+    (the shell line with ``--background``; the timed part is then what Claude Code waits
+    for), and the recovery waits for them to finish first.
     """
     rng = random.Random(seed)
     data_dir = config.data_dir()
@@ -192,6 +195,11 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
             fh.write(SLOW_COMPRESSOR.format(delay=compress_delay_ms / 1000))
         env["PYTHONPATH"] = inject + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     argv_for = {e: [sys.executable, "-I", "-S", install.ENTRY, h] for e, h in HOOK_NAME.items()}
+    if background:
+        from claude_mem.hook_events import BY_EVENT, FOREGROUND
+
+        argv_for = {e: install.hook_command(h, background=BY_EVENT[e].background != FOREGROUND)
+                    for e, h in HOOK_NAME.items()}
 
     scripts, expected, skipped = [], set(), set()
     per_session = [events // sessions + (1 if i < events % sessions else 0) for i in range(sessions)]
@@ -219,7 +227,8 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
             data = json.dumps(payload).encode()
             started = time.perf_counter()
             proc = subprocess.run(argv_for[event], input=data, capture_output=True, env=env,
-                                  cwd=payload["cwd"], timeout=60)
+                                  cwd=payload["cwd"], timeout=60,
+                                  shell=isinstance(argv_for[event], str))
             elapsed = (time.perf_counter() - started) * 1000
             with progress_lock:
                 hook_ms.append(elapsed)
@@ -259,6 +268,10 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
     killer_thread.join()
     flow_seconds = time.monotonic() - started
 
+    if background:  # their events are committed once they end
+        from helpers import wait_for_background_hooks
+
+        wait_for_background_hooks(data_dir, timeout=drain_timeout)
     # Recovery: the last hooks may have fallen just after a kill; start a worker ourselves
     # (with the same environment as the hooks gave theirs).
     saved_env = dict(os.environ)
@@ -386,6 +399,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--compress-delay-ms", type=float, default=0.0,
                         help="slow each compressor call down so kills land mid-batch")
+    parser.add_argument("--background", action="store_true",
+                        help="run the hooks as install writes them with capture in the background")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
 

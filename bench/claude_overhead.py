@@ -4,18 +4,23 @@ Usage: python bench/claude_overhead.py [--rounds 6] [--tools 8] [--model-seconds
 
 The real Claude Code CLI (bundled in the claude-agent-sdk wheel) runs offline against the
 fake Messages API in tests/fakes/ (the model is the only thing faked): each run is one
-prompt answered with ``--tools`` Bash calls that really run, then a final reply. Three config
-dirs alternate round-robin, so machine load affects all alike: our hooks installed
-(``claude-mem install``; the real worker running, as in steady use), no hooks at all, and
-the same hook table with every command replaced by ``cat >/dev/null`` (what Claude Code
-itself spends on running a hook: spawning a shell, writing the JSON, waiting). Prints
-the median wall time of each, the ratio with/without, and the cost per hook call split
-into Claude Code's own share and ours. A run fires ``--tools`` + 4 hooks (SessionStart,
-UserPromptSubmit, one PostToolUse per tool call, Stop, SessionEnd), one after another.
-It also prints the floor for hooks that each start a Python interpreter (the no-op run plus
-one bare ``python -I -S -c pass`` per hook call, timed in the same run). ``--async-capture``
-adds a fourth config, our hooks with PostToolUse marked ``"async": true`` (Claude Code runs
-it in the background): a measurement of what that would give, not what ``install`` writes.
+prompt answered with ``--tools`` Bash calls that really run, then a final reply. Four config
+dirs alternate round-robin, so machine load affects all alike:
+- no hooks at all;
+- no-op hooks: our hook table (synchronous) with every command replaced by ``cat >/dev/null``
+  (what Claude Code itself spends on running a hook: a shell, the JSON, the wait);
+- ours, as ``claude-mem install`` writes them (capture in the background: the tool hooks and
+  SessionEnd async, Stop detached; docs/architecture.md);
+- ours synchronous (``capture_in_background`` false), what install wrote before.
+The real worker runs for both of ours (one data dir), as in steady use. After each run the
+bench waits, untimed, until the hooks in the background have finished and the queue is
+drained, so no run's leftover work is charged to the next one; the background work that
+overlaps a run (a real model takes seconds per turn) is in that run's time.
+It prints each config's median wall time and ratio to the run without hooks, the load
+average before and after, and the floor for hooks that are Python processes Claude Code
+waits for (the no-op run plus one bare ``python -I -S -c pass`` per hook call). A run fires
+``--tools`` + 4 hooks (SessionStart, UserPromptSubmit, one PostToolUse per tool call, Stop,
+SessionEnd).
 """
 from __future__ import annotations
 
@@ -61,8 +66,6 @@ def main() -> int:
     parser.add_argument("--model-seconds", type=float, default=0.0,
                         help="how long the fake model takes per turn (0: instant, the worst "
                              "case for the ratio; a real model takes seconds)")
-    parser.add_argument("--async-capture", action="store_true",
-                        help="also time our hooks with PostToolUse marked async (measurement only)")
     args = parser.parse_args()
     if find_claude_binary() is None:
         print("Claude Code CLI not found (pip install claude-agent-sdk): nothing measured")
@@ -76,38 +79,35 @@ def main() -> int:
     data_dir = tmp / "data"
     env = {"CLAUDE_MEM_DATA_DIR": str(data_dir), "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600"}
     os.environ.update(env)
+    sys.path.insert(0, str(ROOT / "tests"))
+    from helpers import wait_until_drained
+
     cli = str(Path(sys.executable).with_name("claude-mem"))
-    with_hooks, without = tmp / "with-hooks", tmp / "without"
+    ours, ours_sync, without = tmp / "ours", tmp / "ours-sync", tmp / "without"
     without.mkdir()
-    subprocess.run([cli, "install", "--claude-config-dir", str(with_hooks)], check=True,
+    subprocess.run([cli, "install", "--claude-config-dir", str(ours)], check=True,
                    capture_output=True, env={**os.environ, **env})
+    subprocess.run([cli, "install", "--claude-config-dir", str(ours_sync)], check=True,
+                   capture_output=True, env={**os.environ, **env, "CLAUDE_MEM_CAPTURE_IN_BACKGROUND": "0"})
     noop = tmp / "no-op-hooks"
     noop.mkdir()
-    table = json.loads((with_hooks / "settings.json").read_text())
+    table = json.loads((ours_sync / "settings.json").read_text())
     for matchers in table["hooks"].values():
         for matcher in matchers:
             for hook in matcher["hooks"]:
                 hook["command"] = "cat >/dev/null"
     (noop / "settings.json").write_text(json.dumps(table))
-    configs = [("with claude-mem hooks", with_hooks), ("without hooks", without), ("no-op hooks", noop)]
-    if args.async_capture:
-        # Measurement only (not what install writes): Claude Code 2.1 runs a command hook
-        # marked "async" in the background. It sends SIGTERM to those still running when
-        # it exits, so a capture hook there could lose its event (docs/performance.md).
-        capture = tmp / "async-capture"
-        capture.mkdir()
-        table = json.loads((with_hooks / "settings.json").read_text())
-        for event in ("PostToolUse", "PostToolUseFailure"):
-            for matcher in table["hooks"].get(event, []):
-                for hook in matcher["hooks"]:
-                    hook["async"] = True
-        (capture / "settings.json").write_text(json.dumps(table))
-        configs.append(("claude-mem, async capture", capture))
-    times: dict[str, list[float]] = {label: [] for label, _ in configs}
+    labels = {"without": "without hooks", "noop": "no-op hooks", "ours": "ours (background)",
+              "sync": "ours (synchronous)"}
+    configs = [("ours", ours), ("without", without), ("noop", noop), ("sync", ours_sync)]
+    times: dict[str, list[float]] = {key: [] for key, _ in configs}
+    load_before = os.getloadavg()
     try:
         with FakeLLMServer(script(args.tools, args.model_seconds)) as server:
             for round_number in range(args.rounds + 1):  # round 0 warms caches, not counted
-                for label, config_dir in configs:
+                # Each round starts with another config, so none always follows the same one.
+                order = configs[round_number % len(configs):] + configs[:round_number % len(configs)]
+                for key, config_dir in order:
                     started = time.perf_counter()
                     result = run_claude(f"Look around the project (round {round_number}).",
                                         cwd=project, home=tmp / "home", config_dir=config_dir,
@@ -118,17 +118,23 @@ def main() -> int:
                         print(f"run failed: {result.describe()}")
                         return 1
                     if round_number:
-                        times[label].append(elapsed)
+                        times[key].append(elapsed)
+                    if key in ("ours", "sync"):
+                        wait_until_drained(timeout=120)  # untimed: no leftovers in the next run
     finally:
         subprocess.run([cli, "worker", "stop"], capture_output=True, env={**os.environ, **env})
         shutil.rmtree(tmp, ignore_errors=True)
+    load_after = os.getloadavg()
     print(f"claude -p with {args.tools} Bash calls, {args.rounds} rounds each, round-robin,"
           f" the fake model answering in {args.model_seconds:g} s")
-    for label, values in times.items():
-        print(f"{label:<24} median {statistics.median(values):6.2f} s   "
-              f"min {min(values):6.2f} s   max {max(values):6.2f} s")
-    ours, bare, idle = (statistics.median(times[k]) for k in
-                        ("with claude-mem hooks", "without hooks", "no-op hooks"))
+    print("load average before: {:.2f} {:.2f} {:.2f}; after: {:.2f} {:.2f} {:.2f}".format(
+        *load_before, *load_after))
+    bare = statistics.median(times["without"])
+    for key, values in times.items():
+        median = statistics.median(values)
+        print(f"{labels[key]:<20} median {median:6.2f} s   min {min(values):6.2f} s   "
+              f"max {max(values):6.2f} s   {median / bare:5.2f}x")
+    idle = statistics.median(times["noop"])
     # The floor for hooks that are Python processes Claude Code waits for: its own cost of
     # a hook call plus an interpreter start (what the hook command starts with), each call.
     starts = []
@@ -137,19 +143,19 @@ def main() -> int:
         subprocess.run([sys.executable, "-I", "-S", "-c", "pass"], check=False)
         starts.append((time.perf_counter() - started) * 1000)
     start_ms = statistics.median(starts)
-    hooks_fired = args.tools + 4
-    print(f"bare `python -I -S -c pass` {start_ms:.1f} ms: {hooks_fired} such starts after the no-op"
-          f" hooks' run = {(idle + hooks_fired * start_ms / 1000) / bare:.2f}x, the floor for"
-          " hooks that start a Python interpreter each")
-    if args.async_capture:
-        print(f"async capture/without: {statistics.median(times['claude-mem, async capture']) / bare:.2f}x"
-              " (PostToolUse in the background; not what install writes)")
     calls = args.tools + 4
-    print(f"ratio with/without: {ours / bare:.2f}x   (target <= 1.15x);"
-          f" no-op hooks/without: {idle / bare:.2f}x")
-    print(f"per hook call ({calls} a run): {1000 * (ours - bare) / calls:.1f} ms in all, of which"
-          f" Claude Code's own {1000 * (idle - bare) / calls:.1f} ms and claude-mem's"
-          f" {1000 * (ours - idle) / calls:.1f} ms")
+    print(f"bare `python -I -S -c pass` {start_ms:.1f} ms: {calls} such starts after the no-op"
+          f" hooks' run = {(idle + calls * start_ms / 1000) / bare:.2f}x, the floor for"
+          " hooks that each start a Python interpreter Claude Code waits for")
+    for key in ("ours", "sync"):
+        median = statistics.median(times[key])
+        # Each round's own ratio (the same round's run without hooks as its baseline): the
+        # load drifts less within a round than across the whole bench.
+        paired = statistics.median(a / b for a, b in zip(times[key], times["without"]))
+        print(f"{labels[key]}: {median / bare:.2f}x without hooks (target <= 1.15x), median of the"
+              f" rounds' own ratios {paired:.2f}x; {1000 * (median - bare) / calls:.1f} ms per hook call")
+    print(f"no-op hooks: {idle / bare:.2f}x ({1000 * (idle - bare) / calls:.1f} ms per hook call,"
+          " Claude Code's own)")
     return 0
 
 

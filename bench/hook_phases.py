@@ -9,7 +9,8 @@ flags) on a small entry script that does what ``hook_entry.py`` does (the collec
 that checkout's entry turns it off, ``claude_mem.hooks.main``, ``os._exit``) and reads ``time.process_time()`` when its first
 line runs (the interpreter's own start), after ``import claude_mem.hooks`` and after
 ``main()``; the wall time and CPU of ``python -c pass`` and ``python -I -S -c pass``
-(through ``wait4``) are taken in the same loop. Hooks: SessionStart, UserPromptSubmit with
+(through ``wait4``) are taken in the same loop. Hooks: SessionStart (once the worker
+rendered its context ahead, and cold: that rendering dropped first), UserPromptSubmit with
 recall on (a prompt about the generated work, an unrelated one) and PostToolUse, fed the
 payloads ``bench/scale.py`` uses, against a memory grown with ``scale.py``'s generator (kept
 in ``--data-dir`` when given, so a second run skips the ~40 s build). With ``--compare`` the
@@ -36,6 +37,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import scale  # noqa: E402  (the generator and the payloads)
+from hook_latency import drop_rendering, rendered_ahead  # noqa: E402
 
 # What hook_entry.py does, with three clock readings; the src folder comes from argv.
 ENTRY = """\
@@ -122,7 +124,13 @@ def main() -> int:
         tool = json.dumps({"session_id": "phases-tool", "hook_event_name": "PostToolUse",
                            "cwd": project_dir, "transcript_path": "/none.jsonl", "tool_name": "Bash",
                            "tool_input": {"command": "ls"}, "tool_response": {"stdout": "a b c"}}).encode()
-        hooks = [("SessionStart", "session-start", scale.session_start_payload(project_dir)),
+        # SessionStart twice: as a person meets it, the worker having rendered the context
+        # ahead (context_refresh; the prompts of the run before changed the memory, so each
+        # run waits for that rendering), and cold (the rendering dropped: the hook renders
+        # itself). A checkout without the rendering ahead renders itself both times.
+        start_payload = scale.session_start_payload(project_dir)
+        hooks = [("SessionStart, rendered ahead", "session-start", start_payload),
+                 ("SessionStart, cold", "session-start", start_payload),
                  ("UserPromptSubmit, related", "user-prompt-submit",
                   scale.prompt_payload(project_dir, scale.RELATED_PROMPT)),
                  ("UserPromptSubmit, unrelated", "user-prompt-submit",
@@ -134,17 +142,23 @@ def main() -> int:
         figures: dict = {}
         for name, argv in bare.items():  # warm the caches once
             cpu_of(argv, b"", env)
+        # The first SessionStart renders itself and asks the worker to keep it rendered.
+        cpu_of([py, "-I", "-S", entry, "gc-off", str(ROOT / "src"), "session-start"], start_payload, env)
         for run_number in range(args.runs):
             for name, argv in bare.items():
                 wall, cpu, _ = cpu_of(argv, b"", env)
                 figures.setdefault(name, []).append((wall, cpu, 0, 0, 0))
             for label, hook, payload in hooks:
+                if label == "SessionStart, rendered ahead":
+                    rendered_ahead(project_dir)
                 # Every other run the other checkout goes first: the one right after the
                 # previous hook meets the worker still storing that hook's event (~1 ms).
                 for tag, src in (sources if run_number % 2 == 0 else sources[::-1]):
                     # As that checkout's hook_entry.py does: the collector off, or not.
                     gc_mode = "gc-off" if "gc.disable()" in Path(src, "claude_mem", "hook_entry.py") \
                         .read_text() else "gc-on"
+                    if label == "SessionStart, cold":
+                        drop_rendering(project_dir)
                     wall, cpu, err = cpu_of([py, "-I", "-S", entry, gc_mode, src, hook], payload, env)
                     line = [l for l in err.splitlines() if l.startswith("PHASES ")]
                     start, imports, work = (float(x) for x in line[-1].split()[1:]) if line else (0, 0, 0)
@@ -152,12 +166,12 @@ def main() -> int:
         load = os.getloadavg()
         print(f"hook phases at {args.observations} observations, {args.runs} runs, load average "
               f"{load[0]:.1f} / {load[1]:.1f} (medians; CPU = user + system of the process)")
-        print(f"{'':<36} {'wall ms':>8} {'CPU ms':>7} {'x bare':>7}   {'start':>6} {'import':>7} {'main':>6}")
+        print(f"{'':<40} {'wall ms':>8} {'CPU ms':>7} {'x bare':>7}   {'start':>6} {'import':>7} {'main':>6}")
         bare_wall = statistics.median(w for w, *_ in figures["python -c pass"])
         for name, rows in figures.items():
             wall, cpu, start, imports, work = (statistics.median(col) for col in zip(*rows))
             phases = f"{start:>6.2f} {imports:>7.2f} {work:>6.2f}" if start else ""
-            print(f"{name:<36} {wall:>8.1f} {cpu:>7.2f} {wall / bare_wall:>6.2f}x   {phases}")
+            print(f"{name:<40} {wall:>8.1f} {cpu:>7.2f} {wall / bare_wall:>6.2f}x   {phases}")
         print("start: CPU before the entry script's first line (the interpreter's own start);"
               " import: `import claude_mem.hooks`; main: the hook's work and the imports it does lazily")
     finally:

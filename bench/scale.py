@@ -268,19 +268,27 @@ def measure_semantic(store, runs: int) -> dict:
         started = time.perf_counter()
         model.query(text)
         embed_times.append((time.perf_counter() - started) * 1000)
-    times, meaning = [], []
+    times, meaning, repeated = [], [], []
     for _ in range(runs):
         for _, text in QUERIES:
             for project in (None, SCOPED_PROJECT):
+                # Every timed search embeds its query: the process's cache of recent query
+                # vectors is emptied first (a repeated question is timed apart, below).
+                hybrid._queries.clear()
                 started = time.perf_counter()
                 hybrid.search(store, text, mode="both", project=project, limit=20, settings=settings)
                 times.append((time.perf_counter() - started) * 1000)
+                hybrid._queries.clear()
                 started = time.perf_counter()
                 hybrid.search(store, text, mode="meaning", project=project, limit=20,
                               settings=settings)
                 meaning.append((time.perf_counter() - started) * 1000)
+                started = time.perf_counter()  # the same question again: its vector is kept
+                hybrid.search(store, text, mode="both", project=project, limit=20, settings=settings)
+                repeated.append((time.perf_counter() - started) * 1000)
     return {"both_p50_ms": round(statistics.median(times), 2), "both_p95_ms": round(pct(times, 0.95), 2),
             "meaning_p95_ms": round(pct(meaning, 0.95), 2),
+            "both_repeated_p95_ms": round(pct(repeated, 0.95), 2),
             "query_embed_ms": round(statistics.median(embed_times), 2),
             "index_load_ms": round(cold_load, 1), "vectors": len(hybrid.index_for(store, model))}
 
@@ -612,7 +620,8 @@ def main() -> int:
         if r.get("semantic"):
             m = r["semantic"]
             print(f"{'':>12} with vectors: search both p50 {m['both_p50_ms']}ms p95 "
-                  f"{m['both_p95_ms']}ms, meaning p95 {m['meaning_p95_ms']}ms (query embedding "
+                  f"{m['both_p95_ms']}ms, meaning p95 {m['meaning_p95_ms']}ms, a repeated question's "
+                  f"both p95 {m.get('both_repeated_p95_ms')}ms (query embedding "
                   f"{m['query_embed_ms']}ms; {m['vectors']} vectors loaded cold in "
                   f"{m['index_load_ms']}ms)")
     if "ingest" in report:

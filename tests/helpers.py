@@ -127,8 +127,34 @@ def _drained() -> bool:
 
 
 def wait_until_drained(timeout: float = 30.0) -> None:
-    """Wait until the worker has processed every queued and spooled event."""
+    """Wait until the hooks running in the background have stored their events and the
+    worker has processed every queued and spooled event."""
+    wait_for_background_hooks(timeout=timeout)
     wait_for(_drained, timeout, what="the queue to drain")
+
+
+def background_hooks(data_dir: str | None = None) -> dict[int, str]:
+    """Our hook processes still at work after leaving Claude Code's process tree
+    (``hook_entry.py --background``), for ``data_dir`` (default: the configured one)."""
+    data_dir = data_dir or config.data_dir()
+    found = processes(cmdline_has=(b"hook_entry.py",),
+                      environ_has=(f"CLAUDE_MEM_DATA_DIR={data_dir}".encode(),))
+    return {pid: cmd for pid, cmd in found.items() if " --background " in f" {cmd} "}
+
+
+def wait_for_background_hooks(data_dir: str | None = None, timeout: float = 30.0) -> None:
+    """Wait until no hook of ours runs in the background: their events are then committed.
+
+    Two looks in a row, 50 ms apart, must find none: a detaching hook is two processes for
+    a moment (the child forks the grandchild, then exits), and one look through /proc can
+    pass between them."""
+    quiet = [0]
+
+    def none_left() -> bool:
+        quiet[0] = quiet[0] + 1 if not background_hooks(data_dir) else 0
+        return quiet[0] >= 2
+
+    wait_for(none_left, timeout, what="the hooks running in the background to finish")
 
 
 # -- fault injection -----------------------------------------------------------------------

@@ -275,3 +275,66 @@ def test_a_long_request_in_progress_shows_more_of_itself_with_a_larger_budget(mo
             shown[tokens] = next(l for l in text.splitlines() if l.startswith("**Request:**"))
     assert 400 <= len(shown["1000"]) < len(shown["2000"]) <= 1020
     assert "Check area 25 carefully." in shown["2000"] and "Check area 25" not in shown["1000"]
+
+
+def test_an_observation_the_summary_names_gives_its_other_facts_when_there_is_room(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    title = "Delegated: Explore the renderer → Both views render transcripts with their own helpers"
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "views", "/w/views", 1.0)
+            obs = store.add_observation(s["id"], "views", 1, Observation(
+                type="discovery", title=title, concepts=("subagent",),
+                facts=("Both views render transcripts with their own helpers",
+                       "The list view already uses `mount_computers()` from PaneListLive",
+                       "Hook names differ: `TranscriptHighlighter` and `TranscriptSelection`")),
+                "sub", "heuristic", 2.0)
+            store.upsert_summary(s["id"], "views", 1, Summary(
+                request="Unify the two transcript views", investigated=f"- {title}",
+                completed="- Edited lib/views.ex"), "heuristic", 3.0)
+        text = context.render(store, "views", config.load())
+    assert text.count(title) == 1  # the summary names it; the index does not repeat it
+    index = text[text.index("## Recent observations"):]
+    assert "(named above), more:" in index
+    assert "`mount_computers()` from PaneListLive" in index and "`TranscriptSelection`" in index
+    assert len(text) <= 1500 * 4
+
+
+def test_room_filling_facts_do_not_restate_their_title_or_an_earlier_todo_list(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "init", "/w/init", 1.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="decision", title="Todo list: 2 pending; doing: Look around", concepts=("todo",),
+                facts=("[pending] Look around the folder", "[pending] Write the project notes")), "t1", "heuristic", 1.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="discovery", title="No files match `package.json`",
+                facts=("0 files match `package.json`",)), "g1", "heuristic", 2.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="discovery", title="`ls -la` listed empty (total 0)",
+                facts=("drwxr-xr-x 2 USER staff 64 9 3 09:47 .",)), "l1", "heuristic", 3.0)
+            store.add_observation(s["id"], "init", 1, Observation(
+                type="decision", title="Todo list: 1 completed, 1 pending; doing: Write the project notes",
+                concepts=("todo",), facts=("[completed] Look around the folder",
+                                           "[in_progress] Write the project notes")), "t2", "heuristic", 4.0)
+        text = context.render(store, "init", config.load())
+    assert "0 files match" not in text and "drwxr-xr-x" not in text
+    assert text.count("Look around the folder") == 1
+
+
+def test_a_long_commands_full_text_comes_after_what_it_found(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "ship", "/w/ship", 1.0)
+            store.add_observation(s["id"], "ship", 1, Observation(
+                type="discovery", title="`npm install` succeeded: added 203 packages",
+                facts=("Command: npm install --legacy-peer-deps --no-audit && npm run build",
+                       "Output: added 203 packages, 5 moderate severity vulnerabilities",
+                       "Purpose: Install"), concepts=("command",)), "c1", "heuristic", 1.0)
+        text = context.render(store, "ship", config.load())
+    lines = text.splitlines()
+    found = lines.index("  - Output: added 203 packages, 5 moderate severity vulnerabilities")
+    assert lines[found + 1] == "  - Command: npm install --legacy-peer-deps --no-audit && npm run build"
+    assert "Purpose: Install" not in text  # its words are the title's

@@ -38,12 +38,43 @@ def test_install_twice_equals_once_and_keeps_the_users_settings(tmp_path):
     assert once["model"] == "opus" and once["permissions"] == USER_SETTINGS["permissions"]
     assert once["hooks"]["Notification"] == USER_SETTINGS["hooks"]["Notification"]
     assert once["hooks"]["PostToolUse"][0] == USER_SETTINGS["hooks"]["PostToolUse"][0]
-    ours = install.installed_commands(str(tmp_path / "claude"))
+    ours = install.installed_hooks(str(tmp_path / "claude"))
     assert len(ours) == 6
-    for command in ours.values():
-        # the absolute interpreter of this environment, not a shim found on PATH
-        assert command.startswith(sys.executable + " -I -S ")
+    from claude_mem.hook_events import ASYNC, BY_EVENT, FOREGROUND
+
+    for event, hook in ours.items():
+        command = hook["command"]
+        mode = BY_EVENT[event].background
+        # the absolute interpreter of this environment, not a shim found on PATH; the capture
+        # hooks start with SIGTERM ignored and leave Claude Code's process tree (--background)
+        prefix = "" if mode == FOREGROUND else install.BACKGROUND_PREFIX
+        assert command.startswith(prefix + sys.executable + " -I -S ")
         assert install.ENTRY in command
+        assert ("--background" in command.split()) == (mode != FOREGROUND)
+        assert hook.get("async", False) is (mode == ASYNC)
+        assert install.command_interpreter(command) == sys.executable
+    assert {e for e, h in ours.items() if h.get("async")} == {"PostToolUse", "PostToolUseFailure",
+                                                              "SessionEnd"}
+
+
+def test_capture_in_background_false_installs_every_hook_synchronously(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CAPTURE_IN_BACKGROUND", "false")
+    _invoke("install", "--claude-config-dir", str(tmp_path / "claude"))
+    ours = install.installed_hooks(str(tmp_path / "claude"))
+    assert len(ours) == 6
+    for hook in ours.values():
+        assert hook["command"].startswith(sys.executable + " -I -S ") and "async" not in hook
+        assert "--background" not in hook["command"]
+    # doctor says how they run, and that the setting agrees
+    from claude_mem import config, health
+
+    assert health.capture_mode_line(ours, config.load()).startswith("info  capture hooks run synchronously")
+    monkeypatch.delenv("CLAUDE_MEM_CAPTURE_IN_BACKGROUND")
+    assert "re-run `claude-mem install`" in health.capture_mode_line(ours, config.load())
+    _invoke("install", "--claude-config-dir", str(tmp_path / "claude"))
+    again = install.installed_hooks(str(tmp_path / "claude"))
+    assert sum(bool(h.get("async")) for h in again.values()) == 3  # replaced, not added
+    assert health.capture_mode_line(again, config.load()).startswith("info  capture hooks run in the background")
 
 
 def test_install_uses_claude_config_dir_by_default(tmp_path):
@@ -85,7 +116,15 @@ def test_plugin_layout_names_the_same_six_hooks():
                           "PostToolUseFailure", "Stop", "SessionEnd"}
     from claude_mem.hook_events import TABLE
 
+    from claude_mem.hook_events import ASYNC, FOREGROUND
+
     for row in TABLE:
-        command = hooks[row.event][0]["hooks"][0]["command"]
-        # The launcher picks a Python 3.11+ (tests/test_plugin_launcher.py) and runs hook_entry.py.
-        assert command == f'sh "${{CLAUDE_PLUGIN_ROOT}}/hooks/launch.sh" {row.hook}'
+        hook = hooks[row.event][0]["hooks"][0]
+        # The launcher picks a Python 3.11+ (tests/test_plugin_launcher.py) and runs hook_entry.py;
+        # the capture hooks run in the background as `install` writes them.
+        if row.background == FOREGROUND:
+            assert hook["command"] == f'sh "${{CLAUDE_PLUGIN_ROOT}}/hooks/launch.sh" {row.hook}'
+        else:
+            assert hook["command"] == (install.BACKGROUND_PREFIX
+                                       + f'sh "${{CLAUDE_PLUGIN_ROOT}}/hooks/launch.sh" --background {row.hook}')
+        assert hook.get("async", False) is (row.background == ASYNC)

@@ -380,8 +380,9 @@ def test_an_index_in_memory_follows_new_deleted_and_remade_vectors():
 
 def test_between_counts_the_index_reads_only_new_vectors(monkeypatch):
     """A search in a long-lived process looks for new vectors by the highest id (cheap);
-    the count that finds deletions runs every RECOUNT_SECONDS, and search drops rows that
-    are gone meanwhile."""
+    the count that finds deletions runs every RECOUNT_SECONDS in a thread of its own, on
+    its own connection (never inside a search), and search drops rows that are gone
+    meanwhile; once it found some gone, the next search reads everything again."""
     from claude_mem.models import Observation
     from claude_mem.semantic import index as vector_index
     from claude_mem.store import Store
@@ -416,6 +417,56 @@ def test_between_counts_the_index_reads_only_new_vectors(monkeypatch):
             store.db.execute("DELETE FROM observations WHERE title = 'step 0'")
         index.refresh(store)
         assert len(index) == 4 and counts == []  # not counted yet
-        index.counted_at = float("-inf")  # RECOUNT_SECONDS later
+        index.counted_at -= vector_index.RECOUNT_SECONDS  # RECOUNT_SECONDS later
         index.refresh(store)
-        assert len(index) == 3 and counts == [1]
+        assert counts == []  # the search did not count: a thread does, on its own connection
+        index.counter.join(10)
+        assert index.stale and len(index) == 4
+        index.refresh(store)
+        assert len(index) == 3 and counts == [1]  # read again (one inline count) after the deletion
+
+
+def test_a_repeated_question_reuses_its_vector(monkeypatch):
+    """The last QUERY_CACHE questions' vectors are kept (a search's largest cost is
+    embedding its question): the same question gives the very same vector, read-only,
+    equal to the model's; the oldest is forgotten past the bound."""
+    from claude_mem.semantic import hybrid
+    from claude_mem.semantic.base import embedder
+
+    model = embedder("e5-small")
+    monkeypatch.setattr(hybrid, "QUERY_CACHE", 2)
+    monkeypatch.setattr(hybrid, "_queries", type(hybrid._queries)())
+    first = hybrid.query_vector(model, "why did the build fail")
+    assert hybrid.query_vector(model, "why did the build fail") is first
+    assert np.allclose(first, model.query("why did the build fail"))
+    with pytest.raises(ValueError):
+        first[0] = 1.0
+    hybrid.query_vector(model, "which commit fixed it")
+    hybrid.query_vector(model, "what is still open")
+    assert (model.model, "why did the build fail") not in hybrid._queries
+    assert hybrid.query_vector(model, "what is still open") is hybrid._queries[(model.model, "what is still open")]
+
+
+def test_near_duplicates_are_kept_out_of_the_first_places():
+    """The index says which of its best memories nearly repeat each other (a command run
+    again, a re-written to-do list); the fusion moves a memory that repeats one placed
+    before it after the others of the first APART_DEPTH places, keeping every memory."""
+    from claude_mem.semantic import hybrid
+    from claude_mem.semantic import index as vector_index
+
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=(4, 16)).astype(np.float32)
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    twin = base[0] + rng.normal(0, 0.01, 16).astype(np.float32)
+    vectors = [base[0], twin / np.linalg.norm(twin), base[1], base[2], base[3]]
+    index = vector_index.VectorIndex("m", 16)
+    index._append([(n + 1, "observation", n + 1, "p", codec.pack(v)) for n, v in enumerate(vectors)])
+    query = base[0] + 0.3 * base[1]
+    found = index.nearest(query / np.linalg.norm(query), limit=5)
+    ids = [item for _, item, _ in found]
+    assert ids[:2] == [1, 2] or ids[:2] == [2, 1]  # the original and its twin lead by cosine
+    assert found.duplicates == [(0, 1)]
+    order = [(kind, item) for kind, item, _ in found]
+    assert hybrid.apart(order, found) == [order[0]] + order[2:] + [order[1]]
+    plain = vector_index.Found(found)  # no duplicates known (an older worker's answer)
+    assert hybrid.apart(order, plain) == order

@@ -99,6 +99,9 @@ def test_the_worker_renders_ahead_exactly_what_the_hook_prints(remembered):
     assert shown_text("s-second") == MARKER
     # Codex's SessionStart reads the same memory, so the same rendering.
     assert context_from(start("s-codex", agent="codex")) == MARKER
+    # A resume or a compaction gets a part of the memory: the hook renders it, as before.
+    for source in ("resume", "compact"):
+        assert "MARKER" not in start(f"s-{source}", source=source)
 
 
 def test_new_work_makes_the_rendering_stale_at_once(remembered):
@@ -166,7 +169,7 @@ def test_other_context_settings_get_their_own_rendering(remembered):
     budgeted = start("s-small", env=small)
     assert len(context_from(budgeted)) < len(context_from(default)) and len(rows()) == 2
     keys = {r["key"] for r in rows()}
-    [small_key] = [k for k in keys if '"context_tokens":150}' in k]
+    [small_key] = [k for k in keys if k.endswith(";context_tokens=150")]
     assert rendered(key=small_key)["output"] == budgeted
     plant(key=small_key)
     assert context_from(start("s-small-2", env=small)) == MARKER
@@ -291,3 +294,78 @@ def test_a_rendering_with_a_teammates_entry_says_until_when_it_holds():
         output, _, until = render_for_cache(store, "team", settings, now)
     assert "alice, 17 min ago" in output
     assert until == text.ago_changes_at(made, now), "until '17 min ago' turns"
+
+
+def test_the_hook_reads_json_without_a_json_module_exactly_as_json_does():
+    import random
+
+    assert startcache.start_text(hook_json("a\nb \"q\" \u00e9 \x01 \\ \U0001f600")) == \
+        "a\nb \"q\" \u00e9 \x01 \\ \U0001f600", "context.hook_json's shape is what the hook reads"
+    rng = random.Random(7)
+    alphabet = ['a', ' ', '"', '\\', '/', '\n', '\x01', '\u00e9', '\ud83d', '\ude00', 'u', '0', 'd', 'D', 'b']
+    pieces = ['{', '}', '"', ':', ',', ' ', '\t', '\\', '\\u', '\\ud83d', '\\ude00', '\\n', '\\x', 'u0041',
+              '"k"', '"v"', '[', '1', 'null', '\n', '\x02']
+    samples = [json.dumps({"session_id": "s", "cwd": "/w", "source": "startup"}), "{}", " { } ",
+               '{"a": "b",}', '{"a" "b"}', '{"a": 1}', '{"a": {"b": "c"}}', '{"a": "b"} x', '{"a": "\\ud83d\\ude00"}']
+    for _ in range(1200):
+        value = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))):
+                 "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(rng.randint(0, 4))}
+        samples.append(json.dumps(value, ensure_ascii=rng.random() < 0.5))
+        samples.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))))
+    for text in samples:
+        try:
+            expected = json.loads(text)
+        except ValueError:
+            expected = None
+        got = startcache.flat_object(text)
+        if got is not None:
+            assert got == expected and list(got) == list(expected), text
+        elif isinstance(expected, dict):
+            assert not all(isinstance(v, str) for v in expected.values()), text
+        output = hook_json(text)
+        assert startcache.start_text(output) == text
+        at = rng.randrange(len(output))
+        broken = output[:at] + rng.choice(['"', '\\', '}', 'x', '\n', '']) + output[at + rng.randint(0, 1):]
+        try:
+            decoded = json.loads(broken)
+            inner = decoded["hookSpecificOutput"]
+            assert list(decoded) == ["hookSpecificOutput"]
+            assert list(inner) == ["hookEventName", "additionalContext"]
+            assert inner["hookEventName"] == "SessionStart" and isinstance(inner["additionalContext"], str)
+            truth = inner["additionalContext"]
+        except (ValueError, KeyError, TypeError, AssertionError):
+            truth = None
+        got_text = startcache.start_text(broken)
+        assert got_text is None or got_text == truth, broken
+
+
+def test_the_worker_renders_only_keys_it_can_and_drops_what_nobody_asks_for():
+    import time
+
+    from claude_mem.context_refresh import FOREIGN_SECONDS, UNUSED_DAYS, Refresher, settings_for
+    from claude_mem.models import Observation
+    from claude_mem.store import open_store as open_configured
+
+    config.ensure_data_dir()
+    settings = config.load()
+    mine = startcache.cache_key(settings)
+    small = startcache.cache_key(config.Settings({**settings.values, "context_tokens": 200}, []))
+    other_code = "0.0:0.0\n" + mine.split("\n", 1)[1]
+    assert settings_for(small, settings).context_tokens == 200
+    for junk in (other_code, "junk", mine.replace("context_tokens=", "context_nope="),
+                 mine.rsplit(";", 1)[0]):  # a setting this code knows is missing
+        assert settings_for(junk, settings) is None, junk
+    now = time.time()
+    with open_configured() as store:
+        with store.write():
+            session = store.open_session("sp", "pruned", "/w/pruned", now)
+            store.add_observation(session["id"], "pruned", 1, Observation(type="change", title="Fixed it"),
+                                  "h", "heuristic", now)
+            for key, asked in ((mine, now), (small, now), (other_code, now - FOREIGN_SECONDS - 60),
+                               ("junk", now), (mine + ";x", now - UNUSED_DAYS * 86400 - 60)):
+                store.want_context("pruned", key, asked)
+        assert Refresher(store, settings).refresh() == 2, "its own key and the other budget's"
+        left = {key for _, key, _, _ in store.context_rows()}
+        assert left == {mine, small, "junk"}, "another code's key a day unused and a stale one go"
+        assert "Fixed it" in store.cached_context("pruned", mine)[0]
+        assert store.cached_context("pruned", "junk") is None

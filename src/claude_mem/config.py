@@ -224,6 +224,10 @@ register(
     Setting("skip_tools", "list", ["ToolSearch", "ListMcpResourcesTool", "ReadMcpResourceTool"],
             "tools whose events are not worth an observation"),
     # Capture
+    Setting("capture_in_background", "bool", True,
+            "`install` writes the tool, Stop and SessionEnd hooks to run in the background "
+            "(Claude Code does not wait for their writes); false keeps them synchronous. "
+            "Re-run `claude-mem install` after changing it"),
     Setting("max_tool_output_chars", "int", 6000,
             "each stored string is cut to this many characters (head and tail kept)",
             minimum=200, maximum=1_000_000),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 
-from claude_mem import context, jsonlite, log, startcache, text
+from claude_mem import context, log, startcache, text
 from claude_mem.config import SCHEMA, Settings, SettingError
 
 QUIET_SECONDS = 0.3
@@ -45,24 +45,23 @@ LOOK_SECONDS = 1.0
 def settings_for(key: str, base: Settings) -> Settings | None:
     """``base`` with the context settings ``key`` names; None for a key this code and time
     zone cannot render (another version's, another zone's, or junk)."""
-    try:
-        code, zone, values = jsonlite.loads(key)
-    except (ValueError, TypeError):
-        return None
-    if code != startcache.LOADED_CODE or zone != startcache.time_zone() or not isinstance(values, dict):
+    parts = key.split("\n") if isinstance(key, str) else []
+    if len(parts) != 3 or parts[0] != startcache.LOADED_CODE or parts[1] != startcache.time_zone():
         return None
     merged = dict(base.values)
-    for name, value in values.items():
+    for item in filter(None, parts[2].split(";")):
+        name, equals, value = item.partition("=")
         setting = SCHEMA.get(name)
-        if setting is None or not name.startswith("context_"):
+        if not equals or setting is None or not name.startswith("context_"):
             return None
         try:
             merged[name] = setting.parse(value)
         except SettingError:
             return None
-    if startcache.render_settings(Settings(merged, [])) != values:
+    settings = Settings(merged, [])
+    if startcache.settings_part(settings) != parts[2]:
         return None  # a setting this code knows was missing from the key: not ours
-    return Settings(merged, [])
+    return settings
 
 
 def render_for_cache(store, project: str, settings: Settings, now: float | None = None):

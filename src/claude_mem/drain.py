@@ -23,6 +23,8 @@ any row was processed or parked; the worker's loop calls it and reads ``retry_at
   (``presence``); between two units the pass steps aside while such a hook waits, so a
   hook waits at most one unit's transaction.
 - ``stopping`` (a ``threading.Event``) ends a pass between two units.
+- A Stop whose request's tool events are not all stored yet waits, uncounted, with the rest
+  of its session (``summary_gate``: capture in the background).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ import time
 from claude_mem import log, privacy, spool
 from claude_mem.events import BadEvent, ToolEvent, parse_event
 from claude_mem.handlers import row_ids
+from claude_mem.summary_gate import SummaryGate
 
 
 # Longest pause between two attempts at a failing queue row.
@@ -66,6 +69,8 @@ class Drain:
         # The queue's sequence when the last pass began (see ``run``).
         self.last_arrivals = -1
         self.quiet_passes = 0  # passes in a row that began with nothing new queued
+        # Whether a request's summary may be made yet (capture in the background).
+        self.summary_gate = SummaryGate(store, settings)
 
     def run(self, limit: int = 200) -> bool:
         """One pass over the queue; True if any row was processed or parked.
@@ -130,6 +135,13 @@ class Drain:
                     progress = True
                     continue
                 if self.retry_at.get(row["id"], 0.0) > now:
+                    blocked.add(session_key)
+                    self.waiting_sessions.add(session_key)
+                    continue
+                # A Stop waits (uncounted, with its session) for its request's tool events.
+                hold = self.summary_gate.wait(row, event) if parse_error is None else 0.0
+                if hold:
+                    self.retry_at[row["id"]] = now + hold
                     blocked.add(session_key)
                     self.waiting_sessions.add(session_key)
                     continue

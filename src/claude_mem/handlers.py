@@ -12,6 +12,9 @@ every pass); it knows nothing of the queue's retry policy or of the worker's lif
   (``content_hash``) so a redelivered event maps onto the rows it already made.
 - ``finalize`` summarizes what has no summary yet and closes the session run (SessionEnd,
   and the watchdogs).
+- A tool event stored after its request's summary though it began before it (its hook ran
+  in the background and came late) is folded into that summary, and does not reopen a
+  session whose run ended after it began.
 - Each handler makes its writes in one ``store.write()`` unit, which joins the worker's
   shared transaction when there is one (the heuristic's group commit, see drain.py); an
   LLM compressor always runs outside any transaction, so model calls never hold the lock.
@@ -35,6 +38,11 @@ def content_hash(*parts) -> str:
         digest.update(str(part).encode("utf-8", "replace"))
         digest.update(b"\x00")
     return digest.hexdigest()[:40]
+
+
+def _ended_after(session, at: float) -> bool:
+    """Did this session's run end after ``at`` (an event that began before the end, late)?"""
+    return session["status"] != "active" and float(session.get("completed_at") or 0) >= at
 
 
 def row_ids(group) -> list[int]:
@@ -143,19 +151,44 @@ class Handlers:
         produced = self.compressor.observe(ctx, [e for _, e in unique])
         # One hash per source event (its tool_use_id) and position, so a redelivered
         # event maps onto the rows it already made.
-        batch_key = content_hash(*(r["payload"] for r, _ in unique))
+        # (Hashing every payload of the batch is only needed for an observation without one.)
+        batch_key = (content_hash(*(r["payload"] for r, _ in unique))
+                     if any(not obs.tool_use_id for obs in produced.observations) else "")
         seen: dict[str, int] = {}
+        stored = []
+        began = min(float(r["received_at"]) for r, _ in unique)
         with self.store.write():
-            session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
+            if not _ended_after(session, began):  # a late event does not reopen its session
+                session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
             for obs in produced.observations:
                 key = obs.tool_use_id or batch_key
                 position = seen.get(key, 0)
                 seen[key] = position + 1
-                self.store.add_observation(session["id"], session["project"], prompt_number, obs,
-                                           content_hash(event.session_id, key, position),
-                                           produced.generated_by, at)
+                row = self.store.store_observation(session["id"], session["project"], prompt_number,
+                                                   obs, content_hash(event.session_id, key, position),
+                                                   produced.generated_by, at)
+                if row is not None:
+                    stored.append(row)
             self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)
             self.store.delete_pending(row_ids(group))
+        # The request's summary reads these again (Stop): kept, not read back.
+        self.prompt_memory.stored(session["id"], prompt_number, stored)
+        self._fold_into_summary(session, prompt_number, began)
+
+    def _fold_into_summary(self, session, prompt_number: int, began: float) -> None:
+        """Tool events that began before their request's summary was made but were stored
+        after it (a hook in the background that came late, see ``summary_gate``): the summary
+        is made again with them, keeping its time and the final reply it had."""
+        if not prompt_number:
+            return
+        summary = self.store.summary_for_prompt(session["id"], prompt_number)
+        if summary is None or began >= float(summary.get("updated_at") or 0):
+            return  # none yet (the Stop will make it), or the events are newer than it
+        remade, generated_by = self.summarize_prompt(session, prompt_number, "")
+        if remade is not None:
+            with self.store.write():
+                self.store.upsert_summary(session["id"], session["project"], prompt_number, remade,
+                                          generated_by, float(summary["updated_at"]))
 
     def summarize_prompt(self, session, prompt_number: int, last_message: str) -> tuple:
         ctx = self.context_for(session, prompt_number)

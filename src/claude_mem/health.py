@@ -179,6 +179,26 @@ def format_status(report: dict) -> str:
     return "\n".join(lines)
 
 
+def capture_mode_line(hooks: dict, settings) -> str:
+    """Doctor's line on how the installed capture hooks run, and whether the setting agrees."""
+    from claude_mem import install
+    from claude_mem.hook_events import BY_EVENT, FOREGROUND
+
+    capture = [e for e in hooks if e in BY_EVENT and BY_EVENT[e].background != FOREGROUND]
+    behind = [e for e in capture if install.runs_in_background(hooks[e])]
+    wanted = bool(settings.capture_in_background)
+    if behind and len(behind) == len(capture):
+        state = "info  capture hooks run in the background (Claude Code does not wait for their writes)"
+        return state if wanted else (state.replace("info ", "warn ", 1) + "; capture_in_background is "
+                                     "false: re-run `claude-mem install` to make them synchronous")
+    state = "info  capture hooks run synchronously" if not behind else \
+        f"warn  only {', '.join(sorted(behind))} of the capture hooks run in the background"
+    if wanted:
+        return state.replace("info ", "warn ", 1) + ("; re-run `claude-mem install` to run them in "
+                                                     "the background (capture_in_background is true)")
+    return state
+
+
 def agent_hooks(claude_config_dir: str | None = None, codex_home: str | None = None,
                 gemini_dir: str | None = None) -> dict:
     """Each agent's hooks as installed: ``{agent: {"installed", "hooks": {event: {...}}}}``."""
@@ -249,10 +269,12 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None,
         else:
             check(ok, text, text)
     for event, command in found.items():
-        python = command.split(" ")[0].strip("'\"")
+        python = install.command_interpreter(command)
         if not os.path.exists(python):
             check(False, "", f"{event} hook points at a missing interpreter {python}; re-run install")
             break
+    if found:
+        lines.append(capture_mode_line(install.installed_hooks(claude_config_dir), settings))
     agents = agent_hooks(claude_config_dir, codex_home, gemini_dir)
     codex = agents["codex"]
     if codex["installed"]:

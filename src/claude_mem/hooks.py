@@ -27,6 +27,8 @@ Contract (every event):
   marks a hook run for Codex CLI: its payload is queued as ``codex:<Event>`` for the
   worker's Codex adapter, unchanged; SessionStart prints the same context JSON (Codex
   reads the same ``hookSpecificOutput.additionalContext``).
+- Each event is timed when its hook process started (``hook_entry`` passes it to ``main``):
+  a hook run in the background (``hook_entry --background``) may commit after a later one.
 - Standard library only. This module is imported by ``hook_entry.py`` under ``python -I -S``
   for speed, so every import here is paid on each hook call.
 """
@@ -45,6 +47,12 @@ _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
 # How long a hook waits for a locked database before spooling the event instead.
 _HOOK_BUSY_TIMEOUT_MS = 750
+# Each try at the write lock waits this long in SQLite before the next (``_commit_soon``).
+_WAIT_STEP_MS = 2
+# When this hook's process started (``hook_entry`` stamps it first thing): the event's time.
+# A hook run in the background may commit after a later hook of its session; the worker
+# orders the queue by this time. None (tests calling in): the time of the commit.
+_started_at: float | None = None
 
 
 def read_stdin() -> str:
@@ -85,7 +93,7 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
     """
     from claude_mem.store.driver import sqlite3
 
-    received_at = time.time()
+    received_at = _started_at or time.time()
     stored = in_database = False
     try:
         if store is None:
@@ -101,13 +109,18 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
         # "A hook is about to write": a running worker leaves the write lock free until
         # this hook's wake-up says it is done (``presence``); ~0.02 ms.
         wakeup.announce()
+        from claude_mem.store import db as store_db
+
+        began = time.perf_counter() if store_db._LOCK_TRACE is not None else None  # benches
         try:
             try:
-                _commit(store, event, payload, received_at, shown, want)
+                _commit_soon(store, event, payload, received_at, shown, want)
             except UnicodeEncodeError:  # a lone surrogate that reached us unescaped
                 payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
-                _commit(store, event, payload, received_at, shown, want)
+                _commit_soon(store, event, payload, received_at, shown, want)
             stored = in_database = True
+            if began is not None:
+                store_db.trace_wait(began, event)
         finally:
             if opened is not None:
                 opened.close()
@@ -128,6 +141,30 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
         except OSError as exc:
             log.error(f"{event}: could not wake or start the worker ({exc})")
     return in_database
+
+
+def _commit_soon(store, *args) -> None:
+    """``_commit``, waiting for a locked database in steps of ``_WAIT_STEP_MS`` up to
+    ``_HOOK_BUSY_TIMEOUT_MS`` in all (then the caller spools the event).
+
+    SQLite's own wait sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between tries, so a hook that
+    began to wait when a 20 ms transaction began tried again only at 33 ms; in short steps
+    it gets in about when the lock is free. A try that finds the lock held writes nothing
+    (an autocommit INSERT, or ``BEGIN IMMEDIATE``), so it is simply made again."""
+    from claude_mem.store.driver import sqlite3
+
+    deadline = time.monotonic() + _HOOK_BUSY_TIMEOUT_MS / 1000
+    store.set_busy_timeout(_WAIT_STEP_MS)
+    while True:
+        try:
+            return _commit(store, *args)
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            busy = code & 0xFF == 5 if code is not None else "locked" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            if store.in_transaction:  # never a half-made unit carried into the next try
+                store.db.execute("ROLLBACK")
 
 
 def _commit(store, event: str, payload: str, received_at: float, shown, want=None) -> None:
@@ -155,15 +192,19 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     (opening SQLite is a fair share of the hook's own time). The context comes from the
     worker's rendering ahead when that is current (``startcache``), else it is rendered
     here, and the worker is asked to keep it rendered."""
-    from claude_mem import jsonlite
+    from claude_mem import startcache
 
     try:
-        try:
-            payload = jsonlite.loads(raw)
-        except ValueError:  # nested too deeply for the fast path? cut it, don't lose it
-            from claude_mem import boundedjson
+        payload = startcache.flat_object(raw)  # the usual payload, without a JSON module
+        if payload is None:
+            from claude_mem import jsonlite
 
-            payload = boundedjson.loads(raw)
+            try:
+                payload = jsonlite.loads(raw)
+            except ValueError:  # nested too deeply for the fast path? cut it, don't lose it
+                from claude_mem import boundedjson
+
+                payload = boundedjson.loads(raw)
     except ValueError as exc:
         log.warning(f"SessionStart: stdin is not JSON ({exc})")
         return ""
@@ -173,8 +214,6 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     want = None  # (project, key) of a context rendered here: the worker keeps it rendered
     try:
         if os.path.exists(config.db_path()):  # nothing to read yet: context is not imported
-            from claude_mem import startcache
-
             store = startcache.open_start_store()
     except Exception as exc:  # the event is still queued below, on a connection of its own
         log.error(f"SessionStart: cannot open the memory: {exc!r}")
@@ -310,8 +349,12 @@ def split_argv(argv: list[str]) -> tuple[str, str]:
     return agent, (argv[0] if argv else "")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, started_at: float | None = None) -> int:
+    """Run the hook named in ``argv``; ``started_at``: when its process started (the
+    event's time)."""
+    global _started_at
     argv = sys.argv[1:] if argv is None else argv
+    _started_at = started_at
     try:
         os.umask(0o077)
         agent, name = split_argv(argv)

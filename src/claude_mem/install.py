@@ -4,6 +4,12 @@ Contract:
 - ``hook_command(event)`` is the command Claude Code runs: the absolute path of this
   environment's interpreter with ``-I -S`` and the absolute path of ``hook_entry.py`` —
   never a bare ``python3`` (a pyenv shim alone costs ~100 ms a call).
+- Capture in the background (``capture_in_background``, on by default; the table's
+  ``background`` column): the capture hooks' command starts with ``BACKGROUND_PREFIX``
+  (SIGTERM and SIGHUP ignored before the interpreter starts) and passes ``--background``
+  (the hook leaves Claude Code's process tree, ``hook_entry``); the ASYNC rows also get
+  ``"async": true``. Claude Code versions without ``async`` ignore the key and run the hook
+  synchronously (2.0.14 did), which still only waits for the detaching process.
 - ``install(config_dir)`` adds our six hooks, replacing any earlier copy of ours, and
   keeps every other key and every other hook exactly; running it twice equals once.
   ``uninstall(config_dir)`` removes only ours. A settings file that is not valid JSON is
@@ -31,8 +37,31 @@ def default_config_dir() -> str:
     return os.environ.get("CLAUDE_CONFIG_DIR") or os.path.join(os.path.expanduser("~"), ".claude")
 
 
-def hook_command(hook_name: str, python: str | None = None) -> str:
-    return " ".join(shlex.quote(p) for p in (python or sys.executable, "-I", "-S", ENTRY, hook_name))
+# Before a background hook's interpreter starts: Claude Code's SIGTERM at the end of a
+# `claude -p` run must not kill it (an ignored signal stays ignored across exec).
+BACKGROUND_PREFIX = "trap '' HUP TERM; exec "
+
+
+def hook_command(hook_name: str, python: str | None = None, background: bool = False) -> str:
+    parts = (python or sys.executable, "-I", "-S", ENTRY, *(("--background",) if background else ()),
+             hook_name)
+    command = " ".join(shlex.quote(p) for p in parts)
+    return BACKGROUND_PREFIX + command if background else command
+
+
+def command_interpreter(command: str) -> str:
+    """The interpreter a hook command of ours starts (for doctor)."""
+    if command.startswith(BACKGROUND_PREFIX):
+        command = command[len(BACKGROUND_PREFIX):]
+    try:
+        return shlex.split(command)[0]
+    except (ValueError, IndexError):
+        return command.split(" ")[0].strip("'\"")
+
+
+def runs_in_background(hook: dict) -> bool:
+    """Is this installed hook of ours one that leaves Claude Code's process tree?"""
+    return "--background" in str(hook.get("command", "")).split()
 
 
 def is_ours(hook: dict) -> bool:
@@ -78,12 +107,31 @@ def _without_ours(hooks: dict) -> dict:
     return cleaned
 
 
-def hook_group(command: str, timeout: int, matcher: str | None = None) -> dict:
+def hook_group(command: str, timeout: int, matcher: str | None = None,
+               run_async: bool = False) -> dict:
     """One hook group of a settings file (Claude Code's, Codex's, Gemini CLI's): the matcher
-    if any, then our one command hook."""
+    if any, then our one command hook (``run_async``: Claude Code's ``"async": true``)."""
     group: dict = {"matcher": matcher} if matcher is not None else {}
-    group["hooks"] = [{"type": "command", "command": command, "timeout": timeout}]
+    hook = {"type": "command", "command": command, "timeout": timeout}
+    if run_async:
+        hook["async"] = True
+    group["hooks"] = [hook]
     return group
+
+
+def claude_code_groups(python: str | None = None, background: bool | None = None):
+    """``(event, group)`` for each of Claude Code's hooks, as ``install`` writes them;
+    ``background`` None: the ``capture_in_background`` setting."""
+    from claude_mem.hook_events import ASYNC, FOREGROUND
+
+    if background is None:
+        from claude_mem import config
+
+        background = bool(config.load().capture_in_background)
+    for row in TABLE:
+        behind = background and row.background != FOREGROUND
+        yield row.event, hook_group(hook_command(row.hook, python, behind), row.timeout, row.matcher,
+                                    run_async=behind and row.background == ASYNC)
 
 
 def put_our_hooks(data: dict, groups) -> None:
@@ -105,11 +153,11 @@ def drop_our_hooks(data: dict) -> None:
             data.pop("hooks")
 
 
-def install(config_dir: str | None = None, python: str | None = None) -> str:
+def install(config_dir: str | None = None, python: str | None = None,
+            background: bool | None = None) -> str:
     path = os.path.join(config_dir or default_config_dir(), "settings.json")
     data = read_settings(path)
-    put_our_hooks(data, ((row.event, hook_group(hook_command(row.hook, python), row.timeout, row.matcher))
-                         for row in TABLE))
+    put_our_hooks(data, claude_code_groups(python, background))
     write_settings(path, data)
     return path
 
@@ -126,8 +174,13 @@ def uninstall(config_dir: str | None = None) -> str:
 
 def installed_commands(config_dir: str | None = None) -> dict[str, str]:
     """Our hook command per Claude Code event, as found in settings.json."""
+    return {event: hook["command"] for event, hook in installed_hooks(config_dir).items()}
+
+
+def installed_hooks(config_dir: str | None = None) -> dict[str, dict]:
+    """Our hook (the whole entry: command, timeout, async) per Claude Code event."""
     path = os.path.join(config_dir or default_config_dir(), "settings.json")
-    found: dict[str, str] = {}
+    found: dict[str, dict] = {}
     try:
         data = read_settings(path)
     except SettingsError:
@@ -136,7 +189,7 @@ def installed_commands(config_dir: str | None = None) -> dict[str, str]:
         for group in groups if isinstance(groups, list) else []:
             for hook in (group.get("hooks") or []) if isinstance(group, dict) else []:
                 if is_ours(hook):
-                    found[event] = hook["command"]
+                    found[event] = hook
     return found
 
 

@@ -7,10 +7,10 @@ worker, off the hook's path, renders it after the memory changed (``context_refr
 the hook reads it back in one indexed query.
 
 Contract:
-- ``plan(payload, settings)`` is ``(project, key)`` when this SessionStart would print the
-  full context of its project (the sources in ``context_sources`` other than ``compact``,
-  and ``resume`` only when the transcript does not hold our context yet: those get a part
-  of the memory, rendered by the hook as before), else None.
+- ``plan(payload, settings)`` is ``(project, key)`` when this SessionStart prints the full
+  context of its project (``startup`` and ``clear``, when in ``context_sources`` and the
+  project is not excluded), else None: ``resume`` and ``compact`` get a part of the memory,
+  rendered by the hook as before.
 - ``key`` holds everything besides the memory that shapes the text: the rendering code
   (size and time of its files: a new version, or a worker still running the old one,
   never serves another's text), the time zone (times are local), and every
@@ -26,14 +26,13 @@ Contract:
   its ``valid_until`` (a teammate's "2 h ago" in the text) passes.
 - On a miss the hook renders as it always did and asks for the row (``want_context``, in
   its own write unit); the worker renders it when idle.
-Standard library only, on the hook path: this module imports ``jsonlite`` and the light
-store only.
+Standard library only, on the hook path: when the context is current the hook imports no
+JSON module (``flat_object`` reads the payload, ``start_text`` checks the row), and only
+the light store (``open_start_store``).
 """
 
 import os
 import time
-
-from claude_mem import jsonlite
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files whose code shapes the stored text (a change to any of them is a new key).
@@ -74,25 +73,41 @@ def render_settings(settings) -> dict:
             if name.startswith("context_") and name != "context_sources"}
 
 
+def setting_text(value) -> str:
+    """A setting's value as ``config.Setting.parse`` reads it back from text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+def settings_part(settings) -> str:
+    return ";".join(f"{name}={setting_text(value)}" for name, value in render_settings(settings).items())
+
+
 def cache_key(settings) -> str:
-    return jsonlite.dumps([LOADED_CODE, time_zone(), render_settings(settings)])
+    """The code, the time zone and the context settings, a line each (no JSON encoder: the
+    hook path does not import one when the context is current)."""
+    return f"{LOADED_CODE}\n{time_zone()}\n{settings_part(settings)}"
+
+
+# The sources that always get the full context. A resume gets only what is new when its
+# transcript holds our memory (it nearly always does), and finding that out reads the
+# transcript, which the rendering path then reads again: resumes are rendered by the hook.
+FULL_SOURCES = ("startup", "clear")
 
 
 def plan(payload: dict, settings):
     from claude_mem import project
 
     source = str(payload.get("source") or "startup")
-    if source not in settings.context_sources or source == "compact":
+    if source not in settings.context_sources or source not in FULL_SOURCES:
         return None
     cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") \
         or project.current_dir()
     if project.is_excluded(cwd, settings.exclude_projects):
         return None
-    if source == "resume":
-        from claude_mem.context import _transcript_has_context
-
-        if _transcript_has_context(payload.get("transcript_path")):
-            return None
     return project.project_name(cwd), cache_key(settings)
 
 
@@ -115,19 +130,105 @@ def lookup(store, project: str, key: str):
     return output, items
 
 
+# ``context.hook_json``'s output around the context's JSON string (a test checks it).
+START_HEAD = '{"hookSpecificOutput":{"hookEventName":"SessionStart","additionalContext":"'
+START_TAIL = '"}}'
+
+
 def start_text(output: str):
     """The context in ``output`` when it is SessionStart JSON as ``context.hook_json``
-    writes it, else None."""
-    try:
-        value = jsonlite.loads(output)
-    except ValueError:
+    writes it (valid JSON of exactly that shape), else None."""
+    if not (output.startswith(START_HEAD) and output.endswith(START_TAIL)):
         return None
-    inner = value.get("hookSpecificOutput") if isinstance(value, dict) else None
-    if not (isinstance(inner, dict) and len(value) == 1 and len(inner) == 2
-            and inner.get("hookEventName") == "SessionStart"):
+    found = json_string(output, len(START_HEAD) - 1)
+    if found is None or found[1] != len(output) - len(START_TAIL) + 1:
         return None
-    body = inner.get("additionalContext")
-    return body if isinstance(body, str) else None
+    return found[0]
+
+
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
+            "t": "\t"}
+_HEX = frozenset("0123456789abcdefABCDEF")
+_BLANKS = " \t\n\r"
+_CONTROLS = tuple(chr(c) for c in range(0x20))
+
+
+def json_string(text: str, start: int):
+    """``(value, end)`` of the JSON string whose opening quote is at ``start`` (``end``: just
+    past its closing quote), decoded as ``json.loads`` does in strict mode; None when it is
+    not a valid JSON string."""
+    parts = []
+    at = start + 1
+    while True:
+        quote = text.find('"', at)
+        if quote < 0:
+            return None
+        slash = text.find("\\", at, quote)
+        piece = text[at:quote if slash < 0 else slash]
+        if not piece.isprintable() and any(c in piece for c in _CONTROLS):
+            return None  # a raw control character: not allowed in a JSON string
+        parts.append(piece)
+        if slash < 0:
+            return "".join(parts), quote + 1
+        kind = text[slash + 1:slash + 2]
+        if kind in _ESCAPES:
+            parts.append(_ESCAPES[kind])
+            at = slash + 2
+            continue
+        digits = text[slash + 2:slash + 6]
+        if kind != "u" or len(digits) != 4 or not set(digits) <= _HEX:
+            return None
+        code = int(digits, 16)
+        at = slash + 6
+        if 0xD800 <= code < 0xDC00 and text[at:at + 2] == "\\u":  # a surrogate pair?
+            low = text[at + 2:at + 6]
+            if len(low) == 4 and set(low) <= _HEX and 0xDC00 <= int(low, 16) < 0xE000:
+                code = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)
+                at += 6
+        parts.append(chr(code))
+
+
+def flat_object(text: str):
+    """``text`` decoded when it is a JSON object whose values are all strings (what Claude
+    Code and Codex send at SessionStart), exactly as ``json.loads`` decodes it; None for
+    anything else (the caller then uses the full decoder). No JSON module: when the context
+    is current, the hook imports none."""
+    at = _skip(text, 0)
+    if text[at:at + 1] != "{":
+        return None
+    at = _skip(text, at + 1)
+    result: dict = {}
+    if text[at:at + 1] == "}":
+        return result if _skip(text, at + 1) == len(text) else None
+    while True:
+        if text[at:at + 1] != '"':
+            return None
+        key = json_string(text, at)
+        if key is None:
+            return None
+        at = _skip(text, key[1])
+        if text[at:at + 1] != ":":
+            return None
+        at = _skip(text, at + 1)
+        if text[at:at + 1] != '"':
+            return None
+        value = json_string(text, at)
+        if value is None:
+            return None
+        result[key[0]] = value[0]
+        at = _skip(text, value[1])
+        mark = text[at:at + 1]
+        if mark == "}":
+            return result if _skip(text, at + 1) == len(text) else None
+        if mark != ",":
+            return None
+        at = _skip(text, at + 1)
+
+
+def _skip(text: str, at: int) -> int:
+    while at < len(text) and text[at] in _BLANKS:
+        at += 1
+    return at
 
 
 def format_shown(items, body: str) -> str:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import kill_leftovers, processes, wait_for
+from helpers import kill_leftovers, processes, wait_for, wait_for_background_hooks
 from tests.fakes.claude_cli import find_claude_binary, run_claude
 from tests.fakes.codex_cli import find_codex_binary, run_codex, write_provider
 from tests.fakes.fake_llm_server import FakeLLMServer
@@ -127,6 +127,8 @@ class Lab:
         from claude_mem.store import Store
 
         db = (data_dir or self.data_dir) / "claude-mem.db"
+        # Claude Code's capture hooks run in the background: their events are in once they end.
+        wait_for_background_hooks(str(data_dir or self.data_dir))
 
         def drained():
             if not db.exists():

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import kill_leftovers, processes, wait_for
+from helpers import kill_leftovers, processes, wait_for, wait_for_background_hooks
 from tests.fakes.claude_cli import ClaudeResult, find_claude_binary, hook_responses, run_claude
 from tests.fakes.fake_llm_server import FakeLLMServer, RecordedRequest, Rule, Script, Text, ToolUse
 
@@ -187,6 +187,9 @@ class Lab:
 
     def wait_until_drained(self, timeout: float = 30.0) -> None:
         from claude_mem.store import Store
+
+        # The capture hooks run in the background: their events are committed once they end.
+        wait_for_background_hooks(str(self.data_dir), timeout)
 
         db, spool = self.data_dir / "claude-mem.db", self.data_dir / "spool"
 
@@ -359,12 +362,23 @@ def test_install_wrote_the_hooks_claude_code_runs(lab):
     events = set(settings["hooks"])
     assert events == {"SessionStart", "UserPromptSubmit", "PostToolUse", "PostToolUseFailure",
                       "Stop", "SessionEnd"}
+    from claude_mem.hook_events import ASYNC, BY_EVENT, FOREGROUND
+    from claude_mem.install import BACKGROUND_PREFIX
+
     for event in events:
-        command = settings["hooks"][event][0]["hooks"][0]["command"]
-        python, *flags, entry, _name = shlex.split(command)
+        hook = settings["hooks"][event][0]["hooks"][0]
+        command = hook["command"]
+        background = BY_EVENT[event].background != FOREGROUND
+        # The capture hooks run in the background: SIGTERM ignored before the interpreter
+        # starts, and the hook leaves Claude Code's process tree (--background).
+        assert command.startswith(BACKGROUND_PREFIX) == background, command
+        python, *flags, entry, _name = [part for part in shlex.split(command.removeprefix(BACKGROUND_PREFIX))
+                                        if part != "--background"]
         # An absolute interpreter (never a bare python3 on PATH) and claude-mem's hook script.
         assert os.path.isabs(python) and os.access(python, os.X_OK), command
         assert flags == ["-I", "-S"] and entry.endswith("claude_mem/hook_entry.py"), command
+        assert ("--background" in command.split()) == background, command
+        assert hook.get("async", False) is (BY_EVENT[event].background == ASYNC)
 
 
 def test_session_one_is_recorded(lab, session1, session1_memory):
@@ -539,10 +553,15 @@ def test_only_the_worker_outlives_each_run(lab, all_runs):
     for n, run in enumerate(all_runs, 1):
         worker = run.worker_pid
         assert worker is not None, f"run {n}: no worker.pid"
-        for label, procs in (("exit", run.processes_after_exit),
-                             ("drain", run.processes_after_drain)):
-            assert set(procs) == {worker}, f"run {n}, after {label}: {procs} (worker {worker})"
-            assert "claude_mem.worker" in procs[worker]
+        # Right after the CLI exited, capture hooks that left its process tree may still be
+        # storing their events (and nothing else of ours); once they did, only the worker.
+        finishing = {pid for pid, cmd in run.processes_after_exit.items()
+                     if pid != worker and " --background " in f" {cmd} "}
+        assert set(run.processes_after_exit) - finishing == {worker}, \
+            f"run {n}, after exit: {run.processes_after_exit} (worker {worker})"
+        procs = run.processes_after_drain
+        assert set(procs) == {worker}, f"run {n}, after drain: {procs} (worker {worker})"
+        assert "claude_mem.worker" in procs[worker]
     # One worker per user: started on demand by the first hook, reused by every later run.
     assert len({run.worker_pid for run in all_runs}) == 1
 

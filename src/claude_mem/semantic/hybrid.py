@@ -9,35 +9,58 @@ Contract:
   them (``kind``, ``id``, ``title``, ``text``, ``score``: lower is better), plus
   ``matched`` (``words``, ``meaning`` or ``both``) and, when meaning took part,
   ``similarity`` (cosine). Fusion: each list (words' and meaning's top ``POOL``) gives a
-  hit 1/(``RRF_K`` + rank); the sum orders the result and its negation is the ``score``.
-  Meaning alone: the score is the negated cosine.
+  hit weight/(``RRF_K`` + rank) (meaning's weight ``MEANING_WEIGHT``, words' 1); the sum
+  orders the result and its negation is the ``score``. Meaning alone: the score is the
+  negated cosine. Either way a memory that nearly repeats one placed before it (the
+  index's ``duplicates``: the same command run again, a re-written to-do list) moves
+  after the others of the first ``APART_DEPTH`` places: five copies of one thing in the
+  top five leave no room for the answer.
 - The model and each database's vectors are loaded once per process and refreshed
   incrementally (``index``), so a long-lived process (MCP server, viewer) pays the load once.
   The one-shot CLI passes ``ask_worker``: the running worker, which keeps both loaded,
   answers the meaning half (``serve``); without a worker it is done in the CLI's process.
-- The query is embedded in a thread while the words search runs (see ``_Meaning``).
+- The query is embedded in a thread while the words search runs (see ``_Meaning``), and
+  the last ``QUERY_CACHE`` queries' vectors are kept (``query_vector``): the viewer's
+  search box, a mode switch or the model asking again repeat a question, and its
+  embedding is the largest part of a search (~11 ms of CPU).
 """
 from __future__ import annotations
 
+import os
 import threading
+from collections import OrderedDict
 
 from claude_mem.semantic.base import (SemanticUnavailable, available, embedder, install_hint,
                                       model_setting)
 
 MODES = ("words", "meaning", "both")
 ALL_KINDS = ("observation", "summary", "prompt")
-# Reciprocal rank fusion's constant (the usual 60: later ranks still count a little).
-RRF_K = 60
+# Reciprocal rank fusion's constant: the smaller, the more a list's first places count
+# against a memory both lists hold lower down. 15 with meaning weighing 1.25, and near-
+# duplicates kept apart, on the tune questions of bench/recall.py (143, in-process on the
+# tune sessions' memory): recall@5 0.916, against 0.881 with the usual 60 and equal
+# weights; k 10-15 with 1.25-1.5 all gave 0.902-0.916, a weight of 2 fell to 0.874-0.881
+# (docs/search.md).
+RRF_K = 15
 # How deep each ranking is read before fusing.
 POOL = 50
 # What a rank in the meaning list counts for, against the same rank in the words list.
-MEANING_WEIGHT = 1.0
+MEANING_WEIGHT = 1.25
+# How many of the first places are kept free of near-duplicates.
+APART_DEPTH = 30
 # How long the one-shot CLI waits for the worker's answer (its first loads the vectors; it
 # may be finishing a call of the model for the backfill) before doing the work itself.
 WORKER_TIMEOUT = 5.0
 
+# How many recent queries' vectors a process keeps (~1.5 KB each). Benches that time
+# searches set ``CLAUDE_MEM_QUERY_CACHE=0`` so that every search embeds its question.
+_CACHE_SETTING = os.environ.get("CLAUDE_MEM_QUERY_CACHE", "").strip()
+QUERY_CACHE = int(_CACHE_SETTING) if _CACHE_SETTING.isdigit() else 256
+
 _indexes: dict = {}
 _lock = threading.Lock()
+_queries: "OrderedDict[tuple, object]" = OrderedDict()
+_queries_lock = threading.Lock()
 
 
 def resolve_mode(mode, store, settings) -> str:
@@ -69,6 +92,26 @@ def index_for(store, model):
     return index
 
 
+def query_vector(model, text: str):
+    """``model.query(text)``, remembered for the last ``QUERY_CACHE`` distinct queries of
+    this process (the vector is read-only: every caller shares it)."""
+    if QUERY_CACHE <= 0:
+        return model.query(text)
+    key = (model.model, text)
+    with _queries_lock:
+        vector = _queries.get(key)
+        if vector is not None:
+            _queries.move_to_end(key)
+            return vector
+    vector = model.query(text)
+    vector.flags.writeable = False
+    with _queries_lock:
+        _queries[key] = vector
+        while len(_queries) > QUERY_CACHE:
+            _queries.popitem(last=False)
+    return vector
+
+
 def nearest(store, text: str, *, project=None, kinds=ALL_KINDS, limit: int = POOL,
             settings=None) -> list[tuple[str, int, float]]:
     """``(kind, id, cosine)`` of the memories closest in meaning to ``text``."""
@@ -79,7 +122,8 @@ def nearest(store, text: str, *, project=None, kinds=ALL_KINDS, limit: int = POO
 
         settings = config.load()
     model = embedder(model_setting(settings))
-    return scan(store, model, model.query(text), project=project, kinds=kinds, limit=limit)
+    return scan(store, model, query_vector(model, text), project=project, kinds=kinds,
+                limit=limit)
 
 
 def scan(store, model, query, *, project=None, kinds=ALL_KINDS, limit: int = POOL):
@@ -114,7 +158,7 @@ class _Meaning(threading.Thread):
                 if self.found is not None:
                     return
             self.model = embedder(model_setting(self.settings))
-            self.query = self.model.query(self.text)
+            self.query = query_vector(self.model, self.text)
         except BaseException as exc:  # handed to the caller
             self.error = exc
 
@@ -139,10 +183,32 @@ def worker_nearest(text: str, *, project=None, kinds=ALL_KINDS, limit: int = POO
     hits = reply.get("hits") if isinstance(reply, dict) and reply.get("ok") else None
     if not isinstance(hits, list):
         return None
+    from claude_mem.semantic.index import Found
+
     try:
-        return [(str(kind), int(item), float(cosine)) for kind, item, cosine in hits]
+        found = Found((str(kind), int(item), float(cosine)) for kind, item, cosine in hits)
+        found.duplicates = [(int(i), int(j)) for i, j in reply.get("duplicates") or []]
     except (TypeError, ValueError):
         return None
+    return found
+
+
+def apart(order: list, near) -> list:
+    """``order`` with each memory that nearly repeats one kept before it (``near``'s
+    ``duplicates``) moved after the others of the first ``APART_DEPTH`` places."""
+    pairs = getattr(near, "duplicates", None)
+    if not pairs:
+        return order
+    same: dict = {}
+    for i, j in pairs:
+        if 0 <= i < len(near) and 0 <= j < len(near):
+            a, b = tuple(near[i][:2]), tuple(near[j][:2])
+            same.setdefault(a, set()).add(b)
+            same.setdefault(b, set()).add(a)
+    kept, later = [], []
+    for key in order[:APART_DEPTH]:
+        (later if same.get(key, set()).intersection(kept) else kept).append(key)
+    return kept + later + order[APART_DEPTH:]
 
 
 def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit: int = 20,
@@ -173,18 +239,21 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
         key = (kind, item)
         fused[key] = fused.get(key, 0.0) + (MEANING_WEIGHT / (RRF_K + rank + 1) if mode == "both"
                                             else sim)
-    order = sorted(fused, key=lambda key: -fused[key])[: int(limit)]
+    order = apart(sorted(fused, key=lambda key: -fused[key]), near)[: int(limit)]
     for kind in ALL_KINDS:
         missing = [item for k, item in order if k == kind and (k, item) not in found]
         for item, hit in store.hits_by_ids(kind, missing).items():
             found[(kind, item)] = hit
     hits = []
     word_keys = {(hit["kind"], hit["id"]) for hit in words}
+    score = float("-inf")
     for key in order:
         hit = found.get(key)
         if hit is None:  # deleted since its vector was read
             continue
-        hit["score"] = -fused[key]
+        # A memory moved down for repeating another keeps the order's place: the scores
+        # never go down along the list (lower is better).
+        score = hit["score"] = max(score, -fused[key])
         if key in similarity:
             hit["similarity"] = round(similarity[key], 4)
         hit["matched"] = ("both" if key in word_keys and key in similarity

@@ -3,9 +3,15 @@
 Contract: ``VectorIndex(model, dim)``; ``refresh(store)`` brings it up to date by reading
 only the vectors stored since it last looked (ids only grow; at most every
 ``REFRESH_SECONDS``), and reads everything again when some were deleted meanwhile
-(forget, a re-made summary: looked for every ``RECOUNT_SECONDS``, and at once with
-``force``). ``nearest(query, project=, kinds=, limit=)`` returns
-``(kind, item_id, cosine)`` best first; the cosines are exact (from the stored vectors).
+(forget, a re-made summary: looked for every ``RECOUNT_SECONDS`` by a count of every
+vector, ~8 ms of CPU at 120k, which runs in a thread of its own on its own connection,
+never inside a search; at once, inline, with ``force`` and on the first refresh).
+``nearest(query, project=, kinds=, limit=)`` returns ``(kind, item_id, cosine)`` best
+first; the cosines are exact (from the stored vectors). The list also says which of them
+are near-duplicates of each other (``Found.duplicates``: pairs of positions whose best
+passages have a cosine of at least ``DUPLICATE_COSINE``: a command run four times, a
+to-do list re-written at each step), for the fusion to keep them from filling the first
+places (``hybrid``).
 
 How it stays fast at 100k vectors: a matrix product over every float32 vector reads
 1.5 KB a vector (150 MB at 100k: ~15 ms on an idle core, several times that on a busy
@@ -43,6 +49,17 @@ _SAMPLE = 4096
 _READ_BATCH = 50_000
 # Vectors read per memory wanted: a memory's other passages take places in the best list.
 PASSAGES_READ = 4
+# Two memories whose best passages are this close say the same thing (e5's cosines of
+# unrelated texts are ~0.75-0.85; a repeated command's memories ~0.99). Chosen on the
+# tune questions of bench/recall.py (0.97-0.99 gave the same; docs/search.md).
+DUPLICATE_COSINE = 0.98
+
+
+class Found(list):
+    """``(kind, item_id, cosine)`` best first, and ``duplicates``: pairs ``(i, j)``,
+    ``i < j``, of positions in the list whose memories are near-duplicates."""
+
+    duplicates: list = []
 
 
 class VectorIndex:
@@ -52,6 +69,8 @@ class VectorIndex:
         self._reset()
         self.checked_at = float("-inf")
         self.counted_at = float("-inf")
+        self.stale = False  # a count beside found deletions: read everything again
+        self.counter: threading.Thread | None = None
 
     def _reset(self) -> None:
         self.codes = np.zeros((0, self.dim), dtype=np.int8)
@@ -75,11 +94,21 @@ class VectorIndex:
     def refresh(self, store, *, force: bool = False) -> None:
         with self.lock:
             now = time.monotonic()
-            if not force and now - self.checked_at < REFRESH_SECONDS:
+            if not force and not self.stale and now - self.checked_at < REFRESH_SECONDS:
                 return
             self.checked_at = now
-            if force or now - self.counted_at >= RECOUNT_SECONDS:
+            path = getattr(store, "path", None)
+            due = now - self.counted_at >= RECOUNT_SECONDS
+            if due and not force and not self.stale and self.counted_at > float("-inf") \
+                    and path and path != ":memory:":
+                # A search must not pay for the count: it runs beside, and the next refresh
+                # reads everything again if it found deletions (``stale``).
                 self.counted_at = now
+                self._count_beside(path)
+                due = False
+            if force or due or self.stale:
+                self.counted_at = now
+                self.stale = False
                 total, top = store.vectors_mark()
                 if total == self.seen_total and top <= self.top_id:
                     return
@@ -99,6 +128,29 @@ class VectorIndex:
             self._append(self._read_after(store, self.top_id))
             self.top_id = max(self.top_id, top)
             self.seen_total += added
+
+    def _count_beside(self, path: str) -> None:
+        """Count every vector in a thread with its own connection (called under the lock):
+        when fewer are left than were read, rows were deleted, and ``stale`` makes the
+        next refresh read everything again."""
+        if self.counter is not None and self.counter.is_alive():
+            return
+        top, seen = self.top_id, self.seen_total
+
+        def count() -> None:
+            from claude_mem.store import Store
+
+            try:
+                with Store(path, migrate=False) as other:
+                    total, added = other.vectors_census(top)
+            except Exception:  # a locked or vanished file: the next count tries again
+                return
+            if total != seen + added:
+                with self.lock:
+                    self.stale = True
+
+        self.counter = threading.Thread(target=count, name="claude-mem-vector-count", daemon=True)
+        self.counter.start()
 
     def _read_after(self, store, after: int) -> list:
         rows: list = []
@@ -161,10 +213,10 @@ class VectorIndex:
         query = np.asarray(query, dtype=np.float32)
         with self.lock:
             if not self.count:
-                return []
+                return Found()
             rows = self._subset(project, kinds)  # None: every row
             if rows is not None and not len(rows):
-                return []
+                return Found()
             total = self.count if rows is None else len(rows)
             limit = max(1, int(limit))
             if self.full is not None:
@@ -186,16 +238,27 @@ class VectorIndex:
                 values = scores[best] if rows is None else self.full[best] @ query
             order = np.argsort(-values)
             best, values = best[order], values[order]
-            found, seen = [], set()
+            found, seen, rows_found = Found(), set(), []
             for i, value in zip(best.tolist(), values.tolist()):
                 key = (KIND_NAMES[int(self.kinds[i])], int(self.item_ids[i]))
                 if key in seen:  # another passage of a memory already found, scored lower
                     continue
                 seen.add(key)
                 found.append((key[0], key[1], float(value)))
+                rows_found.append(i)
                 if len(found) == limit:
                     break
+            found.duplicates = self._duplicates(rows_found)
             return found
+
+    def _duplicates(self, rows) -> list:
+        """Pairs of positions in ``rows`` whose vectors are near-duplicates."""
+        if len(rows) < 2:
+            return []
+        vectors = (self.full[rows] if self.full is not None
+                   else codec.decode(self.codes[rows], self.scales[rows]))
+        close = np.triu((vectors @ vectors.T) >= DUPLICATE_COSINE, 1)
+        return [(int(i), int(j)) for i, j in np.argwhere(close)]
 
     def _subset(self, project, kinds):
         """The row numbers of one project and/or some kinds (cached until rows are added)."""

@@ -5,7 +5,8 @@ question (~1 s at 100k vectors); the worker has the model loaded already (its em
 thread) and keeps its index of the vectors once built. So the CLI sends
 ``{"cmd": "nearest", "text", "project", "kinds", "limit", "model"}`` on the control socket
 (data dir 0700: only the owner) and gets ``{"ok": true, "hits": [[kind, id, cosine], ...]}``
-back; words and the fusion stay in the CLI (``hybrid.search``).
+back, with ``"duplicates": [[i, j], ...]`` (positions of near-duplicate hits, see
+``index.Found``); words and the fusion stay in the CLI (``hybrid.search``).
 
 Contract: ``Nearest().answer(message)`` never raises: a bad request or a missing extra is
 ``{"error": ...}`` (no ``hits``), and the CLI then does the work itself. Its own store
@@ -52,7 +53,8 @@ class Nearest:
         except Exception as exc:  # the asker falls back to doing it itself
             log.warning(f"nearest for a search failed: {exc!r}")
             return {"error": repr(exc)[:300]}
-        return {"hits": [[kind, item, round(cosine, 6)] for kind, item, cosine in found]}
+        return {"hits": [[kind, item, round(cosine, 6)] for kind, item, cosine in found],
+                "duplicates": [list(pair) for pair in getattr(found, "duplicates", [])]}
 
     @staticmethod
     def _read(message: dict):

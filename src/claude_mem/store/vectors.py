@@ -110,6 +110,14 @@ class VectorRoom:
         count, top = self.db.execute("SELECT count(*), coalesce(max(id), 0) FROM vectors").fetchone()
         return count, top
 
+    def vectors_census(self, after_id: int) -> tuple[int, int]:
+        """(how many vectors there are, of any model; how many have ids above
+        ``after_id``), in one statement: one snapshot, even while the worker adds some."""
+        total, added = self.db.execute(
+            "SELECT count(*), (SELECT count(*) FROM vectors WHERE id > ?) FROM vectors",
+            (after_id,)).fetchone()
+        return total, added
+
     def vectors_top(self) -> int:
         """The highest vector id (one step down the key: no count)."""
         return self.db.execute("SELECT coalesce(max(id), 0) FROM vectors").fetchone()[0]
