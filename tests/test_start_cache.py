@@ -99,6 +99,9 @@ def test_the_worker_renders_ahead_exactly_what_the_hook_prints(remembered):
     assert shown_text("s-second") == MARKER
     # Codex's SessionStart reads the same memory, so the same rendering.
     assert context_from(start("s-codex", agent="codex")) == MARKER
+    # A resume or a compaction gets a part of the memory: the hook renders it, as before.
+    for source in ("resume", "compact"):
+        assert "MARKER" not in start(f"s-{source}", source=source)
 
 
 def test_new_work_makes_the_rendering_stale_at_once(remembered):
