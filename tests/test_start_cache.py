@@ -369,3 +369,26 @@ def test_the_worker_renders_only_keys_it_can_and_drops_what_nobody_asks_for():
         assert left == {mine, small, "junk"}, "another code's key a day unused and a stale one go"
         assert "Fixed it" in store.cached_context("pruned", mine)[0]
         assert store.cached_context("pruned", "junk") is None
+
+
+def test_a_clock_the_worker_cannot_render_does_not_wake_it():
+    import time
+
+    from claude_mem.context_refresh import Refresher
+    from claude_mem.store import open_store as open_configured
+
+    config.ensure_data_dir()
+    settings = config.load()
+    mine = startcache.cache_key(settings)
+    other_code = "0.0:0.0\n" + mine.split("\n", 1)[1]
+    with open_configured() as store:
+        # Its own row's clock runs out in 100 s, another code's ran out long ago.
+        for key, until in ((mine, time.time() + 100), (other_code, 5.0)):
+            with store.write():
+                store.want_context("p", key, time.time())
+            [(generation,)] = store.db.execute("SELECT generation FROM context_cache WHERE key = ?",
+                                               (key,)).fetchall()
+            assert store.store_context("p", key, generation, "", "", until, time.time())
+        refresher = Refresher(store, settings)
+        assert refresher.refresh() == 0, "nothing it can render is due"
+        assert 60 < refresher.wait_hint() < 200, "it wakes for its own clock, not the other's"
