@@ -118,7 +118,9 @@ class Run:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUDE_MEM_")}
         env.pop("CLAUDE_PROJECT_DIR", None)  # the person's own settings must not count
         env.update({"CLAUDE_MEM_DATA_DIR": self.data_dir, "CLAUDE_MEM_COMPRESSOR": "heuristic",
-                    "CLAUDE_MEM_VIEWER_PORT": "0", "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600"})
+                    "CLAUDE_MEM_VIEWER_PORT": "0", "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600",
+                    # each mode asks the same question: every search embeds it (timed cold)
+                    "CLAUDE_MEM_QUERY_CACHE": "0"})
         self.env = env
         os.environ["CLAUDE_MEM_DATA_DIR"] = self.data_dir  # for control.stop_worker()
         self.cli = [str(Path(sys.executable).with_name("claude-mem"))]

@@ -321,3 +321,20 @@ def test_room_filling_facts_do_not_restate_their_title_or_an_earlier_todo_list(m
         text = context.render(store, "init", config.load())
     assert "0 files match" not in text and "drwxr-xr-x" not in text
     assert text.count("Look around the folder") == 1
+
+
+def test_a_long_commands_full_text_comes_after_what_it_found(monkeypatch):
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1500")
+    with Store(config.db_path()) as store:
+        with store.write():
+            s = store.open_session("s", "ship", "/w/ship", 1.0)
+            store.add_observation(s["id"], "ship", 1, Observation(
+                type="discovery", title="`npm install` succeeded: added 203 packages",
+                facts=("Command: npm install --legacy-peer-deps --no-audit && npm run build",
+                       "Output: added 203 packages, 5 moderate severity vulnerabilities",
+                       "Purpose: Install"), concepts=("command",)), "c1", "heuristic", 1.0)
+        text = context.render(store, "ship", config.load())
+    lines = text.splitlines()
+    found = lines.index("  - Output: added 203 packages, 5 moderate severity vulnerabilities")
+    assert lines[found + 1] == "  - Command: npm install --legacy-peer-deps --no-audit && npm run build"
+    assert "Purpose: Install" not in text  # its words are the title's

@@ -322,3 +322,12 @@ def test_a_manifest_says_its_scripts_and_dependencies():
         "Scripts: x = x.cli:main", "Dependencies: httpx>=0.27; rich", "Extras: test"]
     assert extract.manifest_facts("{not json", "package.json") == []
     assert extract.manifest_facts("anything", "notes.txt") == []
+
+
+def test_a_report_in_japanese_keeps_its_lines_with_names():
+    report = ("調査が完了しました。\n"
+              "フレームワークはNext.jsとTailwind CSSを使っています\n"
+              "テストはまだありません\n"
+              "ビルド：pnpm build で実行します\n")
+    assert extract.report_lines(report) == ["フレームワークはNext.jsとTailwind CSSを使っています",
+                                            "ビルド：pnpm build で実行します"]

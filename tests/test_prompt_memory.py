@@ -72,3 +72,32 @@ def test_keeps_only_recent_requests(store):
     assert list(memory._cached) == [(1, 2), (1, 3)]
     memory.forget(1)
     assert not memory._cached
+
+
+def test_rows_the_worker_stored_are_kept_as_a_reader_reads_them(store):
+    """The worker hands over the rows it stored (``store_observation``): the request's next
+    read serves them without decoding anything, equal to what the table gives back, and a
+    row another writer added meanwhile makes it read again."""
+    counting = CountingStore(store)
+    memory = PromptMemory(counting)
+    add(store, 2)
+    assert len(memory.observations(1, 1)) == 2
+    made = [Observation(type="change", title="Édité « x »", subtitle="", narrative="n",
+                        facts=("Change: `a` → `b`", "- a", "+ b"), concepts=("edit",),
+                        files_modified=("src/é.py",), tool_name="Edit", tool_use_id="t1"),
+            Observation(type="discovery", title="Read y", tool_name="Read")]
+    with store.write():
+        rows = [store.store_observation(1, "proj", 1, obs, f"k{n}", "heuristic", 7 + n)
+                for n, obs in enumerate(made)]  # an int time: a REAL column gives a float
+        assert store.store_observation(1, "proj", 1, made[0], "k0", "heuristic", 9.0) is None
+    assert rows == store.observations_for_prompt(1, 1)[2:]
+    memory.stored(1, 1, rows)
+    before = counting.decoded
+    assert list(memory.observations(1, 1)) == store.observations_for_prompt(1, 1)
+    assert counting.decoded == before  # served from what was handed over
+    add(store, 1, 5)  # another writer's row, then the worker's next one
+    with store.write():
+        more = [store.store_observation(1, "proj", 1, made[1], "k9", "heuristic", 10.0)]
+    memory.stored(1, 1, more)
+    assert list(memory.observations(1, 1)) == store.observations_for_prompt(1, 1)
+    assert counting.decoded > before  # the mark told the copy was not the table's

@@ -207,7 +207,10 @@ def _index_value(obs: dict) -> int:
 
 
 # Facts that only repeat how a tool was called; the index line already names the call.
-_MECHANICAL_FACTS = ("Command:", "Exit code", "Tool:", "Input:", "Commit:", "Purpose:")
+_MECHANICAL_FACTS = ("Exit code", "Tool:", "Commit:")
+# How a tool was called: after what it found, and only when its words are not the title's
+# (a long command the title cuts, a tool with no rule of its own).
+_CALL_FACTS = ("Command:", "Input:", "Purpose:")
 
 
 def _says_something(fact: str) -> bool:
@@ -217,6 +220,17 @@ def _says_something(fact: str) -> bool:
     if len(fact) > 10 and fact[0] in "-dlcbps" and all(c in "-rwxsStT@+." for c in fact[1:10]):
         return False  # a row of ``ls -l``: the listing's line says what it listed
     return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
+
+
+def _restates(fact: str, title: str) -> bool:
+    """True when the fact's words (without its label or a JSON input's keys) are all in the title."""
+    label, sep, value = fact.partition(": ")
+    if not sep or len(label) > 12:
+        value = fact
+    keys = set()
+    for part in value.split('":')[:-1]:  # "key": value pairs of a JSON input
+        keys |= _words(part.rsplit('"', 1)[-1])
+    return _words(value) - keys <= _words(title)
 
 
 def _words(text: str) -> set[str]:
@@ -231,26 +245,32 @@ def _words(text: str) -> set[str]:
     return out
 
 
-def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, list[str]]:
+def _details(index: list[dict], keep: set, said: str, room: int,
+             head_cost: dict | None = None) -> dict[int, list[str]]:
     """Sub-lines for index entries when every chosen line fits and room is left (a short
     session, or a budget larger than the memory): what the most telling observations
     found, a fact or two each (then more, round by round), never one the text above holds.
 
     Without them such a digest stops at its titles whatever the budget, and a title says
-    that the web was searched or a subagent reported, not what came of it."""
+    that the web was searched or a subagent reported, not what came of it.
+    ``head_cost``: characters an entry's own line costs, paid with its first fact (an
+    entry that has no line yet)."""
     out: dict[int, list[str]] = {}
+    head_cost = head_cost or {}
     if room < 200:
         return out
     said = said.lower()
     order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
     # A fact whose words its title already has ("0 files match `x`" under "No files match
     # `x`") restates it.
-    facts = {n: [f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
-                 and _says_something(f.strip()) and not _words(f) <= _words(index[n].get("title") or "")]
+    facts = {n: sorted((f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
+                        and _says_something(f.strip()) and not _restates(f, index[n].get("title") or "")),
+                       key=lambda f: f.startswith(_CALL_FACTS))
              for n in order}
-    for per_round in (2, 3, 5):
+    # Rounds: up to 2 found facts each, then 3, then 5; how tools were called last of all.
+    for per_round, calls in ((2, False), (3, False), (5, False), (8, True)):
         for n in order:
-            while len(out.get(n, [])) < per_round and facts[n]:
+            while len(out.get(n, [])) < per_round and facts[n] and (calls or not facts[n][0].startswith(_CALL_FACTS)):
                 fact = _one_line(facts[n].pop(0), 200)
                 plain = _plain(fact).lower().rstrip("…")
                 head, sep, rest = plain.partition(": ")
@@ -260,10 +280,11 @@ def _details(index: list[dict], keep: set, said: str, room: int) -> dict[int, li
                 if len(value) < 8 or value in said:
                     continue
                 line = f"  - {fact}"
-                if len(line) + 1 > room:
+                cost = len(line) + 1 + (0 if n in out else head_cost.get(n, 0))
+                if cost > room:
                     continue  # a shorter fact further on may still fit
                 out.setdefault(n, []).append(line)
-                room -= len(line) + 1
+                room -= cost
                 said += "\n" + plain
         if room < 60:
             break
@@ -471,21 +492,18 @@ def render(store, project: str, settings, *, since: float | None = None,
         if len(rendered[n]) + 1 <= room:
             keep.add(n)
             room -= len(rendered[n]) + 1
-    said = above + "\n" + "\n".join(rendered)
-    details = _details(index, keep, said, room)
-    room -= sum(len(line) + 1 for part in details.values() for line in part)
-    entries = [(index[n], "\n".join([line] + details.get(n, []))) for n, line in enumerate(rendered) if n in keep]
     # An observation whose title the summaries print (a subagent's report, a failure
     # learned) has no index line, so its other facts had no place: with room still left,
-    # they come under a short line with its id.
+    # they come under a short line with its id, in the same rounds as the index's own.
+    kept = sorted(keep)
     echoed = _echoed(observations, above, index)
-    more = _details(echoed, set(range(len(echoed))), said + "\n" + "\n".join(
-        line for part in details.values() for line in part), room - 40 * len(echoed))
-    for n, part in more.items():
-        head = f"- #{echoed[n]['id']} (named above), more:"
-        if len(head) + 1 + sum(len(line) + 1 for line in part) <= room:
-            entries.append((echoed[n], "\n".join([head] + part)))
-            room -= len(head) + 1 + sum(len(line) + 1 for line in part)
+    pool = [index[n] for n in kept] + echoed
+    heads = [f"- #{o['id']} (named above), more:" for o in echoed]
+    details = _details(pool, set(range(len(pool))), above + "\n" + "\n".join(rendered), room,
+                       {len(kept) + j: len(h) + 1 for j, h in enumerate(heads)})
+    entries = [(index[n], "\n".join([rendered[n]] + details.get(i, []))) for i, n in enumerate(kept)]
+    entries += [(o, "\n".join([heads[j]] + details[len(kept) + j])) for j, o in enumerate(echoed)
+                if details.get(len(kept) + j)]
     entries.sort(key=lambda e: (-(e[0].get("created_at") or 0), -(e[0].get("id") or 0)))
     add_section("## Recent observations", [[text] for _, text in entries], budget - used)
     text = "\n".join(lines).rstrip() + "\n"

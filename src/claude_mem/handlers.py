@@ -151,8 +151,11 @@ class Handlers:
         produced = self.compressor.observe(ctx, [e for _, e in unique])
         # One hash per source event (its tool_use_id) and position, so a redelivered
         # event maps onto the rows it already made.
-        batch_key = content_hash(*(r["payload"] for r, _ in unique))
+        # (Hashing every payload of the batch is only needed for an observation without one.)
+        batch_key = (content_hash(*(r["payload"] for r, _ in unique))
+                     if any(not obs.tool_use_id for obs in produced.observations) else "")
         seen: dict[str, int] = {}
+        stored = []
         began = min(float(r["received_at"]) for r, _ in unique)
         with self.store.write():
             if not _ended_after(session, began):  # a late event does not reopen its session
@@ -161,11 +164,15 @@ class Handlers:
                 key = obs.tool_use_id or batch_key
                 position = seen.get(key, 0)
                 seen[key] = position + 1
-                self.store.add_observation(session["id"], session["project"], prompt_number, obs,
-                                           content_hash(event.session_id, key, position),
-                                           produced.generated_by, at)
+                row = self.store.store_observation(session["id"], session["project"], prompt_number,
+                                                   obs, content_hash(event.session_id, key, position),
+                                                   produced.generated_by, at)
+                if row is not None:
+                    stored.append(row)
             self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)
             self.store.delete_pending(row_ids(group))
+        # The request's summary reads these again (Stop): kept, not read back.
+        self.prompt_memory.stored(session["id"], prompt_number, stored)
         self._fold_into_summary(session, prompt_number, began)
 
     def _fold_into_summary(self, session, prompt_number: int, began: float) -> None:

@@ -41,6 +41,18 @@ class PromptMemory:
             self._cached.popitem(last=False)
         return tuple(items)
 
+    def stored(self, session_id: int, prompt_number: int, rows: list[dict]) -> None:
+        """Rows the worker just stored for a request it keeps (``store_observation``'s,
+        in id order): added to its copy, so the next call need not read them. The next
+        call's mark still checks the copy against the table."""
+        items = self._cached.get((session_id, prompt_number))
+        if items is None or not rows:
+            return
+        if items and items[-1]["id"] >= rows[0]["id"]:
+            del self._cached[(session_id, prompt_number)]  # not in order: read it all again
+            return
+        items.extend(rows)
+
     def clear(self) -> None:
         """Drop everything (what was read may have been rolled back)."""
         self._cached.clear()

@@ -323,6 +323,8 @@ def changed_line(old: str, new: str) -> tuple[str, str]:
 
     a = [l.strip() for l in str(old or "").splitlines() if l.strip()]
     b = [l.strip() for l in str(new or "").splitlines() if l.strip()]
+    if len(a) == 1 and len(b) == 1:  # the usual one-line edit: what the matching below finds
+        return ("", "") if a[0] == b[0] else _from_difference(a[0], b[0])
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if tag == "replace":
             # The most alike pair in the block (a comment added above the changed line must
@@ -362,6 +364,8 @@ def mask_quoted(command: str) -> str:
     Positions found in the mask (``&&``, ``|``, ``>``) are positions in the command.
     """
     text = str(command or "")
+    if "'" not in text and '"' not in text and "<<" not in text:
+        return text  # nothing quoted, no heredoc: nothing to mask
     chars = list(text)
     for match in _HEREDOC.finditer(text):
         for i in range(match.start(), match.end()):
@@ -584,6 +588,12 @@ _FILLER = re.compile(r"^(perfect|great|excellent|done|ok(?:ay)?|now|let me|i(?:'
                      r"here(?:'s| is)|based on|sure|alright|summary)\b", re.I)
 
 
+def _width(text: str) -> int:
+    """Length as read: a CJK character (a word's worth of meaning) counts twice."""
+    return sum(2 if "\u2e80" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" or "\uff00" <= c <= "\uffef"
+               else 1 for c in text)
+
+
 def report_lines(text: str, limit: int = 5) -> list[str]:
     """The lines of a subagent's (or any long prose) report that carry facts: names in
     backticks, versions and figures, ``key: value`` items; never the opening pleasantries.
@@ -601,11 +611,15 @@ def report_lines(text: str, limit: int = 5) -> list[str]:
             inside = False  # the cut may have taken the fence's end: what follows is unknown
             continue
         line = raw.strip().lstrip("-*•>#0123456789. ").strip()
-        if len(line) < 12 or _FILLER.match(line) or line.startswith("|"):
+        if _width(line) < 12 or _FILLER.match(line) or line.startswith("|"):
             continue
         score = (2 * len(re.findall(r"`[^`]+`", line)) + 2 * len(re.findall(r"\b\d+(?:\.\d+)+\b", line))
-                 + len(re.findall(r"\*\*[^*]+\*\*", line)) + (1 if re.search(r"\w:\s+\S", line) else 0)
+                 + len(re.findall(r"\*\*[^*]+\*\*", line)) + (1 if re.search(r"\w(:\s+|：)\S", line) else 0)
                  + len(re.findall(r"\b[\w-]+\.(?:[a-z]{1,4})\b", line)))
+        if not score and _width(line) > len(line):
+            # Prose in a script without spaces (Japanese, Chinese): the names written in
+            # Latin letters inside it (a framework, a file, a command) are its facts.
+            score = len(re.findall(r"[A-Za-z][\w.+/-]*[A-Za-z0-9]", line)) // 2
         if score:
             (fenced if inside else scored).append((score, n, line))
     scored = scored or fenced

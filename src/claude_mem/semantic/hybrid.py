@@ -26,6 +26,7 @@ Contract:
 """
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 
@@ -51,8 +52,10 @@ APART_DEPTH = 30
 # may be finishing a call of the model for the backfill) before doing the work itself.
 WORKER_TIMEOUT = 5.0
 
-# How many recent queries' vectors a process keeps (~1.5 KB each).
-QUERY_CACHE = 256
+# How many recent queries' vectors a process keeps (~1.5 KB each). Benches that time
+# searches set ``CLAUDE_MEM_QUERY_CACHE=0`` so that every search embeds its question.
+_CACHE_SETTING = os.environ.get("CLAUDE_MEM_QUERY_CACHE", "").strip()
+QUERY_CACHE = int(_CACHE_SETTING) if _CACHE_SETTING.isdigit() else 256
 
 _indexes: dict = {}
 _lock = threading.Lock()
@@ -92,6 +95,8 @@ def index_for(store, model):
 def query_vector(model, text: str):
     """``model.query(text)``, remembered for the last ``QUERY_CACHE`` distinct queries of
     this process (the vector is read-only: every caller shares it)."""
+    if QUERY_CACHE <= 0:
+        return model.query(text)
     key = (model.model, text)
     with _queries_lock:
         vector = _queries.get(key)

@@ -29,6 +29,46 @@ class MemoryRoom:
         )
         return cursor.lastrowid if cursor.rowcount else None
 
+    def store_observation(self, session_id: int, project: str, prompt_number: int, obs,
+                          content_hash: str, generated_by: str, at: float) -> dict | None:
+        """``add_observation``, returning the row as ``observations_for_prompt`` would read
+        it back (None for a duplicate, or when that row cannot be known without reading
+        it): the worker keeps an open request's rows (``PromptMemory``) without reading
+        back what it just wrote."""
+        new_id = self.add_observation(session_id, project, prompt_number, obs, content_hash,
+                                      generated_by, at)
+        if new_id is None:
+            return None
+        columns = self.__dict__.get("_observation_columns")
+        if columns is None:
+            columns = self.__dict__["_observation_columns"] = _stored_columns(self.db)
+        lists = {"facts": obs.facts, "concepts": obs.concepts, "files_read": obs.files_read,
+                 "files_modified": obs.files_modified}
+        given = {"id": new_id, "session_id": session_id, "project": project,
+                 "prompt_number": prompt_number, "type": obs.type, "title": obs.title,
+                 "subtitle": obs.subtitle, "narrative": obs.narrative,
+                 "tool_name": obs.tool_name, "tool_use_id": obs.tool_use_id,
+                 "content_hash": content_hash, "generated_by": generated_by, "created_at": at}
+        item = {}
+        for name, affinity in columns or ():
+            if name in lists:
+                values = lists[name]
+                # Text items come back from their JSON as they went in.
+                if not all(type(v) is str for v in values):
+                    return None
+                item[name] = [*values]
+                continue
+            value = given.get(name)
+            kind = type(value)
+            if value is None or (affinity == "TEXT" and kind is str) or (
+                    affinity == "INTEGER" and kind is int) or (affinity == "REAL" and kind is float):
+                item[name] = value
+            elif affinity == "REAL" and kind is int:
+                item[name] = float(value)  # what a REAL column gives back
+            else:
+                return None  # stored converted: let the reader read it
+        return item if columns else None
+
     def processed_tool_uses(self, session_id: int, tool_use_ids) -> set[str]:
         ids = [i for i in tool_use_ids if i]
         if not ids:
@@ -194,3 +234,21 @@ def context_store_over(store):
     view = cls.__new__(cls)
     view.__dict__.update(store.__dict__)
     return view
+
+
+# The columns ``add_observation`` fills, the others being NULL by default.
+_FILLED = frozenset({"id", "session_id", "project", "prompt_number", "type", "title", "subtitle",
+                     "facts", "narrative", "concepts", "files_read", "files_modified",
+                     "tool_name", "tool_use_id", "content_hash", "generated_by", "created_at"})
+
+
+def _stored_columns(db) -> list[tuple[str, str]]:
+    """``(name, declared type)`` of each observations column in ``SELECT *`` order; empty
+    when a column the insert leaves out has a default other than NULL (then a stored row
+    is read back, not assumed)."""
+    columns = []
+    for _cid, name, declared, _notnull, default, _pk in db.execute("PRAGMA table_info(observations)"):
+        if name not in _FILLED and default is not None:
+            return []
+        columns.append((name, str(declared).upper()))
+    return columns

@@ -30,26 +30,20 @@ class SessionsRoom:
                      at: float, *, new_run: bool = False, agent: str = "claude-code") -> dict:
         """Find or create the session; a finished session that sees new activity reopens.
         ``agent``: the coding agent that recorded it, set when the session is created."""
-        row = self.session_by_claude_id(claude_session_id)
-        # RETURNING: the row as it now is, without reading it again.
-        if row is None:
-            cursor = self.db.execute(
-                "INSERT INTO sessions (claude_session_id, project, cwd, started_at,"
-                " last_activity_at, agent) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-                (claude_session_id, project, cwd, at, at, agent),
-            )
-        elif row["status"] != "active":
-            cursor = self.db.execute(
-                "UPDATE sessions SET status = 'active', completed_at = NULL, end_reason = NULL,"
-                " runs = runs + 1, last_activity_at = MAX(last_activity_at, ?) WHERE id = ?"
-                " RETURNING *", (at, row["id"]),
-            )
-        else:
-            cursor = self.db.execute(
-                "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?),"
-                " runs = runs + ? WHERE id = ? RETURNING *",
-                (at, 1 if new_run else 0, row["id"]),
-            )
+        # One statement (the worker opens a session for every unit of work): a new row,
+        # or the known one reopened if it had finished, its activity moved on. In an
+        # UPDATE's SET every column names its value before the update (``status`` in the
+        # CASEs is the old one). RETURNING: the row as it now is, without reading it again.
+        cursor = self.db.execute(
+            "INSERT INTO sessions (claude_session_id, project, cwd, started_at,"
+            " last_activity_at, agent) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (claude_session_id) DO UPDATE SET"
+            " runs = runs + CASE WHEN status != 'active' THEN 1 ELSE ? END,"
+            " completed_at = CASE WHEN status != 'active' THEN NULL ELSE completed_at END,"
+            " end_reason = CASE WHEN status != 'active' THEN NULL ELSE end_reason END,"
+            " status = 'active', last_activity_at = MAX(last_activity_at, ?) RETURNING *",
+            (claude_session_id, project, cwd, at, at, agent, 1 if new_run else 0, at),
+        )
         updated = one(cursor.fetchone())
         cursor.close()  # a RETURNING statement is finished only once stepped to its end
         return updated
