@@ -29,7 +29,9 @@ longest span of a held lock and how many passed 50 ms, the longest traced hold a
 p50/p99/max wall time and how many spooled their event because the database was locked
 (counted in the log). Each traced hold also carries the holder thread's time on a CPU and
 its time waiting for one, so a hold over the budget is told apart as the holder's own work,
-its process being preempted by other programs, or neither (blocked: the disk).
+its process being preempted by other programs, or neither (blocked: the disk). Each hook
+also traces how long its commit took, its wait for the lock included (printed per phase as
+"the hooks' commits"): the part of a hook's time the lock budget is about.
 
 Priority: on Linux with ``sched_autogroup`` (the default on desktops), the CPU is shared
 between sessions first and ``nice`` only ranks processes within one session; the worker
@@ -384,6 +386,9 @@ def main() -> int:
             pass
 
     holds = read_trace(trace)
+    # The hooks' commits of their events, each with its wait for the lock (``trace_wait``).
+    commits = [h for h in holds if h[2].startswith("wait:")]
+    holds = [h for h in holds if not h[2].startswith("wait:")]
     for (name, begin), (_, end) in zip(phases, phases[1:]):
         mine = [h for h in holds if begin <= h[0] < end]
         longest = max(mine, key=lambda h: h[1], default=(0, 0.0, "-", 0.0, 0.0))
@@ -403,8 +408,12 @@ def main() -> int:
         by_caller: dict[str, list[float]] = {}
         for h in over:
             by_caller.setdefault(h[2], []).append(h[1])
+        committed = [h[1] for h in commits if begin <= h[0] < end]
         report["phases"].append({
             "phase": name, "seconds": round(end - begin, 1),
+            "hook_commit_ms": {"n": len(committed), "p50": round(pct(committed, 0.5), 1),
+                               "p99": round(pct(committed, 0.99), 1),
+                               "max": round(max(committed, default=0.0), 1)},
             "over_budget_why": why,
             "over_budget_by": {k: [len(v), round(max(v), 1)] for k, v in sorted(
                 by_caller.items(), key=lambda kv: -len(kv[1]))},
@@ -442,7 +451,8 @@ def _print(report: dict, args) -> int:
               f"{p['holds_over_budget']:>6} {p['hooks']:>6} {p['hook_p50_ms']:>4.1f}ms "
               f"{p['hook_p99_ms']:>4.1f}ms {p['hook_max_ms']:>4.0f}ms  {p['longest_hold_by']}")
     for p in report["phases"]:
-        print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}")
+        print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}; the hooks'"
+              f" commits (lock wait included): {p['hook_commit_ms']}")
     for p in report["phases"]:
         print(f"{p['phase']:<12} traced holds over {BUDGET_MS:.0f} ms, why: {p['over_budget_why']}"
               f"; longest hold: {p['longest_hold_ms']} ms = {p['longest_hold_cpu_ms']} on a CPU"

@@ -498,3 +498,31 @@ def test_a_read_manifest_or_document_keeps_what_it_says():
     assert "Scripts: dev: next dev --turbopack" in first.facts and "Dependencies: next 15.1.0" in first.facts
     assert "## Setup" in second.facts
     assert "Content: Run `pnpm install` then `pnpm dev` (Node 20.11)." in second.facts
+
+
+def test_an_edit_that_adds_to_a_document_keeps_its_fact_lines():
+    new = ("## Commands\n\n- Dev server: `pnpm dev` (port 3400)\n- Type check: `pnpm typecheck`\n"
+           "- Tests: `pnpm test` runs Vitest 2.1\n\n## Layout\n\n- `src/server/` holds the Hono API\n")
+    event = _tool_event("Edit", {"file_path": f"{CWD}/CLAUDE.md", "old_string": "## Notes\n",
+                                 "new_string": "## Notes\n" + new}, {"originalFile": "# Project\n## Notes\n"})
+    obs = HeuristicCompressor(load()).observe(_ctx(), [event]).observations[0]
+    assert "Content: Tests: `pnpm test` runs Vitest 2.1" in obs.facts
+    assert "Content: `src/server/` holds the Hono API" in obs.facts
+
+
+def test_a_failed_test_run_names_the_failing_tests_from_its_middle():
+    out = ("> app@1.0.0 test\n> jest\n\nFAIL src/cart.test.js\n  ● cart › applies the discount before tax\n\n"
+           "    Expected: 108\n    Received: 110\n\nPASS src/util.test.js\n\n"
+           "Test Suites: 1 failed, 1 passed, 2 total\nTests:       1 failed, 7 passed, 8 total\nTime: 0.5 s\n")
+    obs = HeuristicCompressor(load()).observe(_ctx(), [_bash("npm test 2>&1 | tail -40", out)]).observations[0]
+    assert "failed" in obs.title
+    assert "FAIL src/cart.test.js" in obs.facts and "● cart › applies the discount before tax" in obs.facts
+
+
+def test_a_long_look_keeps_its_telling_lines_from_the_middle():
+    out = ("spotter-dov.1: Extract shared transcript presentation\nStatus: open\nPriority: P1\n\n"
+           "Description:\nBoth `SessionLive` and `SubagentLive` render transcripts with duplicated helpers.\n"
+           "Move them into `TranscriptComponents` and attach an AshComputer.\n\nDepends on: none\n"
+           "Created: 2026-02-10\nUpdated: 2026-02-11\nLabels: ui\n")
+    obs = HeuristicCompressor(load()).observe(_ctx(), [_bash("cat notes/issue.txt", out)]).observations[0]
+    assert any(f.startswith("Shows: ") and "`SubagentLive`" in f for f in obs.facts)

@@ -16,7 +16,7 @@ from claude_mem import config, wakeup
 from claude_mem.control import ControlServer
 from claude_mem.presence import HookPresence
 from claude_mem.store import Store, budget
-from helpers import fill_edits, wait_for
+from helpers import fill_edits, no_worker_yet, wait_for
 
 
 def test_steps_aim_at_the_step_time_and_grow_gradually():
@@ -200,3 +200,51 @@ def test_a_forget_step_ends_on_its_clock_after_a_costly_row():
         assert store.project_row_count("big") == 0
         store.db.execute("INSERT INTO observations_fts(observations_fts, rank)"
                          " VALUES ('integrity-check', 1)")
+
+
+def test_a_hook_waiting_for_the_lock_gets_in_once_it_is_free_in_short_steps(monkeypatch):
+    """A hook's commit tries again every few milliseconds while another writer holds the
+    lock (hooks._commit_soon), and gets its event into the database once it is free,
+    not into the spool. Watched through SQLite's statement trace: no clock decides."""
+    from claude_mem import hooks
+    from claude_mem.store.queue import open_queue
+
+    # However loaded the machine, the hook must still be waiting when the lock is let go.
+    monkeypatch.setattr(hooks, "_HOOK_BUSY_TIMEOUT_MS", 60_000)
+    config.ensure_data_dir()
+    Store(config.db_path()).close()  # the schema, made before anyone holds the lock
+    worker_held = no_worker_yet()  # no worker takes the row away before it is looked at
+    worker_held.__enter__()
+    holder = Store(config.db_path())
+    holder.db.execute("BEGIN IMMEDIATE")
+    store = open_queue(busy_timeout_ms=hooks._HOOK_BUSY_TIMEOUT_MS)
+    tries = []
+    retried = threading.Event()
+
+    def traced(sql):
+        if sql.startswith("INSERT INTO pending"):
+            tries.append(sql)
+            if len(tries) >= 3:
+                retried.set()
+
+    store.db.set_trace_callback(traced)
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(
+        stored=hooks.enqueue("PostToolUse", '{"session_id": "wait-1"}', store=store)))
+    thread.start()
+    try:
+        assert retried.wait(30), "the hook never tried again"
+        assert thread.is_alive()  # still waiting, well before its 750 ms are up
+    finally:
+        holder.db.execute("COMMIT")
+        holder.close()
+    thread.join(30)
+    store.db.set_trace_callback(None)
+    assert result == {"stored": True}  # in the database, not the spool
+    with Store(config.db_path()) as s:
+        rows = s.db.execute("SELECT payload FROM pending").fetchall()
+    assert [r[0] for r in rows] == ['{"session_id": "wait-1"}']
+    assert not os.path.isdir(os.path.join(config.data_dir(), "spool")) or not [
+        n for n in os.listdir(os.path.join(config.data_dir(), "spool")) if n.endswith(".json")]
+    store.close()
+    worker_held.__exit__(None, None, None)

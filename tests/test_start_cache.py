@@ -99,6 +99,9 @@ def test_the_worker_renders_ahead_exactly_what_the_hook_prints(remembered):
     assert shown_text("s-second") == MARKER
     # Codex's SessionStart reads the same memory, so the same rendering.
     assert context_from(start("s-codex", agent="codex")) == MARKER
+    # A resume or a compaction gets a part of the memory: the hook renders it, as before.
+    for source in ("resume", "compact"):
+        assert "MARKER" not in start(f"s-{source}", source=source)
 
 
 def test_new_work_makes_the_rendering_stale_at_once(remembered):
@@ -334,3 +337,58 @@ def test_the_hook_reads_json_without_a_json_module_exactly_as_json_does():
             truth = None
         got_text = startcache.start_text(broken)
         assert got_text is None or got_text == truth, broken
+
+
+def test_the_worker_renders_only_keys_it_can_and_drops_what_nobody_asks_for():
+    import time
+
+    from claude_mem.context_refresh import FOREIGN_SECONDS, UNUSED_DAYS, Refresher, settings_for
+    from claude_mem.models import Observation
+    from claude_mem.store import open_store as open_configured
+
+    config.ensure_data_dir()
+    settings = config.load()
+    mine = startcache.cache_key(settings)
+    small = startcache.cache_key(config.Settings({**settings.values, "context_tokens": 200}, []))
+    other_code = "0.0:0.0\n" + mine.split("\n", 1)[1]
+    assert settings_for(small, settings).context_tokens == 200
+    for junk in (other_code, "junk", mine.replace("context_tokens=", "context_nope="),
+                 mine.rsplit(";", 1)[0]):  # a setting this code knows is missing
+        assert settings_for(junk, settings) is None, junk
+    now = time.time()
+    with open_configured() as store:
+        with store.write():
+            session = store.open_session("sp", "pruned", "/w/pruned", now)
+            store.add_observation(session["id"], "pruned", 1, Observation(type="change", title="Fixed it"),
+                                  "h", "heuristic", now)
+            for key, asked in ((mine, now), (small, now), (other_code, now - FOREIGN_SECONDS - 60),
+                               ("junk", now), (mine + ";x", now - UNUSED_DAYS * 86400 - 60)):
+                store.want_context("pruned", key, asked)
+        assert Refresher(store, settings).refresh() == 2, "its own key and the other budget's"
+        left = {key for _, key, _, _ in store.context_rows()}
+        assert left == {mine, small, "junk"}, "another code's key a day unused and a stale one go"
+        assert "Fixed it" in store.cached_context("pruned", mine)[0]
+        assert store.cached_context("pruned", "junk") is None
+
+
+def test_a_clock_the_worker_cannot_render_does_not_wake_it():
+    import time
+
+    from claude_mem.context_refresh import Refresher
+    from claude_mem.store import open_store as open_configured
+
+    config.ensure_data_dir()
+    settings = config.load()
+    mine = startcache.cache_key(settings)
+    other_code = "0.0:0.0\n" + mine.split("\n", 1)[1]
+    with open_configured() as store:
+        # Its own row's clock runs out in 100 s, another code's ran out long ago.
+        for key, until in ((mine, time.time() + 100), (other_code, 5.0)):
+            with store.write():
+                store.want_context("p", key, time.time())
+            [(generation,)] = store.db.execute("SELECT generation FROM context_cache WHERE key = ?",
+                                               (key,)).fetchall()
+            assert store.store_context("p", key, generation, "", "", until, time.time())
+        refresher = Refresher(store, settings)
+        assert refresher.refresh() == 0, "nothing it can render is due"
+        assert 60 < refresher.wait_hint() < 200, "it wakes for its own clock, not the other's"

@@ -17,6 +17,9 @@ hook prints and ``claude-mem context`` shows): nothing for a source not in
 holds our context (Claude Code replays it), only what is new since the session's last
 activity from other sessions; on ``compact``, the other sessions' memory only (the
 compaction summary keeps this session's own work).
+Long because its one concern, what the budget buys, is one trade: the latest request, the
+earlier ones, the index and (with room left) the index's facts take room from each other, so
+they are chosen in one place; the SessionStart policy that calls them is short.
 Rendered ahead by the worker (``context_refresh``, ``startcache``): ``render`` may depend
 only on the store's rows, ``context_*`` settings, the time zone and this code; clock-
 dependent text only through ``text.ago`` (it tells the worker until when a rendering holds).

@@ -156,7 +156,11 @@ class Refresher:
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
                 log.warning(f"rendering the start context of {project!r} ahead failed: {exc!r}")
                 self.failed[(project, key)] = time.monotonic() + RETRY_SECONDS
-        until = self.store.next_context_expiry()  # a text with a clock in it runs out
+        # Wake up when the first text with a clock in it runs out (of the rows this worker
+        # renders: another code's row would otherwise wake it every second until pruned).
+        until = min((valid_until for project, key, valid_until in self.store.context_expiries()
+                     if self.failed.get((project, key), 0) <= time.monotonic()
+                     and settings_for(key, self.settings) is not None), default=None)
         if until is not None:
             self._due(max(MIN_VALID_SECONDS, until - time.time()))
         return stored

@@ -47,6 +47,8 @@ _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
 # How long a hook waits for a locked database before spooling the event instead.
 _HOOK_BUSY_TIMEOUT_MS = 750
+# Each try at the write lock waits this long in SQLite before the next (``_commit_soon``).
+_WAIT_STEP_MS = 2
 # When this hook's process started (``hook_entry`` stamps it first thing): the event's time.
 # A hook run in the background may commit after a later hook of its session; the worker
 # orders the queue by this time. None (tests calling in): the time of the commit.
@@ -107,13 +109,18 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
         # "A hook is about to write": a running worker leaves the write lock free until
         # this hook's wake-up says it is done (``presence``); ~0.02 ms.
         wakeup.announce()
+        from claude_mem.store import db as store_db
+
+        began = time.perf_counter() if store_db._LOCK_TRACE is not None else None  # benches
         try:
             try:
-                _commit(store, event, payload, received_at, shown, want)
+                _commit_soon(store, event, payload, received_at, shown, want)
             except UnicodeEncodeError:  # a lone surrogate that reached us unescaped
                 payload = payload.encode("utf-8", "backslashreplace").decode("utf-8")
-                _commit(store, event, payload, received_at, shown, want)
+                _commit_soon(store, event, payload, received_at, shown, want)
             stored = in_database = True
+            if began is not None:
+                store_db.trace_wait(began, event)
         finally:
             if opened is not None:
                 opened.close()
@@ -134,6 +141,30 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
         except OSError as exc:
             log.error(f"{event}: could not wake or start the worker ({exc})")
     return in_database
+
+
+def _commit_soon(store, *args) -> None:
+    """``_commit``, waiting for a locked database in steps of ``_WAIT_STEP_MS`` up to
+    ``_HOOK_BUSY_TIMEOUT_MS`` in all (then the caller spools the event).
+
+    SQLite's own wait sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between tries, so a hook that
+    began to wait when a 20 ms transaction began tried again only at 33 ms; in short steps
+    it gets in about when the lock is free. A try that finds the lock held writes nothing
+    (an autocommit INSERT, or ``BEGIN IMMEDIATE``), so it is simply made again."""
+    from claude_mem.store.driver import sqlite3
+
+    deadline = time.monotonic() + _HOOK_BUSY_TIMEOUT_MS / 1000
+    store.set_busy_timeout(_WAIT_STEP_MS)
+    while True:
+        try:
+            return _commit(store, *args)
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            busy = code & 0xFF == 5 if code is not None else "locked" in str(exc)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            if store.in_transaction:  # never a half-made unit carried into the next try
+                store.db.execute("ROLLBACK")
 
 
 def _commit(store, event: str, payload: str, received_at: float, shown, want=None) -> None:

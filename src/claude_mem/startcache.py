@@ -7,10 +7,10 @@ worker, off the hook's path, renders it after the memory changed (``context_refr
 the hook reads it back in one indexed query.
 
 Contract:
-- ``plan(payload, settings)`` is ``(project, key)`` when this SessionStart would print the
-  full context of its project (the sources in ``context_sources`` other than ``compact``,
-  and ``resume`` only when the transcript does not hold our context yet: those get a part
-  of the memory, rendered by the hook as before), else None.
+- ``plan(payload, settings)`` is ``(project, key)`` when this SessionStart prints the full
+  context of its project (``startup`` and ``clear``, when in ``context_sources`` and the
+  project is not excluded), else None: ``resume`` and ``compact`` get a part of the memory,
+  rendered by the hook as before.
 - ``key`` holds everything besides the memory that shapes the text: the rendering code
   (size and time of its files: a new version, or a worker still running the old one,
   never serves another's text), the time zone (times are local), and every
@@ -92,21 +92,22 @@ def cache_key(settings) -> str:
     return f"{LOADED_CODE}\n{time_zone()}\n{settings_part(settings)}"
 
 
+# The sources that always get the full context. A resume gets only what is new when its
+# transcript holds our memory (it nearly always does), and finding that out reads the
+# transcript, which the rendering path then reads again: resumes are rendered by the hook.
+FULL_SOURCES = ("startup", "clear")
+
+
 def plan(payload: dict, settings):
     from claude_mem import project
 
     source = str(payload.get("source") or "startup")
-    if source not in settings.context_sources or source == "compact":
+    if source not in settings.context_sources or source not in FULL_SOURCES:
         return None
     cwd = project.clean_cwd(payload.get("cwd")) or os.environ.get("CLAUDE_PROJECT_DIR") \
         or project.current_dir()
     if project.is_excluded(cwd, settings.exclude_projects):
         return None
-    if source == "resume":
-        from claude_mem.context import _transcript_has_context
-
-        if _transcript_has_context(payload.get("transcript_path")):
-            return None
     return project.project_name(cwd), cache_key(settings)
 
 
@@ -149,6 +150,7 @@ _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r"
             "t": "\t"}
 _HEX = frozenset("0123456789abcdefABCDEF")
 _BLANKS = " \t\n\r"
+_CONTROLS = tuple(chr(c) for c in range(0x20))
 
 
 def json_string(text: str, start: int):
@@ -163,8 +165,8 @@ def json_string(text: str, start: int):
             return None
         slash = text.find("\\", at, quote)
         piece = text[at:quote if slash < 0 else slash]
-        if piece and min(piece) < " ":  # a raw control character: not allowed in JSON
-            return None
+        if not piece.isprintable() and any(c in piece for c in _CONTROLS):
+            return None  # a raw control character: not allowed in a JSON string
         parts.append(piece)
         if slash < 0:
             return "".join(parts), quote + 1

@@ -21,11 +21,14 @@ reads what real tools print, across ecosystems, and returns "" / [] when it find
   ``conclusion(lines)`` — the line a state-changing command ends on.
 - ``answers(tool_response)`` — the user's answers to the model's AskUserQuestion.
 - ``manifest(content, path)`` — name, version (and package manager) of a package manifest;
-  ``listing(lines)`` — what an ``ls`` listed, in a line; ``report_lines(text)`` — the lines
-  of a subagent's report that carry facts (names, versions, figures), not its pleasantries.
+  ``manifest_facts(content, path)`` — its scripts and dependencies (package.json,
+  pyproject.toml); ``listing(lines)`` — what an ``ls`` listed, in a line;
+  ``report_lines(text)`` — the lines of a subagent's report (or any prose: a web answer, a
+  document) that carry facts (names, versions, figures), not its pleasantries nor the code
+  blocks it quotes; ``without_progress(lines)`` — output without a progress meter's lines.
 
-Why one module at ~400 lines: each extractor is a table of small patterns for one kind of
-tool output; they share the cause-ranking helpers and are tested together.
+Why one long module (~630 lines): each extractor is a table of small patterns for one kind
+of tool output; they share the cause-ranking helpers and are tested together.
 """
 from __future__ import annotations
 

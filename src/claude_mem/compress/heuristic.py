@@ -43,6 +43,9 @@ EXIT_CODE = re.compile(r"^Exit code (\d+)", re.I)
 REDIRECT = re.compile(r"(?<![<>&\d=-])>>?\s*([^\s;&|<>()'\"]+)")
 
 LIST_LIMIT = 12
+# A test runner's line naming a failed test or file (Jest/Vitest "FAIL x", "● name",
+# "✕ name", Mocha/TAP "not ok", Go "--- FAIL:").
+FAILING_TEST = re.compile(r"^\s*(FAIL\s|●\s|✕\s|×\s|✗\s|not ok\b|--- FAIL:)")
 
 
 def _lines(text: str) -> list[str]:
@@ -258,6 +261,13 @@ class HeuristicCompressor:
                                                    if before else "")
         if names or removed:
             facts.insert(0, "Symbols: " + _symbol_text(names, removed, limit=LIST_LIMIT))
+        if DOC_FILE.search(path):
+            # A document's new text (a section added to CLAUDE.md, notes) says what was
+            # found or decided: its fact-bearing lines, beyond the first three kept above.
+            added = "\n".join(line for old, new in edits for line in _lines(new)
+                              if line.strip() and line not in set(_lines(old)))
+            facts += [f"Content: {line}" for line in extract.report_lines(added, limit=8)
+                      if not any(line in f for f in facts)]
         if all_:
             facts.append("(every occurrence replaced)")
         return dict(type=self._change_type(ctx, path, failures_so_far), title=title,
@@ -393,6 +403,12 @@ class HeuristicCompressor:
                 status += f" — {first}"
             elif status.startswith("succeeded"):
                 status = f"succeeded: {first}"
+        if failed:  # which tests failed, wherever the runner printed them
+            facts += [one_line(l.strip(), 200) for l in lines if FAILING_TEST.match(l)][:4]
+        elif read_only and len(lines) > 6:
+            # A long look (``bd show``, ``cat``, ``git show``): its telling lines from the
+            # middle, which the last lines below do not reach.
+            facts += [f"Shows: {line}" for line in extract.report_lines("\n".join(lines[:-3]), limit=4)]
         facts += ["Exit code 0"] if not interrupted else []
         facts += [one_line(line, 200) for line in lines[-3:]]
         modified = _redirect_targets(command, ctx, self)
@@ -462,7 +478,8 @@ class HeuristicCompressor:
         if result:
             facts.append(f"Outcome: {result}")
         errors = [one_line(re.sub(r"^E\s+", "", l.strip()), 200) for l in lines
-                  if re.search(r"(Error|Exception|error:|^E\s|fatal:|panicked|FAILED)", l)]
+                  if re.search(r"(Error|Exception|error:|^E\s|fatal:|panicked|FAILED)", l)
+                  or FAILING_TEST.match(l)]
         facts += errors[:4] or [one_line(line, 200) for line in lines[-3:]]
         if event.tool_name == "Bash" and CHECK_COMMAND.search(core) and not TEST_RUNNER.search(core):
             # A linter or type checker that exits non-zero: its findings say where and what.

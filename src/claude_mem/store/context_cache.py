@@ -12,7 +12,7 @@ Contract (the table and its triggers: ``migrations.m009_start_context_cache``):
   rendering, and only if no change of the memory happened since ``generation`` was read
   (the triggers move it on in the statement that changes the memory); True if stored.
 - ``drop_contexts(rows)`` removes rows (keys no longer in use: ``prune``'s choice).
-- ``next_context_expiry()`` the earliest ``valid_until`` of a current row, or None.
+- ``context_expiries()`` ``(project, key, valid_until)`` of the current rows with a clock.
 - ``context_rows()`` every row's ``(project, key, asked_at, made_at)`` (pruning, doctor).
 Standard library only: the SessionStart hook imports this room.
 """
@@ -47,10 +47,11 @@ class ContextCacheRoom:
                 " WHERE project = ? AND key = ? AND generation = ?",
                 (output, shown, valid_until, at, project, key, generation)).rowcount > 0
 
-    def next_context_expiry(self) -> float | None:
-        """The earliest ``valid_until`` of a current row (None: none has a clock)."""
-        return self.db.execute("SELECT min(valid_until) FROM context_cache"
-                               " WHERE output IS NOT NULL").fetchone()[0]
+    def context_expiries(self) -> list[tuple]:
+        """``(project, key, valid_until)`` of every current row whose text has a clock in it."""
+        return [tuple(row) for row in self.db.execute(
+            "SELECT project, key, valid_until FROM context_cache"
+            " WHERE output IS NOT NULL AND valid_until IS NOT NULL")]
 
     def context_rows(self) -> list[tuple]:
         return [tuple(row) for row in self.db.execute(

@@ -15,7 +15,8 @@ Contract:
   when it held the lock 1 ms or more. The two CPU figures (this thread's, from Linux's
   ``/proc/thread-self/schedstat``; elsewhere CPU time only and 0) tell a hold that did
   work from one whose process was runnable but preempted by other programs, or blocked
-  on the disk (what is left of the hold). ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
+  on the disk (what is left of the hold); and for each hook's commit of its event, how
+  long it took with the wait for the lock (``trace_wait``). ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
   ``write()`` hands out the untimed unit.
 """
 
@@ -97,6 +98,12 @@ def dicts(rows) -> list[dict]:
 class Database:
     """Owns one SQLite connection: opens, migrates, closes; the rooms' common base."""
 
+    # The worker sets this: each write unit begins on a fresh share of the CPU
+    # (``os.sched_yield`` right before ``BEGIN IMMEDIATE``), so the scheduler is less
+    # likely to preempt it while it holds the lock hooks wait for (lock budget). Never
+    # for a hook: it would give its CPU away right when its person is waiting.
+    yield_before_writes = False
+
     def __init__(self, path: str, *, busy_timeout_ms: int = 5000, migrate: bool = True):
         self.path = path
         folder = os.path.dirname(path)
@@ -144,8 +151,8 @@ class Database:
         ``contextlib.contextmanager``: contextlib costs the hooks another import chain.)
         """
         if _LOCK_TRACE is not None:
-            return _TimedWriteTransaction(self.db)
-        return _WriteTransaction(self.db)
+            return _TimedWriteTransaction(self.db, self.yield_before_writes)
+        return _WriteTransaction(self.db, self.yield_before_writes)
 
     def locked(self, sql: str, what: str = "", *, to_the_end: bool = False):
         """Run one statement that takes the write lock by itself (a PRAGMA that writes,
@@ -237,6 +244,14 @@ class Database:
     def __exit__(self, *exc):
         self.close()
 
+def _sched_yield() -> None:
+    """Give the CPU to whoever is waiting for it now (see ``yield_before_writes``)."""
+    try:
+        os.sched_yield()
+    except (AttributeError, OSError):  # not on every platform
+        pass
+
+
 def _sched() -> tuple[float, float]:
     """This thread's milliseconds on a CPU and waiting for one, so far (lock tracing)."""
     try:
@@ -277,15 +292,32 @@ def trace_hold(started: float, what: str, sched: tuple[float, float] | None = No
         pass
 
 
-class _WriteTransaction:
-    __slots__ = ("db", "outermost")
+def trace_wait(started: float, what: str) -> None:
+    """Lock tracing (benches): how long a hook took to commit its event, the wait for the
+    write lock included: ``<pid> <unix time> <ms> 0 0 wait:<what>``, every time."""
+    line = f"{os.getpid()} {time.time():.3f} {(time.perf_counter() - started) * 1000:.2f} 0 0 wait:{what}\n"
+    try:
+        fd = os.open(_LOCK_TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    except (OSError, TypeError):
+        pass
 
-    def __init__(self, db):
+
+class _WriteTransaction:
+    __slots__ = ("db", "outermost", "yield_first")
+
+    def __init__(self, db, yield_first: bool = False):
         self.db = db
         self.outermost = False
+        self.yield_first = yield_first
 
     def __enter__(self):
         if not self.db.in_transaction:
+            if self.yield_first:
+                _sched_yield()
             self.db.execute("BEGIN IMMEDIATE")
             self.outermost = True
         return self.db
