@@ -66,6 +66,9 @@ def main() -> int:
     parser.add_argument("--model-seconds", type=float, default=0.0,
                         help="how long the fake model takes per turn (0: instant, the worst "
                              "case for the ratio; a real model takes seconds)")
+    parser.add_argument("--async-stop", action="store_true",
+                        help="also time ours with Stop async too (measurement only: an async Stop "
+                             "is still starting when `claude -p` ends its run; install keeps it detached)")
     args = parser.parse_args()
     if find_claude_binary() is None:
         print("Claude Code CLI not found (pip install claude-agent-sdk): nothing measured")
@@ -100,6 +103,16 @@ def main() -> int:
     labels = {"without": "without hooks", "noop": "no-op hooks", "ours": "ours (background)",
               "sync": "ours (synchronous)"}
     configs = [("ours", ours), ("without", without), ("noop", noop), ("sync", ours_sync)]
+    if args.async_stop:
+        async_stop = tmp / "ours-async-stop"
+        async_stop.mkdir()
+        table = json.loads((ours / "settings.json").read_text())
+        for matcher in table["hooks"]["Stop"]:
+            for hook in matcher["hooks"]:
+                hook["async"] = True
+        (async_stop / "settings.json").write_text(json.dumps(table))
+        labels["async-stop"] = "ours, Stop async"
+        configs.append(("async-stop", async_stop))
     times: dict[str, list[float]] = {key: [] for key, _ in configs}
     load_before = os.getloadavg()
     try:
@@ -119,7 +132,7 @@ def main() -> int:
                         return 1
                     if round_number:
                         times[key].append(elapsed)
-                    if key in ("ours", "sync"):
+                    if key in ("ours", "sync", "async-stop"):
                         wait_until_drained(timeout=120)  # untimed: no leftovers in the next run
     finally:
         subprocess.run([cli, "worker", "stop"], capture_output=True, env={**os.environ, **env})
@@ -147,7 +160,7 @@ def main() -> int:
     print(f"bare `python -I -S -c pass` {start_ms:.1f} ms: {calls} such starts after the no-op"
           f" hooks' run = {(idle + calls * start_ms / 1000) / bare:.2f}x, the floor for"
           " hooks that each start a Python interpreter Claude Code waits for")
-    for key in ("ours", "sync"):
+    for key in [k for k in ("ours", "sync", "async-stop") if k in times]:
         median = statistics.median(times[key])
         # Each round's own ratio (the same round's run without hooks as its baseline): the
         # load drifts less within a round than across the whole bench.

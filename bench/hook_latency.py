@@ -22,7 +22,13 @@ mean and p95 and how many took the full cleaning path. With ``--plugin`` each ho
 timed the way the Claude Code plugin runs it, both as hooks/hooks.json had it
 (``sh -c 'python3 -I -S …/hook_entry.py EVENT'``, python3 on PATH being this interpreter) and
 through the launcher (``sh -c 'sh …/hooks/launch.sh EVENT'``, which finds the interpreter
-``claude-mem install`` recorded), alternating run by run. With ``--codex`` each hook ``claude-mem install --agent codex`` writes
+``claude-mem install`` recorded), alternating run by run. With ``--background`` each capture
+hook is timed through ``sh -c`` as Claude Code runs it, until it exits and closes its stdout
+(what a synchronous hook makes Claude Code wait for): the synchronous command against the
+background one (``trap '' HUP TERM; exec … --background EVENT``: its process leaves at once,
+the work goes on detached; an async hook is not waited for at all), alternating run by run,
+with an untimed wait for the detached work between runs, both wall and CPU time (the CPU of
+the process Claude Code waits for). With ``--codex`` each hook ``claude-mem install --agent codex`` writes
 (``… hook_entry.py --agent codex EVENT``) is timed too, fed the payloads the real Codex CLI
 0.171 sent (tests/fixtures/codex/hook-payloads.jsonl; SessionStart pointed at the populated
 project); the target is the same (within 1.5x of the bare interpreter). ``--gemini`` does the
@@ -140,6 +146,37 @@ def real_world_payloads() -> list[tuple[str, bytes]]:
     return found
 
 
+def background_rows(payload: dict, env: dict, data_dir: str, runs: int) -> list:
+    """Each capture hook as Claude Code waits for it (through ``sh -c``): run in the background
+    against synchronous, run by run, as ``(label, wall, base wall, cpu, base cpu)`` with the
+    synchronous command as the base. The CPU is the process Claude Code waits for (the
+    detached work is not its child any more), so it hardly moves with the machine's load."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from helpers import wait_for_background_hooks
+
+    from claude_mem import install
+    from claude_mem.hook_events import BY_EVENT, FOREGROUND, HOOK_EVENTS
+
+    rows = []
+    for name, event in HOOK_EVENTS.items():
+        if BY_EVENT[event].background == FOREGROUND:
+            continue
+        data = json.dumps(payload[event]).encode()
+        sync = ["sh", "-c", install.hook_command(name)]
+        behind = ["sh", "-c", install.hook_command(name, background=True)]
+        runs_sync, runs_behind = [], []
+        for n in range(runs + 3):  # the first three warm caches
+            one_sync = cpu_and_wall(sync, data, env)
+            one_behind = cpu_and_wall(behind, data, env)
+            wait_for_background_hooks(data_dir, 60)  # untimed: the detached work is done
+            if n >= 3:
+                runs_sync.append(one_sync)
+                runs_behind.append(one_behind)
+        rows.append((f"{event} --background (base: synchronous)", [w for _, w in runs_behind],
+                     [w for _, w in runs_sync], [c for c, _ in runs_behind], [c for c, _ in runs_sync]))
+    return rows
+
+
 def plugin_rows(payload: dict, env: dict, tmp: str, data_dir: str, runs: int) -> list:
     """Each hook through the plugin's command, before the launcher and with it, alternating."""
     from claude_mem import install
@@ -234,6 +271,9 @@ def main() -> int:
                         help="also time the Codex CLI hooks (install --agent codex) with Codex's payloads")
     parser.add_argument("--gemini", action="store_true",
                         help="also time the Gemini CLI hooks (install --agent gemini) with Gemini's payloads")
+    parser.add_argument("--background", action="store_true",
+                        help="also time each capture hook as Claude Code waits for it: synchronous "
+                             "vs in the background")
     parser.add_argument("--plugin", action="store_true",
                         help="also time the plugin's hook commands: python3 direct vs hooks/launch.sh")
     args = parser.parse_args()
@@ -302,6 +342,8 @@ def main() -> int:
         for agent in ("codex", "gemini"):
             if getattr(args, agent):
                 paired += agent_rows(agent, env, project_cwd, args.runs)
+        if args.background:
+            paired += background_rows(payload, env, data_dir, args.runs)
         real = real_world_payloads()
         hook_of = {event: name for name, event in HOOK_EVENTS.items()}
         real_times = [timed(commands[hook_of[event]], data, env, 1)[0] for event, data in real]
@@ -314,7 +356,7 @@ def main() -> int:
             p95 = sorted(times)[int(len(times) * 0.95) - 1]
             print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / base:>10.2f}x")
         if paired:
-            print(f"{'other agents (each run: hook, then bare python)':<44} {'median ms':>10} {'p95 ms':>8}"
+            print(f"{'paired (each run: command, then its base)':<44} {'median ms':>10} {'p95 ms':>8}"
                   f" {'x own base':>11} {'cpu ms':>8} {'x base cpu':>11}")
             for label, times, base_times, cpu, base_cpu in paired:
                 med = statistics.median(times)

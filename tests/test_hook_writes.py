@@ -46,6 +46,10 @@ def shown_at(session: str) -> set:
 
 
 def test_session_start_records_what_it_showed_with_its_event(held_worker):
+    # Rendered by the hook (no rendering ahead): a new session started from the worker's
+    # rendering queues no event at all, only what it showed (tests/test_start_cache.py).
+    with open_store() as store:
+        store.drop_project_contexts("acme-billing")
     done = run_hook("SessionStart", {"session_id": "s-start", "transcript_path": "/x.jsonl",
                                      "cwd": CWD, "hook_event_name": "SessionStart",
                                      "source": "startup"})

@@ -152,7 +152,11 @@ def test_pip_installed_runs_its_own_copy_the_demo_and_doctor(pip_installed):
     pip_installed.run("claude-mem", "install")
     settings = json.loads((pip_installed.config / "settings.json").read_text())
     command = settings["hooks"]["PostToolUse"][0]["hooks"][0]["command"]
-    assert command.startswith(str(pip_installed.python)) and "site-packages/claude_mem/hook_entry.py" in command
+    from claude_mem.install import command_interpreter
+
+    # The capture hooks run in the background (`trap '' HUP TERM; exec <python> … --background`).
+    assert command_interpreter(command) == str(pip_installed.python), command
+    assert "site-packages/claude_mem/hook_entry.py" in command
     doctor = pip_installed.run("claude-mem", "doctor", "--json", check=False)
     report = json.loads(doctor.stdout)
     assert report["ok"], [c for c in report["checks"] if c["status"] == "fix"]

@@ -392,3 +392,29 @@ def test_a_clock_the_worker_cannot_render_does_not_wake_it():
         refresher = Refresher(store, settings)
         assert refresher.refresh() == 0, "nothing it can render is due"
         assert 60 < refresher.wait_hint() < 200, "it wakes for its own clock, not the other's"
+
+
+def test_a_new_session_started_from_the_rendering_queues_no_event(remembered):
+    """The worker does nothing with the start of a session it does not hold, so a start
+    served from the rendering ahead writes only what it showed; one it holds is queued."""
+    def queued_starts(session: str) -> int:
+        with open_store() as store:
+            return sum(json.loads(row[0]).get("session_id") == session for row in store.db.execute(
+                "SELECT payload FROM pending WHERE event = 'SessionStart'"))
+
+    with open_store() as store:
+        known = store.db.execute("SELECT claude_session_id FROM sessions").fetchone()[0]
+    start("s-miss")
+    rendered()
+    from claude_mem import control
+    from helpers import no_worker_yet
+
+    assert control.stop_worker()
+    with no_worker_yet():  # no worker may drain what is counted below
+        context = context_from(start("s-new"))
+        assert context and shown("s-new") == shown("s-miss") and shown_text("s-new") == context
+        assert queued_starts("s-new") == 0, "nothing for the worker to do"
+        assert context_from(start(known)) == context  # a session it holds:
+        assert queued_starts(known) == 1, "its start is queued (the worker reopens it)"
+    control.ensure_worker()
+    wait_until_drained()

@@ -12,8 +12,12 @@ Contract (every event):
 - SessionStart reads SQLite directly and prints
   ``{"hookSpecificOutput": {"hookEventName": "SessionStart", "additionalContext": ...}}``
   for the configured sources; an empty memory prints nothing. What it injects (the
-  sources, the resume and compact filters) is ``context.session_start_output``. It records
-  the ids it showed, so recall at the prompt does not repeat them.
+  sources, the resume and compact filters) is ``context.session_start_output``, read from
+  the worker's rendering ahead when current (``startcache``). It records the ids it showed,
+  so recall at the prompt does not repeat them. Its event is queued, except when the
+  rendering was current and the memory does not hold the session yet: the worker does
+  nothing with such a start (a session is made by its first prompt), so only what it showed
+  is written.
 - UserPromptSubmit may print the earlier memories the prompt is most likely about
   (``recall.py``: words only, read on the connection the prompt is then queued through,
   nothing when nothing clears the relevance floor; ``prompt_recall`` turns it off).
@@ -218,15 +222,22 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     except Exception as exc:  # the event is still queued below, on a connection of its own
         log.error(f"SessionStart: cannot open the memory: {exc!r}")
     try:
+        hit = False
         if isinstance(payload, dict) and store is not None:
-            output, shown, want = _start_context(payload, settings, store)
+            output, shown, want, hit = _start_context(payload, settings, store)
+        session = str(payload.get("session_id") or "") if isinstance(payload, dict) else ""
+        if hit and session and _new_session(store, session):
+            # The worker does nothing with the start of a session it does not hold (it is
+            # made by its first prompt: handlers.handle_start), so this start queues no
+            # event: only what it showed is written (no payload, so no cleaning to import).
+            _record_shown(store, session, shown)
+            return output
         from claude_mem.privacy import clean_payload
 
         cleaned = clean_payload(raw, settings)
         if cleaned is None:
             log.warning(f"SessionStart: stdin is not valid JSON ({len(raw)} chars), ignored")
             return output
-        session = str(payload.get("session_id") or "") if isinstance(payload, dict) else ""
         enqueue(queue_event(agent, "SessionStart"), cleaned, store, shown=(session, shown),
                 want=want)
     finally:
@@ -235,9 +246,38 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     return output
 
 
-def _start_context(payload: dict, settings, store) -> tuple[str, list, tuple | None]:
-    """``(output, shown items, want)`` for SessionStart: the cached rendering when it is
-    current, else ``context.session_start_output`` (then ``want`` names the row to ask for)."""
+def _new_session(store, session: str) -> bool:
+    try:
+        return not store.knows_session(session)
+    except Exception as exc:  # cannot tell: queue the event, as always
+        log.error(f"SessionStart: looking the session up failed: {exc!r}")
+        return False
+
+
+def _record_shown(store, session: str, shown: list) -> None:
+    """What a start showed, written on its own (announced to the worker like an event)."""
+    if not shown:
+        return
+    from claude_mem import wakeup
+    from claude_mem.store.driver import sqlite3
+
+    try:
+        store.set_busy_timeout(_HOOK_BUSY_TIMEOUT_MS)
+    except sqlite3.Error:
+        pass
+    wakeup.announce()
+    try:
+        store.record_shown(session, shown, _started_at or time.time())
+    except (sqlite3.Error, OSError) as exc:  # recall may repeat a line: the context still goes out
+        log.warning(f"SessionStart: could not record what it showed ({exc})")
+    finally:
+        wakeup.poke()  # "done": the worker counts it against the announcement
+
+
+def _start_context(payload: dict, settings, store) -> tuple[str, list, tuple | None, bool]:
+    """``(output, shown items, want, from the rendering ahead)`` for SessionStart: the
+    cached rendering when it is current, else ``context.session_start_output`` (then
+    ``want`` names the row to ask for)."""
     from claude_mem import startcache
 
     planned = None
@@ -249,7 +289,7 @@ def _start_context(payload: dict, settings, store) -> tuple[str, list, tuple | N
         hit = None
     if hit is not None:
         output, items = hit
-        return output, (items if output and settings.prompt_recall else []), None
+        return output, (items if output and settings.prompt_recall else []), None, True
     shown: list = []
     try:
         from claude_mem import context
@@ -259,8 +299,8 @@ def _start_context(payload: dict, settings, store) -> tuple[str, list, tuple | N
                                               shown=shown)
     except Exception as exc:  # context is a bonus; recording must still happen
         log.error(f"SessionStart: context failed: {exc!r}")
-        return "", [], None
-    return output, shown, planned
+        return "", [], None, False
+    return output, shown, planned, False
 
 
 def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:

@@ -74,7 +74,7 @@ class SummaryGate:
                      f"request: {', '.join(sorted(missing))}")
         if age < GRACE_SECONDS:
             return min(POLL_SECONDS, GRACE_SECONDS - age)
-        self._recover(missing)
+        self._recover(missing, float(row["received_at"]))
         self._recovered.add(row_id)
         return 0.01  # the recovered rows sort before the Stop: take them on the next pass
 
@@ -91,7 +91,9 @@ class SummaryGate:
         done = self.store.processed_tool_uses(session["id"], list(expected)) if session else set()
         return {k: v for k, v in expected.items() if k not in done}
 
-    def _recover(self, missing: dict) -> None:
+    def _recover(self, missing: dict, stop_at: float) -> None:
+        """Queue the missing calls, each timed at its call (before the Stop, whatever the
+        transcript's clock says), so the next pass takes them before the Stop."""
         from claude_mem import privacy
 
         with self.store.write():
@@ -99,7 +101,8 @@ class SummaryGate:
                 cleaned = privacy.clean_payload(json.dumps(replayed.payload, ensure_ascii=False),
                                                 self.settings)
                 if cleaned is not None:
-                    self.store.enqueue(replayed.name, cleaned, replayed.at, cleaned=True)
+                    at = replayed.at if 0 < replayed.at < stop_at else stop_at - 0.001
+                    self.store.enqueue(replayed.name, cleaned, at, cleaned=True)
         log.warning(f"{len(missing)} tool event(s) of a request never arrived from their hooks; "
                     f"taken from the transcript: {', '.join(sorted(missing))}")
 

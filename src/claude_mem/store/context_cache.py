@@ -3,6 +3,7 @@
 Contract (the table and its triggers: ``migrations.m009_start_context_cache``):
 - ``cached_context(project, key)``: ``(output, shown, valid_until)`` of a current row, or
   None when there is none or it is to be rendered again. One indexed read; the hook's.
+- ``knows_session(claude_session_id)``: whether ``sessions`` holds it (one indexed read).
 - ``want_context(project, key, at)``: a SessionStart hook that rendered itself asks the
   worker to keep this context rendered (in the hook's own write unit).
 - ``contexts_to_render(now)``: ``(project, key, generation)`` of each row to render:
@@ -27,6 +28,12 @@ class ContextCacheRoom:
         return self.db.execute(
             "SELECT output, shown, valid_until FROM context_cache WHERE project = ? AND key = ?"
             " AND output IS NOT NULL", (project, key)).fetchone()
+
+    def knows_session(self, claude_session_id: str) -> bool:
+        """Whether the memory holds this session (a SessionStart of one it does not hold has
+        nothing for the worker to do: ``handlers.handle_start``)."""
+        return self.db.execute("SELECT 1 FROM sessions WHERE claude_session_id = ?",
+                               (claude_session_id,)).fetchone() is not None
 
     def want_context(self, project: str, key: str, at: float) -> None:
         self.db.execute(
