@@ -211,3 +211,17 @@ def test_a_tool_event_whose_hook_never_came_is_taken_from_the_transcript(tmp_pat
     with open_store() as store:
         assert len(store.observations_for_prompt(session["id"], 1)) == 2
     assert config.spooled_names() == []
+
+
+def test_the_transcript_is_read_only_from_a_regular_file(tmp_path):
+    """A Stop's transcript path naming a FIFO must not hang the worker (an ``open`` would
+    wait for a writer): the request's calls are then unknown, and the Stop is not held."""
+    use_id = "toolu_01FifoTranscriptCheck00"
+    regular = _transcript(tmp_path, [(use_id, *TESTS)])
+    assert list(summary_gate.request_tool_events(regular, PROMPT_ID)) == [use_id]
+    fifo = tmp_path / "transcript.fifo"
+    os.mkfifo(fifo)
+    started = time.monotonic()
+    assert summary_gate.request_tool_events(str(fifo), PROMPT_ID) == {}
+    assert time.monotonic() - started < 5  # answered, not blocked on the FIFO
+    assert summary_gate.request_tool_events(str(tmp_path / "missing.jsonl"), PROMPT_ID) == {}

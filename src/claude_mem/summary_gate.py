@@ -127,12 +127,14 @@ def request_tool_events(path: str, prompt_id: str) -> dict:
 
 def _request_lines(path: str, prompt_id: str) -> list[bytes]:
     """The transcript's lines from the request's first line to the end, read from the end."""
+    from claude_mem import boundedfile
+
     quoted = prompt_id.encode("utf-8", "replace") + b'"'
     markers = (b'"promptId":"' + quoted, b'"promptId": "' + quoted)  # Claude Code's, and spaced
     try:
-        with open(path, "rb") as fh:
-            if not os.path.isfile(path):
-                return []
+        # Opened without blocking and refused unless a regular file: a FIFO named as the
+        # transcript must not hang the worker (``open`` would wait for a writer).
+        with boundedfile.open_regular(path, max_bytes=None) as fh:
             size = os.fstat(fh.fileno()).st_size
             step = _FIRST_STEP
             while True:
@@ -145,7 +147,7 @@ def _request_lines(path: str, prompt_id: str) -> list[bytes]:
                 if start == 0 or step >= _MAX_TRANSCRIPT_BYTES:
                     return []
                 step *= 4
-    except OSError:
+    except (OSError, boundedfile.Refused):
         return []
 
 
