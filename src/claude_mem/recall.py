@@ -37,7 +37,7 @@ held-out one (docs/recall.md, "Recall at the prompt: how it chooses").
 
 import time
 
-from claude_mem.store.search import STOP_WORDS, query_terms
+from claude_mem.store.search import STOP_WORDS, idf, query_terms
 from claude_mem.store.shown import LISTED
 
 # Words of a request that say what to do, not what about: no weight in the floor.
@@ -114,20 +114,21 @@ def term_stems(terms: list[str]) -> list[tuple[str, list[str]]]:
     return out
 
 
-def held_terms(text: str, terms) -> set:
-    """The quoted ``terms`` that ``text`` holds (a phrase: all its words), each word found
-    by its stem at the start of a word of the text ("ten" is not in "written"). ``terms``:
-    quoted terms, or ``term_stems`` of them (once per prompt, not once per memory)."""
+def held_terms(text: str, term_stems: list[tuple[str, list[str]]]) -> set:
+    """The terms of ``term_stems`` (made once per prompt by ``term_stems``, not once per
+    memory) that ``text`` holds (a phrase: all its words), each word found by its stem at
+    the start of a word of the text ("ten" is not in "written")."""
     low = str(text).lower()
     held = set()
-    for term, stems in (term_stems(terms) if terms and isinstance(terms[0], str) else terms):
+    for term, stems in term_stems:
         if stems and all(_find_word(low, stem) >= 0 for stem in stems):
             held.add(term)
     return held
 
 
-def _words_meet(hit: dict, matched: set, need: int) -> bool:
-    """Whether a long memory holds ``need`` of the ``matched`` words in one line: a long
+def _words_meet(hit: dict, matched_stems: list[list[str]], need: int) -> bool:
+    """Whether a long memory holds ``need`` of the matched words (their stems, as
+    ``term_stems`` made them) in one line: a long
     session's summary holds most words somewhere (measured: unrelated prompts cleared the
     floor on them by words scattered over dozens of lines), while a memory a prompt is
     about holds its words together where it tells of it. A short memory is one such
@@ -135,19 +136,10 @@ def _words_meet(hit: dict, matched: set, need: int) -> bool:
     text = str(hit.get("text") or "")
     if need < 2 or len(text) <= LONG_MEMORY_CHARS:
         return True
-    stems = [[_stem(part) for part in
-              "".join(c if c.isalnum() else " " for c in term.strip('"*').lower()).split()]
-             for term in matched]
     for line in text.lower().splitlines():
-        if sum(1 for parts in stems if all(_find_word(line, part) >= 0 for part in parts)) >= need:
+        if sum(1 for parts in matched_stems if all(_find_word(line, part) >= 0 for part in parts)) >= need:
             return True
     return False
-
-
-def _idf(rows: int, matches: int) -> float:
-    import math  # here: an unrelated prompt (the usual one) never weighs a word (~0.15 ms)
-
-    return math.log(1.0 + (rows - matches + 0.5) / (matches + 0.5))
 
 
 def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[dict]:
@@ -168,7 +160,7 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         counts = {term: store.term_matches(name, term, PROBE + 1) for term in terms}
         if sum(1 for term in terms if counts[term]) < need:
             continue  # too few of the words are in this kind of memory at all
-        weight = {term: _idf(rows, counts[term]) for term in terms}
+        weight = {term: idf(rows, counts[term]) for term in terms}
         total = sum(weight.values())
         # Each word's share of the prompt's weight, by its stem (for the lines shown).
         shares = {_stem(term.strip('"*').lower()): (w / total if total else 0.0)
@@ -182,7 +174,8 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
             stems = stems or term_stems(terms)
             matched = held_terms(hit.get("text", ""), stems)
             coverage = sum(weight[t] for t in matched) / total if total else 0.0
-            if len(matched) >= need and coverage >= floor and _words_meet(hit, matched, need):
+            if len(matched) >= need and coverage >= floor and _words_meet(
+                    hit, [parts for term, parts in stems if term in matched], need):
                 hit["coverage"] = round(coverage, 3)
                 hit["matched_terms"] = sorted(t.strip('"*') for t in matched)
                 hit["weights"] = shares
@@ -420,7 +413,6 @@ def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple]:
         score, where = _segment_score(low, field, weights, marks)
         if commit and _has_digit(low) and _commit_id_at(low) >= 0:
             score += COMMIT_BONUS
-            where = where if where >= 0 else _commit_id_at(low)
         if score > 0:
             scored.append((-score, n, segment, where))
     scored.sort()

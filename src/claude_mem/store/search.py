@@ -156,7 +156,7 @@ RERANK_POOL = 100
 COVERAGE_WEIGHT = 1.5
 
 
-def _idf(rows: int, matches: int) -> float:
+def idf(rows: int, matches: int) -> float:
     """bm25's inverse document frequency of a word held by ``matches`` of ``rows`` rows."""
     import math  # here, not at the top: the UserPromptSubmit hook imports this module, and
     # an unrelated prompt (the usual one) never weighs a word (~0.15 ms of a shared library)
@@ -381,7 +381,7 @@ class SearchRoom:
         word in its title, and bm25 decides between rows holding as much."""
         rows = sum(c["_rows"] for c in counts.values()) or 1
         matches = {term: sum(c[term] for c in counts.values()) for term in terms}
-        weight = {term: _idf(rows, n) for term, n in matches.items()}
+        weight = {term: idf(rows, n) for term, n in matches.items()}
         # A word no row holds tells rows apart no more than a stop word: it is not counted.
         total = sum(w for term, w in weight.items() if matches[term]) or 1.0
         held: dict = {}
