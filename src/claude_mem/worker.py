@@ -169,7 +169,7 @@ class Worker:
                 did = False
                 self.stopping.wait(1.0)
             if did:
-                if self.reconciler.waiting and not self.store.db.in_transaction:
+                if self.reconciler.waiting and not self.store.in_transaction:
                     self.reconciler.run()  # queued rows are the next pass's work
                 self.housekeeping.after_work()
                 self.start_context.after_work()
