@@ -106,8 +106,7 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
             config.ensure_data_dir()
             opened = store = open_queue(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         else:
-            opened = None
-            store.set_busy_timeout(_HOOK_BUSY_TIMEOUT_MS)
+            opened = None  # its busy timeout is set by _commit_soon, in steps
         from claude_mem import wakeup
 
         # "A hook is about to write": a running worker leaves the write lock free until

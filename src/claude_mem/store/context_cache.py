@@ -1,6 +1,6 @@
 """The SessionStart context rendered ahead: one row per (project, key) in ``context_cache``.
 
-Contract (the table and its triggers: ``migrations.m009_start_context_cache``):
+Contract (the table and its triggers: ``migrations.m010_start_context_cache``):
 - ``cached_context(project, key)``: ``(output, shown, valid_until)`` of a current row, or
   None when there is none or it is to be rendered again. One indexed read; the hook's.
 - ``knows_session(claude_session_id)``: whether ``sessions`` holds it (one indexed read).
