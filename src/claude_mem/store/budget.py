@@ -36,6 +36,7 @@ Contract:
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import struct
@@ -115,6 +116,16 @@ class CommitCost:
     def took(self, seconds: float) -> None:
         ms = seconds * 1000
         self.ms = max(ms, 0.5 * self.ms + 0.5 * ms)
+
+    @contextlib.contextmanager
+    def step(self, write):
+        """``with commit.step(store.write) as clock:`` one write unit whose statements stop
+        once ``clock`` is over; its COMMIT is timed for the next step's clock (not when the
+        unit failed: it was rolled back)."""
+        with write():
+            yield self.clock()
+            committing = time.perf_counter()
+        self.took(time.perf_counter() - committing)
 
 
 class StepTurn:

@@ -117,21 +117,17 @@ class ForgetRoom:
         deleted = 0
         start = 0
         while start < len(ids):
-            with self.housekeeping_step():
-                with self.write():
-                    # The commit adds its own work (it writes the search index's
-                    # deletions): the statements stop as much earlier as it took.
-                    clock = commit.clock()
-                    while start < len(ids) and not clock.over():
-                        chunk = ids[start:start + per_statement.size()]
-                        began = time.perf_counter()
-                        deleted += self.db.execute(
-                            f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
-                            (_json_list(chunk),)).rowcount
-                        per_statement.done(len(chunk), time.perf_counter() - began)
-                        start += len(chunk)
-                    committing = time.perf_counter()
-                commit.took(time.perf_counter() - committing)
+            # The commit adds its own work (it writes the search index's deletions): the
+            # statements stop as much earlier as it took.
+            with self.housekeeping_step(), commit.step(self.write) as clock:
+                while start < len(ids) and not clock.over():
+                    chunk = ids[start:start + per_statement.size()]
+                    began = time.perf_counter()
+                    deleted += self.db.execute(
+                        f"DELETE FROM {table} WHERE id IN (SELECT value FROM json_each(?))",
+                        (_json_list(chunk),)).rowcount
+                    per_statement.done(len(chunk), time.perf_counter() - began)
+                    start += len(chunk)
         return deleted
 
     def _delete_marks(self, session_ids: list[int]) -> None:

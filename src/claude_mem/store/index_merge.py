@@ -93,8 +93,7 @@ class IndexMergeRoom:
         with self.housekeeping_step(wait) as mine:
             if not mine:
                 return None
-            with self.write():
-                clock = commit.clock()  # room left for the commit's own writes
+            with commit.step(self.write) as clock:  # room left for the commit's own writes
                 for table in FTS_TABLES:
                     while table in left and not clock.over():
                         size = pages.size()
@@ -109,6 +108,4 @@ class IndexMergeRoom:
                             # Sized by merges that did work only: finding nothing is quick.
                             pages.done(size, time.perf_counter() - began)
                             merged = True
-                committing = time.perf_counter()
-            commit.took(time.perf_counter() - committing)
         return merged
