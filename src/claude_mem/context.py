@@ -57,6 +57,11 @@ def _one_line(text: str, limit: int) -> str:
     return one_line(" ".join(line[2:] if line.startswith("- ") else line for line in lines), limit)
 
 
+def _request_chars(budget: int) -> int:
+    """How much of a request's prompt is shown (the latest one's, or one in progress)."""
+    return max(400, min(1000, budget // 8))
+
+
 # The latest request's sections, most knowledge first, each with its share of the budget
 # (a fraction of what is left for the summary). What does not fit is cut line by line.
 FULL_SECTIONS = (
@@ -97,7 +102,7 @@ def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) 
         + agent_tag(summary, mixed) + whose(summary, "updated_at"),
         # A long request (a pasted plan, an orchestrator's instructions) sets the thread:
         # with a larger budget more of it is kept.
-        f"**Request:** {_one_line(summary.get('request'), max(400, min(1000, budget // 8)))}",
+        f"**Request:** {_one_line(summary.get('request'), _request_chars(budget))}",
     ]
     room = budget - sum(len(line) + 1 for line in lines)
     edited = summary.get("files_edited") or []
@@ -345,7 +350,7 @@ def _in_progress(store, summaries: list[dict], observations: list[dict], mixed: 
     prompt = store.prompt(*key) if None not in key else None
     # Like the latest request's line: a long request (an audit's instructions) sets the
     # thread, and a larger budget keeps more of it.
-    request = _one_line((prompt or {}).get("prompt"), max(400, min(1000, budget // 8)))
+    request = _one_line((prompt or {}).get("prompt"), _request_chars(budget))
     if not request:
         return []
     if len(request) < 40 and (key[1] or 0) > 1:  # "continue": the session's first request says what

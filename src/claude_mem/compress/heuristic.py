@@ -264,8 +264,8 @@ class HeuristicCompressor:
         if DOC_FILE.search(path):
             # A document's new text (a section added to CLAUDE.md, notes) says what was
             # found or decided: its fact-bearing lines, beyond the first three kept above.
-            added = "\n".join(line for old, new in edits for line in _lines(new)
-                              if line.strip() and line not in set(_lines(old)))
+            added = "\n".join(line for old, new in edits for kept in (set(_lines(old)),)
+                              for line in _lines(new) if line not in kept)
             facts += [f"Content: {line}" for line in extract.report_lines(added, limit=8)
                       if not any(line in f for f in facts)]
         if all_:
@@ -304,11 +304,12 @@ class HeuristicCompressor:
             if before:
                 facts.insert(1, f"Change: {code_span(before, 70)} → {code_span(after, 70)}")
         kind = self._change_type(ctx, path, failures_so_far)
-        if created and kind == "change" and not DOC_FILE.search(path) and FEATURE_WORDS.search(ctx.request or ""):
+        if created and kind == "change" and not is_doc and FEATURE_WORDS.search(ctx.request or ""):
             kind = "feature"
         title = f"{verb} {path}" + (": " + ", ".join(names[:5]) if names else "")
-        subtitle = _first_comment(content) or (headings[0].lstrip("# ") if headings else "")
-        doc = "" if DOC_FILE.search(path) else _first_comment(content)
+        comment = _first_comment(content)
+        subtitle = comment or (headings[0].lstrip("# ") if headings else "")
+        doc = "" if is_doc else comment
         if doc:  # what a source file is, as its author wrote it (the index shows titles)
             title += f" — {one_line(doc, 70)}"
         return dict(type=kind, title=title, subtitle=one_line(subtitle, 140), facts=tuple(facts),
