@@ -607,14 +607,16 @@ def report_lines(text: str, limit: int = 5) -> list[str]:
     scored, fenced = [], []
     inside = False
     for n, raw in enumerate(str(text or "").splitlines()):
-        if raw.strip().startswith(("```", "~~~")):
+        stripped = raw.strip()
+        if stripped.startswith(("```", "~~~")):
             inside = not inside
             continue
-        if TRUNCATION_MARK.match(raw.strip()):
+        if TRUNCATION_MARK.match(stripped):
             inside = False  # the cut may have taken the fence's end: what follows is unknown
             continue
-        line = raw.strip().lstrip("-*•>#0123456789. ").strip()
-        if _width(line) < 12 or _FILLER.match(line) or line.startswith("|"):
+        line = stripped.lstrip("-*•>#0123456789. ").strip()
+        # The width is never below the length: only a short line needs it counted.
+        if (len(line) < 12 and _width(line) < 12) or _FILLER.match(line) or line.startswith("|"):
             continue
         score = (2 * len(re.findall(r"`[^`]+`", line)) + 2 * len(re.findall(r"\b\d+(?:\.\d+)+\b", line))
                  + len(re.findall(r"\*\*[^*]+\*\*", line)) + (1 if re.search(r"\w(:\s+|：)\S", line) else 0)
