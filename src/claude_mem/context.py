@@ -208,10 +208,24 @@ def _index_value(obs: dict) -> int:
     if title.endswith((" succeeded", " was interrupted")) or title.startswith(("Listed files matching",
                                                                                 "Searched code for")):
         return 0  # a command or search that found nothing worth a title
-    files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
-    if files and title in (f"Edited {files[0]}", f"Read {files[0]}", f"Created {files[0]}"):
+    if _bare_touch(obs):
         return 1  # a bare touch of a file (those named above have no line at all)
     return 2
+
+
+def _bare_touch(obs: dict) -> str:
+    """The file an observation titled only "Edited/Read/Created <file>" touched, else ""."""
+    title = str(obs.get("title") or "")
+    files = list(obs.get("files_modified") or []) or list(obs.get("files_read") or [])
+    if files and title in (f"Edited {files[0]}", f"Read {files[0]}", f"Created {files[0]}"):
+        return files[0]
+    return ""
+
+
+def _label_value(text: str) -> str:
+    """A ``label: value`` line's value when its label is short ("Output: …"), else the text."""
+    label, sep, value = text.partition(": ")
+    return value if sep and len(label) <= 12 else text
 
 
 # Facts that only repeat how a tool was called; the index line already names the call.
@@ -232,9 +246,7 @@ def _says_something(fact: str) -> bool:
 
 def _restates(fact: str, title: str) -> bool:
     """True when the fact's words (without its label or a JSON input's keys) are all in the title."""
-    label, sep, value = fact.partition(": ")
-    if not sep or len(label) > 12:
-        value = fact
+    value = _label_value(fact)
     keys = set()
     for part in value.split('":')[:-1]:  # "key": value pairs of a JSON input
         keys |= _words(part.rsplit('"', 1)[-1])
@@ -281,8 +293,7 @@ def _details(index: list[dict], keep: set, said: str, room: int,
             while len(out.get(n, [])) < per_round and facts[n] and (calls or not facts[n][0].startswith(_CALL_FACTS)):
                 fact = _one_line(facts[n].pop(0), 200)
                 plain = _plain(fact).lower().rstrip("…")
-                head, sep, rest = plain.partition(": ")
-                value = rest if sep and len(head) <= 12 else plain  # "Output: …" says its value
+                value = _label_value(plain)  # "Output: …" says its value
                 if value.startswith("[") and "] " in value[:16]:  # a todo item, in any state
                     value = value.split("] ", 1)[1]
                 if len(value) < 8 or value in said:
@@ -367,9 +378,8 @@ def _index(observations: list[dict], above: str, mixed: bool) -> tuple[list[dict
     index, titles = [], set()
     for o in observations:  # newest first
         title = o.get("title") or ""
-        files = list(o.get("files_modified") or []) or list(o.get("files_read") or [])
-        if files and title in (f"Edited {files[0]}", f"Created {files[0]}", f"Read {files[0]}") \
-                and files[0] in above and not any(_says_something(f) for f in o.get("facts") or []
+        touched = _bare_touch(o)
+        if touched and touched in above and not any(_says_something(f) for f in o.get("facts") or []
                                                   if isinstance(f, str)):
             continue  # a bare "Edited X" when X is named above says nothing new (unless its
             # facts do: what a document read or written holds, shown when there is room)
