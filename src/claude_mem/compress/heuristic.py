@@ -514,7 +514,7 @@ class HeuristicCompressor:
             text = "\n".join(b.get("text", "") for b in response["content"] if isinstance(b, dict))
         # A subagent's report is prose: keep its lines that carry facts, and the best of
         # them in the title, since that is all the index shows of work done out of sight.
-        found = extract.report_lines(text, limit=10) or [one_line(line, 200) for line in _lines(text)[:5]]
+        found = _findings(text, limit=10, head=5)
         title = f"Delegated: {one_line(description, 80)}" + (f" → {one_line(found[0], 100)}" if found else "")
         return dict(type="discovery", title=title,
                     subtitle=one_line(data.get("subagent_type") or "", 60),
@@ -653,9 +653,10 @@ def _web_text(response) -> str:
     return _response_text(response)
 
 
-def _findings(text: str, limit: int = 6) -> list[str]:
-    """A web answer's or a tool's prose: its fact-bearing lines, else its first lines."""
-    return extract.report_lines(text, limit=limit) or [one_line(line, 200) for line in _lines(text)[:3]]
+def _findings(text: str, limit: int = 6, head: int = 3) -> list[str]:
+    """A report's, a web answer's or a tool's prose: its fact-bearing lines, else its first
+    ``head`` lines."""
+    return extract.report_lines(text, limit=limit) or [one_line(line, 200) for line in _lines(text)[:head]]
 
 
 def _response_text(response) -> str:
