@@ -116,10 +116,10 @@ def test_after_compaction_only_the_other_sessions_come_back():
 # -- issue 21, round 4: more knowledge in the same budget -----------------------------------
 
 
-def _obs(store, session, title, at, **fields):
-    store.add_observation(session["id"], "proj", 1, Observation(type=fields.pop("type", "discovery"),
-                                                                title=title, **fields),
-                          f"t{at}", "heuristic", at)
+def _obs(store, session, title, at, prompt=1, **fields):
+    return store.add_observation(session["id"], session["project"], prompt,
+                                 Observation(type=fields.pop("type", "discovery"), title=title, **fields),
+                                 f"t{at}", "heuristic", at)
 
 
 def test_earlier_requests_of_the_same_day_give_the_date_once():
@@ -199,13 +199,11 @@ def test_a_request_cut_off_before_its_summary_shows_what_was_asked_and_reaches_f
             store.upsert_summary(s["id"], "proj", 1, Summary(request="Audit the token store for leaks",
                                                              completed="- Read src/store.py"), "heuristic", 2.0)
             store.add_prompt(s["id"], "p2", "continue", 3.0)
-            store.add_observation(s["id"], "proj", 2, Observation(
-                type="discovery", title="`pytest -q` failed (exit code 1): KeyError: 'token'",
-                concepts=("command", "failure")), "old", "heuristic", 4.0)
+            _obs(store, s, "`pytest -q` failed (exit code 1): KeyError: 'token'", 4.0, prompt=2,
+                 concepts=("command", "failure"))
             for n in range(60):  # the rest of the cut-off request, newer
-                store.add_observation(s["id"], "proj", 2, Observation(
-                    type="discovery", title=f"Read src/part_{n}.py — part {n} of the store",
-                    files_read=(f"src/part_{n}.py",)), f"o{n}", "heuristic", 5.0 + n)
+                _obs(store, s, f"Read src/part_{n}.py — part {n} of the store", 5.0 + n, prompt=2,
+                     files_read=(f"src/part_{n}.py",))
         text = context.render(store, "proj", config.load())
     assert ("## In progress, not summarized yet" in text and
             "**Request:** continue (continuing: Audit the token store for leaks)" in text)
@@ -221,16 +219,13 @@ def test_room_left_after_the_index_shows_what_the_telling_observations_found(mon
     with Store(config.db_path()) as store:
         with store.write():
             session = store.open_session("s-short", "short", "/w/short", 1.0)
-            store.add_observation(session["id"], "short", 1, Observation(
-                type="discovery", title="Searched the web for `audit tool setup`",
-                facts=("Input: {\"query\": \"audit tool setup\"}",
-                       "The audit task is run with `mix deps.audit` and reads mix.lock",
-                       "Add it to deps with `{:mix_audit, \"~> 2.1\", only: [:dev, :test]}`"),
-                concepts=("web",)), "short1", "heuristic", 1000.0)
-            store.add_observation(session["id"], "short", 1, Observation(
-                type="discovery", title="Read mix.exs — spotter 0.1.0", files_read=("mix.exs",),
-                facts=("Read mix.exs (84 lines)", "Defines: Spotter.MixProject, deps, aliases")),
-                "short2", "heuristic", 1001.0)
+            _obs(store, session, "Searched the web for `audit tool setup`", 1000.0,
+                 facts=("Input: {\"query\": \"audit tool setup\"}",
+                        "The audit task is run with `mix deps.audit` and reads mix.lock",
+                        "Add it to deps with `{:mix_audit, \"~> 2.1\", only: [:dev, :test]}`"),
+                 concepts=("web",))
+            _obs(store, session, "Read mix.exs — spotter 0.1.0", 1001.0, files_read=("mix.exs",),
+                 facts=("Read mix.exs (84 lines)", "Defines: Spotter.MixProject, deps, aliases"))
             store.upsert_summary(session["id"], "short", 1, Summary(
                 request="find how to set up the audit tool", completed="- Read mix.exs"),
                 "heuristic", 1002.0)
@@ -251,10 +246,8 @@ def test_a_full_index_gets_no_facts(monkeypatch):
         with store.write():
             session = store.open_session("s-full", "full", "/w/full", 1.0)
             for i in range(60):
-                store.add_observation(session["id"], "full", 1, Observation(
-                    type="discovery", title=f"Found thing number {i} in module_{i}",
-                    facts=(f"A long finding about module_{i} that would take room",)),
-                    f"full{i}", "heuristic", 1000.0 + i)
+                _obs(store, session, f"Found thing number {i} in module_{i}", 1000.0 + i,
+                     facts=(f"A long finding about module_{i} that would take room",))
         text = context.render(store, "full", config.load())
     assert "A long finding" not in text and len(text) <= 1600
 
@@ -265,9 +258,7 @@ def test_a_long_request_in_progress_shows_more_of_itself_with_a_larger_budget(mo
         with store.write():
             s = store.open_session("s", "audit", "/w/audit", 1.0)
             store.add_prompt(s["id"], "p1", prompt, 1.0)
-            store.add_observation(s["id"], "audit", 1, Observation(
-                type="discovery", title="Read src/auth.ts — token checks", files_read=("src/auth.ts",)),
-                "a1", "heuristic", 2.0)
+            _obs(store, s, "Read src/auth.ts — token checks", 2.0, files_read=("src/auth.ts",))
         shown = {}
         for tokens in ("1000", "2000"):
             monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", tokens)
@@ -283,12 +274,10 @@ def test_an_observation_the_summary_names_gives_its_other_facts_when_there_is_ro
     with Store(config.db_path()) as store:
         with store.write():
             s = store.open_session("s", "views", "/w/views", 1.0)
-            obs = store.add_observation(s["id"], "views", 1, Observation(
-                type="discovery", title=title, concepts=("subagent",),
-                facts=("Both views render transcripts with their own helpers",
-                       "The list view already uses `mount_computers()` from PaneListLive",
-                       "Hook names differ: `TranscriptHighlighter` and `TranscriptSelection`")),
-                "sub", "heuristic", 2.0)
+            obs = _obs(store, s, title, 2.0, concepts=("subagent",),
+                       facts=("Both views render transcripts with their own helpers",
+                              "The list view already uses `mount_computers()` from PaneListLive",
+                              "Hook names differ: `TranscriptHighlighter` and `TranscriptSelection`"))
             store.upsert_summary(s["id"], "views", 1, Summary(
                 request="Unify the two transcript views", investigated=f"- {title}",
                 completed="- Edited lib/views.ex"), "heuristic", 3.0)
@@ -305,19 +294,15 @@ def test_room_filling_facts_do_not_restate_their_title_or_an_earlier_todo_list(m
     with Store(config.db_path()) as store:
         with store.write():
             s = store.open_session("s", "init", "/w/init", 1.0)
-            store.add_observation(s["id"], "init", 1, Observation(
-                type="decision", title="Todo list: 2 pending; doing: Look around", concepts=("todo",),
-                facts=("[pending] Look around the folder", "[pending] Write the project notes")), "t1", "heuristic", 1.0)
-            store.add_observation(s["id"], "init", 1, Observation(
-                type="discovery", title="No files match `package.json`",
-                facts=("0 files match `package.json`",)), "g1", "heuristic", 2.0)
-            store.add_observation(s["id"], "init", 1, Observation(
-                type="discovery", title="`ls -la` listed empty (total 0)",
-                facts=("drwxr-xr-x 2 USER staff 64 9 3 09:47 .",)), "l1", "heuristic", 3.0)
-            store.add_observation(s["id"], "init", 1, Observation(
-                type="decision", title="Todo list: 1 completed, 1 pending; doing: Write the project notes",
-                concepts=("todo",), facts=("[completed] Look around the folder",
-                                           "[in_progress] Write the project notes")), "t2", "heuristic", 4.0)
+            _obs(store, s, "Todo list: 2 pending; doing: Look around", 1.0, type="decision",
+                 concepts=("todo",),
+                 facts=("[pending] Look around the folder", "[pending] Write the project notes"))
+            _obs(store, s, "No files match `package.json`", 2.0, facts=("0 files match `package.json`",))
+            _obs(store, s, "`ls -la` listed empty (total 0)", 3.0,
+                 facts=("drwxr-xr-x 2 USER staff 64 9 3 09:47 .",))
+            _obs(store, s, "Todo list: 1 completed, 1 pending; doing: Write the project notes", 4.0,
+                 type="decision", concepts=("todo",),
+                 facts=("[completed] Look around the folder", "[in_progress] Write the project notes"))
         text = context.render(store, "init", config.load())
     assert "0 files match" not in text and "drwxr-xr-x" not in text
     assert text.count("Look around the folder") == 1
@@ -328,11 +313,10 @@ def test_a_long_commands_full_text_comes_after_what_it_found(monkeypatch):
     with Store(config.db_path()) as store:
         with store.write():
             s = store.open_session("s", "ship", "/w/ship", 1.0)
-            store.add_observation(s["id"], "ship", 1, Observation(
-                type="discovery", title="`npm install` succeeded: added 203 packages",
-                facts=("Command: npm install --legacy-peer-deps --no-audit && npm run build",
-                       "Output: added 203 packages, 5 moderate severity vulnerabilities",
-                       "Purpose: Install"), concepts=("command",)), "c1", "heuristic", 1.0)
+            _obs(store, s, "`npm install` succeeded: added 203 packages", 1.0,
+                 facts=("Command: npm install --legacy-peer-deps --no-audit && npm run build",
+                        "Output: added 203 packages, 5 moderate severity vulnerabilities",
+                        "Purpose: Install"), concepts=("command",))
         text = context.render(store, "ship", config.load())
     lines = text.splitlines()
     found = lines.index("  - Output: added 203 packages, 5 moderate severity vulnerabilities")
