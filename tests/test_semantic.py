@@ -338,35 +338,45 @@ def test_the_projected_index_finds_what_the_exact_product_finds(monkeypatch):
         assert all(item % 3 == 2 for _, item, _ in scoped)  # row n+1 of project p(n % 3)
 
 
+def _session_of_steps(store, count: int) -> dict:
+    """A session of ``count`` observations titled "step N", none embedded yet."""
+    with store.write():
+        session = store.open_session("s", "proj", "/w/proj", 1.0)
+    for n in range(count):
+        _add_step(store, session, f"step {n}", 1.0 + n)
+    return session
+
+
+def _add_step(store, session, title: str, at: float = 9.0) -> None:
+    from claude_mem.models import Observation
+
+    with store.write():
+        store.add_observation(session["id"], "proj", 1, Observation(type="change", title=title),
+                              f"h-{title}", "test", at)
+
+
+def _embed_waiting(store, rng) -> int:
+    """Random 8-dimension vectors for every observation not embedded yet; how many."""
+    rows = store.rows_to_embed("observation", "m", limit=100)
+    vectors = rng.normal(size=(len(rows), 8)).astype(np.float32)
+    return store.save_vectors([("observation", row, codec.pack(v)) for row, v in zip(rows, vectors)], "m")
+
+
 def test_an_index_in_memory_follows_new_deleted_and_remade_vectors():
     """What a long-lived process (MCP server, viewer) holds: refreshed by what was added,
     read again when rows were deleted or re-made (forget, a re-made summary)."""
-    from claude_mem.models import Observation
     from claude_mem.semantic import index as vector_index
     from claude_mem.store import Store
 
     rng = np.random.default_rng(3)
     with Store(config.db_path()) as store:
-        with store.write():
-            session = store.open_session("s", "proj", "/w/proj", 1.0)
-            for n in range(6):
-                store.add_observation(session["id"], "proj", 1, Observation(
-                    type="change", title=f"step {n}"), f"h{n}", "test", 1.0 + n)
-
-        def embed_waiting():
-            rows = store.rows_to_embed("observation", "m", limit=100)
-            vectors = rng.normal(size=(len(rows), 8)).astype(np.float32)
-            return store.save_vectors([("observation", row, codec.pack(v))
-                                       for row, v in zip(rows, vectors)], "m")
-
-        assert embed_waiting() == 6
+        session = _session_of_steps(store, 6)
+        assert _embed_waiting(store, rng) == 6
         index = vector_index.VectorIndex("m", 8)
         index.refresh(store, force=True)
         assert len(index) == 6
-        with store.write():
-            store.add_observation(session["id"], "proj", 1, Observation(type="change", title="new"),
-                                  "h-new", "test", 9.0)
-        assert embed_waiting() == 1
+        _add_step(store, session, "new")
+        assert _embed_waiting(store, rng) == 1
         index.refresh(store, force=True)
         assert len(index) == 7  # only the new one was read
         gone = store.db.execute("SELECT min(id) FROM observations").fetchone()[0]
@@ -383,34 +393,21 @@ def test_between_counts_the_index_reads_only_new_vectors(monkeypatch):
     the count that finds deletions runs every RECOUNT_SECONDS in a thread of its own, on
     its own connection (never inside a search), and search drops rows that are gone
     meanwhile; once it found some gone, the next search reads everything again."""
-    from claude_mem.models import Observation
     from claude_mem.semantic import index as vector_index
     from claude_mem.store import Store
 
     rng = np.random.default_rng(5)
     monkeypatch.setattr(vector_index, "REFRESH_SECONDS", 0.0)
     with Store(config.db_path()) as store:
-        with store.write():
-            session = store.open_session("s", "proj", "/w/proj", 1.0)
-            for n in range(3):
-                store.add_observation(session["id"], "proj", 1, Observation(
-                    type="change", title=f"step {n}"), f"h{n}", "test", 1.0 + n)
-
-        def embed_waiting():
-            rows = store.rows_to_embed("observation", "m", limit=100)
-            return store.save_vectors([("observation", row, codec.pack(rng.normal(size=8)))
-                                       for row in rows], "m")
-
-        embed_waiting()
+        session = _session_of_steps(store, 3)
+        _embed_waiting(store, rng)
         index = vector_index.VectorIndex("m", 8)
         index.refresh(store)
         counts = []
         real_mark = store.vectors_mark
         monkeypatch.setattr(store, "vectors_mark", lambda: counts.append(1) or real_mark())
-        with store.write():
-            store.add_observation(session["id"], "proj", 1, Observation(type="change", title="new"),
-                                  "h-new", "test", 9.0)
-        embed_waiting()
+        _add_step(store, session, "new")
+        _embed_waiting(store, rng)
         index.refresh(store)
         assert len(index) == 4 and counts == []  # the new one, found without a count
         with store.write():
