@@ -114,13 +114,13 @@ def term_stems(terms: list[str]) -> list[tuple[str, list[str]]]:
     return out
 
 
-def held_terms(text: str, term_stems: list[tuple[str, list[str]]]) -> set:
-    """The terms of ``term_stems`` (made once per prompt by ``term_stems``, not once per
+def held_terms(text: str, stemmed: list[tuple[str, list[str]]]) -> set:
+    """The terms of ``stemmed`` (``term_stems``' output, made once per prompt, not once per
     memory) that ``text`` holds (a phrase: all its words), each word found by its stem at
     the start of a word of the text ("ten" is not in "written")."""
     low = str(text).lower()
     held = set()
-    for term, stems in term_stems:
+    for term, stems in stemmed:
         if stems and all(_find_word(low, stem) >= 0 for stem in stems):
             held.add(term)
     return held
