@@ -13,8 +13,8 @@ any row was processed or parked; the worker's loop calls it and reads ``retry_at
   flow; after ``max_attempts`` it is parked, never dropped. A payload that can never
   become an event is parked at once. Each row is parsed once a pass, and each cwd's
   project is looked up once a pass (the handlers' ``ProjectLookup`` is cleared here).
-- Spool files are imported with each pass, listed after the batch is read so a later
-  event never overtakes a spooled one.
+- Spool files and the inbox's files (``capture.sh``) are imported with each pass, listed
+  after the batch is read so a later event never overtakes a spooled one.
 - The heuristic (local, quick) stores several units per transaction while the queue is
   quiet (nothing queued for two passes in a row), one by one while hooks are queueing, so
   their inserts are not kept waiting (``_GroupCommit``). An LLM's units each commit alone.
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 
-from claude_mem import log, privacy, spool
+from claude_mem import inbox, log, privacy, spool
 from claude_mem.events import BadEvent, ToolEvent, parse_event
 from claude_mem.handlers import row_ids
 from claude_mem.summary_gate import SummaryGate
@@ -92,7 +92,7 @@ class Drain:
         self.last_arrivals = arrivals
         quiet = self.quiet_passes >= _QUIET_PASSES
         rows = self.store.pending_batch(limit)
-        while spool.import_into(self.store):
+        while spool.import_into(self.store) + inbox.take_in(self.store):
             progress = True
             rows = self.store.pending_batch(limit)
         now = time.monotonic()
