@@ -59,6 +59,7 @@ class Drain:
         self.handlers = handlers
         self.stopping = stopping
         self.processed = 0  # rows turned into memory since the worker started
+        self.taken_in = 0  # inbox files handled since the worker started (status)
         # Failed rows wait until this monotonic time before their next attempt.
         self.retry_at: dict[int, float] = {}
         # Sessions whose oldest queued row waits for a retry: the silence watchdog must
@@ -92,7 +93,7 @@ class Drain:
         self.last_arrivals = arrivals
         quiet = self.quiet_passes >= _QUIET_PASSES
         rows = self.store.pending_batch(limit)
-        while spool.import_into(self.store) + inbox.take_in(self.store):
+        while self._import_files():
             progress = True
             rows = self.store.pending_batch(limit)
         now = time.monotonic()
@@ -179,6 +180,13 @@ class Drain:
             # worker is stopping): give the attempt back.
             self.store.unmark_attempt(premarked - started)
         return progress
+
+    def _import_files(self) -> int:
+        """Queue what waits in files: the spool's, then the inbox's (``capture.sh``)."""
+        spooled = spool.import_into(self.store)
+        taken = inbox.take_in(self.store)
+        self.taken_in += taken
+        return spooled + taken
 
     def _hook_waiting(self) -> bool:
         return self.presence is not None and self.presence.waiting()

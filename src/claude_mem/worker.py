@@ -143,7 +143,7 @@ class Worker:
 
     def describe(self, message=None) -> dict:
         return {"pid": os.getpid(), "started_at": self.started_at,
-                "processed": self.drain.processed,
+                "processed": self.drain.processed, "taken_from_inbox": self.drain.taken_in,
                 "compressor": getattr(self.compressor, "name", "?"),
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
