@@ -29,10 +29,19 @@ def shell_hook(event: str, payload, *, env: dict | None = None, cwd=None):
 
 
 def open_inbox():
-    """The inbox and the wake-up FIFO as a running worker has them; the FIFO's fd."""
+    """The inbox, the wake-up FIFO and the pid file as a running worker has them (this
+    process stands in for it); the FIFO's fd."""
     config.ensure_data_dir()
     inbox.make()
+    with open(config.pid_path(), "w") as fh:
+        fh.write(str(os.getpid()))
     return wakeup.make()
+
+
+def close_inbox(fifo: int) -> None:
+    """This process no longer stands in for the worker."""
+    os.close(fifo)
+    os.unlink(config.pid_path())
 
 
 def queued() -> list[tuple]:
@@ -101,7 +110,7 @@ def test_the_shell_hook_stores_the_rows_the_python_hook_stores(tmp_path, monkeyp
                     while inbox.take_in(store):
                         pass
                 assert inbox.waiting() == []
-                os.close(fifo)
+                close_inbox(fifo)
             rows[way] = queued()
     assert len(rows["python"]) == len(cases(tmp_path)) - 6  # 2 ignored, 3 not JSON, 1 empty
     assert rows["shell"] == rows["python"]
@@ -138,7 +147,7 @@ def test_times_order_and_a_late_tool_event_before_its_stop(tmp_path):
         with open_store() as store:
             assert inbox.take_in(store) == 2
             batch = store.pending_batch()
-        os.close(fifo)
+        close_inbox(fifo)
     assert [r["event"] for r in batch] == ["PostToolUse", "Stop"]
     assert batch[1]["received_at"] == stamp / 1e9
     assert stamp / 1e9 - 0.001 < batch[0]["received_at"] < stamp / 1e9
@@ -165,7 +174,7 @@ def test_a_file_taken_in_twice_is_queued_once_and_a_secret_is_overwritten(tmp_pa
             os.utime(path, ns=(stamp, stamp))
             assert inbox.take_in(store) == 1
             rows = store.pending_batch()
-        os.close(fifo)
+        close_inbox(fifo)
     assert len(rows) == 1 and SECRET not in rows[0]["payload"]
 
 
@@ -188,7 +197,7 @@ def test_the_python_hook_runs_whenever_the_script_cannot_be_sure(tmp_path, monke
                           env={"CLAUDE_MEM_INTERNAL": "1"}).returncode == 0
         wait_for_background_hooks(data)
         assert inbox.waiting() == []
-        os.close(fifo)
+        close_inbox(fifo)
         wakeup.remove()
         assert shell_hook("PostToolUse", {**tool, "tool_use_id": "toolu_no_worker"}).returncode == 0
         wait_for_background_hooks(data)
@@ -217,13 +226,18 @@ def test_a_running_worker_takes_files_in_and_a_waiting_file_is_not_lost(tmp_path
     assert tools >= 5 and summaries >= 1
     from claude_mem import control
 
+    # A worker killed with -9 leaves its FIFO and pid file behind: the hook's file goes into
+    # the inbox, and the script, finding no live worker, starts one to take it in.
     assert control.stop_worker()
+    os.mkfifo(config.wake_path(), 0o600)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with open(config.pid_path(), "w") as fh:
+        fh.write(str(dead.pid))
     tool = next(p for e, p in load_fixture() if e == "PostToolUse")
-    left = os.path.join(config.inbox_dir(), f"{os.getpid()}-0.PostToolUse")
-    with open(left, "wb") as fh:
-        fh.write(inbox.HEADER + b"\0" + str(tmp_path).encode() + b"\0"
-                 + json.dumps({**tool, "tool_use_id": "toolu_left"}).encode())
-    subprocess.run([install.sys.executable, "-I", "-S", install.ENTRY, "--background",
-                    "wake-worker"], stdin=subprocess.DEVNULL, check=True, timeout=30)
-    wait_for(lambda: not os.path.exists(left), timeout=30, what="the new worker to take the file in")
+    assert shell_hook("PostToolUse", {**tool, "tool_use_id": "toolu_left"}).returncode == 0
     wait_until_drained()
+    assert control.worker_lock_held() and inbox.waiting() == []
+    with open_store() as store:
+        assert "toolu_left" in store.processed_tool_uses(
+            store.session_by_claude_id(tool["session_id"])["id"], ["toolu_left"])

@@ -17,8 +17,9 @@
 # is given in the environment (the worker reads only settings.json); the data dir is not an
 # absolute path without `..` (Python's `abspath` resolves `..` by the letters, the kernel by
 # the folders); no inbox yet (no worker ever ran); no worker running (its FIFO is gone: the
-# Python hook stores the event and starts one). Should the worker leave between the write
-# and the wake-up, the Python hook is run with nothing to store, to start a worker.
+# Python hook stores the event and starts one). Should the worker have left after the first
+# look, or died (its FIFO stays, its pid is gone), the Python hook is run with nothing to
+# store, to start a worker.
 # The file is written under a dot-name, then renamed: the worker never sees half of one.
 
 hook=$1
@@ -70,9 +71,16 @@ if { printf 'claude-mem inbox 1\n%s\000%s\000' "${CLAUDE_PROJECT_DIR:-}" "$here"
     if mv -f "$tmp" "$inbox/$$-$n.$event" 2>/dev/null; then
         if [ -p "$wake" ]; then
             { printf w 1<>"$wake"; } 2>/dev/null  # read-write: never blocks without a reader
-            exit 0
+            # Is the worker alive? A worker killed with -9 leaves its FIFO and pid file.
+            pid=
+            { read -r pid || :; } 2>/dev/null <"$data/worker.pid"
+            case $pid in
+                "" | *[!0-9]*) ;;
+                *) kill -0 "$pid" 2>/dev/null && exit 0 ;;
+            esac
         fi
-        # The worker left after we looked: start one (its first pass takes the file in).
+        # No worker (it left after we looked, or died): start one; its first pass takes the
+        # file in.
         exec "$@" --background wake-worker </dev/null
     fi
 fi
