@@ -371,7 +371,7 @@ class HeuristicCompressor:
             failed = True
             status = f"failed: {result or one_line(errors[0], 140)}"
             concepts.append("failure")
-            why = extract.cause(lines)
+            why = errors[0] if errors else extract.cause(lines)  # the error the title names
             if why and why not in result:
                 facts.append(f"Cause: {why}")
         elif result:
