@@ -359,9 +359,13 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
             # Recall only reads (bounded queries, no lock), and any failure of it is
             # caught here: the prompt is queued below whatever happens.
             try:
-                from claude_mem import jsonlite, project, recall
+                from claude_mem import jsonflat, project, recall
 
-                parsed = jsonlite.loads(payload)
+                parsed = jsonflat.flat_object(payload)  # Claude Code's payload: no JSON module
+                if parsed is None:
+                    from claude_mem import jsonlite
+
+                    parsed = jsonlite.loads(payload)
                 if isinstance(parsed, dict):
                     cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
                     session = str(parsed.get("session_id") or "")

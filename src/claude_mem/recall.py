@@ -571,8 +571,10 @@ def prompt_context(store, payload: dict, settings, project: str, shown: list | N
         shown.extend(items)
     else:
         store.record_shown(session, items, time.time())
-    from claude_mem import jsonlite
+    from claude_mem import jsonflat
 
-    return jsonlite.dumps({"hookSpecificOutput": {"hookEventName": "UserPromptSubmit",
-                                                  "additionalContext": text}})
+    # {"hookSpecificOutput": {"hookEventName": ..., "additionalContext": text}}, written
+    # as jsonlite.dumps writes it, without importing a JSON module.
+    return ('{"hookSpecificOutput":{"hookEventName":"UserPromptSubmit","additionalContext":'
+            + jsonflat.string(text) + "}}")
 
