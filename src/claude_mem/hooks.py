@@ -195,10 +195,10 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     (opening SQLite is a fair share of the hook's own time). The context comes from the
     worker's rendering ahead when that is current (``startcache``), else it is rendered
     here, and the worker is asked to keep it rendered."""
-    from claude_mem import startcache
+    from claude_mem import jsonflat, startcache
 
     try:
-        payload = startcache.flat_object(raw)  # the usual payload, without a JSON module
+        payload = jsonflat.flat_object(raw)  # the usual payload, without a JSON module
         if payload is None:
             from claude_mem import jsonlite
 

@@ -27,14 +27,14 @@ Contract:
 - On a miss the hook renders as it always did and asks for the row (``want_context``, in
   its own write unit); the worker renders it when idle.
 Standard library only, on the hook path: when the context is current the hook imports no
-JSON module (``flat_object`` reads the payload, ``start_text`` checks the row), and only
+JSON module (``jsonflat.flat_object`` reads the payload, ``start_text`` checks the row), and only
 the light store (``open_start_store``).
 """
 
 import os
 import time
 
-from claude_mem.jsonflat import flat_object, json_string  # noqa: F401 - the hooks' reader
+from claude_mem.jsonflat import json_string
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files whose code shapes the stored text (a change to any of them is a new key).
