@@ -144,8 +144,10 @@ def _stamp(epoch, day: str = "") -> str:
     return stamp[len(day) + 1:] if day and stamp.startswith(day + " ") else stamp
 
 
-def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False, day: str = "") -> str:
-    """One earlier request: what was asked and what came of it; ``rich`` adds the final reply."""
+def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False, day: str = "",
+                        lessons: int = 3) -> str:
+    """One earlier request: what was asked and what came of it; ``rich`` adds the final reply;
+    at most ``lessons`` of what it learned."""
     notes = _one_line(_plain(summary.get("notes")), 700) if rich else ""
     done = (summary.get("completed") or summary.get("notes") or "").strip().splitlines()
     first = done[0].lstrip("- ") if done else ""
@@ -164,7 +166,7 @@ def render_summary_line(summary: dict, rich: bool = False, mixed: bool = False, 
     # Causes and decisions first: the failure that revealed a cause is in the index anyway.
     learned.sort(key=lambda l: " failed (exit code" in l)
     said = notes.lower()
-    for insight in [l for l in learned if _plain(l).lower() not in said][:3]:
+    for insight in [l for l in learned if _plain(l).lower() not in said][:lessons]:
         line += f"\n  - learned: {_one_line(insight, 240)}"
     if rich:
         completed = [l.strip().lstrip("- ") for l in (summary.get("completed") or "").splitlines() if l.strip()]
@@ -450,10 +452,13 @@ def render(store, project: str, settings, *, since: float | None = None,
         lines += render_summary_full(full, int((budget - used) * share), mixed) + [""]
         used = sum(len(line) + 1 for line in lines)
 
-    def add_section(title: str, items: list, limit: int, first: int | None = None) -> None:
+    def add_section(title: str, items: list, limit: int, first: int | None = None,
+                    spare: bool = False) -> None:
         """Each item is a list of renderings, richest first. Every item gets its shortest
         rendering while there is room (item ``first`` before the others); then, newest
-        first, richer ones while they fit."""
+        first, richer ones while they fit. With ``spare``, an item's last rendering is a
+        spare: taken only when the one before it does not fit (a request with one lesson
+        instead of none at all)."""
         nonlocal used
         room = min(limit, budget - used) - len(title) - 2
         chosen: list[int | None] = [None] * len(items)
@@ -463,9 +468,11 @@ def render(store, project: str, settings, *, since: float | None = None,
             order.insert(0, first)
         for n in order:
             choices = items[n]
-            if len(choices[-1]) + 1 <= room:
-                chosen[n] = len(choices) - 1
-                room -= len(choices[-1]) + 1
+            for c in ([len(choices) - 2] if spare and len(choices) > 1 else []) + [len(choices) - 1]:
+                if len(choices[c]) + 1 <= room:
+                    chosen[n] = c
+                    room -= len(choices[c]) + 1
+                    break
             # else: a shorter item further down may still fit
         for n, choices in enumerate(items):
             if chosen[n] is None:
@@ -483,8 +490,11 @@ def render(store, project: str, settings, *, since: float | None = None,
 
     others = [s for s in summaries if s is not full]
     day = when(full.get("updated_at"))[:10] if full is not None else ""
+    # A request whose line with all its lessons no longer fits keeps its line and its first
+    # lesson rather than no line at all.
     earlier = [[render_summary_line(s, rich=True, mixed=mixed, day=day),
-                render_summary_line(s, mixed=mixed, day=day)] for s in others]
+                render_summary_line(s, mixed=mixed, day=day),
+                render_summary_line(s, mixed=mixed, day=day, lessons=1)] for s in others]
     # In a long session the request that opened it set the thread (what is being built,
     # what was decided first): it keeps a line even when the later ones crowd the budget.
     opening = None
@@ -493,7 +503,7 @@ def render(store, project: str, settings, *, since: float | None = None,
                 and (s.get("prompt_number") or 0) < (full.get("prompt_number") or 0)]
         if len(same) >= 3:
             opening = min(same, key=lambda n: others[n].get("prompt_number") or 0)
-    add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening)
+    add_section("## Earlier requests", earlier, int((budget - used) * 0.8), first=opening, spare=True)
     above = "\n".join(lines)
     room = budget - used - len("## Recent observations") - 2
     limit = int(settings.context_observations)

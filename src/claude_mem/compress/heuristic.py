@@ -359,15 +359,19 @@ class HeuristicCompressor:
             facts.append(f"Commit body: {body}")
         concepts = ["command"]
         read_only = bool(READ_ONLY.match(core))
+        # A build or type check behind ``| head`` exits 0 too: its error lines say it failed.
+        errors = ([] if result or interrupted or background or read_only or not CHECK_COMMAND.search(core)
+                  else extract.errors(lines))
         if interrupted:
             status = "was interrupted"
         elif background:
             status = f"started in the background ({background})"
-        elif failed:
+        elif failed or errors:
             # A failure behind ``| tail`` exits 0: the outcome line says it failed.
-            status = f"failed: {result}"
+            failed = True
+            status = f"failed: {result or one_line(errors[0], 140)}"
             concepts.append("failure")
-            why = extract.cause(lines)
+            why = errors[0] if errors else extract.cause(lines)  # the error the title names
             if why and why not in result:
                 facts.append(f"Cause: {why}")
         elif result:
@@ -393,7 +397,7 @@ class HeuristicCompressor:
         if result:
             facts.append(f"Outcome: {result}")
             concepts.append("test" if re.search(r"test|example|spec|passing", result, re.I) else "check")
-        problems = [] if failed else extract.diagnostics(lines)
+        problems = errors or ([] if failed else extract.diagnostics(lines))
         if problems and (CHECK_COMMAND.search(core) or "grep" in command):
             facts += [f"Problem: {p}" for p in problems]
             concepts.append("diagnostic")
