@@ -241,3 +241,35 @@ def test_a_running_worker_takes_files_in_and_a_waiting_file_is_not_lost(tmp_path
     with open_store() as store:
         assert "toolu_left" in store.processed_tool_uses(
             store.session_by_claude_id(tool["session_id"])["id"], ["toolu_left"])
+
+
+def test_a_file_still_being_written_waits_and_an_unfinished_one_is_moved_aside(tmp_path):
+    """No end mark: the hook is still writing, the worker leaves the file for a later pass;
+    still none long after its last write (its hook was killed): moved to inbox/bad."""
+    tool = next(p for e, p in load_fixture() if e == "PostToolUse")
+    with no_worker_yet():
+        fifo = open_inbox()
+        assert shell_hook("PostToolUse", tool).returncode == 0
+        [name] = inbox.waiting()
+        path = os.path.join(config.inbox_dir(), name)
+        whole = open(path, "rb").read()
+        assert whole.endswith(inbox.END)
+        with open(path, "wb") as fh:
+            fh.write(whole[:-len(inbox.END) - 10])
+        with open_store() as store:
+            assert inbox.take_in(store) == 0 and inbox.waiting() == [name]
+            with open(path, "ab") as fh:  # the hook finishes
+                fh.write(whole[-len(inbox.END) - 10:])
+            assert inbox.take_in(store) == 1 and inbox.waiting() == []
+            assert len(store.pending_batch()) == 1
+            assert shell_hook("PostToolUse", {**tool, "tool_use_id": "toolu_killed"}).returncode == 0
+            [name] = inbox.waiting()
+            path = os.path.join(config.inbox_dir(), name)
+            with open(path, "r+b") as fh:
+                fh.truncate(os.path.getsize(path) - 5)
+            old = time.time() - inbox.UNFINISHED_SECONDS - 1
+            os.utime(path, (old, old))
+            assert inbox.take_in(store) == 1 and inbox.waiting() == []
+            assert os.listdir(os.path.join(config.inbox_dir(), "bad")) == [name]
+            assert len(store.pending_batch()) == 1
+        close_inbox(fifo)

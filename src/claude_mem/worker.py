@@ -156,7 +156,6 @@ class Worker:
         spool.remove_stale_tmp()
         try:  # capture.sh hands its events to the Python hook until this folder exists
             inbox.make()
-            spool.remove_stale_tmp(config.inbox_dir())
         except OSError as exc:
             log.error(f"cannot make the inbox ({exc}); capture hooks run Python")
         log.info(f"worker started (compressor {self.compressor.name})")
