@@ -273,3 +273,33 @@ def test_a_file_still_being_written_waits_and_an_unfinished_one_is_moved_aside(t
             assert os.listdir(os.path.join(config.inbox_dir(), "bad")) == [name]
             assert len(store.pending_batch()) == 1
         close_inbox(fifo)
+
+
+def test_capture_sh_hands_over_every_setting_the_capture_reads():
+    """The settings ``hooks.capture_payload`` reads (recorded while it cleans payloads that
+    take every path: plain, a secret, a long output, one over ``max_payload_bytes``, an
+    opted-out project) are exactly the ones whose environment variable makes ``capture.sh``
+    run the Python hook instead: the worker reads only settings.json."""
+    import re
+
+    from claude_mem import hooks
+
+    read = set()
+
+    class Recording(config.Settings):
+        __slots__ = ()
+
+        def __getattr__(self, name):
+            read.add(name)
+            return super().__getattr__(name)
+
+    settings = Recording(dict(config.DEFAULTS), [])
+    tool = next(p for e, p in load_fixture() if e == "PostToolUse")
+    for payload in (tool, {**tool, "tool_response": f"key={SECRET}"},
+                    {**tool, "tool_response": "y" * 30000 + " password=hunter2hunter2"},
+                    {**tool, "tool_response": "z" * 2_000_000}):
+        for project_dir in ("", "/tmp/somewhere"):
+            hooks.capture_payload("PostToolUse", json.dumps(payload), settings, project_dir)
+    script = open(install.CAPTURE_SCRIPT).read()
+    handed_over = {m.lower() for m in re.findall(r"\$\{CLAUDE_MEM_([A-Z_]+)\+x\}", script)}
+    assert read == handed_over, (read, handed_over)

@@ -41,8 +41,11 @@ esac
 # config.data_dir(): $CLAUDE_MEM_DATA_DIR (~ expanded), else ~/.claude-mem.
 data=${CLAUDE_MEM_DATA_DIR:-"~/.claude-mem"}
 case $data in
-    "~") data=${HOME:-} ;;
-    "~/"*) data=${HOME:-}/${data#"~/"} ;;
+    "~" | "~/"*) [ -n "${HOME+set}" ] || exec "$@" --background "$hook" ;;  # Python asks pwd
+esac
+case $data in
+    "~") data=$HOME ;;
+    "~/"*) data=$HOME/${data#"~/"} ;;
 esac
 case $data in
     /*) ;;
