@@ -108,16 +108,18 @@ def worker_cpu(pid: int | None) -> float:
 
 
 def settle(pid: int | None) -> None:
-    """Until the worker's CPU stops moving (its work after the drain: the start context
-    rendered ahead), at most 10 s: none of it is charged to the next run."""
-    deadline = time.monotonic() + 10
-    last = worker_cpu(pid)
+    """Until the worker's CPU has not moved for 1.5 s (its work after the drain: the start
+    context rendered ahead, the vectors made once the queue is quiet), at most 30 s: none of
+    it is charged to the next run."""
+    deadline = time.monotonic() + 30
+    last, still_since = worker_cpu(pid), time.monotonic()
     while time.monotonic() < deadline:
-        time.sleep(0.15)
+        time.sleep(0.1)
         now = worker_cpu(pid)
-        if now == last:
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= 1.5:
             return
-        last = now
 
 
 def main() -> int:

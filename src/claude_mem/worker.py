@@ -54,6 +54,11 @@ from claude_mem.store import open_store
 
 
 
+# The embedding thread's batches wait until the queue has been quiet this long
+# (``semantic/backfill.EmbedThread.poke``).
+EMBED_AFTER_QUIET_SECONDS = 1.0
+
+
 class Worker:
     """The queue's one consumer: the loop, the idle exit, the parts put together."""
 
@@ -182,7 +187,9 @@ class Worker:
                 if self.team_sync is not None:
                     self.team_sync.poke()  # push what was just stored, off this thread
                 if self.embedding is not None:
-                    self.embedding.poke()  # embed what was just stored, off this thread
+                    # Embed what was just stored, off this thread, once the queue has
+                    # been quiet a moment: not on the CPU the session is using now.
+                    self.embedding.poke(after=EMBED_AFTER_QUIET_SECONDS)
                 continue
             self.housekeeping.when_idle()  # WAL truncation, a step of giving space back
             self.start_context.when_idle()  # the SessionStart context, rendered ahead
