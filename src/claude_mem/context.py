@@ -284,10 +284,11 @@ def _details(index: list[dict], keep: set, said: str, room: int,
     said = said.lower()
     order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
     # A fact whose words its title already has ("0 files match `x`" under "No files match
-    # `x`") restates it.
+    # `x`") restates it. A document's headings ("## Problem") say which sections it has,
+    # its content lines what it says: headings come after them.
     facts = {n: sorted((f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
                         and _says_something(f.strip()) and not _restates(f, index[n].get("title") or "")),
-                       key=lambda f: f.startswith(_CALL_FACTS))
+                       key=lambda f: (f.startswith(_CALL_FACTS), f.startswith("#")))
              for n in order}
     # Rounds: up to 2 found facts each, then 3, then 5; how tools were called last of all.
     for per_round, calls in ((2, False), (3, False), (5, False), (8, True)):
