@@ -340,4 +340,6 @@ def test_a_written_documents_content_lines_come_before_its_headings(monkeypatch)
     facts = text[text.index("Created plan.md"):].split("\n- #")[0].splitlines()[1:]
     assert facts[:2] == ["  - Content: Run `mix credo gen.config` — generates `.credo.exs` with defaults",
                          "  - Content: Verify: `mix credo list`, `mix dialyzer`, `mix deps.audit`"]
+    assert "### Description" not in text and "## Problem" not in text  # section names say nothing
+    assert "  - # Plan: Setup Code Quality Tools" in text
     assert len(text) <= 1000 * 4

@@ -238,11 +238,14 @@ _CALL_FACTS = ("Command:", "Input:", "Purpose:")
 
 
 def _says_something(fact: str) -> bool:
-    """Not a fact's bookkeeping ("Read x.py (10 lines)") nor a progress row ("....... [100%]")."""
+    """Not a fact's bookkeeping ("Read x.py (10 lines)"), a progress row ("....... [100%]") nor
+    a bare section heading."""
     if fact.startswith(_MECHANICAL_FACTS) or (fact.endswith(" lines)") and fact.startswith(("Read ", "Created ", "Rewrote "))):
         return False
     if len(fact) > 10 and fact[0] in "-dlcbps" and all(c in "-rwxsStT@+." for c in fact[1:10]):
         return False  # a row of ``ls -l``: the listing's line says what it listed
+    if fact.startswith("#") and len(fact.lstrip("# ").split()) <= 2:
+        return False  # a section's name ("## Problem"), not what the document says
     return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
 
 
