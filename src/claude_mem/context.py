@@ -125,12 +125,24 @@ def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) 
                  share)
                 for label, key, share in FULL_SECTIONS]
     spare = 0
+    parts = []
     for label, value, share in sections:
         # What an earlier section did not use goes to the ones after it.
         allowed = int(room * share) + spare
         part = _section(label, value, allowed)
         used = sum(len(line) + 1 for line in part)
         spare = max(0, allowed - used)
+        parts.append([part, allowed])
+    # What the last one left goes back to those cut short, in order: a short request's
+    # reply or findings are not cut while its room goes unused.
+    for (label, value, _), entry in zip(sections, parts):
+        part, allowed = entry
+        if spare < 40 or len(part) - 1 >= len([l for l in value.splitlines() if l.strip()]):
+            continue
+        wider = _section(label, value, allowed + spare)
+        spare -= sum(len(line) + 1 for line in wider) - sum(len(line) + 1 for line in part)
+        entry[0] = wider
+    for part, _ in parts:
         lines += part
     if files_line:
         lines.append(files_line)
@@ -293,8 +305,10 @@ def _details(index: list[dict], keep: set, said: str, room: int,
                         and _says_something(f.strip()) and not _restates(f, index[n].get("title") or "")),
                        key=lambda f: (f.startswith(_CALL_FACTS), f.startswith("#")))
              for n in order}
-    # Rounds: up to 2 found facts each, then 3, then 5; how tools were called last of all.
-    for per_round, calls in ((2, False), (3, False), (5, False), (8, True)):
+    # Rounds: up to 2 found facts each, then 3, then 5; how tools were called last of all;
+    # then, with room still left, the rest (a short session's digest is not cut at a
+    # count while its budget goes unused).
+    for per_round, calls in ((2, False), (3, False), (5, False), (8, True), (1_000_000, True)):
         for n in order:
             while len(out.get(n, [])) < per_round and facts[n] and (calls or not facts[n][0].startswith(_CALL_FACTS)):
                 fact = _one_line(facts[n].pop(0), 200)
