@@ -195,10 +195,10 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     (opening SQLite is a fair share of the hook's own time). The context comes from the
     worker's rendering ahead when that is current (``startcache``), else it is rendered
     here, and the worker is asked to keep it rendered."""
-    from claude_mem import startcache
+    from claude_mem import jsonflat, startcache
 
     try:
-        payload = startcache.flat_object(raw)  # the usual payload, without a JSON module
+        payload = jsonflat.flat_object(raw)  # the usual payload, without a JSON module
         if payload is None:
             from claude_mem import jsonlite
 
@@ -359,9 +359,13 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
             # Recall only reads (bounded queries, no lock), and any failure of it is
             # caught here: the prompt is queued below whatever happens.
             try:
-                from claude_mem import jsonlite, project, recall
+                from claude_mem import jsonflat, project, recall
 
-                parsed = jsonlite.loads(payload)
+                parsed = jsonflat.flat_object(payload)  # Claude Code's payload: no JSON module
+                if parsed is None:
+                    from claude_mem import jsonlite
+
+                    parsed = jsonlite.loads(payload)
                 if isinstance(parsed, dict):
                     cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
                     session = str(parsed.get("session_id") or "")
