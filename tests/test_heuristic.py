@@ -573,5 +573,8 @@ def test_a_checks_finding_without_a_place_and_a_tsc_error_are_learned():
     summary, _ = _summary(_real_events("spotter-dov", (44,)), request="Run the linters")
     assert "`mix credo --strict`: [D] ↘ Nested modules could be aliased at the top of the invoking module." \
         in summary.learned
+    # tsc's path(line,col) errors are placed problems; one the failure's line quotes is said once.
     summary, _ = _summary(_real_events("episodic-research", (92,)), request="Build it")
-    assert summary.learned.startswith("- `npm run build`: src/agent/scenario-agent.ts(217,9): error TS2322: ")
+    assert "error TS2322" in summary.next_steps and "TS2322" not in summary.learned
+    summary, _ = _summary(_real_events("episodic-research", (92, 93, 94, 95, 96, 97, 98)), request="Build it")
+    assert summary.learned.count("error TS2322") == 1

@@ -45,7 +45,10 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
     unresolved = [o for o in unresolved if o not in looks]
     learned += [_failure_line(o) for o in looks]
     learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
-    learned += _problems(observations)
+    # A problem a failure's line already quotes (a failed build's first error) is said once.
+    told = learned + [_failure_line(o) for o in unresolved]
+    learned += [p for p in _problems(observations)
+                if not any(p.split("`: ", 1)[-1].removesuffix(" → fixed")[:60] in line for line in told)]
     # A lead-in ("This might make sense because:") announces a list; it says nothing.
     learned += [s for s in sentences if CAUSE_WORDS.search(s) and not s.rstrip().endswith(":")][:3]
 
