@@ -555,3 +555,13 @@ def test_tsc_errors_are_diagnostics_and_a_build_piped_to_head_that_printed_them_
     # The piped run is not what fixed the first failure: its own error is learned too.
     assert "TS2769" in summary.learned
     assert "→ fixed: `npm run build 2>&1 | head -50`" not in summary.learned
+
+
+def test_a_command_whose_output_echoes_its_arguments_is_listed_once():
+    # spotter-dov: `bd close X --reason="…"` printed "✓ Closed X: …" (the reason again);
+    # `bd update` printed what it did in words the command does not have.
+    summary, _ = _summary(_real_events("spotter-dov", (45, 48)), request="Work on the bead")
+    closed = next(l for l in summary.completed.splitlines() if "bd close" in l)
+    assert closed.startswith("- Ran `bd close spotter-dov.1 --reason=\"Extracted shared transcript")
+    assert "→" not in closed and "✓ Closed" not in closed
+    assert "- Ran `bd update spotter-dov.2 --status in_progress` → ✓ Updated issue: spotter-dov.2" in summary.completed
