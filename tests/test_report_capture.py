@@ -47,3 +47,15 @@ def test_other_tools_and_very_long_reports_are_still_cut():
         assert len(cleaned["tool_response"]["stdout"]) <= limit
         assert len(cleaned["tool_response"]["stdout"]) > limit - 200
         assert key not in cleaned["tool_response"]["stdout"]
+
+
+def test_a_reports_lead_in_line_is_no_finding():
+    # spotter-beads' report: "The bead content above follows ... `.beads/issues.jsonl`. It
+    # consists of:" scored (a path in backticks) and took a fact's place before the list.
+    from claude_mem.compress import extract
+
+    report = _payload("spotter-beads", 11)["tool_response"]["content"][0]["text"]
+    found = extract.report_lines(report, limit=3)
+    assert not any(line.endswith(":") for line in found)
+    assert "Generates Credo config with `mix credo gen.config`" in found
+    assert extract.report_lines("Key results:\n- `make test`: 12 passed\n") == ["`make test`: 12 passed"]
