@@ -120,6 +120,21 @@ def test_diagnostics_printed_by_a_run_that_exited_zero():
     assert extract.diagnostics(["Compiling 4 files (.ex)", "Generated spotter app"]) == []
 
 
+
+def test_errors_are_the_error_diagnostics_of_any_compiler():
+    lines = ["> scenario-testing-agent@0.1.0 build", "> tsc",
+             "src/agent/scenario-agent.ts(245,9): error TS2769: No overload matches this call.",
+             "  The last overload gave the following error.",      # prose, not a diagnostic
+             "Program.cs(12,5): warning CS0168: The variable 'e' is declared but never used",
+             "src/main.rs:3:5: error[E0425]: cannot find value `x` in this scope",
+             "error[E0308]: mismatched types"]
+    assert extract.diagnostics(lines, limit=5)[0] == lines[2]
+    assert extract.errors(lines) == [lines[2], lines[5], lines[6]]
+    # Warnings, style findings and dialyzer's short format are findings, not errors.
+    assert extract.errors(["app.py:3: warning: unused import", "┃ [D] ↘ Nested modules could be aliased",
+                           "lib/x.ex:44:22:call_without_opaque Type mismatch"]) == []
+    assert extract.errors(["tests/test_x.py:12: AssertionError"]) == []
+
 SYMBOLS = [
     ("a.py", "import os\n\nclass InvoiceTotal:\n    def compute(self):\n        pass\n\nasync def fetch_rates():\n",
      ["InvoiceTotal", "compute", "fetch_rates"]),

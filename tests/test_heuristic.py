@@ -526,3 +526,42 @@ def test_a_long_look_keeps_its_telling_lines_from_the_middle():
            "Created: 2026-02-10\nUpdated: 2026-02-11\nLabels: ui\n")
     obs = HeuristicCompressor(load()).observe(_ctx(), [_bash("cat notes/issue.txt", out)]).observations[0]
     assert any(f.startswith("Shows: ") and "`SubagentLive`" in f for f in obs.facts)
+
+
+def _real_events(session, indices):
+    """Hook payloads of a real tune session (tests/fixtures/real-world, see its README)."""
+    from pathlib import Path
+
+    lines = (Path(__file__).parent / "fixtures" / "real-world" / f"session-{session}.jsonl").read_text().splitlines()
+    out = []
+    for i in indices:
+        record = json.loads(lines[i])
+        out.append(parse_event(record["event"], json.dumps(record["stdin"])))
+    return out
+
+
+def test_tsc_errors_are_diagnostics_and_a_build_piped_to_head_that_printed_them_failed():
+    # episodic-research: `npm run build` failed (TS2322, TS2769), an edit, then
+    # `npm run build 2>&1 | head -50` exited 0 still printing TS2769, then a clean build.
+    summary, observations = _summary(_real_events("episodic-research", (92, 93, 94, 95, 96, 97, 98)),
+                                     request="Build the agent")
+    first = next(o for o in observations if o["title"].startswith("`npm run build` failed"))
+    assert ("Problem: src/agent/scenario-agent.ts(245,9): error TS2769: No overload matches this call."
+            in first["facts"])
+    piped = next(o for o in observations if "head -50" in o["title"])
+    assert piped["title"] == ("`npm run build 2>&1 | head -50` failed: src/agent/scenario-agent.ts(245,9): "
+                              "error TS2769: No overload matches this call.")
+    assert "failure" in piped["concepts"]
+    # The piped run is not what fixed the first failure: its own error is learned too.
+    assert "TS2769" in summary.learned
+    assert "→ fixed: `npm run build 2>&1 | head -50`" not in summary.learned
+
+
+def test_a_command_whose_output_echoes_its_arguments_is_listed_once():
+    # spotter-dov: `bd close X --reason="…"` printed "✓ Closed X: …" (the reason again);
+    # `bd update` printed what it did in words the command does not have.
+    summary, _ = _summary(_real_events("spotter-dov", (45, 48)), request="Work on the bead")
+    closed = next(l for l in summary.completed.splitlines() if "bd close" in l)
+    assert closed.startswith("- Ran `bd close spotter-dov.1 --reason=\"Extracted shared transcript")
+    assert "→" not in closed and "✓ Closed" not in closed
+    assert "- Ran `bd update spotter-dov.2 --status in_progress` → ✓ Updated issue: spotter-dov.2" in summary.completed

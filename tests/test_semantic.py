@@ -467,3 +467,34 @@ def test_near_duplicates_are_kept_out_of_the_first_places():
     assert hybrid.apart(order, found) == [order[0]] + order[2:] + [order[1]]
     plain = vector_index.Found(found)  # no duplicates known (an older worker's answer)
     assert hybrid.apart(order, plain) == order
+
+
+def test_the_best_rows_hold_the_best_scores_and_added_vectors_are_written_in_place(monkeypatch):
+    """``best_rows`` (a threshold from a sample instead of a partial sort of every score)
+    keeps every one of the best scores; vectors found by a later refresh are written into
+    the index's spare rows instead of copying it (a copy of 120k took 12-21 ms)."""
+    from claude_mem.semantic import index as vector_index
+
+    rng = np.random.default_rng(5)
+    for n, wanted in ((120_000, 2000), (9_000, 2000), (3_000, 2000), (500, 40), (50, 200)):
+        scores = rng.normal(size=n).astype(np.float32)
+        rows = vector_index.best_rows(scores, wanted)
+        truth = np.argsort(-scores)[:min(n, wanted)]
+        assert set(truth.tolist()) <= set(rows.tolist()) and len(set(rows.tolist())) == len(rows)
+    tied = np.zeros(10_000, dtype=np.float32)  # every score equal: the partial sort decides
+    assert len(vector_index.best_rows(tied, 100)) == 100
+
+    monkeypatch.setattr(vector_index, "EXACT_MAX", 100)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [(n + 1, "observation", n + 1, "p", codec.pack(v)) for n, v in enumerate(vectors)]
+    index = vector_index.VectorIndex("m", 16)
+    index._append(rows[:300])
+    codes_buffer, projected_buffer = index.codes.base, index.projected.base
+    for row in rows[300:]:
+        index._append([row])
+    assert index.codes.base is codes_buffer and index.projected.base is projected_buffer
+    assert len(index) == index.codes.shape[0] == index.projected.shape[0] == 400
+    last = rows[-1]
+    assert index.nearest(vectors[-1], limit=1)[0][1] == last[2]
+    assert np.array_equal(index.item_ids, np.arange(1, 401))

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from claude_mem import config, install, startcache, text
+from claude_mem import config, install, jsonflat, startcache, text
 from claude_mem.context import hook_json
 from helpers import context_from, open_store, run_hook, wait_for, wait_until_drained
 from faultkit import bash, end, prompt, stop
@@ -407,7 +407,7 @@ def test_the_hook_reads_json_without_a_json_module_exactly_as_json_does():
             expected = json.loads(text)
         except ValueError:
             expected = None
-        got = startcache.flat_object(text)
+        got = jsonflat.flat_object(text)
         if got is not None:
             assert got == expected and list(got) == list(expected), text
         elif isinstance(expected, dict):

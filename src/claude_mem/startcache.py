@@ -27,12 +27,14 @@ Contract:
 - On a miss the hook renders as it always did and asks for the row (``want_context``, in
   its own write unit); the worker renders it when idle.
 Standard library only, on the hook path: when the context is current the hook imports no
-JSON module (``flat_object`` reads the payload, ``start_text`` checks the row), and only
+JSON module (``jsonflat.flat_object`` reads the payload, ``start_text`` checks the row), and only
 the light store (``open_start_store``).
 """
 
 import os
 import time
+
+from claude_mem.jsonflat import json_string
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files whose code shapes the stored text (a change to any of them is a new key).
@@ -144,91 +146,6 @@ def start_text(output: str):
     if found is None or found[1] != len(output) - len(START_TAIL) + 1:
         return None
     return found[0]
-
-
-_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r",
-            "t": "\t"}
-_HEX = frozenset("0123456789abcdefABCDEF")
-_BLANKS = " \t\n\r"
-_CONTROLS = tuple(chr(c) for c in range(0x20))
-
-
-def json_string(text: str, start: int):
-    """``(value, end)`` of the JSON string whose opening quote is at ``start`` (``end``: just
-    past its closing quote), decoded as ``json.loads`` does in strict mode; None when it is
-    not a valid JSON string."""
-    parts = []
-    at = start + 1
-    while True:
-        quote = text.find('"', at)
-        if quote < 0:
-            return None
-        slash = text.find("\\", at, quote)
-        piece = text[at:quote if slash < 0 else slash]
-        if not piece.isprintable() and any(c in piece for c in _CONTROLS):
-            return None  # a raw control character: not allowed in a JSON string
-        parts.append(piece)
-        if slash < 0:
-            return "".join(parts), quote + 1
-        kind = text[slash + 1:slash + 2]
-        if kind in _ESCAPES:
-            parts.append(_ESCAPES[kind])
-            at = slash + 2
-            continue
-        digits = text[slash + 2:slash + 6]
-        if kind != "u" or len(digits) != 4 or not set(digits) <= _HEX:
-            return None
-        code = int(digits, 16)
-        at = slash + 6
-        if 0xD800 <= code < 0xDC00 and text[at:at + 2] == "\\u":  # a surrogate pair?
-            low = text[at + 2:at + 6]
-            if len(low) == 4 and set(low) <= _HEX and 0xDC00 <= int(low, 16) < 0xE000:
-                code = 0x10000 + ((code - 0xD800) << 10) + (int(low, 16) - 0xDC00)
-                at += 6
-        parts.append(chr(code))
-
-
-def flat_object(text: str):
-    """``text`` decoded when it is a JSON object whose values are all strings (what Claude
-    Code and Codex send at SessionStart), exactly as ``json.loads`` decodes it; None for
-    anything else (the caller then uses the full decoder). No JSON module: when the context
-    is current, the hook imports none."""
-    at = _skip(text, 0)
-    if text[at:at + 1] != "{":
-        return None
-    at = _skip(text, at + 1)
-    result: dict = {}
-    if text[at:at + 1] == "}":
-        return result if _skip(text, at + 1) == len(text) else None
-    while True:
-        if text[at:at + 1] != '"':
-            return None
-        key = json_string(text, at)
-        if key is None:
-            return None
-        at = _skip(text, key[1])
-        if text[at:at + 1] != ":":
-            return None
-        at = _skip(text, at + 1)
-        if text[at:at + 1] != '"':
-            return None
-        value = json_string(text, at)
-        if value is None:
-            return None
-        result[key[0]] = value[0]
-        at = _skip(text, value[1])
-        mark = text[at:at + 1]
-        if mark == "}":
-            return result if _skip(text, at + 1) == len(text) else None
-        if mark != ",":
-            return None
-        at = _skip(text, at + 1)
-
-
-def _skip(text: str, at: int) -> int:
-    while at < len(text) and text[at] in _BLANKS:
-        at += 1
-    return at
 
 
 def format_shown(items, body: str) -> str:

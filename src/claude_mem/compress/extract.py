@@ -8,8 +8,9 @@ reads what real tools print, across ecosystems, and returns "" / [] when it find
   maven, gradle, mypy, ruff, tsc, eslint, credo, dialyzer, coverage tools).
   ``outcome_failed(text)`` says whether such a line reports failures.
 - ``cause(lines)`` — the line that says what went wrong (not a hint, a stack frame or the
-  generic "exit code" line); ``diagnostics(lines)`` — ``path:line: problem`` lines that a
-  run printed even though it exited 0 (a linter behind ``| grep``).
+  generic "exit code" line); ``diagnostics(lines)`` — ``path:line: problem`` (or tsc's
+  ``path(line,col): problem``) lines that a run printed even though it exited 0 (a linter
+  behind ``| grep``); ``errors(lines)`` — those of them that are errors.
 - ``symbols(code, path)`` — names of modules, classes and functions defined in source code
   (Python, Rust, Elixir, Go, JS/TS, Java/Kotlin/C#, Ruby, shell); ``enclosing(original,
   snippet, path)`` — the definition an edited snippet lies inside.
@@ -189,9 +190,15 @@ def cause(lines) -> str:
     return text[:240]
 
 
+# Where a problem is: ``path:line[:col]`` (gcc, rustc, mypy, ruff…) or ``path(line,col)``
+# (tsc, MSBuild/C#).
+_AT = r"(?:[\w./-]+/)?[\w.-]+\.\w{1,5}(?::\d+(?::\d+)?|\(\d+,\d+\))"
 _DIAGNOSTIC = re.compile(
-    r"^\s*(?:[\w./-]+/)?[\w.-]+\.\w{1,5}:\d+(?::\d+)?:?\s*\S.*|^\s*┃\s+\[[A-Z]\].*|"
+    rf"^\s*{_AT}:?\s*\S.*|^\s*┃\s+\[[A-Z]\].*|"
     r"^\s*(?:error|warning)(?:\[\w+\])?: .+")
+# A diagnostic whose severity is "error" (not a warning, a style suggestion or a grep hit).
+_ERROR_DIAGNOSTIC = re.compile(
+    rf"^\s*(?:{_AT}:?\s*(?:fatal )?error\b|(?:fatal )?error(?:\[\w+\])?: )", re.I)
 
 
 # ESLint's default ("stylish") output: a file's path on its own line, then its problems
@@ -219,8 +226,15 @@ def diagnostics(lines, limit: int = 3) -> list[str]:
             if text[:200] not in out:
                 out.append(text[:200])
     # ``path:line`` lines name where; boxed or bare ones come after them.
-    out.sort(key=lambda t: not re.match(r"(?:[\w./-]+/)?[\w.-]+\.\w{1,5}:\d+", t))
+    out.sort(key=lambda t: not re.match(_AT, t))
     return out[:limit]
+
+
+def errors(lines, limit: int = 3) -> list[str]:
+    """The error diagnostics among ``diagnostics(lines)``: what a compiler or type checker
+    reported as an error, which makes its run a failure whatever its exit status said
+    (``npm run build | head`` exits 0 with ``error TS2769`` in its output)."""
+    return [d for d in diagnostics(lines, limit=limit + 3) if _ERROR_DIAGNOSTIC.match(d)][:limit]
 
 
 # -- symbols ----------------------------------------------------------------------------

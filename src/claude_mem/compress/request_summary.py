@@ -314,8 +314,16 @@ def _notable_commands(observations) -> list[str]:
             continue  # a check that printed no outcome: its problems are listed elsewhere
         if not said and not MUTATING_COMMANDS.match(core):
             continue
+        if said and _echoes(said, core):
+            said = ""  # ``bd close X --reason="…"`` → "✓ Closed X: …": the command said it
         out.append(f"Ran {code_span(core, 90)}" + (f" → {one_line(said, 100)}" if said else ""))
     return list(dedupe(out))[-8:]
+
+
+def _echoes(said: str, command: str) -> bool:
+    """Most words of what a command printed (an id it made is new) are its own arguments."""
+    words = _words(said)
+    return len(words) >= 4 and len(words & _words(command)) >= 0.8 * len(words)
 
 
 def _best_reply(new: str, previous: str) -> str:

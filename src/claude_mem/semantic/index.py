@@ -21,6 +21,10 @@ int8 codes they are stored as (a quarter of the size) plus a projection onto the
 of the vectors themselves, again each time the index has doubled). A query is scored
 against the projections first, and the best ``RESCORE`` are scored again exactly from
 their codes: the projection only has to keep the true best among its best few hundred.
+Those are found by a threshold read off a sample of the scores (``best_rows``), not a
+partial sort of all of them. Vectors stored later are written into spare rows of the
+arrays (their capacity doubles when full), so a search that finds new ones does not copy
+the index.
 
 A memory may have several vectors (one per passage, see ``passages``): each is a row of
 the index with its memory's kind and id, and a memory's score is its best passage's
@@ -46,6 +50,9 @@ EXACT_MAX = 20_000
 PROJECTED = 128
 RESCORE = 2000
 _SAMPLE = 4096
+# best_rows: one score in _STRIDE sets the threshold, placed to keep ~_MARGIN x as many.
+_STRIDE = 16
+_MARGIN = 1.3
 _READ_BATCH = 50_000
 # Vectors read per memory wanted: a memory's other passages take places in the best list.
 PASSAGES_READ = 4
@@ -53,6 +60,26 @@ PASSAGES_READ = 4
 # unrelated texts are ~0.75-0.85; a repeated command's memories ~0.99). Chosen on the
 # tune questions of bench/recall.py (0.97-0.99 gave the same; docs/search.md).
 DUPLICATE_COSINE = 0.98
+
+
+def best_rows(scores, wanted: int):
+    """The positions of at least the ``wanted`` highest ``scores`` (in no order; maybe a
+    few more). A full partial sort of 120k scores took ~1.2 ms; instead a threshold is
+    read off every ``_STRIDE``-th score (a little below the level that keeps ``wanted``,
+    by ``_MARGIN``), and every score at or above it is taken: when that holds at least
+    ``wanted`` it holds the best ``wanted`` too, else (or when far too many tie) the
+    partial sort decides."""
+    n = len(scores)
+    if wanted >= n:
+        return np.arange(n)
+    if n >= 4 * wanted and wanted >= _STRIDE:
+        sample = scores[::_STRIDE]
+        place = min(len(sample) - 1, int(wanted / _STRIDE * _MARGIN))
+        level = np.partition(sample, len(sample) - 1 - place)[len(sample) - 1 - place]
+        rows = np.flatnonzero(scores >= level)
+        if wanted <= len(rows) <= 4 * wanted:
+            return rows
+    return np.argpartition(-scores, wanted - 1)[:wanted]
 
 
 class Found(list):
@@ -73,6 +100,10 @@ class VectorIndex:
         self.counter: threading.Thread | None = None
 
     def _reset(self) -> None:
+        # Each array is a view of the first ``count`` rows of a larger buffer (``_buffers``),
+        # so that vectors added later are written in place: copying the whole index for
+        # one new vector took 12-21 ms at 120k, inside the search that found it.
+        self._buffers: dict[str, np.ndarray] = {}
         self.codes = np.zeros((0, self.dim), dtype=np.int8)
         self.scales = np.zeros(0, dtype=np.float32)
         self.full: np.ndarray | None = np.zeros((0, self.dim), dtype=np.float32)
@@ -171,25 +202,42 @@ class VectorIndex:
                                dtype=np.int32, count=n)
         kinds = np.fromiter((KIND_CODES[r[1]] for r in rows), dtype=np.int8, count=n)
         items = np.fromiter((r[2] for r in rows), dtype=np.int64, count=n)
-        self.codes = np.concatenate([self.codes, codes])
-        self.scales = np.concatenate([self.scales, scales])
-        self.kinds = np.concatenate([self.kinds, kinds[owners]])
-        self.item_ids = np.concatenate([self.item_ids, items[owners]])
-        self.projects = np.concatenate([self.projects, projects[owners]])
+        before = self.count
+        self.codes = self._put("codes", before, codes)
+        self.scales = self._put("scales", before, scales)
+        self.kinds = self._put("kinds", before, kinds[owners])
+        self.item_ids = self._put("item_ids", before, items[owners])
+        self.projects = self._put("projects", before, projects[owners])
         self.count += len(owners)
         self.top_id = max(self.top_id, rows[-1][0])
         self._subsets = {}
         if self.count <= EXACT_MAX:
-            self.full = np.concatenate([self.full, codec.decode(codes, scales)])
+            self.full = self._put("full", before, codec.decode(codes, scales))
             return
         self.full = None
+        self._buffers.pop("full", None)
         if self.basis is None or self.count >= 2 * self.basis_rows:
             self._project_all()
         else:
-            self.projected = np.concatenate([self.projected, self._project(codes, scales)])
+            self.projected = self._put("projected", before, self._project(codes, scales))
 
-    def _project(self, codes, scales):
-        out = np.empty((len(codes), self.basis.shape[1]), dtype=np.float32)
+    def _put(self, name: str, count: int, new: np.ndarray) -> np.ndarray:
+        """The first ``count`` rows of buffer ``name`` followed by ``new`` (a view). A full
+        buffer is replaced by one twice the size: its unused rows are never touched, so
+        they take address space, not memory."""
+        buffer = self._buffers.get(name)
+        need = count + len(new)
+        if buffer is None or need > len(buffer):
+            bigger = np.empty((max(1024, 2 * need),) + new.shape[1:], dtype=new.dtype)
+            if buffer is not None and count:
+                bigger[:count] = buffer[:count]
+            buffer = self._buffers[name] = bigger
+        buffer[count:need] = new
+        return buffer[:need]
+
+    def _project(self, codes, scales, out=None):
+        if out is None:
+            out = np.empty((len(codes), self.basis.shape[1]), dtype=np.float32)
         for start in range(0, len(codes), 20_000):  # bounded temporaries
             part = codec.decode(codes[start:start + 20_000], scales[start:start + 20_000])
             out[start:start + 20_000] = part @ self.basis
@@ -206,7 +254,10 @@ class VectorIndex:
         top = np.argsort(values)[::-1][:PROJECTED]
         self.basis = np.ascontiguousarray(directions[:, top].astype(np.float32))
         self.basis_rows = self.count
-        self.projected = self._project(self.codes, self.scales)
+        # Projected straight into a new buffer (with room to grow): no second full copy.
+        buffer = np.empty((max(1024, 2 * self.count), self.basis.shape[1]), dtype=np.float32)
+        self._buffers["projected"] = buffer
+        self.projected = self._project(self.codes, self.scales, out=buffer[:self.count])
 
     def nearest(self, query, *, project: str | None = None, kinds=None,
                 limit: int = 50) -> list[tuple[str, int, float]]:
@@ -229,11 +280,12 @@ class VectorIndex:
                 matrix = self.projected if rows is None else self.projected[rows]
                 scores = matrix @ (query @ self.basis)
                 wanted = min(total, max(RESCORE, 8 * limit * PASSAGES_READ))
-            best = np.argpartition(-scores, wanted - 1)[:wanted]
+            best = best_rows(scores, wanted)
             if rows is not None:
                 best = rows[best]
             if self.full is None:
-                values = codec.decode(self.codes[best], self.scales[best]) @ query
+                # Scaled after the product: one multiply per row, not per number.
+                values = (self.codes[best].astype(np.float32) @ query) * self.scales[best]
             else:
                 values = scores[best] if rows is None else self.full[best] @ query
             order = np.argsort(-values)

@@ -206,6 +206,7 @@ class _Kind:
         self.select, self.join = select, join
         self.project_column, self.main_column, self.decode = project_column, main_column, decode
         self.fetch = fetch  # the rows by id: "SELECT ... WHERE <id> IN"
+        self.table = fts[:-len("_fts")]  # the table the index mirrors (rowid = its id)
 
 
 def _joined(*parts) -> str:
@@ -454,14 +455,20 @@ class SearchRoom:
     def term_matches(self, kind: str, term: str, most: int = EXACT_RANK_MAX_MATCHES + 1) -> int:
         """How many rows of ``kind`` hold a quoted ``term``, counted up to ``most``."""
         fts = KINDS[kind].fts
+        # In the index's own order (oldest first): the count is the same either way, and
+        # newest first costs more (measured at 100k observations: 0.04-0.06 ms a common
+        # word against 0.08-0.10, in the UserPromptSubmit hook twice per word).
         return self.db.execute(
-            f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
-            f" ORDER BY rowid DESC LIMIT ?)", (term, most)).fetchone()[0]
+            f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ? LIMIT ?)",
+            (term, most)).fetchone()[0]
 
     def indexed_rows(self, kind: str) -> int:
-        """About how many rows of ``kind`` the index holds (its highest row id: no count)."""
-        fts = KINDS[kind].fts
-        return self.db.execute(f"SELECT coalesce(max(rowid), 0) FROM {fts}").fetchone()[0]
+        """About how many rows of ``kind`` the index holds (its highest row id: no count).
+
+        Read from the table the index mirrors (its triggers keep the two in step): the
+        index's own ``max(rowid)`` first loads its configuration and segment list."""
+        kind_ = KINDS[kind]
+        return self.db.execute(f"SELECT coalesce(max(id), 0) FROM {kind_.table}").fetchone()[0]
 
     def _is_common(self, kind: _Kind, term: str, counts: dict | None = None,
                    common_above: int = 0) -> bool:
@@ -478,8 +485,11 @@ class SearchRoom:
         rare = [term for term in terms if term not in common]
         if not rare:
             return self._search_tiers(kind, terms, project, limit, TIER_SCORE, quick=quick)
-        hits = self._search_ranked(kind, " OR ".join(rare), project,
-                                   max(limit, LIFT_POOL) if common else limit)
+        # A rare word counted in no row adds nothing to the ranked query: without any
+        # other rare word there is nothing to rank (the same empty result, one query less).
+        ranked = [term for term in rare if counts is None or counts.get(term) != 0]
+        hits = self._search_ranked(kind, " OR ".join(ranked), project,
+                                   max(limit, LIFT_POOL) if common else limit) if ranked else []
         if common and hits:
             self._lift(kind, hits, common, len(rare))
             hits.sort(key=lambda hit: hit["score"])
