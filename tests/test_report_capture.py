@@ -76,4 +76,4 @@ def test_a_subagents_observation_keeps_ten_more_lines_after_its_best_ten():
     assert len(obs.facts[:10]) == len(best(report, limit=10))  # the best ten first, as before
     assert obs.facts[0] == best(report, limit=10)[0]
     assert 10 < len(obs.facts) <= 20
-    assert any("SubagentLive" in fact for fact in obs.facts[10:])
+    assert any("`load_messages/1` filtering by `subagent_id`" in fact for fact in obs.facts[10:])
