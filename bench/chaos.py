@@ -43,7 +43,7 @@ for folder in (ROOT / "src", ROOT / "tests"):  # tests/helpers.py: the one proce
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from claude_mem import config, control, install  # noqa: E402
+from claude_mem import config, control, inbox, install  # noqa: E402
 from claude_mem.hook_events import HOOK_EVENTS  # noqa: E402
 from helpers import our_processes, worker_pids  # noqa: E402
 
@@ -180,8 +180,9 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
 
     ``workdir`` holds the sessions' project folders. Leaves no worker running.
     ``background``: the hooks run as ``install`` writes them with capture in the background
-    (the shell line with ``--background``; the timed part is then what Claude Code waits
-    for), and the recovery waits for them to finish first.
+    (the capture hooks through ``capture.sh`` into the worker's inbox, or the Python hook with
+    ``--background`` when the script hands over; the timed part is then what Claude Code
+    waits for), and the recovery waits for them to finish first.
     """
     rng = random.Random(seed)
     data_dir = config.data_dir()
@@ -198,8 +199,8 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
     if background:
         from claude_mem.hook_events import BY_EVENT, FOREGROUND
 
-        argv_for = {e: install.hook_command(h, background=BY_EVENT[e].background != FOREGROUND)
-                    for e, h in HOOK_NAME.items()}
+        argv_for = {e: install.capture_command(h) if BY_EVENT[e].background != FOREGROUND
+                    else install.hook_command(h) for e, h in HOOK_NAME.items()}
 
     scripts, expected, skipped = [], set(), set()
     per_session = [events // sessions + (1 if i < events % sessions else 0) for i in range(sessions)]
@@ -292,6 +293,7 @@ def run_chaos(workdir: str, *, events: int = 500, sessions: int = 5, kills: int 
                 "SELECT COUNT(*) FROM sessions WHERE status = 'active'").fetchone()[0]
         spool = os.path.join(data_dir, "spool")
         spooled = os.path.isdir(spool) and any(n.endswith(".json") for n in os.listdir(spool))
+        spooled = spooled or bool(inbox.waiting())
         if q["pending"] == 0 and not spooled and open_sessions == 0:
             break
         if time.monotonic() > deadline:

@@ -10,7 +10,10 @@ dirs alternate round-robin, so machine load affects all alike:
 - no-op hooks: our hook table (synchronous) with every command replaced by ``cat >/dev/null``
   (what Claude Code itself spends on running a hook: a shell, the JSON, the wait);
 - ours, as ``claude-mem install`` writes them (capture in the background: the tool hooks and
-  SessionEnd async, Stop detached; docs/architecture.md);
+  SessionEnd async, Stop detached, each through ``capture.sh`` into the worker's inbox, no
+  interpreter; docs/architecture.md);
+- ours in the background with a Python hook per capture event (round 5's shape: each hook
+  starts an interpreter that leaves Claude Code's process tree);
 - ours synchronous (``capture_in_background`` false), what install wrote before.
 The real worker runs for both of ours (one data dir), as in steady use. After each run the
 bench waits, untimed, until the hooks in the background have finished and the queue is
@@ -92,6 +95,10 @@ def main() -> int:
                    capture_output=True, env={**os.environ, **env})
     subprocess.run([cli, "install", "--claude-config-dir", str(ours_sync)], check=True,
                    capture_output=True, env={**os.environ, **env, "CLAUDE_MEM_CAPTURE_IN_BACKGROUND": "0"})
+    ours_python = tmp / "ours-python"
+    subprocess.run([sys.executable, "-c", "import sys; from claude_mem import install; "
+                    "install.install(sys.argv[1], background=True, shell=False)", str(ours_python)],
+                   check=True, env={**os.environ, **env})
     noop = tmp / "no-op-hooks"
     noop.mkdir()
     table = json.loads((ours_sync / "settings.json").read_text())
@@ -100,9 +107,10 @@ def main() -> int:
             for hook in matcher["hooks"]:
                 hook["command"] = "cat >/dev/null"
     (noop / "settings.json").write_text(json.dumps(table))
-    labels = {"without": "without hooks", "noop": "no-op hooks", "ours": "ours (background)",
-              "sync": "ours (synchronous)"}
-    configs = [("ours", ours), ("without", without), ("noop", noop), ("sync", ours_sync)]
+    labels = {"without": "without hooks", "noop": "no-op hooks", "ours": "ours (inbox)",
+              "python": "ours (bg Python)", "sync": "ours (synchronous)"}
+    configs = [("ours", ours), ("without", without), ("python", ours_python), ("noop", noop),
+               ("sync", ours_sync)]
     if args.async_stop:
         async_stop = tmp / "ours-async-stop"
         async_stop.mkdir()
@@ -132,7 +140,7 @@ def main() -> int:
                         return 1
                     if round_number:
                         times[key].append(elapsed)
-                    if key in ("ours", "sync", "async-stop"):
+                    if key in ("ours", "python", "sync", "async-stop"):
                         wait_until_drained(timeout=120)  # untimed: no leftovers in the next run
     finally:
         subprocess.run([cli, "worker", "stop"], capture_output=True, env={**os.environ, **env})
@@ -160,7 +168,7 @@ def main() -> int:
     print(f"bare `python -I -S -c pass` {start_ms:.1f} ms: {calls} such starts after the no-op"
           f" hooks' run = {(idle + calls * start_ms / 1000) / bare:.2f}x, the floor for"
           " hooks that each start a Python interpreter Claude Code waits for")
-    for key in [k for k in ("ours", "sync", "async-stop") if k in times]:
+    for key in [k for k in ("ours", "python", "sync", "async-stop") if k in times]:
         median = statistics.median(times[key])
         # Each round's own ratio (the same round's run without hooks as its baseline): the
         # load drifts less within a round than across the whole bench.

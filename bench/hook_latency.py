@@ -28,7 +28,9 @@ hook is timed through ``sh -c`` as Claude Code runs it, until it exits and close
 background one (``trap '' HUP TERM; exec … --background EVENT``: its process leaves at once,
 the work goes on detached; an async hook is not waited for at all), alternating run by run,
 with an untimed wait for the detached work between runs, both wall and CPU time (the CPU of
-the process Claude Code waits for). With ``--codex`` each hook ``claude-mem install --agent codex`` writes
+the process Claude Code waits for), and the same for the command ``install`` writes now,
+``capture.sh`` (the payload into the worker's inbox with ``cat`` and ``mv``), with the
+worker's CPU per file taken in (``inbox.take_in``, timed in-process). With ``--codex`` each hook ``claude-mem install --agent codex`` writes
 (``… hook_entry.py --agent codex EVENT``) is timed too, fed the payloads the real Codex CLI
 0.171 sent (tests/fixtures/codex/hook-payloads.jsonl; SessionStart pointed at the populated
 project); the target is the same (within 1.5x of the bare interpreter). ``--gemini`` does the
@@ -164,17 +166,64 @@ def background_rows(payload: dict, env: dict, data_dir: str, runs: int) -> list:
         data = json.dumps(payload[event]).encode()
         sync = ["sh", "-c", install.hook_command(name)]
         behind = ["sh", "-c", install.hook_command(name, background=True)]
-        runs_sync, runs_behind = [], []
+        shell = ["sh", "-c", install.capture_command(name)]
+        runs_sync, runs_behind, runs_shell = [], [], []
         for n in range(runs + 3):  # the first three warm caches
             one_sync = cpu_and_wall(sync, data, env)
             one_behind = cpu_and_wall(behind, data, env)
+            one_shell = cpu_and_wall(shell, data, env)
             wait_for_background_hooks(data_dir, 60)  # untimed: the detached work is done
             if n >= 3:
                 runs_sync.append(one_sync)
                 runs_behind.append(one_behind)
-        rows.append((f"{event} --background (base: synchronous)", [w for _, w in runs_behind],
-                     [w for _, w in runs_sync], [c for c, _ in runs_behind], [c for c, _ in runs_sync]))
+                runs_shell.append(one_shell)
+        for label, timed_runs in (("--background", runs_behind), ("capture.sh", runs_shell)):
+            rows.append((f"{event} {label} (base: synchronous)", [w for _, w in timed_runs],
+                         [w for _, w in runs_sync], [c for c, _ in timed_runs],
+                         [c for c, _ in runs_sync]))
     return rows
+
+
+def take_in_cost(payload: dict, tmp: str, files: int = 200) -> tuple[float, float]:
+    """The worker's side of ``capture.sh``: CPU ms per file of ``inbox.take_in`` (the same
+    code the worker runs, timed in this process on a data dir of its own), and ms per file of
+    the hooks' own ``capture_payload`` for the same payloads (what the Python hook does
+    after its interpreter started, before it commits)."""
+    from claude_mem import config, hooks, inbox, install, wakeup
+    from claude_mem.store import open_store
+
+    saved = os.environ.get("CLAUDE_MEM_DATA_DIR")
+    os.environ["CLAUDE_MEM_DATA_DIR"] = os.path.join(tmp, "take-in")
+    try:
+        config.ensure_data_dir()
+        with open_store():
+            pass
+        inbox.make()
+        fifo = wakeup.make()
+        tool = payload["PostToolUse"]
+        command = ["sh", "-c", install.capture_command("post-tool-use")]
+        for n in range(files):
+            subprocess.run(command, input=json.dumps({**tool, "tool_use_id": f"toolu_{n}"}).encode(),
+                           check=True, env=os.environ.copy())
+        wakeup.drain(fifo)
+        os.close(fifo)
+        texts = [inbox.read(os.path.join(config.inbox_dir(), n))[0] for n in inbox.waiting()]
+        settings = config.load(environ={})
+        started = time.process_time()
+        for text in texts:
+            hooks.capture_payload("PostToolUse", text, settings, tmp)
+        cleaning = (time.process_time() - started) * 1000 / len(texts)
+        with open_store() as store:
+            started = time.process_time()
+            while inbox.take_in(store):
+                pass
+            taking = (time.process_time() - started) * 1000 / files
+        return taking, cleaning
+    finally:
+        if saved is None:
+            os.environ.pop("CLAUDE_MEM_DATA_DIR", None)
+        else:
+            os.environ["CLAUDE_MEM_DATA_DIR"] = saved
 
 
 def plugin_rows(payload: dict, env: dict, tmp: str, data_dir: str, runs: int) -> list:
@@ -342,8 +391,10 @@ def main() -> int:
         for agent in ("codex", "gemini"):
             if getattr(args, agent):
                 paired += agent_rows(agent, env, project_cwd, args.runs)
+        take_in = None
         if args.background:
             paired += background_rows(payload, env, data_dir, args.runs)
+            take_in = take_in_cost(payload, tmp)
         real = real_world_payloads()
         hook_of = {event: name for name, event in HOOK_EVENTS.items()}
         real_times = [timed(commands[hook_of[event]], data, env, 1)[0] for event, data in real]
@@ -363,6 +414,9 @@ def main() -> int:
                 p95 = sorted(times)[int(len(times) * 0.95) - 1]
                 print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / statistics.median(base_times):>10.2f}x"
                       f" {statistics.median(cpu):>8.1f} {statistics.median(cpu) / statistics.median(base_cpu):>10.2f}x")
+        if take_in is not None:
+            print(f"inbox take-in in the worker (capture.sh's other half): {take_in[0]:.2f} ms CPU a"
+                  f" file, of which the hook's own capture_payload {take_in[1]:.2f} ms")
         if real_times:
             from claude_mem import privacy
 

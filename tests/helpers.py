@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from claude_mem import config, control, install
+from claude_mem import config, control, inbox, install
 from claude_mem.hook_events import HOOK_EVENTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude-code"
@@ -123,7 +123,8 @@ def _drained() -> bool:
     if not os.path.exists(config.db_path()):
         return False
     with open_store() as store:
-        return store.queue_stats()["pending"] == 0 and not config.spooled_names()
+        return (store.queue_stats()["pending"] == 0 and not config.spooled_names()
+                and not inbox.waiting())
 
 
 def wait_until_drained(timeout: float = 30.0) -> None:
@@ -135,11 +136,13 @@ def wait_until_drained(timeout: float = 30.0) -> None:
 
 def background_hooks(data_dir: str | None = None) -> dict[int, str]:
     """Our hook processes still at work after leaving Claude Code's process tree
-    (``hook_entry.py --background``), for ``data_dir`` (default: the configured one)."""
+    (``hook_entry.py --background``) or on their way to the inbox (``capture.sh``), for
+    ``data_dir`` (default: the configured one)."""
     data_dir = data_dir or config.data_dir()
     found = processes(cmdline_has=(b"hook_entry.py",),
                       environ_has=(f"CLAUDE_MEM_DATA_DIR={data_dir}".encode(),))
-    return {pid: cmd for pid, cmd in found.items() if " --background " in f" {cmd} "}
+    return {pid: cmd for pid, cmd in found.items()
+            if " --background " in f" {cmd} " or "capture.sh" in cmd}
 
 
 def wait_for_background_hooks(data_dir: str | None = None, timeout: float = 30.0) -> None:

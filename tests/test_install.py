@@ -47,10 +47,14 @@ def test_install_twice_equals_once_and_keeps_the_users_settings(tmp_path):
         mode = BY_EVENT[event].background
         # the absolute interpreter of this environment, not a shim found on PATH; the capture
         # hooks start with SIGTERM ignored and leave Claude Code's process tree (--background)
-        prefix = "" if mode == FOREGROUND else install.BACKGROUND_PREFIX
-        assert command.startswith(prefix + sys.executable + " -I -S ")
+        # through capture.sh (the worker's inbox), falling back to that same interpreter
+        if mode == FOREGROUND:
+            assert command.startswith(sys.executable + " -I -S ")
+        else:
+            assert command == (install.BACKGROUND_PREFIX + f"sh {install.CAPTURE_SCRIPT} "
+                               f"{BY_EVENT[event].hook} {sys.executable} -I -S {install.ENTRY}")
+            assert install.runs_in_background(hook)
         assert install.ENTRY in command
-        assert ("--background" in command.split()) == (mode != FOREGROUND)
         assert hook.get("async", False) is (mode == ASYNC)
         assert install.command_interpreter(command) == sys.executable
     assert {e for e, h in ours.items() if h.get("async")} == {"PostToolUse", "PostToolUseFailure",
@@ -124,7 +128,9 @@ def test_plugin_layout_names_the_same_six_hooks():
         # the capture hooks run in the background as `install` writes them.
         if row.background == FOREGROUND:
             assert hook["command"] == f'sh "${{CLAUDE_PLUGIN_ROOT}}/hooks/launch.sh" {row.hook}'
-        else:
+        else:  # capture.sh, falling back to the launcher's Python hook in the background
             assert hook["command"] == (install.BACKGROUND_PREFIX
-                                       + f'sh "${{CLAUDE_PLUGIN_ROOT}}/hooks/launch.sh" --background {row.hook}')
+                                       + f'sh "${{CLAUDE_PLUGIN_ROOT}}/src/claude_mem/capture.sh" {row.hook} '
+                                       + 'sh "${CLAUDE_PLUGIN_ROOT}/hooks/launch.sh"')
+            assert install.runs_in_background(hook)
         assert hook.get("async", False) is (row.background == ASYNC)

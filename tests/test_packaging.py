@@ -38,7 +38,7 @@ CHROMIUM = "/usr/bin/chromium"
 PAYLOADS = dict((event, payload) for event, payload in reversed(load_fixture()))  # first of each
 RUNTIME_FILES = ["claude_mem/viewer/static/style.css", "claude_mem/viewer/static/app.js",
                  "claude_mem/data/demo-session.jsonl", "claude_mem/hook_entry.py",
-                 "claude_mem/mcp_launch.py"]
+                 "claude_mem/mcp_launch.py", "claude_mem/capture.sh"]
 
 
 def _tool(name: str) -> str | None:
@@ -154,9 +154,11 @@ def test_pip_installed_runs_its_own_copy_the_demo_and_doctor(pip_installed):
     command = settings["hooks"]["PostToolUse"][0]["hooks"][0]["command"]
     from claude_mem.install import command_interpreter
 
-    # The capture hooks run in the background (`trap '' HUP TERM; exec <python> … --background`).
+    # The capture hooks run in the background through the installed capture.sh (`trap '' HUP
+    # TERM; exec sh …/capture.sh post-tool-use <python> -I -S …/hook_entry.py`).
     assert command_interpreter(command) == str(pip_installed.python), command
     assert "site-packages/claude_mem/hook_entry.py" in command
+    assert "site-packages/claude_mem/capture.sh" in command
     doctor = pip_installed.run("claude-mem", "doctor", "--json", check=False)
     report = json.loads(doctor.stdout)
     assert report["ok"], [c for c in report["checks"] if c["status"] == "fix"]

@@ -352,6 +352,11 @@ def spooled_names() -> list[str]:
         return []
 
 
+def inbox_dir() -> str:
+    """Where the shell capture hook (``capture.sh``) leaves events for the worker (``inbox``)."""
+    return os.path.join(data_dir(), "inbox")
+
+
 def socket_path() -> str:
     return os.path.join(data_dir(), "worker.sock")
 
@@ -435,7 +440,10 @@ def read_settings_file() -> dict:
     return read_json_object(settings_path())
 
 
-def load() -> Settings:
+def load(environ=None) -> Settings:
+    """The settings (see the module contract); ``environ``: the variables to read instead of
+    this process's (``{}``: the defaults and settings.json only)."""
+    environ = os.environ if environ is None else environ
     values = dict(DEFAULTS)
     sources: dict = {}
     problems: list[str] = []
@@ -460,7 +468,7 @@ def load() -> Settings:
             values[name], sources[name] = kept, "settings.json"
             problems.append(f"settings.json: {exc}; kept the other entries {_shown(kept)}")
     for name, setting in SCHEMA.items():
-        raw = os.environ.get(setting.env)
+        raw = environ.get(setting.env)
         if raw is None:
             continue
         try:

@@ -13,8 +13,8 @@ any row was processed or parked; the worker's loop calls it and reads ``retry_at
   flow; after ``max_attempts`` it is parked, never dropped. A payload that can never
   become an event is parked at once. Each row is parsed once a pass, and each cwd's
   project is looked up once a pass (the handlers' ``ProjectLookup`` is cleared here).
-- Spool files are imported with each pass, listed after the batch is read so a later
-  event never overtakes a spooled one.
+- Spool files and the inbox's files (``capture.sh``) are imported with each pass, listed
+  after the batch is read so a later event never overtakes a spooled one.
 - The heuristic (local, quick) stores several units per transaction while the queue is
   quiet (nothing queued for two passes in a row), one by one while hooks are queueing, so
   their inserts are not kept waiting (``_GroupCommit``). An LLM's units each commit alone.
@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import time
 
-from claude_mem import log, privacy, spool
+from claude_mem import inbox, log, privacy, spool
 from claude_mem.events import BadEvent, ToolEvent, parse_event
 from claude_mem.handlers import row_ids
 from claude_mem.summary_gate import SummaryGate
@@ -59,6 +59,7 @@ class Drain:
         self.handlers = handlers
         self.stopping = stopping
         self.processed = 0  # rows turned into memory since the worker started
+        self.taken_in = 0  # inbox files handled since the worker started (status)
         # Failed rows wait until this monotonic time before their next attempt.
         self.retry_at: dict[int, float] = {}
         # Sessions whose oldest queued row waits for a retry: the silence watchdog must
@@ -92,7 +93,7 @@ class Drain:
         self.last_arrivals = arrivals
         quiet = self.quiet_passes >= _QUIET_PASSES
         rows = self.store.pending_batch(limit)
-        while spool.import_into(self.store):
+        while self._import_files():
             progress = True
             rows = self.store.pending_batch(limit)
         now = time.monotonic()
@@ -179,6 +180,13 @@ class Drain:
             # worker is stopping): give the attempt back.
             self.store.unmark_attempt(premarked - started)
         return progress
+
+    def _import_files(self) -> int:
+        """Queue what waits in files: the spool's, then the inbox's (``capture.sh``)."""
+        spooled = spool.import_into(self.store)
+        taken = inbox.take_in(self.store)
+        self.taken_in += taken
+        return spooled + taken
 
     def _hook_waiting(self) -> bool:
         return self.presence is not None and self.presence.waiting()

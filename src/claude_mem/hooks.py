@@ -47,6 +47,8 @@ from claude_mem.hook_events import AGENTS, CLAUDE_CODE, HOOK_EVENTS, queue_event
 _BY_ANY_NAME = {**HOOK_EVENTS, **{v: v for v in HOOK_EVENTS.values()},
                 **{v.lower(): v for v in HOOK_EVENTS.values()}}
 
+# Not an event: ``capture.sh`` asks for a worker to take its inbox file in (``wake_worker``).
+WAKE_WORKER = "wake-worker"
 # Stdin beyond this is read and thrown away: no real payload is this large.
 _STDIN_HARD_LIMIT = 64 * 1024 * 1024
 # How long a hook waits for a locked database before spooling the event instead.
@@ -65,11 +67,17 @@ def read_stdin() -> str:
             return ""
     except OSError:
         return ""
+    return read_all(0)
+
+
+def read_all(fd: int) -> str:
+    """What is left to read on ``fd`` as the hook's text (stdin; an inbox file after its
+    header): cut at ``_STDIN_HARD_LIMIT``, undecodable bytes replaced, blanks stripped."""
     chunks = []
     size = 0
     try:
         while True:
-            chunk = os.read(0, 1 << 20)
+            chunk = os.read(fd, 1 << 20)
             if not chunk:
                 break
             if size < _STDIN_HARD_LIMIT:
@@ -315,29 +323,66 @@ def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:
         return ""  # the memory-maker's own Claude Code process: never remember it
     settings = config.load()
     log.warn_once(settings.problems)
-    if not raw:
-        log.warning(f"{event}: empty stdin, nothing to record")
-        return ""
-    if not (raw.startswith("{") and raw.endswith("}")):
-        log.warning(f"{event}: stdin is not a JSON object ({len(raw)} chars), ignored")
-        return ""
     from claude_mem import project
 
     project_dir = os.environ.get("CLAUDE_PROJECT_DIR") or project.current_dir()
-    if project_dir and project.is_excluded(project_dir, settings.exclude_projects):
-        return ""
     if event == "SessionStart":
+        if _refused(event, raw, settings, project_dir):
+            return ""
         return session_start(raw, settings, agent)
-    from claude_mem.privacy import clean_payload
-
-    payload = clean_payload(raw, settings)
+    payload = capture_payload(event, raw, settings, project_dir)
     if payload is None:
-        log.warning(f"{event}: stdin is not valid JSON ({len(raw)} chars), ignored")
         return ""
     if event == "UserPromptSubmit" and agent == CLAUDE_CODE and settings.prompt_recall:
         return user_prompt_submit(payload, settings, project_dir)
     enqueue(queue_event(agent, event), payload)
     return ""
+
+
+def _refused(event: str, raw: str, settings, project_dir: str) -> bool:
+    """Nothing to record: empty, not a JSON object, or a project opted out."""
+    if not raw:
+        log.warning(f"{event}: empty stdin, nothing to record")
+        return True
+    if not (raw.startswith("{") and raw.endswith("}")):
+        log.warning(f"{event}: stdin is not a JSON object ({len(raw)} chars), ignored")
+        return True
+    from claude_mem import project
+
+    return bool(project_dir and project.is_excluded(project_dir, settings.exclude_projects))
+
+
+def capture_payload(event: str, raw: str, settings, project_dir: str) -> str | None:
+    """What a hook queues for the text ``raw`` it read (cleaned: ``privacy``), or None when it
+    records nothing (logged why). ``project_dir``: ``$CLAUDE_PROJECT_DIR``, else the hook's
+    working directory. The worker's ``inbox`` runs the same function over what the shell
+    hook saved, so both ways store the same row."""
+    if _refused(event, raw, settings, project_dir):
+        return None
+    from claude_mem.privacy import clean_payload
+
+    payload = clean_payload(raw, settings)
+    if payload is None:
+        log.warning(f"{event}: stdin is not valid JSON ({len(raw)} chars), ignored")
+    return payload
+
+
+def wake_worker() -> None:
+    """``hook_entry.py --background wake-worker``: what ``capture.sh`` runs when the worker
+    left right after it put a file in the inbox (the new worker's first pass takes it in)."""
+    if os.environ.get("CLAUDE_MEM_INTERNAL"):
+        return
+    from claude_mem import wakeup
+
+    if wakeup.poke():
+        return
+    from claude_mem import control
+
+    try:
+        config.ensure_data_dir()
+        control.ensure_worker()
+    except OSError as exc:
+        log.error(f"could not wake or start the worker for the inbox ({exc})")
 
 
 def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
@@ -401,6 +446,9 @@ def main(argv: list[str] | None = None, started_at: float | None = None) -> int:
     try:
         os.umask(0o077)
         agent, name = split_argv(argv)
+        if name == WAKE_WORKER:
+            wake_worker()
+            return 0
         output = run(name, read_stdin(), agent)
         if output:
             sys.stdout.write(output)

@@ -10,6 +10,10 @@ Contract:
   (the hook leaves Claude Code's process tree, ``hook_entry``); the ASYNC rows also get
   ``"async": true``. Claude Code versions without ``async`` ignore the key and run the hook
   synchronously (2.0.14 did), which still only waits for the detaching process.
+- In the background (the default) those capture hooks run ``capture.sh`` instead of an
+  interpreter (``capture_command``): the payload goes into the worker's inbox with ``cat``
+  and ``mv`` (``inbox``); the script falls back to the Python hook whenever it cannot be
+  sure to store what that would (it says when in its header).
 - ``install(config_dir)`` adds our six hooks, replacing any earlier copy of ours, and
   keeps every other key and every other hook exactly; running it twice equals once.
   ``uninstall(config_dir)`` removes only ours. A settings file that is not valid JSON is
@@ -49,19 +53,36 @@ def hook_command(hook_name: str, python: str | None = None, background: bool = F
     return BACKGROUND_PREFIX + command if background else command
 
 
+# The shell capture hook (no interpreter: the payload into the worker's inbox).
+CAPTURE_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "capture.sh")
+
+
+def capture_command(hook_name: str, python: str | None = None) -> str:
+    """A capture hook through ``capture.sh`` (``inbox``), which falls back to the Python
+    hook ``hook_command(hook_name, python, background=True)`` runs."""
+    parts = ("sh", CAPTURE_SCRIPT, hook_name, python or sys.executable, "-I", "-S", ENTRY)
+    return BACKGROUND_PREFIX + " ".join(shlex.quote(p) for p in parts)
+
+
 def command_interpreter(command: str) -> str:
-    """The interpreter a hook command of ours starts (for doctor)."""
+    """The interpreter a hook command of ours starts (for doctor): for ``capture.sh``, the
+    Python it falls back to."""
     if command.startswith(BACKGROUND_PREFIX):
         command = command[len(BACKGROUND_PREFIX):]
     try:
-        return shlex.split(command)[0]
+        parts = shlex.split(command)
+        if len(parts) > 3 and os.path.basename(parts[1]) == "capture.sh":
+            return parts[3]
+        return parts[0]
     except (ValueError, IndexError):
         return command.split(" ")[0].strip("'\"")
 
 
 def runs_in_background(hook: dict) -> bool:
-    """Is this installed hook of ours one that leaves Claude Code's process tree?"""
-    return "--background" in str(hook.get("command", "")).split()
+    """Is this installed hook of ours one whose work Claude Code does not wait for (it leaves
+    Claude Code's process tree, or hands its payload to the worker's inbox)?"""
+    words = str(hook.get("command", "")).split()
+    return "--background" in words or any(w.strip("'\"").endswith("capture.sh") for w in words)
 
 
 def is_ours(hook: dict) -> bool:
@@ -119,9 +140,12 @@ def hook_group(command: str, timeout: int, matcher: str | None = None,
     return group
 
 
-def claude_code_groups(python: str | None = None, background: bool | None = None):
+def claude_code_groups(python: str | None = None, background: bool | None = None,
+                       shell: bool = True):
     """``(event, group)`` for each of Claude Code's hooks, as ``install`` writes them;
-    ``background`` None: the ``capture_in_background`` setting."""
+    ``background`` None: the ``capture_in_background`` setting. In the background the capture
+    hooks go through ``capture.sh`` (``shell``; False: each starts the Python hook, which
+    leaves the tree: round 5's shape, kept for the benches)."""
     from claude_mem.hook_events import ASYNC, FOREGROUND
 
     if background is None:
@@ -130,7 +154,9 @@ def claude_code_groups(python: str | None = None, background: bool | None = None
         background = bool(config.load().capture_in_background)
     for row in TABLE:
         behind = background and row.background != FOREGROUND
-        yield row.event, hook_group(hook_command(row.hook, python, behind), row.timeout, row.matcher,
+        command = capture_command(row.hook, python) if behind and shell else \
+            hook_command(row.hook, python, behind)
+        yield row.event, hook_group(command, row.timeout, row.matcher,
                                     run_async=behind and row.background == ASYNC)
 
 
@@ -154,10 +180,10 @@ def drop_our_hooks(data: dict) -> None:
 
 
 def install(config_dir: str | None = None, python: str | None = None,
-            background: bool | None = None) -> str:
+            background: bool | None = None, shell: bool = True) -> str:
     path = os.path.join(config_dir or default_config_dir(), "settings.json")
     data = read_settings(path)
-    put_our_hooks(data, claude_code_groups(python, background))
+    put_our_hooks(data, claude_code_groups(python, background, shell))
     write_settings(path, data)
     return path
 

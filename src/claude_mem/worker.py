@@ -4,7 +4,8 @@ Made of parts, each given only what it uses: ``handlers`` (what each event becom
 store), ``drain`` (one pass over the queue, its retry policy and group commits),
 ``watchdogs`` (sessions that never said goodbye), ``pidlock`` (who is the worker: lock and
 pid file), ``control`` (the control socket, both ends), ``spool`` (events SQLite could not
-take), ``housekeeping`` (the WAL and free pages, within the lock budget), ``presence``
+take), ``inbox`` (events the shell capture hook left as files), ``housekeeping`` (the WAL
+and free pages, within the lock budget), ``presence``
 (hooks about to write, heard on the wake-up FIFO: the worker steps aside for them),
 ``context_refresh`` (the SessionStart context rendered ahead, once the queue is quiet),
 ``reconcile`` (after a Codex session ends, what its rollout holds and no hook saw),
@@ -38,7 +39,7 @@ import sys
 import threading
 import time
 
-from claude_mem import config, log, pidlock, spool, watchdogs
+from claude_mem import config, heap, inbox, log, pidlock, spool, watchdogs
 from claude_mem.control import ControlServer
 from claude_mem.compress import make_compressor
 from claude_mem.context_refresh import Refresher
@@ -142,7 +143,7 @@ class Worker:
 
     def describe(self, message=None) -> dict:
         return {"pid": os.getpid(), "started_at": self.started_at,
-                "processed": self.drain.processed,
+                "processed": self.drain.processed, "taken_from_inbox": self.drain.taken_in,
                 "compressor": getattr(self.compressor, "name", "?"),
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
@@ -153,6 +154,11 @@ class Worker:
     def run(self) -> None:
         self.listen()
         spool.remove_stale_tmp()
+        try:  # capture.sh hands its events to the Python hook until this folder exists
+            inbox.make()
+            spool.remove_stale_tmp(config.inbox_dir())
+        except OSError as exc:
+            log.error(f"cannot make the inbox ({exc}); capture hooks run Python")
         log.info(f"worker started (compressor {self.compressor.name})")
         if self.settings.team_database_url:
             from claude_mem.team.sync import SyncThread
@@ -260,7 +266,7 @@ class Worker:
         newest = self.store.newest_pending_id()
         if newest is not None and newest > self.drain.max_seen_id:
             return True
-        return bool(config.spooled_names())
+        return bool(config.spooled_names() or inbox.waiting())
 
     def close(self) -> None:
         self.stopping.set()
@@ -301,6 +307,7 @@ def main() -> int:
         return 0  # another worker holds the lock: it will drain the queue
     settings = config.load()
     log.warn_once(settings.problems)
+    heap.keep_freed_heap()  # SQLite's per-statement blocks stay in the heap (see heap.py)
     pidlock.write_pid_file()
     try:
         worker = Worker(settings, lock_fd=fd)

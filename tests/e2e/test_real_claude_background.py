@@ -10,6 +10,10 @@ to async hooks still running and SIGKILL a moment later.
    stored, in that request's summary; ``--resume`` adds the next request to the same session.
 2. The database locked for the whole run (each hook waits 0.75 s, then spools its event): the
    capture hooks are still at work when ``claude -p`` exits, and still nothing is lost.
+3. With the worker running (steady use), every capture hook goes through ``capture.sh`` and
+   the worker's inbox (no interpreter per tool call): all of a run's tool calls, the last
+   right before the exit, are stored and in the summary, and the worker says it took each
+   of the run's capture events (tools, Stop, SessionEnd) from the inbox.
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ pytestmark = pytest.mark.e2e
 PROMPT_1 = "Write the five migration steps, one file each."
 PROMPT_2 = "Now write the rollback steps."
 PROMPT_LOCKED = "Write the audit steps while the disk is busy."
+PROMPT_INBOX = "Write the six release steps."
 REPLY = "All steps are written."
 
 
@@ -40,7 +45,8 @@ def _steps(prefix: str, count: int):
 
 SCRIPT = Script(rules=[Rule(PROMPT_1, [*_steps("migrate", 5), Text(REPLY)]),
                        Rule(PROMPT_2, [*_steps("rollback", 3), Text(REPLY)]),
-                       Rule(PROMPT_LOCKED, [*_steps("audit", 4), Text(REPLY)])],
+                       Rule(PROMPT_LOCKED, [*_steps("audit", 4), Text(REPLY)]),
+                       Rule(PROMPT_INBOX, [*_steps("release", 6), Text(REPLY)])],
                 default=Text("unexpected request"))
 
 
@@ -138,3 +144,19 @@ def test_a_database_locked_for_the_whole_run_loses_nothing(lab):
     session = _check_request(config_dir, run.session_id, 1, "audit", 4)
     assert (session["status"], session["end_reason"]) == ("completed", "other")
     assert config.spooled_names() == []
+
+
+def test_with_the_worker_running_the_capture_hooks_go_through_the_inbox(lab):
+    project, config_dir, claude = lab
+    from claude_mem import control
+
+    assert control.ensure_worker() == "started"
+    wait_for(lambda: control.request({"cmd": "ping"}, timeout=1.0), what="the worker")
+    wait_for(lambda: os.path.isdir(config.inbox_dir()), what="the worker's inbox")
+    run = claude(PROMPT_INBOX)
+    wait_until_drained()
+    session = _check_request(config_dir, run.session_id, 1, "release", 6)
+    assert (session["status"], session["end_reason"]) == ("completed", "other")
+    status = control.request({"cmd": "status"}, timeout=5.0)
+    assert status["taken_from_inbox"] == 6 + 2, status  # six tools, Stop, SessionEnd
+    assert os.listdir(config.inbox_dir()) == []

@@ -372,12 +372,17 @@ def test_install_wrote_the_hooks_claude_code_runs(lab):
         # The capture hooks run in the background: SIGTERM ignored before the interpreter
         # starts, and the hook leaves Claude Code's process tree (--background).
         assert command.startswith(BACKGROUND_PREFIX) == background, command
-        python, *flags, entry, _name = [part for part in shlex.split(command.removeprefix(BACKGROUND_PREFIX))
-                                        if part != "--background"]
+        parts = shlex.split(command.removeprefix(BACKGROUND_PREFIX))
+        if background:  # capture.sh (the worker's inbox), then the Python hook it falls back to
+            shell, script, name, *parts = parts
+            assert shell == "sh" and script.endswith("claude_mem/capture.sh"), command
+            assert name == BY_EVENT[event].hook, command
+        else:
+            parts = parts[:-1]
+        python, *flags, entry = parts
         # An absolute interpreter (never a bare python3 on PATH) and claude-mem's hook script.
         assert os.path.isabs(python) and os.access(python, os.X_OK), command
         assert flags == ["-I", "-S"] and entry.endswith("claude_mem/hook_entry.py"), command
-        assert ("--background" in command.split()) == background, command
         assert hook.get("async", False) is (BY_EVENT[event].background == ASYNC)
 
 
@@ -556,7 +561,7 @@ def test_only_the_worker_outlives_each_run(lab, all_runs):
         # Right after the CLI exited, capture hooks that left its process tree may still be
         # storing their events (and nothing else of ours); once they did, only the worker.
         finishing = {pid for pid, cmd in run.processes_after_exit.items()
-                     if pid != worker and " --background " in f" {cmd} "}
+                     if pid != worker and (" --background " in f" {cmd} " or "capture.sh" in cmd)}
         assert set(run.processes_after_exit) - finishing == {worker}, \
             f"run {n}, after exit: {run.processes_after_exit} (worker {worker})"
         procs = run.processes_after_drain

@@ -104,6 +104,30 @@ class QueueRoom:
             self.enqueue(event, payload, received_at)
             return True
 
+    def enqueue_taken(self, rows) -> int:
+        """Queue ``(event, payload, received_at)`` rows taken from files (the inbox) in one
+        transaction, each marked cleaned; a row already queued within a minute of its time
+        (a worker killed between this commit and the files' removal) is not queued again.
+        Returns how many were queued."""
+        queued = 0
+        if not rows:
+            return queued
+        with self.write():
+            for event, payload, received_at in rows:
+                if self.db.execute(
+                        "SELECT 1 FROM pending WHERE status = 'pending' AND received_at BETWEEN ? AND ?"
+                        " AND event = ? AND payload = ?",
+                        (received_at - 60, received_at + 60, event, payload)).fetchone():
+                    continue
+                self.enqueue(event, payload, received_at, cleaned=True)
+                queued += 1
+        return queued
+
+    def pending_stops(self) -> list[tuple]:
+        """``(received_at, payload)`` of every Stop still queued (few: one per open request)."""
+        return [tuple(r) for r in self.db.execute(
+            "SELECT received_at, payload FROM pending WHERE status = 'pending' AND event = 'Stop'")]
+
     def parked_rows(self, limit: int = 20) -> list[dict]:
         return dicts(self.db.execute(
             "SELECT id, event, received_at, attempts, last_error FROM pending"

@@ -1,0 +1,91 @@
+# coding-memory's capture hook without an interpreter: the hook's stdin into the inbox.
+#
+#   sh capture.sh HOOK PYTHON-HOOK...
+# HOOK is a capture hook's name (post-tool-use, post-tool-use-failure, stop, session-end);
+# PYTHON-HOOK is the command that runs the Python hook for it, minus `--background HOOK`
+# (`python -I -S .../hook_entry.py`, or the plugin's `sh .../hooks/launch.sh`).
+#
+# What `install` writes for Claude Code's capture hooks (docs/architecture.md, "Capture in the
+# background"): instead of starting a Python interpreter for every tool call, this script
+# copies the payload into <data dir>/inbox/ with `cat` and `mv` and tells the running worker
+# through its wake-up FIFO; the worker cleans each file exactly as the Python hook would
+# (`inbox.take_in`: the same `hooks.capture_payload`) and queues it, timed at the file's
+# modification time. Only shell builtins run besides `cat` and `mv`.
+#
+# Whenever it cannot be sure to do what the Python hook would, it runs the Python hook
+# instead (before reading stdin, so nothing is lost): a setting that changes what a hook stores
+# is given in the environment (the worker reads only settings.json); the data dir is not an
+# absolute path without `..` (Python's `abspath` resolves `..` by the letters, the kernel by
+# the folders); no inbox yet (no worker ever ran); no worker running (its FIFO is gone: the
+# Python hook stores the event and starts one). Should the worker have left after the first
+# look, or died (its FIFO stays, its pid is gone), the Python hook is run with nothing to
+# store, to start a worker.
+# The file is written under a dot-name, then renamed: the worker never sees half of one.
+
+hook=$1
+shift
+# The memory-maker's own Claude Code process (the `claude` compressor): never remembered.
+[ -n "${CLAUDE_MEM_INTERNAL:-}" ] && exit 0
+case $hook in
+    post-tool-use) event=PostToolUse ;;
+    post-tool-use-failure) event=PostToolUseFailure ;;
+    stop) event=Stop ;;
+    session-end) event=SessionEnd ;;
+    *) exec "$@" --background "$hook" ;;
+esac
+# The settings the Python hook's capture reads (exclude_projects, max_payload_bytes,
+# max_tool_output_chars); set in the environment, even empty, they are the hook's own.
+case ${CLAUDE_MEM_EXCLUDE_PROJECTS+x}${CLAUDE_MEM_MAX_PAYLOAD_BYTES+x}${CLAUDE_MEM_MAX_TOOL_OUTPUT_CHARS+x} in
+    ?*) exec "$@" --background "$hook" ;;
+esac
+# config.data_dir(): $CLAUDE_MEM_DATA_DIR (~ expanded), else ~/.claude-mem.
+data=${CLAUDE_MEM_DATA_DIR:-"~/.claude-mem"}
+case $data in
+    "~") data=${HOME:-} ;;
+    "~/"*) data=${HOME:-}/${data#"~/"} ;;
+esac
+case $data in
+    /*) ;;
+    *) exec "$@" --background "$hook" ;;
+esac
+case $data/ in
+    */../*) exec "$@" --background "$hook" ;;
+esac
+inbox=$data/inbox
+wake=$data/worker.wake
+if [ ! -d "$inbox" ] || [ ! -p "$wake" ]; then
+    exec "$@" --background "$hook"
+fi
+
+umask 077
+tmp=$inbox/.$$.tmp
+# Where the Python hook would look for the project's opt-out: $CLAUDE_PROJECT_DIR, else the
+# working directory as the kernel names it (os.getcwd(); "" when it was deleted).
+here=
+cd -P . 2>/dev/null && here=$PWD
+if { printf 'claude-mem inbox 1\n%s\000%s\000' "${CLAUDE_PROJECT_DIR:-}" "$here" && cat; } 2>/dev/null >"$tmp"; then
+    n=0
+    while [ -e "$inbox/$$-$n.$event" ]; do  # left by an earlier process with this pid
+        n=$((n + 1))
+    done
+    if mv -f "$tmp" "$inbox/$$-$n.$event" 2>/dev/null; then
+        if [ -p "$wake" ]; then
+            { printf w 1<>"$wake"; } 2>/dev/null  # read-write: never blocks without a reader
+            # Is the worker alive? A worker killed with -9 leaves its FIFO and pid file.
+            pid=
+            { read -r pid || :; } 2>/dev/null <"$data/worker.pid"
+            case $pid in
+                "" | *[!0-9]*) ;;
+                *) kill -0 "$pid" 2>/dev/null && exit 0 ;;
+            esac
+        fi
+        # No worker (it left after we looked, or died): start one; its first pass takes the
+        # file in.
+        exec "$@" --background wake-worker </dev/null
+    fi
+fi
+# The inbox could not take it (disk full?): the Python hook stores what was read (or
+# everything, when the temp file could not even be made), or spools it, or says in the log
+# that it is lost. A temp file left here goes with the worker's sweep.
+[ -f "$tmp" ] && exec "$@" --background "$hook" <"$tmp"
+exec "$@" --background "$hook"

@@ -1,0 +1,191 @@
+"""The inbox: capture events the shell hook (``capture.sh``) left as files, taken in by the worker.
+
+Why: a capture hook that starts a Python interpreter costs ~20 ms of CPU per tool call, on
+the cores Claude Code itself runs on; ``capture.sh`` copies the payload into a file with
+``cat`` and ``mv`` (~2 ms) and the worker, already running, does what the hook would have
+done (docs/architecture.md, "Capture in the background").
+
+Contract:
+- A file is ``<data dir>/inbox/<pid>-<n>.<Event>`` (``Event``: PostToolUse,
+  PostToolUseFailure, Stop or SessionEnd), written under a dot-name and renamed, 0600 in a
+  0700 folder. Its content: ``HEADER``, then ``$CLAUDE_PROJECT_DIR`` and the hook's working
+  directory, each ended by a NUL byte, then the hook's stdin as it came.
+- ``take_in(store)`` (the drain, each pass) queues the files oldest first: the text is read
+  like stdin (``hooks.read_all``) and made into a row by ``hooks.capture_payload`` with the
+  settings of settings.json (``capture.sh`` leaves any capture setting given in its
+  environment to the Python hook), so a row is the one the Python hook would have stored.
+  Its time (``received_at``) is the file's modification time, which the kernel keeps only to
+  a few milliseconds: files of the same moment keep the order of their writers' pids, and a
+  tool event never sorts after a queued Stop of its own request (``_before_their_stop``:
+  Claude Code fires a request's Stop only after its tool calls' hooks).
+- A file is removed only after its row is committed; a worker killed in between finds the
+  row queued and does not queue it twice. A file whose payload held something to clean
+  (``privacy.needs_cleaning``) is overwritten before it is removed. An unreadable file goes
+  to ``inbox/bad``; ``.tmp`` files a killed hook left are swept at the worker's start
+  (``spool.remove_stale_tmp``).
+- ``make()`` creates the folder (the worker, at start): until then ``capture.sh`` hands
+  every event to the Python hook.
+Worker side only: nothing here runs in a hook.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from claude_mem import config, log
+
+HEADER = b"claude-mem inbox 1\n"
+EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd")
+_TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure")
+# Files taken in per write transaction (the lock budget: ~0.05 ms an insert).
+_BATCH = 100
+# The longest header: two paths.
+_HEADER_MAX = len(HEADER) + 2 * 65536
+_NAME = re.compile(r"(\d+)-(\d+)\.([A-Za-z]+)")
+_KEY = re.compile(r'"(session_id|prompt_id)"\s*:\s*"([^"\\]{1,200})"')
+
+
+def make() -> None:
+    os.makedirs(config.inbox_dir(), mode=0o700, exist_ok=True)
+
+
+def waiting() -> list[str]:
+    """The names of the files waiting (not the temp files being written)."""
+    try:
+        return [n for n in os.listdir(config.inbox_dir()) if not n.startswith(".") and n != "bad"]
+    except OSError:
+        return []
+
+
+def take_in(store) -> int:
+    """Queue up to ``_BATCH`` waiting files, oldest first; returns how many were handled."""
+    names = waiting()
+    if not names:
+        return 0
+    folder = config.inbox_dir()
+    found = []
+    for name in names:
+        path = os.path.join(folder, name)
+        match = _NAME.fullmatch(name)
+        try:
+            if match is None or match.group(3) not in EVENTS:
+                raise ValueError("not an inbox file's name")
+            found.append((os.stat(path).st_mtime_ns, int(match.group(1)), int(match.group(2)),
+                          match.group(3), path))
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            _quarantine(folder, name, exc)
+    found.sort()
+    found = found[:_BATCH]
+    if not found:
+        return 0
+    from claude_mem import hooks, privacy
+
+    # settings.json as it is now, without this process's environment: capture.sh ran the
+    # Python hook instead whenever its own environment set a capture setting.
+    settings = config.load(environ={})
+    rows, taken, scrub = [], [], set()
+    for mtime_ns, _pid, _n, event, path in found:
+        try:
+            raw, project_dir = read(path)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError) as exc:
+            _quarantine(folder, os.path.basename(path), exc)
+            continue
+        taken.append(path)
+        if privacy.needs_cleaning(raw):
+            scrub.add(path)
+        payload = hooks.capture_payload(event, raw, settings, project_dir)
+        if payload is not None:
+            rows.append([event, payload, mtime_ns / 1e9])
+    _before_their_stop(store, rows)
+    store.enqueue_taken([tuple(row) for row in rows])
+    for path in taken:
+        _remove(path, path in scrub)
+    return len(taken)
+
+
+def read(path: str) -> tuple[str, str]:
+    """``(the hook's text, the folder its project is looked up from)`` of an inbox file."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        head = os.pread(fd, _HEADER_MAX, 0)
+        if not head.startswith(HEADER):
+            raise ValueError("no inbox header")
+        fields = head[len(HEADER):].split(b"\0", 2)
+        if len(fields) < 3:
+            raise ValueError("the header's folders are cut")
+        project_dir, cwd = (os.fsdecode(f) for f in fields[:2])
+        os.lseek(fd, len(HEADER) + len(fields[0]) + len(fields[1]) + 2, os.SEEK_SET)
+        from claude_mem import hooks
+
+        return hooks.read_all(fd), project_dir or cwd
+    finally:
+        os.close(fd)
+
+
+def _before_their_stop(store, rows: list) -> None:
+    """A tool event timed after a queued Stop of its own request is moved just before it.
+
+    Modification times are coarse (a few ms), and under load a tool hook's ``cat`` may finish
+    after the next Stop hook's: left as they are, the Stop would be taken first, and the
+    summary gate would hold it until the transcript stood in for the tool event (5 s)."""
+    keyed = {}
+    for row in rows:
+        if row[0] in _TOOL_EVENTS or row[0] == "Stop":
+            key = _request_key(row[1])
+            if key is not None:
+                keyed[id(row)] = key
+    if not any(row[0] in _TOOL_EVENTS for row in rows if id(row) in keyed):
+        return
+    stops: dict = {}
+    for at, payload in store.pending_stops():
+        key = _request_key(payload)
+        if key is not None:
+            stops[key] = min(at, stops.get(key, at))
+    for row in rows:
+        if row[0] == "Stop" and id(row) in keyed:
+            key = keyed[id(row)]
+            stops[key] = min(row[2], stops.get(key, row[2]))
+    late: dict = {}
+    for row in rows:
+        key = keyed.get(id(row))
+        if row[0] in _TOOL_EVENTS and key in stops and row[2] >= stops[key]:
+            late.setdefault(key, []).append(row)
+    for key, moved in late.items():
+        for i, row in enumerate(moved):
+            row[2] = stops[key] - (len(moved) - i) * 1e-6
+
+
+def _request_key(payload: str):
+    """``(session_id, prompt_id)`` of a Claude Code payload, None when either is missing."""
+    found = {}
+    for match in _KEY.finditer(payload[:1_000_000]):
+        found.setdefault(match.group(1), match.group(2))
+        if len(found) == 2:
+            return found["session_id"], found["prompt_id"]
+    return None
+
+
+def _remove(path: str, scrub: bool) -> None:
+    try:
+        if scrub:  # what the hook read held a secret to clean: its bytes go first
+            size = os.stat(path).st_size
+            with open(path, "r+b") as fh:
+                fh.write(b"\0" * size)
+                fh.flush()
+        os.unlink(path)
+    except OSError as exc:
+        log.error(f"inbox file {os.path.basename(path)} queued but not removed ({exc})")
+
+
+def _quarantine(folder: str, name: str, why) -> None:
+    """Keep a file that is not an event for a person to look at, out of the way."""
+    log.error(f"inbox file {name} unreadable ({why!r}); moved to inbox/bad")
+    try:
+        os.makedirs(os.path.join(folder, "bad"), mode=0o700, exist_ok=True)
+        os.replace(os.path.join(folder, name), os.path.join(folder, "bad", name))
+    except OSError as exc:
+        log.error(f"inbox file {name}: cannot move it aside ({exc})")
