@@ -9,7 +9,7 @@ import random
 from claude_mem import config
 from claude_mem.models import Observation
 from claude_mem.store import Store
-from claude_mem.store import search
+from claude_mem.store import fts
 
 WORDS = "invoice ledger rounding tax discount parser cache worker queue total".split()
 
@@ -39,11 +39,11 @@ def test_idf_weights_are_exactly_idf_with_and_without_sqlite_ln(monkeypatch):
     counts = {f'"w{n}"': n for n in (0, 1, 2, 7, 50, 199, 200, 201)}
     with Store(config.db_path()) as store:
         for rows in (1, 10, 201, 12345, 100000, 10**9):
-            expected = {term: search.idf(rows, n) for term, n in counts.items()}
+            expected = {term: fts.idf(rows, n) for term, n in counts.items()}
             assert store.idf_weights(rows, counts) == expected
-            monkeypatch.setattr(search, "_sql_ln", False)  # as without the math functions
+            monkeypatch.setattr(fts, "_sql_ln", False)  # as without the math functions
             assert store.idf_weights(rows, counts) == expected
-            monkeypatch.setattr(search, "_sql_ln", True)
+            monkeypatch.setattr(fts, "_sql_ln", True)
         assert store.idf_weights(10, {}) == {}
 
 

@@ -39,7 +39,7 @@ held-out one (docs/recall.md, "Recall at the prompt: how it chooses").
 import time
 
 from claude_mem.recall_words import ACTION_WORDS, find_word
-from claude_mem.store.search import STOP_WORDS, query_terms
+from claude_mem.store.fts import STOP_WORDS, query_terms
 from claude_mem.store.shown import LISTED
 
 # Phrases of a prompt that turns back to earlier work.
