@@ -322,3 +322,24 @@ def test_a_long_commands_full_text_comes_after_what_it_found(monkeypatch):
     found = lines.index("  - Output: added 203 packages, 5 moderate severity vulnerabilities")
     assert lines[found + 1] == "  - Command: npm install --legacy-peer-deps --no-audit && npm run build"
     assert "Purpose: Install" not in text  # its words are the title's
+
+
+def test_a_written_documents_content_lines_come_before_its_headings(monkeypatch):
+    """spotter-beads' plan.md: its first two facts shown were "### Description" and
+    "## Problem", which say nothing; the lines of what the plan says come first."""
+    monkeypatch.setenv("CLAUDE_MEM_CONTEXT_TOKENS", "1000")
+    with Store(config.db_path()) as store:
+        with store.write():
+            session = store.open_session("s-plan", "plan", "/w/plan", 1.0)
+            _obs(store, session, "Created plan.md", 1000.0, type="change", files_modified=("plan.md",),
+                 facts=("Created plan.md (103 lines)", "# Plan: Setup Code Quality Tools", "### Description",
+                        "## Problem", "## Solution",
+                        "Content: Run `mix credo gen.config` — generates `.credo.exs` with defaults",
+                        "Content: Verify: `mix credo list`, `mix dialyzer`, `mix deps.audit`"))
+        text = context.render(store, "plan", config.load())
+    facts = text[text.index("Created plan.md"):].split("\n- #")[0].splitlines()[1:]
+    assert facts[:2] == ["  - Content: Run `mix credo gen.config` — generates `.credo.exs` with defaults",
+                         "  - Content: Verify: `mix credo list`, `mix dialyzer`, `mix deps.audit`"]
+    assert "### Description" not in text and "## Problem" not in text  # section names say nothing
+    assert "  - # Plan: Setup Code Quality Tools" in text
+    assert len(text) <= 1000 * 4

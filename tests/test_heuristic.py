@@ -555,3 +555,26 @@ def test_tsc_errors_are_diagnostics_and_a_build_piped_to_head_that_printed_them_
     # The piped run is not what fixed the first failure: its own error is learned too.
     assert "TS2769" in summary.learned
     assert "→ fixed: `npm run build 2>&1 | head -50`" not in summary.learned
+
+
+def test_a_command_whose_output_echoes_its_arguments_is_listed_once():
+    # spotter-dov: `bd close X --reason="…"` printed "✓ Closed X: …" (the reason again);
+    # `bd update` printed what it did in words the command does not have.
+    summary, _ = _summary(_real_events("spotter-dov", (45, 48)), request="Work on the bead")
+    closed = next(l for l in summary.completed.splitlines() if "bd close" in l)
+    assert closed.startswith("- Ran `bd close spotter-dov.1 --reason=\"Extracted shared transcript")
+    assert "→" not in closed and "✓ Closed" not in closed
+    assert "- Ran `bd update spotter-dov.2 --status in_progress` → ✓ Updated issue: spotter-dov.2" in summary.completed
+
+
+def test_a_checks_finding_without_a_place_and_a_tsc_error_are_learned():
+    # spotter-dov: `mix credo --strict | tail` passed with suggestions whose place is on
+    # another line (event 44); episodic-research: tsc's `path(line,col)` errors (event 92).
+    summary, _ = _summary(_real_events("spotter-dov", (44,)), request="Run the linters")
+    assert "`mix credo --strict`: [D] ↘ Nested modules could be aliased at the top of the invoking module." \
+        in summary.learned
+    # tsc's path(line,col) errors are placed problems; one the failure's line quotes is said once.
+    summary, _ = _summary(_real_events("episodic-research", (92,)), request="Build it")
+    assert "error TS2322" in summary.next_steps and "TS2322" not in summary.learned
+    summary, _ = _summary(_real_events("episodic-research", (92, 93, 94, 95, 96, 97, 98)), request="Build it")
+    assert summary.learned.count("error TS2322") == 1

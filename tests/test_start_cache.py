@@ -260,6 +260,96 @@ def test_every_change_of_what_a_context_shows_drops_it():
         assert store.cached_context("beta", "k") is not None, "activity alone changes no context"
 
 
+def test_a_dropped_rendering_is_left_alone_unless_one_is_under_way():
+    """The triggers write nothing once a row's text is dropped (ingest's inserts), yet a
+    rendering begun before a change is still refused, through the same writers."""
+    from claude_mem.models import Observation, Summary
+    from claude_mem.store import open_store as open_configured
+
+    config.ensure_data_dir()
+    with open_configured() as store:
+        with store.write():
+            a = store.open_session("sa", "alpha", "/w/alpha", 1.0)
+            number = store.add_prompt(a["id"], "p1", "first request", 2.0)
+            store.want_context("alpha", "k", 3.0)
+            store.want_context("beta", "k", 3.0)
+
+        def cache() -> dict:
+            return {r[0]: tuple(r[1:]) for r in store.db.execute(
+                "SELECT project, generation, output, rendering FROM context_cache")}
+
+        writes = [
+            lambda n: store.add_observation(a["id"], "alpha", number,
+                                            Observation(type="change", title=f"t{n}"), f"h{n}",
+                                            "heuristic", 4.0 + n),
+            lambda n: store.upsert_summary(a["id"], "alpha", number, Summary(request=f"r{n}"),
+                                           "heuristic", 4.0 + n),
+            lambda n: store.add_prompt(a["id"], f"p{n + 2}", "another request", 4.0 + n),
+        ]
+        before = cache()
+        for n, write in enumerate(writes):
+            with store.write():
+                write(n)
+        assert cache() == before, "nothing live: no row written"
+
+        for n, write in enumerate(writes, start=10):
+            generation = store.begin_rendering("alpha", "k")
+            assert cache()["alpha"][2] == 1, "marked before the memory is read"
+            with store.write():
+                write(n)
+            assert cache()["alpha"][2] == 0, "the change ends the mark"
+            assert cache()["beta"] == before["beta"], "another project is left alone"
+            assert not store.store_context("alpha", "k", generation, "stale", "", None, 20.0)
+            assert store.cached_context("alpha", "k") is None
+            generation = store.begin_rendering("alpha", "k")
+            assert store.store_context("alpha", "k", generation, "fresh", "", None, 21.0)
+            assert store.cached_context("alpha", "k")[0] == "fresh"
+            with store.write():
+                write(n + 100)
+            assert store.cached_context("alpha", "k") is None, "a current text is dropped"
+        assert store.begin_rendering("gone", "k") is None
+
+
+def test_the_worker_refuses_its_rendering_when_the_memory_changes_under_it(monkeypatch):
+    """A change committed by another connection while the worker renders (the row's text
+    already dropped, so only the mark makes the trigger act) is never hidden by it."""
+    import time
+
+    from claude_mem import context_refresh
+    from claude_mem.models import Observation
+    from claude_mem.store import open_store as open_configured
+
+    config.ensure_data_dir()
+    settings = config.load()
+    key = startcache.cache_key(settings)
+    with open_configured() as store, open_configured() as other:
+        with store.write():
+            session = store.open_session("sr", "racing", "/w/racing", 1.0)
+            store.add_observation(session["id"], "racing", 1, Observation(type="change", title="Old news"),
+                                  "h1", "heuristic", 2.0)
+            store.want_context("racing", key, time.time())  # asked now: not pruned
+        real_render = context_refresh.render_for_cache
+        changed = []
+
+        def render_while_a_hook_writes(*args, **kwargs):
+            made = real_render(*args, **kwargs)
+            if not changed:  # the memory moves on after the rendering read it
+                with other.write():
+                    other.add_observation(session["id"], "racing", 1,
+                                          Observation(type="change", title="Brand new"),
+                                          "h2", "heuristic", 4.0)
+                changed.append(True)
+            return made
+
+        monkeypatch.setattr(context_refresh, "render_for_cache", render_while_a_hook_writes)
+        refresher = context_refresh.Refresher(store, settings)
+        assert refresher.refresh() == 0, "the rendering missed the change: refused"
+        assert changed, "it rendered"
+        assert store.cached_context("racing", key) is None
+        assert refresher.refresh() == 1
+        assert "Brand new" in store.cached_context("racing", key)[0]
+
+
 def test_a_teammates_ago_ends_the_rendering_when_it_turns():
     for age in (0, 30, 89, 90, 300, 5399, 5400, 7000, 86000, 172799, 172800, 400000, 10 ** 7):
         now = 1_000_000_000.0

@@ -125,12 +125,24 @@ def render_summary_full(summary: dict, budget: int = 6000, mixed: bool = False) 
                  share)
                 for label, key, share in FULL_SECTIONS]
     spare = 0
+    parts = []
     for label, value, share in sections:
         # What an earlier section did not use goes to the ones after it.
         allowed = int(room * share) + spare
         part = _section(label, value, allowed)
         used = sum(len(line) + 1 for line in part)
         spare = max(0, allowed - used)
+        parts.append([part, allowed])
+    # What the last one left goes back to those cut short, in order: a short request's
+    # reply or findings are not cut while its room goes unused.
+    for (label, value, _), entry in zip(sections, parts):
+        part, allowed = entry
+        if spare < 40 or len(part) - 1 >= len([l for l in value.splitlines() if l.strip()]):
+            continue
+        wider = _section(label, value, allowed + spare)
+        spare -= sum(len(line) + 1 for line in wider) - sum(len(line) + 1 for line in part)
+        entry[0] = wider
+    for part, _ in parts:
         lines += part
     if files_line:
         lines.append(files_line)
@@ -238,11 +250,14 @@ _CALL_FACTS = ("Command:", "Input:", "Purpose:")
 
 
 def _says_something(fact: str) -> bool:
-    """Not a fact's bookkeeping ("Read x.py (10 lines)") nor a progress row ("....... [100%]")."""
+    """Not a fact's bookkeeping ("Read x.py (10 lines)"), a progress row ("....... [100%]") nor
+    a bare section heading."""
     if fact.startswith(_MECHANICAL_FACTS) or (fact.endswith(" lines)") and fact.startswith(("Read ", "Created ", "Rewrote "))):
         return False
     if len(fact) > 10 and fact[0] in "-dlcbps" and all(c in "-rwxsStT@+." for c in fact[1:10]):
         return False  # a row of ``ls -l``: the listing's line says what it listed
+    if fact.startswith("#") and len(fact.lstrip("# ").split()) <= 2:
+        return False  # a section's name ("## Problem"), not what the document says
     return sum(c.isalnum() for c in fact) >= len(fact) * 0.5
 
 
@@ -284,13 +299,16 @@ def _details(index: list[dict], keep: set, said: str, room: int,
     said = said.lower()
     order = sorted(keep, key=lambda n: (-_index_value(index[n]), n))
     # A fact whose words its title already has ("0 files match `x`" under "No files match
-    # `x`") restates it.
+    # `x`") restates it. A document's headings ("## Problem") say which sections it has,
+    # its content lines what it says: headings come after them.
     facts = {n: sorted((f for f in (index[n].get("facts") or []) if isinstance(f, str) and f.strip()
                         and _says_something(f.strip()) and not _restates(f, index[n].get("title") or "")),
-                       key=lambda f: f.startswith(_CALL_FACTS))
+                       key=lambda f: (f.startswith(_CALL_FACTS), f.startswith("#")))
              for n in order}
-    # Rounds: up to 2 found facts each, then 3, then 5; how tools were called last of all.
-    for per_round, calls in ((2, False), (3, False), (5, False), (8, True)):
+    # Rounds: up to 2 found facts each, then 3, then 5; how tools were called last of all;
+    # then, with room still left, the rest (a short session's digest is not cut at a
+    # count while its budget goes unused).
+    for per_round, calls in ((2, False), (3, False), (5, False), (8, True), (1_000_000, True)):
         for n in order:
             while len(out.get(n, [])) < per_round and facts[n] and (calls or not facts[n][0].startswith(_CALL_FACTS)):
                 fact = _one_line(facts[n].pop(0), 200)
@@ -456,9 +474,9 @@ def render(store, project: str, settings, *, since: float | None = None,
                     spare: bool = False) -> None:
         """Each item is a list of renderings, richest first. Every item gets its shortest
         rendering while there is room (item ``first`` before the others); then, newest
-        first, richer ones while they fit. With ``spare``, an item's last rendering is a
-        spare: taken only when the one before it does not fit (a request with one lesson
-        instead of none at all)."""
+        first, richer ones while they fit. With ``spare``, the last of an item's three
+        renderings is a spare: taken only when the one before it does not fit (a request
+        with one lesson instead of none at all)."""
         nonlocal used
         room = min(limit, budget - used) - len(title) - 2
         chosen: list[int | None] = [None] * len(items)
@@ -468,7 +486,7 @@ def render(store, project: str, settings, *, since: float | None = None,
             order.insert(0, first)
         for n in order:
             choices = items[n]
-            for c in ([len(choices) - 2] if spare and len(choices) > 1 else []) + [len(choices) - 1]:
+            for c in ([len(choices) - 2] if spare and len(choices) > 2 else []) + [len(choices) - 1]:
                 if len(choices[c]) + 1 <= room:
                     chosen[n] = c
                     room -= len(choices[c]) + 1
@@ -493,8 +511,9 @@ def render(store, project: str, settings, *, since: float | None = None,
     # A request whose line with all its lessons no longer fits keeps its line and its first
     # lesson rather than no line at all.
     earlier = [[render_summary_line(s, rich=True, mixed=mixed, day=day),
-                render_summary_line(s, mixed=mixed, day=day),
-                render_summary_line(s, mixed=mixed, day=day, lessons=1)] for s in others]
+                render_summary_line(s, mixed=mixed, day=day)]
+               + ([render_summary_line(s, mixed=mixed, day=day, lessons=1)]
+                  if (s.get("learned") or "").strip().count("\n") else []) for s in others]
     # In a long session the request that opened it set the thread (what is being built,
     # what was decided first): it keeps a line even when the later ones crowd the budget.
     opening = None

@@ -13,8 +13,9 @@ sleeps at most ``wait_hint()``):
   A key made by other code or in another time zone is not this worker's to render (the
   hooks that made it render themselves until a worker like them runs): it is dropped a
   day after it was last asked for. So is a key no hook asked for in ``UNUSED_DAYS``.
-- ``store_context`` keeps a rendering only if no change of the memory happened since the
-  row's ``generation`` was read (before rendering): it is never older than the memory.
+- ``store_context`` keeps a rendering only if no change of the memory happened since
+  ``begin_rendering`` marked it and gave its ``generation`` (before the memory is read): it
+  is never older than the memory.
 - The text's clock: every ``ago`` the rendering asked (a teammate's "alice, 2 h ago") sets
   ``valid_until`` to when the first of them turns (``text.ago_changes_at``); rows are
   rendered again then.
@@ -137,7 +138,7 @@ class Refresher:
             self.pruned_at = now
             self.prune(now)
         stored = 0
-        for project, key, generation in self.store.contexts_to_render(now):
+        for project, key, _generation in self.store.contexts_to_render(now):
             if self.presence is not None and self.presence.waiting():
                 self._due(QUIET_SECONDS)  # the rest once the hook wrote
                 break
@@ -147,6 +148,10 @@ class Refresher:
             if settings is None:
                 continue  # another code's key (see prune)
             try:
+                # Marked before the memory is read: a change from here on is seen at the store.
+                generation = self.store.begin_rendering(project, key)
+                if generation is None:
+                    continue  # dropped meanwhile (pruned, or its project forgotten)
                 output, shown, valid_until = render_for_cache(self.store, project, settings, now)
                 if self.store.store_context(project, key, generation, output, shown,
                                             valid_until, time.time()):

@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 
-from claude_mem import config, inbox, log, pidlock, spool, watchdogs
+from claude_mem import config, heap, inbox, log, pidlock, spool, watchdogs
 from claude_mem.control import ControlServer
 from claude_mem.compress import make_compressor
 from claude_mem.context_refresh import Refresher
@@ -313,6 +313,7 @@ def main() -> int:
         return 0  # another worker holds the lock: it will drain the queue
     settings = config.load()
     log.warn_once(settings.problems)
+    heap.keep_freed_heap()  # SQLite's per-statement blocks stay in the heap (see heap.py)
     pidlock.write_pid_file()
     try:
         worker = Worker(settings, lock_fd=fd)

@@ -26,7 +26,7 @@ import json
 import os
 import re
 
-from claude_mem.compress import extract, patches, request_summary
+from claude_mem.compress import documents, extract, patches, request_summary
 from claude_mem.compress.base import SessionContext, relative_path
 from claude_mem.compress.facts import (CHECK_COMMAND, MUTATING_COMMANDS, READ_ONLY, code_span,
                                        core_command, dedupe, first_fact, is_failure)
@@ -155,10 +155,10 @@ class HeuristicCompressor:
         facts += extract.manifest_facts(content, path)
         if DOC_FILE.search(path) and not result:
             # A document read (a README, a design note, docs) says how the project works:
-            # its headings and fact-bearing lines (commands, names, versions, figures).
-            facts += [one_line(line.strip(), 160) for line in _lines(content)
-                      if line.lstrip().startswith("#")][:6]
+            # its headings, fact-bearing lines (names, versions, figures) and commands.
+            facts += documents.headings(content, 6)
             facts += [f"Content: {line}" for line in extract.report_lines(content, limit=6)]
+            facts += [c for c in (documents.commands(content),) if c]
         subtitle = _first_comment(content)
         what = identity or subtitle
         return dict(type="discovery", title=f"Read {path}" + (f" — {one_line(what, 90)}" if what else ""),
@@ -268,6 +268,10 @@ class HeuristicCompressor:
                               for line in _lines(new) if line not in kept)
             facts += [f"Content: {line}" for line in extract.report_lines(added, limit=8)
                       if not any(line in f for f in facts)]
+            # Its code blocks' commands, whole (the added lines alone may lack their fences).
+            added_commands = documents.commands("\n".join(new for _, new in edits),
+                                                known=documents.command_list("\n".join(old for old, _ in edits)))
+            facts += [added_commands] if added_commands else []
         if all_:
             facts.append("(every occurrence replaced)")
         return dict(type=self._change_type(ctx, path, failures_so_far), title=title,
@@ -285,13 +289,15 @@ class HeuristicCompressor:
         if names:
             facts.append("Symbols: " + ", ".join(names[:LIST_LIMIT]))
         is_doc = bool(DOC_FILE.search(path))
-        headings = [one_line(line.strip(), 160) for line in lines
-                    if line.lstrip().startswith("#")][:10 if is_doc else 4]
+        headings = (documents.headings(content, 10) if is_doc else
+                    [one_line(line.strip(), 160) for line in lines if line.lstrip().startswith("#")][:4])
         facts += headings if not names else []
         if is_doc:
             # A document the model wrote (a CLAUDE.md, a report, a plan) is its own summary
-            # of what it found: its fact-bearing lines (commands, names, versions, figures).
+            # of what it found: its fact-bearing lines (names, versions, figures) and the
+            # commands its code blocks give.
             facts += [f"Content: {line}" for line in extract.report_lines(content, limit=10)]
+            facts += [c for c in (documents.commands(content),) if c]
         if len(facts) == 1:
             facts += [one_line(line.strip(), 160) for line in lines[:3]]
         patch = response.get("structuredPatch") if isinstance(response, dict) else None
@@ -520,9 +526,12 @@ class HeuristicCompressor:
         # them in the title, since that is all the index shows of work done out of sight.
         found = _findings(text, limit=10, head=5)
         title = f"Delegated: {one_line(description, 80)}" + (f" → {one_line(found[0], 100)}" if found else "")
+        # Up to ten more after the best ten: a digest with room left shows them (a short
+        # session that was mostly subagents has little else to tell).
+        more = [line for line in extract.report_lines(text, limit=20) if line not in found] if found else []
         return dict(type="discovery", title=title,
                     subtitle=one_line(data.get("subagent_type") or "", 60),
-                    facts=tuple(one_line(line, 200) for line in found), concepts=("subagent",))
+                    facts=tuple(one_line(line, 200) for line in found + more), concepts=("subagent",))
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")

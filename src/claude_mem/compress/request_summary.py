@@ -45,7 +45,10 @@ def summarize(ctx: SessionContext, last_message: str, observations) -> Summary:
     unresolved = [o for o in unresolved if o not in looks]
     learned += [_failure_line(o) for o in looks]
     learned += [f"Decided: {a}" for o in observations for a in _facts(o, "Answer")]
-    learned += _problems(observations)
+    # A problem a failure's line already quotes (a failed build's first error) is said once.
+    told = learned + [_failure_line(o) for o in unresolved]
+    learned += [p for p in _problems(observations)
+                if not any(p.split("`: ", 1)[-1].removesuffix(" → fixed")[:60] in line for line in told)]
     # A lead-in ("This might make sense because:") announces a list; it says nothing.
     learned += [s for s in sentences if CAUSE_WORDS.search(s) and not s.rstrip().endswith(":")][:3]
 
@@ -249,12 +252,15 @@ def _merged_edits(observations) -> list[str]:
 
 
 def _problems(observations, limit: int = 4) -> list[str]:
-    """Diagnostics a check printed; those whose file was edited afterwards (fixed) first."""
-    fixed, seen, files = [], [], set()
+    """Diagnostics a check printed; those whose file was edited afterwards (fixed) first,
+    then those with a place, then one finding a check printed without one (a credo
+    suggestion: its place is on another line)."""
+    fixed, seen, placeless, files, told = [], [], [], set(), set()
     for i, obs in enumerate(observations):
         command = core_command(first_fact(obs, "Command"))
         for problem in _facts(obs, "Problem"):
-            path = re.match(r"\s*([\w./-]+\.\w+):\d+", problem)
+            # ``path:line`` or tsc's ``path(line,col)``
+            path = re.match(r"\s*([\w./-]+\.\w+)(?::\d+|\(\d+,)", problem)
             if path and path.group(1) in files:
                 continue  # one problem per file says where; the index has the rest
             files.add(path.group(1) if path else problem)
@@ -266,7 +272,10 @@ def _problems(observations, limit: int = 4) -> list[str]:
                 fixed.append(line + " → fixed")
             elif path:
                 seen.append(line)
-    return list(dedupe(fixed + seen))[:limit]
+            elif command not in told:
+                told.add(command)
+                placeless.append(f"{code_span(command, 40)}: {problem.lstrip('┃│|> ')}")
+    return list(dedupe(fixed + seen + placeless))[:limit]
 
 
 def _with_hash(commit: str, later) -> str:
@@ -314,8 +323,16 @@ def _notable_commands(observations) -> list[str]:
             continue  # a check that printed no outcome: its problems are listed elsewhere
         if not said and not MUTATING_COMMANDS.match(core):
             continue
+        if said and _echoes(said, core):
+            said = ""  # ``bd close X --reason="…"`` → "✓ Closed X: …": the command said it
         out.append(f"Ran {code_span(core, 90)}" + (f" → {one_line(said, 100)}" if said else ""))
     return list(dedupe(out))[-8:]
+
+
+def _echoes(said: str, command: str) -> bool:
+    """Most words of what a command printed (an id it made is new) are its own arguments."""
+    words = _words(said)
+    return len(words) >= 4 and len(words & _words(command)) >= 0.8 * len(words)
 
 
 def _best_reply(new: str, previous: str) -> str:

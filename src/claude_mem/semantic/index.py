@@ -235,8 +235,9 @@ class VectorIndex:
         buffer[count:need] = new
         return buffer[:need]
 
-    def _project(self, codes, scales):
-        out = np.empty((len(codes), self.basis.shape[1]), dtype=np.float32)
+    def _project(self, codes, scales, out=None):
+        if out is None:
+            out = np.empty((len(codes), self.basis.shape[1]), dtype=np.float32)
         for start in range(0, len(codes), 20_000):  # bounded temporaries
             part = codec.decode(codes[start:start + 20_000], scales[start:start + 20_000])
             out[start:start + 20_000] = part @ self.basis
@@ -253,8 +254,10 @@ class VectorIndex:
         top = np.argsort(values)[::-1][:PROJECTED]
         self.basis = np.ascontiguousarray(directions[:, top].astype(np.float32))
         self.basis_rows = self.count
-        self._buffers.pop("projected", None)
-        self.projected = self._put("projected", 0, self._project(self.codes, self.scales))
+        # Projected straight into a new buffer (with room to grow): no second full copy.
+        buffer = np.empty((max(1024, 2 * self.count), self.basis.shape[1]), dtype=np.float32)
+        self._buffers["projected"] = buffer
+        self.projected = self._project(self.codes, self.scales, out=buffer[:self.count])
 
     def nearest(self, query, *, project: str | None = None, kinds=None,
                 limit: int = 50) -> list[tuple[str, int, float]]:

@@ -1,6 +1,7 @@
 """The SessionStart context rendered ahead: one row per (project, key) in ``context_cache``.
 
-Contract (the table and its triggers: ``migrations.m010_start_context_cache``):
+Contract (the table: ``migrations.m010_start_context_cache``; its triggers as they are now:
+``m011_cheap_context_triggers``):
 - ``cached_context(project, key)``: ``(output, shown, valid_until)`` of a current row, or
   None when there is none or it is to be rendered again. One indexed read; the hook's.
 - ``knows_session(claude_session_id)``: whether ``sessions`` holds it (one indexed read).
@@ -9,9 +10,14 @@ Contract (the table and its triggers: ``migrations.m010_start_context_cache``):
 - ``contexts_to_render(now)``: ``(project, key, generation)`` of each row to render:
   asked for and never rendered, made stale by a change of the memory, or past its
   ``valid_until``.
+- ``begin_rendering(project, key)``: the row's ``generation`` (None if the row is gone),
+  read in a write of its own that marks a rendering under way; the memory must be read
+  after it. From then until the rendering is stored, a change of the project's memory
+  moves the generation (the triggers leave a row whose text is already dropped alone
+  unless it is so marked: that is what keeps them cheap during ingest).
 - ``store_context(project, key, generation, output, shown, valid_until, at)``: stores a
-  rendering, and only if no change of the memory happened since ``generation`` was read
-  (the triggers move it on in the statement that changes the memory); True if stored.
+  rendering, and only if no change of the memory happened since ``begin_rendering`` gave
+  ``generation`` (or, for a row whose text was current, since it was read); True if stored.
 - ``drop_contexts(rows)`` removes rows (keys no longer in use: ``prune``'s choice).
 - ``context_expiries()`` ``(project, key, valid_until)`` of the current rows with a clock.
 - ``context_rows()`` every row's ``(project, key, asked_at, made_at)`` (pruning, doctor).
@@ -46,11 +52,19 @@ class ContextCacheRoom:
             "SELECT project, key, generation FROM context_cache"
             " WHERE output IS NULL OR valid_until <= ? ORDER BY asked_at DESC", (now,))]
 
+    def begin_rendering(self, project: str, key: str) -> int | None:
+        with self.write():
+            row = self.db.execute(
+                "UPDATE context_cache SET rendering = 1 WHERE project = ? AND key = ?"
+                " RETURNING generation", (project, key)).fetchone()
+        return None if row is None else row[0]
+
     def store_context(self, project: str, key: str, generation: int, output: str, shown: str,
                       valid_until: float | None, at: float) -> bool:
         with self.write():
             return self.db.execute(
-                "UPDATE context_cache SET output = ?, shown = ?, valid_until = ?, made_at = ?"
+                "UPDATE context_cache SET output = ?, shown = ?, valid_until = ?, made_at = ?,"
+                " rendering = 0"
                 " WHERE project = ? AND key = ? AND generation = ?",
                 (output, shown, valid_until, at, project, key, generation)).rowcount > 0
 

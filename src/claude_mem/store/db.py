@@ -29,7 +29,7 @@ from claude_mem.store.driver import sqlite3
 # the current schema records in ``PRAGMA user_version``. Kept here so opening an
 # up-to-date database (every hook call) does not import the migrations module;
 # tests/test_store.py checks the two agree.
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 _jsonlite = None
 
@@ -61,6 +61,14 @@ def _dumps(values) -> str:
 def _loads_list(text) -> list:
     if not text or text == "[]":  # most list columns are empty
         return []
+    if _jsonlite is None and isinstance(text, str):
+        # Nothing here has needed the full decoder yet: a hook (prompt recall decodes a
+        # few rows). A list of strings is read without importing it (~0.3 ms).
+        from claude_mem import jsonflat
+
+        value = jsonflat.string_array(text)
+        if value is not None:
+            return value
     try:
         value = _json().loads(text)
     except ValueError:

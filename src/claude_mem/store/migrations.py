@@ -461,9 +461,66 @@ def m010_start_context_cache(db) -> None:
     )))
 
 
+# A cached context a change of the memory must act on: its text is current (to be dropped),
+# or a rendering of it is under way (to be refused when stored).
+_LIVE_CONTEXT = "output IS NOT NULL OR rendering = 1"
+
+
+def _stale_live_context(name: str, event: str, table: str, projects: list[str]) -> str:
+    """m011's form of ``_stale_context``: the trigger acts only while some row is live (its
+    text current, or a rendering of it under way), and then only on live rows."""
+    where = " OR ".join(f"project IN ({p})" for p in projects)
+    return f"""
+        CREATE TRIGGER {name} AFTER {event} ON {table}
+        WHEN EXISTS (SELECT 1 FROM context_cache WHERE {_LIVE_CONTEXT})
+        BEGIN
+            UPDATE context_cache SET generation = generation + 1, output = NULL,
+                shown = NULL, valid_until = NULL, rendering = 0
+            WHERE ({_LIVE_CONTEXT}) AND ({where});
+        END;
+    """
+
+
+def m011_cheap_context_triggers(db) -> None:
+    # m010's triggers rewrote the project's cache row (generation + 1) on every insert even
+    # when its text was already dropped: during ingest that is every observation, summary
+    # and prompt, and a prompt's trigger also gathered the projects of its session's
+    # observations each time. Now a row whose text is dropped is left alone, unless a
+    # rendering of it is under way: the worker sets ``rendering`` (and reads
+    # ``generation``) in a transaction of its own before it reads the memory
+    # (``begin_rendering``), so a change made after that still moves the generation and the
+    # rendering is still refused; the change also clears ``rendering``. Where no row is
+    # live at all (a burst of tool calls after the first one dropped the text, or nobody
+    # asked), the trigger's WHEN answers from the partial index and runs nothing.
+    run_script(db, f"""
+        ALTER TABLE context_cache ADD COLUMN rendering INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX context_cache_live ON context_cache (project) WHERE {_LIVE_CONTEXT};
+    """ + "".join(f"DROP TRIGGER {name};" + _stale_live_context(name, event, table, projects)
+                  for name, event, table, projects in (
+        ("context_stale_observation_new", "INSERT", "observations", ["new.project"]),
+        ("context_stale_observation_changed", "UPDATE", "observations",
+         ["old.project", "new.project"]),
+        ("context_stale_observation_gone", "DELETE", "observations", ["old.project"]),
+        ("context_stale_summary_new", "INSERT", "summaries", ["new.project"]),
+        ("context_stale_summary_changed", "UPDATE", "summaries", ["old.project", "new.project"]),
+        ("context_stale_summary_gone", "DELETE", "summaries", ["old.project"]),
+        ("context_stale_prompt_new", "INSERT", "user_prompts",
+         [_projects_of_session("new.session_id")]),
+        ("context_stale_prompt_changed", "UPDATE", "user_prompts",
+         [_projects_of_session("old.session_id"), _projects_of_session("new.session_id")]),
+        ("context_stale_prompt_gone", "DELETE", "user_prompts",
+         [_projects_of_session("old.session_id")]),
+        ("context_stale_session_changed",
+         "UPDATE OF project, agent, claude_session_id, member", "sessions",
+         ["old.project", "new.project", _projects_of_session("new.id")]),
+        ("context_stale_session_gone", "DELETE", "sessions", ["old.project"]),
+    )))
+
+
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
               m005_queue_cleaned_mark, m006_session_agent, m007_team_tombstones,
-              m008_asking_memory, m009_shown_context, m010_start_context_cache]
+              m008_asking_memory, m009_shown_context, m010_start_context_cache,
+              m011_cheap_context_triggers]
 
 
 def apply(store) -> list[str]:
