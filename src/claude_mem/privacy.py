@@ -1083,12 +1083,21 @@ def _budgeted(text: str, max_chars: int | None, budget: list | None) -> str:
     return clean_text(text, max_chars)
 
 
+# A subagent's report is the only record of the work it did out of sight (its own tool
+# calls fire no hook here): its response keeps this many times the per-string limit, so
+# the findings in the middle of a long report (after a quoted draft) are not cut away.
+REPORT_TOOLS = frozenset({"Task", "Agent"})
+REPORT_FACTOR = 4
+
+
 def clean_json_text(raw: str, max_chars_per_string: int | None = None,
                     max_total_chars: int | None = None) -> str | None:
     """Parse ``raw`` as JSON, clean it, dump compactly; None if not JSON.
 
     Parsing is bounded (``boundedjson``: nesting cut at 64 levels, lone surrogates
-    repaired), so the result always encodes as UTF-8.
+    repaired), so the result always encodes as UTF-8. In a hook payload of a subagent
+    (``tool_name`` in ``REPORT_TOOLS``) the ``tool_response`` strings may be
+    ``REPORT_FACTOR`` times ``max_chars_per_string`` long (``max_total_chars`` still holds).
     """
     import json
 
@@ -1099,8 +1108,16 @@ def clean_json_text(raw: str, max_chars_per_string: int | None = None,
     except (ValueError, TypeError):
         return None
     budget = None if max_total_chars is None else [max(0, max_total_chars)]
-    return json.dumps(clean_value(obj, max_chars_per_string, budget),
-                      ensure_ascii=False, separators=(",", ":"))
+    if (max_chars_per_string is not None and isinstance(obj, dict)
+            and obj.get("tool_name") in REPORT_TOOLS and "tool_response" in obj):
+        cleaned = {}
+        for key, value in obj.items():  # one key at a time: each keeps clean_value's key rules
+            wide = key == "tool_response"
+            cleaned.update(clean_value({key: value}, max_chars_per_string * (REPORT_FACTOR if wide else 1),
+                                       budget))
+    else:
+        cleaned = clean_value(obj, max_chars_per_string, budget)
+    return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
 
 
 def clean_raw_json_text(raw: str, max_chars: int) -> str:

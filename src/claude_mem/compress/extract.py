@@ -632,6 +632,8 @@ def report_lines(text: str, limit: int = 5) -> list[str]:
         # The width is never below the length: only a short line needs it counted.
         if (len(line) < 12 and _width(line) < 12) or _FILLER.match(line) or line.startswith("|"):
             continue
+        if line.rstrip("*").endswith((":", "：")):
+            continue  # a lead-in ("It consists of:") announces the lines that say something
         score = (2 * len(re.findall(r"`[^`]+`", line)) + 2 * len(re.findall(r"\b\d+(?:\.\d+)+\b", line))
                  + len(re.findall(r"\*\*[^*]+\*\*", line)) + (1 if re.search(r"\w(:\s+|：)\S", line) else 0)
                  + len(re.findall(r"\b[\w-]+\.(?:[a-z]{1,4})\b", line)))

@@ -1,0 +1,61 @@
+"""A subagent's report keeps more of itself when its payload is cleaned (privacy.REPORT_FACTOR):
+its findings come after the draft it quotes, and the cut (head + short tail) lost them.
+Real payload: spotter-beads' Task call (tests/fixtures/real-world, see its README)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from claude_mem import config, privacy
+
+REAL = Path(__file__).parent / "fixtures" / "real-world"
+
+
+def _payload(session: str, index: int) -> dict:
+    return json.loads((REAL / f"session-{session}.jsonl").read_text().splitlines()[index])["stdin"]
+
+
+def _secret(parts):
+    return "".join(parts)  # no scanner-triggering literal in this file
+
+
+def test_a_subagents_report_keeps_its_findings_from_the_middle():
+    payload = _payload("spotter-beads", 11)
+    report = payload["tool_response"]["content"][0]["text"]
+    assert 6000 < len(report) < 4 * 6000
+    # A secret in the report: the payload needs cleaning, and the secret still goes.
+    key = _secret(["sk-", "proj-", "Ab12Cd34Ef56Gh78Ij90Kl12Mn34"])
+    payload["tool_response"]["content"][0]["text"] = report.replace("Bead Content:", f"OPENAI_API_KEY={key}\nBead Content:", 1)
+    cleaned = json.loads(privacy.clean_payload(json.dumps(payload), config.load()))
+    kept = cleaned["tool_response"]["content"][0]["text"]
+    assert "Generates Credo config with `mix credo gen.config`" in kept  # past the old 6,000 cut
+    assert key not in kept and "OPENAI_API_KEY=[REDACTED]" in kept
+    # The prompt the subagent was given is tool input: the usual limit.
+    long_prompt = "Draft the beads. " * 600
+    payload["tool_input"]["prompt"] = long_prompt
+    cleaned = json.loads(privacy.clean_payload(json.dumps(payload), config.load()))
+    assert len(cleaned["tool_input"]["prompt"]) <= 6000
+    assert len(cleaned["tool_response"]["content"][0]["text"]) > 6000
+
+
+def test_other_tools_and_very_long_reports_are_still_cut():
+    key = _secret(["sk-", "proj-", "Ab12Cd34Ef56Gh78Ij90Kl12Mn34"])
+    text = f"token={key}\n" + "line of output\n" * 4000
+    for tool, limit in (("Bash", 6000), ("Task", 4 * 6000)):
+        payload = {"session_id": "s", "tool_name": tool, "tool_input": {}, "tool_response": {"stdout": text}}
+        cleaned = json.loads(privacy.clean_payload(json.dumps(payload), config.load()))
+        assert len(cleaned["tool_response"]["stdout"]) <= limit
+        assert len(cleaned["tool_response"]["stdout"]) > limit - 200
+        assert key not in cleaned["tool_response"]["stdout"]
+
+
+def test_a_reports_lead_in_line_is_no_finding():
+    # spotter-beads' report: "The bead content above follows ... `.beads/issues.jsonl`. It
+    # consists of:" scored (a path in backticks) and took a fact's place before the list.
+    from claude_mem.compress import extract
+
+    report = _payload("spotter-beads", 11)["tool_response"]["content"][0]["text"]
+    found = extract.report_lines(report, limit=3)
+    assert not any(line.endswith(":") for line in found)
+    assert "Generates Credo config with `mix credo gen.config`" in found
+    assert extract.report_lines("Key results:\n- `make test`: 12 passed\n") == ["`make test`: 12 passed"]
