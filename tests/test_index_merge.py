@@ -67,10 +67,17 @@ def test_the_worker_turns_automerge_off_once_and_merges_in_steps():
                  what="the worker's merge steps to find nothing left")
         merged = store.db.execute("SELECT count(*) FROM observations_fts_data").fetchone()[0]
         assert merged < segments
+        # A level is merged once it holds two segments (usermerge 2): each search looks
+        # every word up in every segment.
+        for table in FTS_TABLES:
+            assert store.index_segments(table) <= store.index_levels(table), table
+        assert store.index_segments("observations_fts") >= 1
         assert len(store.search("zzqp", limit=100)) == 36
         _check_indexes(store)
     with Store(config.db_path()) as again:  # kept in the database, for every connection
         assert all(_automerge(again, t) == 0 for t in FTS_TABLES)
+        assert all(again.db.execute(f"SELECT v FROM {t}_config WHERE k = 'usermerge'"
+                                    ).fetchone()[0] == 2 for t in FTS_TABLES)
 
 
 def test_merge_steps_beside_a_writing_process_keep_the_index_intact():

@@ -28,3 +28,25 @@ def test_a_prompt_payload_reads_as_json_loads_reads_it():
     # Anything but strings is left to the full decoder.
     assert jsonflat.flat_object(json.dumps({**payload, "extra": True})) is None
     assert jsonflat.flat_object(json.dumps({**payload, "nested": {"a": "b"}})) is None
+
+
+def test_a_list_of_strings_reads_as_json_loads_reads_it():
+    rng = random.Random(5)
+    alphabet = ['a', ' ', '"', '\\', '/', '\n', '\x01', '\u00e9', '\ud83d', '\ude00', ',', ']', '[']
+    pieces = ['[', ']', '"', ',', ' ', '\t', '\\', '\\u00e9', '\\n', '"a"', '1', 'null', '{}', '\x02']
+    samples = ["[]", " [ ] ", '["a",]', '["a" "b"]', '[1]', '["a", ["b"]]', '["a"] x', '[', '']
+    for _ in range(3000):
+        value = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+                 for _ in range(rng.randint(0, 5))]
+        samples.append(json.dumps(value, ensure_ascii=rng.random() < 0.5))
+        samples.append("".join(rng.choice(pieces) for _ in range(rng.randint(1, 10))))
+    for text in samples:
+        try:
+            expected = json.loads(text)
+        except ValueError:
+            expected = None
+        got = jsonflat.string_array(text)
+        if got is not None:
+            assert got == expected, text
+        elif isinstance(expected, list):
+            assert not all(isinstance(v, str) for v in expected), text

@@ -219,3 +219,20 @@ def test_words_scattered_over_a_long_memory_do_not_make_it_relevant(long_memory)
     text = long_prompt("Why did the report page crash last time?", "s-long-2")
     assert "summary #" in text
     assert any("cache key ignored the locale" in line for line in _recalled_lines(text)), text
+
+
+def test_hooks_ending_with_their_connection_open_leave_everything_committed(memory):
+    # hook_entry ends the process without closing the hook's connection (hooks._close):
+    # every prompt and what recall showed for it are committed, no lock outlives a hook
+    # process, and the file stays whole.
+    question = "Why did test_total_with_discount_and_tax fail before the fix?"
+    for n in range(3):
+        assert recalled(prompt(question, session=f"s-open-{n}"))
+    wait_until_drained()
+    with open_store() as store:
+        for n in range(3):
+            assert store.shown_memory(f"s-open-{n}"), "what recall showed was recorded"
+            assert store.prompts(store.session_by_claude_id(f"s-open-{n}")["id"])
+        with store.write():  # the write lock is there to take (the store's busy timeout)
+            pass
+        assert store.integrity() == "ok"

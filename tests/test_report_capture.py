@@ -59,3 +59,21 @@ def test_a_reports_lead_in_line_is_no_finding():
     assert not any(line.endswith(":") for line in found)
     assert "Generates Credo config with `mix credo gen.config`" in found
     assert extract.report_lines("Key results:\n- `make test`: 12 passed\n") == ["`make test`: 12 passed"]
+
+
+def test_a_subagents_observation_keeps_ten_more_lines_after_its_best_ten():
+    from claude_mem.compress import SessionContext
+    from claude_mem.compress.heuristic import HeuristicCompressor
+    from claude_mem.events import parse_event
+
+    payload = _payload("spotter-dov", 6)  # a 15,484-character exploration report
+    cleaned = privacy.clean_payload(json.dumps(payload), config.load())
+    ctx = SessionContext(session_id=1, claude_session_id="s", project="spotter", cwd="/home/dev/spotter",
+                         prompt_number=1, request="Work on bead spotter-dov")
+    obs = HeuristicCompressor(config.load()).observe(ctx, [parse_event("PostToolUse", cleaned)]).observations[0]
+    from claude_mem.compress.extract import report_lines as best
+    report = payload["tool_response"]["content"][0]["text"]
+    assert len(obs.facts[:10]) == len(best(report, limit=10))  # the best ten first, as before
+    assert obs.facts[0] == best(report, limit=10)[0]
+    assert 10 < len(obs.facts) <= 20
+    assert any("`load_messages/1` filtering by `subagent_id`" in fact for fact in obs.facts[10:])

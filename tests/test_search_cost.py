@@ -1,12 +1,15 @@
 """Search's cheaper forms return what the plain ones did: ``terms_held`` (which words each
 hit holds, for the common-word lift) reads a rowid range and filters it by id instead of
 ``rowid IN (...)`` (which made FTS5 read a common word's whole list); here it is checked
-against the plain per-row question, for scattered ids, on a real store."""
+against the plain per-row question, for scattered ids, on a real store. ``idf_weights``
+(prompt recall's word weights, logs taken by SQLite) equal ``idf`` (``math.log``) exactly,
+with SQLite's ``ln()`` and without it; ``term_matches`` counts what a plain count does."""
 import random
 
 from claude_mem import config
 from claude_mem.models import Observation
 from claude_mem.store import Store
+from claude_mem.store import fts
 
 WORDS = "invoice ledger rounding tax discount parser cache worker queue total".split()
 
@@ -30,3 +33,29 @@ def test_terms_held_is_the_per_row_answer_for_scattered_ids():
             assert held.get(row_id, set()) == expected, row_id
         assert set(held) <= set(ids)
         assert store.terms_held("observation", [], terms) == {}
+
+
+def test_idf_weights_are_exactly_idf_with_and_without_sqlite_ln(monkeypatch):
+    counts = {f'"w{n}"': n for n in (0, 1, 2, 7, 50, 199, 200, 201)}
+    with Store(config.db_path()) as store:
+        for rows in (1, 10, 201, 12345, 100000, 10**9):
+            expected = {term: fts.idf(rows, n) for term, n in counts.items()}
+            assert store.idf_weights(rows, counts) == expected
+            monkeypatch.setattr(fts, "_sql_ln", False)  # as without the math functions
+            assert store.idf_weights(rows, counts) == expected
+            monkeypatch.setattr(fts, "_sql_ln", True)
+        assert store.idf_weights(10, {}) == {}
+
+
+def test_term_matches_counts_up_to_its_cap():
+    with Store(config.db_path()) as store:
+        with store.write():
+            session = store.open_session("s", "proj", "/w/proj", 1000.0)
+            for n in range(30):
+                store.add_observation(session["id"], "proj", 1, Observation(
+                    type="discovery", title=f"row {n} {'even' if n % 2 == 0 else 'odd'}"),
+                    f"h{n}", "heuristic", 1000.0 + n)
+        assert store.term_matches("observation", '"even"') == 15
+        assert store.term_matches("observation", '"row"', 11) == 11
+        assert store.term_matches("observation", '"absent"') == 0
+        assert store.indexed_rows("observation") == 30

@@ -11,6 +11,7 @@ import pytest
 from claude_mem import config
 from claude_mem.models import Observation, Summary
 from claude_mem.store import Store, fts_query
+from claude_mem.store import fts
 from claude_mem.store import search as search_module
 
 WORDS = "invoice ledger rounding tax discount parser cache worker queue total refund".split()
@@ -44,7 +45,7 @@ def plain_bm25(store, text, project, limit):
     """The query every search ran before tiers existed: bm25 over all matches. ``text``
     is plain words (any of them, as search reads them) or a raw MATCH with quotes."""
     match = text if '"' in text else fts_query(text)
-    sql = ("SELECT o.id, bm25(observations_fts, " + search_module.OBSERVATION_WEIGHTS + ") AS score"
+    sql = ("SELECT o.id, bm25(observations_fts, " + fts.OBSERVATION_WEIGHTS + ") AS score"
            " FROM observations_fts JOIN observations o ON o.id = observations_fts.rowid"
            " WHERE observations_fts MATCH ?" + (" AND o.project = ?" if project else "")
            + " ORDER BY score LIMIT ?")

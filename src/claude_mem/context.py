@@ -474,9 +474,9 @@ def render(store, project: str, settings, *, since: float | None = None,
                     spare: bool = False) -> None:
         """Each item is a list of renderings, richest first. Every item gets its shortest
         rendering while there is room (item ``first`` before the others); then, newest
-        first, richer ones while they fit. With ``spare``, an item's last rendering is a
-        spare: taken only when the one before it does not fit (a request with one lesson
-        instead of none at all)."""
+        first, richer ones while they fit. With ``spare``, the last of an item's three
+        renderings is a spare: taken only when the one before it does not fit (a request
+        with one lesson instead of none at all)."""
         nonlocal used
         room = min(limit, budget - used) - len(title) - 2
         chosen: list[int | None] = [None] * len(items)
@@ -486,7 +486,7 @@ def render(store, project: str, settings, *, since: float | None = None,
             order.insert(0, first)
         for n in order:
             choices = items[n]
-            for c in ([len(choices) - 2] if spare and len(choices) > 1 else []) + [len(choices) - 1]:
+            for c in ([len(choices) - 2] if spare and len(choices) > 2 else []) + [len(choices) - 1]:
                 if len(choices[c]) + 1 <= room:
                     chosen[n] = c
                     room -= len(choices[c]) + 1
@@ -511,8 +511,9 @@ def render(store, project: str, settings, *, since: float | None = None,
     # A request whose line with all its lessons no longer fits keeps its line and its first
     # lesson rather than no line at all.
     earlier = [[render_summary_line(s, rich=True, mixed=mixed, day=day),
-                render_summary_line(s, mixed=mixed, day=day),
-                render_summary_line(s, mixed=mixed, day=day, lessons=1)] for s in others]
+                render_summary_line(s, mixed=mixed, day=day)]
+               + ([render_summary_line(s, mixed=mixed, day=day, lessons=1)]
+                  if (s.get("learned") or "").strip().count("\n") else []) for s in others]
     # In a long session the request that opened it set the thread (what is being built,
     # what was decided first): it keeps a line even when the later ones crowd the budget.
     opening = None

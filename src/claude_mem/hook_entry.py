@@ -27,8 +27,9 @@ Where ``fork`` does not exist (Windows) or fails, the hook does its work in the 
 
 It leaves with ``os._exit`` once stdout and stderr are flushed: tearing the interpreter
 down (every module, the sqlite3 core) costs a hook ~2 ms and nothing is left to do by
-then: log lines are unbuffered writes, connections are closed, and a committed row is
-durable whether or not its connection was closed. Measured in bench/hook_latency.py.
+then: log lines are unbuffered writes, and a committed row is durable whether or not its
+connection was closed (so ``hooks.main(leaving=True)`` does not close them either, see
+``hooks._close``). Measured in bench/hook_latency.py.
 
 The cyclic garbage collector is off for the hook's short life: importing the modules a hook
 needs allocates enough to run it dozens of times (~0.3-0.5 ms a hook), and nothing a hook
@@ -75,7 +76,7 @@ try:
     from claude_mem import hooks
 except BaseException:  # a broken install must not break Claude Code either
     sys.exit(0)
-hooks.main(started_at=STARTED_AT)
+hooks.main(started_at=STARTED_AT, leaving=True)
 try:
     sys.stdout.flush()
     sys.stderr.flush()

@@ -6,6 +6,8 @@ Contract:
   strings (what Claude Code sends at SessionStart and UserPromptSubmit, what Codex sends at
   SessionStart), exactly as ``json.loads`` decodes it; None for anything else, and then the
   caller uses the full decoder (``jsonlite``).
+- ``string_array(text)`` is ``text`` decoded when it is a JSON array of strings (a stored
+  list column: facts, files), exactly as ``json.loads`` decodes it; None for anything else.
 - ``json_string(text, start)`` is ``(value, end)`` of the JSON string whose quote is at
   ``start``, or None when it is not one (strict, as ``json.loads``).
 - ``string(value)`` is ``value`` as a JSON string, exactly what ``jsonlite.dumps`` (and
@@ -87,6 +89,31 @@ def flat_object(text: str):
         at = _skip(text, value[1])
         mark = text[at:at + 1]
         if mark == "}":
+            return result if _skip(text, at + 1) == len(text) else None
+        if mark != ",":
+            return None
+        at = _skip(text, at + 1)
+
+
+def string_array(text: str):
+    """``text`` decoded when it is a JSON array of strings, else None (module docstring)."""
+    at = _skip(text, 0)
+    if text[at:at + 1] != "[":
+        return None
+    at = _skip(text, at + 1)
+    result: list = []
+    if text[at:at + 1] == "]":
+        return result if _skip(text, at + 1) == len(text) else None
+    while True:
+        if text[at:at + 1] != '"':
+            return None
+        value = json_string(text, at)
+        if value is None:
+            return None
+        result.append(value[0])
+        at = _skip(text, value[1])
+        mark = text[at:at + 1]
+        if mark == "]":
             return result if _skip(text, at + 1) == len(text) else None
         if mark != ",":
             return None

@@ -39,7 +39,7 @@ held-out one (docs/recall.md, "Recall at the prompt: how it chooses").
 import time
 
 from claude_mem.recall_words import ACTION_WORDS, find_word
-from claude_mem.store.search import STOP_WORDS, idf, query_terms
+from claude_mem.store.fts import STOP_WORDS, query_terms
 from claude_mem.store.shown import LISTED
 
 # Phrases of a prompt that turns back to earlier work.
@@ -152,7 +152,7 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
         counts = {term: store.term_matches(name, term, PROBE + 1) for term in terms}
         if sum(1 for term in terms if counts[term]) < need:
             continue  # too few of the words are in this kind of memory at all
-        weight = {term: idf(rows, counts[term]) for term in terms}
+        weight = store.idf_weights(rows, counts)
         total = sum(weight.values())
         # Each word's share of the prompt's weight, by its stem (for the lines shown).
         shares = {_stem(term.strip('"*').lower()): (w / total if total else 0.0)

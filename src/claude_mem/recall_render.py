@@ -17,7 +17,7 @@ recall's code (each module a hook imports is paid on every prompt). Standard lib
 """
 
 from claude_mem.recall_words import ACTION_WORDS, find_word
-from claude_mem.store.search import STOP_WORDS
+from claude_mem.store.fts import STOP_WORDS
 
 # What a prompt asks for: the words of a prompt that ask it, and the marks of a segment
 # that tends to hold it, each mark group with its bonus (against 1.0 for all the prompt's

@@ -526,9 +526,12 @@ class HeuristicCompressor:
         # them in the title, since that is all the index shows of work done out of sight.
         found = _findings(text, limit=10, head=5)
         title = f"Delegated: {one_line(description, 80)}" + (f" → {one_line(found[0], 100)}" if found else "")
+        # Up to ten more after the best ten: a digest with room left shows them (a short
+        # session that was mostly subagents has little else to tell).
+        more = [line for line in extract.report_lines(text, limit=20) if line not in found] if found else []
         return dict(type="discovery", title=title,
                     subtitle=one_line(data.get("subagent_type") or "", 60),
-                    facts=tuple(one_line(line, 200) for line in found), concepts=("subagent",))
+                    facts=tuple(one_line(line, 200) for line in found + more), concepts=("subagent",))
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")

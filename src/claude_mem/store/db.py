@@ -61,6 +61,14 @@ def _dumps(values) -> str:
 def _loads_list(text) -> list:
     if not text or text == "[]":  # most list columns are empty
         return []
+    if _jsonlite is None and isinstance(text, str):
+        # Nothing here has needed the full decoder yet: a hook (prompt recall decodes a
+        # few rows). A list of strings is read without importing it (~0.3 ms).
+        from claude_mem import jsonflat
+
+        value = jsonflat.string_array(text)
+        if value is not None:
+            return value
     try:
         value = _json().loads(text)
     except ValueError:

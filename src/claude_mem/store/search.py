@@ -37,131 +37,27 @@ bounded probe per word (the newest ``EXACT_RANK_MAX_MATCHES + 1`` row ids, in th
   those holding every word anywhere, then those holding any of them. Each tier is read
   from the index in row-id order and stops at ``limit`` rows, so its cost does not
   depend on how many rows match.
-``search_terms`` (prompt recall's path, one kind, its own relevance floor) keeps the
-earlier ranking: bm25 of the rare words, each common word a row also holds lifting it
-(``COMMON_LIFT``), tiered scores below every bm25 score (``TIER_SCORE``).
+The FTS5 tables, query words and per-word reads all of this is built from are in
+``store.fts`` (``IndexRoom``, which ``SearchRoom`` extends).
 """
 
-from claude_mem.store.db import observation_dict, summary_dict, with_agents
-from claude_mem.store.driver import sqlite3
+from claude_mem.store.db import with_agents
+from claude_mem.store.fts import (EXACT_RANK_MAX_MATCHES, KINDS, TIER_SCORE, IndexRoom, _Kind,
+                                  _probe_words, clamp_limit, fts_query, idf,
+                                  observation_text, query_terms, summary_text)
 
-# bm25 column weights: a hit in a title says more than a hit in a long narrative.
-OBSERVATION_WEIGHTS = "10.0, 5.0, 2.0, 3.0, 4.0, 3.0, 3.0"
-SUMMARY_WEIGHTS = "8.0, 3.0, 4.0, 4.0, 3.0, 1.0, 3.0, 3.0"
+# What callers have long imported from here (the hit texts are what meaning search embeds).
+__all__ = ["SearchRoom", "KINDS", "clamp_limit", "fts_query", "query_terms", "observation_text",
+           "summary_text"]
 
-
-MAX_HITS = 10_000
-
-
-def clamp_limit(limit, most: int = MAX_HITS) -> int:
-    """A caller's limit as 1..``most`` (SQLite binds 64-bit integers; -1 means no limit)."""
-    try:
-        return max(1, min(int(limit), most))
-    except (TypeError, ValueError, OverflowError):
-        return 20
-
-
-MAX_TERMS = 32
-MAX_TERM_CHARS = 200
-MAX_QUERY_CHARS = 100_000
-
-# Words that carry no subject in a question about past work. Only these are dropped:
-# a word is kept whenever it could name something stored (a tool, an error, a file).
-STOP_WORDS = frozenset("""
-a about above after again against all am an and any are aren't as at be because been
-before being below between both but by can can't cannot could couldn't did didn't do
-does doesn't doing don't down during each ever few for from further had hadn't has hasn't
-have haven't having he her here hers herself him himself his how i i'm i've if in into is
-isn't it it's its itself just let's many me more most much my myself no nor not now of off on
-once only or other ought our ours ourselves out over own please same she should shouldn't
-so some such tell than that that's the their theirs them themselves then there there's
-these they they're this those through to too under until up upon us very was wasn't we
-we're we've were weren't what what's when where where's which while who who's whom why
-why's will with won't would wouldn't you you're you've your yours yourself yourselves
-""".split())
-
-# Characters stripped from a word's ends before it is looked up or searched ("fail?").
-_EDGE = "?!.,;:()[]{}<>'`“”‘’"
-
-
-def _word_terms(text: str) -> list[tuple[str, bool]]:
-    """(word, is_prefix) for each whitespace-separated word, its edge punctuation gone."""
-    words = []
-    for raw in text.split():
-        prefix = raw.endswith("*") and len(raw) > 1
-        word = (raw[:-1] if prefix else raw).strip(_EDGE)
-        if word:
-            words.append((word, prefix))
-    return words
-
-
-def query_terms(text: str) -> list[str]:
-    """The FTS5-quoted terms of a plain-words query (see the module docstring).
-
-    ``why did pytest fail`` -> ``['"pytest"', '"fail"']``; ``"exit code 2" tests*`` ->
-    ``['"exit code 2"', '"tests"*']``. Stop words go unless only stop words were given.
-    SQLite ends a string at NUL (it would unbalance our quotes); repeated terms add
-    nothing and cost FTS5 superlinear time, so each term is kept once, and a query keeps
-    its first ``MAX_TERMS`` terms of at most ``MAX_TERM_CHARS`` each.
-    """
-    text = str(text or "")[:MAX_QUERY_CHARS].replace("\x00", " ")
-    pieces = text.split('"')
-    if len(pieces) % 2 == 0:  # an unbalanced quote is an ordinary character
-        pieces = [text.replace('"', " ")]
-    content: list[str] = []
-    stopped: list[str] = []
-    for n, piece in enumerate(pieces):
-        if n % 2:  # inside quotes: one exact phrase
-            phrase = " ".join(piece.split())
-            if phrase:
-                content.append(f'"{phrase[:MAX_TERM_CHARS]}"')
-            continue
-        for word, prefix in _word_terms(piece):
-            term = word[:MAX_TERM_CHARS].replace('"', '""')
-            quoted = f'"{term}"' + ("*" if prefix else "")
-            if not prefix and word.lower() in STOP_WORDS:
-                stopped.append(quoted)
-            else:
-                content.append(quoted)
-    terms, seen = [], set()
-    for quoted in content or stopped:
-        if quoted.lower() in seen or not quoted.strip('"*'):
-            continue
-        seen.add(quoted.lower())
-        terms.append(quoted)
-        if len(terms) >= MAX_TERMS:
-            break
-    return terms
-
-
-def fts_query(text: str) -> str:
-    """The FTS5 MATCH expression for ``text``: its terms joined with OR; "" when nothing
-    searchable is left."""
-    return " OR ".join(query_terms(text))
-
-
-# A term with more matches than this is "common" (see the module docstring).
-EXACT_RANK_MAX_MATCHES = 2000
-TIER_SCORE = -1.0e6
-# How much each common word a ranked row also holds lifts its bm25 score (a fraction of
-# the score per rare word of the query).
-COMMON_LIFT = 0.3
-# How many of the rare words' best rows are looked at when common words lift them.
-LIFT_POOL = 100
 # How many of each kind's best rows by bm25 a query of several words ranks by coverage.
 RERANK_POOL = 100
+
+
 # How much holding all of a question's words counts against bm25 (relative to the best
 # row's bm25, at most 1): more than the whole of it, so a row holding more of the rare
 # words comes first; set on the tune questions of bench/recall.py (1.0-2.0 did as well).
 COVERAGE_WEIGHT = 1.5
-
-
-def idf(rows: int, matches: int) -> float:
-    """bm25's inverse document frequency of a word held by ``matches`` of ``rows`` rows."""
-    import math  # here, not at the top: the UserPromptSubmit hook imports this module, and
-    # an unrelated prompt (the usual one) never weighs a word (~0.15 ms of a shared library)
-
-    return math.log(1.0 + (rows - matches + 0.5) / (matches + 0.5))
 
 
 def _relative(found: "_Found", best: float) -> float:
@@ -187,95 +83,8 @@ class _Found:
         self.searched, self.holds_all = searched, holds_all
 
 
-def _probe_words(term: str) -> list[str]:
-    """The quoted words whose counts stand for a quoted term's: a phrase is a run of the
-    tokenizer's tokens ("invoice_total_5" is invoice, total, 5) and bm25 reads every token's
-    full list, so each token is probed on its own; a prefix term is probed as it is."""
-    if term.endswith("*"):
-        return [term]
-    words = "".join(c if c.isalnum() else " " for c in term[1:-1]).split()
-    return [f'"{word}"' for word in words] if len(words) > 1 else [term]
-
-
-class _Kind:
-    """How one FTS table is searched: its join, its project column, its main column."""
-
-    def __init__(self, name, fts, weights, select, join, project_column, main_column,
-                 decode, fetch):
-        self.name, self.fts, self.weights = name, fts, weights
-        self.select, self.join = select, join
-        self.project_column, self.main_column, self.decode = project_column, main_column, decode
-        self.fetch = fetch  # the rows by id: "SELECT ... WHERE <id> IN"
-        self.table = fts[:-len("_fts")]  # the table the index mirrors (rowid = its id)
-
-
-def _joined(*parts) -> str:
-    out = []
-    for part in parts:
-        if isinstance(part, (list, tuple)):
-            out.extend(str(p) for p in part if p)
-        elif part:
-            out.append(str(part))
-    return "\n".join(out)
-
-
-def observation_text(hit: dict) -> str:
-    """The stored text of an observation that search matches and meaning embeds."""
-    return _joined(hit.get("title"), hit.get("subtitle"), hit.get("narrative"),
-                   hit.get("facts"), hit.get("files_modified"), hit.get("files_read"))
-
-
-def summary_text(hit: dict) -> str:
-    """The stored text of a summary (every field)."""
-    return _joined(hit.get("request"), hit.get("investigated"), hit.get("learned"),
-                   hit.get("completed"), hit.get("next_steps"), hit.get("notes"),
-                   hit.get("files_edited"), hit.get("files_read"))
-
-
-def _observation_hit(row, score):
-    hit = observation_dict(row)
-    hit.update(kind="observation", score=score)
-    hit["text"] = observation_text(hit)
-    return hit
-
-
-def _summary_hit(row, score):
-    hit = summary_dict(row)
-    hit.update(kind="summary", score=score, title=hit["request"])
-    hit["text"] = summary_text(hit)
-    return hit
-
-
-def _prompt_hit(row, score):
-    hit = dict(row)
-    hit.update(kind="prompt", title=row["prompt"], score=score, text=row["prompt"])
-    return hit
-
-
-KINDS = {
-    "observation": _Kind(
-        "observation", "observations_fts", OBSERVATION_WEIGHTS, "o.*",
-        "JOIN observations o ON o.id = f.rowid", "o.project", "title", _observation_hit,
-        "SELECT o.* FROM observations o WHERE o.id IN"),
-    "summary": _Kind(
-        "summary", "summaries_fts", SUMMARY_WEIGHTS, "m.*, s.claude_session_id",
-        "JOIN summaries m ON m.id = f.rowid JOIN sessions s ON s.id = m.session_id",
-        "m.project", "request", _summary_hit,
-        "SELECT m.*, s.claude_session_id FROM summaries m JOIN sessions s ON s.id = m.session_id"
-        " WHERE m.id IN"),
-    "prompt": _Kind(
-        "prompt", "user_prompts_fts", "", "p.*, s.project, s.claude_session_id",
-        "JOIN user_prompts p ON p.id = f.rowid JOIN sessions s ON s.id = p.session_id",
-        "s.project", None, _prompt_hit,
-        "SELECT p.*, s.project, s.claude_session_id FROM user_prompts p"
-        " JOIN sessions s ON s.id = p.session_id WHERE p.id IN"),
-}
-
-
-class SearchRoom:
+class SearchRoom(IndexRoom):
     """The search methods of ``Store`` (mixed in)."""
-
-    db: sqlite3.Connection
 
     def search(self, text: str, *, project: str | None = None, kinds=("observation",
                "summary", "prompt"), limit: int = 20) -> list[dict]:
@@ -437,142 +246,6 @@ class SearchRoom:
                 continue
             hits.append(hit)
         return hits
-
-    def search_terms(self, kind: str, terms: list[str], *, project: str | None = None,
-                     limit: int = 20, counts: dict | None = None, quick: bool = False,
-                     common_above: int = 0) -> list[dict]:
-        """``search`` of one kind for already-quoted ``terms`` (see ``query_terms``).
-
-        ``counts``: term -> ``term_matches`` already probed (not probed again), a word with
-        more than ``common_above`` (default ``EXACT_RANK_MAX_MATCHES``) counting as common. ``quick``:
-        when every word is common, only the cheapest tier (any word, newest first): the
-        every-word tiers intersect long lists and cost milliseconds at 100k rows.
-        """
-        return self._search_kind(KINDS[kind], terms, project, clamp_limit(limit),
-                                 counts=counts, quick=quick,
-                                 common_above=common_above or EXACT_RANK_MAX_MATCHES)
-
-    def term_matches(self, kind: str, term: str, most: int = EXACT_RANK_MAX_MATCHES + 1) -> int:
-        """How many rows of ``kind`` hold a quoted ``term``, counted up to ``most``."""
-        fts = KINDS[kind].fts
-        # In the index's own order (oldest first): the count is the same either way, and
-        # newest first costs more (measured at 100k observations: 0.04-0.06 ms a common
-        # word against 0.08-0.10, in the UserPromptSubmit hook twice per word).
-        return self.db.execute(
-            f"SELECT count(*) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ? LIMIT ?)",
-            (term, most)).fetchone()[0]
-
-    def indexed_rows(self, kind: str) -> int:
-        """About how many rows of ``kind`` the index holds (its highest row id: no count).
-
-        Read from the table the index mirrors (its triggers keep the two in step): the
-        index's own ``max(rowid)`` first loads its configuration and segment list."""
-        kind_ = KINDS[kind]
-        return self.db.execute(f"SELECT coalesce(max(id), 0) FROM {kind_.table}").fetchone()[0]
-
-    def _is_common(self, kind: _Kind, term: str, counts: dict | None = None,
-                   common_above: int = 0) -> bool:
-        if counts is not None and term in counts and " " not in term and not term.endswith("*") \
-                and term[1:-1].isalnum():
-            return counts[term] > (common_above or EXACT_RANK_MAX_MATCHES)
-        return any(self.term_matches(kind.name, probe) > EXACT_RANK_MAX_MATCHES
-                   for probe in _probe_words(term))
-
-    def _search_kind(self, kind: _Kind, terms: list[str], project, limit: int, *,
-                     counts: dict | None = None, quick: bool = False,
-                     common_above: int = 0) -> list[dict]:
-        common = [term for term in terms if self._is_common(kind, term, counts, common_above)]
-        rare = [term for term in terms if term not in common]
-        if not rare:
-            return self._search_tiers(kind, terms, project, limit, TIER_SCORE, quick=quick)
-        # A rare word counted in no row adds nothing to the ranked query: without any
-        # other rare word there is nothing to rank (the same empty result, one query less).
-        ranked = [term for term in rare if counts is None or counts.get(term) != 0]
-        hits = self._search_ranked(kind, " OR ".join(ranked), project,
-                                   max(limit, LIFT_POOL) if common else limit) if ranked else []
-        if common and hits:
-            self._lift(kind, hits, common, len(rare))
-            hits.sort(key=lambda hit: hit["score"])
-        hits = hits[:limit]
-        if common and len(hits) < limit:
-            seen = {hit["id"] for hit in hits}
-            more = self._search_tiers(kind, common, project, limit + len(seen), 0.0, quick=quick)
-            hits += [hit for hit in more if hit["id"] not in seen][:limit - len(hits)]
-        return hits
-
-    def terms_held(self, kind: str, ids: list[int], terms: list[str], *,
-                   within: tuple | list = ()) -> dict:
-        """Which of the quoted ``terms`` each row of ``kind`` (by id) holds: {id: set}.
-
-        ``within``: terms every one of ``ids`` is known to hold one of (the rare words that
-        found them); a term outside them is matched as ``term AND (within)``, which FTS5
-        answers by walking the short lists, never the term's own whole list."""
-        held: dict = {}
-        if not ids:
-            return held
-        fts = KINDS[kind].fts
-        wanted = set(ids)
-        low, high = min(wanted), max(wanted)
-        among = " OR ".join(within)
-        for term in terms:
-            match = f"{term} AND ({among})" if among and term not in within else term
-            # A rowid range, filtered here, not ``rowid IN (...)``: for an IN list FTS5 reads
-            # the word's whole list (~2 ms for a common word at 100k rows, per word, inside
-            # the UserPromptSubmit hook); for a range it seeks to the start and stops at the
-            # end (~0.07 ms for a page of recent hits). The same rows either way.
-            for (rowid,) in self.db.execute(
-                    f"SELECT rowid FROM {fts} WHERE {fts} MATCH ? AND rowid BETWEEN ? AND ?",
-                    (match, low, high)):
-                if rowid in wanted:
-                    held.setdefault(rowid, set()).add(term)
-        return held
-
-    def _lift(self, kind: _Kind, hits: list[dict], common: list[str], rare_count: int) -> None:
-        """Lift each ranked hit by the common words it also holds (see ``COMMON_LIFT``)."""
-        held = self.terms_held(kind.name, [hit["id"] for hit in hits], common)
-        for hit in hits:
-            hit["score"] *= 1.0 + COMMON_LIFT * len(held.get(hit["id"], ())) / rare_count
-
-    def _search_ranked(self, kind: _Kind, query: str, project, limit: int) -> list[dict]:
-        rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
-        sql = (f"SELECT {kind.select}, {rank} AS score FROM {kind.fts} f {kind.join}"
-               f" WHERE {kind.fts} MATCH ?" + (f" AND {kind.project_column} = ?" if project else "")
-               + " ORDER BY score LIMIT ?")
-        params = (query, project, limit) if project else (query, limit)
-        return [kind.decode(row, row["score"]) for row in self.db.execute(sql, params)]
-
-    def _search_tiers(self, kind: _Kind, terms: list[str], project, limit: int,
-                      base: float, *, quick: bool = False,
-                      every_word: set | None = None) -> list[dict]:
-        """Newest first within tiers: every word in the main column, every word anywhere,
-        any word. Scores start at ``base`` (``TIER_SCORE``: before every bm25 score; 0:
-        after every one) and grow tier by tier, row by row. ``every_word`` (a set) gets
-        the ids of the rows known to hold every word (those of the first tiers)."""
-        sql = (f"SELECT {kind.select} FROM {kind.fts} f {kind.join} WHERE {kind.fts} MATCH ?"
-               + (f" AND {kind.project_column} = ?" if project else "")
-               + " ORDER BY f.rowid DESC LIMIT ?")
-        every = " ".join(terms)
-        tiers = [f"{kind.main_column} : ({every})"] if kind.main_column and not quick else []
-        if not quick or len(terms) == 1:
-            tiers.append(every)
-        if len(terms) > 1:
-            tiers.append(" OR ".join(terms))
-        hits: list[dict] = []
-        seen: set = set()
-        for tier, match in enumerate(tiers):
-            wanted = limit + len(seen)  # rows of an earlier tier come again: skip them
-            params = (match, project, wanted) if project else (match, wanted)
-            for row in self.db.execute(sql, params):
-                if row["id"] in seen:
-                    continue
-                seen.add(row["id"])
-                if every_word is not None and (len(terms) == 1 or tier < len(tiers) - 1):
-                    every_word.add(row["id"])
-                score = (base * (len(tiers) - tier) if base else tier * (limit + 1.0)) + len(hits)
-                hits.append(kind.decode(row, score))
-            if len(hits) >= limit:
-                break
-        return hits[:limit]
 
     def search_snippets(self, text: str, hits: list[dict], *, start: str = "\x02",
                         end: str = "\x03", tokens: int = 24) -> dict:

@@ -72,9 +72,9 @@ def open_recall_store(*, busy_timeout_ms: int = 2000):
     from claude_mem import config
     from claude_mem.store.db import Database
     from claude_mem.store.queue import QueueRoom
-    from claude_mem.store.search import SearchRoom
+    from claude_mem.store.fts import IndexRoom
 
-    class RecallStore(SearchRoom, QueueRoom, ShownRoom, Database):
+    class RecallStore(IndexRoom, QueueRoom, ShownRoom, Database):
         pass
 
     return RecallStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
