@@ -221,8 +221,7 @@ def test_every_change_of_what_a_context_shows_drops_it():
             store.upsert_summary(a["id"], "alpha", number, Summary(request="r"), "heuristic", 4.0)
 
         def current(project: str) -> bool:
-            [(generation,)] = store.db.execute(
-                "SELECT generation FROM context_cache WHERE project = ?", (project,)).fetchall()
+            generation = store.begin_rendering(project, "k")
             assert store.store_context(project, "k", generation, "", "", None, 5.0)
             return store.cached_context(project, "k") is not None
 
@@ -308,6 +307,13 @@ def test_a_dropped_rendering_is_left_alone_unless_one_is_under_way():
                 write(n + 100)
             assert store.cached_context("alpha", "k") is None, "a current text is dropped"
         assert store.begin_rendering("gone", "k") is None
+        # A writer that never marked its rendering (a worker still running older code) is
+        # refused on a dropped row: it could not have seen a change made while it rendered.
+        [(generation,)] = store.db.execute(
+            "SELECT generation FROM context_cache WHERE project = 'alpha'").fetchall()
+        assert store.cached_context("alpha", "k") is None
+        assert not store.store_context("alpha", "k", generation, "unmarked", "", None, 30.0)
+        assert store.cached_context("alpha", "k") is None
 
 
 def test_the_worker_refuses_its_rendering_when_the_memory_changes_under_it(monkeypatch):
@@ -476,8 +482,7 @@ def test_a_clock_the_worker_cannot_render_does_not_wake_it():
         for key, until in ((mine, time.time() + 100), (other_code, 5.0)):
             with store.write():
                 store.want_context("p", key, time.time())
-            [(generation,)] = store.db.execute("SELECT generation FROM context_cache WHERE key = ?",
-                                               (key,)).fetchall()
+            generation = store.begin_rendering("p", key)
             assert store.store_context("p", key, generation, "", "", until, time.time())
         refresher = Refresher(store, settings)
         assert refresher.refresh() == 0, "nothing it can render is due"

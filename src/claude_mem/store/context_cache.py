@@ -1,7 +1,7 @@
 """The SessionStart context rendered ahead: one row per (project, key) in ``context_cache``.
 
 Contract (the table: ``migrations.m010_start_context_cache``; its triggers as they are now:
-``m011_cheap_context_triggers``):
+``m011_cheap_context_triggers`` and ``m012_rendering_needs_its_mark``):
 - ``cached_context(project, key)``: ``(output, shown, valid_until)`` of a current row, or
   None when there is none or it is to be rendered again. One indexed read; the hook's.
 - ``knows_session(claude_session_id)``: whether ``sessions`` holds it (one indexed read).
@@ -18,6 +18,8 @@ Contract (the table: ``migrations.m010_start_context_cache``; its triggers as th
 - ``store_context(project, key, generation, output, shown, valid_until, at)``: stores a
   rendering, and only if no change of the memory happened since ``begin_rendering`` gave
   ``generation`` (or, for a row whose text was current, since it was read); True if stored.
+  A dropped row takes a text only while it is marked (trigger ``context_store_needs_mark``,
+  ``m012``): a writer that skips ``begin_rendering`` is refused.
 - ``drop_contexts(rows)`` removes rows (keys no longer in use: ``prune``'s choice).
 - ``context_expiries()`` ``(project, key, valid_until)`` of the current rows with a clock.
 - ``context_rows()`` every row's ``(project, key, asked_at, made_at)`` (pruning, doctor).

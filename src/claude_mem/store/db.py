@@ -29,7 +29,7 @@ from claude_mem.store.driver import sqlite3
 # the current schema records in ``PRAGMA user_version``. Kept here so opening an
 # up-to-date database (every hook call) does not import the migrations module;
 # tests/test_store.py checks the two agree.
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 _jsonlite = None
 

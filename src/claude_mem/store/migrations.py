@@ -517,10 +517,26 @@ def m011_cheap_context_triggers(db) -> None:
     )))
 
 
+def m012_rendering_needs_its_mark(db) -> None:
+    # m011's triggers leave a dropped row alone unless a rendering of it is marked. A
+    # rendering stored without the mark (a worker still running code from before m011,
+    # which reads the generation without marking) could then hold words a change removed
+    # while it rendered (a forget). So a text is stored into a dropped row only while its
+    # mark is there: otherwise the update is skipped, and the writer sees a refusal (it
+    # renders again) exactly as when the generation moved on.
+    run_script(db, """
+        CREATE TRIGGER context_store_needs_mark BEFORE UPDATE OF output ON context_cache
+        WHEN new.output IS NOT NULL AND old.output IS NULL AND old.rendering = 0
+        BEGIN
+            SELECT RAISE(IGNORE);
+        END;
+    """)
+
+
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
               m005_queue_cleaned_mark, m006_session_agent, m007_team_tombstones,
               m008_asking_memory, m009_shown_context, m010_start_context_cache,
-              m011_cheap_context_triggers]
+              m011_cheap_context_triggers, m012_rendering_needs_its_mark]
 
 
 def apply(store) -> list[str]:
