@@ -20,7 +20,10 @@ bench waits, untimed, until the hooks in the background have finished and the qu
 drained, so no run's leftover work is charged to the next one; the background work that
 overlaps a run (a real model takes seconds per turn) is in that run's time.
 It prints each config's median wall time and ratio to the run without hooks, the load
-average before and after, and the floor for hooks that are Python processes Claude Code
+average before and after, the CPU each run cost (Linux: the bench is the subreaper of every
+process a run starts, detached hooks included, so their CPU reaches its own children's
+usage; plus the worker's CPU from the run's start until its work for the run is done; the
+machine's load hardly moves it), and the floor for hooks that are Python processes Claude Code
 waits for (the no-op run plus one bare ``python -I -S -c pass`` per hook call). A run fires
 ``--tools`` + 4 hooks (SessionStart, UserPromptSubmit, one PostToolUse per tool call, Stop,
 SessionEnd).
@@ -60,6 +63,63 @@ def script(tools: int, seconds: float = 0.0):
                                                            "description": "look around"})]
         return Text("Done: the project has a README and a clean tree.")
     return reply
+
+
+def become_subreaper() -> bool:
+    """Processes that leave a run's tree (detached hooks) are reparented to this process
+    instead of init, so their CPU is counted in ``RUSAGE_CHILDREN`` once reaped (Linux)."""
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def reap_orphans() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def worker_cpu(pid: int | None) -> float:
+    """Seconds on a CPU of every thread of the worker (``schedstat``: nanoseconds)."""
+    if not pid:
+        return 0.0
+    total = 0
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/schedstat") as fh:
+                total += int(fh.read().split()[0])
+    except (OSError, ValueError):
+        pass
+    return total / 1e9
+
+
+def settle(pid: int | None) -> None:
+    """Until the worker has used under 3 ms of CPU in 1.5 s (its idle loops use ~0.5 ms a
+    second; its work after the drain: the start context rendered ahead, the vectors made once
+    the queue is quiet), at most 30 s: none of it is charged to the next run."""
+    deadline = time.monotonic() + 30
+    window = [(time.monotonic(), worker_cpu(pid))]
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        window.append((time.monotonic(), worker_cpu(pid)))
+        while window[-1][0] - window[1][0] >= 1.5:
+            window.pop(0)
+        if window[-1][0] - window[0][0] >= 1.5 and window[-1][1] - window[0][1] < 0.003:
+            return
 
 
 def main() -> int:
@@ -122,6 +182,15 @@ def main() -> int:
         labels["async-stop"] = "ours, Stop async"
         configs.append(("async-stop", async_stop))
     times: dict[str, list[float]] = {key: [] for key, _ in configs}
+    cpu: dict[str, list[float]] = {key: [] for key, _ in configs}
+    worker_part: dict[str, list[float]] = {key: [] for key, _ in configs}
+    counting = become_subreaper()
+    from claude_mem import control
+
+    control.ensure_worker()  # the bench's child: its CPU is read from /proc, run by run
+    wait_for_worker = time.monotonic() + 30
+    while control.read_pid() is None and time.monotonic() < wait_for_worker:
+        time.sleep(0.05)
     load_before = os.getloadavg()
     try:
         with FakeLLMServer(script(args.tools, args.model_seconds)) as server:
@@ -129,6 +198,9 @@ def main() -> int:
                 # Each round starts with another config, so none always follows the same one.
                 order = configs[round_number % len(configs):] + configs[:round_number % len(configs)]
                 for key, config_dir in order:
+                    worker = control.read_pid()
+                    worker_before = worker_cpu(worker)
+                    cpu_before = children_cpu() + worker_before
                     started = time.perf_counter()
                     result = run_claude(f"Look around the project (round {round_number}).",
                                         cwd=project, home=tmp / "home", config_dir=config_dir,
@@ -138,10 +210,17 @@ def main() -> int:
                     if result.returncode != 0:
                         print(f"run failed: {result.describe()}")
                         return 1
-                    if round_number:
-                        times[key].append(elapsed)
                     if key in ("ours", "python", "sync", "async-stop"):
                         wait_until_drained(timeout=120)  # untimed: no leftovers in the next run
+                        settle(worker)
+                    reap_orphans()
+                    if round_number:
+                        times[key].append(elapsed)
+                        if worker != control.read_pid():
+                            counting = False  # the worker changed: its CPU cannot be split
+                        worker_after = worker_cpu(worker)
+                        cpu[key].append(children_cpu() + worker_after - cpu_before)
+                        worker_part[key].append(worker_after - worker_before)
     finally:
         subprocess.run([cli, "worker", "stop"], capture_output=True, env={**os.environ, **env})
         shutil.rmtree(tmp, ignore_errors=True)
@@ -177,6 +256,17 @@ def main() -> int:
               f" rounds' own ratios {paired:.2f}x; {1000 * (median - bare) / calls:.1f} ms per hook call")
     print(f"no-op hooks: {idle / bare:.2f}x ({1000 * (idle - bare) / calls:.1f} ms per hook call,"
           " Claude Code's own)")
+    if counting:
+        bare_cpu = statistics.median(cpu["without"])
+        print("CPU per run (Claude Code, every process the run started, detached ones included,"
+              " and the worker's work for it):")
+        for key, values in cpu.items():
+            median = statistics.median(values)
+            print(f"  {labels[key]:<20} median {1000 * median:7.0f} ms   {median / bare_cpu:5.2f}x"
+                  f"   {1000 * (median - bare_cpu) / calls:5.1f} ms per hook call; the worker's"
+                  f" part {1000 * statistics.median(worker_part[key]):5.0f} ms")
+    else:
+        print("CPU per run not measured (no subreaper here, or the worker was restarted)")
     return 0
 
 

@@ -241,3 +241,65 @@ def test_a_running_worker_takes_files_in_and_a_waiting_file_is_not_lost(tmp_path
     with open_store() as store:
         assert "toolu_left" in store.processed_tool_uses(
             store.session_by_claude_id(tool["session_id"])["id"], ["toolu_left"])
+
+
+def test_a_file_still_being_written_waits_and_an_unfinished_one_is_moved_aside(tmp_path):
+    """No end mark: the hook is still writing, the worker leaves the file for a later pass;
+    still none long after its last write (its hook was killed): moved to inbox/bad."""
+    tool = next(p for e, p in load_fixture() if e == "PostToolUse")
+    with no_worker_yet():
+        fifo = open_inbox()
+        assert shell_hook("PostToolUse", tool).returncode == 0
+        [name] = inbox.waiting()
+        path = os.path.join(config.inbox_dir(), name)
+        whole = open(path, "rb").read()
+        assert whole.endswith(inbox.END)
+        with open(path, "wb") as fh:
+            fh.write(whole[:-len(inbox.END) - 10])
+        with open_store() as store:
+            assert inbox.take_in(store) == 0 and inbox.waiting() == [name]
+            with open(path, "ab") as fh:  # the hook finishes
+                fh.write(whole[-len(inbox.END) - 10:])
+            assert inbox.take_in(store) == 1 and inbox.waiting() == []
+            assert len(store.pending_batch()) == 1
+            assert shell_hook("PostToolUse", {**tool, "tool_use_id": "toolu_killed"}).returncode == 0
+            [name] = inbox.waiting()
+            path = os.path.join(config.inbox_dir(), name)
+            with open(path, "r+b") as fh:
+                fh.truncate(os.path.getsize(path) - 5)
+            old = time.time() - inbox.UNFINISHED_SECONDS - 1
+            os.utime(path, (old, old))
+            assert inbox.take_in(store) == 1 and inbox.waiting() == []
+            assert os.listdir(os.path.join(config.inbox_dir(), "bad")) == [name]
+            assert len(store.pending_batch()) == 1
+        close_inbox(fifo)
+
+
+def test_capture_sh_hands_over_every_setting_the_capture_reads():
+    """The settings ``hooks.capture_payload`` reads (recorded while it cleans payloads that
+    take every path: plain, a secret, a long output, one over ``max_payload_bytes``, an
+    opted-out project) are exactly the ones whose environment variable makes ``capture.sh``
+    run the Python hook instead: the worker reads only settings.json."""
+    import re
+
+    from claude_mem import hooks
+
+    read = set()
+
+    class Recording(config.Settings):
+        __slots__ = ()
+
+        def __getattr__(self, name):
+            read.add(name)
+            return super().__getattr__(name)
+
+    settings = Recording(dict(config.DEFAULTS), [])
+    tool = next(p for e, p in load_fixture() if e == "PostToolUse")
+    for payload in (tool, {**tool, "tool_response": f"key={SECRET}"},
+                    {**tool, "tool_response": "y" * 30000 + " password=hunter2hunter2"},
+                    {**tool, "tool_response": "z" * 2_000_000}):
+        for project_dir in ("", "/tmp/somewhere"):
+            hooks.capture_payload("PostToolUse", json.dumps(payload), settings, project_dir)
+    script = open(install.CAPTURE_SCRIPT).read()
+    handed_over = {m.lower() for m in re.findall(r"\$\{CLAUDE_MEM_([A-Z_]+)\+x\}", script)}
+    assert read == handed_over, (read, handed_over)

@@ -77,3 +77,12 @@ def test_a_subagents_observation_keeps_ten_more_lines_after_its_best_ten():
     assert obs.facts[0] == best(report, limit=10)[0]
     assert 10 < len(obs.facts) <= 20
     assert any("`load_messages/1` filtering by `subagent_id`" in fact for fact in obs.facts[10:])
+
+
+def test_two_top_level_keys_cleaned_to_the_same_text_keep_both_values():
+    key = _secret(["sk-", "proj-", "Ab12Cd34Ef56Gh78Ij90Kl12Mn34"])
+    other = _secret(["sk-", "proj-", "Zy98Xw76Vu54Ts32Rq10Po98Nm76"])
+    payload = {"tool_name": "Task", key: "first", other: "second", "tool_response": "report"}
+    cleaned = json.loads(privacy.clean_json_text(json.dumps(payload), 6000))
+    assert sorted(v for v in cleaned.values() if v in ("first", "second")) == ["first", "second"]
+    assert key not in json.dumps(cleaned) and other not in json.dumps(cleaned)

@@ -7,10 +7,10 @@
 #
 # What `install` writes for Claude Code's capture hooks (docs/architecture.md, "Capture in the
 # background"): instead of starting a Python interpreter for every tool call, this script
-# copies the payload into <data dir>/inbox/ with `cat` and `mv` and tells the running worker
+# copies the payload into <data dir>/inbox/ with `cat` and tells the running worker
 # through its wake-up FIFO; the worker cleans each file exactly as the Python hook would
 # (`inbox.take_in`: the same `hooks.capture_payload`) and queues it, timed at the file's
-# modification time. Only shell builtins run besides `cat` and `mv`.
+# modification time. Only shell builtins run besides `cat`.
 #
 # Whenever it cannot be sure to do what the Python hook would, it runs the Python hook
 # instead (before reading stdin, so nothing is lost): a setting that changes what a hook stores
@@ -20,7 +20,7 @@
 # Python hook stores the event and starts one). Should the worker have left after the first
 # look, or died (its FIFO stays, its pid is gone), the Python hook is run with nothing to
 # store, to start a worker.
-# The file is written under a dot-name, then renamed: the worker never sees half of one.
+# The file ends with an end mark: the worker never takes half of one.
 
 hook=$1
 shift
@@ -41,8 +41,11 @@ esac
 # config.data_dir(): $CLAUDE_MEM_DATA_DIR (~ expanded), else ~/.claude-mem.
 data=${CLAUDE_MEM_DATA_DIR:-"~/.claude-mem"}
 case $data in
-    "~") data=${HOME:-} ;;
-    "~/"*) data=${HOME:-}/${data#"~/"} ;;
+    "~" | "~/"*) [ -n "${HOME+set}" ] || exec "$@" --background "$hook" ;;  # Python asks pwd
+esac
+case $data in
+    "~") data=$HOME ;;
+    "~/"*) data=$HOME/${data#"~/"} ;;
 esac
 case $data in
     /*) ;;
@@ -58,34 +61,40 @@ if [ ! -d "$inbox" ] || [ ! -p "$wake" ]; then
 fi
 
 umask 077
-tmp=$inbox/.$$.tmp
 # Where the Python hook would look for the project's opt-out: $CLAUDE_PROJECT_DIR, else the
 # working directory as the kernel names it (os.getcwd(); "" when it was deleted).
 here=
 cd -P . 2>/dev/null && here=$PWD
-if { printf 'claude-mem inbox 1\n%s\000%s\000' "${CLAUDE_PROJECT_DIR:-}" "$here" && cat; } 2>/dev/null >"$tmp"; then
-    n=0
-    while [ -e "$inbox/$$-$n.$event" ]; do  # left by an earlier process with this pid
-        n=$((n + 1))
-    done
-    if mv -f "$tmp" "$inbox/$$-$n.$event" 2>/dev/null; then
-        if [ -p "$wake" ]; then
-            { printf w 1<>"$wake"; } 2>/dev/null  # read-write: never blocks without a reader
-            # Is the worker alive? A worker killed with -9 leaves its FIFO and pid file.
-            pid=
-            { read -r pid || :; } 2>/dev/null <"$data/worker.pid"
-            case $pid in
-                "" | *[!0-9]*) ;;
-                *) kill -0 "$pid" 2>/dev/null && exit 0 ;;
-            esac
-        fi
-        # No worker (it left after we looked, or died): start one; its first pass takes the
-        # file in.
-        exec "$@" --background wake-worker </dev/null
-    fi
+# A name of our own: created only if new (noclobber: O_EXCL); one left by an earlier process
+# with this pid is skipped.
+set -C
+n=0
+until { true >"$inbox/$$-$n.$event"; } 2>/dev/null; do
+    n=$((n + 1))
+    [ "$n" -lt 64 ] || exec "$@" --background "$hook"
+done
+set +C
+file=$inbox/$$-$n.$event
+# The header, the payload as it came, then the end mark: the worker takes a file only once
+# the mark is there (no `mv`: a process less per event), so it never reads half of one.
+if ! { printf 'claude-mem inbox 1\n%s\000%s\000' "${CLAUDE_PROJECT_DIR:-}" "$here"; } 2>/dev/null >>"$file"; then
+    exec "$@" --background "$hook"  # stdin untouched: the Python hook stores it
 fi
-# The inbox could not take it (disk full?): the Python hook stores what was read (or
-# everything, when the temp file could not even be made), or spools it, or says in the log
-# that it is lost. A temp file left here goes with the worker's sweep.
-[ -f "$tmp" ] && exec "$@" --background "$hook" <"$tmp"
+if { cat && printf '\000claude-mem end\n'; } 2>/dev/null >>"$file"; then
+    if [ -p "$wake" ]; then
+        { printf w 1<>"$wake"; } 2>/dev/null  # read-write: never blocks without a reader
+        # Is the worker alive? A worker killed with -9 leaves its FIFO and pid file.
+        pid=
+        { read -r pid || :; } 2>/dev/null <"$data/worker.pid"
+        case $pid in
+            "" | *[!0-9]*) ;;
+            *) kill -0 "$pid" 2>/dev/null && exit 0 ;;
+        esac
+    fi
+    # No worker (it left after we looked, or died): start one; its first pass takes the
+    # file in.
+    exec "$@" --background wake-worker </dev/null
+fi
+# The inbox could not take all of it (disk full?): the Python hook gets what is left of stdin
+# and says in the log what it could not store. The worker moves the unfinished file aside.
 exec "$@" --background "$hook"

@@ -229,7 +229,7 @@ register(
             "(Claude Code does not wait for their writes); false keeps them synchronous. "
             "Re-run `claude-mem install` after changing it"),
     Setting("max_tool_output_chars", "int", 6000,
-            "each stored string is cut to this many characters (head and tail kept)",
+            "each stored string is cut to this many characters (head and tail kept; a subagent's report to 4 times as many)",
             minimum=200, maximum=1_000_000),
     Setting("max_payload_bytes", "int", 1_000_000,
             "hook input above this size is parsed and shrunk before storage",

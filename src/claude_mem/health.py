@@ -65,6 +65,13 @@ def spooled_events() -> int:
     return len(config.spooled_names())
 
 
+def inbox_events() -> int:
+    """Capture events ``capture.sh`` left for the worker that it has not taken in yet."""
+    from claude_mem import inbox
+
+    return len(inbox.waiting())
+
+
 def status(viewer: dict | None = None) -> dict:
     """The status report; ``viewer`` is the viewer's state (``viewer.process.state``), which
     the doors that show it pass in (this module does not reach up into the viewer)."""
@@ -75,6 +82,7 @@ def status(viewer: dict | None = None) -> dict:
     if viewer is not None:
         report["viewer"] = viewer
     report["spooled"] = spooled_events()
+    report["inbox"] = inbox_events()
     report["recent_errors"] = log.tail(5, "error")
     if not os.path.exists(config.db_path()):
         report["note"] = "no database yet: nothing has been recorded"
@@ -150,6 +158,7 @@ def format_status(report: dict) -> str:
     age = (f", oldest from {when(q['oldest_pending_at'], seconds=True)} "
            f"({time.time() - q['oldest_pending_at']:.0f}s ago)") if q["oldest_pending_at"] else ""
     spooled = f", {report['spooled']} spooled" if report.get("spooled") else ""
+    spooled += f", {report['inbox']} in the inbox" if report.get("inbox") else ""
     lines.append(f"queue:   {q['pending']} pending{age}, {q['parked']} parked{spooled}")
     head = report.get("queue_head")
     if head and (head["stuck"] or head["attempts"]):
@@ -189,6 +198,8 @@ def capture_mode_line(hooks: dict, settings) -> str:
     wanted = bool(settings.capture_in_background)
     if behind and len(behind) == len(capture):
         state = "info  capture hooks run in the background (Claude Code does not wait for their writes)"
+        if all("capture.sh" in str(hooks[e].get("command", "")) for e in behind):
+            state += ", through capture.sh and the worker's inbox (no interpreter per event)"
         return state if wanted else (state.replace("info ", "warn ", 1) + "; capture_in_background is "
                                      "false: re-run `claude-mem install` to make them synchronous")
     state = "info  capture hooks run synchronously" if not behind else \
@@ -314,6 +325,10 @@ def doctor(claude_config_dir: str | None = None, codex_home: str | None = None,
     if spooled:
         lines.append(f"info  {spooled} events spooled while the database was unavailable "
                      "(the worker imports them)")
+    waiting = inbox_events()
+    if waiting:
+        lines.append(f"info  {waiting} capture events wait in the inbox (the worker takes them in; "
+                     "a hook starts one if none runs)")
     w = worker_state(timeout=1.0)
     deadline = time.monotonic() + 1.5  # starting, or hung: give a starting worker a moment
     while not w["running"] and w.get("lock_held") and time.monotonic() < deadline:

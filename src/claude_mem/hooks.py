@@ -74,14 +74,15 @@ def read_stdin() -> str:
     return read_all(0)
 
 
-def read_all(fd: int) -> str:
-    """What is left to read on ``fd`` as the hook's text (stdin; an inbox file after its
-    header): cut at ``_STDIN_HARD_LIMIT``, undecodable bytes replaced, blanks stripped."""
+def read_all(fd: int, length: int | None = None) -> str:
+    """What is left to read on ``fd`` (at most ``length`` bytes) as the hook's text (stdin;
+    an inbox file between its header and its end mark): cut at ``_STDIN_HARD_LIMIT``,
+    undecodable bytes replaced, blanks stripped."""
     chunks = []
     size = 0
     try:
         while True:
-            chunk = os.read(fd, 1 << 20)
+            chunk = os.read(fd, 1 << 20 if length is None else min(1 << 20, length - size))
             if not chunk:
                 break
             if size < _STDIN_HARD_LIMIT:

@@ -7,9 +7,11 @@ done (docs/architecture.md, "Capture in the background").
 
 Contract:
 - A file is ``<data dir>/inbox/<pid>-<n>.<Event>`` (``Event``: PostToolUse,
-  PostToolUseFailure, Stop or SessionEnd), written under a dot-name and renamed, 0600 in a
-  0700 folder. Its content: ``HEADER``, then ``$CLAUDE_PROJECT_DIR`` and the hook's working
-  directory, each ended by a NUL byte, then the hook's stdin as it came.
+  PostToolUseFailure, Stop or SessionEnd), 0600 in a 0700 folder. Its content: ``HEADER``,
+  then ``$CLAUDE_PROJECT_DIR`` and the hook's working directory, each ended by a NUL byte,
+  then the hook's stdin as it came, then ``END`` (a NUL byte cannot be in a JSON payload).
+  A file without ``END`` is still being written and waits; one without it after
+  ``UNFINISHED_SECONDS`` (its hook was killed, the disk was full) goes to ``inbox/bad``.
 - ``take_in(store)`` (the drain, each pass) queues the files oldest first: the text is read
   like stdin (``hooks.read_all``) and made into a row by ``hooks.capture_payload`` with the
   settings of settings.json (``capture.sh`` leaves any capture setting given in its
@@ -21,8 +23,7 @@ Contract:
 - A file is removed only after its row is committed; a worker killed in between finds the
   row queued and does not queue it twice. A file whose payload held something to clean
   (``privacy.needs_cleaning``) is overwritten before it is removed. An unreadable file goes
-  to ``inbox/bad``; ``.tmp`` files a killed hook left are swept at the worker's start
-  (``spool.remove_stale_tmp``).
+  to ``inbox/bad``.
 - ``make()`` creates the folder (the worker, at start): until then ``capture.sh`` hands
   every event to the Python hook.
 Worker side only: nothing here runs in a hook.
@@ -31,10 +32,15 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 from claude_mem import config, log
 
 HEADER = b"claude-mem inbox 1\n"
+END = b"\0claude-mem end\n"
+# A hook writes its file in milliseconds: one still without its end mark this long after its
+# last write will never get it.
+UNFINISHED_SECONDS = 60.0
 EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd")
 _TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure")
 # Files taken in per write transaction (the lock budget: ~0.05 ms an insert).
@@ -86,13 +92,20 @@ def take_in(store) -> int:
     # Python hook instead whenever its own environment set a capture setting.
     settings = config.load(environ={})
     rows, taken, scrub = [], [], set()
+    now = time.time()
     for mtime_ns, _pid, _n, event, path in found:
         try:
             raw, project_dir = read(path)
         except FileNotFoundError:
             continue
+        except Unfinished as exc:
+            if now - mtime_ns / 1e9 > UNFINISHED_SECONDS:
+                _quarantine(folder, os.path.basename(path), exc)
+                taken.append(None)
+            continue  # its hook is still writing it: a later pass takes it
         except (OSError, ValueError) as exc:
             _quarantine(folder, os.path.basename(path), exc)
+            taken.append(None)
             continue
         taken.append(path)
         if privacy.needs_cleaning(raw):
@@ -103,14 +116,23 @@ def take_in(store) -> int:
     _before_their_stop(store, rows)
     store.enqueue_taken([tuple(row) for row in rows])
     for path in taken:
-        _remove(path, path in scrub)
+        if path is not None:
+            _remove(path, path in scrub)
     return len(taken)
 
 
+class Unfinished(ValueError):
+    """The file has no end mark (yet)."""
+
+
 def read(path: str) -> tuple[str, str]:
-    """``(the hook's text, the folder its project is looked up from)`` of an inbox file."""
+    """``(the hook's text, the folder its project is looked up from)`` of an inbox file;
+    raises ``Unfinished`` before its end mark is written, ValueError for what is not one."""
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
     try:
+        size = os.fstat(fd).st_size
+        if size < len(HEADER) + len(END) or os.pread(fd, len(END), size - len(END)) != END:
+            raise Unfinished("no end mark")
         head = os.pread(fd, _HEADER_MAX, 0)
         if not head.startswith(HEADER):
             raise ValueError("no inbox header")
@@ -118,10 +140,13 @@ def read(path: str) -> tuple[str, str]:
         if len(fields) < 3:
             raise ValueError("the header's folders are cut")
         project_dir, cwd = (os.fsdecode(f) for f in fields[:2])
-        os.lseek(fd, len(HEADER) + len(fields[0]) + len(fields[1]) + 2, os.SEEK_SET)
+        start = len(HEADER) + len(fields[0]) + len(fields[1]) + 2
+        if start > size - len(END):
+            raise ValueError("the header runs into the end mark")
+        os.lseek(fd, start, os.SEEK_SET)
         from claude_mem import hooks
 
-        return hooks.read_all(fd), project_dir or cwd
+        return hooks.read_all(fd, size - len(END) - start), project_dir or cwd
     finally:
         os.close(fd)
 

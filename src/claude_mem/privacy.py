@@ -1113,8 +1113,11 @@ def clean_json_text(raw: str, max_chars_per_string: int | None = None,
         cleaned = {}
         for key, value in obj.items():  # one key at a time: each keeps clean_value's key rules
             wide = key == "tool_response"
-            cleaned.update(clean_value({key: value}, max_chars_per_string * (REPORT_FACTOR if wide else 1),
-                                       budget))
+            part = clean_value({key: value}, max_chars_per_string * (REPORT_FACTOR if wide else 1), budget)
+            for name, kept in part.items():
+                while name in cleaned:  # two keys cleaned to the same text: keep both values
+                    name = f"{name} "
+                cleaned[name] = kept
     else:
         cleaned = clean_value(obj, max_chars_per_string, budget)
     return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))

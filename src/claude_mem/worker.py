@@ -54,6 +54,11 @@ from claude_mem.store import open_store
 
 
 
+# The embedding thread's batches wait until the queue has been quiet this long
+# (``semantic/backfill.EmbedThread.poke``).
+EMBED_AFTER_QUIET_SECONDS = 1.0
+
+
 class Worker:
     """The queue's one consumer: the loop, the idle exit, the parts put together."""
 
@@ -156,7 +161,6 @@ class Worker:
         spool.remove_stale_tmp()
         try:  # capture.sh hands its events to the Python hook until this folder exists
             inbox.make()
-            spool.remove_stale_tmp(config.inbox_dir())
         except OSError as exc:
             log.error(f"cannot make the inbox ({exc}); capture hooks run Python")
         log.info(f"worker started (compressor {self.compressor.name})")
@@ -183,7 +187,9 @@ class Worker:
                 if self.team_sync is not None:
                     self.team_sync.poke()  # push what was just stored, off this thread
                 if self.embedding is not None:
-                    self.embedding.poke()  # embed what was just stored, off this thread
+                    # Embed what was just stored, off this thread, once the queue has
+                    # been quiet a moment: not on the CPU the session is using now.
+                    self.embedding.poke(after=EMBED_AFTER_QUIET_SECONDS)
                 continue
             self.housekeeping.when_idle()  # WAL truncation, a step of giving space back
             self.start_context.when_idle()  # the SessionStart context, rendered ahead

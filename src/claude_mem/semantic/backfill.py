@@ -12,8 +12,12 @@ Contract:
   the same work: the background backfill is this loop finding older rows without vectors.
 - Vectors of another model or recipe (an upgrade changed what is embedded) are deleted
   first, a short transaction at a time, so every row is embedded again the current way.
-- ``poke()`` (the worker calls it after storing something) makes it look again at once;
-  otherwise it looks every ``IDLE_SECONDS``. Once a kind is fully embedded it only looks
+- ``poke(after)`` (the worker calls it after storing something) makes it look again once
+  ``after`` seconds have passed since the last poke (at once for 0), and holds the batches
+  of a backfill under way until then: while hooks keep the queue busy, a Claude Code session
+  is at work and gets the CPU (a batch costs ~50 ms of it per row, and ``nice`` does not
+  reach across Linux's autogroups); the vectors are made in the quiet moments between.
+  Otherwise it looks every ``IDLE_SECONDS``. Once a kind is fully embedded it only looks
   above the highest id it saw (summaries, which are re-made in place, every time), and
   all of it again every ``RESCAN_SECONDS``.
 - ``working()``: a batch was stored lately; the worker's idle exit waits for it (a
@@ -54,6 +58,7 @@ class EmbedThread(threading.Thread):
         self.rescan_at = 0.0
         self.purged = False
         self.last_batch_at = time.monotonic()
+        self.resume_at = 0.0  # no batch before this (monotonic): see ``poke``
 
     @classmethod
     def start_for(cls, settings):
@@ -72,7 +77,8 @@ class EmbedThread(threading.Thread):
         the model still loading): the worker does not leave for being idle meanwhile."""
         return self.is_alive() and time.monotonic() - self.last_batch_at < 2 * IDLE_SECONDS
 
-    def poke(self) -> None:
+    def poke(self, after: float = 0.0) -> None:
+        self.resume_at = time.monotonic() + after
         self.wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -99,6 +105,11 @@ class EmbedThread(threading.Thread):
             self.model = model.model
             store = open_store(busy_timeout_ms=15000)
             while not self.stopping.is_set():
+                left = self.resume_at - time.monotonic()
+                if left > 0:  # the queue is busy: the session has the CPU (see ``poke``)
+                    self.wake.wait(left)
+                    self.wake.clear()
+                    continue
                 try:
                     did = self.step(store, model)
                 except Exception as exc:  # a bad row or a locked file: try again later
