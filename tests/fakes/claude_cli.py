@@ -136,7 +136,11 @@ def _parse_json(stdout: str) -> dict | None:
         return value if isinstance(value, dict) else None
     except ValueError:
         pass
-    # Be lenient if anything (a warning) got printed around the object: take the last JSON line.
+    # Be lenient if anything (a warning) got printed around the object: take the last JSON
+    # line. With ``--output-format stream-json`` that is the run's ``result`` event, unless an
+    # async hook's ``hook_response`` came after it (a capture hook that ends within a few ms
+    # of the reply can): then the last ``result`` event is the run's outcome.
+    last = None
     for line in reversed(text.splitlines()):
         line = line.strip()
         if line.startswith("{"):
@@ -145,8 +149,10 @@ def _parse_json(stdout: str) -> dict | None:
             except ValueError:
                 continue
             if isinstance(value, dict):
-                return value
-    return None
+                if value.get("type") == "result":
+                    return value
+                last = last or value
+    return last
 
 
 def _text(data: Any) -> str:
