@@ -2,7 +2,7 @@
 
 Why: a capture hook that starts a Python interpreter costs ~20 ms of CPU per tool call, on
 the cores Claude Code itself runs on; ``capture.sh`` copies the payload into a file with
-``cat`` and ``mv`` (~2 ms) and the worker, already running, does what the hook would have
+``cat`` (~2-3 ms) and the worker, already running, does what the hook would have
 done (docs/architecture.md, "Capture in the background").
 
 Contract:
