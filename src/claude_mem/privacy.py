@@ -1035,7 +1035,8 @@ def _secret_key(key) -> int:
     return _secret_level(key)
 
 
-def clean_value(obj, max_chars: int | None = None, budget: list | None = None):
+def clean_value(obj, max_chars: int | None = None, budget: list | None = None,
+                wider: dict | None = None):
     """Return a copy of a JSON-like value with every string cleaned.
 
     Dict keys are cleaned like any text (an MCP tool may key its answer by token);
@@ -1044,7 +1045,9 @@ def clean_value(obj, max_chars: int | None = None, budget: list | None = None):
     ``AccountKey`` only when the value looks machine-made). Lists and tuples become
     lists; other scalars pass through. ``budget`` (a one-item list, characters left)
     bounds the total text kept: strings past it become a truncation marker, so a
-    payload of a million small strings costs no more than a few large ones.
+    payload of a million small strings costs no more than a few large ones. ``wider``
+    ({key: max_chars}) gives the values under those keys of this dict (not deeper) a
+    limit of their own.
     """
     if isinstance(obj, str):
         return _budgeted(obj, max_chars, budget)
@@ -1054,16 +1057,17 @@ def clean_value(obj, max_chars: int | None = None, budget: list | None = None):
             key = clean_text(k, 1000) if isinstance(k, str) else k
             while key in out:              # two secrets as keys: keep both values
                 key = f"{key} "
+            limit = wider.get(k, max_chars) if wider else max_chars
             level = _secret_key(k) if isinstance(v, str) else 0
             if level:
-                cleaned = _budgeted(v, max_chars, budget)
+                cleaned = _budgeted(v, limit, budget)
                 if level == STRONG and not _non_secret(cleaned, k):
                     cleaned = REDACTED
                 elif level == WEAK and _looks_random(cleaned) and not _non_secret(cleaned, k):
                     cleaned = REDACTED
                 out[key] = cleaned
             else:
-                out[key] = clean_value(v, max_chars, budget)
+                out[key] = clean_value(v, limit, budget)
         return out
     if isinstance(obj, (list, tuple)):
         return [clean_value(v, max_chars, budget) for v in obj]
@@ -1108,19 +1112,12 @@ def clean_json_text(raw: str, max_chars_per_string: int | None = None,
     except (ValueError, TypeError):
         return None
     budget = None if max_total_chars is None else [max(0, max_total_chars)]
+    wider = None
     if (max_chars_per_string is not None and isinstance(obj, dict)
-            and obj.get("tool_name") in REPORT_TOOLS and "tool_response" in obj):
-        cleaned = {}
-        for key, value in obj.items():  # one key at a time: each keeps clean_value's key rules
-            wide = key == "tool_response"
-            part = clean_value({key: value}, max_chars_per_string * (REPORT_FACTOR if wide else 1), budget)
-            for name, kept in part.items():
-                while name in cleaned:  # two keys cleaned to the same text: keep both values
-                    name = f"{name} "
-                cleaned[name] = kept
-    else:
-        cleaned = clean_value(obj, max_chars_per_string, budget)
-    return json.dumps(cleaned, ensure_ascii=False, separators=(",", ":"))
+            and obj.get("tool_name") in REPORT_TOOLS):
+        wider = {"tool_response": max_chars_per_string * REPORT_FACTOR}
+    return json.dumps(clean_value(obj, max_chars_per_string, budget, wider),
+                      ensure_ascii=False, separators=(",", ":"))
 
 
 def clean_raw_json_text(raw: str, max_chars: int) -> str:
