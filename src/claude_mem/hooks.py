@@ -19,8 +19,12 @@ Contract (every event):
   nothing with such a start (a session is made by its first prompt), so only what it showed
   is written.
 - UserPromptSubmit may print the earlier memories the prompt is most likely about
-  (``recall.py``: words only, read on the connection the prompt is then queued through,
-  nothing when nothing clears the relevance floor; ``prompt_recall`` turns it off).
+  (``recall.py``: words only, nothing when nothing clears the relevance floor;
+  ``prompt_recall`` turns it off). With a worker running (Claude Code's hook, no capture
+  setting in the environment) it only reads: the prompt as it came and what recall showed
+  go to the worker's inbox (``prompt_through_inbox``, ``hook_inbox``), which cleans and
+  queues them exactly as below; recall reads the raw prompt unless it holds ``<private>``
+  text. Otherwise it queues the cleaned prompt itself, on the connection recall read through.
 - One write per hook: what SessionStart and UserPromptSubmit showed a session
   (``shown_memory``, so recall does not repeat it) is committed in the same transaction
   as the hook's event, after one announcement to the worker (``enqueue``).
