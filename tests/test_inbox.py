@@ -207,6 +207,11 @@ def test_the_python_hook_runs_whenever_the_script_cannot_be_sure(tmp_path, monke
     assert sorted(ids) == sorted(["toolu_env-setting", "toolu_env-empty-setting", "toolu_dotdot",
                                   "toolu_no_worker"])
     assert all(cleaned for _, _, cleaned in stored)
+    # Why, in the log (a setting given in the environment is a choice, not a problem: silent).
+    said = open(config.log_path()).read()
+    assert "post-tool-use: capture.sh handed over to the Python hook: the data dir's path has a .. in it" in said
+    assert "capture.sh handed over to the Python hook: no worker running (no wake-up FIFO)" in said
+    assert said.count("capture.sh handed over") == 2
 
 
 def test_a_running_worker_takes_files_in_and_a_waiting_file_is_not_lost(tmp_path, worker):

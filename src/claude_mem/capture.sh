@@ -33,6 +33,13 @@ case $hook in
     session-end) event=SessionEnd ;;
     *) exec "$@" --background "$hook" ;;
 esac
+# The Python hook instead, told why (it says so in the log): the reason, then the command.
+fall_back() {
+    CLAUDE_MEM_CAPTURE_FALLBACK=$1
+    export CLAUDE_MEM_CAPTURE_FALLBACK
+    shift
+    exec "$@" --background "$hook"
+}
 # The settings the Python hook's capture reads (exclude_projects, max_payload_bytes,
 # max_tool_output_chars); set in the environment, even empty, they are the hook's own.
 case ${CLAUDE_MEM_EXCLUDE_PROJECTS+x}${CLAUDE_MEM_MAX_PAYLOAD_BYTES+x}${CLAUDE_MEM_MAX_TOOL_OUTPUT_CHARS+x} in
@@ -41,7 +48,7 @@ esac
 # config.data_dir(): $CLAUDE_MEM_DATA_DIR (~ expanded), else ~/.claude-mem.
 data=${CLAUDE_MEM_DATA_DIR:-"~/.claude-mem"}
 case $data in
-    "~" | "~/"*) [ -n "${HOME+set}" ] || exec "$@" --background "$hook" ;;  # Python asks pwd
+    "~" | "~/"*) [ -n "${HOME+set}" ] || fall_back "no \$HOME for the data dir's ~" "$@" ;;  # Python asks pwd
 esac
 case $data in
     "~") data=$HOME ;;
@@ -49,16 +56,15 @@ case $data in
 esac
 case $data in
     /*) ;;
-    *) exec "$@" --background "$hook" ;;
+    *) fall_back "the data dir is not an absolute path" "$@" ;;
 esac
 case $data/ in
-    */../*) exec "$@" --background "$hook" ;;
+    */../*) fall_back "the data dir's path has a .. in it" "$@" ;;
 esac
 inbox=$data/inbox
 wake=$data/worker.wake
-if [ ! -d "$inbox" ] || [ ! -p "$wake" ]; then
-    exec "$@" --background "$hook"
-fi
+[ -d "$inbox" ] || fall_back "no inbox yet (no worker ever ran)" "$@"
+[ -p "$wake" ] || fall_back "no worker running (no wake-up FIFO)" "$@"
 
 umask 077
 # Where the Python hook would look for the project's opt-out: $CLAUDE_PROJECT_DIR, else the
@@ -71,14 +77,14 @@ set -C
 n=0
 until { true >"$inbox/$$-$n.$event"; } 2>/dev/null; do
     n=$((n + 1))
-    [ "$n" -lt 64 ] || exec "$@" --background "$hook"
+    [ "$n" -lt 64 ] || fall_back "cannot create an inbox file" "$@"
 done
 set +C
 file=$inbox/$$-$n.$event
 # The header, the payload as it came, then the end mark: the worker takes a file only once
 # the mark is there (no `mv`: a process less per event), so it never reads half of one.
 if ! { printf 'claude-mem inbox 1\n%s\000%s\000' "${CLAUDE_PROJECT_DIR:-}" "$here"; } 2>/dev/null >>"$file"; then
-    exec "$@" --background "$hook"  # stdin untouched: the Python hook stores it
+    fall_back "cannot write the inbox file" "$@"  # stdin untouched: the Python hook stores it
 fi
 if { cat && printf '\000claude-mem end\n'; } 2>/dev/null >>"$file"; then
     if [ -p "$wake" ]; then
@@ -93,8 +99,10 @@ if { cat && printf '\000claude-mem end\n'; } 2>/dev/null >>"$file"; then
     fi
     # No worker (it left after we looked, or died): start one; its first pass takes the
     # file in.
+    CLAUDE_MEM_CAPTURE_FALLBACK="no worker running after the event went into the inbox"
+    export CLAUDE_MEM_CAPTURE_FALLBACK
     exec "$@" --background wake-worker </dev/null
 fi
 # The inbox could not take all of it (disk full?): the Python hook gets what is left of stdin
 # and says in the log what it could not store. The worker moves the unfinished file aside.
-exec "$@" --background "$hook"
+fall_back "the inbox could not take the whole payload" "$@"

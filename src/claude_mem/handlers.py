@@ -12,9 +12,14 @@ every pass); it knows nothing of the queue's retry policy or of the worker's lif
   (``content_hash``) so a redelivered event maps onto the rows it already made.
 - ``finalize`` summarizes what has no summary yet and closes the session run (SessionEnd,
   and the watchdogs).
-- A tool event stored after its request's summary though it began before it (its hook ran
-  in the background and came late) is folded into that summary, and does not reopen a
-  session whose run ended after it began.
+- Order is the order events happened, not the order they arrived: each observation is
+  timed at its own event (``received_at``: when its hook started), and the compressor sees
+  a request's observations sorted by that time (``in_time_order``; when observing, only
+  those of events no later than the ones it is given). A hook that came late (in the
+  background, spooled, a slow inbox writer) is stored last but told in its place.
+- A tool event stored after its request's summary though it began before it is folded into
+  that summary (made again, in time order), and does not reopen a session whose run ended
+  after it began.
 - Each handler makes its writes in one ``store.write()`` unit, which joins the worker's
   shared transaction when there is one (the heuristic's group commit, see drain.py); an
   LLM compressor always runs outside any transaction, so model calls never hold the lock.
@@ -43,6 +48,18 @@ def content_hash(*parts) -> str:
 def _ended_after(session, at: float) -> bool:
     """Did this session's run end after ``at`` (an event that began before the end, late)?"""
     return session["status"] != "active" and float(session.get("completed_at") or 0) >= at
+
+
+def in_time_order(observations, before: float | None = None) -> tuple:
+    """A request's observations in the order their events happened: by ``created_at`` (the
+    time of the event each was made from), then id. A tool event whose hook came late
+    (a background hook, a spooled event) is stored after events that happened after it, so
+    id order is arrival order, not the order a summary must tell ("failed, then fixed").
+    With ``before``, only those of events no later than that time (a tie is a coarse
+    clock's: kept)."""
+    items = observations if before is None else [
+        o for o in observations if float(o.get("created_at") or 0) <= before]
+    return tuple(sorted(items, key=lambda o: (float(o.get("created_at") or 0), o["id"])))
 
 
 def row_ids(group) -> list[int]:
@@ -105,7 +122,9 @@ class Handlers:
                 self.store.add_prompt(session["id"], event.prompt_id or None, text, at)
             self.store.delete_pending(row_ids(group))
 
-    def context_for(self, session, prompt_number: int) -> SessionContext:
+    def context_for(self, session, prompt_number: int, before: float | None = None) -> SessionContext:
+        """What the compressor knows of a request; ``earlier``: its observations in time
+        order (``in_time_order``), with ``before`` only those of events before that time."""
         prompt = self.store.prompt(session["id"], prompt_number) if prompt_number else None
         request = prompt["prompt"] if prompt else ""
         goal = ""
@@ -118,7 +137,8 @@ class Handlers:
             session_id=session["id"], claude_session_id=session["claude_session_id"],
             project=session["project"], cwd=session["cwd"], prompt_number=prompt_number,
             request=request, goal=goal, previous_reply=(previous or {}).get("notes") or "",
-            earlier=self.prompt_memory.observations(session["id"], prompt_number),
+            earlier=in_time_order(self.prompt_memory.observations(session["id"], prompt_number),
+                                  before),
             root=self.projects.root(session["cwd"]),
         )
 
@@ -132,7 +152,9 @@ class Handlers:
     def handle_tools(self, event: ToolEvent, group, name: str, at: float) -> None:
         session = self._session(event, name, at)
         prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
-        ctx = self.context_for(session, prompt_number)
+        # The compressor sees what happened before these events, not what came before them.
+        ctx = self.context_for(session, prompt_number,
+                               before=min(float(r["received_at"]) for r, _ in group))
         # A redelivery that lands in the same batch as the original would otherwise get
         # position 1 under the same tool_use_id below, hence a second hash.
         # Events already turned into memory in an earlier batch are dropped here, before
@@ -157,6 +179,9 @@ class Handlers:
         seen: dict[str, int] = {}
         stored = []
         began = min(float(r["received_at"]) for r, _ in unique)
+        # Each observation is timed at its own event, so a request's observations can be
+        # put in the order their events happened (``in_time_order``) whatever order they came.
+        event_at = {e.tool_use_id: float(r["received_at"]) for r, e in unique if e.tool_use_id}
         with self.store.write():
             if not _ended_after(session, began):  # a late event does not reopen its session
                 session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
@@ -166,7 +191,8 @@ class Handlers:
                 seen[key] = position + 1
                 row = self.store.store_observation(session["id"], session["project"], prompt_number,
                                                    obs, content_hash(event.session_id, key, position),
-                                                   produced.generated_by, at)
+                                                   produced.generated_by,
+                                                   event_at.get(obs.tool_use_id, at))
                 if row is not None:
                     stored.append(row)
             self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)

@@ -543,6 +543,11 @@ def main(argv: list[str] | None = None, started_at: float | None = None,
     try:
         os.umask(0o077)
         agent, name = split_argv(argv)
+        # Why capture.sh ran this hook instead of leaving the event in the inbox (popped: a
+        # worker this hook starts must not inherit it).
+        fallback = os.environ.pop("CLAUDE_MEM_CAPTURE_FALLBACK", "")
+        if fallback:
+            log.info(f"{name}: capture.sh handed over to the Python hook: {fallback[:200]}")
         if name == WAKE_WORKER:
             wake_worker()
             return 0
