@@ -130,8 +130,9 @@ def _bytes(payload) -> bytes:
 
 
 def test_times_order_and_a_late_tool_event_before_its_stop(tmp_path):
-    """A file's time is its modification time; files of one moment keep their writers' order;
-    a tool event whose file is newer than its request's Stop goes just before that Stop."""
+    """A file's time is when its hook created it (its access time); files of one moment keep
+    their writers' order; a tool event whose file is newer than its request's Stop goes just
+    before that Stop."""
     tool = next(p for e, p in load_fixture() if e == "PostToolUse")
     stop = next(p for e, p in load_fixture() if e == "Stop" and p["session_id"] == tool["session_id"])
     assert stop.get("prompt_id") == tool["prompt_id"]
@@ -142,7 +143,8 @@ def test_times_order_and_a_late_tool_event_before_its_stop(tmp_path):
         [stop_file] = [n for n in inbox.waiting() if n.endswith(".Stop")]
         [tool_file] = [n for n in inbox.waiting() if n.endswith(".PostToolUse")]
         folder = config.inbox_dir()
-        stamp = os.stat(os.path.join(folder, stop_file)).st_mtime_ns
+        made = os.stat(os.path.join(folder, stop_file))
+        stamp = min(made.st_atime_ns, made.st_mtime_ns)
         os.utime(os.path.join(folder, tool_file), ns=(stamp + 10**9, stamp + 10**9))
         with open_store() as store:
             assert inbox.take_in(store) == 2
@@ -179,9 +181,11 @@ def test_a_file_taken_in_twice_is_queued_once_and_a_secret_is_overwritten(tmp_pa
 
 
 def test_the_python_hook_runs_whenever_the_script_cannot_be_sure(tmp_path, monkeypatch):
-    """A capture setting in the environment, a data dir with ``..`` or not absolute, no
-    worker (no FIFO): the Python hook stores the event itself. The memory-maker's own
-    process records nothing."""
+    """A capture setting in the environment, a data dir with ``..`` or not absolute, a
+    running worker without an inbox (an older version): the Python hook stores the event
+    itself, and the log says why (not for a setting: a choice). The memory-maker's own
+    process records nothing. No worker running is no reason: the event goes into the inbox
+    (made if need be) and a worker is started for it."""
     tool = next(p for e, p in load_fixture() if e == "PostToolUse")
     (tmp_path / "elsewhere").mkdir()
     data = str(config.data_dir())
@@ -197,21 +201,37 @@ def test_the_python_hook_runs_whenever_the_script_cannot_be_sure(tmp_path, monke
                           env={"CLAUDE_MEM_INTERNAL": "1"}).returncode == 0
         wait_for_background_hooks(data)
         assert inbox.waiting() == []
+        os.rmdir(config.inbox_dir())  # a worker that reads no inbox holds the FIFO
+        assert shell_hook("PostToolUse", {**tool, "tool_use_id": "toolu_older_worker"}).returncode == 0
+        wait_for_background_hooks(data)
         close_inbox(fifo)
         wakeup.remove()
-        assert shell_hook("PostToolUse", {**tool, "tool_use_id": "toolu_no_worker"}).returncode == 0
-        wait_for_background_hooks(data)
-        assert inbox.waiting() == []
         stored = queued()
+        # No worker (the lock is held here, as by a worker still starting): into the inbox,
+        # made by the script, and the worker's start is asked for.
+        for label in ("no_worker_no_inbox", "no_worker"):
+            assert shell_hook("PostToolUse", {**tool, "tool_use_id": f"toolu_{label}"}).returncode == 0
+        wait_for_background_hooks(data)
+        assert oct(os.stat(config.inbox_dir()).st_mode & 0o777) == "0o700"
+        waiting = sorted(inbox.waiting())
+        assert len(waiting) == 2 and queued() == stored
+        with open_store() as store:
+            assert inbox.take_in(store) == 2
+            ids = [json.loads(payload)["tool_use_id"] for payload in
+                   (r["payload"] for r in store.pending_batch(1000))]
+    assert ids[-2:] == ["toolu_no_worker_no_inbox", "toolu_no_worker"]
     ids = [json.loads(payload)["tool_use_id"] for _, payload, _ in stored]
     assert sorted(ids) == sorted(["toolu_env-setting", "toolu_env-empty-setting", "toolu_dotdot",
-                                  "toolu_no_worker"])
+                                  "toolu_older_worker"])
     assert all(cleaned for _, _, cleaned in stored)
-    # Why, in the log (a setting given in the environment is a choice, not a problem: silent).
     said = open(config.log_path()).read()
-    assert "post-tool-use: capture.sh handed over to the Python hook: the data dir's path has a .. in it" in said
-    assert "capture.sh handed over to the Python hook: no worker running (no wake-up FIFO)" in said
-    assert said.count("capture.sh handed over") == 2
+    assert ("capture.sh ran the Python hook (post-tool-use): the data dir's path has a .. in it"
+            in said)
+    assert ("capture.sh ran the Python hook (post-tool-use): the running worker has no inbox"
+            in said)
+    assert said.count("capture.sh ran the Python hook (wake-worker): no worker running: "
+                      "starting one for the event in the inbox") == 2
+    assert said.count("capture.sh ran the Python hook") == 4
 
 
 def test_a_running_worker_takes_files_in_and_a_waiting_file_is_not_lost(tmp_path, worker):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from claude_mem import install
+from claude_mem import inbox, install
 from helpers import open_store, run_hook, wait_for, wait_until_drained
 from test_cycle import SESSION_A, installed_commands
 
@@ -112,3 +112,36 @@ def test_a_tool_event_after_its_summary_remakes_it_in_time_order(tmp_path, recor
     _arrive(held)
     wait_until_drained()
     _assert_told_in_time_order(_summary())
+
+
+def test_a_slow_inbox_writer_keeps_its_place(tmp_path, recorded, worker):
+    """``capture.sh`` descheduled while it copies the failing run's payload (its stdin held
+    open): its file is finished after the edit's and the passing run's. The event is still
+    timed when its hook began (the file's creation), the files after it wait for it, and the
+    summary tells the failure, then the fix."""
+    commands = installed_commands(tmp_path)
+    events = _first_request(recorded)
+    held = None
+    for event, payload in events[:-1]:
+        if event == "PostToolUseFailure":
+            held = subprocess.Popen(commands[event], shell=True, stdin=subprocess.PIPE,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            held.stdin_data = json.dumps(payload).encode()
+            # Its file exists (created before the script reads stdin): it began now.
+            wait_for(lambda: any(n.endswith(".PostToolUseFailure") for n in inbox.waiting()),
+                     timeout=30, what="the slow hook's inbox file")
+            continue
+        proc = run_hook(event, payload, command=commands[event])
+        assert proc.returncode == 0, proc.stderr
+    _arrive(held)
+    assert held.wait(timeout=30) == 0
+    proc = run_hook("Stop", events[-1][1], command=commands["Stop"])
+    assert proc.returncode == 0
+    wait_until_drained()
+    summary = _summary()
+    assert "python -m pytest -q" in summary["learned"] and "exit code 1" in summary["learned"]
+    assert "5 passed" in summary["completed"]
+    stored = _observations()
+    failing = next(o for o in stored if "exit code 1" in o["title"])
+    edit = next(o for o in stored if o["tool_name"] == "Edit")
+    assert failing["created_at"] < edit["created_at"]

@@ -115,3 +115,39 @@ def test_the_meaning_thread_scans_what_the_caller_would(monkeypatch):
     assert handed == by_caller
     assert all(hits for hits in handed)
     assert {hit[1] for hits in handed[1::2] for hit in hits} <= {2, 4, 6, 8, 10}  # proj1's rows
+
+
+def test_questions_are_embedded_beside_a_backfill_call_and_come_out_the_same():
+    """A question takes no lock on the model (a search the worker answers no longer waits
+    for the backfill's call): embedded while another thread embeds passages, over and
+    over, every vector equals the one embedded alone."""
+    import threading
+
+    import numpy as np
+
+    from claude_mem.semantic.base import embedder
+
+    model = embedder("e5-small")
+    questions = ["why did the tests fail", "which commit fixed the conversion",
+                 "what deleted the newest backups"]
+    alone = {question: model.query(question) for question in questions}
+    passages_alone = model.passages(TITLES)
+    stop = threading.Event()
+    beside: list = []
+
+    def backfill() -> None:
+        while not stop.is_set():
+            beside.append(model.passages(TITLES))
+
+    thread = threading.Thread(target=backfill)
+    thread.start()
+    try:
+        found = [(question, model.query(question)) for _ in range(15) for question in questions]
+    finally:
+        stop.set()
+        thread.join(60)
+    assert beside and not thread.is_alive()
+    for question, vector in found:
+        assert np.array_equal(vector, alone[question])
+    for vectors in beside:
+        assert np.array_equal(vectors, passages_alone)

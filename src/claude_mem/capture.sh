@@ -13,13 +13,16 @@
 # modification time. Only shell builtins run besides `cat`.
 #
 # Whenever it cannot be sure to do what the Python hook would, it runs the Python hook
-# instead (before reading stdin, so nothing is lost): a setting that changes what a hook stores
-# is given in the environment (the worker reads only settings.json); the data dir is not an
-# absolute path without `..` (Python's `abspath` resolves `..` by the letters, the kernel by
-# the folders); no inbox yet (no worker ever ran); no worker running (its FIFO is gone: the
-# Python hook stores the event and starts one). Should the worker have left after the first
-# look, or died (its FIFO stays, its pid is gone), the Python hook is run with nothing to
-# store, to start a worker.
+# instead (before reading stdin, so nothing is lost), and says why in the log (not for a
+# setting: that is a choice): a setting that changes what a hook stores is given in the
+# environment (the worker reads only settings.json); the data dir is not an absolute path
+# without `..` (Python's `abspath` resolves `..` by the letters, the kernel by the folders)
+# or does not exist yet; a running worker made no inbox (an older version).
+# When no worker runs (none started yet, it is starting, it left, or it died: its FIFO
+# stays, its pid is gone) the event still goes into the inbox (made here if need be), and
+# the Python hook is run with nothing to store, to start a worker: a file written before
+# the hook returns keeps the event's place among the session's events, which a Python
+# hook that commits whenever it gets the CPU does not (docs/architecture.md, "Order").
 # The file ends with an end mark: the worker never takes half of one.
 
 hook=$1
@@ -63,10 +66,20 @@ case $data/ in
 esac
 inbox=$data/inbox
 wake=$data/worker.wake
-[ -d "$inbox" ] || fall_back "no inbox yet (no worker ever ran)" "$@"
-[ -p "$wake" ] || fall_back "no worker running (no wake-up FIFO)" "$@"
-
 umask 077
+if [ -p "$wake" ]; then
+    # A worker runs (or was killed and left its FIFO); one that made no inbox is of a
+    # version that does not read one.
+    [ -d "$inbox" ] || fall_back "the running worker has no inbox (an older version?)" "$@"
+elif [ ! -d "$inbox" ]; then
+    # No worker runs (it is starting, or none ever ran): the event still goes into the
+    # inbox, where it keeps its place in time, and a worker is started below to take it
+    # in. (The Python hook in the background used to store it instead, whenever it got the
+    # CPU: after the next tool's event, under load.) mkdir is a process, but only once.
+    [ -d "$data" ] || fall_back "no data dir yet" "$@"
+    mkdir "$inbox" 2>/dev/null || [ -d "$inbox" ] || fall_back "cannot make the inbox" "$@"
+fi
+
 # Where the Python hook would look for the project's opt-out: $CLAUDE_PROJECT_DIR, else the
 # working directory as the kernel names it (os.getcwd(); "" when it was deleted).
 here=
@@ -97,9 +110,9 @@ if { cat && printf '\000claude-mem end\n'; } 2>/dev/null >>"$file"; then
             *) kill -0 "$pid" 2>/dev/null && exit 0 ;;
         esac
     fi
-    # No worker (it left after we looked, or died): start one; its first pass takes the
-    # file in.
-    CLAUDE_MEM_CAPTURE_FALLBACK="no worker running after the event went into the inbox"
+    # No worker (none ran, it left after we looked, or died): start one; its first pass
+    # takes the file in.
+    CLAUDE_MEM_CAPTURE_FALLBACK="no worker running: starting one for the event in the inbox"
     export CLAUDE_MEM_CAPTURE_FALLBACK
     exec "$@" --background wake-worker </dev/null
 fi

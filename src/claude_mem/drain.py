@@ -14,7 +14,10 @@ any row was processed or parked; the worker's loop calls it and reads ``retry_at
   become an event is parked at once. Each row is parsed once a pass, and each cwd's
   project is looked up once a pass (the handlers' ``ProjectLookup`` is cleared here).
 - Spool files and the inbox's files (``capture.sh``) are imported with each pass, listed
-  after the batch is read so a later event never overtakes a spooled one.
+  after the batch is read so a later event never overtakes a spooled one (the inbox also
+  holds back files created after one still being written, see inbox.py). An event that
+  still comes after later ones of its request is put in its place by the handlers, which
+  order a request's observations by their events' times.
 - The heuristic (local, quick) stores several units per transaction while the queue is
   quiet (nothing queued for two passes in a row), one by one while hooks are queueing, so
   their inserts are not kept waiting (``_GroupCommit``). An LLM's units each commit alone.

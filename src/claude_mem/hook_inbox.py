@@ -48,6 +48,7 @@ CAPTURE_ENV = ("CLAUDE_MEM_EXCLUDE_PROJECTS", "CLAUDE_MEM_MAX_PAYLOAD_BYTES",
 _NAMES_PER_PID = 64
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NOATIME = getattr(os, "O_NOATIME", 0)
 _S_IFMT, _S_IFIFO = 0o170000, 0o010000
 
 
@@ -175,8 +176,12 @@ def shown_waiting(session: str) -> set:
     except OSError:
         return found
     for name in names:
-        try:
-            fd = os.open(os.path.join(folder, name), os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+        path = os.path.join(folder, name)
+        try:  # without moving its access time: the worker's time for the file (inbox.py)
+            try:
+                fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _NOATIME)
+            except PermissionError:
+                fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
         except OSError:
             continue  # taken in meanwhile: recorded in the database by now
         try:

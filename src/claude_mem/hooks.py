@@ -547,7 +547,7 @@ def main(argv: list[str] | None = None, started_at: float | None = None,
         # worker this hook starts must not inherit it).
         fallback = os.environ.pop("CLAUDE_MEM_CAPTURE_FALLBACK", "")
         if fallback:
-            log.info(f"{name}: capture.sh handed over to the Python hook: {fallback[:200]}")
+            log.info(f"capture.sh ran the Python hook ({name}): {fallback[:200]}")
         if name == WAKE_WORKER:
             wake_worker()
             return 0

@@ -17,12 +17,19 @@ Contract:
   like stdin (``hooks.read_all``) and made into a row by ``hooks.capture_payload`` with the
   settings of settings.json (``capture.sh`` leaves any capture setting given in its
   environment to the Python hook), so a row is the one the Python hook would have stored.
-  Its time (``received_at``) is the file's modification time, which the kernel keeps only to
-  a few milliseconds: files of the same moment keep the order of their writers' pids, and a
-  tool event never sorts after a queued Stop of its own request (``_before_their_stop``:
-  Claude Code fires a request's Stop only after its tool calls' hooks). A prompt's file
-  says when its hook started (its time) and what its recall showed the session, which is
-  recorded (``store.shown``) in the same transaction as the prompt.
+- Its time (``received_at``) is when its hook created the file, before it read stdin: the
+  file's access time, which writing never changes and the worker's reads leave alone
+  (``O_NOATIME``); the modification time when that is earlier (something else read the
+  file). Not the modification time alone: that is when the hook *finished*, and a hook
+  descheduled in its ``cat`` would be timed after the events that followed it. The kernel
+  keeps these times to a few milliseconds: files of the same moment keep the order of their
+  writers' pids, and a tool event never sorts after a queued Stop of its own request
+  (``_before_their_stop``: Claude Code fires a request's Stop only after its tool calls'
+  hooks). A prompt's file says when its hook started (its time) and what its recall showed
+  the session, which is recorded (``store.shown``) in the same transaction as the prompt.
+- In order: a file still being written holds back every file created after it (for at most
+  ``HOLD_SECONDS``, then it is a late arrival, which the handlers still put in its place by
+  time), so the worker never takes an event before one that began earlier.
 - A file is removed only after its row is committed; a worker killed in between finds the
   row queued and does not queue it twice. A file whose payload held something to clean
   (``privacy.needs_cleaning``) is overwritten before it is removed. An unreadable file goes
@@ -46,10 +53,15 @@ from claude_mem.hook_inbox import END, HEADER, PROMPTS_MARK, header_fields, prom
 # A hook writes its file in milliseconds: one still without its end mark this long after its
 # last write will never get it.
 UNFINISHED_SECONDS = 60.0
+# A file still being written holds back the files created after it this long at most (a
+# hook writes its file in milliseconds; one slower than this was descheduled or is stuck).
+HOLD_SECONDS = 2.0
+_NOATIME = getattr(os, "O_NOATIME", 0)
 EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd", "UserPromptSubmit")
 _TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure")
 # Files taken in per write transaction (the lock budget: ~0.05 ms an insert).
 _BATCH = 100
+# The longest header: two paths.
 _NAME = re.compile(r"(\d+)-(\d+)\.([A-Za-z]+)")
 _KEY = re.compile(r'"(session_id|prompt_id)"\s*:\s*"([^"\\]{1,200})"')
 
@@ -90,8 +102,9 @@ def take_in(store) -> int:
         try:
             if match is None or match.group(3) not in EVENTS:
                 raise ValueError("not an inbox file's name")
-            found.append((os.stat(path).st_mtime_ns, int(match.group(1)), int(match.group(2)),
-                          match.group(3), path))
+            st = os.stat(path)
+            found.append((min(st.st_atime_ns, st.st_mtime_ns), int(match.group(1)),
+                          int(match.group(2)), match.group(3), path, st.st_mtime_ns))
         except FileNotFoundError:
             continue
         except (OSError, ValueError) as exc:
@@ -107,7 +120,7 @@ def take_in(store) -> int:
     settings = config.load(environ={})
     rows, taken, scrub, shown = [], [], set(), []
     now = time.time()
-    for mtime_ns, _pid, _n, event, path in found:
+    for created_ns, _pid, _n, event, path, mtime_ns in found:
         try:
             raw, project_dir, extra = read(path, event)
             received_at, showed = prompt_fields(extra) if extra else (None, None)
@@ -117,7 +130,10 @@ def take_in(store) -> int:
             if now - mtime_ns / 1e9 > UNFINISHED_SECONDS:
                 _quarantine(folder, os.path.basename(path), exc)
                 taken.append(None)
-            continue  # its hook is still writing it: a later pass takes it
+                continue
+            if now - created_ns / 1e9 < HOLD_SECONDS:
+                break  # its hook is still writing it: it and the files after it, next pass
+            continue  # a slow one: a later pass takes it, late (the handlers order by time)
         except (OSError, ValueError) as exc:
             _quarantine(folder, os.path.basename(path), exc)
             taken.append(None)
@@ -127,7 +143,7 @@ def take_in(store) -> int:
             scrub.add(path)
         payload = hooks.capture_payload(event, raw, settings, project_dir)
         if payload is not None:
-            rows.append([event, payload, received_at or mtime_ns / 1e9])
+            rows.append([event, payload, received_at or created_ns / 1e9])
             if showed:
                 shown.append((showed[0], showed[1], rows[-1][2]))
     _before_their_stop(store, rows)
@@ -149,7 +165,11 @@ def read(path: str, event: str = "") -> tuple[str, str, list[str]]:
     """``(the hook's text, the folder its project is looked up from, the event's extra
     header fields)`` of an inbox file; raises ``Unfinished`` before its end mark is
     written, ValueError for what is not one."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:  # a read must not move the access time, the event's time (not ours: not allowed)
+        fd = os.open(path, flags | _NOATIME)
+    except PermissionError:
+        fd = os.open(path, flags)
     try:
         size = os.fstat(fd).st_size
         if size < len(HEADER) + len(END) or os.pread(fd, len(END), size - len(END)) != END:

@@ -21,8 +21,10 @@ Contract (``SummaryGate(store, settings)``, asked by the drain before a Stop row
 - An older Stop (an import, a backlog) is never held and costs no transcript read.
 
 A tool event committed after its request's summary anyway (the transcript was not yet
-written when the Stop was looked at) is still stored, and folds into that summary
-(``handlers.Handlers.handle_tools``).
+written when the Stop was looked at, or there is none) is still stored, and the summary is
+made again with it in its place by time (``handlers.Handlers.handle_tools``,
+``handlers.in_time_order``): the gate spares that second summary when it can, the handlers
+make the outcome right when it cannot.
 """
 from __future__ import annotations
 

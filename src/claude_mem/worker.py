@@ -157,12 +157,12 @@ class Worker:
     # -- the main loop -------------------------------------------------------------------
 
     def run(self) -> None:
-        self.listen()
-        spool.remove_stale_tmp()
-        try:  # capture.sh hands its events to the Python hook until this folder exists
+        try:  # before the FIFO: capture.sh takes a FIFO without an inbox for an older worker
             inbox.make()
         except OSError as exc:
             log.error(f"cannot make the inbox ({exc}); capture hooks run Python")
+        self.listen()
+        spool.remove_stale_tmp()
         log.info(f"worker started (compressor {self.compressor.name})")
         if self.settings.team_database_url:
             from claude_mem.team.sync import SyncThread

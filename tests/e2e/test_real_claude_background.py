@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from claude_mem import config, summary_gate
+from claude_mem import config, inbox, summary_gate
 from helpers import open_store, wait_for, wait_until_drained
 from tests.fakes.claude_cli import find_claude_binary, run_claude
 from tests.fakes.fake_llm_server import FakeLLMServer, Rule, Script, Text, ToolUse
@@ -124,9 +124,11 @@ def test_every_tool_call_of_a_run_is_in_its_summary_and_resume_adds_the_next(lab
 
 
 def test_a_database_locked_for_the_whole_run_loses_nothing(lab):
-    """Every hook waits 0.75 s for the lock, then spools its event: the last tool's hook and
-    SessionEnd's are at work after ``claude -p`` exited. The lock is held until all eight
-    events (start, prompt, four tools, Stop, end) are in spool files, then let go."""
+    """Every Python hook waits 0.75 s for the lock, then spools its event; the capture hooks
+    (``capture.sh``) put theirs in the inbox, no worker running, and the worker started for
+    them cannot store them either. The last tool's hook and SessionEnd's are at work after
+    ``claude -p`` exited. The lock is held until all eight events (start, prompt, four
+    tools, Stop, end) wait in files, then let go."""
     project, config_dir, claude = lab
     config.ensure_data_dir()
     with open_store():
@@ -135,15 +137,15 @@ def test_a_database_locked_for_the_whole_run_loses_nothing(lab):
     try:
         holder.execute("BEGIN IMMEDIATE")
         run = claude(PROMPT_LOCKED)
-        wait_for(lambda: len(config.spooled_names()) == 8, 30,
-                 what="every hook of the run to spool its event")
+        wait_for(lambda: len(config.spooled_names()) + len(inbox.waiting()) == 8, 30,
+                 what="every hook of the run to leave its event in a file")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     wait_until_drained()
     session = _check_request(config_dir, run.session_id, 1, "audit", 4)
     assert (session["status"], session["end_reason"]) == ("completed", "other")
-    assert config.spooled_names() == []
+    assert config.spooled_names() == [] and inbox.waiting() == []
 
 
 def test_with_the_worker_running_the_capture_hooks_go_through_the_inbox(lab):

