@@ -176,13 +176,28 @@ def _held_backfill_call(inside, gate) -> str:
     """
 
 
+def _note_numpy_at_exit(note) -> str:
+    """Code for ``inject``: the CLI writes to ``note`` whether it imported numpy."""
+    return f"""
+        import sys
+        if "claude_mem.cli" in sys.orig_argv:
+            import atexit
+
+            def _note():
+                with open({str(note)!r}, "w") as out:
+                    out.write("numpy" if "numpy" in sys.modules else "no numpy")
+
+            atexit.register(_note)
+    """
+
+
 def test_the_worker_answers_a_cli_question_while_its_backfill_is_inside_a_call(
         inject, monkeypatch, tmp_path):
     """The one-shot CLI asks the running worker for the meaning half. While the worker's
     backfill is inside a call of the model (held here, as a long call at background
     priority on a busy machine is), the question's embedding does not wait for it: the
     worker answers within the CLI's timeout (before, the CLI gave up after 5 s and loaded
-    the model and every vector itself)."""
+    the model and every vector itself), and the CLI, answered, never imports numpy."""
     from claude_mem import control
     from claude_mem.models import Observation
     from claude_mem.store import Store
@@ -200,6 +215,8 @@ def test_the_worker_answers_a_cli_question_while_its_backfill_is_inside_a_call(
     inside, gate = tmp_path / "inside", tmp_path / "gate"
     monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "auto")
     inject(_held_backfill_call(inside, gate))
+    note = tmp_path / "cli-imports"
+    inject(_note_numpy_at_exit(note))
     try:
         assert control.ensure_worker() == "started"
         wait_for(inside.exists, timeout=60, what="the worker's backfill to be inside a call")
@@ -218,3 +235,4 @@ def test_the_worker_answers_a_cli_question_while_its_backfill_is_inside_a_call(
     assert hits[0]["title"] == "pytest failed: AssertionError in test_total"
     assert hits[0]["matched"] in ("meaning", "both")
     assert answered == 1  # by the worker, not by the CLI on its own after a timeout
+    assert note.read_text() == "no numpy"
