@@ -152,7 +152,8 @@ class Worker:
                 "compressor": getattr(self.compressor, "name", "?"),
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
-                "searches_answered": self.nearest.answered if self.nearest is not None else 0}
+                "searches_answered": self.nearest.answered if self.nearest is not None else 0,
+                "meaning_index_vectors": self.nearest.held() if self.nearest is not None else 0}
 
     # -- the main loop -------------------------------------------------------------------
 
@@ -193,6 +194,8 @@ class Worker:
                 continue
             self.housekeeping.when_idle()  # WAL truncation, a step of giving space back
             self.start_context.when_idle()  # the SessionStart context, rendered ahead
+            if self.nearest is not None:  # the CLI's index, once no question came for long
+                self.nearest.release_if_unused()
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break
