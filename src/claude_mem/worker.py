@@ -194,8 +194,6 @@ class Worker:
                 continue
             self.housekeeping.when_idle()  # WAL truncation, a step of giving space back
             self.start_context.when_idle()  # the SessionStart context, rendered ahead
-            if self.nearest is not None:  # the CLI's index, once no question came for long
-                self.nearest.release_if_unused()
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break

@@ -12,8 +12,8 @@ Contract: ``Nearest().answer(message)`` never raises: a bad request or a missing
 ``{"error": ...}`` (no ``hits``), and the CLI then does the work itself. Its own store
 connection (never the drain's), one question at a time; ``close()`` at the worker's exit.
 Nothing here runs unless asked: a worker that is never asked loads no index.
-``release_if_unused()`` (the worker calls it when idle) lets the index go once no question
-came for ``RELEASE_SECONDS``: at 120k vectors it holds ~130 MB (int8 codes and their
+A thread of its own (while an index is held) lets it go once no question came for
+``RELEASE_SECONDS`` (``release_if_unused``): at 120k vectors it holds ~130 MB (int8 codes and their
 projections), which a worker that answered one CLI search kept for the rest of its life (two
 hours idle by default); the next question reads it again (~0.6 s of CPU at 120k).
 ``held()`` is how many vectors the index holds now (``status``).
@@ -58,6 +58,8 @@ class Nearest:
                     from claude_mem.store import open_store
 
                     self.store = open_store(busy_timeout_ms=5000)
+                    threading.Thread(target=self._release_when_unused, daemon=True,
+                                     name="claude-mem-nearest-release").start()
                 found = hybrid.nearest(self.store, text, project=project, kinds=kinds,
                                        limit=limit, settings=settings)
                 self.answered += 1
@@ -97,6 +99,11 @@ class Nearest:
         from claude_mem.semantic import hybrid
 
         return hybrid.vectors_held(store)
+
+    def _release_when_unused(self) -> None:
+        while self.store is not None:  # until released or closed
+            time.sleep(max(0.2, min(RELEASE_SECONDS, 30.0)))
+            self.release_if_unused()
 
     def release_if_unused(self) -> bool:
         """Let the index go when no question came for ``RELEASE_SECONDS``; True if it did."""
