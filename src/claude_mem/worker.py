@@ -276,6 +276,8 @@ class Worker:
 
     def close(self) -> None:
         self.stopping.set()
+        if self.holds_lock:  # prompts go back to the hooks' own path (the next worker may be older)
+            inbox.unmake()
         if self.team_sync is not None:
             self.team_sync.stop()
         if self.embedding is not None:

@@ -197,7 +197,7 @@ def worker_nearest(text: str, *, project=None, kinds=ALL_KINDS, limit: int = POO
     hits = reply.get("hits") if isinstance(reply, dict) and reply.get("ok") else None
     if not isinstance(hits, list):
         return None
-    from claude_mem.semantic.index import Found
+    from claude_mem.semantic.found import Found  # no numpy in the one-shot CLI
 
     try:
         found = Found((str(kind), int(item), float(cosine)) for kind, item, cosine in hits)

@@ -49,6 +49,7 @@ import time
 import numpy as np
 
 from claude_mem.semantic import blas, codec
+from claude_mem.semantic.found import Found
 
 KIND_CODES = {"observation": 0, "summary": 1, "prompt": 2}
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
@@ -97,20 +98,6 @@ def best_rows(scores, wanted: int):
         if wanted <= len(rows) <= 4 * wanted:
             return rows
     return np.argpartition(-scores, wanted - 1)[:wanted]
-
-
-class Found(list):
-    """``(kind, item_id, cosine)`` best first (the cosine of the memory's best passage),
-    ``scores``: each memory's score by meaning, in the same order (what orders the list,
-    see ``VectorIndex._by_memory``; empty when not known, e.g. an older worker's answer),
-    and ``duplicates``: pairs ``(i, j)``, ``i < j``, of positions in the list whose
-    memories are near-duplicates."""
-
-    duplicates: list = []
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.scores: list = []
 
 
 class VectorIndex:

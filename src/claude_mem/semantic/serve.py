@@ -6,7 +6,7 @@ thread) and keeps its index of the vectors once built. So the CLI sends
 ``{"cmd": "nearest", "text", "project", "kinds", "limit", "model"}`` on the control socket
 (data dir 0700: only the owner) and gets ``{"ok": true, "hits": [[kind, id, cosine], ...]}``
 back, with ``"duplicates": [[i, j], ...]`` (positions of near-duplicate hits, see
-``index.Found``); words and the fusion stay in the CLI (``hybrid.search``).
+``found.Found``); words and the fusion stay in the CLI (``hybrid.search``).
 
 Contract: ``Nearest().answer(message)`` never raises: a bad request or a missing extra is
 ``{"error": ...}`` (no ``hits``), and the CLI then does the work itself. Its own store
