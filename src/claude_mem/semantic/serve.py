@@ -67,7 +67,8 @@ class Nearest:
             log.warning(f"nearest for a search failed: {exc!r}")
             return {"error": repr(exc)[:300]}
         return {"hits": [[kind, item, round(cosine, 6)] for kind, item, cosine in found],
-                "duplicates": [list(pair) for pair in getattr(found, "duplicates", [])]}
+                "duplicates": [list(pair) for pair in getattr(found, "duplicates", [])],
+                "scores": [round(score, 6) for score in getattr(found, "scores", [])]}
 
     @staticmethod
     def _read(message: dict):
