@@ -64,7 +64,8 @@ embedder("e5-small")  # the model first, as a search loads it: it sets OMP_NUM_T
 with Store(config.db_path()) as store:
     hits = semantic.search(store, "why did the tests fail", mode="both", limit=5)
 import threadpoolctl
-blas = [pool["num_threads"] for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"]
+blas = [pool["num_threads"] for pool in threadpoolctl.threadpool_info()
+        if pool["user_api"] == "blas"]
 print(json.dumps({"hits": [hit["title"] for hit in hits], "blas": blas}))
 """
 

@@ -61,7 +61,8 @@ def describe() -> str:
         from threadpoolctl import threadpool_info
     except ImportError:
         return "BLAS threads unknown (threadpoolctl not installed: its default)"
-    counts = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+    counts = sorted({pool["num_threads"] for pool in threadpool_info()
+                     if pool["user_api"] == "blas"})
     if not counts:
         return "no BLAS library found"
     how = "limited here" if _limited else "as the environment or the library chose"

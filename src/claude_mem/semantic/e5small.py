@@ -25,7 +25,8 @@ class E5Small(Embedder):
         # lock: the engine keeps no state between calls (e5.c: the model is mapped
         # read-only at load, every buffer is the call's own), and a question the worker
         # answers for a search waited for the backfill's whole call (up to 16 passages) at
-        # background priority: 1.7-2.6 s a question at load 5 (docs/search.md).
+        # background priority: 5.2 s at the median beside such calls, load ~5, now 16 ms
+        # (docs/search.md).
         self._lock = threading.Lock()
         self.dim = int(self._model.dim)
         self.model = self.model_id()

@@ -13,12 +13,11 @@ Contract: ``Nearest().answer(message)`` never raises: a bad request or a missing
 connection (never the drain's), one question at a time; ``close()`` at the worker's exit.
 Nothing here runs unless asked: a worker that is never asked loads no index.
 A thread of its own (while an index is held) lets it go once no question came for
-``RELEASE_SECONDS`` (``release_if_unused``): at 120k vectors it holds ~130 MB (int8 codes and their
-projections), which a worker that answered one CLI search kept for the rest of its life (two
-hours idle by default); the next question reads it again (~0.6 s of CPU at 120k).
-``held()`` is how many vectors the index holds now (``status``).
+``RELEASE_SECONDS`` (``release_if_unused``): at 120k vectors it holds ~130 MB (int8 codes
+and their projections), which a worker that answered one CLI search kept for the rest of
+its life (two hours idle by default); the next question reads it again (~0.6 s of CPU at
+120k). ``held()`` is how many vectors the index holds now (``status``).
 """
-
 from __future__ import annotations
 
 import threading
