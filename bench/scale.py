@@ -255,7 +255,7 @@ def measure_semantic(store, runs: int) -> dict:
     """Search in ``both`` mode in-process (warm: model and vectors loaded once, as in the MCP
     server and the viewer), the query's embedding included; the cold load apart."""
     from claude_mem import config
-    from claude_mem.semantic import hybrid
+    from claude_mem.semantic import blas, hybrid
     from claude_mem.semantic.base import embedder
 
     settings = config.load()
@@ -304,7 +304,7 @@ def measure_semantic(store, runs: int) -> dict:
             "both_repeated_p95_ms": round(pct(repeated, 0.95), 2),
             "query_embed_ms": round(statistics.median(embed_times), 2),
             "index_load_ms": round(cold_load, 1), "vectors": len(hybrid.index_for(store, model)),
-            "backfill_wait_s": round(waited, 1)}
+            "backfill_wait_s": round(waited, 1), "blas": blas.describe()}
 
 
 def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
@@ -638,7 +638,7 @@ def main() -> int:
                   f"both p95 {m.get('both_repeated_p95_ms')}ms (query embedding "
                   f"{m['query_embed_ms']}ms; {m['vectors']} vectors loaded cold in "
                   f"{m['index_load_ms']}ms; waited {m.get('backfill_wait_s')}s for the worker "
-                  f"to embed what the hooks above added)")
+                  f"to embed what the hooks above added; {m.get('blas')})")
     if "ingest" in report:
         for label, r in report["ingest"].items():
             print(f"ingest {label:<9} {r['events']:>7} events in {r['seconds']:>6.2f}s = "

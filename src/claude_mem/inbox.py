@@ -7,9 +7,10 @@ done (docs/architecture.md, "Capture in the background").
 
 Contract:
 - A file is ``<data dir>/inbox/<pid>-<n>.<Event>`` (``Event``: PostToolUse,
-  PostToolUseFailure, Stop or SessionEnd), 0600 in a 0700 folder. Its content: ``HEADER``,
-  then ``$CLAUDE_PROJECT_DIR`` and the hook's working directory, each ended by a NUL byte,
-  then the hook's stdin as it came, then ``END`` (a NUL byte cannot be in a JSON payload).
+  PostToolUseFailure, Stop, SessionEnd from ``capture.sh``; UserPromptSubmit from the Python
+  hook, ``hooks.prompt_through_inbox``), 0600 in a 0700 folder, in the format
+  ``hook_inbox`` owns: ``HEADER``, ``$CLAUDE_PROJECT_DIR`` and the hook's working directory
+  (and a prompt's extra fields) each ended by a NUL byte, the hook's stdin as it came, ``END``.
   A file without ``END`` is still being written and waits; one without it after
   ``UNFINISHED_SECONDS`` (its hook was killed, the disk was full) goes to ``inbox/bad``.
 - ``take_in(store)`` (the drain, each pass) queues the files oldest first: the text is read
@@ -24,7 +25,8 @@ Contract:
   keeps these times to a few milliseconds: files of the same moment keep the order of their
   writers' pids, and a tool event never sorts after a queued Stop of its own request
   (``_before_their_stop``: Claude Code fires a request's Stop only after its tool calls'
-  hooks).
+  hooks). A prompt's file says when its hook started (its time) and what its recall showed
+  the session, which is recorded (``store.shown``) in the same transaction as the prompt.
 - In order: a file still being written holds back every file created after it (for at most
   ``HOLD_SECONDS``, then it is a late arrival, which the handlers still put in its place by
   time), so the worker never takes an event before one that began earlier.
@@ -33,7 +35,9 @@ Contract:
   (``privacy.needs_cleaning``) is overwritten before it is removed. An unreadable file goes
   to ``inbox/bad``.
 - ``make()`` creates the folder (the worker, at start): until then ``capture.sh`` hands
-  every event to the Python hook.
+  every event to the Python hook. It also leaves ``PROMPTS_MARK`` there, which the worker
+  removes when it leaves (``unmake``): a prompt goes to the inbox only while a worker that
+  takes prompts in runs (one from before would move the file to ``inbox/bad``).
 Worker side only: nothing here runs in a hook.
 """
 from __future__ import annotations
@@ -44,8 +48,8 @@ import time
 
 from claude_mem import config, log
 
-HEADER = b"claude-mem inbox 1\n"
-END = b"\0claude-mem end\n"
+from claude_mem.hook_inbox import END, HEADER, PROMPTS_MARK, header_fields, prompt_fields
+
 # A hook writes its file in milliseconds: one still without its end mark this long after its
 # last write will never get it.
 UNFINISHED_SECONDS = 60.0
@@ -53,18 +57,28 @@ UNFINISHED_SECONDS = 60.0
 # hook writes its file in milliseconds; one slower than this was descheduled or is stuck).
 HOLD_SECONDS = 2.0
 _NOATIME = getattr(os, "O_NOATIME", 0)
-EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd")
+EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd", "UserPromptSubmit")
 _TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure")
 # Files taken in per write transaction (the lock budget: ~0.05 ms an insert).
 _BATCH = 100
 # The longest header: two paths.
-_HEADER_MAX = len(HEADER) + 2 * 65536
 _NAME = re.compile(r"(\d+)-(\d+)\.([A-Za-z]+)")
 _KEY = re.compile(r'"(session_id|prompt_id)"\s*:\s*"([^"\\]{1,200})"')
 
 
 def make() -> None:
+    """The folder, and the mark that says this worker takes prompts in (``PROMPTS_MARK``)."""
     os.makedirs(config.inbox_dir(), mode=0o700, exist_ok=True)
+    os.close(os.open(os.path.join(config.inbox_dir(), PROMPTS_MARK),
+                     os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600))
+
+
+def unmake() -> None:
+    """The leaving worker's part: the next worker may be an older one."""
+    try:
+        os.unlink(os.path.join(config.inbox_dir(), PROMPTS_MARK))
+    except OSError:
+        pass
 
 
 def waiting() -> list[str]:
@@ -104,11 +118,12 @@ def take_in(store) -> int:
     # settings.json as it is now, without this process's environment: capture.sh ran the
     # Python hook instead whenever its own environment set a capture setting.
     settings = config.load(environ={})
-    rows, taken, scrub = [], [], set()
+    rows, taken, scrub, shown = [], [], set(), []
     now = time.time()
     for created_ns, _pid, _n, event, path, mtime_ns in found:
         try:
-            raw, project_dir = read(path)
+            raw, project_dir, extra = read(path, event)
+            received_at, showed = prompt_fields(extra) if extra else (None, None)
         except FileNotFoundError:
             continue
         except Unfinished as exc:
@@ -128,9 +143,14 @@ def take_in(store) -> int:
             scrub.add(path)
         payload = hooks.capture_payload(event, raw, settings, project_dir)
         if payload is not None:
-            rows.append([event, payload, created_ns / 1e9])
+            rows.append([event, payload, received_at or created_ns / 1e9])
+            if showed:
+                shown.append((showed[0], showed[1], rows[-1][2]))
     _before_their_stop(store, rows)
-    store.enqueue_taken([tuple(row) for row in rows])
+    with store.write():  # the prompt and what recall showed for it: one unit
+        store.enqueue_taken([tuple(row) for row in rows])
+        for session, items, at in shown:
+            store.record_shown(session, items, at)
     for path in taken:
         if path is not None:
             _remove(path, path in scrub)
@@ -141,9 +161,10 @@ class Unfinished(ValueError):
     """The file has no end mark (yet)."""
 
 
-def read(path: str) -> tuple[str, str]:
-    """``(the hook's text, the folder its project is looked up from)`` of an inbox file;
-    raises ``Unfinished`` before its end mark is written, ValueError for what is not one."""
+def read(path: str, event: str = "") -> tuple[str, str, list[str]]:
+    """``(the hook's text, the folder its project is looked up from, the event's extra
+    header fields)`` of an inbox file; raises ``Unfinished`` before its end mark is
+    written, ValueError for what is not one."""
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:  # a read must not move the access time, the event's time (not ours: not allowed)
         fd = os.open(path, flags | _NOATIME)
@@ -153,20 +174,13 @@ def read(path: str) -> tuple[str, str]:
         size = os.fstat(fd).st_size
         if size < len(HEADER) + len(END) or os.pread(fd, len(END), size - len(END)) != END:
             raise Unfinished("no end mark")
-        head = os.pread(fd, _HEADER_MAX, 0)
-        if not head.startswith(HEADER):
-            raise ValueError("no inbox header")
-        fields = head[len(HEADER):].split(b"\0", 2)
-        if len(fields) < 3:
-            raise ValueError("the header's folders are cut")
+        fields, start = header_fields(fd, size, event)
         project_dir, cwd = (os.fsdecode(f) for f in fields[:2])
-        start = len(HEADER) + len(fields[0]) + len(fields[1]) + 2
-        if start > size - len(END):
-            raise ValueError("the header runs into the end mark")
+        extra = [f.decode("utf-8", "replace") for f in fields[2:]]
         os.lseek(fd, start, os.SEEK_SET)
         from claude_mem import hooks
 
-        return hooks.read_all(fd, size - len(END) - start), project_dir or cwd
+        return hooks.read_all(fd, size - len(END) - start), project_dir or cwd, extra
     finally:
         os.close(fd)
 

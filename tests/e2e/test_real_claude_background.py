@@ -160,5 +160,5 @@ def test_with_the_worker_running_the_capture_hooks_go_through_the_inbox(lab):
     session = _check_request(config_dir, run.session_id, 1, "release", 6)
     assert (session["status"], session["end_reason"]) == ("completed", "other")
     status = control.request({"cmd": "status"}, timeout=5.0)
-    assert status["taken_from_inbox"] == 6 + 2, status  # six tools, Stop, SessionEnd
-    assert os.listdir(config.inbox_dir()) == []
+    assert status["taken_from_inbox"] == 1 + 6 + 2, status  # the prompt, six tools, Stop, SessionEnd
+    assert os.listdir(config.inbox_dir()) == [".takes-prompts"]  # the worker's mark (hook_inbox)

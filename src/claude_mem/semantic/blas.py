@@ -53,3 +53,16 @@ def one_thread() -> bool:
             return False
         _limited = True
         return True
+
+
+def describe() -> str:
+    """How many threads numpy's BLAS runs on in this process, for the benches' output."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS threads unknown (threadpoolctl not installed: its default)"
+    counts = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+    if not counts:
+        return "no BLAS library found"
+    how = "limited here" if _limited else "as the environment or the library chose"
+    return f"BLAS on {'/'.join(map(str, counts))} thread{'s' if counts != [1] else ''} ({how})"

@@ -8,13 +8,15 @@ Contract:
 - ``search(store, text, mode=, project=, kinds=, limit=)``: hits as ``Store.search`` makes
   them (``kind``, ``id``, ``title``, ``text``, ``score``: lower is better), plus
   ``matched`` (``words``, ``meaning`` or ``both``) and, when meaning took part,
-  ``similarity`` (cosine). Fusion: each list (words' and meaning's top ``POOL``) gives a
-  hit weight/(``RRF_K`` + rank) (meaning's weight ``MEANING_WEIGHT``, words' 1); the sum
-  orders the result and its negation is the ``score``. Meaning alone: the score is the
-  negated cosine. Either way a memory that nearly repeats one placed before it (the
-  index's ``duplicates``: the same command run again, a re-written to-do list) moves
-  after the others of the first ``APART_DEPTH`` places: five copies of one thing in the
-  top five leave no room for the answer.
+  ``similarity`` (the cosine of its best passage). Fusion: each list (words' and
+  meaning's top ``POOL``) gives a hit weight/(``RRF_K`` + rank) (meaning's weight
+  ``MEANING_WEIGHT``, words' 1); the sum orders the result and its negation is the
+  ``score``. The meaning list is ordered by each memory's score by meaning (``index``: its
+  best two passages' cosines); meaning alone, the score is that score negated. Either way
+  a memory that nearly repeats one placed before it (the index's ``duplicates``: the same
+  command run again, a re-written to-do list) moves after the others of the first
+  ``APART_DEPTH`` places: five copies of one thing in the top five leave no room for the
+  answer.
 - The model and each database's vectors are loaded once per process and refreshed
   incrementally (``index``), so a long-lived process (MCP server, viewer) pays the load once.
   The one-shot CLI passes ``ask_worker``: the running worker, which keeps both loaded,
@@ -83,13 +85,30 @@ def index_for(store, model):
     """This process's index of ``store``'s vectors of ``model``, brought up to date."""
     from claude_mem.semantic.index import VectorIndex
 
-    key = (getattr(store, "path", id(store)), model.model)
+    key = (_key_of(store), model.model)
     with _lock:
         index = _indexes.get(key)
         if index is None:
             index = _indexes[key] = VectorIndex(model.model, model.dim)
     index.refresh(store)
     return index
+
+
+def _key_of(store):
+    return getattr(store, "path", id(store))
+
+
+def release(store) -> None:
+    """Forget this process's indexes of ``store`` (their memory goes back to the system)."""
+    with _lock:
+        for key in [key for key in _indexes if key[0] == _key_of(store)]:
+            del _indexes[key]
+
+
+def vectors_held(store) -> int:
+    """How many vectors this process's indexes of ``store`` hold."""
+    with _lock:
+        return sum(len(index) for key, index in _indexes.items() if key[0] == _key_of(store))
 
 
 def query_vector(model, text: str):
@@ -195,11 +214,12 @@ def worker_nearest(text: str, *, project=None, kinds=ALL_KINDS, limit: int = POO
     hits = reply.get("hits") if isinstance(reply, dict) and reply.get("ok") else None
     if not isinstance(hits, list):
         return None
-    from claude_mem.semantic.index import Found
+    from claude_mem.semantic.found import Found  # no numpy in the one-shot CLI
 
     try:
         found = Found((str(kind), int(item), float(cosine)) for kind, item, cosine in hits)
         found.duplicates = [(int(i), int(j)) for i, j in reply.get("duplicates") or []]
+        found.scores = [float(score) for score in reply.get("scores") or []]
     except (TypeError, ValueError):
         return None
     return found
@@ -247,14 +267,18 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
     fused: dict = {}
     found: dict = {}
     similarity = {(kind, item): sim for kind, item, sim in near}
+    # Meaning alone orders by each memory's score (its best two passages, ``index``), not
+    # by its best passage's cosine; an older worker's answer has only the cosines.
+    scores = getattr(near, "scores", None)
+    meant = (scores if scores and len(scores) == len(near) else [sim for _, _, sim in near])
     for rank, hit in enumerate(words):
         key = (hit["kind"], hit["id"])
         found[key] = hit
         fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
-    for rank, (kind, item, sim) in enumerate(near):
+    for rank, (kind, item, _) in enumerate(near):
         key = (kind, item)
         fused[key] = fused.get(key, 0.0) + (MEANING_WEIGHT / (RRF_K + rank + 1) if mode == "both"
-                                            else sim)
+                                            else meant[rank])
     order = apart(sorted(fused, key=lambda key: -fused[key]), near)[: int(limit)]
     for kind in ALL_KINDS:
         missing = [item for k, item in order if k == kind and (k, item) not in found]

@@ -27,9 +27,19 @@ arrays (their capacity doubles when full), so a search that finds new ones does 
 the index.
 
 A memory may have several vectors (one per passage, see ``passages``): each is a row of
-the index with its memory's kind and id, and a memory's score is its best passage's
-cosine (``nearest`` reads ``PASSAGES_READ`` times as many vectors as memories wanted and
-keeps each memory's first). ``len(index)`` counts vectors.
+the index with its memory's kind and id. ``nearest`` reads the best ``PASSAGES_READ``
+times as many vectors as memories wanted and scores each memory found among them by its
+best two passages: the best one's cosine plus ``SECOND_WEIGHT`` times the second's
+(divided by ``1 + SECOND_WEIGHT``); a memory of one passage counts its only one, less
+``ONE_PASSAGE_GAP``, as its second. Why: a long memory (a request's summary, a long
+command's output) has up to 32 passages, and the best of many draws is high by chance:
+one passage that happens to share the question's phrasing ("tests failed") puts a
+memory about something else first. A memory about the question usually says it in more
+than one place (the summary's request and the line that answers it; the command and its
+output). On the tune questions of bench/recall.py (in-process, docs/recall.md) meaning
+alone found 112 -> 117 of 143 (all sessions' memory) and 117 -> 124 (the tune sessions'
+memory alone), and the fused search 127 -> 129 and 129 -> 130. ``len(index)`` counts
+vectors.
 """
 from __future__ import annotations
 
@@ -39,6 +49,7 @@ import time
 import numpy as np
 
 from claude_mem.semantic import blas, codec
+from claude_mem.semantic.found import Found
 
 KIND_CODES = {"observation": 0, "summary": 1, "prompt": 2}
 KIND_NAMES = {code: name for name, code in KIND_CODES.items()}
@@ -56,6 +67,13 @@ _MARGIN = 1.3
 _READ_BATCH = 50_000
 # Vectors read per memory wanted: a memory's other passages take places in the best list.
 PASSAGES_READ = 4
+# A memory's score by meaning: its best passage's cosine plus this share of its second
+# best's; a memory of one passage has its only one, less ONE_PASSAGE_GAP, as its second
+# (so it neither gains nor loses against a long memory whose second passage is about as
+# close as that). Chosen on the tune questions of bench/recall.py: 0.2-0.3 with 0.05-0.1
+# gave the same fused recall (129 of 143); 0 is the best passage alone (docs/recall.md).
+SECOND_WEIGHT = 0.3
+ONE_PASSAGE_GAP = 0.05
 # Two memories whose best passages are this close say the same thing (e5's cosines of
 # unrelated texts are ~0.75-0.85; a repeated command's memories ~0.99). Chosen on the
 # tune questions of bench/recall.py (0.97-0.99 gave the same; docs/search.md).
@@ -80,13 +98,6 @@ def best_rows(scores, wanted: int):
         if wanted <= len(rows) <= 4 * wanted:
             return rows
     return np.argpartition(-scores, wanted - 1)[:wanted]
-
-
-class Found(list):
-    """``(kind, item_id, cosine)`` best first, and ``duplicates``: pairs ``(i, j)``,
-    ``i < j``, of positions in the list whose memories are near-duplicates."""
-
-    duplicates: list = []
 
 
 class VectorIndex:
@@ -116,6 +127,7 @@ class VectorIndex:
         self.kinds = np.zeros(0, dtype=np.int8)
         self.item_ids = np.zeros(0, dtype=np.int64)
         self.projects = np.zeros(0, dtype=np.int32)
+        self.passage_counts = np.zeros(0, dtype=np.int32)  # its memory's passages, per row
         self.project_codes: dict[str, int] = {}
         self.count = 0
         self.top_id = 0
@@ -211,6 +223,8 @@ class VectorIndex:
         self.kinds = self._put("kinds", before, kinds[owners])
         self.item_ids = self._put("item_ids", before, items[owners])
         self.projects = self._put("projects", before, projects[owners])
+        counts = np.bincount(owners, minlength=n).astype(np.int32)
+        self.passage_counts = self._put("passage_counts", before, counts[owners])
         self.count += len(owners)
         self.top_id = max(self.top_id, rows[-1][0])
         self._subsets = {}
@@ -293,18 +307,40 @@ class VectorIndex:
                 values = scores[best] if rows is None else self.full[best] @ query
             order = np.argsort(-values)
             best, values = best[order], values[order]
-            found, seen, rows_found = Found(), set(), []
-            for i, value in zip(best.tolist(), values.tolist()):
-                key = (KIND_NAMES[int(self.kinds[i])], int(self.item_ids[i]))
-                if key in seen:  # another passage of a memory already found, scored lower
-                    continue
-                seen.add(key)
-                found.append((key[0], key[1], float(value)))
-                rows_found.append(i)
-                if len(found) == limit:
-                    break
-            found.duplicates = self._duplicates(rows_found)
+            read = min(len(best), limit * PASSAGES_READ)
+            place, ranked = self._by_memory(best[:read], values[:read], limit)
+            found = Found()
+            for i, cosine, score in zip(best[place].tolist(), values[place].tolist(),
+                                        ranked.tolist()):
+                found.append((KIND_NAMES[int(self.kinds[i])], int(self.item_ids[i]), cosine))
+                found.scores.append(score)
+            found.duplicates = self._duplicates(best[place].tolist())
             return found
+
+    def _by_memory(self, rows, values, limit: int):
+        """The best ``limit`` memories among ``rows`` (index rows of passages, ``values``
+        their cosines, best first): the places of their best passages in ``rows`` and their
+        scores, best first. A memory's score is its best passage's cosine plus
+        ``SECOND_WEIGHT`` times its second best's (see the module docstring): the second
+        one not among ``rows`` counts as the lowest cosine read (it is at most that), a
+        memory of one passage counts its only one less ``ONE_PASSAGE_GAP``. The score is
+        divided by ``1 + SECOND_WEIGHT`` to stay on the scale of a cosine."""
+        codes = self.kinds[rows].astype(np.int64) * (1 << 48) + self.item_ids[rows]
+        keys, first = np.unique(codes, return_index=True)  # a memory's first row is its best
+        second = np.full(len(first), values[-1], dtype=np.float32)
+        if len(first) < len(rows):
+            rest = np.ones(len(rows), dtype=bool)
+            rest[first] = False
+            places = np.flatnonzero(rest)
+            others, again = np.unique(codes[places], return_index=True)
+            at = np.searchsorted(keys, others)  # every key of ``others`` is in ``keys``
+            second[at] = values[places[again]]
+        alone = self.passage_counts[rows[first]] <= 1
+        second[alone] = values[first][alone] - ONE_PASSAGE_GAP
+        scores = (values[first] + SECOND_WEIGHT * second) / (1.0 + SECOND_WEIGHT)
+        # Best first; ties keep the order of the best passages.
+        order = np.lexsort((first, -scores))[:limit]
+        return first[order], scores[order]
 
     def _duplicates(self, rows) -> list:
         """Pairs of positions in ``rows`` whose vectors are near-duplicates."""

@@ -78,3 +78,20 @@ def open_recall_store(*, busy_timeout_ms: int = 2000):
         pass
 
     return RecallStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
+
+
+def open_recall_reader(*, busy_timeout_ms: int = 2000):
+    """Search and what a session was shown, without the queue: the UserPromptSubmit hook
+    that leaves its prompt in the worker's inbox (``hook_inbox``) only reads."""
+    from claude_mem import config
+    from claude_mem.store.db import Database
+    from claude_mem.store.fts import IndexRoom
+
+    class RecallReader(IndexRoom, ShownRoom, Database):
+        def shown_memory(self, session: str) -> set:
+            # Earlier prompts' files may still wait in the inbox: what they showed counts.
+            from claude_mem import hook_inbox
+
+            return ShownRoom.shown_memory(self, session) | hook_inbox.shown_waiting(session)
+
+    return RecallReader(config.db_path(), busy_timeout_ms=busy_timeout_ms)

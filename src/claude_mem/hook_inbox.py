@@ -1,0 +1,199 @@
+"""The hooks' side of the worker's inbox: the file format, and a Python hook leaving its event
+there instead of writing SQLite itself (``inbox.py`` is the worker's side).
+
+Why: the UserPromptSubmit hook runs before every prompt, and Claude Code waits for it. Its
+one write (the prompt, and what prompt recall showed the session) used to be a write
+transaction of its own after cleaning the prompt (``privacy``: its import alone is ~1 ms).
+With a worker running, the hook now only reads (recall) and leaves the raw prompt in the
+inbox, as ``capture.sh`` does for tool events; the worker cleans it with the very function
+the hook would have used (``hooks.capture_payload``) and queues it, with what recall showed,
+in one transaction (docs/architecture.md, "Capture in the background").
+
+Contract:
+- A file is ``<data dir>/inbox/<pid>-<n>.<Event>``, created only if new, 0600. Its content:
+  ``HEADER``, then the header's fields, each ended by a NUL byte (``$CLAUDE_PROJECT_DIR``, the
+  hook's working directory, and for an event in ``EXTRA_FIELDS`` that many more), then the
+  hook's stdin as it came, then ``END``. A NUL byte is never in a JSON payload, nor in a field
+  written here (a field that holds one is refused: the caller stores the event itself).
+- UserPromptSubmit's extra fields: when the hook process started (the event's time, as
+  ``repr`` of a float), the Claude Code session id, and what recall showed as
+  ``kind:id`` words (``store.shown``).
+- ``CAPTURE_ENV``: settings that change what capture stores. Given in the environment they
+  are the hook's own, while the worker reads only settings.json: such a hook stores its
+  event itself (``capture.sh`` makes the same check).
+- ``worker_fifo()``: the write end of the running worker's wake-up FIFO, or None when no
+  worker reads it, or it is one from before prompts went through the inbox (no
+  ``PROMPTS_MARK``): then the hook writes SQLite itself (and starts a worker if none runs).
+- ``leave(fifo, event, text, project_dir, extra)``: writes the whole file in one piece, then
+  wakes the worker; True once the file is complete. False, and no file left behind, when it
+  could not be written whole: the caller then stores the event itself. A worker that left
+  in between (the wake-up finds no reader) is started again (``control``); its first pass
+  takes the file in.
+- ``shown_waiting(session)``: what the prompts of ``session`` whose files still wait in the
+  inbox showed (recall must not repeat them before the worker has recorded them).
+- Hook path: ``os`` only (``control`` only when the worker has just left).
+"""
+import os
+
+HEADER = b"claude-mem inbox 1\n"
+END = b"\0claude-mem end\n"
+# In the inbox while a worker that takes prompts in runs (``inbox.make``; an older worker
+# would move a prompt's file aside as not an event of its own).
+PROMPTS_MARK = ".takes-prompts"
+# How many header fields an event's file has beyond the two folders.
+EXTRA_FIELDS = {"UserPromptSubmit": 3}
+CAPTURE_ENV = ("CLAUDE_MEM_EXCLUDE_PROJECTS", "CLAUDE_MEM_MAX_PAYLOAD_BYTES",
+               "CLAUDE_MEM_MAX_TOOL_OUTPUT_CHARS")
+# Names tried per process before giving up (another process with this pid left files).
+_NAMES_PER_PID = 64
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NOATIME = getattr(os, "O_NOATIME", 0)
+_S_IFMT, _S_IFIFO = 0o170000, 0o010000
+
+
+def worker_fifo() -> int | None:
+    """An open write end of the worker's wake-up FIFO when a worker that takes prompts in
+    reads it, else None."""
+    from claude_mem import config
+
+    if not os.path.exists(os.path.join(config.inbox_dir(), PROMPTS_MARK)):
+        return None
+    try:
+        fd = os.open(config.wake_path(), os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC)
+    except OSError:  # ENXIO: no reader (no worker); ENOENT: no FIFO made
+        return None
+    try:
+        if os.fstat(fd).st_mode & _S_IFMT == _S_IFIFO:
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def capture_set_in_environment() -> bool:
+    return any(name in os.environ for name in CAPTURE_ENV)
+
+
+def leave(fifo: int, event: str, text: str, project_dir: str, extra: tuple = ()) -> bool:
+    """Put the event in the inbox and wake the worker (see the module contract)."""
+    from claude_mem import config
+
+    if len(extra) != EXTRA_FIELDS.get(event, 0) or any("\0" in field for field in extra):
+        return False
+    try:
+        here = os.getcwd()
+    except OSError:  # deleted: the worker looks the project up from project_dir alone
+        here = ""
+    try:
+        content = b"".join((HEADER, *(os.fsencode(f) + b"\0" for f in (project_dir, here)),
+                            *(f.encode("utf-8") + b"\0" for f in extra),
+                            text.encode("utf-8", "backslashreplace"), END))
+    except (UnicodeError, ValueError):
+        return False
+    folder = config.inbox_dir()
+    for n in range(_NAMES_PER_PID):
+        path = os.path.join(folder, f"{os.getpid()}-{n}.{event}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600)
+        except FileExistsError:
+            continue
+        except OSError:
+            return False
+        break
+    else:
+        return False
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError:  # the disk is full? leave nothing half-written: the hook stores it itself
+        os.close(fd)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return False
+    os.close(fd)
+    try:
+        os.write(fifo, b"w")
+        return True
+    except BlockingIOError:  # a full pipe: wake-ups unread, the worker is awake
+        return True
+    except OSError:  # the worker left after we looked: a new one takes the file in
+        pass
+    from claude_mem import control
+
+    try:
+        control.ensure_worker()
+    except OSError as exc:
+        from claude_mem import log
+
+        log.error(f"{event}: left in the inbox, but could not start the worker ({exc})")
+    return True
+
+
+def prompt_fields(extra: list[str]):
+    """``(received_at or None, (session, [(kind, id), ...]) or None)`` from a prompt file's
+    extra fields: when its hook started, and what its recall showed."""
+    try:
+        received_at = float(extra[0])
+    except ValueError:
+        received_at = None
+    items = []
+    for word in extra[2].split():
+        kind, _, item = word.partition(":")
+        if kind and item:
+            items.append((kind, int(item) if item.isdigit() else item))
+    return received_at, ((extra[1], items) if extra[1] and items else None)
+
+
+def header_fields(fd: int, size: int, event: str) -> tuple[list[bytes], int]:
+    """``(the header's fields, where the payload starts)`` of an inbox file open on ``fd``
+    (``size`` bytes, its end mark checked by the caller); ValueError when it is not one."""
+    count = 2 + EXTRA_FIELDS.get(event, 0)
+    head = os.pread(fd, len(HEADER) + (count + 1) * 65536, 0)
+    if not head.startswith(HEADER):
+        raise ValueError("no inbox header")
+    fields = head[len(HEADER):].split(b"\0", count)
+    if len(fields) <= count:
+        raise ValueError("the header's fields are cut")
+    start = len(HEADER) + sum(len(f) + 1 for f in fields[:count])
+    if start > size - len(END):
+        raise ValueError("the header runs into the end mark")
+    return fields[:count], start
+
+
+def shown_waiting(session: str) -> set:
+    """What prompts of ``session`` still waiting in the inbox showed (see the contract)."""
+    from claude_mem import config
+
+    found: set = set()
+    folder = config.inbox_dir()
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".UserPromptSubmit")]
+    except OSError:
+        return found
+    for name in names:
+        path = os.path.join(folder, name)
+        try:  # without moving its access time: the worker's time for the file (inbox.py)
+            try:
+                fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _NOATIME)
+            except PermissionError:
+                fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+        except OSError:
+            continue  # taken in meanwhile: recorded in the database by now
+        try:
+            size = os.fstat(fd).st_size
+            if size < len(HEADER) + len(END) or os.pread(fd, len(END), size - len(END)) != END:
+                continue
+            fields, _ = header_fields(fd, size, "UserPromptSubmit")
+            _, showed = prompt_fields([f.decode("utf-8", "replace") for f in fields[2:]])
+            if showed and showed[0] == session:
+                found.update(showed[1])
+        except (OSError, ValueError):
+            continue
+        finally:
+            os.close(fd)
+    return found

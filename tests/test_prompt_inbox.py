@@ -1,0 +1,188 @@
+"""UserPromptSubmit with a worker running: the hook only reads (prompt recall) and leaves the
+prompt, as it came, in the worker's inbox with what recall showed; the worker cleans and
+queues it. The same rows as the hook that writes SQLite itself, the same recall, nothing
+repeated, private words never searched, and the hook's own path whenever the inbox cannot
+be used.
+
+Real processes: the hook as ``install`` writes it, the worker's own ``inbox.take_in`` (this
+process stands in for the worker's FIFO, as in test_inbox.py) or the real worker.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+from claude_mem import config, control, hook_inbox, hooks, inbox
+from claude_mem.models import Observation
+from helpers import no_worker_yet, open_store, run_hook, wait_until_drained
+from test_inbox import close_inbox, open_inbox, queued
+
+SECRET = "AKIAIOSFODNN7EXAMPLE"
+CWD = "/home/dev/zebra-lab"
+
+
+def prompt_payload(text: str, session: str = "s-inbox", cwd: str = CWD) -> dict:
+    return {"session_id": session, "transcript_path": "/nonexistent.jsonl", "cwd": cwd,
+            "permission_mode": "default", "hook_event_name": "UserPromptSubmit", "prompt": text}
+
+
+def remembered() -> None:
+    """Earlier work in the project: what recall can find."""
+    with open_store() as store, store.write():
+        session = store.open_session("earlier", "zebra-lab", CWD, time.time() - 3600)
+        number = store.add_prompt(session["id"], "p1", "Tune the zebrafish tracker", time.time() - 3600)
+        for i, (title, fact) in enumerate([
+                ("Zebrafish tracker drops frames above 90 fps", "The frame queue holds 64 frames; above 90 fps it overflows"),
+                ("Raised the zebrafish tracker's queue to 256 frames", "tracker.py: QUEUE_FRAMES = 256")]):
+            store.add_observation(session["id"], "zebra-lab", number,
+                                  Observation(type="discovery", title=title, facts=(fact,)),
+                                  f"h{i}", "heuristic", time.time() - 3500 + i)
+
+
+def recalled(done: subprocess.CompletedProcess) -> str:
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    if not done.stdout:
+        return ""
+    return json.loads(done.stdout)["hookSpecificOutput"]["additionalContext"]
+
+
+PROMPTS = [
+    "Why does the zebrafish tracker drop frames?",
+    f"Use the key {SECRET} and password=hunter2hunter2 to log in",
+    "<private>my diary</private> Rename the tracker module",
+    "naïve ☃ prompt with unicode",
+]
+
+
+def test_the_prompt_through_the_inbox_stores_the_row_and_shows_what_the_hook_itself_would(tmp_path, monkeypatch):
+    """The same prompts into a data dir whose worker is away (the hook writes SQLite itself)
+    and one whose worker reads its FIFO (the inbox): the same recall printed, the same rows
+    queued (cleaned: no secret, no private text), each timed when its hook started, and
+    what recall showed recorded for the session in both."""
+    results = {}
+    for way in ("itself", "inbox"):
+        monkeypatch.setenv("CLAUDE_MEM_DATA_DIR", str(tmp_path / way))
+        with no_worker_yet():
+            remembered()
+            fifo = open_inbox() if way == "inbox" else None
+            outputs, started = [], []
+            for text in PROMPTS:
+                started.append(time.time())
+                outputs.append(recalled(run_hook("UserPromptSubmit", prompt_payload(text))))
+            if way == "inbox":
+                names = inbox.waiting()
+                assert len(names) == len(PROMPTS) and all(n.endswith(".UserPromptSubmit") for n in names)
+                with open_store() as store:
+                    assert inbox.take_in(store) == len(PROMPTS)
+                assert inbox.waiting() == []
+                close_inbox(fifo)
+            with open_store() as store:
+                shown = store.shown_memory("s-inbox")
+                times = [r["received_at"] for r in store.pending_batch(100)]
+            results[way] = (outputs, queued(), shown, times, started)
+    itself, through = results["itself"], results["inbox"]
+    assert through[0] == itself[0] and through[0][0], "the same recall, and the first prompt gets some"
+    assert through[1] == itself[1] and len(through[1]) == len(PROMPTS)
+    stored = "\n".join(payload for _, payload, _ in through[1])
+    assert SECRET not in stored and "hunter2hunter2" not in stored and "my diary" not in stored
+    assert all(cleaned for _, _, cleaned in through[1])
+    assert through[2] == itself[2] and through[2]
+    for at, began in zip(through[3], through[4]):  # the hook's start, not the file's time
+        assert began <= at < began + 5
+
+
+def test_a_secret_prompt_file_is_scrubbed_and_recall_never_repeats_a_waiting_prompts_items(tmp_path):
+    """While a prompt's file still waits in the inbox, the session's next prompt does not show
+    what it showed; the file of a prompt that held a secret is overwritten before removal."""
+    with no_worker_yet():
+        remembered()
+        fifo = open_inbox()
+        first = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0])))
+        assert "obs #" in first
+        again = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0])))
+        ids = lambda text: {line.split(" ", 3)[2] for line in text.splitlines() if line.startswith("- ")}
+        assert ids(first) and not ids(first) & ids(again)
+        run_hook("UserPromptSubmit", prompt_payload(PROMPTS[1]))
+        kept = {n: os.path.join(config.inbox_dir(), n) for n in inbox.waiting()}
+        handles = {n: open(p, "rb") for n, p in kept.items()}  # see the bytes after unlink
+        try:
+            with open_store() as store:
+                assert inbox.take_in(store) == 3
+            contents = {n: h.read() for n, h in handles.items()}
+        finally:
+            for h in handles.values():
+                h.close()
+        close_inbox(fifo)
+    scrubbed = [c for c in contents.values() if SECRET.encode() not in c]
+    assert len(scrubbed) == 3 and sum(1 for c in contents.values() if set(c) == {0}) == 1
+
+
+def test_private_words_of_a_prompt_do_not_choose_what_is_recalled(tmp_path):
+    """Recall reads the raw prompt only when it holds no ``<private>`` tag (any case)."""
+    for raw in ("<PRIVATE>zebrafish</private> frames", "zebrafish <private >tracker</Private>"):
+        read = json.loads(hooks._recall_payload(json.dumps(prompt_payload(raw)), config.load()))
+        assert "zebrafish" not in read["prompt"] or "tracker" not in read["prompt"], read
+        assert "[private]" in read["prompt"]
+    plain = json.dumps(prompt_payload("zebrafish tracker"))
+    assert hooks._recall_payload(plain, config.load()) is plain
+    with no_worker_yet():
+        remembered()
+        fifo = open_inbox()
+        asked = "Why does the zebrafish tracker drop frames?"
+        assert "zebrafish" in recalled(run_hook("UserPromptSubmit", prompt_payload(
+            asked, session="s-open"))).lower()
+        assert recalled(run_hook("UserPromptSubmit", prompt_payload(
+            f"<PRIVATE>{asked}</private>", session="s-private"))) == ""
+        close_inbox(fifo)
+
+
+def test_the_hook_stores_the_prompt_itself_when_the_inbox_cannot_be_used(tmp_path):
+    """A capture setting given in the environment (the worker reads settings.json only), or
+    no worker reading the FIFO: no file, the prompt queued by the hook."""
+    with no_worker_yet():
+        remembered()
+        fifo = open_inbox()
+        for name in hook_inbox.CAPTURE_ENV:
+            done = run_hook("UserPromptSubmit", prompt_payload(f"set {name}", session="s-env"),
+                            env={name: "1000" if "MAX" in name else ""})
+            assert done.returncode == 0
+        assert inbox.waiting() == []
+        close_inbox(fifo)
+        assert run_hook("UserPromptSubmit", prompt_payload("no worker", session="s-none")).returncode == 0
+        assert inbox.waiting() == []
+        texts = [json.loads(p)["prompt"] for _, p, _ in queued()]
+    assert texts == [f"set {name}" for name in hook_inbox.CAPTURE_ENV] + ["no worker"]
+
+
+def test_with_the_real_worker_the_prompt_is_stored_and_its_recall_recorded(tmp_path):
+    remembered()
+    assert recalled(run_hook("UserPromptSubmit", prompt_payload("no memory yet?", session="s-start")))  == ""
+    wait_until_drained()  # the first hook found no worker and started one
+    first = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-real")))
+    assert "obs #" in first
+    wait_until_drained()
+    assert inbox.waiting() == [] and not os.path.exists(os.path.join(config.inbox_dir(), "bad"))
+    assert control.request({"cmd": "status"})["taken_from_inbox"] == 1  # this prompt's file
+    with open_store() as store:
+        session = store.session_by_claude_id("s-real")
+        assert [p["prompt"] for p in store.prompts(session["id"])] == [PROMPTS[0]]
+        assert store.shown_memory("s-real")
+
+
+def test_a_worker_from_before_prompts_went_through_the_inbox_gets_none(tmp_path):
+    """Without the mark a worker that takes prompts in leaves (an older worker, after an
+    upgrade, would move the file aside), the hook queues the prompt itself."""
+    with no_worker_yet():
+        fifo = open_inbox()
+        os.unlink(os.path.join(config.inbox_dir(), hook_inbox.PROMPTS_MARK))
+        assert run_hook("UserPromptSubmit", prompt_payload("older worker")).returncode == 0
+        assert inbox.waiting() == []
+        close_inbox(fifo)
+        assert [json.loads(p)["prompt"] for _, p, _ in queued()] == ["older worker"]
+    control.ensure_worker()
+    wait_until_drained()
+    assert os.path.exists(os.path.join(config.inbox_dir(), hook_inbox.PROMPTS_MARK))
+    assert control.stop_worker()
+    assert not os.path.exists(os.path.join(config.inbox_dir(), hook_inbox.PROMPTS_MARK))
