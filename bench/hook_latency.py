@@ -14,7 +14,8 @@ SessionStart row, Codex's and Gemini's too, waits for that rendering first) and 
 changed: the hook renders itself, as every SessionStart did before the rendering ahead).
 With ``--parallel N`` (5 by default) the capture hooks and the baseline are also timed N at
 a time, as when Claude Code runs parallel tool calls. Prints a table of medians, p95 and
-ratios to the baseline (the parallel rows to the parallel baseline is fairer: compare
+ratios to the baseline (timed first) and, the figure to go by, to the bare starts timed run
+by run beside each hook's runs ("x own base": the load drifts over a long bench) (the parallel rows to the parallel baseline is fairer: compare
 them with each other). Then every tool event of the two real sessions in
 tests/fixtures/real-world goes once through its hook (real payloads are larger and more
 varied than the recorded one: code, logs, colour codes), and one line gives their median,
@@ -102,6 +103,19 @@ def drop_rendering(project_cwd: str) -> None:
 
     with open_store() as store:
         store.drop_project_contexts(project.project_name(project_cwd))
+
+
+def with_own_base(argv: list[str], stdin: bytes, env: dict, runs: int, before=None) -> tuple[list, list]:
+    """``(the command's times, the bare interpreter's)``, run by run: ``before()`` (untimed),
+    the command, then ``python -c pass``. A ratio to a baseline timed minutes earlier drifts
+    with the machine's load over a long bench; one to the runs beside it does not."""
+    times, base = [], []
+    for _ in range(runs):
+        if before is not None:
+            before()
+        times += timed(argv, stdin, env, 1)
+        base += timed([sys.executable, "-c", "pass"], b"", env, 1)
+    return times, base
 
 
 def timed_cold(argv: list[str], stdin: bytes, env: dict, runs: int, project_cwd: str) -> list[float]:
@@ -352,20 +366,21 @@ def main() -> int:
             data = json.dumps(payload[event]).encode()
             timed(commands[name], data, env, 3)  # warm caches (bytecode, page cache)
             if event == "SessionStart":  # as a person meets it: rendered ahead (see rendered_ahead)
-                rendered_ahead(project_cwd)
-                rows.append((f"{event} hook", timed(commands[name], data, env, args.runs)))
+                rows.append((f"{event} hook", *with_own_base(commands[name], data, env, args.runs,
+                                                      lambda: rendered_ahead(project_cwd))))
                 rows.append((f"{event} hook, not rendered ahead (cold)",
-                             timed_cold(commands[name], data, env, args.runs, project_cwd)))
+                             *with_own_base(commands[name], data, env, args.runs,
+                                     lambda: drop_rendering(project_cwd))))
                 continue
-            rows.append((f"{event} hook", timed(commands[name], data, env, args.runs)))
+            rows.append((f"{event} hook", *with_own_base(commands[name], data, env, args.runs)))
         # The cleaning path: a payload the prefilter sends through the redaction rules.
         secret = json.loads(json.dumps(payload["PostToolUse"]))
         secret["tool_response"] = {"stdout": "export API_TOKEN=tok_8f3Kd92LmQ\nok\n", "stderr": "",
                                    "interrupted": False}
         data = json.dumps(secret).encode()
         timed(commands["post-tool-use"], data, env, 3)
-        rows.append(("PostToolUse hook, payload with a secret", timed(commands["post-tool-use"], data, env,
-                                                                     args.runs)))
+        rows.append(("PostToolUse hook, payload with a secret",
+                     *with_own_base(commands["post-tool-use"], data, env, args.runs)))
         if args.parallel > 1:
             rows.append((f"python -c pass, {args.parallel} at a time",
                          timed([sys.executable, "-c", "pass"], b"", env, args.runs // 2, args.parallel)))
@@ -401,11 +416,13 @@ def main() -> int:
         base = statistics.median(baseline)
         print(f"hook latency, {args.runs} runs each, worker running, "
               f"{args.observations} observations stored ({sys.executable})")
-        print(f"{'command':<44} {'median ms':>10} {'p95 ms':>8} {'x baseline':>11}")
-        for label, times in rows:
+        print(f"{'command':<44} {'median ms':>10} {'p95 ms':>8} {'x baseline':>11}"
+              f" {'x own base':>11}")
+        for label, times, *own in rows:
             med = statistics.median(times)
             p95 = sorted(times)[int(len(times) * 0.95) - 1]
-            print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / base:>10.2f}x")
+            beside = f" {med / statistics.median(own[0]):>10.2f}x" if own else ""
+            print(f"{label:<44} {med:>10.1f} {p95:>8.1f} {med / base:>10.2f}x{beside}")
         if paired:
             print(f"{'paired (each run: command, then its base)':<44} {'median ms':>10} {'p95 ms':>8}"
                   f" {'x own base':>11} {'cpu ms':>8} {'x base cpu':>11}")

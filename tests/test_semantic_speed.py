@@ -236,3 +236,65 @@ def test_the_worker_answers_a_cli_question_while_its_backfill_is_inside_a_call(
     assert hits[0]["matched"] in ("meaning", "both")
     assert answered == 1  # by the worker, not by the CLI on its own after a timeout
     assert note.read_text() == "no numpy"
+
+
+def _release_when(gate) -> str:
+    """Code for ``inject``: in the worker, the index may go as soon as the file ``gate``
+    exists (no question for ``RELEASE_SECONDS``, here 0, is then always true)."""
+    return f"""
+        import sys
+        if "claude_mem.worker" in sys.orig_argv:
+            import os
+            from claude_mem.semantic import serve
+
+            serve.RELEASE_SECONDS = 0.0
+            _release = serve.Nearest.release_if_unused
+            serve.Nearest.release_if_unused = (
+                lambda self: os.path.exists({str(gate)!r}) and _release(self))
+    """
+
+
+def test_the_worker_lets_its_index_go_when_no_question_came_for_long(inject, monkeypatch,
+                                                                       tmp_path):
+    """A worker that answered a CLI search keeps its index of the vectors for the next
+    question, and lets it go once none came for RELEASE_SECONDS (~130 MB at 120k vectors,
+    kept before for the rest of the worker's life); the next question reads it again."""
+    from claude_mem import control
+
+    from helpers import wait_for
+
+    _memory_with_vectors()
+    gate = tmp_path / "may-release"
+    monkeypatch.setenv("CLAUDE_MEM_SEARCH_MODE", "auto")
+    inject(_release_when(gate))
+
+    def ask() -> list:
+        done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "search",
+                               "why did the tests fail", "--limit", "3", "--json"],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def status() -> dict:
+        return control.request({"cmd": "status"}, timeout=10)
+
+    try:
+        assert control.ensure_worker() == "started"
+        wait_for(lambda: control.request({"cmd": "ping"}, timeout=1.0), what="the worker")
+        assert status()["meaning_index_vectors"] == 0  # nothing loaded before a question
+        first = ask()
+        after = status()
+        assert after["searches_answered"] == 1 and after["meaning_index_vectors"] == len(TITLES)
+        gate.touch()
+        wait_for(lambda: status()["meaning_index_vectors"] == 0, timeout=30,
+                 what="the worker to let its index go")
+        gate.unlink()
+        again = ask()
+        after = status()
+        assert after["searches_answered"] == 2 and after["meaning_index_vectors"] == len(TITLES)
+    finally:
+        pid = control.read_pid()
+        assert control.stop_worker(), "the worker did not stop"
+        wait_for(lambda: not (pid and control.is_alive(pid)), timeout=30, what="the worker to exit")
+    assert first[0]["title"] == "pytest failed: AssertionError in test_total"
+    assert [hit["id"] for hit in again] == [hit["id"] for hit in first]

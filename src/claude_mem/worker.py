@@ -152,7 +152,8 @@ class Worker:
                 "compressor": getattr(self.compressor, "name", "?"),
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
-                "searches_answered": self.nearest.answered if self.nearest is not None else 0}
+                "searches_answered": self.nearest.answered if self.nearest is not None else 0,
+                "meaning_index_vectors": self.nearest.held() if self.nearest is not None else 0}
 
     # -- the main loop -------------------------------------------------------------------
 

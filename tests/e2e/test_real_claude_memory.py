@@ -388,11 +388,15 @@ def test_install_wrote_the_hooks_claude_code_runs(lab):
 
 def test_session_one_is_recorded(lab, session1, session1_memory):
     sid = session1.result.session_id
-    # Every hook fired, succeeded and stayed silent (an empty memory prints no context).
-    assert [(e["hook_name"], e["exit_code"], e["stdout"], e["stderr"])
-            for e in session1.hook_responses] == [
+    # Every hook fired, succeeded and stayed silent (an empty memory prints no context). The
+    # tool hooks are async: the CLI reports each when it finishes, so under load the last
+    # one's report may come after Stop's.
+    assert sorted((e["hook_name"], e["exit_code"], e["stdout"], e["stderr"])
+                  for e in session1.hook_responses) == sorted(
         (name, 0, "", "") for name in ("SessionStart:startup", "UserPromptSubmit",
-                                       "PostToolUse:Bash", "PostToolUseFailure:Bash", "Stop")]
+                                       "PostToolUse:Bash", "PostToolUseFailure:Bash", "Stop"))
+    assert [e["hook_name"] for e in session1.hook_responses][:2] == ["SessionStart:startup",
+                                                                     "UserPromptSubmit"]
     assert (lab.project / "notes.txt").read_text() == "retry budget = 3\n"
     assert len(session1.requests) == 3  # prompt, after the write, after the failure
 
@@ -545,7 +549,9 @@ def test_hooks_succeed_quietly_in_every_run(all_runs):
     the result line, so it is not in the stream; its effect is checked below)."""
     for n, run in enumerate(all_runs, 1):
         names = [e["hook_name"] for e in run.hook_responses]
-        assert names[0].startswith("SessionStart:") and names[-1] == "Stop", (n, names)
+        # The synchronous ones in order; an async tool hook's report may come after Stop's.
+        synchronous = [name for name in names if not name.startswith("PostToolUse")]
+        assert synchronous[0].startswith("SessionStart:") and synchronous[-1] == "Stop", (n, names)
         for event in run.hook_responses:
             assert (event["exit_code"], event["outcome"], event["stderr"]) == (0, "success", ""), \
                 (n, event)

@@ -85,13 +85,30 @@ def index_for(store, model):
     """This process's index of ``store``'s vectors of ``model``, brought up to date."""
     from claude_mem.semantic.index import VectorIndex
 
-    key = (getattr(store, "path", id(store)), model.model)
+    key = (_key_of(store), model.model)
     with _lock:
         index = _indexes.get(key)
         if index is None:
             index = _indexes[key] = VectorIndex(model.model, model.dim)
     index.refresh(store)
     return index
+
+
+def _key_of(store):
+    return getattr(store, "path", id(store))
+
+
+def release(store) -> None:
+    """Forget this process's indexes of ``store`` (their memory goes back to the system)."""
+    with _lock:
+        for key in [key for key in _indexes if key[0] == _key_of(store)]:
+            del _indexes[key]
+
+
+def vectors_held(store) -> int:
+    """How many vectors this process's indexes of ``store`` hold."""
+    with _lock:
+        return sum(len(index) for key, index in _indexes.items() if key[0] == _key_of(store))
 
 
 def query_vector(model, text: str):
