@@ -13,8 +13,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -88,8 +90,8 @@ def test_a_process_searching_by_meaning_runs_blas_on_one_thread():
 
 def test_the_meaning_thread_scans_what_the_caller_would(monkeypatch):
     """Whether the meaning thread scans the index handed over (the usual case) or leaves
-    the scan to the caller (no index handed over yet), a search gives the same hits, in
-    every project and in one."""
+    the scan to the caller (None handed over), a search gives the same hits, in every
+    project and in one, a question asked the first time and again (its vector kept)."""
     from claude_mem.semantic import hybrid
     from claude_mem.store import Store
 
@@ -108,9 +110,23 @@ def test_the_meaning_thread_scans_what_the_caller_would(monkeypatch):
         handed = results()
         scanned_here = []
         real_use = hybrid._Meaning.use
-        monkeypatch.setattr(hybrid._Meaning, "use", lambda self, index: scanned_here.append(1))
+        monkeypatch.setattr(hybrid._Meaning, "use",
+                            lambda self, index: scanned_here.append(1) or real_use(self, None))
         by_caller = results()
         monkeypatch.setattr(hybrid._Meaning, "use", real_use)
+        # An index that cannot be read: the search says so, no thread is left waiting.
+        before = {thread for thread in threading.enumerate() if thread.name == "claude-mem-query"}
+
+        def unreadable(store, model):
+            raise sqlite3.OperationalError("database disk image is malformed")
+
+        monkeypatch.setattr(hybrid, "index_for", unreadable)
+        with pytest.raises(sqlite3.OperationalError):
+            hybrid.search(store, "why did the tests fail", mode="both", settings=settings)
+        left = {thread for thread in threading.enumerate() if thread.name == "claude-mem-query"}
+        for thread in left - before:
+            thread.join(30)
+            assert not thread.is_alive()
     assert len(scanned_here) == len(handed)  # every search handed its index over
     assert handed == by_caller
     assert all(hits for hits in handed)

@@ -154,9 +154,10 @@ class _Meaning(threading.Thread):
     """The query's meaning, found beside the words search: the model's C code, numpy's
     products and SQLite all run without the GIL, so on two cores the query's embedding
     (~11 ms, the largest part of a search) costs no time the words search does not
-    already take. Once the searching thread has handed over this process's index
-    (``use``, refreshed on that thread's connection), the scan runs here too, right
-    after the embedding: when the words search takes longer, the scan is hidden beside it.
+    already take. The searching thread hands over this process's index (``use``,
+    refreshed on that thread's connection, or None), and the scan runs here too, right
+    after the embedding: when the words search takes longer, the scan is hidden beside it;
+    a repeated question (its vector kept) scans while the words search runs.
 
     Asked with ``ask_worker`` (the one-shot CLI), the running worker is asked for the
     nearest memories over its control socket: its model and its index of the vectors are
@@ -170,12 +171,15 @@ class _Meaning(threading.Thread):
         self.found = None      # (kind, id, cosine) list: the worker's, or this thread's scan
         self.model = self.query = None
         self.index = None      # handed over by the searching thread (``use``)
+        self.handed = threading.Event()
         self.error: BaseException | None = None
         self.start()
 
     def use(self, index) -> None:
-        """The index to scan once the query is embedded (already refreshed)."""
+        """The index to scan once the query is embedded (already refreshed); None: the
+        caller scans (``result``). Called once by every search not asking the worker."""
         self.index = index
+        self.handed.set()
 
     def run(self) -> None:
         try:
@@ -186,7 +190,9 @@ class _Meaning(threading.Thread):
                     return
             self.model = embedder(model_setting(self.settings))
             self.query = query_vector(self.model, self.text)
-            index = self.index  # not handed over yet (a first search loading it): ``result``
+            if not self.ask_worker:
+                self.handed.wait()  # ~0.01 ms after the start (a first search: the load)
+            index = self.index
             if index is not None:
                 self.found = index.nearest(self.query, project=self.project, kinds=self.kinds,
                                            limit=self.limit)
@@ -259,9 +265,13 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
     meaning = (_Meaning(text, project, tuple(kinds), pool, settings, ask_worker)
                if str(text or "").strip() else None)
     if meaning is not None and not ask_worker:
-        # Refreshed here (this thread's connection; ~0.01 ms when nothing is new), scanned
-        # by the meaning thread as soon as its query is embedded.
-        meaning.use(index_for(store, embedder(model_setting(settings))))
+        index = None
+        try:
+            # Refreshed here (this thread's connection; ~0.01 ms when nothing is new),
+            # scanned by the meaning thread as soon as its query is embedded.
+            index = index_for(store, embedder(model_setting(settings)))
+        finally:  # after an error too: the meaning thread waits for it
+            meaning.use(index)
     words = store.search(text, project=project, kinds=kinds, limit=pool) if mode == "both" else []
     near = meaning.result(store) if meaning is not None else []
     fused: dict = {}
