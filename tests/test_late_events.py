@@ -14,14 +14,26 @@ from __future__ import annotations
 import json
 import subprocess
 
-from claude_mem import inbox, install
+from click.testing import CliRunner
+
+from claude_mem import cli, inbox, install
 from helpers import open_store, run_hook, wait_for, wait_until_drained
-from test_cycle import SESSION_A, installed_commands
+
+SESSION_A = "351e9b10-7539-48d0-b16d-f38661328494"  # the recorded session (tests/fixtures)
+
+
+def installed_commands(tmp_path) -> dict[str, str]:
+    """The hook commands ``claude-mem install`` writes, per Claude Code event."""
+    config_dir = str(tmp_path / "claude")
+    result = CliRunner().invoke(cli.main, ["install", "--claude-config-dir", config_dir])
+    assert result.exit_code == 0, result.output
+    return install.installed_commands(config_dir)
 
 
 def _first_request(recorded) -> list[tuple[str, dict]]:
     """Session A's first request: start, prompt, five tool calls, Stop."""
     events = []
+    assert recorded[0][1]["session_id"] == SESSION_A
     for event, payload in recorded:
         events.append((event, payload))
         if event == "Stop":

@@ -59,3 +59,33 @@ def test_term_matches_counts_up_to_its_cap():
         assert store.term_matches("observation", '"row"', 11) == 11
         assert store.term_matches("observation", '"absent"') == 0
         assert store.indexed_rows("observation") == 30
+
+
+def test_the_common_word_lift_reads_only_rows_that_meet_the_rare_words():
+    """Prompt recall's search with rare and common words lifts its hits by the common words they hold,
+    asking FTS5 for ``common AND (rare ...)``: the same answer as asking for the common word
+    alone over the hits' rowid range, without reading the common word's rows between them
+    (hits of one project spread over a table several projects share)."""
+    rng = random.Random(5)
+    with Store(config.db_path()) as store:
+        with store.write():
+            sessions = {p: store.open_session(f"s-{p}", p, f"/w/{p}", 1000.0) for p in ("a", "b")}
+            for n in range(600):
+                project = "a" if n % 50 == 0 else "b"
+                title = " ".join(rng.choices(WORDS, k=3)) + (" zeppelin" if project == "a" else "")
+                store.add_observation(sessions[project]["id"], project, 1,
+                                      Observation(type="discovery", title=title),
+                                      f"h{n}", "heuristic", 1000.0 + n)
+        rows_read = []
+        store.db.set_trace_callback(lambda sql: rows_read.append(sql) if "BETWEEN" in sql else None)
+        terms = ['"zeppelin"', '"invoice"']
+        counts = {term: store.term_matches("observation", term) for term in terms}
+        assert counts['"invoice"'] > 50 >= counts['"zeppelin"']  # common and rare, below
+        ids = [hit["id"] for hit in store.search_terms("observation", terms, project="a",
+                                                       limit=20, counts=counts, common_above=50)]
+        store.db.set_trace_callback(None)
+        assert len(ids) == 12 and rows_read, "the lift ran over the rare word's hits"
+        assert all("zeppelin" in sql for sql in rows_read), rows_read  # common AND (rare)
+        held = store.terms_held("observation", ids, ['"invoice"'], within=['"zeppelin"'])
+        plain = store.terms_held("observation", ids, ['"invoice"'])
+        assert held == plain and held

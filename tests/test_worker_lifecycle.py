@@ -195,8 +195,12 @@ def test_a_hung_worker_is_reported_then_replaced_without_losing_events(tmp_path,
     os.kill(pid, signal.SIGSTOP)  # alive, holding the lock, answering nothing
     # Hooks return although it never answers (how long they take: bench/hook_latency.py).
     assert all(p.returncode == 0 for p in play([bash("s1", cwd, 1), bash("s1", cwd, 2)]))
+    # Waiting for a live worker: committed, or spooled when the worker was stopped inside
+    # a write transaction (right after a drain it merges the search index and checkpoints:
+    # a hook then gives up on the lock after its busy timeout and spools, as designed).
+    # Seen once in a full run (pending 0 != 2); both ways nothing may be lost.
     with open_store() as store:
-        assert store.queue_stats()["pending"] == 2  # committed, waiting for a live worker
+        assert store.queue_stats()["pending"] + len(config.spooled_names()) == 2
     result = CliRunner().invoke(cli.main, ["doctor"])
     assert result.exit_code == 1
     assert f"FIX   the worker (pid {pid}) holds the lock but does not answer" in result.output

@@ -90,8 +90,11 @@ def open_recall_reader(*, busy_timeout_ms: int = 2000):
     class RecallReader(IndexRoom, ShownRoom, Database):
         def shown_memory(self, session: str) -> set:
             # Earlier prompts' files may still wait in the inbox: what they showed counts.
+            # The inbox first: the worker removes a file only after committing what it
+            # showed, so a file gone by then is in the database read next.
             from claude_mem import hook_inbox
 
-            return ShownRoom.shown_memory(self, session) | hook_inbox.shown_waiting(session)
+            waiting = hook_inbox.shown_waiting(session)
+            return waiting | ShownRoom.shown_memory(self, session)
 
     return RecallReader(config.db_path(), busy_timeout_ms=busy_timeout_ms)
