@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from claude_mem import config, control, inbox, install
+from claude_mem import config, control, inbox, install, wakeup
 from claude_mem.hook_events import HOOK_EVENTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "claude-code"
@@ -299,3 +299,27 @@ def fill_edits(store, project: str, sessions: int, per_session: int, *,
         with store.write():
             for s in range(sessions):
                 add(s)
+
+
+# -- the inbox ----------------------------------------------------------------------------
+
+
+def open_inbox():
+    """The inbox, the wake-up FIFO and the pid file as a running worker has them (this
+    process stands in for it); the FIFO's fd."""
+    config.ensure_data_dir()
+    inbox.make()
+    with open(config.pid_path(), "w") as fh:
+        fh.write(str(os.getpid()))
+    return wakeup.make()
+
+
+def close_inbox(fifo: int) -> None:
+    """This process no longer stands in for the worker."""
+    os.close(fifo)
+    os.unlink(config.pid_path())
+
+
+def queued() -> list[tuple]:
+    with open_store() as store:
+        return [(r["event"], r["payload"], r["cleaned"]) for r in store.pending_batch(1000)]

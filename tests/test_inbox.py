@@ -13,8 +13,8 @@ import subprocess
 import time
 
 from claude_mem import config, inbox, install, wakeup
-from helpers import (HOOK_NAME, load_fixture, no_worker_yet, open_store, run_hook,
-                     wait_for, wait_for_background_hooks, wait_until_drained)
+from helpers import (HOOK_NAME, close_inbox, load_fixture, no_worker_yet, open_inbox, open_store,
+                     queued, run_hook, wait_for, wait_for_background_hooks, wait_until_drained)
 
 SECRET = "AKIAIOSFODNN7EXAMPLE"
 
@@ -26,27 +26,6 @@ def shell_hook(event: str, payload, *, env: dict | None = None, cwd=None):
     return subprocess.run(["sh", "-c", command], input=data.encode() if isinstance(data, str) else data,
                           capture_output=True, env={**os.environ, **(env or {})}, cwd=cwd,
                           timeout=30)
-
-
-def open_inbox():
-    """The inbox, the wake-up FIFO and the pid file as a running worker has them (this
-    process stands in for it); the FIFO's fd."""
-    config.ensure_data_dir()
-    inbox.make()
-    with open(config.pid_path(), "w") as fh:
-        fh.write(str(os.getpid()))
-    return wakeup.make()
-
-
-def close_inbox(fifo: int) -> None:
-    """This process no longer stands in for the worker."""
-    os.close(fifo)
-    os.unlink(config.pid_path())
-
-
-def queued() -> list[tuple]:
-    with open_store() as store:
-        return [(r["event"], r["payload"], r["cleaned"]) for r in store.pending_batch(1000)]
 
 
 def cases(tmp_path) -> list[tuple]:

@@ -16,8 +16,8 @@ import time
 
 from claude_mem import config, control, hook_inbox, hooks, inbox
 from claude_mem.models import Observation
-from helpers import no_worker_yet, open_store, run_hook, wait_until_drained
-from test_inbox import close_inbox, open_inbox, queued
+from helpers import (close_inbox, no_worker_yet, open_inbox, open_store, queued, run_hook,
+                     wait_until_drained)
 
 SECRET = "AKIAIOSFODNN7EXAMPLE"
 CWD = "/home/dev/zebra-lab"

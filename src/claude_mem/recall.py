@@ -23,7 +23,9 @@ Contract:
   start context's text, ``shown_context``: ``recall_render.StartLines``).
 - Words only (FTS5 on the hook's own connection), standard library only: the hook never
   waits on the worker or an embedding model. Measured cost in docs/search.md.
-- The prompt searched is the cleaned one (``<private>`` text and secrets already gone).
+- The prompt searched is the one the hook got, cleaned first only when it holds
+  ``<private>`` text (``hooks._recall_payload``): private words never choose what is
+  shown; a secret in a prompt is only looked up, never stored or printed from here.
 
 The relevance floor, in words: a memory is relevant when it holds words of the prompt that
 carry at least ``FLOOR`` of the prompt's weight, each word weighted by its rarity in this
