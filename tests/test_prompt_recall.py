@@ -115,6 +115,7 @@ def test_a_memory_listed_at_session_start_can_still_give_its_answer_line(memory)
     block = text.split(f"- obs #{number} (listed at session start):", 1)[1]
     assert "Defines: LineItem" in block.splitlines()[1], text  # its own line, not its title
     assert "Invoice model and total calculation" not in text
+    wait_until_drained()  # with a worker running, it records what the prompt showed (inbox)
     with open_store() as store:
         assert ("observation", number) in store.shown_memory("s-index")  # now shown whole
     # ... so it never comes again in this session.

@@ -516,6 +516,9 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True  # a hung handler must not keep the process alive
     block_on_close = False  # server_close() must not join hung handler threads
     allow_reuse_address = True
+    # socketserver listens with a backlog of 5: 16 clients connecting at once on a loaded
+    # machine overflowed it before the accept loop ran (a reset seen once in a full run).
+    request_queue_size = 128
     owner: "FakeLLMServer"
 
     def handle_error(self, request: Any, client_address: Any) -> None:
