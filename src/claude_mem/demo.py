@@ -50,9 +50,13 @@ def run_hook(event: str, payload: dict, env: dict) -> tuple[str, float]:
 
 
 def wait_for_queue(store, timeout: float = 30.0) -> bool:
+    """Until nothing waits in the queue or in the worker's inbox (a prompt and the tool
+    events go there while a worker runs); False after ``timeout`` seconds."""
+    from claude_mem import inbox
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if store.queue_stats()["pending"] == 0:
+        if not inbox.waiting() and store.queue_stats()["pending"] == 0:
             return True
         time.sleep(0.05)
     return False
