@@ -300,12 +300,13 @@ class IndexRoom:
         # A rare word counted in no row adds nothing to the ranked query: without any
         # other rare word there is nothing to rank (the same empty result, one query less).
         ranked = [term for term in rare if counts is None or counts.get(term) != 0]
-        hits = self._search_ranked(kind, " OR ".join(ranked), project,
-                                   max(limit, LIFT_POOL) if common else limit) if ranked else []
-        if common and hits:
-            self._lift(kind, hits, common, len(rare), within=ranked)
-            hits.sort(key=lambda hit: hit["score"])
-        hits = hits[:limit]
+        if not ranked:
+            hits = []
+        elif common:  # the pool is lifted by ids and scores; only the best are decoded
+            pool = self._ranked_ids(kind, " OR ".join(ranked), project, max(limit, LIFT_POOL))
+            hits = self._hits_by_id(kind, self._lift(kind, pool, common, len(rare), ranked)[:limit])
+        else:
+            hits = self._search_ranked(kind, " OR ".join(ranked), project, limit)
         if common and len(hits) < limit:
             seen = {hit["id"] for hit in hits}
             more = self._search_tiers(kind, common, project, limit + len(seen), 0.0, quick=quick)
@@ -339,16 +340,39 @@ class IndexRoom:
                     held.setdefault(rowid, set()).add(term)
         return held
 
-    def _lift(self, kind: _Kind, hits: list[dict], common: list[str], rare_count: int,
-              within: list[str]) -> None:
-        """Lift each ranked hit by the common words it also holds (see ``COMMON_LIFT``).
-        ``within``: the rare words whose query found the hits (each hit holds one), so a
-        common word's rows are read only where they meet one of them: the hits of a
-        project spread over the whole table (several projects, a large forget) made the
-        rowid range most of a common word's list (13 ms a prompt at 100k, 5 projects)."""
-        held = self.terms_held(kind.name, [hit["id"] for hit in hits], common, within=within)
-        for hit in hits:
-            hit["score"] *= 1.0 + COMMON_LIFT * len(held.get(hit["id"], ())) / rare_count
+    def _lift(self, kind: _Kind, pool: list[tuple], common: list[str], rare_count: int,
+              within: list[str]) -> list[tuple]:
+        """``pool`` (``(id, bm25)`` best first) with each score lifted by the common words its
+        row also holds (see ``COMMON_LIFT``), re-sorted (stable: ties keep their order).
+        ``within``: the rare words whose query found the rows (each holds one), so a common
+        word's rows are read only where they meet one of them: the hits of a project spread
+        over the whole table (several projects, a large forget) made the rowid range most of
+        a common word's list (13 ms a prompt at 100k, 5 projects)."""
+        held = self.terms_held(kind.name, [rowid for rowid, _ in pool], common, within=within)
+        lifted = [(rowid, score * (1.0 + COMMON_LIFT * len(held.get(rowid, ())) / rare_count))
+                  for rowid, score in pool]
+        lifted.sort(key=lambda pair: pair[1])
+        return lifted
+
+    def _ranked_ids(self, kind: _Kind, query: str, project, limit: int) -> list[tuple]:
+        """``(id, bm25)`` of ``_search_ranked``'s rows, in its order, without their columns:
+        of the ~100 rows the lift weighs, recall shows 8 (decoding all of them was ~2 ms of
+        a related prompt's hook at 100k)."""
+        rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
+        sql = (f"SELECT f.rowid, {rank} AS score FROM {kind.fts} f {kind.join}"
+               f" WHERE {kind.fts} MATCH ?" + (f" AND {kind.project_column} = ?" if project else "")
+               + " ORDER BY score LIMIT ?")
+        params = (query, project, limit) if project else (query, limit)
+        return [tuple(row) for row in self.db.execute(sql, params)]
+
+    def _hits_by_id(self, kind: _Kind, scored: list[tuple]) -> list[dict]:
+        """The hit dicts of ``(id, score)`` pairs, in their order (a row gone is skipped)."""
+        if not scored:
+            return []
+        ids = [rowid for rowid, _ in scored]
+        rows = {row["id"]: row for row in self.db.execute(
+            f"{kind.fetch} ({','.join('?' * len(ids))})", ids)}
+        return [kind.decode(rows[rowid], score) for rowid, score in scored if rowid in rows]
 
     def _search_ranked(self, kind: _Kind, query: str, project, limit: int) -> list[dict]:
         rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
