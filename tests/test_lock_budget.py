@@ -271,7 +271,8 @@ def _wal_frames() -> list[int]:
 def test_the_idle_worker_begins_the_next_wal_itself_so_no_hook_syncs_it(recorded):
     """After the quiet worker truncated the WAL (deleted bytes leave the files), it writes
     page 1 into a new WAL at once: the next hook's commit appends to it and syncs nothing
-    (beginning a WAL syncs its header and, first in a process, the folder)."""
+    (beginning a WAL syncs its header and, first in a process, the folder). The same after
+    another process's truncation (``scrub_files``: a CLI forget)."""
     from helpers import run_hook, wait_until_drained
 
     tool = next(p for e, p in recorded if e == "PostToolUse")
@@ -284,6 +285,16 @@ def test_the_idle_worker_begins_the_next_wal_itself_so_no_hook_syncs_it(recorded
     trace = os.path.join(config.data_dir(), "hook.strace")
     argv = [strace, "-f", "-e", "trace=fsync,fdatasync", "-o", trace, *hook_argv("PostToolUse")]
     done = subprocess.run(argv, input=json.dumps({**tool, "tool_use_id": "toolu_after_quiet"}).encode(),
+                          capture_output=True, timeout=30)
+    assert done.returncode == 0
+    syncs = [line for line in open(trace) if "sync(" in line]
+    assert syncs == [], syncs
+    wait_until_drained()
+    # Any process's truncation (a CLI ``forget``) begins the WAL the same way.
+    with Store(config.db_path()) as store:
+        assert store.scrub_files()
+    assert _wal_frames() == [1]
+    done = subprocess.run(argv, input=json.dumps({**tool, "tool_use_id": "toolu_after_forget"}).encode(),
                           capture_output=True, timeout=30)
     assert done.returncode == 0
     syncs = [line for line in open(trace) if "sync(" in line]

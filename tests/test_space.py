@@ -46,7 +46,8 @@ def test_reclaiming_returns_the_pages_a_drained_queue_freed():
             pass
         stats = store.space_stats()
         assert stats["free_pages"] < 256
-        assert stats["wal_bytes"] == 0
+        # Truncated, then begun again with page 1 alone (db.start_wal: no hook syncs it).
+        assert stats["wal_bytes"] <= 32 + 24 + 4096
         assert os.path.getsize(config.db_path()) < full / 3
 
 

@@ -13,8 +13,9 @@ a pass that did something, ``when_idle()`` after one that did not, and sleeps at
   checkpoint holds writers off while it runs, and during a burst of tool calls each hook
   would wait behind the one its predecessor caused (measured: SessionStart's enqueue 2 ->
   11 ms). A reader holding the WAL makes it fail: it is tried again a bit later.
-- Right after truncating, the worker begins the next WAL itself (``store.start_wal``): the
-  commit that begins a WAL syncs it, and that would be the next hook's.
+- Right after truncating, ``scrub_files`` begins the next WAL itself (``store.start_wal``;
+  for a CLI ``forget``'s scrub too): the commit that begins a WAL syncs it, and
+  that would be the next hook's.
 - Free pages go back to the file system in steps of about ``budget.STEP_MS``, taken in
   turn with other processes' steps (``budget.StepTurn``), the lock then free for
   ``budget.gap``; once nothing is left the next look comes ``MAINTENANCE_INTERVAL`` later.
@@ -76,13 +77,8 @@ class Housekeeping:
         now = time.monotonic()
         if (self.scrub_due_at is not None and now >= self.scrub_due_at
                 and not self.presence.waiting()):
-            scrubbed = self.store.scrub_files()
-            self.scrub_due_at = None if scrubbed else time.monotonic() + SCRUB_AFTER_QUIET_SECONDS
-            if scrubbed and not self.presence.waiting():
-                try:
-                    self.store.start_wal()
-                except Exception as exc:  # noqa: BLE001 - see the module docstring
-                    log.warning(f"beginning the WAL failed: {exc!r}")
+            self.scrub_due_at = (None if self.store.scrub_files()
+                                 else time.monotonic() + SCRUB_AFTER_QUIET_SECONDS)
         self.forget_old_shown()
         self.merge_index()
         self.give_space_back()

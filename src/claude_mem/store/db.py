@@ -240,6 +240,8 @@ class Database:
             self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             self.db.execute(f"PRAGMA busy_timeout = {_TRUNCATE_WAIT_MS}")
             busy = self.locked("PRAGMA wal_checkpoint(TRUNCATE)", "wal_checkpoint(TRUNCATE)")[0][0]
+            if busy == 0:
+                self.start_wal()
         except sqlite3.Error:
             return False
         finally:
@@ -247,12 +249,15 @@ class Database:
         return busy == 0
 
     def start_wal(self) -> None:
-        """Begin the next WAL now that ``scrub_files`` left it empty, so the next commit (a
-        hook's, most likely: a person's next prompt or session comes seconds later) appends
-        to it instead of beginning it. Beginning a WAL writes its header and syncs it, and
-        a process's first sync of it syncs the folder too: two fsyncs the hook would wait for
-        (0.6-0.8 ms on this machine's disk, milliseconds on many laptops'). What it writes is
-        page 1 (the file's header and the schema's root: no memory text)."""
+        """Begin the next WAL right after ``scrub_files`` emptied it (it calls this), so the
+        next commit (a hook's, most likely: a person's next prompt or session comes seconds
+        later) appends to it instead of beginning it. Beginning a WAL writes its header and
+        syncs it, and a process's first sync of it syncs the folder too: two fsyncs the hook
+        would wait for (0.6-0.8 ms on this machine's disk, milliseconds on many laptops'; a
+        hook's commit was seen blocked 436 ms right after a large ``forget``, which may have
+        been such a sync waiting for the file system to take the forget's writes). Here it
+        comes right after the checkpoint's own sync, with little left to flush. What it
+        writes is page 1 (the file's header and the schema's root: no memory text)."""
         version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
         self.locked(f"PRAGMA user_version = {version}", "begin the WAL")
 
