@@ -49,27 +49,16 @@ _NAMES_PER_PID = 64
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
-_S_IFMT, _S_IFIFO = 0o170000, 0o010000
 
 
 def worker_fifo() -> int | None:
     """An open write end of the worker's wake-up FIFO when a worker that takes prompts in
     reads it, else None."""
-    from claude_mem import config
+    from claude_mem import config, wakeup
 
     if not os.path.exists(os.path.join(config.inbox_dir(), PROMPTS_MARK)):
         return None
-    try:
-        fd = os.open(config.wake_path(), os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC)
-    except OSError:  # ENXIO: no reader (no worker); ENOENT: no FIFO made
-        return None
-    try:
-        if os.fstat(fd).st_mode & _S_IFMT == _S_IFIFO:
-            return fd
-    except OSError:
-        pass
-    os.close(fd)
-    return None
+    return wakeup.open_fifo()
 
 
 def capture_set_in_environment() -> bool:
@@ -116,14 +105,11 @@ def leave(fifo: int, event: str, text: str, project_dir: str, extra: tuple = ())
             pass
         return False
     os.close(fd)
-    try:
-        os.write(fifo, b"w")
+    from claude_mem import wakeup
+
+    if wakeup.send(fifo, b"w"):
         return True
-    except BlockingIOError:  # a full pipe: wake-ups unread, the worker is awake
-        return True
-    except OSError:  # the worker left after we looked: a new one takes the file in
-        pass
-    from claude_mem import control
+    from claude_mem import control  # the worker left after we looked: a new one takes it in
 
     try:
         control.ensure_worker()
@@ -149,20 +135,38 @@ def prompt_fields(extra: list[str]):
     return received_at, ((extra[1], items) if extra[1] and items else None)
 
 
-def header_fields(fd: int, size: int, event: str) -> tuple[list[bytes], int]:
-    """``(the header's fields, where the payload starts)`` of an inbox file open on ``fd``
-    (``size`` bytes, its end mark checked by the caller); ValueError when it is not one."""
-    count = 2 + EXTRA_FIELDS.get(event, 0)
-    head = os.pread(fd, len(HEADER) + (count + 1) * 65536, 0)
-    if not head.startswith(HEADER):
-        raise ValueError("no inbox header")
-    fields = head[len(HEADER):].split(b"\0", count)
-    if len(fields) <= count:
-        raise ValueError("the header's fields are cut")
-    start = len(HEADER) + sum(len(f) + 1 for f in fields[:count])
-    if start > size - len(END):
-        raise ValueError("the header runs into the end mark")
-    return fields[:count], start
+class Unfinished(ValueError):
+    """The file has no end mark (yet)."""
+
+
+def open_whole(path: str, event: str) -> tuple[int, int, list[bytes], int]:
+    """``(fd, size, the header's fields, where the payload starts)`` of an inbox file, opened
+    without moving its access time (the event's time: ``inbox.take_in``); the caller closes
+    ``fd``. Raises ``Unfinished`` before its end mark is written, ValueError for what is not
+    one, OSError as ``os.open`` does (nothing is left open then)."""
+    flags = os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags | _NOATIME)
+    except PermissionError:  # O_NOATIME on a file not ours: not allowed
+        fd = os.open(path, flags)
+    try:
+        size = os.fstat(fd).st_size
+        if size < len(HEADER) + len(END) or os.pread(fd, len(END), size - len(END)) != END:
+            raise Unfinished("no end mark")
+        count = 2 + EXTRA_FIELDS.get(event, 0)
+        head = os.pread(fd, len(HEADER) + (count + 1) * 65536, 0)
+        if not head.startswith(HEADER):
+            raise ValueError("no inbox header")
+        fields = head[len(HEADER):].split(b"\0", count)
+        if len(fields) <= count:
+            raise ValueError("the header's fields are cut")
+        start = len(HEADER) + sum(len(f) + 1 for f in fields[:count])
+        if start > size - len(END):
+            raise ValueError("the header runs into the end mark")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, size, fields[:count], start
 
 
 def shown_waiting(session: str) -> set:
@@ -176,24 +180,12 @@ def shown_waiting(session: str) -> set:
     except OSError:
         return found
     for name in names:
-        path = os.path.join(folder, name)
-        try:  # without moving its access time: the worker's time for the file (inbox.py)
-            try:
-                fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | _NOATIME)
-            except PermissionError:
-                fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
-        except OSError:
-            continue  # taken in meanwhile: recorded in the database by now
         try:
-            size = os.fstat(fd).st_size
-            if size < len(HEADER) + len(END) or os.pread(fd, len(END), size - len(END)) != END:
-                continue
-            fields, _ = header_fields(fd, size, "UserPromptSubmit")
-            _, showed = prompt_fields([f.decode("utf-8", "replace") for f in fields[2:]])
-            if showed and showed[0] == session:
-                found.update(showed[1])
-        except (OSError, ValueError):
-            continue
-        finally:
-            os.close(fd)
+            fd, _, fields, _ = open_whole(os.path.join(folder, name), "UserPromptSubmit")
+        except (OSError, ValueError):  # taken in meanwhile (its rows are in the database
+            continue                   # by now), or not whole yet, or not one
+        os.close(fd)
+        _, showed = prompt_fields([f.decode("utf-8", "replace") for f in fields[2:]])
+        if showed and showed[0] == session:
+            found.update(showed[1])
     return found

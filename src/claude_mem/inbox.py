@@ -48,7 +48,7 @@ import time
 
 from claude_mem import config, log
 
-from claude_mem.hook_inbox import END, HEADER, PROMPTS_MARK, header_fields, prompt_fields
+from claude_mem.hook_inbox import END, PROMPTS_MARK, Unfinished, open_whole, prompt_fields
 
 # A hook writes its file in milliseconds: one still without its end mark this long after its
 # last write will never get it.
@@ -56,12 +56,10 @@ UNFINISHED_SECONDS = 60.0
 # A file still being written holds back the files created after it this long at most (a
 # hook writes its file in milliseconds; one slower than this was descheduled or is stuck).
 HOLD_SECONDS = 2.0
-_NOATIME = getattr(os, "O_NOATIME", 0)
 EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd", "UserPromptSubmit")
 _TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure")
 # Files taken in per write transaction (the lock budget: ~0.05 ms an insert).
 _BATCH = 100
-# The longest header: two paths.
 _NAME = re.compile(r"(\d+)-(\d+)\.([A-Za-z]+)")
 _KEY = re.compile(r'"(session_id|prompt_id)"\s*:\s*"([^"\\]{1,200})"')
 
@@ -157,24 +155,12 @@ def take_in(store) -> int:
     return len(taken)
 
 
-class Unfinished(ValueError):
-    """The file has no end mark (yet)."""
-
-
 def read(path: str, event: str = "") -> tuple[str, str, list[str]]:
     """``(the hook's text, the folder its project is looked up from, the event's extra
     header fields)`` of an inbox file; raises ``Unfinished`` before its end mark is
     written, ValueError for what is not one."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:  # a read must not move the access time, the event's time (not ours: not allowed)
-        fd = os.open(path, flags | _NOATIME)
-    except PermissionError:
-        fd = os.open(path, flags)
+    fd, size, fields, start = open_whole(path, event)  # its access time stays the event's
     try:
-        size = os.fstat(fd).st_size
-        if size < len(HEADER) + len(END) or os.pread(fd, len(END), size - len(END)) != END:
-            raise Unfinished("no end mark")
-        fields, start = header_fields(fd, size, event)
         project_dir, cwd = (os.fsdecode(f) for f in fields[:2])
         extra = [f.decode("utf-8", "replace") for f in fields[2:]]
         os.lseek(fd, start, os.SEEK_SET)

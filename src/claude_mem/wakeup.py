@@ -16,6 +16,8 @@ Contract:
   The worker counts them against the ``w`` each hook writes once it has committed
   (``presence.HookPresence``) and leaves the write lock free while one waits: the lock
   budget's cheap way of knowing a hook is there. Nothing else changes if no worker reads.
+- ``open_fifo()`` / ``send(fd, byte)``: the two halves of a poke, for a hook that must know
+  a worker reads before it does its work (``hook_inbox``) and pokes afterwards.
 - ``drain(fd)`` reads every byte waiting and returns them; ``remove()`` unlinks the path, which the worker
   does *before* closing it and releasing the lock when it leaves, so from then on a hook's
   ``poke`` fails and it goes on to the lock: no wake-up lands in a leaving worker.
@@ -40,22 +42,41 @@ def announce() -> None:
 
 
 def _write(byte: bytes) -> bool:
-    try:
-        fd = os.open(config.wake_path(), os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC)
-    except OSError:  # ENXIO: no reader (no worker); ENOENT: no FIFO made
+    fd = open_fifo()
+    if fd is None:
         return False
     try:
-        if os.fstat(fd).st_mode & _S_IFMT != _S_IFIFO:
-            return False
-        try:
-            os.write(fd, byte)
-        except BlockingIOError:
-            pass
-        return True
-    except OSError:
-        return False
+        return send(fd, byte)
     finally:
         os.close(fd)
+
+
+def open_fifo() -> int | None:
+    """The write end of the wake-up FIFO when a worker reads it, else None (ENXIO: no
+    reader; ENOENT: no FIFO made; a regular file in its place is not believed)."""
+    try:
+        fd = os.open(config.wake_path(), os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if os.fstat(fd).st_mode & _S_IFMT == _S_IFIFO:
+            return fd
+    except OSError:
+        pass
+    os.close(fd)
+    return None
+
+
+def send(fd: int, byte: bytes) -> bool:
+    """One byte into the FIFO open on ``fd``; False when its reader has gone. A full pipe
+    means unread wake-ups: the worker is awake."""
+    try:
+        os.write(fd, byte)
+    except BlockingIOError:
+        pass
+    except OSError:
+        return False
+    return True
 
 
 def make() -> int:
