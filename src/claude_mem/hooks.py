@@ -427,25 +427,8 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
             log.error(f"UserPromptSubmit: cannot open the memory: {exc!r}")
     output, session, shown = "", "", []
     try:
-        if store is not None:
-            # Recall only reads (bounded queries, no lock), and any failure of it is
-            # caught here: the prompt is queued below whatever happens.
-            try:
-                from claude_mem import jsonflat, project, recall
-
-                parsed = jsonflat.flat_object(payload)  # Claude Code's payload: no JSON module
-                if parsed is None:
-                    from claude_mem import jsonlite
-
-                    parsed = jsonlite.loads(payload)
-                if isinstance(parsed, dict):
-                    cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
-                    session = str(parsed.get("session_id") or "")
-                    output = recall.prompt_context(store, parsed, settings,
-                                                   project.project_name(cwd), shown=shown)
-            except Exception as exc:  # recall is a bonus; the prompt must still be queued
-                log.error(f"UserPromptSubmit: recall failed: {exc!r}")
-                output, shown = "", []
+        if store is not None:  # recall only reads (bounded queries, no lock), never raises
+            output, session = _recall(store, payload, settings, project_dir, shown)
         recorded = enqueue("UserPromptSubmit", payload, store, shown=(session, shown))
         return output if recorded else ""
     finally:
@@ -469,7 +452,18 @@ def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
     try:
         output, session, shown = "", "", []
         if settings.prompt_recall and os.path.exists(config.db_path()):
-            output, session = _recall(_recall_payload(raw, settings), settings, project_dir, shown)
+            store = None
+            try:
+                from claude_mem.store.shown import open_recall_reader
+
+                store = open_recall_reader(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+                output, session = _recall(store, _recall_payload(raw, settings), settings,
+                                          project_dir, shown)
+            except Exception as exc:  # the memory cannot be opened: the prompt still goes
+                log.error(f"UserPromptSubmit: recall failed: {exc!r}")
+            finally:
+                if store is not None:
+                    _close(store)
         received_at = _started_at or time.time()
         shown_words = " ".join(f"{kind}:{item}" for kind, item in shown)
         if hook_inbox.leave(fifo, "UserPromptSubmit", raw, project_dir,
@@ -491,14 +485,13 @@ def _recall_payload(raw: str, settings) -> str:
     return clean_payload(raw, settings) or ""
 
 
-def _recall(payload: str, settings, project_dir: str, shown: list) -> tuple[str, str]:
-    """``(what recall prints, the session id)`` for a prompt's payload, read on a connection
-    of its own (reads only); ``shown`` gets what it printed. Any failure: ``("", session)``."""
+def _recall(store, payload: str, settings, project_dir: str, shown: list) -> tuple[str, str]:
+    """``(what recall prints, the session id)`` for a prompt's payload, read on ``store``;
+    ``shown`` gets what it printed. Any failure (logged): ``("", session)``, ``shown``
+    emptied: recall is a bonus, the prompt must still be queued."""
     session = ""
-    store = None
     try:
         from claude_mem import jsonflat, project, recall
-        from claude_mem.store.shown import open_recall_reader
 
         parsed = jsonflat.flat_object(payload)  # Claude Code's payload: no JSON module
         if parsed is None:
@@ -509,16 +502,12 @@ def _recall(payload: str, settings, project_dir: str, shown: list) -> tuple[str,
             return "", session
         session = str(parsed.get("session_id") or "")
         cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
-        store = open_recall_reader(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         return recall.prompt_context(store, parsed, settings, project.project_name(cwd),
                                      shown=shown), session
-    except Exception as exc:  # recall is a bonus; the prompt must still be queued
+    except Exception as exc:
         log.error(f"UserPromptSubmit: recall failed: {exc!r}")
         shown.clear()
         return "", session
-    finally:
-        if store is not None:
-            _close(store)
 
 
 def split_argv(argv: list[str]) -> tuple[str, str]:
