@@ -358,12 +358,7 @@ class IndexRoom:
         """``(id, bm25)`` of ``_search_ranked``'s rows, in its order, without their columns:
         of the ~100 rows the lift weighs, recall shows 8 (decoding all of them was ~2 ms of
         a related prompt's hook at 100k)."""
-        rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
-        sql = (f"SELECT f.rowid, {rank} AS score FROM {kind.fts} f {kind.join}"
-               f" WHERE {kind.fts} MATCH ?" + (f" AND {kind.project_column} = ?" if project else "")
-               + " ORDER BY score LIMIT ?")
-        params = (query, project, limit) if project else (query, limit)
-        return [tuple(row) for row in self.db.execute(sql, params)]
+        return [tuple(row) for row in self._ranked(kind, "f.rowid", query, project, limit)]
 
     def _hits_by_id(self, kind: _Kind, scored: list[tuple]) -> list[dict]:
         """The hit dicts of ``(id, score)`` pairs, in their order (a row gone is skipped)."""
@@ -375,12 +370,18 @@ class IndexRoom:
         return [kind.decode(rows[rowid], score) for rowid, score in scored if rowid in rows]
 
     def _search_ranked(self, kind: _Kind, query: str, project, limit: int) -> list[dict]:
+        return [kind.decode(row, row["score"])
+                for row in self._ranked(kind, kind.select, query, project, limit)]
+
+    def _ranked(self, kind: _Kind, columns: str, query: str, project, limit: int):
+        """``columns`` and the weighted bm25 ``score`` of the ``limit`` best rows matching
+        ``query`` (in ``project``), best first."""
         rank = f"bm25({kind.fts}" + (f", {kind.weights})" if kind.weights else ")")
-        sql = (f"SELECT {kind.select}, {rank} AS score FROM {kind.fts} f {kind.join}"
+        sql = (f"SELECT {columns}, {rank} AS score FROM {kind.fts} f {kind.join}"
                f" WHERE {kind.fts} MATCH ?" + (f" AND {kind.project_column} = ?" if project else "")
                + " ORDER BY score LIMIT ?")
         params = (query, project, limit) if project else (query, limit)
-        return [kind.decode(row, row["score"]) for row in self.db.execute(sql, params)]
+        return self.db.execute(sql, params)
 
     def _search_tiers(self, kind: _Kind, terms: list[str], project, limit: int,
                       base: float, *, quick: bool = False,
