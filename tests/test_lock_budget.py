@@ -284,19 +284,18 @@ def test_the_idle_worker_begins_the_next_wal_itself_so_no_hook_syncs_it(recorded
         pytest.skip("strace is not installed: the hook's syncs are not counted here")
     trace = os.path.join(config.data_dir(), "hook.strace")
     argv = [strace, "-f", "-e", "trace=fsync,fdatasync", "-o", trace, *hook_argv("PostToolUse")]
-    done = subprocess.run(argv, input=json.dumps({**tool, "tool_use_id": "toolu_after_quiet"}).encode(),
-                          capture_output=True, timeout=30)
-    assert done.returncode == 0
-    syncs = [line for line in open(trace) if "sync(" in line]
-    assert syncs == [], syncs
-    wait_until_drained()
+
+    def hook_syncs(tool_use_id: str) -> list[str]:
+        """The syncs of one PostToolUse hook process, stored before the next step."""
+        done = subprocess.run(argv, input=json.dumps({**tool, "tool_use_id": tool_use_id}).encode(),
+                              capture_output=True, timeout=30)
+        assert done.returncode == 0
+        wait_until_drained()
+        return [line for line in open(trace) if "sync(" in line]
+
+    assert hook_syncs("toolu_after_quiet") == []
     # Any process's truncation (a CLI ``forget``) begins the WAL the same way.
     with Store(config.db_path()) as store:
         assert store.scrub_files()
     assert _wal_frames() == [1]
-    done = subprocess.run(argv, input=json.dumps({**tool, "tool_use_id": "toolu_after_forget"}).encode(),
-                          capture_output=True, timeout=30)
-    assert done.returncode == 0
-    syncs = [line for line in open(trace) if "sync(" in line]
-    assert syncs == [], syncs
-    wait_until_drained()
+    assert hook_syncs("toolu_after_forget") == []
