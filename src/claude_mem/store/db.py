@@ -189,15 +189,26 @@ class Database:
             from claude_mem.store.budget import StepTurn
 
             turn = self.__dict__["_turn"] = StepTurn(self.path)
-        return turn.step(wait)
+        return _PacedStep(turn.step(wait), self)
+
+    def wal_pace(self):
+        """This connection's ``wal_pace.WalPace``: a bulk writer's own checkpoints, taken
+        after its commits (every housekeeping step's, and the worker's after each pass)."""
+        pace = self.__dict__.get("_wal_pace")
+        if pace is None:
+            from claude_mem.store.wal_pace import WalPace
+
+            pace = self.__dict__["_wal_pace"] = WalPace(self)
+        return pace
 
     @property
     def in_transaction(self) -> bool:
         return self.db.in_transaction
 
-    def checkpoint_passive(self) -> None:
-        """Copy what the WAL holds into the database without holding writers off."""
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    def checkpoint_passive(self) -> tuple[int, int, int]:
+        """Copy what the WAL holds into the database without holding writers off:
+        ``(busy, frames in the WAL, frames copied)`` as SQLite reports them."""
+        return tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
 
     def stop_automatic_checkpoints(self) -> None:
         """This connection's commits no longer copy the WAL themselves (the caller does,
@@ -327,6 +338,30 @@ def trace_wait(started: float, what: str) -> None:
             os.close(fd)
     except (OSError, TypeError):
         pass
+
+
+class _PacedStep:
+    """``Database.housekeeping_step``: a ``budget.StepTurn`` step that, once its write
+    unit has committed and while it still has the turn, lets ``wal_pace`` checkpoint
+    (so the gap after the step grows with that time, and no other process's step writes
+    meanwhile)."""
+
+    __slots__ = ("step", "database", "mine")
+
+    def __init__(self, step, database):
+        self.step, self.database, self.mine = step, database, False
+
+    def __enter__(self):
+        self.mine = self.step.__enter__()
+        return self.mine
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if self.mine and exc_type is None:
+                self.database.wal_pace().after_write()
+        finally:
+            done = self.step.__exit__(exc_type, exc, tb)
+        return done
 
 
 class _WriteTransaction:
