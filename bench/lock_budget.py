@@ -455,6 +455,8 @@ def run_once(args) -> dict:
         mine = [h for h in holds if begin <= h[0] < end]
         # Time a hold spent neither on a CPU nor waiting for one: blocked, on the disk.
         blocked = [max(0.0, h[1] - h[3] - h[4]) for h in mine]
+        most_blocked = sorted(((round(max(0.0, h[1] - h[3] - h[4]), 1), round(h[1], 1), h[2])
+                               for h in mine), reverse=True)[:3]
         restarts = [h[1] for h in mine if h[2] == "begin the WAL"]
         longest = max(mine, key=lambda h: h[1], default=(0, 0.0, "-", 0.0, 0.0))
         hooks = [ms for at, _, ms in hook_times if begin <= at < end]
@@ -478,7 +480,8 @@ def run_once(args) -> dict:
             "phase": name, "seconds": round(end - begin, 1),
             "blocked_in_holds_ms": {"sum": round(sum(blocked), 1),
                                     "max": round(max(blocked, default=0.0), 1),
-                                    "holds_over_10ms": sum(b > 10 for b in blocked)},
+                                    "holds_over_10ms": sum(b > 10 for b in blocked),
+                                    "most": most_blocked},
             "wal_begun": {"n": len(restarts), "max_ms": round(max(restarts, default=0.0), 1)},
             "disk": disk_delta(disk0, disk1),
             "hook_commit_ms": {"n": len(committed), "p50": round(pct(committed, 0.5), 1),

@@ -37,6 +37,12 @@ _jsonlite = None
 # ``scrub_files``): while it waits for a reader it holds other writers off.
 _TRUNCATE_WAIT_MS = 10
 
+# SQLite's automatic checkpoint runs in the commit that leaves the WAL this many pages or
+# more (its default is 1,000): well above ``wal_pace.CHECKPOINT_BYTES``, after which the
+# worker or a bulk command checkpoints itself, so a hook's commit does it only when no
+# worker runs.
+AUTOCHECKPOINT_PAGES = 4000
+
 # See the module docstring: read once, so an untraced process never looks again.
 _LOCK_TRACE = os.environ.get("CLAUDE_MEM_LOCK_TRACE") or None
 
@@ -139,6 +145,7 @@ class Database:
         # Deleted content is overwritten, not left in free pages: a forgotten observation
         # or a processed queue row must not survive in the file's bytes.
         self.db.execute("PRAGMA secure_delete = ON")
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         if migrate:
             self.migrate()
 

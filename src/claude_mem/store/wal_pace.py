@@ -27,10 +27,13 @@ in pieces, and begins the next WAL at once:
   hook's commit.
 - The connection's automatic checkpoints are turned off on first use: SQLite's run inside
   a commit and leave the restart to whoever writes next.
-- ``CHECKPOINT_BYTES`` is half the 1,000 pages at which SQLite's automatic checkpoint
-  (a hook's connection keeps it) runs, so during bulk work the bulk writer's comes first;
-  it also keeps the WAL file small, and truncating the WAL (``scrub_files``, which holds
-  the lock) costs in proportion to its size (the file system gives its blocks back then).
+- ``CHECKPOINT_BYTES`` (8 MB): every checkpoint that copies the whole WAL costs one
+  restart, one sync under the lock, however quick; a bigger piece means fewer of them (a
+  100k drain made about 360 at 2 MB). It stays below ``db.AUTOCHECKPOINT_PAGES``, where a
+  hook's connection (which keeps SQLite's automatic checkpoint, for when no worker runs)
+  checkpoints by itself, so during bulk work the bulk writer's checkpoint comes first; and
+  it keeps the WAL file small: truncating it (``scrub_files``, which holds the lock) costs
+  in proportion to its size (the file system gives its blocks back then).
 - How much this process wrote: Linux's ``/proc/self/io`` (``wchar``, every write call,
   WAL frames being most of it), read after each commit; where there is none, every
   ``STEPS_PER_CHECKPOINT``-th call counts as enough.
@@ -41,7 +44,7 @@ from __future__ import annotations
 
 from claude_mem.store.driver import sqlite3
 
-CHECKPOINT_BYTES = 2 * 1024 * 1024
+CHECKPOINT_BYTES = 8 * 1024 * 1024
 STEPS_PER_CHECKPOINT = 32
 
 
