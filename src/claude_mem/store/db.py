@@ -255,10 +255,12 @@ class Database:
         except sqlite3.Error:  # closed already
             return False
         try:
-            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            copied = self.checkpoint_passive()
             self.db.execute(f"PRAGMA busy_timeout = {_TRUNCATE_WAIT_MS}")
             busy = self.locked("PRAGMA wal_checkpoint(TRUNCATE)", "wal_checkpoint(TRUNCATE)")[0][0]
-            if busy == 0:
+            if busy == 0 or (copied[0] == 0 and 0 < copied[1] == copied[2]):
+                # Truncated, or (a reader kept it from that) copied whole: either way the
+                # next commit would begin the WAL, and sync it; this one does (start_wal).
                 self.start_wal()
         except sqlite3.Error:
             return False
