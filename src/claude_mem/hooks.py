@@ -24,7 +24,7 @@ Contract (every event):
   setting in the environment) it only reads: the prompt as it came and what recall showed
   go to the worker's inbox (``prompt_through_inbox``, ``hook_inbox``), which cleans and
   queues them exactly as below; recall reads the raw prompt unless it holds ``<private>``
-  text. Otherwise it queues the cleaned prompt itself, on the connection recall read through.
+  text, and the worker runs it when it answers within a few ms (``recall_worker``). Otherwise it queues the cleaned prompt itself, on the connection recall read through.
 - One write per hook: what SessionStart and UserPromptSubmit showed a session
   (``shown_memory``, so recall does not repeat it) is committed in the same transaction
   as the hook's event, after one announcement to the worker (``enqueue``).
@@ -437,7 +437,8 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
 
 
 def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
-    """UserPromptSubmit with a worker running: recall reads the memory, and the prompt (as
+    """UserPromptSubmit with a worker running: the worker recalls for the prompt when it
+    answers in time (``recall_worker``), else recall reads the memory here; the prompt (as
     it came) and what recall showed go to the worker's inbox (``hook_inbox``), which cleans
     and queues them in one transaction. Returns what to print, or None when the worker is
     not there or the file could not be written: the caller then cleans and queues the
@@ -451,7 +452,16 @@ def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
         return None
     try:
         output, session, shown = "", "", []
+        answer = None
         if settings.prompt_recall and os.path.exists(config.db_path()):
+            from claude_mem import recall_worker
+
+            # The worker has all of recall warm: a socket round trip instead of loading
+            # SQLite and the recall modules in this process (recall_worker.py).
+            answer = recall_worker.ask(raw, settings, project_dir)
+        if answer is not None:
+            output, session, shown = answer
+        elif settings.prompt_recall and os.path.exists(config.db_path()):
             store = None
             try:
                 from claude_mem.store.shown import open_recall_reader
@@ -465,9 +475,8 @@ def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
                 if store is not None:
                     _close(store)
         received_at = _started_at or time.time()
-        shown_words = " ".join(f"{kind}:{item}" for kind, item in shown)
         if hook_inbox.leave(fifo, "UserPromptSubmit", raw, project_dir,
-                            (repr(received_at), session, shown_words)):
+                            (repr(received_at), session, hook_inbox.shown_words(shown))):
             return output
         return None
     finally:

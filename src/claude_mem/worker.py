@@ -9,6 +9,7 @@ and free pages, within the lock budget), ``presence``
 (hooks about to write, heard on the wake-up FIFO: the worker steps aside for them),
 ``context_refresh`` (the SessionStart context rendered ahead, once the queue is quiet),
 ``reconcile`` (after a Codex session ends, what its rollout holds and no hook saw),
+``recall_worker`` (prompt recall answered warm for the UserPromptSubmit hook),
 ``store`` (all SQL). This module keeps the lifecycle: start, the loop, the idle exit, stop.
 
 Contract:
@@ -17,7 +18,8 @@ Contract:
   the lock any leftover socket file is stale by definition and is replaced.
 - Listens on ``<data dir>/worker.sock`` (data dir 0700) for one-line JSON commands:
   ``wake``, ``ping``, ``status``, ``stop``, ``expire``, ``nearest`` (search by meaning
-  for a one-shot CLI search, semantic/serve.py). Writes ``worker.pid``; removes
+  for a one-shot CLI search, semantic/serve.py), ``recall`` (recall at the prompt for a
+  UserPromptSubmit hook, recall_worker.py). Writes ``worker.pid``; removes
   both on exit.
 - Drains the queue with ``drain.Drain`` (at-least-once, per-session order, counted
   attempts, growing retry pauses, parking after ``max_attempts``; see its contract).
@@ -48,6 +50,7 @@ from claude_mem.handlers import Handlers
 from claude_mem.project import ProjectLookup
 from claude_mem.presence import HookPresence
 from claude_mem.prompt_memory import PromptMemory
+from claude_mem.recall_worker import PromptRecall
 from claude_mem.housekeeping import Housekeeping
 from claude_mem.reconcile import Reconciler
 from claude_mem.store import open_store
@@ -83,10 +86,13 @@ class Worker:
                            presence=self.presence)
         self.started_at = time.time()
         self.last_work_at = time.monotonic()
+        # Recall at the prompt for UserPromptSubmit hooks, warm (recall_worker.py).
+        self.prompt_recall = PromptRecall()
         self.control = ControlServer({"wake": self._on_wake, "fifo": self.presence.heard,
                                       "ping": self.describe,
                                       "status": self.describe, "stop": self._on_stop,
-                                      "expire": self._on_expire, "nearest": self._on_nearest},
+                                      "expire": self._on_expire, "nearest": self._on_nearest,
+                                      "recall": self.prompt_recall.answer},
                                      self.stopping)
         # `claude-mem cleanup-sessions` asks for these (max age in hours); the loop runs them.
         self.expire_requests: list[float] = []
@@ -153,6 +159,7 @@ class Worker:
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
                 "searches_answered": self.nearest.answered if self.nearest is not None else 0,
+                "prompt_recalls_answered": self.prompt_recall.answered,
                 "meaning_index_vectors": self.nearest.held() if self.nearest is not None else 0}
 
     # -- the main loop -------------------------------------------------------------------
@@ -194,6 +201,7 @@ class Worker:
                 continue
             self.housekeeping.when_idle()  # WAL truncation, a step of giving space back
             self.start_context.when_idle()  # the SessionStart context, rendered ahead
+            self.prompt_recall.release_if_unused()
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break
@@ -248,6 +256,7 @@ class Worker:
         self.stop_listening()
         if self.nearest is not None:
             self.nearest.close()
+        self.prompt_recall.close()
         pidlock.remove_own_pid_file()
         if self.lock_fd is None:
             return True
@@ -286,6 +295,7 @@ class Worker:
         self.stop_listening()
         if self.nearest is not None:
             self.nearest.close()
+        self.prompt_recall.close()
         pidlock.remove_own_pid_file()
         try:
             self.compressor.close()
