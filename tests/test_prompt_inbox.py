@@ -4,7 +4,7 @@ queues it. The same rows as the hook that writes SQLite itself, the same recall,
 repeated, private words never searched, and the hook's own path whenever the inbox cannot
 be used.
 
-With a worker running, the worker runs the hook's recall (recall_worker.py): the same
+With a worker running, the worker runs the hook's recall (prompt_recall.py): the same
 output as the hook's own, and the hook's own whenever its settings may differ from the
 worker's or the worker does not answer in time.
 
@@ -20,7 +20,7 @@ import subprocess
 import threading
 import time
 
-from claude_mem import config, control, hook_inbox, hooks, inbox, recall_worker
+from claude_mem import config, control, hook_inbox, hooks, inbox, prompt_recall
 from claude_mem.models import Observation
 from helpers import (close_inbox, no_worker_yet, open_inbox, open_store, queued, run_hook,
                      wait_until_drained)
@@ -128,11 +128,11 @@ def test_a_secret_prompt_file_is_scrubbed_and_recall_never_repeats_a_waiting_pro
 def test_private_words_of_a_prompt_do_not_choose_what_is_recalled(tmp_path):
     """Recall reads the raw prompt only when it holds no ``<private>`` tag (any case)."""
     for raw in ("<PRIVATE>zebrafish</private> frames", "zebrafish <private >tracker</Private>"):
-        read = json.loads(hooks._recall_payload(json.dumps(prompt_payload(raw)), config.load()))
+        read = json.loads(prompt_recall.readable(json.dumps(prompt_payload(raw)), config.load()))
         assert "zebrafish" not in read["prompt"] or "tracker" not in read["prompt"], read
         assert "[private]" in read["prompt"]
     plain = json.dumps(prompt_payload("zebrafish tracker"))
-    assert hooks._recall_payload(plain, config.load()) is plain
+    assert prompt_recall.readable(plain, config.load()) is plain
     with no_worker_yet():
         remembered()
         fifo = open_inbox()
@@ -202,7 +202,7 @@ def answered() -> int:
 
 
 def recall_reader_for(session: str, prompt: str) -> tuple:
-    """``hooks._recall``'s arguments for recalling ``prompt`` in this process."""
+    """``prompt_recall.recall_for``'s arguments for recalling ``prompt`` in this process."""
     from claude_mem.store.shown import open_recall_reader
 
     return (open_recall_reader(), json.dumps(prompt_payload(prompt, session=session)),
@@ -221,7 +221,7 @@ def test_the_worker_answers_the_hooks_recall_exactly_as_the_hook_would(tmp_path)
     by_worker = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-a")))
     assert "obs #" in by_worker and answered() == before + 1
     # The hook's own recall (its worker away) prints the same.
-    itself = hooks._recall(*recall_reader_for("s-b", PROMPTS[0]))[0]
+    itself = prompt_recall.recall_for(*recall_reader_for("s-b", PROMPTS[0]))[0]
     assert json.loads(itself)["hookSpecificOutput"]["additionalContext"] == by_worker
     # The hook's own budget, given in its environment, is the one the worker uses.
     small = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-c"),
@@ -291,12 +291,12 @@ def test_a_worker_that_does_not_answer_in_time_costs_the_budget_and_the_hook_rec
             silent.close()
             close_inbox(fifo)
     assert waited == itself and "obs #" in itself
-    assert took >= recall_worker.ASK_BUDGET_SECONDS  # it did ask, and gave up
+    assert took >= prompt_recall.ASK_BUDGET_SECONDS  # it did ask, and gave up
 
 
 def test_a_bad_question_gets_an_error_not_a_crash(tmp_path):
     remembered()
-    answer = recall_worker.PromptRecall()
+    answer = prompt_recall.PromptRecall()
     try:
         assert "error" in json.loads(answer.answer({"cmd": "recall", "raw": 3}))
         reply = json.loads(answer.answer({"cmd": "recall", "project_dir": "/x", "raw": "not json"}))

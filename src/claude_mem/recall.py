@@ -24,7 +24,7 @@ Contract:
 - Words only (FTS5 on the hook's own connection), standard library only: the hook never
   waits on the worker or an embedding model. Measured cost in docs/search.md.
 - The prompt searched is the one the hook got, cleaned first only when it holds
-  ``<private>`` text (``hooks._recall_payload``): private words never choose what is
+  ``<private>`` text (``prompt_recall.readable``): private words never choose what is
   shown; a secret in a prompt is only looked up, never stored or printed from here.
 
 The relevance floor, in words: a memory is relevant when it holds words of the prompt that

@@ -1,15 +1,20 @@
-"""Prompt recall answered by the running worker, both ends.
+"""Recall for one prompt, wherever it runs: the text it reads (``readable``), recall on a
+given store (``recall_for``: the hook's own connection, or the worker's), and the worker
+answering a hook's question (``ask`` / ``PromptRecall``).
 
-Why: the UserPromptSubmit hook runs before every prompt and Claude Code waits for it. On its
-own, a hook that recalls pays for loading SQLite, parsing the database's schema, importing
-the recall modules and preparing its searches on a cold connection before it reads a single
-row: most of what recall costs a prompt, and paid again by every prompt. The worker has all
-of that warm. So a hook whose worker takes prompts in (``hook_inbox``) asks the worker to run
-the very same recall (``hooks._recall`` on a reader connection of the worker's) and prints
-the answer; it needs only a Unix socket for it. Words only, as before: the worker never asks
-its embedding model here (no hook waits on the model).
+Why the worker: the UserPromptSubmit hook runs before every prompt and Claude Code waits for
+it. On its own, a hook that recalls pays for loading SQLite, parsing the database's schema,
+importing the recall modules and preparing its searches on a cold connection before it
+reads a single row: most of what recall costs a prompt, and paid again by every prompt. The
+worker has all of that warm. So a hook whose worker takes prompts in (``hook_inbox``) asks
+the worker to run the very same ``recall_for`` on a reader connection of the worker's and
+prints the answer; it needs only a Unix socket for it. Words only, as before: the worker
+never asks its embedding model here (no hook waits on the model).
 
 Contract:
+- ``readable(raw, settings)``: the prompt payload recall reads: as it came, cleaned first only
+  when it holds ``<private>`` text. ``recall_for(store, payload, settings, project_dir,
+  shown)``: ``(output, session)``, ``shown`` filled with what the output holds; never raises.
 - Hook side: ``ask(raw, settings, project_dir)`` is ``(output, session, shown items)`` as
   the worker's recall gives them, or None -- and then the hook recalls on its own connection
   exactly as before. None when:
@@ -23,8 +28,7 @@ Contract:
   hook does not use the inbox at all: ``hook_inbox.CAPTURE_ENV``).
 - Worker side: ``PromptRecall().answer(message)`` for the control command
   ``{"cmd": "recall", "raw": <the hook's stdin as it came>, "project_dir": ...,
-  "prompt_recall_tokens": ...}``; replies
-  with one flat JSON object of strings, ``{"output", "session", "shown"}`` (``shown``: the
+  "prompt_recall_tokens": ...}``; replies with one flat JSON object of strings, ``{"output", "session", "shown"}`` (``shown``: the
   ``kind:id`` words the inbox file carries, ``hook_inbox.shown_words``), or ``{"error"}``.
   It never writes: what recall showed is recorded by the worker when it takes the prompt's
   inbox file in, as for a hook that recalled on its own. One reader connection, one question
@@ -33,6 +37,8 @@ Contract:
 """
 import time
 
+from claude_mem import log
+
 # How long a hook waits for the worker's answer (connect, send, the answer) before it
 # recalls on its own. The worker answers in a few ms when it is not busy; a worker busy
 # writing (a backlog, a forget) may take longer, and then the hook's own recall is faster.
@@ -40,8 +46,46 @@ ASK_BUDGET_SECONDS = 0.05
 # The control server reads a command line of at most 64 KiB.
 MAX_REQUEST_BYTES = 60_000
 RELEASE_SECONDS = 600.0
+# The worker's reader waits this long for a database being recovered (a hook's 0.75 s).
+READER_BUSY_TIMEOUT_MS = 750
 # The settings recall itself reads (whole numbers), sent with each question.
 RECALL_SETTINGS = ("prompt_recall_tokens",)
+
+
+def readable(raw: str, settings) -> str:
+    """The text recall reads a prompt from: as it came, unless it holds ``<private>`` text
+    (then cleaned first: private words do not choose what memory is shown either). Secrets
+    need no cleaning here: recall only looks words up and prints stored memory."""
+    if "<private" not in raw.lower():
+        return raw
+    from claude_mem.privacy import clean_payload
+
+    return clean_payload(raw, settings) or ""
+
+
+def recall_for(store, payload: str, settings, project_dir: str, shown: list) -> tuple[str, str]:
+    """``(what recall prints, the session id)`` for a prompt's payload, read on ``store``;
+    ``shown`` gets what it printed. Any failure (logged): ``("", session)``, ``shown``
+    emptied: recall is a bonus, the prompt must still be queued."""
+    session = ""
+    try:
+        from claude_mem import jsonflat, project, recall
+
+        parsed = jsonflat.flat_object(payload)  # Claude Code's payload: no JSON module
+        if parsed is None:
+            from claude_mem import jsonlite
+
+            parsed = jsonlite.loads(payload)
+        if not isinstance(parsed, dict):
+            return "", session
+        session = str(parsed.get("session_id") or "")
+        cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
+        return recall.prompt_context(store, parsed, settings, project.project_name(cwd),
+                                     shown=shown), session
+    except Exception as exc:
+        log.error(f"UserPromptSubmit: recall failed: {exc!r}")
+        shown.clear()
+        return "", session
 
 
 def ask(raw: str, settings, project_dir: str):
@@ -97,7 +141,7 @@ class PromptRecall:
         self.asked_at = 0.0
 
     def answer(self, message: dict) -> str:
-        from claude_mem import config, hook_inbox, hooks, jsonflat, log
+        from claude_mem import config, hook_inbox, jsonflat
 
         raw, project_dir = message.get("raw"), message.get("project_dir")
         if not isinstance(raw, str) or not isinstance(project_dir, str):
@@ -114,9 +158,9 @@ class PromptRecall:
                 if self.store is None:
                     from claude_mem.store.shown import open_recall_reader
 
-                    self.store = open_recall_reader(busy_timeout_ms=hooks._HOOK_BUSY_TIMEOUT_MS)
-                output, session = hooks._recall(self.store, hooks._recall_payload(raw, settings),
-                                                settings, project_dir, shown)
+                    self.store = open_recall_reader(busy_timeout_ms=READER_BUSY_TIMEOUT_MS)
+                output, session = recall_for(self.store, readable(raw, settings), settings,
+                                             project_dir, shown)
                 self.answered += 1
         except Exception as exc:  # the hook recalls itself
             log.warning(f"recall for a prompt hook failed: {exc!r}")
