@@ -138,6 +138,7 @@ class PromptRecall:
         self.store = None
         self.lock = threading.Lock()
         self.answered = 0
+        self.late = 0  # answered after the hook's budget (it recalled itself meanwhile)
         self.asked_at = 0.0
 
     def answer(self, message: dict) -> str:
@@ -149,6 +150,7 @@ class PromptRecall:
         own = {name: message.get(name) for name in RECALL_SETTINGS if name in message}
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in own.values()):
             return '{"error":"the recall settings must be whole numbers"}'
+        began = time.monotonic()
         try:
             read = config.load(environ={})
             settings = config.Settings({**read.values, **own}, read.problems, read.sources)
@@ -162,6 +164,11 @@ class PromptRecall:
                 output, session = recall_for(self.store, readable(raw, settings), settings,
                                              project_dir, shown)
                 self.answered += 1
+            took = time.monotonic() - began
+            if took > ASK_BUDGET_SECONDS:  # the hook has given up waiting and recalled itself
+                self.late += 1
+                log.info(f"recall for a prompt hook took {took * 1000:.0f} ms, longer than "
+                         f"the hook waits ({ASK_BUDGET_SECONDS * 1000:.0f} ms)")
         except Exception as exc:  # the hook recalls itself
             log.warning(f"recall for a prompt hook failed: {exc!r}")
             return '{"error":' + jsonflat.string(repr(exc)[:300]) + "}"

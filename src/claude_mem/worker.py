@@ -156,6 +156,7 @@ class Worker:
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
                 "searches_answered": self.nearest.answered if self.nearest is not None else 0,
                 "prompt_recalls_answered": self.prompt_recall.answered,
+                "prompt_recalls_late": self.prompt_recall.late,
                 "meaning_index_vectors": self.nearest.held() if self.nearest is not None else 0}
 
     # -- the main loop -------------------------------------------------------------------
