@@ -175,6 +175,10 @@ class PromptRecall:
         return ('{"output":' + jsonflat.string(output) + ',"session":' + jsonflat.string(session)
                 + ',"shown":' + jsonflat.string(hook_inbox.shown_words(shown)) + "}")
 
+    def counts(self) -> dict:
+        """For the worker's ``status``: questions answered, and how many came too late."""
+        return {"prompt_recalls_answered": self.answered, "prompt_recalls_late": self.late}
+
     def release_if_unused(self) -> bool:
         """Close the reader when no question came for ``RELEASE_SECONDS``; True if it did."""
         if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:

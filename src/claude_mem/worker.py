@@ -155,8 +155,7 @@ class Worker:
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
                 "searches_answered": self.nearest.answered if self.nearest is not None else 0,
-                "prompt_recalls_answered": self.prompt_recall.answered,
-                "prompt_recalls_late": self.prompt_recall.late,
+                **self.prompt_recall.counts(),
                 "meaning_index_vectors": self.nearest.held() if self.nearest is not None else 0}
 
     # -- the main loop -------------------------------------------------------------------
