@@ -209,8 +209,8 @@ def session_start_payload(project_dir: str) -> bytes:
                        "transcript_path": os.path.join(project_dir, "none.jsonl")}).encode()
 
 
-def prompt_payload(project_dir: str, prompt: str) -> bytes:
-    return json.dumps({"session_id": "scale-bench-prompt", "hook_event_name": "UserPromptSubmit",
+def prompt_payload(project_dir: str, prompt: str, session: str = "scale-bench-prompt") -> bytes:
+    return json.dumps({"session_id": session, "hook_event_name": "UserPromptSubmit",
                        "cwd": project_dir, "transcript_path": os.path.join(project_dir, "none.jsonl"),
                        "prompt": prompt}).encode()
 
@@ -347,18 +347,25 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
     related = prompt_payload(project_dir, RELATED_PROMPT)
     related_out = subprocess.run(prompt_hook, input=related, capture_output=True, env=env).stdout
     # Run by run, each command once in turn: on a shared machine the load drifts, and
-    # timing 20 of one command and then 20 of the next put that drift into the ratios.
+    # timing 20 of one command and then 20 of the next put that drift into the ratios. The
+    # related prompt comes each time from a new session, as a person's first prompt about
+    # earlier work (it gets its block; in one session it would get nothing after a while).
     commands = {
         "bare": ([sys.executable, "-c", "pass"], b"", env),
         "bare_is": ([sys.executable, "-I", "-S", "-c", "pass"], b"", env),
-        "related": (prompt_hook, related, env),
+        "related": (prompt_hook, lambda run: prompt_payload(project_dir, RELATED_PROMPT,
+                                                            f"scale-bench-related-{run}"), env),
         "unrelated": (prompt_hook, prompt_payload(project_dir, UNRELATED_PROMPT), env),
         "off": (prompt_hook, related, {**env, "CLAUDE_MEM_PROMPT_RECALL": "false"}),
     }
     taken = {name: [] for name in commands}
-    for _ in range(runs):
+    before = control.request({"cmd": "status"}) or {}
+    for run in range(runs):
         for name, (argv, stdin, command_env) in commands.items():
-            taken[name] += timed(argv, stdin, command_env, 1)
+            taken[name] += timed(argv, stdin(run) if callable(stdin) else stdin, command_env, 1)
+    after = control.request({"cmd": "status"}) or {}
+    in_time = {key: after.get(key, 0) - before.get(key, 0)
+               for key in ("prompt_recalls_answered", "prompt_recalls_late")}
     bare, bare_is = taken["bare"], taken["bare_is"]
     prompt_times, unrelated_times, off_times = taken["related"], taken["unrelated"], taken["off"]
     cli = str(Path(sys.executable).with_name("claude-mem"))
@@ -379,6 +386,9 @@ def measure_at_size(size: int, store, env: dict, tmp: str, runs: int) -> dict:
         "bare_python_ms": round(statistics.median(bare), 1),
         "bare_python_IS_ms": round(statistics.median(bare_is), 1),
         "prompt_recalled_chars": len(related_out),
+        # Of the related and unrelated prompts' runs, how many the worker answered in time.
+        "prompt_answered_by_worker": in_time["prompt_recalls_answered"] - in_time["prompt_recalls_late"],
+        "prompt_runs": 2 * runs,
         "prompt_related_ms": round(statistics.median(prompt_times), 1),
         "prompt_related_x_bare": round(statistics.median(prompt_times) / statistics.median(bare), 2),
         "prompt_unrelated_ms": round(statistics.median(unrelated_times), 1),
@@ -630,7 +640,9 @@ def main() -> int:
               f"related {r['prompt_related_ms']}ms = "
               f"{r['prompt_related_x_bare']}x bare ({r['prompt_recalled_chars']} chars out), "
               f"unrelated {r['prompt_unrelated_ms']}ms = {r['prompt_unrelated_x_bare']}x bare; "
-              f"recall off {r['prompt_recall_off_ms']}ms = {r['prompt_recall_off_x_bare']}x bare")
+              f"recall off {r['prompt_recall_off_ms']}ms = {r['prompt_recall_off_x_bare']}x bare; "
+              f"recall answered by the worker in {r.get('prompt_answered_by_worker')} of "
+              f"{r.get('prompt_runs')} runs")
         if r.get("semantic"):
             m = r["semantic"]
             print(f"{'':>12} with vectors: search both p50 {m['both_p50_ms']}ms p95 "

@@ -4,6 +4,10 @@ queues it. The same rows as the hook that writes SQLite itself, the same recall,
 repeated, private words never searched, and the hook's own path whenever the inbox cannot
 be used.
 
+With a worker running, the worker runs the hook's recall (prompt_recall.py): the same
+output as the hook's own, and the hook's own whenever its settings may differ from the
+worker's or the worker does not answer in time.
+
 Real processes: the hook as ``install`` writes it, the worker's own ``inbox.take_in`` (this
 process stands in for the worker's FIFO, as in test_inbox.py) or the real worker.
 """
@@ -11,10 +15,12 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
+import threading
 import time
 
-from claude_mem import config, control, hook_inbox, hooks, inbox
+from claude_mem import config, control, hook_inbox, hooks, inbox, prompt_recall
 from claude_mem.models import Observation
 from helpers import (close_inbox, no_worker_yet, open_inbox, open_store, queued, run_hook,
                      wait_until_drained)
@@ -122,11 +128,11 @@ def test_a_secret_prompt_file_is_scrubbed_and_recall_never_repeats_a_waiting_pro
 def test_private_words_of_a_prompt_do_not_choose_what_is_recalled(tmp_path):
     """Recall reads the raw prompt only when it holds no ``<private>`` tag (any case)."""
     for raw in ("<PRIVATE>zebrafish</private> frames", "zebrafish <private >tracker</Private>"):
-        read = json.loads(hooks._recall_payload(json.dumps(prompt_payload(raw)), config.load()))
+        read = json.loads(prompt_recall.readable(json.dumps(prompt_payload(raw)), config.load()))
         assert "zebrafish" not in read["prompt"] or "tracker" not in read["prompt"], read
         assert "[private]" in read["prompt"]
     plain = json.dumps(prompt_payload("zebrafish tracker"))
-    assert hooks._recall_payload(plain, config.load()) is plain
+    assert prompt_recall.readable(plain, config.load()) is plain
     with no_worker_yet():
         remembered()
         fifo = open_inbox()
@@ -186,3 +192,118 @@ def test_a_worker_from_before_prompts_went_through_the_inbox_gets_none(tmp_path)
     assert os.path.exists(os.path.join(config.inbox_dir(), hook_inbox.PROMPTS_MARK))
     assert control.stop_worker()
     assert not os.path.exists(os.path.join(config.inbox_dir(), hook_inbox.PROMPTS_MARK))
+
+
+# -- recall answered by the worker ----------------------------------------------------
+
+
+def answered() -> int:
+    return control.request({"cmd": "status"})["prompt_recalls_answered"]
+
+
+def recall_reader_for(session: str, prompt: str) -> tuple:
+    """``prompt_recall.recall_for``'s arguments for recalling ``prompt`` in this process."""
+    from claude_mem.store.shown import open_recall_reader
+
+    return (open_recall_reader(), json.dumps(prompt_payload(prompt, session=session)),
+            config.load(), CWD, [])
+
+
+def shown_ids(text: str) -> set:
+    return {line.split(" ", 3)[2] for line in text.splitlines() if line.startswith("- ")}
+
+
+def test_the_worker_answers_the_hooks_recall_exactly_as_the_hook_would(tmp_path):
+    remembered()
+    run_hook("UserPromptSubmit", prompt_payload("start a worker", session="s-start"))
+    wait_until_drained()
+    before = answered()
+    by_worker = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-a")))
+    assert "obs #" in by_worker and answered() == before + 1
+    # The hook's own recall (its worker away) prints the same.
+    itself = prompt_recall.recall_for(*recall_reader_for("s-b", PROMPTS[0]))[0]
+    assert json.loads(itself)["hookSpecificOutput"]["additionalContext"] == by_worker
+    # The hook's own budget, given in its environment, is the one the worker uses.
+    small = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-c"),
+                              env={"CLAUDE_MEM_PROMPT_RECALL_TOKENS": "50"}))
+    assert answered() == before + 2 and small and len(small) < len(by_worker)
+    # The same session asks again: the worker reads what its first answer showed (from the
+    # inbox file or the database) and does not repeat it.
+    again = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-a")))
+    assert answered() == before + 3 and not shown_ids(again) & shown_ids(by_worker)
+    # A prompt of another language, and one that finds nothing, come back whole.
+    assert recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[3], session="s-a"))) == ""
+    wait_until_drained()
+    with open_store() as store:
+        assert store.shown_memory("s-a") >= {("observation", int(i.strip("#")))
+                                             for i in shown_ids(by_worker)}
+        session = store.session_by_claude_id("s-a")
+        assert [p["prompt"] for p in store.prompts(session["id"])] == [PROMPTS[0], PROMPTS[0], PROMPTS[3]]
+
+
+def test_private_text_is_cleaned_by_the_worker_before_it_chooses(tmp_path):
+    remembered()
+    run_hook("UserPromptSubmit", prompt_payload("start a worker", session="s-start"))
+    wait_until_drained()
+    before = answered()
+    asked = "Why does the zebrafish tracker drop frames?"
+    assert recalled(run_hook("UserPromptSubmit", prompt_payload(
+        f"<PRIVATE>{asked}</private>", session="s-private"))) == ""
+    assert answered() == before + 1
+
+
+class SilentWorker:
+    """A control socket that takes the question and never answers (a worker stuck)."""
+
+    def __init__(self):
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(config.socket_path())
+        self.server.listen(8)
+        self.held: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+        os.unlink(config.socket_path())
+
+
+def test_a_worker_that_does_not_answer_in_time_costs_the_budget_and_the_hook_recalls_itself(tmp_path):
+    with no_worker_yet():
+        remembered()
+        fifo = open_inbox()
+        itself = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-1")))
+        silent = SilentWorker()
+        try:
+            started = time.monotonic()
+            waited = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-2")))
+            took = time.monotonic() - started
+        finally:
+            silent.close()
+            close_inbox(fifo)
+    assert waited == itself and "obs #" in itself
+    assert took >= prompt_recall.ASK_BUDGET_SECONDS  # it did ask, and gave up
+
+
+def test_a_bad_question_gets_an_error_not_a_crash(tmp_path):
+    remembered()
+    answer = prompt_recall.PromptRecall()
+    try:
+        assert "error" in json.loads(answer.answer({"cmd": "recall", "raw": 3}))
+        reply = json.loads(answer.answer({"cmd": "recall", "project_dir": "/x", "raw": "not json"}))
+        assert reply == {"output": "", "session": "", "shown": ""}
+        reply = json.loads(answer.answer({"cmd": "recall", "project_dir": "/home/dev/zebra-lab",
+                                          "raw": json.dumps(prompt_payload(PROMPTS[0]))}))
+        assert "obs #" in json.loads(reply["output"])["hookSpecificOutput"]["additionalContext"]
+        assert reply["session"] == "s-inbox" and reply["shown"].startswith("observation:")
+    finally:
+        answer.close()

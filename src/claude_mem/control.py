@@ -35,7 +35,7 @@ __all__ = ["ControlServer", "ensure_worker", "is_alive", "is_worker_process", "r
 _MAX_SOCKET_PATH = 100
 
 
-def _connect(path: str, timeout: float):
+def connect(path: str, timeout: float):
     import _socket
 
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -58,7 +58,7 @@ def wake(timeout: float = 0.25) -> bool:
     if wakeup.poke():
         return True
     try:
-        sock = _connect(config.socket_path(), timeout)
+        sock = connect(config.socket_path(), timeout)
     except OSError:
         return False
     try:
@@ -75,7 +75,7 @@ def request(command: dict, timeout: float = 5.0) -> dict | None:
     import json
 
     try:
-        sock = _connect(config.socket_path(), timeout)
+        sock = connect(config.socket_path(), timeout)
     except OSError:
         return None
     try:
@@ -186,7 +186,8 @@ class ControlServer:
     """The worker's end of the socket: accepts connections, answers from ``handlers``.
 
     ``handlers`` maps a command name to a function that gets the request (a dict) and
-    returns the reply's extra fields (a dict), or None for "no reply". Unknown commands get ``{"ok": false, "error": ...}``.
+    returns the reply's extra fields (a dict), the whole reply line as JSON text (a str), or
+    None for "no reply". Unknown commands get ``{"ok": false, "error": ...}``.
     """
 
     def __init__(self, handlers: dict, stopping):
@@ -323,6 +324,9 @@ class ControlServer:
             else:
                 extra = handler(message)
                 if extra is None:
+                    return
+                if isinstance(extra, str):  # a reply written by the handler (``recall_worker``)
+                    conn.sendall(extra.encode("utf-8", "replace") + b"\n")
                     return
                 reply = {"ok": True, **extra}
             conn.sendall(json.dumps(reply).encode() + b"\n")

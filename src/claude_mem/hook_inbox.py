@@ -17,7 +17,7 @@ Contract:
   written here (a field that holds one is refused: the caller stores the event itself).
 - UserPromptSubmit's extra fields: when the hook process started (the event's time, as
   ``repr`` of a float), the Claude Code session id, and what recall showed as
-  ``kind:id`` words (``store.shown``).
+  ``kind:id`` words (``store.shown``; ``shown_words`` / ``shown_items``).
 - ``CAPTURE_ENV``: settings that change what capture stores. Given in the environment they
   are the hook's own, while the worker reads only settings.json: such a hook stores its
   event itself (``capture.sh`` makes the same check).
@@ -127,12 +127,23 @@ def prompt_fields(extra: list[str]):
         received_at = float(extra[0])
     except ValueError:
         received_at = None
+    items = shown_items(extra[2])
+    return received_at, ((extra[1], items) if extra[1] and items else None)
+
+
+def shown_words(items) -> str:
+    """What recall showed, ``[(kind, id), ...]``, as the ``kind:id`` words of a prompt file."""
+    return " ".join(f"{kind}:{item}" for kind, item in items)
+
+
+def shown_items(words: str) -> list:
+    """``shown_words`` read back: ``[(kind, id), ...]``, a numeric id as an int."""
     items = []
-    for word in extra[2].split():
+    for word in words.split():
         kind, _, item = word.partition(":")
         if kind and item:
             items.append((kind, int(item) if item.isdigit() else item))
-    return received_at, ((extra[1], items) if extra[1] and items else None)
+    return items
 
 
 class Unfinished(ValueError):

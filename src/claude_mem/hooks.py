@@ -24,7 +24,7 @@ Contract (every event):
   setting in the environment) it only reads: the prompt as it came and what recall showed
   go to the worker's inbox (``prompt_through_inbox``, ``hook_inbox``), which cleans and
   queues them exactly as below; recall reads the raw prompt unless it holds ``<private>``
-  text. Otherwise it queues the cleaned prompt itself, on the connection recall read through.
+  text, and the worker runs it when it answers within a few ms (``prompt_recall``). Otherwise it queues the cleaned prompt itself, on the connection recall read through.
 - One write per hook: what SessionStart and UserPromptSubmit showed a session
   (``shown_memory``, so recall does not repeat it) is committed in the same transaction
   as the hook's event, after one announcement to the worker (``enqueue``).
@@ -428,7 +428,9 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
     output, session, shown = "", "", []
     try:
         if store is not None:  # recall only reads (bounded queries, no lock), never raises
-            output, session = _recall(store, payload, settings, project_dir, shown)
+            from claude_mem import prompt_recall
+
+            output, session = prompt_recall.recall_for(store, payload, settings, project_dir, shown)
         recorded = enqueue("UserPromptSubmit", payload, store, shown=(session, shown))
         return output if recorded else ""
     finally:
@@ -437,12 +439,13 @@ def user_prompt_submit(payload: str, settings, project_dir: str) -> str:
 
 
 def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
-    """UserPromptSubmit with a worker running: recall reads the memory, and the prompt (as
+    """UserPromptSubmit with a worker running: the worker recalls for the prompt when it
+    answers in time (``prompt_recall``), else recall reads the memory here; the prompt (as
     it came) and what recall showed go to the worker's inbox (``hook_inbox``), which cleans
     and queues them in one transaction. Returns what to print, or None when the worker is
     not there or the file could not be written: the caller then cleans and queues the
     prompt itself (``user_prompt_submit``), as before."""
-    from claude_mem import hook_inbox
+    from claude_mem import hook_inbox, prompt_recall
 
     if hook_inbox.capture_set_in_environment():
         return None
@@ -451,63 +454,33 @@ def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
         return None
     try:
         output, session, shown = "", "", []
+        answer = None
         if settings.prompt_recall and os.path.exists(config.db_path()):
+            # The worker has all of recall warm: a socket round trip instead of loading
+            # SQLite and the recall modules in this process (prompt_recall.py).
+            answer = prompt_recall.ask(raw, settings, project_dir)
+        if answer is not None:
+            output, session, shown = answer
+        elif settings.prompt_recall and os.path.exists(config.db_path()):
             store = None
             try:
                 from claude_mem.store.shown import open_recall_reader
 
                 store = open_recall_reader(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
-                output, session = _recall(store, _recall_payload(raw, settings), settings,
-                                          project_dir, shown)
+                output, session = prompt_recall.recall_for(
+                    store, prompt_recall.readable(raw, settings), settings, project_dir, shown)
             except Exception as exc:  # the memory cannot be opened: the prompt still goes
                 log.error(f"UserPromptSubmit: recall failed: {exc!r}")
             finally:
                 if store is not None:
                     _close(store)
         received_at = _started_at or time.time()
-        shown_words = " ".join(f"{kind}:{item}" for kind, item in shown)
         if hook_inbox.leave(fifo, "UserPromptSubmit", raw, project_dir,
-                            (repr(received_at), session, shown_words)):
+                            (repr(received_at), session, hook_inbox.shown_words(shown))):
             return output
         return None
     finally:
         os.close(fifo)
-
-
-def _recall_payload(raw: str, settings) -> str:
-    """The text recall reads a prompt from: as it came, unless it holds ``<private>`` text
-    (then cleaned first: private words do not choose what memory is shown either). Secrets
-    need no cleaning here: recall only looks words up and prints stored memory."""
-    if "<private" not in raw.lower():
-        return raw
-    from claude_mem.privacy import clean_payload
-
-    return clean_payload(raw, settings) or ""
-
-
-def _recall(store, payload: str, settings, project_dir: str, shown: list) -> tuple[str, str]:
-    """``(what recall prints, the session id)`` for a prompt's payload, read on ``store``;
-    ``shown`` gets what it printed. Any failure (logged): ``("", session)``, ``shown``
-    emptied: recall is a bonus, the prompt must still be queued."""
-    session = ""
-    try:
-        from claude_mem import jsonflat, project, recall
-
-        parsed = jsonflat.flat_object(payload)  # Claude Code's payload: no JSON module
-        if parsed is None:
-            from claude_mem import jsonlite
-
-            parsed = jsonlite.loads(payload)
-        if not isinstance(parsed, dict):
-            return "", session
-        session = str(parsed.get("session_id") or "")
-        cwd = project.clean_cwd(parsed.get("cwd")) or project_dir
-        return recall.prompt_context(store, parsed, settings, project.project_name(cwd),
-                                     shown=shown), session
-    except Exception as exc:
-        log.error(f"UserPromptSubmit: recall failed: {exc!r}")
-        shown.clear()
-        return "", session
 
 
 def split_argv(argv: list[str]) -> tuple[str, str]:

@@ -21,10 +21,12 @@ Contract:
   answer, under a head naming its id without repeating its title; and no line is shown
   that the start context already said (all its words but a fifth in one line of the
   start context's text, ``shown_context``: ``recall_render.StartLines``).
-- Words only (FTS5 on the hook's own connection), standard library only: the hook never
-  waits on the worker or an embedding model. Measured cost in docs/search.md.
+- Words only (FTS5), standard library only: it runs on the hook's own connection, or in the
+  running worker when it answers the hook within a few ms (``prompt_recall``: the same code
+  on the worker's warm reader); never on an embedding model. Measured cost in
+  docs/recall.md.
 - The prompt searched is the one the hook got, cleaned first only when it holds
-  ``<private>`` text (``hooks._recall_payload``): private words never choose what is
+  ``<private>`` text (``prompt_recall.readable``): private words never choose what is
   shown; a secret in a prompt is only looked up, never stored or printed from here.
 
 The relevance floor, in words: a memory is relevant when it holds words of the prompt that

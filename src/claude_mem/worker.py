@@ -9,6 +9,7 @@ and free pages, within the lock budget), ``presence``
 (hooks about to write, heard on the wake-up FIFO: the worker steps aside for them),
 ``context_refresh`` (the SessionStart context rendered ahead, once the queue is quiet),
 ``reconcile`` (after a Codex session ends, what its rollout holds and no hook saw),
+``prompt_recall`` (recall at the prompt, warm, for the UserPromptSubmit hook),
 ``store`` (all SQL). This module keeps the lifecycle: start, the loop, the idle exit, stop.
 
 Contract:
@@ -17,8 +18,8 @@ Contract:
   the lock any leftover socket file is stale by definition and is replaced.
 - Listens on ``<data dir>/worker.sock`` (data dir 0700) for one-line JSON commands:
   ``wake``, ``ping``, ``status``, ``stop``, ``expire``, ``nearest`` (search by meaning
-  for a one-shot CLI search, semantic/serve.py). Writes ``worker.pid``; removes
-  both on exit.
+  for a one-shot CLI search, semantic/serve.py), ``recall`` (prompt_recall.py). Writes
+  ``worker.pid``; removes both on exit.
 - Drains the queue with ``drain.Drain`` (at-least-once, per-session order, counted
   attempts, growing retry pauses, parking after ``max_attempts``; see its contract).
 - Watchdogs: a session silent for ``session_silence_seconds`` is summarized from what it
@@ -48,6 +49,7 @@ from claude_mem.handlers import Handlers
 from claude_mem.project import ProjectLookup
 from claude_mem.presence import HookPresence
 from claude_mem.prompt_memory import PromptMemory
+from claude_mem.prompt_recall import PromptRecall
 from claude_mem.housekeeping import Housekeeping
 from claude_mem.reconcile import Reconciler
 from claude_mem.store import open_store
@@ -65,7 +67,7 @@ class Worker:
     def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
         self.store = open_store(busy_timeout_ms=15000)
-        self.store.yield_before_writes = True  # lock budget: see store/db.py
+        self.store.yield_before_writes = self.store.hold_index_writes = True  # see store/db.py
         self.compressor = make_compressor(self.settings, self.store)
         self.wakeup = threading.Event()
         self.stopping = threading.Event()
@@ -83,11 +85,11 @@ class Worker:
                            presence=self.presence)
         self.started_at = time.time()
         self.last_work_at = time.monotonic()
-        self.control = ControlServer({"wake": self._on_wake, "fifo": self.presence.heard,
-                                      "ping": self.describe,
-                                      "status": self.describe, "stop": self._on_stop,
-                                      "expire": self._on_expire, "nearest": self._on_nearest},
-                                     self.stopping)
+        self.prompt_recall = PromptRecall()
+        self.control = ControlServer({
+            "wake": self._on_wake, "fifo": self.presence.heard, "ping": self.describe,
+            "status": self.describe, "stop": self._on_stop, "expire": self._on_expire,
+            "nearest": self._on_nearest, "recall": self.prompt_recall.answer}, self.stopping)
         # `claude-mem cleanup-sessions` asks for these (max age in hours); the loop runs them.
         self.expire_requests: list[float] = []
         # The worker lock fd taken by ``main``; None only for a Worker built elsewhere
@@ -106,16 +108,17 @@ class Worker:
     # -- control socket ----------------------------------------------------------------
 
     def listen(self) -> bool:
-        """Serve the control socket; False (and polling only) when it cannot be made.
-
-        Still drains without it: hooks commit first, and the poll finds their rows.
-        """
+        """Serve the control socket; False (and polling only) when it cannot be made. Still
+        drains without it: hooks commit first, and the poll finds their rows."""
         return self.control.listen()
 
     def stop_listening(self) -> None:
-        """Close the control socket; remove its file only while it is surely ours."""
-        # Without the lock the file may already be a new worker's.
+        """Close the control socket and what answers on it; remove its file only while it
+        is surely ours (without the lock it may already be a new worker's)."""
         self.control.close(remove_file=self.holds_lock)
+        if self.nearest is not None:
+            self.nearest.close()
+        self.prompt_recall.close()
 
     def _on_expire(self, message: dict) -> dict:
         try:
@@ -137,9 +140,8 @@ class Worker:
             self.nearest = Nearest(self.settings)
         return self.nearest.answer(message)
 
-    def _on_wake(self, message=None) -> None:
+    def _on_wake(self, message=None) -> None:  # None: hooks do not wait for an answer
         self.wakeup.set()
-        return None  # hooks do not wait for an answer
 
     def _on_stop(self, message=None) -> dict:
         self.stopping.set()
@@ -153,6 +155,7 @@ class Worker:
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
                 "searches_answered": self.nearest.answered if self.nearest is not None else 0,
+                **self.prompt_recall.counts(),
                 "meaning_index_vectors": self.nearest.held() if self.nearest is not None else 0}
 
     # -- the main loop -------------------------------------------------------------------
@@ -194,6 +197,7 @@ class Worker:
                 continue
             self.housekeeping.when_idle()  # WAL truncation, a step of giving space back
             self.start_context.when_idle()  # the SessionStart context, rendered ahead
+            self.prompt_recall.release_if_unused()
             if not os.path.exists(config.db_path()):
                 log.info("the database is gone (data dir removed?), exiting")
                 break
@@ -246,8 +250,6 @@ class Worker:
         """
         log.info(f"worker idle for {idle:.0f}s, exiting")
         self.stop_listening()
-        if self.nearest is not None:
-            self.nearest.close()
         pidlock.remove_own_pid_file()
         if self.lock_fd is None:
             return True
@@ -284,8 +286,6 @@ class Worker:
         if self.embedding is not None:
             self.embedding.stop()
         self.stop_listening()
-        if self.nearest is not None:
-            self.nearest.close()
         pidlock.remove_own_pid_file()
         try:
             self.compressor.close()

@@ -20,6 +20,7 @@ Every SQL statement claude-mem runs lives in this package. Its rooms, one job ea
 - ``postgres``   the team's PostgreSQL store (not imported here: psycopg is an extra)
 - ``forgetting`` ``claude-mem forget``: deletes, then the bytes leave the files
 - ``index_merge`` the search index's merges, out of the commits, in steps (lock budget)
+- ``held_index`` a write unit's new rows indexed for search once, right before its COMMIT
 - ``importing``  what ``claude-mem import`` needs: what a session already holds, staged
                  queueing of a replayed session, copying rows from elsewhere
 

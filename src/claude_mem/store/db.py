@@ -29,7 +29,7 @@ from claude_mem.store.driver import sqlite3
 # the current schema records in ``PRAGMA user_version``. Kept here so opening an
 # up-to-date database (every hook call) does not import the migrations module;
 # tests/test_store.py checks the two agree.
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 _jsonlite = None
 
@@ -117,6 +117,10 @@ class Database:
     # likely to preempt it while it holds the lock hooks wait for (lock budget). Never
     # for a hook: it would give its CPU away right when its person is waiting.
     yield_before_writes = False
+    # The worker sets this: the observations, summaries and prompts a write unit stores
+    # are indexed for search once, right before its COMMIT, instead of one segment per
+    # statement (``held_index``).
+    hold_index_writes = False
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 5000, migrate: bool = True):
         self.path = path
@@ -166,8 +170,9 @@ class Database:
         ``contextlib.contextmanager``: contextlib costs the hooks another import chain.)
         """
         if _LOCK_TRACE is not None:
-            return _TimedWriteTransaction(self.db, self.yield_before_writes)
-        return _WriteTransaction(self.db, self.yield_before_writes)
+            return _TimedWriteTransaction(self.db, self.yield_before_writes,
+                                          self.hold_index_writes)
+        return _WriteTransaction(self.db, self.yield_before_writes, self.hold_index_writes)
 
     def locked(self, sql: str, what: str = "", *, to_the_end: bool = False):
         """Run one statement that takes the write lock by itself (a PRAGMA that writes,
@@ -379,12 +384,13 @@ class _PacedStep:
 
 
 class _WriteTransaction:
-    __slots__ = ("db", "outermost", "yield_first")
+    __slots__ = ("db", "outermost", "yield_first", "hold")
 
-    def __init__(self, db, yield_first: bool = False):
+    def __init__(self, db, yield_first: bool = False, hold: bool = False):
         self.db = db
         self.outermost = False
         self.yield_first = yield_first
+        self.hold = hold
 
     def __enter__(self):
         if not self.db.in_transaction:
@@ -392,10 +398,27 @@ class _WriteTransaction:
                 _sched_yield()
             self.db.execute("BEGIN IMMEDIATE")
             self.outermost = True
+            if self.hold:
+                from claude_mem.store import held_index  # the worker's only: not a hook's import
+
+                try:
+                    held_index.hold(self.db)
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
         if self.outermost:
+            if exc_type is None and self.hold and self.db.in_transaction:
+                from claude_mem.store import held_index
+
+                try:
+                    held_index.index_held(self.db)
+                except BaseException:
+                    if self.db.in_transaction:
+                        self.db.execute("ROLLBACK")
+                    raise
             self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
         return False
 

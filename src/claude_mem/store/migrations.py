@@ -7,6 +7,9 @@ Contract:
 - Never edit a released migration: add a new numbered function at the end of
   ``MIGRATIONS``. Existing databases keep working because names, not positions, say what
   was applied.
+
+Long because its one concern is the schema's whole history: a released migration is never
+edited, so every step since the first stays here as it was applied.
 """
 
 import time
@@ -533,10 +536,78 @@ def m012_rendering_needs_its_mark(db) -> None:
     """)
 
 
+# The search indexes m002 made, each with the columns it mirrors, and the number
+# ``fts_held`` knows its rows by (m013).
+_INDEXED = (
+    (1, "observations", "observations_fts", ("title", "subtitle", "narrative", "facts",
+                                             "concepts", "files_read", "files_modified")),
+    (2, "summaries", "summaries_fts", ("request", "investigated", "learned", "completed",
+                                       "next_steps", "notes", "files_read", "files_edited")),
+    (3, "user_prompts", "user_prompts_fts", ("prompt",)),
+)
+# The hold of the transaction under way (``store.held_index``): a row only ever present
+# inside a transaction that asked for it.
+_HOLDING = "EXISTS (SELECT 1 FROM fts_held WHERE kind = 0 AND item_id = 0)"
+
+
+def _held_index_triggers(kind: int, table: str, fts: str, columns: tuple) -> str:
+    """m002's three triggers on ``table`` again, which now leave a row made inside a
+    holding transaction to be indexed at its end (see m013)."""
+    names = ", ".join(columns)
+    new = ", ".join(f"new.{c}" for c in columns)
+    old = ", ".join(f"old.{c}" for c in columns)
+    held_old = f"EXISTS (SELECT 1 FROM fts_held WHERE kind = {kind} AND item_id = old.id)"
+    return f"""
+        DROP TRIGGER {table}_ai;
+        DROP TRIGGER {table}_ad;
+        DROP TRIGGER {table}_au;
+        CREATE TRIGGER {table}_ai AFTER INSERT ON {table} WHEN NOT {_HOLDING} BEGIN
+            INSERT INTO {fts}(rowid, {names}) VALUES (new.id, {new});
+        END;
+        CREATE TRIGGER {table}_ai_held AFTER INSERT ON {table} WHEN {_HOLDING} BEGIN
+            INSERT OR IGNORE INTO fts_held (kind, item_id) VALUES ({kind}, new.id);
+        END;
+        CREATE TRIGGER {table}_ad AFTER DELETE ON {table} BEGIN
+            INSERT INTO {fts}({fts}, rowid, {names})
+                SELECT 'delete', old.id, {old} WHERE NOT {held_old};
+            DELETE FROM fts_held WHERE kind = {kind} AND item_id = old.id;
+        END;
+        CREATE TRIGGER {table}_au AFTER UPDATE ON {table} BEGIN
+            INSERT INTO {fts}({fts}, rowid, {names})
+                SELECT 'delete', old.id, {old} WHERE NOT {held_old};
+            DELETE FROM fts_held WHERE kind = {kind} AND item_id = old.id;
+            INSERT INTO {fts}(rowid, {names}) SELECT new.id, {new} WHERE NOT {_HOLDING};
+            INSERT OR IGNORE INTO fts_held (kind, item_id) SELECT {kind}, new.id WHERE {_HOLDING};
+        END;
+    """
+
+
+def m013_index_at_commit(db) -> None:
+    # FTS5 writes what it holds in memory to a new segment at every savepoint, and SQLite
+    # opens one around every statement that fires a trigger inside a transaction: each
+    # observation, prompt and summary the worker stored became a segment of its own (and
+    # every 16th a merge inside the statement), 15 % of the worker's instructions. A
+    # transaction may now hold its new rows back (``store.held_index``: a row (0, 0) in
+    # ``fts_held`` while it runs): the insert triggers then only note the row, and the
+    # transaction indexes all of them with one statement per index just before it
+    # commits, so each index gets one segment per transaction. A row noted and then
+    # changed or deleted in the same transaction is never taken out of an index it was
+    # not put in. Other writers (no hold) index at once, as before; the committed table is
+    # always empty.
+    run_script(db, """
+        CREATE TABLE fts_held (
+            kind INTEGER NOT NULL,
+            item_id INTEGER NOT NULL,
+            PRIMARY KEY (kind, item_id)
+        ) WITHOUT ROWID;
+    """ + "".join(_held_index_triggers(*index) for index in _INDEXED))
+
+
 MIGRATIONS = [m001_initial, m002_full_text_search, m003_processed_tool_uses, m004_team_memory,
               m005_queue_cleaned_mark, m006_session_agent, m007_team_tombstones,
               m008_asking_memory, m009_shown_context, m010_start_context_cache,
-              m011_cheap_context_triggers, m012_rendering_needs_its_mark]
+              m011_cheap_context_triggers, m012_rendering_needs_its_mark,
+              m013_index_at_commit]
 
 
 def apply(store) -> list[str]:
