@@ -37,12 +37,15 @@ in pieces, and begins the next WAL at once:
 - How much this process wrote: Linux's ``/proc/self/io`` (``wchar``, every write call,
   WAL frames being most of it), read after each commit; where there is none, every
   ``STEPS_PER_CHECKPOINT``-th call counts as enough.
-- A checkpoint that could not copy everything (a reader still on older pages) is tried
-  again at the next call, until one does: the WAL restarts and its file stays small.
+- A checkpoint that could not copy everything, or a restart a reader kept off (the WAL's
+  salt, bytes 16-24 of its header, did not change), is tried again at the next call, until
+  the WAL restarts: its file stays small.
 - Never raises: a failed checkpoint is retried at the next call (the WAL just grows).
 - Standard library only; nothing here runs on the hook path.
 """
 from __future__ import annotations
+
+import os
 
 from claude_mem.store.driver import sqlite3
 
@@ -92,13 +95,30 @@ class WalPace:
             self.checkpoints += 1
             if busy == 0 and 0 < log == copied:
                 # The WAL was copied whole: the next commit restarts it. Be that commit.
+                # (A reader still on the old WAL keeps SQLite from restarting it; the
+                # commit then only appends, and the WAL's salt stays what it was.)
+                salt = self._salt()
                 self.database.start_wal()
-                self.restarts += 1
-                self.mark = _written()
-            # Not whole (a reader was still on older pages): the next call tries again
-            # instead of 8 MB later, else the WAL would grow by 8 MB a miss (a 100k drain
-            # left a 47-79 MB WAL file, where the worker's checkpoint after every pass left
-            # 26-38 MB), and truncating it costs the more, holding the lock.
-        except sqlite3.Error:
+                if salt is None or self._salt() != salt:
+                    self.restarts += 1
+                    self.mark = _written()
+            # Not copied whole, or not restarted: the next call tries again instead of
+            # 8 MB later, else the WAL grows 8 MB a miss (a 100k drain left a 47-79 MB WAL
+            # file, where the worker's checkpoint after every pass, with every next commit
+            # trying to restart it, left 20-38 MB), and truncating it costs the more,
+            # holding the lock.
+        except (sqlite3.Error, OSError):
             return False
         return True
+
+    def _salt(self) -> bytes | None:
+        """The WAL header's salts (bytes 16-24): a restart changes them. (The WAL file
+        carries no lock, so opening and closing it here leaves SQLite's locks alone.)"""
+        try:
+            fd = os.open(self.database.path + "-wal", os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            return os.pread(fd, 8, 16)
+        finally:
+            os.close(fd)
