@@ -91,13 +91,13 @@ class WalPace:
         if not checkpoint or self.database.in_transaction or not self.due():
             return False
         try:
+            salt = self._salt()  # read first: nothing between the checkpoint and start_wal
             busy, log, copied = self.database.checkpoint_passive()
             self.checkpoints += 1
             if busy == 0 and 0 < log == copied:
                 # The WAL was copied whole: the next commit restarts it. Be that commit.
                 # (A reader still on the old WAL keeps SQLite from restarting it; the
                 # commit then only appends, and the WAL's salt stays what it was.)
-                salt = self._salt()
                 self.database.start_wal()
                 if salt is None or self._salt() != salt:
                     self.restarts += 1
