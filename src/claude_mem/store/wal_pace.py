@@ -76,12 +76,13 @@ class WalPace:
         self.checkpoints = 0  # how many this connection ran (tests, logs)
         self.restarts = 0  # how many of them were followed by beginning the WAL
 
-    def due(self) -> bool:
-        """Has this process written enough since its last checkpoint?"""
-        self.calls += 1
+    def due(self, count: bool = True) -> bool:
+        """Has this process written enough since its last checkpoint? (``count``: this is
+        a call of ``after_write``, which counts where written bytes are not known.)"""
+        self.calls += count
         written = _written()
         if written is None or self.mark is None:
-            return self.calls % STEPS_PER_CHECKPOINT == 0
+            return (self.calls + (not count)) % STEPS_PER_CHECKPOINT == 0
         return written - self.mark >= CHECKPOINT_BYTES
 
     def after_write(self, checkpoint: bool = True) -> bool:
