@@ -64,3 +64,41 @@ def test_housekeeping_forgets_old_recall_records_so_no_hook_has_to():
         store.record_shown("old-again", [("summary", 3)], now - SHOWN_KEEP_SECONDS - 60)
         keeping.when_idle()
         assert store.shown_memory("old-again") == {("summary", 3)}
+
+
+def test_the_worker_checkpoints_by_what_the_wal_holds_not_by_its_file_size():
+    """The WAL file keeps its size after a checkpoint; what is left to copy is read from
+    the WAL index (``wal_bytes_waiting``), and only more than ``CHECKPOINT_BYTES`` of it
+    makes ``after_work`` copy."""
+    from claude_mem import housekeeping
+
+    with Store(config.db_path()) as store:
+        store.stop_automatic_checkpoints()
+        keeper = Housekeeping(store, HookPresence())
+        payload = json.dumps({"session_id": "s", "tool_response": {"stdout": "x" * 3000}})
+
+        def burst(rows: int) -> None:
+            with store.write():
+                for _ in range(rows):
+                    store.enqueue("PostToolUse", payload)
+
+        def frames_left() -> int:
+            busy, log, copied = store.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return log - copied  # (a no-op once everything is copied)
+
+        burst(2000)  # ~6 MB: over the threshold
+        waiting = store.wal_bytes_waiting()
+        assert waiting > housekeeping.CHECKPOINT_BYTES
+        keeper.after_work()
+        assert store.wal_bytes_waiting() == 0 and frames_left() == 0
+        wal_size = os.path.getsize(config.db_path() + "-wal")
+        assert wal_size > housekeeping.CHECKPOINT_BYTES  # the file stays large
+        burst(100)  # a small pass: the WAL begins again and holds ~0.3 MB
+        small = store.wal_bytes_waiting()
+        assert 0 < small < housekeeping.CHECKPOINT_BYTES
+        assert os.path.getsize(config.db_path() + "-wal") == wal_size
+        keeper.after_work()
+        assert store.wal_bytes_waiting() == small  # not copied: too little to bother
+        page = store.db.execute("PRAGMA page_size").fetchone()[0]
+        log = store.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        assert small == log * (page + 24)  # the index's count is SQLite's own

@@ -7,7 +7,9 @@ a pass that did something, ``when_idle()`` after one that did not, and sleeps at
 - The worker's connection does not checkpoint inside its commits (SQLite's automatic
   checkpoint runs inside the COMMIT that crosses 1,000 pages and stalled the drain for up
   to seconds on a busy disk); ``after_work`` copies the WAL into the database (PASSIVE:
-  writers go on beside it) once it holds more than ``CHECKPOINT_BYTES``.
+  writers go on beside it) once it holds more than ``CHECKPOINT_BYTES`` not copied yet
+  (``store.wal_bytes_waiting``; the file's size only grows, so it said "more" after every
+  pass once a burst had made it large).
 - The WAL is truncated (``scrub_files``: deleted rows' bytes leave the files) once the queue
   has stayed empty ``SCRUB_AFTER_QUIET_SECONDS``, not after every pass: a TRUNCATE
   checkpoint holds writers off while it runs, and during a burst of tool calls each hook
@@ -67,8 +69,10 @@ class Housekeeping:
         self.merge_due = True
         self.merge_index()
         try:
-            if (os.path.getsize(config.db_path() + "-wal") > CHECKPOINT_BYTES
-                    and not self.presence.waiting()):
+            waiting = self.store.wal_bytes_waiting()
+            if waiting is None:  # the WAL index unreadable: its file's size, at most
+                waiting = os.path.getsize(config.db_path() + "-wal")
+            if waiting > CHECKPOINT_BYTES and not self.presence.waiting():
                 self.store.checkpoint_passive()
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.warning(f"checkpoint failed: {exc!r}")
