@@ -66,39 +66,44 @@ def test_housekeeping_forgets_old_recall_records_so_no_hook_has_to():
         assert store.shown_memory("old-again") == {("summary", 3)}
 
 
+
 def test_the_worker_checkpoints_by_what_the_wal_holds_not_by_its_file_size():
-    """The WAL file keeps its size after a checkpoint; what is left to copy is read from
-    the WAL index (``wal_bytes_waiting``), and only more than ``CHECKPOINT_BYTES`` of it
-    makes ``after_work`` copy."""
+    """The WAL file keeps its size after a checkpoint; ``after_work`` copies again once
+    the rows stored since then, at the bytes per row the last checkpoint found, come to
+    more than ``CHECKPOINT_BYTES``: not after every pass."""
     from claude_mem import housekeeping
 
     with Store(config.db_path()) as store:
         store.stop_automatic_checkpoints()
         keeper = Housekeeping(store, HookPresence())
         payload = json.dumps({"session_id": "s", "tool_response": {"stdout": "x" * 3000}})
+        stored = 0
 
-        def burst(rows: int) -> None:
+        def burst(rows: int) -> int:
             with store.write():
                 for _ in range(rows):
                     store.enqueue("PostToolUse", payload)
+            return stored + rows
 
-        def frames_left() -> int:
+        def frames_waiting() -> int:  # a second PASSIVE checkpoint finds them copied
             busy, log, copied = store.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            return log - copied  # (a no-op once everything is copied)
+            return log
 
-        burst(2000)  # ~6 MB: over the threshold
-        waiting = store.wal_bytes_waiting()
-        assert waiting > housekeeping.CHECKPOINT_BYTES
-        keeper.after_work()
-        assert store.wal_bytes_waiting() == 0 and frames_left() == 0
-        wal_size = os.path.getsize(config.db_path() + "-wal")
-        assert wal_size > housekeeping.CHECKPOINT_BYTES  # the file stays large
-        burst(100)  # a small pass: the WAL begins again and holds ~0.3 MB
-        small = store.wal_bytes_waiting()
-        assert 0 < small < housekeeping.CHECKPOINT_BYTES
-        assert os.path.getsize(config.db_path() + "-wal") == wal_size
-        keeper.after_work()
-        assert store.wal_bytes_waiting() == small  # not copied: too little to bother
-        page = store.db.execute("PRAGMA page_size").fetchone()[0]
-        log = store.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
-        assert small == log * (page + 24)  # the index's count is SQLite's own
+        wal = config.db_path() + "-wal"
+        stored = burst(2000)  # ~6 MB: over the threshold
+        keeper.after_work(stored)
+        assert keeper.rows_since_checkpoint == 0  # copied
+        per_row = keeper.bytes_per_row
+        assert 2000 < per_row < 5000  # a 3 KB payload's page and a half
+        assert os.path.getsize(wal) > housekeeping.CHECKPOINT_BYTES  # the file stays large
+        passes = 0
+        while keeper.rows_since_checkpoint * per_row <= housekeeping.CHECKPOINT_BYTES:
+            stored = burst(100)  # small passes: each ~0.3 MB, the WAL begins again
+            keeper.after_work(stored)
+            passes += 1
+            if keeper.rows_since_checkpoint == 0:
+                break
+        # Copied once the rows' bytes passed the threshold, not at the first small pass.
+        assert passes >= 10 and keeper.rows_since_checkpoint == 0
+        held = store.checkpoint_passive()
+        assert held == frames_waiting() * (store.db.execute("PRAGMA page_size").fetchone()[0] + 24)

@@ -200,36 +200,14 @@ class Database:
     def in_transaction(self) -> bool:
         return self.db.in_transaction
 
-    def checkpoint_passive(self) -> None:
-        """Copy what the WAL holds into the database without holding writers off."""
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
-    def wal_bytes_waiting(self) -> int | None:
-        """How many bytes of WAL frames no checkpoint has copied into the database yet.
-
-        The WAL file itself never shrinks until it is truncated: once a burst made it large,
-        its size says nothing about what is left to copy (a checkpoint after every drain pass
-        copied 1-2 MB each time where the worker meant to copy every 4 MB). So this reads the
-        WAL index's header (the ``-shm`` file, https://www.sqlite.org/walformat.html): its
-        two copies of the header (bytes 0-47 and 48-95; the page size at 14, ``mxFrame``
-        at 16) and the checkpoint's progress (``nBackfill`` at 96), in this machine's byte
-        order. None when it cannot be read or the two copies differ (being rewritten)."""
-        import sys
-
-        try:
-            fd = os.open(self.path + "-shm", os.O_RDONLY)
-            try:
-                head = os.pread(fd, 100, 0)
-            finally:
-                os.close(fd)
-        except OSError:
-            return None
-        if len(head) < 100 or head[:48] != head[48:96]:
-            return None
-        page = int.from_bytes(head[14:16], sys.byteorder)
-        page = 65536 if page == 1 else page
-        frames = int.from_bytes(head[16:20], sys.byteorder) - int.from_bytes(head[96:100], sys.byteorder)
-        return max(0, frames) * (page + 24)
+    def checkpoint_passive(self) -> int:
+        """Copy what the WAL holds into the database without holding writers off; returns
+        how many bytes of frames the WAL held (what the writes since it began amounted to)."""
+        _busy, frames, _copied = self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        page = self.__dict__.get("_page_size")
+        if page is None:
+            page = self.__dict__["_page_size"] = self.db.execute("PRAGMA page_size").fetchone()[0]
+        return max(0, frames) * (page + 24)  # each frame: a 24-byte header and its page
 
     def stop_automatic_checkpoints(self) -> None:
         """This connection's commits no longer copy the WAL themselves (the caller does,

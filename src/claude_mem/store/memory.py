@@ -102,7 +102,7 @@ class MemoryRoom:
 
     def upsert_summary(self, session_id: int, project: str, prompt_number: int, summary,
                        generated_by: str, at: float) -> int:
-        self.db.execute(
+        cursor = self.db.execute(
             "INSERT INTO summaries (session_id, project, prompt_number, request, investigated,"
             " learned, completed, next_steps, notes, files_read, files_edited, generated_by,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -111,15 +111,15 @@ class MemoryRoom:
             " learned = excluded.learned, completed = excluded.completed,"
             " next_steps = excluded.next_steps, notes = excluded.notes,"
             " files_read = excluded.files_read, files_edited = excluded.files_edited,"
-            " generated_by = excluded.generated_by, updated_at = excluded.updated_at",
+            " generated_by = excluded.generated_by, updated_at = excluded.updated_at"
+            " RETURNING id",  # the row's id whether it was made or made again
             (session_id, project, prompt_number, summary.request, summary.investigated,
              summary.learned, summary.completed, summary.next_steps, summary.notes,
              _dumps(summary.files_read), _dumps(summary.files_edited), generated_by, at, at),
         )
-        return self.db.execute(
-            "SELECT id FROM summaries WHERE session_id = ? AND prompt_number = ?",
-            (session_id, prompt_number),
-        ).fetchone()[0]
+        summary_id = cursor.fetchone()[0]
+        cursor.close()  # a RETURNING statement is finished only once stepped to its end
+        return summary_id
 
     def unsummarized_prompts(self, session_id: int) -> list[int]:
         return [row[0] for row in self.db.execute(
