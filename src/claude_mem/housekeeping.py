@@ -7,14 +7,9 @@ a pass that did something, ``when_idle()`` after one that did not, and sleeps at
 - The worker's connection does not checkpoint inside its commits (SQLite's automatic
   checkpoint runs inside the COMMIT that crosses 1,000 pages and stalled the drain for up
   to seconds on a busy disk); ``after_work`` copies the WAL into the database (PASSIVE:
-  writers go on beside it) once it holds more than ``CHECKPOINT_BYTES`` not copied yet.
-  What it holds is estimated from the rows stored since the last checkpoint, at the bytes
-  per row that checkpoint found (its frame count: the WAL begins again after a complete
-  checkpoint): the file's size alone only grows until the WAL is truncated, and once a
-  burst had made it large the worker checkpointed after every pass. (Reading the count
-  from the ``-shm`` file is no way: closing any descriptor of it drops the process's
-  POSIX locks on it, which SQLite's are, and a hook then re-made it under the worker's
-  memory map: SIGBUS.)
+  writers go on beside it) once the worker wrote ``wal_pace.CHECKPOINT_BYTES`` since the
+  last time, and then begins the next WAL itself (``store.wal_pace``: the restart's sync
+  is then never in a hook's commit); not while a hook is about to write.
 - The WAL is truncated (``scrub_files``: deleted rows' bytes leave the files) once the queue
   has stayed empty ``SCRUB_AFTER_QUIET_SECONDS``, not after every pass: a TRUNCATE
   checkpoint holds writers off while it runs, and during a burst of tool calls each hook
@@ -37,19 +32,14 @@ a pass that did something, ``when_idle()`` after one that did not, and sleeps at
 """
 from __future__ import annotations
 
-import os
 import time
 
-from claude_mem import config, log
+from claude_mem import log
 from claude_mem.store import budget
 from claude_mem.store.shown import SHOWN_KEEP_SECONDS
 
 MAINTENANCE_INTERVAL = 30.0
-CHECKPOINT_BYTES = 4 * 1024 * 1024
 SCRUB_AFTER_QUIET_SECONDS = 1.0
-# Below any row's share of the WAL (measured: ~7 KB a row of short requests): the estimate
-# never lets the WAL grow past CHECKPOINT_BYTES by more than this many rows' worth.
-_LEAST_BYTES_PER_ROW = 512.0
 
 
 class Housekeeping:
@@ -63,11 +53,6 @@ class Housekeeping:
         # When to truncate the WAL: set once work is done, cleared once it has been
         # truncated; None means nothing new to scrub.
         self.scrub_due_at: float | None = None
-        # The WAL's growth per stored row, as the last checkpoint found it (none yet: the
-        # first checkpoint comes when the file passes CHECKPOINT_BYTES), and the rows since.
-        self.bytes_per_row = float(CHECKPOINT_BYTES)
-        self.rows_since_checkpoint = 0
-        self.processed = 0
         # Whether the search index may have segments to merge (an older file may have
         # some waiting, so look once at the start).
         self.merge_due = True
@@ -77,22 +62,14 @@ class Housekeeping:
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.warning(f"turning the search index's automerge off failed: {exc!r}")
 
-    def after_work(self, processed: int = 0) -> None:
-        """After a pass that did work; ``processed``: rows stored since the worker started."""
+    def after_work(self) -> None:
         self.scrub_due_at = time.monotonic() + SCRUB_AFTER_QUIET_SECONDS
         self.merge_due = True
         self.merge_index()
-        # A pass that stored no row still wrote something (a session closed).
-        self.rows_since_checkpoint += max(1, processed - self.processed)
-        self.processed = processed
         try:
-            if (os.path.getsize(config.db_path() + "-wal") > CHECKPOINT_BYTES
-                    and self.rows_since_checkpoint * self.bytes_per_row > CHECKPOINT_BYTES
-                    and not self.presence.waiting()):
-                held = self.store.checkpoint_passive()
-                if held > 0:  # 0: another checkpoint was running (busy): try again later
-                    self.bytes_per_row = max(_LEAST_BYTES_PER_ROW, held / self.rows_since_checkpoint)
-                    self.rows_since_checkpoint = 0
+            # Every few MB this process wrote: checkpoint, then begin the next WAL itself
+            # (store.wal_pace), unless a hook is about to write.
+            self.store.wal_pace().after_write(checkpoint=not self.presence.waiting())
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.warning(f"checkpoint failed: {exc!r}")
 

@@ -185,7 +185,7 @@ class Worker:
             if did:
                 if self.reconciler.waiting and not self.store.in_transaction:
                     self.reconciler.run()  # queued rows are the next pass's work
-                self.housekeeping.after_work(self.drain.processed)
+                self.housekeeping.after_work()
                 self.start_context.after_work()
                 self.last_work_at = time.monotonic()
                 if self.team_sync is not None:
