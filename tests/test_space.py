@@ -64,5 +64,3 @@ def test_housekeeping_forgets_old_recall_records_so_no_hook_has_to():
         store.record_shown("old-again", [("summary", 3)], now - SHOWN_KEEP_SECONDS - 60)
         keeping.when_idle()
         assert store.shown_memory("old-again") == {("summary", 3)}
-
-
