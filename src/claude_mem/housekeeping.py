@@ -7,7 +7,9 @@ a pass that did something, ``when_idle()`` after one that did not, and sleeps at
 - The worker's connection does not checkpoint inside its commits (SQLite's automatic
   checkpoint runs inside the COMMIT that crosses 1,000 pages and stalled the drain for up
   to seconds on a busy disk); ``after_work`` copies the WAL into the database (PASSIVE:
-  writers go on beside it) once it holds more than ``CHECKPOINT_BYTES``.
+  writers go on beside it) once the worker wrote ``wal_pace.CHECKPOINT_BYTES`` since the
+  last time, and then begins the next WAL itself (``store.wal_pace``: the restart's sync
+  is then never in a hook's commit); not while a hook is about to write.
 - The WAL is truncated (``scrub_files``: deleted rows' bytes leave the files) once the queue
   has stayed empty ``SCRUB_AFTER_QUIET_SECONDS``, not after every pass: a TRUNCATE
   checkpoint holds writers off while it runs, and during a burst of tool calls each hook
@@ -30,15 +32,13 @@ a pass that did something, ``when_idle()`` after one that did not, and sleeps at
 """
 from __future__ import annotations
 
-import os
 import time
 
-from claude_mem import config, log
+from claude_mem import log
 from claude_mem.store import budget
 from claude_mem.store.shown import SHOWN_KEEP_SECONDS
 
 MAINTENANCE_INTERVAL = 30.0
-CHECKPOINT_BYTES = 4 * 1024 * 1024
 SCRUB_AFTER_QUIET_SECONDS = 1.0
 
 
@@ -67,9 +67,9 @@ class Housekeeping:
         self.merge_due = True
         self.merge_index()
         try:
-            if (os.path.getsize(config.db_path() + "-wal") > CHECKPOINT_BYTES
-                    and not self.presence.waiting()):
-                self.store.checkpoint_passive()
+            # Every few MB this process wrote: checkpoint, then begin the next WAL itself
+            # (store.wal_pace), unless a hook is about to write.
+            self.store.wal_pace().after_write(checkpoint=not self.presence.waiting())
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.warning(f"checkpoint failed: {exc!r}")
 

@@ -37,6 +37,12 @@ _jsonlite = None
 # ``scrub_files``): while it waits for a reader it holds other writers off.
 _TRUNCATE_WAIT_MS = 10
 
+# SQLite's automatic checkpoint runs in the commit that leaves the WAL this many pages or
+# more (its default is 1,000): well above ``wal_pace.CHECKPOINT_BYTES``, after which the
+# worker or a bulk command checkpoints itself, so a hook's commit does it only when no
+# worker runs.
+AUTOCHECKPOINT_PAGES = 4000
+
 # See the module docstring: read once, so an untraced process never looks again.
 _LOCK_TRACE = os.environ.get("CLAUDE_MEM_LOCK_TRACE") or None
 
@@ -143,6 +149,7 @@ class Database:
         # Deleted content is overwritten, not left in free pages: a forgotten observation
         # or a processed queue row must not survive in the file's bytes.
         self.db.execute("PRAGMA secure_delete = ON")
+        self.db.execute(f"PRAGMA wal_autocheckpoint = {AUTOCHECKPOINT_PAGES}")
         if migrate:
             self.migrate()
 
@@ -194,15 +201,26 @@ class Database:
             from claude_mem.store.budget import StepTurn
 
             turn = self.__dict__["_turn"] = StepTurn(self.path)
-        return turn.step(wait)
+        return _PacedStep(turn.step(wait), self)
+
+    def wal_pace(self):
+        """This connection's ``wal_pace.WalPace``: a bulk writer's own checkpoints, taken
+        after its commits (every housekeeping step's, and the worker's after each pass)."""
+        pace = self.__dict__.get("_wal_pace")
+        if pace is None:
+            from claude_mem.store.wal_pace import WalPace
+
+            pace = self.__dict__["_wal_pace"] = WalPace(self)
+        return pace
 
     @property
     def in_transaction(self) -> bool:
         return self.db.in_transaction
 
-    def checkpoint_passive(self) -> None:
-        """Copy what the WAL holds into the database without holding writers off."""
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    def checkpoint_passive(self) -> tuple[int, int, int]:
+        """Copy what the WAL holds into the database without holding writers off:
+        ``(busy, frames in the WAL, frames copied)`` as SQLite reports them."""
+        return tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
 
     def stop_automatic_checkpoints(self) -> None:
         """This connection's commits no longer copy the WAL themselves (the caller does,
@@ -242,10 +260,17 @@ class Database:
         except sqlite3.Error:  # closed already
             return False
         try:
-            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.checkpoint_passive()
+            # Again: what hooks committed while the first one copied and synced. The
+            # TRUNCATE copies what is still left and syncs it twice, holding the lock (one
+            # held it 111 ms, 97 of them blocked on the disk, beside a large forget); this
+            # one does it without the lock, and leaves it (almost) nothing.
+            copied = self.checkpoint_passive()
             self.db.execute(f"PRAGMA busy_timeout = {_TRUNCATE_WAIT_MS}")
             busy = self.locked("PRAGMA wal_checkpoint(TRUNCATE)", "wal_checkpoint(TRUNCATE)")[0][0]
-            if busy == 0:
+            if busy == 0 or (copied[0] == 0 and 0 < copied[1] == copied[2]):
+                # Truncated, or (a reader kept it from that) copied whole: either way the
+                # next commit would begin the WAL, and sync it; this one does (start_wal).
                 self.start_wal()
         except sqlite3.Error:
             return False
@@ -332,6 +357,30 @@ def trace_wait(started: float, what: str) -> None:
             os.close(fd)
     except (OSError, TypeError):
         pass
+
+
+class _PacedStep:
+    """``Database.housekeeping_step``: a ``budget.StepTurn`` step that, once its write
+    unit has committed and while it still has the turn, lets ``wal_pace`` checkpoint
+    (so the gap after the step grows with that time, and no other process's step writes
+    meanwhile)."""
+
+    __slots__ = ("step", "database", "mine")
+
+    def __init__(self, step, database):
+        self.step, self.database, self.mine = step, database, False
+
+    def __enter__(self):
+        self.mine = self.step.__enter__()
+        return self.mine
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if self.mine and exc_type is None:
+                self.database.wal_pace().after_write()
+        finally:
+            done = self.step.__exit__(exc_type, exc, tb)
+        return done
 
 
 class _WriteTransaction:

@@ -1,0 +1,99 @@
+"""Bulk writers pay the disk themselves, outside the write lock (the lock budget's disk part).
+
+Why: a write unit holds SQLite's write lock while it appends its pages to the WAL. Those
+writes go to the page cache and cost microseconds, with one exception: the first commit
+after a checkpoint that copied the whole WAL restarts the WAL from its beginning, and
+before writing anything it writes a new header and syncs it (``fdatasync``; a process's
+first time, the folder too), holding the lock. A sync waits for the disk to flush its
+cache, and a flush waits for what the disk was given before it; during bulk writing (a
+``forget`` with ``secure_delete``, giving space back, an import, the drain of a backlog)
+that took hundreds of milliseconds now and then (round 7: a SessionStart hook's commit
+held the lock 436 ms with 0.7 ms on a CPU; an index merge step 263 ms with 8.7 ms).
+Such checkpoints came every few megabytes of WAL, from whoever happened to cross the
+threshold (the worker after a pass, a hook's or a ``forget``'s automatic checkpoint), and
+whoever wrote next paid the restart's sync: as often as not a hook.
+
+So a process that writes in bulk (the worker, ``forget``, ``import``) checkpoints itself,
+in pieces, and begins the next WAL at once:
+
+- ``WalPace(database).after_write()``, called right after a commit (the lock free): once
+  this process has written ``CHECKPOINT_BYTES`` since its last checkpoint, a PASSIVE
+  checkpoint copies the WAL into the database file and syncs both, outside the lock (hooks
+  go on writing meanwhile). The caller's next step waits for it, so a bulk writer dirties
+  pages no faster than the disk takes them (a housekeeping step's gap, ``budget.gap``,
+  grows with the time the checkpoint took). When the checkpoint copied everything,
+  ``Database.start_wal`` begins the next WAL right away: the restart's sync comes right
+  after the checkpoint's own, with nothing of this process left to flush, and in no
+  hook's commit.
+- The connection's automatic checkpoints are turned off on first use: SQLite's run inside
+  a commit and leave the restart to whoever writes next.
+- ``CHECKPOINT_BYTES`` (8 MB): every checkpoint that copies the whole WAL costs one
+  restart, one sync under the lock, however quick; a bigger piece means fewer of them (a
+  100k drain made about 360 at 2 MB). It stays below ``db.AUTOCHECKPOINT_PAGES``, where a
+  hook's connection (which keeps SQLite's automatic checkpoint, for when no worker runs)
+  checkpoints by itself, so during bulk work the bulk writer's checkpoint comes first; and
+  it keeps the WAL file small: truncating it (``scrub_files``, which holds the lock) costs
+  in proportion to its size (the file system gives its blocks back then).
+- How much this process wrote: Linux's ``/proc/self/io`` (``wchar``, every write call,
+  WAL frames being most of it), read after each commit; where there is none, every
+  ``STEPS_PER_CHECKPOINT``-th call counts as enough.
+- Never raises: a failed checkpoint is retried at the next call (the WAL just grows).
+- Standard library only; nothing here runs on the hook path.
+"""
+from __future__ import annotations
+
+from claude_mem.store.driver import sqlite3
+
+CHECKPOINT_BYTES = 8 * 1024 * 1024
+STEPS_PER_CHECKPOINT = 32
+
+
+def _written() -> int | None:
+    """Bytes this process has passed to write calls so far (None where not known)."""
+    try:
+        with open("/proc/self/io", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"wchar:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class WalPace:
+    """A bulk writer's checkpoints (see the module docstring); one per connection."""
+
+    def __init__(self, database):
+        self.database = database
+        database.stop_automatic_checkpoints()
+        self.mark = _written()
+        self.calls = 0
+        self.checkpoints = 0  # how many this connection ran (tests, logs)
+        self.restarts = 0  # how many of them were followed by beginning the WAL
+
+    def due(self) -> bool:
+        """Has this process written enough since its last checkpoint?"""
+        self.calls += 1
+        written = _written()
+        if written is None or self.mark is None:
+            return self.calls % STEPS_PER_CHECKPOINT == 0
+        return written - self.mark >= CHECKPOINT_BYTES
+
+    def after_write(self, checkpoint: bool = True) -> bool:
+        """Right after a commit: checkpoint and begin the next WAL when due (and
+        ``checkpoint``: the worker passes False while a hook is about to write). True when
+        a checkpoint ran."""
+        if not checkpoint or self.database.in_transaction or not self.due():
+            return False
+        try:
+            busy, log, copied = self.database.checkpoint_passive()
+            self.checkpoints += 1
+            if busy == 0 and 0 < log == copied:
+                # The WAL was copied whole: the next commit restarts it. Be that commit.
+                self.database.start_wal()
+                self.restarts += 1
+        except sqlite3.Error:
+            return False
+        finally:
+            self.mark = _written()
+        return True

@@ -1,0 +1,106 @@
+"""A bulk writer checkpoints in pieces and begins the next WAL itself (``store.wal_pace``):
+the WAL stays small, nothing is lost, and a hook committing right after such a checkpoint
+appends to the WAL instead of restarting it (a restart syncs, holding the write lock).
+
+Real SQLite files, real hook processes; how long anything took is the bench's business
+(``bench/lock_budget.py``), never asserted here."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from claude_mem import config
+from claude_mem.store import Store, wal_pace
+from helpers import fill_edits, hook_argv, no_worker_yet
+
+_PAYLOAD = "x" * 240_000  # a big tool response: 16 fill a step with ~4 MB of pages
+
+
+def _wal_frames() -> list[int]:
+    """The page number of each frame of the current WAL: its 32-byte header, then 24-byte
+    frame headers each followed by a page, up to the first frame whose salt (bytes 8-16)
+    is not the header's (bytes 16-24): frames left from before the WAL was restarted."""
+    try:
+        data = open(config.db_path() + "-wal", "rb").read()
+    except FileNotFoundError:
+        return []
+    if len(data) < 32:
+        return []
+    page_size = int.from_bytes(data[8:12], "big")
+    frames = []
+    for at in range(32, len(data) - 24 - page_size + 1, 24 + page_size):
+        if data[at + 8:at + 16] != data[16:24]:
+            break
+        frames.append(int.from_bytes(data[at:at + 4], "big"))
+    return frames
+
+
+def _bulk_step(store, n: int) -> None:
+    """One housekeeping step that writes about 4 MB (as a forget step writes pages)."""
+    with store.housekeeping_step(), store.write():
+        for k in range(16):
+            store.enqueue("PostToolUse", json.dumps({"session_id": "bulk", "n": n, "k": k,
+                                                     "pad": _PAYLOAD}))
+
+
+def test_bulk_steps_checkpoint_in_pieces_so_the_wal_stays_small():
+    with Store(config.db_path()) as store:
+        pace = store.wal_pace()
+        for n in range(12):  # ~48 MB through the WAL
+            _bulk_step(store, n)
+        assert pace.checkpoints >= 3 and pace.restarts >= 3
+        # Without the pieces (automatic checkpoints off, as for the worker) the WAL would
+        # hold all of it; here it was begun again after every few megabytes.
+        assert os.path.getsize(config.db_path() + "-wal") < 2 * wal_pace.CHECKPOINT_BYTES
+        assert store.queue_stats()["pending"] == 12 * 16  # nothing lost
+        assert store.integrity() == "ok"
+
+
+def test_a_forget_checkpoints_as_it_goes_and_loses_nothing(monkeypatch):
+    # Pieces of 1 MB: this small project's forget writes a few MB, a large one's hundreds.
+    monkeypatch.setattr(wal_pace, "CHECKPOINT_BYTES", 1 << 20)
+    with Store(config.db_path()) as store:
+        fill_edits(store, "big", 12, 150)
+        fill_edits(store, "kept", 3, 20)
+    with Store(config.db_path()) as store:  # the forget command's own connection
+        counts = store.forget_project("big")
+        pace = store.wal_pace()
+        assert counts["observations"] == 1800 and store.project_row_count("big") == 0
+        assert store.project_row_count("kept") == 60 and store.search("zzqkept")
+        assert pace.checkpoints >= 1 and pace.restarts >= 1
+        merged, truncated = store.scrub()
+        assert merged and truncated
+        assert store.integrity() == "ok"
+
+
+def test_a_hook_right_after_a_bulk_writers_checkpoint_syncs_nothing():
+    """The bulk writer's checkpoint copied the whole WAL; it then wrote page 1 into a new
+    one itself, so the next commit (a hook's) appends: no header sync, no folder sync,
+    while holding the write lock."""
+    with no_worker_yet():
+        with Store(config.db_path()) as store:
+            pace = store.wal_pace()
+            n = 0
+            while pace.restarts == 0:  # until a step's checkpoint has just begun the WAL
+                _bulk_step(store, n)
+                n += 1
+            assert _wal_frames() == [1]
+            strace = shutil.which("strace")
+            if strace is None:  # the WAL's shape above is the part every machine checks
+                pytest.skip("strace is not installed: the hook's syncs are not counted here")
+            trace = os.path.join(config.data_dir(), "hook.strace")
+            payload = {"session_id": "hook-after-bulk", "hook_event_name": "PostToolUse",
+                       "cwd": str(config.data_dir()), "tool_name": "Bash",
+                       "tool_use_id": "toolu_after_bulk", "tool_input": {"command": "ls"},
+                       "tool_response": {"stdout": "a", "stderr": ""}}
+            done = subprocess.run([strace, "-f", "-e", "trace=fsync,fdatasync", "-o", trace,
+                                   *hook_argv("PostToolUse")],
+                                  input=json.dumps(payload).encode(), capture_output=True,
+                                  timeout=60)
+            assert done.returncode == 0
+            assert store.queue_stats()["pending"] == 16 * n + 1  # the hook's event is in
+            assert [line for line in open(trace) if "sync(" in line] == []
