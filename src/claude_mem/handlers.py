@@ -62,6 +62,10 @@ def in_time_order(observations, before: float | None = None) -> tuple:
     return tuple(sorted(items, key=lambda o: (float(o.get("created_at") or 0), o["id"])))
 
 
+# ``context_for``'s "read the summary yourself".
+_UNREAD = object()
+
+
 def row_ids(group) -> list[int]:
     """The queue row ids of a unit's group of ``(row, event)`` pairs."""
     return [r["id"] for r, _ in group]
@@ -122,9 +126,11 @@ class Handlers:
                 self.store.add_prompt(session["id"], event.prompt_id or None, text, at)
             self.store.delete_pending(row_ids(group))
 
-    def context_for(self, session, prompt_number: int, before: float | None = None) -> SessionContext:
+    def context_for(self, session, prompt_number: int, before: float | None = None,
+                    previous=_UNREAD) -> SessionContext:
         """What the compressor knows of a request; ``earlier``: its observations in time
-        order (``in_time_order``), with ``before`` only those of events before that time."""
+        order (``in_time_order``), with ``before`` only those of events before that time;
+        ``previous``: the request's summary when the caller has read it already."""
         prompt = self.store.prompt(session["id"], prompt_number) if prompt_number else None
         request = prompt["prompt"] if prompt else ""
         goal = ""
@@ -132,7 +138,8 @@ class Handlers:
             # "continue" says nothing; the thread's earlier request says what it is about.
             goal = next((p["prompt"] for p in reversed(self.store.prompts(session["id"]))
                          if p["prompt_number"] < prompt_number and not wrappers.is_trivial(p["prompt"])), "")
-        previous = self.store.summary_for_prompt(session["id"], prompt_number) if prompt_number else None
+        if previous is _UNREAD:
+            previous = self._summary(session, prompt_number)
         return SessionContext(
             session_id=session["id"], claude_session_id=session["claude_session_id"],
             project=session["project"], cwd=session["cwd"], prompt_number=prompt_number,
@@ -141,6 +148,9 @@ class Handlers:
                                   before),
             root=self.projects.root(session["cwd"]),
         )
+
+    def _summary(self, session, prompt_number: int):
+        return self.store.summary_for_prompt(session["id"], prompt_number) if prompt_number else None
 
     def _session(self, event, name: str, at: float):
         session = self.store.session_by_claude_id(event.session_id)
@@ -153,8 +163,11 @@ class Handlers:
         session = self._session(event, name, at)
         prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
         # The compressor sees what happened before these events, not what came before them.
+        # The request's summary is read once: nothing below writes it before the fold.
+        summary = self._summary(session, prompt_number)
         ctx = self.context_for(session, prompt_number,
-                               before=min(float(r["received_at"]) for r, _ in group))
+                               before=min(float(r["received_at"]) for r, _ in group),
+                               previous=summary)
         # A redelivery that lands in the same batch as the original would otherwise get
         # position 1 under the same tool_use_id below, hence a second hash.
         # Events already turned into memory in an earlier batch are dropped here, before
@@ -199,15 +212,15 @@ class Handlers:
             self.store.delete_pending(row_ids(group))
         # The request's summary reads these again (Stop): kept, not read back.
         self.prompt_memory.stored(session["id"], prompt_number, stored)
-        self._fold_into_summary(session, prompt_number, began)
+        self._fold_into_summary(session, prompt_number, began, summary)
 
-    def _fold_into_summary(self, session, prompt_number: int, began: float) -> None:
-        """Tool events that began before their request's summary was made but were stored
-        after it (a hook in the background that came late, see ``summary_gate``): the summary
-        is made again with them, keeping its time and the final reply it had."""
+    def _fold_into_summary(self, session, prompt_number: int, began: float, summary) -> None:
+        """Tool events that began before their request's summary (``summary``, as read before
+        they were stored) was made but were stored after it (a hook in the background that
+        came late, see ``summary_gate``): the summary is made again with them, keeping its
+        time and the final reply it had."""
         if not prompt_number:
             return
-        summary = self.store.summary_for_prompt(session["id"], prompt_number)
         if summary is None or began >= float(summary.get("updated_at") or 0):
             return  # none yet (the Stop will make it), or the events are newer than it
         remade, generated_by = self.summarize_prompt(session, prompt_number, "")

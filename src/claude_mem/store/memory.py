@@ -39,35 +39,35 @@ class MemoryRoom:
                                       generated_by, at)
         if new_id is None:
             return None
-        columns = self.__dict__.get("_observation_columns")
-        if columns is None:
-            columns = self.__dict__["_observation_columns"] = _stored_columns(self.db)
-        lists = {"facts": obs.facts, "concepts": obs.concepts, "files_read": obs.files_read,
-                 "files_modified": obs.files_modified}
-        given = {"id": new_id, "session_id": session_id, "project": project,
-                 "prompt_number": prompt_number, "type": obs.type, "title": obs.title,
-                 "subtitle": obs.subtitle, "narrative": obs.narrative,
-                 "tool_name": obs.tool_name, "tool_use_id": obs.tool_use_id,
-                 "content_hash": content_hash, "generated_by": generated_by, "created_at": at}
-        item = {}
-        for name, affinity in columns or ():
-            if name in lists:
-                values = lists[name]
-                # Text items come back from their JSON as they went in.
-                if not all(type(v) is str for v in values):
+        plan = self.__dict__.get("_observation_plan")
+        if plan is None:
+            plan = self.__dict__["_observation_plan"] = _read_back_plan(_stored_columns(self.db))
+        names, given_columns, list_columns = plan
+        if not names:
+            return None
+        # The row as ``SELECT *`` gives it: every column in order, NULL unless set below.
+        item = dict.fromkeys(names)
+        for name in list_columns:
+            values = getattr(obs, name)
+            # Text items come back from their JSON as they went in.
+            for value in values:
+                if type(value) is not str:
                     return None
-                item[name] = [*values]
+            item[name] = [*values]
+        given = (new_id, session_id, project, prompt_number, obs.type, obs.title, obs.subtitle,
+                 obs.narrative, obs.tool_name, obs.tool_use_id, content_hash, generated_by, at)
+        for position, name, expected in given_columns:
+            value = given[position]
+            if value is None:
                 continue
-            value = given.get(name)
             kind = type(value)
-            if value is None or (affinity == "TEXT" and kind is str) or (
-                    affinity == "INTEGER" and kind is int) or (affinity == "REAL" and kind is float):
+            if kind is expected:
                 item[name] = value
-            elif affinity == "REAL" and kind is int:
+            elif expected is float and kind is int:
                 item[name] = float(value)  # what a REAL column gives back
             else:
                 return None  # stored converted: let the reader read it
-        return item if columns else None
+        return item
 
     def processed_tool_uses(self, session_id: int, tool_use_ids) -> set[str]:
         ids = [i for i in tool_use_ids if i]
@@ -102,7 +102,7 @@ class MemoryRoom:
 
     def upsert_summary(self, session_id: int, project: str, prompt_number: int, summary,
                        generated_by: str, at: float) -> int:
-        self.db.execute(
+        cursor = self.db.execute(
             "INSERT INTO summaries (session_id, project, prompt_number, request, investigated,"
             " learned, completed, next_steps, notes, files_read, files_edited, generated_by,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -111,15 +111,15 @@ class MemoryRoom:
             " learned = excluded.learned, completed = excluded.completed,"
             " next_steps = excluded.next_steps, notes = excluded.notes,"
             " files_read = excluded.files_read, files_edited = excluded.files_edited,"
-            " generated_by = excluded.generated_by, updated_at = excluded.updated_at",
+            " generated_by = excluded.generated_by, updated_at = excluded.updated_at"
+            " RETURNING id",  # the row's id whether it was made or made again
             (session_id, project, prompt_number, summary.request, summary.investigated,
              summary.learned, summary.completed, summary.next_steps, summary.notes,
              _dumps(summary.files_read), _dumps(summary.files_edited), generated_by, at, at),
         )
-        return self.db.execute(
-            "SELECT id FROM summaries WHERE session_id = ? AND prompt_number = ?",
-            (session_id, prompt_number),
-        ).fetchone()[0]
+        summary_id = cursor.fetchone()[0]
+        cursor.close()  # a RETURNING statement is finished only once stepped to its end
+        return summary_id
 
     def unsummarized_prompts(self, session_id: int) -> list[int]:
         return [row[0] for row in self.db.execute(
@@ -240,6 +240,24 @@ def context_store_over(store):
 _FILLED = frozenset({"id", "session_id", "project", "prompt_number", "type", "title", "subtitle",
                      "facts", "narrative", "concepts", "files_read", "files_modified",
                      "tool_name", "tool_use_id", "content_hash", "generated_by", "created_at"})
+
+
+# The values ``store_observation`` has at hand, in the order it lists them.
+_GIVEN = ("id", "session_id", "project", "prompt_number", "type", "title", "subtitle",
+          "narrative", "tool_name", "tool_use_id", "content_hash", "generated_by", "created_at")
+_LISTS = ("facts", "concepts", "files_read", "files_modified")
+# What a column of each declared type gives back for a value that comes back unchanged.
+_AFFINITY_TYPE = {"TEXT": str, "INTEGER": int, "REAL": float}
+
+
+def _read_back_plan(columns) -> tuple:
+    """``(column names in SELECT * order, (position in the given values, name, the type
+    it comes back as) per given column, the list columns)`` from ``_stored_columns``; the
+    names are empty when a stored row must be read back instead."""
+    names = tuple(name for name, _ in columns)
+    given = tuple((_GIVEN.index(name), name, _AFFINITY_TYPE.get(declared))
+                  for name, declared in columns if name in _GIVEN)
+    return names, given, tuple(name for name in names if name in _LISTS)
 
 
 def _stored_columns(db) -> list[tuple[str, str]]:
