@@ -104,3 +104,30 @@ def test_a_hook_right_after_a_bulk_writers_checkpoint_syncs_nothing():
             assert done.returncode == 0
             assert store.queue_stats()["pending"] == 16 * n + 1  # the hook's event is in
             assert [line for line in open(trace) if "sync(" in line] == []
+
+
+def test_a_restart_a_reader_kept_off_is_tried_again_until_it_happens():
+    """A reader on the newest pages lets the checkpoint copy everything but keeps SQLite
+    from restarting the WAL (the restart's commit only appends): the next call checkpoints
+    and begins it again, instead of letting the WAL grow another ``CHECKPOINT_BYTES``."""
+    import sqlite3
+
+    with Store(config.db_path()) as store:
+        pace = store.wal_pace()
+        for n in range(3):  # plain write units: no step, so no checkpoint yet
+            with store.write():
+                for k in range(16):
+                    store.enqueue("PostToolUse", json.dumps({"n": n, "k": k, "pad": _PAYLOAD}))
+        reader = sqlite3.connect(config.db_path(), isolation_level=None)
+        try:
+            reader.execute("BEGIN")
+            assert reader.execute("SELECT count(*) FROM pending").fetchone()[0] == 48
+            assert pace.after_write()  # checkpointed, the WAL copied whole ...
+            assert pace.restarts == 0  # ... but not restarted while the reader reads
+            assert len(_wal_frames()) > 1
+        finally:
+            reader.execute("COMMIT")
+            reader.close()
+        assert pace.after_write() and pace.restarts == 1  # tried again at the next call
+        assert _wal_frames() == [1]
+        assert not pace.due()

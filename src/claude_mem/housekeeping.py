@@ -68,8 +68,14 @@ class Housekeeping:
         self.merge_index()
         try:
             # Every few MB this process wrote: checkpoint, then begin the next WAL itself
-            # (store.wal_pace), unless a hook is about to write.
-            self.store.wal_pace().after_write(checkpoint=not self.presence.waiting())
+            # (store.wal_pace), unless a hook is about to write. In turn with other
+            # processes' housekeeping steps (a ``forget``'s): one of them committing between
+            # the checkpoint and ``start_wal`` would restart the WAL, syncing in its hold.
+            # The step runs the checkpoint as it ends (``db._PacedStep``); not our turn: the
+            # next pass tries again.
+            if not self.presence.waiting() and self.store.wal_pace().due(count=False):
+                with self.store.housekeeping_step(wait=False):
+                    pass
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.warning(f"checkpoint failed: {exc!r}")
 

@@ -34,8 +34,12 @@ SCHEMA_VERSION = 13
 _jsonlite = None
 
 # How long the WAL's TRUNCATE checkpoint waits for the write lock or a reader (see
-# ``scrub_files``): while it waits for a reader it holds other writers off.
-_TRUNCATE_WAIT_MS = 10
+# ``scrub_files``): not at all. While it waits for a reader it holds the write lock, other
+# writers queue behind it, and when it gives up the first of them finds the WAL copied
+# whole and restarts it: a sync inside that writer's hold (a hook's, a ``forget`` step's).
+# Not waiting, it gives up at once and ``start_wal`` restarts the WAL before anyone else
+# (the caller tries the truncation again later).
+_TRUNCATE_WAIT_MS = 0
 
 # SQLite's automatic checkpoint runs in the commit that leaves the WAL this many pages or
 # more (its default is 1,000): well above ``wal_pace.CHECKPOINT_BYTES``, after which the

@@ -37,10 +37,15 @@ in pieces, and begins the next WAL at once:
 - How much this process wrote: Linux's ``/proc/self/io`` (``wchar``, every write call,
   WAL frames being most of it), read after each commit; where there is none, every
   ``STEPS_PER_CHECKPOINT``-th call counts as enough.
+- A checkpoint that could not copy everything, or a restart a reader kept off (the WAL's
+  salt, bytes 16-24 of its header, did not change), is tried again at the next call, until
+  the WAL restarts: its file stays small.
 - Never raises: a failed checkpoint is retried at the next call (the WAL just grows).
 - Standard library only; nothing here runs on the hook path.
 """
 from __future__ import annotations
+
+import os
 
 from claude_mem.store.driver import sqlite3
 
@@ -71,12 +76,13 @@ class WalPace:
         self.checkpoints = 0  # how many this connection ran (tests, logs)
         self.restarts = 0  # how many of them were followed by beginning the WAL
 
-    def due(self) -> bool:
-        """Has this process written enough since its last checkpoint?"""
-        self.calls += 1
+    def due(self, count: bool = True) -> bool:
+        """Has this process written enough since its last checkpoint? (``count``: this is
+        a call of ``after_write``, which counts where written bytes are not known.)"""
+        self.calls += count
         written = _written()
         if written is None or self.mark is None:
-            return self.calls % STEPS_PER_CHECKPOINT == 0
+            return (self.calls + (not count)) % STEPS_PER_CHECKPOINT == 0
         return written - self.mark >= CHECKPOINT_BYTES
 
     def after_write(self, checkpoint: bool = True) -> bool:
@@ -86,14 +92,34 @@ class WalPace:
         if not checkpoint or self.database.in_transaction or not self.due():
             return False
         try:
+            salt = self._salt()  # read first: nothing between the checkpoint and start_wal
             busy, log, copied = self.database.checkpoint_passive()
             self.checkpoints += 1
             if busy == 0 and 0 < log == copied:
                 # The WAL was copied whole: the next commit restarts it. Be that commit.
+                # (A reader still on the old WAL keeps SQLite from restarting it; the
+                # commit then only appends, and the WAL's salt stays what it was.)
                 self.database.start_wal()
-                self.restarts += 1
-        except sqlite3.Error:
+                if salt is None or self._salt() != salt:
+                    self.restarts += 1
+                    self.mark = _written()
+            # Not copied whole, or not restarted: the next call tries again instead of
+            # 8 MB later, else the WAL grows 8 MB a miss (a 100k drain left a 47-79 MB WAL
+            # file, where the worker's checkpoint after every pass, with every next commit
+            # trying to restart it, left 20-38 MB), and truncating it costs the more,
+            # holding the lock.
+        except (sqlite3.Error, OSError):
             return False
-        finally:
-            self.mark = _written()
         return True
+
+    def _salt(self) -> bytes | None:
+        """The WAL header's salts (bytes 16-24): a restart changes them. (The WAL file
+        carries no lock, so opening and closing it here leaves SQLite's locks alone.)"""
+        try:
+            fd = os.open(self.database.path + "-wal", os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            return os.pread(fd, 8, 16)
+        finally:
+            os.close(fd)
