@@ -597,7 +597,7 @@ def print_table(result: dict, args) -> None:
                 print(f"  {name:<8} {p['recall']:.2f} of {p['prompts']} prompts; injected for {p['injected']}; "
                       f"tokens mean {p['tokens_mean']}, max {p['tokens_max']}")
         u = result.get("unrelated")
-        if u:
+        if u and u["prompts"]:  # --unrelated 0 asks none
             print(f"  unrelated: {u['injected']} of {u['prompts']} got something injected "
                   f"({u['share']:.2f}); mean tokens when injected {u['tokens_mean_when_injected']}")
     print("\nlatency, ms (p50 / p95)")
