@@ -1,7 +1,7 @@
 """Lock budget benchmark: does any writer hold SQLite's write lock long enough to make a hook wait?
 
 Usage: python bench/lock_budget.py [--observations 100000] [--backlog 100000]
-       [--hook-interval 0.05] [--transcript-mb 4] [--projects 5] [--json]
+       [--hook-interval 0.05] [--transcript-mb 4] [--projects 5] [--repeat N] [--json]
 
 One data directory, grown to ``--observations`` observations in bulk (the same builder as
 ``bench/scale.py``, over ``--projects`` projects, so one project is large), with a backlog
@@ -31,7 +31,14 @@ p50/p99/max wall time and how many spooled their event because the database was 
 its time waiting for one, so a hold over the budget is told apart as the holder's own work,
 its process being preempted by other programs, or neither (blocked: the disk). Each hook
 also traces how long its commit took, its wait for the lock included (printed per phase as
-"the hooks' commits"): the part of a hook's time the lock budget is about.
+"the hooks' commits"): the part of a hook's time the lock budget is about. Also per phase:
+the time traced holds spent blocked (neither on a CPU nor waiting for one: the disk, or a
+sleep) in all, the longest, and the three most blocked holds with their callers; the WAL
+restarts a housekeeper made itself (``store.wal_pace``: "begin the WAL" holds, each one
+sync) and the longest; and what the data directory's disk did (``/proc/diskstats``: MB
+written, flushes, discards; the whole machine's, other programs' writes included).
+``--repeat N`` runs everything N times, a fresh memory each, and ends with one line per run
+(the longest held span, hook p99 and max, the most blocked hold, per phase).
 
 Priority: on Linux with ``sched_autogroup`` (the default on desktops), the CPU is shared
 between sessions first and ``nice`` only ranks processes within one session; the worker
