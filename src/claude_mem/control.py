@@ -325,7 +325,7 @@ class ControlServer:
                 extra = handler(message)
                 if extra is None:
                     return
-                if isinstance(extra, str):  # a reply written by the handler (``recall_worker``)
+                if isinstance(extra, str):  # a reply written by the handler (``prompt_recall``)
                     conn.sendall(extra.encode("utf-8", "replace") + b"\n")
                     return
                 reply = {"ok": True, **extra}

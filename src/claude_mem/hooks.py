@@ -24,7 +24,8 @@ Contract (every event):
   setting in the environment) it only reads: the prompt as it came and what recall showed
   go to the worker's inbox (``prompt_through_inbox``, ``hook_inbox``), which cleans and
   queues them exactly as below; recall reads the raw prompt unless it holds ``<private>``
-  text, and the worker runs it when it answers within a few ms (``prompt_recall``). Otherwise it queues the cleaned prompt itself, on the connection recall read through.
+  text, and the worker runs it when it answers within a few ms (``prompt_recall``).
+  Otherwise it queues the cleaned prompt itself, on the connection recall read through.
 - One write per hook: what SessionStart and UserPromptSubmit showed a session
   (``shown_memory``, so recall does not repeat it) is committed in the same transaction
   as the hook's event, after one announcement to the worker (``enqueue``).
@@ -454,26 +455,14 @@ def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
         return None
     try:
         output, session, shown = "", "", []
-        answer = None
         if settings.prompt_recall and os.path.exists(config.db_path()):
             # The worker has all of recall warm: a socket round trip instead of loading
             # SQLite and the recall modules in this process (prompt_recall.py).
             answer = prompt_recall.ask(raw, settings, project_dir)
-        if answer is not None:
-            output, session, shown = answer
-        elif settings.prompt_recall and os.path.exists(config.db_path()):
-            store = None
-            try:
-                from claude_mem.store.shown import open_recall_reader
-
-                store = open_recall_reader(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
-                output, session = prompt_recall.recall_for(
-                    store, prompt_recall.readable(raw, settings), settings, project_dir, shown)
-            except Exception as exc:  # the memory cannot be opened: the prompt still goes
-                log.error(f"UserPromptSubmit: recall failed: {exc!r}")
-            finally:
-                if store is not None:
-                    _close(store)
+            if answer is not None:
+                output, session, shown = answer
+            else:
+                output, session = _recall_here(raw, settings, project_dir, shown)
         received_at = _started_at or time.time()
         if hook_inbox.leave(fifo, "UserPromptSubmit", raw, project_dir,
                             (repr(received_at), session, hook_inbox.shown_words(shown))):
@@ -481,6 +470,26 @@ def prompt_through_inbox(raw: str, settings, project_dir: str) -> str | None:
         return None
     finally:
         os.close(fifo)
+
+
+def _recall_here(raw: str, settings, project_dir: str, shown: list) -> tuple[str, str]:
+    """``prompt_recall.recall_for`` on a reader connection of this hook's own: the worker
+    did not answer in time. ``("", "")`` when the memory cannot be opened."""
+    from claude_mem import prompt_recall
+
+    store = None
+    try:
+        from claude_mem.store.shown import open_recall_reader
+
+        store = open_recall_reader(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
+        return prompt_recall.recall_for(store, prompt_recall.readable(raw, settings), settings,
+                                        project_dir, shown)
+    except Exception as exc:  # the memory cannot be opened: the prompt still goes
+        log.error(f"UserPromptSubmit: recall failed: {exc!r}")
+        return "", ""
+    finally:
+        if store is not None:
+            _close(store)
 
 
 def split_argv(argv: list[str]) -> tuple[str, str]:

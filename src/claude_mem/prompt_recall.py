@@ -28,8 +28,9 @@ Contract:
   hook does not use the inbox at all: ``hook_inbox.CAPTURE_ENV``).
 - Worker side: ``PromptRecall().answer(message)`` for the control command
   ``{"cmd": "recall", "raw": <the hook's stdin as it came>, "project_dir": ...,
-  "prompt_recall_tokens": ...}``; replies with one flat JSON object of strings, ``{"output", "session", "shown"}`` (``shown``: the
-  ``kind:id`` words the inbox file carries, ``hook_inbox.shown_words``), or ``{"error"}``.
+  "prompt_recall_tokens": ...}``; replies with one flat JSON object of strings,
+  ``{"output", "session", "shown"}`` (``shown``: the ``kind:id`` words the inbox file
+  carries, ``hook_inbox.shown_words``), or ``{"error"}``.
   It never writes: what recall showed is recorded by the worker when it takes the prompt's
   inbox file in, as for a hook that recalled on its own. One reader connection, one question
   at a time; let go after ``RELEASE_SECONDS`` without a question (``release_if_unused``, the
