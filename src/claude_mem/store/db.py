@@ -186,7 +186,10 @@ class Database:
         at a time (``PRAGMA incremental_vacuum(N)`` frees one page a step): ``execute``
         steps it once, so it runs through ``executescript``, which steps it to the end."""
         started = time.perf_counter()
-        sched = _sched() if _LOCK_TRACE is not None else None
+        sched = None
+        if _LOCK_TRACE is not None:
+            sched = _sched()
+            _sampler_begin()
         try:
             if to_the_end:
                 self.db.executescript(sql + ";")
@@ -202,6 +205,10 @@ class Database:
         for hooks a while. ``mine`` is False only with ``wait=False`` when it is not ours."""
         turn = self.__dict__.get("_turn")
         if turn is None:
+            if _LOCK_TRACE is not None:  # benches: a bulk writer's holds may be sampled
+                from claude_mem.store import lock_sampler
+
+                lock_sampler.get(_LOCK_TRACE, self.path)
             from claude_mem.store.budget import StepTurn
 
             turn = self.__dict__["_turn"] = StepTurn(self.path)
@@ -212,6 +219,10 @@ class Database:
         after its commits (every housekeeping step's, and the worker's after each pass)."""
         pace = self.__dict__.get("_wal_pace")
         if pace is None:
+            if _LOCK_TRACE is not None:  # benches: a bulk writer's holds may be sampled
+                from claude_mem.store import lock_sampler
+
+                lock_sampler.get(_LOCK_TRACE, self.path)
             from claude_mem.store.wal_pace import WalPace
 
             pace = self.__dict__["_wal_pace"] = WalPace(self)
@@ -224,7 +235,12 @@ class Database:
     def checkpoint_passive(self) -> tuple[int, int, int]:
         """Copy what the WAL holds into the database without holding writers off:
         ``(busy, frames in the WAL, frames copied)`` as SQLite reports them."""
-        return tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        if _LOCK_TRACE is None:
+            return tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        started = time.perf_counter()
+        result = tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        _sampler_note("checkpoint(PASSIVE)", started, result=result)
+        return result
 
     def stop_automatic_checkpoints(self) -> None:
         """This connection's commits no longer copy the WAL themselves (the caller does,
@@ -319,26 +335,42 @@ def _sched() -> tuple[float, float]:
         return time.thread_time() * 1000, 0.0
 
 
+def _sampler_begin() -> None:
+    """Lock tracing: this thread now holds the write lock (``lock_sampler``, if started)."""
+    from claude_mem.store import lock_sampler
+
+    sampler = lock_sampler.current()
+    if sampler is not None:
+        sampler.begin()
+
+
+def _sampler_note(what: str, started: float, **fields) -> None:
+    from claude_mem.store import lock_sampler
+
+    sampler = lock_sampler.current()
+    if sampler is not None:
+        sampler.note(what, started, **fields)
+
+
 def trace_hold(started: float, what: str, sched: tuple[float, float] | None = None) -> None:
     """Append one lock hold to the trace file (see the module docstring); ``sched`` is
     ``_sched()`` when the hold began."""
     held = (time.perf_counter() - started) * 1000
-    if _LOCK_TRACE is None or held < 1.0:
+    if _LOCK_TRACE is None:
+        return
+    from claude_mem.store import lock_sampler
+
+    sampler = lock_sampler.current()
+    if sampler is not None:
+        sampler.end(held, what or (_callers() if held >= lock_sampler.KEEP_HOLDS_OVER_MS else ""))
+    if held < 1.0:
         return
     cpu = waited = 0.0
     if sched is not None:
         now = _sched()
         cpu, waited = now[0] - sched[0], now[1] - sched[1]
-    import sys
-
-    caller = sys._getframe(2)
-    where = []
-    while caller is not None and len(where) < 4:  # the first few callers outside this file
-        if caller.f_code.co_filename != __file__:
-            where.append(caller.f_code.co_name)
-        caller = caller.f_back
     line = (f"{os.getpid()} {time.time():.3f} {held:.2f} {cpu:.2f} {waited:.2f} "
-            f"{what or '/'.join(where)}\n").encode()
+            f"{what or _callers()}\n").encode()
     try:
         fd = os.open(_LOCK_TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -347,6 +379,19 @@ def trace_hold(started: float, what: str, sched: tuple[float, float] | None = No
             os.close(fd)
     except OSError:
         pass
+
+
+def _callers() -> str:
+    """The first few callers outside this file (lock tracing names a hold by them)."""
+    import sys
+
+    caller = sys._getframe(1)
+    where = []
+    while caller is not None and len(where) < 4:
+        if caller.f_code.co_filename != __file__:
+            where.append(caller.f_code.co_name)
+        caller = caller.f_back
+    return "/".join(where)
 
 
 def trace_wait(started: float, what: str) -> None:
@@ -436,6 +481,8 @@ class _TimedWriteTransaction(_WriteTransaction):
         db = super().__enter__()
         self.started = time.perf_counter()
         self.sched = _sched()
+        if self.outermost:
+            _sampler_begin()
         return db
 
     def __exit__(self, exc_type, exc, tb):
