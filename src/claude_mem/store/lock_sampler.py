@@ -8,8 +8,8 @@ thread. While one of its threads holds the write lock, that thread samples the h
 about every millisecond (from ``START_AFTER_MS`` into the hold): its scheduler state, its
 kernel wait channel and kernel stack (``/proc/self/task/<tid>/{stat,wchan,stack}``; the
 stack needs root, elsewhere it is left out) and how many writes the data's disk has in
-flight (``/sys/block/<disk>/inflight``). A hold of ``KEEP_HOLDS_OVER_MS`` or more is
-appended to ``<trace>.stacks`` as one JSON line: pid, time, ms held, what held it, and its
+flight (``/sys/block/<disk>/inflight``). A hold of ``KEEP_HOLDS_OVER_MS`` or more, or
+one seen in an uninterruptible wait (state D: the disk, a page lock) at all, is appended to ``<trace>.stacks`` as one JSON line: pid, time, ms held, what held it, and its
 samples grouped by what the holder was doing (count, first and last ms into the hold).
 Also appended there (``note``): each of the process's own checkpoints and file syncs made
 outside the lock, with their time, so a blocked hold can be set beside what ran before it.
@@ -106,8 +106,8 @@ class HoldSampler:
             return
         samples = [s for s in self.samples if s[0] == hold[0]]
         self.samples = []
-        if held_ms < KEEP_HOLDS_OVER_MS:
-            return
+        if held_ms < KEEP_HOLDS_OVER_MS and all(s[2][0] != "D" for s in samples):
+            return  # short, and never seen blocked in the kernel (D: uninterruptible wait)
         groups: dict[str, list] = {}
         for _, at, doing, inflight in samples:
             group = groups.setdefault(doing, [0, at, at, inflight])
