@@ -397,7 +397,10 @@ def main() -> int:
         except OSError:  # a process group leader cannot: run again as a child that can
             return subprocess.run([sys.executable, *sys.argv], start_new_session=True).returncode
     reports = []
-    for _ in range(max(1, args.repeat)):
+    keep = args.keep
+    for run in range(max(1, args.repeat)):
+        if keep and args.repeat > 1:  # a fresh memory each run: one folder per run
+            args.keep = os.path.join(keep, f"run{run + 1}")
         reports.append(run_once(args))
         _print(reports[-1], args)
     if len(reports) > 1:
