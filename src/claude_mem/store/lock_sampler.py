@@ -70,6 +70,38 @@ def _read(path: str) -> str:
         return ""
 
 
+_SYSCALLS = {"0": "read", "1": "write", "17": "pread64", "18": "pwrite64", "74": "fsync",
+             "75": "fdatasync", "76": "truncate", "77": "ftruncate", "202": "futex",
+             "230": "clock_nanosleep", "257": "openat", "3": "close", "9": "mmap",
+             "10": "mprotect", "11": "munmap", "28": "madvise", "232": "epoll_wait"}
+
+_ON_A_FILE = {"read", "write", "pread64", "pwrite64", "fsync", "fdatasync", "ftruncate"}
+
+
+def _syscall(base: str) -> str:
+    """``@<system call>:<file>`` the thread is in (x86-64 numbers; the file its first
+    argument names, when that is a descriptor), or ``@fault`` outside any (a page fault:
+    the -shm file is mapped), or nothing where unknown."""
+    fields = _read(base + "syscall").split()
+    if not fields or fields[0] == "running":
+        return ""
+    if fields[0] == "-1":
+        return "@fault"
+    name = _SYSCALLS.get(fields[0], fields[0])
+    if name not in _ON_A_FILE:
+        return f"@{name}"
+    try:
+        target = os.path.basename(os.readlink(f"/proc/self/fd/{int(fields[1], 16)}"))
+    except (OSError, ValueError, IndexError):
+        target = ""
+    if name in ("pread64", "pwrite64") and len(fields) > 4:
+        try:
+            target += f"+{int(fields[4], 16) >> 12}p"  # the offset, in 4 KiB pages
+        except ValueError:
+            pass
+    return f"@{name}:{target}" if target else f"@{name}"
+
+
 def _frames(stack_text: str) -> str:
     """Kernel stack text as ``inner<outer`` function names, up to the system call entry."""
     names = []
@@ -144,7 +176,7 @@ class HoldSampler:
             return "R"
         wchan = _read(base + "wchan").strip() or "0"
         frames = _frames(_read(base + "stack"))
-        return f"{state} {wchan} {frames}"
+        return f"{state} {wchan}{_syscall(base)} {frames}"
 
     def _inflight(self) -> int:
         fields = _read(self.inflight_path).split() if self.inflight_path else []
