@@ -418,8 +418,15 @@ def run_once(args) -> dict:
     env = {**os.environ, "CLAUDE_MEM_DATA_DIR": data_dir, "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600",
            "CLAUDE_MEM_COMPRESSOR": "heuristic", "CLAUDE_MEM_VIEWER_PORT": "0",
            "CLAUDE_MEM_LOCK_TRACE": trace}
-    if args.stacks:
-        env["CLAUDE_MEM_LOCK_STACKS"] = os.environ["CLAUDE_MEM_LOCK_STACKS"] = "1"
+    sampler = None
+    if args.stacks:  # the slots file, and the sampler process reading it (lock_sampler)
+        from claude_mem.store import lock_sampler
+
+        slots = os.path.join(tmp, "lock-slots")
+        lock_sampler.create(slots)
+        env["CLAUDE_MEM_LOCK_STACKS"] = os.environ["CLAUDE_MEM_LOCK_STACKS"] = slots
+        sampler = subprocess.Popen([sys.executable, "-m", "claude_mem.store.lock_sampler", slots,
+                                    tmp], cwd=str(ROOT / "src"))
     env.pop("CLAUDE_PROJECT_DIR", None)
     scale.PROJECTS[:] = [f"proj-{i:02d}" for i in range(args.projects)]
     forgotten = scale.PROJECTS[0]
@@ -510,9 +517,24 @@ def run_once(args) -> dict:
             control.stop_worker()
         except Exception:
             pass
+        if sampler is not None:
+            sampler.terminate()
+            sampler.wait()
 
     holds = read_trace(trace)
-    stacks = read_stacks(trace + ".stacks") if args.stacks else []
+    stacks = read_stacks(os.path.join(tmp, "lock-slots.jsonl")) if args.stacks else []
+    if stacks:  # what held the lock: the traced hold of that process that ended then
+        by_pid: dict[str, list] = {}
+        with open(trace, encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.rstrip("\n").split(" ", 5)
+                if len(parts) == 6 and not parts[5].startswith("wait:"):
+                    by_pid.setdefault(parts[0], []).append((float(parts[1]), parts[5]))
+        for record in stacks:
+            if "held_ms" in record:
+                record["what"] = min(((abs(at - record["at"]), what) for at, what
+                                      in by_pid.get(str(record["pid"]), [])),
+                                     default=(0, "?"))[1]
     # The hooks' commits of their events, each with its wait for the lock (``trace_wait``).
     commits = [h for h in holds if h[2].startswith("wait:")]
     holds = [h for h in holds if not h[2].startswith("wait:")]

@@ -362,7 +362,7 @@ def trace_hold(started: float, what: str, sched: tuple[float, float] | None = No
 
     sampler = lock_sampler.current()
     if sampler is not None:
-        sampler.end(held, what or (_callers() if held >= lock_sampler.KEEP_HOLDS_OVER_MS else ""))
+        sampler.end(held, what)
     if held < 1.0:
         return
     cpu = waited = 0.0
