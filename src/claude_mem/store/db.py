@@ -205,10 +205,7 @@ class Database:
         for hooks a while. ``mine`` is False only with ``wait=False`` when it is not ours."""
         turn = self.__dict__.get("_turn")
         if turn is None:
-            if _LOCK_TRACE is not None:  # benches: a bulk writer's holds may be sampled
-                from claude_mem.store import lock_sampler
-
-                lock_sampler.get(_LOCK_TRACE, self.path)
+            self.wal_pace()  # a bulk writer from now on: its pages are asked for first
             from claude_mem.store.budget import StepTurn
 
             turn = self.__dict__["_turn"] = StepTurn(self.path)
@@ -309,7 +306,15 @@ class Database:
         comes right after the checkpoint's own sync, with little left to flush. What it
         writes is page 1 (the file's header and the schema's root: no memory text)."""
         version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        self.locked(f"PRAGMA user_version = {version}", "begin the WAL")
+        # In a write unit, so lock tracing counts the hold from when the lock was had
+        # (a lone statement's trace included its wait for the lock).
+        # (A plain unit: the worker's would index held rows too, and write more pages.)
+        unit = _WriteTransaction(self.db)
+        if _LOCK_TRACE is not None:
+            unit = _TimedWriteTransaction(self.db)
+            unit.what = "begin the WAL"
+        with unit:
+            self.db.execute(f"PRAGMA user_version = {version}")
 
     def __enter__(self):
         return self
@@ -475,7 +480,11 @@ class _WriteTransaction:
 class _TimedWriteTransaction(_WriteTransaction):
     """A write unit whose lock hold (BEGIN IMMEDIATE returned .. COMMIT returned) is traced."""
 
-    __slots__ = ("started", "sched")
+    __slots__ = ("started", "sched", "what")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.what = ""  # the trace names the hold by its callers unless this says
 
     def __enter__(self):
         db = super().__enter__()
@@ -490,7 +499,7 @@ class _TimedWriteTransaction(_WriteTransaction):
             return super().__exit__(exc_type, exc, tb)
         finally:
             if self.outermost:
-                trace_hold(self.started, "", self.sched)
+                trace_hold(self.started, self.what, self.sched)
 
 
 def observation_dict(row) -> dict:
