@@ -138,6 +138,9 @@ class PromptRecall:
 
         self.store = None
         self.lock = threading.Lock()
+        # The worker's ``Database.write_gate``: recall computes only while the drain holds
+        # no write lock (it would take the GIL from the holder, hooks waiting behind it).
+        self.write_gate = None
         self.answered = 0
         self.late = 0  # answered after the hook's budget (it recalled itself meanwhile)
         self.asked_at = 0.0
@@ -162,8 +165,15 @@ class PromptRecall:
                     from claude_mem.store.shown import open_recall_reader
 
                     self.store = open_recall_reader(busy_timeout_ms=READER_BUSY_TIMEOUT_MS)
-                output, session = recall_for(self.store, readable(raw, settings), settings,
-                                             project_dir, shown)
+                gate = self.write_gate
+                if gate is not None:
+                    gate.acquire()
+                try:
+                    output, session = recall_for(self.store, readable(raw, settings),
+                                                 settings, project_dir, shown)
+                finally:
+                    if gate is not None:
+                        gate.release()
                 self.answered += 1
             took = time.monotonic() - began
             if took > ASK_BUDGET_SECONDS:  # the hook has given up waiting and recalled itself

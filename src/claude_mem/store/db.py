@@ -125,6 +125,15 @@ class Database:
     # are indexed for search once, right before its COMMIT, instead of one segment per
     # statement (``held_index``).
     hold_index_writes = False
+    # The worker sets this to a ``threading.Lock`` shared with the other threads of its
+    # process that run Python while its drain writes (prompt recall's answers): a write
+    # unit holds it from before ``BEGIN IMMEDIATE`` to after ``COMMIT``, and they hold it
+    # while they compute, so no thread of this process takes the GIL from the one holding
+    # the write lock. (The holder gives the GIL up in every SQLite call; a thread busy in
+    # Python then kept it for the interpreter's switch interval, 5 ms, each time: worker
+    # holds of 17-31 ms spent 7-14 of them waiting for the GIL, seen by
+    # ``bench/lock_budget.py --stacks`` as ``futex`` waits.)
+    write_gate = None
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 5000, migrate: bool = True):
         self.path = path
@@ -175,8 +184,9 @@ class Database:
         """
         if _LOCK_TRACE is not None:
             return _TimedWriteTransaction(self.db, self.yield_before_writes,
-                                          self.hold_index_writes)
-        return _WriteTransaction(self.db, self.yield_before_writes, self.hold_index_writes)
+                                          self.hold_index_writes, self.write_gate)
+        return _WriteTransaction(self.db, self.yield_before_writes, self.hold_index_writes,
+                                 self.write_gate)
 
     def locked(self, sql: str, what: str = "", *, to_the_end: bool = False):
         """Run one statement that takes the write lock by itself (a PRAGMA that writes,
@@ -438,19 +448,27 @@ class _PacedStep:
 
 
 class _WriteTransaction:
-    __slots__ = ("db", "outermost", "yield_first", "hold")
+    __slots__ = ("db", "outermost", "yield_first", "hold", "gate")
 
-    def __init__(self, db, yield_first: bool = False, hold: bool = False):
+    def __init__(self, db, yield_first: bool = False, hold: bool = False, gate=None):
         self.db = db
         self.outermost = False
         self.yield_first = yield_first
         self.hold = hold
+        self.gate = gate  # ``Database.write_gate``: held from BEGIN to COMMIT
 
     def __enter__(self):
         if not self.db.in_transaction:
-            if self.yield_first:
-                _sched_yield()
-            self.db.execute("BEGIN IMMEDIATE")
+            if self.gate is not None:
+                self.gate.acquire()
+            try:
+                if self.yield_first:
+                    _sched_yield()
+                self.db.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                if self.gate is not None:
+                    self.gate.release()
+                raise
             self.outermost = True
             if self.hold:
                 from claude_mem.store import held_index  # the worker's only: not a hook's import
@@ -459,21 +477,27 @@ class _WriteTransaction:
                     held_index.hold(self.db)
                 except BaseException:
                     self.db.execute("ROLLBACK")
+                    if self.gate is not None:
+                        self.gate.release()
                     raise
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
         if self.outermost:
-            if exc_type is None and self.hold and self.db.in_transaction:
-                from claude_mem.store import held_index
+            try:
+                if exc_type is None and self.hold and self.db.in_transaction:
+                    from claude_mem.store import held_index
 
-                try:
-                    held_index.index_held(self.db)
-                except BaseException:
-                    if self.db.in_transaction:
-                        self.db.execute("ROLLBACK")
-                    raise
-            self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+                    try:
+                        held_index.index_held(self.db)
+                    except BaseException:
+                        if self.db.in_transaction:
+                            self.db.execute("ROLLBACK")
+                        raise
+                self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+            finally:
+                if self.gate is not None:
+                    self.gate.release()
         return False
 
 
