@@ -2,6 +2,7 @@
 
 Usage: python bench/lock_budget.py [--observations 100000] [--backlog 100000]
        [--hook-interval 0.05] [--transcript-mb 4] [--projects 5] [--repeat N] [--json]
+       [--stacks] [--keep DIR]
 
 One data directory, grown to ``--observations`` observations in bulk (the same builder as
 ``bench/scale.py``, over ``--projects`` projects, so one project is large), with a backlog
@@ -39,6 +40,12 @@ sync) and the longest; and what the data directory's disk did (``/proc/diskstats
 written, flushes, discards; the whole machine's, other programs' writes included).
 ``--repeat N`` runs everything N times, a fresh memory each, and ends with one line per run
 (the longest held span, hook p99 and max, the most blocked hold, per phase).
+``--stacks`` also says what a blocked holder waited for: a sampler process
+(``store/lock_sampler.py``) reads, about every millisecond, the kernel state, wait channel,
+system call (with its file and page) and kernel stack of each bulk writer's thread while it
+holds the lock; per phase it prints the samples of holds of 15 ms or more (or seen in an
+uninterruptible wait) summed by what the holder was doing, and the three longest with what
+ran in the second before them (checkpoints, other holds). The stack needs root.
 
 Priority: on Linux with ``sched_autogroup`` (the default on desktops), the CPU is shared
 between sessions first and ``nice`` only ranks processes within one session; the worker
