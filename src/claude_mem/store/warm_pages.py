@@ -17,7 +17,8 @@ way.
 So ``warm(path)`` asks the kernel to read the database file and the WAL into memory
 (``posix_fadvise(WILLNEED)``, in pieces of ``PIECE_BYTES``: the kernel reads ahead at most
 that much per call; pages already in memory cost nothing; the reads run outside any
-lock, and this returns once they are queued). ``wal_pace.WalPace`` calls it when a bulk
+lock, and this returns once they are queued; a database bigger than ``MEMORY_SHARE`` of
+the available memory is left to the kernel). ``wal_pace.WalPace`` calls it when a bulk
 writer starts and after each of its checkpoints (every few MB written), so a page a
 step is about to touch is in memory, or on its way, before the step takes the lock.
 
@@ -35,6 +36,21 @@ PIECE_BYTES = 8 * 1024 * 1024
 # At most this much of the database is asked for per call (a huge file is not read whole
 # after every checkpoint; each call goes on where the last one stopped).
 MOST_BYTES = 512 * 1024 * 1024
+# A database bigger than this share of the memory the kernel says is available is not
+# asked for at all (the WAL still is): it would push out other programs' pages, and its
+# own would push each other out.
+MEMORY_SHARE = 0.25
+
+
+def _available_bytes() -> int | None:
+    try:
+        with open("/proc/meminfo", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def _willneed(fd: int, start: int, end: int) -> None:
@@ -89,6 +105,9 @@ class Warmer:
         if fd is not None:
             try:
                 size = os.fstat(fd).st_size
+                available = _available_bytes()
+                if available is not None and size > available * MEMORY_SHARE:
+                    size = 0  # too big to keep in memory: see MEMORY_SHARE
                 start = self.resume_at if self.resume_at < size else 0
                 end = min(size, start + MOST_BYTES)
                 _willneed(fd, start, end)
