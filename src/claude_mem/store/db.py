@@ -21,6 +21,7 @@ Contract:
 """
 
 import os
+import sys
 import time
 
 from claude_mem.store.driver import sqlite3
@@ -226,8 +227,8 @@ class Database:
         after its commits (every housekeeping step's, and the worker's after each pass)."""
         pace = self.__dict__.get("_wal_pace")
         if pace is None:
-            if _LOCK_TRACE is not None:  # benches: a bulk writer's holds may be sampled
-                from claude_mem.store import lock_sampler
+            if _LOCK_TRACE is not None and os.environ.get("CLAUDE_MEM_LOCK_STACKS"):
+                from claude_mem.store import lock_sampler  # benches: holds sampled
 
                 lock_sampler.get(_LOCK_TRACE, self.path)
             from claude_mem.store.wal_pace import WalPace
@@ -350,19 +351,23 @@ def _sched() -> tuple[float, float]:
         return time.thread_time() * 1000, 0.0
 
 
-def _sampler_begin() -> None:
-    """Lock tracing: this thread now holds the write lock (``lock_sampler``, if started)."""
-    from claude_mem.store import lock_sampler
+def _sampler():
+    """Lock tracing's ``lock_sampler`` holder side, if this process opened one (only bulk
+    writers do; looked up, never imported here: a hook would pay the import inside its
+    hold)."""
+    module = sys.modules.get("claude_mem.store.lock_sampler")
+    return module.current() if module is not None else None
 
-    sampler = lock_sampler.current()
+
+def _sampler_begin() -> None:
+    """Lock tracing: this thread now holds the write lock (``lock_sampler``, if opened)."""
+    sampler = _sampler()
     if sampler is not None:
         sampler.begin()
 
 
 def _sampler_note(what: str, started: float, **fields) -> None:
-    from claude_mem.store import lock_sampler
-
-    sampler = lock_sampler.current()
+    sampler = _sampler()
     if sampler is not None:
         sampler.note(what, started, **fields)
 
@@ -373,9 +378,7 @@ def trace_hold(started: float, what: str, sched: tuple[float, float] | None = No
     held = (time.perf_counter() - started) * 1000
     if _LOCK_TRACE is None:
         return
-    from claude_mem.store import lock_sampler
-
-    sampler = lock_sampler.current()
+    sampler = _sampler()
     if sampler is not None:
         sampler.end(held, what)
     if held < 1.0:
