@@ -146,6 +146,13 @@ class PromptRecall:
         self.asked_at = 0.0
 
     def answer(self, message: dict) -> str:
+        gate = self.write_gate
+        if gate is None:
+            return self._answer(message)
+        with gate:  # all of the answer's Python: none of it beside the drain's hold
+            return self._answer(message)
+
+    def _answer(self, message: dict) -> str:
         from claude_mem import config, hook_inbox, jsonflat
 
         raw, project_dir = message.get("raw"), message.get("project_dir")
@@ -165,15 +172,8 @@ class PromptRecall:
                     from claude_mem.store.shown import open_recall_reader
 
                     self.store = open_recall_reader(busy_timeout_ms=READER_BUSY_TIMEOUT_MS)
-                gate = self.write_gate
-                if gate is not None:
-                    gate.acquire()
-                try:
-                    output, session = recall_for(self.store, readable(raw, settings),
-                                                 settings, project_dir, shown)
-                finally:
-                    if gate is not None:
-                        gate.release()
+                output, session = recall_for(self.store, readable(raw, settings), settings,
+                                             project_dir, shown)
                 self.answered += 1
             took = time.monotonic() - began
             if took > ASK_BUDGET_SECONDS:  # the hook has given up waiting and recalled itself
