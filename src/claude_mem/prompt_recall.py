@@ -146,13 +146,14 @@ class PromptRecall:
         self.asked_at = 0.0
 
     def answer(self, message: dict) -> str:
+        began = time.monotonic()  # the hook's clock: the wait for the gate counts
         gate = self.write_gate
         if gate is None:
-            return self._answer(message)
+            return self._answer(message, began)
         with gate:  # all of the answer's Python: none of it beside the drain's hold
-            return self._answer(message)
+            return self._answer(message, began)
 
-    def _answer(self, message: dict) -> str:
+    def _answer(self, message: dict, began: float) -> str:
         from claude_mem import config, hook_inbox, jsonflat
 
         raw, project_dir = message.get("raw"), message.get("project_dir")
@@ -161,7 +162,6 @@ class PromptRecall:
         own = {name: message.get(name) for name in RECALL_SETTINGS if name in message}
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in own.values()):
             return '{"error":"the recall settings must be whole numbers"}'
-        began = time.monotonic()
         try:
             read = config.load(environ={})
             settings = config.Settings({**read.values, **own}, read.problems, read.sources)
