@@ -110,6 +110,12 @@ def one(row) -> dict | None:
 
 def dicts(rows) -> list[dict]:
     """Every row of a cursor (or list of rows) as a dict."""
+    description = getattr(rows, "description", None)
+    if description is not None and getattr(rows, "row_factory", None) is sqlite3.Row:
+        # A cursor: its column names once for all its rows (a pass reads hundreds).
+        names = [column[0] for column in description]
+        if len(set(names)) == len(names):
+            return [dict(zip(names, row)) for row in rows]
     return [_as_dict(row) for row in rows]
 
 
