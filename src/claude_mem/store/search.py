@@ -98,7 +98,7 @@ class SearchRoom(IndexRoom):
     def search_keys(self, text: str, *, project: str | None = None, kinds=("observation",
                     "summary", "prompt"), limit: int = 20) -> list[tuple[str, int]]:
         """``(kind, id)`` of ``search``'s hits, in its order, without reading their rows
-        (``hits_by_ids`` reads the ones wanted): a search by meaning and words fuses the
+        (``hits_by_keys`` reads the ones wanted): a search by meaning and words fuses the
         words' best 50 but shows 20 at most, and decoding a hit's row is most of a
         search's Python (~70 us an observation)."""
         return [(f.kind, f.id) for f in self._ranked_found(text, project, kinds, limit)]
