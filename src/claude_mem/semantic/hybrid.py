@@ -272,10 +272,15 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
             index = index_for(store, embedder(model_setting(settings)))
         finally:  # after an error too: the meaning thread waits for it
             meaning.use(index)
-    # The words' ranking only (``search_keys``): of their 50 the fusion shows 20 at most,
-    # and those are read below with the meaning list's, in one query per kind.
+    # The words' ranking only (``search_keys``): of their 50 the fusion shows ``limit`` at
+    # most, and only the hits shown are read (decoding a row is most of a search's Python).
     words = (store.search_keys(text, project=project, kinds=kinds, limit=pool)
              if mode == "both" else [])
+    found: dict = {}
+    if words and meaning is not None and meaning.is_alive():
+        # While the query is still being embedded: the words' own first ``limit``, most of
+        # which are shown, are read now rather than after the meaning list, in its time.
+        found = store.hits_by_keys(words[: int(limit)])
     near = meaning.result(store) if meaning is not None else []
     fused: dict = {}
     similarity = {(kind, item): sim for kind, item, sim in near}
@@ -290,7 +295,7 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
         fused[key] = fused.get(key, 0.0) + (MEANING_WEIGHT / (RRF_K + rank + 1) if mode == "both"
                                             else meant[rank])
     order = apart(sorted(fused, key=lambda key: -fused[key]), near)[: int(limit)]
-    found = store.hits_by_keys(order)
+    found.update(store.hits_by_keys([key for key in order if key not in found]))
     hits = []
     word_keys = set(words)
     score = float("-inf")
