@@ -47,7 +47,7 @@ events_path, out_path = sys.argv[1], sys.argv[2]
 from claude_mem import config, heap, worker
 from claude_mem.store import Store
 config.ensure_data_dir()
-heap.keep_freed_heap()
+getattr(heap, "keep_for_life", heap.keep_freed_heap)()  # as the worker's main does
 with open(events_path) as fh:
     events = json.load(fh)
 with Store(config.db_path()) as store, store.write():

@@ -240,6 +240,32 @@ def test_a_marker_file_created_between_passes_is_honoured(tmp_path, monkeypatch)
     assert {o[0] for o in memory_dump()["observations"]} == {"toolu_M_1_0"}
 
 
+def test_a_quiet_pass_takes_more_rows_with_the_same_memory(tmp_path, monkeypatch):
+    # A quiet heuristic pass takes _QUIET_BATCH_FACTOR times its limit; while hooks are
+    # queueing, the limit. A long request is then cut into other units (the tool events of
+    # a pass are grouped), and what it becomes is the same.
+    cwd = str(tmp_path)
+    events = [prompt("L", cwd)] + [bash("L", cwd, i) for i in range(43)] + [stop("L", cwd)]
+    factor = drain_module._QUIET_BATCH_FACTOR
+    assert factor > 1
+    dumps = []
+    for quiet in (True, False):
+        monkeypatch.setenv("CLAUDE_MEM_DATA_DIR", str(tmp_path / f"quiet-{quiet}"))
+        queue(events)
+        w = make_worker(monkeypatch, quiet=quiet)
+        try:
+            w.drain.run(limit=10)
+            assert len(pending()) == len(events) - (10 * factor if quiet else 10)
+            while w.drain.run(limit=10):
+                pass
+            assert not pending()
+        finally:
+            w.store.close()
+        dumps.append(memory_dump())
+    assert len(dumps[0]["observations"]) == 43 and len(dumps[0]["summaries"]) == 1
+    assert dumps[0] == dumps[1]
+
+
 def test_grouping_waits_for_passes_in_a_row_with_nothing_new(tmp_path, monkeypatch):
     cwd = str(tmp_path)
     w = make_worker(monkeypatch, quiet=False)

@@ -60,3 +60,15 @@ def test_a_freed_statement_sized_block_stays_in_the_heap():
     huge = probe(heap.MMAP_BELOW + 4096)
     assert huge["mapped"] == 1, "a huge block is still mapped on its own, and unmapped when freed"
     assert huge["kept_at_top"] < heap.MMAP_BELOW
+
+
+def test_the_worker_s_start_up_is_kept_out_of_the_collector():
+    done = subprocess.run([sys.executable, "-c", "import gc, json\n"
+                           "from claude_mem import heap\n"
+                           "before = gc.get_freeze_count()\n"
+                           "heap.keep_for_life()\n"
+                           "print(json.dumps([before, gc.get_freeze_count()]))"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    before, after = json.loads(done.stdout)
+    assert before == 0 and after > 1000  # the interpreter's and claude_mem's objects

@@ -38,11 +38,10 @@ IMAGE_ONLY_PROMPT = "[image]"
 
 
 def content_hash(*parts) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(str(part).encode("utf-8", "replace"))
-        digest.update(b"\x00")
-    return digest.hexdigest()[:40]
+    # Each part's UTF-8 followed by a NUL, hashed at once (the same bytes as one update
+    # per part: a part's lone surrogate is replaced alone either way).
+    text = "\x00".join(map(str, parts)) + "\x00" if parts else ""
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:40]
 
 
 def _ended_after(session, at: float) -> bool:

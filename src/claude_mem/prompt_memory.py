@@ -34,7 +34,8 @@ class PromptMemory:
             if len(items) != count or (items and items[-1]["id"] != top):
                 items = None  # rows were deleted or rewritten: read them all again
         if items is None:
-            items = self.store.observations_for_prompt(session_id, prompt_number)
+            # None yet (a request's first unit): the mark says so, no need to read.
+            items = self.store.observations_for_prompt(session_id, prompt_number) if count else []
         self._cached[key] = items
         self._cached.move_to_end(key)
         while len(self._cached) > self.capacity:

@@ -33,6 +33,7 @@ import os
 import time
 
 from claude_mem import log
+from claude_mem.events import Stop  # asked of every unit: imported once, not per call
 from claude_mem.importers.replay import Transcript
 
 # How long a Stop waits for its request's tool events before they are taken from the
@@ -110,8 +111,6 @@ class SummaryGate:
 
 
 def _is_stop(event) -> bool:
-    from claude_mem.events import Stop
-
     return isinstance(event, Stop) and event.agent == "claude-code"
 
 

@@ -318,7 +318,7 @@ def main() -> int:
         return 0  # another worker holds the lock: it will drain the queue
     settings = config.load()
     log.warn_once(settings.problems)
-    heap.keep_freed_heap()  # SQLite's per-statement blocks stay in the heap (see heap.py)
+    heap.keep_for_life()  # SQLite's blocks stay in the heap, start-up leaves the GC (heap.py)
     pidlock.write_pid_file()
     try:
         worker = Worker(settings, lock_fd=fd)

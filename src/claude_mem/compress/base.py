@@ -15,11 +15,13 @@ it and never on each other (no import cycle).
 """
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from claude_mem.models import Produced
+from claude_mem.project import project_root
 
 # Output tokens a reply may use: a batch of observations fits well within this.
 MAX_OUTPUT_TOKENS = 4096
@@ -183,9 +185,16 @@ def relative_path(path: str, ctx: SessionContext) -> str:
     path = str(path)
     if not os.path.isabs(path):
         return os.path.normpath(path)
-    from claude_mem.project import project_root
+    if ctx.root:  # nothing to look up on the disk: the same strings, the same answer
+        return _relative_to(path, ctx.root, ctx.cwd)
+    return _relative_to.__wrapped__(path, project_root(ctx.cwd), ctx.cwd)
 
-    for base in dict.fromkeys([ctx.root or project_root(ctx.cwd), ctx.cwd]):
+
+@functools.lru_cache(maxsize=1024)
+def _relative_to(path: str, root: str, cwd: str) -> str:
+    """``relative_path`` once the project's root is known (pure string work, remembered:
+    a request names the same few files again and again)."""
+    for base in dict.fromkeys([root, cwd]):
         if base and (path == base or path.startswith(base.rstrip(os.sep) + os.sep)):
             rest = path[len(base.rstrip(os.sep)) + 1:]
             if (rest and not rest.startswith(os.sep) and os.path.normpath(rest) == rest

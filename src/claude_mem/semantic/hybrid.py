@@ -272,30 +272,32 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
             index = index_for(store, embedder(model_setting(settings)))
         finally:  # after an error too: the meaning thread waits for it
             meaning.use(index)
-    words = store.search(text, project=project, kinds=kinds, limit=pool) if mode == "both" else []
+    # The words' ranking only (``search_keys``): of their 50 the fusion shows ``limit`` at
+    # most, and only the hits shown are read (decoding a row is most of a search's Python).
+    words = (store.search_keys(text, project=project, kinds=kinds, limit=pool)
+             if mode == "both" else [])
+    found: dict = {}
+    if words and meaning is not None and meaning.is_alive():
+        # While the query is still being embedded: the words' own first ``limit``, most of
+        # which are shown, are read now rather than after the meaning list, in its time.
+        found = store.hits_by_keys(words[: int(limit)])
     near = meaning.result(store) if meaning is not None else []
     fused: dict = {}
-    found: dict = {}
     similarity = {(kind, item): sim for kind, item, sim in near}
     # Meaning alone orders by each memory's score (its best two passages, ``index``), not
     # by its best passage's cosine; an older worker's answer has only the cosines.
     scores = getattr(near, "scores", None)
     meant = (scores if scores and len(scores) == len(near) else [sim for _, _, sim in near])
-    for rank, hit in enumerate(words):
-        key = (hit["kind"], hit["id"])
-        found[key] = hit
+    for rank, key in enumerate(words):
         fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank + 1)
     for rank, (kind, item, _) in enumerate(near):
         key = (kind, item)
         fused[key] = fused.get(key, 0.0) + (MEANING_WEIGHT / (RRF_K + rank + 1) if mode == "both"
                                             else meant[rank])
     order = apart(sorted(fused, key=lambda key: -fused[key]), near)[: int(limit)]
-    for kind in ALL_KINDS:
-        missing = [item for k, item in order if k == kind and (k, item) not in found]
-        for item, hit in store.hits_by_ids(kind, missing).items():
-            found[(kind, item)] = hit
+    found.update(store.hits_by_keys([key for key in order if key not in found]))
     hits = []
-    word_keys = {(hit["kind"], hit["id"]) for hit in words}
+    word_keys = set(words)
     score = float("-inf")
     for key in order:
         hit = found.get(key)

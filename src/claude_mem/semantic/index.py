@@ -295,7 +295,10 @@ class VectorIndex:
                 # Rank by the projections (the mean's share of every score is the same
                 # constant, so it does not change the order), then rescore exactly.
                 matrix = self.projected if rows is None else self.projected[rows]
-                scores = matrix @ (query @ self.basis)
+                # numpy's own SIMD loop, not BLAS's gemv: over 120k rows of 128 numbers
+                # 2.4-3.6 ms instead of 3.4-5.7 (both one thread, GIL released; only
+                # the rounding of these approximate scores differs).
+                scores = np.einsum("ij,j->i", matrix, query @ self.basis)
                 wanted = min(total, max(RESCORE, 8 * limit * PASSAGES_READ))
             best = best_rows(scores, wanted)
             if rows is not None:

@@ -34,6 +34,18 @@ class SessionsRoom:
         # or the known one reopened if it had finished, its activity moved on. In an
         # UPDATE's SET every column names its value before the update (``status`` in the
         # CASEs is the old one). RETURNING: the row as it now is, without reading it again.
+        if not new_run:
+            # The common case, an active session's next unit of work: the UPSERT below
+            # would only move ``last_activity_at`` on. This UPDATE does exactly that at
+            # under half its cost (no insert tried first); no row: the UPSERT decides.
+            cursor = self.db.execute(
+                "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?)"
+                " WHERE claude_session_id = ? AND status = 'active' RETURNING *",
+                (at, claude_session_id))
+            updated = cursor.fetchone()
+            cursor.close()  # a RETURNING statement is finished only once stepped to its end
+            if updated is not None:
+                return one(updated)
         cursor = self.db.execute(
             "INSERT INTO sessions (claude_session_id, project, cwd, started_at,"
             " last_activity_at, agent) VALUES (?, ?, ?, ?, ?, ?)"

@@ -18,11 +18,13 @@ Contract:
   grow); ``vectors_mark()`` is (count of all, highest id) and ``vectors_added_after(id)``
   how many came after an id: a reader whose copy saw N vectors up to id T is current when
   nothing is above T, and lost none when the count is N plus what is above T.
+- ``hits_by_keys(keys)``: the search-hit dicts of ``(kind, id)`` keys (the fused search
+  reads only the hits it shows).
 """
 
 import time
 
-from claude_mem.store.db import observation_dict, summary_dict
+from claude_mem.store.db import observation_dict, summary_dict, with_agents
 from claude_mem.store.driver import sqlite3
 
 VECTOR_KINDS = ("observation", "summary", "prompt")
@@ -141,17 +143,22 @@ class VectorRoom:
     def has_vectors(self, model: str) -> bool:
         return self.db.execute("SELECT 1 FROM vectors WHERE model = ? LIMIT 1", (model,)).fetchone() is not None
 
-    def hits_by_ids(self, kind: str, ids) -> dict:
-        """Search-hit dicts (as ``search`` makes them, score 0) for ids of one kind, by id."""
+    def hits_by_keys(self, keys) -> dict:
+        """Search-hit dicts (as ``search`` makes them, ``agent`` included, score 0) of
+        ``(kind, id)`` keys, by key; a row gone is missing. One query per kind asked for."""
         from claude_mem.store.search import KINDS
 
-        ids = [int(i) for i in ids]
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        decode = KINDS[kind].decode
-        return {row["id"]: decode(row, 0.0)
-                for row in self.db.execute(_BY_ID[kind].format(marks=marks), ids)}
+        hits: dict = {}
+        for kind in VECTOR_KINDS:
+            ids = [int(item) for k, item in keys if k == kind]
+            if not ids:
+                continue
+            marks = ",".join("?" * len(ids))
+            decode = KINDS[kind].decode
+            hits.update(((kind, row["id"]), decode(row, 0.0))
+                        for row in self.db.execute(_BY_ID[kind].format(marks=marks), ids))
+        with_agents(self.db, list(hits.values()))
+        return hits
 
 
 _BY_ID = {
