@@ -133,14 +133,17 @@ def ask(raw: str, settings, project_dir: str):
 class PromptRecall:
     """The worker's end: ``answer`` a hook's question on a reader connection of its own."""
 
-    def __init__(self):
+    def __init__(self, writer=None):
         import threading
 
         self.store = None
         self.lock = threading.Lock()
-        # The worker's ``Database.write_gate``: recall computes only while the drain holds
-        # no write lock (it would take the GIL from the holder, hooks waiting behind it).
+        # ``writer``'s (the worker's store's) ``Database.write_gate``, made here: recall
+        # computes only while the drain holds no write lock (its Python would take the
+        # GIL from the holder, hooks waiting behind it).
         self.write_gate = None
+        if writer is not None:
+            self.write_gate = writer.write_gate = threading.Lock()
         self.answered = 0
         self.late = 0  # answered after the hook's budget (it recalled itself meanwhile)
         self.asked_at = 0.0
