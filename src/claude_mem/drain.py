@@ -333,7 +333,8 @@ class _GroupCommit:
     Each commit writes its pages to the WAL and a new segment to every full-text index it
     touched: a short request's three units (prompt, tools, reply) committed one by one
     spent about a third of the worker's time there. The transaction is committed at the
-    end of every pass (200 rows) and once it has been open ``_GROUP_COMMIT_SECONDS``.
+    end of every pass (800 rows while quiet, ``_QUIET_BATCH_FACTOR``) and once it has been
+    open ``_GROUP_COMMIT_SECONDS``.
 
     Holding the write lock from one unit to the next leaves a hook's insert (whose retries
     come 1, 2, 5, 10 ... ms apart) almost no moment to get in: measured during a backlog,
