@@ -2,6 +2,7 @@
 
 Usage: python bench/lock_budget.py [--observations 100000] [--backlog 100000]
        [--hook-interval 0.05] [--transcript-mb 4] [--projects 5] [--repeat N] [--json]
+       [--stacks] [--keep DIR]
 
 One data directory, grown to ``--observations`` observations in bulk (the same builder as
 ``bench/scale.py``, over ``--projects`` projects, so one project is large), with a backlog
@@ -39,6 +40,12 @@ sync) and the longest; and what the data directory's disk did (``/proc/diskstats
 written, flushes, discards; the whole machine's, other programs' writes included).
 ``--repeat N`` runs everything N times, a fresh memory each, and ends with one line per run
 (the longest held span, hook p99 and max, the most blocked hold, per phase).
+``--stacks`` also says what a blocked holder waited for: a sampler process
+(``store/lock_sampler.py``) reads, about every millisecond, the kernel state, wait channel,
+system call (with its file and page) and kernel stack of each bulk writer's thread while it
+holds the lock; per phase it prints the samples of holds of 15 ms or more (or seen in an
+uninterruptible wait) summed by what the holder was doing, and the three longest with what
+ran in the second before them (checkpoints, other holds). The stack needs root.
 
 Priority: on Linux with ``sched_autogroup`` (the default on desktops), the CPU is shared
 between sessions first and ``nice`` only ranks processes within one session; the worker
@@ -214,6 +221,56 @@ def read_trace(path: str) -> list[tuple[float, float, str, float, float]]:
     return holds
 
 
+def read_stacks(path: str) -> list[dict]:
+    """The sampler's records (``store/lock_sampler.py``): long holds and notes."""
+    records = []
+    try:
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    pass
+    except FileNotFoundError:
+        pass
+    return records
+
+
+def _short(doing: str) -> str:
+    """A sample's state, wait channel and the innermost few kernel frames."""
+    state, wchan, *frames = (doing.split(" ", 2) + ["", ""])[:3]
+    inner = "<".join(frames[0].split("<")[:5]) if frames and frames[0] else ""
+    return f"{state} {wchan} {inner}".strip()
+
+
+def phase_waits(stacks: list[dict], holds: list, begin: float, end: float) -> dict:
+    """Per phase: what sampled long holds waited on (samples by state, wait channel and
+    innermost kernel frames, summed over holds) and the three longest holds with their
+    samples and what ran in the second before each (our checkpoints outside the lock,
+    other holds: a TRUNCATE, a vacuum step, a WAL begun)."""
+    mine = [r for r in stacks if "held_ms" in r and begin <= r["at"] < end]
+    totals: dict[str, int] = {}
+    for record in mine:
+        for n, _, _, _, doing in record["doing"]:
+            key = _short(doing)
+            totals[key] = totals.get(key, 0) + n
+    longest = []
+    for record in sorted(mine, key=lambda r: -r["held_ms"])[:3]:
+        start = record["at"] - record["held_ms"] / 1000
+        before = [f"{r['note']} {r['ms']} ms pid {r['pid']} {start - r['at']:.2f} s before"
+                  for r in stacks if "note" in r and start - 1.0 <= r["at"] <= start]
+        before += [f"{h[2]} {h[1]:.1f} ms {start - h[0]:.2f} s before" for h in holds
+                   if start - 1.0 <= h[0] <= start and h[1] >= 2.0
+                   and not h[2].startswith(("wait:", "step/", "handle"))]
+        longest.append({"held_ms": record["held_ms"], "what": record["what"],
+                        "samples": record["samples"],
+                        "doing": [[n, a, b, w, _short(d)] for n, a, b, w, d in record["doing"][:4]],
+                        "before": before[-6:]})
+    return {"holds_sampled": len(mine),
+            "samples_by_wait": sorted(((n, k) for k, n in totals.items()), reverse=True)[:6],
+            "longest": longest}
+
+
 def spooled_between(log_path: str, count_before: int) -> int:
     try:
         with open(log_path, encoding="utf-8", errors="replace") as fh:
@@ -334,6 +391,9 @@ def main() -> int:
     parser.add_argument("--reclaim-timeout", type=float, default=300.0)
     parser.add_argument("--keep", help="keep the data directory here")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stacks", action="store_true",
+                        help="sample what each long hold's holder waits for in the kernel "
+                             "(store/lock_sampler.py; the stack needs root) and print it")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the whole bench this many times (a fresh memory each) and "
                              "end with a table of every run's longest holds and slowest hooks")
@@ -344,7 +404,10 @@ def main() -> int:
         except OSError:  # a process group leader cannot: run again as a child that can
             return subprocess.run([sys.executable, *sys.argv], start_new_session=True).returncode
     reports = []
-    for _ in range(max(1, args.repeat)):
+    keep = args.keep
+    for run in range(max(1, args.repeat)):
+        if keep and args.repeat > 1:  # a fresh memory each run: one folder per run
+            args.keep = os.path.join(keep, f"run{run + 1}")
         reports.append(run_once(args))
         _print(reports[-1], args)
     if len(reports) > 1:
@@ -362,6 +425,15 @@ def run_once(args) -> dict:
     env = {**os.environ, "CLAUDE_MEM_DATA_DIR": data_dir, "CLAUDE_MEM_WORKER_IDLE_SECONDS": "600",
            "CLAUDE_MEM_COMPRESSOR": "heuristic", "CLAUDE_MEM_VIEWER_PORT": "0",
            "CLAUDE_MEM_LOCK_TRACE": trace}
+    sampler = None
+    if args.stacks:  # the slots file, and the sampler process reading it (lock_sampler)
+        from claude_mem.store import lock_sampler
+
+        slots = os.path.join(tmp, "lock-slots")
+        lock_sampler.create(slots)
+        env["CLAUDE_MEM_LOCK_STACKS"] = os.environ["CLAUDE_MEM_LOCK_STACKS"] = slots
+        sampler = subprocess.Popen([sys.executable, "-m", "claude_mem.store.lock_sampler", slots,
+                                    tmp], cwd=str(ROOT / "src"))
     env.pop("CLAUDE_PROJECT_DIR", None)
     scale.PROJECTS[:] = [f"proj-{i:02d}" for i in range(args.projects)]
     forgotten = scale.PROJECTS[0]
@@ -452,8 +524,24 @@ def run_once(args) -> dict:
             control.stop_worker()
         except Exception:
             pass
+        if sampler is not None:
+            sampler.terminate()
+            sampler.wait()
 
     holds = read_trace(trace)
+    stacks = read_stacks(os.path.join(tmp, "lock-slots.jsonl")) if args.stacks else []
+    if stacks:  # what held the lock: the traced hold of that process that ended then
+        by_pid: dict[str, list] = {}
+        with open(trace, encoding="utf-8") as fh:
+            for line in fh:
+                parts = line.rstrip("\n").split(" ", 5)
+                if len(parts) == 6 and not parts[5].startswith("wait:"):
+                    by_pid.setdefault(parts[0], []).append((float(parts[1]), parts[5]))
+        for record in stacks:
+            if "held_ms" in record:
+                record["what"] = min(((abs(at - record["at"]), what) for at, what
+                                      in by_pid.get(str(record["pid"]), [])),
+                                     default=(0, "?"))[1]
     # The hooks' commits of their events, each with its wait for the lock (``trace_wait``).
     commits = [h for h in holds if h[2].startswith("wait:")]
     holds = [h for h in holds if not h[2].startswith("wait:")]
@@ -510,6 +598,8 @@ def run_once(args) -> dict:
                                     for kind in ("session-start", "user-prompt-submit",
                                                  "post-tool-use")},
             "hook_p99_ms": round(pct(hooks, 0.99), 1), "hook_max_ms": round(max(hooks, default=0), 1)})
+        if args.stacks:
+            report["phases"][-1]["waits"] = phase_waits(stacks, holds, begin, end)
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     return report
@@ -541,6 +631,16 @@ def _print(report: dict, args) -> int:
     for p in report["phases"]:
         print(f"{p['phase']:<12} blocked on the disk inside holds (ms): {p['blocked_in_holds_ms']}"
               f"; WAL begun by a housekeeper: {p['wal_begun']}; the disk: {p['disk']}")
+    for p in report["phases"]:
+        waits = p.get("waits")
+        if waits:
+            print(f"{p['phase']:<12} sampled holds >= 15 ms: {waits['holds_sampled']}; samples "
+                  f"(1 ms) by what the holder did (R: on a CPU or runnable; D/S: its wait "
+                  f"channel and innermost kernel frames): {waits['samples_by_wait']}")
+            for hold in waits["longest"]:
+                print(f"{'':<12}   {hold['held_ms']} ms {hold['what']}: {hold['samples']} samples;"
+                      f" [n, first ms, last ms, disk writes in flight, doing]: {hold['doing']};"
+                      f" in the second before: {hold['before']}")
     print(f"bare interpreter start (-I -S) p50: {report.get('bare_python_ms')} ms; hook ticks "
           f"skipped with {args.in_flight} hooks already running: {report.get('hook_ticks_skipped')}")
     print(f"autogroup niceness set (bench, worker): {report.get('autogroup_nice')}")

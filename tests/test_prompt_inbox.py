@@ -20,6 +20,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from claude_mem import config, control, hook_inbox, hooks, inbox, prompt_recall
 from claude_mem.models import Observation
 from helpers import (close_inbox, no_worker_yet, open_inbox, open_store, queued, run_hook,
@@ -307,3 +309,46 @@ def test_a_bad_question_gets_an_error_not_a_crash(tmp_path):
         assert reply["session"] == "s-inbox" and reply["shown"].startswith("observation:")
     finally:
         answer.close()
+
+
+def test_recall_computes_only_while_the_worker_holds_no_write_lock(tmp_path):
+    """The worker's write units and recall's answers share ``write_gate``: an answer asked
+    while the drain holds the write lock waits until it committed (its Python would take
+    the GIL from the holder, hooks waiting behind it), then answers in full."""
+
+    from claude_mem import config
+    from claude_mem.store import Store
+
+    remembered()
+    gate = threading.Lock()
+    answer = prompt_recall.PromptRecall()
+    answer.write_gate = gate
+    store = Store(config.db_path())
+    store.write_gate = gate
+    replies, committed_at = [], []
+    try:
+        with store.write():
+            assert gate.locked()  # held from BEGIN IMMEDIATE on
+            asking = threading.Thread(target=lambda: replies.append(
+                (answer.answer({"cmd": "recall", "project_dir": "/home/dev/zebra-lab",
+                                "raw": json.dumps(prompt_payload(PROMPTS[0]))}),
+                 time.monotonic())))
+            asking.start()
+            time.sleep(0.2)
+            assert replies == []  # waiting for the gate, not answering beside the writer
+            store.db.execute("CREATE TABLE gate_probe(x)")
+            committed_at.append(time.monotonic())
+        asking.join(10)
+        assert not gate.locked()
+        reply, answered_at = replies[0]
+        assert answered_at >= committed_at[0]
+        assert "obs #" in json.loads(json.loads(reply)["output"])["hookSpecificOutput"]["additionalContext"]
+        # A unit that fails gives the gate back too (rolled back).
+        with pytest.raises(RuntimeError):
+            with store.write():
+                raise RuntimeError("boom")
+        assert not gate.locked()
+        assert store.db.execute("SELECT count(*) FROM gate_probe").fetchone()[0] == 0
+    finally:
+        answer.close()
+        store.close()

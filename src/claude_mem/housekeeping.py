@@ -35,7 +35,7 @@ from __future__ import annotations
 import time
 
 from claude_mem import log
-from claude_mem.store import budget
+from claude_mem.store import budget, wal_pace
 from claude_mem.store.shown import SHOWN_KEEP_SECONDS
 
 MAINTENANCE_INTERVAL = 30.0
@@ -47,6 +47,10 @@ class Housekeeping:
         self.store = store
         self.presence = presence
         store.stop_automatic_checkpoints()
+        try:
+            store.wal_pace()  # the worker writes in bulk: its pages are asked for now
+        except Exception as exc:  # noqa: BLE001 - see the module docstring
+            log.warning(f"preparing the checkpoints failed: {exc!r}")
         self.next_step_at = 0.0
         self.shown_pruned_at: float | None = None
         self.conversion_checked = False
@@ -73,9 +77,12 @@ class Housekeeping:
             # the checkpoint and ``start_wal`` would restart the WAL, syncing in its hold.
             # The step runs the checkpoint as it ends (``db._PacedStep``); not our turn: the
             # next pass tries again.
-            if not self.presence.waiting() and self.store.wal_pace().due(count=False):
+            pace = self.store.wal_pace()
+            if not self.presence.waiting() and pace.due(count=False):
                 with self.store.housekeeping_step(wait=False):
                     pass
+            else:
+                pace.warm(wal_pace.WARM_EVERY_S)  # pages a long drain reaches stay in memory
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.warning(f"checkpoint failed: {exc!r}")
 

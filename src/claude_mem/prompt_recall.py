@@ -133,16 +133,30 @@ def ask(raw: str, settings, project_dir: str):
 class PromptRecall:
     """The worker's end: ``answer`` a hook's question on a reader connection of its own."""
 
-    def __init__(self):
+    def __init__(self, writer=None):
         import threading
 
         self.store = None
         self.lock = threading.Lock()
+        # ``writer``'s (the worker's store's) ``Database.write_gate``, made here: recall
+        # computes only while the drain holds no write lock (its Python would take the
+        # GIL from the holder, hooks waiting behind it).
+        self.write_gate = None
+        if writer is not None:
+            self.write_gate = writer.write_gate = threading.Lock()
         self.answered = 0
         self.late = 0  # answered after the hook's budget (it recalled itself meanwhile)
         self.asked_at = 0.0
 
     def answer(self, message: dict) -> str:
+        began = time.monotonic()  # the hook's clock: the wait for the gate counts
+        gate = self.write_gate
+        if gate is None:
+            return self._answer(message, began)
+        with gate:  # all of the answer's Python: none of it beside the drain's hold
+            return self._answer(message, began)
+
+    def _answer(self, message: dict, began: float) -> str:
         from claude_mem import config, hook_inbox, jsonflat
 
         raw, project_dir = message.get("raw"), message.get("project_dir")
@@ -151,7 +165,6 @@ class PromptRecall:
         own = {name: message.get(name) for name in RECALL_SETTINGS if name in message}
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in own.values()):
             return '{"error":"the recall settings must be whole numbers"}'
-        began = time.monotonic()
         try:
             read = config.load(environ={})
             settings = config.Settings({**read.values, **own}, read.problems, read.sources)

@@ -85,7 +85,7 @@ class Worker:
                            presence=self.presence)
         self.started_at = time.time()
         self.last_work_at = time.monotonic()
-        self.prompt_recall = PromptRecall()
+        self.prompt_recall = PromptRecall(writer=self.store)  # its gate: see store/db.py
         self.control = ControlServer({
             "wake": self._on_wake, "fifo": self.presence.heard, "ping": self.describe,
             "status": self.describe, "stop": self._on_stop, "expire": self._on_expire,

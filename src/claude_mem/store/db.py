@@ -21,6 +21,7 @@ Contract:
 """
 
 import os
+import sys
 import time
 
 from claude_mem.store.driver import sqlite3
@@ -142,6 +143,15 @@ class Database:
     # are indexed for search once, right before its COMMIT, instead of one segment per
     # statement (``held_index``).
     hold_index_writes = False
+    # The worker sets this to a ``threading.Lock`` shared with the other threads of its
+    # process that run Python while its drain writes (prompt recall's answers): a write
+    # unit holds it from before ``BEGIN IMMEDIATE`` to after ``COMMIT``, and they hold it
+    # while they compute, so no thread of this process takes the GIL from the one holding
+    # the write lock. (The holder gives the GIL up in every SQLite call; a thread busy in
+    # Python then kept it for the interpreter's switch interval, 5 ms, each time: worker
+    # holds of 17-31 ms spent 7-14 of them waiting for the GIL, seen by
+    # ``bench/lock_budget.py --stacks`` as ``futex`` waits.)
+    write_gate = None
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 5000, migrate: bool = True):
         self.path = path
@@ -192,8 +202,9 @@ class Database:
         """
         if _LOCK_TRACE is not None:
             return _TimedWriteTransaction(self.db, self.yield_before_writes,
-                                          self.hold_index_writes)
-        return _WriteTransaction(self.db, self.yield_before_writes, self.hold_index_writes)
+                                          self.hold_index_writes, self.write_gate)
+        return _WriteTransaction(self.db, self.yield_before_writes, self.hold_index_writes,
+                                 self.write_gate)
 
     def locked(self, sql: str, what: str = "", *, to_the_end: bool = False):
         """Run one statement that takes the write lock by itself (a PRAGMA that writes,
@@ -203,7 +214,10 @@ class Database:
         at a time (``PRAGMA incremental_vacuum(N)`` frees one page a step): ``execute``
         steps it once, so it runs through ``executescript``, which steps it to the end."""
         started = time.perf_counter()
-        sched = _sched() if _LOCK_TRACE is not None else None
+        sched = None
+        if _LOCK_TRACE is not None:
+            sched = _sched()
+            _sampler_begin()
         try:
             if to_the_end:
                 self.db.executescript(sql + ";")
@@ -219,6 +233,7 @@ class Database:
         for hooks a while. ``mine`` is False only with ``wait=False`` when it is not ours."""
         turn = self.__dict__.get("_turn")
         if turn is None:
+            self.wal_pace()  # a bulk writer from now on: its pages are asked for first
             from claude_mem.store.budget import StepTurn
 
             turn = self.__dict__["_turn"] = StepTurn(self.path)
@@ -229,6 +244,10 @@ class Database:
         after its commits (every housekeeping step's, and the worker's after each pass)."""
         pace = self.__dict__.get("_wal_pace")
         if pace is None:
+            if _LOCK_TRACE is not None and os.environ.get("CLAUDE_MEM_LOCK_STACKS"):
+                from claude_mem.store import lock_sampler  # benches: holds sampled
+
+                lock_sampler.get(_LOCK_TRACE, self.path)
             from claude_mem.store.wal_pace import WalPace
 
             pace = self.__dict__["_wal_pace"] = WalPace(self)
@@ -241,7 +260,12 @@ class Database:
     def checkpoint_passive(self) -> tuple[int, int, int]:
         """Copy what the WAL holds into the database without holding writers off:
         ``(busy, frames in the WAL, frames copied)`` as SQLite reports them."""
-        return tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        if _LOCK_TRACE is None:
+            return tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        started = time.perf_counter()
+        result = tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
+        _sampler_note("checkpoint(PASSIVE)", started, result=result)
+        return result
 
     def stop_automatic_checkpoints(self) -> None:
         """This connection's commits no longer copy the WAL themselves (the caller does,
@@ -310,7 +334,15 @@ class Database:
         comes right after the checkpoint's own sync, with little left to flush. What it
         writes is page 1 (the file's header and the schema's root: no memory text)."""
         version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
-        self.locked(f"PRAGMA user_version = {version}", "begin the WAL")
+        # In a write unit, so lock tracing counts the hold from when the lock was had
+        # (a lone statement's trace included its wait for the lock).
+        # (A plain unit: the worker's would index held rows too, and write more pages.)
+        unit = _WriteTransaction(self.db)
+        if _LOCK_TRACE is not None:
+            unit = _TimedWriteTransaction(self.db)
+            unit.what = "begin the WAL"
+        with unit:
+            self.db.execute(f"PRAGMA user_version = {version}")
 
     def __enter__(self):
         return self
@@ -336,26 +368,44 @@ def _sched() -> tuple[float, float]:
         return time.thread_time() * 1000, 0.0
 
 
+def _sampler():
+    """Lock tracing's ``lock_sampler`` holder side, if this process opened one (only bulk
+    writers do; looked up, never imported here: a hook would pay the import inside its
+    hold)."""
+    module = sys.modules.get("claude_mem.store.lock_sampler")
+    return module.current() if module is not None else None
+
+
+def _sampler_begin() -> None:
+    """Lock tracing: this thread now holds the write lock (``lock_sampler``, if opened)."""
+    sampler = _sampler()
+    if sampler is not None:
+        sampler.begin()
+
+
+def _sampler_note(what: str, started: float, **fields) -> None:
+    sampler = _sampler()
+    if sampler is not None:
+        sampler.note(what, started, **fields)
+
+
 def trace_hold(started: float, what: str, sched: tuple[float, float] | None = None) -> None:
     """Append one lock hold to the trace file (see the module docstring); ``sched`` is
     ``_sched()`` when the hold began."""
     held = (time.perf_counter() - started) * 1000
-    if _LOCK_TRACE is None or held < 1.0:
+    if _LOCK_TRACE is None:
+        return
+    sampler = _sampler()
+    if sampler is not None:
+        sampler.end(held, what)
+    if held < 1.0:
         return
     cpu = waited = 0.0
     if sched is not None:
         now = _sched()
         cpu, waited = now[0] - sched[0], now[1] - sched[1]
-    import sys
-
-    caller = sys._getframe(2)
-    where = []
-    while caller is not None and len(where) < 4:  # the first few callers outside this file
-        if caller.f_code.co_filename != __file__:
-            where.append(caller.f_code.co_name)
-        caller = caller.f_back
     line = (f"{os.getpid()} {time.time():.3f} {held:.2f} {cpu:.2f} {waited:.2f} "
-            f"{what or '/'.join(where)}\n").encode()
+            f"{what or _callers()}\n").encode()
     try:
         fd = os.open(_LOCK_TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
@@ -364,6 +414,19 @@ def trace_hold(started: float, what: str, sched: tuple[float, float] | None = No
             os.close(fd)
     except OSError:
         pass
+
+
+def _callers() -> str:
+    """The first few callers outside this file (lock tracing names a hold by them)."""
+    import sys
+
+    caller = sys._getframe(1)
+    where = []
+    while caller is not None and len(where) < 4:
+        if caller.f_code.co_filename != __file__:
+            where.append(caller.f_code.co_name)
+        caller = caller.f_back
+    return "/".join(where)
 
 
 def trace_wait(started: float, what: str) -> None:
@@ -405,19 +468,27 @@ class _PacedStep:
 
 
 class _WriteTransaction:
-    __slots__ = ("db", "outermost", "yield_first", "hold")
+    __slots__ = ("db", "outermost", "yield_first", "hold", "gate")
 
-    def __init__(self, db, yield_first: bool = False, hold: bool = False):
+    def __init__(self, db, yield_first: bool = False, hold: bool = False, gate=None):
         self.db = db
         self.outermost = False
         self.yield_first = yield_first
         self.hold = hold
+        self.gate = gate  # ``Database.write_gate``: held from BEGIN to COMMIT
 
     def __enter__(self):
         if not self.db.in_transaction:
-            if self.yield_first:
-                _sched_yield()
-            self.db.execute("BEGIN IMMEDIATE")
+            if self.gate is not None:
+                self.gate.acquire()
+            try:
+                if self.yield_first:
+                    _sched_yield()
+                self.db.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                if self.gate is not None:
+                    self.gate.release()
+                raise
             self.outermost = True
             if self.hold:
                 from claude_mem.store import held_index  # the worker's only: not a hook's import
@@ -426,33 +497,45 @@ class _WriteTransaction:
                     held_index.hold(self.db)
                 except BaseException:
                     self.db.execute("ROLLBACK")
+                    if self.gate is not None:
+                        self.gate.release()
                     raise
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
         if self.outermost:
-            if exc_type is None and self.hold and self.db.in_transaction:
-                from claude_mem.store import held_index
+            try:
+                if exc_type is None and self.hold and self.db.in_transaction:
+                    from claude_mem.store import held_index
 
-                try:
-                    held_index.index_held(self.db)
-                except BaseException:
-                    if self.db.in_transaction:
-                        self.db.execute("ROLLBACK")
-                    raise
-            self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+                    try:
+                        held_index.index_held(self.db)
+                    except BaseException:
+                        if self.db.in_transaction:
+                            self.db.execute("ROLLBACK")
+                        raise
+                self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+            finally:
+                if self.gate is not None:
+                    self.gate.release()
         return False
 
 
 class _TimedWriteTransaction(_WriteTransaction):
     """A write unit whose lock hold (BEGIN IMMEDIATE returned .. COMMIT returned) is traced."""
 
-    __slots__ = ("started", "sched")
+    __slots__ = ("started", "sched", "what")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.what = ""  # the trace names the hold by its callers unless this says
 
     def __enter__(self):
         db = super().__enter__()
         self.started = time.perf_counter()
         self.sched = _sched()
+        if self.outermost:
+            _sampler_begin()
         return db
 
     def __exit__(self, exc_type, exc, tb):
@@ -460,7 +543,7 @@ class _TimedWriteTransaction(_WriteTransaction):
             return super().__exit__(exc_type, exc, tb)
         finally:
             if self.outermost:
-                trace_hold(self.started, "", self.sched)
+                trace_hold(self.started, self.what, self.sched)
 
 
 def observation_dict(row) -> dict:

@@ -40,17 +40,25 @@ in pieces, and begins the next WAL at once:
 - A checkpoint that could not copy everything, or a restart a reader kept off (the WAL's
   salt, bytes 16-24 of its header, did not change), is tried again at the next call, until
   the WAL restarts: its file stays small.
+- The pages the next steps will touch are asked for before they take the lock
+  (``warm_pages``): when the pace starts (a bulk writer's first step) and after each of
+  its checkpoints, and at least every ``WARM_EVERY_S`` while the writer keeps calling.
+  A hold then reads no page from the disk (measured: 14-20 ms of a hold were such reads,
+  of pages this machine's kernel had paged out after a minute unused).
 - Never raises: a failed checkpoint is retried at the next call (the WAL just grows).
 - Standard library only; nothing here runs on the hook path.
 """
 from __future__ import annotations
 
 import os
+import time
 
 from claude_mem.store.driver import sqlite3
+from claude_mem.store.warm_pages import Warmer
 
 CHECKPOINT_BYTES = 8 * 1024 * 1024
 STEPS_PER_CHECKPOINT = 32
+WARM_EVERY_S = 10.0
 
 
 def _written() -> int | None:
@@ -75,6 +83,17 @@ class WalPace:
         self.calls = 0
         self.checkpoints = 0  # how many this connection ran (tests, logs)
         self.restarts = 0  # how many of them were followed by beginning the WAL
+        self.warmer = Warmer(database.path)
+        self.warmed_at = 0.0
+        self.warm()
+
+    def warm(self, stale_after: float = 0.0) -> None:
+        """Ask for the database's and WAL's pages (``warm_pages``), outside the lock; only
+        when the last time was ``stale_after`` seconds ago or more."""
+        now = time.monotonic()
+        if now - self.warmed_at >= stale_after:
+            self.warmed_at = now
+            self.warmer.warm()
 
     def due(self, count: bool = True) -> bool:
         """Has this process written enough since its last checkpoint? (``count``: this is
@@ -89,7 +108,10 @@ class WalPace:
         """Right after a commit: checkpoint and begin the next WAL when due (and
         ``checkpoint``: the worker passes False while a hook is about to write). True when
         a checkpoint ran."""
-        if not checkpoint or self.database.in_transaction or not self.due():
+        if self.database.in_transaction:
+            return False
+        if not checkpoint or not self.due():
+            self.warm(WARM_EVERY_S)
             return False
         try:
             salt = self._salt()  # read first: nothing between the checkpoint and start_wal
@@ -110,6 +132,8 @@ class WalPace:
             # holding the lock.
         except (sqlite3.Error, OSError):
             return False
+        finally:
+            self.warm()  # the next cycle's WAL pages and what the next steps will read
         return True
 
     def _salt(self) -> bytes | None:

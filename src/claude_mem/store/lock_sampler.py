@@ -1,0 +1,251 @@
+"""What a write-lock holder waits for while it holds the lock (benches only).
+
+Lock tracing (``store/db.py``, ``CLAUDE_MEM_LOCK_TRACE``) says how long each hold lasted and
+how much of it was on a CPU; the rest was blocked, and this module says on what: the disk,
+a page lock, or another thread of the same process holding Python's GIL.
+
+Two sides:
+- **Holders.** With ``CLAUDE_MEM_LOCK_STACKS`` set to a file path, a process that writes in
+  bulk (the worker, ``forget``, ``import``: whoever makes a ``housekeeping_step`` or a
+  ``wal_pace``) maps that file and, for each hold, writes into its own 32-byte slot which
+  thread holds the lock since when (``begin``/``end``: a few struct packs, no system
+  call). Each of its checkpoints outside the lock is appended to ``<path>.jsonl``
+  (``note``), so a blocked hold can be set beside what ran before it.
+- **The sampler**, a process of its own (``python -m claude_mem.store.lock_sampler
+  <path>``, started by ``bench/lock_budget.py --stacks``): about every millisecond it reads
+  the slots and samples each thread that has held the lock ``START_AFTER_MS`` or more: its
+  scheduler state, kernel wait channel, system call and file, kernel stack
+  (``/proc/<pid>/task/<tid>/{stat,wchan,syscall,stack}``; the stack needs root) and the
+  data disk's writes in flight. A hold of ``KEEP_HOLDS_OVER_MS`` or more, or one seen in an
+  uninterruptible wait (state D) at all, is appended to ``<path>.jsonl``: pid, end time,
+  ms held, its samples grouped by what the holder was doing. A thread waiting for the GIL
+  sleeps on a futex (``S futex_do_wait@futex``).
+
+Being another process, the sampler needs neither the holder's GIL nor its CPU time (a
+thread inside the holder would compete with the holder for both, and did). Never on the
+hook path; never raises into a writer.
+"""
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+import sys
+import threading
+import time
+
+SAMPLE_EVERY_S = 0.001
+START_AFTER_MS = 2.0
+KEEP_HOLDS_OVER_MS = 15.0
+STACK_FRAMES = 12  # the innermost kernel frames kept per sample
+SLOTS = 64
+# pid, native thread id, hold number, start (CLOCK_MONOTONIC ns), ns held (0 while held)
+_SLOT = struct.Struct("<IIQQQ")
+_SLOT_SIZE = 32 + 8  # room for the struct (32 bytes) and padding to 40
+
+_holder = None
+
+
+def get(trace_path: str | None, data_path: str):
+    """This process's holder side, opened on first use; None unless both variables are
+    set (``data_path``: unused, kept for the caller's symmetry)."""
+    global _holder
+    path = os.environ.get("CLAUDE_MEM_LOCK_STACKS")
+    if _holder is None and trace_path and path:
+        try:
+            _holder = Holder(path)
+        except (OSError, ValueError):  # tracing must never break a writer
+            return None
+    return _holder
+
+
+def current():
+    """The process's holder side if one was opened (``get``), else None."""
+    return _holder
+
+
+def create(path: str) -> None:
+    """The slots file, zeroed (the bench makes it before anything runs)."""
+    with open(path, "wb") as fh:
+        fh.write(b"\0" * (SLOTS * _SLOT_SIZE))
+
+
+class Holder:
+    def __init__(self, path: str):
+        self.path = path
+        fd = os.open(path, os.O_RDWR)
+        try:
+            self.map = mmap.mmap(fd, SLOTS * _SLOT_SIZE)
+        finally:
+            os.close(fd)
+        self.offset = (os.getpid() % SLOTS) * _SLOT_SIZE
+        self.number = 0
+        self.began = 0
+
+    def begin(self) -> None:
+        self.number += 1
+        self.began = time.monotonic_ns()
+        _SLOT.pack_into(self.map, self.offset, os.getpid(), threading.get_native_id(),
+                        self.number, self.began, 0)
+
+    def end(self, held_ms: float, what: str) -> None:
+        _SLOT.pack_into(self.map, self.offset, os.getpid(), threading.get_native_id(),
+                        self.number, self.began, max(1, time.monotonic_ns() - self.began))
+
+    def note(self, what: str, started: float, **fields) -> None:
+        """One of this process's operations outside the lock (a checkpoint)."""
+        _append(self.path + ".jsonl", {"pid": os.getpid(), "at": round(time.time(), 3),
+                                       "note": what,
+                                       "ms": round((time.perf_counter() - started) * 1000, 1),
+                                       **fields})
+
+
+def _append(path: str, record: dict) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, (json.dumps(record) + "\n").encode())
+        finally:
+            os.close(fd)
+    except (OSError, TypeError, ValueError):
+        pass
+
+
+# -- the sampler process --------------------------------------------------------------
+
+def _read(path: str) -> str:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read().decode("ascii", "replace")
+    except OSError:
+        return ""
+
+
+def _frames(stack_text: str) -> str:
+    """Kernel stack text as ``inner<outer`` function names, up to the system call entry."""
+    names = []
+    for line in stack_text.splitlines():
+        name = line.split("] ", 1)[-1].split("+", 1)[0].strip()
+        if not name or name.startswith(("entry_SYSCALL", "do_syscall")):
+            break
+        names.append(name)
+        if len(names) >= STACK_FRAMES:
+            break
+    return "<".join(names)
+
+
+_SYSCALLS = {"0": "read", "1": "write", "17": "pread64", "18": "pwrite64", "74": "fsync",
+             "75": "fdatasync", "76": "truncate", "77": "ftruncate", "202": "futex",
+             "230": "clock_nanosleep", "257": "openat", "3": "close", "9": "mmap",
+             "10": "mprotect", "11": "munmap", "28": "madvise", "232": "epoll_wait",
+             "23": "select", "7": "poll", "270": "pselect6"}
+_ON_A_FILE = {"read", "write", "pread64", "pwrite64", "fsync", "fdatasync", "ftruncate"}
+
+
+def _syscall(pid: int, base: str) -> str:
+    """``@<system call>:<file>[+<4 KiB page>]`` the thread is in (x86-64 numbers), ``@fault``
+    outside any (a page fault: SQLite maps the -shm file), or nothing where unknown."""
+    fields = _read(base + "syscall").split()
+    if not fields or fields[0] == "running":
+        return ""
+    if fields[0] == "-1":
+        return "@fault"
+    name = _SYSCALLS.get(fields[0], fields[0])
+    if name not in _ON_A_FILE:
+        return f"@{name}"
+    try:
+        target = os.path.basename(os.readlink(f"/proc/{pid}/fd/{int(fields[1], 16)}"))
+    except (OSError, ValueError, IndexError):
+        target = ""
+    if name in ("pread64", "pwrite64") and len(fields) > 4:
+        try:
+            target += f"+{int(fields[4], 16) >> 12}p"
+        except ValueError:
+            pass
+    return f"@{name}:{target}" if target else f"@{name}"
+
+
+def _inflight_path(path: str) -> str | None:
+    try:
+        dev = os.stat(path).st_dev
+        real = os.path.realpath(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}")
+        for candidate in (real, os.path.dirname(real)):  # a partition's disk is its parent
+            if os.path.exists(os.path.join(candidate, "inflight")):
+                return os.path.join(candidate, "inflight")
+    except OSError:
+        pass
+    return None
+
+
+def sample(pid: int, tid: int) -> str:
+    """What one thread is doing: ``R`` (on a CPU or waiting for one), else its state, wait
+    channel, system call and innermost kernel frames."""
+    base = f"/proc/{pid}/task/{tid}/"
+    stat = _read(base + "stat")
+    state = stat.rsplit(")", 1)[-1].split()[0] if ")" in stat else "?"
+    if state == "R":
+        return "R"
+    wchan = _read(base + "wchan").strip() or "0"
+    return f"{state} {wchan}{_syscall(pid, base)} {_frames(_read(base + 'stack'))}"
+
+
+def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
+    """The sampler's loop (see the module docstring), until ``stop`` is set or killed."""
+    out = path + ".jsonl"
+    inflight = _inflight_path(data_dir)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        view = mmap.mmap(fd, SLOTS * _SLOT_SIZE, prot=mmap.PROT_READ)
+    finally:
+        os.close(fd)
+    watching: dict[int, tuple] = {}  # slot -> (pid, tid, number, began, samples)
+    while stop is None or not stop.is_set():
+        now = time.monotonic_ns()
+        for slot in range(SLOTS):
+            pid, tid, number, began, held = _SLOT.unpack_from(view, slot * _SLOT_SIZE)
+            seen = watching.get(slot)
+            if seen is not None and (seen[2] != number or held):
+                if seen[2] == number:
+                    _finish(out, seen, held / 1e6)
+                watching.pop(slot)
+                seen = None
+            if not pid or held or (now - began) < START_AFTER_MS * 1e6:
+                continue
+            if seen is None:
+                seen = watching[slot] = (pid, tid, number, began, [])
+            try:
+                doing = sample(pid, tid)
+                flight = _read(inflight).split() if inflight else []
+                seen[4].append(((now - began) / 1e6, doing,
+                                int(flight[1]) if len(flight) == 2 else -1))
+            except (OSError, ValueError):
+                pass
+        time.sleep(SAMPLE_EVERY_S)
+
+
+def _finish(out: str, seen: tuple, held_ms: float) -> None:
+    pid, tid, _, _, samples = seen
+    if held_ms < KEEP_HOLDS_OVER_MS and all(s[1][0] != "D" for s in samples):
+        return  # short, and never seen in an uninterruptible wait
+    groups: dict[str, list] = {}
+    for at, doing, flight in samples:
+        group = groups.setdefault(doing, [0, at, at, flight])
+        group[0] += 1
+        group[2] = at
+        group[3] = max(group[3], flight)
+    _append(out, {"pid": pid, "tid": tid, "at": round(time.time(), 3), "held_ms": round(held_ms, 1),
+                  "samples": len(samples),
+                  # per thing done: samples, first and last ms into the hold, most disk
+                  # writes in flight meanwhile, what (state, wait channel, call, stack)
+                  "doing": sorted(([n, round(a, 1), round(b, 1), w, k]
+                                   for k, (n, a, b, w) in groups.items()), reverse=True)})
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python -m claude_mem.store.lock_sampler <slots file> <data dir>")
+    try:
+        run(sys.argv[1], sys.argv[2])
+    except KeyboardInterrupt:
+        pass
