@@ -597,6 +597,10 @@ def run_once(args) -> dict:
                                                       if k == kind and begin <= at < end], 0.5), 1)
                                     for kind in ("session-start", "user-prompt-submit",
                                                  "post-tool-use")},
+            "hook_p99_by_kind_ms": {kind: round(pct([ms for at, k, ms in hook_times
+                                                      if k == kind and begin <= at < end], 0.99), 1)
+                                    for kind in ("session-start", "user-prompt-submit",
+                                                 "post-tool-use")},
             "hook_p99_ms": round(pct(hooks, 0.99), 1), "hook_max_ms": round(max(hooks, default=0), 1)})
         if args.stacks:
             report["phases"][-1]["waits"] = phase_waits(stacks, holds, begin, end)
@@ -621,7 +625,8 @@ def _print(report: dict, args) -> int:
               f"{p['holds_over_budget']:>6} {p['hooks']:>6} {p['hook_p50_ms']:>4.1f}ms "
               f"{p['hook_p99_ms']:>4.1f}ms {p['hook_max_ms']:>4.0f}ms  {p['longest_hold_by']}")
     for p in report["phases"]:
-        print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}; the hooks'"
+        print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}; p99 by kind:"
+              f" {p['hook_p99_by_kind_ms']}; the hooks'"
               f" commits (lock wait included): {p['hook_commit_ms']}")
     for p in report["phases"]:
         print(f"{p['phase']:<12} traced holds over {BUDGET_MS:.0f} ms, why: {p['over_budget_why']}"

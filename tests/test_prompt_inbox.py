@@ -311,14 +311,15 @@ def test_a_bad_question_gets_an_error_not_a_crash(tmp_path):
         answer.close()
 
 
-def test_recall_computes_only_while_the_worker_holds_no_write_lock(tmp_path):
+def test_recall_computes_only_while_the_worker_holds_no_write_lock(tmp_path, monkeypatch):
     """The worker's write units and recall's answers share ``write_gate``: an answer asked
     while the drain holds the write lock waits until it committed (its Python would take
-    the GIL from the holder, hooks waiting behind it), then answers in full."""
-
+    the GIL from the holder, hooks waiting behind it), then answers in full; but never
+    longer than ``GATE_WAIT_SECONDS`` (the hook's budget is short): then it goes ahead."""
     from claude_mem import config
     from claude_mem.store import Store
 
+    monkeypatch.setattr(prompt_recall, "GATE_WAIT_SECONDS", 30.0)
     remembered()
     gate = threading.Lock()
     answer = prompt_recall.PromptRecall()
@@ -349,6 +350,13 @@ def test_recall_computes_only_while_the_worker_holds_no_write_lock(tmp_path):
                 raise RuntimeError("boom")
         assert not gate.locked()
         assert store.db.execute("SELECT count(*) FROM gate_probe").fetchone()[0] == 0
+        # A unit that outlasts the wait: the answer goes ahead beside it, in full.
+        monkeypatch.setattr(prompt_recall, "GATE_WAIT_SECONDS", 0.05)
+        with store.write():
+            reply = answer.answer({"cmd": "recall", "project_dir": "/home/dev/zebra-lab",
+                                   "raw": json.dumps(prompt_payload(PROMPTS[0]))})
+            assert gate.locked()
+        assert "obs #" in json.loads(json.loads(reply)["output"])["hookSpecificOutput"]["additionalContext"]
     finally:
         answer.close()
         store.close()

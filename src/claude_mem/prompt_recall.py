@@ -44,6 +44,9 @@ from claude_mem import log
 # recalls on its own. The worker answers in a few ms when it is not busy; a worker busy
 # writing (a backlog, a forget) may take longer, and then the hook's own recall is faster.
 ASK_BUDGET_SECONDS = 0.05
+# How long the worker's answer waits for the drain's write unit to commit before it runs
+# beside it (``PromptRecall.write_gate``): a step is ~10-30 ms, the hook's budget 50.
+GATE_WAIT_SECONDS = 0.02
 # The control server reads a command line of at most 64 KiB.
 MAX_REQUEST_BYTES = 60_000
 RELEASE_SECONDS = 600.0
@@ -151,10 +154,14 @@ class PromptRecall:
     def answer(self, message: dict) -> str:
         began = time.monotonic()  # the hook's clock: the wait for the gate counts
         gate = self.write_gate
-        if gate is None:
+        # All of the answer's Python, none of it beside the drain's hold; but the hook
+        # waits ASK_BUDGET_SECONDS in all: after GATE_WAIT_SECONDS the answer goes ahead.
+        if gate is None or not gate.acquire(timeout=GATE_WAIT_SECONDS):
             return self._answer(message, began)
-        with gate:  # all of the answer's Python: none of it beside the drain's hold
+        try:
             return self._answer(message, began)
+        finally:
+            gate.release()
 
     def _answer(self, message: dict, began: float) -> str:
         from claude_mem import config, hook_inbox, jsonflat
