@@ -54,7 +54,7 @@ import os
 import time
 
 from claude_mem.store.driver import sqlite3
-from claude_mem.store.warm_pages import Warmer
+from claude_mem.store.warm_pages import Warmer, proc_number
 
 CHECKPOINT_BYTES = 8 * 1024 * 1024
 STEPS_PER_CHECKPOINT = 32
@@ -63,14 +63,7 @@ WARM_EVERY_S = 10.0
 
 def _written() -> int | None:
     """Bytes this process has passed to write calls so far (None where not known)."""
-    try:
-        with open("/proc/self/io", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"wchar:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
+    return proc_number("/proc/self/io", b"wchar:")
 
 
 class WalPace:

@@ -42,15 +42,22 @@ MOST_BYTES = 512 * 1024 * 1024
 MEMORY_SHARE = 0.25
 
 
-def _available_bytes() -> int | None:
+def proc_number(path: str, name: bytes) -> int | None:
+    """The number after ``name`` in a Linux ``/proc`` file of ``name value`` lines
+    (``/proc/meminfo``, ``/proc/self/io``); None where there is none."""
     try:
-        with open("/proc/meminfo", "rb") as fh:
+        with open(path, "rb") as fh:
             for line in fh:
-                if line.startswith(b"MemAvailable:"):
-                    return int(line.split()[1]) * 1024
+                if line.startswith(name):
+                    return int(line.split()[1])
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def _available_bytes() -> int | None:
+    kib = proc_number("/proc/meminfo", b"MemAvailable:")
+    return None if kib is None else kib * 1024
 
 
 def _willneed(fd: int, start: int, end: int) -> None:
