@@ -247,7 +247,7 @@ class Database:
             if _LOCK_TRACE is not None and os.environ.get("CLAUDE_MEM_LOCK_STACKS"):
                 from claude_mem.store import lock_sampler  # benches: holds sampled
 
-                lock_sampler.get(_LOCK_TRACE, self.path)
+                lock_sampler.get(_LOCK_TRACE)
             from claude_mem.store.wal_pace import WalPace
 
             pace = self.__dict__["_wal_pace"] = WalPace(self)
@@ -418,8 +418,6 @@ def trace_hold(started: float, what: str, sched: tuple[float, float] | None = No
 
 def _callers() -> str:
     """The first few callers outside this file (lock tracing names a hold by them)."""
-    import sys
-
     caller = sys._getframe(1)
     where = []
     while caller is not None and len(where) < 4:

@@ -47,9 +47,9 @@ _SLOT_SIZE = 32 + 8  # room for the struct (32 bytes) and padding to 40
 _holder = None
 
 
-def get(trace_path: str | None, data_path: str):
+def get(trace_path: str | None):
     """This process's holder side, opened on first use; None unless both variables are
-    set (``data_path``: unused, kept for the caller's symmetry)."""
+    set (the lock trace's path, and ``CLAUDE_MEM_LOCK_STACKS``)."""
     global _holder
     path = os.environ.get("CLAUDE_MEM_LOCK_STACKS")
     if _holder is None and trace_path and path:
