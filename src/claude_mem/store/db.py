@@ -545,14 +545,14 @@ class _TimedWriteTransaction(_WriteTransaction):
 
 
 def observation_dict(row) -> dict:
-    item = dict(row)
+    item = _as_dict(row)
     for key in ("facts", "concepts", "files_read", "files_modified"):
         item[key] = _loads_list(item.get(key))
     return item
 
 
 def summary_dict(row) -> dict:
-    item = dict(row)
+    item = _as_dict(row)
     for key in ("files_read", "files_edited"):
         item[key] = _loads_list(item.get(key))
     return item
