@@ -35,6 +35,7 @@ from collections import OrderedDict
 
 from claude_mem.semantic.base import (SemanticUnavailable, available, embedder, install_hint,
                                       model_setting)
+from claude_mem.semantic.hand import Hand
 
 MODES = ("words", "meaning", "both")
 ALL_KINDS = ("observation", "summary", "prompt")
@@ -212,6 +213,8 @@ class _Meaning:
         self.index = None      # handed over by the searching thread (``use``)
         self.handed = threading.Event()
         self.done = threading.Event()
+        # Half of the scan's products, for the searching thread once it only waits (``hand``).
+        self.hand = None if ask_worker else Hand()
         self.error: BaseException | None = None
         _runners.run(self.run)
 
@@ -238,14 +241,18 @@ class _Meaning:
             index = self.index
             if index is not None:
                 self.found = index.nearest(self.query, project=self.project, kinds=self.kinds,
-                                           limit=self.limit)
+                                           limit=self.limit, hand=self.hand)
         except BaseException as exc:  # handed to the caller
             self.error = exc
         finally:
             self.index = None
             self.done.set()
+            if self.hand is not None:
+                self.hand.wake.set()
 
     def result(self, store) -> list[tuple[str, int, float]]:
+        if self.hand is not None:
+            self.hand.wait_and_lend(self.done)  # scoring half of what is offered meanwhile
         self.done.wait()
         if self.error is not None:
             raise self.error
