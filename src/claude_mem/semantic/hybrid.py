@@ -213,7 +213,7 @@ class _Meaning:
         self.index = None      # handed over by the searching thread (``use``)
         self.handed = threading.Event()
         self.done = threading.Event()
-        # Half of the scan's products, for the searching thread once it only waits (``hand``).
+        # Pieces of the scan's products, for the searching thread once it only waits (``hand``).
         self.hand = None if ask_worker else Hand()
         self.error: BaseException | None = None
         _runners.run(self.run)
@@ -252,7 +252,7 @@ class _Meaning:
 
     def result(self, store) -> list[tuple[str, int, float]]:
         if self.hand is not None:
-            self.hand.wait_and_lend(self.done)  # scoring half of what is offered meanwhile
+            self.hand.wait_and_lend(self.done)  # scoring pieces of the scan meanwhile
         self.done.wait()
         if self.error is not None:
             raise self.error

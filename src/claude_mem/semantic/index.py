@@ -100,26 +100,22 @@ def best_rows(scores, wanted: int):
     return np.argpartition(-scores, wanted - 1)[:wanted]
 
 
-# A product over fewer rows than these is done by one thread: handing half over (a wake-up
-# of the waiting thread, ~0.05-0.1 ms) would cost about what it saves.
+# A product over fewer rows than these is done by one thread: sharing it (a wake-up of
+# the waiting thread, ~0.05-0.1 ms) would cost about what it saves.
 SPLIT_MIN = 40_000
 RESCORE_SPLIT_MIN = 1024
-# Halves are cut at a multiple of this many rows: OpenBLAS's gemv computes the rows of a
-# block of 8 alike but the last, incomplete block by another path, so a cut elsewhere
-# changed the last bits of a few cosines; numpy's einsum computes each row alone.
-SPLIT_ALIGN = 64
 
 
-def _in_two(part, count: int, hand) -> None:
-    """``part(start, end)`` over ``range(count)``: the second half offered to ``hand``
-    (done here if it is not taken), the first done here; all of it here without one."""
-    cut = count // 2 // SPLIT_ALIGN * SPLIT_ALIGN
-    if hand is None or not cut:
+def _shared(part, count: int, hand) -> None:
+    """``part(start, end)`` over ``range(count)``: its pieces shared with the thread of
+    ``hand`` (``hand.Hand.share``), all done here without one. Pieces start at multiples
+    of ``hand.ALIGN`` (64) rows: OpenBLAS's gemv computes the rows of a block of 8 alike
+    but the last, incomplete block by another path, so a cut elsewhere changed the last
+    bits of a few cosines (numpy's einsum computes each row alone)."""
+    if hand is None:
         part(0, count)
-        return
-    hand.offer(lambda: part(cut, count))
-    part(0, cut)
-    hand.finish()
+    else:
+        hand.share(part, count)
 
 
 class VectorIndex:
@@ -301,7 +297,7 @@ class VectorIndex:
     def nearest(self, query, *, project: str | None = None, kinds=None,
                 limit: int = 50, hand=None) -> list[tuple[str, int, float]]:
         """``hand``: a ``hand.Hand`` whose thread only waits for this answer; it is
-        offered half of each large product (the same numbers either way)."""
+        offered pieces of each large product (the same numbers either way)."""
         query = np.asarray(query, dtype=np.float32)
         with self.lock:
             if not self.count:
@@ -342,27 +338,27 @@ class VectorIndex:
     def _projected_scores(self, projected_query, rows, total: int, hand):
         """The approximate score of every row (of ``rows``, or all): numpy's own SIMD loop,
         not BLAS's gemv (over 120k rows of 128 numbers 2.4-3.6 ms instead of 3.4-5.7, one
-        thread, the GIL released). With a ``hand`` and at least ``SPLIT_MIN`` rows, the
-        second half is offered to it."""
+        thread, the GIL released). With a ``hand`` and at least ``SPLIT_MIN`` rows, it is
+        shared."""
         def part(start: int, end: int) -> None:
             matrix = (self.projected[start:end] if rows is None
                       else self.projected[rows[start:end]])
             np.einsum("ij,j->i", matrix, projected_query, out=scores[start:end])
 
         scores = np.empty(total, dtype=np.float32)
-        _in_two(part, total, hand if total >= SPLIT_MIN else None)
+        _shared(part, total, hand if total >= SPLIT_MIN else None)
         return scores
 
     def _rescored(self, query, best, hand):
         """The exact cosines of rows ``best`` from their int8 codes, scaled after the
-        product (one multiply per row, not per number); half offered to a ``hand``."""
+        product (one multiply per row, not per number); shared with a ``hand``."""
         def part(start: int, end: int) -> None:
             rows = best[start:end]
             np.multiply(self.codes[rows].astype(np.float32) @ query, self.scales[rows],
                         out=values[start:end])
 
         values = np.empty(len(best), dtype=np.float32)
-        _in_two(part, len(best), hand if len(best) >= RESCORE_SPLIT_MIN else None)
+        _shared(part, len(best), hand if len(best) >= RESCORE_SPLIT_MIN else None)
         return values
 
     def _by_memory(self, rows, values, limit: int):
