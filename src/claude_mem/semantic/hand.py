@@ -6,9 +6,11 @@ long), taken in turn by the working thread and by a thread that called ``lend()`
 waiting one: ``wait_and_lend(done)`` runs whatever is offered until the event ``done`` is
 set; the working thread sets ``wake`` after setting it). When ``share`` returns, every
 piece is done: a piece the other thread took and has not finished within ``REDO_AFTER``
-seconds is done again by the working thread. ``part`` must write its own output slice
-and compute each number the same way whoever runs it, so a piece done twice writes the
-same numbers twice (the other thread's late copy included). An error in the lending
+seconds is done again by the working thread. ``part`` must write its own output slice,
+compute each number the same way whoever runs it, and write only finished numbers there
+(never sum into it: numpy's ``einsum(out=)`` does, and a piece done by both threads at
+once then gave wrong scores), so a piece done twice writes the same numbers twice (the
+other thread's late copy included). An error in the lending
 thread is dropped there: its pieces are then not finished and the working thread does
 them.
 

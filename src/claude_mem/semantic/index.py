@@ -340,10 +340,13 @@ class VectorIndex:
         not BLAS's gemv (over 120k rows of 128 numbers 2.4-3.6 ms instead of 3.4-5.7, one
         thread, the GIL released). With a ``hand`` and at least ``SPLIT_MIN`` rows, it is
         shared."""
+        projected = self.projected  # a piece done late reads what this scan read
+
         def part(start: int, end: int) -> None:
-            matrix = (self.projected[start:end] if rows is None
-                      else self.projected[rows[start:end]])
-            np.einsum("ij,j->i", matrix, projected_query, out=scores[start:end])
+            matrix = projected[start:end] if rows is None else projected[rows[start:end]]
+            # Into a temporary, then copied: einsum sums into its output, and a piece done
+            # by both threads (``hand``) must only ever write its final numbers there.
+            scores[start:end] = np.einsum("ij,j->i", matrix, projected_query)
 
         scores = np.empty(total, dtype=np.float32)
         _shared(part, total, hand if total >= SPLIT_MIN else None)
@@ -352,10 +355,11 @@ class VectorIndex:
     def _rescored(self, query, best, hand):
         """The exact cosines of rows ``best`` from their int8 codes, scaled after the
         product (one multiply per row, not per number); shared with a ``hand``."""
+        codes, scales = self.codes, self.scales
+
         def part(start: int, end: int) -> None:
             rows = best[start:end]
-            np.multiply(self.codes[rows].astype(np.float32) @ query, self.scales[rows],
-                        out=values[start:end])
+            values[start:end] = (codes[rows].astype(np.float32) @ query) * scales[rows]
 
         values = np.empty(len(best), dtype=np.float32)
         _shared(part, len(best), hand if len(best) >= RESCORE_SPLIT_MIN else None)
