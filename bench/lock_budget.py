@@ -266,9 +266,19 @@ def phase_waits(stacks: list[dict], holds: list, begin: float, end: float) -> di
                         "samples": record["samples"],
                         "doing": [[n, a, b, w, _short(d)] for n, a, b, w, d in record["doing"][:4]],
                         "before": before[-6:]})
+    # Spans of one process holding the write or checkpoint lock as /proc/locks showed them
+    # (hooks included, sampled when they have no slot): the longest three with the command.
+    spans = {}
+    for lock in ("write", "checkpoint"):
+        found = sorted((r for r in stacks if r.get("lock") == lock and begin <= r["from"] < end),
+                       key=lambda r: -r["span_ms"])
+        spans[lock] = {"n_over_10ms": sum(r["span_ms"] >= 10 for r in found),
+                       "longest": [[r["span_ms"], r["cmd"], r["pid"],
+                                    [[n, a, b, w, _short(d)] for n, a, b, w, d in r.get("doing", [])[:4]]]
+                                   for r in found[:3]]}
     return {"holds_sampled": len(mine),
             "samples_by_wait": sorted(((n, k) for k, n in totals.items()), reverse=True)[:6],
-            "longest": longest}
+            "longest": longest, "lock_spans": spans}
 
 
 def spooled_between(log_path: str, count_before: int) -> int:
@@ -642,6 +652,10 @@ def _print(report: dict, args) -> int:
             print(f"{p['phase']:<12} sampled holds >= 15 ms: {waits['holds_sampled']}; samples "
                   f"(1 ms) by what the holder did (R: on a CPU or runnable; D/S: its wait "
                   f"channel and innermost kernel frames): {waits['samples_by_wait']}")
+            for lock, found in waits["lock_spans"].items():
+                print(f"{'':<12}   {lock} lock held by one process (/proc/locks), spans >= 10 ms: "
+                      f"{found['n_over_10ms']}; longest [ms, command, pid, samples if not a bulk "
+                      f"writer's]: {found['longest']}")
             for hold in waits["longest"]:
                 print(f"{'':<12}   {hold['held_ms']} ms {hold['what']}: {hold['samples']} samples;"
                       f" [n, first ms, last ms, disk writes in flight, doing]: {hold['doing']};"
