@@ -206,6 +206,90 @@ class Probe:
         self.thread.join()
 
 
+class Holders:
+    """Watches who holds SQLite's write lock without taking it: about every millisecond it
+    reads ``/proc/locks`` for the exclusive lock on byte 120 of the ``-shm`` file (SQLite's
+    WAL write lock; ``lock_sampler.lock_holders``). Records each span one process held it
+    (pid, its command) and each span the lock stayed held by anyone, back to back holds
+    joined (what a hook arriving at its start would have waited at most). A span counts
+    from its first look to the first look that found it free or another holder, so a late
+    look lengthens it: the longest gap between looks is kept to judge that."""
+
+    def __init__(self, db_path: str):
+        self.shm = db_path + "-shm"
+        self.spans: list[tuple[float, float, int]] = []  # (began at, ms, pid)
+        self.chains: list[tuple[float, float, int]] = []  # (began at, ms, holders)
+        self.gaps: list[tuple[float, float]] = []  # (at, ms between two looks) over 5 ms
+        self.wal_sizes: list[tuple[float, int]] = []  # (at, the WAL file's bytes), each 10 ms
+        self.commands: dict[int, str] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from claude_mem.store.lock_sampler import _command, lock_holders
+
+        inode = None
+        span = chain = None  # [pid, began at, began perf] / [began at, began perf, holders]
+        last = None
+        while not self.stopping.is_set():
+            now = time.perf_counter()
+            if last is not None and now - last > 0.005:
+                self.gaps.append((time.time(), (now - last) * 1000))
+            if not self.wal_sizes or time.time() - self.wal_sizes[-1][0] >= 0.01:
+                try:  # (a stat: no descriptor, so no lock of this process is touched)
+                    self.wal_sizes.append((time.time(), os.stat(self.shm[:-4] + "-wal").st_size))
+                except OSError:
+                    self.wal_sizes.append((time.time(), 0))
+            last = now
+            if inode is None:
+                try:
+                    inode = os.stat(self.shm).st_ino
+                except OSError:
+                    time.sleep(0.01)
+                    continue
+            try:
+                with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+                    holder = lock_holders(fh.read(), inode).get("write")
+            except OSError:
+                holder = None
+            if span is not None and holder != span[0]:
+                self.spans.append((span[1], (now - span[2]) * 1000, span[0]))
+                span = None
+            if chain is not None and holder is None:
+                self.chains.append((chain[0], (now - chain[1]) * 1000, chain[2]))
+                chain = None
+            if holder is not None:
+                if span is None:
+                    span = [holder, time.time(), now]
+                    if holder not in self.commands:
+                        self.commands[holder] = _command(holder)
+                    if chain is None:
+                        chain = [span[1], now, 0]
+                    chain[2] += 1
+            time.sleep(0.001)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def phase(self, begin: float, end: float) -> dict:
+        spans = sorted((s for s in self.spans if begin <= s[0] < end), key=lambda s: -s[1])
+        chains = [c for c in self.chains if begin <= c[0] < end]
+        gaps = [g[1] for g in self.gaps if begin <= g[0] < end]
+        return {"longest_ms": round(spans[0][1], 1) if spans else 0.0,
+                "over_budget": sum(s[1] > BUDGET_MS for s in spans),
+                "longest": [[round(ms, 1), self.commands.get(pid, "?"), pid]
+                            for _, ms, pid in spans[:3]],
+                "longest_chain_ms": round(max((c[1] for c in chains), default=0.0), 1),
+                "chain_holders": max(chains, key=lambda c: c[1])[2] if chains else 0,
+                "wal_mb_max": round(max((w for at, w in self.wal_sizes if begin <= at < end),
+                                        default=0) / 2**20, 1),
+                "look_gaps_over_5ms": len(gaps), "longest_look_gap_ms": round(max(gaps, default=0.0), 1)}
+
+
 def read_trace(path: str) -> list[tuple[float, float, str, float, float]]:
     """(when, ms held, what, ms of it on a CPU, ms of it waiting for a CPU) per hold."""
     holds = []
@@ -450,7 +534,7 @@ def run_once(args) -> dict:
     report: dict = {"python": sys.executable, "observations": args.observations,
                     "backlog": args.backlog, "hook_interval_s": args.hook_interval,
                     "load_before": os.getloadavg(), "phases": []}
-    stream = probe = None
+    stream = probe = holders = None
     try:
         from claude_mem import config, control
         from claude_mem.store import Store
@@ -482,8 +566,10 @@ def run_once(args) -> dict:
                                                "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_VIEWER_PORT")})
         stream = HookStream(env, args.hook_interval, project_dir, args.in_flight)
         probe = Probe(db_path)
+        holders = Holders(db_path)
         stream.start()
         probe.start()
+        holders.start()
         from hook_latency import timed
 
         bare = timed([sys.executable, "-I", "-S", "-c", "pass"], b"", env, 20)
@@ -517,6 +603,7 @@ def run_once(args) -> dict:
         disks.append(disk_counters(device))
         stream.stop()
         probe.stop()
+        holders.stop()
         hook_times, probe_waits = stream.times, probe.waits
         report["hook_ticks_skipped"] = stream.skipped
         stream = probe = None
@@ -528,6 +615,8 @@ def run_once(args) -> dict:
             stream.stop()
         if probe is not None:
             probe.stop()
+        if holders is not None and not holders.stopping.is_set():
+            holders.stop()
         try:
             from claude_mem import control
 
@@ -600,6 +689,7 @@ def run_once(args) -> dict:
             "longest_hold_preempted_ms": round(longest[4], 1) if len(longest) > 3 else 0.0,
             "holds_traced": len(mine), "longest_hold_ms": round(longest[1], 1),
             "longest_hold_by": longest[2], "holds_over_budget": sum(h[1] > BUDGET_MS for h in mine),
+            "holders": holders.phase(begin, end),
             "probe_max_wait_ms": round(max(waits, default=0.0), 1),
             "probe_spans_over_budget": sum(w > BUDGET_MS for w in waits),
             "hooks": len(hooks), "hook_p50_ms": round(pct(hooks, 0.5), 1),
@@ -634,6 +724,8 @@ def _print(report: dict, args) -> int:
               f"{p['probe_spans_over_budget']:>6} {p['longest_hold_ms']:>5.1f}ms "
               f"{p['holds_over_budget']:>6} {p['hooks']:>6} {p['hook_p50_ms']:>4.1f}ms "
               f"{p['hook_p99_ms']:>4.1f}ms {p['hook_max_ms']:>4.0f}ms  {p['longest_hold_by']}")
+    for p in report["phases"]:
+        print(f"{p['phase']:<12} write lock holders (/proc/locks, nothing taken): {p['holders']}")
     for p in report["phases"]:
         print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}; p99 by kind:"
               f" {p['hook_p99_by_kind_ms']}; the hooks'"
