@@ -25,7 +25,13 @@ its hold to a trace file (``store/db.py``); this bench's own setup writes are no
 A traced commit includes SQLite's automatic checkpoint, which runs after the write lock is
 released, so the trace names who held the lock but can overstate how long. The probe is
 the measure: a thread tries ``BEGIN IMMEDIATE`` about every millisecond without waiting and
-records each span during which the lock was refused (``Probe``). Printed per phase: its length, the probe's
+records each span during which the lock was refused (``Probe``). A second watcher takes no
+lock at all (``Holders``): it reads ``/proc/locks`` about every millisecond for the process
+holding the write lock (an exclusive POSIX lock on byte 120 of the ``-shm`` file), so it
+tells one hold from holds back to back, names the holder (hooks included), sees the
+probe's own holds, and records the WAL file's size (printed per phase as "write lock
+holders"; a span is counted from the look that first saw it to the look that saw it gone,
+so the longest gap between looks is printed beside it). Printed per phase: its length, the probe's
 longest span of a held lock and how many passed 50 ms, the longest traced hold and what held it, the hooks'
 p50/p99/max wall time and how many spooled their event because the database was locked
 (counted in the log). Each traced hold also carries the holder thread's time on a CPU and
@@ -45,7 +51,11 @@ written, flushes, discards; the whole machine's, other programs' writes included
 system call (with its file and page) and kernel stack of each bulk writer's thread while it
 holds the lock; per phase it prints the samples of holds of 15 ms or more (or seen in an
 uninterruptible wait) summed by what the holder was doing, and the three longest with what
-ran in the second before them (checkpoints, other holds). The stack needs root.
+ran in the second before them (checkpoints, other holds). The sampler also follows, through
+``/proc/locks``, whichever process holds the write lock or the checkpoint lock (byte 121),
+hooks included, and samples a holder that has no slot (a hook's main thread): per phase the
+three longest spans of each lock, with the command and, for a hook, its samples. The
+stack needs root.
 
 Priority: on Linux with ``sched_autogroup`` (the default on desktops), the CPU is shared
 between sessions first and ``nice`` only ranks processes within one session; the worker
@@ -283,6 +293,10 @@ class Holders:
                 "over_budget": sum(s[1] > BUDGET_MS for s in spans),
                 "longest": [[round(ms, 1), self.commands.get(pid, "?"), pid]
                             for _, ms, pid in spans[:3]],
+                # The probe's own holds (this process: its BEGIN IMMEDIATE .. ROLLBACK, longer
+                # when its thread waits for the GIL or a CPU in between).
+                "probe_own_longest_ms": round(max((s[1] for s in spans if s[2] == os.getpid()),
+                                                  default=0.0), 1),
                 "longest_chain_ms": round(max((c[1] for c in chains), default=0.0), 1),
                 "chain_holders": max(chains, key=lambda c: c[1])[2] if chains else 0,
                 "wal_mb_max": round(max((w for at, w in self.wal_sizes if begin <= at < end),

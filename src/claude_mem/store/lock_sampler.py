@@ -21,6 +21,15 @@ Two sides:
   ms held, its samples grouped by what the holder was doing. A thread waiting for the GIL
   sleeps on a futex (``S futex_do_wait@futex``).
 
+- **Any holder, hooks included**, through ``/proc/locks`` (``lock_holders``): each round the
+  sampler also reads which process holds SQLite's WAL write lock and its checkpoint lock
+  (exclusive POSIX locks on bytes 120 and 121 of the ``-shm`` file). A holder without a
+  slot (a hook: it imports nothing for this) has its main thread sampled the same way;
+  each span one process held either lock for ``SPAN_KEEP_MS`` or more (or was seen in
+  state D) is appended with the process's command. So a hook's commit that is slow is
+  told apart: holding the write lock, or past it, holding the checkpoint lock (SQLite's
+  automatic checkpoint runs after the commit released the write lock).
+
 Being another process, the sampler needs neither the holder's GIL nor its CPU time (a
 thread inside the holder would compete with the holder for both, and did). Never on the
 hook path; never raises into a writer.
