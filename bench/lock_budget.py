@@ -25,7 +25,13 @@ its hold to a trace file (``store/db.py``); this bench's own setup writes are no
 A traced commit includes SQLite's automatic checkpoint, which runs after the write lock is
 released, so the trace names who held the lock but can overstate how long. The probe is
 the measure: a thread tries ``BEGIN IMMEDIATE`` about every millisecond without waiting and
-records each span during which the lock was refused (``Probe``). Printed per phase: its length, the probe's
+records each span during which the lock was refused (``Probe``). A second watcher takes no
+lock at all (``Holders``): it reads ``/proc/locks`` about every millisecond for the process
+holding the write lock (an exclusive POSIX lock on byte 120 of the ``-shm`` file), so it
+tells one hold from holds back to back, names the holder (hooks included), sees the
+probe's own holds, and records the WAL file's size (printed per phase as "write lock
+holders"; a span is counted from the look that first saw it to the look that saw it gone,
+so the longest gap between looks is printed beside it). Printed per phase: its length, the probe's
 longest span of a held lock and how many passed 50 ms, the longest traced hold and what held it, the hooks'
 p50/p99/max wall time and how many spooled their event because the database was locked
 (counted in the log). Each traced hold also carries the holder thread's time on a CPU and
@@ -45,7 +51,11 @@ written, flushes, discards; the whole machine's, other programs' writes included
 system call (with its file and page) and kernel stack of each bulk writer's thread while it
 holds the lock; per phase it prints the samples of holds of 15 ms or more (or seen in an
 uninterruptible wait) summed by what the holder was doing, and the three longest with what
-ran in the second before them (checkpoints, other holds). The stack needs root.
+ran in the second before them (checkpoints, other holds). The sampler also follows, through
+``/proc/locks``, whichever process holds the write lock or the checkpoint lock (byte 121),
+hooks included, and samples a holder that has no slot (a hook's main thread): per phase the
+three longest spans of each lock, with the command and, for a hook, its samples. The
+stack needs root.
 
 Priority: on Linux with ``sched_autogroup`` (the default on desktops), the CPU is shared
 between sessions first and ``nice`` only ranks processes within one session; the worker
@@ -206,6 +216,94 @@ class Probe:
         self.thread.join()
 
 
+class Holders:
+    """Watches who holds SQLite's write lock without taking it: about every millisecond it
+    reads ``/proc/locks`` for the exclusive lock on byte 120 of the ``-shm`` file (SQLite's
+    WAL write lock; ``lock_sampler.lock_holders``). Records each span one process held it
+    (pid, its command) and each span the lock stayed held by anyone, back to back holds
+    joined (what a hook arriving at its start would have waited at most). A span counts
+    from its first look to the first look that found it free or another holder, so a late
+    look lengthens it: the longest gap between looks is kept to judge that."""
+
+    def __init__(self, db_path: str):
+        self.shm = db_path + "-shm"
+        self.spans: list[tuple[float, float, int]] = []  # (began at, ms, pid)
+        self.chains: list[tuple[float, float, int]] = []  # (began at, ms, holders)
+        self.gaps: list[tuple[float, float]] = []  # (at, ms between two looks) over 5 ms
+        self.wal_sizes: list[tuple[float, int]] = []  # (at, the WAL file's bytes), each 10 ms
+        self.commands: dict[int, str] = {}
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from claude_mem.store.lock_sampler import _command, lock_holders
+
+        inode = None
+        span = chain = None  # [pid, began at, began perf] / [began at, began perf, holders]
+        last = None
+        while not self.stopping.is_set():
+            now = time.perf_counter()
+            if last is not None and now - last > 0.005:
+                self.gaps.append((time.time(), (now - last) * 1000))
+            if not self.wal_sizes or time.time() - self.wal_sizes[-1][0] >= 0.01:
+                try:  # (a stat: no descriptor, so no lock of this process is touched)
+                    self.wal_sizes.append((time.time(), os.stat(self.shm[:-4] + "-wal").st_size))
+                except OSError:
+                    self.wal_sizes.append((time.time(), 0))
+            last = now
+            if inode is None:
+                try:
+                    inode = os.stat(self.shm).st_ino
+                except OSError:
+                    time.sleep(0.01)
+                    continue
+            try:
+                with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+                    holder = lock_holders(fh.read(), inode).get("write")
+            except OSError:
+                holder = None
+            if span is not None and holder != span[0]:
+                self.spans.append((span[1], (now - span[2]) * 1000, span[0]))
+                span = None
+            if chain is not None and holder is None:
+                self.chains.append((chain[0], (now - chain[1]) * 1000, chain[2]))
+                chain = None
+            if holder is not None:
+                if span is None:
+                    span = [holder, time.time(), now]
+                    if holder not in self.commands:
+                        self.commands[holder] = _command(holder)
+                    if chain is None:
+                        chain = [span[1], now, 0]
+                    chain[2] += 1
+            time.sleep(0.001)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join()
+
+    def phase(self, begin: float, end: float) -> dict:
+        spans = sorted((s for s in self.spans if begin <= s[0] < end), key=lambda s: -s[1])
+        chains = [c for c in self.chains if begin <= c[0] < end]
+        gaps = [g[1] for g in self.gaps if begin <= g[0] < end]
+        return {"longest_ms": round(spans[0][1], 1) if spans else 0.0,
+                "over_budget": sum(s[1] > BUDGET_MS for s in spans),
+                "longest": [[round(ms, 1), self.commands.get(pid, "?"), pid]
+                            for _, ms, pid in spans[:3]],
+                # The probe's own holds (this process: its BEGIN IMMEDIATE .. ROLLBACK, longer
+                # when its thread waits for the GIL or a CPU in between).
+                "probe_own_longest_ms": round(max((s[1] for s in spans if s[2] == os.getpid()),
+                                                  default=0.0), 1),
+                "longest_chain_ms": round(max((c[1] for c in chains), default=0.0), 1),
+                "chain_holders": max(chains, key=lambda c: c[1])[2] if chains else 0,
+                "wal_mb_max": round(max((w for at, w in self.wal_sizes if begin <= at < end),
+                                        default=0) / 2**20, 1),
+                "look_gaps_over_5ms": len(gaps), "longest_look_gap_ms": round(max(gaps, default=0.0), 1)}
+
+
 def read_trace(path: str) -> list[tuple[float, float, str, float, float]]:
     """(when, ms held, what, ms of it on a CPU, ms of it waiting for a CPU) per hold."""
     holds = []
@@ -266,9 +364,19 @@ def phase_waits(stacks: list[dict], holds: list, begin: float, end: float) -> di
                         "samples": record["samples"],
                         "doing": [[n, a, b, w, _short(d)] for n, a, b, w, d in record["doing"][:4]],
                         "before": before[-6:]})
+    # Spans of one process holding the write or checkpoint lock as /proc/locks showed them
+    # (hooks included, sampled when they have no slot): the longest three with the command.
+    spans = {}
+    for lock in ("write", "checkpoint"):
+        found = sorted((r for r in stacks if r.get("lock") == lock and begin <= r["from"] < end),
+                       key=lambda r: -r["span_ms"])
+        spans[lock] = {"n_over_10ms": sum(r["span_ms"] >= 10 for r in found),
+                       "longest": [[r["span_ms"], r["cmd"], r["pid"],
+                                    [[n, a, b, w, _short(d)] for n, a, b, w, d in r.get("doing", [])[:4]]]
+                                   for r in found[:3]]}
     return {"holds_sampled": len(mine),
             "samples_by_wait": sorted(((n, k) for k, n in totals.items()), reverse=True)[:6],
-            "longest": longest}
+            "longest": longest, "lock_spans": spans}
 
 
 def spooled_between(log_path: str, count_before: int) -> int:
@@ -440,7 +548,7 @@ def run_once(args) -> dict:
     report: dict = {"python": sys.executable, "observations": args.observations,
                     "backlog": args.backlog, "hook_interval_s": args.hook_interval,
                     "load_before": os.getloadavg(), "phases": []}
-    stream = probe = None
+    stream = probe = holders = None
     try:
         from claude_mem import config, control
         from claude_mem.store import Store
@@ -472,8 +580,10 @@ def run_once(args) -> dict:
                                                "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_VIEWER_PORT")})
         stream = HookStream(env, args.hook_interval, project_dir, args.in_flight)
         probe = Probe(db_path)
+        holders = Holders(db_path)
         stream.start()
         probe.start()
+        holders.start()
         from hook_latency import timed
 
         bare = timed([sys.executable, "-I", "-S", "-c", "pass"], b"", env, 20)
@@ -507,6 +617,7 @@ def run_once(args) -> dict:
         disks.append(disk_counters(device))
         stream.stop()
         probe.stop()
+        holders.stop()
         hook_times, probe_waits = stream.times, probe.waits
         report["hook_ticks_skipped"] = stream.skipped
         stream = probe = None
@@ -518,6 +629,8 @@ def run_once(args) -> dict:
             stream.stop()
         if probe is not None:
             probe.stop()
+        if holders is not None and not holders.stopping.is_set():
+            holders.stop()
         try:
             from claude_mem import control
 
@@ -590,6 +703,7 @@ def run_once(args) -> dict:
             "longest_hold_preempted_ms": round(longest[4], 1) if len(longest) > 3 else 0.0,
             "holds_traced": len(mine), "longest_hold_ms": round(longest[1], 1),
             "longest_hold_by": longest[2], "holds_over_budget": sum(h[1] > BUDGET_MS for h in mine),
+            "holders": holders.phase(begin, end),
             "probe_max_wait_ms": round(max(waits, default=0.0), 1),
             "probe_spans_over_budget": sum(w > BUDGET_MS for w in waits),
             "hooks": len(hooks), "hook_p50_ms": round(pct(hooks, 0.5), 1),
@@ -625,6 +739,8 @@ def _print(report: dict, args) -> int:
               f"{p['holds_over_budget']:>6} {p['hooks']:>6} {p['hook_p50_ms']:>4.1f}ms "
               f"{p['hook_p99_ms']:>4.1f}ms {p['hook_max_ms']:>4.0f}ms  {p['longest_hold_by']}")
     for p in report["phases"]:
+        print(f"{p['phase']:<12} write lock holders (/proc/locks, nothing taken): {p['holders']}")
+    for p in report["phases"]:
         print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}; p99 by kind:"
               f" {p['hook_p99_by_kind_ms']}; the hooks'"
               f" commits (lock wait included): {p['hook_commit_ms']}")
@@ -642,6 +758,10 @@ def _print(report: dict, args) -> int:
             print(f"{p['phase']:<12} sampled holds >= 15 ms: {waits['holds_sampled']}; samples "
                   f"(1 ms) by what the holder did (R: on a CPU or runnable; D/S: its wait "
                   f"channel and innermost kernel frames): {waits['samples_by_wait']}")
+            for lock, found in waits["lock_spans"].items():
+                print(f"{'':<12}   {lock} lock held by one process (/proc/locks), spans >= 10 ms: "
+                      f"{found['n_over_10ms']}; longest [ms, command, pid, samples if not a bulk "
+                      f"writer's]: {found['longest']}")
             for hold in waits["longest"]:
                 print(f"{'':<12}   {hold['held_ms']} ms {hold['what']}: {hold['samples']} samples;"
                       f" [n, first ms, last ms, disk writes in flight, doing]: {hold['doing']};"

@@ -7,10 +7,14 @@ queued rows are still there to compare with: a row of the event and the items it
 carry the one timestamp ``hooks.enqueue`` took for that write.
 """
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
-from claude_mem import control
+from claude_mem import config, control, wakeup
+from claude_mem.store.db import AUTOCHECKPOINT_PAGES
 from helpers import held_worker_start, open_store, run_hook, wait_until_drained
 
 CWD = "/home/dev/acme-billing"
@@ -71,3 +75,58 @@ def test_a_recalled_prompt_is_queued_with_what_it_showed(held_worker):
                                          "prompt": "Translate the onboarding email into Spanish."})
     assert done.returncode == 0 and done.stdout == b""
     assert len(queued("UserPromptSubmit", "s-other")) == 1 and shown_at("s-other") == set()
+
+
+def _wal_frames() -> tuple[int, int]:
+    """(frames in the WAL, frames of it already copied into the database), read from the
+    WAL index's header (``mxFrame`` at byte 16, ``nBackfill`` at byte 96) by another process:
+    closing a descriptor of the file here would drop this process's SQLite locks on it."""
+    code = ("import struct, sys; head = open(sys.argv[1], 'rb').read(100); "
+            "print(struct.unpack_from('<I', head, 16)[0], struct.unpack_from('<I', head, 96)[0])")
+    done = subprocess.run([sys.executable, "-c", code, config.db_path() + "-shm"],
+                          capture_output=True, text=True, check=True)
+    frames, copied = done.stdout.split()
+    return int(frames), int(copied)
+
+
+def _grow_wal_past_the_automatic_checkpoint(store) -> None:
+    """A WAL holding more frames than a hook's automatic checkpoint waits for, none copied."""
+    store.stop_automatic_checkpoints()
+    store.db.execute("CREATE TABLE IF NOT EXISTS test_bulk (data BLOB)")
+    with store.write():
+        store.db.executemany("INSERT INTO test_bulk VALUES (?)",
+                             [(os.urandom(3000),) for _ in range(AUTOCHECKPOINT_PAGES + 500)])
+    frames, copied = _wal_frames()
+    assert frames > AUTOCHECKPOINT_PAGES and copied == 0
+
+
+def test_a_hook_leaves_checkpoints_to_a_running_worker_and_makes_them_without_one(held_worker):
+    # Its automatic checkpoint syncs the WAL and the database inside the hook's COMMIT
+    # (25-45 ms in a drain): a running worker checkpoints by itself, outside any hook.
+    start = {"transcript_path": "/x.jsonl", "cwd": CWD, "hook_event_name": "SessionStart",
+             "source": "startup"}
+    keeper = open_store()  # open throughout: the last connection to close removes the WAL
+    try:
+        keeper.drop_project_contexts("acme-billing")  # rendered by the hook: it queues its event
+        _grow_wal_past_the_automatic_checkpoint(keeper)
+        _hooks_with_and_without_a_worker(start)
+    finally:
+        keeper.close()
+
+
+def _hooks_with_and_without_a_worker(start: dict) -> None:
+    fifo = wakeup.make()  # a worker's end of the wake-up FIFO: "a worker is running"
+    try:
+        done = run_hook("SessionStart", {**start, "session_id": "s-worker-runs"})
+        assert done.returncode == 0 and queued("SessionStart", "s-worker-runs")
+        assert b"h" in wakeup.drain(fifo), "the hook announced itself to the worker"
+    finally:
+        wakeup.remove()
+        os.close(fifo)
+    frames, copied = _wal_frames()
+    assert frames > AUTOCHECKPOINT_PAGES and copied == 0, "the hook copied nothing"
+    # No worker reads: the hook's commit checkpoints (the WAL must not grow without end).
+    done = run_hook("SessionStart", {**start, "session_id": "s-no-worker"})
+    assert done.returncode == 0 and queued("SessionStart", "s-no-worker")
+    frames, copied = _wal_frames()
+    assert copied == frames > AUTOCHECKPOINT_PAGES, "copied by the hook's own checkpoint"

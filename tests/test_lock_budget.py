@@ -299,3 +299,42 @@ def test_the_idle_worker_begins_the_next_wal_itself_so_no_hook_syncs_it(recorded
         assert store.scrub_files()
     assert _wal_frames() == [1]
     assert hook_syncs("toolu_after_forget") == []
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="Linux's /proc/locks only")
+def test_the_lock_sampler_names_the_process_holding_the_write_lock_and_the_checkpoint_lock():
+    # bench/lock_budget.py follows holders through /proc/locks (hooks import nothing for
+    # it): another process holds SQLite's write lock, then checkpoints, this one reads who.
+    from claude_mem.store.lock_sampler import lock_holders
+
+    with Store(config.db_path()) as store:
+        fill_edits(store, "p", 2, 50)
+    shm = config.db_path() + "-shm"
+    code = ("import sqlite3, sys, time\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "db.execute('BEGIN IMMEDIATE'); db.execute('CREATE TABLE IF NOT EXISTS t (x)')\n"
+            "print('held', flush=True); sys.stdin.readline()\n"
+            "db.execute('COMMIT'); print('free', flush=True); sys.stdin.readline()\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, config.db_path()], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        inode = os.stat(shm).st_ino
+        with open("/proc/locks", encoding="ascii") as fh:
+            assert lock_holders(fh.read(), inode).get("write") == holder.pid
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "free"
+        with open("/proc/locks", encoding="ascii") as fh:
+            assert "write" not in lock_holders(fh.read(), inode)
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.wait(10) == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+    sample = (f"1: POSIX  ADVISORY  WRITE 4242 fe:00:{inode} 121 121\n"
+              f"2: POSIX  ADVISORY  READ  4343 fe:00:{inode} 123 123\n"
+              f"3: POSIX  ADVISORY  WRITE 4444 fe:00:{inode + 1} 120 120\n")
+    assert lock_holders(sample, inode) == {"checkpoint": 4242}

@@ -125,11 +125,9 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
             opened = store = open_queue(busy_timeout_ms=_HOOK_BUSY_TIMEOUT_MS)
         else:
             opened = None  # its busy timeout is set by _commit_soon, in steps
-        from claude_mem import wakeup
-
         # "A hook is about to write": a running worker leaves the write lock free until
         # this hook's wake-up says it is done (``presence``); ~0.02 ms.
-        wakeup.announce()
+        _announce(store)
         from claude_mem.store import db as store_db
 
         began = time.perf_counter() if store_db._LOCK_TRACE is not None else None  # benches
@@ -162,6 +160,21 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
         except OSError as exc:
             log.error(f"{event}: could not wake or start the worker ({exc})")
     return in_database
+
+
+def _announce(store) -> None:
+    """Tell a running worker this hook is about to write (``wakeup.announce``). When one
+    reads, it also copies the WAL into the database itself (``wal_pace``, outside any
+    hook), so this connection's automatic checkpoint is turned off: left on, it ran inside
+    the hook's COMMIT whenever the WAL held ``db.AUTOCHECKPOINT_PAGES`` frames (a reader had
+    kept the worker from restarting it), and syncing the WAL and the database cost the hook
+    25-45 ms during a drain (``bench/lock_budget.py --stacks``: SessionStart hooks held the
+    checkpoint lock, blocked in ``fdatasync``). Without a worker it stays on, so the WAL
+    stays bounded."""
+    from claude_mem import wakeup
+
+    if wakeup.announce():
+        store.stop_automatic_checkpoints()
 
 
 def _close(store) -> None:
@@ -294,7 +307,7 @@ def _record_shown(store, session: str, shown: list) -> None:
         store.set_busy_timeout(_HOOK_BUSY_TIMEOUT_MS)
     except sqlite3.Error:
         pass
-    wakeup.announce()
+    _announce(store)
     try:
         store.record_shown(session, shown, _started_at or time.time())
     except (sqlite3.Error, OSError) as exc:  # recall may repeat a line: the context still goes out

@@ -12,7 +12,8 @@ Contract:
   (socket, then the lock and a start). A full pipe means unread wake-ups: the worker is awake.
 - ``make()`` (worker end, lock held) replaces whatever is at the path with a new FIFO and
   opens it read-write and non-blocking (read-only would read EOF whenever no hook writes).
-- ``announce()`` (hook, just before its insert) writes ``h``: "a hook is about to write".
+- ``announce()`` (hook, just before its insert) writes ``h``: "a hook is about to write";
+  like ``poke`` it says whether a worker reads (the hook then leaves checkpoints to it).
   The worker counts them against the ``w`` each hook writes once it has committed
   (``presence.HookPresence``) and leaves the write lock free while one waits: the lock
   budget's cheap way of knowing a hook is there. Nothing else changes if no worker reads.
@@ -36,9 +37,10 @@ def poke() -> bool:
     return _write(b"w")
 
 
-def announce() -> None:
-    """Tell a running worker a hook is about to write (see the module docstring)."""
-    _write(b"h")
+def announce() -> bool:
+    """Tell a running worker a hook is about to write (see the module docstring); True
+    when a worker reads the FIFO."""
+    return _write(b"h")
 
 
 def _write(byte: bytes) -> bool:

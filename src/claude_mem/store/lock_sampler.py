@@ -21,6 +21,15 @@ Two sides:
   ms held, its samples grouped by what the holder was doing. A thread waiting for the GIL
   sleeps on a futex (``S futex_do_wait@futex``).
 
+- **Any holder, hooks included**, through ``/proc/locks`` (``lock_holders``): each round the
+  sampler also reads which process holds SQLite's WAL write lock and its checkpoint lock
+  (exclusive POSIX locks on bytes 120 and 121 of the ``-shm`` file). A holder without a
+  slot (a hook: it imports nothing for this) has its main thread sampled the same way;
+  each span one process held either lock for ``SPAN_KEEP_MS`` or more (or was seen in
+  state D) is appended with the process's command. So a hook's commit that is slow is
+  told apart: holding the write lock, or past it, holding the checkpoint lock (SQLite's
+  automatic checkpoint runs after the commit released the write lock).
+
 Being another process, the sampler needs neither the holder's GIL nor its CPU time (a
 thread inside the holder would compete with the holder for both, and did). Never on the
 hook path; never raises into a writer.
@@ -38,6 +47,8 @@ import time
 SAMPLE_EVERY_S = 0.001
 START_AFTER_MS = 2.0
 KEEP_HOLDS_OVER_MS = 15.0
+# Spans of one process holding the write lock (``/proc/locks``) kept from this long.
+SPAN_KEEP_MS = 10.0
 STACK_FRAMES = 12  # the innermost kernel frames kept per sample
 SLOTS = 64
 # pid, native thread id, hold number, start (CLOCK_MONOTONIC ns), ns held (0 while held)
@@ -190,6 +201,47 @@ def sample(pid: int, tid: int) -> str:
     return f"{state} {wchan}{_syscall(pid, base)} {_frames(_read(base + 'stack'))}"
 
 
+def _find_shm(data_dir: str) -> str | None:
+    """The first ``*.db-shm`` under ``data_dir`` (the database's WAL index)."""
+    for folder, _, names in os.walk(data_dir):
+        for name in names:
+            if name.endswith(".db-shm"):
+                return os.path.join(folder, name)
+    return None
+
+
+def lock_holders(locks_text: str, inode: int) -> dict[str, int]:
+    """Which process holds SQLite's WAL write lock and its checkpoint lock, from
+    ``/proc/locks``: an exclusive POSIX lock on byte 120 (write) or 121 (checkpoint) of the
+    ``-shm`` file (SQLite's unix VFS locks byte 120 + i of the WAL index for its lock i)."""
+    suffix = f":{inode}"
+    found: dict[str, int] = {}
+    for line in locks_text.splitlines():
+        fields = line.split()
+        # "1: POSIX  ADVISORY  WRITE <pid> <maj:min:inode> <start> <end>"
+        if len(fields) >= 8 and fields[1] == "POSIX" and fields[3] == "WRITE" \
+                and fields[5].endswith(suffix):
+            try:
+                start = int(fields[6])
+                end = 1 << 62 if fields[7] == "EOF" else int(fields[7])
+                for name, byte in _LOCK_BYTES:
+                    if start <= byte <= end:
+                        found[name] = int(fields[4])
+            except ValueError:
+                continue
+    return found
+
+
+_LOCK_BYTES = (("write", 120), ("checkpoint", 121))
+
+
+def _command(pid: int) -> str:
+    """A short name for a process: its last two arguments' base names."""
+    words = _read(f"/proc/{pid}/cmdline").split("\0")
+    words = [os.path.basename(w) for w in words if w][-2:]
+    return " ".join(words)[:60]
+
+
 def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
     """The sampler's loop (see the module docstring), until ``stop`` is set or killed."""
     out = path + ".jsonl"
@@ -200,8 +252,21 @@ def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
     finally:
         os.close(fd)
     watching: dict[int, tuple] = {}  # slot -> (pid, tid, number, began, samples)
+    # Per lock, its holder seen in /proc/locks (any process: hooks too, which have no
+    # slot): [pid, first seen (ns), samples, wall time first seen, sampled by its slot]
+    spans: dict[str, list | None] = {}
+    commands: dict[int, str] = {}
+    inode, next_look = None, 0
     while stop is None or not stop.is_set():
         now = time.monotonic_ns()
+        if now >= next_look:  # the -shm file appears with the database, and may be remade
+            next_look = now + 200_000_000
+            shm = _find_shm(data_dir)
+            try:
+                inode = os.stat(shm).st_ino if shm else None
+            except OSError:
+                inode = None
+        slot_pids = set()
         for slot in range(SLOTS):
             pid, tid, number, began, held = _SLOT.unpack_from(view, slot * _SLOT_SIZE)
             seen = watching.get(slot)
@@ -210,6 +275,8 @@ def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
                     _finish(out, seen, held / 1e6)
                 watching.pop(slot)
                 seen = None
+            if pid and not held:
+                slot_pids.add(pid)
             if not pid or held or (now - began) < START_AFTER_MS * 1e6:
                 continue
             if seen is None:
@@ -221,25 +288,66 @@ def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
                                 int(flight[1]) if len(flight) == 2 else -1))
             except (OSError, ValueError):
                 pass
+        holders = lock_holders(_read("/proc/locks"), inode) if inode else {}
+        for name, _ in _LOCK_BYTES:
+            holder, span = holders.get(name), spans.get(name)
+            if span is not None and holder != span[0]:
+                _finish_span(out, name, span, (now - span[1]) / 1e6, commands.get(span[0], ""))
+                span = spans[name] = None
+            if holder is None:
+                continue
+            if span is None:
+                span = spans[name] = [holder, now, [], time.time(), False]
+                if holder not in commands:  # read now: a hook may be gone when it ends
+                    commands[holder] = _command(holder)
+            if holder in slot_pids:
+                span[4] = True  # a bulk writer's thread: its slot samples it
+            elif (now - span[1]) >= START_AFTER_MS * 1e6 and not (
+                    name == "checkpoint" and holders.get("write") == holder):
+                try:  # a process without a slot (a hook): its main thread
+                    doing = sample(holder, holder)
+                    flight = _read(inflight).split() if inflight else []
+                    span[2].append(((now - span[1]) / 1e6, doing,
+                                    int(flight[1]) if len(flight) == 2 else -1))
+                except (OSError, ValueError):
+                    pass
         time.sleep(SAMPLE_EVERY_S)
 
 
-def _finish(out: str, seen: tuple, held_ms: float) -> None:
-    pid, tid, _, _, samples = seen
-    if held_ms < KEEP_HOLDS_OVER_MS and all(s[1][0] != "D" for s in samples):
-        return  # short, and never seen in an uninterruptible wait
+def _finish_span(out: str, lock: str, span: list, span_ms: float, command: str) -> None:
+    """A span during which one process held the write (or checkpoint) lock, seen in
+    ``/proc/locks``: kept when it lasted ``SPAN_KEEP_MS`` or more (with its samples, for a
+    process without a slot), or when it was seen in an uninterruptible wait."""
+    pid, _, samples, first_seen, by_slot = span
+    if span_ms < SPAN_KEEP_MS and all(s[1][0] != "D" for s in samples):
+        return
+    record = {"lock": lock, "pid": pid, "span_ms": round(span_ms, 1), "from": round(first_seen, 3),
+              "cmd": command, "by_slot": by_slot}
+    if samples and not by_slot:
+        record.update(_grouped((pid, pid, 0, 0, samples)))
+    _append(out, record)
+
+
+def _grouped(seen: tuple) -> dict:
     groups: dict[str, list] = {}
-    for at, doing, flight in samples:
+    for at, doing, flight in seen[4]:
         group = groups.setdefault(doing, [0, at, at, flight])
         group[0] += 1
         group[2] = at
         group[3] = max(group[3], flight)
-    _append(out, {"pid": pid, "tid": tid, "at": round(time.time(), 3), "held_ms": round(held_ms, 1),
-                  "samples": len(samples),
-                  # per thing done: samples, first and last ms into the hold, most disk
-                  # writes in flight meanwhile, what (state, wait channel, call, stack)
-                  "doing": sorted(([n, round(a, 1), round(b, 1), w, k]
-                                   for k, (n, a, b, w) in groups.items()), reverse=True)})
+    # per thing done: samples, first and last ms into the hold, most disk writes in flight
+    # meanwhile, what (state, wait channel, call, stack)
+    return {"tid": seen[1], "samples": len(seen[4]),
+            "doing": sorted(([n, round(a, 1), round(b, 1), w, k]
+                             for k, (n, a, b, w) in groups.items()), reverse=True)}
+
+
+def _finish(out: str, seen: tuple, held_ms: float) -> None:
+    samples = seen[4]
+    if held_ms < KEEP_HOLDS_OVER_MS and all(s[1][0] != "D" for s in samples):
+        return  # short, and never seen in an uninterruptible wait
+    _append(out, {"pid": seen[0], "at": round(time.time(), 3), "held_ms": round(held_ms, 1),
+                  **_grouped(seen)})
 
 
 if __name__ == "__main__":
