@@ -155,10 +155,10 @@ def scan(store, model, query, *, project=None, kinds=ALL_KINDS, limit: int = POO
 class _Runners:
     """Threads that live on and run the meaning half of searches, one search at a time
     each: a search takes an idle one (a new one when none is idle) and hands it back when
-    done; at most ``KEEP`` idle ones are kept. Why not a thread per search: the model's
-    OpenMP keeps a team of helper threads per calling thread (``e5small``: a query runs on
-    two), made at that thread's first query and ended with it, and a search that made them
-    each time was slower than one thread (docs/search.md, Round 10)."""
+    done; at most ``KEEP`` idle ones are kept. Why not a thread per search: starting one
+    (~0.1 ms) and faulting in its stack and its share of the heap cost each search a few
+    page faults at the median (now none), on the path to the answer (docs/search.md,
+    Round 10)."""
 
     KEEP = 2
 
