@@ -17,6 +17,7 @@ import numpy as np
 from claude_mem.semantic import codec
 from claude_mem.semantic import index as vector_index
 from claude_mem.semantic.hand import ALIGN, Hand
+from helpers import wait_for
 
 
 def _lender(hand: Hand, done: threading.Event) -> threading.Thread:
@@ -133,3 +134,26 @@ def test_a_shared_scan_gives_the_same_answer_as_one_thread(monkeypatch):
             assert shared.scores == alone.scores and shared.duplicates == alone.duplicates
             twice = index.nearest(query, project=project, limit=50, hand=_BothThreads())
             assert list(twice) == list(alone) and twice.scores == alone.scores
+
+
+def test_a_forked_child_starts_its_own_meaning_thread():
+    """The threads that run searches' meaning half do not exist in a forked child: a
+    search there must not queue its job for one of them (it would wait for ever)."""
+    import os
+
+    from claude_mem.semantic import hybrid
+
+    done = threading.Event()
+    hybrid._runners.run(done.set)
+    assert done.wait(10)
+    wait_for(lambda: hybrid._runners.idle, what="the thread to be idle")  # then fork
+    pid = os.fork()
+    if pid == 0:  # the child: one job on a thread of its own, then out
+        try:
+            ran = threading.Event()
+            hybrid._runners.run(ran.set)
+            os._exit(0 if ran.wait(10) else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -188,6 +188,9 @@ class _Runners:
 
 
 _runners = _Runners()
+if hasattr(os, "register_at_fork"):
+    # A forked child has none of the threads: it must start its own, not queue for them.
+    os.register_at_fork(after_in_child=lambda: _runners.idle.clear())
 
 
 class _Meaning:
