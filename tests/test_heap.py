@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from claude_mem import heap
+
 PROBE = r"""
 import ctypes, json, sys
 from claude_mem import heap
@@ -67,8 +69,11 @@ def test_the_worker_s_start_up_is_kept_out_of_the_collector():
                            "from claude_mem import heap\n"
                            "before = gc.get_freeze_count()\n"
                            "heap.keep_for_life()\n"
-                           "print(json.dumps([before, gc.get_freeze_count()]))"],
+                           "print(json.dumps([before, gc.get_freeze_count(), gc.get_threshold()]))"],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    before, after = json.loads(done.stdout)
+    before, after, threshold = json.loads(done.stdout)
     assert before == 0 and after > 1000  # the interpreter's and claude_mem's objects
+    # The youngest generation is looked at after heap.YOUNG_OBJECTS new containers; the
+    # older generations keep Python's defaults.
+    assert threshold == [heap.YOUNG_OBJECTS, 10, 10]
