@@ -24,7 +24,8 @@ statement that takes the write lock by itself (checkpoints, ``incremental_vacuum
 its hold to a trace file (``store/db.py``); this bench's own setup writes are not traced.
 A traced commit includes SQLite's automatic checkpoint, which runs after the write lock is
 released, so the trace names who held the lock but can overstate how long. The measure is
-a watcher that takes no lock at all (``Holders``): about every millisecond it reads
+a watcher that takes no lock at all (``Holders``, a process of its own:
+``lock_sampler.watch_holders``): about every millisecond it reads
 ``/proc/locks`` for the process holding the write lock (an exclusive POSIX lock on byte
 120 of the ``-shm`` file). "held" is its longest span of a held lock, one hold or several
 back to back (what a hook arriving at its start could have waited); it also tells one
