@@ -24,7 +24,8 @@ statement that takes the write lock by itself (checkpoints, ``incremental_vacuum
 its hold to a trace file (``store/db.py``); this bench's own setup writes are not traced.
 A traced commit includes SQLite's automatic checkpoint, which runs after the write lock is
 released, so the trace names who held the lock but can overstate how long. The measure is
-a watcher that takes no lock at all (``Holders``): about every millisecond it reads
+a watcher that takes no lock at all (``Holders``, a process of its own:
+``lock_sampler.watch_holders``): about every millisecond it reads
 ``/proc/locks`` for the process holding the write lock (an exclusive POSIX lock on byte
 120 of the ``-shm`` file). "held" is its longest span of a held lock, one hold or several
 back to back (what a hook arriving at its start could have waited); it also tells one
@@ -220,80 +221,61 @@ class Probe:
 
 
 class Holders:
-    """Watches who holds SQLite's write lock without taking it: about every millisecond it
-    reads ``/proc/locks`` for the exclusive lock on byte 120 of the ``-shm`` file (SQLite's
-    WAL write lock; ``lock_sampler.lock_holders``). Records each span one process held it
-    (pid, its command) and each span the lock stayed held by anyone, back to back holds
-    joined (what a hook arriving at its start would have waited at most). A span counts
-    from its first look to the first look that found it free or another holder, so a late
-    look lengthens it, and a late look can join two holds of one process: each span keeps
-    the longest gap between looks inside it, and the longest spans seen whole (no gap over
-    5 ms) are given beside the longest of all."""
+    """Watches who holds SQLite's write lock without taking it: a process of its own
+    (``lock_sampler.watch_holders``: no GIL shared with this bench's threads) reads
+    ``/proc/locks`` about every millisecond for the exclusive lock on byte 120 of the
+    ``-shm`` file (SQLite's WAL write lock). Records each span one process held it (pid, its
+    command) and each span the lock stayed held by anyone, back to back holds joined (what
+    a hook arriving at its start would have waited at most). A span counts from its first
+    look to the first look that found it free or another holder, so a late look lengthens
+    it, and a late look can join two holds of one process: each span keeps the longest gap
+    between looks inside it, and the longest spans seen whole (no gap over 5 ms) are given
+    beside the longest of all."""
 
-    def __init__(self, db_path: str):
+    def __init__(self, db_path: str, folder: str):
         self.shm = db_path + "-shm"
+        self.out = os.path.join(folder, "holders.jsonl")
         # (began at, ms, pid or holders, the longest gap between two looks inside it, ms)
         self.spans: list[tuple[float, float, int, float]] = []
         self.chains: list[tuple[float, float, int, float]] = []
         self.gaps: list[tuple[float, float]] = []  # (at, ms between two looks) over 5 ms
-        self.wal_sizes: list[tuple[float, int]] = []  # (at, the WAL file's bytes), each 10 ms
+        self.wal_sizes: list[tuple[float, int]] = []  # (at, the WAL file's bytes) on change
         self.commands: dict[int, str] = {}
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        from claude_mem.store.lock_sampler import _command, lock_holders
-
-        inode = None
-        span = chain = None  # [pid, began at, began perf] / [began at, began perf, holders]
-        last = None
-        while not self.stopping.is_set():
-            now = time.perf_counter()
-            gap = (now - last) * 1000 if last is not None else 0.0
-            if gap > 5.0:
-                self.gaps.append((time.time(), gap))
-            for open_span in (span, chain):
-                if open_span is not None:
-                    open_span[-1] = max(open_span[-1], gap)
-            if not self.wal_sizes or time.time() - self.wal_sizes[-1][0] >= 0.01:
-                try:  # (a stat: no descriptor, so no lock of this process is touched)
-                    self.wal_sizes.append((time.time(), os.stat(self.shm[:-4] + "-wal").st_size))
-                except OSError:
-                    self.wal_sizes.append((time.time(), 0))
-            last = now
-            if inode is None:
-                try:
-                    inode = os.stat(self.shm).st_ino
-                except OSError:
-                    time.sleep(0.01)
-                    continue
-            try:
-                with open("/proc/locks", encoding="ascii", errors="replace") as fh:
-                    holder = lock_holders(fh.read(), inode).get("write")
-            except OSError:
-                holder = None
-            if span is not None and holder != span[0]:
-                self.spans.append((span[1], (now - span[2]) * 1000, span[0], span[3]))
-                span = None
-            if chain is not None and holder is None:
-                self.chains.append((chain[0], (now - chain[1]) * 1000, chain[2], chain[3]))
-                chain = None
-            if holder is not None:
-                if span is None:
-                    span = [holder, time.time(), now, 0.0]
-                    if holder not in self.commands:
-                        self.commands[holder] = _command(holder)
-                    if chain is None:
-                        chain = [span[1], now, 0, 0.0]
-                    chain[2] += 1
-            time.sleep(0.001)
+        self.process = None
+        self.stopped = False
 
     def start(self) -> None:
-        self.thread.start()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "claude_mem.store.lock_sampler", "--holders", self.shm,
+             self.out], cwd=str(ROOT / "src"))
 
     def stop(self) -> None:
-        self.stopping.set()
-        self.thread.join()
+        if self.stopped:
+            return
+        self.stopped = True
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait()
+        try:
+            with open(self.out, encoding="utf-8") as fh:
+                lines = fh.readlines()
+        except FileNotFoundError:
+            lines = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # the last line, cut by the stop
+            for kind, values in record.items():
+                if kind == "span":
+                    self.spans.append(tuple(values[:4]))
+                    self.commands[values[2]] = values[4]
+                elif kind == "chain":
+                    self.chains.append(tuple(values))
+                elif kind == "gap":
+                    self.gaps.append(tuple(values))
+                elif kind == "wal":
+                    self.wal_sizes.append(tuple(values))
 
     def phase(self, begin: float, end: float) -> dict:
         spans = sorted((s for s in self.spans if begin <= s[0] < end), key=lambda s: -s[1])
@@ -318,7 +300,8 @@ class Holders:
                 "chain_holders": max(chains, key=lambda c: c[1])[2] if chains else 0,
                 "longest_chain_look_gap_ms": round(max(chains, key=lambda c: c[1])[3], 1)
                 if chains else 0.0,
-                "wal_mb_max": round(max((w for at, w in self.wal_sizes if begin <= at < end),
+                "wal_mb_max": round(max([w for at, w in self.wal_sizes if begin <= at < end]
+                                        + [w for at, w in self.wal_sizes if at < begin][-1:],
                                         default=0) / 2**20, 1),
                 "look_gaps_over_5ms": len(gaps), "longest_look_gap_ms": round(max(gaps, default=0.0), 1)}
 
@@ -602,7 +585,7 @@ def run_once(args) -> dict:
         os.environ.update({k: env[k] for k in ("CLAUDE_MEM_WORKER_IDLE_SECONDS",
                                                "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_VIEWER_PORT")})
         stream = HookStream(env, args.hook_interval, project_dir, args.in_flight)
-        holders = Holders(db_path)
+        holders = Holders(db_path, tmp)
         stream.start()
         holders.start()
         if args.locking_probe:
@@ -656,7 +639,7 @@ def run_once(args) -> dict:
             stream.stop()
         if probe is not None:
             probe.stop()
-        if holders is not None and not holders.stopping.is_set():
+        if holders is not None:
             holders.stop()
         try:
             from claude_mem import control

@@ -338,3 +338,43 @@ def test_the_lock_sampler_names_the_process_holding_the_write_lock_and_the_check
               f"2: POSIX  ADVISORY  READ  4343 fe:00:{inode} 123 123\n"
               f"3: POSIX  ADVISORY  WRITE 4444 fe:00:{inode + 1} 120 120\n")
     assert lock_holders(sample, inode) == {"checkpoint": 4242}
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="Linux's /proc/locks only")
+def test_the_bench_watcher_records_a_hold_by_its_holder_without_taking_the_lock(tmp_path):
+    # bench/lock_budget.py's measure, a process of its own (lock_sampler.watch_holders).
+    with Store(config.db_path()) as store:
+        fill_edits(store, "p", 1, 10)
+    out = tmp_path / "holders.jsonl"
+    code = ("import sqlite3, sys\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "print('open', flush=True); sys.stdin.readline()\n"
+            "db.execute('BEGIN IMMEDIATE'); db.execute('CREATE TABLE IF NOT EXISTS t (x)')\n"
+            "print('held', flush=True); sys.stdin.readline()\n"
+            "db.execute('COMMIT'); print('free', flush=True); sys.stdin.readline()\n")
+    holder = subprocess.Popen([sys.executable, "-c", code, config.db_path()], text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    watcher = None
+    try:
+        assert holder.stdout.readline().strip() == "open"  # the -shm file exists now
+        watcher = subprocess.Popen([sys.executable, "-m", "claude_mem.store.lock_sampler",
+                                    "--holders", config.db_path() + "-shm", str(out)])
+        for expected in ("held", "free"):
+            time.sleep(0.2)
+            holder.stdin.write("\n")
+            holder.stdin.flush()
+            assert holder.stdout.readline().strip() == expected
+        wait_for(lambda: out.exists() and '"chain"' in out.read_text(), 10,
+                 what="the watcher to record the hold")
+        holder.stdin.write("\n")
+        holder.stdin.flush()
+        assert holder.wait(10) == 0
+    finally:
+        for process in (watcher, holder):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    spans = [r["span"] for r in records if "span" in r]
+    assert [s[2] for s in spans] == [holder.pid]  # only its hold; the watcher took none
+    assert spans[0][4], "the holder's command, read while it held the lock"

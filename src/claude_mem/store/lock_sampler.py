@@ -30,6 +30,11 @@ Two sides:
   told apart: holding the write lock, or past it, holding the checkpoint lock (SQLite's
   automatic checkpoint runs after the commit released the write lock).
 
+- **The lock bench's measure** (``watch_holders``, ``python -m claude_mem.store.lock_sampler
+  --holders <-shm file> <out>``): only who holds the write lock, each span and each run of
+  holds back to back, written as JSON lines; a process of its own so that its looks do not
+  wait for the bench's GIL.
+
 Being another process, the sampler needs neither the holder's GIL nor its CPU time (a
 thread inside the holder would compete with the holder for both, and did). Never on the
 hook path; never raises into a writer.
@@ -350,10 +355,73 @@ def _finish(out: str, seen: tuple, held_ms: float) -> None:
                   **_grouped(seen)})
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        raise SystemExit("usage: python -m claude_mem.store.lock_sampler <slots file> <data dir>")
+def watch_holders(shm: str, out: str, stop: threading.Event | None = None) -> None:
+    """``bench/lock_budget.py``'s measure, as a process of its own (no GIL shared with the
+    bench's threads): about every millisecond, who holds the write lock (``lock_holders``),
+    taking no lock. Appends JSON lines to ``out``: ``span`` [began (unix), ms, pid, the
+    longest gap between looks inside it (ms), command] per hold of one process, ``chain``
+    [began, ms, holders, longest gap] per span the lock stayed held by anyone, ``gap``
+    [at, ms] per gap between looks over 5 ms, ``wal`` [at, bytes] when the WAL file's size
+    changed. A span counts from the look that first saw it to the look that saw it gone."""
+    fd = os.open(out, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+    def emit(kind: str, *values) -> None:
+        os.write(fd, (json.dumps({kind: list(values)}) + "\n").encode())
+
+    inode, span, chain, last, wal = None, None, None, None, -1
+    commands: dict[int, str] = {}
     try:
-        run(sys.argv[1], sys.argv[2])
+        while stop is None or not stop.is_set():
+            now, wall = time.perf_counter(), time.time()
+            gap = (now - last) * 1000 if last is not None else 0.0
+            last = now
+            if gap > 5.0:
+                emit("gap", round(wall, 4), round(gap, 2))
+            for open_span in (span, chain):
+                if open_span is not None:
+                    open_span[-1] = max(open_span[-1], gap)
+            try:  # a stat: no descriptor, so no lock of this process is touched
+                size = os.stat(shm[:-4] + "-wal").st_size
+            except OSError:
+                size = 0
+            if size != wal:
+                wal = size
+                emit("wal", round(wall, 4), size)
+            if inode is None:
+                try:
+                    inode = os.stat(shm).st_ino
+                except OSError:
+                    time.sleep(0.01)
+                    continue
+            holder = lock_holders(_read("/proc/locks"), inode).get("write")
+            if span is not None and holder != span[0]:
+                emit("span", round(span[1], 4), round((now - span[2]) * 1000, 2), span[0],
+                     round(span[3], 2), commands.get(span[0], ""))
+                span = None
+            if chain is not None and holder is None:
+                emit("chain", round(chain[0], 4), round((now - chain[1]) * 1000, 2), chain[2],
+                     round(chain[3], 2))
+                chain = None
+            if holder is not None and span is None:
+                span = [holder, wall, now, 0.0]
+                if holder not in commands:
+                    commands[holder] = _command(holder)
+                if chain is None:
+                    chain = [wall, now, 0, 0.0]
+                chain[2] += 1
+            time.sleep(SAMPLE_EVERY_S)
+    finally:
+        os.close(fd)
+
+
+if __name__ == "__main__":
+    try:
+        if len(sys.argv) == 4 and sys.argv[1] == "--holders":
+            watch_holders(sys.argv[2], sys.argv[3])
+        elif len(sys.argv) == 3:
+            run(sys.argv[1], sys.argv[2])
+        else:
+            raise SystemExit("usage: python -m claude_mem.store.lock_sampler <slots file> <data dir>"
+                             " | --holders <db-shm file> <out file>")
     except KeyboardInterrupt:
         pass
