@@ -301,6 +301,27 @@ def test_the_idle_worker_begins_the_next_wal_itself_so_no_hook_syncs_it(recorded
     assert hook_syncs("toolu_after_forget") == []
 
 
+def _lock_holder(*, wait_before_begin: bool) -> subprocess.Popen:
+    """Another process on the database that, one line of its stdin at a time, takes SQLite's
+    write lock (``BEGIN IMMEDIATE`` and a write), commits, and ends; it prints each step
+    ("open" first when ``wait_before_begin``, then "held", "free")."""
+    code = ("import sqlite3, sys\n"
+            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            + ("print('open', flush=True); sys.stdin.readline()\n" if wait_before_begin else "")
+            + "db.execute('BEGIN IMMEDIATE'); db.execute('CREATE TABLE IF NOT EXISTS t (x)')\n"
+            "print('held', flush=True); sys.stdin.readline()\n"
+            "db.execute('COMMIT'); print('free', flush=True); sys.stdin.readline()\n")
+    return subprocess.Popen([sys.executable, "-c", code, config.db_path()], text=True,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+def _next_step(holder: subprocess.Popen) -> str:
+    """Let ``_lock_holder``'s process go on; the step it then reports."""
+    holder.stdin.write("\n")
+    holder.stdin.flush()
+    return holder.stdout.readline().strip()
+
+
 @pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="Linux's /proc/locks only")
 def test_the_lock_sampler_names_the_process_holding_the_write_lock_and_the_checkpoint_lock():
     # bench/lock_budget.py follows holders through /proc/locks (hooks import nothing for
@@ -310,25 +331,16 @@ def test_the_lock_sampler_names_the_process_holding_the_write_lock_and_the_check
     with Store(config.db_path()) as store:
         fill_edits(store, "p", 2, 50)
     shm = config.db_path() + "-shm"
-    code = ("import sqlite3, sys, time\n"
-            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "db.execute('BEGIN IMMEDIATE'); db.execute('CREATE TABLE IF NOT EXISTS t (x)')\n"
-            "print('held', flush=True); sys.stdin.readline()\n"
-            "db.execute('COMMIT'); print('free', flush=True); sys.stdin.readline()\n")
-    holder = subprocess.Popen([sys.executable, "-c", code, config.db_path()], text=True,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    holder = _lock_holder(wait_before_begin=False)
     try:
         assert holder.stdout.readline().strip() == "held"
         inode = os.stat(shm).st_ino
         with open("/proc/locks", encoding="ascii") as fh:
             assert lock_holders(fh.read(), inode).get("write") == holder.pid
-        holder.stdin.write("\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "free"
+        assert _next_step(holder) == "free"
         with open("/proc/locks", encoding="ascii") as fh:
             assert "write" not in lock_holders(fh.read(), inode)
-        holder.stdin.write("\n")
-        holder.stdin.flush()
+        _next_step(holder)
         assert holder.wait(10) == 0
     finally:
         if holder.poll() is None:
@@ -346,14 +358,7 @@ def test_the_bench_watcher_records_a_hold_by_its_holder_without_taking_the_lock(
     with Store(config.db_path()) as store:
         fill_edits(store, "p", 1, 10)
     out = tmp_path / "holders.jsonl"
-    code = ("import sqlite3, sys\n"
-            "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-            "print('open', flush=True); sys.stdin.readline()\n"
-            "db.execute('BEGIN IMMEDIATE'); db.execute('CREATE TABLE IF NOT EXISTS t (x)')\n"
-            "print('held', flush=True); sys.stdin.readline()\n"
-            "db.execute('COMMIT'); print('free', flush=True); sys.stdin.readline()\n")
-    holder = subprocess.Popen([sys.executable, "-c", code, config.db_path()], text=True,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    holder = _lock_holder(wait_before_begin=True)
     watcher = None
     try:
         assert holder.stdout.readline().strip() == "open"  # the -shm file exists now
@@ -361,13 +366,10 @@ def test_the_bench_watcher_records_a_hold_by_its_holder_without_taking_the_lock(
                                     "--holders", config.db_path() + "-shm", str(out)])
         for expected in ("held", "free"):
             time.sleep(0.2)
-            holder.stdin.write("\n")
-            holder.stdin.flush()
-            assert holder.stdout.readline().strip() == expected
+            assert _next_step(holder) == expected
         wait_for(lambda: out.exists() and '"chain"' in out.read_text(), 10,
                  what="the watcher to record the hold")
-        holder.stdin.write("\n")
-        holder.stdin.flush()
+        _next_step(holder)
         assert holder.wait(10) == 0
     finally:
         for process in (watcher, holder):
