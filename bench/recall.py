@@ -24,6 +24,9 @@ Method:
    whose stored text holds one of the answers (case-insensitive). recall@5 = share of
    questions with a hit in the top 5; MRR = mean of 1/rank of the first hit (0 if none).
    Also a control: the answer's own words as the query (what plain word search can reach).
+   ``--scope project`` (a diagnostic, not the published figure) asks each question in its own
+   project instead (``--project`` / ``project=<it>``), as the MCP server does when the model
+   names no project: the other sessions' memories then compete no more.
 4. Prompt-time recall: each ``prompts`` entry through the real UserPromptSubmit hook, from
    the project's folder, in a new session; a hit is an answer in the ``additionalContext`` it
    prints; tokens = characters / 4. Unrelated prompts go the same way from each project's
@@ -363,7 +366,7 @@ def cli_modes(run: Run) -> tuple[bool, list[str], dict]:
 
 
 def measure_search(run: Run, questions, memory, modes, mcp: MCPClient | None, has_mode: bool,
-                   cli_every: int) -> dict:
+                   cli_every: int, own_project: bool = False) -> dict:
     """Ranks of the first hit per question, per mode and path. The CLI asks every question
     in words mode; in the other modes (each process loads the embedding model) every
     ``cli_every``-th question when the MCP server asks them all."""
@@ -375,12 +378,15 @@ def measure_search(run: Run, questions, memory, modes, mcp: MCPClient | None, ha
             args = ["search", q["q"], "--json", "--limit", str(TOP_K)]
             if has_mode:
                 args += ["--mode", mode]
+            if own_project:
+                args += ["--project", q["project"]]
             if mode == "words" or mcp is None or n % max(1, cli_every) == 0:
                 proc, ms = run.cli_run(*args)
                 lat["cli"].append(ms)
                 per_path["cli"].append(first_hit_rank(cli_hits(proc.stdout), memory, q))
             if mcp is not None:
-                text, failed, ms = mcp.search(q["q"], mode if has_mode else None)
+                text, failed, ms = mcp.search(q["q"], mode if has_mode else None,
+                                              project=q["project"] if own_project else "*")
                 lat["mcp"].append(ms)
                 per_path["mcp"].append(None if failed else first_hit_rank(mcp_hits(text), memory, q))
         out[mode] = {"ranks": per_path, "latency_ms": lat}
@@ -458,7 +464,8 @@ def run_bench(args) -> dict:
     sessions = {p: path for s in sets.values() for p, path in s["sessions"].items()}
     work = tempfile.mkdtemp(prefix="cm-recall-")
     run = Run(work)
-    result: dict = {"data_dir": run.data_dir, "sets": {}, "modes": {}, "latency_ms": {}}
+    result: dict = {"data_dir": run.data_dir, "scope": args.scope, "sets": {}, "modes": {},
+                    "latency_ms": {}}
     started = time.perf_counter()
     mcp = None
     try:
@@ -490,7 +497,8 @@ def run_bench(args) -> dict:
             entry["answer_in_memory"] = round(sum(in_memory) / len(questions), 3) if questions else None
             control_ranks = measure_control(run, questions, memory, mcp, has_mode)
             entry["control_answer_words"] = {"recall@5": recall_at_k(control_ranks), "mrr": mrr(control_ranks)}
-            searched = measure_search(run, questions, memory, modes, mcp, has_mode, args.cli_every)
+            searched = measure_search(run, questions, memory, modes, mcp, has_mode, args.cli_every,
+                                      own_project=args.scope == "project")
             entry["search"] = {}
             for mode, m in searched.items():
                 entry["search"][mode] = {
@@ -570,8 +578,10 @@ def print_table(result: dict, args) -> None:
     print()
     head = (f"{'set':<8} {'qs':>3} {'in mem':>6} {'answer-words':>12}  "
             + "  ".join(f"{m + ' cli':>18} {m + ' mcp':>13}" for m in MODES))
-    print("search, recall@5 / MRR (a hit: the question's project, an answer in the stored text;"
-          " (n): the CLI asked a sample)")
+    scope = ("every project" if result.get("scope", "all") == "all"
+             else "each question's own project (a diagnostic, not the published figure)")
+    print(f"search in {scope}, recall@5 / MRR (a hit: the question's project, an answer in the"
+          " stored text; (n): the CLI asked a sample)")
     print(head)
     print("-" * len(head))
     for name, e in result["sets"].items():
@@ -625,6 +635,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cli-every", type=int, default=4,
                         help="meaning/both through the CLI for every Nth question (MCP asks all)")
     parser.add_argument("--no-prompts", action="store_true", help="skip prompt-time recall")
+    parser.add_argument("--scope", choices=("all", "project"), default="all",
+                        help="search every project (the published method) or each question's own "
+                             "project (a diagnostic: the MCP server's default scope)")
     parser.add_argument("--no-semantic-wait", action="store_true",
                         help="do not wait for the vectors of the semantic extra")
     parser.add_argument("--misses", action="store_true",

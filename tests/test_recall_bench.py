@@ -40,3 +40,19 @@ def test_recall_bench_on_one_session(tmp_path):
     for path in ("cli search (words)", "mcp search (words)", "UserPromptSubmit", "bare interpreter start"):
         assert result["latency"][path]["n"] > 0 and result["latency"][path]["p50"] > 0
     assert our_processes(result["data_dir"]) == []  # the worker and MCP server are gone
+
+
+def test_recall_bench_can_ask_each_question_in_its_own_project(tmp_path):
+    # --scope project: the diagnostic beside the published figure (every project searched):
+    # the CLI gets --project and the MCP server project=<the question's>, and the JSON says so.
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--json", "--sets", "tune", "--only", "py-bisect",
+         "--modes", "words", "--no-prompts", "--scope", "project"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["scope"] == "project"
+    words = result["sets"]["tune"]["search"]["words"]
+    assert words["cli"]["n"] == words["mcp"]["n"] >= 4
+    assert words["cli"]["recall@5"] == words["mcp"]["recall@5"] > 0  # both asked in py-bisect
+    assert our_processes(result["data_dir"]) == []  # the worker and MCP server are gone
