@@ -256,16 +256,7 @@ class Holders:
         if self.process is not None:
             self.process.terminate()
             self.process.wait()
-        try:
-            with open(self.out, encoding="utf-8") as fh:
-                lines = fh.readlines()
-        except FileNotFoundError:
-            lines = []
-        for line in lines:
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # the last line, cut by the stop
+        for record in read_stacks(self.out):  # the same JSON lines (a cut last one skipped)
             for kind, values in record.items():
                 if kind == "span":
                     self.spans.append(tuple(values[:4]))
@@ -322,7 +313,9 @@ def read_trace(path: str) -> list[tuple[float, float, str, float, float]]:
 
 
 def read_stacks(path: str) -> list[dict]:
-    """The sampler's records (``store/lock_sampler.py``): long holds and notes."""
+    """The JSON lines ``store/lock_sampler.py`` wrote: the sampler's records (long holds and
+    notes) or the watcher's (``Holders``); a line that does not parse (the last one, cut by
+    a stop) is skipped."""
     records = []
     try:
         with open(path, encoding="utf-8") as fh:
@@ -694,6 +687,7 @@ def run_once(args) -> dict:
         for h in over:
             by_caller.setdefault(h[2], []).append(h[1])
         committed = [h[1] for h in commits if begin <= h[0] < end]
+        watched = holders.phase(begin, end)
         report["phases"].append({
             "phase": name, "seconds": round(end - begin, 1),
             "blocked_in_holds_ms": {"sum": round(sum(blocked), 1),
@@ -713,12 +707,12 @@ def run_once(args) -> dict:
             "longest_hold_preempted_ms": round(longest[4], 1) if len(longest) > 3 else 0.0,
             "holds_traced": len(mine), "longest_hold_ms": round(longest[1], 1),
             "longest_hold_by": longest[2], "holds_over_budget": sum(h[1] > BUDGET_MS for h in mine),
-            "holders": holders.phase(begin, end),
+            "holders": watched,
             # The measure: the longest time the write lock stayed held, one hold or several
             # back to back (what a hook arriving at its start could have waited), and how
             # many such spans passed the budget (``Holders``, nothing taken).
-            "held_max_ms": holders.phase(begin, end)["longest_chain_ms"],
-            "held_spans_over_budget": holders.phase(begin, end)["chains_over_budget"],
+            "held_max_ms": watched["longest_chain_ms"],
+            "held_spans_over_budget": watched["chains_over_budget"],
             **({"probe_max_wait_ms": round(max(waits, default=0.0), 1),
                 "probe_spans_over_budget": sum(w > BUDGET_MS for w in waits)}
                if args.locking_probe else {}),

@@ -286,13 +286,7 @@ def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
                 continue
             if seen is None:
                 seen = watching[slot] = (pid, tid, number, began, [])
-            try:
-                doing = sample(pid, tid)
-                flight = _read(inflight).split() if inflight else []
-                seen[4].append(((now - began) / 1e6, doing,
-                                int(flight[1]) if len(flight) == 2 else -1))
-            except (OSError, ValueError):
-                pass
+            _sample_into(seen[4], (now - began) / 1e6, pid, tid, inflight)
         holders = lock_holders(_read("/proc/locks"), inode) if inode else {}
         for name, _ in _LOCK_BYTES:
             holder, span = holders.get(name), spans.get(name)
@@ -309,14 +303,20 @@ def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
                 span[4] = True  # a bulk writer's thread: its slot samples it
             elif (now - span[1]) >= START_AFTER_MS * 1e6 and not (
                     name == "checkpoint" and holders.get("write") == holder):
-                try:  # a process without a slot (a hook): its main thread
-                    doing = sample(holder, holder)
-                    flight = _read(inflight).split() if inflight else []
-                    span[2].append(((now - span[1]) / 1e6, doing,
-                                    int(flight[1]) if len(flight) == 2 else -1))
-                except (OSError, ValueError):
-                    pass
+                # A process without a slot (a hook): its main thread.
+                _sample_into(span[2], (now - span[1]) / 1e6, holder, holder, inflight)
         time.sleep(SAMPLE_EVERY_S)
+
+
+def _sample_into(samples: list, at_ms: float, pid: int, tid: int, inflight: str | None) -> None:
+    """Append one sample of thread ``tid`` of ``pid``: (ms into the hold, what it was doing,
+    the disk's writes in flight then or -1); a thread gone meanwhile adds nothing."""
+    try:
+        doing = sample(pid, tid)
+        flight = _read(inflight).split() if inflight else []
+        samples.append((at_ms, doing, int(flight[1]) if len(flight) == 2 else -1))
+    except (OSError, ValueError):
+        pass
 
 
 def _finish_span(out: str, lock: str, span: list, span_ms: float, command: str) -> None:
