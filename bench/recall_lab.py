@@ -14,7 +14,10 @@ share whose answer is in either list's top 5 (what fusion can reach), and for ea
 ``both`` misses (``--all``: every question) where its answer ranks in the words list, the
 meaning list, the fused list (a miss asked again 100 deep) and where its best passage ranks among all
 passages: a paraphrase the model places 40th needs another model, an answer both lists
-hold 6th-12th needs another fusion.
+hold 6th-12th needs another fusion. ``own`` is the answer's place among its own project's
+memories in the fused list (the list with every other project's memories taken out): a
+miss whose ``own`` is 1-5 was lost to other projects' memories, and the summary line counts
+them (what knowing each question's project would give; round 11).
 
 Held-out questions are never loaded here: tuning on them would make the held-out figure of
 ``bench/recall.py`` meaningless (docs/recall.md). Exits 0 (a measurement).
@@ -53,7 +56,9 @@ def replay(work: str) -> int:
     return 0
 
 
-def _rank(keys, memory, question) -> int | None:
+def _rank(keys, memory, question, own=False) -> int | None:
+    if own:  # the list with every other project's memories taken out
+        keys = [key for key in keys if (memory.get(key) or ("",))[0] == question["project"]]
     for place, key in enumerate(keys, 1):
         item = memory.get(key)
         if item and item[0] == question["project"] and recall.holds_answer(item[1], question["answers"]):
@@ -87,10 +92,10 @@ def ranks(work: str, prompts: bool, every: bool) -> int:
     passage_keys = [(KIND_NAMES[int(k)], int(i))
                     for k, i in zip(index.kinds[:index.count], index.item_ids[:index.count])]
     found = {"words": [], "meaning": [], "both": []}
-    either, top = 0, recall.TOP_K
+    either, own_top, top = 0, 0, recall.TOP_K
     for question in questions:
         text = question["q"]
-        places = {}
+        places, own = {}, None
         for mode in found:
             # Asked as the MCP server asks (limit 5: the fusion reads each list 50 deep); a
             # miss is asked again 100 deep to see where its answer is (a deeper fusion pool).
@@ -98,20 +103,25 @@ def ranks(work: str, prompts: bool, every: bool) -> int:
                 keys = [(hit["kind"], hit["id"]) for hit in hybrid.search(
                     store, text, mode=mode, project=None, limit=limit, settings=settings)]
                 places[mode] = _rank(keys, memory, question)
+                if mode == "both":
+                    own = _rank(keys, memory, question, own=True)
                 if places[mode] is not None:
                     break
         for mode, place in places.items():
             found[mode].append(place)
         either += any(p is not None and p <= top for p in (places["words"], places["meaning"]))
+        own_top += own is not None and own <= top
         if every or not (places["both"] and places["both"] <= top):
             cosines = index.full[:index.count] @ hybrid.query_vector(model, text)
             best = _rank([passage_keys[row] for row in np.argsort(-cosines)], memory, question)
             shown = "  ".join(f"{mode} {places[mode] or '-'}" for mode in found)
-            print(f"[{question['project']}] {text!r}: {shown}  best passage {best or '-'}")
+            print(f"[{question['project']}] {text!r}: {shown}  own {own or '-'}  "
+                  f"best passage {best or '-'}")
     print(f"{len(questions)} tune {'prompts' if prompts else 'questions'}, recall@{top} / MRR: " + ", ".join(
         f"{mode} {sum(1 for p in places if p and p <= top)} / "
         f"{sum(1 / p for p in places if p and p <= top) / max(1, len(places)):.3f}"
-        for mode, places in found.items()) + f"; in either list's top {top}: {either}")
+        for mode, places in found.items()) + f"; in either list's top {top}: {either}"
+        f"; both, among its own project's memories in the top {top}: {own_top}")
     return 0
 
 
