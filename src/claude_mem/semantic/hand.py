@@ -15,10 +15,10 @@ thread is dropped there: its pieces are then not finished and the working thread
 them.
 
 Why: a ``both`` search's words are usually found before its question is embedded; the
-searching thread then waits while the meaning thread scores 120k projections and
+thread that found them then waits while the searching thread scores 120k projections and
 rescores the best 2,000 (~4 ms, most of it reading memory, which two cores read faster
-than one). The pieces are shared; a searching thread still busy with its words takes
-none, and one descheduled in the middle of a piece (a busy machine) costs the working
+than one; ``hybrid._Beside``). The pieces are shared; a thread still busy with the words
+takes none, and one descheduled in the middle of a piece (a busy machine) costs the working
 thread at most ``REDO_AFTER`` and the piece again, never a time slice. Rounds 5 and 9 split
 the scan in two fixed halves: 1.8x slower under load 13, no gain at load 1.8.
 """

@@ -21,7 +21,8 @@ Contract:
   incrementally (``index``), so a long-lived process (MCP server, viewer) pays the load once.
   The one-shot CLI passes ``ask_worker``: the running worker, which keeps both loaded,
   answers the meaning half (``serve``); without a worker it is done in the CLI's process.
-- The query is embedded in a thread while the words search runs (see ``_Meaning``), and
+- The query is embedded, and the index scanned, on the calling thread while a thread of
+  ``_runners`` finds the words (see ``_Beside``), and
   the last ``QUERY_CACHE`` queries' vectors are kept (``query_vector``): the viewer's
   search box, a mode switch or the model asking again repeat a question, and its
   embedding is the largest part of a search (~11 ms of CPU).
@@ -153,7 +154,8 @@ def scan(store, model, query, *, project=None, kinds=ALL_KINDS, limit: int = POO
 
 
 class _Runners:
-    """Threads that live on and run the meaning half of searches, one search at a time
+    """Threads that live on and run what a search does beside its question (``_Beside``:
+    the words, then a hand with the scan), one search at a time
     each: a search takes an idle one (a new one when none is idle) and hands it back when
     done; at most ``KEEP`` idle ones are kept. Why not a thread per search: starting one
     (~0.1 ms) and faulting in its stack and its share of the heap cost each search a few
@@ -193,76 +195,99 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=lambda: _runners.idle.clear())
 
 
-class _Meaning:
-    """The query's meaning, found beside the words search, on a thread of ``_runners``:
-    the model's C code, numpy's products and SQLite all run without the GIL, so on two
-    cores the query's embedding (the largest part of a search) costs little time the
-    words search does not already take. The searching thread hands over this process's
-    index (``use``, refreshed on that thread's connection, or None), and the scan runs on
-    the meaning thread too, right after the embedding: when the words search takes longer,
-    the scan is hidden beside it; a repeated question (its vector kept) scans while the
-    words search runs.
+class _Beside:
+    """What a search does beside the question's embedding, on a thread of ``_runners``,
+    while the calling thread embeds the question and scans the index itself: this
+    process's index brought up to date (``indexed``; not when the worker is asked), the
+    words' ranking (``words``, a ``both`` search only) and, while the caller is still
+    busy, the rows of the words' first ``limit`` (``found``); then ``done`` (the caller's
+    connection is the caller's again) and, until the caller's scan is over, a hand with
+    its pieces (``hand``). The model's C code, numpy's products and SQLite all run
+    without the GIL, so on two cores the words cost the question little time.
 
-    Asked with ``ask_worker`` (the one-shot CLI), the running worker is asked for the
-    nearest memories over its control socket: its model and its index of the vectors are
-    loaded already, where this process would load both (~1 s at 100k vectors). Without an
-    answer (no worker, an older one, an error) the query is embedded here."""
+    Why the caller embeds and scans, and the thread of ``_runners`` does the words (it was
+    the other way round up to round 10): the question's embedding and then the scan are
+    the longest path of a search, and on this path nothing now waits for another thread
+    to be woken: the embedding starts at once (not once a sleeping thread has been woken,
+    and on a quiet machine its idle core woken too), and the scan is followed by the
+    fusion on the same thread, the words long found (not by a wake-up of the searching
+    thread). A search whose words take longer than its question waits for them, as it
+    did (docs/search.md, Round 11).
 
-    def __init__(self, text, project, kinds, limit, settings, ask_worker):
-        self.text, self.project, self.kinds, self.limit = text, project, kinds, limit
-        self.settings, self.ask_worker = settings, ask_worker
-        self.found = None      # (kind, id, cosine) list: the worker's, or this thread's scan
-        self.model = self.query = None
-        self.index = None      # handed over by the searching thread (``use``)
-        self.handed = threading.Event()
-        self.done = threading.Event()
-        # Pieces of the scan's products, for the searching thread once it only waits (``hand``).
-        self.hand = None if ask_worker else Hand()
+    Asked with ``ask_worker`` (the one-shot CLI), the caller asks the running worker for
+    the nearest memories over its control socket (its model and its index are loaded
+    already, where this process would load both, ~1 s at 100k vectors); without an answer
+    (no worker, an older one, an error) it embeds the question and scans itself, once the
+    words are done."""
+
+    def __init__(self, store, text, project, kinds, pool, limit, settings, *, words: bool,
+                 ask_worker: bool):
+        self.store, self.text, self.project, self.kinds = store, text, project, kinds
+        self.pool, self.limit, self.settings = pool, limit, settings
+        self.want_words, self.want_index = words, not ask_worker
+        self.index = None
+        self.words: list = []
+        self.found: dict = {}
         self.error: BaseException | None = None
+        self.indexed = threading.Event()
+        self.done = threading.Event()
+        self.scanned = threading.Event()  # the caller's scan is over (or will not happen)
+        self.hand = None if ask_worker else Hand()
         _runners.run(self.run)
-
-    def use(self, index) -> None:
-        """The index to scan once the query is embedded (already refreshed); None: the
-        caller scans (``result``). Called once by every search not asking the worker."""
-        self.index = index
-        self.handed.set()
-
-    def busy(self) -> bool:
-        return not self.done.is_set()
 
     def run(self) -> None:
         try:
-            if self.ask_worker:
-                self.found = worker_nearest(self.text, project=self.project, kinds=self.kinds,
-                                            limit=self.limit, model=model_setting(self.settings))
-                if self.found is not None:
-                    return
-            self.model = embedder(model_setting(self.settings))
-            self.query = query_vector(self.model, self.text)
-            if not self.ask_worker:
-                self.handed.wait()  # ~0.01 ms after the start (a first search: the load)
-            index = self.index
-            if index is not None:
-                self.found = index.nearest(self.query, project=self.project, kinds=self.kinds,
-                                           limit=self.limit, hand=self.hand)
+            if self.want_index:
+                # This thread's turn on the caller's connection (~0.01 ms when nothing is new).
+                self.index = index_for(self.store, embedder(model_setting(self.settings)))
+                self.indexed.set()
+            if self.want_words:
+                # The words' ranking only (``search_keys``): of their 50 the fusion shows
+                # ``limit`` at most, and only the hits shown are read (decoding a row is
+                # most of a search's Python).
+                self.words = self.store.search_keys(self.text, project=self.project,
+                                                    kinds=self.kinds, limit=self.pool)
+                if self.words and not self.scanned.is_set():
+                    # While the question is still being embedded: the words' own first
+                    # ``limit``, most of which are shown, are read now, in its time.
+                    self.found = self.store.hits_by_keys(self.words[: int(self.limit)])
         except BaseException as exc:  # handed to the caller
             self.error = exc
         finally:
-            self.index = None
+            self.indexed.set()
             self.done.set()
-            if self.hand is not None:
-                self.hand.wake.set()
-
-    def result(self, store) -> list[tuple[str, int, float]]:
         if self.hand is not None:
-            self.hand.wait_and_lend(self.done)  # scoring pieces of the scan meanwhile
+            self.hand.wait_and_lend(self.scanned)  # pieces of the caller's scan meanwhile
+
+    def nearest(self) -> list[tuple[str, int, float]]:
+        """The memories nearest to the question, found on the calling thread."""
+        if not self.want_index:
+            found = worker_nearest(self.text, project=self.project, kinds=self.kinds,
+                                   limit=self.pool, model=model_setting(self.settings))
+            if found is not None:
+                return found
+        model = embedder(model_setting(self.settings))
+        query = query_vector(model, self.text)
+        self.indexed.wait()  # set long before, but for a question whose vector was kept
+        if self.index is None:  # the worker could not answer, or the index failed
+            self.done.wait()
+            if self.error is not None:
+                raise self.error
+            return scan(self.store, model, query, project=self.project, kinds=self.kinds,
+                        limit=self.pool)
+        return self.index.nearest(query, project=self.project, kinds=self.kinds,
+                                  limit=self.pool, hand=self.hand)
+
+    def result(self):
+        """``(words, found)`` once the thread is done with the connection; its error raised.
+        Called once, after ``nearest`` (or its error): ends the thread's lending."""
+        self.scanned.set()
+        if self.hand is not None:
+            self.hand.wake.set()
         self.done.wait()
         if self.error is not None:
             raise self.error
-        if self.found is not None:
-            return self.found
-        return scan(store, self.model, self.query, project=self.project, kinds=self.kinds,
-                    limit=self.limit)
+        return self.words, self.found
 
 
 def worker_nearest(text: str, *, project=None, kinds=ALL_KINDS, limit: int = POOL,
@@ -318,26 +343,18 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
             hit["matched"] = "words"
         return hits
     pool = max(int(limit), POOL)
-    meaning = (_Meaning(text, project, tuple(kinds), pool, settings, ask_worker)
-               if str(text or "").strip() else None)
-    if meaning is not None and not ask_worker:
-        index = None
+    if str(text or "").strip():
+        beside = _Beside(store, text, project, tuple(kinds), pool, limit, settings,
+                         words=mode == "both", ask_worker=ask_worker)
+        near: list = []
         try:
-            # Refreshed here (this thread's connection; ~0.01 ms when nothing is new),
-            # scanned by the meaning thread as soon as its query is embedded.
-            index = index_for(store, embedder(model_setting(settings)))
-        finally:  # after an error too: the meaning thread waits for it
-            meaning.use(index)
-    # The words' ranking only (``search_keys``): of their 50 the fusion shows ``limit`` at
-    # most, and only the hits shown are read (decoding a row is most of a search's Python).
-    words = (store.search_keys(text, project=project, kinds=kinds, limit=pool)
-             if mode == "both" else [])
-    found: dict = {}
-    if words and meaning is not None and meaning.busy():
-        # While the query is still being embedded: the words' own first ``limit``, most of
-        # which are shown, are read now rather than after the meaning list, in its time.
-        found = store.hits_by_keys(words[: int(limit)])
-    near = meaning.result(store) if meaning is not None else []
+            near = beside.nearest()
+        finally:  # after an error too: the thread lends until the scan is over
+            words, found = beside.result()
+    else:
+        words = (store.search_keys(text, project=project, kinds=kinds, limit=pool)
+                 if mode == "both" else [])
+        found, near = {}, []
     fused: dict = {}
     similarity = {(kind, item): sim for kind, item, sim in near}
     # Meaning alone orders by each memory's score (its best two passages, ``index``), not
