@@ -25,9 +25,10 @@ its hold to a trace file (``store/db.py``); this bench's own setup writes are no
 A traced commit includes SQLite's automatic checkpoint, which runs after the write lock is
 released, so the trace names who held the lock but can overstate how long. The measure is
 a watcher that takes no lock at all (``Holders``, a process of its own:
-``lock_sampler.watch_holders``): about every millisecond it reads
-``/proc/locks`` for the process holding the write lock (an exclusive POSIX lock on byte
-120 of the ``-shm`` file). "held" is its longest span of a held lock, one hold or several
+``lock_sampler.watch_holders``): about every millisecond it asks the kernel which process
+holds the write lock (an exclusive POSIX lock on byte 120 of the ``-shm`` file:
+``fcntl(F_GETLK)``; round 10 read ``/proc/locks``, whose every read made every POSIX lock
+call of every process wait, SQLite's included: see ``lock_sampler``). "held" is its longest span of a held lock, one hold or several
 back to back (what a hook arriving at its start could have waited); it also tells one
 hold from holds back to back, names the holder (hooks included) and records the WAL
 file's size (printed per phase as "write lock holders"; a span counts from the look that
@@ -56,7 +57,7 @@ system call (with its file and page) and kernel stack of each bulk writer's thre
 holds the lock; per phase it prints the samples of holds of 15 ms or more (or seen in an
 uninterruptible wait) summed by what the holder was doing, and the three longest with what
 ran in the second before them (checkpoints, other holds). The sampler also follows, through
-``/proc/locks``, whichever process holds the write lock or the checkpoint lock (byte 121),
+``F_GETLK``, whichever process holds the write lock or the checkpoint lock (byte 121),
 hooks included, and samples a holder that has no slot (a hook's main thread): per phase the
 three longest spans of each lock, with the command and, for a hook, its samples. The
 stack needs root.
@@ -222,8 +223,8 @@ class Probe:
 
 class Holders:
     """Watches who holds SQLite's write lock without taking it: a process of its own
-    (``lock_sampler.watch_holders``: no GIL shared with this bench's threads) reads
-    ``/proc/locks`` about every millisecond for the exclusive lock on byte 120 of the
+    (``lock_sampler.watch_holders``: no GIL shared with this bench's threads) asks the
+    kernel (``F_GETLK``) about every millisecond for the exclusive lock on byte 120 of the
     ``-shm`` file (SQLite's WAL write lock). Records each span one process held it (pid, its
     command) and each span the lock stayed held by anyone, back to back holds joined (what
     a hook arriving at its start would have waited at most). A span counts from its first
@@ -359,7 +360,7 @@ def phase_waits(stacks: list[dict], holds: list, begin: float, end: float) -> di
                         "samples": record["samples"],
                         "doing": [[n, a, b, w, _short(d)] for n, a, b, w, d in record["doing"][:4]],
                         "before": before[-6:]})
-    # Spans of one process holding the write or checkpoint lock as /proc/locks showed them
+    # Spans of one process holding the write or checkpoint lock as F_GETLK showed them
     # (hooks included, sampled when they have no slot): the longest three with the command.
     spans = {}
     for lock in ("write", "checkpoint"):
@@ -494,6 +495,10 @@ def main() -> int:
     parser.add_argument("--reclaim-timeout", type=float, default=300.0)
     parser.add_argument("--keep", help="keep the data directory here")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--proc-locks", action="store_true",
+                        help="follow the holders through /proc/locks, as round 10 did (to "
+                             "compare: each read makes every process's lock calls wait, "
+                             "SQLite's included; see store/lock_sampler.py)")
     parser.add_argument("--locking-probe", action="store_true",
                         help="also run the probe of rounds 4-9, which tries BEGIN IMMEDIATE "
                              "every millisecond (it holds the lock itself meanwhile: up to "
@@ -510,6 +515,8 @@ def main() -> int:
             os.setsid()  # a session (autogroup) of its own: see the module docstring
         except OSError:  # a process group leader cannot: run again as a child that can
             return subprocess.run([sys.executable, *sys.argv], start_new_session=True).returncode
+    if args.proc_locks:  # read by the watcher and sampler processes (lock_sampler.LockLook)
+        os.environ["CLAUDE_MEM_LOCK_LOOK"] = "proc-locks"
     reports = []
     keep = args.keep
     for run in range(max(1, args.repeat)):
@@ -546,7 +553,8 @@ def run_once(args) -> dict:
     forgotten = scale.PROJECTS[0]
     report: dict = {"python": sys.executable, "observations": args.observations,
                     "backlog": args.backlog, "hook_interval_s": args.hook_interval,
-                    "load_before": os.getloadavg(), "phases": []}
+                    "load_before": os.getloadavg(), "phases": [],
+                    "holders_seen_by": "/proc/locks" if args.proc_locks else "F_GETLK"}
     stream = probe = holders = None
     try:
         from claude_mem import config, control
@@ -740,7 +748,7 @@ def _print(report: dict, args) -> int:
     print(f"lock budget benchmark ({report['python']}): {report['observations']} observations, "
           f"backlog {report['backlog']} events, a hook every {report['hook_interval_s'] * 1000:.0f} ms;"
           f" load average before {report['load_before'][0]:.1f}, after "
-          f"{report.get('load_after', (0,))[0]:.1f}")
+          f"{report.get('load_after', (0,))[0]:.1f}; holders seen by {report['holders_seen_by']}")
     print(f"{'phase':<8} {'s':>6} {'held':>7} {'>50ms':>6} {'traced':>7} {'>50ms':>6} "
           f"{'hooks':>6} {'p50':>6} {'p99':>6} {'max':>6}  longest traced hold by")
     for p in report["phases"]:
@@ -752,7 +760,7 @@ def _print(report: dict, args) -> int:
         probe = (f"; the locking probe's longest refused span {p['probe_max_wait_ms']} ms "
                  f"({p['probe_spans_over_budget']} over {BUDGET_MS:.0f})"
                  if "probe_max_wait_ms" in p else "")
-        print(f"{p['phase']:<12} write lock holders (/proc/locks, nothing taken): {p['holders']}"
+        print(f"{p['phase']:<12} write lock holders (F_GETLK, nothing taken): {p['holders']}"
               + probe)
     for p in report["phases"]:
         print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}; p99 by kind:"
@@ -773,7 +781,7 @@ def _print(report: dict, args) -> int:
                   f"(1 ms) by what the holder did (R: on a CPU or runnable; D/S: its wait "
                   f"channel and innermost kernel frames): {waits['samples_by_wait']}")
             for lock, found in waits["lock_spans"].items():
-                print(f"{'':<12}   {lock} lock held by one process (/proc/locks), spans >= 10 ms: "
+                print(f"{'':<12}   {lock} lock held by one process (F_GETLK), spans >= 10 ms: "
                       f"{found['n_over_10ms']}; longest [ms, command, pid, samples if not a bulk "
                       f"writer's]: {found['longest']}")
             for hold in waits["longest"]:
@@ -787,7 +795,7 @@ def _print(report: dict, args) -> int:
     print(f"forget: {report.get('forget')}")
     print(f"import: {report.get('import')}")
     print("held: the longest span the write lock stayed held, one hold or several back to back, "
-          "seen in /proc/locks (ms), and how many spans passed 50 ms; traced: the longest traced "
+          "seen by F_GETLK (ms), and how many spans passed 50 ms; traced: the longest traced "
           "hold (commits include the automatic checkpoint)")
     print(f"targets: longest hold <= {BUDGET_MS:.0f} ms in drain, reclaim, forget and import; "
           "hook p99 <= 100 ms; none spooled")

@@ -322,37 +322,47 @@ def _next_step(holder: subprocess.Popen) -> str:
     return holder.stdout.readline().strip()
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="Linux's /proc/locks only")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's struct flock only")
 def test_the_lock_sampler_names_the_process_holding_the_write_lock_and_the_checkpoint_lock():
-    # bench/lock_budget.py follows holders through /proc/locks (hooks import nothing for
-    # it): another process holds SQLite's write lock, then checkpoints, this one reads who.
-    from claude_mem.store.lock_sampler import lock_holders
+    # bench/lock_budget.py follows holders by asking the kernel (F_GETLK on the -shm file;
+    # hooks import nothing for it): another process holds SQLite's write lock, this one
+    # reads who; then a process holds byte 121 (SQLite's checkpoint lock) the same way.
+    from claude_mem.store.lock_sampler import LockLook
 
     with Store(config.db_path()) as store:
         fill_edits(store, "p", 2, 50)
     shm = config.db_path() + "-shm"
+    look = LockLook(shm)
     holder = _lock_holder(wait_before_begin=False)
     try:
         assert holder.stdout.readline().strip() == "held"
-        inode = os.stat(shm).st_ino
-        with open("/proc/locks", encoding="ascii") as fh:
-            assert lock_holders(fh.read(), inode).get("write") == holder.pid
+        assert look.holders() == {"write": holder.pid}
         assert _next_step(holder) == "free"
-        with open("/proc/locks", encoding="ascii") as fh:
-            assert "write" not in lock_holders(fh.read(), inode)
-        _next_step(holder)
+        assert look.holders() == {}
+        code = ("import fcntl, os, sys\n"
+                "fd = os.open(sys.argv[1], os.O_RDWR)\n"
+                "fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 121)\n"
+                "print('held', flush=True); sys.stdin.readline()\n")
+        other = subprocess.Popen([sys.executable, "-c", code, shm], text=True,
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        try:
+            assert other.stdout.readline().strip() == "held"
+            assert look.holders() == {"checkpoint": other.pid}
+        finally:
+            other.stdin.write("\n")
+            other.stdin.flush()
+            assert other.wait(10) == 0
+        assert look.holders() == {}
+        _next_step(holder)  # (its -shm file stays while it has the database open)
         assert holder.wait(10) == 0
     finally:
+        look.close()
         if holder.poll() is None:
             holder.kill()
             holder.wait()
-    sample = (f"1: POSIX  ADVISORY  WRITE 4242 fe:00:{inode} 121 121\n"
-              f"2: POSIX  ADVISORY  READ  4343 fe:00:{inode} 123 123\n"
-              f"3: POSIX  ADVISORY  WRITE 4444 fe:00:{inode + 1} 120 120\n")
-    assert lock_holders(sample, inode) == {"checkpoint": 4242}
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="Linux's /proc/locks only")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's struct flock only")
 def test_the_bench_watcher_records_a_hold_by_its_holder_without_taking_the_lock(tmp_path):
     # bench/lock_budget.py's measure, a process of its own (lock_sampler.watch_holders).
     with Store(config.db_path()) as store:

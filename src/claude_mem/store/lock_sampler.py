@@ -21,17 +21,26 @@ Two sides:
   ms held, its samples grouped by what the holder was doing. A thread waiting for the GIL
   sleeps on a futex (``S futex_do_wait@futex``).
 
-- **Any holder, hooks included**, through ``/proc/locks`` (``lock_holders``): each round the
-  sampler also reads which process holds SQLite's WAL write lock and its checkpoint lock
-  (exclusive POSIX locks on bytes 120 and 121 of the ``-shm`` file). A holder without a
-  slot (a hook: it imports nothing for this) has its main thread sampled the same way;
-  each span one process held either lock for ``SPAN_KEEP_MS`` or more (or was seen in
-  state D) is appended with the process's command. So a hook's commit that is slow is
-  told apart: holding the write lock, or past it, holding the checkpoint lock (SQLite's
-  automatic checkpoint runs after the commit released the write lock).
-
+- **Any holder, hooks included**, asked of the kernel (``LockLook``): each round the sampler
+  also asks which process holds SQLite's WAL write lock and its checkpoint lock (exclusive
+  POSIX locks on bytes 120 and 121 of the ``-shm`` file) with ``fcntl(F_GETLK)`` on that
+  file. A holder without a slot (a hook: it imports nothing for this) has its main thread
+  sampled the same way; each span one process held either lock for ``SPAN_KEEP_MS`` or
+  more (or was seen in state D) is appended with the process's command. So a hook's
+  commit that is slow is told apart: holding the write lock, or past it, holding the
+  checkpoint lock (SQLite's automatic checkpoint runs after the commit released the write
+  lock).
+- **Why not ``/proc/locks``** (round 10 read it): reading it takes
+  the kernel's ``file_rwsem`` for writing (``locks_start``), and every POSIX lock call in
+  every process (SQLite's ``fcntl`` on the ``-shm`` file, at each ``BEGIN`` and ``COMMIT``)
+  takes it for reading (``posix_lock_inode``): a reader of ``/proc/locks`` once a
+  millisecond made such calls wait, seen by this sampler as ``D percpu_rwsem_wait`` inside
+  worker holds. Measured on the 2-core machine at load 5: a process locking and unlocking
+  one byte every millisecond for 15 s, max 0.17-0.19 ms alone or beside a process asking
+  ``F_GETLK`` every millisecond, **21-22 ms** (11 calls over 5 ms) beside a process reading
+  ``/proc/locks`` every millisecond. ``F_GETLK`` takes only the file's own spin lock.
 - **The lock bench's measure** (``watch_holders``, ``python -m claude_mem.store.lock_sampler
-  --holders <-shm file> <out>``): only who holds the write lock, each span and each run of
+  --holders <-shm file> <out>``): only who holds the write lock (``LockLook``), each span and each run of
   holds back to back, written as JSON lines; a process of its own so that its looks do not
   wait for the bench's GIL.
 
@@ -41,6 +50,7 @@ hook path; never raises into a writer.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import mmap
 import os
@@ -52,7 +62,7 @@ import time
 SAMPLE_EVERY_S = 0.001
 START_AFTER_MS = 2.0
 KEEP_HOLDS_OVER_MS = 15.0
-# Spans of one process holding the write lock (``/proc/locks``) kept from this long.
+# Spans of one process holding the write lock (``LockLook``) kept from this long.
 SPAN_KEEP_MS = 10.0
 STACK_FRAMES = 12  # the innermost kernel frames kept per sample
 SLOTS = 64
@@ -215,10 +225,89 @@ def _find_shm(data_dir: str) -> str | None:
     return None
 
 
-def lock_holders(locks_text: str, inode: int) -> dict[str, int]:
-    """Which process holds SQLite's WAL write lock and its checkpoint lock, from
-    ``/proc/locks``: an exclusive POSIX lock on byte 120 (write) or 121 (checkpoint) of the
-    ``-shm`` file (SQLite's unix VFS locks byte 120 + i of the WAL index for its lock i)."""
+# Linux's ``struct flock`` (x86-64, arm64): type, whence, start, length, pid, padding.
+_FLOCK = struct.Struct("hhqqi4x")
+
+
+class LockLook:
+    """Which process holds SQLite's WAL write lock and its checkpoint lock: an exclusive POSIX
+    lock on byte 120 (write) or 121 (checkpoint) of the ``-shm`` file (SQLite's unix VFS
+    locks byte 120 + i of the WAL index for its lock i), asked with ``fcntl(F_GETLK)``,
+    which takes no lock and no kernel-wide semaphore (see "Why not /proc/locks" above).
+
+    The file is opened read-only and kept open; it is opened again when it was removed or
+    made anew (looked at every ``RELOOK_S``). This process takes no lock on it, so closing
+    it drops none (a POSIX lock belongs to the process and its file, not the descriptor)."""
+
+    RELOOK_S = 0.2
+
+    def __init__(self, shm: str):
+        self.shm = shm
+        self.fd: int | None = None
+        self.inode = None
+        self.next_look = 0.0
+        # Round 10's way, kept to compare (``bench/lock_budget.py --proc-locks``): read
+        # ``/proc/locks`` instead, which makes other processes' lock calls wait.
+        self.proc_locks = os.environ.get("CLAUDE_MEM_LOCK_LOOK") == "proc-locks"
+
+    def _ensure(self) -> int | None:
+        now = time.monotonic()
+        if self.fd is not None and now < self.next_look:
+            return self.fd
+        self.next_look = now + self.RELOOK_S
+        try:
+            inode = os.stat(self.shm).st_ino
+        except OSError:
+            inode = None
+        if inode != self.inode or self.fd is None:
+            self.close()
+            if inode is not None:
+                try:
+                    self.fd = os.open(self.shm, os.O_RDONLY)
+                    self.inode = os.fstat(self.fd).st_ino
+                except OSError:
+                    self.fd = None
+        return self.fd
+
+    def holder(self, byte: int) -> int | None:
+        """The pid holding a lock on ``byte`` of the file, or None."""
+        fd = self._ensure()
+        if fd is None:
+            return None
+        if self.proc_locks:
+            found = lock_holders(_read("/proc/locks"), self.inode)
+            return next((found[name] for name, at in _LOCK_BYTES if at == byte and name in found),
+                        None)
+        try:
+            asked = _FLOCK.pack(fcntl.F_WRLCK, os.SEEK_SET, byte, 1, 0)
+            kind, _, _, _, pid = _FLOCK.unpack(fcntl.fcntl(fd, fcntl.F_GETLK, asked))
+        except (OSError, struct.error):
+            return None
+        return pid if kind != fcntl.F_UNLCK and pid > 0 else None
+
+    def holders(self) -> dict[str, int]:
+        """``{"write": pid, "checkpoint": pid}``, for the locks held now."""
+        if self.proc_locks:
+            return lock_holders(_read("/proc/locks"), self.inode) if self._ensure() else {}
+        found = {}
+        for name, byte in _LOCK_BYTES:
+            pid = self.holder(byte)
+            if pid is not None:
+                found[name] = pid
+        return found
+
+    def close(self) -> None:
+        if self.fd is not None:
+            try:
+                os.close(self.fd)
+            except OSError:
+                pass
+        self.fd, self.inode = None, None
+
+
+def lock_holders(locks_text: str, inode: int | None) -> dict[str, int]:
+    """The same from ``/proc/locks``'s text (``LockLook`` with ``CLAUDE_MEM_LOCK_LOOK`` set to
+    ``proc-locks`` only: see "Why not /proc/locks")."""
     suffix = f":{inode}"
     found: dict[str, int] = {}
     for line in locks_text.splitlines():
@@ -237,7 +326,8 @@ def lock_holders(locks_text: str, inode: int) -> dict[str, int]:
     return found
 
 
-_LOCK_BYTES = (("write", 120), ("checkpoint", 121))
+_WRITE_BYTE = 120
+_LOCK_BYTES = (("write", _WRITE_BYTE), ("checkpoint", 121))
 
 
 def _command(pid: int) -> str:
@@ -257,20 +347,17 @@ def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
     finally:
         os.close(fd)
     watching: dict[int, tuple] = {}  # slot -> (pid, tid, number, began, samples)
-    # Per lock, its holder seen in /proc/locks (any process: hooks too, which have no
+    # Per lock, its holder (``LockLook``: any process: hooks too, which have no
     # slot): [pid, first seen (ns), samples, wall time first seen, sampled by its slot]
     spans: dict[str, list | None] = {}
     commands: dict[int, str] = {}
-    inode, next_look = None, 0
+    look, next_look = None, 0
     while stop is None or not stop.is_set():
         now = time.monotonic_ns()
-        if now >= next_look:  # the -shm file appears with the database, and may be remade
+        if look is None and now >= next_look:  # the -shm file appears with the database
             next_look = now + 200_000_000
             shm = _find_shm(data_dir)
-            try:
-                inode = os.stat(shm).st_ino if shm else None
-            except OSError:
-                inode = None
+            look = LockLook(shm) if shm else None
         slot_pids = set()
         for slot in range(SLOTS):
             pid, tid, number, began, held = _SLOT.unpack_from(view, slot * _SLOT_SIZE)
@@ -287,7 +374,7 @@ def run(path: str, data_dir: str, stop: threading.Event | None = None) -> None:
             if seen is None:
                 seen = watching[slot] = (pid, tid, number, began, [])
             _sample_into(seen[4], (now - began) / 1e6, pid, tid, inflight)
-        holders = lock_holders(_read("/proc/locks"), inode) if inode else {}
+        holders = look.holders() if look is not None else {}
         for name, _ in _LOCK_BYTES:
             holder, span = holders.get(name), spans.get(name)
             if span is not None and holder != span[0]:
@@ -321,7 +408,7 @@ def _sample_into(samples: list, at_ms: float, pid: int, tid: int, inflight: str 
 
 def _finish_span(out: str, lock: str, span: list, span_ms: float, command: str) -> None:
     """A span during which one process held the write (or checkpoint) lock, seen in
-    ``/proc/locks``: kept when it lasted ``SPAN_KEEP_MS`` or more (with its samples, for a
+    ``LockLook``: kept when it lasted ``SPAN_KEEP_MS`` or more (with its samples, for a
     process without a slot), or when it was seen in an uninterruptible wait."""
     pid, _, samples, first_seen, by_slot = span
     if span_ms < SPAN_KEEP_MS and all(s[1][0] != "D" for s in samples):
@@ -357,7 +444,7 @@ def _finish(out: str, seen: tuple, held_ms: float) -> None:
 
 def watch_holders(shm: str, out: str, stop: threading.Event | None = None) -> None:
     """``bench/lock_budget.py``'s measure, as a process of its own (no GIL shared with the
-    bench's threads): about every millisecond, who holds the write lock (``lock_holders``),
+    bench's threads): about every millisecond, who holds the write lock (``LockLook``),
     taking no lock. Appends JSON lines to ``out``: ``span`` [began (unix), ms, pid, the
     longest gap between looks inside it (ms), command] per hold of one process, ``chain``
     [began, ms, holders, longest gap] per span the lock stayed held by anyone, ``gap``
@@ -368,7 +455,8 @@ def watch_holders(shm: str, out: str, stop: threading.Event | None = None) -> No
     def emit(kind: str, *values) -> None:
         os.write(fd, (json.dumps({kind: list(values)}) + "\n").encode())
 
-    inode, span, chain, last, wal = None, None, None, None, -1
+    look = LockLook(shm)
+    span, chain, last, wal = None, None, None, -1
     commands: dict[int, str] = {}
     try:
         while stop is None or not stop.is_set():
@@ -387,13 +475,7 @@ def watch_holders(shm: str, out: str, stop: threading.Event | None = None) -> No
             if size != wal:
                 wal = size
                 emit("wal", round(wall, 4), size)
-            if inode is None:
-                try:
-                    inode = os.stat(shm).st_ino
-                except OSError:
-                    time.sleep(0.01)
-                    continue
-            holder = lock_holders(_read("/proc/locks"), inode).get("write")
+            holder = look.holder(_WRITE_BYTE)
             if span is not None and holder != span[0]:
                 emit("span", round(span[1], 4), round((now - span[2]) * 1000, 2), span[0],
                      round(span[3], 2), commands.get(span[0], ""))
@@ -411,6 +493,7 @@ def watch_holders(shm: str, out: str, stop: threading.Event | None = None) -> No
                 chain[2] += 1
             time.sleep(SAMPLE_EVERY_S)
     finally:
+        look.close()
         os.close(fd)
 
 
