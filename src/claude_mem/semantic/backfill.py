@@ -14,7 +14,8 @@ Contract:
   first, a short transaction at a time, so every row is embedded again the current way.
 - ``poke(after)`` (the worker calls it after storing something) makes it look again once
   ``after`` seconds have passed since the last poke (at once for 0), and holds the batches
-  of a backfill under way until then: while hooks keep the queue busy, a Claude Code session
+  of a backfill under way until then, and the model's loading (at the earliest
+  ``LOAD_AFTER_SECONDS`` after the start: a worker starts with work to drain): while hooks keep the queue busy, a Claude Code session
   is at work and gets the CPU (a batch costs ~50 ms of it per row, and ``nice`` does not
   reach across Linux's autogroups); the vectors are made in the quiet moments between.
   Otherwise it looks every ``IDLE_SECONDS``. Once a kind is fully embedded it only looks
@@ -38,6 +39,9 @@ PASSAGES_PER_CALL = 16
 IDLE_SECONDS = 30.0
 RESCAN_SECONDS = 600.0
 KINDS = ("summary", "observation", "prompt")  # summaries first: the densest memory
+# The model loads no sooner than this after the thread starts (and, like a batch, only
+# once the queue has been quiet ``poke``'s time): see ``run``.
+LOAD_AFTER_SECONDS = 1.0
 
 
 class EmbedThread(threading.Thread):
@@ -58,7 +62,9 @@ class EmbedThread(threading.Thread):
         self.rescan_at = 0.0
         self.purged = False
         self.last_batch_at = time.monotonic()
-        self.resume_at = 0.0  # no batch before this (monotonic): see ``poke``
+        # No batch, and no model loaded, before this (monotonic): see ``poke``. A worker
+        # starts because there is work: its first passes come first.
+        self.resume_at = time.monotonic() + LOAD_AFTER_SECONDS
 
     @classmethod
     def start_for(cls, settings):
@@ -101,15 +107,17 @@ class EmbedThread(threading.Thread):
         cpu_priority.background_thread()
         store = None
         try:
+            # The model loads once the queue has been quiet a moment too (``poke``): loading
+            # it imports the model engine, which holds the GIL for long stretches, and the
+            # drain, waiting for the GIL, held the write lock meanwhile (the lock bench's
+            # sampler saw the worker's first holds of a backlog spend 15-16 of 25 ms in a
+            # ``futex`` wait, with the model loading beside them).
+            if not self._wait_for_quiet():
+                return
             model = embedder(self.model_name)
             self.model = model.model
             store = open_store(busy_timeout_ms=15000)
-            while not self.stopping.is_set():
-                left = self.resume_at - time.monotonic()
-                if left > 0:  # the queue is busy: the session has the CPU (see ``poke``)
-                    self.wake.wait(left)
-                    self.wake.clear()
-                    continue
+            while self._wait_for_quiet():
                 try:
                     did = self.step(store, model)
                 except Exception as exc:  # a bad row or a locked file: try again later
@@ -125,6 +133,16 @@ class EmbedThread(threading.Thread):
         finally:
             if store is not None:
                 store.close()
+
+    def _wait_for_quiet(self) -> bool:
+        """Wait while the queue is busy (``poke``); False once stopping."""
+        while not self.stopping.is_set():
+            left = self.resume_at - time.monotonic()
+            if left <= 0:
+                return True
+            self.wake.wait(left)  # the queue is busy: the session has the CPU (see ``poke``)
+            self.wake.clear()
+        return False
 
     def step(self, store, model) -> bool:
         """Embed one batch of whatever waits; False when nothing waited."""
