@@ -131,3 +131,37 @@ def test_a_restart_a_reader_kept_off_is_tried_again_until_it_happens():
         assert pace.after_write() and pace.restarts == 1  # tried again at the next call
         assert _wal_frames() == [1]
         assert not pace.due()
+
+
+def test_a_drain_pass_over_a_backlog_checkpoints_between_its_units(tmp_path, monkeypatch):
+    # A pass over a backlog wrote up to ~50 MB of WAL before the worker's checkpoint after
+    # the pass: the WAL's cycles, and its file, were that long. Now the pass itself copies
+    # and begins the WAL between two units once the pace is due (drain._step_aside).
+    from faultkit import bash, prompt, stop
+    from claude_mem.worker import Worker
+
+    monkeypatch.setattr(wal_pace, "CHECKPOINT_BYTES", 64 * 1024)
+    cwd = str(tmp_path)
+    events = []
+    for s in range(60):  # each session's units are separate write units (not quiet)
+        events.append(prompt(f"S{s}", cwd))
+        events += [bash(f"S{s}", cwd, i, command=f"cat notes-{s}-{i}.txt") for i in range(2)]
+        events.append(stop(f"S{s}", cwd))
+    with Store(config.db_path()) as store:
+        with store.write():
+            for event, payload in events:
+                store.enqueue(event, json.dumps(payload))
+    w = Worker(config.load())
+    try:
+        assert w.store.scrub_files()  # the WAL file from nothing: what the pass makes of it
+        pace = w.store.wal_pace()
+        checkpoints, restarts = pace.checkpoints, pace.restarts
+        assert w.drain.run(limit=len(events))  # one pass over every row
+        # Begun again inside the pass (before: only after it, by the worker's loop). How
+        # often depends on the machine: a checkpoint is a housekeeping step, and the next
+        # one waits for the gap after it (budget.StepTurn).
+        assert pace.checkpoints - checkpoints >= 2 and pace.restarts - restarts >= 2
+        assert w.store.queue_stats()["pending"] == 0  # nothing lost
+        assert w.store.integrity() == "ok"
+    finally:
+        w.close()

@@ -77,12 +77,9 @@ class Housekeeping:
             # the checkpoint and ``start_wal`` would restart the WAL, syncing in its hold.
             # The step runs the checkpoint as it ends (``db._PacedStep``); not our turn: the
             # next pass tries again.
-            pace = self.store.wal_pace()
-            if not self.presence.waiting() and pace.due(count=False):
-                with self.store.housekeeping_step(wait=False):
-                    pass
-            else:
-                pace.warm(wal_pace.WARM_EVERY_S)  # pages a long drain reaches stay in memory
+            if self.presence.waiting() or not self.store.checkpoint_when_due():
+                # pages a long drain reaches stay in memory
+                self.store.wal_pace().warm(wal_pace.WARM_EVERY_S)
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.warning(f"checkpoint failed: {exc!r}")
 

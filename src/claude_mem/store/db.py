@@ -239,6 +239,19 @@ class Database:
             turn = self.__dict__["_turn"] = StepTurn(self.path)
         return _PacedStep(turn.step(wait), self)
 
+    def checkpoint_when_due(self) -> bool:
+        """A bulk writer between two of its write units: once it has written
+        ``wal_pace.CHECKPOINT_BYTES`` since its last checkpoint, copy the WAL and begin it
+        again now (``wal_pace``), in turn with other processes' housekeeping steps (a
+        ``forget`` step committing between the checkpoint and ``start_wal`` would restart
+        the WAL, syncing inside its hold). True when it checkpointed; not our turn (another
+        process's step, or our gap): False, and the next call tries again."""
+        if self.in_transaction or not self.wal_pace().due(count=False):
+            return False
+        with self.housekeeping_step(wait=False) as mine:
+            pass
+        return bool(mine)
+
     def wal_pace(self):
         """This connection's ``wal_pace.WalPace``: a bulk writer's own checkpoints, taken
         after its commits (every housekeeping step's, and the worker's after each pass)."""
