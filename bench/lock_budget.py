@@ -24,8 +24,10 @@ statement that takes the write lock by itself (checkpoints, ``incremental_vacuum
 its hold to a trace file (``store/db.py``); this bench's own setup writes are not traced.
 A traced commit includes SQLite's automatic checkpoint, which runs after the write lock is
 released, so the trace names who held the lock but can overstate how long. The measure is
-a watcher that takes no lock at all (``Holders``, a process of its own:
-``lock_sampler.watch_holders``): about every millisecond it asks the kernel which process
+a watcher that takes no lock at all (``Holders``, a process of its own at a real-time
+priority when run as root: ``lock_sampler.watch_holders``; at a normal priority its looks
+came up to 41 ms apart on a loaded machine and joined holds): about every millisecond it
+asks the kernel which process
 holds the write lock (an exclusive POSIX lock on byte 120 of the ``-shm`` file:
 ``fcntl(F_GETLK)``; round 10 read ``/proc/locks``, whose every read made every POSIX lock
 call of every process wait, SQLite's included: see ``lock_sampler``). "held" is its longest span of a held lock, one hold or several

@@ -41,7 +41,7 @@ Two sides:
   ``/proc/locks`` every millisecond. ``F_GETLK`` takes only the file's own spin lock.
 - **The lock bench's measure** (``watch_holders``, ``python -m claude_mem.store.lock_sampler
   --holders <-shm file> <out>``): only who holds the write lock (``LockLook``), each span and each run of
-  holds back to back, written as JSON lines; a process of its own so that its looks do not
+  holds back to back, written as JSON lines; a process of its own (at a real-time priority, ``_realtime``) so that its looks do not
   wait for the bench's GIL.
 
 Being another process, the sampler needs neither the holder's GIL nor its CPU time (a
@@ -498,11 +498,13 @@ def watch_holders(shm: str, out: str, stop: threading.Event | None = None) -> No
 
 
 def _realtime() -> None:
-    """The sampler looks on time: a real-time priority (``SCHED_FIFO``, root only; else as
-    it was). On a loaded machine a sampler at a normal priority went without a look for
-    up to ~80 ms, right inside the holds it was there to see. It sleeps between looks, and
-    the kernel keeps real-time tasks to 95 % of a CPU; each look preempts whoever runs on
-    its CPU for its fraction of a millisecond, the holder included (diagnostics only)."""
+    """The sampler and the watcher look on time: a real-time priority (``SCHED_FIFO``, root
+    only; else as it was). On a loaded machine a sampler at a normal priority went without
+    a look for up to ~80 ms, right inside the holds it was there to see, and the watcher's
+    late looks (up to 41 ms apart) joined two holds into one span over the budget. Both
+    sleep between looks, and the kernel keeps real-time tasks to 95 % of a CPU; each look
+    preempts whoever runs on its CPU for its fraction of a millisecond (the watcher's, an
+    ``F_GETLK`` and a ``stat``: tens of microseconds), the holder included (benches only)."""
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
     except (AttributeError, OSError):
@@ -512,6 +514,7 @@ def _realtime() -> None:
 if __name__ == "__main__":
     try:
         if len(sys.argv) == 4 and sys.argv[1] == "--holders":
+            _realtime()
             watch_holders(sys.argv[2], sys.argv[3])
         elif len(sys.argv) == 3:
             _realtime()
