@@ -40,8 +40,8 @@ class QueueRoom:
         """Count an attempt before the work starts, so a row that kills the worker is seen."""
         with self.write():
             self.db.executemany(
-                "UPDATE pending SET attempts = attempts + 1 WHERE id = ?", [(i,) for i in ids]
-            )
+                "UPDATE pending SET attempts = attempts + 1 WHERE id BETWEEN ? AND ?",
+                id_runs(ids))
 
     def unmark_attempt(self, ids) -> None:
         """Give back attempts counted for rows whose work never began (one transaction)."""
@@ -67,7 +67,7 @@ class QueueRoom:
             )
 
     def delete_pending(self, ids) -> None:
-        self.db.executemany("DELETE FROM pending WHERE id = ?", [(i,) for i in ids])
+        self.db.executemany("DELETE FROM pending WHERE id BETWEEN ? AND ?", id_runs(ids))
 
     def retry_parked(self) -> int:
         return len(self.requeue_parked())
@@ -168,6 +168,26 @@ class QueueRoom:
                 rows = [r for r in rows if r["id"] in wanted]
             self.db.executemany(sql, [(r["id"],) for r in rows])
         return rows
+
+
+def id_runs(ids) -> list[tuple[int, int]]:
+    """``ids`` as ``(first, last)`` runs of consecutive ids, for ``id BETWEEN ? AND ?``.
+
+    A pass's rows and a unit's group are mostly consecutive ids: one statement per run
+    instead of one per row (the worker counted and deleted 20,000 rows one by one per
+    10,000 events). Every id of a run is in ``ids`` and ids are unique row ids, so a run
+    names exactly the listed rows. An id listed twice is counted twice, as before.
+    """
+    runs: list[tuple[int, int]] = []
+    ordered = sorted(ids)
+    if len(set(ordered)) != len(ordered):
+        return [(i, i) for i in ids]
+    for i in ordered:
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
 
 
 def _reason(error) -> str:
