@@ -126,11 +126,13 @@ class Handlers:
             self.store.delete_pending(row_ids(group))
 
     def context_for(self, session, prompt_number: int, before: float | None = None,
-                    previous=_UNREAD) -> SessionContext:
+                    previous=_UNREAD, prompt=_UNREAD) -> SessionContext:
         """What the compressor knows of a request; ``earlier``: its observations in time
         order (``in_time_order``), with ``before`` only those of events before that time;
-        ``previous``: the request's summary when the caller has read it already."""
-        prompt = self.store.prompt(session["id"], prompt_number) if prompt_number else None
+        ``previous``: the request's summary, ``prompt``: its prompt row, when the caller
+        has read them already (``_prompt_of``)."""
+        if prompt is _UNREAD:
+            prompt = self.store.prompt(session["id"], prompt_number) if prompt_number else None
         request = prompt["prompt"] if prompt else ""
         goal = ""
         if prompt_number and wrappers.is_trivial(request):
@@ -148,6 +150,14 @@ class Handlers:
             root=self.projects.root(session["cwd"]),
         )
 
+    def _prompt_of(self, session, event) -> tuple:
+        """``(prompt number, its prompt row or _UNREAD)`` of an event's request: by its
+        ``prompt_id`` (number and row in one read), else the session's latest prompt."""
+        row = self.store.prompt_by_id(session["id"], event.prompt_id or None)
+        if row is not None:
+            return row["prompt_number"], row
+        return self.store.prompt_number_for(session["id"], None), _UNREAD
+
     def _summary(self, session, prompt_number: int):
         return self.store.summary_for_prompt(session["id"], prompt_number) if prompt_number else None
 
@@ -160,13 +170,13 @@ class Handlers:
 
     def handle_tools(self, event: ToolEvent, group, name: str, at: float) -> None:
         session = self._session(event, name, at)
-        prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
+        prompt_number, prompt = self._prompt_of(session, event)
         # The compressor sees what happened before these events, not what came before them.
         # The request's summary is read once: nothing below writes it before the fold.
         summary = self._summary(session, prompt_number)
         ctx = self.context_for(session, prompt_number,
                                before=min(float(r["received_at"]) for r, _ in group),
-                               previous=summary)
+                               previous=summary, prompt=prompt)
         # A redelivery that lands in the same batch as the original would otherwise get
         # position 1 under the same tool_use_id below, hence a second hash.
         # Events already turned into memory in an earlier batch are dropped here, before
@@ -189,7 +199,6 @@ class Handlers:
         batch_key = (content_hash(*(r["payload"] for r, _ in unique))
                      if any(not obs.tool_use_id for obs in produced.observations) else "")
         seen: dict[str, int] = {}
-        stored = []
         began = min(float(r["received_at"]) for r, _ in unique)
         # Each observation is timed at its own event, so a request's observations can be
         # put in the order their events happened (``in_time_order``) whatever order they came.
@@ -197,16 +206,16 @@ class Handlers:
         with self.store.write():
             if not _ended_after(session, began):  # a late event does not reopen its session
                 session = self.store.open_session(event.session_id, name, event.cwd, at, agent=event.agent)
+            items = []
             for obs in produced.observations:
                 key = obs.tool_use_id or batch_key
                 position = seen.get(key, 0)
                 seen[key] = position + 1
-                row = self.store.store_observation(session["id"], session["project"], prompt_number,
-                                                   obs, content_hash(event.session_id, key, position),
-                                                   produced.generated_by,
-                                                   event_at.get(obs.tool_use_id, at))
-                if row is not None:
-                    stored.append(row)
+                items.append((obs, content_hash(event.session_id, key, position),
+                              event_at.get(obs.tool_use_id, at)))
+            stored = [row for row in self.store.store_observations(
+                session["id"], session["project"], prompt_number, items, produced.generated_by)
+                if row is not None]
             self.store.mark_tool_uses_processed(session["id"], [e.tool_use_id for _, e in unique], at)
             self.store.delete_pending(row_ids(group))
         # The request's summary reads these again (Stop): kept, not read back.
@@ -228,19 +237,20 @@ class Handlers:
                 self.store.upsert_summary(session["id"], session["project"], prompt_number, remade,
                                           generated_by, float(summary["updated_at"]))
 
-    def summarize_prompt(self, session, prompt_number: int, last_message: str) -> tuple:
-        ctx = self.context_for(session, prompt_number)
+    def summarize_prompt(self, session, prompt_number: int, last_message: str,
+                         prompt=_UNREAD) -> tuple:
+        ctx = self.context_for(session, prompt_number, prompt=prompt)
         produced = self.compressor.summarize(ctx, last_message, list(ctx.earlier))
         return produced.summary, produced.generated_by
 
     def handle_stop(self, event: Stop, group, name: str, at: float) -> None:
         ids = row_ids(group)
         session = self._session(event, name, at)
-        prompt_number = self.store.prompt_number_for(session["id"], event.prompt_id or None)
+        prompt_number, prompt = self._prompt_of(session, event)
         summary = generated_by = None
         if prompt_number or event.last_assistant_message:
             summary, generated_by = self.summarize_prompt(session, prompt_number,
-                                                          event.last_assistant_message)
+                                                          event.last_assistant_message, prompt)
         with self.store.write():
             self.store.touch_session(session["id"], at)
             if summary is not None:

@@ -94,6 +94,16 @@ class SessionsRoom:
         ).fetchone()
         return row[0] if row else 0
 
+    def prompt_by_id(self, session_id: int, prompt_id: str | None) -> dict | None:
+        """The request a ``prompt_id`` names, as ``prompt`` reads it (None: no id, or not
+        stored): its number and text in one read (``prompt_number_for``, then ``prompt``)."""
+        if not prompt_id:
+            return None
+        return one(self.db.execute(
+            "SELECT * FROM user_prompts WHERE session_id = ? AND prompt_id = ?",
+            (session_id, prompt_id),
+        ).fetchone())
+
     def prompt(self, session_id: int, prompt_number: int) -> dict | None:
         return one(self.db.execute(
             "SELECT * FROM user_prompts WHERE session_id = ? AND prompt_number = ?",
