@@ -33,8 +33,14 @@ _TRIVIAL = re.compile(
     r"this|one|both|1|2|3|a|b|c|do|please do|ship it|commit|push|yes please)[\s,.!]*)+$", re.I)
 
 
+_TAG_PATTERNS: dict[str, "re.Pattern"] = {}
+
+
 def _tag(text: str, name: str) -> str:
-    match = re.search(rf"<{name}>(.*?)</{name}>", text, re.S)
+    pattern = _TAG_PATTERNS.get(name)
+    if pattern is None:
+        pattern = _TAG_PATTERNS[name] = re.compile(rf"<{name}>(.*?)</{name}>", re.S)
+    match = pattern.search(text)
     return match.group(1).strip() if match else ""
 
 

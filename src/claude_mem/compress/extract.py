@@ -41,6 +41,8 @@ import re
 _PYTEST_WORDS = {"failed", "passed", "error", "errors", "skipped", "xfailed", "xpassed",
                  "warning", "warnings", "deselected", "rerun"}
 _COUNT_RUN = re.compile(r"\d+ [a-z]+(?:, \d+ [a-z]+)*(?: in [\d.]+s(?: \([\d:]+\))?)?")
+_COUNTED_WORD = re.compile(r"\d+ ([a-z]+)")
+_UNDERSCORES = re.compile(r"_+")
 
 # (family, pattern): the first group (or the whole match) is the outcome text. A family
 # keeps its last match in the output (the final summary of a run beats an earlier one).
@@ -80,7 +82,7 @@ def _pytest_outcome(line: str) -> str:
     """pytest's "2 failed, 3 passed in 0.4s": every counted word must be pytest's own."""
     best = ""
     for match in _COUNT_RUN.finditer(line.lower()):
-        words = re.findall(r"\d+ ([a-z]+)", match.group(0).split(" in ")[0])
+        words = _COUNTED_WORD.findall(match.group(0).split(" in ")[0])
         if words and set(words) <= _PYTEST_WORDS and set(words) & {"passed", "failed", "error", "errors"}:
             best = line[match.start():match.end()]
     return best
@@ -407,7 +409,7 @@ def mask_quoted(command: str) -> str:
 
 def shell_code(command: str) -> str:
     """``command`` with heredoc bodies and quoted strings blanked (kept as ``''``)."""
-    return re.sub(r"_+", "", mask_quoted(command)) if command else ""
+    return _UNDERSCORES.sub("", mask_quoted(command)) if command else ""
 
 
 _CONCLUSION = re.compile(

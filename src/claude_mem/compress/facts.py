@@ -76,25 +76,32 @@ def core_command(command: str) -> str:
     return find_core_command(command)
 
 
+# ``find_core_command``'s patterns, compiled once (it runs for every shell command).
+_COMMAND_BREAK = re.compile(r"&&|\|\||;|\n")
+_SETUP_STEP = re.compile(r"^\s*(cd|export|source|set|\.)\s")
+_REDIRECTION = re.compile(r"\s+\d?>&?\d?\S*")
+_LEADING_ASSIGNMENTS = re.compile(r"^\s*(\w+=\S*\s+)+")
+
+
 def find_core_command(command: str) -> str:
     mask = extract.mask_quoted(command)
     spans, start = [], 0
-    for match in re.finditer(r"&&|\|\||;|\n", mask):
+    for match in _COMMAND_BREAK.finditer(mask):
         spans.append((start, match.start()))
         start = match.end()
     spans.append((start, len(mask)))
     spans = [(a, b) for a, b in spans if mask[a:b].strip()]
     if not spans:
         return ""
-    plain = [(a, b) for a, b in spans if not re.match(r"^\s*(cd|export|source|set|\.)\s", mask[a:b])] or spans
+    plain = [(a, b) for a, b in spans if not _SETUP_STEP.match(mask[a:b])] or spans
     a, b = next(((a, b) for a, b in plain if CHECK_COMMAND.search(mask[a:b].split("|")[0])), plain[-1])
     pipe = mask.find("|", a, b)
     b = pipe if pipe >= 0 else b
     masked, text = mask[a:b], command[a:b]
     # Redirections (``2>&1``, ``> out``) and leading ``VAR=value`` are noise in a name.
-    for match in reversed(list(re.finditer(r"\s+\d?>&?\d?\S*", masked))):
+    for match in reversed(list(_REDIRECTION.finditer(masked))):
         text = text[:match.start()] + text[match.end():]
-    text = re.sub(r"^\s*(\w+=\S*\s+)+", "", text)
+    text = _LEADING_ASSIGNMENTS.sub("", text)
     return text.strip().split("\n")[0].strip()
 
 

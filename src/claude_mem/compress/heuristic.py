@@ -30,7 +30,7 @@ from claude_mem.compress import documents, extract, patches, request_summary
 from claude_mem.compress.base import SessionContext, relative_path
 from claude_mem.compress.facts import (CHECK_COMMAND, MUTATING_COMMANDS, READ_ONLY, code_span,
                                        core_command, dedupe, first_fact, is_failure)
-from claude_mem.models import Observation, Produced, Summary
+from claude_mem.models import Produced, Summary, observation_of
 from claude_mem.text import one_line
 
 BUG_WORDS = re.compile(
@@ -46,6 +46,12 @@ LIST_LIMIT = 12
 # A test runner's line naming a failed test or file (Jest/Vitest "FAIL x", "● name",
 # "✕ name", Mocha/TAP "not ok", Go "--- FAIL:").
 FAILING_TEST = re.compile(r"^\s*(FAIL\s|●\s|✕\s|×\s|✗\s|not ok\b|--- FAIL:)")
+# Patterns used once per tool event, compiled once (``re``'s own cache costs a look-up a call).
+_SAVED_OUTPUT = re.compile(r"\.(output|log|txt|out)$")
+_C_DIRECTIVE = re.compile(r"#(include|ifndef|ifdef|define|pragma|if|endif|import)\b")
+_BISECT = re.compile(r"git\s+bisect\b")
+_TEST_OUTCOME = re.compile(r"test|example|spec|passing", re.I)
+_TOUCH_TEE = re.compile(r"\b(?:touch|tee(?:\s+-a)?)\s+([^\s;&|<>'\"]+)")
 
 
 def _lines(text: str) -> list[str]:
@@ -133,7 +139,7 @@ class HeuristicCompressor:
                    else self._generic(ctx, tool, data, response))
         if obs is None:
             return None
-        return Observation(**{**obs, "tool_name": tool, "tool_use_id": event.tool_use_id})
+        return observation_of({**obs, "tool_name": tool, "tool_use_id": event.tool_use_id})
 
     def _read(self, ctx, data, response, _):
         path = self.rel(data.get("file_path", ""), ctx)
@@ -142,7 +148,7 @@ class HeuristicCompressor:
         total = file.get("totalLines") or file.get("numLines") if isinstance(file, dict) else None
         names = extract.symbols(content, path) or _generic_definitions(content)
         facts = [f"Read {path}" + (f" ({total} lines)" if total else "")]
-        result = extract.outcome(_lines(content)) if re.search(r"\.(output|log|txt|out)$", path) else ""
+        result = extract.outcome(_lines(content)) if _SAVED_OUTPUT.search(path) else ""
         if result:  # a run's saved output (a background task's file, a CI log)
             facts.append(f"Outcome: {result}")
         if names:
@@ -350,7 +356,7 @@ class HeuristicCompressor:
     def _command_obs(self, ctx, command, lines, out, description, interrupted=False, background=""):
         core = core_command(command)
         # ``git bisect run`` prints a test run per step: its failures are the probe, not the result.
-        result = "" if re.match(r"git\s+bisect\b", core) else extract.outcome(lines)
+        result = "" if _BISECT.match(core) else extract.outcome(lines)
         failed = extract.outcome_failed(result)
         branch, sha, subject = extract.commit(out)
         facts = [f"Command: {one_line(command, 300)}"]
@@ -402,7 +408,7 @@ class HeuristicCompressor:
                 facts.append(f"Output: {said}")
         if result:
             facts.append(f"Outcome: {result}")
-            concepts.append("test" if re.search(r"test|example|spec|passing", result, re.I) else "check")
+            concepts.append("test" if _TEST_OUTCOME.search(result) else "check")
         problems = errors or ([] if failed else extract.diagnostics(lines))
         if problems and (CHECK_COMMAND.search(core) or "grep" in command):
             facts += [f"Problem: {p}" for p in problems]
@@ -617,7 +623,7 @@ def _redirect_targets(command: str, ctx, compressor) -> tuple[str, ...]:
     code = extract.shell_code(command)
     targets = [t for t in REDIRECT.findall(code) if t not in ("/dev/null", "&1", "&2")
                and not t.startswith("&") and re.search(r"[\w]", t) and not re.search(r"[$*?{]", t)]
-    for match in re.finditer(r"\b(?:touch|tee(?:\s+-a)?)\s+([^\s;&|<>'\"]+)", code):
+    for match in _TOUCH_TEE.finditer(code):
         targets.append(match.group(1))
     return dedupe(compressor.rel(os.path.join(ctx.cwd, t) if ctx.cwd and not os.path.isabs(t) else t, ctx)
                    for t in targets)
@@ -639,7 +645,7 @@ def _first_comment(content: str) -> str:
     for line in lines[:8]:
         # A shebang says how to run the file, a C directive (an include guard) how to build
         # it: neither says what it is.
-        if line.startswith("#!") or re.match(r"#(include|ifndef|ifdef|define|pragma|if|endif|import)\b", line):
+        if line.startswith("#!") or _C_DIRECTIVE.match(line):
             continue
         stripped = line.strip().strip('"\'').strip()
         if line.strip().startswith(('"""', "'''", "#", "//", "/*")) or (in_block and line.strip().startswith("*")):

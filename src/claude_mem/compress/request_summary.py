@@ -117,6 +117,11 @@ NEXT_WORDS = re.compile(
 
 NOTES_LIMIT = 2400
 
+# Patterns used once per request summary, compiled once.
+_RULE_OR_FENCE = re.compile(r"^\s*\|?[\s:|-]+\|?\s*$|^\s*(```|~~~)\w*\s*$")
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z`])")
+
 
 def _facts(obs, tag: str) -> list[str]:
     prefix = tag + ": "
@@ -349,7 +354,7 @@ def _bounded_reply(reply: str) -> str:
     lines = []
     for line in str(reply or "").splitlines():
         # Blank lines, table rules and code fences cost budget and say nothing.
-        if not line.strip() or re.match(r"^\s*\|?[\s:|-]+\|?\s*$|^\s*(```|~~~)\w*\s*$", line):
+        if not line.strip() or _RULE_OR_FENCE.match(line):
             continue
         lines.append(line.rstrip())
     text = "\n".join(lines)
@@ -381,7 +386,7 @@ def _interjection(sentence: str) -> bool:
 
 def _plain(markdown: str) -> str:
     # Bold only: "__" is too common in code (``__init__.py``) to treat as markup.
-    return re.sub(r"\*\*(.+?)\*\*", r"\1", str(markdown or "")).strip()
+    return _BOLD.sub(r"\1", str(markdown or "")).strip()
 
 
 def _sentences(markdown: str) -> list[str]:
@@ -390,7 +395,7 @@ def _sentences(markdown: str) -> list[str]:
         line = line.strip().lstrip("-*• ").strip()
         if not line or line.startswith("#") or line.startswith("|"):
             continue
-        for part in re.split(r"(?<=[.!?])\s+(?=[A-Z`])", line):
+        for part in _SENTENCE_BREAK.split(line):
             part = part.strip()
             if len(part) > 3:
                 out.append(one_line(part, 300))
