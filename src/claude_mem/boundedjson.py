@@ -120,17 +120,44 @@ def bound(value, max_depth: int = MAX_DEPTH, fix_surrogates: bool = True):
     return _bound(value, max_depth, fix_surrogates)
 
 
-def loads(text: str, max_depth: int = MAX_DEPTH):
-    """``json.loads`` with bounded nesting and strings that always encode; ValueError if not JSON."""
+_WHITESPACE = " \t\n\r"  # what ``json.loads`` skips around the document
+
+
+def _json_loads(text: str):
+    """``json.loads(text)``, calling the C scanner it ends in directly (``jsonlite``'s, made
+    with ``json.JSONDecoder``'s defaults): the worker parses every queue row, and
+    ``json.loads`` spent about as long in its Python layers (the decoder object, two
+    whitespace regexes) as in the scanner for a hook's payload. Text that is not one JSON
+    document goes to ``json.loads`` itself, for its error; ``RecursionError`` is let
+    through as ``json.loads`` lets it through."""
+    from claude_mem import jsonlite
+
+    scan = jsonlite._scan
+    if scan is not None:
+        start = len(text) - len(text.lstrip(_WHITESPACE))
+        try:
+            value, end = scan(text, start)
+        except RecursionError:
+            raise
+        except Exception:  # noqa: BLE001 - StopIteration or the scanner's error: json explains
+            pass
+        else:
+            if not text[end:].strip(_WHITESPACE):
+                return value
     import json
 
+    return json.loads(text)
+
+
+def loads(text: str, max_depth: int = MAX_DEPTH):
+    """``json.loads`` with bounded nesting and strings that always encode; ValueError if not JSON."""
     if not isinstance(text, str):
         raise ValueError(f"expected JSON text, got {type(text).__name__}")
     try:
-        value = json.loads(text)
+        value = _json_loads(text)
     except RecursionError:
         try:
-            value = json.loads(cut_deep_text(text, max_depth))
+            value = _json_loads(cut_deep_text(text, max_depth))
         except RecursionError:  # cannot happen after the cut; never let it escape
             raise ValueError("JSON nested too deeply") from None
     deep = text.count("[") + text.count("{") > max_depth

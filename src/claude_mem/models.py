@@ -6,7 +6,7 @@ them; the context renderer and search read them back as the same shapes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 # The observation types a compressor may emit. Anything else is mapped to
 # "change" by the parsers so one odd word from a model never loses a record.
@@ -28,6 +28,27 @@ class Observation:
     # Filled by the worker, not by compressors:
     tool_name: str = ""
     tool_use_id: str = ""
+
+
+# ``observation_of``'s template: every field in order, with its default (None for the two
+# without one, which it requires).
+_OBSERVATION_TEMPLATE = {f.name: (None if f.default is MISSING else f.default)
+                         for f in fields(Observation)}
+
+
+def observation_of(values: dict) -> Observation:
+    """``Observation(**values)`` at a fraction of its cost (the heuristic makes one per tool
+    event; a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``):
+    the fields go straight into the instance's ``__dict__``, where ``__init__`` puts them,
+    defaults first. Anything the constructor would refuse (a key that is not a field, no
+    ``type`` or ``title``) goes to the constructor, which raises."""
+    if not values.keys() <= _OBSERVATION_TEMPLATE.keys() or "type" not in values or "title" not in values:
+        return Observation(**values)
+    obs = object.__new__(Observation)
+    stored = obs.__dict__
+    stored.update(_OBSERVATION_TEMPLATE)
+    stored.update(values)
+    return obs
 
 
 @dataclass(frozen=True)
