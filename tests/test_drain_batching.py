@@ -216,6 +216,7 @@ def test_project_lookup_remembers_each_cwd_until_cleared(tmp_path):
     (inner / ".claude-mem-ignore").write_text("")
     # Within a pass the answer stands (no folder walk per event)...
     assert lookup.root(str(inner)) == str(inner) and not lookup.excluded(str(inner))
+    assert lookup.name(str(inner)) == "src"
     lookup.clear()  # ...and the next pass sees the change.
     assert lookup.root(str(inner)) == str(repo) and lookup.name(str(inner)) == "repo"
     assert lookup.excluded(str(inner))

@@ -175,10 +175,12 @@ class ProjectLookup:
     def __init__(self, entries=()):
         self.entries = list(entries or ())
         self._roots: dict = {}
+        self._names: dict = {}
         self._excluded: dict = {}
 
     def clear(self) -> None:
         self._roots.clear()
+        self._names.clear()
         self._excluded.clear()
 
     def root(self, cwd) -> str:
@@ -193,7 +195,15 @@ class ProjectLookup:
             return found
 
     def name(self, cwd) -> str:
-        return name_of_root(self.root(cwd))
+        if not isinstance(cwd, str):
+            return name_of_root(self.root(cwd))
+        try:
+            return self._names[cwd]  # asked for every unit of work
+        except KeyError:
+            if len(self._names) >= self.LIMIT:
+                self._names.clear()
+            found = self._names[cwd] = name_of_root(self.root(cwd))
+            return found
 
     def excluded(self, cwd) -> bool:
         if not isinstance(cwd, str):
