@@ -121,6 +121,7 @@ def bound(value, max_depth: int = MAX_DEPTH, fix_surrogates: bool = True):
 
 
 _WHITESPACE = " \t\n\r"  # what ``json.loads`` skips around the document
+_scan = None  # jsonlite's scanner once looked up; False where there is none
 
 
 def _json_loads(text: str):
@@ -130,10 +131,13 @@ def _json_loads(text: str):
     whitespace regexes) as in the scanner for a hook's payload. Text that is not one JSON
     document goes to ``json.loads`` itself, for its error; ``RecursionError`` is let
     through as ``json.loads`` lets it through."""
-    from claude_mem import jsonlite
+    global _scan
+    if _scan is None:  # imported once, not per call (an import statement costs a look-up)
+        from claude_mem import jsonlite
 
-    scan = jsonlite._scan
-    if scan is not None:
+        _scan = jsonlite._scan or False
+    scan = _scan
+    if scan:
         start = len(text) - len(text.lstrip(_WHITESPACE))
         try:
             value, end = scan(text, start)
