@@ -1,9 +1,8 @@
 """The worker's quicker ingest paths give what the plain ones gave (round 11, issue 23).
 
-- Observations and processed tool uses are inserted several rows to an ``INSERT``, and
-  queue rows are counted and deleted as runs of consecutive ids: each test makes the same
-  writes both ways on real stores (one row a statement being the store's own single-row
-  methods) and compares every row, id and indexed term.
+- A unit's observations are stored through ``store_observations`` (one call for the unit),
+  queue rows are deleted as runs of consecutive ids: each test makes the same writes the
+  plain way too, on real stores, and compares every row, id and indexed term.
 - Events are built straight into their ``__dict__`` (``events._event``) and payloads parsed
   by the JSON scanner directly (``boundedjson._json_loads``): compared with the dataclass's
   own construction and with ``json.loads``, errors included.
@@ -55,9 +54,9 @@ def _dump(path) -> dict:
 
 
 @pytest.mark.parametrize("holding", [True, False])
-def test_observations_several_to_a_statement_are_the_rows_one_at_a_time_makes(tmp_path, holding):
+def test_a_units_observations_are_the_rows_one_at_a_time_makes(tmp_path, holding):
     """Same ids, rows, terms and returned rows, with a duplicate inside the batch and one
-    of an earlier batch (both ignored, None), over more rows than one statement takes."""
+    of an earlier batch (both ignored, None)."""
     made = _observations(19)
     # (obs, content hash, time): "h3" twice in the batch; "h0" again in the second batch.
     items = [(obs, f"h{i if i != 7 else 3}", 10.0 + i) for i, obs in enumerate(made)]
@@ -85,7 +84,7 @@ def test_observations_several_to_a_statement_are_the_rows_one_at_a_time_makes(tm
     assert _dump(tmp_path / "several.db") == _dump(tmp_path / "one.db")
 
 
-def test_processed_tool_uses_several_to_a_statement(tmp_path):
+def test_processed_tool_uses(tmp_path):
     ids = [f"toolu_{i}" for i in range(20)] + ["toolu_3", "", "toolu_19"]
     one, several = _store(tmp_path / "one.db", holding=True), _store(tmp_path / "several.db", holding=True)
     try:
