@@ -8,8 +8,10 @@ Each run drains the scale bench's ingest events (``bench/scale.py``'s ``ingest_e
 short requests of 8 tool calls, and 500-tool requests) through the real ``Worker`` loop,
 in a fresh process and data directory per run, the checkout's own ``src`` on the path.
 The events are made once, here, and every event's ``received_at`` is fixed, so both
-checkouts are given byte-identical queues. Runs of the two checkouts alternate (A, B, A,
-B, ...) so the machine's load falls on both alike.
+checkouts are given byte-identical queues. Runs of the two checkouts alternate, and which
+goes first turns too (A, B, B, A, A, B, ...): the machine's load falls on both alike, and so
+does the first run of a pair's cost (round 11: this checkout measured first three times
+gave 1.17-1.28x, the same pair the other way round 0.96x).
 
 What it prints:
 - **same memory**: a SHA-256 of every row of ``observations``, ``summaries``,
@@ -141,8 +143,8 @@ def main() -> int:
             with open(events_path, "w") as fh:
                 json.dump(events, fh)
             results = {name: [] for name, _ in sides}
-            for _ in range(args.runs):
-                for name, path in sides:
+            for run in range(args.runs):
+                for name, path in (sides if run % 2 == 0 else sides[::-1]):
                     results[name].append(run_once(path, events_path, tmp))
             per10k = {name: [r["cpu"] / r["events"] * 10_000 for r in rs] for name, rs in results.items()}
             for name, rs in results.items():
