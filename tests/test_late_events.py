@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 
 from click.testing import CliRunner
 
@@ -81,6 +82,12 @@ def _run_until_late_event(tmp_path, recorded, worker):
     for event, payload in events[:-1]:
         if event == "PostToolUseFailure":
             held = _late_hook(payload)
+            # The next hooks are ``capture.sh``'s inbox files, timed by the file clock, which
+            # runs up to a kernel tick (4 ms at HZ=250, 10 ms at HZ=100) behind the held
+            # hook's ``time.time()``: an event written within that tick could be stamped
+            # before the held one (1 run in 12 failed so). Real tool events are a model turn
+            # apart, far more than a tick; so here.
+            time.sleep(0.025)
             continue
         proc = run_hook(event, payload, command=commands[event])
         assert proc.returncode == 0, proc.stderr
