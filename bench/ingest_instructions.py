@@ -39,31 +39,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import ingest_same  # noqa: E402  (the drain's set-up, shared)
 import scale  # noqa: E402  (the bench's own event maker)
 
 _RUN = r"""
 import json, operator, sys
 events_path, stretch = sys.argv[1], float(sys.argv[2])
-from claude_mem import config, drain, heap, worker
-from claude_mem.store import Store
+from claude_mem import drain
 drain._GROUP_COMMIT_SECONDS *= stretch
-config.ensure_data_dir()
-getattr(heap, "keep_for_life", heap.keep_freed_heap)()  # as the worker's main does
-with open(events_path) as fh:
-    events = json.load(fh)
-with Store(config.db_path()) as store, store.write():
-    for i, (event, payload) in enumerate(events):
-        store.enqueue(event, json.dumps(payload), received_at=1_780_000_000.0 + i * 0.001,
-                      cleaned=True)
-w = worker.Worker(config.load())
-one_pass = w.drain.run
-def run_then_stop(*args, **kwargs):
-    did = one_pass(*args, **kwargs)
-    if not did and not w.store.queue_stats()["pending"]:
-        w.stopping.set()
-        w.wakeup.set()
-    return did
-w.drain.run = run_then_stop
+""" + ingest_same.DRAIN_SETUP + r"""
 operator.call(w.run)  # callgrind counts inside this call only
 w.close()
 """

@@ -44,10 +44,10 @@ sys.path.insert(0, str(HERE))
 
 import scale  # noqa: E402  (the bench's own event maker)
 
-# One run, in a fresh interpreter with the checkout's src first on the path.
-_RUN = r"""
-import hashlib, json, os, sys, time
-events_path, out_path = sys.argv[1], sys.argv[2]
+# The drain's set-up, shared with bench/ingest_instructions.py (it runs after the script's
+# own imports, with ``events_path`` set): the events queued at fixed times, then a real
+# ``Worker`` whose loop stops once a pass finds the queue empty (``w.run()``).
+DRAIN_SETUP = r"""
 from claude_mem import config, heap, worker
 from claude_mem.store import Store
 config.ensure_data_dir()
@@ -67,6 +67,13 @@ def run_then_stop(*args, **kwargs):
         w.wakeup.set()
     return did
 w.drain.run = run_then_stop
+"""
+
+# One run, in a fresh interpreter with the checkout's src first on the path.
+_RUN = r"""
+import hashlib, json, os, sys, time
+events_path, out_path = sys.argv[1], sys.argv[2]
+""" + DRAIN_SETUP + r"""
 cpu, wall = time.thread_time(), time.perf_counter()
 w.run()
 cpu, wall = time.thread_time() - cpu, time.perf_counter() - wall
