@@ -27,9 +27,7 @@ SQLite writes. Needs ``valgrind``; takes a few minutes per run.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import random
 import re
 import subprocess
 import sys
@@ -40,7 +38,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import ingest_same  # noqa: E402  (the drain's set-up, shared)
-import scale  # noqa: E402  (the bench's own event maker)
 
 _RUN = r"""
 import json, operator, sys
@@ -85,12 +82,7 @@ def main() -> int:
           + ", ".join(f"{name} {path}" for name, path in sides))
     with tempfile.TemporaryDirectory(prefix="ingest-instr-") as tmp:
         for case in args.cases.split(","):
-            tools = 8 if case == "short" else 500
-            events = scale.ingest_events(case, max(1, args.events // (tools + 2)), tools,
-                                         random.Random(20261201))
-            events_path = os.path.join(tmp, f"{case}.json")
-            with open(events_path, "w") as fh:
-                json.dump(events, fh)
+            events, events_path = ingest_same.write_events(case, args.events, tmp)
             counts = {name: count(path, events_path, args.stretch, tmp) for name, path in sides}
             for name, n in counts.items():
                 print(f"{case:<9} {name:<8} {n / 1e6:,.0f} M instructions for {len(events)} events"

@@ -117,6 +117,17 @@ with open(out_path, "w") as fh:
 NOT_MEMORY = {"processed_at (unit cuts)"}
 
 
+def write_events(case: str, about: int, tmp: str) -> tuple[list, str]:
+    """The scale bench's ingest events of ``case`` (short: 8 tools a request, else 500),
+    about ``about`` of them, the same seed every time, and the JSON file they are in."""
+    tools = 8 if case == "short" else 500
+    events = scale.ingest_events(case, max(1, about // (tools + 2)), tools, random.Random(20261201))
+    events_path = os.path.join(tmp, f"{case}.json")
+    with open(events_path, "w") as fh:
+        json.dump(events, fh)
+    return events, events_path
+
+
 def run_once(checkout: Path, events_path: str, tmp: str) -> dict:
     data_dir = tempfile.mkdtemp(prefix="run-", dir=tmp)
     out = os.path.join(data_dir, "result.json")
@@ -143,12 +154,7 @@ def main() -> int:
           + ", ".join(f"{name} {path}" for name, path in sides))
     with tempfile.TemporaryDirectory(prefix="ingest-same-") as tmp:
         for case in args.cases.split(","):
-            tools = 8 if case == "short" else 500
-            events = scale.ingest_events(case, max(1, args.events // (tools + 2)), tools,
-                                         random.Random(20261201))
-            events_path = os.path.join(tmp, f"{case}.json")
-            with open(events_path, "w") as fh:
-                json.dump(events, fh)
+            events, events_path = write_events(case, args.events, tmp)
             results = {name: [] for name, _ in sides}
             for run in range(args.runs):
                 for name, path in (sides if run % 2 == 0 else sides[::-1]):
