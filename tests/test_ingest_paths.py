@@ -208,3 +208,23 @@ def test_observations_are_the_dataclasses_own():
         observation_of({"type": "change", "title": "x", "colour": "red"})
     with pytest.raises(TypeError):
         observation_of({"type": "change"})
+
+
+def test_observations_take_the_constructor_when_a_template_cannot_hold_a_default(monkeypatch):
+    # A field with a ``default_factory`` (a fresh object per instance) cannot come from a
+    # shared template: ``observation_of`` then builds through the dataclass itself.
+    from claude_mem import models
+
+    built = []
+    real = models.Observation
+
+    class Counting(real):
+        def __init__(self, *args, **kwargs):
+            built.append(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(models, "Observation", Counting)
+    monkeypatch.setattr(models, "_TEMPLATE_HOLDS", False)
+    obs = models.observation_of({"type": "change", "title": "Edited x"})
+    assert built == [{"type": "change", "title": "Edited x"}]
+    assert obs.facts == () and obs.title == "Edited x"

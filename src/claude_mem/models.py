@@ -31,9 +31,12 @@ class Observation:
 
 
 # ``observation_of``'s template: every field in order, with its default (None for the two
-# without one, which it requires).
+# without one, which it requires). A field given a ``default_factory`` one day (a fresh
+# object per instance) cannot come from a shared template: then every call takes the
+# constructor (``_TEMPLATE_HOLDS``).
 _OBSERVATION_TEMPLATE = {f.name: (None if f.default is MISSING else f.default)
                          for f in fields(Observation)}
+_TEMPLATE_HOLDS = all(f.default_factory is MISSING for f in fields(Observation))
 
 
 def observation_of(values: dict) -> Observation:
@@ -42,7 +45,8 @@ def observation_of(values: dict) -> Observation:
     the fields go straight into the instance's ``__dict__``, where ``__init__`` puts them,
     defaults first. Anything the constructor would refuse (a key that is not a field, no
     ``type`` or ``title``) goes to the constructor, which raises."""
-    if not values.keys() <= _OBSERVATION_TEMPLATE.keys() or "type" not in values or "title" not in values:
+    if (not _TEMPLATE_HOLDS or not values.keys() <= _OBSERVATION_TEMPLATE.keys()
+            or "type" not in values or "title" not in values):
         return Observation(**values)
     obs = object.__new__(Observation)
     stored = obs.__dict__
