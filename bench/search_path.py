@@ -57,11 +57,6 @@ def _parts(store, model, index_class, clock: list, events: dict) -> None:
     wrap(index_class, "nearest", "scan")
 
 
-def _pct(values: list, q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--observations", type=int, default=100_000)
@@ -126,7 +121,7 @@ def main() -> int:
     finally:
         if not args.data_dir:
             shutil.rmtree(data_dir, ignore_errors=True)
-    report.update(p50_ms=round(statistics.median(totals), 2), p95_ms=round(_pct(totals, 0.95), 2),
+    report.update(p50_ms=round(statistics.median(totals), 2), p95_ms=round(scale.pct(totals, 0.95), 2),
                   max_ms=round(max(totals), 2))
     for (text, project), case in sorted(cases.items(),
                                         key=lambda item: -statistics.median(item[1]["total"])):
