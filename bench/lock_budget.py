@@ -744,13 +744,14 @@ def run_once(args) -> dict:
 
 
 def _print(report: dict, args) -> int:
+    seen_by = report["holders_seen_by"]  # F_GETLK, or /proc/locks with --proc-locks
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
     print(f"lock budget benchmark ({report['python']}): {report['observations']} observations, "
           f"backlog {report['backlog']} events, a hook every {report['hook_interval_s'] * 1000:.0f} ms;"
           f" load average before {report['load_before'][0]:.1f}, after "
-          f"{report.get('load_after', (0,))[0]:.1f}; holders seen by {report['holders_seen_by']}")
+          f"{report.get('load_after', (0,))[0]:.1f}; holders seen by {seen_by}")
     print(f"{'phase':<8} {'s':>6} {'held':>7} {'>50ms':>6} {'traced':>7} {'>50ms':>6} "
           f"{'hooks':>6} {'p50':>6} {'p99':>6} {'max':>6}  longest traced hold by")
     for p in report["phases"]:
@@ -762,7 +763,7 @@ def _print(report: dict, args) -> int:
         probe = (f"; the locking probe's longest refused span {p['probe_max_wait_ms']} ms "
                  f"({p['probe_spans_over_budget']} over {BUDGET_MS:.0f})"
                  if "probe_max_wait_ms" in p else "")
-        print(f"{p['phase']:<12} write lock holders (F_GETLK, nothing taken): {p['holders']}"
+        print(f"{p['phase']:<12} write lock holders ({seen_by}, nothing taken): {p['holders']}"
               + probe)
     for p in report["phases"]:
         print(f"{p['phase']:<12} hook p50 by kind (ms): {p['hook_p50_by_kind_ms']}; p99 by kind:"
@@ -783,7 +784,7 @@ def _print(report: dict, args) -> int:
                   f"(1 ms) by what the holder did (R: on a CPU or runnable; D/S: its wait "
                   f"channel and innermost kernel frames): {waits['samples_by_wait']}")
             for lock, found in waits["lock_spans"].items():
-                print(f"{'':<12}   {lock} lock held by one process (F_GETLK), spans >= 10 ms: "
+                print(f"{'':<12}   {lock} lock held by one process ({seen_by}), spans >= 10 ms: "
                       f"{found['n_over_10ms']}; longest [ms, command, pid, samples if not a bulk "
                       f"writer's]: {found['longest']}")
             for hold in waits["longest"]:
@@ -797,7 +798,7 @@ def _print(report: dict, args) -> int:
     print(f"forget: {report.get('forget')}")
     print(f"import: {report.get('import')}")
     print("held: the longest span the write lock stayed held, one hold or several back to back, "
-          "seen by F_GETLK (ms), and how many spans passed 50 ms; traced: the longest traced "
+          f"seen by {seen_by} (ms), and how many spans passed 50 ms; traced: the longest traced "
           "hold (commits include the automatic checkpoint)")
     print(f"targets: longest hold <= {BUDGET_MS:.0f} ms in drain, reclaim, forget and import; "
           "hook p99 <= 100 ms; none spooled")
