@@ -120,37 +120,21 @@ def bound(value, max_depth: int = MAX_DEPTH, fix_surrogates: bool = True):
     return _bound(value, max_depth, fix_surrogates)
 
 
-_WHITESPACE = " \t\n\r"  # what ``json.loads`` skips around the document
-_scan = None  # jsonlite's scanner once looked up; False where there is none
+_decode = None  # ``jsonlite.decode``, once imported
 
 
 def _json_loads(text: str):
-    """``json.loads(text)``, calling the C scanner it ends in directly (``jsonlite``'s, made
-    with ``json.JSONDecoder``'s defaults): the worker parses every queue row, and
-    ``json.loads`` spent about as long in its Python layers (the decoder object, two
-    whitespace regexes) as in the scanner for a hook's payload. Text that is not one JSON
-    document goes to ``json.loads`` itself, for its error; ``RecursionError`` is let
-    through as ``json.loads`` lets it through."""
-    global _scan
-    if _scan is None:  # imported once, not per call (an import statement costs a look-up)
+    """``json.loads(text)``, through the C scanner it ends in (``jsonlite.decode``): the
+    worker parses every queue row, and ``json.loads`` spent about as long in its Python
+    layers (the decoder object, two whitespace regexes) as in the scanner for a hook's
+    payload. Text that is not one JSON document fails as ``json.loads`` fails;
+    ``RecursionError`` is let through as ``json.loads`` lets it through."""
+    global _decode
+    if _decode is None:  # imported once, not per call (an import statement costs a look-up)
         from claude_mem import jsonlite
 
-        _scan = jsonlite._scan or False
-    scan = _scan
-    if scan:
-        start = len(text) - len(text.lstrip(_WHITESPACE))
-        try:
-            value, end = scan(text, start)
-        except RecursionError:
-            raise
-        except Exception:  # noqa: BLE001 - StopIteration or the scanner's error: json explains
-            pass
-        else:
-            if not text[end:].strip(_WHITESPACE):
-                return value
-    import json
-
-    return json.loads(text)
+        _decode = jsonlite.decode
+    return _decode(text)
 
 
 def loads(text: str, max_depth: int = MAX_DEPTH):

@@ -3,7 +3,8 @@
 Contract:
 - ``loads(text)`` decodes like ``json.loads`` (strict, standard constants) and raises
   ``ValueError`` for anything that is not one JSON document, including input nested so
-  deeply that decoding would exhaust the stack (never ``RecursionError``).
+  deeply that decoding would exhaust the stack (never ``RecursionError``). ``decode(text)``
+  is the same but lets ``RecursionError`` through, as ``json.loads`` does.
 - ``dumps(value)`` encodes dicts, lists, tuples, strings, numbers, booleans and None
   compactly (``","``/``":"`` separators), non-ASCII kept as is (``ensure_ascii=False``).
 
@@ -51,6 +52,15 @@ def _too_deep() -> ValueError:
 
 
 def loads(text: str):
+    try:
+        return decode(text)
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def decode(text: str):
+    """``json.loads(text)`` through the C scanner, as ``loads`` but letting ``RecursionError``
+    through as ``json.loads`` does (``boundedjson`` cuts the text and tries again)."""
     if _scan is not None:
         try:
             start = len(text) - len(text.lstrip(_WHITESPACE))
@@ -58,15 +68,12 @@ def loads(text: str):
             if not text[end:].strip(_WHITESPACE):
                 return value
         except RecursionError:
-            raise _too_deep() from None
+            raise
         except Exception:  # StopIteration or the scanner's own error: let json explain
             pass
     import json
 
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise _too_deep() from None
+    return json.loads(text)
 
 
 def dumps(value) -> str:
