@@ -303,6 +303,7 @@ def measure_semantic(store, runs: int) -> dict:
             "meaning_p95_ms": round(pct(meaning, 0.95), 2),
             "both_repeated_p95_ms": round(pct(repeated, 0.95), 2),
             "query_embed_ms": round(statistics.median(embed_times), 2),
+            "query_threads": getattr(model, "query_threads", 1),
             "index_load_ms": round(cold_load, 1), "vectors": len(hybrid.index_for(store, model)),
             "backfill_wait_s": round(waited, 1), "blas": blas.describe()}
 
@@ -652,7 +653,8 @@ def main() -> int:
             print(f"{'':>12} with vectors: search both p50 {m['both_p50_ms']}ms p95 "
                   f"{m['both_p95_ms']}ms, meaning p95 {m['meaning_p95_ms']}ms, a repeated question's "
                   f"both p95 {m.get('both_repeated_p95_ms')}ms (query embedding "
-                  f"{m['query_embed_ms']}ms; {m['vectors']} vectors loaded cold in "
+                  f"{m['query_embed_ms']}ms on {m.get('query_threads', 1)} thread(s); "
+                  f"{m['vectors']} vectors loaded cold in "
                   f"{m['index_load_ms']}ms; waited {m.get('backfill_wait_s')}s for the worker "
                   f"to embed what the hooks above added; {m.get('blas')})")
     if "ingest" in report:

@@ -19,7 +19,9 @@ A/B against another checkout: ``python bench/search_path.py --src OTHER/src`` ru
 other code with this bench (run both in turn, the same minutes). On a busy machine run it
 as ``chrt -f 10 python ...`` with ``--gap-ms 6``: the other work then cannot preempt it,
 and the pause keeps its threads under the kernel's real-time limit (95 % of a core; above
-it they are stopped for up to 50 ms). Exits 0 (a measurement, not a test).
+it they are stopped for up to 50 ms). ``CLAUDE_MEM_QUERY_THREADS=2`` in the environment
+embeds each question on two threads (``semantic/e5small.py``; the first line says how
+many). Exits 0 (a measurement, not a test).
 """
 from __future__ import annotations
 
@@ -95,6 +97,7 @@ def main() -> int:
                 report["build_s"] = round(time.perf_counter() - started, 1)
             settings = config.load()
             model = embedder("e5-small")
+            report["query_threads"] = getattr(model, "query_threads", 1)
             hybrid.index_for(store, model)
             for _, text in scale.QUERIES:  # warm: pages, threads, the engine's buffers
                 hybrid.search(store, text, mode=args.mode, limit=20, settings=settings)
@@ -135,7 +138,8 @@ def main() -> int:
         print(json.dumps(report, indent=2))
         return 0
     print(f"{args.mode} at {args.observations} observations, {len(totals)} searches: "
-          f"p50 {report['p50_ms']} ms, p95 {report['p95_ms']} ms, max {report['max_ms']} ms")
+          f"p50 {report['p50_ms']} ms, p95 {report['p95_ms']} ms, max {report['max_ms']} ms "
+          f"(the question embedded on {report['query_threads']} thread(s))")
     for case in report["cases"]:
         parts = "  ".join(f"{label} {start:.1f}-{end:.1f}"
                           for label, (start, end) in case["parts_ms"].items())
