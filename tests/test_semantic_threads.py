@@ -14,7 +14,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import pytest
 
@@ -41,25 +40,14 @@ def _engine_call(model, name: str):
     return function
 
 
-def _os_threads() -> int:
-    return len(os.listdir("/proc/self/task"))
-
-
-def _settled_threads() -> int:
-    """The OS threads of this process once none has ended for 0.1 s (the engine's second
-    thread of a query thread that ended leaves a moment after it)."""
-    count, same, deadline = _os_threads(), 0, time.monotonic() + 5
-    while same < 5 and time.monotonic() < deadline:
-        time.sleep(0.02)
-        now = _os_threads()
-        same = same + 1 if now == count else 0
-        count = now
-    return count
+def _os_threads() -> set:
+    return set(os.listdir("/proc/self/task"))
 
 
 def _on_a_thread(work):
     """``work()`` on a new thread, which then waits (alive) until told to end: returns
-    (its result, this process's OS threads while it lives, a function that ends it)."""
+    (its result, the OS threads of this process that were not there before it started,
+    a function that ends it). Threads that end meanwhile do not count."""
     result, ready, end = {}, threading.Event(), threading.Event()
 
     def run():
@@ -67,16 +55,17 @@ def _on_a_thread(work):
         ready.set()
         end.wait()
 
+    before = _os_threads()
     thread = threading.Thread(target=run)
     thread.start()
     assert ready.wait(120)
-    alive = _os_threads()
+    new = _os_threads() - before
 
     def finish():
         end.set()
         thread.join()
 
-    return result["value"], alive, finish
+    return result["value"], new, finish
 
 
 def test_a_query_on_two_threads_is_the_vector_of_one():
@@ -100,21 +89,19 @@ def test_the_query_thread_runs_on_two_and_the_passage_thread_on_one():
     finish()
     assert fresh == 1  # a thread that never set its own: the count the engine loaded with
 
-    before = _settled_threads()
-    (vectors, count), alive, finish = _on_a_thread(
+    (vectors, count), new, finish = _on_a_thread(
         lambda: (model.passages(PASSAGES), max_threads()))
     finish()
     assert vectors.shape == (len(PASSAGES), 384)
     assert count == 1
-    assert alive == before + 1  # the passage thread itself, no second engine thread
+    assert len(new) == 1  # the passage thread itself, no second engine thread
 
-    before = _settled_threads()
-    (vector, count), alive, finish = _on_a_thread(
+    (vector, count), new, finish = _on_a_thread(
         lambda: (model.query(QUESTIONS[0]), max_threads()))
     finish()
     assert vector.shape == (384,)
     assert count == 2
-    assert alive == before + 2  # the query's thread and the engine's second one
+    assert len(new) == 2  # the query's thread and the engine's second one
 
     # One thread doing both: each call on its own count.
     def both():
