@@ -1,16 +1,21 @@
 """The worker's quicker ingest paths give what the plain ones gave (round 11, issue 23).
 
-- A unit's observations are stored through ``store_observations`` (one call for the unit),
-  queue rows are deleted as runs of consecutive ids: each test makes the same writes the
-  plain way too, on real stores, and compares every row, id and indexed term.
+- Observations and processed tool uses are inserted several rows to an ``INSERT``, and
+  queue rows are counted and deleted as runs of consecutive ids: each test makes the same
+  writes both ways on real stores (one row a statement being the store's own single-row
+  methods) and compares every row, id and indexed term.
 - Events are built straight into their ``__dict__`` (``events._event``) and payloads parsed
   by the JSON scanner directly (``boundedjson._json_loads``): compared with the dataclass's
   own construction and with ``json.loads``, errors included.
+- The worker's connection keeps statement journals in memory (round 12): a plain one spills
+  those of many-row statements to temp files (seen in ``/proc/self/fd``), the worker's none;
+  its one-off VACUUM still goes to a file.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 
 import pytest
@@ -54,9 +59,9 @@ def _dump(path) -> dict:
 
 
 @pytest.mark.parametrize("holding", [True, False])
-def test_a_units_observations_are_the_rows_one_at_a_time_makes(tmp_path, holding):
+def test_observations_several_to_a_statement_are_the_rows_one_at_a_time_makes(tmp_path, holding):
     """Same ids, rows, terms and returned rows, with a duplicate inside the batch and one
-    of an earlier batch (both ignored, None)."""
+    of an earlier batch (both ignored, None), over more rows than one statement takes."""
     made = _observations(19)
     # (obs, content hash, time): "h3" twice in the batch; "h0" again in the second batch.
     items = [(obs, f"h{i if i != 7 else 3}", 10.0 + i) for i, obs in enumerate(made)]
@@ -84,7 +89,7 @@ def test_a_units_observations_are_the_rows_one_at_a_time_makes(tmp_path, holding
     assert _dump(tmp_path / "several.db") == _dump(tmp_path / "one.db")
 
 
-def test_processed_tool_uses(tmp_path):
+def test_processed_tool_uses_several_to_a_statement(tmp_path):
     ids = [f"toolu_{i}" for i in range(20)] + ["toolu_3", "", "toolu_19"]
     one, several = _store(tmp_path / "one.db", holding=True), _store(tmp_path / "several.db", holding=True)
     try:
@@ -228,3 +233,74 @@ def test_observations_take_the_constructor_when_a_template_cannot_hold_a_default
     obs = models.observation_of({"type": "change", "title": "Edited x"})
     assert built == [{"type": "change", "title": "Edited x"}]
     assert obs.facts == () and obs.title == "Edited x"
+
+
+def _temp_files() -> list[str]:
+    """SQLite's temporary files this process has open (unlinked at once: ``etilqs_*``)."""
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if "etilqs_" in target:
+            found.append(target)
+    return found
+
+
+def _many_row_writes(store: Store) -> list[str]:
+    """Statements that each change many pages inside one transaction (a pass's attempt
+    count over its 1,000 rows, several observations an ``INSERT``); the temp files open
+    right after them, before the commit."""
+    with store.write():
+        ids = [store.enqueue("PostToolUse", json.dumps({"out": "y" * 1200}), 1.0) for _ in range(1000)]
+    with store.write():
+        store.mark_attempt(ids)
+        for unit in range(40):
+            items = [(obs, f"h{unit}-{i}", 10.0 + unit) for i, obs in enumerate(_observations(8, unit * 8))]
+            store.store_observations(1, "proj", 1, items, "heuristic")
+        return _temp_files()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs Linux /proc")
+def test_the_workers_statement_journals_stay_in_memory(tmp_path):
+    """Statements writing many rows inside a transaction: a plain connection spills their
+    statement journals to temporary files, the worker's keeps them in memory (round 12)."""
+    from claude_mem import config
+    from claude_mem.worker import Worker
+
+    plain = _store(tmp_path / "plain.db", holding=True)
+    try:
+        assert _many_row_writes(plain), "the plain connection spilled nothing: the test shows nothing"
+    finally:
+        plain.close()
+    w = Worker(config.load())
+    try:
+        assert w.store.db.execute("PRAGMA temp_store").fetchone()[0] == 2  # MEMORY
+        with w.store.write():
+            w.store.open_session("s1", "proj", "/w/proj", 1.0)
+            w.store.add_prompt(1, "p1", "fix the rounding bug", 1.0)
+        assert _many_row_writes(w.store) == []
+        assert w.store.db.execute("SELECT count(*) FROM observations").fetchone()[0] == 320
+    finally:
+        w.close()
+
+
+def test_the_workers_vacuum_still_goes_to_a_file(tmp_path):
+    """The one-off VACUUM of an old file (a copy of the whole database) runs with file temp
+    storage; the worker's connection keeps its memory setting afterwards."""
+    path = str(tmp_path / "old.db")
+    plain = sqlite3.connect(path)
+    plain.execute("CREATE TABLE keep (x)")
+    plain.commit()
+    plain.close()
+    with Store(path) as store:
+        store.serve_the_worker()
+        seen = []
+        store.db.set_trace_callback(seen.append)
+        assert store.convert_to_incremental() is True
+        store.db.set_trace_callback(None)
+        assert seen.index("PRAGMA temp_store = FILE") < seen.index("VACUUM") < seen.index("PRAGMA temp_store = 2")
+        assert store.db.execute("PRAGMA temp_store").fetchone()[0] == 2
+        assert store.space_stats()["auto_vacuum"] == "incremental"
+        assert store.yield_before_writes and store.hold_index_writes

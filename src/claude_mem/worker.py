@@ -67,7 +67,7 @@ class Worker:
     def __init__(self, settings=None, lock_fd: int | None = None):
         self.settings = settings or config.load()
         self.store = open_store(busy_timeout_ms=15000)
-        self.store.yield_before_writes = self.store.hold_index_writes = True  # see store/db.py
+        self.store.serve_the_worker()  # see store/db.py
         self.compressor = make_compressor(self.settings, self.store)
         self.wakeup = threading.Event()
         self.stopping = threading.Event()

@@ -39,17 +39,35 @@ class MemoryRoom:
 
     def store_observations(self, session_id: int, project: str, prompt_number: int, items,
                            generated_by: str) -> list:
-        """``store_observation`` for each ``(obs, content_hash, at)`` of ``items``, in order:
-        per item its row as read back, or None (a duplicate, or a row that must be read).
+        """``store_observation`` for each ``(obs, content_hash, at)`` of ``items``, in order,
+        in as few statements as it can (one per ``_ROWS_PER_INSERT`` rows): the same rows,
+        ids and trigger work as one ``INSERT`` each, without a statement's fixed costs per
+        row (a tool unit of a short request stored 8 rows in 8 statements, each opening and
+        releasing a statement journal and every search index's savepoint). Returns, per
+        item, its row as read back or None (a duplicate, or a row that must be read).
 
-        One ``INSERT`` a row, on purpose: a statement that writes several rows inside the
-        worker's long transaction needs a statement journal of every page it touches, and
-        past 64 KiB SQLite spills that journal to a temporary file: eight rows a statement
-        took fewer instructions (callgrind) but wrote 2.4x the pages through ``pwrite``
-        (strace: 95,000 against 39,600 for 10k short events), kernel time that made the
-        worker slower, not faster."""
-        return [self.store_observation(session_id, project, prompt_number, obs, content_hash,
-                                       generated_by, at) for obs, content_hash, at in items]
+        Such a statement journals every page it changes; past 64 KiB SQLite spills that
+        journal to a temporary file unless the connection keeps temporary files in memory,
+        as the worker's does (``Database.serve_the_worker``; round 11 dropped this insert
+        for the spill: 2.4x the ``pwrite`` calls)."""
+        results: list = []
+        for start in range(0, len(items), _ROWS_PER_INSERT):
+            chunk = items[start:start + _ROWS_PER_INSERT]
+            values: list = []
+            for obs, content_hash, at in chunk:
+                values += _insert_values(session_id, project, prompt_number, obs, content_hash,
+                                         generated_by, at)
+            # Rows are inserted in the order listed (ids as one insert each would give);
+            # RETURNING says which were new, matched by the unique content hash (a hash
+            # listed twice is new once: its first listing, as one insert each would do).
+            made = {content_hash: new_id for new_id, content_hash in self.db.execute(
+                _multi_insert(len(chunk)), values)}
+            for obs, content_hash, at in chunk:
+                new_id = made.pop(content_hash, None)
+                results.append(None if new_id is None else self._as_read_back(
+                    new_id, session_id, project, prompt_number, obs, content_hash,
+                    generated_by, at))
+        return results
 
     def _as_read_back(self, new_id, session_id, project, prompt_number, obs, content_hash,
                       generated_by, at) -> dict | None:
@@ -95,9 +113,15 @@ class MemoryRoom:
             f" AND tool_use_id IN ({marks})", (session_id, *ids))}
 
     def mark_tool_uses_processed(self, session_id: int, tool_use_ids, at: float) -> None:
-        self.db.executemany(
-            "INSERT OR IGNORE INTO processed_tool_uses (session_id, tool_use_id, processed_at)"
-            " VALUES (?, ?, ?)", [(session_id, i, at) for i in tool_use_ids if i])
+        ids = [i for i in tool_use_ids if i]
+        # Several rows a statement (see ``store_observations``); an id listed twice is
+        # ignored the second time, as one insert each would do.
+        for start in range(0, len(ids), _ROWS_PER_INSERT):
+            chunk = ids[start:start + _ROWS_PER_INSERT]
+            values: list = []
+            for tool_use_id in chunk:
+                values += (session_id, tool_use_id, at)
+            self.db.execute(_multi_mark(len(chunk)), values)
 
     def observations_for_prompt(self, session_id: int, prompt_number: int, *,
                                 after_id: int = 0) -> list[dict]:
@@ -252,11 +276,15 @@ def context_store_over(store):
     return view
 
 
-# What ``add_observation`` inserts, and one row's placeholders.
+# What ``add_observation`` and ``store_observations`` insert, and one row's placeholders.
 _INSERT_COLUMNS = ("(session_id, project, prompt_number, type, title, subtitle, facts, narrative,"
                    " concepts, files_read, files_modified, tool_name, tool_use_id, content_hash,"
                    " generated_by, created_at)")
 _ROW_MARKS = "(" + ", ".join("?" * 16) + ")"
+# Rows per ``store_observations`` statement: a heuristic unit of a short request fits in
+# one; each row count is a statement of its own in the connection's statement cache, so
+# the counts are few (a longer unit takes several statements of this size).
+_ROWS_PER_INSERT = 8
 
 
 def _insert_values(session_id, project, prompt_number, obs, content_hash, generated_by, at):
@@ -264,6 +292,30 @@ def _insert_values(session_id, project, prompt_number, obs, content_hash, genera
             _dumps(obs.facts), obs.narrative, _dumps(obs.concepts), _dumps(obs.files_read),
             _dumps(obs.files_modified), obs.tool_name, obs.tool_use_id, content_hash,
             generated_by, at)
+
+
+_MULTI_INSERT: dict[int, str] = {}
+
+
+def _multi_insert(rows: int) -> str:
+    sql = _MULTI_INSERT.get(rows)
+    if sql is None:
+        sql = _MULTI_INSERT[rows] = (
+            "INSERT OR IGNORE INTO observations " + _INSERT_COLUMNS + " VALUES "
+            + ", ".join([_ROW_MARKS] * rows) + " RETURNING id, content_hash")
+    return sql
+
+
+_MULTI_MARK: dict[int, str] = {}
+
+
+def _multi_mark(rows: int) -> str:
+    sql = _MULTI_MARK.get(rows)
+    if sql is None:
+        sql = _MULTI_MARK[rows] = (
+            "INSERT OR IGNORE INTO processed_tool_uses (session_id, tool_use_id, processed_at)"
+            " VALUES " + ", ".join(["(?, ?, ?)"] * rows))
+    return sql
 
 
 # The columns ``add_observation`` fills, the others being NULL by default.

@@ -38,12 +38,13 @@ class QueueRoom:
 
     def mark_attempt(self, ids: list[int]) -> None:
         """Count an attempt before the work starts, so a row that kills the worker is seen."""
-        # One row a statement, on purpose: one ``UPDATE`` of a pass's 800 rows needs a
-        # statement journal of every page it touches, which SQLite spills to a temporary
-        # file past 64 KiB (strace: 14 files and their writes per 10k events).
+        # A run a statement: one ``UPDATE`` for a pass's 800 rows journals every page it
+        # changes; the worker's connection keeps that statement journal in memory
+        # (``Database.serve_the_worker``), elsewhere past 64 KiB it goes to a temp file.
         with self.write():
             self.db.executemany(
-                "UPDATE pending SET attempts = attempts + 1 WHERE id = ?", [(i,) for i in ids])
+                "UPDATE pending SET attempts = attempts + 1 WHERE id BETWEEN ? AND ?",
+                id_runs(ids))
 
     def unmark_attempt(self, ids) -> None:
         """Give back attempts counted for rows whose work never began (one transaction)."""
@@ -175,10 +176,10 @@ class QueueRoom:
 def id_runs(ids) -> list[tuple[int, int]]:
     """``ids`` as ``(first, last)`` runs of consecutive ids, for ``id BETWEEN ? AND ?``.
 
-    A unit's group is mostly consecutive ids: one statement per run instead of one per row
-    (the worker deleted 10,000 rows one by one per 10,000 events; a short request's tool
-    unit is one run of 8). Every id of a run is in ``ids`` and ids are unique row ids, so a
-    run names exactly the listed rows. An id listed twice gives its run twice.
+    A pass's rows and a unit's group are mostly consecutive ids: one statement per run
+    instead of one per row (the worker counted and deleted 20,000 rows one by one per
+    10,000 events). Every id of a run is in ``ids`` and ids are unique row ids, so a run
+    names exactly the listed rows. An id listed twice is counted twice, as before.
     """
     runs: list[tuple[int, int]] = []
     ordered = sorted(ids)

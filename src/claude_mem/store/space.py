@@ -58,7 +58,14 @@ class SpaceRoom:
         self.db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         # Once per old file, when the worker's queue is empty; not cut into steps (a
         # VACUUM cannot be), so it is outside the lock budget: the log says when it ran.
-        self.locked("VACUUM", "VACUUM (conversion to incremental auto-vacuum)")
+        # Its temporary copy of the whole database goes to a file, not to memory (the
+        # worker's connection keeps temporary files in memory: ``serve_the_worker``).
+        temp_store = self._pragma("temp_store")
+        self.db.execute("PRAGMA temp_store = FILE")
+        try:
+            self.locked("VACUUM", "VACUUM (conversion to incremental auto-vacuum)")
+        finally:
+            self.db.execute(f"PRAGMA temp_store = {int(temp_store)}")
         return True
 
     def reclaim_space(self, max_pages: int | None = None, *, wait: bool = True) -> int | None:
