@@ -2,7 +2,7 @@
 
 Usage:
   python bench/recall_lab.py replay DIR          # the tune sessions into DIR (kept), vectors made
-  python bench/recall_lab.py ranks DIR [--prompts] [--all]
+  python bench/recall_lab.py ranks DIR [--prompts] [--all] [--set capture]
 
 ``replay`` sends the tune sessions of ``bench/recall_questions/tune.json`` through the real
 hook processes and worker (``recall.Run``) into ``DIR`` and waits until every memory is
@@ -17,7 +17,10 @@ passages: a paraphrase the model places 40th needs another model, an answer both
 hold 6th-12th needs another fusion. ``own`` is the answer's place among its own project's
 memories in the fused list (the list with every other project's memories taken out): a
 miss whose ``own`` is 1-5 was lost to other projects' memories, and the summary line counts
-them (what knowing each question's project would give; round 11).
+them (what knowing each question's project would give; round 11). ``--set capture`` asks
+round 12's capture questions (what the memory of the same tune sessions holds: first failures,
+errors inside long output, subagent reports, module docs, figures, lint findings); the summary
+line also counts the questions whose answer is stored anywhere in their project (``in memory``).
 
 Held-out questions are never loaded here: tuning on them would make the held-out figure of
 ``bench/recall.py`` meaningless (docs/recall.md). Exits 0 (a measurement).
@@ -66,7 +69,7 @@ def _rank(keys, memory, question, own=False) -> int | None:
     return None
 
 
-def ranks(work: str, prompts: bool, every: bool) -> int:
+def ranks(work: str, prompts: bool, every: bool, name: str = "tune") -> int:
     os.environ["CLAUDE_MEM_DATA_DIR"] = os.path.join(work, "data")
     os.environ["CLAUDE_MEM_QUERY_CACHE"] = "0"
     import numpy as np
@@ -77,7 +80,9 @@ def ranks(work: str, prompts: bool, every: bool) -> int:
     from claude_mem.semantic.index import KIND_NAMES
     from claude_mem.store import Store
 
-    tune = recall.load_sets(["tune"])["tune"]
+    if name in recall.HIDDEN_SETS:
+        raise SystemExit(f"recall_lab: the {name} set is held out; it is never asked here")
+    tune = recall.load_sets([name])[name]
     questions = ([dict(p, q=p["prompt"]) for p in tune["prompts"]] if prompts
                  else tune["questions"])
     with open(os.path.join(work, "memory.json"), encoding="utf-8") as source:
@@ -91,6 +96,9 @@ def ranks(work: str, prompts: bool, every: bool) -> int:
                          f"{len(index)} vectors held in full); this one is projected")
     passage_keys = [(KIND_NAMES[int(k)], int(i))
                     for k, i in zip(index.kinds[:index.count], index.item_ids[:index.count])]
+    # The ceiling: the answer stored anywhere in the question's project (round 12).
+    in_memory = sum(1 for q in questions if any(
+        project == q["project"] and recall.holds_answer(text, q["answers"]) for project, text in memory.values()))
     found = {"words": [], "meaning": [], "both": []}
     either, own_top, top = 0, 0, recall.TOP_K
     for question in questions:
@@ -117,7 +125,8 @@ def ranks(work: str, prompts: bool, every: bool) -> int:
             shown = "  ".join(f"{mode} {places[mode] or '-'}" for mode in found)
             print(f"[{question['project']}] {text!r}: {shown}  own {own or '-'}  "
                   f"best passage {best or '-'}")
-    print(f"{len(questions)} tune {'prompts' if prompts else 'questions'}, recall@{top} / MRR: " + ", ".join(
+    print(f"{len(questions)} {name} {'prompts' if prompts else 'questions'} ({in_memory} in memory), "
+          f"recall@{top} / MRR: " + ", ".join(
         f"{mode} {sum(1 for p in places if p and p <= top)} / "
         f"{sum(1 / p for p in places if p and p <= top) / max(1, len(places)):.3f}"
         for mode, places in found.items()) + f"; in either list's top {top}: {either}"
@@ -133,10 +142,11 @@ def main(argv=None) -> int:
     asked.add_argument("dir")
     asked.add_argument("--prompts", action="store_true", help="ask the tune prompts instead")
     asked.add_argument("--all", action="store_true", help="list every question, not only misses")
+    asked.add_argument("--set", default="tune", help="the question set (tune, capture); never heldout")
     args = parser.parse_args(argv)
     if args.command == "replay":
         return replay(args.dir)
-    return ranks(args.dir, args.prompts, args.all)
+    return ranks(args.dir, args.prompts, args.all, args.set)
 
 
 if __name__ == "__main__":
