@@ -21,7 +21,11 @@ through here before it is stored in SQLite or sent to an LLM.
   ``Authorization: Bearer [REDACTED]``). It is idempotent.
 * ``clean_text`` = ``strip_private`` -> ``redact_secrets`` -> optional
   truncation to ``max_chars`` (head + short tail + a marker that says how
-  many characters were cut; the result never exceeds ``max_chars``).
+  many characters were cut; the result never exceeds ``max_chars``). Right
+  after the marker, in the head's room, the cut keeps up to four problem
+  lines of what it dropped (``_middle_lines``: warnings, errors, counts of
+  problems), each redacted; none at all when the text holds a ``<private``
+  tag or a key block anywhere.
 * ``clean_value`` cleans every string inside a JSON-like value and returns
   a new value; dict keys are kept, and a string stored under a secret-looking
   key (``"password"``, ``"api_key"``, ``"accessToken"`` ...) is redacted whole.
@@ -978,12 +982,96 @@ def clean_text(text: str, max_chars: int | None = None) -> str:
 
     A text far over ``max_chars`` is cut first (with a margin) and only what is kept is
     cleaned: 50 MB of output costs what its head and tail cost, not 25 s of regexes.
+    A cut keeps the problem lines of what it drops (``_middle_lines``) right after its
+    marker, in the head's room.
     """
+    if max_chars is not None and len(text) > max(0, max_chars) >= 4 * MIDDLE_CHARS:
+        middle = _middle_lines(text, max_chars)
+        if middle:
+            kept = _clean_cut(text, max_chars - len(middle) - 1)
+            at = kept.find(MIDDLE_MARK_END)
+            if at >= 0:
+                at += len(MIDDLE_MARK_END)
+                return kept[:at] + middle + "\n" + kept[at:]
+    return _clean_cut(text, max_chars)
+
+
+def _clean_cut(text: str, max_chars: int | None) -> str:
     if max_chars is not None and len(text) > max(0, max_chars) + 2 * _CUT_MARGIN:
         return _clean_long(text, max(0, max_chars))
     if needs_cleaning(text):
         text = _redact(strip_private(text))
     return cut(text, max_chars)
+
+
+# What a cut keeps of the part it drops: lines that report a problem (a compiler's or a
+# tool's ``warning:`` / ``error:``, a logger's ``[error]`` (not its ``[warning]`` chatter), an
+# exception with its message,
+# the message under TAP's ``error: |-``, a count of problems). A test run's long output
+# has its outcome at the end and its warnings in the middle, which the head and the short
+# tail of the cut lost (issue 21, round 12). At most ``MIDDLE_LINES`` lines, ``MIDDLE_CHARS``
+# characters; a repeated line (the same warning for fifteen files) counts once, after the
+# lines said once.
+MIDDLE_LINES = 4
+MIDDLE_CHARS = 900
+MIDDLE_SCAN = 64 * 1024
+MIDDLE_MARK_END = " chars truncated ...]\n"
+_MIDDLE_WORDS = ("warn", "error", "exception", "vulnerab", "deprecat", "fatal", "critical", "problem", "issue")
+_MIDDLE_LINE = (r"(?i)(?:(?:warning|error)(?:\[[\w-]+\])?: \S|.*\[(?:error|critical|fatal)\]|"
+                r"(?:[\w.]+\.)?\w*(?:error|exception): \S|"
+                r"\d+ (?:[\w-]+ ){0,3}(?:vulnerabilit\w*|warnings?|errors?|deprecations?|problems?|issues?)\b)")
+_BLOCK_KEY = r"(?i)(?:error|message): [|>][-+]?$"
+
+
+def _middle_lines(text: str, max_chars: int) -> str:
+    """The problem lines of the part of ``text`` a cut to ``max_chars`` drops, cleaned,
+    one per line; "" when there are none, or when the text holds anything private or a
+    key block (a line alone cannot show it sat inside one: fail closed). Reads at most
+    ``MIDDLE_SCAN`` characters of that part, and only the lines a problem word is in
+    (found with ``str.find``: a case-blind regex over every position costs milliseconds)."""
+    tail = min(1000, max_chars // 5)
+    start, end = max_chars - tail, len(text) - tail
+    low = text[start:min(end, start + MIDDLE_SCAN)].lower()
+    begins = set()
+    for word in _MIDDLE_WORDS:
+        at = low.find(word)
+        while at >= 0:
+            begins.add(low.rfind("\n", 0, at) + 1)
+            stop = low.find("\n", at)
+            at = low.find(word, stop) if stop >= 0 else -1
+    begins.discard(0)  # the first line may be cut in two
+    if not begins:
+        return ""
+    whole = text.lower()
+    if "<private" in whole or "-----begin" in whole or "putty" in whole:
+        return ""
+    import re
+
+    part = text[start:start + len(low)]
+    problem, block_key = re.compile(_MIDDLE_LINE), re.compile(_BLOCK_KEY)
+    groups: dict = {}
+    for begin in sorted(begins):
+        stop = part.find("\n", begin)
+        if stop < 0:
+            break  # the last line may be cut in two
+        line = part[begin:stop].strip()
+        if block_key.match(line):  # TAP's ``error: |-``: the message is the next line
+            after = part.find("\n", stop + 1)
+            line = part[stop + 1:after].strip() if after > 0 else ""
+        elif not problem.match(line):
+            continue
+        line = line[:300]
+        if line:
+            key = re.sub(r"[\d\W_]+", " ", line[:48]).strip().lower()
+            groups.setdefault(key, [begin, 0, line])[1] += 1
+    chosen = sorted(sorted(groups.values(), key=lambda g: (g[1] > 1, g[0]))[:MIDDLE_LINES])
+    out, size = [], 0
+    for _, _, line in chosen:
+        line = _redact(line) if needs_cleaning(line) else line
+        if size + len(line) + 1 <= MIDDLE_CHARS:
+            out.append(line)
+            size += len(line) + 1
+    return "\n".join(out)
 
 
 def _clean_long(text: str, max_chars: int) -> str:

@@ -239,6 +239,79 @@ def errors(lines, limit: int = 3) -> list[str]:
     return [d for d in diagnostics(lines, limit=limit + 3) if _ERROR_DIAGNOSTIC.match(d)][:limit]
 
 
+# -- what a long output says between its head and its tail ------------------------------
+
+# A line that reports a problem wherever it stands in a long output: a compiler's or a
+# tool's ``warning:`` / ``error:`` line, a logger's ``[error]`` line, an exception with its
+# message, a count of problems (``5 moderate severity vulnerabilities``) or a coverage
+# total. Not a logger's ``[warning]`` lines: a test suite's runtime chatter ("no sessions
+# with cwd for project …"), which made passing runs read like failures to search by
+# meaning (tune questions "why did … fail" lost their answer to them).
+_NOTABLE = re.compile(
+    r"^\s*(?:warning|error)(?:\[[\w-]+\])?: \S|\[(?:error|critical|fatal)\]|"
+    r"^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Warning): \S|"
+    r"^\s*\d+ (?:[\w-]+ ){0,3}(?:vulnerabilit\w*|warnings?|errors?|deprecations?|problems?|"
+    r"issues?|suggestions?)\b|^TOTAL\s.*\d%|\bcoverage\b.*\d+(?:\.\d+)?%", re.I)
+# The words every line ``_NOTABLE`` or ``_BLOCK_KEY`` takes holds one of (lower case).
+_NOTABLE_WORDS = ("warn", "error", "exception", "vulnerab", "deprecat", "problem", "issue", "suggestion",
+                  "fatal", "critical", "coverage", "total", "message", "reason")
+# A YAML block's key whose message is on the next line (TAP's ``error: |-``).
+_BLOCK_KEY = re.compile(r"^\s*(?:error|message|reason):\s*[|>][-+]?\s*$", re.I)
+# A message field inside a long logged structure (a JSON or Elixir map, a Python dict).
+_MESSAGE_FIELD = re.compile(r"""["']?message["']?\s*(?:=>|:|=)\s*["']([^"'\\]{4,160})["']""")
+
+
+def _with_message(line: str, width: int = 200) -> str:
+    """A long logged line as its head and, when its message field lies past the cut, that
+    message (``[error] Unexpected API response! {... "message" => "x-api-key header is
+    required" ...}``): the message is what a person asks about, the head says where."""
+    text = line.strip()
+    if len(text) <= width:
+        return text
+    head = text[:width - 60].rstrip()
+    found = _MESSAGE_FIELD.search(text, len(head))
+    if not found:
+        return text[:width]
+    return f"{head} … message: {found.group(1)}"[:width + 100]
+
+
+# What of ``_NOTABLE`` a run that passed keeps: its compiler's and linter's findings and
+# counts, not what its tests logged at run time (an ``[error]`` line, an exception a test
+# provoked), which made a passing run read like a failure to search by meaning.
+_RUNTIME_LOG = re.compile(r"\[(?:error|critical|fatal)\]|^\s*(?:[\w.]+\.)?\w*(?:Error|Exception): \S", re.I)
+
+
+def notable(lines, known: str = "", limit: int = 4, passed: bool = False) -> list[str]:
+    """The problem lines of a long output from anywhere in it, not only its head and tail:
+    warnings and errors a passing run printed on the way (an unused function among 400
+    lines of a test run), the message under a TAP ``error: |-`` key, a count of problems.
+    A line repeated with other details (the same warning for fifteen files, the same log
+    line for each project) is boilerplate: its first instance counts once, after the lines
+    said once. Lines whose text ``known`` already holds are left out. Bounded: ``limit``
+    lines of at most ~300 characters. ``passed``: the run's outcome says it passed, so only
+    its findings count (``_RUNTIME_LOG`` lines are left out)."""
+    lines = list(lines)
+    groups: dict[str, list] = {}
+    for n, line in enumerate(lines):
+        low = line.lower()
+        if not any(map(low.__contains__, _NOTABLE_WORDS)):
+            continue  # most lines: no regex (a case-blind one costs ~5 µs a line)
+        text = line.strip()
+        if _BLOCK_KEY.match(text):
+            text = next((l.strip() for l in lines[n + 1:n + 3] if l.strip()), "")
+            if not text:
+                continue
+        elif not _NOTABLE.search(text) or passed and _RUNTIME_LOG.search(text):
+            continue
+        text = _with_message(text)
+        if text[:120] in known:
+            continue
+        key = re.sub(r"[\d\W_]+", " ", text[:48]).strip().lower()
+        groups.setdefault(key, [n, 0, text])[1] += 1
+    ranked = sorted(groups.values(), key=lambda g: (g[1] > 1, g[0]))[:limit]
+    return [text for _, _, text in sorted(ranked)]
+
+
 # -- symbols ----------------------------------------------------------------------------
 
 _LANG_BY_EXT = {

@@ -13,7 +13,14 @@ tool's own words), ``Cause:`` (the line that says what went wrong), ``Problem:``
 (``path:line`` diagnostics printed by a run that exited 0), ``Commit:`` (hash and
 subject), ``Commit body:`` (the message's body in a line), ``Symbols:`` (modules, classes, functions defined or changed), ``Answer:``
 (the user's answer to the model's question), ``Output:`` (the first line a state-changing
-command printed).
+command printed), ``Noted:`` (a problem line from anywhere in a long output: a warning in
+the middle of a passing test run, the message under a TAP ``error:`` key, a logged error's
+message field, a count of vulnerabilities; at most four, boilerplate repeated with other
+details last), ``Names:`` (the names a subagent's report mentions that its kept lines do
+not, up to 800 characters), ``Doc:`` (a written source file's whole module doc when it
+says more than its first line, up to 300 characters, also below the imports). These three
+were added in round 12 for issue 21's capture questions (bench/recall_questions/capture.json);
+what a stored payload's cut keeps of its middle is ``privacy._middle_lines``.
 
 A request's summary (``summarize``) is ``request_summary``, which reads these facts back;
 what both sides share is ``facts``; output parsing of test runners and compilers is in
@@ -43,6 +50,9 @@ EXIT_CODE = re.compile(r"^Exit code (\d+)", re.I)
 REDIRECT = re.compile(r"(?<![<>&\d=-])>>?\s*([^\s;&|<>()'\"]+)")
 
 LIST_LIMIT = 12
+# An output longer than this many lines gets its problem lines from anywhere (``Noted:``);
+# a shorter one is read whole by the rules above (its first error lines and its tail).
+NOTABLE_FROM = 6
 # A test runner's line naming a failed test or file (Jest/Vitest "FAIL x", "● name",
 # "✕ name", Mocha/TAP "not ok", Go "--- FAIL:").
 FAILING_TEST = re.compile(r"^\s*(FAIL\s|●\s|✕\s|×\s|✗\s|not ok\b|--- FAIL:)")
@@ -324,6 +334,11 @@ class HeuristicCompressor:
         doc = "" if is_doc else comment
         if doc:  # what a source file is, as its author wrote it (the index shows titles)
             title += f" — {one_line(doc, 70)}"
+        whole = "" if is_doc else _module_doc(content)
+        if whole and whole.rstrip(".") != comment.rstrip("."):
+            # The whole module doc, not only its first line (what it is for, who uses it,
+            # what it answers), even below the imports: the file's own summary of itself.
+            facts.append(f"Doc: {whole}")
         return dict(type=kind, title=title, subtitle=one_line(subtitle, 140), facts=tuple(facts),
                     files_modified=(path,), concepts=("write", "created") if created else ("write",))
 
@@ -427,7 +442,13 @@ class HeuristicCompressor:
             # middle, which the last lines below do not reach.
             facts += [f"Shows: {line}" for line in extract.report_lines("\n".join(lines[:-3]), limit=4)]
         facts += ["Exit code 0"] if not interrupted else []
-        facts += [one_line(line, 200) for line in lines[-3:]]
+        tail = [one_line(line, 200) for line in lines[-3:]]
+        if len(lines) > NOTABLE_FROM:
+            # A long output's problem lines from anywhere in it (a warning in the middle
+            # of a passing test run, a count of vulnerabilities under an install's head).
+            facts += [f"Noted: {line}" for line in extract.notable(
+                lines[:-3], known="\n".join([status, *facts, *tail]), passed=status.startswith("passed"))]
+        facts += tail
         modified = _redirect_targets(command, ctx, self)
         kind = "change" if (MUTATING_COMMANDS.match(core) or modified or sha) else "discovery"
         return dict(type=kind, title=f"{code_span(core if len(command) > 80 else command)} {status}",
@@ -498,6 +519,11 @@ class HeuristicCompressor:
                   if re.search(r"(Error|Exception|error:|^E\s|fatal:|panicked|FAILED)", l)
                   or FAILING_TEST.match(l)]
         facts += errors[:4] or [one_line(line, 200) for line in lines[-3:]]
+        if len(lines) > NOTABLE_FROM:
+            # Beyond the first error lines: the assertion's message under a TAP ``error:``
+            # key, a warning or a logged error further down a long run.
+            facts += [f"Noted: {line}" for line in extract.notable(
+                lines, known="\n".join([title, *facts, *lines[-3:]]))]
         if event.tool_name == "Bash" and CHECK_COMMAND.search(core) and not TEST_RUNNER.search(core):
             # A linter or type checker that exits non-zero: its findings say where and what.
             # (A test run's ``path:line: in <module>`` lines are stack frames, not findings.)
@@ -535,9 +561,16 @@ class HeuristicCompressor:
         # Up to ten more after the best ten: a digest with room left shows them (a short
         # session that was mostly subagents has little else to tell).
         more = [line for line in extract.report_lines(text, limit=20) if line not in found] if found else []
+        facts = [one_line(line, 200) for line in found + more]
+        # The names the report mentions that those lines do not (an id in a record it
+        # drafted, an event or a function it read): named nowhere else, as the work was
+        # done out of sight, and the words a later question uses.
+        names = _report_names(text, known="\n".join([title, *facts]))
+        if names:
+            facts.append("Names: " + names)
         return dict(type="discovery", title=title,
                     subtitle=one_line(data.get("subagent_type") or "", 60),
-                    facts=tuple(one_line(line, 200) for line in found + more), concepts=("subagent",))
+                    facts=tuple(facts), concepts=("subagent",))
 
     def _webfetch(self, ctx, data, response, _):
         url = data.get("url", "")
@@ -655,6 +688,88 @@ def _first_comment(content: str) -> str:
                 return one_line(text, 140)
         elif stripped:
             return ""
+    return ""
+
+
+# A name in a report: a span in backticks, a snake_case, camelCase or CamelCase
+# identifier, an issue-style id (``spotter-2qx``, ``PROJ-12``), a file name.
+_REPORT_NAME = re.compile(
+    r"`([^`\n]{3,60})`|\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|"
+    r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Za-z]+-(?=[a-z0-9]*\d)[a-z0-9]{2,}(?:\.\d+)*|"
+    r"[\w-]+\.(?:py|ex|exs|js|ts|tsx|jsx|rs|go|rb|java|kt|c|h|cpp|cs|php|sh|json|ya?ml|toml|md|css|html))\b")
+_NOT_A_NAME = re.compile(r"[\\*()<>\[\]{}$=#@\"',;|]|\s{2}")
+REPORT_NAMES_CHARS = 800
+
+
+def _report_names(text: str, known: str = "", limit: int = REPORT_NAMES_CHARS) -> str:
+    """The distinct names a subagent's report mentions that ``known`` does not hold, in
+    the order they first appear, joined up to ``limit`` characters."""
+    out, size, seen = [], 0, set()
+    # A JSON record quoted in the report keeps its escapes (``\\nSpotter``): not a name.
+    for match in _REPORT_NAME.finditer(re.sub(r"\\[nrt\"]", " ", str(text or ""))):
+        name = (match.group(1) or match.group(2) or "").strip()
+        if _NOT_A_NAME.search(name):  # code quoted in backticks: a call, markup, a pattern
+            continue
+        if "/" in name:  # a path: its file name says it
+            name = name.rstrip("/").rsplit("/", 1)[-1]
+        name = name.lstrip(":.")  # an Elixir atom, a CSS class: the name itself
+        low = name.lower()
+        if (len(name) < 3 or low in seen or name in known or len(name) > 40
+                or name.islower() and name.isalpha()):  # a plain word is not a name
+            continue
+        seen.add(low)
+        if size + len(name) + 2 > limit:
+            break
+        out.append(name)
+        size += len(name) + 2
+    return ", ".join(out)
+
+
+# Where a module's doc starts: a Python docstring, an Elixir ``@moduledoc``, a JSDoc
+# block, a run of ``#`` or ``//`` comment lines.
+_DOC_START = re.compile(r'^\s*(?:@moduledoc\s+(?:~[sS])?("""|")|("""|\'\'\'|/\*\*?)|(#(?!!)|//))(.*)$')
+MODULE_DOC_LINES = 40
+# What a file's header holds before its doc: a shebang, imports, a module's opening.
+_HEADER_LINE = re.compile(
+    r"^\s*(?:#!|#\s*(?:include|pragma|ifndef|define|import)\b|import\b|from\s+\S+\s+import\b|"
+    r"export\s+\*|use\s|require\b|alias\s|package\s|namespace\s|module\s|defmodule\s|"
+    r"const\s+\w+\s*=\s*require\(|set\s+-|\}?\s*from\s+['\"]|[\w\s,{}]*\}\s*from\s)")
+MODULE_DOC_CHARS = 300
+
+
+def _module_doc(content: str, limit: int = MODULE_DOC_CHARS) -> str:
+    """A source file's module doc, whole, as one line of at most ``limit`` characters: the
+    first docstring, ``@moduledoc``, JSDoc block or comment run in its first
+    ``MODULE_DOC_LINES`` lines, also below its imports (a TypeScript file's doc often sits
+    under them); a C directive (an include guard) is not a doc."""
+    lines = content.splitlines()[:MODULE_DOC_LINES]
+    for n, line in enumerate(lines):
+        start = _DOC_START.match(line)
+        if not start or _C_DIRECTIVE.match(line.strip()):
+            if line.strip() and not _HEADER_LINE.match(line):
+                return ""  # code began: a comment below it is about the code, not the module
+            continue
+        moduledoc, block, comment, rest = start.groups()
+        if moduledoc == '"':  # ``@moduledoc "one line"``
+            return one_line(rest.rstrip('"'), limit)
+        parts = []
+        if comment:  # a run of comment lines
+            for text in lines[n:]:
+                stripped = text.strip()
+                if not stripped.startswith(comment) or _C_DIRECTIVE.match(stripped):
+                    break
+                parts.append(stripped.lstrip("#/ ").strip())
+        else:
+            close = '"""' if moduledoc else ("*/" if block.startswith("/*") else block)
+            first = rest
+            for text in [first] + lines[n + 1:]:
+                done = close in text
+                parts.append(text.split(close, 1)[0].strip().lstrip("*").strip())
+                if done:
+                    break
+        text = " ".join(part for part in parts if part)
+        if text:
+            return one_line(text, limit)
     return ""
 
 
