@@ -108,3 +108,34 @@ def test_one_project_is_the_every_project_answer_filtered(store):
     assert checked >= 10
     assert len(paths) == 6, paths  # each kind, through the tiers and through bm25
 
+
+
+def test_the_first_tier_from_one_walk_is_the_two_walks_answer(store, monkeypatch):
+    """``_main_from_every`` (one walk of the every-word tier, the title tier found among its
+    rows in a temporary index) against the tiers walked one by one, for every question,
+    project and limit, forced each way: the same rows, scores and every-word rows."""
+    def tiers(kind, terms, project, limit, one_walk):
+        monkeypatch.setattr(fts.IndexRoom, "_few_in_project", lambda *a: one_walk)
+        every: set = set()
+        rows = store.tier_ids(kind, terms, project, limit, -1.0, every_word=every)
+        return rows, every
+
+    walks = []
+    real = fts.IndexRoom._main_from_every
+    monkeypatch.setattr(fts.IndexRoom, "_main_from_every",
+                        lambda self, *a: walks.append(real(self, *a)) or walks[-1])
+    compared = 0
+    for name in ("observation", "summary"):
+        kind = fts.KINDS[name]
+        for text in QUERIES + ["invoice ledger tax", "total", "cache worker queue refund"]:
+            terms = fts.query_terms(text)
+            for project in PROJECTS[:3] + ["nowhere"]:
+                for limit in (1, 3, 10, 40, 200):
+                    plain = tiers(kind, terms, project, limit, False)
+                    assert tiers(kind, terms, project, limit, True) == plain, (name, text, limit)
+                    compared += bool(plain[0])
+    assert compared > 100
+    # both ways of the first tier were taken: found in the walk, and read after it
+    assert any(first is not None for first, _ in walks)
+    assert any(first is None for first, _ in walks)
+    assert any(first for first, _ in walks)

@@ -126,6 +126,10 @@ TIER_SCORE = -1.0e6
 COMMON_LIFT = 0.3
 # How many of the rare words' best rows are looked at when common words lift them.
 LIFT_POOL = 100
+# The tokenizer of every search index (migrations m002), and the most rows whose main
+# column ``IndexRoom._probe_main`` indexes again (one statement's bound parameters).
+TOKENIZE = "porter unicode61"
+PROBE_MOST = 500
 
 
 # Whether SQLite's ln() may be used for idf weights (``SearchRoom.idf_weights``).
@@ -229,6 +233,7 @@ class IndexRoom:
     """The per-word reads of ``Store`` and prompt recall's search (mixed in)."""
 
     db: sqlite3.Connection
+    _probes: frozenset = frozenset()  # the temporary probe tables made on this connection
 
     def search_terms(self, kind: str, terms: list[str], *, project: str | None = None,
                      limit: int = 20, counts: dict | None = None, quick: bool = False,
@@ -415,12 +420,21 @@ class IndexRoom:
             tiers.append(every)
         if len(terms) > 1:
             tiers.append(" OR ".join(terms))
+        # In one project the first two tiers may come from one walk (``_main_from_every``).
+        known = (self._main_from_every(kind, sql, tiers[0], every, project, limit)
+                 if project and kind.main_column and not quick and 2 * limit <= PROBE_MOST
+                 and not self.db.in_transaction and self._few_in_project(kind, every, project,
+                                                                         limit) else None)
         found: list[tuple] = []
         seen: set = set()
         for tier, match in enumerate(tiers):
             wanted = limit + len(seen)  # rows of an earlier tier come again: skip them
             params = (match, project, wanted) if project else (match, wanted)
-            for row in self.db.execute(sql, params):
+            if known is not None and tier < 2 and known[tier] is not None:
+                rows = known[tier][:wanted]
+            else:
+                rows = self.db.execute(sql, params)
+            for row in rows:
                 rowid = row["id"]
                 if rowid in seen:
                     continue
@@ -432,3 +446,73 @@ class IndexRoom:
             if len(found) >= limit:
                 break
         return found[:limit]
+
+    def _main_from_every(self, kind: _Kind, sql: str, main: str, every: str, project: str,
+                         limit: int) -> tuple:
+        """(the main-column tier's rows or None, the every-word tier's rows) of
+        ``_tier_rows`` in ``project``, from one walk of the every-word tier.
+
+        Why: a project holding fewer than ``limit`` rows with every word in the main column
+        made the first tier walk every match of the words in every project (the index knows
+        no project), and the second tier walk them all again: ~4 ms each for an observation
+        at 100k rows, where the tiers over every project stop after ``limit`` rows. The
+        rows holding every word in the main column are among those holding every word
+        anywhere, so the newest ``2 * limit`` of the latter are read (enough for the second
+        tier, which reads at most ``limit`` more than the first gave) and their main column
+        is matched in a small index of their own (``_probe_main``, the same tokenizer).
+        When that walk ran out (every such row of the project read) or found ``limit``
+        rows for the first tier, the first tier is those; otherwise it is read as before.
+        The rows, their order and the tiers are the same either way."""
+        most = 2 * limit
+        walked = self.db.execute(sql, (every, project, most)).fetchall()
+        held = self._probe_main(kind, [row["id"] for row in walked], main)
+        first = [row for row in walked if row["id"] in held]
+        if len(walked) < most or len(first) >= limit:
+            return first[:limit], walked
+        return None, walked
+
+    def _few_in_project(self, kind: _Kind, every: str, project: str, limit: int) -> bool:
+        """Whether ``project`` likely holds fewer than ``2 * limit`` rows of ``kind`` with
+        every word (``every``), so that ``_main_from_every``'s walk reads them all: the rows
+        with every word in every project (estimated, as ``term_frequency`` does, from how
+        far back the newest ``limit`` of them reach) times the project's share of the
+        sessions. Where the project holds many (a project with most of the memory, or
+        common words), its title tier fills soon and the tiers stay as they were: there the
+        extra walk cost 2.5-5.4 ms at 100k (docs/search.md, round 12)."""
+        sessions = self.db.execute("SELECT coalesce(max(id), 0) FROM sessions").fetchone()[0]
+        if not sessions:
+            return False
+        most = sessions // 4 + 1  # a project with a quarter of the sessions or more: no
+        mine = self.db.execute("SELECT count(*) FROM (SELECT 1 FROM sessions WHERE project = ?"
+                               " LIMIT ?)", (project, most)).fetchone()[0]
+        if mine >= most:
+            return False
+        fts = kind.fts
+        count, oldest = self.db.execute(
+            f"SELECT count(*), min(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
+            f" ORDER BY rowid DESC LIMIT ?)", (every, limit)).fetchone()
+        if count >= limit:
+            newest = self.indexed_rows(kind.name)
+            count = count * newest / max(1, newest - oldest + 1)
+        return count * mine / sessions < 2 * limit
+
+    def _probe_main(self, kind: _Kind, ids: list[int], main: str) -> set:
+        """The ``ids`` (rows of ``kind``) whose main column matches ``main`` (an FTS5
+        expression on that column): the column's text is indexed again in a temporary
+        FTS5 table of this connection, with the tokenizer of the kind's own index."""
+        if not ids:
+            return set()
+        probe = f"temp.probe_{kind.main_column}"
+        name = f"probe_{kind.main_column}"
+        if name not in self._probes:
+            # contentless: it keeps the words only (emptied by 'delete-all': 0.2-0.3 ms for
+            # 100 titles, where a plain table's DELETE took 0.5-0.6)
+            self.db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{name} USING fts5("
+                            f"{kind.main_column}, content='', tokenize='{TOKENIZE}')")
+            self._probes = self._probes | {name}
+        self.db.execute(f"INSERT INTO temp.{name}({name}) VALUES ('delete-all')")
+        self.db.execute(
+            f"INSERT INTO temp.{name}(rowid, {kind.main_column}) SELECT id, {kind.main_column}"
+            f" FROM {kind.table} WHERE id IN ({','.join('?' * len(ids))})", ids)
+        return {rowid for (rowid,) in self.db.execute(
+            f"SELECT rowid FROM temp.{name} WHERE {name} MATCH ?", (main,))}
