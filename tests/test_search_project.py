@@ -120,6 +120,7 @@ def test_the_first_tier_from_one_walk_is_the_two_walks_answer(store, monkeypatch
         rows = store.tier_ids(kind, terms, project, limit, -1.0, every_word=every)
         return rows, every
 
+    monkeypatch.setattr(fts, "PROBE_LEAST", 1)  # small limits too (the store is small)
     walks = []
     real = fts.IndexRoom._main_from_every
     monkeypatch.setattr(fts.IndexRoom, "_main_from_every",

@@ -130,6 +130,11 @@ LIFT_POOL = 100
 # column ``IndexRoom._probe_main`` indexes again (one statement's bound parameters).
 TOKENIZE = "porter unicode61"
 PROBE_MOST = 500
+# The least ``limit`` for which the tiers of one project may come from one walk: a small
+# limit's title tier fills early, so the walk saved nothing on scale.py's questions at 20
+# (the CLI's and the MCP tool's) while its test cost ~0.2 ms a search; a search by
+# meaning and words asks 50 (docs/search.md, round 12).
+PROBE_LEAST = 50
 
 
 # Whether SQLite's ln() may be used for idf weights (``SearchRoom.idf_weights``).
@@ -422,7 +427,8 @@ class IndexRoom:
             tiers.append(" OR ".join(terms))
         # In one project the first two tiers may come from one walk (``_main_from_every``).
         known = (self._main_from_every(kind, sql, tiers[0], every, project, limit)
-                 if project and kind.main_column and not quick and 2 * limit <= PROBE_MOST
+                 if project and kind.main_column and not quick
+                 and PROBE_LEAST <= limit and 2 * limit <= PROBE_MOST
                  and not self.db.in_transaction and self._few_in_project(kind, every, project,
                                                                          limit) else None)
         found: list[tuple] = []
