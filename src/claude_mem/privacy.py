@@ -1047,9 +1047,11 @@ def _middle_lines(text: str, max_chars: int) -> str:
         return ""
     import re
 
+    from claude_mem.text import said_once_first
+
     part = text[start:start + len(low)]
     problem, block_key = re.compile(_MIDDLE_LINE), re.compile(_BLOCK_KEY)
-    groups: dict = {}
+    found = []
     for begin in sorted(begins):
         stop = part.find("\n", begin)
         if stop < 0:
@@ -1062,11 +1064,9 @@ def _middle_lines(text: str, max_chars: int) -> str:
             continue
         line = line[:300]
         if line:
-            key = re.sub(r"[\d\W_]+", " ", line[:48]).strip().lower()
-            groups.setdefault(key, [begin, 0, line])[1] += 1
-    chosen = sorted(sorted(groups.values(), key=lambda g: (g[1] > 1, g[0]))[:MIDDLE_LINES])
+            found.append((begin, line))
     out, size = [], 0
-    for _, _, line in chosen:
+    for line in said_once_first(found, MIDDLE_LINES):
         line = _redact(line) if needs_cleaning(line) else line
         if size + len(line) + 1 <= MIDDLE_CHARS:
             out.append(line)

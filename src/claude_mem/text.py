@@ -13,6 +13,9 @@ instead of its own copy, so "when", "one line" and "cut" mean the same everywher
 - ``truncate(text, limit)`` keeps the head and the tail around a marker that says how
   much was cut (command output ends with what matters most); the one cut every module
   uses (privacy's, for stored payloads, with a shorter tail and its markers kept whole).
+- ``said_once_first(found, limit)`` of a long output's problem lines, the ones said once
+  before the ones repeated with other details (the compressor's ``Noted:`` facts and the
+  stored cut's kept middle choose alike).
 """
 
 import time
@@ -68,6 +71,22 @@ def one_line(text, limit: int | None = None) -> str:
     if limit is None or len(text) <= limit:
         return text
     return text[: limit - 1].rstrip() + "…"
+
+
+def said_once_first(found, limit: int) -> list[str]:
+    """At most ``limit`` of ``found``'s lines (``(position, line)`` pairs), in position order.
+    A line repeated with other details (the same warning for fifteen files, the same log
+    line for each project: the words of its first 48 characters, digits and punctuation
+    aside, are its key) counts once, as its first instance, and comes after every line
+    said once."""
+    import re
+
+    groups: dict[str, list] = {}
+    for position, line in found:
+        key = re.sub(r"[\d\W_]+", " ", line[:48]).strip().lower()
+        groups.setdefault(key, [position, 0, line])[1] += 1
+    chosen = sorted(groups.values(), key=lambda group: (group[1] > 1, group[0]))[:limit]
+    return [line for _, _, line in sorted(chosen)]
 
 
 def files(items, limit: int) -> str:

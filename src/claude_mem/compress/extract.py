@@ -36,6 +36,8 @@ from __future__ import annotations
 import json
 import re
 
+from claude_mem.text import said_once_first
+
 # -- outcomes ---------------------------------------------------------------------------
 
 _PYTEST_WORDS = {"failed", "passed", "error", "errors", "skipped", "xfailed", "xpassed",
@@ -291,7 +293,7 @@ def notable(lines, known: str = "", limit: int = 4, passed: bool = False) -> lis
     lines of at most ~300 characters. ``passed``: the run's outcome says it passed, so only
     its findings count (``_RUNTIME_LOG`` lines are left out)."""
     lines = list(lines)
-    groups: dict[str, list] = {}
+    found = []
     for n, line in enumerate(lines):
         low = line.lower()
         if not any(map(low.__contains__, _NOTABLE_WORDS)):
@@ -306,10 +308,8 @@ def notable(lines, known: str = "", limit: int = 4, passed: bool = False) -> lis
         text = _with_message(text)
         if text[:120] in known:
             continue
-        key = re.sub(r"[\d\W_]+", " ", text[:48]).strip().lower()
-        groups.setdefault(key, [n, 0, text])[1] += 1
-    ranked = sorted(groups.values(), key=lambda g: (g[1] > 1, g[0]))[:limit]
-    return [text for _, _, text in sorted(ranked)]
+        found.append((n, text))
+    return said_once_first(found, limit)
 
 
 # -- symbols ----------------------------------------------------------------------------
