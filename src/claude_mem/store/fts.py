@@ -508,7 +508,6 @@ class IndexRoom:
         FTS5 table of this connection, with the tokenizer of the kind's own index."""
         if not ids:
             return set()
-        probe = f"temp.probe_{kind.main_column}"
         name = f"probe_{kind.main_column}"
         if name not in self._probes:
             # contentless: it keeps the words only (emptied by 'delete-all': 0.2-0.3 ms for
