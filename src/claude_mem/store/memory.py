@@ -61,7 +61,7 @@ class MemoryRoom:
             # RETURNING says which were new, matched by the unique content hash (a hash
             # listed twice is new once: its first listing, as one insert each would do).
             made = {content_hash: new_id for new_id, content_hash in self.db.execute(
-                _multi_insert(len(chunk)), values)}
+                _rows_sql(_OBSERVATION_ROWS, len(chunk)), values)}
             for obs, content_hash, at in chunk:
                 new_id = made.pop(content_hash, None)
                 results.append(None if new_id is None else self._as_read_back(
@@ -121,7 +121,7 @@ class MemoryRoom:
             values: list = []
             for tool_use_id in chunk:
                 values += (session_id, tool_use_id, at)
-            self.db.execute(_multi_mark(len(chunk)), values)
+            self.db.execute(_rows_sql(_PROCESSED_ROWS, len(chunk)), values)
 
     def observations_for_prompt(self, session_id: int, prompt_number: int, *,
                                 after_id: int = 0) -> list[dict]:
@@ -294,27 +294,21 @@ def _insert_values(session_id, project, prompt_number, obs, content_hash, genera
             generated_by, at)
 
 
-_MULTI_INSERT: dict[int, str] = {}
+# The several-rows inserts (``store_observations``, ``mark_tool_uses_processed``), each as
+# (the statement up to VALUES, one row's placeholders, what follows the rows); ``_rows_sql``
+# builds a statement once per row count.
+_OBSERVATION_ROWS = ("INSERT OR IGNORE INTO observations " + _INSERT_COLUMNS, _ROW_MARKS,
+                     " RETURNING id, content_hash")
+_PROCESSED_ROWS = ("INSERT OR IGNORE INTO processed_tool_uses (session_id, tool_use_id, processed_at)",
+                   "(?, ?, ?)", "")
+_ROWS_SQL: dict[tuple, str] = {}
 
 
-def _multi_insert(rows: int) -> str:
-    sql = _MULTI_INSERT.get(rows)
+def _rows_sql(statement: tuple[str, str, str], rows: int) -> str:
+    sql = _ROWS_SQL.get((statement, rows))
     if sql is None:
-        sql = _MULTI_INSERT[rows] = (
-            "INSERT OR IGNORE INTO observations " + _INSERT_COLUMNS + " VALUES "
-            + ", ".join([_ROW_MARKS] * rows) + " RETURNING id, content_hash")
-    return sql
-
-
-_MULTI_MARK: dict[int, str] = {}
-
-
-def _multi_mark(rows: int) -> str:
-    sql = _MULTI_MARK.get(rows)
-    if sql is None:
-        sql = _MULTI_MARK[rows] = (
-            "INSERT OR IGNORE INTO processed_tool_uses (session_id, tool_use_id, processed_at)"
-            " VALUES " + ", ".join(["(?, ?, ?)"] * rows))
+        head, row_marks, tail = statement
+        sql = _ROWS_SQL[(statement, rows)] = head + " VALUES " + ", ".join([row_marks] * rows) + tail
     return sql
 
 
