@@ -3,6 +3,7 @@
 Usage:
   python bench/recall_lab.py replay DIR          # the tune sessions into DIR (kept), vectors made
   python bench/recall_lab.py ranks DIR [--prompts] [--all] [--set capture]
+  python bench/recall_lab.py terms DIR [--json]  # key terms of each tune session in its memory
 
 ``replay`` sends the tune sessions of ``bench/recall_questions/tune.json`` through the real
 hook processes and worker (``recall.Run``) into ``DIR`` and waits until every memory is
@@ -22,6 +23,21 @@ round 12's capture questions (what the memory of the same tune sessions holds: f
 errors inside long output, subagent reports, module docs, figures, lint findings); the summary
 line also counts the questions whose answer is stored anywhere in their project (``in memory``).
 
+``terms`` (round 13) is a view that needs no questions: for each tune session, the share of
+the key terms written down for it before any tuning (its ``keys.json`` terms and request
+terms, and its ``bench/digest_terms_round5.json`` terms) that are stored **anywhere** in its
+project's memory (prompts, observations, summaries: the "in memory" test of ``ranks``), each
+missing term with where the session's payloads hold it (the event, the tool and the field:
+a Bash command's output, a Read's file content, a Stop's last message, a prompt ...), and
+the memory's size (memories, characters, passages embedded). The key terms were written for
+the digest and it was tuned on them, so a second view needs nobody's choice: the **names the
+session used again**, each name (an identifier, a file name, a backticked span, an error
+code, a count such as "477 lines") that first came in a tool's output (its response or its
+error) and that the session later wrote itself (a tool's input, a prompt, a reply): what
+the session found and worked with. Their share in memory is printed by the output field
+they came from, with the names missing. The sessions are those of ``tune.json``; a held-out
+session is refused.
+
 Held-out questions are never loaded here: tuning on them would make the held-out figure of
 ``bench/recall.py`` meaningless (docs/recall.md). Exits 0 (a measurement).
 """
@@ -30,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -134,6 +151,151 @@ def ranks(work: str, prompts: bool, every: bool, name: str = "tune") -> int:
     return 0
 
 
+def _fields(value, path=""):
+    """(dotted field path, string) for every string inside a payload."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _fields(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _fields(item, f"{path}[]")
+
+
+def _where(events, term: str) -> list[str]:
+    """Where the session's payloads hold ``term``: "Event Tool field" labels, commonest first."""
+    low, found = term.lower(), {}
+    for event in events:
+        stdin = event.get("stdin") or {}
+        for path, text in _fields({k: v for k, v in stdin.items()
+                                   if k not in ("cwd", "transcript_path", "session_id")}):
+            if low in text.lower():
+                label = " ".join(p for p in (event.get("event"), stdin.get("tool_name"), path) if p)
+                found[label] = found.get(label, 0) + 1
+    return [f"{label} x{n}" if n > 1 else label
+            for label, n in sorted(found.items(), key=lambda item: -item[1])]
+
+
+# A name in a payload (the kinds ``heuristic._REPORT_NAME`` reads, plus error codes and counts).
+_NAME = re.compile(
+    r"`([^`\n]{3,60})`|\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+|[a-z]+[A-Z][A-Za-z0-9]*|"
+    r"[A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+|[A-Z]{1,4}\d{3,5}|[A-Za-z]+-(?=[a-z0-9]*\d)[a-z0-9]{2,}|"
+    r"[\w-]+\.(?:py|ex|exs|js|ts|tsx|rs|go|rb|java|c|h|sh|json|ya?ml|toml|md|css|html))\b|"
+    r"\b(\d+(?:\.\d+)? (?:tests?|failures?|passed|failed|errors?|warnings?|lines|files|ms|seconds|"
+    r"minutes|vulnerabilities|examples|doctests|properties))\b")
+# Echoes of what the session already had (a file's text before an edit, an image's bytes).
+_ECHOES = ("originalFile", "base64")
+_CONTEXT = ("cwd", "transcript_path", "session_id", "tool_use_id", "prompt_id")
+
+
+def _names_used_again(events) -> dict[str, tuple[str, str]]:
+    """{name, lower case: (name, the output field it first came in)} for every name first
+    seen in a tool's output and written later by the session itself."""
+    first: dict[str, list] = {}
+    for n, event in enumerate(events):
+        stdin = event.get("stdin") or {}
+        for path, text in _fields({k: v for k, v in stdin.items() if k not in _CONTEXT}):
+            output = path.startswith(("tool_response", "error"))
+            if any(echo in path for echo in _ECHOES):
+                continue
+            for match in _NAME.finditer(text):
+                name = next(group for group in match.groups() if group)
+                seen = first.get(name.lower())
+                if seen is None:
+                    label = " ".join(p for p in (event.get("event"), stdin.get("tool_name"), path) if p)
+                    first[name.lower()] = [name, label, output, n, False]
+                elif seen[2] and not output and n > seen[3]:
+                    seen[4] = True
+    return {key: (name, label) for key, (name, label, output, _, used) in first.items() if output and used}
+
+
+def _session_terms(path: Path) -> list[str]:
+    """The key terms written for a session before tuning: keys.json's terms and request
+    terms, and its round-5 digest terms (one copy of each, case-blind)."""
+    name = path.name[: -len(".jsonl")]
+    keys = path.with_name(name + ".keys.json")
+    data = json.loads(keys.read_text("utf-8")) if keys.exists() else []
+    terms = list(data) if isinstance(data, list) else list(data.get("terms", [])) + list(data.get("request", []))
+    extra = json.loads((ROOT / "bench" / "digest_terms_round5.json").read_text("utf-8"))["sessions"]
+    terms += extra.get(name, [])
+    seen, out = set(), []
+    for term in map(str, terms):
+        if term.lower() not in seen:
+            seen.add(term.lower())
+            out.append(term)
+    return out
+
+
+def terms(work: str, as_json: bool) -> int:
+    os.environ["CLAUDE_MEM_DATA_DIR"] = os.path.join(work, "data")
+    from memory_quality import REAL_WORLD_HELD_OUT
+
+    from claude_mem import config
+    from claude_mem.semantic.passages import passages
+    from claude_mem.store import Store
+
+    sessions = recall.load_sets(["tune"])["tune"]["sessions"]
+    for path in sessions.values():
+        if path.name[: -len(".jsonl")] in REAL_WORLD_HELD_OUT or any(
+                "held" in part.lower() for part in path.parts[-2:-1]):
+            raise SystemExit(f"recall_lab: {path.name} is held out; it is never read here")
+    with open(os.path.join(work, "memory.json"), encoding="utf-8") as source:
+        memory = json.load(source)
+    # Passages: what the semantic index embeds of each memory (semantic/passages.py).
+    counted: dict[str, list[int]] = {}
+    with Store(config.db_path(), migrate=False) as store:
+        for kind in ("observation", "summary", "prompt"):
+            for row in store.rows_to_embed(kind, "-", limit=10 ** 7):
+                project = row.get("project") or ""
+                counted.setdefault(project, [0])[0] += len(passages(kind, row))
+    rows, total = [], {"terms": 0, "kept": 0, "names": 0, "names_kept": 0,
+                       "memories": 0, "chars": 0, "passages": 0}
+    by_field: dict[str, list] = {}
+    for project, path in sessions.items():
+        texts = [text for _, _, owner, text in memory if owner == project]
+        low = "\n".join(texts).lower()
+        wanted = _session_terms(path)
+        events = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+        missing = [{"term": t, "where": _where(events, t)} for t in wanted if t.lower() not in low]
+        names = _names_used_again(events)
+        for key, (name, label) in names.items():
+            field = by_field.setdefault(label, [0, 0, []])
+            field[0] += 1
+            if key in low:
+                field[1] += 1
+            else:
+                field[2].append(f"{name} ({project})")
+        row = {"project": project, "session": path.name, "terms": len(wanted),
+               "kept": len(wanted) - len(missing), "names": len(names),
+               "names_kept": sum(1 for key in names if key in low), "memories": len(texts),
+               "chars": sum(map(len, texts)), "passages": (counted.get(project) or [0])[0],
+               "missing": missing}
+        rows.append(row)
+        for key in total:
+            total[key] += row[key]
+    fields = [{"field": label, "names": n, "kept": kept, "missing": missed}
+              for label, (n, kept, missed) in sorted(by_field.items(), key=lambda item: -item[1][0])]
+    if as_json:
+        print(json.dumps({"sessions": rows, "fields": fields, "total": total}, indent=1))
+        return 0
+    for row in rows:
+        print(f"{row['project']:<20} key terms in memory {row['kept']:>3} of {row['terms']:<3} "
+              f"names used again {row['names_kept']:>3} of {row['names']:<3} "
+              f"memories {row['memories']:>4}  chars {row['chars']:>7,}  passages {row['passages']:>5}")
+        for miss in row["missing"]:
+            print(f"    missing {miss['term']!r}: {'; '.join(miss['where'][:3]) or 'in no payload'}")
+    print("names used again, by the output field they first came in:")
+    for field in fields:
+        print(f"  {field['kept']:>4} of {field['names']:<4} {field['field']}"
+              + (f"; missing: {', '.join(field['missing'][:20])}" if field["missing"] else ""))
+    print(f"{len(rows)} tune sessions: key terms in memory {total['kept']} of {total['terms']} "
+          f"({total['kept'] / max(1, total['terms']):.3f}); names used again in memory "
+          f"{total['names_kept']} of {total['names']} ({total['names_kept'] / max(1, total['names']):.3f}); "
+          f"memories {total['memories']:,}, characters {total['chars']:,}, passages {total['passages']:,}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,9 +305,14 @@ def main(argv=None) -> int:
     asked.add_argument("--prompts", action="store_true", help="ask the tune prompts instead")
     asked.add_argument("--all", action="store_true", help="list every question, not only misses")
     asked.add_argument("--set", default="tune", help="the question set (tune, capture); never heldout")
+    viewed = sub.add_parser("terms")
+    viewed.add_argument("dir")
+    viewed.add_argument("--json", action="store_true", help="the figures and missing terms as JSON")
     args = parser.parse_args(argv)
     if args.command == "replay":
         return replay(args.dir)
+    if args.command == "terms":
+        return terms(args.dir, args.json)
     return ranks(args.dir, args.prompts, args.all, args.set)
 
 
