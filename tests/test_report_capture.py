@@ -75,8 +75,9 @@ def test_a_subagents_observation_keeps_ten_more_lines_after_its_best_ten():
     report = payload["tool_response"]["content"][0]["text"]
     assert len(obs.facts[:10]) == len(best(report, limit=10))  # the best ten first, as before
     assert obs.facts[0] == best(report, limit=10)[0]
-    lines = [fact for fact in obs.facts if not fact.startswith("Names: ")]  # the report's names: last
-    assert 10 < len(lines) <= 20 and obs.facts[-1].startswith("Names: ")
+    # The report's names, then its figures (round 13): last.
+    lines = [fact for fact in obs.facts if not fact.startswith(("Names: ", "Figures: "))]
+    assert 10 < len(lines) <= 20 and obs.facts[-2].startswith("Names: ") and obs.facts[-1].startswith("Figures: ")
     assert any("`load_messages/1` filtering by `subagent_id`" in fact for fact in lines[10:])
 
 

@@ -241,6 +241,31 @@ def errors(lines, limit: int = 3) -> list[str]:
     return [d for d in diagnostics(lines, limit=limit + 3) if _ERROR_DIAGNOSTIC.match(d)][:limit]
 
 
+# rustc and clippy name the lint a warning comes from on a later ``= note:`` line, below
+# the code it points at (``= note: `#[warn(dead_code)]` on by default``); the warning line
+# itself never says it, where gcc (``[-Wunused-function]``) and ESLint print it on the line.
+_LINT_NOTE = re.compile(r"^\s*= note: `#\[(?:warn|deny|forbid)\(([\w:]+)\)\]`")
+_RUST_PROBLEM = re.compile(r"^\s*(?:warning|error)(?:\[\w+\])?: ")
+
+
+def lint_named(lines, text: str) -> list[str]:
+    """``lines`` (of the output ``text``) with each rustc or clippy warning line followed by
+    the name of its lint, ``[dead_code]``, read from its ``= note:`` line: the name is what
+    a person allows, denies or asks about. ``lines`` itself when ``text`` has no such note."""
+    if "= note: `#[" not in text:
+        return lines
+    out, last = list(lines), None
+    for n, line in enumerate(out):
+        if _RUST_PROBLEM.match(line):
+            last = n
+        elif last is not None and "= note: `#[" in line:
+            found = _LINT_NOTE.match(line)
+            if found:
+                out[last] = f"{out[last]} [{found.group(1)}]"
+                last = None
+    return out
+
+
 # -- what a long output says between its head and its tail ------------------------------
 
 # A line that reports a problem wherever it stands in a long output: a compiler's or a

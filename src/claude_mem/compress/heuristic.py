@@ -50,6 +50,8 @@ EXIT_CODE = re.compile(r"^Exit code (\d+)", re.I)
 REDIRECT = re.compile(r"(?<![<>&\d=-])>>?\s*([^\s;&|<>()'\"]+)")
 
 LIST_LIMIT = 12
+# What a read file's ``Defines:`` lists: its definitions, up to this many characters.
+DEFINES_MAX, DEFINES_CHARS = 48, 400
 # An output longer than this many lines gets its problem lines from anywhere (``Noted:``);
 # a shorter one is read whole by the rules above (its first error lines and its tail).
 NOTABLE_FROM = 6
@@ -156,13 +158,15 @@ class HeuristicCompressor:
         file = response.get("file", {}) if isinstance(response, dict) else {}
         content = file.get("content", "") if isinstance(file, dict) else ""
         total = file.get("totalLines") or file.get("numLines") if isinstance(file, dict) else None
-        names = extract.symbols(content, path) or _generic_definitions(content)
+        # Every definition of a long file up to ``DEFINES_CHARS``, not the first twelve: a
+        # session reads a long module for the functions in its middle, and names them later.
+        names = extract.symbols(content, path, limit=DEFINES_MAX) or _generic_definitions(content)
         facts = [f"Read {path}" + (f" ({total} lines)" if total else "")]
         result = extract.outcome(_lines(content)) if _SAVED_OUTPUT.search(path) else ""
         if result:  # a run's saved output (a background task's file, a CI log)
             facts.append(f"Outcome: {result}")
         if names:
-            facts.append("Defines: " + ", ".join(names[:LIST_LIMIT]))
+            facts.append("Defines: " + _joined(names, DEFINES_CHARS))
         # What the file is (a manifest's package, a module's doc line, a page's heading)
         # goes in the title: the index shows titles, and it is often the thing asked later.
         identity = extract.manifest(content, path)
@@ -356,7 +360,7 @@ class HeuristicCompressor:
         response = response if isinstance(response, dict) else {"stdout": str(response or "")}
         out = str(response.get("stdout") or "")
         err = str(response.get("stderr") or "")
-        lines = extract.without_progress(_lines(out) + _lines(err))
+        lines = extract.lint_named(extract.without_progress(_lines(out) + _lines(err)), out + err)
         return self._command_obs(ctx, command, lines, out, data.get("description") or "",
                                  interrupted=bool(response.get("interrupted")),
                                  background=str(response.get("backgroundTaskId") or ""))
@@ -479,7 +483,7 @@ class HeuristicCompressor:
     def _failure(self, ctx, event):
         data = event.tool_input or {}
         error = str(event.error or "")
-        lines = extract.without_progress(_lines(error))
+        lines = extract.lint_named(extract.without_progress(_lines(error)), error)
         code = None
         if lines and EXIT_CODE.match(lines[0]):
             code = EXIT_CODE.match(lines[0]).group(1)
@@ -568,6 +572,11 @@ class HeuristicCompressor:
         names = _report_names(text, known="\n".join([title, *facts]))
         if names:
             facts.append("Names: " + names)
+        # Its figures the kept lines do not give (how long a step takes, how long a file
+        # is): a name without its figure does not answer "how long", "how many".
+        figures = _report_figures(text, known="\n".join([title, *facts]))
+        if figures:
+            facts.append("Figures: " + figures)
         return dict(type="discovery", title=title,
                     subtitle=one_line(data.get("subagent_type") or "", 60),
                     facts=tuple(facts), concepts=("subagent",))
@@ -633,6 +642,17 @@ class HeuristicCompressor:
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _joined(names, limit: int) -> str:
+    """``names`` joined by commas, as many as fit in ``limit`` characters (at least one)."""
+    out, size = [], 0
+    for name in names:
+        if out and size + len(name) + 2 > limit:
+            break
+        out.append(name)
+        size += len(name) + 2
+    return ", ".join(out)
 
 
 def _symbol_text(names, removed=(), limit: int = 5) -> str:
@@ -723,6 +743,42 @@ def _report_names(text: str, known: str = "", limit: int = REPORT_NAMES_CHARS) -
         out.append(name)
         size += len(name) + 2
     return ", ".join(out)
+
+
+# A figure with its unit: a count of things a session works with, a duration, a size, a
+# share (``477 lines``, ``2-3 minutes``, ``2+ minutes``, ``40 %``, ``3x``).
+_FIGURE = re.compile(
+    r"(?<![\w.])\d+(?:[.,]\d+)?(?:\s*[-–]\s*\d+(?:[.,]\d+)?|\+)?\s*(?:%|(?:ms|s|secs?|seconds?|"
+    r"mins?|minutes?|hours?|hrs?|days?|weeks?|[KMG]i?B|bytes|lines?|LOC|files?|tests?|failures?|"
+    r"errors?|warnings?|commits?|functions?|modules?|rows?|items?|entries|tokens?|calls?|"
+    r"requests?|deps|dependencies|packages?|steps?|times|x)\b)")
+# A path in a line: its file name says it (the folders are the project's own).
+_PATH_HEAD = re.compile(r"(?<![\w:/.~@-])(?:[\w.~@-]*/)+(?=[\w.@-])")  # not a URL's
+_LIST_MARK = re.compile(r"^(?:[-*•>#]+|\d+[.)])\s+")
+REPORT_FIGURES_CHARS = 400
+
+
+def _report_figures(text: str, known: str = "", limit: int = REPORT_FIGURES_CHARS) -> str:
+    """The lines of a subagent's report that give a figure with its unit (``_FIGURE``) not
+    in ``known``, in order, paths cut to their file names, each at most 160 characters,
+    joined up to ``limit`` characters. A JSON record the report quotes keeps its escaped
+    line breaks (``\\n``): they are read as line breaks."""
+    text = str(text or "")
+    if "\\n" in text:
+        text = text.replace("\\n", "\n")
+    out, size = [], 0
+    for raw in text.splitlines():
+        found = _FIGURE.findall(raw) if any(c.isdigit() for c in raw) else ()
+        if not found:
+            continue
+        line = one_line(_PATH_HEAD.sub("", _LIST_MARK.sub("", raw.strip())), 160)
+        if line in known or all(figure in known for figure in found):
+            continue
+        if size + len(line) + 2 > limit:
+            break
+        out.append(line)
+        size += len(line) + 2
+    return "; ".join(out)
 
 
 # Where a module's doc starts: a Python docstring, an Elixir ``@moduledoc``, a JSDoc
