@@ -20,7 +20,11 @@ details last), ``Names:`` (the names a subagent's report mentions that its kept 
 not, up to 800 characters), ``Doc:`` (a written source file's whole module doc when it
 says more than its first line, up to 300 characters, also below the imports). These three
 were added in round 12 for issue 21's capture questions (bench/recall_questions/capture.json);
-what a stored payload's cut keeps of its middle is ``privacy._middle_lines``.
+what a stored payload's cut keeps of its middle is ``privacy._middle_lines``. Round 13 added
+``Figures:`` (a subagent report's lines that give a figure with its unit, a file's length, a
+step's duration, that its kept lines do not, up to 400 characters), a read file's ``Defines:``
+up to 400 characters of its definitions (was twelve), and a rustc warning's lint name
+(``extract.lint_named``).
 
 A request's summary (``summarize``) is ``request_summary``, which reads these facts back;
 what both sides share is ``facts``; output parsing of test runners and compilers is in
