@@ -391,11 +391,13 @@ class _GroupCommit:
         if self.transaction is None:
             self.transaction = self.store.write()
             self.transaction.__enter__()
+            self.store.begin_group()  # its units' writes that can wait do (group_writes)
             self.opened_at = time.monotonic()
         try:
             work()
         except BaseException as exc:
             transaction, self.transaction = self.transaction, None
+            self.store.end_group()
             if self.store.in_transaction:
                 transaction.__exit__(type(exc), exc, exc.__traceback__)  # roll back
             self.undone += self.units
@@ -417,17 +419,22 @@ class _GroupCommit:
         if transaction is None:
             return []
         if not self.store.in_transaction:
+            self.store.end_group()
             raise RuntimeError(f"the write transaction of {len(units)} units was lost; "
                                "their rows stay queued")
         try:
+            self.store.flush_group()
             transaction.__exit__(None, None, None)
         except BaseException as exc:
             if self.store.in_transaction:
                 transaction.__exit__(type(exc), exc, exc.__traceback__)
             raise
+        finally:
+            self.store.end_group()
         return units
 
     def _lost(self) -> None:
+        self.store.end_group()
         self.transaction = None
         self.undone += self.units
         self.units = []

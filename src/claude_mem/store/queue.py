@@ -70,6 +70,10 @@ class QueueRoom:
             )
 
     def delete_pending(self, ids) -> None:
+        group = self.__dict__.get("_group")
+        if group is not None:  # the drain's shared transaction: deleted at its commit
+            group.deletes += ids
+            return
         self.db.executemany("DELETE FROM pending WHERE id BETWEEN ? AND ?", id_runs(ids))
 
     def retry_parked(self) -> int:

@@ -16,6 +16,15 @@ class SessionsRoom:
     db: sqlite3.Connection
 
     def session_by_claude_id(self, claude_session_id: str) -> dict | None:
+        group = self.__dict__.get("_group")  # the drain's shared transaction (group_writes)
+        if group is not None:
+            kept = group.sessions.get(claude_session_id)
+            if kept is not None:
+                return dict(kept)
+            return group.remember(self._session_row(claude_session_id))
+        return self._session_row(claude_session_id)
+
+    def _session_row(self, claude_session_id: str) -> dict | None:
         return one(self.db.execute(
             "SELECT * FROM sessions WHERE claude_session_id = ?", (claude_session_id,)
         ).fetchone())
@@ -23,6 +32,9 @@ class SessionsRoom:
     def session(self, session_id: int) -> dict | None:
         if row_id(session_id) is None:
             return None
+        group = self.__dict__.get("_group")
+        if group is not None and session_id in group.by_id:
+            return dict(group.by_id[session_id])
         return one(self.db.execute("SELECT * FROM sessions WHERE id = ?",
                                    (session_id,)).fetchone())
 
@@ -34,6 +46,19 @@ class SessionsRoom:
         # or the known one reopened if it had finished, its activity moved on. In an
         # UPDATE's SET every column names its value before the update (``status`` in the
         # CASEs is the old one). RETURNING: the row as it now is, without reading it again.
+        group = self.__dict__.get("_group")
+        if group is not None:  # the drain's shared transaction: see ``group_writes``
+            kept = group.sessions.get(claude_session_id)
+            if kept is not None:
+                if not new_run and kept["status"] == "active":
+                    group.move_on(kept, at)  # written once, at the group's commit
+                    return dict(kept)
+                group.write_moved(self.db, kept["id"])  # the statements below read it
+        updated = self._open_session(claude_session_id, project, cwd, at, new_run, agent)
+        return updated if group is None else group.remember(updated)
+
+    def _open_session(self, claude_session_id: str, project: str, cwd: str, at: float,
+                      new_run: bool, agent: str) -> dict:
         if not new_run:
             # The common case, an active session's next unit of work: the UPSERT below
             # would only move ``last_activity_at`` on. This UPDATE does exactly that at
@@ -78,6 +103,9 @@ class SessionsRoom:
             "UPDATE sessions SET prompt_counter = prompt_counter + 1 WHERE id = ?"
             " RETURNING prompt_counter", (session_id,)
         ).fetchone()[0]
+        group = self.__dict__.get("_group")
+        if group is not None and session_id in group.by_id:
+            group.by_id[session_id]["prompt_counter"] = number  # the row as it now is
         self.db.execute(
             "INSERT INTO user_prompts (session_id, prompt_number, prompt_id, prompt, created_at)"
             " VALUES (?, ?, ?, ?, ?)", (session_id, number, prompt_id, text, at),
@@ -117,6 +145,10 @@ class SessionsRoom:
         ))
 
     def touch_session(self, session_id: int, at: float) -> None:
+        group = self.__dict__.get("_group")
+        if group is not None and session_id in group.by_id:
+            group.move_on(group.by_id[session_id], at)  # written at the group's commit
+            return
         self.db.execute(
             "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ?",
             (at, session_id),
@@ -124,12 +156,16 @@ class SessionsRoom:
 
     def complete_session(self, session_id: int, reason: str, at: float,
                          status: str = "completed") -> None:
+        group = self.__dict__.get("_group")
+        if group is not None:
+            group.forget(self.db, session_id)  # the row changes: read again after this
         self.db.execute(
             "UPDATE sessions SET status = ?, completed_at = ?, end_reason = ? WHERE id = ?",
             (status, at, reason, session_id),
         )
 
     def silent_sessions(self, older_than: float) -> list[dict]:
+        self._settle_group()
         return dicts(self.db.execute(
             "SELECT * FROM sessions WHERE status = 'active' AND last_activity_at < ?"
             " ORDER BY last_activity_at", (older_than,),
@@ -137,6 +173,7 @@ class SessionsRoom:
 
     def active_sessions(self, limit: int = 20) -> list[dict]:
         """Active sessions, the most recently busy first."""
+        self._settle_group()
         return dicts(self.db.execute(
             "SELECT * FROM sessions WHERE status = 'active'"
             " ORDER BY last_activity_at DESC LIMIT ?", (limit,),
@@ -144,18 +181,21 @@ class SessionsRoom:
 
     def projects_by_recency(self, limit: int = -1) -> list[str]:
         """Project names, the most recently active first (all of them by default)."""
+        self._settle_group()
         return [row[0] for row in self.db.execute(
             "SELECT project FROM sessions GROUP BY project ORDER BY MAX(last_activity_at) DESC"
             " LIMIT ?", (limit,))]
 
     def project_folders(self) -> list[tuple[str, str]]:
         """(project, a folder it was recorded in) for every project, most recent first."""
+        self._settle_group()
         return [(row[0], row[1] or "") for row in self.db.execute(
             "SELECT project, MAX(cwd) FROM sessions GROUP BY project"
             " ORDER BY MAX(last_activity_at) DESC")]
 
     def expire_sessions(self, started_before: float, *, dry_run: bool = False) -> list[dict]:
         """Mark sessions left active since before ``started_before`` as failed."""
+        self._settle_group()
         rows = dicts(self.db.execute(
             "SELECT * FROM sessions WHERE status = 'active' AND last_activity_at < ?"
             " ORDER BY started_at", (started_before,),
@@ -196,3 +236,9 @@ class SessionsRoom:
         ))
         return rows[0] if len(rows) == 1 else None
 
+    def _settle_group(self) -> None:
+        """Inside the drain's shared transaction, before a statement that reads or changes
+        sessions by itself: the times it noted are written and its rows forgotten."""
+        group = self.__dict__.get("_group")
+        if group is not None:
+            group.settle(self.db)

@@ -8,6 +8,7 @@ from claude_mem.store.context_cache import ContextCacheRoom
 from claude_mem.store.db import Database
 from claude_mem.store.feed import FeedRoom
 from claude_mem.store.forgetting import ForgetRoom
+from claude_mem.store.group_writes import GroupRoom
 from claude_mem.store.importing import ImportRoom
 from claude_mem.store.index_merge import IndexMergeRoom
 from claude_mem.store.memory import MemoryRoom
@@ -21,7 +22,7 @@ from claude_mem.store.vectors import VectorRoom
 
 class Store(QueueRoom, SessionsRoom, MemoryRoom, SearchRoom, AccountingRoom, ImportRoom,
             SpaceRoom, FeedRoom, ForgetRoom, IndexMergeRoom, VectorRoom, ShownRoom,
-            ContextCacheRoom, Database):
+            ContextCacheRoom, GroupRoom, Database):
     """Owns one SQLite database file: opens, migrates, reads and writes it.
 
     The rooms are mixins over one connection rather than separate objects because a
