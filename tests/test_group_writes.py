@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 from claude_mem import config, drain as drain_module
+from claude_mem.models import Observation, Summary
 from claude_mem.store import Store
 from claude_mem.worker import Worker
 from faultkit import bash, end, prompt, stop
@@ -100,6 +101,15 @@ def test_a_shared_transaction_deletes_and_moves_sessions_once_with_the_same_tabl
     assert counted(alone, "UPDATE sessions SET last_activity_at") == 4 * 2 + 4
     assert counted(grouped, "UPDATE sessions SET last_activity_at") == 2 + 1 + 1
     assert counted(grouped, "SELECT * FROM sessions WHERE claude_session_id") == 0
+    # A request's prompt row is known from its insert; its missing summary and its
+    # observations' (count, highest id) are read once (tool unit), not again (reply).
+    # Unit by unit: twice each per request, and the end's look at A's request 0.
+    assert counted(alone, "SELECT * FROM user_prompts WHERE session_id") == 8
+    assert counted(grouped, "SELECT * FROM user_prompts WHERE session_id") == 0
+    assert counted(alone, "SELECT * FROM summaries WHERE session_id") == 8
+    assert counted(grouped, "SELECT * FROM summaries WHERE session_id") == 4
+    assert counted(alone, "SELECT count(*), coalesce(max(id), 0) FROM observations") == 9
+    assert counted(grouped, "SELECT count(*), coalesce(max(id), 0) FROM observations") == 5
 
 
 def test_a_unit_failing_inside_a_group_leaves_its_rows_queued_and_its_mates_stored_once(
@@ -121,7 +131,8 @@ def test_a_unit_failing_inside_a_group_leaves_its_rows_queued_and_its_mates_stor
 
 
 def script(store: Store) -> list:
-    """Every session method the drain's units use, in an order that reopens and restarts."""
+    """Every session, prompt, summary and observation method the drain's units use, in an
+    order that reopens, restarts, redelivers and reads after each write."""
     seen = [store.open_session("s1", "p", "/w", T0)]
     seen.append(store.session_by_claude_id("s1"))
     seen.append(store.open_session("s1", "p", "/w", T0 + 5))
@@ -138,11 +149,29 @@ def script(store: Store) -> list:
     store.touch_session(seen[-1]["id"], T0 + 20)
     seen.append(store.silent_sessions(T0 + 15))  # reads the times itself
     seen.append(store.open_session("s2", "p", "/x", T0 + 21))
+    # A request's prompt, summary and observations, read before and after they are written.
+    sid = seen[0]["id"]
+    seen.append(store.prompt_by_id(sid, "q1"))
+    seen.append(store.add_prompt(sid, "q2", "and this", T0 + 22))
+    seen.append(store.add_prompt(sid, "q2", "and this", T0 + 23))  # redelivered: same number
+    seen.append(store.prompt_by_id(sid, "q2"))
+    seen.append(store.prompt_number_for(sid, "q2"))
+    seen += [store.summary_for_prompt(sid, 2), store.summary_for_prompt(sid, 2)]
+    store.upsert_summary(sid, "p", 2, Summary(request="and this", notes="done"), "t", T0 + 24)
+    seen.append(store.summary_for_prompt(sid, 2))
+    seen.append(store.prompt_observations_mark(sid, 2))
+    seen.append(store.store_observations(sid, "p", 2, [
+        (Observation(type="change", title=f"edit {i}", files_modified=("a.py",)), f"h{i}", T0 + 25)
+        for i in (1, 2, 1)], "t"))  # the third is a duplicate
+    seen.append(store.prompt_observations_mark(sid, 2))
+    seen.append(store.add_observation(sid, "p", 2, Observation(type="change", title="x"), "h3",
+                                      "t", T0 + 26))
+    seen.append(store.prompt_observations_mark(sid, 2))
     return seen
 
 
-def test_the_session_methods_answer_the_same_with_the_group_on(tmp_path):
-    results, rows, updates = [], [], []
+def test_the_drain_s_store_methods_answer_the_same_with_the_group_on(tmp_path):
+    results, rows, statements_run = [], [], []
     for grouped in (False, True):
         with Store(str(tmp_path / f"{grouped}.db")) as store:
             statements: list[str] = []
@@ -155,11 +184,13 @@ def test_the_session_methods_answer_the_same_with_the_group_on(tmp_path):
                     store.flush_group()
                     store.end_group()
             store.db.set_trace_callback(None)
-            rows.append([tuple(r) for r in store.db.execute("SELECT * FROM sessions ORDER BY id")])
-            updates.append(counted(statements, "UPDATE sessions SET last_activity_at"))
+            rows.append({table: [tuple(r) for r in store.db.execute(f"SELECT * FROM {table}")]
+                         for table in ("sessions", "user_prompts", "summaries", "observations")})
+            statements_run.append(counted(statements, "UPDATE sessions SET last_activity_at")
+                           + counted(statements, "SELECT"))
     assert results[0] == results[1]
     assert rows[0] == rows[1]
-    assert updates[1] < updates[0]
+    assert statements_run[1] < statements_run[0]
 
 
 def test_a_rolled_back_group_leaves_nothing_and_forgets_its_rows(tmp_path):

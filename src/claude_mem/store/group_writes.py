@@ -7,6 +7,8 @@ a statement of their own, and each found and moved its session on (``UPDATE sess
 RETURNING *``, ~25 µs, twice a request, plus a ``SELECT`` of the same row twice and a
 ``touch``). Inside one write transaction the worker is the only writer, so what it read
 stays true until it writes again, and a write nobody reads before the commit can wait.
+Measured (``bench/ingest_instructions.py``): short requests 0.949x the instructions,
+500-tool requests unchanged (see docs/performance.md, round 13).
 
 Contract (``Store.begin_group()`` / ``flush_group()`` / ``end_group()``, called by the drain
 around its shared transaction; every other transaction, and every other process, writes at
@@ -19,10 +21,18 @@ once as before):
   ``open_session``) is remembered. An active session's next ``open_session`` and a
   ``touch_session`` only move the remembered ``last_activity_at`` on (the same ``MAX`` the
   statement takes) and note it; the flush writes each noted session once (``MAX`` again,
-  so the value that lands is the one the statements would have left). A session whose
-  row changes another way (``add_prompt``'s counter, ``complete_session``) has that change
-  made at once and in the remembered row too; a session not active goes through the
-  statement (its noted time written first).
+  so the value that lands is the one the statements would have left). ``add_prompt``'s
+  counter is written at once and in the remembered row too; ``complete_session`` writes
+  the session's noted time and forgets its row (read again after); a session not active
+  goes through the statement (its noted time written first). The other readers of the
+  sessions' times (``silent_sessions`` and the like, never called inside a group) write
+  every noted time and forget every row first (``settle``).
+- What a unit read or wrote of its request is known to the next units: the prompt row
+  ``add_prompt`` made (``prompt_by_id`` and the redelivery check need not read it; its
+  columns are checked once against the table), a summary read as missing (until
+  ``upsert_summary``), and the request's ``(count, highest id)`` of observations
+  (``prompt_observations_mark``, ``PromptMemory``'s check), moved on by
+  ``store_observations`` with the rows it made and forgotten by ``add_observation``.
 - ``flush_group`` runs right before the commit (the drain's ``_GroupCommit.commit``);
   ``end_group`` forgets everything whatever happened (commit, rollback, a transaction
   SQLite ended itself).
@@ -34,13 +44,16 @@ from claude_mem.store.queue import id_runs
 class GroupWrites:
     """What one group transaction has deferred and what it knows (see the module doc)."""
 
-    __slots__ = ("deletes", "sessions", "by_id", "moved")
+    __slots__ = ("deletes", "sessions", "by_id", "moved", "prompts", "no_summary", "marks")
 
     def __init__(self):
         self.deletes: list[int] = []
         self.sessions: dict[str, dict] = {}  # claude_session_id -> the row as it now is
         self.by_id: dict[int, dict] = {}  # the same rows by id
         self.moved: dict[int, float] = {}  # session id -> last_activity_at not yet written
+        self.prompts: dict[tuple, dict] = {}  # (session id, prompt_id) -> its row
+        self.no_summary: set[tuple] = set()  # (session id, prompt number) without a summary
+        self.marks: dict[tuple, tuple] = {}  # (session id, prompt number) -> (count, top id)
 
     def remember(self, row: dict | None) -> dict | None:
         """Keep a session row just read or written (its own copy); returns the row."""

@@ -17,6 +17,9 @@ class MemoryRoom:
     def add_observation(self, session_id: int, project: str, prompt_number: int, obs,
                         content_hash: str, generated_by: str, at: float) -> int | None:
         """Insert once per content hash; returns the new id, or None for a duplicate."""
+        group = self.__dict__.get("_group")
+        if group is not None:
+            group.marks.pop((session_id, prompt_number), None)  # read again after this
         cursor = self.db.execute(
             "INSERT OR IGNORE INTO observations " + _INSERT_COLUMNS + " VALUES " + _ROW_MARKS,
             _insert_values(session_id, project, prompt_number, obs, content_hash,
@@ -51,6 +54,7 @@ class MemoryRoom:
         as the worker's does (``Database.serve_the_worker``; round 11 dropped this insert
         for the spill: 2.4x the ``pwrite`` calls)."""
         results: list = []
+        group = self.__dict__.get("_group")  # the drain's shared transaction (group_writes)
         for start in range(0, len(items), _ROWS_PER_INSERT):
             chunk = items[start:start + _ROWS_PER_INSERT]
             values: list = []
@@ -62,6 +66,11 @@ class MemoryRoom:
             # listed twice is new once: its first listing, as one insert each would do).
             made = {content_hash: new_id for new_id, content_hash in self.db.execute(
                 _rows_sql(_OBSERVATION_ROWS, len(chunk)), values)}
+            if group is not None and made:
+                mark = group.marks.get((session_id, prompt_number))
+                if mark is not None:  # the request's (count, highest id) as it now is
+                    group.marks[(session_id, prompt_number)] = (
+                        mark[0] + len(made), max(mark[1], *made.values()))
             for obs, content_hash, at in chunk:
                 new_id = made.pop(content_hash, None)
                 results.append(None if new_id is None else self._as_read_back(
@@ -134,14 +143,22 @@ class MemoryRoom:
 
     def prompt_observations_mark(self, session_id: int, prompt_number: int) -> tuple[int, int]:
         """(count, highest id) of a request's observations: tells a cached copy is current."""
+        group = self.__dict__.get("_group")
+        if group is not None and (session_id, prompt_number) in group.marks:
+            return group.marks[(session_id, prompt_number)]  # nobody else writes meanwhile
         count, top = self.db.execute(
             "SELECT count(*), coalesce(max(id), 0) FROM observations"
             " WHERE session_id = ? AND prompt_number = ?", (session_id, prompt_number),
         ).fetchone()
+        if group is not None:
+            group.marks[(session_id, prompt_number)] = (count, top)
         return count, top
 
     def upsert_summary(self, session_id: int, project: str, prompt_number: int, summary,
                        generated_by: str, at: float) -> int:
+        group = self.__dict__.get("_group")
+        if group is not None:
+            group.no_summary.discard((session_id, prompt_number))
         cursor = self.db.execute(
             "INSERT INTO summaries (session_id, project, prompt_number, request, investigated,"
             " learned, completed, next_steps, notes, files_read, files_edited, generated_by,"
@@ -234,9 +251,14 @@ class MemoryRoom:
 
     def summary_for_prompt(self, session_id: int, prompt_number: int) -> dict | None:
         """The summary already made for one request (a later Stop may only refine it)."""
+        group = self.__dict__.get("_group")
+        if group is not None and (session_id, prompt_number) in group.no_summary:
+            return None  # read as missing in this transaction, and not written since
         row = self.db.execute(
             "SELECT * FROM summaries WHERE session_id = ? AND prompt_number = ?",
             (session_id, prompt_number)).fetchone()
+        if row is None and group is not None:
+            group.no_summary.add((session_id, prompt_number))
         return summary_dict(row) if row else None
 
 

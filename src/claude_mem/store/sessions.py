@@ -9,6 +9,9 @@ import time
 from claude_mem.store.db import dicts, one, row_id
 from claude_mem.store.driver import sqlite3
 
+# ``user_prompts``' columns in ``SELECT *`` order, as ``add_prompt`` knows its new row.
+_PROMPT_COLUMNS = ("id", "session_id", "prompt_number", "prompt_id", "prompt", "created_at")
+
 
 class SessionsRoom:
     """Session and prompt methods of ``Store`` (mixed in)."""
@@ -88,6 +91,9 @@ class SessionsRoom:
     def _number_of_prompt(self, session_id: int, prompt_id: str | None) -> int | None:
         if not prompt_id:
             return None
+        group = self.__dict__.get("_group")
+        if group is not None and (session_id, prompt_id) in group.prompts:
+            return group.prompts[(session_id, prompt_id)]["prompt_number"]
         row = self.db.execute(
             "SELECT prompt_number FROM user_prompts WHERE session_id = ? AND prompt_id = ?",
             (session_id, prompt_id),
@@ -106,11 +112,22 @@ class SessionsRoom:
         group = self.__dict__.get("_group")
         if group is not None and session_id in group.by_id:
             group.by_id[session_id]["prompt_counter"] = number  # the row as it now is
-        self.db.execute(
+        cursor = self.db.execute(
             "INSERT INTO user_prompts (session_id, prompt_number, prompt_id, prompt, created_at)"
             " VALUES (?, ?, ?, ?, ?)", (session_id, number, prompt_id, text, at),
         )
+        if group is not None and prompt_id and type(text) is str and _PROMPT_COLUMNS == (
+                self.__dict__.get("_prompt_columns") or self._read_prompt_columns()):
+            # The row as ``prompt_by_id`` reads it back (its columns checked once).
+            group.prompts[(session_id, prompt_id)] = {
+                "id": cursor.lastrowid, "session_id": session_id, "prompt_number": number,
+                "prompt_id": prompt_id, "prompt": text, "created_at": float(at)}
         return number
+
+    def _read_prompt_columns(self) -> tuple:
+        columns = self.__dict__["_prompt_columns"] = tuple(
+            row[1] for row in self.db.execute("PRAGMA table_info(user_prompts)"))
+        return columns
 
     def prompt_number_for(self, session_id: int, prompt_id: str | None) -> int:
         """The prompt a tool event belongs to: by prompt_id, else the latest one (0 if none)."""
@@ -127,10 +144,16 @@ class SessionsRoom:
         stored): its number and text in one read (``prompt_number_for``, then ``prompt``)."""
         if not prompt_id:
             return None
-        return one(self.db.execute(
+        group = self.__dict__.get("_group")
+        if group is not None and (session_id, prompt_id) in group.prompts:
+            return dict(group.prompts[(session_id, prompt_id)])
+        row = one(self.db.execute(
             "SELECT * FROM user_prompts WHERE session_id = ? AND prompt_id = ?",
             (session_id, prompt_id),
         ).fetchone())
+        if row is not None and group is not None:
+            group.prompts[(session_id, prompt_id)] = dict(row)
+        return row
 
     def prompt(self, session_id: int, prompt_number: int) -> dict | None:
         return one(self.db.execute(
