@@ -21,6 +21,9 @@ any row was processed or parked; the worker's loop calls it and reads ``retry_at
 - The heuristic (local, quick) stores several units per transaction while the queue is
   quiet (nothing queued for two passes in a row), one by one while hooks are queueing, so
   their inserts are not kept waiting (``_GroupCommit``). An LLM's units each commit alone.
+  Inside a shared transaction the store defers what can wait to its commit (queue rows'
+  deletes, sessions moved on) and reuses what a unit read for the next ones
+  (``store.group_writes``): the worker is the only writer until the commit.
 - The lock budget (``store.budget``): a shared transaction is cut after
   ``_GROUP_COMMIT_SECONDS``, and at once when a hook announces it is about to write
   (``presence``); between two units the pass steps aside while such a hook waits, so a
@@ -370,6 +373,9 @@ class _GroupCommit:
     the queue is quiet: when nothing was queued for two passes in a row (a backlog
     left by a stopped worker, an import); once a hook gets in (between passes, which read
     and parse without the lock), units commit one by one again until it is quiet.
+
+    The store's group (``begin_group`` after BEGIN, ``flush_group`` before COMMIT,
+    ``end_group`` whatever happens) makes the units' deferred writes once, at the commit.
 
     A unit that raises rolls the whole transaction back (no savepoints: releasing one
     flushes the full-text indexes just as a commit does); ``take_undone`` hands back the

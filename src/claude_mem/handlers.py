@@ -21,7 +21,9 @@ every pass); it knows nothing of the queue's retry policy or of the worker's lif
   that summary (made again, in time order), and does not reopen a session whose run ended
   after it began.
 - Each handler makes its writes in one ``store.write()`` unit, which joins the worker's
-  shared transaction when there is one (the heuristic's group commit, see drain.py); an
+  shared transaction when there is one (the heuristic's group commit, see drain.py; there
+  the store defers queue deletes and session moves to the commit and serves what an earlier
+  unit read or wrote, ``store.group_writes``: handlers see the same answers either way); an
   LLM compressor always runs outside any transaction, so model calls never hold the lock.
 """
 from __future__ import annotations
