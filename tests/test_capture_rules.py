@@ -10,7 +10,7 @@ from pathlib import Path
 
 from claude_mem import config, privacy
 from claude_mem.compress import SessionContext
-from claude_mem.compress.heuristic import HeuristicCompressor
+from claude_mem.compress.heuristic import REPORT_NAMES_CHARS, HeuristicCompressor
 from claude_mem.events import parse_event
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -95,7 +95,8 @@ def test_an_exploration_reports_names_are_bounded_and_new():
     obs = _observe("real-world/session-spotter-dov.jsonl", 6)
     names = _tagged(obs, "Names")[0]
     assert "transcript_text_selected" in names.split(", ")
-    assert len(names) <= 800
+    assert len(names) <= REPORT_NAMES_CHARS
+    assert "scroll_to_transcript_line" in names.split(", ")  # past 800 characters (round 13)
     # (Round 13's ``Figures:`` come after the names: lines with a figure, named or not.)
     others = "\n".join(fact for fact in obs.facts if not fact.startswith(("Names: ", "Figures: "))) + obs.title
     assert not any(name in others for name in names.split(", "))
