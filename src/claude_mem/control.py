@@ -287,7 +287,8 @@ class ControlServer:
                     if heard is not None:
                         heard(data)
                     wake = self.handlers.get("wake")
-                    if wake is not None and (not data or data.strip(b"h")):
+                    # Announcements (``h``) and a writer's "done" (``d``) wake nobody.
+                    if wake is not None and (not data or data.strip(b"hd")):
                         wake({"cmd": "wake"})
                 if server not in ready:
                     continue

@@ -139,7 +139,9 @@ def enqueue(event: str, payload: str, store=None, shown=None, want=None) -> bool
                 _commit_soon(store, event, payload, received_at, shown, want)
             stored = in_database = True
             if began is not None:
-                store_db.trace_wait(began, event)
+                from claude_mem.store import lock_trace
+
+                lock_trace.trace_wait(began, event)
         finally:
             if opened is not None:
                 _close(opened)

@@ -1,17 +1,22 @@
-"""Hooks waiting for the write lock, as the worker sees them (the lock budget's signal).
+"""Writers waiting for the write lock, as the worker sees them (the lock budget's signal).
 
 A hook writes ``h`` into the worker's wake-up FIFO just before its insert and ``w`` once
-it has committed (``wakeup.announce`` / ``wakeup.poke``). ``HookPresence.heard(bytes)`` is
-fed what the FIFO's reader got; ``waiting()`` is True while more hooks announced
-themselves than said they are done, for at most ``_STALE_SECONDS`` after the last
-announcement (a hook that spooled its event, died or found no worker never says it is
+it has committed (``wakeup.announce`` / ``wakeup.poke``); every other writer of ours
+(``forget``, ``import``, a CLI command: ``store.db``'s write units outside the worker)
+writes ``h`` before its ``BEGIN IMMEDIATE`` and ``d`` once it is done (``wakeup.done``).
+"Hooks" below means all of them: the worker steps aside for each alike.
+``HookPresence.heard(bytes)`` is fed what the FIFO's reader got; ``waiting()`` is True
+while more hooks announced themselves than said they are done, for at most
+``_STALE_SECONDS`` after the last announcement (a hook that spooled its event, died or found no worker never says it is
 done: it must not keep the worker waiting). ``yield_to_hooks()`` blocks until those hooks
 are done or ``_YIELD_SECONDS`` have passed.
 
 The worker asks before taking the lock for something that can wait (a group commit, a
 housekeeping step, the WAL truncation) and between units of a drain pass: a hook then
 waits at most one unit's transaction, not a run of them. Bytes of older hooks (``w``
-only) just count as done. Thread-safe: the FIFO is read on the control thread.
+only) just count as done; so does a ``w`` that only wakes (a poke without announcement),
+which can end a wait early, never make one longer. Thread-safe: the FIFO is read on the
+control thread.
 """
 from __future__ import annotations
 
@@ -33,7 +38,7 @@ class HookPresence:
         self.yields = 0  # how often the worker stepped aside (status, tests)
 
     def heard(self, data: bytes) -> None:
-        arrived, finished = data.count(b"h"), data.count(b"w")
+        arrived, finished = data.count(b"h"), data.count(b"w") + data.count(b"d")
         if not arrived and not finished:
             return
         with self.lock:

@@ -189,6 +189,6 @@ def open_start_store(*, busy_timeout_ms: int = 2000):
     from claude_mem.store.shown import ShownRoom
 
     class StartStore(QueueRoom, ShownRoom, ContextCacheRoom, Database):
-        pass
+        announces_writes = False  # a hook announces itself by hand (``hooks._announce``)
 
     return StartStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)

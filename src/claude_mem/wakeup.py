@@ -17,6 +17,12 @@ Contract:
   The worker counts them against the ``w`` each hook writes once it has committed
   (``presence.HookPresence``) and leaves the write lock free while one waits: the lock
   budget's cheap way of knowing a hook is there. Nothing else changes if no worker reads.
+- ``announce(path)`` / ``done(path)``: the same for any other writer of ours (``forget``,
+  ``import``, team sync, a CLI command): ``store.db``'s write units send ``h`` before their
+  ``BEGIN IMMEDIATE`` and ``d`` once they committed or rolled back, to the FIFO beside the
+  database they write (``path``). ``d`` counts as done, like a hook's ``w``, but wakes
+  nobody: a ``forget``'s hundreds of steps must not start as many idle passes. Neither
+  blocks or raises: no FIFO, no reader, a full pipe, and the write goes on as without.
 - ``open_fifo()`` / ``send(fd, byte)``: the two halves of a poke, for a hook that must know
   a worker reads before it does its work (``hook_inbox``) and pokes afterwards.
 - ``drain(fd)`` reads every byte waiting and returns them; ``remove()`` unlinks the path, which the worker
@@ -37,14 +43,19 @@ def poke() -> bool:
     return _write(b"w")
 
 
-def announce() -> bool:
-    """Tell a running worker a hook is about to write (see the module docstring); True
-    when a worker reads the FIFO."""
-    return _write(b"h")
+def announce(path: str | None = None) -> bool:
+    """Tell a running worker a hook (or another writer) is about to write (see the module
+    docstring); True when a worker reads the FIFO (``path``: the configured one)."""
+    return _write(b"h", path)
 
 
-def _write(byte: bytes) -> bool:
-    fd = open_fifo()
+def done(path: str | None = None) -> bool:
+    """A writer that announced itself has committed (or given up): counted, no wake-up."""
+    return _write(b"d", path)
+
+
+def _write(byte: bytes, path: str | None = None) -> bool:
+    fd = open_fifo(path)
     if fd is None:
         return False
     try:
@@ -53,11 +64,11 @@ def _write(byte: bytes) -> bool:
         os.close(fd)
 
 
-def open_fifo() -> int | None:
+def open_fifo(path: str | None = None) -> int | None:
     """The write end of the wake-up FIFO when a worker reads it, else None (ENXIO: no
     reader; ENOENT: no FIFO made; a regular file in its place is not believed)."""
     try:
-        fd = os.open(config.wake_path(), os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC)
+        fd = os.open(path or config.wake_path(), os.O_WRONLY | os.O_NONBLOCK | _CLOEXEC)
     except OSError:
         return None
     try:
@@ -93,7 +104,8 @@ def make() -> int:
 
 
 def drain(fd: int) -> bytes:
-    """Read every byte waiting: ``w`` wake-ups (all alike) and ``h`` announcements."""
+    """Read every byte waiting: ``w`` wake-ups (all alike), ``h`` announcements and ``d``
+    (done, no wake-up)."""
     chunks = []
     try:
         while True:

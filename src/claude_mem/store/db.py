@@ -8,21 +8,22 @@ Contract:
   ``in_transaction`` says whether one is open (SQLite may end one itself on some errors,
   e.g. a full disk).
 - ``serve_the_worker()``: the worker's connection (yields, holds index writes, temp in memory).
+- A write unit (and ``locked``) outside the worker tells a running worker it is about to
+  take the lock and when it is done (``announces_writes``): the worker steps aside for it.
 - Standard library only, on the hook path: ``json`` is imported lazily because a hook
   never decodes a list column.
 - Lock tracing (benches only): with ``CLAUDE_MEM_LOCK_TRACE`` set to a file path, every
   write unit and every statement that takes the write lock on its own (``locked``) appends
   ``<pid> <unix time> <ms held> <ms on a CPU> <ms waiting for a CPU> <what>`` to that file
-  when it held the lock 1 ms or more. The two CPU figures (this thread's, from Linux's
-  ``/proc/thread-self/schedstat``; elsewhere CPU time only and 0) tell a hold that did
-  work from one whose process was runnable but preempted by other programs, or blocked
-  on the disk (what is left of the hold); and for each hook's commit of its event, how
-  long it took with the wait for the lock (``trace_wait``). ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
+  when it held the lock 1 ms or more (``lock_trace``, imported only then). The two CPU
+  figures tell a hold that did work from one whose process was runnable but preempted by
+  other programs, or blocked on the disk (what is left of the hold); and for each hook's
+  commit of its event, how long it took with the wait for the lock (``trace_wait``).
+  ``bench/lock_budget.py`` reads it. Unset (always, outside that bench) it costs nothing:
   ``write()`` hands out the untimed unit.
 """
 
 import os
-import sys
 import time
 
 from claude_mem.store.driver import sqlite3
@@ -51,6 +52,8 @@ AUTOCHECKPOINT_PAGES = 4000
 
 # See the module docstring: read once, so an untraced process never looks again.
 _LOCK_TRACE = os.environ.get("CLAUDE_MEM_LOCK_TRACE") or None
+if _LOCK_TRACE is not None:  # benches only: an untraced process never imports it
+    from claude_mem.store import lock_trace
 
 
 def _json():
@@ -153,6 +156,14 @@ class Database:
     # holds of 17-31 ms spent 7-14 of them waiting for the GIL, seen by
     # ``bench/lock_budget.py --stacks`` as ``futex`` waits.)
     write_gate = None
+    # Whether write units announce themselves to the worker serving this database (``h``
+    # before ``BEGIN IMMEDIATE``, ``d`` after, on its wake-up FIFO: ``wakeup``, ``presence``),
+    # which then cuts its shared transaction and leaves the lock free between units: every
+    # writer of ours (``forget``, ``import``, team sync, parked rows) waits at most one unit,
+    # as hooks do. ~0.02 ms a byte; nothing happens without a worker. Off in the worker's
+    # process (``serve_the_worker``: all its threads' stores) and for the hooks' doors
+    # (``QueueStore`` and the like: a hook announces once by hand before its first try).
+    announces_writes = True
 
     def __init__(self, path: str, *, busy_timeout_ms: int = 5000, migrate: bool = True):
         self.path = path
@@ -201,7 +212,9 @@ class Database:
         writing several rows in the worker's long transaction journals every page it
         changes, spilled to a temp file past 64 KiB: strace, 10k short events, 110,000
         ``pwrite`` and 28 temp files, in memory 30,000 and none. A hook writes one row; the
-        worker's one VACUUM still goes to a file (``convert_to_incremental``)."""
+        worker's one VACUUM still goes to a file (``convert_to_incremental``). No store of
+        this process announces its writes any more: the worker would step aside for itself."""
+        Database.announces_writes = False
         self.yield_before_writes = self.hold_index_writes = True
         self.db.execute("PRAGMA temp_store = MEMORY")
 
@@ -211,11 +224,23 @@ class Database:
         Nested use joins the outer unit of work. (A small class rather than
         ``contextlib.contextmanager``: contextlib costs the hooks another import chain.)
         """
-        if _LOCK_TRACE is not None:
-            return _TimedWriteTransaction(self.db, self.yield_before_writes,
-                                          self.hold_index_writes, self.write_gate)
-        return _WriteTransaction(self.db, self.yield_before_writes, self.hold_index_writes,
-                                 self.write_gate)
+        unit = _TimedWriteTransaction if _LOCK_TRACE is not None else _WriteTransaction
+        return unit(self.db, self.yield_before_writes, self.hold_index_writes, self.write_gate,
+                    self._wake())
+
+    def _wake(self) -> str | None:
+        """The wake-up FIFO to announce writes to (``announces_writes``), or None: only the
+        configured database has a worker (a store opened elsewhere, in tests, has none)."""
+        if not self.announces_writes:
+            return None
+        wake = self.__dict__.get("_wake_path", 0)
+        if wake == 0:
+            from claude_mem import config
+
+            wake = (config.wake_path() if os.path.abspath(self.path) ==
+                    os.path.abspath(config.db_path()) else None)
+            self._wake_path = wake
+        return wake
 
     def locked(self, sql: str, what: str = "", *, to_the_end: bool = False):
         """Run one statement that takes the write lock by itself (a PRAGMA that writes,
@@ -224,11 +249,13 @@ class Database:
         ``to_the_end``: a statement without result columns that does its work one step
         at a time (``PRAGMA incremental_vacuum(N)`` frees one page a step): ``execute``
         steps it once, so it runs through ``executescript``, which steps it to the end."""
+        wake = None if self.db.in_transaction else self._wake()
+        told = wake is not None and _tell(wake, b"h")
         started = time.perf_counter()
         sched = None
         if _LOCK_TRACE is not None:
-            sched = _sched()
-            _sampler_begin()
+            sched = lock_trace.cpu_times()
+            lock_trace.sampler_begin()
         try:
             if to_the_end:
                 self.db.executescript(sql + ";")
@@ -236,7 +263,9 @@ class Database:
             return self.db.execute(sql).fetchall()
         finally:
             if _LOCK_TRACE is not None:
-                trace_hold(started, what or sql, sched)
+                lock_trace.trace_hold(started, what or sql, sched)
+            if told:
+                _tell(wake, b"d")
 
     def housekeeping_step(self, wait: bool = True):
         """``with store.housekeeping_step(wait) as mine:`` one step of long work, in turn
@@ -288,7 +317,7 @@ class Database:
             return tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
         started = time.perf_counter()
         result = tuple(self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone())
-        _sampler_note("checkpoint(PASSIVE)", started, result=result)
+        lock_trace.sampler_note("checkpoint(PASSIVE)", started, result=result)
         return result
 
     def stop_automatic_checkpoints(self) -> None:
@@ -361,9 +390,10 @@ class Database:
         # In a write unit, so lock tracing counts the hold from when the lock was had
         # (a lone statement's trace included its wait for the lock).
         # (A plain unit: the worker's would index held rows too, and write more pages.)
-        unit = _WriteTransaction(self.db)
+        wake = self._wake()
+        unit = _WriteTransaction(self.db, wake=wake)
         if _LOCK_TRACE is not None:
-            unit = _TimedWriteTransaction(self.db)
+            unit = _TimedWriteTransaction(self.db, wake=wake)
             unit.what = "begin the WAL"
         with unit:
             self.db.execute(f"PRAGMA user_version = {version}")
@@ -382,87 +412,15 @@ def _sched_yield() -> None:
         pass
 
 
-def _sched() -> tuple[float, float]:
-    """This thread's milliseconds on a CPU and waiting for one, so far (lock tracing)."""
+def _tell(wake: str, byte: bytes) -> bool:
+    """``h`` (about to write) or ``d`` (done) to the worker's FIFO at ``wake``
+    (``Database.announces_writes``); True when a worker read it. Never raises."""
+    from claude_mem import wakeup
+
     try:
-        with open("/proc/thread-self/schedstat", "rb") as fh:
-            fields = fh.read().split()
-        return int(fields[0]) / 1e6, int(fields[1]) / 1e6
-    except (OSError, ValueError, IndexError):
-        return time.thread_time() * 1000, 0.0
-
-
-def _sampler():
-    """Lock tracing's ``lock_sampler`` holder side, if this process opened one (only bulk
-    writers do; looked up, never imported here: a hook would pay the import inside its
-    hold)."""
-    module = sys.modules.get("claude_mem.store.lock_sampler")
-    return module.current() if module is not None else None
-
-
-def _sampler_begin() -> None:
-    """Lock tracing: this thread now holds the write lock (``lock_sampler``, if opened)."""
-    sampler = _sampler()
-    if sampler is not None:
-        sampler.begin()
-
-
-def _sampler_note(what: str, started: float, **fields) -> None:
-    sampler = _sampler()
-    if sampler is not None:
-        sampler.note(what, started, **fields)
-
-
-def trace_hold(started: float, what: str, sched: tuple[float, float] | None = None) -> None:
-    """Append one lock hold to the trace file (see the module docstring); ``sched`` is
-    ``_sched()`` when the hold began."""
-    held = (time.perf_counter() - started) * 1000
-    if _LOCK_TRACE is None:
-        return
-    sampler = _sampler()
-    if sampler is not None:
-        sampler.end(held, what)
-    if held < 1.0:
-        return
-    cpu = waited = 0.0
-    if sched is not None:
-        now = _sched()
-        cpu, waited = now[0] - sched[0], now[1] - sched[1]
-    line = (f"{os.getpid()} {time.time():.3f} {held:.2f} {cpu:.2f} {waited:.2f} "
-            f"{what or _callers()}\n").encode()
-    try:
-        fd = os.open(_LOCK_TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
-
-
-def _callers() -> str:
-    """The first few callers outside this file (lock tracing names a hold by them)."""
-    caller = sys._getframe(1)
-    where = []
-    while caller is not None and len(where) < 4:
-        if caller.f_code.co_filename != __file__:
-            where.append(caller.f_code.co_name)
-        caller = caller.f_back
-    return "/".join(where)
-
-
-def trace_wait(started: float, what: str) -> None:
-    """Lock tracing (benches): how long a hook took to commit its event, the wait for the
-    write lock included: ``<pid> <unix time> <ms> 0 0 wait:<what>``, every time."""
-    line = f"{os.getpid()} {time.time():.3f} {(time.perf_counter() - started) * 1000:.2f} 0 0 wait:{what}\n"
-    try:
-        fd = os.open(_LOCK_TRACE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line.encode())
-        finally:
-            os.close(fd)
-    except (OSError, TypeError):
-        pass
+        return wakeup.announce(wake) if byte == b"h" else wakeup.done(wake)
+    except Exception:  # noqa: BLE001 - telling the worker must never fail the write
+        return False
 
 
 class _PacedStep:
@@ -490,14 +448,17 @@ class _PacedStep:
 
 
 class _WriteTransaction:
-    __slots__ = ("db", "outermost", "yield_first", "hold", "gate")
+    __slots__ = ("db", "outermost", "yield_first", "hold", "gate", "wake", "told")
 
-    def __init__(self, db, yield_first: bool = False, hold: bool = False, gate=None):
+    def __init__(self, db, yield_first: bool = False, hold: bool = False, gate=None,
+                 wake: str | None = None):
         self.db = db
         self.outermost = False
         self.yield_first = yield_first
         self.hold = hold
         self.gate = gate  # ``Database.write_gate``: held from BEGIN to COMMIT
+        self.wake = wake  # announce to this FIFO (``Database.announces_writes``), or None
+        self.told = False
 
     def __enter__(self):
         if not self.db.in_transaction:
@@ -506,10 +467,11 @@ class _WriteTransaction:
             try:
                 if self.yield_first:
                     _sched_yield()
+                if self.wake is not None:
+                    self.told = _tell(self.wake, b"h")
                 self.db.execute("BEGIN IMMEDIATE")
             except BaseException:
-                if self.gate is not None:
-                    self.gate.release()
+                self._release()
                 raise
             self.outermost = True
             if self.hold:
@@ -519,8 +481,7 @@ class _WriteTransaction:
                     held_index.hold(self.db)
                 except BaseException:
                     self.db.execute("ROLLBACK")
-                    if self.gate is not None:
-                        self.gate.release()
+                    self._release()
                     raise
         return self.db
 
@@ -538,9 +499,16 @@ class _WriteTransaction:
                         raise
                 self.db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
             finally:
-                if self.gate is not None:
-                    self.gate.release()
+                self._release()
         return False
+
+    def _release(self) -> None:
+        """The unit is over (or never began): the gate goes, the worker hears "done"."""
+        if self.gate is not None:
+            self.gate.release()
+        if self.told:
+            self.told = False
+            _tell(self.wake, b"d")
 
 
 class _TimedWriteTransaction(_WriteTransaction):
@@ -548,16 +516,16 @@ class _TimedWriteTransaction(_WriteTransaction):
 
     __slots__ = ("started", "sched", "what")
 
-    def __init__(self, *args):
-        super().__init__(*args)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
         self.what = ""  # the trace names the hold by its callers unless this says
 
     def __enter__(self):
         db = super().__enter__()
         self.started = time.perf_counter()
-        self.sched = _sched()
+        self.sched = lock_trace.cpu_times()
         if self.outermost:
-            _sampler_begin()
+            lock_trace.sampler_begin()
         return db
 
     def __exit__(self, exc_type, exc, tb):
@@ -565,7 +533,7 @@ class _TimedWriteTransaction(_WriteTransaction):
             return super().__exit__(exc_type, exc, tb)
         finally:
             if self.outermost:
-                trace_hold(self.started, self.what, self.sched)
+                lock_trace.trace_hold(self.started, self.what, self.sched)
 
 
 def observation_dict(row) -> dict:

@@ -268,6 +268,8 @@ def _context_store_class():
     from claude_mem.store.shown import ShownRoom
 
     class ContextStore(SessionsRoom, MemoryRoom, QueueRoom, ShownRoom, Database):
+        announces_writes = False  # the SessionStart hook's: it announces by hand
+
         def recent_summaries(self, project: str, limit: int, **filters) -> list[dict]:
             # SessionStart asks twice (the context, then which summaries it showed): read
             # once, so both see the same rows and the hook pays for one query.

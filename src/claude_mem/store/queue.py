@@ -206,6 +206,8 @@ class QueueStore(QueueRoom, Database):
     """Only the queue over the database: what a capture hook opens. Importing the other
     rooms would cost every hook call (see the package docstring)."""
 
+    announces_writes = False  # a hook announces itself by hand (``hooks._announce``)
+
 
 def open_queue(*, busy_timeout_ms: int = 5000) -> QueueStore:
     """The configured database, queue room only (the capture hooks' door)."""

@@ -75,7 +75,7 @@ def open_recall_store(*, busy_timeout_ms: int = 2000):
     from claude_mem.store.fts import IndexRoom
 
     class RecallStore(IndexRoom, QueueRoom, ShownRoom, Database):
-        pass
+        announces_writes = False  # a hook announces itself by hand (``hooks._announce``)
 
     return RecallStore(config.db_path(), busy_timeout_ms=busy_timeout_ms)
 
