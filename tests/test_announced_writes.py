@@ -161,3 +161,41 @@ def test_the_hooks_send_exactly_what_they_sent_before():
         os.close(fifo)
     with Store(config.db_path()) as store:
         assert store.queue_stats()["pending"] == 2
+
+
+def test_a_heard_writer_that_cannot_get_the_lock_fails_as_before_and_still_says_it_is_done():
+    # It tries in short steps (``db._begin_soon``) up to its own busy timeout, then fails
+    # as SQLite's wait would; the worker hears "done" either way, and the connection keeps
+    # its busy timeout.
+    config.ensure_data_dir()
+    Store(config.db_path()).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1], "
+         "isolation_level=None); db.execute('BEGIN IMMEDIATE'); print('held', flush=True); "
+         "sys.stdin.read()", config.db_path()],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    fifo = wakeup.make()
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with Store(config.db_path(), busy_timeout_ms=300) as store:
+            try:
+                with store.write():
+                    store.enqueue("Stop", "{}")
+            except Exception as exc:  # noqa: BLE001 - the driver's OperationalError
+                assert "locked" in str(exc)
+            else:
+                raise AssertionError("the write went in while another process held the lock")
+            assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 300
+            assert wakeup.drain(fifo) == b"hd"
+            holder.stdin.close()
+            holder.wait(timeout=30)
+            with store.write():  # the lock free again: in at once
+                store.enqueue("Stop", "{}")
+            assert wakeup.drain(fifo) == b"hd"
+            assert store.queue_stats()["pending"] == 1
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        wakeup.remove()
+        os.close(fifo)

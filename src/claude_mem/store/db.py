@@ -412,6 +412,34 @@ def _sched_yield() -> None:
         pass
 
 
+# A writer the worker heard tries for the lock this often (see ``_begin_soon``).
+_HEARD_WAIT_STEP_MS = 2
+
+
+def _begin_soon(db) -> None:
+    """``BEGIN IMMEDIATE`` for a writer the worker heard: it leaves the lock free for it
+    between two units, so tries come every ``_HEARD_WAIT_STEP_MS``, up to the connection's
+    busy timeout in all. (SQLite's own wait sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between
+    tries: the lock would stay free while the writer slept, and the worker with it. The
+    hooks wait the same way, ``hooks._commit_soon``.) A try that finds the lock held takes
+    nothing, so it is simply made again."""
+    timeout = int(db.execute("PRAGMA busy_timeout").fetchone()[0])
+    deadline = time.monotonic() + timeout / 1000
+    db.execute(f"PRAGMA busy_timeout = {min(timeout, _HEARD_WAIT_STEP_MS)}")
+    try:
+        while True:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                code = getattr(exc, "sqlite_errorcode", None)
+                busy = code & 0xFF == 5 if code is not None else "locked" in str(exc)
+                if not busy or time.monotonic() >= deadline:
+                    raise
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {timeout}")
+
+
 def _tell(wake: str, byte: bytes) -> bool:
     """``h`` (about to write) or ``d`` (done) to the worker's FIFO at ``wake``
     (``Database.announces_writes``); True when a worker read it. Never raises."""
@@ -469,7 +497,10 @@ class _WriteTransaction:
                     _sched_yield()
                 if self.wake is not None:
                     self.told = _tell(self.wake, b"h")
-                self.db.execute("BEGIN IMMEDIATE")
+                if self.told:
+                    _begin_soon(self.db)
+                else:
+                    self.db.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self._release()
                 raise
