@@ -110,6 +110,9 @@ def test_a_shared_transaction_deletes_and_moves_sessions_once_with_the_same_tabl
     assert counted(grouped, "SELECT * FROM summaries WHERE session_id") == 4
     assert counted(alone, "SELECT count(*), coalesce(max(id), 0) FROM observations") == 9
     assert counted(grouped, "SELECT count(*), coalesce(max(id), 0) FROM observations") == 5
+    # A prompt's number is counted in the remembered session (written with its time).
+    assert counted(alone, "UPDATE sessions SET prompt_counter") == 4
+    assert counted(grouped, "UPDATE sessions SET prompt_counter") == 0
 
 
 def test_a_unit_failing_inside_a_group_leaves_its_rows_queued_and_its_mates_stored_once(
@@ -167,6 +170,10 @@ def script(store: Store) -> list:
     seen.append(store.add_observation(sid, "p", 2, Observation(type="change", title="x"), "h3",
                                       "t", T0 + 26))
     seen.append(store.prompt_observations_mark(sid, 2))
+    seen.append(store.prompt_number_for(sid, None))
+    seen.append(store.add_prompt(sid, "q3", "then this", T0 + 29))
+    seen.append(store.prompt_number_for(sid, None))
+    seen.append(store.session(sid))
     return seen
 
 

@@ -7,7 +7,7 @@ a statement of their own, and each found and moved its session on (``UPDATE sess
 RETURNING *``, ~25 µs, twice a request, plus a ``SELECT`` of the same row twice and a
 ``touch``). Inside one write transaction the worker is the only writer, so what it read
 stays true until it writes again, and a write nobody reads before the commit can wait.
-Measured (``bench/ingest_instructions.py``): short requests 0.949x the instructions,
+Measured (``bench/ingest_instructions.py``): short requests ~0.94x the instructions,
 500-tool requests unchanged (see docs/performance.md, round 13).
 
 Contract (``Store.begin_group()`` / ``flush_group()`` / ``end_group()``, called by the drain
@@ -21,8 +21,10 @@ once as before):
   ``open_session``) is remembered. An active session's next ``open_session`` and a
   ``touch_session`` only move the remembered ``last_activity_at`` on (the same ``MAX`` the
   statement takes) and note it; the flush writes each noted session once (``MAX`` again,
-  so the value that lands is the one the statements would have left). ``add_prompt``'s
-  counter is written at once and in the remembered row too; ``complete_session`` writes
+  so the value that lands is the one the statements would have left). ``add_prompt``
+  counts a remembered session's prompt in the row too (its number the row's counter plus
+  one, as the statement's), written with the time (``MAX`` again); ``prompt_number_for``
+  reads the remembered counter. ``complete_session`` writes
   the session's noted time and forgets its row (read again after); a session not active
   goes through the statement (its noted time written first). The other readers of the
   sessions' times (``silent_sessions`` and the like, never called inside a group) write
@@ -41,6 +43,11 @@ once as before):
 from claude_mem.store.queue import id_runs
 
 
+# A session's noted time and prompt counter, as the statements it stands for leave them.
+_MOVE_ON = ("UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?),"
+            " prompt_counter = MAX(prompt_counter, ?) WHERE id = ?")
+
+
 class GroupWrites:
     """What one group transaction has deferred and what it knows (see the module doc)."""
 
@@ -50,7 +57,8 @@ class GroupWrites:
         self.deletes: list[int] = []
         self.sessions: dict[str, dict] = {}  # claude_session_id -> the row as it now is
         self.by_id: dict[int, dict] = {}  # the same rows by id
-        self.moved: dict[int, float] = {}  # session id -> last_activity_at not yet written
+        # session id -> (last_activity_at, prompt_counter) not yet written
+        self.moved: dict[int, tuple] = {}
         self.prompts: dict[tuple, dict] = {}  # (session id, prompt_id) -> its row
         self.no_summary: set[tuple] = set()  # (session id, prompt number) without a summary
         self.marks: dict[tuple, tuple] = {}  # (session id, prompt number) -> (count, top id)
@@ -67,25 +75,31 @@ class GroupWrites:
         """``last_activity_at = MAX(last_activity_at, at)``, in the remembered row now and
         in the table at the flush."""
         if at > kept["last_activity_at"]:  # else the statement would change nothing
-            kept["last_activity_at"] = self.moved[kept["id"]] = float(at)  # a REAL column's
+            kept["last_activity_at"] = float(at)  # what a REAL column gives back
+            self.moved[kept["id"]] = (kept["last_activity_at"], kept["prompt_counter"])
+
+    def count_prompt(self, kept: dict) -> int:
+        """``prompt_counter = prompt_counter + 1``, in the remembered row now and in the
+        table at the flush; returns the new number."""
+        kept["prompt_counter"] = number = kept["prompt_counter"] + 1
+        self.moved[kept["id"]] = (kept["last_activity_at"], number)
+        return number
 
     def flush(self, db) -> None:
         """Write what waited (right before the commit)."""
         if self.moved:
-            db.executemany(
-                "UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?) WHERE id = ?",
-                [(at, session_id) for session_id, at in self.moved.items()])
+            db.executemany(_MOVE_ON, [(at, counter, session_id)
+                                      for session_id, (at, counter) in self.moved.items()])
             self.moved.clear()
         if self.deletes:
             db.executemany("DELETE FROM pending WHERE id BETWEEN ? AND ?", id_runs(self.deletes))
             self.deletes.clear()
 
     def write_moved(self, db, session_id: int) -> None:
-        """The noted time of one session, written now (before a statement that reads it)."""
-        at = self.moved.pop(session_id, None)
-        if at is not None:
-            db.execute("UPDATE sessions SET last_activity_at = MAX(last_activity_at, ?)"
-                       " WHERE id = ?", (at, session_id))
+        """What was noted of one session, written now (before a statement that reads it)."""
+        noted = self.moved.pop(session_id, None)
+        if noted is not None:
+            db.execute(_MOVE_ON, (*noted, session_id))
 
     def forget(self, db, session_id: int) -> None:
         """One session's noted time written now and its row forgotten (it is about to

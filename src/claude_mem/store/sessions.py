@@ -105,13 +105,14 @@ class SessionsRoom:
         known = self._number_of_prompt(session_id, prompt_id)
         if known is not None:
             return known
-        number = self.db.execute(
-            "UPDATE sessions SET prompt_counter = prompt_counter + 1 WHERE id = ?"
-            " RETURNING prompt_counter", (session_id,)
-        ).fetchone()[0]
         group = self.__dict__.get("_group")
         if group is not None and session_id in group.by_id:
-            group.by_id[session_id]["prompt_counter"] = number  # the row as it now is
+            number = group.count_prompt(group.by_id[session_id])  # written at the commit
+        else:
+            number = self.db.execute(
+                "UPDATE sessions SET prompt_counter = prompt_counter + 1 WHERE id = ?"
+                " RETURNING prompt_counter", (session_id,)
+            ).fetchone()[0]
         cursor = self.db.execute(
             "INSERT INTO user_prompts (session_id, prompt_number, prompt_id, prompt, created_at)"
             " VALUES (?, ?, ?, ?, ?)", (session_id, number, prompt_id, text, at),
@@ -134,6 +135,9 @@ class SessionsRoom:
         known = self._number_of_prompt(session_id, prompt_id)
         if known is not None:
             return known
+        group = self.__dict__.get("_group")
+        if group is not None and session_id in group.by_id:
+            return group.by_id[session_id]["prompt_counter"]
         row = self.db.execute(
             "SELECT prompt_counter FROM sessions WHERE id = ?", (session_id,)
         ).fetchone()
