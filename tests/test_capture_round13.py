@@ -102,3 +102,17 @@ def test_a_long_files_definitions_from_its_middle_are_listed_within_the_limit():
     defines = _tagged(obs, "Defines")[0]
     assert "load_rework_events" in defines.split(", ")  # its 20th definition
     assert len(defines) <= DEFINES_CHARS
+
+
+def test_a_long_written_files_definitions_are_listed_as_a_read_ones_are():
+    # session_live.ex's text (776 lines, read whole in spotter-dov) written as a new file.
+    read = _record("real-world/session-spotter-dov.jsonl", 7)["stdin"]
+    content = read["tool_response"]["file"]["content"]
+    obs = _observe_payload("PostToolUse", {
+        "session_id": "s", "cwd": read["cwd"], "hook_event_name": "PostToolUse", "tool_name": "Write",
+        "tool_input": {"file_path": read["tool_input"]["file_path"], "content": content},
+        "tool_response": {"type": "create", "filePath": read["tool_input"]["file_path"]},
+        "tool_use_id": "t2"})
+    symbols = _tagged(obs, "Symbols")[0]
+    assert "load_rework_events" in symbols.split(", ")  # its 20th definition
+    assert len(symbols) <= DEFINES_CHARS

@@ -17,13 +17,14 @@ command printed), ``Noted:`` (a problem line from anywhere in a long output: a w
 the middle of a passing test run, the message under a TAP ``error:`` key, a logged error's
 message field, a count of vulnerabilities; at most four, boilerplate repeated with other
 details last), ``Names:`` (the names a subagent's report mentions that its kept lines do
-not, up to 1,600 characters since round 13, 800 before), ``Doc:`` (a written source file's whole module doc when it
-says more than its first line, up to 300 characters, also below the imports). These three
-were added in round 12 for issue 21's capture questions (bench/recall_questions/capture.json);
-what a stored payload's cut keeps of its middle is ``privacy._middle_lines``. Round 13 added
-``Figures:`` (a subagent report's lines that give a figure with its unit, a file's length, a
-step's duration, that its kept lines do not, up to 400 characters), a read file's ``Defines:``
-up to 400 characters of its definitions (was twelve), and a rustc warning's lint name
+not, up to 1,600 characters; 800 before round 13), ``Doc:`` (a written source file's whole
+module doc when it says more than its first line, up to 300 characters, also below the
+imports). These three were added in round 12 for issue 21's capture questions
+(bench/recall_questions/capture.json); what a stored payload's cut keeps of its middle is
+``privacy._middle_lines``. Round 13 added ``Figures:`` (a subagent report's lines that give a
+figure with its unit, a file's length, a step's duration, that its kept lines do not, up to
+400 characters), a read file's ``Defines:`` and a written file's ``Symbols:`` up to 400
+characters of their definitions (was twelve), and a rustc warning's lint name
 (``extract.lint_named``).
 
 A request's summary (``summarize``) is ``request_summary``, which reads these facts back;
@@ -309,9 +310,9 @@ class HeuristicCompressor:
         lines = _lines(content)
         verb = "Created" if created else "Rewrote"
         facts = [f"{verb} {path} ({len(content.splitlines())} lines)"]
-        names = extract.symbols(content, path)
-        if names:
-            facts.append("Symbols: " + ", ".join(names[:LIST_LIMIT]))
+        names = extract.symbols(content, path, limit=DEFINES_MAX)
+        if names:  # every definition up to ``DEFINES_CHARS``, as for a file read
+            facts.append("Symbols: " + _joined(names, DEFINES_CHARS))
         is_doc = bool(DOC_FILE.search(path))
         headings = (documents.headings(content, 10) if is_doc else
                     [one_line(line.strip(), 160) for line in lines if line.lstrip().startswith("#")][:4])
