@@ -413,6 +413,19 @@ def read_trace(path: str) -> list[tuple[float, float, str, float, float]]:
     return holds
 
 
+def overlapping_holds(waits: list[tuple[float, float]], holds: list, top: int = 3) -> list:
+    """The ``top`` longest waits of ``(began at, ms)``, each with the traced holds (1 ms or
+    more) that overlapped it: ``[ms, [[ms held, what, ms on a CPU], ...]]``. A long wait
+    with no long hold in it was the waiter's own time (its busy handler asleep, its process
+    off the CPU), or holds shorter than 1 ms back to back."""
+    found = []
+    for at, ms in sorted(waits, key=lambda w: -w[1])[:top]:
+        during = [[round(h[1], 1), h[2], round(h[3], 1)] for h in holds
+                  if h[0] - h[1] / 1000 < at + ms / 1000 and h[0] > at]
+        found.append([round(ms, 1), sorted(during, key=lambda h: -h[0])[:4]])
+    return found
+
+
 def read_stacks(path: str) -> list[dict]:
     """The JSON lines ``store/lock_sampler.py`` wrote: the sampler's records (long holds and
     notes) or the watcher's (``Holders``); a line that does not parse (the last one, cut by
@@ -842,6 +855,8 @@ def run_once(args) -> dict:
                                    "max": round(max(heard, default=0.0), 1),
                                    "over_budget": sum(w > BUDGET_MS for w in heard)},
             "announced_max_wait_ms": round(max(heard + committed, default=0.0), 1),
+            "announced_longest": overlapping_holds(
+                [(at, ms) for at, ms in announced_waits if begin <= at < end], holds),
             **({"unannounced_probe_ms": {"n": len(unheard), "p50": round(pct(unheard, 0.5), 1),
                                          "p99": round(pct(unheard, 0.99), 1),
                                          "max": round(max(unheard, default=0.0), 1),
@@ -905,6 +920,10 @@ def _print(report: dict, args) -> int:
               f" {c['p99']:>9.1f}ms{c['max']:>5.1f} {p['held_max_ms']:>5.1f}ms "
               f"{p['held_spans_over_budget']:>6} {p['hooks']:>5} {p['hook_p50_ms']:>4.1f}ms "
               f"{p['hook_p99_ms']:>4.1f}ms {p['hook_max_ms']:>3.0f}ms  {p['longest_hold_by']}")
+    for p in report["phases"]:
+        if p["announced_longest"]:
+            print(f"{p['phase']:<12} the announced probe's longest waits with the traced holds "
+                  f"during each [ms, [[ms held, by, ms on a CPU] ...]]: {p['announced_longest']}")
     for p in report["phases"]:
         if "unannounced_probe_ms" in p:
             print(f"{p['phase']:<12} the same writer unannounced (SQLite's busy handler; "
