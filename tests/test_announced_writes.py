@@ -2,8 +2,8 @@
 
 A hook writes ``h`` on the worker's wake-up FIFO before its insert and ``w`` once it has
 committed; any other writer's write unit (``store.db``: a CLI command, ``forget``,
-``import``) writes ``h`` before its ``BEGIN IMMEDIATE`` and ``d`` after it (``wakeup``,
-``presence``). Real processes, a real FIFO, a real worker object draining in-process (so
+``import``) writes ``a`` before its ``BEGIN IMMEDIATE`` and ``d`` after it (``wakeup``,
+``presence``, which counts the two kinds apart). Real processes, a real FIFO, a real worker object draining in-process (so
 the test can act between two of its units); no timing is asserted.
 """
 from __future__ import annotations
@@ -94,7 +94,7 @@ def test_a_cli_write_during_a_grouped_drain_is_announced_and_the_worker_steps_as
     assert not w.presence.waiting()  # it said it was done
 
 
-def test_a_cli_write_sends_one_announcement_and_one_done_and_wakes_nobody():
+def test_a_cli_write_sends_one_announcement_and_one_done_of_its_own_and_wakes_nobody():
     config.ensure_data_dir()
     parked = a_parked_row()
     fifo = wakeup.make()  # a worker's end of the FIFO: "a worker is running"
@@ -102,12 +102,30 @@ def test_a_cli_write_sends_one_announcement_and_one_done_and_wakes_nobody():
         done = subprocess.run([sys.executable, "-m", "claude_mem.cli", "worker", "discard-parked",
                                str(parked)], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        assert wakeup.drain(fifo) == b"hd"
+        assert wakeup.drain(fifo) == b"ad"
     finally:
         wakeup.remove()
         os.close(fifo)
     with Store(config.db_path()) as store:
         assert store.db.execute("SELECT COUNT(*) FROM pending").fetchone()[0] == 0
+
+
+def test_a_plain_wake_up_does_not_take_a_waiting_writers_place():
+    # A hook's ``w`` is also every plain wake-up (a prompt left in the inbox); counted with
+    # the writers' announcements, one arriving while a writer waited made the worker stop
+    # stepping aside for it. Hooks (h/w) and other writers (a/d) are counted apart.
+    presence = presence_module.HookPresence()
+    presence.heard(b"a")
+    presence.heard(b"w")  # a prompt's file in the inbox: "look at the queue"
+    assert presence.waiting()
+    presence.heard(b"h")
+    presence.heard(b"d")  # the writer is done; the hook is not
+    assert presence.waiting()
+    presence.heard(b"w")
+    assert not presence.waiting()
+    presence.heard(b"d")  # a done never counts below zero
+    presence.heard(b"a")
+    assert presence.waiting()
 
 
 def test_without_a_worker_a_cli_write_announces_nothing_and_goes_on():
@@ -186,12 +204,12 @@ def test_a_heard_writer_that_cannot_get_the_lock_fails_as_before_and_still_says_
             else:
                 raise AssertionError("the write went in while another process held the lock")
             assert store.db.execute("PRAGMA busy_timeout").fetchone()[0] == 300
-            assert wakeup.drain(fifo) == b"hd"
+            assert wakeup.drain(fifo) == b"ad"
             holder.stdin.close()
             holder.wait(timeout=30)
             with store.write():  # the lock free again: in at once
                 store.enqueue("Stop", "{}")
-            assert wakeup.drain(fifo) == b"hd"
+            assert wakeup.drain(fifo) == b"ad"
             assert store.queue_stats()["pending"] == 1
     finally:
         if holder.poll() is None:

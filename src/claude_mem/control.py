@@ -287,8 +287,8 @@ class ControlServer:
                     if heard is not None:
                         heard(data)
                     wake = self.handlers.get("wake")
-                    # Announcements (``h``) and a writer's "done" (``d``) wake nobody.
-                    if wake is not None and (not data or data.strip(b"hd")):
+                    # Announcements (``h``, ``a``) and a writer's "done" (``d``) wake nobody.
+                    if wake is not None and (not data or data.strip(b"had")):
                         wake({"cmd": "wake"})
                 if server not in ready:
                     continue

@@ -17,12 +17,13 @@ Contract:
   The worker counts them against the ``w`` each hook writes once it has committed
   (``presence.HookPresence``) and leaves the write lock free while one waits: the lock
   budget's cheap way of knowing a hook is there. Nothing else changes if no worker reads.
-- ``announce(path)`` / ``done(path)``: the same for any other writer of ours (``forget``,
-  ``import``, team sync, a CLI command): ``store.db``'s write units send ``h`` before their
-  ``BEGIN IMMEDIATE`` and ``d`` once they committed or rolled back, to the FIFO beside the
-  database they write (``path``). ``d`` counts as done, like a hook's ``w``, but wakes
-  nobody: a ``forget``'s hundreds of steps must not start as many idle passes. Neither
-  blocks or raises: no FIFO, no reader, a full pipe, and the write goes on as without.
+- ``about_to_write(path)`` / ``done(path)``: the same for any other writer of ours
+  (``forget``, ``import``, team sync, a CLI command): ``store.db``'s write units send ``a``
+  before their ``BEGIN IMMEDIATE`` and ``d`` once they committed or rolled back, to the
+  FIFO at ``path``. Bytes of their own: a hook's ``w`` is also every plain wake-up, so the
+  worker counts hooks and these writers apart (``presence``); and ``d`` wakes nobody: a
+  ``forget``'s hundreds of steps must not start as many idle passes. Neither blocks or
+  raises: no FIFO, no reader, a full pipe, and the write goes on as without.
 - ``open_fifo()`` / ``send(fd, byte)``: the two halves of a poke, for a hook that must know
   a worker reads before it does its work (``hook_inbox``) and pokes afterwards.
 - ``drain(fd)`` reads every byte waiting and returns them; ``remove()`` unlinks the path, which the worker
@@ -43,14 +44,20 @@ def poke() -> bool:
     return _write(b"w")
 
 
-def announce(path: str | None = None) -> bool:
-    """Tell a running worker a hook (or another writer) is about to write (see the module
-    docstring); True when a worker reads the FIFO (``path``: the configured one)."""
-    return _write(b"h", path)
+def announce() -> bool:
+    """Tell a running worker a hook is about to write (see the module docstring); True
+    when a worker reads the FIFO."""
+    return _write(b"h")
 
 
-def done(path: str | None = None) -> bool:
-    """A writer that announced itself has committed (or given up): counted, no wake-up."""
+def about_to_write(path: str) -> bool:
+    """Tell the worker reading the FIFO at ``path`` that a writer other than a hook is about
+    to write; True when a worker reads it."""
+    return _write(b"a", path)
+
+
+def done(path: str) -> bool:
+    """That writer has committed (or given up): counted, no wake-up."""
     return _write(b"d", path)
 
 
@@ -104,8 +111,8 @@ def make() -> int:
 
 
 def drain(fd: int) -> bytes:
-    """Read every byte waiting: ``w`` wake-ups (all alike), ``h`` announcements and ``d``
-    (done, no wake-up)."""
+    """Read every byte waiting: ``w`` wake-ups (all alike), ``h`` and ``a`` announcements
+    and ``d`` (done, no wake-up)."""
     chunks = []
     try:
         while True:

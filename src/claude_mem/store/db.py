@@ -156,7 +156,7 @@ class Database:
     # holds of 17-31 ms spent 7-14 of them waiting for the GIL, seen by
     # ``bench/lock_budget.py --stacks`` as ``futex`` waits.)
     write_gate = None
-    # Whether write units announce themselves to the worker serving this database (``h``
+    # Whether write units announce themselves to the worker serving this database (``a``
     # before ``BEGIN IMMEDIATE``, ``d`` after, on its wake-up FIFO: ``wakeup``, ``presence``),
     # which then cuts its shared transaction and leaves the lock free between units: every
     # writer of ours (``forget``, ``import``, team sync, parked rows) waits at most one unit,
@@ -250,7 +250,7 @@ class Database:
         at a time (``PRAGMA incremental_vacuum(N)`` frees one page a step): ``execute``
         steps it once, so it runs through ``executescript``, which steps it to the end."""
         wake = None if self.db.in_transaction else self._wake()
-        told = wake is not None and _tell(wake, b"h")
+        told = wake is not None and _tell(wake, b"a")
         started = time.perf_counter()
         sched = None
         if _LOCK_TRACE is not None:
@@ -441,12 +441,12 @@ def _begin_soon(db) -> None:
 
 
 def _tell(wake: str, byte: bytes) -> bool:
-    """``h`` (about to write) or ``d`` (done) to the worker's FIFO at ``wake``
+    """``a`` (about to write) or ``d`` (done) to the worker's FIFO at ``wake``
     (``Database.announces_writes``); True when a worker read it. Never raises."""
     from claude_mem import wakeup
 
     try:
-        return wakeup.announce(wake) if byte == b"h" else wakeup.done(wake)
+        return wakeup.about_to_write(wake) if byte == b"a" else wakeup.done(wake)
     except Exception:  # noqa: BLE001 - telling the worker must never fail the write
         return False
 
@@ -496,7 +496,7 @@ class _WriteTransaction:
                 if self.yield_first:
                     _sched_yield()
                 if self.wake is not None:
-                    self.told = _tell(self.wake, b"h")
+                    self.told = _tell(self.wake, b"a")
                 if self.told:
                     _begin_soon(self.db)
                 else:
