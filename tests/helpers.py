@@ -21,6 +21,8 @@ uses the process scanner too.
   ``worker_pids(data_dir)`` are claude-mem processes of one data dir (found by their
   environment, so other runs on the machine never count); ``kill_leftovers(pids, what)``
   kills the ones a test's teardown found still running and fails naming them.
+- ``poison_compressor(worker, marker)``: an in-process worker's compressor raises for any
+  tool event whose input holds ``marker`` (a unit that fails, for failure isolation).
 """
 from __future__ import annotations
 
@@ -323,3 +325,15 @@ def close_inbox(fifo: int) -> None:
 def queued() -> list[tuple]:
     with open_store() as store:
         return [(r["event"], r["payload"], r["cleaned"]) for r in store.pending_batch(1000)]
+
+
+def poison_compressor(worker, marker: str) -> None:
+    """Make ``worker``'s compressor raise for tool events whose input holds ``marker``."""
+    observe = worker.compressor.observe
+
+    def poisoned(ctx, events):
+        if any(marker in json.dumps(e.tool_input) for e in events):
+            raise RuntimeError("poisoned event")
+        return observe(ctx, events)
+
+    worker.compressor.observe = poisoned

@@ -19,6 +19,7 @@ from claude_mem import config, drain as drain_module, project
 from claude_mem.store import Store
 from claude_mem.worker import Worker
 from faultkit import bash, end, prompt, stop
+from helpers import poison_compressor
 
 
 def queue(events) -> list[int]:
@@ -76,14 +77,7 @@ def make_worker(monkeypatch, *, quiet: bool, poison: str | None = None) -> Worke
     w.drain.last_arrivals = w.store.queue_sequence() if quiet else -1
     w.drain.quiet_passes = drain_module._QUIET_PASSES if quiet else 0
     if poison:
-        observe = w.compressor.observe
-
-        def poisoned(ctx, events):
-            if any(poison in json.dumps(e.tool_input) for e in events):
-                raise RuntimeError("poisoned event")
-            return observe(ctx, events)
-
-        w.compressor.observe = poisoned
+        poison_compressor(w, poison)
     return w
 
 

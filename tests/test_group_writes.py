@@ -16,6 +16,7 @@ from claude_mem.models import Observation, Summary
 from claude_mem.store import Store
 from claude_mem.worker import Worker
 from faultkit import bash, end, prompt, stop
+from helpers import poison_compressor
 
 T0 = 1_780_000_000.0
 
@@ -54,14 +55,7 @@ def drained(monkeypatch, *, quiet: bool, poison: str = "", passes: int = 6) -> l
     monkeypatch.setenv("CLAUDE_MEM_RETRY_BACKOFF_SECONDS", "0")
     w = Worker(config.load())
     if poison:
-        observe = w.compressor.observe
-
-        def poisoned(ctx, events):
-            if any(poison in json.dumps(e.tool_input) for e in events):
-                raise RuntimeError("poisoned event")
-            return observe(ctx, events)
-
-        w.compressor.observe = poisoned
+        poison_compressor(w, poison)
     statements: list[str] = []
     w.store.db.set_trace_callback(statements.append)
     try:
