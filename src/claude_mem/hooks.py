@@ -199,7 +199,7 @@ def _commit_soon(store, *args) -> None:
     began to wait when a 20 ms transaction began tried again only at 33 ms; in short steps
     it gets in about when the lock is free. A try that finds the lock held writes nothing
     (an autocommit INSERT, or ``BEGIN IMMEDIATE``), so it is simply made again."""
-    from claude_mem.store.driver import sqlite3
+    from claude_mem.store.driver import is_busy, sqlite3
 
     deadline = time.monotonic() + _HOOK_BUSY_TIMEOUT_MS / 1000
     store.set_busy_timeout(_WAIT_STEP_MS)
@@ -207,9 +207,7 @@ def _commit_soon(store, *args) -> None:
         try:
             return _commit(store, *args)
         except sqlite3.OperationalError as exc:
-            code = getattr(exc, "sqlite_errorcode", None)
-            busy = code & 0xFF == 5 if code is not None else "locked" in str(exc)
-            if not busy or time.monotonic() >= deadline:
+            if not is_busy(exc) or time.monotonic() >= deadline:
                 raise
             if store.in_transaction:  # never a half-made unit carried into the next try
                 store.db.execute("ROLLBACK")

@@ -26,7 +26,7 @@ Contract:
 import os
 import time
 
-from claude_mem.store.driver import sqlite3
+from claude_mem.store.driver import is_busy, sqlite3
 
 # How many migrations ``migrations.MIGRATIONS`` holds: the schema version a database at
 # the current schema records in ``PRAGMA user_version``. Kept here so opening an
@@ -432,9 +432,7 @@ def _begin_soon(db) -> None:
                 db.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as exc:
-                code = getattr(exc, "sqlite_errorcode", None)
-                busy = code & 0xFF == 5 if code is not None else "locked" in str(exc)
-                if not busy or time.monotonic() >= deadline:
+                if not is_busy(exc) or time.monotonic() >= deadline:
                     raise
     finally:
         db.execute(f"PRAGMA busy_timeout = {timeout}")

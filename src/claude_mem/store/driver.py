@@ -59,4 +59,12 @@ try:
     sqlite3 = _import_core()
 except ImportError:  # an interpreter that only ships the package
     import sqlite3
-__all__ = ["sqlite3"]
+__all__ = ["is_busy", "sqlite3"]
+
+
+def is_busy(exc: Exception) -> bool:
+    """True when ``exc`` says the database was locked by another connection (SQLITE_BUSY
+    and its extended codes; the message where the error carries no code): a try that
+    took nothing and may simply be made again (``hooks._commit_soon``, ``db._begin_soon``)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code & 0xFF == 5 if code is not None else "locked" in str(exc)
