@@ -68,16 +68,8 @@ def trace_hold(started: float, what: str, sched: tuple[float, float] | None = No
     if sched is not None:
         now = cpu_times()
         cpu, waited = now[0] - sched[0], now[1] - sched[1]
-    line = (f"{os.getpid()} {time.time():.3f} {held:.2f} {cpu:.2f} {waited:.2f} "
-            f"{what or _callers()}\n").encode()
-    try:
-        fd = os.open(PATH, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line)
-        finally:
-            os.close(fd)
-    except OSError:
-        pass
+    _append(f"{os.getpid()} {time.time():.3f} {held:.2f} {cpu:.2f} {waited:.2f} "
+            f"{what or _callers()}\n")
 
 
 def _callers() -> str:
@@ -95,7 +87,12 @@ def _callers() -> str:
 def trace_wait(started: float, what: str) -> None:
     """Lock tracing (benches): how long a hook took to commit its event, the wait for the
     write lock included: ``<pid> <unix time> <ms> 0 0 wait:<what>``, every time."""
-    line = f"{os.getpid()} {time.time():.3f} {(time.perf_counter() - started) * 1000:.2f} 0 0 wait:{what}\n"
+    _append(f"{os.getpid()} {time.time():.3f} {(time.perf_counter() - started) * 1000:.2f} 0 0 wait:{what}\n")
+
+
+def _append(line: str) -> None:
+    """One line appended to the trace file (one ``write``, so lines of several processes
+    never mix); nothing when it cannot be written, or no file is set (``TypeError``)."""
     try:
         fd = os.open(PATH, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
