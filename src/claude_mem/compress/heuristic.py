@@ -649,15 +649,17 @@ class HeuristicCompressor:
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _joined(names, limit: int) -> str:
-    """``names`` joined by commas, as many as fit in ``limit`` characters (at least one)."""
+def _joined(items, limit: int, sep: str = ", ") -> str:
+    """``items`` joined by ``sep``, as many as fit in ``limit`` characters (at least one).
+    Stops taking at the first that does not fit, so ``items`` may be a generator that
+    is read no further than that."""
     out, size = [], 0
-    for name in names:
-        if out and size + len(name) + 2 > limit:
+    for item in items:
+        if out and size + len(item) + len(sep) > limit:
             break
-        out.append(name)
-        size += len(name) + 2
-    return ", ".join(out)
+        out.append(item)
+        size += len(item) + len(sep)
+    return sep.join(out)
 
 
 def _symbol_text(names, removed=(), limit: int = 5) -> str:
@@ -731,7 +733,12 @@ REPORT_NAMES_CHARS = 1600
 def _report_names(text: str, known: str = "", limit: int = REPORT_NAMES_CHARS) -> str:
     """The distinct names a subagent's report mentions that ``known`` does not hold, in
     the order they first appear, joined up to ``limit`` characters."""
-    out, size, seen = [], 0, set()
+    return _joined(_names_in(text, known), limit)
+
+
+def _names_in(text: str, known: str):
+    """``_report_names``' candidates, in order (a generator: read as far as they fit)."""
+    seen = set()
     # A JSON record quoted in the report keeps its escapes (``\\nSpotter``): not a name.
     for match in _REPORT_NAME.finditer(re.sub(r"\\[nrt\"]", " ", str(text or ""))):
         name = (match.group(1) or match.group(2) or "").strip()
@@ -745,11 +752,7 @@ def _report_names(text: str, known: str = "", limit: int = REPORT_NAMES_CHARS) -
                 or name.islower() and name.isalpha()):  # a plain word is not a name
             continue
         seen.add(low)
-        if size + len(name) + 2 > limit:
-            break
-        out.append(name)
-        size += len(name) + 2
-    return ", ".join(out)
+        yield name
 
 
 # A figure with its unit: a count of things a session works with, a duration, a size, a
@@ -770,10 +773,14 @@ def _report_figures(text: str, known: str = "", limit: int = REPORT_FIGURES_CHAR
     in ``known``, in order, paths cut to their file names, each at most 160 characters,
     joined up to ``limit`` characters. A JSON record the report quotes keeps its escaped
     line breaks (``\\n``): they are read as line breaks."""
+    return _joined(_figure_lines(text, known), limit, "; ")
+
+
+def _figure_lines(text: str, known: str):
+    """``_report_figures``' candidate lines, in order (a generator)."""
     text = str(text or "")
     if "\\n" in text:
         text = text.replace("\\n", "\n")
-    out, size = [], 0
     for raw in text.splitlines():
         found = _FIGURE.findall(raw) if any(c.isdigit() for c in raw) else ()
         if not found:
@@ -781,11 +788,7 @@ def _report_figures(text: str, known: str = "", limit: int = REPORT_FIGURES_CHAR
         line = one_line(_PATH_HEAD.sub("", _LIST_MARK.sub("", raw.strip())), 160)
         if line in known or all(figure in known for figure in found):
             continue
-        if size + len(line) + 2 > limit:
-            break
-        out.append(line)
-        size += len(line) + 2
-    return "; ".join(out)
+        yield line
 
 
 # Where a module's doc starts: a Python docstring, an Elixir ``@moduledoc``, a JSDoc
