@@ -292,6 +292,21 @@ class IndexRoom:
         kind_ = KINDS[kind]
         return self.db.execute(f"SELECT coalesce(max(id), 0) FROM {kind_.table}").fetchone()[0]
 
+    def matches_estimate(self, kind: str, expression: str, most: int,
+                         newest: int | None = None) -> float:
+        """How many rows of ``kind`` match ``expression``: exact below ``most``, else
+        estimated from how far back the newest ``most`` matches reach (``newest``: the
+        highest row id, ``indexed_rows`` when not given); a common word's rows are never
+        all read (``SearchRoom.term_frequency``, ``_few_in_project``)."""
+        fts = KINDS[kind].fts
+        count, oldest = self.db.execute(
+            f"SELECT count(*), min(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
+            f" ORDER BY rowid DESC LIMIT ?)", (expression, most)).fetchone()
+        if count < most:
+            return count
+        newest = newest if newest is not None else self.indexed_rows(kind)
+        return max(count, count * newest / max(1, newest - oldest + 1))
+
     def _is_common(self, kind: _Kind, term: str, counts: dict | None = None,
                    common_above: int = 0) -> bool:
         if counts is not None and term in counts and " " not in term and not term.endswith("*") \
@@ -480,8 +495,8 @@ class IndexRoom:
     def _few_in_project(self, kind: _Kind, every: str, project: str, limit: int) -> bool:
         """Whether ``project`` likely holds fewer than ``2 * limit`` rows of ``kind`` with
         every word (``every``), so that ``_main_from_every``'s walk reads them all: the rows
-        with every word in every project (estimated, as ``term_frequency`` does, from how
-        far back the newest ``limit`` of them reach) times the project's share of the
+        with every word in every project (``matches_estimate``: from how far back the newest
+        ``limit`` of them reach) times the project's share of the
         sessions. Where the project holds many (a project with most of the memory, or
         common words), its title tier fills soon and the tiers stay as they were: there the
         extra walk cost 2.5-5.4 ms at 100k (docs/search.md, round 12)."""
@@ -493,14 +508,7 @@ class IndexRoom:
                                " LIMIT ?)", (project, most)).fetchone()[0]
         if mine >= most:
             return False
-        fts = kind.fts
-        count, oldest = self.db.execute(
-            f"SELECT count(*), min(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
-            f" ORDER BY rowid DESC LIMIT ?)", (every, limit)).fetchone()
-        if count >= limit:
-            newest = self.indexed_rows(kind.name)
-            count = count * newest / max(1, newest - oldest + 1)
-        return count * mine / sessions < 2 * limit
+        return self.matches_estimate(kind.name, every, limit) * mine / sessions < 2 * limit
 
     def _probe_main(self, kind: _Kind, ids: list[int], main: str) -> set:
         """The ``ids`` (rows of ``kind``) whose main column matches ``main`` (an FTS5

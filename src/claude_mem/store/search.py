@@ -153,15 +153,9 @@ class SearchRoom(IndexRoom):
         ``EXACT_RANK_MAX_MATCHES``, above it estimated from how far back the newest
         ``EXACT_RANK_MAX_MATCHES + 1`` matches reach (the same bounded read as
         ``term_matches``: a common word's rows are never all read)."""
-        fts = KINDS[kind].fts
         most = EXACT_RANK_MAX_MATCHES + 1
-        count, oldest = self.db.execute(
-            f"SELECT count(*), min(rowid) FROM (SELECT rowid FROM {fts} WHERE {fts} MATCH ?"
-            f" ORDER BY rowid DESC LIMIT ?)", (term, most)).fetchone()
-        if count < most:
-            return count
-        newest = newest if newest is not None else self.indexed_rows(kind)
-        return max(count, round(count * newest / max(1, newest - oldest + 1)))
+        found = self.matches_estimate(kind, term, most, newest=newest)
+        return found if found < most else max(most, round(found))
 
     def _candidates(self, kind: "_Kind", terms: list[str], project, limit: int, pool: int,
                     counts: dict) -> list["_Found"]:
