@@ -253,9 +253,9 @@ class AnnouncedProbe:
     """A writer that announces itself, as every writer of ours does (a hook by hand, the
     CLI's ``forget``, ``import`` and other commands through their write units: ``store.db``,
     ``wakeup``): a process of its own (``announced_probe_child``) that every ``interval``
-    seconds opens a write unit on a plain store (``h`` on the worker's FIFO, then ``BEGIN
-    IMMEDIATE`` with SQLite's own busy handler, as the CLI waits) and commits it at once with
-    nothing written (``d``). Each try records how long it waited for the lock (from before
+    seconds opens a write unit on a plain store (``a`` on the worker's FIFO, then ``BEGIN
+    IMMEDIATE``, tried every 2 ms once a worker heard it, as the CLI waits: ``db._begin_soon``)
+    and commits it at once with nothing written (``d``). Each try records how long it waited for the lock (from before
     its announcement to ``BEGIN`` returned) and whether a worker heard it: what a writer
     that announces itself waits. Its holds are microseconds; it is not traced."""
 
