@@ -5,12 +5,13 @@ one gets nothing; nothing is repeated within a session; the setting turns it off
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
 import pytest
 
-from helpers import open_store, run_hook, wait_until_drained
+from helpers import HOOK_NAME, load_fixture, open_store, run_hook, wait_until_drained
 
 CWD = "/home/dev/acme-billing"
 
@@ -20,6 +21,13 @@ def memory(recorded):
     for event, payload in recorded:
         assert run_hook(event, payload).returncode == 0
     wait_until_drained()
+
+
+def recorded_copy() -> list:
+    """The recorded session again, as another session in another project folder."""
+    return [(event, json.loads(json.dumps(payload).replace(CWD, COPY_CWD)
+                                .replace(payload["session_id"], payload["session_id"] + "-copy")))
+            for event, payload in load_fixture() if event in HOOK_NAME]
 
 
 def prompt(text: str, session: str = "next-session") -> subprocess.CompletedProcess:
@@ -237,3 +245,35 @@ def test_hooks_ending_with_their_connection_open_leave_everything_committed(memo
         with store.write():  # the write lock is there to take (the store's busy timeout)
             pass
         assert store.integrity() == "ok"
+
+
+COPY_CWD = "/home/dev/acme-billing-copy"
+STAMPS = re.compile(r"#\d+|\(\d{4}-\d\d-\d\d \d\d:\d\d")
+
+
+def test_the_block_depends_on_the_memory_not_on_its_ids_or_when_it_was_stored(memory):
+    # The same session stored again in another project, later: the same memories, with
+    # other ids (wider: the copy's come after the first's) and other times. Recall for the
+    # same prompt in each must choose the same memories and lines at every budget; only
+    # the ids and times printed differ. (A head's id was counted in the budget at its own
+    # width, and the id and time were words the block had "already said": the held-out
+    # prompt-time figure moved with the replay's order, docs/recall.md, round 14.)
+    for event, payload in recorded_copy():
+        assert run_hook(event, payload).returncode == 0
+    wait_until_drained()
+    question = "Why did test_total_with_discount_and_tax fail before the fix?"
+    compared = 0
+    for tokens in range(70, 451, 40):
+        env = {"CLAUDE_MEM_PROMPT_RECALL_TOKENS": str(tokens)}
+        blocks = []
+        for cwd in (CWD, COPY_CWD):
+            payload = {"session_id": f"s-ids-{tokens}-{len(blocks)}", "cwd": cwd,
+                       "transcript_path": "/nonexistent.jsonl", "prompt": question,
+                       "hook_event_name": "UserPromptSubmit"}
+            done = run_hook("UserPromptSubmit", payload, env=env)
+            assert done.returncode == 0 and not done.stderr, done.stderr
+            blocks.append(recalled(done))
+        assert blocks[0] and len(blocks[0]) <= max(200, tokens * 4), blocks[0]
+        assert STAMPS.sub("#", blocks[0]) == STAMPS.sub("#", blocks[1]), (tokens, blocks)
+        compared += blocks[0] != blocks[1]  # the ids and times printed are each copy's own
+    assert compared  # the copies' ids differ: the comparison above was not of one text

@@ -173,6 +173,7 @@ def relevant(store, prompt: str, project: str, *, exclude=frozenset()) -> list[d
             if len(matched) >= need and coverage >= floor and _words_meet(
                     hit, [parts for term, parts in stems if term in matched], need):
                 hit["coverage"] = round(coverage, 3)
+                hit["ids_up_to"] = rows  # the width its id is counted at (recall_render)
                 hit["matched_terms"] = sorted(t.strip('"*') for t in matched)
                 hit["weights"] = shares
                 found.append(hit)

@@ -203,21 +203,35 @@ def _words(text: str) -> set:
     return set(text.lower().translate(_WORD_CHARS).split())
 
 
-def _head(hit: dict) -> str:
+def _head(hit: dict, stamped: bool = True) -> str:
+    """The memory's head line; ``stamped=False``: without its id and time (what the head
+    says, for the words it has already shown)."""
     from claude_mem.text import one_line, when
 
     if hit["kind"] == "observation":
-        return (f"- obs #{hit['id']} ({when(hit.get('created_at'))}, {hit.get('type', '')}): "
-                f"{one_line(hit.get('title'), HEAD_CHARS)}")
-    return (f"- summary #{hit['id']} ({when(hit.get('updated_at') or hit.get('created_at'))}): "
-            f"{one_line(hit.get('request'), HEAD_CHARS)}")
+        stamp = f"#{hit['id']} ({when(hit.get('created_at'))}, " if stamped else "("
+        return f"- obs {stamp}{hit.get('type', '')}): {one_line(hit.get('title'), HEAD_CHARS)}"
+    stamp = (f"#{hit['id']} ({when(hit.get('updated_at') or hit.get('created_at'))}): "
+             if stamped else "")
+    return f"- summary {stamp}{one_line(hit.get('request'), HEAD_CHARS)}"
+
+
+def _id_room(hit: dict) -> int:
+    """The characters a head's id is counted for in the budget: as many as the highest id
+    of its kind has (``ids_up_to``, set by ``recall.relevant``). The same memory has
+    another id after another replay order, one digit more or less; counted at the memory's
+    widest, the block chosen does not depend on it (the block is a few characters shorter
+    than the budget where the id is narrower)."""
+    digits = len(str(hit["id"]))
+    return max(digits, len(str(hit.get("ids_up_to") or 0))) - digits
 
 
 def _ranked_segments(hit: dict, head: str, asks: list[str]) -> list[tuple]:
     """(worth, position, shown text, its words) of a memory's best segments, best first."""
     text = str(hit.get("text") or "").lower()
     # A word the head already shows says which memory this is, not which of its lines
-    # answers: it counts for less there.
+    # answers: it counts for less there. Its id and time are no such word: they would
+    # make the block depend on when and in what order the memory was stored.
     shown = head.lower()
     weights = {stem: w * (HEAD_WORD_FACTOR if stem in shown else 1.0)
                for stem, w in (hit.get("weights") or {}).items() if stem in text}
@@ -322,24 +336,25 @@ def render(hits: list[dict], budget_chars: int, asks=(), said_at_start=None
         title = " ".join(str(hit.get("title") or "").split()).lower()
         if title in titles:
             continue  # the same thing done again ("Read core.py" twice): one is enough
-        head = _head(hit)
-        ranked = _ranked_segments(hit, head, list(asks))
+        head, says = _head(hit), _head(hit, stamped=False)
+        ranked = _ranked_segments(hit, says, list(asks))
         if hit.get("listed"):
             # The start context listed it by this title: name it by its id only, and show
             # it only for a line that says more.
-            said |= _words(head)
-            head = f"- {'obs' if hit['kind'] == 'observation' else 'summary'} #{hit['id']}" \
-                   " (listed at session start):"
+            said |= _words(says)
+            kind = "obs" if hit["kind"] == "observation" else "summary"
+            head, says = f"- {kind} #{hit['id']} (listed at session start):", kind
         index, first, words = pick(ranked, 0)
         if hit.get("listed") and (first is None or first[0] < LISTED_MIN):
             continue  # nothing it says is worth more than what the start context listed
-        cost = len(head) + 1 + (len(first[2]) + 3 if first else 0)
+        room = len(head) + _id_room(hit)
+        cost = room + 1 + (len(first[2]) + 3 if first else 0)
         if used + cost > budget_chars:
-            if used + len(head) + 1 > budget_chars or entries:
+            if used + room + 1 > budget_chars or entries:
                 continue  # a later, shorter memory may still fit
-            first, cost = None, len(head) + 1
+            first, cost = None, room + 1
         titles.add(title)
-        said |= _words(head) | (words if first else set())
+        said |= _words(says) | (words if first else set())
         entries.append([hit, head, ranked, [first] if first else [], index + 1])
         used += cost
     for _ in range(1, SEGMENTS_PER_MEMORY):
