@@ -113,11 +113,12 @@ def holds_answer(text: str, answers) -> bool:
 class Run:
     """One throwaway data dir and project root; everything goes through real processes."""
 
-    def __init__(self, work: str):
+    def __init__(self, work: str, kept: bool = False):
+        """``kept``: ``work`` holds an earlier replay (``recall_lab.py``) to use again."""
         self.work = work
         self.root = os.path.join(work, "p")
         self.data_dir = os.path.join(work, "data")
-        os.makedirs(self.root)
+        os.makedirs(self.root, exist_ok=kept)
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLAUDE_MEM_")}
         env.pop("CLAUDE_PROJECT_DIR", None)  # the person's own settings must not count
         env.update({"CLAUDE_MEM_DATA_DIR": self.data_dir, "CLAUDE_MEM_COMPRESSOR": "heuristic",
@@ -146,6 +147,21 @@ class Run:
 
     def replay(self, project: str, session: Path) -> int:
         """Replay one session's hook events in order; returns how many were sent."""
+        events, cwds = self.events(session)
+        for cwd in cwds:
+            os.makedirs(cwd, exist_ok=True)
+            # One repository per project: a folder inside an initialised one is part of it.
+            inside = any(cwd == c or cwd.startswith(c.rstrip("/") + "/") for c in cwds[:cwds.index(cwd)])
+            if not inside and not os.path.isdir(os.path.join(cwd, ".git")):
+                subprocess.run(["git", "init", "-q", cwd], check=False, capture_output=True)
+        self.project_dir[project] = cwds[0] if cwds else self.root
+        for event in events:
+            self.hook(event["event"], event["stdin"])
+        return len(events)
+
+    def events(self, session: Path) -> tuple[list[dict], list[str]]:
+        """The session's hook events with its folders moved under this run's root, and
+        those folders (the project's first)."""
         from claude_mem.hook_events import HOOK_EVENTS
 
         lines = [line for line in session.read_text("utf-8").splitlines() if line.strip()]
@@ -164,16 +180,7 @@ class Run:
             cwd = event["stdin"].get("cwd")
             if isinstance(cwd, str) and cwd not in cwds:
                 cwds.append(cwd)
-        for cwd in cwds:
-            os.makedirs(cwd, exist_ok=True)
-            # One repository per project: a folder inside an initialised one is part of it.
-            inside = any(cwd == c or cwd.startswith(c.rstrip("/") + "/") for c in cwds[:cwds.index(cwd)])
-            if not inside and not os.path.isdir(os.path.join(cwd, ".git")):
-                subprocess.run(["git", "init", "-q", cwd], check=False, capture_output=True)
-        self.project_dir[project] = cwds[0] if cwds else self.root
-        for event in events:
-            self.hook(event["event"], event["stdin"])
-        return len(events)
+        return events, cwds
 
     def wait_drained(self, timeout: float = 180) -> bool:
         from claude_mem import config

@@ -4,6 +4,8 @@ Usage:
   python bench/recall_lab.py replay DIR          # the tune sessions into DIR (kept), vectors made
   python bench/recall_lab.py ranks DIR [--prompts] [--all] [--set capture]
   python bench/recall_lab.py terms DIR [--json]  # key terms of each tune session in its memory
+  python bench/recall_lab.py probe DIR [--runs N] [--paths worker,fallback,own] [--unrelated]
+                                       [--load K]  # the tune prompts through the real hook, N times
 
 ``replay`` sends the tune sessions of ``bench/recall_questions/tune.json`` through the real
 hook processes and worker (``recall.Run``) into ``DIR`` and waits until every memory is
@@ -37,6 +39,18 @@ error) and that the session later wrote itself (a tool's input, a prompt, a repl
 the session found and worked with. Their share in memory is printed by the output field
 they came from, with the names missing. The sessions are those of ``tune.json``; a held-out
 session is refused.
+
+``probe`` (round 14) asks whether prompt-time recall is the same every time on one memory:
+each tune prompt (``--unrelated``: and the 40 unrelated prompts, over the tune projects in
+turn, as ``bench/recall.py`` sends them) goes through the real UserPromptSubmit hook, in a new
+session forgotten afterwards, ``--runs`` times along each path the hook can take: ``worker``
+(the running worker answers, ``prompt_recall.ask``), ``fallback`` (the worker is stopped with
+SIGSTOP while the hook runs, so the hook's wait runs out and it recalls on its own reader,
+as when the worker is too busy), ``own`` (a capture setting in the hook's environment: no
+inbox, the hook recalls and queues itself, as without a worker). ``--load K`` runs K CPU
+loops beside it. It prints, per path and run, the tune prompts answered and injected and
+the unrelated injected, the worker's answered / late counts, and how many prompts got the
+same block in every run and path (a prompt whose block changed is listed; tune only).
 
 Held-out questions are never loaded here: tuning on them would make the held-out figure of
 ``bench/recall.py`` meaningless (docs/recall.md). Exits 0 (a measurement).
@@ -296,6 +310,98 @@ def terms(work: str, as_json: bool) -> int:
     return 0
 
 
+_HEADS = re.compile(r"^- (?:obs|summary) #\d+", re.M)
+
+
+def _probe_paths(run, path: str, project_dir: str, prompt: str) -> str:
+    """The additionalContext the real hook prints for ``prompt`` along ``path``."""
+    import signal
+    import uuid
+
+    from claude_mem import control
+
+    env = dict(run.env)
+    if path == "own":  # a capture setting of the hook's own: it takes no inbox
+        env["CLAUDE_MEM_MAX_TOOL_OUTPUT_CHARS"] = "6000"
+    session_id = str(uuid.uuid4())
+    payload = {"session_id": session_id, "transcript_path": "", "cwd": project_dir,
+               "hook_event_name": "UserPromptSubmit", "prompt": prompt}
+    from claude_mem.demo import run_hook
+
+    pid = control.read_pid() if path == "fallback" else None
+    if pid:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        stdout, _ = run_hook("UserPromptSubmit", payload, env)
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGCONT)
+    context = ""
+    if stdout.strip():
+        context = json.loads(stdout)["hookSpecificOutput"].get("additionalContext") or ""
+    run.forget_session(session_id)
+    return context
+
+
+def probe(work: str, runs: int, paths: list[str], unrelated: bool, load: int) -> int:
+    import subprocess
+
+    os.environ["CLAUDE_MEM_DATA_DIR"] = os.path.join(work, "data")
+    from claude_mem import control
+
+    run = recall.Run(work, kept=True)
+    tune = recall.load_sets(["tune"])["tune"]
+    for project, path in tune["sessions"].items():
+        run.project_dir[project] = (run.events(path)[1] or [run.root])[0]
+    cases = [(p["project"], p["prompt"], p["answers"]) for p in tune["prompts"]]
+    if unrelated:
+        projects = list(run.project_dir)
+        cases += [(projects[i % len(projects)], text, None)
+                  for i, text in enumerate(recall.unrelated_prompts(None))]
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(load)]
+    blocks: dict = {}
+    try:
+        control.ensure_worker()
+        for number in range(runs):
+            for path in paths:
+                before = control.request({"cmd": "status"}) or {}
+                got = [_probe_paths(run, path, run.project_dir[project], prompt)
+                       for project, prompt, _ in cases]
+                after = control.request({"cmd": "status"}) or {}
+                for case, block in enumerate(got):
+                    blocks.setdefault(case, []).append((path, number, block))
+                tune_got = [(block, answers) for block, (_, _, answers) in zip(got, cases) if answers]
+                other = [block for block, (_, _, answers) in zip(got, cases) if answers is None]
+                counted = {key: (after.get(key, 0) - before.get(key, 0))
+                           for key in ("prompt_recalls_answered", "prompt_recalls_late")}
+                print(f"run {number + 1} {path:<8} tune answered "
+                      f"{sum(recall.holds_answer(b, a) for b, a in tune_got)} of {len(tune_got)}"
+                      f" (injected {sum(1 for b, _ in tune_got if b)}, tokens max "
+                      f"{max((len(b) for b, _ in tune_got), default=0) / recall.CHARS_PER_TOKEN:.0f})"
+                      + (f", unrelated injected {sum(1 for b in other if b)} of {len(other)}" if other else "")
+                      + f"; worker answered {counted['prompt_recalls_answered']}, late "
+                      f"{counted['prompt_recalls_late']}", flush=True)
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+        control.stop_worker()
+    same = 0
+    for case, seen in sorted(blocks.items()):
+        if len({block for _, _, block in seen}) == 1:
+            same += 1
+            continue
+        project, prompt, answers = cases[case]
+        print(f"  changed [{project}] {prompt[:70]!r}: " + "; ".join(
+            f"{path} {number + 1}: {len(block)} chars"
+            + (f", answer {'in' if recall.holds_answer(block, answers) else 'not in'}" if answers else "")
+            + ", " + (" ".join(_HEADS.findall(block)) or "nothing")
+            for path, number, block in seen))
+    print(f"{same} of {len(cases)} prompts got the same block in all {runs} runs x "
+          f"{len(paths)} paths ({', '.join(paths)}; {load} CPU loops beside)")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -308,7 +414,16 @@ def main(argv=None) -> int:
     viewed = sub.add_parser("terms")
     viewed.add_argument("dir")
     viewed.add_argument("--json", action="store_true", help="the figures and missing terms as JSON")
+    probed = sub.add_parser("probe")
+    probed.add_argument("dir")
+    probed.add_argument("--runs", type=int, default=3)
+    probed.add_argument("--paths", default="worker,fallback,own",
+                        help="worker, fallback (the worker stopped while the hook runs), own")
+    probed.add_argument("--unrelated", action="store_true", help="also the 40 unrelated prompts")
+    probed.add_argument("--load", type=int, default=0, help="CPU loops run beside it")
     args = parser.parse_args(argv)
+    if args.command == "probe":
+        return probe(args.dir, args.runs, args.paths.split(","), args.unrelated, args.load)
     if args.command == "replay":
         return replay(args.dir)
     if args.command == "terms":
