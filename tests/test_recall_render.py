@@ -50,3 +50,26 @@ def test_the_block_chosen_does_not_depend_on_the_ids_or_times_of_the_memories():
         assert STAMPS.sub("#", first) == STAMPS.sub("#", again), budget
         differed += first != again
     assert differed  # the ids and times printed are each one's own
+
+
+def test_a_memorys_line_says_what_the_block_has_not_said_yet():
+    # Both lines of the second memory are worth the same on their own; the block's first
+    # memory already shows "ledger", so the second memory's line is the one with "rounding".
+    weights = {"ledger": 0.5, "rounding": 0.5}
+    hits = [
+        {"kind": "summary", "id": 3, "created_at": WHEN, "updated_at": WHEN, "score": -9.0,
+         "request": "Look over the export", "completed": "The ledger export was rewritten",
+         "text": "Look over the export\nThe ledger export was rewritten",
+         "weights": weights, "coverage": 0.5, "ids_up_to": 40},
+        {"kind": "observation", "id": 17, "created_at": WHEN, "type": "discovery", "score": -8.0,
+         "title": "Ran the checks", "narrative": "The ledger check ran again\nThe rounding check failed",
+         "text": "Ran the checks\nThe ledger check ran again\nThe rounding check failed",
+         "weights": weights, "coverage": 0.5, "ids_up_to": 40},
+    ]
+    for budget in range(200, 1000):  # the first budget that holds both memories, a line each
+        block, taken = recall_render.render(hits, budget)
+        if len(taken) == 2:
+            break
+    assert len(taken) == 2, block
+    shown = block.split("- obs #17", 1)[1]
+    assert "rounding check failed" in shown and "ledger check" not in shown, block

@@ -8,7 +8,9 @@ rarer words count more, as in the floor) plus a bonus when it has the marks of w
 prompt asks for (``ASKS``): a cause, a fix, a figure, a name, a decision, what is open.
 The block then takes the best segment of each memory in turn, best memory first, and
 goes round again while room is left: several memories, each with its answer line,
-before a second line of any one.
+before a second line of any one. A prompt word the block already shows (in an earlier
+memory's head or line, or this memory's head) counts for less in a memory's lines: its
+best line is the one that adds what the block has not said.
 
 Contract: ``render(hits, budget_chars, asked_for(prompt), start_lines(store, session))`` is
 ``(block, the hits it holds)``; ``("", [])`` when nothing is worth showing. Imported only
@@ -320,6 +322,7 @@ def render(hits: list[dict], budget_chars: int, asks=(), said_at_start=None
     said_at = said_at_start or StartLines()
     used = len(HEADER) + 1
     entries = []  # [hit, head, ranked segments, chosen]
+    shown = ""  # what the block's heads and first lines say so far
     titles, said = set(), set()
 
     def pick(ranked, start):
@@ -337,7 +340,10 @@ def render(hits: list[dict], budget_chars: int, asks=(), said_at_start=None
         if title in titles:
             continue  # the same thing done again ("Read core.py" twice): one is enough
         head, says = _head(hit), _head(hit, stamped=False)
-        ranked = _ranked_segments(hit, says, list(asks))
+        # The prompt's words the block's earlier heads and lines already show count for
+        # less in this memory's lines too, as its own head's do: its best line is then
+        # the one that says what the block has not (round 14).
+        ranked = _ranked_segments(hit, shown + says, list(asks))
         if hit.get("listed"):
             # The start context listed it by this title: name it by its id only, and show
             # it only for a line that says more.
@@ -357,6 +363,7 @@ def render(hits: list[dict], budget_chars: int, asks=(), said_at_start=None
         said |= _words(says) | (words if first else set())
         entries.append([hit, head, ranked, [first] if first else [], index + 1])
         used += cost
+        shown += says.lower() + "\n" + (first[2].lower() + "\n" if first else "")
     for _ in range(1, SEGMENTS_PER_MEMORY):
         for entry in entries:
             ranked, chosen, start = entry[2], entry[3], entry[4]
