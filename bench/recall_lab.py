@@ -51,6 +51,9 @@ inbox, the hook recalls and queues itself, as without a worker). ``--load K`` ru
 loops beside it. It prints, per path and run, the tune prompts answered and injected and
 the unrelated injected, the worker's answered / late counts, and how many prompts got the
 same block in every run and path (a prompt whose block changed is listed; tune only).
+Each probe's ``forget`` adds a level or two to the prompts' search index, and FTS5 refuses
+an index of 2,000 levels ("vtable constructor failed"): keep runs x paths x prompts under
+~900 on one replay (copy the replay's ``data`` first to use it again).
 
 Held-out questions are never loaded here: tuning on them would make the held-out figure of
 ``bench/recall.py`` meaningless (docs/recall.md). Exits 0 (a measurement).
