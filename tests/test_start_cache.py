@@ -10,14 +10,16 @@ marker again and shows the change; a broken row must cost only time.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
 import pytest
 
-from claude_mem import config, install, jsonflat, startcache, text
+from claude_mem import config, hook_inbox, inbox, install, jsonflat, startcache, text, wakeup
 from claude_mem.context import hook_json
-from helpers import context_from, open_store, run_hook, wait_for, wait_until_drained
+from helpers import (close_inbox, context_from, no_worker_yet, open_inbox, open_store, queued,
+                     run_hook, wait_for, wait_until_drained)
 from faultkit import bash, end, prompt, stop
 
 pytestmark = pytest.mark.usefixtures("no_strays")
@@ -62,12 +64,20 @@ def plant(project: str = PROJECT, key: str | None = None) -> None:
                          " AND (? IS NULL OR key = ?)", (hook_json(MARKER), project, key, key))
 
 
+def taken_in() -> None:
+    """A start served by the worker (``hooks.start_through_inbox``) leaves what it showed in
+    the inbox: wait until the worker has taken it in."""
+    wait_for(lambda: not inbox.waiting(), what="the worker to take the inbox in")
+
+
 def shown(session: str) -> set:
+    taken_in()
     with open_store() as store:
         return store.shown_memory(session)
 
 
 def shown_text(session: str) -> str:
+    taken_in()
     with open_store() as store:
         return store.shown_context(session)
 
@@ -513,3 +523,86 @@ def test_a_new_session_started_from_the_rendering_queues_no_event(remembered):
         assert queued_starts(known) == 1, "its start is queued (the worker reopens it)"
     control.ensure_worker()
     wait_until_drained()
+
+
+def test_a_running_worker_hands_the_hook_its_rendering(remembered):
+    """With a worker running, the hook asks it for the current row (no SQLite of its own)
+    and prints it; what it showed is recorded once the worker takes its file in."""
+    from claude_mem import control
+
+    def answered() -> int:
+        return (control.request({"cmd": "status"}) or {}).get("start_contexts_answered", 0)
+
+    first = start("s-first")  # nothing rendered yet: the worker says so, the hook renders
+    row = rendered()
+    before = answered()
+    assert start("s-handed") == first == row["output"], "the worker's row, byte for byte"
+    assert answered() == before + 1, "handed over by the worker"
+    assert shown("s-handed") == shown("s-first")
+    assert shown_text("s-handed") == context_from(first)
+    # The worker reads the row as the hook would: a change of the memory drops it at once.
+    record("s-later", "zebrafish")
+    assert "zebrafish" in context_from(start("s-after-change"))
+
+
+def test_a_start_file_is_taken_in_as_the_hook_would_have_written_it():
+    """A start the worker served leaves its event and what it showed in the inbox: a session
+    the memory holds gets its event queued, a new one only what it showed; while the file
+    waits, recall already counts what it showed (the ids and the context's text)."""
+    import time
+
+    from claude_mem.context import hook_json
+    from claude_mem.store.shown import CONTEXT_TEXT, open_recall_reader
+
+    output = hook_json("# [acme-billing] recent context\n- a line the start showed\n")
+    body = startcache.start_text(output)
+    words = startcache.format_shown([("observation-title", 7), (CONTEXT_TEXT, body)], body)
+    with no_worker_yet():
+        config.ensure_data_dir()
+        with open_store() as store, store.write():
+            store.open_session("s-known", PROJECT, CWD, time.time())
+        fifo = open_inbox()
+        sender = wakeup.open_fifo()
+        for session in ("s-known", "s-new", ""):
+            payload = json.dumps({"session_id": session, "hook_event_name": "SessionStart",
+                                  "source": "startup", "cwd": CWD,
+                                  "transcript_path": "/tmp/s.jsonl"})
+            assert hook_inbox.leave(sender, "SessionStart", payload, CWD,
+                                    (repr(time.time()), session, words, output))
+        os.close(sender)
+        with open_recall_reader() as reader:
+            assert reader.shown_memory("s-new") == {("observation-title", 7)}
+            assert reader.shown_context("s-new") == body
+        with open_store() as store:
+            assert inbox.take_in(store) == 3
+        close_inbox(fifo)
+        starts = sorted(json.loads(payload)["session_id"] for event, payload, _ in queued()
+                        if event == "SessionStart")
+        assert starts == ["", "s-known"], "no event for a session the memory does not hold"
+        for session in ("s-known", "s-new"):
+            assert shown(session) == {("observation-title", 7)}
+            assert shown_text(session) == body
+
+
+def test_the_workers_answer_is_read_strictly():
+    """``startcache.ask``'s reply: JSON whose output is the row's own JSON, read back
+    exactly; anything else is no answer (the hook then reads the row itself)."""
+    from claude_mem.context import hook_json
+    from claude_mem.store.shown import CONTEXT_TEXT
+
+    output = hook_json('# ctx with "quotes", a \\ and ünïcode\n- line\n')
+    body = startcache.start_text(output)
+    words = startcache.format_shown([("observation", 3), (CONTEXT_TEXT, body)], body)
+    for known in (True, False):
+        reply = startcache.reply_for(output, words, known)
+        assert json.loads(reply) == {"known": "1" if known else "", "shown": words,
+                                     "output": json.loads(output)}
+        assert startcache.read_reply(reply) == (output, words, known)
+    assert startcache.read_reply(startcache.reply_for("", "", False)) == ("", "", False)
+    for bad in ('{"miss":"no current rendering"}', '{"error":"x"}', "",
+                startcache.reply_for(output, "observation:x", True),
+                startcache.reply_for(output[:-1], words, True),
+                startcache.reply_for('{"a":"b"}', "", True),
+                startcache.reply_for("", "observation:1", False)):
+        assert startcache.read_reply(bad) is None, bad
+    assert hook_inbox._CONTEXT_TEXT == CONTEXT_TEXT

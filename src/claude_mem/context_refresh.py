@@ -21,6 +21,8 @@ sleeps at most ``wait_hint()``):
   rendered again then.
 - Steps aside for a hook about to write (``presence``) and never raises (failures are
   logged; the hooks then render themselves, as before).
+- ``answer`` is the control command ``start``: a SessionStart hook asking for its row
+  (``start_answer``); its reader is let go at an idle tick once unused, and at ``close()``.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import time
 
 from claude_mem import context, log, startcache, text
 from claude_mem.config import SCHEMA, Settings, SettingError
+from claude_mem.start_answer import StartAnswer
 
 QUIET_SECONDS = 0.3
 # A row whose rendering failed is tried again after this long (not in a loop).
@@ -101,6 +104,11 @@ class Refresher:
         self.look_at = 0.0
         self.failed: dict = {}  # (project, key) -> when to try again (monotonic)
         self.pruned_at = 0.0
+        self.answerer = StartAnswer()
+        self.answer = self.answerer.answer
+
+    def close(self) -> None:
+        self.answerer.close()
 
     def after_work(self) -> None:
         """The memory changed here: render once the queue has been quiet a moment."""
@@ -117,6 +125,7 @@ class Refresher:
 
     def when_idle(self) -> int:
         """Render what is due; returns how many rows were stored."""
+        self.answerer.release_if_unused()
         now = time.monotonic()
         if (self.due_at is None or now < self.due_at) and now < self.look_at:
             return 0

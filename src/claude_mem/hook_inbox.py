@@ -18,6 +18,11 @@ Contract:
 - UserPromptSubmit's extra fields: when the hook process started (the event's time, as
   ``repr`` of a float), the Claude Code session id, and what recall showed as
   ``kind:id`` words (``store.shown``; ``shown_words`` / ``shown_items``).
+- SessionStart's (``hooks.start_through_inbox``: the worker handed the hook its rendered
+  context, ``start_answer``): the same time and session id, what the context shows as its
+  cache row keeps it (``start_row.format_shown``: ``kind:=`` is the context's text), and
+  the output the hook printed (its text is recorded for recall: ``store.shown``).
+  ``start_fields`` reads them back.
 - ``CAPTURE_ENV``: settings that change what capture stores. Given in the environment they
   are the hook's own, while the worker reads only settings.json: such a hook stores its
   event itself (``capture.sh`` makes the same check).
@@ -29,8 +34,9 @@ Contract:
   could not be written whole: the caller then stores the event itself. A worker that left
   in between (the wake-up finds no reader) is started again (``control``); its first pass
   takes the file in.
-- ``shown_waiting(session)``: what the prompts of ``session`` whose files still wait in the
-  inbox showed (recall must not repeat them before the worker has recorded them).
+- ``shown_waiting(session)``: what the prompts and starts of ``session`` whose files still
+  wait in the inbox showed, ``(kind, id)`` items; ``context_waiting(session)`` the text of
+  such a start's context (recall must not repeat either before the worker has recorded it).
 - Hook path: ``os`` only (``control`` only when the worker has just left).
 """
 import os
@@ -41,7 +47,7 @@ END = b"\0claude-mem end\n"
 # would move a prompt's file aside as not an event of its own).
 PROMPTS_MARK = ".takes-prompts"
 # How many header fields an event's file has beyond the two folders.
-EXTRA_FIELDS = {"UserPromptSubmit": 3}
+EXTRA_FIELDS = {"UserPromptSubmit": 3, "SessionStart": 4}
 CAPTURE_ENV = ("CLAUDE_MEM_EXCLUDE_PROJECTS", "CLAUDE_MEM_MAX_PAYLOAD_BYTES",
                "CLAUDE_MEM_MAX_TOOL_OUTPUT_CHARS")
 # Names tried per process before giving up (another process with this pid left files).
@@ -146,6 +152,25 @@ def shown_items(words: str) -> list:
     return items
 
 
+def start_fields(extra: list[str]):
+    """``(received_at or None, session, [(kind, item), ...])`` from a SessionStart file's
+    extra fields (an item of kind ``store.shown.CONTEXT_TEXT`` holds the context's text);
+    ValueError when what it showed cannot be read back from them."""
+    from claude_mem import start_row
+
+    try:
+        received_at = float(extra[0])
+    except ValueError:
+        received_at = None
+    if not extra[2]:
+        return received_at, extra[1], []
+    body = start_row.start_text(extra[3])
+    items = start_row.parse_shown(extra[2], body) if body is not None else None
+    if items is None:
+        raise ValueError("a SessionStart file whose shown items do not match its output")
+    return received_at, extra[1], items
+
+
 class Unfinished(ValueError):
     """The file has no end mark (yet)."""
 
@@ -181,22 +206,47 @@ def open_whole(path: str, event: str) -> tuple[int, int, list[bytes], int]:
 
 
 def shown_waiting(session: str) -> set:
-    """What prompts of ``session`` still waiting in the inbox showed (see the contract)."""
+    """What prompts and starts of ``session`` still waiting in the inbox showed, but a
+    start context's text (see the contract)."""
+    found: set = set()
+    for kind, item in _waiting_items(session):
+        if kind != _CONTEXT_TEXT:
+            found.add((kind, item))
+    return found
+
+
+def context_waiting(session: str) -> str:
+    """The text of the start contexts of ``session`` whose files still wait, a line apart."""
+    return "\n".join(item for kind, item in _waiting_items(session) if kind == _CONTEXT_TEXT)
+
+
+# ``store.shown.CONTEXT_TEXT`` (not imported: that module imports the SQLite driver).
+_CONTEXT_TEXT = "context-text"
+
+
+def _waiting_items(session: str) -> list:
     from claude_mem import config
 
-    found: set = set()
+    found: list = []
     folder = config.inbox_dir()
     try:
-        names = [n for n in os.listdir(folder) if n.endswith(".UserPromptSubmit")]
+        names = sorted(n for n in os.listdir(folder)
+                       if n.endswith((".UserPromptSubmit", ".SessionStart")))
     except OSError:
         return found
     for name in names:
+        event = name.rpartition(".")[2]
         try:
-            fd, _, fields, _ = open_whole(os.path.join(folder, name), "UserPromptSubmit")
+            fd, _, fields, _ = open_whole(os.path.join(folder, name), event)
+            os.close(fd)
+            extra = [f.decode("utf-8", "replace") for f in fields[2:]]
+            if event == "SessionStart":
+                _, owner, items = start_fields(extra)
+            else:
+                _, showed = prompt_fields(extra)
+                owner, items = showed or ("", [])
         except (OSError, ValueError):  # taken in meanwhile (its rows are in the database
             continue                   # by now), or not whole yet, or not one
-        os.close(fd)
-        _, showed = prompt_fields([f.decode("utf-8", "replace") for f in fields[2:]])
-        if showed and showed[0] == session:
-            found.update(showed[1])
+        if owner == session:
+            found.extend(items)
     return found

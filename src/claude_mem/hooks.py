@@ -17,7 +17,10 @@ Contract (every event):
   so recall at the prompt does not repeat them. Its event is queued, except when the
   rendering was current and the memory does not hold the session yet: the worker does
   nothing with such a start (a session is made by its first prompt), so only what it showed
-  is written.
+  is written. With a worker running (Claude Code's hook, no capture setting in the
+  environment) the worker hands over its current rendering instead (``start_through_inbox``:
+  no SQLite in the hook), and the event and what it showed go to the worker's inbox, taken
+  in with the same rule.
 - UserPromptSubmit may print the earlier memories the prompt is most likely about
   (``recall.py``: words only, nothing when nothing clears the relevance floor;
   ``prompt_recall`` turns it off). With a worker running (Claude Code's hook, no capture
@@ -233,11 +236,12 @@ def _commit(store, event: str, payload: str, received_at: float, shown, want=Non
                 log.warning(f"SessionStart: could not ask for the context ahead: {exc!r}")
 
 
-def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
+def session_start(raw: str, settings, agent: str = CLAUDE_CODE, project_dir: str = "") -> str:
     """SessionStart: the context to print, and the event queued through the same connection
     (opening SQLite is a fair share of the hook's own time). The context comes from the
-    worker's rendering ahead when that is current (``startcache``), else it is rendered
-    here, and the worker is asked to keep it rendered."""
+    worker's rendering ahead when that is current (``startcache``; handed over by a running
+    worker itself, ``start_through_inbox``), else it is rendered here, and the worker is
+    asked to keep it rendered."""
     from claude_mem import jsonflat, startcache
 
     try:
@@ -254,6 +258,10 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
     except ValueError as exc:
         log.warning(f"SessionStart: stdin is not JSON ({exc})")
         return ""
+    if agent == CLAUDE_CODE and isinstance(payload, dict):
+        handed = start_through_inbox(raw, payload, settings, project_dir)
+        if handed is not None:
+            return handed
     output = ""
     store = None
     shown: list = []  # what the context holds, recorded with the event (prompt recall)
@@ -286,6 +294,46 @@ def session_start(raw: str, settings, agent: str = CLAUDE_CODE) -> str:
         if store is not None:
             _close(store)
     return output
+
+
+def start_through_inbox(raw: str, payload: dict, settings, project_dir: str) -> str | None:
+    """SessionStart with a worker running: the worker hands over the context it rendered
+    ahead (``startcache.ask``: no SQLite in this process), and what it showed goes, with
+    the event, to the worker's inbox (``hook_inbox``), taken in as this hook would have
+    written it (``inbox.take_in``: no event for a session the memory does not hold, as
+    below). Returns what to print, or None when there is no worker, no current rendering,
+    no answer in time, or the file could not be written: the caller then does it all
+    itself, as before."""
+    from claude_mem import hook_inbox, startcache
+
+    if hook_inbox.capture_set_in_environment():  # the worker cleans with settings.json's
+        return None
+    try:
+        planned = startcache.plan(payload, settings)
+    except Exception:  # the caller plans again on its own, and logs what fails
+        return None
+    if planned is None:
+        return None
+    fifo = hook_inbox.worker_fifo()
+    if fifo is None:
+        return None
+    try:
+        session = str(payload.get("session_id") or "")
+        answer = startcache.ask(planned[0], planned[1], session)
+        if answer is None:
+            return None
+        output, shown, known = answer
+        if not (output and settings.prompt_recall):
+            shown = ""
+        if session and not known and not shown:
+            return output  # a new session shown nothing: nothing to write (see above)
+        received_at = _started_at or time.time()
+        if hook_inbox.leave(fifo, "SessionStart", raw, project_dir,
+                            (repr(received_at), session, shown, output)):
+            return output
+        return None
+    finally:
+        os.close(fifo)
 
 
 def _new_session(store, session: str) -> bool:
@@ -364,7 +412,7 @@ def run(name: str, raw: str, agent: str = CLAUDE_CODE) -> str:
     if event == "SessionStart":
         if _refused(event, raw, settings, project_dir):
             return ""
-        return session_start(raw, settings, agent)
+        return session_start(raw, settings, agent, project_dir)
     if event == "UserPromptSubmit" and agent == CLAUDE_CODE:
         if _refused(event, raw, settings, project_dir):
             return ""

@@ -7,8 +7,8 @@ done (docs/architecture.md, "Capture in the background").
 
 Contract:
 - A file is ``<data dir>/inbox/<pid>-<n>.<Event>`` (``Event``: PostToolUse,
-  PostToolUseFailure, Stop, SessionEnd from ``capture.sh``; UserPromptSubmit from the Python
-  hook, ``hooks.prompt_through_inbox``), 0600 in a 0700 folder, in the format
+  PostToolUseFailure, Stop, SessionEnd from ``capture.sh``; UserPromptSubmit and SessionStart
+  from the Python hook, ``hooks.prompt_through_inbox`` and ``start_through_inbox``), 0600 in a 0700 folder, in the format
   ``hook_inbox`` owns: ``HEADER``, ``$CLAUDE_PROJECT_DIR`` and the hook's working directory
   (and a prompt's extra fields) each ended by a NUL byte, the hook's stdin as it came, ``END``.
   A file without ``END`` is still being written and waits; one without it after
@@ -27,6 +27,10 @@ Contract:
   (``_before_their_stop``: Claude Code fires a request's Stop only after its tool calls'
   hooks). A prompt's file says when its hook started (its time) and what its recall showed
   the session, which is recorded (``store.shown``) in the same transaction as the prompt.
+  A SessionStart's file (``hooks.start_through_inbox``) says the same of the context the
+  worker handed its hook; as that hook would have, it queues no event for a session the
+  memory does not hold yet, only what was shown. Its bytes are overwritten before it is
+  removed (the context is memory text).
 - In order: a file still being written holds back every file created after it (for at most
   ``HOLD_SECONDS``, then it is a late arrival, which the handlers still put in its place by
   time), so the worker never takes an event before one that began earlier.
@@ -48,7 +52,8 @@ import time
 
 from claude_mem import config, log
 
-from claude_mem.hook_inbox import END, PROMPTS_MARK, Unfinished, open_whole, prompt_fields
+from claude_mem.hook_inbox import (END, PROMPTS_MARK, Unfinished, open_whole, prompt_fields,
+                                   start_fields)
 
 # A hook writes its file in milliseconds: one still without its end mark this long after its
 # last write will never get it.
@@ -57,6 +62,9 @@ UNFINISHED_SECONDS = 60.0
 # hook writes its file in milliseconds; one slower than this was descheduled or is stuck).
 HOLD_SECONDS = 2.0
 EVENTS = ("PostToolUse", "PostToolUseFailure", "Stop", "SessionEnd", "UserPromptSubmit")
+# Every kind of file taken in: a SessionStart's comes only from the Python hook, with what the
+# worker handed it (``hooks.start_through_inbox``), never from ``capture.sh``.
+TAKEN = EVENTS + ("SessionStart",)
 _TOOL_EVENTS = ("PostToolUse", "PostToolUseFailure")
 # Files taken in per write transaction (the lock budget: ~0.05 ms an insert).
 _BATCH = 100
@@ -98,7 +106,7 @@ def take_in(store) -> int:
         path = os.path.join(folder, name)
         match = _NAME.fullmatch(name)
         try:
-            if match is None or match.group(3) not in EVENTS:
+            if match is None or match.group(3) not in TAKEN:
                 raise ValueError("not an inbox file's name")
             st = os.stat(path)
             found.append((min(st.st_atime_ns, st.st_mtime_ns), int(match.group(1)),
@@ -121,7 +129,11 @@ def take_in(store) -> int:
     for created_ns, _pid, _n, event, path, mtime_ns in found:
         try:
             raw, project_dir, extra = read(path, event)
-            received_at, showed = prompt_fields(extra) if extra else (None, None)
+            if event == "SessionStart":
+                received_at, session, items = start_fields(extra)
+                showed = (session, items) if session and items else None
+            else:
+                received_at, showed = prompt_fields(extra) if extra else (None, None)
         except FileNotFoundError:
             continue
         except Unfinished as exc:
@@ -137,13 +149,22 @@ def take_in(store) -> int:
             taken.append(None)
             continue
         taken.append(path)
-        if privacy.needs_cleaning(raw):
+        at = received_at or created_ns / 1e9
+        if event == "SessionStart":
+            scrub.add(path)  # it holds the context it printed: memory text
+            if session and not store.knows_session(session):
+                # As ``hooks.session_start``: nothing for the worker to do with the start of
+                # a session it does not hold, so only what it showed is written.
+                if showed:
+                    shown.append((showed[0], showed[1], at))
+                continue
+        elif privacy.needs_cleaning(raw):
             scrub.add(path)
         payload = hooks.capture_payload(event, raw, settings, project_dir)
         if payload is not None:
-            rows.append([event, payload, received_at or created_ns / 1e9])
+            rows.append([event, payload, at])
             if showed:
-                shown.append((showed[0], showed[1], rows[-1][2]))
+                shown.append((showed[0], showed[1], at))
     _before_their_stop(store, rows)
     with store.write():  # the prompt and what recall showed for it: one unit
         store.enqueue_taken([tuple(row) for row in rows])

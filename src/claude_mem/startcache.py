@@ -26,27 +26,29 @@ Contract:
   its ``valid_until`` (a teammate's "2 h ago" in the text) passes.
 - On a miss the hook renders as it always did and asks for the row (``want_context``, in
   its own write unit); the worker renders it when idle.
+- ``ask(project, key, session)``: the same row as the running worker reads it
+  (``start_answer``), over the control socket, as ``(output, shown words, known)``; None
+  when there is none or no answer came within ``ASK_BUDGET_SECONDS`` (the hook then reads
+  it itself). ``reply_for`` / ``read_reply``: the answer's line, both ends. The row's
+  format itself (``start_text``, ``format_shown``, ``parse_shown``) is ``start_row``'s.
 Standard library only, on the hook path: when the context is current the hook imports no
-JSON module (``jsonflat.flat_object`` reads the payload, ``start_text`` checks the row), and only
-the light store (``open_start_store``).
+JSON module (``jsonflat.flat_object`` reads the payload, ``start_text`` checks the row), and
+only the light store (``open_start_store``), or no SQLite at all when the worker answers.
 """
 
 import os
 import time
 
 from claude_mem.jsonflat import json_string
+from claude_mem.jsonflat import string as json_string_of
+# The row's format, kept in a module of its own (the inbox reads a start's file with it).
+from claude_mem.start_row import START_HEAD, START_TAIL, format_shown, parse_shown, start_text
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files whose code shapes the stored text (a change to any of them is a new key).
 RENDER_FILES = tuple(os.path.join(_HERE, *name.split("/")) for name in (
     "context.py", "text.py", "jsonlite.py", "config.py", "startcache.py", "context_refresh.py",
     "store/memory.py", "store/db.py"))
-
-# In ``shown``, an item whose value is the context's text itself (``store.shown``'s
-# CONTEXT_TEXT) is written ``kind:=``; every other item is ``kind:id``.
-_SAME_TEXT = "="
-_KIND_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz-_")
-
 
 def code_mark() -> str:
     """The rendering code's files, by size and modification time."""
@@ -132,50 +134,73 @@ def lookup(store, project: str, key: str):
     return output, items
 
 
-# ``context.hook_json``'s output around the context's JSON string (a test checks it).
-START_HEAD = '{"hookSpecificOutput":{"hookEventName":"SessionStart","additionalContext":"'
-START_TAIL = '"}}'
+# How long a hook waits for the worker's answer (``ask``) before it reads the row itself:
+# an idle worker answers in well under a millisecond; a busy one (a backlog draining) may
+# take longer, and then the hook's own read (~3 ms of CPU) is the quicker way.
+ASK_BUDGET_SECONDS = 0.03
+# ``ask``'s reply: ``{"known":"1" or "","shown":<the row's shown words>,"output":<the
+# output itself, a JSON object, or "" for an empty memory>}`` (one line; the output is not
+# quoted again, so the hook decodes it once, as it decodes a row: ``start_text``).
+REPLY_HEAD = '{"known":"'
 
 
-def start_text(output: str):
-    """The context in ``output`` when it is SessionStart JSON as ``context.hook_json``
-    writes it (valid JSON of exactly that shape), else None."""
-    if not (output.startswith(START_HEAD) and output.endswith(START_TAIL)):
+def ask(project: str, key: str, session: str):
+    """``(output, shown words, known)`` of the current row for ``(project, key)`` as the
+    running worker reads it (``start_answer``), ``known``: whether the memory holds
+    ``session``; None when there is no current row, or no answer in ``ASK_BUDGET_SECONDS``,
+    or anything else went wrong (then the hook reads the row itself)."""
+    import time
+
+    from claude_mem import config, control
+
+    request = ('{"cmd":"start","project":' + json_string_of(project) + ',"key":'
+               + json_string_of(key) + ',"session":' + json_string_of(session) + "}\n")
+    deadline = time.monotonic() + ASK_BUDGET_SECONDS
+    reply = b""
+    try:
+        sock = control.connect(config.socket_path(), ASK_BUDGET_SECONDS)
+        try:
+            sock.sendall(request.encode("utf-8"))
+            while not reply.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                sock.settimeout(left)
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return None
+                reply += chunk
+        finally:
+            sock.close()
+        return read_reply(reply.decode("utf-8").rstrip("\n"))
+    except (OSError, UnicodeError):  # no socket, refused, timed out: the hook reads itself
         return None
-    found = json_string(output, len(START_HEAD) - 1)
-    if found is None or found[1] != len(output) - len(START_TAIL) + 1:
+
+
+def read_reply(reply: str):
+    """``ask``'s reply decoded (see ``REPLY_HEAD``), or None for anything else."""
+    if not reply.startswith(REPLY_HEAD) or not reply.endswith("}"):
         return None
-    return found[0]
+    known = reply[len(REPLY_HEAD):len(REPLY_HEAD) + 1] == "1"
+    at = len(REPLY_HEAD) + (2 if known else 1)
+    if reply[at - 1:at + 9] != '","shown":':
+        return None
+    found = json_string(reply, at + 9)
+    if found is None or reply[found[1]:found[1] + 10] != ',"output":':
+        return None
+    shown, output = found[0], reply[found[1] + 10:-1]
+    if output == '""':
+        return ("", shown, known) if not shown else None
+    body = start_text(output)
+    if body is None or parse_shown(shown, body) is None:
+        return None
+    return output, shown, known
 
 
-def format_shown(items, body: str) -> str:
-    """``items`` (what ``context.record_context`` lists) as the row keeps them."""
-    parts = []
-    for kind, item in items:
-        if not (kind and set(kind) <= _KIND_CHARS):
-            raise ValueError(f"cannot keep an item of kind {kind!r}")
-        if isinstance(item, int) and not isinstance(item, bool):
-            parts.append(f"{kind}:{item}")
-        elif item == body:
-            parts.append(f"{kind}:{_SAME_TEXT}")
-        else:
-            raise ValueError(f"cannot keep a {kind} item that is neither an id nor the text")
-    return " ".join(parts)
-
-
-def parse_shown(text: str, body: str):
-    items = []
-    for part in text.split():
-        kind, _, value = part.partition(":")
-        if not kind or not set(kind) <= _KIND_CHARS:
-            return None
-        if value == _SAME_TEXT:
-            items.append((kind, body))
-        elif value.isdigit() and value.isascii():
-            items.append((kind, int(value)))
-        else:
-            return None
-    return items
+def reply_for(output: str, shown: str, known: bool) -> str:
+    """The worker's side of ``read_reply``."""
+    return (REPLY_HEAD + ("1" if known else "") + '","shown":' + json_string_of(shown)
+            + ',"output":' + (output or '""') + "}")
 
 
 def open_start_store(*, busy_timeout_ms: int = 2000):

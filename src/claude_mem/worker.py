@@ -1,16 +1,15 @@
 """The worker: one per user, drains the durable queue into observations and summaries.
 
 Made of parts, each given only what it uses: ``handlers`` (what each event becomes in the
-store), ``drain`` (one pass over the queue, its retry policy and group commits),
-``watchdogs`` (sessions that never said goodbye), ``pidlock`` (who is the worker: lock and
-pid file), ``control`` (the control socket, both ends), ``spool`` (events SQLite could not
-take), ``inbox`` (events the shell capture hook left as files), ``housekeeping`` (the WAL
-and free pages, within the lock budget), ``presence``
-(hooks about to write, heard on the wake-up FIFO: the worker steps aside for them),
-``context_refresh`` (the SessionStart context rendered ahead, once the queue is quiet),
-``reconcile`` (after a Codex session ends, what its rollout holds and no hook saw),
-``prompt_recall`` (recall at the prompt, warm, for the UserPromptSubmit hook),
-``store`` (all SQL). This module keeps the lifecycle: start, the loop, the idle exit, stop.
+store), ``drain`` (one pass over the queue, its retry policy and group commits), ``watchdogs``
+(sessions that never said goodbye), ``pidlock`` (who is the worker: lock and pid file),
+``control`` (the control socket, both ends), ``spool`` (events SQLite could not take),
+``inbox`` (events hooks left as files), ``housekeeping`` (the WAL and free pages, within the
+lock budget), ``presence`` (hooks about to write, heard on the wake-up FIFO: the worker steps
+aside for them), ``context_refresh`` (the SessionStart context, rendered ahead and handed to
+its hook), ``reconcile`` (after a Codex session ends, what its rollout holds and no hook saw),
+``prompt_recall`` (recall for the UserPromptSubmit hook), ``store`` (all SQL). This module
+keeps the lifecycle: start, the loop, the idle exit, stop.
 
 Contract:
 - Runs only while it holds the worker lock (``flock`` on ``worker.lock``, inherited from
@@ -18,8 +17,8 @@ Contract:
   the lock any leftover socket file is stale by definition and is replaced.
 - Listens on ``<data dir>/worker.sock`` (data dir 0700) for one-line JSON commands:
   ``wake``, ``ping``, ``status``, ``stop``, ``expire``, ``nearest`` (search by meaning
-  for a one-shot CLI search, semantic/serve.py), ``recall`` (prompt_recall.py). Writes
-  ``worker.pid``; removes both on exit.
+  for a one-shot CLI search, semantic/serve.py), ``recall`` (prompt_recall.py), ``start``
+  (start_answer.py). Writes ``worker.pid``; removes both on exit.
 - Drains the queue with ``drain.Drain`` (at-least-once, per-session order, counted
   attempts, growing retry pauses, parking after ``max_attempts``; see its contract).
 - Watchdogs: a session silent for ``session_silence_seconds`` is summarized from what it
@@ -86,10 +85,12 @@ class Worker:
         self.started_at = time.time()
         self.last_work_at = time.monotonic()
         self.prompt_recall = PromptRecall(writer=self.store)  # its gate: see store/db.py
+        self.start_context = Refresher(self.store, self.settings, self.presence)  # rendered ahead
         self.control = ControlServer({
             "wake": self._on_wake, "fifo": self.presence.heard, "ping": self.describe,
             "status": self.describe, "stop": self._on_stop, "expire": self._on_expire,
-            "nearest": self._on_nearest, "recall": self.prompt_recall.answer}, self.stopping)
+            "nearest": self._on_nearest, "recall": self.prompt_recall.answer,
+            "start": self.start_context.answer}, self.stopping)
         # `claude-mem cleanup-sessions` asks for these (max age in hours); the loop runs them.
         self.expire_requests: list[float] = []
         # The worker lock fd taken by ``main``; None only for a Worker built elsewhere
@@ -99,8 +100,6 @@ class Worker:
         self.expired_checked = False
         # The WAL and free pages, within the lock budget (see housekeeping.py).
         self.housekeeping = Housekeeping(self.store, self.presence)
-        # The SessionStart context, rendered ahead once the queue is quiet (context_refresh.py).
-        self.start_context = Refresher(self.store, self.settings, self.presence)
         self.team_sync = None  # team memory's sync thread, when a team database is configured
         self.embedding = None  # search by meaning's embedding thread (the [semantic] extra)
         self.nearest = None  # answers a one-shot search's meaning half (semantic/serve.py)
@@ -119,6 +118,7 @@ class Worker:
         if self.nearest is not None:
             self.nearest.close()
         self.prompt_recall.close()
+        self.start_context.close()
 
     def _on_expire(self, message: dict) -> dict:
         try:
@@ -155,7 +155,7 @@ class Worker:
                 "idle_seconds": round(time.monotonic() - self.last_work_at, 1),
                 "embedding": self.embedding.progress() if self.embedding is not None else None,
                 "searches_answered": self.nearest.answered if self.nearest is not None else 0,
-                **self.prompt_recall.counts(),
+                **self.prompt_recall.counts(), **self.start_context.answerer.counts(),
                 "meaning_index_vectors": self.nearest.held() if self.nearest is not None else 0}
 
     # -- the main loop -------------------------------------------------------------------

@@ -82,7 +82,9 @@ def open_recall_store(*, busy_timeout_ms: int = 2000):
 
 def open_recall_reader(*, busy_timeout_ms: int = 2000):
     """Search and what a session was shown, without the queue: the UserPromptSubmit hook
-    that leaves its prompt in the worker's inbox (``hook_inbox``) only reads."""
+    that leaves its prompt in the worker's inbox (``hook_inbox``) only reads. What the
+    prompts and starts of a session whose files still wait in the inbox showed counts as
+    shown (``hook_inbox.shown_waiting``, ``context_waiting``)."""
     from claude_mem import config
     from claude_mem.store.db import Database
     from claude_mem.store.fts import IndexRoom
@@ -96,5 +98,14 @@ def open_recall_reader(*, busy_timeout_ms: int = 2000):
 
             waiting = hook_inbox.shown_waiting(session)
             return waiting | ShownRoom.shown_memory(self, session)
+
+        def shown_context(self, session: str) -> str:
+            # A start whose file still waits (``hooks.start_through_inbox``), the inbox first
+            # as above; a line apart, as ``record_shown`` joins a session's contexts.
+            from claude_mem import hook_inbox
+
+            waiting = hook_inbox.context_waiting(session)
+            recorded = ShownRoom.shown_context(self, session)
+            return "\n".join(text for text in (recorded, waiting) if text)
 
     return RecallReader(config.db_path(), busy_timeout_ms=busy_timeout_ms)

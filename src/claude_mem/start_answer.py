@@ -1,0 +1,86 @@
+"""The worker answers a SessionStart hook with the context it rendered ahead (``start``).
+
+Why: a hook that reads the rendered context itself loads SQLite (its shared library and
+module, ~1 ms), opens the database, whose schema SQLite parses at the first statement
+(~1.3 ms at 90 objects), and writes what it showed in a transaction of its own: about
+half of what SessionStart cost beyond a bare interpreter start (docs/performance.md,
+"Round 14"). The worker has all of that open. So a Claude Code SessionStart hook whose
+worker runs asks it for the row over the control socket (``startcache.ask``), prints it,
+and leaves what it showed, with its event, in the inbox (``hook_inbox``), which the worker
+takes in exactly as the hook would have written it (``inbox.take_in``).
+
+Contract (worker side): ``StartAnswer().answer(message)`` for the control command
+``{"cmd": "start", "project": ..., "key": ..., "session": ...}`` replies with
+``startcache.reply_for(output, shown, known)`` for the current row of ``(project, key)``,
+read by ``startcache.lookup`` on a reader connection of its own (so current means what it
+means to a hook: the triggers drop a row in the statement that changes its memory), with
+``known``: whether the memory holds ``session``; ``{"miss": ...}`` when there is no current
+row, ``{"error": ...}`` for a bad request or any failure (the hook then reads the row
+itself). It never writes. One reader, one question at a time; let go after
+``RELEASE_SECONDS`` without a question (``release_if_unused``, the worker's idle tick) and
+at ``close()``.
+"""
+import threading
+import time
+
+from claude_mem import log, startcache
+
+RELEASE_SECONDS = 600.0
+# A hook waits ``startcache.ASK_BUDGET_SECONDS``; the reader never waits longer than that.
+READER_BUSY_TIMEOUT_MS = 30
+
+
+class StartAnswer:
+    def __init__(self):
+        self.store = None
+        self.lock = threading.Lock()
+        self.answered = 0
+        self.asked_at = 0.0
+
+    def answer(self, message: dict) -> str:
+        project, key = message.get("project"), message.get("key")
+        session = message.get("session", "")
+        if not all(isinstance(v, str) for v in (project, key, session)):
+            return '{"error":"project, key and session must be strings"}'
+        try:
+            with self.lock:
+                self.asked_at = time.monotonic()
+                if self.store is None:
+                    self.store = startcache.open_start_store(
+                        busy_timeout_ms=READER_BUSY_TIMEOUT_MS)
+                hit = startcache.lookup(self.store, project, key)
+                if hit is None:
+                    return '{"miss":"no current rendering"}'
+                output, items = hit
+                known = bool(session) and self.store.knows_session(session)
+                self.answered += 1
+            body = startcache.start_text(output) if output else ""
+            return startcache.reply_for(output, startcache.format_shown(items, body), known)
+        except Exception as exc:  # noqa: BLE001 - the hook reads the row itself
+            log.warning(f"answering a SessionStart hook failed: {exc!r}")
+            return '{"error":"the worker could not read the rendering"}'
+
+    def counts(self) -> dict:
+        return {"start_contexts_answered": self.answered}
+
+    def release_if_unused(self) -> bool:
+        """Close the reader when no question came for ``RELEASE_SECONDS``; True if it did."""
+        if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:
+            return False
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:
+                return False
+            self.close()
+            return True
+        finally:
+            self.lock.release()
+
+    def close(self) -> None:
+        store, self.store = self.store, None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - leaving anyway
+                pass
