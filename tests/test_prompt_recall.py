@@ -106,11 +106,12 @@ def test_a_memory_listed_at_session_start_can_still_give_its_answer_line(memory)
     listed = {int(line[3:].split(" ", 1)[0]) for line in context.splitlines()
               if line.startswith("- #") and line[3:].split(" ", 1)[0].isdigit()}
     assert listed, context
+    wait_until_drained()  # a start the worker served: what it showed comes through the inbox
     with open_store() as store:
         shown = store.shown_memory("s-index")
         assert {("observation-title", n) for n in listed} <= shown
         assert not any(kind == "observation" for kind, _ in shown)  # listed, not shown whole
-        # The start context's text was recorded with the ids, in the hook's one write.
+        # The start context's text was recorded with the ids, in one write.
         assert store.shown_context("s-index") == context
     # The index lists "Read acme_billing/invoice.py — Invoice model …" by its title; what
     # the file defines is a line of that observation the start context did not show.
@@ -134,6 +135,7 @@ def test_a_memory_listed_at_session_start_can_still_give_its_answer_line(memory)
 def test_forget_drops_the_start_contexts_text(memory):
     run_hook("SessionStart", {"session_id": "s-forget", "transcript_path": "/x.jsonl",
                               "cwd": CWD, "hook_event_name": "SessionStart", "source": "startup"})
+    wait_until_drained()  # a start the worker served: what it showed comes through the inbox
     with open_store() as store:
         assert "acme" in store.shown_context("s-forget").lower()
         observation = store.recent_observations("acme-billing", 50)[0]

@@ -98,10 +98,20 @@ def remembered(recorded):
 
 
 def test_the_worker_renders_ahead_exactly_what_the_hook_prints(remembered):
-    first = start("s-first")  # nothing rendered yet: the hook renders, and asks for it
-    assert "acme" in context_from(first) and len(rows()) == 1
+    from claude_mem import control
+
+    first = start("s-first")  # nothing rendered yet: rendered for it, and the row asked for
+    assert "acme" in context_from(first)
+    wait_for(lambda: len(rows()) == 1, what="the row the start asked for")
     row = rendered()
     assert row["output"] == first, "the worker's rendering is the hook's, byte for byte"
+    assert control.stop_worker()
+    with no_worker_yet():  # no worker to ask: the hook renders itself, the same text
+        with open_store() as store:
+            store.drop_project_contexts(PROJECT)
+        assert start("s-own") == first
+    control.ensure_worker()
+    rendered()  # the row that start asked for, rendered ahead again
     assert shown("s-first") != set() and shown_text("s-first") == context_from(first)
     plant()
     assert context_from(start("s-second")) == MARKER, "a current row is what the hook prints"
@@ -177,7 +187,8 @@ def test_other_context_settings_get_their_own_rendering(remembered):
     default = start("s-default")
     rendered()
     budgeted = start("s-small", env=small)
-    assert len(context_from(budgeted)) < len(context_from(default)) and len(rows()) == 2
+    assert len(context_from(budgeted)) < len(context_from(default))
+    wait_for(lambda: len(rows()) == 2, what="the row the second key's start asked for")
     keys = {r["key"] for r in rows()}
     [small_key] = [k for k in keys if k.endswith(";context_tokens=150")]
     assert rendered(key=small_key)["output"] == budgeted
@@ -533,14 +544,20 @@ def test_a_running_worker_hands_the_hook_its_rendering(remembered):
     def answered() -> int:
         return (control.request({"cmd": "status"}) or {}).get("start_contexts_answered", 0)
 
-    first = start("s-first")  # nothing rendered yet: the worker says so, the hook renders
-    row = rendered()
+    def rendered_for_hooks() -> int:
+        return (control.request({"cmd": "status"}) or {}).get("start_contexts_rendered", 0)
+
+    made = rendered_for_hooks()
+    first = start("s-first")  # nothing rendered yet: the worker renders it for the hook
+    assert rendered_for_hooks() == made + 1
+    row = rendered()  # and renders the row ahead, asked for as the hook's miss would
     before = answered()
     assert start("s-handed") == first == row["output"], "the worker's row, byte for byte"
-    assert answered() == before + 1, "handed over by the worker"
+    assert answered() == before + 1 and rendered_for_hooks() == made + 1, "the row, handed over"
     assert shown("s-handed") == shown("s-first")
     assert shown_text("s-handed") == context_from(first)
-    # The worker reads the row as the hook would: a change of the memory drops it at once.
+    # The worker reads the row as the hook would: a change of the memory drops it at once,
+    # and the next start gets the memory as it is now.
     record("s-later", "zebrafish")
     assert "zebrafish" in context_from(start("s-after-change"))
 

@@ -23,9 +23,14 @@ sleeps at most ``wait_hint()``):
   logged; the hooks then render themselves, as before).
 - ``answer`` is the control command ``start``: a SessionStart hook asking for its row
   (``start_answer``); its reader is let go at an idle tick once unused, and at ``close()``.
+  With no current row it renders for the hook (``render_for_hook``: this code's key only,
+  never beside a rendering of the loop's, whose ``text`` clock it would share; within
+  ``HOOK_RENDER_WAIT`` or not at all) and asks for the row as the hook's own miss would
+  have (``want_context``, written at the next idle pass: ``when_idle``).
 """
 from __future__ import annotations
 
+import threading
 import time
 
 from claude_mem import context, log, startcache, text
@@ -42,6 +47,9 @@ FOREIGN_SECONDS = 86400.0
 # Never rendered again sooner than this after a rendering (a text whose "ago" turns now).
 MIN_VALID_SECONDS = 1.0
 PRUNE_INTERVAL = 3600.0
+# How long a hook's miss waits for the loop's rendering under way before it is told "none"
+# (the hook then renders itself; it waits ``startcache.ASK_BUDGET_SECONDS`` in all).
+HOOK_RENDER_WAIT = 0.01
 # While idle, how often to look for rows another process made stale or a hook asked for.
 LOOK_SECONDS = 1.0
 
@@ -104,8 +112,25 @@ class Refresher:
         self.look_at = 0.0
         self.failed: dict = {}  # (project, key) -> when to try again (monotonic)
         self.pruned_at = 0.0
-        self.answerer = StartAnswer()
+        # One rendering at a time: ``text.ago_asked`` (the text's clock) is the module's.
+        self.render_lock = threading.Lock()
+        self.answerer = StartAnswer(render=self.render_for_hook)
         self.answer = self.answerer.answer
+
+    def render_for_hook(self, store, project: str, key: str):
+        """``(output, shown)`` of ``project``'s full context for a hook whose row is not
+        current, read on ``store`` (the answerer's reader); None when ``key`` is not this
+        code's or a rendering of the loop's holds on past ``HOOK_RENDER_WAIT``."""
+        from claude_mem.store.memory import context_store_over
+
+        settings = settings_for(key, self.settings)
+        if settings is None or not self.render_lock.acquire(timeout=HOOK_RENDER_WAIT):
+            return None
+        try:  # a view of its own each time: it keeps what it read (``recent_summaries``)
+            output, shown, _until = render_for_cache(context_store_over(store), project, settings)
+        finally:
+            self.render_lock.release()
+        return output, shown
 
     def close(self) -> None:
         self.answerer.close()
@@ -126,6 +151,7 @@ class Refresher:
     def when_idle(self) -> int:
         """Render what is due; returns how many rows were stored."""
         self.answerer.release_if_unused()
+        self._ask_for(self.answerer.take_wanted())
         now = time.monotonic()
         if (self.due_at is None or now < self.due_at) and now < self.look_at:
             return 0
@@ -138,6 +164,19 @@ class Refresher:
             log.warning(f"rendering the start context ahead failed: {exc!r}")
             self._due(RETRY_SECONDS, replace=True)
             return 0
+
+    def _ask_for(self, wanted) -> None:
+        """The rows the hooks' misses asked for (``render_for_hook``), as their own would."""
+        if not wanted:
+            return
+        try:
+            with self.store.write():
+                for project, key in wanted:
+                    self.store.want_context(project, key, time.time())
+        except Exception as exc:  # noqa: BLE001 - the next miss asks again
+            log.warning(f"asking for the start context a hook missed failed: {exc!r}")
+            return
+        self._due(0.0)
 
     def refresh(self) -> int:
         self.due_at = None
@@ -161,7 +200,9 @@ class Refresher:
                 generation = self.store.begin_rendering(project, key)
                 if generation is None:
                     continue  # dropped meanwhile (pruned, or its project forgotten)
-                output, shown, valid_until = render_for_cache(self.store, project, settings, now)
+                with self.render_lock:
+                    output, shown, valid_until = render_for_cache(self.store, project, settings,
+                                                                  now)
                 if self.store.store_context(project, key, generation, output, shown,
                                             valid_until, time.time()):
                     stored += 1

@@ -14,9 +14,11 @@ Contract (worker side): ``StartAnswer().answer(message)`` for the control comman
 ``startcache.reply_for(output, shown, known)`` for the current row of ``(project, key)``,
 read by ``startcache.lookup`` on a reader connection of its own (so current means what it
 means to a hook: the triggers drop a row in the statement that changes its memory), with
-``known``: whether the memory holds ``session``; ``{"miss": ...}`` when there is no current
-row, ``{"error": ...}`` for a bad request or any failure (the hook then reads the row
-itself). It never writes. One reader, one question at a time; let go after
+``known``: whether the memory holds ``session``. With no current row it answers what
+``render`` makes of the memory as it is (the worker's ``Refresher.render_for_hook``: the
+text the hook's own rendering would print) and keeps ``(project, key)`` for the worker to
+ask for (``take_wanted``); ``{"miss": ...}`` when that gives nothing, ``{"error": ...}`` for
+a bad request or any failure (the hook then does it itself). It never writes. One reader, one question at a time; let go after
 ``RELEASE_SECONDS`` without a question (``release_if_unused``, the worker's idle tick) and
 at ``close()``.
 """
@@ -31,10 +33,15 @@ READER_BUSY_TIMEOUT_MS = 30
 
 
 class StartAnswer:
-    def __init__(self):
+    def __init__(self, render=None):
         self.store = None
         self.lock = threading.Lock()
+        # ``render(store, project, key)``: ``(output, shown)`` when there is no current row,
+        # or None (``context_refresh.Refresher.render_for_hook``).
+        self.render = render
+        self.wanted: set = set()  # (project, key) rendered for a miss: the row to ask for
         self.answered = 0
+        self.rendered = 0
         self.asked_at = 0.0
 
     def answer(self, message: dict) -> str:
@@ -49,19 +56,32 @@ class StartAnswer:
                     self.store = startcache.open_start_store(
                         busy_timeout_ms=READER_BUSY_TIMEOUT_MS)
                 hit = startcache.lookup(self.store, project, key)
-                if hit is None:
-                    return '{"miss":"no current rendering"}'
-                output, items = hit
+                if hit is not None:
+                    output, items = hit
+                    shown = startcache.format_shown(
+                        items, startcache.start_text(output) if output else "")
+                else:
+                    made = self.render(self.store, project, key) if self.render else None
+                    if made is None:
+                        return '{"miss":"no current rendering"}'
+                    output, shown = made
+                    self.wanted.add((project, key))
+                    self.rendered += 1
                 known = bool(session) and self.store.knows_session(session)
                 self.answered += 1
-            body = startcache.start_text(output) if output else ""
-            return startcache.reply_for(output, startcache.format_shown(items, body), known)
+            return startcache.reply_for(output, shown, known)
         except Exception as exc:  # noqa: BLE001 - the hook reads the row itself
             log.warning(f"answering a SessionStart hook failed: {exc!r}")
             return '{"error":"the worker could not read the rendering"}'
 
     def counts(self) -> dict:
-        return {"start_contexts_answered": self.answered}
+        return {"start_contexts_answered": self.answered, "start_contexts_rendered": self.rendered}
+
+    def take_wanted(self) -> list:
+        """The rows rendered for a miss since the last call (the worker asks for them)."""
+        with self.lock:
+            wanted, self.wanted = list(self.wanted), set()
+        return wanted
 
     def release_if_unused(self) -> bool:
         """Close the reader when no question came for ``RELEASE_SECONDS``; True if it did."""
