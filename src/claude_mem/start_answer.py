@@ -4,7 +4,7 @@ Why: a hook that reads the rendered context itself loads SQLite (its shared libr
 module, ~1 ms), opens the database, whose schema SQLite parses at the first statement
 (~1.3 ms at 90 objects), and writes what it showed in a transaction of its own: about
 half of what SessionStart cost beyond a bare interpreter start (docs/performance.md,
-"Round 14"). The worker has all of that open. So a Claude Code SessionStart hook whose
+"SessionStart handed over by the worker"). The worker has all of that open. So a Claude Code SessionStart hook whose
 worker runs asks it for the row over the control socket (``startcache.ask``), prints it,
 and leaves what it showed, with its event, in the inbox (``hook_inbox``), which the worker
 takes in exactly as the hook would have written it (``inbox.take_in``).
@@ -18,9 +18,9 @@ means to a hook: the triggers drop a row in the statement that changes its memor
 ``render`` makes of the memory as it is (the worker's ``Refresher.render_for_hook``: the
 text the hook's own rendering would print) and keeps ``(project, key)`` for the worker to
 ask for (``take_wanted``); ``{"miss": ...}`` when that gives nothing, ``{"error": ...}`` for
-a bad request or any failure (the hook then does it itself). It never writes. One reader, one question at a time; let go after
-``RELEASE_SECONDS`` without a question (``release_if_unused``, the worker's idle tick) and
-at ``close()``.
+a bad request or any failure (the hook then does it itself). It never writes. One reader,
+one question at a time; let go after ``RELEASE_SECONDS`` without a question
+(``release_if_unused``, the worker's idle tick) and at ``close()``.
 """
 import threading
 import time
