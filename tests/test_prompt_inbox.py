@@ -25,7 +25,7 @@ import pytest
 from claude_mem import config, control, hook_inbox, hooks, inbox, prompt_recall
 from claude_mem.models import Observation
 from helpers import (close_inbox, no_worker_yet, open_inbox, open_store, queued, run_hook,
-                     wait_until_drained)
+                     wait_for, wait_until_drained)
 
 SECRET = "AKIAIOSFODNN7EXAMPLE"
 CWD = "/home/dev/zebra-lab"
@@ -360,3 +360,27 @@ def test_recall_computes_only_while_the_worker_holds_no_write_lock(tmp_path, mon
     finally:
         answer.close()
         store.close()
+
+
+def test_an_answer_the_hook_gave_up_on_counts_as_late_even_when_the_worker_began_it_late(tmp_path):
+    """The hook sends when it began to wait (``asked_at``, the machine's monotonic clock):
+    a worker that could not even start the answer in time (stopped here; on a loaded
+    machine, its thread waiting) counts it late, where it used to count from its own
+    start and report none."""
+    import signal
+
+    remembered()
+    run_hook("UserPromptSubmit", prompt_payload("start a worker", session="s-start"))
+    wait_until_drained()
+    itself = recalled(run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-own"),
+                               env={"CLAUDE_MEM_MAX_TOOL_OUTPUT_CHARS": "6000"}))  # no inbox
+    status = control.request({"cmd": "status"})
+    pid, late = status["pid"], status["prompt_recalls_late"]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        done = run_hook("UserPromptSubmit", prompt_payload(PROMPTS[0], session="s-late"))
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert recalled(done) == itself and "obs #" in itself  # the hook recalled it itself
+    wait_for(lambda: control.request({"cmd": "status"})["prompt_recalls_late"] == late + 1,
+             what="the answer the hook gave up on counted late")

@@ -28,7 +28,8 @@ Contract:
   hook does not use the inbox at all: ``hook_inbox.CAPTURE_ENV``).
 - Worker side: ``PromptRecall().answer(message)`` for the control command
   ``{"cmd": "recall", "raw": <the hook's stdin as it came>, "project_dir": ...,
-  "prompt_recall_tokens": ...}``; replies with one flat JSON object of strings,
+  "prompt_recall_tokens": ..., "asked_at": <the hook's time.monotonic() as it began to
+  wait>}``; replies with one flat JSON object of strings,
   ``{"output", "session", "shown"}`` (``shown``: the ``kind:id`` words the inbox file
   carries, ``hook_inbox.shown_words``), or ``{"error"}``.
   It never writes: what recall showed is recorded by the worker when it takes the prompt's
@@ -104,7 +105,10 @@ def ask(raw: str, settings, project_dir: str):
         return None
     if len(request) > MAX_REQUEST_BYTES:
         return None
-    deadline = time.monotonic() + ASK_BUDGET_SECONDS
+    asked_at = time.monotonic()
+    deadline = asked_at + ASK_BUDGET_SECONDS
+    # The worker counts an answer after the budget as late from this moment (counts()).
+    request = request[:-2] + b',"asked_at":' + repr(asked_at).encode() + b"}\n"
     reply = b""
     try:
         sock = control.connect(config.socket_path(), ASK_BUDGET_SECONDS)
@@ -153,6 +157,9 @@ class PromptRecall:
 
     def answer(self, message: dict) -> str:
         began = time.monotonic()  # the hook's clock: the wait for the gate counts
+        asked = message.get("asked_at")
+        if isinstance(asked, float) and began - 60.0 < asked <= began:
+            began = asked  # and the wait before this thread ran (see counts())
         gate = self.write_gate
         # All of the answer's Python, none of it beside the drain's hold; but the hook
         # waits ASK_BUDGET_SECONDS in all: after GATE_WAIT_SECONDS the answer goes ahead.
@@ -197,7 +204,10 @@ class PromptRecall:
                 + ',"shown":' + jsonflat.string(hook_inbox.shown_words(shown)) + "}")
 
     def counts(self) -> dict:
-        """For the worker's ``status``: questions answered, and how many came too late."""
+        """For the worker's ``status``: questions answered, and how many came too late
+        (after the hook's budget, counted from ``asked_at``: the machine's monotonic clock,
+        the same in every process, so a worker that took long to start the answer (its
+        thread waiting for the GIL, a stalled process) counts it too)."""
         return {"prompt_recalls_answered": self.answered, "prompt_recalls_late": self.late}
 
     def release_if_unused(self) -> bool:
