@@ -123,3 +123,37 @@ def test_forget_beside_a_writing_process_adds_few_levels_and_keeps_the_index_int
             assert store.index_levels(table) <= levels[table] + 2 * (_MAX_NEW_LEVELS + 1)
         assert store.search("zzqbig") == [] and store.search("zzw1999", limit=5)
         _check_indexes(store)
+
+
+def test_an_index_grown_to_many_levels_is_rebuilt_by_forget_and_stays_searchable(monkeypatch):
+    # Round 14: each forget's incremental optimize beside a writer may add levels, and
+    # levels are never taken away; past 2,000 FTS5 refuses the index. Levels are grown
+    # here as a writer between a forget's steps grows them: a new segment, then a
+    # negative merge, again and again.
+    from claude_mem.store import forgetting
+
+    monkeypatch.setattr(forgetting, "_REBUILD_LEVELS", 12)
+    with Store(config.db_path()) as store:
+        fill_edits(store, "gone", 2, 5)
+        fill_edits(store, "kept", 2, 5)
+        store.defer_index_merges()
+        session = store.open_session("grower", "kept", "/w/kept", time.time())
+        for n in range(40):
+            with store.write():  # a segment of its own; a one-page negative merge every 5th
+                store.add_observation(session["id"], "kept", 1, Observation(
+                    type="change", title=f"grown row zzg{n}",
+                    narrative=" ".join(f"g{n}w{k}" for k in range(200)), facts=(),
+                    tool_name="Edit"), f"g{n}", "heuristic", time.time())
+            if n % 5 == 4:  # a merge still going when the next segments come: a new level
+                with store.write():
+                    store.db.execute("INSERT INTO observations_fts(observations_fts, rank)"
+                                     " VALUES ('merge', -1)")
+        grown = store.index_levels("observations_fts")
+        assert grown >= 12, grown
+        counts = store.forget_project("gone")
+        assert counts["observations"] == 10
+        store.merge_search_index()
+        assert store.index_levels("observations_fts") <= 2  # rebuilt: levels taken away
+        assert store.search("zzqgone") == [] and store.search("zzg39", limit=5)
+        assert len(store.search("grown", limit=100)) == 40
+        _check_indexes(store)
