@@ -52,6 +52,35 @@ def connect(path: str, timeout: float):
     return sock
 
 
+def exchange(request: bytes, budget: float) -> bytes | None:
+    """One request line to the worker and its reply line, all within ``budget`` seconds
+    (the connect included); None when no worker listens, it refused, or the time ran out.
+    For the hooks' questions (prompt recall, the SessionStart row), which do the work
+    themselves rather than wait longer."""
+    import time
+
+    deadline = time.monotonic() + budget
+    reply = b""
+    try:
+        sock = connect(config.socket_path(), budget)
+        try:
+            sock.sendall(request)
+            while not reply.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                sock.settimeout(left)
+                chunk = sock.recv(65536)
+                if not chunk:
+                    return None
+                reply += chunk
+        finally:
+            sock.close()
+    except OSError:
+        return None
+    return reply
+
+
 def wake(timeout: float = 0.25) -> bool:
     from claude_mem import wakeup
 

@@ -95,7 +95,7 @@ def recall_for(store, payload: str, settings, project_dir: str, shown: list) -> 
 
 def ask(raw: str, settings, project_dir: str):
     """``(output, session, shown)`` from the worker, or None (see the module contract)."""
-    from claude_mem import config, control, hook_inbox, jsonflat
+    from claude_mem import control, hook_inbox, jsonflat
 
     try:
         own = "".join(f',"{name}":{int(getattr(settings, name))}' for name in RECALL_SETTINGS)
@@ -106,26 +106,10 @@ def ask(raw: str, settings, project_dir: str):
     if len(request) > MAX_REQUEST_BYTES:
         return None
     asked_at = time.monotonic()
-    deadline = asked_at + ASK_BUDGET_SECONDS
     # The worker counts an answer after the budget as late from this moment (counts()).
     request = request[:-2] + b',"asked_at":' + repr(asked_at).encode() + b"}\n"
-    reply = b""
-    try:
-        sock = control.connect(config.socket_path(), ASK_BUDGET_SECONDS)
-        try:
-            sock.sendall(request)
-            while not reply.endswith(b"\n"):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                sock.settimeout(left)
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return None
-                reply += chunk
-        finally:
-            sock.close()
-    except OSError:  # no socket, refused, timed out: the hook recalls itself
+    reply = control.exchange(request, ASK_BUDGET_SECONDS)
+    if reply is None:  # no socket, refused, timed out: the hook recalls itself
         return None
     try:
         answer = jsonflat.flat_object(reply.decode("utf-8").strip())
@@ -137,14 +121,49 @@ def ask(raw: str, settings, project_dir: str):
             hook_inbox.shown_items(answer.get("shown", "")))
 
 
-class PromptRecall:
+class HeldReader:
+    """A reader connection the worker keeps for hooks' questions (``PromptRecall`` here,
+    ``start_answer.StartAnswer``): opened at the first question, one question at a time
+    (``lock``), let go after ``RELEASE_SECONDS`` without one (``release_if_unused``, the
+    worker's idle tick) and at ``close()``."""
+
+    def __init__(self):
+        import threading
+
+        self.store = None
+        self.lock = threading.Lock()
+        self.asked_at = 0.0
+
+    def release_if_unused(self) -> bool:
+        """Close the reader when no question came for ``RELEASE_SECONDS``; True if it did."""
+        if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:
+            return False
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:
+                return False
+            self.close()
+            return True
+        finally:
+            self.lock.release()
+
+    def close(self) -> None:
+        store, self.store = self.store, None
+        if store is not None:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - leaving anyway
+                pass
+
+
+class PromptRecall(HeldReader):
     """The worker's end: ``answer`` a hook's question on a reader connection of its own."""
 
     def __init__(self, writer=None):
         import threading
 
-        self.store = None
-        self.lock = threading.Lock()
+        super().__init__()
         # ``writer``'s (the worker's store's) ``Database.write_gate``, made here: recall
         # computes only while the drain holds no write lock (its Python would take the
         # GIL from the holder, hooks waiting behind it).
@@ -153,7 +172,6 @@ class PromptRecall:
             self.write_gate = writer.write_gate = threading.Lock()
         self.answered = 0
         self.late = 0  # answered after the hook's budget (it recalled itself meanwhile)
-        self.asked_at = 0.0
 
     def answer(self, message: dict) -> str:
         began = time.monotonic()  # the hook's clock: the wait for the gate counts
@@ -209,26 +227,4 @@ class PromptRecall:
         the same in every process, so a worker that took long to start the answer (its
         thread waiting for the GIL, a stalled process) counts it too)."""
         return {"prompt_recalls_answered": self.answered, "prompt_recalls_late": self.late}
-
-    def release_if_unused(self) -> bool:
-        """Close the reader when no question came for ``RELEASE_SECONDS``; True if it did."""
-        if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:
-            return False
-        if not self.lock.acquire(blocking=False):
-            return False
-        try:
-            if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:
-                return False
-            self.close()
-            return True
-        finally:
-            self.lock.release()
-
-    def close(self) -> None:
-        store, self.store = self.store, None
-        if store is not None:
-            try:
-                store.close()
-            except Exception:  # noqa: BLE001 - leaving anyway
-                pass
 

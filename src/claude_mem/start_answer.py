@@ -19,30 +19,27 @@ means to a hook: the triggers drop a row in the statement that changes its memor
 text the hook's own rendering would print) and keeps ``(project, key)`` for the worker to
 ask for (``take_wanted``); ``{"miss": ...}`` when that gives nothing, ``{"error": ...}`` for
 a bad request or any failure (the hook then does it itself). It never writes. One reader,
-one question at a time; let go after ``RELEASE_SECONDS`` without a question
+one question at a time; let go after ``prompt_recall.RELEASE_SECONDS`` without a question
 (``release_if_unused``, the worker's idle tick) and at ``close()``.
 """
-import threading
 import time
 
 from claude_mem import log, startcache
+from claude_mem.prompt_recall import HeldReader
 
-RELEASE_SECONDS = 600.0
 # A hook waits ``startcache.ASK_BUDGET_SECONDS``; the reader never waits longer than that.
 READER_BUSY_TIMEOUT_MS = 30
 
 
-class StartAnswer:
+class StartAnswer(HeldReader):
     def __init__(self, render=None):
-        self.store = None
-        self.lock = threading.Lock()
+        super().__init__()
         # ``render(store, project, key)``: ``(output, shown)`` when there is no current row,
         # or None (``context_refresh.Refresher.render_for_hook``).
         self.render = render
         self.wanted: set = set()  # (project, key) rendered for a miss: the row to ask for
         self.answered = 0
         self.rendered = 0
-        self.asked_at = 0.0
 
     def answer(self, message: dict) -> str:
         project, key = message.get("project"), message.get("key")
@@ -82,25 +79,3 @@ class StartAnswer:
         with self.lock:
             wanted, self.wanted = list(self.wanted), set()
         return wanted
-
-    def release_if_unused(self) -> bool:
-        """Close the reader when no question came for ``RELEASE_SECONDS``; True if it did."""
-        if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:
-            return False
-        if not self.lock.acquire(blocking=False):
-            return False
-        try:
-            if self.store is None or time.monotonic() - self.asked_at < RELEASE_SECONDS:
-                return False
-            self.close()
-            return True
-        finally:
-            self.lock.release()
-
-    def close(self) -> None:
-        store, self.store = self.store, None
-        if store is not None:
-            try:
-                store.close()
-            except Exception:  # noqa: BLE001 - leaving anyway
-                pass

@@ -149,31 +149,16 @@ def ask(project: str, key: str, session: str):
     running worker reads it (``start_answer``), ``known``: whether the memory holds
     ``session``; None when there is no current row, or no answer in ``ASK_BUDGET_SECONDS``,
     or anything else went wrong (then the hook reads the row itself)."""
-    import time
-
-    from claude_mem import config, control
+    from claude_mem import control
 
     request = ('{"cmd":"start","project":' + json_string_of(project) + ',"key":'
                + json_string_of(key) + ',"session":' + json_string_of(session) + "}\n")
-    deadline = time.monotonic() + ASK_BUDGET_SECONDS
-    reply = b""
+    reply = control.exchange(request.encode("utf-8"), ASK_BUDGET_SECONDS)
+    if reply is None:  # no socket, refused, timed out: the hook reads the row itself
+        return None
     try:
-        sock = control.connect(config.socket_path(), ASK_BUDGET_SECONDS)
-        try:
-            sock.sendall(request.encode("utf-8"))
-            while not reply.endswith(b"\n"):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                sock.settimeout(left)
-                chunk = sock.recv(65536)
-                if not chunk:
-                    return None
-                reply += chunk
-        finally:
-            sock.close()
         return read_reply(reply.decode("utf-8").rstrip("\n"))
-    except (OSError, UnicodeError):  # no socket, refused, timed out: the hook reads itself
+    except UnicodeError:
         return None
 
 
