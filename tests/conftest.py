@@ -47,6 +47,12 @@ def isolated_env(tmp_path, monkeypatch):
     for name in ("CLAUDE_PROJECT_DIR", "CLAUDE_MEM_COMPRESSOR", "CLAUDE_MEM_INTERNAL",
                  "CLAUDECODE", "CLAUDE_CODE_SESSION_ID"):
         monkeypatch.delenv(name, raising=False)
+    # Each test's stores announce their writes, as a new process's do: an in-process worker
+    # (``Database.serve_the_worker``) turns that off for its whole process, and without
+    # this a later test that counts announcements failed after such a test.
+    from claude_mem.store.db import Database
+
+    monkeypatch.setattr(Database, "announces_writes", True)
     yield tmp_path
     # A test may have moved to another data dir (monkeypatch.setenv): its worker is the one
     # that must not outlive it, so check the dir in effect now as well as the first one.
