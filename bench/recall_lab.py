@@ -52,8 +52,8 @@ loops beside it. It prints, per path and run, the tune prompts answered and inje
 the unrelated injected, the worker's answered / late counts, and how many prompts got the
 same block in every run and path (a prompt whose block changed is listed; tune only).
 Each probe's ``forget`` adds a level or two to the prompts' search index, and FTS5 refuses
-an index of 2,000 levels ("vtable constructor failed"): keep runs x paths x prompts under
-~900 on one replay (copy the replay's ``data`` first to use it again).
+an index of 2,000 levels ("vtable constructor failed"); since round 14 a ``forget`` that
+finds an index at 512 levels rebuilds it (``store.forgetting``), which takes a moment then.
 
 Held-out questions are never loaded here: tuning on them would make the held-out figure of
 ``bench/recall.py`` meaningless (docs/recall.md). Exits 0 (a measurement).
