@@ -1,19 +1,19 @@
 """The worker answers a SessionStart hook with the context it rendered ahead (``start``).
 
 Why: a hook that reads the rendered context itself loads SQLite (its shared library and
-module, ~1 ms), opens the database, whose schema SQLite parses at the first statement
-(~1.3 ms at 90 objects), and writes what it showed in a transaction of its own: about
-half of what SessionStart cost beyond a bare interpreter start (docs/performance.md,
-"SessionStart handed over by the worker"). The worker has all of that open. So a Claude Code SessionStart hook whose
-worker runs asks it for the row over the control socket (``startcache.ask``), prints it,
-and leaves what it showed, with its event, in the inbox (``hook_inbox``), which the worker
-takes in exactly as the hook would have written it (``inbox.take_in``).
+module, ~1 ms), opens the database, whose schema SQLite parses at the first statement (~1.3
+ms at 90 objects), and writes what it showed in a transaction of its own: about half of what
+SessionStart cost beyond a bare interpreter start (docs/performance.md, "SessionStart handed
+over by the worker"). The worker has all of that open. So a Claude Code SessionStart hook
+whose worker runs asks it for the row over the control socket (``startcache.ask``), prints
+it, and leaves what it showed, with its event, in the inbox (``hook_inbox``), which the
+worker takes in exactly as the hook would have written it (``inbox.take_in``).
 
-Contract (worker side): ``StartAnswer().answer(message)`` for the control command
-``{"cmd": "start", "project": ..., "key": ..., "session": ...}`` replies with
+Contract (worker side): ``StartAnswer().answer(message)`` for the control command ``{"cmd":
+"start", "project": ..., "key": ..., "session": ...}`` replies with
 ``startcache.reply_for(output, shown, known)`` for the current row of ``(project, key)``,
-read by ``startcache.lookup`` on a reader connection of its own (so current means what it
-means to a hook: the triggers drop a row in the statement that changes its memory), with
+read by ``startcache.lookup_words`` on a reader connection of its own (so current means what
+it means to a hook: the triggers drop a row in the statement that changes its memory), with
 ``known``: whether the memory holds ``session``. With no current row it answers what
 ``render`` makes of the memory as it is (the worker's ``Refresher.render_for_hook``: the
 text the hook's own rendering would print) and keeps ``(project, key)`` for the worker to
@@ -52,11 +52,9 @@ class StartAnswer(HeldReader):
                 if self.store is None:
                     self.store = startcache.open_start_store(
                         busy_timeout_ms=READER_BUSY_TIMEOUT_MS)
-                hit = startcache.lookup(self.store, project, key)
+                hit = startcache.lookup_words(self.store, project, key)
                 if hit is not None:
-                    output, items = hit
-                    shown = startcache.format_shown(
-                        items, startcache.start_text(output) if output else "")
+                    output, shown, _items = hit  # checked: the words as the row keeps them
                 else:
                     made = self.render(self.store, project, key) if self.render else None
                     if made is None:

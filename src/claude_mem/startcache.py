@@ -23,7 +23,8 @@ Contract:
   no current row, or the row is not what the worker writes (then the hook renders
   itself: a broken row costs time, never the output). A row is current until the memory
   it was made from changes (triggers, in the same statement: ``store.context_cache``) or
-  its ``valid_until`` (a teammate's "2 h ago" in the text) passes.
+  its ``valid_until`` (a teammate's "2 h ago" in the text) passes. ``lookup_words`` is
+  the same row as ``(output, shown words as the row keeps them, items)``.
 - On a miss the hook renders as it always did and asks for the row (``want_context``, in
   its own write unit); the worker renders it when idle.
 - ``ask(project, key, session)``: the same row as the running worker reads it
@@ -116,6 +117,13 @@ def plan(payload: dict, settings):
 
 
 def lookup(store, project: str, key: str):
+    found = lookup_words(store, project, key)
+    return None if found is None else (found[0], found[2])
+
+
+def lookup_words(store, project: str, key: str):
+    """``lookup``'s row with its shown words as the row keeps them: ``(output, words,
+    items)`` (the worker's answer passes the words on as they are, ``start_answer``)."""
     row = store.cached_context(project, key)
     if row is None:
         return None
@@ -126,12 +134,12 @@ def lookup(store, project: str, key: str):
                                     or time.time() >= valid_until):
         return None
     if not output:
-        return ("", []) if not shown else None
+        return ("", "", []) if not shown else None
     body = start_text(output)
     items = parse_shown(shown or "", body) if body is not None else None
     if items is None:
         return None
-    return output, items
+    return output, shown or "", items
 
 
 # How long a hook waits for the worker's answer (``ask``) before it reads the row itself:
