@@ -590,6 +590,9 @@ def test_a_start_file_is_taken_in_as_the_hook_would_have_written_it():
         with open_recall_reader() as reader:
             assert reader.shown_memory("s-new") == {("observation-title", 7)}
             assert reader.shown_context("s-new") == body
+            # Another session's waiting files count for nothing here.
+            assert reader.shown_memory("s-other") == set()
+            assert reader.shown_context("s-other") == ""
         with open_store() as store:
             assert inbox.take_in(store) == 3
         close_inbox(fifo)

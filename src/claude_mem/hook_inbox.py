@@ -239,6 +239,8 @@ def _waiting_items(session: str) -> list:
         try:
             fd, _, fields, _ = open_whole(os.path.join(folder, name), event)
             os.close(fd)
+            if fields[3].decode("utf-8", "replace") != session:
+                continue  # another session's (its session id is the second extra field)
             extra = [f.decode("utf-8", "replace") for f in fields[2:]]
             if event == "SessionStart":
                 _, owner, items = start_fields(extra)
