@@ -7,12 +7,13 @@ done (docs/architecture.md, "Capture in the background").
 
 Contract:
 - A file is ``<data dir>/inbox/<pid>-<n>.<Event>`` (``Event``: PostToolUse,
-  PostToolUseFailure, Stop, SessionEnd from ``capture.sh``; UserPromptSubmit and SessionStart
-  from the Python hook, ``hooks.prompt_through_inbox`` and ``start_through_inbox``), 0600 in
-  a 0700 folder, in the format ``hook_inbox`` owns: ``HEADER``, ``$CLAUDE_PROJECT_DIR`` and the hook's working directory
-  (and a prompt's extra fields) each ended by a NUL byte, the hook's stdin as it came, ``END``.
-  A file without ``END`` is still being written and waits; one without it after
-  ``UNFINISHED_SECONDS`` (its hook was killed, the disk was full) goes to ``inbox/bad``.
+  PostToolUseFailure, Stop, SessionEnd from ``capture.sh``; UserPromptSubmit and
+  SessionStart from the Python hook, ``hooks.prompt_through_inbox`` and
+  ``start_through_inbox``), 0600 in a 0700 folder, in the format ``hook_inbox`` owns:
+  ``HEADER``, ``$CLAUDE_PROJECT_DIR`` and the hook's working directory (and a prompt's extra
+  fields) each ended by a NUL byte, the hook's stdin as it came, ``END``. A file without
+  ``END`` is still being written and waits; one without it after ``UNFINISHED_SECONDS`` (its
+  hook was killed, the disk was full) goes to ``inbox/bad``.
 - ``take_in(store)`` (the drain, each pass) queues the files oldest first: the text is read
   like stdin (``hooks.read_all``) and made into a row by ``hooks.capture_payload`` with the
   settings of settings.json (``capture.sh`` leaves any capture setting given in its

@@ -1,19 +1,19 @@
 """Writers waiting for the write lock, as the worker sees them (the lock budget's signal).
 
-A hook writes ``h`` into the worker's wake-up FIFO just before its insert and ``w`` once
-it has committed (``wakeup.announce`` / ``wakeup.poke``); every other writer of ours
+A hook writes ``h`` into the worker's wake-up FIFO just before its insert and ``w`` once it
+has committed (``wakeup.announce`` / ``wakeup.poke``); every other writer of ours
 (``forget``, ``import``, a CLI command: ``store.db``'s write units outside the worker)
-writes ``a`` before its ``BEGIN IMMEDIATE`` and ``d`` once it is done (``wakeup.about_to_write``
-/ ``wakeup.done``). "Hooks" below means all of them: the worker steps aside for each alike.
-The two are counted apart: a ``w`` is also every plain wake-up (a prompt left in the
-inbox, ``control.wake``), and one arriving while a writer waited took that writer's place
-in a single count (measured: an announced probe then waited 161 ms behind four shared
-transactions in a row); an ``a`` is only ever matched by its own ``d``.
-``HookPresence.heard(bytes)`` is fed what the FIFO's reader got; ``waiting()`` is True
-while more hooks announced themselves than said they are done, for at most
-``_STALE_SECONDS`` after the last announcement (a hook that spooled its event, died or found no worker never says it is
-done: it must not keep the worker waiting). ``yield_to_hooks()`` blocks until those hooks
-are done or ``_YIELD_SECONDS`` have passed.
+writes ``a`` before its ``BEGIN IMMEDIATE`` and ``d`` once it is done
+(``wakeup.about_to_write`` / ``wakeup.done``). "Hooks" below means all of them: the worker
+steps aside for each alike. The two are counted apart: a ``w`` is also every plain wake-up
+(a prompt left in the inbox, ``control.wake``), and one arriving while a writer waited took
+that writer's place in a single count (measured: an announced probe then waited 161 ms
+behind four shared transactions in a row); an ``a`` is only ever matched by its own ``d``.
+``HookPresence.heard(bytes)`` is fed what the FIFO's reader got; ``waiting()`` is True while
+more hooks announced themselves than said they are done, for at most ``_STALE_SECONDS``
+after the last announcement (a hook that spooled its event, died or found no worker never
+says it is done: it must not keep the worker waiting). ``yield_to_hooks()`` blocks until
+those hooks are done or ``_YIELD_SECONDS`` have passed.
 
 The worker asks before taking the lock for something that can wait (a group commit, a
 housekeeping step, the WAL truncation) and between units of a drain pass: a hook then

@@ -87,7 +87,8 @@ def _callers() -> str:
 def trace_wait(started: float, what: str) -> None:
     """Lock tracing (benches): how long a hook took to commit its event, the wait for the
     write lock included: ``<pid> <unix time> <ms> 0 0 wait:<what>``, every time."""
-    _append(f"{os.getpid()} {time.time():.3f} {(time.perf_counter() - started) * 1000:.2f} 0 0 wait:{what}\n")
+    waited_ms = (time.perf_counter() - started) * 1000
+    _append(f"{os.getpid()} {time.time():.3f} {waited_ms:.2f} 0 0 wait:{what}\n")
 
 
 def _append(line: str) -> None:
