@@ -10,6 +10,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import stat
@@ -313,6 +314,21 @@ def test_idle_worker_exits_by_itself_and_removes_its_files(tmp_path, monkeypatch
     assert run_hook(*bash("s1", cwd, 1)).returncode == 0
     wait_until_drained()
     assert sorted(observation_ids()) == ["toolu_s1_1_0", "toolu_s1_1_1"]
+
+
+def test_a_worker_whose_data_dir_is_removed_exits_and_leaves_nothing_behind(tmp_path):
+    """A throwaway data dir (a bench's, a test's) removed under a running worker: the worker
+    leaves, and its last log line does not make ``<data dir>/logs`` again (benches left
+    hundreds of such folders in /tmp)."""
+    cwd = str(tmp_path)
+    play([prompt("s1", cwd), bash("s1", cwd, 0)])
+    wait_until_drained()
+    pids = worker_pids(config.data_dir())
+    assert pids
+    shutil.rmtree(config.data_dir())
+    wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in pids), timeout=15,
+             what="the worker to leave its removed data dir")
+    assert not os.path.exists(config.data_dir()), os.listdir(config.data_dir())
 
 
 def test_idle_exit_handshake_never_strands_a_late_event(tmp_path, monkeypatch):

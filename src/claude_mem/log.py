@@ -4,7 +4,10 @@ Contract: ``log(level, message)`` appends one line to ``<data dir>/logs/claude-m
 and never raises; when that file cannot be written the line goes to stderr instead. It
 exists instead of the ``logging`` package because hooks pay for every import (``logging``
 pulls in ``re``, ``traceback``, ``threading``...). The file is rotated once it passes
-``MAX_BYTES`` (one ``.1`` generation is kept).
+``MAX_BYTES`` (one ``.1`` generation is kept). It makes the ``logs`` folder inside an
+existing data dir but never the data dir itself: a worker whose data dir was removed (a
+test's or a bench's throwaway one) says why it leaves on stderr instead of leaving a new
+``<data dir>/logs`` behind.
 """
 
 import os
@@ -20,7 +23,10 @@ def log(level: str, message: str) -> None:
         path = config.log_path()
         folder = os.path.dirname(path)
         if not os.path.isdir(folder):
-            os.makedirs(folder, mode=0o700, exist_ok=True)
+            try:
+                os.mkdir(folder, 0o700)  # FileNotFoundError when the data dir is gone
+            except FileExistsError:  # another process made it first
+                pass
         try:
             if os.path.getsize(path) > MAX_BYTES:
                 os.replace(path, path + ".1")
