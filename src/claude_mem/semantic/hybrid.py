@@ -17,6 +17,11 @@ Contract:
   command run again, a re-written to-do list) moves after the others of the first
   ``APART_DEPTH`` places: five copies of one thing in the top five leave no room for the
   answer.
+- A question that places its answer in time ("why did the tests fail after the rename?",
+  ``anchor.cue``), in a ``both`` search: the clause's words are searched too (beside the
+  question's words, while it is embedded) and the fused candidates that lie in an anchor's
+  request on the cue's side of it gain weight (``anchor.lift``) before the order is made.
+  Any other question costs nothing more.
 - The model and each database's vectors are loaded once per process and refreshed
   incrementally (``index``), so a long-lived process (MCP server, viewer) pays the load once.
   The one-shot CLI passes ``ask_worker``: the running worker, which keeps both loaded,
@@ -34,6 +39,7 @@ import queue
 import threading
 from collections import OrderedDict
 
+from claude_mem.semantic import anchor
 from claude_mem.semantic.base import (SemanticUnavailable, available, embedder, install_hint,
                                       model_setting)
 from claude_mem.semantic.hand import Hand
@@ -221,13 +227,15 @@ class _Beside:
     words are done."""
 
     def __init__(self, store, text, project, kinds, pool, limit, settings, *, words: bool,
-                 ask_worker: bool):
+                 ask_worker: bool, clause: str | None = None):
         self.store, self.text, self.project, self.kinds = store, text, project, kinds
+        self.clause = clause
         self.pool, self.limit, self.settings = pool, limit, settings
         self.want_words, self.want_index = words, not ask_worker
         self.index = None
         self.words: list = []
         self.found: dict = {}
+        self.clause_keys: list = []
         self.error: BaseException | None = None
         self.indexed = threading.Event()
         self.done = threading.Event()
@@ -251,6 +259,10 @@ class _Beside:
                     # While the question is still being embedded: the words' own first
                     # ``limit``, most of which are shown, are read now, in its time.
                     self.found = self.store.hits_by_keys(self.words[: int(self.limit)])
+                if self.clause:  # an anchored question: where its clause's event lies
+                    self.clause_keys = self.store.search_keys(
+                        self.clause, project=self.project, kinds=self.kinds,
+                        limit=anchor.CLAUSE_POOL)
         except BaseException as exc:  # handed to the caller
             self.error = exc
         finally:
@@ -279,15 +291,15 @@ class _Beside:
                                   limit=self.pool, hand=self.hand)
 
     def result(self):
-        """``(words, found)`` once the thread is done with the connection; its error raised.
-        Called once, after ``nearest`` (or its error): ends the thread's lending."""
+        """``(words, found, clause_keys)`` once the thread is done with the connection; its
+        error raised. Called once, after ``nearest`` (or its error): ends the thread's lending."""
         self.scanned.set()
         if self.hand is not None:
             self.hand.wake.set()
         self.done.wait()
         if self.error is not None:
             raise self.error
-        return self.words, self.found
+        return self.words, self.found, self.clause_keys
 
 
 def worker_nearest(text: str, *, project=None, kinds=ALL_KINDS, limit: int = POOL,
@@ -343,14 +355,17 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
             hit["matched"] = "words"
         return hits
     pool = max(int(limit), POOL)
+    cue = anchor.cue(text) if mode == "both" else None
+    clause_keys: list = []
     if str(text or "").strip():
         beside = _Beside(store, text, project, tuple(kinds), pool, limit, settings,
-                         words=mode == "both", ask_worker=ask_worker)
+                         words=mode == "both", ask_worker=ask_worker,
+                         clause=cue[1] if cue else None)
         near: list = []
         try:
             near = beside.nearest()
         finally:  # after an error too: the thread lends until the scan is over
-            words, found = beside.result()
+            words, found, clause_keys = beside.result()
     else:
         words = (store.search_keys(text, project=project, kinds=kinds, limit=pool)
                  if mode == "both" else [])
@@ -367,7 +382,12 @@ def search(store, text: str, *, mode=None, project=None, kinds=ALL_KINDS, limit:
         key = (kind, item)
         fused[key] = fused.get(key, 0.0) + (MEANING_WEIGHT / (RRF_K + rank + 1) if mode == "both"
                                             else meant[rank])
-    order = apart(sorted(fused, key=lambda key: -fused[key]), near)[: int(limit)]
+    order = sorted(fused, key=lambda key: -fused[key])
+    if cue and clause_keys:
+        anchor.lift(fused, order, cue[0], clause_keys,
+                    store.places(anchor.wanted(order, clause_keys)))
+        order = sorted(fused, key=lambda key: -fused[key])
+    order = apart(order, near)[: int(limit)]
     found.update(store.hits_by_keys([key for key in order if key not in found]))
     hits = []
     word_keys = set(words)
