@@ -325,7 +325,9 @@ def test_a_worker_whose_data_dir_is_removed_exits_and_leaves_nothing_behind(tmp_
     wait_until_drained()
     pids = worker_pids(config.data_dir())
     assert pids
-    shutil.rmtree(config.data_dir())
+    # The worker may write (its log, the WAL) while the folder is removed: remove until gone.
+    wait_for(lambda: shutil.rmtree(config.data_dir(), ignore_errors=True)
+             or not os.path.exists(config.data_dir()), timeout=10, what="the data dir removed")
     wait_for(lambda: not any(os.path.exists(f"/proc/{pid}") for pid in pids), timeout=15,
              what="the worker to leave its removed data dir")
     assert not os.path.exists(config.data_dir()), os.listdir(config.data_dir())
