@@ -21,6 +21,7 @@ def test_the_cue_and_its_clause():
     assert anchor.cue("After the new cases, how many tests passed?") == ("after", "the new cases")
     assert anchor.cue("why did the tests fail?") is None
     assert anchor.cue("the bug from before: what was it?") is None  # no clause after the cue
+    assert anchor.cue("what did we do after that?") is None  # a clause that names nothing
     assert anchor.cue("") is None and anchor.cue(None) is None
 
 

@@ -3,8 +3,9 @@
 
 Contract:
 - ``cue(text)``: ``("after" | "before", clause)`` when the question has an anchoring cue
-  (``after``, ``before``, ``since`` followed by a clause, up to the next comma or stop),
-  else ``None``. English cue words only; nothing of any session's own terms.
+  (``after``, ``before``, ``since`` followed by a clause, up to the next comma or stop,
+  that names something: a word other than the words search's stop words), else ``None``.
+  English cue words only; nothing of any session's own terms.
 - ``lift(fused, order, side, clause_keys, places)``: adds to ``fused`` (the fusion's weights,
   by ``(kind, id)``) for each of the first ``DEPTH`` memories of ``order`` that lies in the
   same request (session and prompt number) as an anchor, on the cue's side of it. The
@@ -26,6 +27,8 @@ from __future__ import annotations
 
 import re
 
+from claude_mem.store.fts import STOP_WORDS
+
 # The fusion's constant (hybrid.RRF_K): an anchor weighs as a rank of the fused lists.
 RRF_K = 15
 # How much an anchor's weight counts for the memories on the cue's side of it.
@@ -41,12 +44,15 @@ CLAUSE_POOL = 100
 NEAR = 30.0
 
 _CUE = re.compile(r"\b(after|before|since)\s+([^,.;:?!]+)", re.I)
+_WORD = re.compile(r"[\w'-]+")
 _END = float("inf")
 
 
 def cue(text) -> tuple[str, str] | None:
     found = _CUE.search(str(text or ""))
-    if not found or not found.group(2).strip():
+    # "what happened after that?": a clause of stop words names no event to anchor on.
+    if not found or not any(word.lower() not in STOP_WORDS
+                            for word in _WORD.findall(found.group(2))):
         return None
     return ("before" if found.group(1).lower() == "before" else "after"), found.group(2).strip()
 
