@@ -94,6 +94,15 @@ QUERIES = [
     ("prefix", "recon*"),
 ]
 
+# Questions that place their answer in time (``semantic/anchor.py``): a ``both`` search of
+# one also searches its clause's words. Timed apart from QUERIES (whose figure rounds before
+# 15 measured) with the same method.
+ANCHORED_QUERIES = [
+    ("anchored", f"why did the tests fail after the {IDENTS[40]} edit?"),
+    ("anchored", f"how many tests passed before {IDENTS[3]} was changed?"),
+    ("anchored", "what failed after the invoice rounding fix?"),
+]
+
 
 def pick(rng: random.Random) -> str:
     return rng.choices(IDENTS, cum_weights=_CUM, k=1)[0]
@@ -281,8 +290,25 @@ def measure_semantic(store, runs: int) -> dict:
         started = time.perf_counter()
         model.query(text)
         embed_times.append((time.perf_counter() - started) * 1000)
-    times, meaning, repeated = [], [], []
+    from claude_mem.semantic import anchor
+
+    times, meaning, repeated, anchored, unanchored = [], [], [], [], []
+    cue = anchor.cue
     for _ in range(runs):
+        for _, text in ANCHORED_QUERIES:
+            for project in (None, SCOPED_PROJECT):
+                # Each question twice, alternating: as searched, then with its cue ignored
+                # (what the same words cost without the anchor's second words search).
+                for found_cue, into in ((cue, anchored), (lambda _text: None, unanchored)):
+                    anchor.cue = found_cue
+                    try:
+                        hybrid._queries.clear()
+                        started = time.perf_counter()
+                        hybrid.search(store, text, mode="both", project=project, limit=20,
+                                      settings=settings)
+                        into.append((time.perf_counter() - started) * 1000)
+                    finally:
+                        anchor.cue = cue
         for _, text in QUERIES:
             for project in (None, SCOPED_PROJECT):
                 # Every timed search embeds its query: the process's cache of recent query
@@ -302,6 +328,10 @@ def measure_semantic(store, runs: int) -> dict:
     return {"both_p50_ms": round(statistics.median(times), 2), "both_p95_ms": round(pct(times, 0.95), 2),
             "meaning_p95_ms": round(pct(meaning, 0.95), 2),
             "both_repeated_p95_ms": round(pct(repeated, 0.95), 2),
+            "both_anchored_p50_ms": round(statistics.median(anchored), 2),
+            "both_anchored_p95_ms": round(pct(anchored, 0.95), 2),
+            "both_unanchored_p50_ms": round(statistics.median(unanchored), 2),
+            "both_unanchored_p95_ms": round(pct(unanchored, 0.95), 2),
             "query_embed_ms": round(statistics.median(embed_times), 2),
             "query_threads": getattr(model, "query_threads", 1),
             "index_load_ms": round(cold_load, 1), "vectors": len(hybrid.index_for(store, model)),
@@ -652,7 +682,11 @@ def main() -> int:
             m = r["semantic"]
             print(f"{'':>12} with vectors: search both p50 {m['both_p50_ms']}ms p95 "
                   f"{m['both_p95_ms']}ms, meaning p95 {m['meaning_p95_ms']}ms, a repeated question's "
-                  f"both p95 {m.get('both_repeated_p95_ms')}ms (query embedding "
+                  f"both p95 {m.get('both_repeated_p95_ms')}ms, a question placed in time "
+                  f"(after / before + a clause) both p50 {m.get('both_anchored_p50_ms')}ms p95 "
+                  f"{m.get('both_anchored_p95_ms')}ms, its cue ignored p50 "
+                  f"{m.get('both_unanchored_p50_ms')}ms p95 {m.get('both_unanchored_p95_ms')}ms "
+                  f"(query embedding "
                   f"{m['query_embed_ms']}ms on {m.get('query_threads', 1)} thread(s); "
                   f"{m['vectors']} vectors loaded cold in "
                   f"{m['index_load_ms']}ms; waited {m.get('backfill_wait_s')}s for the worker "

@@ -255,14 +255,15 @@ class _Beside:
                 # most of a search's Python).
                 self.words = self.store.search_keys(self.text, project=self.project,
                                                     kinds=self.kinds, limit=self.pool)
+                if self.clause:  # an anchored question: where its clause's event lies
+                    # (before the rows below: the fusion needs it, the rows only save time)
+                    self.clause_keys = self.store.search_keys(
+                        self.clause, project=self.project, kinds=self.kinds,
+                        limit=anchor.CLAUSE_POOL)
                 if self.words and not self.scanned.is_set():
                     # While the question is still being embedded: the words' own first
                     # ``limit``, most of which are shown, are read now, in its time.
                     self.found = self.store.hits_by_keys(self.words[: int(self.limit)])
-                if self.clause:  # an anchored question: where its clause's event lies
-                    self.clause_keys = self.store.search_keys(
-                        self.clause, project=self.project, kinds=self.kinds,
-                        limit=anchor.CLAUSE_POOL)
         except BaseException as exc:  # handed to the caller
             self.error = exc
         finally:
