@@ -43,7 +43,7 @@ import time
 from claude_mem.jsonflat import json_string
 from claude_mem.jsonflat import string as json_string_of
 # The row's format, kept in a module of its own (the inbox reads a start's file with it).
-from claude_mem.start_row import START_HEAD, START_TAIL, format_shown, parse_shown, start_text
+from claude_mem.start_row import format_shown, parse_shown, start_text
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 # The files whose code shapes the stored text (a change to any of them is a new key).

@@ -50,8 +50,6 @@ from claude_mem.store.fts import (EXACT_RANK_MAX_MATCHES, KINDS, TIER_SCORE, Ind
 __all__ = ["SearchRoom", "KINDS", "clamp_limit", "fts_query", "query_terms", "observation_text",
            "summary_text"]
 
-_PLACE_TABLES = {"observation": "observations", "summary": "summaries", "prompt": "user_prompts"}
-
 # How many of each kind's best rows by bm25 a query of several words ranks by coverage.
 RERANK_POOL = 100
 
@@ -109,13 +107,13 @@ class SearchRoom(IndexRoom):
         """``(kind, id)`` -> ``(session id, prompt number)`` of the rows still there: where
         each memory lies in its session's order (one query per kind asked for)."""
         found: dict = {}
-        for kind, table in _PLACE_TABLES.items():
+        for kind, kind_ in KINDS.items():
             ids = sorted({int(item) for k, item in keys if k == kind})
             if ids:
                 marks = ",".join("?" * len(ids))
                 found.update(((kind, row[0]), (row[1], row[2])) for row in self.db.execute(
-                    f"SELECT id, session_id, prompt_number FROM {table} WHERE id IN ({marks})",
-                    ids))
+                    f"SELECT id, session_id, prompt_number FROM {kind_.table}"
+                    f" WHERE id IN ({marks})", ids))
         return found
 
     def _ranked_found(self, text: str, project, kinds, limit: int) -> list["_Found"]:
