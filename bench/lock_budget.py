@@ -255,9 +255,10 @@ class AnnouncedProbe:
     ``wakeup``): a process of its own (``announced_probe_child``) that every ``interval``
     seconds opens a write unit on a plain store (``a`` on the worker's FIFO, then ``BEGIN
     IMMEDIATE``, tried every 2 ms once a worker heard it, as the CLI waits: ``db._begin_soon``)
-    and commits it at once with nothing written (``d``). Each try records how long it waited for the lock (from before
-    its announcement to ``BEGIN`` returned) and whether a worker heard it: what a writer
-    that announces itself waits. Its holds are microseconds; it is not traced."""
+    and commits it at once with nothing written (``d``). Each try records how long it waited
+    for the lock (from before its announcement to ``BEGIN`` returned) and whether a worker
+    heard it: what a writer that announces itself waits. Its holds are microseconds; it is
+    not traced."""
 
     def __init__(self, env: dict, folder: str, interval: float, announce: bool = True):
         self.env = {k: v for k, v in env.items() if k != "CLAUDE_MEM_LOCK_TRACE"}
